@@ -1,0 +1,219 @@
+//! The layout pass: the one place that computes sizes and offsets. Every emitter (Rust, the
+//! layout table, the derive macro) reads a [`Layout`]; none re-derives an offset.
+
+use crate::diagnostic::Diagnostic;
+use crate::model::*;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FieldLayout {
+    /// From the start of the record.
+    pub offset: usize,
+    pub size: usize,
+}
+
+/// What a leaf (a scalar, text or reserved run) holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LeafKind {
+    Int(Prim),
+    Enum(usize),
+    Flags(usize),
+    /// Counts entries of an array of `max` elements.
+    Count { prim: Prim, max: usize },
+    Text,
+    Reserved,
+}
+
+/// A scalar, text or reserved run of a record with composites and arrays flattened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Leaf {
+    /// `bids[3].price`
+    pub path: String,
+    /// From the start of the record.
+    pub offset: usize,
+    pub size: usize,
+    pub kind: LeafKind,
+    pub since: u8,
+    /// The top-level field it belongs to.
+    pub field: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordLayout {
+    pub size: usize,
+    pub fields: Vec<FieldLayout>,
+    pub leaves: Vec<Leaf>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Layout {
+    pub structs: Vec<RecordLayout>,
+    pub messages: Vec<RecordLayout>,
+}
+
+/// Offsets of the header's roles, for the runtime's `Protocol`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HeaderOffsets {
+    pub size: usize,
+    pub magic: usize,
+    pub length: usize,
+    pub msg_type: usize,
+    pub version: usize,
+    pub session: usize,
+    pub sequence: usize,
+    pub timestamp: usize,
+    pub checksum: usize,
+}
+
+impl Layout {
+    pub fn header(&self, schema: &Schema) -> HeaderOffsets {
+        let h = &self.structs[schema.protocol.header];
+        let r = schema.protocol.roles;
+        let at = |f: usize| h.fields[f].offset;
+        HeaderOffsets {
+            size: h.size,
+            magic: at(r.magic),
+            length: at(r.length),
+            msg_type: at(r.msg_type),
+            version: at(r.version),
+            session: at(r.session),
+            sequence: at(r.sequence),
+            timestamp: at(r.timestamp),
+            checksum: at(r.checksum),
+        }
+    }
+}
+
+struct Pass<'s> {
+    schema: &'s Schema,
+    structs: Vec<Option<RecordLayout>>,
+}
+
+impl Pass<'_> {
+    fn size_of(&mut self, ty: &Ty) -> usize {
+        match ty {
+            Ty::Struct(i) => self.record_struct(*i).size,
+            Ty::Array(e, n) => self.size_of(e) * n,
+            Ty::Text(n) | Ty::Reserved(n) => *n,
+            scalar => self.schema.scalar_prim(scalar).map_or(0, Prim::size),
+        }
+    }
+
+    fn record_struct(&mut self, i: usize) -> RecordLayout {
+        if let Some(l) = &self.structs[i] {
+            return l.clone();
+        }
+        let l = self.record(&self.schema.structs[i]);
+        self.structs[i] = Some(l.clone());
+        l
+    }
+
+    fn record(&mut self, r: &Record) -> RecordLayout {
+        let mut offset = 0;
+        let mut fields = Vec::with_capacity(r.fields.len());
+        let mut leaves = Vec::new();
+        for (fi, f) in r.fields.iter().enumerate() {
+            let size = self.size_of(&f.ty);
+            fields.push(FieldLayout { offset, size });
+            let kind_of_count = f.count_of.map(|t| match &r.fields[t].ty {
+                Ty::Array(_, n) => *n,
+                _ => 0,
+            });
+            self.leaves(&f.ty, &f.name, offset, f.since, fi, kind_of_count, &mut leaves);
+            offset += size;
+        }
+        RecordLayout { size: offset, fields, leaves }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn leaves(&mut self, ty: &Ty, path: &str, offset: usize, since: u8, field: usize, count_max: Option<usize>, out: &mut Vec<Leaf>) {
+        let scalar = match ty {
+            Ty::Prim(_) | Ty::Alias(_) if count_max.is_some() => {
+                let p = self.schema.scalar_prim(ty).unwrap_or(Prim::U8);
+                Some((LeafKind::Count { prim: p, max: count_max.unwrap_or(0) }, p.size()))
+            }
+            Ty::Prim(p) => Some((LeafKind::Int(*p), p.size())),
+            Ty::Alias(a) => Some((LeafKind::Int(self.schema.aliases[*a].prim), self.schema.aliases[*a].prim.size())),
+            Ty::Enum(e) => Some((LeafKind::Enum(*e), self.schema.enums[*e].repr.size())),
+            Ty::Flags(e) => Some((LeafKind::Flags(*e), self.schema.flags[*e].repr.size())),
+            Ty::Text(n) => Some((LeafKind::Text, *n)),
+            Ty::Reserved(n) => Some((LeafKind::Reserved, *n)),
+            Ty::Struct(_) | Ty::Array(..) => None,
+        };
+        if let Some((kind, size)) = scalar {
+            out.push(Leaf { path: path.to_string(), offset, size, kind, since, field });
+            return;
+        }
+        match ty {
+            Ty::Struct(s) => {
+                let inner = self.record_struct(*s);
+                for l in inner.leaves {
+                    out.push(Leaf { path: format!("{path}.{}", l.path), offset: offset + l.offset, since, field, ..l });
+                }
+            }
+            Ty::Array(e, n) => {
+                let step = self.size_of(e);
+                for k in 0..*n {
+                    self.leaves(e, &format!("{path}[{k}]"), offset + k * step, since, field, None, out);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+fn field_sum(r: &Record, l: &RecordLayout) -> String {
+    r.fields.iter().zip(&l.fields).map(|(f, fl)| format!("{} {}", f.name, fl.size)).collect::<Vec<_>>().join(" + ")
+}
+
+fn check_size(r: &Record, l: &RecordLayout, kind: &str, diags: &mut Vec<Diagnostic>) {
+    let Some(declared) = r.declared_size else { return };
+    if declared == l.size {
+        return;
+    }
+    let (diff, how) = if declared > l.size { (declared - l.size, "short of") } else { (l.size - declared, "over") };
+    let span = r.size_span.unwrap_or(r.span);
+    diags.push(
+        Diagnostic::error(
+            span,
+            format!("{kind} `{}` declares {declared} bytes but its fields sum to {} ({diff} byte{} {how} the declared size)", r.name, l.size, if diff == 1 { "" } else { "s" }),
+        )
+        .label(format!("declared {declared}, fields sum to {}", l.size))
+        .note(format!("fields: {} = {}", field_sum(r, l), l.size)),
+    );
+}
+
+/// Multi-byte scalars whose offset (from the message start, or the struct start) is not a
+/// multiple of their size cost an unaligned access on some CPUs: a warning, not an error.
+fn check_alignment(r: &Record, l: &RecordLayout, kind: &str, diags: &mut Vec<Diagnostic>) {
+    let mut warned = vec![false; r.fields.len()];
+    for leaf in &l.leaves {
+        let scalar = !matches!(leaf.kind, LeafKind::Text | LeafKind::Reserved);
+        if scalar && leaf.size > 1 && leaf.offset % leaf.size != 0 && !warned[leaf.field] {
+            warned[leaf.field] = true;
+            diags.push(
+                Diagnostic::warning(r.fields[leaf.field].span, format!("{kind} `{}`, field `{}`: {}-byte value at offset {} is not naturally aligned", r.name, leaf.path, leaf.size, leaf.offset))
+                    .label(format!("offset {} is not a multiple of {}", leaf.offset, leaf.size)),
+            );
+        }
+    }
+}
+
+/// Computes every record's layout and checks declared sizes and alignment.
+pub fn compute(schema: &Schema) -> (Layout, Vec<Diagnostic>) {
+    let mut pass = Pass { schema, structs: vec![None; schema.structs.len()] };
+    let mut diags = Vec::new();
+    let structs: Vec<RecordLayout> = (0..schema.structs.len()).map(|i| pass.record_struct(i)).collect();
+    for (r, l) in schema.structs.iter().zip(&structs) {
+        check_size(r, l, "struct", &mut diags);
+        check_alignment(r, l, "struct", &mut diags);
+    }
+    let messages: Vec<RecordLayout> = schema.messages.iter().map(|m| pass.record(m)).collect();
+    for (r, l) in schema.messages.iter().zip(&messages) {
+        check_size(r, l, "message", &mut diags);
+        check_alignment(r, l, "message", &mut diags);
+        if l.size > usize::from(u16::MAX) {
+            diags.push(Diagnostic::error(r.span, format!("message `{}` is {} bytes; the length field holds at most 65535", r.name, l.size)));
+        }
+    }
+    (Layout { structs, messages }, diags)
+}

@@ -1,0 +1,83 @@
+//! RLTOP protocol codegen: a plain library, driven by `cargo xtask gen` and by the
+//! `rltop-derive` macros alike (one implementation, two front ends).
+//!
+//! Pipeline, as in google/pdl: [`parser`] (text → [`ast`]) → [`analyze`] (names, ranges →
+//! [`model`]) → [`layout`] (the one pass that computes offsets) → one backend per artifact
+//! ([`rust`], [`table`]). Every stage reports [`Diagnostic`]s instead of stopping at the first.
+
+pub mod analyze;
+pub mod ast;
+pub mod diagnostic;
+pub mod layout;
+pub mod model;
+pub mod parser;
+pub mod rust;
+pub mod table;
+
+use std::path::Path;
+
+pub use diagnostic::{Diagnostic, Severity, SourceFile, Span};
+pub use layout::Layout;
+pub use model::Schema;
+
+/// A checked schema and the layout computed from it: what every emitter reads.
+#[derive(Debug, Clone)]
+pub struct Model {
+    pub schema: Schema,
+    pub layout: Layout,
+}
+
+/// The outcome of checking one schema file.
+#[derive(Debug, Clone)]
+pub struct Checked {
+    pub file: SourceFile,
+    /// Present when there is no error (warnings allowed).
+    pub model: Option<Model>,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Checked {
+    pub fn errors(&self) -> impl Iterator<Item = &Diagnostic> {
+        self.diagnostics.iter().filter(|d| d.is_error())
+    }
+
+    /// Every diagnostic in rustc's style, in source order.
+    pub fn render(&self) -> String {
+        self.file.render_all(&self.diagnostics)
+    }
+
+    /// The model, or the rendered diagnostics.
+    pub fn into_model(self) -> Result<Model, String> {
+        match self.model {
+            Some(m) => Ok(m),
+            None => Err(self.render()),
+        }
+    }
+}
+
+/// Parses, analyzes and lays out a schema given as text; `name` is used in diagnostics.
+pub fn check(name: &str, text: &str) -> Checked {
+    let file = SourceFile::new(name, text);
+    let (ast, mut diagnostics) = parser::parse(text);
+    let (schema, more) = analyze::analyze(&ast);
+    diagnostics.extend(more);
+    // Syntax errors drop items; analysing the rest is still worth reporting, but no model
+    // is produced from a schema that did not parse whole.
+    let parse_ok = !diagnostics.iter().any(Diagnostic::is_error);
+    let model = match schema {
+        Some(schema) if parse_ok => {
+            let (layout, more) = layout::compute(&schema);
+            let ok = !more.iter().any(Diagnostic::is_error);
+            diagnostics.extend(more);
+            ok.then_some(Model { schema, layout })
+        }
+        _ => None,
+    };
+    Checked { file, model, diagnostics }
+}
+
+/// [`check`] on a file; diagnostics name it as `display_name`.
+pub fn check_file(path: &Path, display_name: &str) -> std::io::Result<Checked> {
+    let text = std::fs::read_to_string(path)?;
+    Ok(check(display_name, &text))
+}

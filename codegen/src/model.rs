@@ -1,0 +1,212 @@
+//! The checked schema: names resolved, numbers range-checked. Offsets are not here; the
+//! [layout pass](crate::layout) computes them once, for every emitter.
+
+use crate::diagnostic::Span;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Prim {
+    U8,
+    U16,
+    U32,
+    U64,
+    I8,
+    I16,
+    I32,
+    I64,
+}
+
+impl Prim {
+    pub const ALL: [Prim; 8] = [Prim::U8, Prim::U16, Prim::U32, Prim::U64, Prim::I8, Prim::I16, Prim::I32, Prim::I64];
+
+    pub fn from_name(name: &str) -> Option<Prim> {
+        Self::ALL.into_iter().find(|p| p.name() == name)
+    }
+
+    /// The schema's (and Rust's) spelling.
+    pub fn name(self) -> &'static str {
+        match self {
+            Prim::U8 => "u8",
+            Prim::U16 => "u16",
+            Prim::U32 => "u32",
+            Prim::U64 => "u64",
+            Prim::I8 => "i8",
+            Prim::I16 => "i16",
+            Prim::I32 => "i32",
+            Prim::I64 => "i64",
+        }
+    }
+
+    pub fn size(self) -> usize {
+        match self {
+            Prim::U8 | Prim::I8 => 1,
+            Prim::U16 | Prim::I16 => 2,
+            Prim::U32 | Prim::I32 => 4,
+            Prim::U64 | Prim::I64 => 8,
+        }
+    }
+
+    pub fn signed(self) -> bool {
+        matches!(self, Prim::I8 | Prim::I16 | Prim::I32 | Prim::I64)
+    }
+
+    pub fn min(self) -> i128 {
+        if self.signed() { -(1i128 << (self.size() * 8 - 1)) } else { 0 }
+    }
+
+    pub fn max(self) -> i128 {
+        if self.signed() { (1i128 << (self.size() * 8 - 1)) - 1 } else { (1i128 << (self.size() * 8)) - 1 }
+    }
+}
+
+/// A field's type, with names resolved to indices into [`Schema`]'s lists.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ty {
+    Prim(Prim),
+    Alias(usize),
+    Enum(usize),
+    Flags(usize),
+    Struct(usize),
+    Array(Box<Ty>, usize),
+    Text(usize),
+    Reserved(usize),
+}
+
+#[derive(Debug, Clone)]
+pub struct Alias {
+    pub name: String,
+    pub doc: Vec<String>,
+    pub prim: Prim,
+}
+
+#[derive(Debug, Clone)]
+pub struct Variant {
+    pub name: String,
+    pub doc: Vec<String>,
+    /// The value for an enum; the bit number for a flag.
+    pub value: i64,
+}
+
+/// An enumeration, a flag set, or the enumeration of channels.
+#[derive(Debug, Clone)]
+pub struct Enum {
+    pub name: String,
+    pub doc: Vec<String>,
+    pub repr: Prim,
+    pub variants: Vec<Variant>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Channel {
+    pub name: String,
+    pub doc: Vec<String>,
+    pub id: u8,
+    pub first: u8,
+    pub last: u8,
+}
+
+#[derive(Debug, Clone)]
+pub struct Field {
+    pub name: String,
+    pub doc: Vec<String>,
+    pub ty: Ty,
+    /// Protocol version the field exists from (1 for the original fields).
+    pub since: u8,
+    /// Index of the array field this one counts.
+    pub count_of: Option<usize>,
+    pub span: Span,
+}
+
+impl Field {
+    pub fn is_reserved(&self) -> bool {
+        matches!(self.ty, Ty::Reserved(_))
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct MessageInfo {
+    pub type_code: u8,
+    /// Index into [`Schema::channels`].
+    pub channel: usize,
+}
+
+/// A struct (composite) or a message: a fixed sequence of fields.
+#[derive(Debug, Clone)]
+pub struct Record {
+    pub name: String,
+    pub doc: Vec<String>,
+    pub declared_size: Option<usize>,
+    pub fields: Vec<Field>,
+    pub span: Span,
+    pub size_span: Option<Span>,
+    pub message: Option<MessageInfo>,
+}
+
+/// Which header field plays each role the runtime needs.
+#[derive(Debug, Clone, Copy)]
+pub struct HeaderRoles {
+    pub magic: usize,
+    pub length: usize,
+    pub msg_type: usize,
+    pub version: usize,
+    pub session: usize,
+    pub sequence: usize,
+    pub timestamp: usize,
+    pub checksum: usize,
+}
+
+#[derive(Debug, Clone)]
+pub struct Protocol {
+    pub name: String,
+    pub doc: Vec<String>,
+    pub version: u8,
+    pub min_version: u8,
+    pub magic: u32,
+    /// Index into [`Schema::structs`].
+    pub header: usize,
+    pub roles: HeaderRoles,
+}
+
+#[derive(Debug, Clone)]
+pub struct Schema {
+    pub protocol: Protocol,
+    pub aliases: Vec<Alias>,
+    /// Enumerations, including the one generated from the channels (see `channel_enum`).
+    pub enums: Vec<Enum>,
+    pub flags: Vec<Enum>,
+    pub channels: Vec<Channel>,
+    /// Index into `enums` of the enumeration of channels, if any channel is declared.
+    pub channel_enum: Option<usize>,
+    pub structs: Vec<Record>,
+    pub messages: Vec<Record>,
+}
+
+impl Schema {
+    /// The integer a field's type is stored as, if it is a scalar.
+    pub fn scalar_prim(&self, ty: &Ty) -> Option<Prim> {
+        match ty {
+            Ty::Prim(p) => Some(*p),
+            Ty::Alias(a) => Some(self.aliases[*a].prim),
+            Ty::Enum(e) => Some(self.enums[*e].repr),
+            Ty::Flags(f) => Some(self.flags[*f].repr),
+            _ => None,
+        }
+    }
+
+    /// The schema's name for a type, as written.
+    pub fn type_name(&self, ty: &Ty) -> String {
+        match ty {
+            Ty::Prim(p) => p.name().to_string(),
+            Ty::Alias(i) => self.aliases[*i].name.clone(),
+            Ty::Enum(i) => self.enums[*i].name.clone(),
+            Ty::Flags(i) => self.flags[*i].name.clone(),
+            Ty::Struct(i) => self.structs[*i].name.clone(),
+            Ty::Array(e, n) => format!("[{}; {n}]", self.type_name(e)),
+            Ty::Text(n) => format!("text[{n}]"),
+            Ty::Reserved(n) => format!("reserved[{n}]"),
+        }
+    }
+
+    pub fn header(&self) -> &Record {
+        &self.structs[self.protocol.header]
+    }
+}

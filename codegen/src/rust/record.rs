@@ -1,0 +1,459 @@
+//! Structs and messages: the `#[repr(C, packed)]` declaration, and the impls that the
+//! generated crate and `#[derive(rltop_derive::Message)]` share (accessors, `Debug`, size
+//! and offset assertions, `rltop_runtime::Message`). Offsets come from the layout pass only.
+
+use proc_macro2::TokenStream;
+use quote::quote;
+
+use super::names::{docs, hex, ident, int, prim, usize_lit};
+use crate::layout::{LeafKind, RecordLayout};
+use crate::model::{Prim, Record, Schema, Ty};
+use crate::Model;
+
+/// Which record of the model is being emitted.
+#[derive(Clone, Copy)]
+pub enum Which {
+    Struct(usize),
+    Message(usize),
+}
+
+struct Ctx<'a> {
+    schema: &'a Schema,
+    model: &'a Model,
+    record: &'a Record,
+    layout: &'a RecordLayout,
+    is_message: bool,
+}
+
+impl<'a> Ctx<'a> {
+    fn new(model: &'a Model, which: Which) -> Self {
+        let (record, layout, is_message) = match which {
+            Which::Struct(i) => (&model.schema.structs[i], &model.layout.structs[i], false),
+            Which::Message(i) => (&model.schema.messages[i], &model.layout.messages[i], true),
+        };
+        Ctx { schema: &model.schema, model, record, layout, is_message }
+    }
+
+    /// How the field is stored in the packed struct.
+    fn storage(&self, ty: &Ty) -> TokenStream {
+        match ty {
+            Ty::Struct(s) => {
+                let n = ident(&self.schema.structs[*s].name);
+                quote!(#n)
+            }
+            Ty::Array(e, n) => {
+                let e = self.storage(e);
+                let n = usize_lit(*n);
+                quote!([#e; #n])
+            }
+            Ty::Text(n) | Ty::Reserved(n) => {
+                let n = usize_lit(*n);
+                quote!([u8; #n])
+            }
+            scalar => prim(self.schema.scalar_prim(scalar).expect("scalar")),
+        }
+    }
+
+    /// The type a scalar's getter returns (the alias name for aliases).
+    fn value_ty(&self, ty: &Ty) -> TokenStream {
+        match ty {
+            Ty::Alias(a) => {
+                let n = ident(&self.schema.aliases[*a].name);
+                quote!(#n)
+            }
+            Ty::Enum(e) => {
+                let n = ident(&self.schema.enums[*e].name);
+                quote!(#n)
+            }
+            Ty::Flags(e) => {
+                let n = ident(&self.schema.flags[*e].name);
+                quote!(#n)
+            }
+            other => self.storage(other),
+        }
+    }
+
+    /// `self.header.version()`: the header's version accessor, for `since` fields.
+    fn version_expr(&self) -> TokenStream {
+        let hdr = ident(&self.record.fields[0].name);
+        let h = self.schema.header();
+        let v = ident(&h.fields[self.schema.protocol.roles.version].name);
+        quote!(self.#hdr.#v())
+    }
+}
+
+pub fn declaration(model: &Model, which: Which) -> TokenStream {
+    let cx = Ctx::new(model, which);
+    let r = cx.record;
+    let name = ident(&r.name);
+    let mut doc = r.doc.clone();
+    if let Some(m) = r.message {
+        if !doc.is_empty() {
+            doc.push(String::new());
+        }
+        doc.push(format!(
+            "Type code `{:#04x}`, {} bytes, channel `{}`.",
+            m.type_code,
+            cx.layout.size,
+            cx.schema.channels[m.channel].name
+        ));
+    }
+    let doc = docs(&doc);
+    let fields = r.fields.iter().zip(&cx.layout.fields).map(|(f, fl)| {
+        let mut lines = f.doc.clone();
+        let raw = cx.schema.scalar_prim(&f.ty).is_some_and(|p| p.size() > 1) || matches!(&f.ty, Ty::Array(e, _) if cx.schema.scalar_prim(e).is_some_and(|p| p.size() > 1));
+        if f.is_reserved() {
+            lines.push("Reserved: written as zero, ignored when read.".into());
+        } else if raw {
+            lines.push(format!("Wire form (little-endian), at offset {}; read it with `{}()`.", fl.offset, f.name));
+        }
+        let doc = docs(&lines);
+        let fname = ident(&f.name);
+        let ty = cx.storage(&f.ty);
+        quote!(#doc pub #fname: #ty,)
+    });
+    quote! {
+        #doc
+        #[derive(Clone, Copy, ::rltop_runtime::bytemuck::Pod, ::rltop_runtime::bytemuck::Zeroable)]
+        #[bytemuck(crate = "::rltop_runtime::bytemuck")]
+        #[repr(C, packed)]
+        pub struct #name {
+            #(#fields)*
+        }
+    }
+}
+
+fn accessors(cx: &Ctx) -> TokenStream {
+    let mut out = TokenStream::new();
+    for (fi, f) in cx.record.fields.iter().enumerate() {
+        if f.is_reserved() {
+            continue;
+        }
+        let doc = docs(&f.doc);
+        let fname = ident(&f.name);
+        let set = ident(&format!("set_{}", f.name));
+        let mut_name = ident(&format!("{}_mut", f.name));
+        let (ret, get) = match &f.ty {
+            Ty::Prim(_) | Ty::Alias(_) => {
+                let p = prim(cx.schema.scalar_prim(&f.ty).expect("scalar"));
+                (cx.value_ty(&f.ty), quote!(#p::from_le(self.#fname)))
+            }
+            Ty::Enum(_) => {
+                let p = prim(cx.schema.scalar_prim(&f.ty).expect("scalar"));
+                let e = cx.value_ty(&f.ty);
+                (quote!(::core::result::Result<#e, ::rltop_runtime::InvalidEnum>), quote!(#e::try_from(#p::from_le(self.#fname))))
+            }
+            Ty::Flags(_) => {
+                let p = prim(cx.schema.scalar_prim(&f.ty).expect("scalar"));
+                let e = cx.value_ty(&f.ty);
+                (e.clone(), quote!(#e::from_bits_retain(#p::from_le(self.#fname))))
+            }
+            Ty::Text(_) => (quote!(&str), quote!(::rltop_runtime::ascii_str(&self.#fname))),
+            Ty::Struct(_) => {
+                let t = cx.storage(&f.ty);
+                (quote!(&#t), quote!(&self.#fname))
+            }
+            Ty::Array(e, _) if cx.schema.scalar_prim(e).is_some_and(|p| p.size() > 1) => {
+                let p = prim(cx.schema.scalar_prim(e).expect("scalar"));
+                let t = cx.storage(&f.ty);
+                (t, quote!({ let raw = self.#fname; raw.map(#p::from_le) }))
+            }
+            Ty::Array(..) => {
+                let t = cx.storage(&f.ty);
+                (quote!(&#t), quote!(&self.#fname))
+            }
+            Ty::Reserved(_) => unreachable!("skipped above"),
+        };
+        let getter = if f.since > 1 && cx.is_message {
+            let since = usize_lit(f.since.into());
+            let v = cx.version_expr();
+            let note = docs(&[String::new(), format!("`None` in messages older than protocol version {since}, which predate the field.")]);
+            quote! {
+                #doc #note
+                #[inline]
+                pub fn #fname(&self) -> ::core::option::Option<#ret> {
+                    if #v >= #since { Some(#get) } else { None }
+                }
+            }
+        } else {
+            quote! {
+                #doc
+                #[inline]
+                pub fn #fname(&self) -> #ret {
+                    #get
+                }
+            }
+        };
+        out.extend(getter);
+        let setter = match &f.ty {
+            Ty::Prim(_) | Ty::Alias(_) | Ty::Flags(_) | Ty::Enum(_) => {
+                let v = cx.value_ty(&f.ty);
+                let p = prim(cx.schema.scalar_prim(&f.ty).expect("scalar"));
+                let conv = match f.ty {
+                    Ty::Enum(_) => quote!(#p::from(value)),
+                    Ty::Flags(_) => quote!(value.bits()),
+                    _ => quote!(value),
+                };
+                quote! {
+                    #[inline]
+                    pub fn #set(&mut self, value: #v) {
+                        self.#fname = #conv.to_le();
+                    }
+                }
+            }
+            Ty::Text(_) => quote! {
+                /// Writes printable ASCII, NUL padded; refuses text that is too long or not ASCII.
+                pub fn #set(&mut self, value: &str) -> ::core::result::Result<(), ::rltop_runtime::TextError> {
+                    ::rltop_runtime::set_ascii(&mut self.#fname, value)
+                }
+            },
+            Ty::Array(e, _) if cx.schema.scalar_prim(e).is_some_and(|p| p.size() > 1) => {
+                let p = prim(cx.schema.scalar_prim(e).expect("scalar"));
+                let t = cx.storage(&f.ty);
+                quote! {
+                    #[inline]
+                    pub fn #set(&mut self, value: #t) {
+                        self.#fname = value.map(#p::to_le);
+                    }
+                }
+            }
+            _ => {
+                let t = cx.storage(&f.ty);
+                quote! {
+                    #[inline]
+                    pub fn #mut_name(&mut self) -> &mut #t {
+                        &mut self.#fname
+                    }
+                }
+            }
+        };
+        out.extend(setter);
+        if let Some(count) = cx.record.fields.iter().find(|c| c.count_of == Some(fi)) {
+            let Ty::Array(e, n) = &f.ty else { continue };
+            let single_byte = cx.schema.scalar_prim(e).is_some_and(|p| p.size() == 1);
+            if matches!(**e, Ty::Struct(_)) || single_byte {
+                let used = ident(&format!("{}_used", f.name));
+                let cname = ident(&count.name);
+                let et = cx.storage(e);
+                let n = usize_lit(*n);
+                let doc = format!(" The first `{}` entries of `{}` (never more than the array holds).", count.name, f.name);
+                out.extend(quote! {
+                    #[doc = #doc]
+                    #[inline]
+                    pub fn #used(&self) -> &[#et] {
+                        let n = (self.#cname() as usize).min(#n);
+                        &self.#fname[..n]
+                    }
+                });
+            }
+        }
+    }
+    out
+}
+
+fn debug_impl(cx: &Ctx, self_ty: &TokenStream) -> TokenStream {
+    let name = &cx.record.name;
+    let fields = cx.record.fields.iter().enumerate().filter(|(_, f)| !f.is_reserved()).map(|(fi, f)| {
+        let fname = ident(&f.name);
+        let fstr = &f.name;
+        let counted = cx.record.fields.iter().any(|c| c.count_of == Some(fi));
+        let value = match &f.ty {
+            Ty::Enum(_) if f.since > 1 => quote!(&self.#fname().map(::rltop_runtime::DebugEnum)),
+            Ty::Enum(_) => quote!(&::rltop_runtime::DebugEnum(self.#fname())),
+            Ty::Array(e, _) if counted && (matches!(**e, Ty::Struct(_)) || cx.schema.scalar_prim(e).is_some_and(|p| p.size() == 1)) => {
+                let used = ident(&format!("{}_used", f.name));
+                quote!(&self.#used())
+            }
+            _ => quote!(&self.#fname()),
+        };
+        quote!(.field(#fstr, #value))
+    });
+    quote! {
+        impl ::core::fmt::Debug for #self_ty {
+            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                f.debug_struct(#name)
+                    #(#fields)*
+                    .finish()
+            }
+        }
+    }
+}
+
+fn layout_asserts(cx: &Ctx, self_ty: &TokenStream) -> TokenStream {
+    let size = usize_lit(cx.layout.size);
+    let offsets = cx.record.fields.iter().zip(&cx.layout.fields).map(|(f, fl)| {
+        let fname = ident(&f.name);
+        let off = usize_lit(fl.offset);
+        quote!(assert!(::core::mem::offset_of!(#self_ty, #fname) == #off);)
+    });
+    quote! {
+        // The layout pass's numbers, checked by rustc against the struct itself.
+        const _: () = {
+            assert!(::core::mem::size_of::<#self_ty>() == #size);
+            #(#offsets)*
+        };
+    }
+}
+
+fn leaf_read(leaf_offset: usize, p: Prim) -> TokenStream {
+    let bytes = (0..p.size()).map(|k| {
+        let i = usize_lit(leaf_offset + k);
+        quote!(b[#i])
+    });
+    let t = prim(p);
+    quote!(#t::from_le_bytes([#(#bytes),*]))
+}
+
+fn message_trait(cx: &Ctx, self_ty: &TokenStream) -> TokenStream {
+    let m = cx.record.message.expect("a message");
+    let name = &cx.record.name;
+    let code = hex(m.type_code.into());
+    let size = usize_lit(cx.layout.size);
+    let header_ty = cx.storage(&cx.record.fields[0].ty);
+    let version_at = usize_lit(cx.model.layout.header(cx.schema).version);
+    let mut checks = Vec::new();
+    let mut fields = Vec::new();
+    for leaf in &cx.layout.leaves {
+        let path = format!("{name}.{}", leaf.path);
+        let at = usize_lit(leaf.offset);
+        let since = usize_lit(leaf.since.into());
+        let guard = if leaf.since > 1 { quote!(b[#version_at] >= #since &&) } else { quote!() };
+        let kind = match leaf.kind {
+            LeafKind::Int(p) => {
+                let signed = p.signed();
+                quote!(K::Int { signed: #signed })
+            }
+            LeafKind::Enum(e) => {
+                let en = &cx.schema.enums[e];
+                let read = leaf_read(leaf.offset, en.repr);
+                let vals: Vec<_> = en.variants.iter().map(|v| int(v.value)).collect();
+                checks.push(quote! {
+                    let v = #read;
+                    if #guard !matches!(v, #(#vals)|*) {
+                        return Err(::rltop_runtime::DecodeError::BadEnum { offset: base + #at, field: #path, value: v as i64 });
+                    }
+                });
+                let ename = &en.name;
+                let signed = en.repr.signed();
+                quote!(K::Enum { name: #ename, values: &[#(#vals),*], signed: #signed })
+            }
+            LeafKind::Flags(e) => {
+                let fname = &cx.schema.flags[e].name;
+                quote!(K::Flags { name: #fname })
+            }
+            LeafKind::Count { prim: p, max } => {
+                let read = leaf_read(leaf.offset, p);
+                let max = max as u64;
+                checks.push(quote! {
+                    let v = #read as u64;
+                    if #guard v > #max {
+                        return Err(::rltop_runtime::DecodeError::BadCount { offset: base + #at, field: #path, value: v, max: #max });
+                    }
+                });
+                quote!(K::Count { max: #max })
+            }
+            LeafKind::Text => {
+                let end = usize_lit(leaf.offset + leaf.size);
+                checks.push(quote! {
+                    if #guard !::rltop_runtime::valid_ascii(&b[#at..#end]) {
+                        return Err(::rltop_runtime::DecodeError::BadText { offset: base + #at, field: #path });
+                    }
+                });
+                quote!(K::Text)
+            }
+            LeafKind::Reserved => quote!(K::Reserved),
+        };
+        let lp = &leaf.path;
+        let lsize = usize_lit(leaf.size);
+        fields.push(quote!(F::new(#lp, #at, #lsize, #kind, #since)));
+    }
+    let body = if checks.is_empty() {
+        quote!(let _ = base; Ok(()))
+    } else {
+        quote! {
+            let b = ::rltop_runtime::bytemuck::bytes_of(self);
+            #({ #checks })*
+            Ok(())
+        }
+    };
+    quote! {
+        impl ::rltop_runtime::Message for #self_ty {
+            const NAME: &'static str = #name;
+            const TYPE_CODE: u8 = #code;
+            const SIZE: usize = #size;
+            const PROTOCOL: &'static ::rltop_runtime::Protocol = <#header_ty as ::rltop_runtime::Header>::PROTOCOL;
+            const FIELDS: &'static [::rltop_runtime::Field] = {
+                use ::rltop_runtime::{Field as F, FieldKind as K};
+                &[#(#fields),*]
+            };
+
+            #[inline]
+            fn validate(&self, base: usize) -> ::core::result::Result<(), ::rltop_runtime::DecodeError> {
+                #body
+            }
+        }
+    }
+}
+
+/// Everything but the declaration: what `#[derive(rltop_derive::Message)]` emits too.
+pub fn impls(model: &Model, which: Which, self_ty: &TokenStream) -> TokenStream {
+    let cx = Ctx::new(model, which);
+    let accessors = accessors(&cx);
+    let debug = debug_impl(&cx, self_ty);
+    let asserts = layout_asserts(&cx, self_ty);
+    let size = usize_lit(cx.layout.size);
+    let (codec, trait_impl) = if let Some(m) = cx.record.message {
+        let code = hex(m.type_code.into());
+        let codec = quote! {
+            /// Header type code.
+            pub const TYPE_CODE: u8 = #code;
+
+            /// Decodes a message of this type at the start of `buf`, checking length, magic,
+            /// version, type, checksum and every field value. Never panics.
+            #[inline]
+            pub fn decode(buf: &[u8]) -> ::core::result::Result<&Self, ::rltop_runtime::DecodeError> {
+                ::rltop_runtime::decode(buf)
+            }
+
+            /// Fills the header (magic, length, type, version, session, sequence,
+            /// timestamp) and the checksum; returns the bytes to send.
+            #[inline]
+            pub fn encode(&mut self, session_id: u64, seq_num: u64, timestamp_ns: u64) -> &[u8] {
+                ::rltop_runtime::finalize(self, session_id, seq_num, timestamp_ns)
+            }
+        };
+        (codec, message_trait(&cx, self_ty))
+    } else {
+        (quote!(), quote!())
+    };
+    quote! {
+        #asserts
+
+        impl #self_ty {
+            /// Size in bytes.
+            pub const SIZE: usize = #size;
+            #codec
+
+            /// All bytes zero: set the fields, then encode.
+            pub fn new() -> Self {
+                ::rltop_runtime::bytemuck::Zeroable::zeroed()
+            }
+
+            /// The wire bytes.
+            pub fn as_bytes(&self) -> &[u8] {
+                ::rltop_runtime::bytemuck::bytes_of(self)
+            }
+
+            #accessors
+        }
+
+        impl ::core::default::Default for #self_ty {
+            fn default() -> Self {
+                Self::new()
+            }
+        }
+
+        #debug
+        #trait_impl
+    }
+}

@@ -1,0 +1,72 @@
+//! `cargo xtask <verb>`: the project's automation, in Rust (as rust-analyzer does it).
+
+mod gen;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+const USAGE: &str = "\
+usage: cargo xtask <verb>
+
+  gen [--check]        generate generated/ from schema/rltop.rlt (--check: fail on drift)
+  check FILE...        check schema files; print every error and warning
+  layout FILE          print each struct's and message's offset table
+";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("gen") => gen::run(&args[1..]),
+        Some("check") if args.len() > 1 => check(&args[1..]),
+        Some("layout") if args.len() == 2 => layout(&args[1]),
+        _ => Err(USAGE.to_string()),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(msg) => {
+            eprint!("{msg}");
+            if !msg.ends_with('\n') {
+                eprintln!();
+            }
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The workspace root (xtask lives one level below it).
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask sits in the workspace").to_path_buf()
+}
+
+/// Loads a schema; a path is shown as given, relative to the caller's directory.
+pub fn load(file: &str) -> Result<rltop_codegen::Checked, String> {
+    rltop_codegen::check_file(Path::new(file), file).map_err(|e| format!("error: cannot read {file}: {e}\n"))
+}
+
+fn check(files: &[String]) -> Result<(), String> {
+    let mut failed = Vec::new();
+    for file in files {
+        let checked = load(file)?;
+        eprint!("{}", checked.render());
+        match &checked.model {
+            Some(m) => println!(
+                "{file}: ok: {} messages, {} structs, {} enums, {} flag sets ({} warnings)",
+                m.schema.messages.len(),
+                m.schema.structs.len(),
+                m.schema.enums.len(),
+                m.schema.flags.len(),
+                checked.diagnostics.len()
+            ),
+            None => failed.push(file.clone()),
+        }
+    }
+    if failed.is_empty() { Ok(()) } else { Err(format!("rejected: {}\n", failed.join(", "))) }
+}
+
+fn layout(file: &str) -> Result<(), String> {
+    let checked = load(file)?;
+    eprint!("{}", checked.render());
+    let model = checked.model.ok_or_else(|| format!("{file}: no layout: the schema has errors\n"))?;
+    print!("{}", rltop_codegen::table::render(&model));
+    Ok(())
+}
