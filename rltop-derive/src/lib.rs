@@ -1,0 +1,40 @@
+//! Proc-macro front end of `rltop-codegen`; thin by design (as prost-derive is).
+//!
+//! * `#[derive(Message)]` on a hand-written `#[repr(C, packed)]` struct whose first field is
+//!   the protocol header: checks its layout with the same layout pass the schema goes through
+//!   and emits the same impls as generated code (accessors, `Debug`, size and offset
+//!   assertions, `rltop_runtime::Message`).
+//! * `include_schema!("path/to/schema.rlt")`: expands a whole schema at compile time.
+//!
+//! Emitted code names `::rltop_runtime`, so the using crate depends on `rltop-runtime`.
+
+mod derive;
+
+use proc_macro::TokenStream;
+
+/// Derives `rltop_runtime::Message` for a hand-written message of the RLTOP protocol.
+///
+/// ```ignore
+/// #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable, rltop_derive::Message)]
+/// #[repr(C, packed)]
+/// #[rltop(type_code = 0x86, size = 64)]
+/// struct VenueStatus { header: rltop::MessageHeader, symbol_id: u32, status: u8, _reserved: [u8; 19] }
+/// ```
+///
+/// Field types: `u8`..`u64`, `i8`..`i64`, the schema's named types (`Price`, ...), its
+/// structs (`MessageHeader`, `PriceLevel`, ...) and arrays of those; a field whose name
+/// starts with `_` and whose type is `[u8; N]` is reserved.
+#[proc_macro_derive(Message, attributes(rltop))]
+pub fn derive_message(input: TokenStream) -> TokenStream {
+    let input = syn::parse_macro_input!(input as syn::DeriveInput);
+    derive::message(&input).unwrap_or_else(syn::Error::into_compile_error).into()
+}
+
+/// Expands a schema file (path relative to the using crate's `Cargo.toml`) into the same
+/// items `cargo xtask gen` writes: structs, enums, flags, `Message<'a>`, `messages()`.
+/// Schema errors become compile errors carrying the checker's `file:line:col` report.
+#[proc_macro]
+pub fn include_schema(input: TokenStream) -> TokenStream {
+    let lit = syn::parse_macro_input!(input as syn::LitStr);
+    derive::include_schema(&lit).unwrap_or_else(syn::Error::into_compile_error).into()
+}
