@@ -18,6 +18,7 @@ fn canonical() -> syn::Result<Model> {
 
 struct Attrs {
     type_code: u8,
+    code_span: Span,
     size: usize,
     size_span: Span,
 }
@@ -29,7 +30,8 @@ fn attrs(input: &syn::DeriveInput) -> syn::Result<Attrs> {
         a.parse_nested_meta(|meta| {
             let lit: syn::LitInt = meta.value()?.parse()?;
             if meta.path.is_ident("type_code") {
-                type_code = Some(lit.base10_parse::<u8>().map_err(|_| syn::Error::new(lit.span(), "type_code must fit a u8 (0..=255)"))?);
+                let code = lit.base10_parse::<u8>().map_err(|_| syn::Error::new(lit.span(), "type_code must fit a u8 (0..=255)"))?;
+                type_code = Some((code, lit.span()));
             } else if meta.path.is_ident("size") {
                 size = Some((lit.base10_parse::<usize>()?, lit.span()));
             } else {
@@ -39,9 +41,9 @@ fn attrs(input: &syn::DeriveInput) -> syn::Result<Attrs> {
         })?;
     }
     let name = &input.ident;
-    let type_code = type_code.ok_or_else(|| syn::Error::new(name.span(), format!("`{name}` needs #[rltop(type_code = N, size = N)]: the type code is missing")))?;
+    let (type_code, code_span) = type_code.ok_or_else(|| syn::Error::new(name.span(), format!("`{name}` needs #[rltop(type_code = N, size = N)]: the type code is missing")))?;
     let (size, size_span) = size.ok_or_else(|| syn::Error::new(name.span(), format!("`{name}` needs #[rltop(type_code = N, size = N)]: the declared size is missing")))?;
-    Ok(Attrs { type_code, size, size_span })
+    Ok(Attrs { type_code, code_span, size, size_span })
 }
 
 fn has_repr_c_packed(input: &syn::DeriveInput) -> bool {
@@ -176,10 +178,10 @@ pub fn message(input: &syn::DeriveInput) -> syn::Result<TokenStream> {
         ));
     }
     let Some(channel) = model.schema.channels.iter().position(|c| (c.first..=c.last).contains(&attrs.type_code)) else {
-        return Err(syn::Error::new(attrs.size_span, format!("type code {:#04x} lies in no channel's range", attrs.type_code)));
+        return Err(syn::Error::new(attrs.code_span, format!("type code {:#04x} lies in no channel's range", attrs.type_code)));
     };
     if let Some(m) = model.schema.messages.iter().find(|m| m.message.is_some_and(|i| i.type_code == attrs.type_code)) {
-        return Err(syn::Error::new(name.span(), format!("type code {:#04x} is already the schema's `{}`", attrs.type_code, m.name)));
+        return Err(syn::Error::new(attrs.code_span, format!("type code {:#04x} is already the schema's `{}`", attrs.type_code, m.name)));
     }
 
     model.schema.messages.push(Record {

@@ -1,0 +1,11 @@
+use rltop::MessageHeader;
+
+#[derive(rltop_derive::Message)]
+#[repr(C, packed)]
+#[rltop(type_code = 0x20, size = 48)]
+struct Stray {
+    header: MessageHeader,
+    value: u64,
+}
+
+fn main() {}
