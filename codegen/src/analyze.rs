@@ -228,7 +228,7 @@ fn similar(a: &str, b: &str) -> bool {
         return true;
     }
     let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
-    if a.len().abs_diff(b.len()) > 1 || a.len() < 3 {
+    if a.len().abs_diff(b.len()) > 1 || a.len().max(b.len()) < 2 {
         return false;
     }
     let mut prev: Vec<usize> = (0..=b.len()).collect();

@@ -103,14 +103,14 @@ impl<'s> Parser<'s> {
             satisfy(|c| c.is_ascii_alphabetic() || c == '_'),
             take_while(|c: char| c.is_ascii_alphanumeric() || c == '_'),
         ))(i)
-        .or_else(|_: nom::Err<PErr>| fail(i, "a name"))?;
+        .or_else(|_: nom::Err<PErr>| fail(i, ""))?;
         Ok((rest, Ident { name: name.to_string(), span: self.span(i, rest) }))
     }
 
     fn keyword<'a>(&self, i: &'a str, kw: &'static str) -> PResult<'a, Span> {
         match self.ident(i) {
             Ok((rest, id)) if id.name == kw => Ok((rest, id.span)),
-            _ => fail(sp(i), kw),
+            _ => fail(sp(i), ""),
         }
     }
 
@@ -118,7 +118,7 @@ impl<'s> Parser<'s> {
         let i = sp(i);
         match tag::<_, _, PErr>(s)(i) {
             Ok((rest, _)) => Ok((rest, self.span(i, rest))),
-            Err(_) => fail(i, s),
+            Err(_) => fail(i, ""),
         }
     }
 
@@ -138,7 +138,7 @@ impl<'s> Parser<'s> {
             ))(i)
         };
         let (after_sign, neg) = opt(char::<_, PErr>('-'))(i).map(|(r, n)| (r, n.is_some()))?;
-        let (rest, (radix, d)) = digits(after_sign).or_else(|_| fail(i, "a number"))?;
+        let (rest, (radix, d)) = digits(after_sign).or_else(|_| fail(i, ""))?;
         let clean: String = d.chars().filter(|&c| c != '_').collect();
         let Ok(v) = i128::from_str_radix(&clean, radix) else { return fail(i, "a number that fits 64 bits") };
         if v > u64::MAX as i128 {
@@ -255,7 +255,7 @@ impl<'s> Parser<'s> {
     }
 
     fn item<'a>(&mut self, i: &'a str, doc: Doc) -> PResult<'a, Item> {
-        let (after_kw, kw) = self.ident(i)?;
+        let (after_kw, kw) = self.ident(i).or_else(|_| fail(sp(i), "an item (protocol, type, enum, flags, channel, struct or message)"))?;
         match kw.name.as_str() {
             "protocol" => {
                 let (i, name) = expect(self.ident(after_kw), "the protocol's name")?;

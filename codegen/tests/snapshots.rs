@@ -1,0 +1,51 @@
+//! The emitted Rust and layout table for a small schema, pinned with insta: a change to
+//! any emitter shows up here as a readable diff.
+
+const SMALL: &str = "\
+/// A tiny protocol.
+protocol Tiny {
+    version 1;
+    byte_order little;
+    magic 0x594E4954;
+    checksum crc32c over message;
+    header Hdr { magic = magic; length = length; type = kind; version = version; session = session; sequence = seq; timestamp = ts; checksum = crc; }
+}
+/// The only channel.
+channel Main = 1 types 0x01..=0x0F;
+type Px = i64;
+/// Direction.
+enum Dir: u8 {
+    /// Up.
+    Up = 1,
+    Down = 2,
+}
+flags Marks: u8 { Hot = 0, Cold = 3 }
+struct Hdr size 40 { magic: u32, length: u16, kind: u8, version: u8, session: u64, seq: u64, ts: u64, crc: u32, _r: reserved[4] }
+struct Level size 16 { px: Px, qty: u64 }
+/// A tick.
+message Tick type 0x01 size 96 channel Main {
+    header: Hdr,
+    /// Price.
+    px: Px,
+    dir: Dir,
+    marks: Marks,
+    n: u8 count(levels),
+    name: text[5],
+    levels: [Level; 2],
+    _pad: reserved[8],
+}
+";
+
+fn model() -> rltop_codegen::Model {
+    rltop_codegen::check("small.rlt", SMALL).into_model().unwrap()
+}
+
+#[test]
+fn emitted_rust() {
+    insta::assert_snapshot!(rltop_codegen::rust::lib_rs(&model()).unwrap());
+}
+
+#[test]
+fn layout_table() {
+    insta::assert_snapshot!(rltop_codegen::table::render(&model()));
+}
