@@ -33,6 +33,23 @@ pub fn render(model: &Model) -> String {
     let mut out = String::new();
     let s = &model.schema;
     let _ = writeln!(out, "/* protocol {} v{} (decodes v{}+), magic {:#010x} */\n", s.protocol.name, s.protocol.version, s.protocol.min_version, s.protocol.magic);
+    for a in &s.aliases {
+        let _ = writeln!(out, "type {} = {};", a.name, a.prim.name());
+    }
+    if !s.aliases.is_empty() {
+        out.push('\n');
+    }
+    for (kind, list) in [("enum", &s.enums), ("flags", &s.flags)] {
+        for e in list {
+            let values: Vec<String> = e
+                .variants
+                .iter()
+                .map(|v| if kind == "flags" { format!("{} = bit {}", v.name, v.value) } else { format!("{} = {}", v.name, v.value) })
+                .collect();
+            let _ = writeln!(out, "{kind} {}: {} {{ {} }}", e.name, e.repr.name(), values.join(", "));
+        }
+    }
+    out.push('\n');
     for (r, l) in s.structs.iter().zip(&model.layout.structs) {
         record_table(&mut out, model, "struct", r, l);
     }

@@ -14,7 +14,7 @@ use proc_macro::TokenStream;
 
 /// Derives `rltop_runtime::Message` for a hand-written message of the RLTOP protocol.
 ///
-/// ```ignore
+/// ```text
 /// #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable, rltop_derive::Message)]
 /// #[repr(C, packed)]
 /// #[rltop(type_code = 0x86, size = 64)]

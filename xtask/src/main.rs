@@ -1,6 +1,8 @@
 //! `cargo xtask <verb>`: the project's automation, in Rust (as rust-analyzer does it).
 
+mod bench;
 mod gen;
+mod test;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -11,6 +13,8 @@ usage: cargo xtask <verb>
   gen [--check]        generate generated/ from schema/rltop.rlt (--check: fail on drift)
   check FILE...        check schema files; print every error and warning
   layout FILE          print each struct's and message's offset table
+  bench [--report-only] run the codec benchmarks; print messages/s and ratios
+  test                 everything CI runs: gen --check, schema checks, all tests
 ";
 
 fn main() -> ExitCode {
@@ -19,6 +23,8 @@ fn main() -> ExitCode {
         Some("gen") => gen::run(&args[1..]),
         Some("check") if args.len() > 1 => check(&args[1..]),
         Some("layout") if args.len() == 2 => layout(&args[1]),
+        Some("bench") => bench::run(&args[1..]),
+        Some("test") if args.len() == 1 => test::run(),
         _ => Err(USAGE.to_string()),
     };
     match result {
