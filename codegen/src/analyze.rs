@@ -22,6 +22,24 @@ struct Analyzer<'a> {
     names: HashMap<String, (Named, Span)>,
 }
 
+/// Names every backend must be able to emit as identifiers (Rust's keywords; C's and
+/// Python's few extra ones are rejected too, for the backends to come).
+const KEYWORDS: &[&str] = &[
+    "as", "async", "await", "break", "const", "continue", "crate", "dyn", "else", "enum", "extern", "false", "fn", "for",
+    "if", "impl", "in", "let", "loop", "match", "mod", "move", "mut", "pub", "ref", "return", "self", "Self", "static",
+    "struct", "super", "trait", "true", "type", "unsafe", "use", "where", "while", "abstract", "become", "box", "do",
+    "final", "macro", "override", "priv", "typeof", "unsized", "virtual", "yield", "try", "gen", "char", "int", "long",
+    "short", "signed", "unsigned", "void", "default", "switch", "case", "def", "class", "from", "import", "pass",
+    "lambda", "None", "True", "False", "not", "and", "or", "is", "global", "with", "del", "raise", "except",
+];
+
+fn keyword_error(id: &ast::Ident, what: &str) -> Option<Diagnostic> {
+    KEYWORDS.contains(&id.name.as_str()).then(|| {
+        Diagnostic::error(id.span, format!("{what} `{}` is a keyword in a target language (Rust, C or Python)", id.name))
+            .label("reserved word")
+    })
+}
+
 fn doc(d: &[String]) -> Vec<String> {
     d.to_vec()
 }
@@ -69,6 +87,9 @@ impl<'a> Analyzer<'a> {
     }
 
     fn declare(&mut self, id: &ast::Ident, what: Named) {
+        if let Some(d) = keyword_error(id, "the name") {
+            self.diags.push(d);
+        }
         if Prim::from_name(&id.name).is_some() || matches!(id.name.as_str(), "text" | "reserved") {
             self.err(id.span, format!("`{}` is a built-in type and cannot be redefined", id.name)).label = "reserved name".into();
             return;
@@ -105,6 +126,9 @@ impl<'a> Analyzer<'a> {
             let (min, max, what) =
                 if flags { (0, repr.size() as i128 * 8 - 1, "bit number") } else { (repr.min(), repr.max(), "value") };
             let value = self.number_in(&v.value, min, max, &format!("{kind} `{}`, variant `{}`: {what}", e.name.name, v.name.name));
+            if let Some(d) = keyword_error(&v.name, &format!("{kind} `{}`: the variant name", e.name.name)) {
+                self.diags.push(d);
+            }
             if variants.iter().any(|o| o.name == v.name.name) {
                 self.err(v.name.span, format!("{kind} `{}` has two variants named `{}`", e.name.name, v.name.name));
             }
@@ -174,6 +198,9 @@ impl<'a> Analyzer<'a> {
         let mut out: Vec<Field> = Vec::new();
         for f in fields {
             let ctx = format!("{owner}, field `{}`", f.name.name);
+            if let Some(d) = keyword_error(&f.name, &format!("{owner}: the field name")) {
+                self.diags.push(d);
+            }
             if out.iter().any(|o| o.name == f.name.name) {
                 self.err(f.name.span, format!("{owner} has two fields named `{}`", f.name.name)).label = "duplicate field".into();
             }

@@ -149,6 +149,16 @@ fn message_rules() {
 }
 
 #[test]
+fn keywords_are_refused_as_names() {
+    let e = one_error("struct S { type: u8 }\n");
+    assert!(e.starts_with("error: struct `S`: the field name `type` is a keyword in a target language (Rust, C or Python)\n  --> t.rlt:12:12"), "{e}");
+    let e = one_error("struct match { a: u8 }\n");
+    assert!(e.starts_with("error: the name `match` is a keyword"), "{e}");
+    let e = one_error("enum F: u8 { None = 0 }\n");
+    assert!(e.starts_with("error: enum `F`: the variant name `None` is a keyword"), "{e}");
+}
+
+#[test]
 fn protocol_rules() {
     let c = check("p.rlt", "protocol P { version 1; byte_order big; magic 1; checksum crc32 over body; }\n");
     let r = c.render();
