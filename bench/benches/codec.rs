@@ -5,7 +5,9 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use rltop_bench::{decode_generated, encode_generated, encoded, events, handwritten, peers, Digest};
+use rltop_bench::{
+    decode_generated, encode_generated, encoded, events, handwritten, peers, Digest,
+};
 
 const N: usize = 4096;
 
@@ -52,7 +54,10 @@ fn encode(c: &mut Criterion) {
 }
 
 fn config() -> Criterion {
-    Criterion::default().warm_up_time(Duration::from_millis(500)).measurement_time(Duration::from_secs(2)).sample_size(20)
+    Criterion::default()
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(2))
+        .sample_size(20)
 }
 
 criterion_group! { name = benches; config = config(); targets = decode, encode }

@@ -35,7 +35,10 @@ pub fn decode(buf: &[u8]) -> Result<Digest, Error> {
     if u16::from_le_bytes([buf[4], buf[5]]) != 128 {
         return Err(Error::BadLength);
     }
-    let b: &[u8; 128] = buf.get(..128).and_then(|s| s.try_into().ok()).ok_or(Error::Truncated)?;
+    let b: &[u8; 128] = buf
+        .get(..128)
+        .and_then(|s| s.try_into().ok())
+        .ok_or(Error::Truncated)?;
     if b[7] < 1 {
         return Err(Error::UnsupportedVersion);
     }
@@ -43,7 +46,13 @@ pub fn decode(buf: &[u8]) -> Result<Digest, Error> {
     if checksum_with_hole(b, 32) != Some(crc) {
         return Err(Error::BadChecksum);
     }
-    let side_ok = |at: usize| if matches!(b[at], 1 | 2) { Ok(()) } else { Err(Error::BadEnum(at)) };
+    let side_ok = |at: usize| {
+        if matches!(b[at], 1 | 2) {
+            Ok(())
+        } else {
+            Err(Error::BadEnum(at))
+        }
+    };
     Ok(match ty {
         0x78 => {
             side_ok(60)?;
@@ -79,7 +88,14 @@ pub fn encode(e: &Event, seq: u64, out: &mut [u8]) {
     out.fill(0);
     let mut put = |at: usize, v: &[u8]| out[at..at + v.len()].copy_from_slice(v);
     let ty = match *e {
-        Event::Add { seq: s, id, sym, side, price, qty } => {
+        Event::Add {
+            seq: s,
+            id,
+            sym,
+            side,
+            price,
+            qty,
+        } => {
             put(40, &s.to_le_bytes());
             put(48, &id.to_le_bytes());
             put(56, &sym.to_le_bytes());
@@ -90,7 +106,15 @@ pub fn encode(e: &Event, seq: u64, out: &mut [u8]) {
             put(88, &1u32.to_le_bytes());
             0x78
         }
-        Event::Modify { seq: s, id, sym, side, old, new, qty } => {
+        Event::Modify {
+            seq: s,
+            id,
+            sym,
+            side,
+            old,
+            new,
+            qty,
+        } => {
             put(40, &s.to_le_bytes());
             put(48, &id.to_le_bytes());
             put(56, &sym.to_le_bytes());
@@ -102,7 +126,13 @@ pub fn encode(e: &Event, seq: u64, out: &mut [u8]) {
             put(108, &1u32.to_le_bytes());
             0x79
         }
-        Event::Delete { seq: s, id, sym, side, price } => {
+        Event::Delete {
+            seq: s,
+            id,
+            sym,
+            side,
+            price,
+        } => {
             put(40, &s.to_le_bytes());
             put(48, &id.to_le_bytes());
             put(56, &sym.to_le_bytes());
@@ -110,7 +140,15 @@ pub fn encode(e: &Event, seq: u64, out: &mut [u8]) {
             put(64, &price.to_le_bytes());
             0x7A
         }
-        Event::Execute { seq: s, id, sym, side, price, qty, trade } => {
+        Event::Execute {
+            seq: s,
+            id,
+            sym,
+            side,
+            price,
+            qty,
+            trade,
+        } => {
             put(40, &s.to_le_bytes());
             put(48, &id.to_le_bytes());
             put(56, &sym.to_le_bytes());
@@ -120,7 +158,15 @@ pub fn encode(e: &Event, seq: u64, out: &mut [u8]) {
             put(88, &trade.to_le_bytes());
             0x7B
         }
-        Event::Trade { trade, sym, side, price, qty, maker, taker } => {
+        Event::Trade {
+            trade,
+            sym,
+            side,
+            price,
+            qty,
+            maker,
+            taker,
+        } => {
             put(40, &trade.to_le_bytes());
             put(48, &sym.to_le_bytes());
             put(52, &[side as u8]);

@@ -14,11 +14,48 @@ use rltop::*;
 /// One book or trade event: the plain values every encoder starts from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Event {
-    Add { seq: u64, id: u64, sym: u32, side: Side, price: i64, qty: u64 },
-    Modify { seq: u64, id: u64, sym: u32, side: Side, old: i64, new: i64, qty: u64 },
-    Delete { seq: u64, id: u64, sym: u32, side: Side, price: i64 },
-    Execute { seq: u64, id: u64, sym: u32, side: Side, price: i64, qty: u64, trade: u64 },
-    Trade { trade: u64, sym: u32, side: Side, price: i64, qty: u64, maker: u64, taker: u64 },
+    Add {
+        seq: u64,
+        id: u64,
+        sym: u32,
+        side: Side,
+        price: i64,
+        qty: u64,
+    },
+    Modify {
+        seq: u64,
+        id: u64,
+        sym: u32,
+        side: Side,
+        old: i64,
+        new: i64,
+        qty: u64,
+    },
+    Delete {
+        seq: u64,
+        id: u64,
+        sym: u32,
+        side: Side,
+        price: i64,
+    },
+    Execute {
+        seq: u64,
+        id: u64,
+        sym: u32,
+        side: Side,
+        price: i64,
+        qty: u64,
+        trade: u64,
+    },
+    Trade {
+        trade: u64,
+        sym: u32,
+        side: Side,
+        price: i64,
+        qty: u64,
+        maker: u64,
+        taker: u64,
+    },
 }
 
 /// A realistic incremental-feed mix: 40 % adds, 10 % modifies, 34 % deletes, 8 %
@@ -39,11 +76,48 @@ pub fn events(n: usize) -> Vec<Event> {
             let qty = 1 + (r >> 24) % 10_000;
             let (id, sym) = (r >> 16, (r % 16) as u32);
             match r % 100 {
-                0..=39 => Event::Add { seq: i, id, sym, side, price, qty },
-                40..=49 => Event::Modify { seq: i, id, sym, side, old: price, new: price + 1, qty },
-                50..=83 => Event::Delete { seq: i, id, sym, side, price },
-                84..=91 => Event::Execute { seq: i, id, sym, side, price, qty, trade: i },
-                _ => Event::Trade { trade: i, sym, side, price, qty, maker: id, taker: id + 1 },
+                0..=39 => Event::Add {
+                    seq: i,
+                    id,
+                    sym,
+                    side,
+                    price,
+                    qty,
+                },
+                40..=49 => Event::Modify {
+                    seq: i,
+                    id,
+                    sym,
+                    side,
+                    old: price,
+                    new: price + 1,
+                    qty,
+                },
+                50..=83 => Event::Delete {
+                    seq: i,
+                    id,
+                    sym,
+                    side,
+                    price,
+                },
+                84..=91 => Event::Execute {
+                    seq: i,
+                    id,
+                    sym,
+                    side,
+                    price,
+                    qty,
+                    trade: i,
+                },
+                _ => Event::Trade {
+                    trade: i,
+                    sym,
+                    side,
+                    price,
+                    qty,
+                    maker: id,
+                    taker: id + 1,
+                },
             }
         })
         .collect()
@@ -54,7 +128,14 @@ pub fn events(n: usize) -> Vec<Event> {
 pub fn encode_generated(e: &Event, seq: u64, out: &mut [u8]) {
     use rltop_runtime::bytemuck::from_bytes_mut;
     match *e {
-        Event::Add { seq: s, id, sym, side, price, qty } => {
+        Event::Add {
+            seq: s,
+            id,
+            sym,
+            side,
+            price,
+            qty,
+        } => {
             let m: &mut AddOrder = from_bytes_mut(out);
             *m = AddOrder::new();
             m.set_order_book_seq(s);
@@ -67,7 +148,15 @@ pub fn encode_generated(e: &Event, seq: u64, out: &mut [u8]) {
             m.set_level_order_count(1);
             m.encode(1, seq, seq);
         }
-        Event::Modify { seq: s, id, sym, side, old, new, qty } => {
+        Event::Modify {
+            seq: s,
+            id,
+            sym,
+            side,
+            old,
+            new,
+            qty,
+        } => {
             let m: &mut ModifyOrder = from_bytes_mut(out);
             *m = ModifyOrder::new();
             m.set_order_book_seq(s);
@@ -82,7 +171,13 @@ pub fn encode_generated(e: &Event, seq: u64, out: &mut [u8]) {
             m.set_new_level_order_count(1);
             m.encode(1, seq, seq);
         }
-        Event::Delete { seq: s, id, sym, side, price } => {
+        Event::Delete {
+            seq: s,
+            id,
+            sym,
+            side,
+            price,
+        } => {
             let m: &mut DeleteOrder = from_bytes_mut(out);
             *m = DeleteOrder::new();
             m.set_order_book_seq(s);
@@ -93,7 +188,15 @@ pub fn encode_generated(e: &Event, seq: u64, out: &mut [u8]) {
             m.set_price(price);
             m.encode(1, seq, seq);
         }
-        Event::Execute { seq: s, id, sym, side, price, qty, trade } => {
+        Event::Execute {
+            seq: s,
+            id,
+            sym,
+            side,
+            price,
+            qty,
+            trade,
+        } => {
             let m: &mut ExecuteOrder = from_bytes_mut(out);
             *m = ExecuteOrder::new();
             m.set_order_book_seq(s);
@@ -105,7 +208,15 @@ pub fn encode_generated(e: &Event, seq: u64, out: &mut [u8]) {
             m.set_trade_id(trade);
             m.encode(1, seq, seq);
         }
-        Event::Trade { trade, sym, side, price, qty, maker, taker } => {
+        Event::Trade {
+            trade,
+            sym,
+            side,
+            price,
+            qty,
+            maker,
+            taker,
+        } => {
             let m: &mut Trade = from_bytes_mut(out);
             *m = Trade::new();
             m.set_trade_id(trade);
@@ -156,9 +267,21 @@ mod tests {
         let buf = encoded(&evs);
         for (i, m) in buf.chunks_exact(128).enumerate() {
             let want = decode_generated(m).unwrap();
-            assert_eq!(handwritten::decode(m).map_err(|e| format!("{e:?}")), Ok(want), "message {i}");
-            assert_eq!(peers::binrw_decode(m).map_err(|e| e.to_string()), Ok(want), "message {i}");
-            assert_eq!(peers::deku_decode(m).map_err(|e| e.to_string()), Ok(want), "message {i}");
+            assert_eq!(
+                handwritten::decode(m).map_err(|e| format!("{e:?}")),
+                Ok(want),
+                "message {i}"
+            );
+            assert_eq!(
+                peers::binrw_decode(m).map_err(|e| e.to_string()),
+                Ok(want),
+                "message {i}"
+            );
+            assert_eq!(
+                peers::deku_decode(m).map_err(|e| e.to_string()),
+                Ok(want),
+                "message {i}"
+            );
         }
         let kinds: std::collections::BTreeSet<u8> = buf.chunks_exact(128).map(|m| m[6]).collect();
         assert_eq!(kinds.len(), 5);
@@ -166,7 +289,10 @@ mod tests {
             let mut bad = buf[..128].to_vec();
             bad[at] ^= 0x40;
             assert!(decode_generated(&bad).is_err());
-            assert!(handwritten::decode(&bad).is_err(), "handwritten missed byte {at}");
+            assert!(
+                handwritten::decode(&bad).is_err(),
+                "handwritten missed byte {at}"
+            );
             assert!(peers::binrw_decode(&bad).is_err(), "binrw missed byte {at}");
             assert!(peers::deku_decode(&bad).is_err(), "deku missed byte {at}");
         }

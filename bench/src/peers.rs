@@ -12,7 +12,11 @@ use crate::{Digest, Event};
 const MAGIC: u32 = 0x524C_544F;
 
 fn check_crc(buf: &[u8], found: u32) -> Result<(), String> {
-    if checksum_with_hole(buf, 32) == Some(found) { Ok(()) } else { Err("bad checksum".into()) }
+    if checksum_with_hole(buf, 32) == Some(found) {
+        Ok(())
+    } else {
+        Err("bad checksum".into())
+    }
 }
 
 fn side_u8(s: rltop::Side) -> u8 {
@@ -167,54 +171,176 @@ pub fn binrw_decode(buf: &[u8]) -> Result<Digest, String> {
     check_crc(&buf[..128], h.checksum)?;
     let e = |e: binrw::Error| e.to_string();
     Ok(match h.msg_type {
-        0x78 => BAdd::read(&mut c).map(|m| (0x78, m.order_id, m.price)).map_err(e)?,
-        0x79 => BModifyOrder::read(&mut c).map(|m| (0x79, m.order_id, m.new_price)).map_err(e)?,
-        0x7A => BDelete::read(&mut c).map(|m| (0x7A, m.order_id, m.price)).map_err(e)?,
-        0x7B => BExecute::read(&mut c).map(|m| (0x7B, m.order_id, m.price)).map_err(e)?,
-        _ => BTrade::read(&mut c).map(|m| (0x7C, m.trade_id, m.price)).map_err(e)?,
+        0x78 => BAdd::read(&mut c)
+            .map(|m| (0x78, m.order_id, m.price))
+            .map_err(e)?,
+        0x79 => BModifyOrder::read(&mut c)
+            .map(|m| (0x79, m.order_id, m.new_price))
+            .map_err(e)?,
+        0x7A => BDelete::read(&mut c)
+            .map(|m| (0x7A, m.order_id, m.price))
+            .map_err(e)?,
+        0x7B => BExecute::read(&mut c)
+            .map(|m| (0x7B, m.order_id, m.price))
+            .map_err(e)?,
+        _ => BTrade::read(&mut c)
+            .map(|m| (0x7C, m.trade_id, m.price))
+            .map_err(e)?,
     })
 }
 
 fn bside(s: rltop::Side) -> BSide {
-    if side_u8(s) == 1 { BSide::Buy } else { BSide::Sell }
+    if side_u8(s) == 1 {
+        BSide::Buy
+    } else {
+        BSide::Sell
+    }
 }
 
 pub fn binrw_encode(ev: &Event, seq: u64, out: &mut [u8]) {
     let mut c = Cursor::new(&mut out[..]);
     let ty = match *ev {
-        Event::Add { seq: s, id, sym, side, price, qty } => {
+        Event::Add {
+            seq: s,
+            id,
+            sym,
+            side,
+            price,
+            qty,
+        } => {
             c.set_position(40);
-            let m = BAdd { order_book_seq: s, order_id: id, symbol_id: sym, side: bside(side), flags: 0, r1: [0; 2], price, quantity: qty, level_quantity: qty, level_order_count: 1, r2: [0; 36] };
+            let m = BAdd {
+                order_book_seq: s,
+                order_id: id,
+                symbol_id: sym,
+                side: bside(side),
+                flags: 0,
+                r1: [0; 2],
+                price,
+                quantity: qty,
+                level_quantity: qty,
+                level_order_count: 1,
+                r2: [0; 36],
+            };
             m.write(&mut c).expect("fits");
             0x78
         }
-        Event::Modify { seq: s, id, sym, side, old, new, qty } => {
+        Event::Modify {
+            seq: s,
+            id,
+            sym,
+            side,
+            old,
+            new,
+            qty,
+        } => {
             c.set_position(40);
-            let m = BModifyOrder { order_book_seq: s, order_id: id, symbol_id: sym, side: bside(side), modify_type: BModify::Price, r1: [0; 2], old_price: old, new_price: new, new_quantity: qty, old_level_quantity: 0, new_level_quantity: qty, old_level_order_count: 0, new_level_order_count: 1, r2: [0; 16] };
+            let m = BModifyOrder {
+                order_book_seq: s,
+                order_id: id,
+                symbol_id: sym,
+                side: bside(side),
+                modify_type: BModify::Price,
+                r1: [0; 2],
+                old_price: old,
+                new_price: new,
+                new_quantity: qty,
+                old_level_quantity: 0,
+                new_level_quantity: qty,
+                old_level_order_count: 0,
+                new_level_order_count: 1,
+                r2: [0; 16],
+            };
             m.write(&mut c).expect("fits");
             0x79
         }
-        Event::Delete { seq: s, id, sym, side, price } => {
+        Event::Delete {
+            seq: s,
+            id,
+            sym,
+            side,
+            price,
+        } => {
             c.set_position(40);
-            let m = BDelete { order_book_seq: s, order_id: id, symbol_id: sym, side: bside(side), reason: BReason::Canceled, r1: [0; 2], price, level_quantity: 0, level_order_count: 0, r2: [0; 44] };
+            let m = BDelete {
+                order_book_seq: s,
+                order_id: id,
+                symbol_id: sym,
+                side: bside(side),
+                reason: BReason::Canceled,
+                r1: [0; 2],
+                price,
+                level_quantity: 0,
+                level_order_count: 0,
+                r2: [0; 44],
+            };
             m.write(&mut c).expect("fits");
             0x7A
         }
-        Event::Execute { seq: s, id, sym, side, price, qty, trade } => {
+        Event::Execute {
+            seq: s,
+            id,
+            sym,
+            side,
+            price,
+            qty,
+            trade,
+        } => {
             c.set_position(40);
-            let m = BExecute { order_book_seq: s, order_id: id, symbol_id: sym, side: bside(side), r1: [0; 3], price, executed_quantity: qty, remaining_quantity: 0, trade_id: trade, level_quantity: 0, level_order_count: 0, r2: [0; 20] };
+            let m = BExecute {
+                order_book_seq: s,
+                order_id: id,
+                symbol_id: sym,
+                side: bside(side),
+                r1: [0; 3],
+                price,
+                executed_quantity: qty,
+                remaining_quantity: 0,
+                trade_id: trade,
+                level_quantity: 0,
+                level_order_count: 0,
+                r2: [0; 20],
+            };
             m.write(&mut c).expect("fits");
             0x7B
         }
-        Event::Trade { trade, sym, side, price, qty, maker, taker } => {
+        Event::Trade {
+            trade,
+            sym,
+            side,
+            price,
+            qty,
+            maker,
+            taker,
+        } => {
             c.set_position(40);
-            let m = BTrade { trade_id: trade, symbol_id: sym, taker_side: bside(side), r1: [0; 3], price, quantity: qty, maker_order_id: maker, taker_order_id: taker, r2: [0; 40] };
+            let m = BTrade {
+                trade_id: trade,
+                symbol_id: sym,
+                taker_side: bside(side),
+                r1: [0; 3],
+                price,
+                quantity: qty,
+                maker_order_id: maker,
+                taker_order_id: taker,
+                r2: [0; 40],
+            };
             m.write(&mut c).expect("fits");
             0x7C
         }
     };
     c.set_position(0);
-    let h = BHeader { magic: MAGIC, length: 128, msg_type: ty, version: 1, session_id: 1, seq_num: seq, timestamp: seq, checksum: 0, reserved: [0; 4] };
+    let h = BHeader {
+        magic: MAGIC,
+        length: 128,
+        msg_type: ty,
+        version: 1,
+        session_id: 1,
+        seq_num: seq,
+        timestamp: seq,
+        checksum: 0,
+        reserved: [0; 4],
+    };
     h.write(&mut c).expect("fits");
     rltop_runtime::seal(out, &rltop::PROTOCOL);
 }
@@ -366,26 +492,168 @@ pub fn deku_decode(buf: &[u8]) -> Result<Digest, String> {
     check_crc(&buf[..128], h.checksum)?;
     let e = |e: DekuError| e.to_string();
     Ok(match h.msg_type {
-        0x78 => DAdd::from_bytes((&buf[40..128], 0)).map(|(_, m)| (0x78, m.order_id, m.price)).map_err(e)?,
-        0x79 => DModifyOrder::from_bytes((&buf[40..128], 0)).map(|(_, m)| (0x79, m.order_id, m.new_price)).map_err(e)?,
-        0x7A => DDelete::from_bytes((&buf[40..128], 0)).map(|(_, m)| (0x7A, m.order_id, m.price)).map_err(e)?,
-        0x7B => DExecute::from_bytes((&buf[40..128], 0)).map(|(_, m)| (0x7B, m.order_id, m.price)).map_err(e)?,
-        _ => DTrade::from_bytes((&buf[40..128], 0)).map(|(_, m)| (0x7C, m.trade_id, m.price)).map_err(e)?,
+        0x78 => DAdd::from_bytes((&buf[40..128], 0))
+            .map(|(_, m)| (0x78, m.order_id, m.price))
+            .map_err(e)?,
+        0x79 => DModifyOrder::from_bytes((&buf[40..128], 0))
+            .map(|(_, m)| (0x79, m.order_id, m.new_price))
+            .map_err(e)?,
+        0x7A => DDelete::from_bytes((&buf[40..128], 0))
+            .map(|(_, m)| (0x7A, m.order_id, m.price))
+            .map_err(e)?,
+        0x7B => DExecute::from_bytes((&buf[40..128], 0))
+            .map(|(_, m)| (0x7B, m.order_id, m.price))
+            .map_err(e)?,
+        _ => DTrade::from_bytes((&buf[40..128], 0))
+            .map(|(_, m)| (0x7C, m.trade_id, m.price))
+            .map_err(e)?,
     })
 }
 
 fn dside(s: rltop::Side) -> DSide {
-    if side_u8(s) == 1 { DSide::Buy } else { DSide::Sell }
+    if side_u8(s) == 1 {
+        DSide::Buy
+    } else {
+        DSide::Sell
+    }
 }
 
 pub fn deku_encode(ev: &Event, seq: u64, out: &mut [u8]) {
-    let header = |ty| DHeader { magic: MAGIC, length: 128, msg_type: ty, version: 1, session_id: 1, seq_num: seq, timestamp: seq, checksum: 0, reserved: [0; 4] };
+    let header = |ty| DHeader {
+        magic: MAGIC,
+        length: 128,
+        msg_type: ty,
+        version: 1,
+        session_id: 1,
+        seq_num: seq,
+        timestamp: seq,
+        checksum: 0,
+        reserved: [0; 4],
+    };
     let (ty, body) = match *ev {
-        Event::Add { seq: s, id, sym, side, price, qty } => (0x78, DAdd { order_book_seq: s, order_id: id, symbol_id: sym, side: dside(side), flags: 0, r1: [0; 2], price, quantity: qty, level_quantity: qty, level_order_count: 1, r2: [0; 36] }.to_bytes()),
-        Event::Modify { seq: s, id, sym, side, old, new, qty } => (0x79, DModifyOrder { order_book_seq: s, order_id: id, symbol_id: sym, side: dside(side), modify_type: DModify::Price, r1: [0; 2], old_price: old, new_price: new, new_quantity: qty, old_level_quantity: 0, new_level_quantity: qty, old_level_order_count: 0, new_level_order_count: 1, r2: [0; 16] }.to_bytes()),
-        Event::Delete { seq: s, id, sym, side, price } => (0x7A, DDelete { order_book_seq: s, order_id: id, symbol_id: sym, side: dside(side), reason: DReason::Canceled, r1: [0; 2], price, level_quantity: 0, level_order_count: 0, r2: [0; 44] }.to_bytes()),
-        Event::Execute { seq: s, id, sym, side, price, qty, trade } => (0x7B, DExecute { order_book_seq: s, order_id: id, symbol_id: sym, side: dside(side), r1: [0; 3], price, executed_quantity: qty, remaining_quantity: 0, trade_id: trade, level_quantity: 0, level_order_count: 0, r2: [0; 20] }.to_bytes()),
-        Event::Trade { trade, sym, side, price, qty, maker, taker } => (0x7C, DTrade { trade_id: trade, symbol_id: sym, taker_side: dside(side), r1: [0; 3], price, quantity: qty, maker_order_id: maker, taker_order_id: taker, r2: [0; 40] }.to_bytes()),
+        Event::Add {
+            seq: s,
+            id,
+            sym,
+            side,
+            price,
+            qty,
+        } => (
+            0x78,
+            DAdd {
+                order_book_seq: s,
+                order_id: id,
+                symbol_id: sym,
+                side: dside(side),
+                flags: 0,
+                r1: [0; 2],
+                price,
+                quantity: qty,
+                level_quantity: qty,
+                level_order_count: 1,
+                r2: [0; 36],
+            }
+            .to_bytes(),
+        ),
+        Event::Modify {
+            seq: s,
+            id,
+            sym,
+            side,
+            old,
+            new,
+            qty,
+        } => (
+            0x79,
+            DModifyOrder {
+                order_book_seq: s,
+                order_id: id,
+                symbol_id: sym,
+                side: dside(side),
+                modify_type: DModify::Price,
+                r1: [0; 2],
+                old_price: old,
+                new_price: new,
+                new_quantity: qty,
+                old_level_quantity: 0,
+                new_level_quantity: qty,
+                old_level_order_count: 0,
+                new_level_order_count: 1,
+                r2: [0; 16],
+            }
+            .to_bytes(),
+        ),
+        Event::Delete {
+            seq: s,
+            id,
+            sym,
+            side,
+            price,
+        } => (
+            0x7A,
+            DDelete {
+                order_book_seq: s,
+                order_id: id,
+                symbol_id: sym,
+                side: dside(side),
+                reason: DReason::Canceled,
+                r1: [0; 2],
+                price,
+                level_quantity: 0,
+                level_order_count: 0,
+                r2: [0; 44],
+            }
+            .to_bytes(),
+        ),
+        Event::Execute {
+            seq: s,
+            id,
+            sym,
+            side,
+            price,
+            qty,
+            trade,
+        } => (
+            0x7B,
+            DExecute {
+                order_book_seq: s,
+                order_id: id,
+                symbol_id: sym,
+                side: dside(side),
+                r1: [0; 3],
+                price,
+                executed_quantity: qty,
+                remaining_quantity: 0,
+                trade_id: trade,
+                level_quantity: 0,
+                level_order_count: 0,
+                r2: [0; 20],
+            }
+            .to_bytes(),
+        ),
+        Event::Trade {
+            trade,
+            sym,
+            side,
+            price,
+            qty,
+            maker,
+            taker,
+        } => (
+            0x7C,
+            DTrade {
+                trade_id: trade,
+                symbol_id: sym,
+                taker_side: dside(side),
+                r1: [0; 3],
+                price,
+                quantity: qty,
+                maker_order_id: maker,
+                taker_order_id: taker,
+                r2: [0; 40],
+            }
+            .to_bytes(),
+        ),
     };
     out[..40].copy_from_slice(&header(ty).to_bytes().expect("fixed layout always encodes"));
     out[40..].copy_from_slice(&body.expect("fixed layout always encodes"));

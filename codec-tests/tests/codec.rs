@@ -31,8 +31,25 @@ fn the_list_above_is_every_message_type() {
         codes.push(M::TYPE_CODE);
     }
     macro_rules! collect { ($($t:ty),*) => { $(push::<$t>(&mut codes);)* } }
-    collect!(OrderBookSnapshot, TopOfBookSnapshot, TradeSnapshot, AddOrder, ModifyOrder, DeleteOrder, ExecuteOrder, Trade, DailyStatistics, KlineUpdate, TickerUpdate, LiquidationEvent, InstrumentDefinition, Heartbeat);
-    let known: Vec<u8> = (0..=255u8).filter(|&t| <Message as rltop_runtime::Dispatch>::size_of_type(t).is_some()).collect();
+    collect!(
+        OrderBookSnapshot,
+        TopOfBookSnapshot,
+        TradeSnapshot,
+        AddOrder,
+        ModifyOrder,
+        DeleteOrder,
+        ExecuteOrder,
+        Trade,
+        DailyStatistics,
+        KlineUpdate,
+        TickerUpdate,
+        LiquidationEvent,
+        InstrumentDefinition,
+        Heartbeat
+    );
+    let known: Vec<u8> = (0..=255u8)
+        .filter(|&t| <Message as rltop_runtime::Dispatch>::size_of_type(t).is_some())
+        .collect();
     codes.sort();
     assert_eq!(codes, known);
     assert_eq!(known.len(), 14);
@@ -48,7 +65,7 @@ fn make_valid<M: Wire>(raw: &mut [u8]) {
                 let v = values[r[0] as usize % values.len()];
                 r.copy_from_slice(&v.to_le_bytes()[..f.size]);
             }
-            FieldKind::Count { max } => {
+            FieldKind::Count { max, .. } => {
                 let v = u64::from(r[0]) % (max + 1);
                 r.copy_from_slice(&v.to_le_bytes()[..f.size]);
             }
@@ -125,7 +142,10 @@ fn accessors_read_back_what_setters_wrote() {
     assert_eq!(d.level_quantity(), 45_000);
     assert_eq!(d.level_order_count(), 3);
     assert_eq!(d.header().msg_type(), 0x78);
-    assert_eq!(Message::decode(&bytes).unwrap().channel(), Channel::Incremental);
+    assert_eq!(
+        Message::decode(&bytes).unwrap().channel(),
+        Channel::Incremental
+    );
 }
 
 /// The expected bytes of an AddOrder, written from SPEC.md's offset table by hand and
@@ -168,39 +188,102 @@ fn each_error_names_its_kind_and_offset() {
     let good = encoded_add_order();
 
     let e = Message::decode(&good[..100]).unwrap_err();
-    assert_eq!(e, DecodeError::Truncated { offset: 0, needed: 128, available: 100 });
+    assert_eq!(
+        e,
+        DecodeError::Truncated {
+            offset: 0,
+            needed: 128,
+            available: 100
+        }
+    );
     let e = Message::decode(&good[..39]).unwrap_err();
-    assert_eq!(e, DecodeError::Truncated { offset: 0, needed: 40, available: 39 });
+    assert_eq!(
+        e,
+        DecodeError::Truncated {
+            offset: 0,
+            needed: 40,
+            available: 39
+        }
+    );
 
     let mut b = good.clone();
     b[0] = 0;
-    assert_eq!(Message::decode(&b).unwrap_err(), DecodeError::BadMagic { offset: 0, found: 0x524C_5400, expected: 0x524C_544F });
+    assert_eq!(
+        Message::decode(&b).unwrap_err(),
+        DecodeError::BadMagic {
+            offset: 0,
+            found: 0x524C_5400,
+            expected: 0x524C_544F
+        }
+    );
 
     let mut b = good.clone();
     b[4..6].copy_from_slice(&120u16.to_le_bytes());
-    assert_eq!(Message::decode(&b).unwrap_err(), DecodeError::BadLength { offset: 4, msg_type: 0x78, length: 120, expected: 128 });
+    assert_eq!(
+        Message::decode(&b).unwrap_err(),
+        DecodeError::BadLength {
+            offset: 4,
+            msg_type: 0x78,
+            length: 120,
+            expected: 128
+        }
+    );
 
     let mut b = good.clone();
     b[7] = 0;
     reseal(&mut b);
-    assert_eq!(Message::decode(&b).unwrap_err(), DecodeError::UnsupportedVersion { offset: 7, version: 0, min: 1 });
+    assert_eq!(
+        Message::decode(&b).unwrap_err(),
+        DecodeError::UnsupportedVersion {
+            offset: 7,
+            version: 0,
+            min: 1
+        }
+    );
 
     let mut b = good.clone();
     b[100] ^= 1;
-    assert!(matches!(Message::decode(&b).unwrap_err(), DecodeError::BadChecksum { offset: 32, .. }));
+    assert!(matches!(
+        Message::decode(&b).unwrap_err(),
+        DecodeError::BadChecksum { offset: 32, .. }
+    ));
 
     let mut b = good.clone();
     b[60] = 7;
     reseal(&mut b);
     let e = Message::decode(&b).unwrap_err();
-    assert_eq!(e, DecodeError::BadEnum { offset: 60, field: "AddOrder.side", value: 7 });
-    assert_eq!(e.to_string(), "invalid value 7 for enumeration field AddOrder.side at byte 60");
+    assert_eq!(
+        e,
+        DecodeError::BadEnum {
+            offset: 60,
+            field: "AddOrder.side",
+            value: 7
+        }
+    );
+    assert_eq!(
+        e.to_string(),
+        "invalid value 7 for enumeration field AddOrder.side at byte 60"
+    );
 
     let mut b = good.clone();
     b[6] = 0x90;
     reseal(&mut b);
-    assert_eq!(Message::decode(&b).unwrap_err(), DecodeError::UnknownType { offset: 6, msg_type: 0x90, length: 128 });
-    assert_eq!(AddOrder::decode(&b).unwrap_err(), DecodeError::UnexpectedType { offset: 6, found: 0x90, expected: 0x78 });
+    assert_eq!(
+        Message::decode(&b).unwrap_err(),
+        DecodeError::UnknownType {
+            offset: 6,
+            msg_type: 0x90,
+            length: 128
+        }
+    );
+    assert_eq!(
+        AddOrder::decode(&b).unwrap_err(),
+        DecodeError::UnexpectedType {
+            offset: 6,
+            found: 0x90,
+            expected: 0x78
+        }
+    );
 }
 
 #[test]
@@ -209,20 +292,43 @@ fn count_and_text_fields_are_checked() {
     snap.set_num_bid_levels(2);
     snap.bids_mut()[1].set_price(42);
     let mut b = snap.encode(1, 1, 1).to_vec();
-    assert_eq!(OrderBookSnapshot::decode(&b).unwrap().bids_used()[1].price(), 42);
+    assert_eq!(
+        OrderBookSnapshot::decode(&b).unwrap().bids_used()[1].price(),
+        42
+    );
     b[44] = 11;
     reseal(&mut b);
-    assert_eq!(Message::decode(&b).unwrap_err(), DecodeError::BadCount { offset: 44, field: "OrderBookSnapshot.num_bid_levels", value: 11, max: 10 });
+    assert_eq!(
+        Message::decode(&b).unwrap_err(),
+        DecodeError::BadCount {
+            offset: 44,
+            field: "OrderBookSnapshot.num_bid_levels",
+            value: 11,
+            max: 10
+        }
+    );
 
     let mut def = InstrumentDefinition::new();
     def.set_trading_status(TradingStatus::Trading);
     def.set_symbol("BTCUSDT").unwrap();
-    assert_eq!(def.set_symbol("THIS-SYMBOL-IS-TOO-LONG"), Err(TextError::TooLong { len: 23, max: 16 }));
+    assert_eq!(
+        def.set_symbol("THIS-SYMBOL-IS-TOO-LONG"),
+        Err(TextError::TooLong { len: 23, max: 16 })
+    );
     let mut b = def.encode(1, 1, 1).to_vec();
-    assert_eq!(InstrumentDefinition::decode(&b).unwrap().symbol(), "BTCUSDT");
+    assert_eq!(
+        InstrumentDefinition::decode(&b).unwrap().symbol(),
+        "BTCUSDT"
+    );
     b[57] = 0x07;
     reseal(&mut b);
-    assert_eq!(Message::decode(&b).unwrap_err(), DecodeError::BadText { offset: 56, field: "InstrumentDefinition.symbol" });
+    assert_eq!(
+        Message::decode(&b).unwrap_err(),
+        DecodeError::BadText {
+            offset: 56,
+            field: "InstrumentDefinition.symbol"
+        }
+    );
 
     // An enum inside an array of structs is checked at its own offset.
     let mut ts = TradeSnapshot::new();
@@ -233,7 +339,14 @@ fn count_and_text_fields_are_checked() {
     let mut b = ts.encode(1, 1, 1).to_vec();
     b[48 + 2 * 40 + 32] = 9;
     reseal(&mut b);
-    assert_eq!(Message::decode(&b).unwrap_err(), DecodeError::BadEnum { offset: 160, field: "TradeSnapshot.trades[2].taker_side", value: 9 });
+    assert_eq!(
+        Message::decode(&b).unwrap_err(),
+        DecodeError::BadEnum {
+            offset: 160,
+            field: "TradeSnapshot.trades[2].taker_side",
+            value: 9
+        }
+    );
 }
 
 #[test]
@@ -260,11 +373,28 @@ fn a_datagram_skips_unknown_and_bad_messages_but_stops_at_framing_errors() {
     assert_eq!(items.len(), 6);
     assert_eq!(items[0].as_ref().unwrap().name(), "AddOrder");
     assert_eq!(items[0].as_ref().unwrap().header().seq_num(), 100);
-    assert_eq!(items[1].as_ref().unwrap_err(), &DecodeError::UnknownType { offset: 128 + 6, msg_type: 0x8F, length: 128 });
-    assert!(matches!(items[2], Err(DecodeError::BadChecksum { offset: 288, .. })));
+    assert_eq!(
+        items[1].as_ref().unwrap_err(),
+        &DecodeError::UnknownType {
+            offset: 128 + 6,
+            msg_type: 0x8F,
+            length: 128
+        }
+    );
+    assert!(matches!(
+        items[2],
+        Err(DecodeError::BadChecksum { offset: 288, .. })
+    ));
     assert_eq!(items[3].as_ref().unwrap().header().seq_num(), 101);
     assert_eq!(items[4].as_ref().unwrap().name(), "Heartbeat");
-    assert_eq!(items[5].as_ref().unwrap_err(), &DecodeError::Truncated { offset: 128 * 4 + 64, needed: 40, available: 7 });
+    assert_eq!(
+        items[5].as_ref().unwrap_err(),
+        &DecodeError::Truncated {
+            offset: 128 * 4 + 64,
+            needed: 40,
+            available: 7
+        }
+    );
     assert!(items[5].as_ref().unwrap_err().is_framing());
     // A message that does not fit is refused, not truncated.
     let limit = dgram.len() + 100;
@@ -293,7 +423,13 @@ fn enums_convert_both_ways() {
     for s in Side::ALL {
         assert_eq!(Side::try_from(s.value()), Ok(s));
     }
-    assert_eq!(Side::try_from(0), Err(InvalidEnum { enum_name: "Side", value: 0 }));
+    assert_eq!(
+        Side::try_from(0),
+        Err(InvalidEnum {
+            enum_name: "Side",
+            value: 0
+        })
+    );
     assert_eq!(Channel::of_type(0x7C), Some(Channel::Trade));
     assert_eq!(Channel::of_type(0x90), None);
     assert_eq!(Channel::Incremental.type_codes(), 0x78..=0x7B);

@@ -29,15 +29,36 @@ fn derived_message_encodes_and_decodes_like_generated_ones() {
     m.set_last_prices([5, -6]);
     let bytes = finalize(&mut m, 1, 2, 3).to_vec();
     let d: &VenueStatus = decode(&bytes).unwrap();
-    assert_eq!((d.symbol_id(), d.status(), d.reference_price(), d.last_prices()), (7, 2, -12, [5, -6]));
+    assert_eq!(
+        (
+            d.symbol_id(),
+            d.status(),
+            d.reference_price(),
+            d.last_prices()
+        ),
+        (7, 2, -12, [5, -6])
+    );
     assert_eq!(d.header().msg_type(), 0x86);
     let shown = format!("{d:?}");
-    assert!(shown.starts_with("VenueStatus { header: MessageHeader {"), "{shown}");
+    assert!(
+        shown.starts_with("VenueStatus { header: MessageHeader {"),
+        "{shown}"
+    );
     assert!(shown.contains("last_prices: [5, -6]"), "{shown}");
     // The generated dispatcher does not know this type: it reports and skips it.
-    assert_eq!(rltop::Message::decode(&bytes).unwrap_err(), DecodeError::UnknownType { offset: 6, msg_type: 0x86, length: 64 });
+    assert_eq!(
+        rltop::Message::decode(&bytes).unwrap_err(),
+        DecodeError::UnknownType {
+            offset: 6,
+            msg_type: 0x86,
+            length: 64
+        }
+    );
     // The layout table is the layout pass's, as for generated messages.
-    let f = VenueStatus::FIELDS.iter().find(|f| f.name == "reference_price").unwrap();
+    let f = VenueStatus::FIELDS
+        .iter()
+        .find(|f| f.name == "reference_price")
+        .unwrap();
     assert_eq!((f.offset, f.size), (48, 8));
 }
 
@@ -60,7 +81,10 @@ fn since_fields_are_absent_in_older_messages_and_present_in_newer() {
     q.set_color(evo::Color::Red);
     let v2 = q.encode(0, 0, 0).to_vec();
     let d = evo::Quote::decode(&v2).unwrap();
-    assert_eq!((d.a(), d.b(), d.color()), (1, Some(2), Some(Ok(evo::Color::Red))));
+    assert_eq!(
+        (d.a(), d.b(), d.color()),
+        (1, Some(2), Some(Ok(evo::Color::Red)))
+    );
 
     // A version-1 encoder wrote zeros where v2 has `b` and `color`; zero is not a valid
     // Color, but a v1 message is not checked for fields it predates.
@@ -75,5 +99,12 @@ fn since_fields_are_absent_in_older_messages_and_present_in_newer() {
     // In a v2 message the same zero is an invalid Color, reported at its offset.
     bytes[7] = 2;
     rltop_runtime::seal(&mut bytes, &evo::PROTOCOL);
-    assert_eq!(evo::Quote::decode(&bytes).unwrap_err(), DecodeError::BadEnum { offset: 56, field: "Quote.color", value: 0 });
+    assert_eq!(
+        evo::Quote::decode(&bytes).unwrap_err(),
+        DecodeError::BadEnum {
+            offset: 56,
+            field: "Quote.color",
+            value: 0
+        }
+    );
 }

@@ -22,7 +22,11 @@ pub enum TypeExpr {
     /// A primitive (`u32`) or a declared name (`Price`, `PriceLevel`).
     Named(Ident),
     /// `[T; N]`
-    Array { elem: Box<TypeExpr>, len: Number, span: Span },
+    Array {
+        elem: Box<TypeExpr>,
+        len: Number,
+        span: Span,
+    },
     /// `text[N]`: fixed-width ASCII.
     Text { len: Number, span: Span },
     /// `reserved[N]`: zero on the wire, ignored when read.
@@ -33,7 +37,9 @@ impl TypeExpr {
     pub fn span(&self) -> Span {
         match self {
             Self::Named(i) => i.span,
-            Self::Array { span, .. } | Self::Text { span, .. } | Self::Reserved { span, .. } => *span,
+            Self::Array { span, .. } | Self::Text { span, .. } | Self::Reserved { span, .. } => {
+                *span
+            }
         }
     }
 }
@@ -107,9 +113,15 @@ pub enum Setting {
     MinVersion(Number),
     ByteOrder(Ident),
     Magic(Number),
-    Checksum { algorithm: Ident, covers: Ident },
+    Checksum {
+        algorithm: Ident,
+        covers: Ident,
+    },
     /// `header T { role = field; ... }`
-    Header { ty: Ident, roles: Vec<(Ident, Ident)> },
+    Header {
+        ty: Ident,
+        roles: Vec<(Ident, Ident)>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

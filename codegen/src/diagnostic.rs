@@ -20,7 +20,10 @@ pub struct Span {
 
 impl Span {
     pub fn new(start: usize, end: usize) -> Self {
-        Self { start, end: end.max(start) }
+        Self {
+            start,
+            end: end.max(start),
+        }
     }
 }
 
@@ -43,11 +46,20 @@ pub struct Diagnostic {
 
 impl Diagnostic {
     pub fn error(span: Span, message: impl Into<String>) -> Self {
-        Self { severity: Severity::Error, message: message.into(), span, label: String::new(), notes: Vec::new() }
+        Self {
+            severity: Severity::Error,
+            message: message.into(),
+            span,
+            label: String::new(),
+            notes: Vec::new(),
+        }
     }
 
     pub fn warning(span: Span, message: impl Into<String>) -> Self {
-        Self { severity: Severity::Warning, ..Self::error(span, message) }
+        Self {
+            severity: Severity::Warning,
+            ..Self::error(span, message)
+        }
     }
 
     pub fn label(mut self, label: impl Into<String>) -> Self {
@@ -76,8 +88,14 @@ pub struct SourceFile {
 impl SourceFile {
     pub fn new(name: impl Into<String>, text: impl Into<String>) -> Self {
         let text = text.into();
-        let line_starts = std::iter::once(0).chain(text.match_indices('\n').map(|(i, _)| i + 1)).collect();
-        Self { name: name.into(), text, line_starts }
+        let line_starts = std::iter::once(0)
+            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+            .collect();
+        Self {
+            name: name.into(),
+            text,
+            line_starts,
+        }
     }
 
     /// 1-based line and column (in characters) of a byte offset.
@@ -85,13 +103,20 @@ impl SourceFile {
         let offset = offset.min(self.text.len());
         let line = self.line_starts.partition_point(|&s| s <= offset) - 1;
         let start = self.line_starts[line];
-        let col = self.text.get(start..offset).map_or(offset - start, |s| s.chars().count());
+        let col = self
+            .text
+            .get(start..offset)
+            .map_or(offset - start, |s| s.chars().count());
         (line + 1, col + 1)
     }
 
     fn line_text(&self, line: usize) -> &str {
         let start = self.line_starts[line - 1];
-        let end = self.line_starts.get(line).copied().unwrap_or(self.text.len());
+        let end = self
+            .line_starts
+            .get(line)
+            .copied()
+            .unwrap_or(self.text.len());
         self.text[start..end].trim_end_matches(['\n', '\r'])
     }
 
@@ -118,9 +143,21 @@ impl SourceFile {
         let _ = writeln!(out, "{line} | {text}");
         // The caret covers the span on its first line, at least one character.
         let line_end = self.line_starts[line - 1] + text.len();
-        let span_chars = self.text.get(d.span.start..d.span.end.min(line_end)).map_or(1, |s| s.chars().count()).max(1);
-        let lead: String = text.chars().take(col - 1).map(|c| if c == '\t' { '\t' } else { ' ' }).collect();
-        let label = if d.label.is_empty() { String::new() } else { format!(" {}", d.label) };
+        let span_chars = self
+            .text
+            .get(d.span.start..d.span.end.min(line_end))
+            .map_or(1, |s| s.chars().count())
+            .max(1);
+        let lead: String = text
+            .chars()
+            .take(col - 1)
+            .map(|c| if c == '\t' { '\t' } else { ' ' })
+            .collect();
+        let label = if d.label.is_empty() {
+            String::new()
+        } else {
+            format!(" {}", d.label)
+        };
         let _ = writeln!(out, "{pad} | {lead}{}{label}", "^".repeat(span_chars));
         for note in &d.notes {
             let _ = writeln!(out, "{pad} = note: {note}");
@@ -145,7 +182,14 @@ impl SourceFile {
                 "error: {} rejected: {errors} error{}{}",
                 self.name,
                 if errors == 1 { "" } else { "s" },
-                if warnings > 0 { format!(", {warnings} warning{}", if warnings == 1 { "" } else { "s" }) } else { String::new() }
+                if warnings > 0 {
+                    format!(
+                        ", {warnings} warning{}",
+                        if warnings == 1 { "" } else { "s" }
+                    )
+                } else {
+                    String::new()
+                }
             );
         }
         out
@@ -160,7 +204,9 @@ mod tests {
     fn renders_caret_under_span() {
         let f = SourceFile::new("s.rlt", "a\nmessage Foo type 0x78 size 12 {\n}\n");
         let start = f.text.find("12").unwrap();
-        let d = Diagnostic::error(Span::new(start, start + 2), "bad size").label("declared here").note("fields: x");
+        let d = Diagnostic::error(Span::new(start, start + 2), "bad size")
+            .label("declared here")
+            .note("fields: x");
         let out = f.render(&d);
         assert_eq!(
             out,

@@ -18,7 +18,10 @@ pub enum LeafKind {
     Enum(usize),
     Flags(usize),
     /// Counts entries of an array of `max` elements.
-    Count { prim: Prim, max: usize },
+    Count {
+        prim: Prim,
+        max: usize,
+    },
     Text,
     Reserved,
 }
@@ -35,6 +38,8 @@ pub struct Leaf {
     pub since: u8,
     /// The top-level field it belongs to.
     pub field: usize,
+    /// When that field is an array: the element this leaf is in.
+    pub index: Option<usize>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,6 +47,20 @@ pub struct RecordLayout {
     pub size: usize,
     pub fields: Vec<FieldLayout>,
     pub leaves: Vec<Leaf>,
+}
+
+impl RecordLayout {
+    /// The count leaf that bounds `leaf`, when `leaf` lies in a counted array: entries at or
+    /// past the count carry nothing and are not validated.
+    pub fn counted_by(&self, record: &Record, leaf: &Leaf) -> Option<(&Leaf, usize)> {
+        let index = leaf.index?;
+        let count_field = record
+            .fields
+            .iter()
+            .position(|f| f.count_of == Some(leaf.field))?;
+        let count = self.leaves.iter().find(|l| l.field == count_field)?;
+        Some((count, index))
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -118,21 +137,58 @@ impl Pass<'_> {
                 Ty::Array(_, n) => *n,
                 _ => 0,
             });
-            self.leaves(&f.ty, &f.name, offset, f.since, fi, kind_of_count, &mut leaves);
+            let first = leaves.len();
+            self.leaves(
+                &f.ty,
+                &f.name,
+                offset,
+                f.since,
+                fi,
+                kind_of_count,
+                &mut leaves,
+            );
+            if let Ty::Array(_, n) = &f.ty {
+                let per = (leaves.len() - first) / n.max(&1);
+                for (j, leaf) in leaves[first..].iter_mut().enumerate() {
+                    leaf.index = Some(j / per.max(1));
+                }
+            }
             offset += size;
         }
-        RecordLayout { size: offset, fields, leaves }
+        RecordLayout {
+            size: offset,
+            fields,
+            leaves,
+        }
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn leaves(&mut self, ty: &Ty, path: &str, offset: usize, since: u8, field: usize, count_max: Option<usize>, out: &mut Vec<Leaf>) {
+    fn leaves(
+        &mut self,
+        ty: &Ty,
+        path: &str,
+        offset: usize,
+        since: u8,
+        field: usize,
+        count_max: Option<usize>,
+        out: &mut Vec<Leaf>,
+    ) {
         let scalar = match ty {
             Ty::Prim(_) | Ty::Alias(_) if count_max.is_some() => {
                 let p = self.schema.scalar_prim(ty).unwrap_or(Prim::U8);
-                Some((LeafKind::Count { prim: p, max: count_max.unwrap_or(0) }, p.size()))
+                Some((
+                    LeafKind::Count {
+                        prim: p,
+                        max: count_max.unwrap_or(0),
+                    },
+                    p.size(),
+                ))
             }
             Ty::Prim(p) => Some((LeafKind::Int(*p), p.size())),
-            Ty::Alias(a) => Some((LeafKind::Int(self.schema.aliases[*a].prim), self.schema.aliases[*a].prim.size())),
+            Ty::Alias(a) => Some((
+                LeafKind::Int(self.schema.aliases[*a].prim),
+                self.schema.aliases[*a].prim.size(),
+            )),
             Ty::Enum(e) => Some((LeafKind::Enum(*e), self.schema.enums[*e].repr.size())),
             Ty::Flags(e) => Some((LeafKind::Flags(*e), self.schema.flags[*e].repr.size())),
             Ty::Text(n) => Some((LeafKind::Text, *n)),
@@ -140,20 +196,43 @@ impl Pass<'_> {
             Ty::Struct(_) | Ty::Array(..) => None,
         };
         if let Some((kind, size)) = scalar {
-            out.push(Leaf { path: path.to_string(), offset, size, kind, since, field });
+            out.push(Leaf {
+                path: path.to_string(),
+                offset,
+                size,
+                kind,
+                since,
+                field,
+                index: None,
+            });
             return;
         }
         match ty {
             Ty::Struct(s) => {
                 let inner = self.record_struct(*s);
                 for l in inner.leaves {
-                    out.push(Leaf { path: format!("{path}.{}", l.path), offset: offset + l.offset, since, field, ..l });
+                    out.push(Leaf {
+                        path: format!("{path}.{}", l.path),
+                        offset: offset + l.offset,
+                        since,
+                        field,
+                        index: None,
+                        ..l
+                    });
                 }
             }
             Ty::Array(e, n) => {
                 let step = self.size_of(e);
                 for k in 0..*n {
-                    self.leaves(e, &format!("{path}[{k}]"), offset + k * step, since, field, None, out);
+                    self.leaves(
+                        e,
+                        &format!("{path}[{k}]"),
+                        offset + k * step,
+                        since,
+                        field,
+                        None,
+                        out,
+                    );
                 }
             }
             _ => {}
@@ -162,15 +241,26 @@ impl Pass<'_> {
 }
 
 fn field_sum(r: &Record, l: &RecordLayout) -> String {
-    r.fields.iter().zip(&l.fields).map(|(f, fl)| format!("{} {}", f.name, fl.size)).collect::<Vec<_>>().join(" + ")
+    r.fields
+        .iter()
+        .zip(&l.fields)
+        .map(|(f, fl)| format!("{} {}", f.name, fl.size))
+        .collect::<Vec<_>>()
+        .join(" + ")
 }
 
 fn check_size(r: &Record, l: &RecordLayout, kind: &str, diags: &mut Vec<Diagnostic>) {
-    let Some(declared) = r.declared_size else { return };
+    let Some(declared) = r.declared_size else {
+        return;
+    };
     if declared == l.size {
         return;
     }
-    let (diff, how) = if declared > l.size { (declared - l.size, "short of") } else { (l.size - declared, "over") };
+    let (diff, how) = if declared > l.size {
+        (declared - l.size, "short of")
+    } else {
+        (l.size - declared, "over")
+    };
     let span = r.size_span.unwrap_or(r.span);
     diags.push(
         Diagnostic::error(
@@ -200,9 +290,14 @@ fn check_alignment(r: &Record, l: &RecordLayout, kind: &str, diags: &mut Vec<Dia
 
 /// Computes every record's layout and checks declared sizes and alignment.
 pub fn compute(schema: &Schema) -> (Layout, Vec<Diagnostic>) {
-    let mut pass = Pass { schema, structs: vec![None; schema.structs.len()] };
+    let mut pass = Pass {
+        schema,
+        structs: vec![None; schema.structs.len()],
+    };
     let mut diags = Vec::new();
-    let structs: Vec<RecordLayout> = (0..schema.structs.len()).map(|i| pass.record_struct(i)).collect();
+    let structs: Vec<RecordLayout> = (0..schema.structs.len())
+        .map(|i| pass.record_struct(i))
+        .collect();
     for (r, l) in schema.structs.iter().zip(&structs) {
         check_size(r, l, "struct", &mut diags);
         check_alignment(r, l, "struct", &mut diags);
@@ -212,7 +307,13 @@ pub fn compute(schema: &Schema) -> (Layout, Vec<Diagnostic>) {
         check_size(r, l, "message", &mut diags);
         check_alignment(r, l, "message", &mut diags);
         if l.size > usize::from(u16::MAX) {
-            diags.push(Diagnostic::error(r.span, format!("message `{}` is {} bytes; the length field holds at most 65535", r.name, l.size)));
+            diags.push(Diagnostic::error(
+                r.span,
+                format!(
+                    "message `{}` is {} bytes; the length field holds at most 65535",
+                    r.name, l.size
+                ),
+            ));
         }
     }
     (Layout { structs, messages }, diags)

@@ -3,7 +3,7 @@
 //!
 //! Pipeline, as in google/pdl: [`parser`] (text → [`ast`]) → [`analyze`] (names, ranges →
 //! [`model`]) → [`layout`] (the one pass that computes offsets) → one backend per artifact
-//! ([`rust`], [`table`]). Every stage reports [`Diagnostic`]s instead of stopping at the first.
+//! ([`rust`], [`table`], [`vectors`]). Every stage reports [`Diagnostic`]s instead of stopping at the first.
 
 pub mod analyze;
 pub mod ast;
@@ -13,6 +13,7 @@ pub mod model;
 pub mod parser;
 pub mod rust;
 pub mod table;
+pub mod vectors;
 
 use std::path::Path;
 
@@ -73,7 +74,11 @@ pub fn check(name: &str, text: &str) -> Checked {
         }
         _ => None,
     };
-    Checked { file, model, diagnostics }
+    Checked {
+        file,
+        model,
+        diagnostics,
+    }
 }
 
 /// [`check`] on a file; diagnostics name it as `display_name`.

@@ -16,7 +16,16 @@ pub enum Prim {
 }
 
 impl Prim {
-    pub const ALL: [Prim; 8] = [Prim::U8, Prim::U16, Prim::U32, Prim::U64, Prim::I8, Prim::I16, Prim::I32, Prim::I64];
+    pub const ALL: [Prim; 8] = [
+        Prim::U8,
+        Prim::U16,
+        Prim::U32,
+        Prim::U64,
+        Prim::I8,
+        Prim::I16,
+        Prim::I32,
+        Prim::I64,
+    ];
 
     pub fn from_name(name: &str) -> Option<Prim> {
         Self::ALL.into_iter().find(|p| p.name() == name)
@@ -50,11 +59,19 @@ impl Prim {
     }
 
     pub fn min(self) -> i128 {
-        if self.signed() { -(1i128 << (self.size() * 8 - 1)) } else { 0 }
+        if self.signed() {
+            -(1i128 << (self.size() * 8 - 1))
+        } else {
+            0
+        }
     }
 
     pub fn max(self) -> i128 {
-        if self.signed() { (1i128 << (self.size() * 8 - 1)) - 1 } else { (1i128 << (self.size() * 8)) - 1 }
+        if self.signed() {
+            (1i128 << (self.size() * 8 - 1)) - 1
+        } else {
+            (1i128 << (self.size() * 8)) - 1
+        }
     }
 }
 

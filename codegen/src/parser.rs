@@ -18,7 +18,9 @@ use crate::ast::*;
 use crate::diagnostic::{Diagnostic, Span};
 
 /// Words that start a top-level item.
-const ITEM_KEYWORDS: [&str; 7] = ["protocol", "type", "enum", "flags", "channel", "struct", "message"];
+const ITEM_KEYWORDS: [&str; 7] = [
+    "protocol", "type", "enum", "flags", "channel", "struct", "message",
+];
 
 /// A parse failure: where, and what was expected there.
 #[derive(Debug)]
@@ -36,7 +38,11 @@ impl<'a> ParseError<&'a str> for PErr<'a> {
     }
     fn or(self, other: Self) -> Self {
         // Keep the alternative that got further.
-        if other.at.len() <= self.at.len() { other } else { self }
+        if other.at.len() <= self.at.len() {
+            other
+        } else {
+            self
+        }
     }
 }
 
@@ -89,7 +95,9 @@ impl<'s> Parser<'s> {
         let mut doc = Vec::new();
         loop {
             i = sp(i);
-            let Some(rest) = i.strip_prefix("///") else { return (i, doc) };
+            let Some(rest) = i.strip_prefix("///") else {
+                return (i, doc);
+            };
             let end = rest.find('\n').unwrap_or(rest.len());
             let line = rest[..end].trim_end();
             doc.push(line.strip_prefix(' ').unwrap_or(line).to_string());
@@ -104,7 +112,13 @@ impl<'s> Parser<'s> {
             take_while(|c: char| c.is_ascii_alphanumeric() || c == '_'),
         ))(i)
         .or_else(|_: nom::Err<PErr>| fail(i, ""))?;
-        Ok((rest, Ident { name: name.to_string(), span: self.span(i, rest) }))
+        Ok((
+            rest,
+            Ident {
+                name: name.to_string(),
+                span: self.span(i, rest),
+            },
+        ))
     }
 
     fn keyword<'a>(&self, i: &'a str, kw: &'static str) -> PResult<'a, Span> {
@@ -132,7 +146,10 @@ impl<'s> Parser<'s> {
                     Ok((i, (16u32, d)))
                 },
                 |i| {
-                    let (i, d) = recognize(pair(satisfy(|c| c.is_ascii_digit()), take_while(|c: char| c.is_ascii_digit() || c == '_')))(i)?;
+                    let (i, d) = recognize(pair(
+                        satisfy(|c| c.is_ascii_digit()),
+                        take_while(|c: char| c.is_ascii_digit() || c == '_'),
+                    ))(i)?;
                     Ok((i, (10u32, d)))
                 },
             ))(i)
@@ -140,11 +157,19 @@ impl<'s> Parser<'s> {
         let (after_sign, neg) = opt(char::<_, PErr>('-'))(i).map(|(r, n)| (r, n.is_some()))?;
         let (rest, (radix, d)) = digits(after_sign).or_else(|_| fail(i, ""))?;
         let clean: String = d.chars().filter(|&c| c != '_').collect();
-        let Ok(v) = i128::from_str_radix(&clean, radix) else { return fail(i, "a number that fits 64 bits") };
+        let Ok(v) = i128::from_str_radix(&clean, radix) else {
+            return fail(i, "a number that fits 64 bits");
+        };
         if v > u64::MAX as i128 {
             return fail(i, "a number that fits 64 bits");
         }
-        Ok((rest, Number { value: if neg { -v } else { v }, span: self.span(i, rest) }))
+        Ok((
+            rest,
+            Number {
+                value: if neg { -v } else { v },
+                span: self.span(i, rest),
+            },
+        ))
     }
 
     fn type_expr<'a>(&self, i: &'a str) -> PResult<'a, TypeExpr> {
@@ -154,7 +179,14 @@ impl<'s> Parser<'s> {
             let (i, _) = expect(self.sym(i, ";"), "`;` between element type and length")?;
             let (i, len) = expect(self.number(i), "an array length")?;
             let (i, _) = expect(self.sym(i, "]"), "`]`")?;
-            return Ok((i, TypeExpr::Array { elem: Box::new(elem), len, span: self.span(start, i) }));
+            return Ok((
+                i,
+                TypeExpr::Array {
+                    elem: Box::new(elem),
+                    len,
+                    span: self.span(start, i),
+                },
+            ));
         }
         let (i, name) = self.ident(start).or_else(|_| fail(start, "a type"))?;
         let bracketed = matches!(name.name.as_str(), "text" | "reserved");
@@ -163,7 +195,11 @@ impl<'s> Parser<'s> {
             let (i, len) = expect(self.number(i), "a length in bytes")?;
             let (i, _) = expect(self.sym(i, "]"), "`]`")?;
             let span = self.span(start, i);
-            let ty = if name.name == "text" { TypeExpr::Text { len, span } } else { TypeExpr::Reserved { len, span } };
+            let ty = if name.name == "text" {
+                TypeExpr::Text { len, span }
+            } else {
+                TypeExpr::Reserved { len, span }
+            };
             return Ok((i, ty));
         }
         Ok((i, TypeExpr::Named(name)))
@@ -193,9 +229,23 @@ impl<'s> Parser<'s> {
         let i = match self.sym(i, ",") {
             Ok((r, _)) => r,
             Err(_) if sp(i).starts_with('}') => i,
-            Err(_) => return Err(nom::Err::Failure(PErr { at: sp(i), expected: "`,` or `}` after the field" })),
+            Err(_) => {
+                return Err(nom::Err::Failure(PErr {
+                    at: sp(i),
+                    expected: "`,` or `}` after the field",
+                }))
+            }
         };
-        Ok((i, Field { doc, name, ty, count_of, since }))
+        Ok((
+            i,
+            Field {
+                doc,
+                name,
+                ty,
+                count_of,
+                since,
+            },
+        ))
     }
 
     fn variant<'a>(&self, i: &'a str, doc: Doc) -> PResult<'a, Variant> {
@@ -205,14 +255,23 @@ impl<'s> Parser<'s> {
         let i = match self.sym(i, ",") {
             Ok((r, _)) => r,
             Err(_) if sp(i).starts_with('}') => i,
-            Err(_) => return Err(nom::Err::Failure(PErr { at: sp(i), expected: "`,` or `}` after the variant" })),
+            Err(_) => {
+                return Err(nom::Err::Failure(PErr {
+                    at: sp(i),
+                    expected: "`,` or `}` after the variant",
+                }))
+            }
         };
         Ok((i, Variant { doc, name, value }))
     }
 
     /// `{ entry* }` where each entry is parsed by `entry`; a bad entry is reported and
     /// skipped to the end of its line.
-    fn body<'a, T>(&mut self, i: &'a str, mut entry: impl FnMut(&Self, &'a str, Doc) -> PResult<'a, T>) -> PResult<'a, Vec<T>> {
+    fn body<'a, T>(
+        &mut self,
+        i: &'a str,
+        mut entry: impl FnMut(&Self, &'a str, Doc) -> PResult<'a, T>,
+    ) -> PResult<'a, Vec<T>> {
         let (mut i, _) = expect(self.sym(i, "{"), "`{`")?;
         let mut out = Vec::new();
         loop {
@@ -223,7 +282,8 @@ impl<'s> Parser<'s> {
             if rest.is_empty() {
                 return fail(rest, "`}` closing the block");
             }
-            if ITEM_KEYWORDS.iter().any(|k| self.keyword(rest, k).is_ok()) && self.line_start(rest) {
+            if ITEM_KEYWORDS.iter().any(|k| self.keyword(rest, k).is_ok()) && self.line_start(rest)
+            {
                 return fail(rest, "`}` closing the block");
             }
             match entry(self, rest, doc) {
@@ -250,17 +310,37 @@ impl<'s> Parser<'s> {
         let at = sp(e.at);
         let found = describe(at);
         let start = self.pos(at);
-        let what = if e.expected.is_empty() { "valid syntax" } else { e.expected };
-        Diagnostic::error(Span::new(start, start + found.1), format!("expected {what}, found {}", found.0)).label(format!("expected {what}"))
+        let what = if e.expected.is_empty() {
+            "valid syntax"
+        } else {
+            e.expected
+        };
+        Diagnostic::error(
+            Span::new(start, start + found.1),
+            format!("expected {what}, found {}", found.0),
+        )
+        .label(format!("expected {what}"))
     }
 
     fn item<'a>(&mut self, i: &'a str, doc: Doc) -> PResult<'a, Item> {
-        let (after_kw, kw) = self.ident(i).or_else(|_| fail(sp(i), "an item (protocol, type, enum, flags, channel, struct or message)"))?;
+        let (after_kw, kw) = self.ident(i).or_else(|_| {
+            fail(
+                sp(i),
+                "an item (protocol, type, enum, flags, channel, struct or message)",
+            )
+        })?;
         match kw.name.as_str() {
             "protocol" => {
                 let (i, name) = expect(self.ident(after_kw), "the protocol's name")?;
                 let (i, settings) = self.body(i, |p, i, _doc| p.setting(i))?;
-                Ok((i, Item::Protocol(Protocol { doc, name, settings })))
+                Ok((
+                    i,
+                    Item::Protocol(Protocol {
+                        doc,
+                        name,
+                        settings,
+                    }),
+                ))
             }
             "type" => {
                 let (i, name) = expect(self.ident(after_kw), "the type's name")?;
@@ -274,39 +354,89 @@ impl<'s> Parser<'s> {
                 let (i, _) = expect(self.sym(i, ":"), "`:` and the underlying integer type")?;
                 let (i, repr) = expect(self.ident(i), "an integer type")?;
                 let (i, variants) = self.body(i, |p, i, doc| p.variant(i, doc))?;
-                let e = Enum { doc, name, repr, variants };
-                Ok((i, if kw.name == "enum" { Item::Enum(e) } else { Item::Flags(e) }))
+                let e = Enum {
+                    doc,
+                    name,
+                    repr,
+                    variants,
+                };
+                Ok((
+                    i,
+                    if kw.name == "enum" {
+                        Item::Enum(e)
+                    } else {
+                        Item::Flags(e)
+                    },
+                ))
             }
             "channel" => {
                 let (i, name) = expect(self.ident(after_kw), "the channel's name")?;
                 let (i, _) = expect(self.sym(i, "="), "`=` and the channel's id")?;
                 let (i, id) = expect(self.number(i), "the channel's id")?;
-                let (i, _) = expect(self.keyword(i, "types"), "`types` and a range of type codes")?;
+                let (i, _) = expect(
+                    self.keyword(i, "types"),
+                    "`types` and a range of type codes",
+                )?;
                 let (i, first) = expect(self.number(i), "the first type code")?;
                 let (i, _) = expect(self.sym(i, "..="), "`..=`")?;
                 let (i, last) = expect(self.number(i), "the last type code")?;
                 let (i, _) = expect(self.sym(i, ";"), "`;`")?;
-                Ok((i, Item::Channel(Channel { doc, name, id, first, last })))
+                Ok((
+                    i,
+                    Item::Channel(Channel {
+                        doc,
+                        name,
+                        id,
+                        first,
+                        last,
+                    }),
+                ))
             }
             "struct" => {
                 let (i, name) = expect(self.ident(after_kw), "the struct's name")?;
                 let (i, size) = self.opt_size(i)?;
                 let (i, fields) = self.body(i, |p, i, doc| p.field(i, doc))?;
-                Ok((i, Item::Struct(Struct { doc, name, size, fields })))
+                Ok((
+                    i,
+                    Item::Struct(Struct {
+                        doc,
+                        name,
+                        size,
+                        fields,
+                    }),
+                ))
             }
             "message" => {
                 let (i, name) = expect(self.ident(after_kw), "the message's name")?;
-                let (i, _) = expect(self.keyword(i, "type"), "`type` and the message's type code")?;
+                let (i, _) = expect(
+                    self.keyword(i, "type"),
+                    "`type` and the message's type code",
+                )?;
                 let (i, type_code) = expect(self.number(i), "the type code")?;
                 let (i, size) = self.opt_size(i)?;
                 let (i, channel) = match self.keyword(i, "channel") {
-                    Ok((i, _)) => expect(self.ident(i), "a channel name").map(|(i, c)| (i, Some(c)))?,
+                    Ok((i, _)) => {
+                        expect(self.ident(i), "a channel name").map(|(i, c)| (i, Some(c)))?
+                    }
                     Err(_) => (i, None),
                 };
                 let (i, fields) = self.body(i, |p, i, doc| p.field(i, doc))?;
-                Ok((i, Item::Message(Message { doc, name, type_code, size, channel, fields })))
+                Ok((
+                    i,
+                    Item::Message(Message {
+                        doc,
+                        name,
+                        type_code,
+                        size,
+                        channel,
+                        fields,
+                    }),
+                ))
             }
-            _ => fail(sp(i), "an item (protocol, type, enum, flags, channel, struct or message)"),
+            _ => fail(
+                sp(i),
+                "an item (protocol, type, enum, flags, channel, struct or message)",
+            ),
         }
     }
 
@@ -319,15 +449,26 @@ impl<'s> Parser<'s> {
 
     fn setting<'a>(&self, i: &'a str) -> PResult<'a, (Setting, Span)> {
         let start = sp(i);
-        let (i, key) = self.ident(start).or_else(|_| fail(start, "a protocol setting"))?;
+        let (i, key) = self
+            .ident(start)
+            .or_else(|_| fail(start, "a protocol setting"))?;
         let (i, setting) = match key.name.as_str() {
-            "version" => expect(self.number(i), "a version number").map(|(i, n)| (i, Setting::Version(n)))?,
-            "min_version" => expect(self.number(i), "a version number").map(|(i, n)| (i, Setting::MinVersion(n)))?,
-            "magic" => expect(self.number(i), "the magic number").map(|(i, n)| (i, Setting::Magic(n)))?,
-            "byte_order" => expect(self.ident(i), "`little` or `big`").map(|(i, n)| (i, Setting::ByteOrder(n)))?,
+            "version" => {
+                expect(self.number(i), "a version number").map(|(i, n)| (i, Setting::Version(n)))?
+            }
+            "min_version" => expect(self.number(i), "a version number")
+                .map(|(i, n)| (i, Setting::MinVersion(n)))?,
+            "magic" => {
+                expect(self.number(i), "the magic number").map(|(i, n)| (i, Setting::Magic(n)))?
+            }
+            "byte_order" => expect(self.ident(i), "`little` or `big`")
+                .map(|(i, n)| (i, Setting::ByteOrder(n)))?,
             "checksum" => {
                 let (i, algorithm) = expect(self.ident(i), "a checksum algorithm")?;
-                let (i, _) = expect(self.keyword(i, "over"), "`over` and what the checksum covers")?;
+                let (i, _) = expect(
+                    self.keyword(i, "over"),
+                    "`over` and what the checksum covers",
+                )?;
                 let (i, covers) = expect(self.ident(i), "`message`")?;
                 (i, Setting::Checksum { algorithm, covers })
             }
@@ -350,7 +491,10 @@ impl<'s> Parser<'s> {
                 }
                 return Ok((i, (Setting::Header { ty, roles }, self.span(start, i))));
             }
-            _ => return fail(start, "a protocol setting (version, min_version, byte_order, magic, checksum, header)"),
+            _ => return fail(
+                start,
+                "a protocol setting (version, min_version, byte_order, magic, checksum, header)",
+            ),
         };
         let (i, _) = expect(self.sym(i, ";"), "`;`")?;
         Ok((i, (setting, self.span(start, i))))
@@ -363,7 +507,10 @@ impl<'s> Parser<'s> {
             let (rest, doc) = self.docs(i);
             if rest.is_empty() {
                 if !doc.is_empty() {
-                    self.diags.push(Diagnostic::error(Span::new(self.pos(rest), self.pos(rest)), "doc comment at end of file documents nothing"));
+                    self.diags.push(Diagnostic::error(
+                        Span::new(self.pos(rest), self.pos(rest)),
+                        "doc comment at end of file documents nothing",
+                    ));
                 }
                 break;
             }
@@ -389,7 +536,12 @@ impl<'s> Parser<'s> {
             if i.is_empty() {
                 return i;
             }
-            if self.line_start(i) && (i.starts_with("///") || ITEM_KEYWORDS.iter().any(|k| self.keyword(i, k).is_ok() && !i.starts_with(' '))) {
+            if self.line_start(i)
+                && (i.starts_with("///")
+                    || ITEM_KEYWORDS
+                        .iter()
+                        .any(|k| self.keyword(i, k).is_ok() && !i.starts_with(' ')))
+            {
                 return i;
             }
             i = skip_line(i);
@@ -404,7 +556,11 @@ trait Further<'a> {
 
 impl<'a> Further<'a> for &'a str {
     fn max_len_of(self, rest: &'a str) -> &'a str {
-        if self.len() <= rest.len() { self } else { rest }
+        if self.len() <= rest.len() {
+            self
+        } else {
+            rest
+        }
     }
 }
 
@@ -415,9 +571,13 @@ fn skip_line(i: &str) -> &str {
 
 /// A short description of the token at `i` and its length in bytes.
 fn describe(i: &str) -> (String, usize) {
-    let Some(c) = i.chars().next() else { return ("end of file".into(), 0) };
+    let Some(c) = i.chars().next() else {
+        return ("end of file".into(), 0);
+    };
     if c.is_ascii_alphanumeric() || c == '_' {
-        let n = i.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(i.len());
+        let n = i
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .unwrap_or(i.len());
         (format!("`{}`", &i[..n]), n)
     } else {
         (format!("`{c}`"), c.len_utf8())
@@ -426,7 +586,10 @@ fn describe(i: &str) -> (String, usize) {
 
 /// Parses a schema; syntax errors come back as diagnostics beside what could be parsed.
 pub fn parse(src: &str) -> (SchemaAst, Vec<Diagnostic>) {
-    let mut p = Parser { src, diags: Vec::new() };
+    let mut p = Parser {
+        src,
+        diags: Vec::new(),
+    };
     let ast = p.schema();
     (ast, p.diags)
 }

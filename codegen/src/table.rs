@@ -5,10 +5,19 @@ use std::fmt::Write as _;
 use crate::model::{Record, Ty};
 use crate::Model;
 
-fn record_table(out: &mut String, model: &Model, kind: &str, r: &Record, l: &crate::layout::RecordLayout) {
+fn record_table(
+    out: &mut String,
+    model: &Model,
+    kind: &str,
+    r: &Record,
+    l: &crate::layout::RecordLayout,
+) {
     let s = &model.schema;
     let head = match r.message {
-        Some(m) => format!("{kind} {} (type {:#04x}, channel {})", r.name, m.type_code, s.channels[m.channel].name),
+        Some(m) => format!(
+            "{kind} {} (type {:#04x}, channel {})",
+            r.name, m.type_code, s.channels[m.channel].name
+        ),
         None => format!("{kind} {}", r.name),
     };
     let _ = writeln!(out, "{head} {{");
@@ -21,8 +30,16 @@ fn record_table(out: &mut String, model: &Model, kind: &str, r: &Record, l: &cra
         if f.since > 1 {
             ty.push_str(&format!(" since {}", f.since));
         }
-        let pad = if matches!(f.ty, Ty::Reserved(_)) { "  (reserved)" } else { "" };
-        let _ = writeln!(out, "    /* {:>6} {:>5} */ {:<28} {ty}{pad}", fl.offset, fl.size, f.name);
+        let pad = if matches!(f.ty, Ty::Reserved(_)) {
+            "  (reserved)"
+        } else {
+            ""
+        };
+        let _ = writeln!(
+            out,
+            "    /* {:>6} {:>5} */ {:<28} {ty}{pad}",
+            fl.offset, fl.size, f.name
+        );
     }
     let _ = writeln!(out, "    /* size: {} bytes */", l.size);
     let _ = writeln!(out, "}}\n");
@@ -32,7 +49,11 @@ fn record_table(out: &mut String, model: &Model, kind: &str, r: &Record, l: &cra
 pub fn render(model: &Model) -> String {
     let mut out = String::new();
     let s = &model.schema;
-    let _ = writeln!(out, "/* protocol {} v{} (decodes v{}+), magic {:#010x} */\n", s.protocol.name, s.protocol.version, s.protocol.min_version, s.protocol.magic);
+    let _ = writeln!(
+        out,
+        "/* protocol {} v{} (decodes v{}+), magic {:#010x} */\n",
+        s.protocol.name, s.protocol.version, s.protocol.min_version, s.protocol.magic
+    );
     for a in &s.aliases {
         let _ = writeln!(out, "type {} = {};", a.name, a.prim.name());
     }
@@ -44,9 +65,21 @@ pub fn render(model: &Model) -> String {
             let values: Vec<String> = e
                 .variants
                 .iter()
-                .map(|v| if kind == "flags" { format!("{} = bit {}", v.name, v.value) } else { format!("{} = {}", v.name, v.value) })
+                .map(|v| {
+                    if kind == "flags" {
+                        format!("{} = bit {}", v.name, v.value)
+                    } else {
+                        format!("{} = {}", v.name, v.value)
+                    }
+                })
                 .collect();
-            let _ = writeln!(out, "{kind} {}: {} {{ {} }}", e.name, e.repr.name(), values.join(", "));
+            let _ = writeln!(
+                out,
+                "{kind} {}: {} {{ {} }}",
+                e.name,
+                e.repr.name(),
+                values.join(", ")
+            );
         }
     }
     out.push('\n');

@@ -24,8 +24,15 @@ fn with(extra: &str) -> Checked {
 /// The rendered errors, so assertions see `file:line:col` exactly as a user would.
 fn errors(extra: &str) -> Vec<String> {
     let c = with(extra);
-    assert!(c.model.is_none(), "expected the schema to be rejected:\n{extra}");
-    c.diagnostics.iter().filter(|d| d.severity == Severity::Error).map(|d| c.file.render(d)).collect()
+    assert!(
+        c.model.is_none(),
+        "expected the schema to be rejected:\n{extra}"
+    );
+    c.diagnostics
+        .iter()
+        .filter(|d| d.severity == Severity::Error)
+        .map(|d| c.file.render(d))
+        .collect()
 }
 
 fn one_error(extra: &str) -> String {
@@ -51,28 +58,57 @@ fn size_mismatch_names_the_difference_and_the_fields() {
 = note: fields: header 40 + x 8 = 48\n"
     );
     let e = one_error("message M type 0x10 size 44 channel Main { header: H, x: u64 }\n");
-    assert!(e.contains("fields sum to 48 (4 bytes over the declared size)"), "{e}");
+    assert!(
+        e.contains("fields sum to 48 (4 bytes over the declared size)"),
+        "{e}"
+    );
 }
 
 #[test]
 fn syntax_errors_are_all_reported_with_positions() {
     let e = errors("struct S {\n    a: u8\n    b: u16,\n    c: [u8 4],\n}\nmessage M type size 48 channel Main { header: H }\n");
     assert_eq!(e.len(), 3, "{e:#?}");
-    assert!(e[0].starts_with("error: expected `,` or `}` after the field, found `b`\n  --> t.rlt:14:5"), "{}", e[0]);
-    assert!(e[1].starts_with("error: expected `;` between element type and length, found `4`\n  --> t.rlt:15:12"), "{}", e[1]);
-    assert!(e[2].starts_with("error: expected the type code, found `size`\n  --> t.rlt:17:16"), "{}", e[2]);
+    assert!(
+        e[0].starts_with("error: expected `,` or `}` after the field, found `b`\n  --> t.rlt:14:5"),
+        "{}",
+        e[0]
+    );
+    assert!(
+        e[1].starts_with(
+            "error: expected `;` between element type and length, found `4`\n  --> t.rlt:15:12"
+        ),
+        "{}",
+        e[1]
+    );
+    assert!(
+        e[2].starts_with("error: expected the type code, found `size`\n  --> t.rlt:17:16"),
+        "{}",
+        e[2]
+    );
 }
 
 #[test]
 fn duplicate_names_and_type_codes() {
     let e = one_error("struct E { a: u8 }\n");
-    assert!(e.starts_with("error: the name `E` is defined twice\n  --> t.rlt:12:8"), "{e}");
+    assert!(
+        e.starts_with("error: the name `E` is defined twice\n  --> t.rlt:12:8"),
+        "{e}"
+    );
     let e = one_error("struct S { a: u8, a: u16 }\n");
-    assert!(e.starts_with("error: struct `S` has two fields named `a`\n  --> t.rlt:12:19"), "{e}");
+    assert!(
+        e.starts_with("error: struct `S` has two fields named `a`\n  --> t.rlt:12:19"),
+        "{e}"
+    );
     let e = one_error("message M type 0x10 size 40 channel Main { header: H }\nmessage N type 0x10 size 40 channel Main { header: H }\n");
-    assert!(e.starts_with("error: message `N` reuses type code 0x10 of message `M`\n  --> t.rlt:13:16"), "{e}");
+    assert!(
+        e.starts_with("error: message `N` reuses type code 0x10 of message `M`\n  --> t.rlt:13:16"),
+        "{e}"
+    );
     let e = one_error("enum F: u8 { A = 1, B = 1 }\n");
-    assert!(e.starts_with("error: enum `F`: variants `A` and `B` share the value 1"), "{e}");
+    assert!(
+        e.starts_with("error: enum `F`: variants `A` and `B` share the value 1"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -80,7 +116,10 @@ fn type_code_outside_its_channel() {
     let e = one_error("message M type 0x21 size 40 channel Main { header: H }\n");
     assert!(e.starts_with("error: message `M`: type code 0x21 is outside channel `Main` (0x10..=0x1f)\n  --> t.rlt:12:16"), "{e}");
     let e = one_error("message M type 0x11 size 40 channel Nowhere { header: H }\n");
-    assert!(e.starts_with("error: message `M`: unknown channel `Nowhere`"), "{e}");
+    assert!(
+        e.starts_with("error: message `M`: unknown channel `Nowhere`"),
+        "{e}"
+    );
     let e = one_error("channel Over = 3 types 0x1E..=0x1F;\n");
     assert!(e.starts_with("error: type codes 0x1e..=0x1f of channel `Over` overlap 0x10..=0x1f of channel `Main`\n  --> t.rlt:12:24"), "{e}");
 }
@@ -88,20 +127,34 @@ fn type_code_outside_its_channel() {
 #[test]
 fn enum_values_must_fit() {
     let e = one_error("enum F: u8 { A = 256 }\n");
-    assert!(e.starts_with("error: enum `F`, variant `A`: value 256 does not fit 0..=255\n  --> t.rlt:12:18"), "{e}");
+    assert!(
+        e.starts_with(
+            "error: enum `F`, variant `A`: value 256 does not fit 0..=255\n  --> t.rlt:12:18"
+        ),
+        "{e}"
+    );
     let e = one_error("enum F: i8 { A = -129 }\n");
     assert!(e.contains("value -129 does not fit -128..=127"), "{e}");
     let e = one_error("flags F: u8 { A = 8 }\n");
-    assert!(e.contains("flags `F`, variant `A`: bit number 8 does not fit 0..=7"), "{e}");
+    assert!(
+        e.contains("flags `F`, variant `A`: bit number 8 does not fit 0..=7"),
+        "{e}"
+    );
     let e = one_error("flags F: i16 { A = 0 }\n");
-    assert!(e.contains("flags `F` need an unsigned underlying type"), "{e}");
+    assert!(
+        e.contains("flags `F` need an unsigned underlying type"),
+        "{e}"
+    );
 }
 
 #[test]
 fn zero_length_arrays() {
     for ty in ["[u8; 0]", "text[0]", "reserved[0]"] {
         let e = one_error(&format!("struct S {{ a: {ty} }}\n"));
-        assert!(e.contains("struct `S`, field `a`") && e.contains("of zero length"), "{e}");
+        assert!(
+            e.contains("struct `S`, field `a`") && e.contains("of zero length"),
+            "{e}"
+        );
     }
 }
 
@@ -109,9 +162,17 @@ fn zero_length_arrays() {
 fn unknown_types_suggest_close_names() {
     let e = errors("struct S { a: u33, b: e }\n");
     assert_eq!(e.len(), 2, "{e:#?}");
-    assert!(e[0].starts_with("error: struct `S`, field `a`: unknown type `u33`\n  --> t.rlt:12:15"), "{}", e[0]);
+    assert!(
+        e[0].starts_with("error: struct `S`, field `a`: unknown type `u33`\n  --> t.rlt:12:15"),
+        "{}",
+        e[0]
+    );
     assert!(e[0].ends_with("= note: did you mean `u32`?\n"), "{}", e[0]);
-    assert!(e[1].starts_with("error: struct `S`, field `b`: unknown type `e`\n  --> t.rlt:12:23"), "{}", e[1]);
+    assert!(
+        e[1].starts_with("error: struct `S`, field `b`: unknown type `e`\n  --> t.rlt:12:23"),
+        "{}",
+        e[1]
+    );
     assert!(e[1].ends_with("= note: did you mean `E`?\n"), "{}", e[1]);
 }
 
@@ -119,7 +180,10 @@ fn unknown_types_suggest_close_names() {
 fn unknown_type_typo() {
     let c = with("struct S { b: EE }\n");
     let r = c.render();
-    assert!(r.contains("unknown type `EE`") && r.contains("did you mean `E`?"), "{r}");
+    assert!(
+        r.contains("unknown type `EE`") && r.contains("did you mean `E`?"),
+        "{r}"
+    );
 }
 
 #[test]
@@ -133,7 +197,10 @@ fn misaligned_fields_are_warnings_not_errors() {
 #[test]
 fn message_rules() {
     let e = one_error("message M type 0x10 size 8 channel Main { x: u64 }\n");
-    assert!(e.contains("message `M`: the first field must be the header `H`"), "{e}");
+    assert!(
+        e.contains("message `M`: the first field must be the header `H`"),
+        "{e}"
+    );
     let e = one_error("message M type 0x10 channel Main { header: H }\n");
     assert!(e.contains("message `M` does not declare its size"), "{e}");
     let e = one_error("message M type 0x10 size 48 channel Main { header: H, x: u64 since 3 }\n");
@@ -143,7 +210,10 @@ fn message_rules() {
     let e = one_error("struct S { n: u8 count(xs), xs: [u8; 300] }\n");
     assert!(e.contains("`u8` cannot count up to 300"), "{e}");
     let e = one_error("struct S { n: u8 count(y) }\n");
-    assert!(e.contains("counts `y`, which is not a field of struct `S`"), "{e}");
+    assert!(
+        e.contains("counts `y`, which is not a field of struct `S`"),
+        "{e}"
+    );
     let e = one_error("struct S { a: S2 }\nstruct S2 { b: S }\n");
     assert!(e.contains("contains itself"), "{e}");
 }
@@ -155,12 +225,18 @@ fn keywords_are_refused_as_names() {
     let e = one_error("struct match { a: u8 }\n");
     assert!(e.starts_with("error: the name `match` is a keyword"), "{e}");
     let e = one_error("enum F: u8 { None = 0 }\n");
-    assert!(e.starts_with("error: enum `F`: the variant name `None` is a keyword"), "{e}");
+    assert!(
+        e.starts_with("error: enum `F`: the variant name `None` is a keyword"),
+        "{e}"
+    );
 }
 
 #[test]
 fn protocol_rules() {
-    let c = check("p.rlt", "protocol P { version 1; byte_order big; magic 1; checksum crc32 over body; }\n");
+    let c = check(
+        "p.rlt",
+        "protocol P { version 1; byte_order big; magic 1; checksum crc32 over body; }\n",
+    );
     let r = c.render();
     for want in [
         "byte order `big` is not supported",
@@ -176,15 +252,28 @@ fn protocol_rules() {
 #[test]
 fn header_roles_must_exist_and_have_the_right_width() {
     let c = check("h.rlt", &BASE.replace("length: u16", "length: u32"));
-    assert!(c.render().contains("header field `length` plays `length` and must be a `u16`"), "{}", c.render());
+    assert!(
+        c.render()
+            .contains("header field `length` plays `length` and must be a `u16`"),
+        "{}",
+        c.render()
+    );
     let c = check("h.rlt", &BASE.replace(" checksum = crc;", ""));
-    assert!(c.render().contains("header `H` lacks the role(s): checksum"), "{}", c.render());
+    assert!(
+        c.render()
+            .contains("header `H` lacks the role(s): checksum"),
+        "{}",
+        c.render()
+    );
 }
 
 /// The seed draft as written must be rejected with one error per wrong size.
 #[test]
 fn seed_draft_transcription_is_rejected_for_every_wrong_size() {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../schema/examples/seed-draft.rlt");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../schema/examples/seed-draft.rlt"
+    );
     let c = rltop_codegen::check_file(std::path::Path::new(path), "seed-draft.rlt").unwrap();
     assert!(c.model.is_none());
     let errors: Vec<&str> = c.errors().map(|d| d.message.as_str()).collect();
@@ -201,7 +290,11 @@ fn seed_draft_transcription_is_rejected_for_every_wrong_size() {
         "message `DailyStatistics` declares 128 bytes but its fields sum to 116 (12 bytes short of the declared size)",
     ];
     assert_eq!(errors, expected);
-    assert!(c.render().contains("seed-draft.rlt:30:27"), "{}", c.render());
+    assert!(
+        c.render().contains("seed-draft.rlt:30:27"),
+        "{}",
+        c.render()
+    );
 }
 
 #[test]
@@ -210,7 +303,13 @@ fn canonical_schema_is_clean() {
     let c = rltop_codegen::check_file(std::path::Path::new(path), "rltop.rlt").unwrap();
     assert!(c.diagnostics.is_empty(), "{}", c.render());
     let m = c.model.unwrap();
-    let sizes: Vec<(String, usize)> = m.schema.messages.iter().zip(&m.layout.messages).map(|(r, l)| (r.name.clone(), l.size)).collect();
+    let sizes: Vec<(String, usize)> = m
+        .schema
+        .messages
+        .iter()
+        .zip(&m.layout.messages)
+        .map(|(r, l)| (r.name.clone(), l.size))
+        .collect();
     for (name, size) in sizes {
         let want = match name.as_str() {
             "OrderBookSnapshot" => 576,

@@ -37,7 +37,9 @@ message Tick type 0x01 size 96 channel Main {
 ";
 
 fn model() -> rltop_codegen::Model {
-    rltop_codegen::check("small.rlt", SMALL).into_model().unwrap()
+    rltop_codegen::check("small.rlt", SMALL)
+        .into_model()
+        .unwrap()
 }
 
 #[test]

@@ -13,7 +13,12 @@ const CANONICAL: &str = include_str!("../../schema/rltop.rlt");
 fn canonical() -> syn::Result<Model> {
     rltop_codegen::check("schema/rltop.rlt", CANONICAL)
         .into_model()
-        .map_err(|e| syn::Error::new(Span::call_site(), format!("the canonical schema does not check:\n{e}")))
+        .map_err(|e| {
+            syn::Error::new(
+                Span::call_site(),
+                format!("the canonical schema does not check:\n{e}"),
+            )
+        })
 }
 
 struct Attrs {
@@ -30,20 +35,41 @@ fn attrs(input: &syn::DeriveInput) -> syn::Result<Attrs> {
         a.parse_nested_meta(|meta| {
             let lit: syn::LitInt = meta.value()?.parse()?;
             if meta.path.is_ident("type_code") {
-                let code = lit.base10_parse::<u8>().map_err(|_| syn::Error::new(lit.span(), "type_code must fit a u8 (0..=255)"))?;
+                let code = lit.base10_parse::<u8>().map_err(|_| {
+                    syn::Error::new(lit.span(), "type_code must fit a u8 (0..=255)")
+                })?;
                 type_code = Some((code, lit.span()));
             } else if meta.path.is_ident("size") {
                 size = Some((lit.base10_parse::<usize>()?, lit.span()));
             } else {
-                return Err(meta.error("unknown rltop attribute: expected `type_code = N` or `size = N`"));
+                return Err(
+                    meta.error("unknown rltop attribute: expected `type_code = N` or `size = N`")
+                );
             }
             Ok(())
         })?;
     }
     let name = &input.ident;
-    let (type_code, code_span) = type_code.ok_or_else(|| syn::Error::new(name.span(), format!("`{name}` needs #[rltop(type_code = N, size = N)]: the type code is missing")))?;
-    let (size, size_span) = size.ok_or_else(|| syn::Error::new(name.span(), format!("`{name}` needs #[rltop(type_code = N, size = N)]: the declared size is missing")))?;
-    Ok(Attrs { type_code, code_span, size, size_span })
+    let (type_code, code_span) = type_code.ok_or_else(|| {
+        syn::Error::new(
+            name.span(),
+            format!("`{name}` needs #[rltop(type_code = N, size = N)]: the type code is missing"),
+        )
+    })?;
+    let (size, size_span) = size.ok_or_else(|| {
+        syn::Error::new(
+            name.span(),
+            format!(
+                "`{name}` needs #[rltop(type_code = N, size = N)]: the declared size is missing"
+            ),
+        )
+    })?;
+    Ok(Attrs {
+        type_code,
+        code_span,
+        size,
+        size_span,
+    })
 }
 
 fn has_repr_c_packed(input: &syn::DeriveInput) -> bool {
@@ -103,8 +129,15 @@ fn field_ty(model: &Model, ty: &syn::Type, reserved: bool) -> syn::Result<Ty> {
             Err(not_plain())
         }
         syn::Type::Array(a) => {
-            let syn::Expr::Lit(syn::ExprLit { lit: syn::Lit::Int(n), .. }) = &a.len else {
-                return Err(syn::Error::new(a.len.span(), "array length must be an integer literal"));
+            let syn::Expr::Lit(syn::ExprLit {
+                lit: syn::Lit::Int(n),
+                ..
+            }) = &a.len
+            else {
+                return Err(syn::Error::new(
+                    a.len.span(),
+                    "array length must be an integer literal",
+                ));
             };
             let n: usize = n.base10_parse()?;
             if n == 0 {
@@ -126,13 +159,22 @@ fn field_ty(model: &Model, ty: &syn::Type, reserved: bool) -> syn::Result<Ty> {
 pub fn message(input: &syn::DeriveInput) -> syn::Result<TokenStream> {
     let name = &input.ident;
     let syn::Data::Struct(data) = &input.data else {
-        return Err(syn::Error::new(name.span(), "#[derive(Message)] applies to structs"));
+        return Err(syn::Error::new(
+            name.span(),
+            "#[derive(Message)] applies to structs",
+        ));
     };
     let syn::Fields::Named(named) = &data.fields else {
-        return Err(syn::Error::new(name.span(), "#[derive(Message)] needs a struct with named fields"));
+        return Err(syn::Error::new(
+            name.span(),
+            "#[derive(Message)] needs a struct with named fields",
+        ));
     };
     if !input.generics.params.is_empty() {
-        return Err(syn::Error::new(input.generics.span(), "a wire message cannot be generic"));
+        return Err(syn::Error::new(
+            input.generics.span(),
+            "a wire message cannot be generic",
+        ));
     }
     if !has_repr_c_packed(input) {
         return Err(syn::Error::new(
@@ -159,7 +201,14 @@ pub fn message(input: &syn::DeriveInput) -> syn::Result<TokenStream> {
                         uses.push(quote!(use #path;));
                     }
                 }
-                fields.push(Field { name: fname, doc: Vec::new(), ty, since: 1, count_of: None, span: Default::default() });
+                fields.push(Field {
+                    name: fname,
+                    doc: Vec::new(),
+                    ty,
+                    since: 1,
+                    count_of: None,
+                    span: Default::default(),
+                });
             }
             Err(e) => match &mut errors {
                 Some(all) => all.combine(e),
@@ -170,18 +219,46 @@ pub fn message(input: &syn::DeriveInput) -> syn::Result<TokenStream> {
     if let Some(e) = errors {
         return Err(e);
     }
-    let first = named.named.first().ok_or_else(|| syn::Error::new(name.span(), "a message has at least its header"))?;
+    let first = named
+        .named
+        .first()
+        .ok_or_else(|| syn::Error::new(name.span(), "a message has at least its header"))?;
     if fields[0].ty != Ty::Struct(header) {
         return Err(syn::Error::new(
             first.ty.span(),
-            format!("the first field of `{name}` must be the header `{}`", model.schema.structs[header].name),
+            format!(
+                "the first field of `{name}` must be the header `{}`",
+                model.schema.structs[header].name
+            ),
         ));
     }
-    let Some(channel) = model.schema.channels.iter().position(|c| (c.first..=c.last).contains(&attrs.type_code)) else {
-        return Err(syn::Error::new(attrs.code_span, format!("type code {:#04x} lies in no channel's range", attrs.type_code)));
+    let Some(channel) = model
+        .schema
+        .channels
+        .iter()
+        .position(|c| (c.first..=c.last).contains(&attrs.type_code))
+    else {
+        return Err(syn::Error::new(
+            attrs.code_span,
+            format!(
+                "type code {:#04x} lies in no channel's range",
+                attrs.type_code
+            ),
+        ));
     };
-    if let Some(m) = model.schema.messages.iter().find(|m| m.message.is_some_and(|i| i.type_code == attrs.type_code)) {
-        return Err(syn::Error::new(attrs.code_span, format!("type code {:#04x} is already the schema's `{}`", attrs.type_code, m.name)));
+    if let Some(m) = model
+        .schema
+        .messages
+        .iter()
+        .find(|m| m.message.is_some_and(|i| i.type_code == attrs.type_code))
+    {
+        return Err(syn::Error::new(
+            attrs.code_span,
+            format!(
+                "type code {:#04x} is already the schema's `{}`",
+                attrs.type_code, m.name
+            ),
+        ));
     }
 
     model.schema.messages.push(Record {
@@ -191,7 +268,10 @@ pub fn message(input: &syn::DeriveInput) -> syn::Result<TokenStream> {
         fields,
         span: Default::default(),
         size_span: None,
-        message: Some(MessageInfo { type_code: attrs.type_code, channel }),
+        message: Some(MessageInfo {
+            type_code: attrs.type_code,
+            channel,
+        }),
     });
     // The same layout pass as the schema's; its size check is the one reported.
     let (layout, diags) = layout::compute(&model.schema);
@@ -214,11 +294,15 @@ pub fn message(input: &syn::DeriveInput) -> syn::Result<TokenStream> {
 }
 
 pub fn include_schema(lit: &syn::LitStr) -> syn::Result<TokenStream> {
-    let dir = std::env::var("CARGO_MANIFEST_DIR").map_err(|_| syn::Error::new(lit.span(), "CARGO_MANIFEST_DIR is not set"))?;
+    let dir = std::env::var("CARGO_MANIFEST_DIR")
+        .map_err(|_| syn::Error::new(lit.span(), "CARGO_MANIFEST_DIR is not set"))?;
     let path = std::path::Path::new(&dir).join(lit.value());
-    let text = std::fs::read_to_string(&path).map_err(|e| syn::Error::new(lit.span(), format!("cannot read {}: {e}", path.display())))?;
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| syn::Error::new(lit.span(), format!("cannot read {}: {e}", path.display())))?;
     let checked = rltop_codegen::check(&lit.value(), &text);
-    let model = checked.into_model().map_err(|report| syn::Error::new(lit.span(), format!("schema rejected:\n{report}")))?;
+    let model = checked
+        .into_model()
+        .map_err(|report| syn::Error::new(lit.span(), format!("schema rejected:\n{report}")))?;
     let items = rltop_codegen::rust::items(&model);
     let track = path.to_string_lossy().into_owned();
     Ok(quote! {

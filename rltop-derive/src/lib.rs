@@ -27,7 +27,9 @@ use proc_macro::TokenStream;
 #[proc_macro_derive(Message, attributes(rltop))]
 pub fn derive_message(input: TokenStream) -> TokenStream {
     let input = syn::parse_macro_input!(input as syn::DeriveInput);
-    derive::message(&input).unwrap_or_else(syn::Error::into_compile_error).into()
+    derive::message(&input)
+        .unwrap_or_else(syn::Error::into_compile_error)
+        .into()
 }
 
 /// Expands a schema file (path relative to the using crate's `Cargo.toml`) into the same
@@ -36,5 +38,7 @@ pub fn derive_message(input: TokenStream) -> TokenStream {
 #[proc_macro]
 pub fn include_schema(input: TokenStream) -> TokenStream {
     let lit = syn::parse_macro_input!(input as syn::LitStr);
-    derive::include_schema(&lit).unwrap_or_else(syn::Error::into_compile_error).into()
+    derive::include_schema(&lit)
+        .unwrap_or_else(syn::Error::into_compile_error)
+        .into()
 }

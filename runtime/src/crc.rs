@@ -79,7 +79,10 @@ mod hw {
         state = s as u32;
         let mut rest = words.remainder();
         if rest.len() >= 4 {
-            state = _mm_crc32_u32(state, u32::from_le_bytes([rest[0], rest[1], rest[2], rest[3]]));
+            state = _mm_crc32_u32(
+                state,
+                u32::from_le_bytes([rest[0], rest[1], rest[2], rest[3]]),
+            );
             rest = &rest[4..];
         }
         for &b in rest {

@@ -13,24 +13,58 @@ use core::fmt;
 #[allow(missing_docs)] // variant fields are named for what they hold; see Display
 pub enum DecodeError {
     /// *Framing.* Fewer bytes remain than the header or the declared length needs.
-    Truncated { offset: usize, needed: usize, available: usize },
+    Truncated {
+        offset: usize,
+        needed: usize,
+        available: usize,
+    },
     /// *Framing.* The header's magic is not the protocol's.
-    BadMagic { offset: usize, found: u32, expected: u32 },
+    BadMagic {
+        offset: usize,
+        found: u32,
+        expected: u32,
+    },
     /// *Framing.* The header's length disagrees with the message type's size (or, for an
     /// unknown type, is shorter than a header).
-    BadLength { offset: usize, msg_type: u8, length: u16, expected: u16 },
+    BadLength {
+        offset: usize,
+        msg_type: u8,
+        length: u16,
+        expected: u16,
+    },
     /// The type code names no message this decoder knows; skipped by its length.
-    UnknownType { offset: usize, msg_type: u8, length: u16 },
+    UnknownType {
+        offset: usize,
+        msg_type: u8,
+        length: u16,
+    },
     /// A typed decoder was handed a message of another type.
-    UnexpectedType { offset: usize, found: u8, expected: u8 },
+    UnexpectedType {
+        offset: usize,
+        found: u8,
+        expected: u8,
+    },
     /// The header's version is older than the oldest this decoder accepts.
     UnsupportedVersion { offset: usize, version: u8, min: u8 },
     /// The CRC-32C over the message (checksum field as zero) does not match.
-    BadChecksum { offset: usize, found: u32, computed: u32 },
+    BadChecksum {
+        offset: usize,
+        found: u32,
+        computed: u32,
+    },
     /// An enumeration field holds a value the schema does not define.
-    BadEnum { offset: usize, field: &'static str, value: i64 },
+    BadEnum {
+        offset: usize,
+        field: &'static str,
+        value: i64,
+    },
     /// A count field exceeds the length of the array it counts.
-    BadCount { offset: usize, field: &'static str, value: u64, max: u64 },
+    BadCount {
+        offset: usize,
+        field: &'static str,
+        value: u64,
+        max: u64,
+    },
     /// A text field holds a byte that is not printable ASCII, or text after NUL padding.
     BadText { offset: usize, field: &'static str },
 }
@@ -70,7 +104,10 @@ impl DecodeError {
 
     /// Whether the error leaves the rest of the datagram unreadable.
     pub fn is_framing(&self) -> bool {
-        matches!(self, Self::Truncated { .. } | Self::BadMagic { .. } | Self::BadLength { .. })
+        matches!(
+            self,
+            Self::Truncated { .. } | Self::BadMagic { .. } | Self::BadLength { .. }
+        )
     }
 }
 
@@ -146,7 +183,9 @@ pub enum TextError {
 impl fmt::Display for TextError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::TooLong { len, max } => write!(f, "text of {len} bytes does not fit a {max}-byte field"),
+            Self::TooLong { len, max } => {
+                write!(f, "text of {len} bytes does not fit a {max}-byte field")
+            }
             Self::NotAscii { at } => write!(f, "byte {at} of the text is not printable ASCII"),
         }
     }

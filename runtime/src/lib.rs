@@ -67,6 +67,8 @@ pub enum FieldKind {
         name: &'static str,
         /// Defined values.
         values: &'static [i64],
+        /// Their names, in the same order.
+        names: &'static [&'static str],
         /// Underlying integer is signed.
         signed: bool,
     },
@@ -79,6 +81,8 @@ pub enum FieldKind {
     Count {
         /// The counted array's length.
         max: u64,
+        /// The counted array's name (a top-level field of the message).
+        array: &'static str,
     },
     /// Fixed-width ASCII text, NUL padded.
     Text,
@@ -121,8 +125,20 @@ impl<T: core::fmt::Debug> core::fmt::Debug for DebugEnum<T> {
 
 impl Field {
     /// A field description (a `const fn`, so generated tables stay one line a field).
-    pub const fn new(name: &'static str, offset: usize, size: usize, kind: FieldKind, since: u8) -> Self {
-        Self { name, offset, size, kind, since }
+    pub const fn new(
+        name: &'static str,
+        offset: usize,
+        size: usize,
+        kind: FieldKind,
+        since: u8,
+    ) -> Self {
+        Self {
+            name,
+            offset,
+            size,
+            kind,
+            since,
+        }
     }
 }
 
@@ -142,6 +158,32 @@ pub trait Message: bytemuck::Pod + core::fmt::Debug {
     /// Checks enumerations, counts and text. `base` is the message's offset in the
     /// caller's buffer, added to the offsets reported.
     fn validate(&self, base: usize) -> Result<(), DecodeError>;
+}
+
+/// A message type described by value, for tools that handle every type generically
+/// (dumpers, conformance testees, bridges): see the generated `MESSAGE_TYPES`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MessageType {
+    /// Name in the schema.
+    pub name: &'static str,
+    /// Type code in the header.
+    pub type_code: u8,
+    /// Total size in bytes, header included.
+    pub size: usize,
+    /// Every leaf field, in wire order.
+    pub fields: &'static [Field],
+}
+
+impl MessageType {
+    /// The description of `M`.
+    pub const fn of<M: Message>() -> Self {
+        Self {
+            name: M::NAME,
+            type_code: M::TYPE_CODE,
+            size: M::SIZE,
+            fields: M::FIELDS,
+        }
+    }
 }
 
 /// One message's bytes, framed by its header's length, not yet checked further.
@@ -179,11 +221,19 @@ pub fn split_frame<'a>(
     size_of_type: impl Fn(u8) -> Option<usize>,
 ) -> Result<Frame<'a>, DecodeError> {
     if buf.len() < p.header_size {
-        return Err(DecodeError::Truncated { offset: base, needed: p.header_size, available: buf.len() });
+        return Err(DecodeError::Truncated {
+            offset: base,
+            needed: p.header_size,
+            available: buf.len(),
+        });
     }
     let magic = le_u32(buf, p.magic_offset);
     if magic != p.magic {
-        return Err(DecodeError::BadMagic { offset: base + p.magic_offset, found: magic, expected: p.magic });
+        return Err(DecodeError::BadMagic {
+            offset: base + p.magic_offset,
+            found: magic,
+            expected: p.magic,
+        });
     }
     let length = le_u16(buf, p.length_offset);
     let msg_type = buf[p.type_offset];
@@ -199,9 +249,18 @@ pub fn split_frame<'a>(
         _ => {}
     }
     let Some(bytes) = buf.get(..usize::from(length)) else {
-        return Err(DecodeError::Truncated { offset: base, needed: length.into(), available: buf.len() });
+        return Err(DecodeError::Truncated {
+            offset: base,
+            needed: length.into(),
+            available: buf.len(),
+        });
     };
-    Ok(Frame { offset: base, msg_type, version: buf[p.version_offset], bytes })
+    Ok(Frame {
+        offset: base,
+        msg_type,
+        version: buf[p.version_offset],
+        bytes,
+    })
 }
 
 /// Checks a frame's version: older than the oldest accepted is refused. Newer versions are
@@ -225,7 +284,11 @@ pub fn check_checksum(frame: &Frame<'_>, p: &Protocol) -> Result<(), DecodeError
     // A frame is at least a header long, so the checksum field lies inside it.
     let computed = crc::checksum_with_hole(frame.bytes, p.checksum_offset).unwrap_or(!found);
     if computed != found {
-        return Err(DecodeError::BadChecksum { offset: frame.offset + p.checksum_offset, found, computed });
+        return Err(DecodeError::BadChecksum {
+            offset: frame.offset + p.checksum_offset,
+            found,
+            computed,
+        });
     }
     Ok(())
 }
@@ -293,7 +356,12 @@ pub struct Messages<'a, D> {
 impl<'a, D: Dispatch<'a>> Messages<'a, D> {
     /// Iterates over `datagram`.
     pub fn new(datagram: &'a [u8]) -> Self {
-        Self { buf: datagram, pos: 0, done: false, _dispatch: PhantomData }
+        Self {
+            buf: datagram,
+            pos: 0,
+            done: false,
+            _dispatch: PhantomData,
+        }
     }
 
     /// Offset of the next message to read.
@@ -325,7 +393,12 @@ impl<'a, D: Dispatch<'a>> Iterator for Messages<'a, D> {
 
 /// Fills `msg`'s header (magic, length, type, version, session, sequence, timestamp) and
 /// then its checksum, and returns its bytes, ready to send.
-pub fn finalize<M: Message>(msg: &mut M, session_id: u64, seq_num: u64, timestamp_ns: u64) -> &[u8] {
+pub fn finalize<M: Message>(
+    msg: &mut M,
+    session_id: u64,
+    seq_num: u64,
+    timestamp_ns: u64,
+) -> &[u8] {
     let p = M::PROTOCOL;
     let bytes = bytemuck::bytes_of_mut(msg);
     put(bytes, p.magic_offset, &p.magic.to_le_bytes());
@@ -360,7 +433,10 @@ pub struct Encoder {
 impl Encoder {
     /// An encoder for `session_id` whose first message gets `first_seq`.
     pub fn new(session_id: u64, first_seq: u64) -> Self {
-        Self { session_id, next_seq: first_seq }
+        Self {
+            session_id,
+            next_seq: first_seq,
+        }
     }
 
     /// The sequence number the next message will get.
@@ -377,7 +453,13 @@ impl Encoder {
 
     /// Appends `msg` to `datagram` if the datagram stays within `max_len` bytes; returns
     /// whether it did (a message that does not fit is left unnumbered for the next datagram).
-    pub fn append<M: Message>(&mut self, datagram: &mut Vec<u8>, max_len: usize, msg: &mut M, timestamp_ns: u64) -> bool {
+    pub fn append<M: Message>(
+        &mut self,
+        datagram: &mut Vec<u8>,
+        max_len: usize,
+        msg: &mut M,
+        timestamp_ns: u64,
+    ) -> bool {
         if datagram.len() + M::SIZE > max_len {
             return false;
         }

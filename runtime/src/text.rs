@@ -11,7 +11,10 @@ pub fn valid_ascii(field: &[u8]) -> bool {
 /// The text of a field up to its padding. An invalid field (see [`valid_ascii`]) yields its
 /// longest valid prefix rather than a panic; decoders reject such fields before this is used.
 pub fn ascii_str(field: &[u8]) -> &str {
-    let end = field.iter().position(|b| !(0x20..0x7F).contains(b)).unwrap_or(field.len());
+    let end = field
+        .iter()
+        .position(|b| !(0x20..0x7F).contains(b))
+        .unwrap_or(field.len());
     // Printable ASCII is valid UTF-8, so this cannot fail; the fallback keeps it panic-free.
     core::str::from_utf8(&field[..end]).unwrap_or("")
 }
@@ -19,7 +22,10 @@ pub fn ascii_str(field: &[u8]) -> &str {
 /// Writes `text` into `field`, padding with NUL.
 pub fn set_ascii(field: &mut [u8], text: &str) -> Result<(), TextError> {
     if text.len() > field.len() {
-        return Err(TextError::TooLong { len: text.len(), max: field.len() });
+        return Err(TextError::TooLong {
+            len: text.len(),
+            max: field.len(),
+        });
     }
     if let Some(at) = text.bytes().position(|b| !(0x20..0x7F).contains(&b)) {
         return Err(TextError::NotAscii { at });
@@ -40,8 +46,14 @@ mod tests {
         assert_eq!(&f, b"BTCUSDT\0");
         assert!(valid_ascii(&f));
         assert_eq!(ascii_str(&f), "BTCUSDT");
-        assert_eq!(set_ascii(&mut f, "BTCUSDT12"), Err(TextError::TooLong { len: 9, max: 8 }));
-        assert_eq!(set_ascii(&mut f, "BT\u{e9}"), Err(TextError::NotAscii { at: 2 }));
+        assert_eq!(
+            set_ascii(&mut f, "BTCUSDT12"),
+            Err(TextError::TooLong { len: 9, max: 8 })
+        );
+        assert_eq!(
+            set_ascii(&mut f, "BT\u{e9}"),
+            Err(TextError::NotAscii { at: 2 })
+        );
         assert!(!valid_ascii(b"AB\0C"), "text after padding");
         assert!(!valid_ascii(b"A\x01"), "control byte");
         assert_eq!(ascii_str(b"AB\xFFC"), "AB");

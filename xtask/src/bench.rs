@@ -11,10 +11,16 @@ const CODECS: [&str; 4] = ["generated", "handwritten", "binrw", "deku"];
 const PER_ITER: f64 = 4096.0;
 
 fn median_ns(group: &str, codec: &str) -> Result<f64, String> {
-    let path = root().join(format!("target/criterion/{group}/{codec}/new/estimates.json"));
-    let text = std::fs::read_to_string(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
-    v["median"]["point_estimate"].as_f64().ok_or_else(|| format!("{}: no median", path.display()))
+    let path = root().join(format!(
+        "target/criterion/{group}/{codec}/new/estimates.json"
+    ));
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let v: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    v["median"]["point_estimate"]
+        .as_f64()
+        .ok_or_else(|| format!("{}: no median", path.display()))
 }
 
 /// The results table (markdown), from the last run's estimates.
@@ -25,7 +31,11 @@ pub fn table() -> Result<String, String> {
         for c in CODECS {
             let ns = median_ns(g, c)?;
             let rate = PER_ITER / (ns * 1e-9);
-            out.push_str(&format!("| {g} + validate | {c} | {:.1} M | {:.2} |\n", rate / 1e6, ns / gen));
+            out.push_str(&format!(
+                "| {g} + validate | {c} | {:.1} M | {:.2} |\n",
+                rate / 1e6,
+                ns / gen
+            ));
         }
     }
     Ok(out.replace("encode + validate", "encode + checksum"))

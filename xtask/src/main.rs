@@ -1,6 +1,7 @@
 //! `cargo xtask <verb>`: the project's automation, in Rust (as rust-analyzer does it).
 
 mod bench;
+mod conformance;
 mod gen;
 mod test;
 
@@ -14,6 +15,8 @@ usage: cargo xtask <verb>
   check FILE...        check schema files; print every error and warning
   layout FILE          print each struct's and message's offset table
   bench [--report-only] run the codec benchmarks; print messages/s and ratios
+  conformance --testee CMD [--failure-list FILE]
+                       run the conformance vectors against an implementation
   test                 everything CI runs: gen --check, schema checks, all tests
 ";
 
@@ -24,6 +27,7 @@ fn main() -> ExitCode {
         Some("check") if args.len() > 1 => check(&args[1..]),
         Some("layout") if args.len() == 2 => layout(&args[1]),
         Some("bench") => bench::run(&args[1..]),
+        Some("conformance") => conformance::run(&args[1..]),
         Some("test") if args.len() == 1 => test::run(),
         _ => Err(USAGE.to_string()),
     };
@@ -41,12 +45,16 @@ fn main() -> ExitCode {
 
 /// The workspace root (xtask lives one level below it).
 pub fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask sits in the workspace").to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask sits in the workspace")
+        .to_path_buf()
 }
 
 /// Loads a schema; a path is shown as given, relative to the caller's directory.
 pub fn load(file: &str) -> Result<rltop_codegen::Checked, String> {
-    rltop_codegen::check_file(Path::new(file), file).map_err(|e| format!("error: cannot read {file}: {e}\n"))
+    rltop_codegen::check_file(Path::new(file), file)
+        .map_err(|e| format!("error: cannot read {file}: {e}\n"))
 }
 
 fn check(files: &[String]) -> Result<(), String> {
@@ -66,13 +74,19 @@ fn check(files: &[String]) -> Result<(), String> {
             None => failed.push(file.clone()),
         }
     }
-    if failed.is_empty() { Ok(()) } else { Err(format!("rejected: {}\n", failed.join(", "))) }
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("rejected: {}\n", failed.join(", ")))
+    }
 }
 
 fn layout(file: &str) -> Result<(), String> {
     let checked = load(file)?;
     eprint!("{}", checked.render());
-    let model = checked.model.ok_or_else(|| format!("{file}: no layout: the schema has errors\n"))?;
+    let model = checked
+        .model
+        .ok_or_else(|| format!("{file}: no layout: the schema has errors\n"))?;
     print!("{}", rltop_codegen::table::render(&model));
     Ok(())
 }

@@ -7,12 +7,23 @@ use crate::root;
 
 fn cargo(args: &[&str]) -> Result<(), String> {
     eprintln!("\n$ cargo {}", args.join(" "));
-    let status = Command::new(env!("CARGO")).args(args).current_dir(root()).status().map_err(|e| format!("cannot run cargo: {e}"))?;
-    if status.success() { Ok(()) } else { Err(format!("`cargo {}` failed\n", args.join(" "))) }
+    let status = Command::new(env!("CARGO"))
+        .args(args)
+        .current_dir(root())
+        .status()
+        .map_err(|e| format!("cannot run cargo: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("`cargo {}` failed\n", args.join(" ")))
+    }
 }
 
 fn have_nextest() -> bool {
-    Command::new(env!("CARGO")).args(["nextest", "--version"]).output().is_ok_and(|o| o.status.success())
+    Command::new(env!("CARGO"))
+        .args(["nextest", "--version"])
+        .output()
+        .is_ok_and(|o| o.status.success())
 }
 
 pub fn run() -> Result<(), String> {
@@ -24,10 +35,16 @@ pub fn run() -> Result<(), String> {
 
     // The draft transcription must be rejected (the rejection's details are unit-tested).
     eprintln!("\n$ cargo xtask check schema/examples/seed-draft.rlt   (must be rejected)");
-    let draft = crate::load(&root().join("schema/examples/seed-draft.rlt").to_string_lossy())?;
+    let draft = crate::load(
+        &root()
+            .join("schema/examples/seed-draft.rlt")
+            .to_string_lossy(),
+    )?;
     let n = draft.errors().count();
     if draft.model.is_some() || n == 0 {
-        return Err("the seed-draft transcription was accepted; the checker must reject it\n".into());
+        return Err(
+            "the seed-draft transcription was accepted; the checker must reject it\n".into(),
+        );
     }
     eprintln!("rejected with {n} errors, as it must be");
 

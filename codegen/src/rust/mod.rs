@@ -23,8 +23,18 @@ fn protocol(model: &Model) -> TokenStream {
     let name = &s.protocol.name;
     let magic = hex(s.protocol.magic.into());
     let (version, min_version) = (s.protocol.version, s.protocol.min_version);
-    let [size, magic_o, length_o, type_o, version_o, session_o, seq_o, ts_o, crc_o] =
-        [h.size, h.magic, h.length, h.msg_type, h.version, h.session, h.sequence, h.timestamp, h.checksum].map(usize_lit);
+    let [size, magic_o, length_o, type_o, version_o, session_o, seq_o, ts_o, crc_o] = [
+        h.size,
+        h.magic,
+        h.length,
+        h.msg_type,
+        h.version,
+        h.session,
+        h.sequence,
+        h.timestamp,
+        h.checksum,
+    ]
+    .map(usize_lit);
     let header = ident(&s.header().name);
     let doc = docs(&s.protocol.doc);
     quote! {
@@ -53,7 +63,9 @@ fn protocol(model: &Model) -> TokenStream {
 
 fn channels(model: &Model) -> TokenStream {
     let s = &model.schema;
-    let Some(e) = s.channel_enum else { return quote!() };
+    let Some(e) = s.channel_enum else {
+        return quote!();
+    };
     let en = ident(&s.enums[e].name);
     let arms = s.channels.iter().map(|c| {
         let v = ident(&c.name);
@@ -89,12 +101,28 @@ fn dispatch(model: &Model) -> TokenStream {
     let s = &model.schema;
     let header = ident(&s.header().name);
     let names: Vec<_> = s.messages.iter().map(|m| ident(&m.name)).collect();
-    let codes: Vec<_> = s.messages.iter().map(|m| hex(m.message.expect("message").type_code.into())).collect();
-    let sizes: Vec<_> = model.layout.messages.iter().map(|l| usize_lit(l.size)).collect();
-    let docs_each = s.messages.iter().map(|m| docs(&m.doc.iter().take(1).cloned().collect::<Vec<_>>()));
+    let codes: Vec<_> = s
+        .messages
+        .iter()
+        .map(|m| hex(m.message.expect("message").type_code.into()))
+        .collect();
+    let sizes: Vec<_> = model
+        .layout
+        .messages
+        .iter()
+        .map(|l| usize_lit(l.size))
+        .collect();
+    let indexes: Vec<_> = (0..names.len()).map(usize_lit).collect();
+    let docs_each = s
+        .messages
+        .iter()
+        .map(|m| docs(&m.doc.iter().take(1).cloned().collect::<Vec<_>>()));
     let channel_fn = s.channel_enum.map(|e| {
         let en = ident(&s.enums[e].name);
-        let chans = s.messages.iter().map(|m| ident(&s.channels[m.message.expect("message").channel].name));
+        let chans = s
+            .messages
+            .iter()
+            .map(|m| ident(&s.channels[m.message.expect("message").channel].name));
         quote! {
             /// The channel the message's type belongs to.
             pub fn channel(&self) -> #en {
@@ -147,6 +175,13 @@ fn dispatch(model: &Model) -> TokenStream {
                 }
             }
 
+            /// Its type's description: name, code, size and field table.
+            pub fn message_type(&self) -> &'static ::rltop_runtime::MessageType {
+                match self {
+                    #(Self::#names(_) => &MESSAGE_TYPES[#indexes],)*
+                }
+            }
+
             /// The message's bytes.
             pub fn as_bytes(&self) -> &'a [u8] {
                 match self {
@@ -184,6 +219,11 @@ fn dispatch(model: &Model) -> TokenStream {
                 }
             }
         }
+
+        /// Every message type of the protocol, in schema order.
+        pub const MESSAGE_TYPES: &[::rltop_runtime::MessageType] = &[
+            #(::rltop_runtime::MessageType::of::<#names>(),)*
+        ];
 
         /// The messages of one datagram, in order: each item is a message or the error that
         /// concerns it (see [`::rltop_runtime::Messages`]).
@@ -230,7 +270,10 @@ pub fn lib_rs(model: &Model) -> Result<String, String> {
         s.protocol.min_version,
         s.messages.len()
     ));
-    crate_doc.push("Decode with [`Message::decode`], a type's own `decode`, or [`messages`] for a whole".into());
+    crate_doc.push(
+        "Decode with [`Message::decode`], a type's own `decode`, or [`messages`] for a whole"
+            .into(),
+    );
     crate_doc.push("datagram; encode by setting fields on `T::new()` and calling `encode`.".into());
     let crate_doc = crate_doc.iter().map(|l| format!(" {l}"));
     let items = items(model);
@@ -243,8 +286,12 @@ pub fn lib_rs(model: &Model) -> Result<String, String> {
 
         #items
     };
-    let file: syn::File = syn::parse2(tokens).map_err(|e| format!("generated Rust does not parse: {e}"))?;
-    Ok(format!("{BANNER}\n{}", tidy_macro_bodies(&prettyplease::unparse(&file))))
+    let file: syn::File =
+        syn::parse2(tokens).map_err(|e| format!("generated Rust does not parse: {e}"))?;
+    Ok(format!(
+        "{BANNER}\n{}",
+        tidy_macro_bodies(&prettyplease::unparse(&file))
+    ))
 }
 
 /// prettyplease prints the insides of `assert!(...)` token by token

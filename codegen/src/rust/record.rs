@@ -31,7 +31,13 @@ impl<'a> Ctx<'a> {
             Which::Struct(i) => (&model.schema.structs[i], &model.layout.structs[i], false),
             Which::Message(i) => (&model.schema.messages[i], &model.layout.messages[i], true),
         };
-        Ctx { schema: &model.schema, model, record, layout, is_message }
+        Ctx {
+            schema: &model.schema,
+            model,
+            record,
+            layout,
+            is_message,
+        }
     }
 
     /// How the field is stored in the packed struct.
@@ -93,9 +99,7 @@ pub fn declaration(model: &Model, which: Which) -> TokenStream {
         }
         doc.push(format!(
             "Type code `{:#04x}`, {} bytes, channel `{}`.",
-            m.type_code,
-            cx.layout.size,
-            cx.schema.channels[m.channel].name
+            m.type_code, cx.layout.size, cx.schema.channels[m.channel].name
         ));
     }
     let doc = docs(&doc);
@@ -141,14 +145,23 @@ fn accessors(cx: &Ctx) -> TokenStream {
             Ty::Enum(_) => {
                 let p = prim(cx.schema.scalar_prim(&f.ty).expect("scalar"));
                 let e = cx.value_ty(&f.ty);
-                (quote!(::core::result::Result<#e, ::rltop_runtime::InvalidEnum>), quote!(#e::try_from(#p::from_le(self.#fname))))
+                (
+                    quote!(::core::result::Result<#e, ::rltop_runtime::InvalidEnum>),
+                    quote!(#e::try_from(#p::from_le(self.#fname))),
+                )
             }
             Ty::Flags(_) => {
                 let p = prim(cx.schema.scalar_prim(&f.ty).expect("scalar"));
                 let e = cx.value_ty(&f.ty);
-                (e.clone(), quote!(#e::from_bits_retain(#p::from_le(self.#fname))))
+                (
+                    e.clone(),
+                    quote!(#e::from_bits_retain(#p::from_le(self.#fname))),
+                )
             }
-            Ty::Text(_) => (quote!(&str), quote!(::rltop_runtime::ascii_str(&self.#fname))),
+            Ty::Text(_) => (
+                quote!(&str),
+                quote!(::rltop_runtime::ascii_str(&self.#fname)),
+            ),
             Ty::Struct(_) => {
                 let t = cx.storage(&f.ty);
                 (quote!(&#t), quote!(&self.#fname))
@@ -236,7 +249,10 @@ fn accessors(cx: &Ctx) -> TokenStream {
                 let cname = ident(&count.name);
                 let et = cx.storage(e);
                 let n = usize_lit(*n);
-                let doc = format!(" The first `{}` entries of `{}` (never more than the array holds).", count.name, f.name);
+                let doc = format!(
+                    " The first `{}` entries of `{}` (never more than the array holds).",
+                    count.name, f.name
+                );
                 out.extend(quote! {
                     #[doc = #doc]
                     #[inline]
@@ -253,21 +269,33 @@ fn accessors(cx: &Ctx) -> TokenStream {
 
 fn debug_impl(cx: &Ctx, self_ty: &TokenStream) -> TokenStream {
     let name = &cx.record.name;
-    let fields = cx.record.fields.iter().enumerate().filter(|(_, f)| !f.is_reserved()).map(|(fi, f)| {
-        let fname = ident(&f.name);
-        let fstr = &f.name;
-        let counted = cx.record.fields.iter().any(|c| c.count_of == Some(fi));
-        let value = match &f.ty {
-            Ty::Enum(_) if f.since > 1 => quote!(&self.#fname().map(::rltop_runtime::DebugEnum)),
-            Ty::Enum(_) => quote!(&::rltop_runtime::DebugEnum(self.#fname())),
-            Ty::Array(e, _) if counted && (matches!(**e, Ty::Struct(_)) || cx.schema.scalar_prim(e).is_some_and(|p| p.size() == 1)) => {
-                let used = ident(&format!("{}_used", f.name));
-                quote!(&self.#used())
-            }
-            _ => quote!(&self.#fname()),
-        };
-        quote!(.field(#fstr, #value))
-    });
+    let fields = cx
+        .record
+        .fields
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| !f.is_reserved())
+        .map(|(fi, f)| {
+            let fname = ident(&f.name);
+            let fstr = &f.name;
+            let counted = cx.record.fields.iter().any(|c| c.count_of == Some(fi));
+            let value = match &f.ty {
+                Ty::Enum(_) if f.since > 1 => {
+                    quote!(&self.#fname().map(::rltop_runtime::DebugEnum))
+                }
+                Ty::Enum(_) => quote!(&::rltop_runtime::DebugEnum(self.#fname())),
+                Ty::Array(e, _)
+                    if counted
+                        && (matches!(**e, Ty::Struct(_))
+                            || cx.schema.scalar_prim(e).is_some_and(|p| p.size() == 1)) =>
+                {
+                    let used = ident(&format!("{}_used", f.name));
+                    quote!(&self.#used())
+                }
+                _ => quote!(&self.#fname()),
+            };
+            quote!(.field(#fstr, #value))
+        });
     quote! {
         impl ::core::fmt::Debug for #self_ty {
             fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
@@ -281,11 +309,16 @@ fn debug_impl(cx: &Ctx, self_ty: &TokenStream) -> TokenStream {
 
 fn layout_asserts(cx: &Ctx, self_ty: &TokenStream) -> TokenStream {
     let size = usize_lit(cx.layout.size);
-    let offsets = cx.record.fields.iter().zip(&cx.layout.fields).map(|(f, fl)| {
-        let fname = ident(&f.name);
-        let off = usize_lit(fl.offset);
-        quote!(assert!(::core::mem::offset_of!(#self_ty, #fname) == #off);)
-    });
+    let offsets = cx
+        .record
+        .fields
+        .iter()
+        .zip(&cx.layout.fields)
+        .map(|(f, fl)| {
+            let fname = ident(&f.name);
+            let off = usize_lit(fl.offset);
+            quote!(assert!(::core::mem::offset_of!(#self_ty, #fname) == #off);)
+        });
     quote! {
         // The layout pass's numbers, checked by rustc against the struct itself.
         const _: () = {
@@ -317,7 +350,23 @@ fn message_trait(cx: &Ctx, self_ty: &TokenStream) -> TokenStream {
         let path = format!("{name}.{}", leaf.path);
         let at = usize_lit(leaf.offset);
         let since = usize_lit(leaf.since.into());
-        let guard = if leaf.since > 1 { quote!(b[#version_at] >= #since &&) } else { quote!() };
+        let since_guard = if leaf.since > 1 {
+            quote!(b[#version_at] >= #since &&)
+        } else {
+            quote!()
+        };
+        // Entries past a counted array's count carry nothing (zero bytes) and are not checked.
+        let guard = match cx.layout.counted_by(cx.record, leaf) {
+            Some((count, index)) => {
+                let LeafKind::Count { prim: cp, .. } = count.kind else {
+                    unreachable!("a count field's leaf is a count")
+                };
+                let read = leaf_read(count.offset, cp);
+                let index = index as u64;
+                quote!(#since_guard (#read as u64) > #index &&)
+            }
+            None => since_guard,
+        };
         let kind = match leaf.kind {
             LeafKind::Int(p) => {
                 let signed = p.signed();
@@ -335,7 +384,8 @@ fn message_trait(cx: &Ctx, self_ty: &TokenStream) -> TokenStream {
                 });
                 let ename = &en.name;
                 let signed = en.repr.signed();
-                quote!(K::Enum { name: #ename, values: &[#(#vals),*], signed: #signed })
+                let names = en.variants.iter().map(|v| v.name.as_str());
+                quote!(K::Enum { name: #ename, values: &[#(#vals),*], names: &[#(#names),*], signed: #signed })
             }
             LeafKind::Flags(e) => {
                 let fname = &cx.schema.flags[e].name;
@@ -350,7 +400,10 @@ fn message_trait(cx: &Ctx, self_ty: &TokenStream) -> TokenStream {
                         return Err(::rltop_runtime::DecodeError::BadCount { offset: base + #at, field: #path, value: v, max: #max });
                     }
                 });
-                quote!(K::Count { max: #max })
+                let array = cx.record.fields[leaf.field]
+                    .count_of
+                    .map_or("", |t| cx.record.fields[t].name.as_str());
+                quote!(K::Count { max: #max, array: #array })
             }
             LeafKind::Text => {
                 let end = usize_lit(leaf.offset + leaf.size);

@@ -79,7 +79,11 @@ pub fn flags(f: &Enum) -> TokenStream {
     let doc = docs(&f.doc);
     let name = ident(&f.name);
     let repr = prim(f.repr);
-    let consts: Vec<_> = f.variants.iter().map(|v| ident(&screaming(&v.name))).collect();
+    let consts: Vec<_> = f
+        .variants
+        .iter()
+        .map(|v| ident(&screaming(&v.name)))
+        .collect();
     let const_defs = f.variants.iter().zip(&consts).map(|(v, c)| {
         let doc = docs(&v.doc);
         let bit = v.value as u32;

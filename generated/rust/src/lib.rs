@@ -1115,8 +1115,26 @@ impl ::rltop_runtime::Message for OrderBookSnapshot {
             F::new("header.checksum", 32, 4, K::Int { signed: false }, 1),
             F::new("header._reserved", 36, 4, K::Reserved, 1),
             F::new("symbol_id", 40, 4, K::Int { signed: false }, 1),
-            F::new("num_bid_levels", 44, 1, K::Count { max: 10u64 }, 1),
-            F::new("num_ask_levels", 45, 1, K::Count { max: 10u64 }, 1),
+            F::new(
+                "num_bid_levels",
+                44,
+                1,
+                K::Count {
+                    max: 10u64,
+                    array: "bids",
+                },
+                1,
+            ),
+            F::new(
+                "num_ask_levels",
+                45,
+                1,
+                K::Count {
+                    max: 10u64,
+                    array: "asks",
+                },
+                1,
+            ),
             F::new("_reserved1", 46, 2, K::Reserved, 1),
             F::new("snapshot_seq", 48, 8, K::Int { signed: false }, 1),
             F::new("bids[0].price", 56, 8, K::Int { signed: true }, 1),
@@ -1565,7 +1583,16 @@ impl ::rltop_runtime::Message for TradeSnapshot {
             F::new("header.checksum", 32, 4, K::Int { signed: false }, 1),
             F::new("header._reserved", 36, 4, K::Reserved, 1),
             F::new("symbol_id", 40, 4, K::Int { signed: false }, 1),
-            F::new("num_trades", 44, 1, K::Count { max: 5u64 }, 1),
+            F::new(
+                "num_trades",
+                44,
+                1,
+                K::Count {
+                    max: 5u64,
+                    array: "trades",
+                },
+                1,
+            ),
             F::new("_reserved1", 45, 3, K::Reserved, 1),
             F::new("trades[0].trade_id", 48, 8, K::Int { signed: false }, 1),
             F::new("trades[0].price", 56, 8, K::Int { signed: true }, 1),
@@ -1578,6 +1605,7 @@ impl ::rltop_runtime::Message for TradeSnapshot {
                 K::Enum {
                     name: "Side",
                     values: &[1, 2],
+                    names: &["Buy", "Sell"],
                     signed: false,
                 },
                 1,
@@ -1594,6 +1622,7 @@ impl ::rltop_runtime::Message for TradeSnapshot {
                 K::Enum {
                     name: "Side",
                     values: &[1, 2],
+                    names: &["Buy", "Sell"],
                     signed: false,
                 },
                 1,
@@ -1610,6 +1639,7 @@ impl ::rltop_runtime::Message for TradeSnapshot {
                 K::Enum {
                     name: "Side",
                     values: &[1, 2],
+                    names: &["Buy", "Sell"],
                     signed: false,
                 },
                 1,
@@ -1626,6 +1656,7 @@ impl ::rltop_runtime::Message for TradeSnapshot {
                 K::Enum {
                     name: "Side",
                     values: &[1, 2],
+                    names: &["Buy", "Sell"],
                     signed: false,
                 },
                 1,
@@ -1642,6 +1673,7 @@ impl ::rltop_runtime::Message for TradeSnapshot {
                 K::Enum {
                     name: "Side",
                     values: &[1, 2],
+                    names: &["Buy", "Sell"],
                     signed: false,
                 },
                 1,
@@ -1669,7 +1701,7 @@ impl ::rltop_runtime::Message for TradeSnapshot {
         }
         {
             let v = u8::from_le_bytes([b[80]]);
-            if !matches!(v, 1 | 2) {
+            if (u8::from_le_bytes([b[44]]) as u64) > 0u64 && !matches!(v, 1 | 2) {
                 return Err(::rltop_runtime::DecodeError::BadEnum {
                     offset: base + 80,
                     field: "TradeSnapshot.trades[0].taker_side",
@@ -1679,7 +1711,7 @@ impl ::rltop_runtime::Message for TradeSnapshot {
         }
         {
             let v = u8::from_le_bytes([b[120]]);
-            if !matches!(v, 1 | 2) {
+            if (u8::from_le_bytes([b[44]]) as u64) > 1u64 && !matches!(v, 1 | 2) {
                 return Err(::rltop_runtime::DecodeError::BadEnum {
                     offset: base + 120,
                     field: "TradeSnapshot.trades[1].taker_side",
@@ -1689,7 +1721,7 @@ impl ::rltop_runtime::Message for TradeSnapshot {
         }
         {
             let v = u8::from_le_bytes([b[160]]);
-            if !matches!(v, 1 | 2) {
+            if (u8::from_le_bytes([b[44]]) as u64) > 2u64 && !matches!(v, 1 | 2) {
                 return Err(::rltop_runtime::DecodeError::BadEnum {
                     offset: base + 160,
                     field: "TradeSnapshot.trades[2].taker_side",
@@ -1699,7 +1731,7 @@ impl ::rltop_runtime::Message for TradeSnapshot {
         }
         {
             let v = u8::from_le_bytes([b[200]]);
-            if !matches!(v, 1 | 2) {
+            if (u8::from_le_bytes([b[44]]) as u64) > 3u64 && !matches!(v, 1 | 2) {
                 return Err(::rltop_runtime::DecodeError::BadEnum {
                     offset: base + 200,
                     field: "TradeSnapshot.trades[3].taker_side",
@@ -1709,7 +1741,7 @@ impl ::rltop_runtime::Message for TradeSnapshot {
         }
         {
             let v = u8::from_le_bytes([b[240]]);
-            if !matches!(v, 1 | 2) {
+            if (u8::from_le_bytes([b[44]]) as u64) > 4u64 && !matches!(v, 1 | 2) {
                 return Err(::rltop_runtime::DecodeError::BadEnum {
                     offset: base + 240,
                     field: "TradeSnapshot.trades[4].taker_side",
@@ -1933,6 +1965,7 @@ impl ::rltop_runtime::Message for AddOrder {
                 K::Enum {
                     name: "Side",
                     values: &[1, 2],
+                    names: &["Buy", "Sell"],
                     signed: false,
                 },
                 1,
@@ -2224,6 +2257,7 @@ impl ::rltop_runtime::Message for ModifyOrder {
                 K::Enum {
                     name: "Side",
                     values: &[1, 2],
+                    names: &["Buy", "Sell"],
                     signed: false,
                 },
                 1,
@@ -2235,6 +2269,7 @@ impl ::rltop_runtime::Message for ModifyOrder {
                 K::Enum {
                     name: "ModifyType",
                     values: &[1, 2, 3],
+                    names: &["PriceModify", "QuantityDecrease", "QuantityIncrease"],
                     signed: false,
                 },
                 1,
@@ -2480,6 +2515,7 @@ impl ::rltop_runtime::Message for DeleteOrder {
                 K::Enum {
                     name: "Side",
                     values: &[1, 2],
+                    names: &["Buy", "Sell"],
                     signed: false,
                 },
                 1,
@@ -2491,6 +2527,7 @@ impl ::rltop_runtime::Message for DeleteOrder {
                 K::Enum {
                     name: "DeleteReason",
                     values: &[1, 2, 3, 4],
+                    names: &["Canceled", "Expired", "Filled", "Rejected"],
                     signed: false,
                 },
                 1,
@@ -2764,6 +2801,7 @@ impl ::rltop_runtime::Message for ExecuteOrder {
                 K::Enum {
                     name: "Side",
                     values: &[1, 2],
+                    names: &["Buy", "Sell"],
                     signed: false,
                 },
                 1,
@@ -2983,6 +3021,7 @@ impl ::rltop_runtime::Message for Trade {
                 K::Enum {
                     name: "Side",
                     values: &[1, 2],
+                    names: &["Buy", "Sell"],
                     signed: false,
                 },
                 1,
@@ -3489,6 +3528,14 @@ impl ::rltop_runtime::Message for KlineUpdate {
                 K::Enum {
                     name: "KlineInterval",
                     values: &[1, 2, 3, 4, 5, 6],
+                    names: &[
+                        "OneMinute",
+                        "FiveMinutes",
+                        "FifteenMinutes",
+                        "OneHour",
+                        "FourHours",
+                        "OneDay",
+                    ],
                     signed: false,
                 },
                 1,
@@ -3995,6 +4042,7 @@ impl ::rltop_runtime::Message for LiquidationEvent {
                 K::Enum {
                     name: "Side",
                     values: &[1, 2],
+                    names: &["Buy", "Sell"],
                     signed: false,
                 },
                 1,
@@ -4006,6 +4054,7 @@ impl ::rltop_runtime::Message for LiquidationEvent {
                 K::Enum {
                     name: "LiquidationStatus",
                     values: &[1, 2, 3, 4],
+                    names: &["New", "PartiallyFilled", "Filled", "Expired"],
                     signed: false,
                 },
                 1,
@@ -4313,6 +4362,7 @@ impl ::rltop_runtime::Message for InstrumentDefinition {
                 K::Enum {
                     name: "TradingStatus",
                     values: &[1, 2, 3, 4],
+                    names: &["PreOpen", "Trading", "Halted", "Closed"],
                     signed: false,
                 },
                 1,
@@ -4501,6 +4551,7 @@ impl ::rltop_runtime::Message for Heartbeat {
                 K::Enum {
                     name: "Channel",
                     values: &[1, 2, 3, 4],
+                    names: &["Snapshot", "Incremental", "Trade", "Statistics"],
                     signed: false,
                 },
                 1,
@@ -4641,6 +4692,25 @@ impl<'a> Message<'a> {
             Self::Heartbeat(_) => 0x85,
         }
     }
+    /// Its type's description: name, code, size and field table.
+    pub fn message_type(&self) -> &'static ::rltop_runtime::MessageType {
+        match self {
+            Self::OrderBookSnapshot(_) => &MESSAGE_TYPES[0],
+            Self::TopOfBookSnapshot(_) => &MESSAGE_TYPES[1],
+            Self::TradeSnapshot(_) => &MESSAGE_TYPES[2],
+            Self::AddOrder(_) => &MESSAGE_TYPES[3],
+            Self::ModifyOrder(_) => &MESSAGE_TYPES[4],
+            Self::DeleteOrder(_) => &MESSAGE_TYPES[5],
+            Self::ExecuteOrder(_) => &MESSAGE_TYPES[6],
+            Self::Trade(_) => &MESSAGE_TYPES[7],
+            Self::DailyStatistics(_) => &MESSAGE_TYPES[8],
+            Self::KlineUpdate(_) => &MESSAGE_TYPES[9],
+            Self::TickerUpdate(_) => &MESSAGE_TYPES[10],
+            Self::LiquidationEvent(_) => &MESSAGE_TYPES[11],
+            Self::InstrumentDefinition(_) => &MESSAGE_TYPES[12],
+            Self::Heartbeat(_) => &MESSAGE_TYPES[13],
+        }
+    }
     /// The message's bytes.
     pub fn as_bytes(&self) -> &'a [u8] {
         match self {
@@ -4774,6 +4844,23 @@ impl<'a> ::rltop_runtime::Dispatch<'a> for Message<'a> {
         }
     }
 }
+/// Every message type of the protocol, in schema order.
+pub const MESSAGE_TYPES: &[::rltop_runtime::MessageType] = &[
+    ::rltop_runtime::MessageType::of::<OrderBookSnapshot>(),
+    ::rltop_runtime::MessageType::of::<TopOfBookSnapshot>(),
+    ::rltop_runtime::MessageType::of::<TradeSnapshot>(),
+    ::rltop_runtime::MessageType::of::<AddOrder>(),
+    ::rltop_runtime::MessageType::of::<ModifyOrder>(),
+    ::rltop_runtime::MessageType::of::<DeleteOrder>(),
+    ::rltop_runtime::MessageType::of::<ExecuteOrder>(),
+    ::rltop_runtime::MessageType::of::<Trade>(),
+    ::rltop_runtime::MessageType::of::<DailyStatistics>(),
+    ::rltop_runtime::MessageType::of::<KlineUpdate>(),
+    ::rltop_runtime::MessageType::of::<TickerUpdate>(),
+    ::rltop_runtime::MessageType::of::<LiquidationEvent>(),
+    ::rltop_runtime::MessageType::of::<InstrumentDefinition>(),
+    ::rltop_runtime::MessageType::of::<Heartbeat>(),
+];
 /// The messages of one datagram, in order: each item is a message or the error that
 /// concerns it (see [`::rltop_runtime::Messages`]).
 pub fn messages(datagram: &[u8]) -> ::rltop_runtime::Messages<'_, Message<'_>> {

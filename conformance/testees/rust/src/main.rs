@@ -1,0 +1,67 @@
+//! Conformance testee for the generated `rltop` crate.
+//!
+//! Reads one JSON request per line on stdin and writes one JSON response per line on stdout
+//! (protocol: conformance/README.md). Decoding goes through the generated dispatch and
+//! validators (`rltop::messages`); the canonical JSON is produced, and encoding done, by
+//! walking the generated field tables (`rltop::MESSAGE_TYPES`), so no per-type code is here.
+
+mod canonical;
+
+use std::io::{BufRead, Write};
+
+use serde_json::{json, Value};
+
+fn main() {
+    let stdin = std::io::stdin();
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    for line in stdin.lock().lines() {
+        let Ok(line) = line else { break };
+        let response = match serde_json::from_str::<Value>(&line) {
+            Ok(request) => answer(&request),
+            Err(e) => json!({ "error": format!("request is not JSON: {e}") }),
+        };
+        if writeln!(out, "{response}")
+            .and_then(|()| out.flush())
+            .is_err()
+        {
+            break;
+        }
+    }
+}
+
+fn answer(request: &Value) -> Value {
+    let mut response = match request["op"].as_str() {
+        Some("decode") => match request["hex"].as_str().map(canonical::from_hex) {
+            Some(Ok(bytes)) => json!({ "results": decode(&bytes) }),
+            Some(Err(e)) => json!({ "error": e }),
+            None => json!({ "error": "decode request without \"hex\"" }),
+        },
+        Some("encode") => match canonical::encode(&request["message"]) {
+            Ok(bytes) => json!({ "hex": canonical::to_hex(&bytes) }),
+            Err(e) => json!({ "error": e }),
+        },
+        other => json!({ "unsupported": format!("op {other:?}") }),
+    };
+    response["id"] = request["id"].clone();
+    response
+}
+
+fn decode(datagram: &[u8]) -> Vec<Value> {
+    rltop::messages(datagram)
+        .map(|item| match item {
+            Ok(m) => json!({ "message": canonical::to_json(m.message_type(), m.as_bytes()) }),
+            Err(e) => {
+                let mut err =
+                    json!({ "kind": e.name(), "offset": e.offset(), "detail": e.to_string() });
+                if let rltop_runtime::DecodeError::BadEnum { field, .. }
+                | rltop_runtime::DecodeError::BadCount { field, .. }
+                | rltop_runtime::DecodeError::BadText { field, .. } = e
+                {
+                    err["field"] = json!(field);
+                }
+                json!({ "error": err })
+            }
+        })
+        .collect()
+}

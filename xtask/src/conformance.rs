@@ -1,0 +1,449 @@
+//! `cargo xtask conformance --testee CMD [--failure-list FILE]`: runs the conformance vectors
+//! against an implementation under test, as protobuf's conformance runner does.
+//!
+//! The runner starts `CMD` (through `sh -c`) and speaks line-delimited JSON with it, one
+//! request per line on its stdin and one response per line on its stdout (the protocol is
+//! documented in conformance/README.md). Each case has a time limit; a testee that crashes or
+//! hangs fails that case and is restarted for the next one.
+
+use std::collections::BTreeSet;
+use std::fs;
+use std::io::{BufRead, BufReader, Write};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+const USAGE: &str = "\
+usage: cargo xtask conformance --testee CMD [--failure-list FILE] [--vectors DIR]
+                               [--filter SUBSTRING] [--timeout-ms N]
+
+  --testee CMD         the implementation under test, run with `sh -c CMD`
+  --failure-list FILE  known failures, one case name per line (# comments); the run fails on
+                       a failure not listed and on a listed case that passes
+  --vectors DIR        vector directory (default: conformance/vectors)
+  --filter SUBSTRING   run only the cases whose name contains SUBSTRING
+  --timeout-ms N       per-case time limit (default 5000)
+";
+
+/// What a case expects back.
+#[derive(Debug, Clone)]
+enum Expect {
+    /// A decode: the result list (messages and errors, in order).
+    Results(Vec<Value>),
+    /// An encode: these bytes, as lowercase hex.
+    Hex(String),
+    /// An encode the testee must refuse.
+    EncodeError,
+}
+
+#[derive(Debug, Clone)]
+pub struct Case {
+    pub name: String,
+    request: Value,
+    expect: Expect,
+}
+
+struct Options {
+    testee: String,
+    failure_list: Option<PathBuf>,
+    vectors: PathBuf,
+    filter: Option<String>,
+    timeout: Duration,
+}
+
+fn parse_args(args: &[String]) -> Result<Options, String> {
+    let mut o = Options {
+        testee: String::new(),
+        failure_list: None,
+        vectors: crate::root().join(crate::gen::VECTORS),
+        filter: None,
+        timeout: Duration::from_millis(5000),
+    };
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        let mut value = || {
+            it.next()
+                .cloned()
+                .ok_or_else(|| format!("{a} needs a value\n{USAGE}"))
+        };
+        match a.as_str() {
+            "--testee" => o.testee = value()?,
+            "--failure-list" => o.failure_list = Some(PathBuf::from(value()?)),
+            "--vectors" => o.vectors = PathBuf::from(value()?),
+            "--filter" => o.filter = Some(value()?),
+            "--timeout-ms" => {
+                let v = value()?;
+                o.timeout = Duration::from_millis(
+                    v.parse()
+                        .map_err(|_| format!("--timeout-ms: not a number: {v}\n"))?,
+                );
+            }
+            _ => return Err(format!("unknown argument {a}\n{USAGE}")),
+        }
+    }
+    if o.testee.is_empty() {
+        return Err(USAGE.to_string());
+    }
+    Ok(o)
+}
+
+fn read_json(path: &Path) -> Result<Value, String> {
+    let text =
+        fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    serde_json::from_str(&text).map_err(|e| format!("{}: invalid JSON: {e}", path.display()))
+}
+
+fn cases_of<'v>(file: &'v Value, path: &Path) -> Result<&'v Vec<Value>, String> {
+    file["cases"]
+        .as_array()
+        .ok_or_else(|| format!("{}: no \"cases\" array", path.display()))
+}
+
+fn str_of<'v>(case: &'v Value, key: &str, path: &Path) -> Result<&'v str, String> {
+    case[key]
+        .as_str()
+        .ok_or_else(|| format!("{}: a case lacks the string \"{key}\"", path.display()))
+}
+
+/// Every case of a vector directory, in a stable order.
+pub fn load_cases(dir: &Path) -> Result<Vec<Case>, String> {
+    let mut cases = Vec::new();
+    let mut message_files: Vec<PathBuf> = fs::read_dir(dir.join("messages"))
+        .map_err(|e| format!("cannot read {}/messages: {e}", dir.display()))?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    message_files.sort();
+    for path in &message_files {
+        let file = read_json(path)?;
+        for c in cases_of(&file, path)? {
+            let name = str_of(c, "name", path)?;
+            let hex = str_of(c, "hex", path)?;
+            cases.push(Case {
+                name: format!("decode/{name}"),
+                request: json!({ "op": "decode", "hex": hex }),
+                expect: Expect::Results(vec![json!({ "message": c["json"] })]),
+            });
+            cases.push(Case {
+                name: format!("encode/{name}"),
+                request: json!({ "op": "encode", "message": c["json"] }),
+                expect: Expect::Hex(hex.to_ascii_lowercase()),
+            });
+        }
+    }
+    for file_name in ["datagrams.json", "errors.json"] {
+        let path = dir.join(file_name);
+        let file = read_json(&path)?;
+        for c in cases_of(&file, &path)? {
+            let expect = c["expect"]
+                .as_array()
+                .ok_or_else(|| format!("{}: a case lacks \"expect\"", path.display()))?;
+            cases.push(Case {
+                name: format!("decode/{}", str_of(c, "name", &path)?),
+                request: json!({ "op": "decode", "hex": str_of(c, "hex", &path)? }),
+                expect: Expect::Results(expect.clone()),
+            });
+        }
+    }
+    let path = dir.join("encode_errors.json");
+    let file = read_json(&path)?;
+    for c in cases_of(&file, &path)? {
+        cases.push(Case {
+            name: format!("encode/{}", str_of(c, "name", &path)?),
+            request: json!({ "op": "encode", "message": c["json"] }),
+            expect: Expect::EncodeError,
+        });
+    }
+    Ok(cases)
+}
+
+/// The first place two JSON values differ, as `path: expected X, got Y`.
+pub fn first_difference(path: &str, expected: &Value, actual: &Value) -> Option<String> {
+    match (expected, actual) {
+        (Value::Object(e), Value::Object(a)) => {
+            for (k, ev) in e {
+                let p = format!("{path}.{k}");
+                match a.get(k) {
+                    Some(av) => {
+                        if let Some(d) = first_difference(&p, ev, av) {
+                            return Some(d);
+                        }
+                    }
+                    None => return Some(format!("{p}: missing, expected {ev}")),
+                }
+            }
+            a.keys()
+                .find(|k| !e.contains_key(*k))
+                .map(|k| format!("{path}.{k}: not expected, got {}", a[k]))
+        }
+        (Value::Array(e), Value::Array(a)) => {
+            for (i, (ev, av)) in e.iter().zip(a).enumerate() {
+                if let Some(d) = first_difference(&format!("{path}[{i}]"), ev, av) {
+                    return Some(d);
+                }
+            }
+            (e.len() != a.len())
+                .then(|| format!("{path}: expected {} entries, got {}", e.len(), a.len()))
+        }
+        _ if expected == actual => None,
+        _ => Some(format!("{path}: expected {expected}, got {actual}")),
+    }
+}
+
+/// An error matches on kind and offset, and on field when the vector names one; the other
+/// details an implementation reports (found values, sizes) are its own business.
+fn normalize_results(results: &[Value], expected: &[Value]) -> Vec<Value> {
+    results
+        .iter()
+        .enumerate()
+        .map(
+            |(i, r)| match (r.get("error"), expected.get(i).and_then(|e| e.get("error"))) {
+                (Some(err), Some(want)) => {
+                    let mut e = json!({ "kind": err["kind"], "offset": err["offset"] });
+                    if want.get("field").is_some() {
+                        e["field"] = err.get("field").cloned().unwrap_or(Value::Null);
+                    }
+                    json!({ "error": e })
+                }
+                _ => r.clone(),
+            },
+        )
+        .collect()
+}
+
+/// Checks one response; `Err` says what is wrong.
+pub fn judge(case: &Case, response: &Value) -> Result<(), String> {
+    if let Some(reason) = response.get("unsupported") {
+        return Err(format!("testee does not support this request: {reason}"));
+    }
+    match &case.expect {
+        Expect::Results(want) => {
+            let Some(got) = response.get("results").and_then(Value::as_array) else {
+                return Err(format!("response has no \"results\" array: {response}"));
+            };
+            let got = Value::Array(normalize_results(got, want));
+            match first_difference("results", &Value::Array(want.clone()), &got) {
+                None => Ok(()),
+                Some(d) => Err(d),
+            }
+        }
+        Expect::Hex(want) => match response.get("hex").and_then(Value::as_str) {
+            Some(h) if h.eq_ignore_ascii_case(want) => Ok(()),
+            Some(h) => Err(hex_difference(want, h)),
+            None => Err(format!("expected bytes, got {response}")),
+        },
+        Expect::EncodeError => match response.get("error") {
+            Some(_) => Ok(()),
+            None => Err(format!("expected an encode error, got {response}")),
+        },
+    }
+}
+
+fn hex_difference(want: &str, got: &str) -> String {
+    let got = got.to_ascii_lowercase();
+    let at = want
+        .as_bytes()
+        .iter()
+        .zip(got.as_bytes())
+        .position(|(a, b)| a != b)
+        .unwrap_or(want.len().min(got.len()));
+    let byte = at / 2;
+    let show = |s: &str| {
+        s.get(byte * 2..(byte * 2 + 16).min(s.len()))
+            .unwrap_or("")
+            .to_string()
+    };
+    format!(
+        "bytes differ from byte {byte} ({} vs {} bytes): expected {}…, got {}…",
+        want.len() / 2,
+        got.len() / 2,
+        show(want),
+        show(&got)
+    )
+}
+
+/// A running testee, restarted after a crash or a timeout.
+struct Testee {
+    cmd: String,
+    child: Option<(Child, ChildStdin, Receiver<String>)>,
+}
+
+impl Testee {
+    fn start(&mut self) -> Result<(), String> {
+        // Its own process group, so a timeout kills whatever the command started too.
+        let mut child = Command::new("sh")
+            .args(["-c", &self.cmd])
+            .process_group(0)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .map_err(|e| format!("cannot start testee `{}`: {e}", self.cmd))?;
+        let stdin = child.stdin.take().ok_or("testee has no stdin")?;
+        let stdout = child.stdout.take().ok_or("testee has no stdout")?;
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        self.child = Some((child, stdin, rx));
+        Ok(())
+    }
+
+    fn stop(&mut self) {
+        if let Some((mut child, stdin, _)) = self.child.take() {
+            drop(stdin);
+            let _ = Command::new("kill")
+                .args(["-KILL", "--", &format!("-{}", child.id())])
+                .stderr(Stdio::null())
+                .status();
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Sends one request; returns the response line, or why there is none.
+    fn ask(&mut self, request: &Value, timeout: Duration) -> Result<Value, String> {
+        if self.child.is_none() {
+            self.start()?;
+        }
+        let Some((child, stdin, rx)) = self.child.as_mut() else {
+            return Err("testee not running".into());
+        };
+        let line = format!("{request}\n");
+        if stdin
+            .write_all(line.as_bytes())
+            .and_then(|()| stdin.flush())
+            .is_err()
+        {
+            let status = child.wait().map(|s| s.to_string()).unwrap_or_default();
+            self.stop();
+            return Err(format!("testee closed its input ({status})"));
+        }
+        match rx.recv_timeout(timeout) {
+            Ok(line) => serde_json::from_str(&line)
+                .map_err(|e| format!("response is not JSON ({e}): {line}")),
+            Err(RecvTimeoutError::Timeout) => {
+                self.stop();
+                Err(format!(
+                    "no response within {} ms (testee killed, restarted for the next case)",
+                    timeout.as_millis()
+                ))
+            }
+            Err(RecvTimeoutError::Disconnected) => {
+                let status = child.wait().map(|s| s.to_string()).unwrap_or_default();
+                self.stop();
+                Err(format!(
+                    "testee died without answering ({status}); restarted for the next case"
+                ))
+            }
+        }
+    }
+}
+
+impl Drop for Testee {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+fn read_failure_list(path: &Path) -> Result<BTreeSet<String>, String> {
+    let text = fs::read_to_string(path)
+        .map_err(|e| format!("cannot read failure list {}: {e}", path.display()))?;
+    Ok(text
+        .lines()
+        .map(|l| l.split('#').next().unwrap_or("").trim())
+        .filter(|l| !l.is_empty())
+        .map(String::from)
+        .collect())
+}
+
+pub fn run(args: &[String]) -> Result<(), String> {
+    let o = parse_args(args)?;
+    let known = match &o.failure_list {
+        Some(p) => read_failure_list(p)?,
+        None => BTreeSet::new(),
+    };
+    let mut cases = load_cases(&o.vectors)?;
+    if let Some(f) = &o.filter {
+        cases.retain(|c| c.name.contains(f.as_str()));
+    }
+    let mut testee = Testee {
+        cmd: o.testee.clone(),
+        child: None,
+    };
+    let (mut passed, mut failed) = (0usize, 0usize);
+    let mut unexpected = 0usize;
+    let mut now_passing = Vec::new();
+    for (n, case) in cases.iter().enumerate() {
+        let mut request = case.request.clone();
+        request["id"] = json!(case.name);
+        let outcome = testee.ask(&request, o.timeout).and_then(|resp| {
+            match resp.get("id") {
+                Some(id) if *id != json!(case.name) => {
+                    return Err(format!(
+                        "response for {id}, not for this case (out of step)"
+                    ))
+                }
+                _ => {}
+            }
+            judge(case, &resp)
+        });
+        let listed = known.contains(&case.name);
+        match outcome {
+            Ok(()) => {
+                passed += 1;
+                if listed {
+                    now_passing.push(case.name.clone());
+                }
+            }
+            Err(why) => {
+                failed += 1;
+                if listed {
+                    println!("known failure {}: {why}", case.name);
+                } else {
+                    unexpected += 1;
+                    println!("FAIL {}: {why}", case.name);
+                }
+            }
+        }
+        if n + 1 == cases.len() {
+            testee.stop();
+        }
+    }
+    let names: BTreeSet<&str> = cases.iter().map(|c| c.name.as_str()).collect();
+    let unknown: Vec<&String> = if o.filter.is_some() {
+        Vec::new()
+    } else {
+        known
+            .iter()
+            .filter(|k| !names.contains(k.as_str()))
+            .collect()
+    };
+    for name in &now_passing {
+        println!(
+            "STALE {name}: listed as a known failure but passes; remove it from the failure list"
+        );
+    }
+    for name in &unknown {
+        println!("STALE {name}: listed as a known failure but no such case exists");
+    }
+    println!("{passed} passed, {failed} failed");
+    if unexpected > 0 || !now_passing.is_empty() || !unknown.is_empty() {
+        return Err(format!(
+            "conformance run failed: {unexpected} unexpected failure(s), {} stale failure-list entr{}\n",
+            now_passing.len() + unknown.len(),
+            if now_passing.len() + unknown.len() == 1 { "y" } else { "ies" }
+        ));
+    }
+    Ok(())
+}

@@ -1,0 +1,115 @@
+//! The conformance runner against tiny scripted testees: what passes, what fails, and that a
+//! failure list cannot go stale.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+/// A vector directory with one decode case and one encode case (`decode/X/a`, `encode/X/a`).
+fn vectors(tag: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("rltop-runner-{tag}-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("messages")).unwrap();
+    std::fs::write(
+        dir.join("messages/X.json"),
+        r#"{"cases":[{"name":"X/a","hex":"00","json":{"type":"X"}}]}"#,
+    )
+    .unwrap();
+    for f in ["datagrams.json", "errors.json", "encode_errors.json"] {
+        std::fs::write(dir.join(f), r#"{"cases":[]}"#).unwrap();
+    }
+    dir
+}
+
+const GOOD: &str = r#"while read -r l; do case "$l" in *'"op":"decode"'*) echo '{"results":[{"message":{"type":"X"}}]}';; *) echo '{"hex":"00"}';; esac; done"#;
+const WRONG_DECODE: &str = r#"while read -r l; do case "$l" in *'"op":"decode"'*) echo '{"results":[]}';; *) echo '{"hex":"00"}';; esac; done"#;
+
+fn run(tag: &str, testee: &str, failure_list: Option<&str>, extra: &[&str]) -> (bool, String) {
+    let dir = vectors(tag);
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_xtask"));
+    cmd.args(["conformance", "--vectors"])
+        .arg(&dir)
+        .args(["--testee", testee])
+        .args(extra);
+    if let Some(list) = failure_list {
+        let path = dir.join("failures.txt");
+        std::fs::write(&path, list).unwrap();
+        cmd.arg("--failure-list").arg(path);
+    }
+    let out = cmd.output().unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr),
+    )
+}
+
+#[test]
+fn all_passing() {
+    let (ok, out) = run("good", GOOD, None, &[]);
+    assert!(ok, "{out}");
+    assert!(out.contains("2 passed, 0 failed"), "{out}");
+}
+
+#[test]
+fn unlisted_failure_fails_the_run_with_a_diff() {
+    let (ok, out) = run("wrong", WRONG_DECODE, None, &[]);
+    assert!(!ok, "{out}");
+    assert!(
+        out.contains("FAIL decode/X/a: results: expected 1 entries, got 0"),
+        "{out}"
+    );
+    assert!(out.contains("1 passed, 1 failed"), "{out}");
+}
+
+#[test]
+fn listed_failure_is_tolerated() {
+    let (ok, out) = run("known", WRONG_DECODE, Some("# known\ndecode/X/a\n"), &[]);
+    assert!(ok, "{out}");
+    assert!(out.contains("known failure decode/X/a"), "{out}");
+}
+
+#[test]
+fn stale_failure_list_entry_fails_the_run() {
+    let (ok, out) = run("stale", GOOD, Some("decode/X/a\n"), &[]);
+    assert!(!ok, "{out}");
+    assert!(
+        out.contains("STALE decode/X/a: listed as a known failure but passes"),
+        "{out}"
+    );
+    assert!(out.contains("2 passed, 0 failed"), "{out}");
+}
+
+#[test]
+fn failure_list_naming_no_case_is_stale() {
+    let (ok, out) = run("nocase", GOOD, Some("decode/X/gone\n"), &[]);
+    assert!(!ok, "{out}");
+    assert!(
+        out.contains("STALE decode/X/gone: listed as a known failure but no such case exists"),
+        "{out}"
+    );
+}
+
+#[test]
+fn crashing_testee_fails_the_case_not_the_runner() {
+    let (ok, out) = run("crash", "read -r l; exit 3", None, &[]);
+    assert!(!ok, "{out}");
+    assert!(
+        out.contains("FAIL decode/X/a: testee died without answering (exit status: 3)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("FAIL encode/X/a: testee died"),
+        "the runner restarts the testee: {out}"
+    );
+    assert!(out.contains("0 passed, 2 failed"), "{out}");
+}
+
+#[test]
+fn hanging_testee_times_out_per_case() {
+    let (ok, out) = run("hang", "sleep 30", None, &["--timeout-ms", "300"]);
+    assert!(!ok, "{out}");
+    assert!(
+        out.contains("FAIL decode/X/a: no response within 300 ms"),
+        "{out}"
+    );
+    assert!(out.contains("0 passed, 2 failed"), "{out}");
+}
