@@ -280,6 +280,8 @@ pub fn lib_rs(model: &Model) -> Result<String, String> {
     let tokens = quote! {
         #(#![doc = #crate_doc])*
         #![forbid(unsafe_code)]
+        // Formatted by prettyplease as `cargo xtask gen` writes it; rustfmt would make `gen --check` fail.
+        #![cfg_attr(rustfmt, rustfmt::skip)]
         #![allow(clippy::len_without_is_empty, clippy::new_without_default)]
 
         pub use ::rltop_runtime as runtime;

@@ -8,6 +8,7 @@
 //! Decode with [`Message::decode`], a type's own `decode`, or [`messages`] for a whole
 //! datagram; encode by setting fields on `T::new()` and calling `encode`.
 #![forbid(unsafe_code)]
+#![cfg_attr(rustfmt, rustfmt::skip)]
 #![allow(clippy::len_without_is_empty, clippy::new_without_default)]
 pub use ::rltop_runtime as runtime;
 pub use ::rltop_runtime::{DecodeError, InvalidEnum, TextError};
