@@ -7,6 +7,8 @@
 
 pub mod analyze;
 pub mod ast;
+pub mod c;
+pub mod case;
 pub mod diagnostic;
 pub mod layout;
 pub mod model;

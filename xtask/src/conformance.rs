@@ -302,12 +302,7 @@ impl Testee {
     fn stop(&mut self) {
         if let Some((mut child, stdin, _)) = self.child.take() {
             drop(stdin);
-            let _ = Command::new("kill")
-                .args(["-KILL", "--", &format!("-{}", child.id())])
-                .stderr(Stdio::null())
-                .status();
-            let _ = child.kill();
-            let _ = child.wait();
+            kill_group(&mut child);
         }
     }
 
@@ -350,6 +345,33 @@ impl Testee {
     }
 }
 
+impl Testee {
+    /// Closes the testee's input and waits for it to exit by itself (as a sanitizer's leak
+    /// check needs); returns how it exited, or None if it had to be killed or was not running.
+    fn finish(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
+        let (mut child, stdin, _) = self.child.take()?;
+        drop(stdin);
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            match child.try_wait() {
+                Ok(Some(status)) => return Some(status),
+                Ok(None) if std::time::Instant::now() < deadline => std::thread::sleep(Duration::from_millis(5)),
+                _ => {
+                    kill_group(&mut child);
+                    return None;
+                }
+            }
+        }
+    }
+}
+
+/// Kills the testee and whatever it started (it runs in its own process group).
+fn kill_group(child: &mut Child) {
+    let _ = Command::new("kill").args(["-KILL", "--", &format!("-{}", child.id())]).stderr(Stdio::null()).status();
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
 impl Drop for Testee {
     fn drop(&mut self) {
         self.stop();
@@ -384,7 +406,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
     let (mut passed, mut failed) = (0usize, 0usize);
     let mut unexpected = 0usize;
     let mut now_passing = Vec::new();
-    for (n, case) in cases.iter().enumerate() {
+    for case in &cases {
         let mut request = case.request.clone();
         request["id"] = json!(case.name);
         let outcome = testee.ask(&request, o.timeout).and_then(|resp| {
@@ -416,8 +438,12 @@ pub fn run(args: &[String]) -> Result<(), String> {
                 }
             }
         }
-        if n + 1 == cases.len() {
-            testee.stop();
+    }
+    // A clean exit is part of passing: sanitizers report leaks and errors when the program ends.
+    if let Some(status) = testee.finish(o.timeout) {
+        if !status.success() {
+            unexpected += 1;
+            println!("FAIL testee exit: after the last case the testee exited with {status}");
         }
     }
     let names: BTreeSet<&str> = cases.iter().map(|c| c.name.as_str()).collect();

@@ -41,6 +41,7 @@ pub fn artifacts() -> Result<BTreeMap<PathBuf, String>, String> {
         PathBuf::from("generated/rust/src/lib.rs"),
         rltop_codegen::rust::lib_rs(&model)?,
     );
+    out.insert(PathBuf::from("generated/c/rltop.h"), rltop_codegen::c::header(&model));
     out.insert(PathBuf::from(SPEC), spec_with_tables(&root, &model)?);
     for (name, text) in rltop_codegen::vectors::build(&model) {
         out.insert(Path::new(VECTORS).join(name), text);

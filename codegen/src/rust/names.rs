@@ -9,17 +9,7 @@ pub fn ident(name: &str) -> proc_macro2::Ident {
     format_ident!("{}", name)
 }
 
-/// `PostOnly` → `POST_ONLY`.
-pub fn screaming(name: &str) -> String {
-    let mut out = String::new();
-    for (i, c) in name.chars().enumerate() {
-        if c.is_ascii_uppercase() && i > 0 && !out.ends_with('_') {
-            out.push('_');
-        }
-        out.push(c.to_ascii_uppercase());
-    }
-    out
-}
+pub use crate::case::screaming;
 
 pub fn prim(p: Prim) -> TokenStream {
     let id = ident(p.name());
