@@ -13,6 +13,7 @@ pub mod diagnostic;
 pub mod layout;
 pub mod model;
 pub mod parser;
+pub mod python;
 pub mod rust;
 pub mod table;
 pub mod vectors;

@@ -42,6 +42,9 @@ pub fn artifacts() -> Result<BTreeMap<PathBuf, String>, String> {
         rltop_codegen::rust::lib_rs(&model)?,
     );
     out.insert(PathBuf::from("generated/c/rltop.h"), rltop_codegen::c::header(&model));
+    for (name, text) in rltop_codegen::python::package(&model) {
+        out.insert(Path::new("generated/python").join(name), text);
+    }
     out.insert(PathBuf::from(SPEC), spec_with_tables(&root, &model)?);
     for (name, text) in rltop_codegen::vectors::build(&model) {
         out.insert(Path::new(VECTORS).join(name), text);
