@@ -332,7 +332,7 @@ fn count_and_text_fields_are_checked() {
 
     // An enum inside an array of structs is checked at its own offset.
     let mut ts = TradeSnapshot::new();
-    ts.set_num_trades(1);
+    ts.set_num_trades(3);
     for t in ts.trades_mut() {
         t.set_taker_side(Side::Buy);
     }
@@ -346,6 +346,14 @@ fn count_and_text_fields_are_checked() {
             field: "TradeSnapshot.trades[2].taker_side",
             value: 9
         }
+    );
+    // Entries past the count carry nothing and are not checked (SPEC.md §1).
+    b[48 + 2 * 40 + 32] = 1;
+    b[48 + 3 * 40 + 32] = 9;
+    reseal(&mut b);
+    assert!(
+        Message::decode(&b).is_ok(),
+        "entry 3 lies past num_trades = 3"
     );
 }
 

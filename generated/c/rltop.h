@@ -21,6 +21,13 @@
 extern "C" {
 #endif
 
+/* GCC inlines the validators of every type into a caller's datagram loop and then warns
+ * that a small buffer "may be used uninitialized" on paths the type check rules out. */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+
 #ifdef __cplusplus
 #define RLTOP_STATIC_ASSERT(c, m) static_assert(c, m)
 #else
@@ -3047,6 +3054,10 @@ static inline const rltop_message_info *rltop_message_infos(size_t *count) {
     return infos;
 }
 
+
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
 
 #ifdef __cplusplus
 } /* extern "C" */

@@ -41,7 +41,10 @@ pub fn artifacts() -> Result<BTreeMap<PathBuf, String>, String> {
         PathBuf::from("generated/rust/src/lib.rs"),
         rltop_codegen::rust::lib_rs(&model)?,
     );
-    out.insert(PathBuf::from("generated/c/rltop.h"), rltop_codegen::c::header(&model));
+    out.insert(
+        PathBuf::from("generated/c/rltop.h"),
+        rltop_codegen::c::header(&model),
+    );
     for (name, text) in rltop_codegen::python::package(&model) {
         out.insert(Path::new("generated/python").join(name), text);
     }
@@ -87,6 +90,10 @@ fn files_under(dir: &Path, out: &mut Vec<PathBuf>) {
     for e in entries.flatten() {
         let p = e.path();
         if p.is_dir() {
+            // Python's byte-code caches are not artifacts (and are git-ignored).
+            if p.file_name().is_some_and(|n| n == "__pycache__") {
+                continue;
+            }
             files_under(&p, out);
         } else {
             out.push(p);

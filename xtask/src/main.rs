@@ -2,7 +2,9 @@
 
 mod bench;
 mod conformance;
+mod ctests;
 mod gen;
+mod pyenv;
 mod test;
 
 use std::path::{Path, PathBuf};

@@ -1,9 +1,10 @@
 //! `cargo xtask test`: the README's test command. Everything CI checks, in order, on a
-//! fresh machine with only the Rust toolchain.
+//! fresh Debian machine with the Rust toolchain; what else it needs (Python packages in a
+//! venv, Debian packages) it installs.
 
 use std::process::Command;
 
-use crate::root;
+use crate::{conformance, ctests, pyenv, root};
 
 fn cargo(args: &[&str]) -> Result<(), String> {
     eprintln!("\n$ cargo {}", args.join(" "));
@@ -26,7 +27,14 @@ fn have_nextest() -> bool {
         .is_ok_and(|o| o.status.success())
 }
 
+fn conform(name: &str, testee: &str) -> Result<(), String> {
+    eprintln!("\n$ cargo xtask conformance --testee {testee}    # {name}");
+    conformance::run(&["--testee".to_string(), testee.to_string()])
+        .map_err(|e| format!("{name}: {e}"))
+}
+
 pub fn run() -> Result<(), String> {
+    let root = root();
     eprintln!("$ cargo xtask gen --check");
     crate::gen::run(&["--check".to_string()])?;
 
@@ -36,7 +44,7 @@ pub fn run() -> Result<(), String> {
     // The draft transcription must be rejected (the rejection's details are unit-tested).
     eprintln!("\n$ cargo xtask check schema/examples/seed-draft.rlt   (must be rejected)");
     let draft = crate::load(
-        &root()
+        &root
             .join("schema/examples/seed-draft.rlt")
             .to_string_lossy(),
     )?;
@@ -55,5 +63,43 @@ pub fn run() -> Result<(), String> {
         cargo(&["test", "--workspace", "--no-fail-fast"])?;
     }
     cargo(&["test", "--workspace", "--doc"])?;
+
+    // The C header: its own tests, then the conformance suite in every build configuration.
+    eprintln!("\n# C header");
+    ctests::header_tests()?;
+    for (name, bin) in ctests::testees()? {
+        conform(name, &bin.to_string_lossy())?;
+    }
+
+    // The generated Rust crate.
+    cargo(&["build", "--quiet", "-p", "rltop-conformance-rust"])?;
+    conform(
+        "Rust",
+        &root
+            .join("target/debug/rltop-conformance-rust")
+            .to_string_lossy(),
+    )?;
+
+    // The Python package, installed from generated/python into a venv.
+    eprintln!("\n# Python package");
+    let py = pyenv::python(&["pytest", "numpy", "crc32c"])?;
+    let py = py.to_string_lossy();
+    let testee = root.join("conformance/testees/python/testee.py");
+    let testee = testee.to_string_lossy();
+    conform("Python (crc32c accelerator)", &format!("{py} {testee}"))?;
+    conform(
+        "Python (pure)",
+        &format!("RLTOP_PURE_PYTHON=1 {py} {testee}"),
+    )?;
+    eprintln!("\n$ {py} -m pytest tests/python");
+    let status = Command::new(&*py)
+        .args(["-m", "pytest", "-q", "tests/python"])
+        .current_dir(&root)
+        .status()
+        .map_err(|e| format!("cannot run pytest: {e}"))?;
+    if !status.success() {
+        return Err("pytest tests/python failed\n".into());
+    }
+    eprintln!("\nall checks passed");
     Ok(())
 }

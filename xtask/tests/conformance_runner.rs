@@ -119,6 +119,11 @@ fn testee_failing_at_exit_fails_the_run() {
     // What a sanitizer does when it finds a leak: every answer right, a bad exit status.
     let (ok, out) = run("exit", &format!("{GOOD}; exit 23"), None, &[]);
     assert!(!ok, "{out}");
-    assert!(out.contains("FAIL testee exit: after the last case the testee exited with exit status: 23"), "{out}");
+    assert!(
+        out.contains(
+            "FAIL testee exit: after the last case the testee exited with exit status: 23"
+        ),
+        "{out}"
+    );
     assert!(out.contains("2 passed, 0 failed"), "{out}");
 }

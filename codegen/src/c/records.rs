@@ -15,7 +15,10 @@ fn member(s: &Schema, n: &Names, ty: &Ty, name: &str) -> String {
         Ty::Array(e, len) => member(s, n, e, &format!("{name}[{len}]")),
         Ty::Text(len) => format!("char {name}[{len}]"),
         Ty::Reserved(len) => format!("uint8_t {name}[{len}]"),
-        scalar => format!("{} {name}", ctype(s.scalar_prim(scalar).unwrap_or(Prim::U8))),
+        scalar => format!(
+            "{} {name}",
+            ctype(s.scalar_prim(scalar).unwrap_or(Prim::U8))
+        ),
     }
 }
 
@@ -25,7 +28,13 @@ fn declaration(out: &mut String, s: &Schema, n: &Names, r: &Record, l: &RecordLa
     let _ = writeln!(out, "struct {ty} {{");
     for (f, fl) in r.fields.iter().zip(&l.fields) {
         doc(out, "    ", &f.doc);
-        let _ = writeln!(out, "    {}; /* offset {}, {} bytes */", member(s, n, &f.ty, &f.name), fl.offset, fl.size);
+        let _ = writeln!(
+            out,
+            "    {}; /* offset {}, {} bytes */",
+            member(s, n, &f.ty, &f.name),
+            fl.offset,
+            fl.size
+        );
     }
     let _ = writeln!(out, "}};");
 }
@@ -33,9 +42,17 @@ fn declaration(out: &mut String, s: &Schema, n: &Names, r: &Record, l: &RecordLa
 fn asserts(out: &mut String, n: &Names, r: &Record, l: &RecordLayout) {
     let ty = n.ty(&r.name);
     let up = &n.upper;
-    let _ = writeln!(out, "{up}_STATIC_ASSERT(sizeof({ty}) == {}, \"{} is {} bytes\");", l.size, r.name, l.size);
+    let _ = writeln!(
+        out,
+        "{up}_STATIC_ASSERT(sizeof({ty}) == {}, \"{} is {} bytes\");",
+        l.size, r.name, l.size
+    );
     for (f, fl) in r.fields.iter().zip(&l.fields) {
-        let _ = writeln!(out, "{up}_STATIC_ASSERT(offsetof({ty}, {}) == {}, \"{}.{} is at offset {}\");", f.name, fl.offset, r.name, f.name, fl.offset);
+        let _ = writeln!(
+            out,
+            "{up}_STATIC_ASSERT(offsetof({ty}, {}) == {}, \"{}.{} is at offset {}\");",
+            f.name, fl.offset, r.name, f.name, fl.offset
+        );
     }
 }
 
@@ -109,16 +126,33 @@ fn guard(n: &Names, r: &Record, l: &RecordLayout, leaf: &Leaf, version_at: usize
     }
     if let Some((count, index)) = l.counted_by(r, leaf) {
         if let LeafKind::Count { prim, .. } = count.kind {
-            let _ = write!(g, "{}_load_{}(b + {}) > {index} && ", n.lower, prim.name(), count.offset);
+            let _ = write!(
+                g,
+                "{}_load_{}(b + {}) > {index} && ",
+                n.lower,
+                prim.name(),
+                count.offset
+            );
         }
     }
     g
 }
 
-fn validator(out: &mut String, s: &Schema, n: &Names, r: &Record, l: &RecordLayout, version_at: usize) {
+fn validator(
+    out: &mut String,
+    s: &Schema,
+    n: &Names,
+    r: &Record,
+    l: &RecordLayout,
+    version_at: usize,
+) {
     let lo = &n.lower;
     let up = &n.upper;
-    let _ = writeln!(out, "/** Checks {}'s enumerations, counts and text (SPEC.md §4, check 8). */", r.name);
+    let _ = writeln!(
+        out,
+        "/** Checks {}'s enumerations, counts and text (SPEC.md §4, check 8). */",
+        r.name
+    );
     let _ = writeln!(out, "static inline {lo}_error {}_validate(const unsigned char *b, size_t base, {lo}_decode_error *err) {{", n.ty(&r.name));
     let _ = writeln!(out, "    (void)b;\n    (void)base;\n    (void)err;");
     for leaf in &l.leaves {
@@ -129,12 +163,23 @@ fn validator(out: &mut String, s: &Schema, n: &Names, r: &Record, l: &RecordLayo
             LeafKind::Enum(e) => {
                 let en = &s.enums[e];
                 let pn = en.repr.name();
-                let cond: Vec<String> = en.variants.iter().map(|v| format!("v != {}", super::literal(Prim::I64, v.value.into()))).collect();
-                let _ = writeln!(out, "    {{\n        int64_t v = (int64_t){lo}_load_{pn}(b + {at});");
+                let cond: Vec<String> = en
+                    .variants
+                    .iter()
+                    .map(|v| format!("v != {}", super::literal(Prim::I64, v.value.into())))
+                    .collect();
+                let _ = writeln!(
+                    out,
+                    "    {{\n        int64_t v = (int64_t){lo}_load_{pn}(b + {at});"
+                );
                 let _ = writeln!(out, "        if ({g}{}) return {lo}_fail(err, {up}_ERR_BAD_ENUM, base + {at}, \"{path}\", (uint64_t)v, 0);\n    }}", cond.join(" && "));
             }
             LeafKind::Count { prim, max } => {
-                let _ = writeln!(out, "    {{\n        uint64_t v = (uint64_t){lo}_load_{}(b + {at});", prim.name());
+                let _ = writeln!(
+                    out,
+                    "    {{\n        uint64_t v = (uint64_t){lo}_load_{}(b + {at});",
+                    prim.name()
+                );
                 let _ = writeln!(out, "        if ({g}v > {max}u) return {lo}_fail(err, {up}_ERR_BAD_COUNT, base + {at}, \"{path}\", v, {max}u);\n    }}");
             }
             LeafKind::Text => {
@@ -214,19 +259,41 @@ fn reflection(out: &mut String, model: &Model, n: &Names) {
     );
     for e in &s.enums {
         let en = crate::case::snake(&e.name);
-        let vals: Vec<String> = e.variants.iter().map(|v| super::literal(Prim::I64, v.value.into())).collect();
-        let names: Vec<String> = e.variants.iter().map(|v| format!("\"{}\"", v.name)).collect();
-        let _ = writeln!(out, "    static const int64_t {en}_values[] = {{{}}};", vals.join(", "));
-        let _ = writeln!(out, "    static const char *const {en}_names[] = {{{}}};", names.join(", "));
+        let vals: Vec<String> = e
+            .variants
+            .iter()
+            .map(|v| super::literal(Prim::I64, v.value.into()))
+            .collect();
+        let names: Vec<String> = e
+            .variants
+            .iter()
+            .map(|v| format!("\"{}\"", v.name))
+            .collect();
+        let _ = writeln!(
+            out,
+            "    static const int64_t {en}_values[] = {{{}}};",
+            vals.join(", ")
+        );
+        let _ = writeln!(
+            out,
+            "    static const char *const {en}_names[] = {{{}}};",
+            names.join(", ")
+        );
     }
     for (m, l) in s.messages.iter().zip(&model.layout.messages) {
-        let _ = writeln!(out, "    static const {lo}_field_info {}_fields[] = {{", crate::case::snake(&m.name));
+        let _ = writeln!(
+            out,
+            "    static const {lo}_field_info {}_fields[] = {{",
+            crate::case::snake(&m.name)
+        );
         for leaf in &l.leaves {
             let (signed, counted, max, enum_ref) = match leaf.kind {
                 LeafKind::Int(p) => (p.signed(), None, 0, None),
                 LeafKind::Enum(e) => (s.enums[e].repr.signed(), None, 0, Some(e)),
                 LeafKind::Count { max, .. } => {
-                    let array = m.fields[leaf.field].count_of.map(|t| m.fields[t].name.clone());
+                    let array = m.fields[leaf.field]
+                        .count_of
+                        .map(|t| m.fields[t].name.clone());
                     (false, array, max, None)
                 }
                 _ => (false, None, 0, None),
@@ -235,7 +302,11 @@ fn reflection(out: &mut String, model: &Model, n: &Names) {
             let (vc, vv, vn) = match enum_ref {
                 Some(e) => {
                     let en = crate::case::snake(&s.enums[e].name);
-                    (s.enums[e].variants.len(), format!("{en}_values"), format!("{en}_names"))
+                    (
+                        s.enums[e].variants.len(),
+                        format!("{en}_values"),
+                        format!("{en}_names"),
+                    )
                 }
                 None => (0, "NULL".into(), "NULL".into()),
             };
@@ -258,7 +329,10 @@ fn reflection(out: &mut String, model: &Model, n: &Names) {
         let sn = crate::case::snake(&m.name);
         let _ = writeln!(out, "        {{\"{}\", {c}_TYPE, {c}_SIZE, {sn}_fields, sizeof {sn}_fields / sizeof {sn}_fields[0]}},", m.name);
     }
-    let _ = writeln!(out, "    }};\n    *count = sizeof infos / sizeof infos[0];\n    return infos;\n}}\n");
+    let _ = writeln!(
+        out,
+        "    }};\n    *count = sizeof infos / sizeof infos[0];\n    return infos;\n}}\n"
+    );
 }
 
 pub(super) fn emit(out: &mut String, model: &Model, n: &Names) {
@@ -272,16 +346,31 @@ pub(super) fn emit(out: &mut String, model: &Model, n: &Names) {
         let _ = writeln!(out, "typedef struct {0} {0};", n.ty(&r.name));
     }
     let _ = writeln!(out, "\n#pragma pack(push, 1)\n");
-    for (r, l) in s.structs.iter().zip(&model.layout.structs).chain(s.messages.iter().zip(&model.layout.messages)) {
+    for (r, l) in s
+        .structs
+        .iter()
+        .zip(&model.layout.structs)
+        .chain(s.messages.iter().zip(&model.layout.messages))
+    {
         declaration(out, s, n, r, l);
         out.push('\n');
     }
     let _ = writeln!(out, "#pragma pack(pop)\n");
-    for (r, l) in s.structs.iter().zip(&model.layout.structs).chain(s.messages.iter().zip(&model.layout.messages)) {
+    for (r, l) in s
+        .structs
+        .iter()
+        .zip(&model.layout.structs)
+        .chain(s.messages.iter().zip(&model.layout.messages))
+    {
         asserts(out, n, r, l);
     }
     let _ = writeln!(out, "\n/* ---- Accessors ------------------------------------------------------------------------ */\n");
-    for (r, l) in s.structs.iter().zip(&model.layout.structs).chain(s.messages.iter().zip(&model.layout.messages)) {
+    for (r, l) in s
+        .structs
+        .iter()
+        .zip(&model.layout.structs)
+        .chain(s.messages.iter().zip(&model.layout.messages))
+    {
         let _ = writeln!(out, "/* {} */", r.name);
         accessors(out, s, n, r, l);
     }
@@ -292,7 +381,12 @@ pub(super) fn emit(out: &mut String, model: &Model, n: &Names) {
     }
     let _ = writeln!(out, "static inline {lo}_error {lo}_validate_fields(const {lo}_message *m, {lo}_decode_error *err) {{\n    switch (m->type) {{");
     for m in &s.messages {
-        let _ = writeln!(out, "    case {}_TYPE: return {}_validate(m->bytes, m->offset, err);", n.constant(&m.name), n.ty(&m.name));
+        let _ = writeln!(
+            out,
+            "    case {}_TYPE: return {}_validate(m->bytes, m->offset, err);",
+            n.constant(&m.name),
+            n.ty(&m.name)
+        );
     }
     let _ = writeln!(out, "    default: return {up}_OK;\n    }}\n}}\n");
     reflection(out, model, n);

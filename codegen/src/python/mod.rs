@@ -126,11 +126,24 @@ fn doc_string(out: &mut String, indent: &str, lines: &[String]) {
     if lines.is_empty() {
         return;
     }
-    let text = lines.join("\n").replace('\\', "\\\\").replace("\"\"\"", "\\\"\\\"\\\"");
+    let text = lines
+        .join("\n")
+        .replace('\\', "\\\\")
+        .replace("\"\"\"", "\\\"\\\"\\\"");
     if lines.len() == 1 {
         let _ = writeln!(out, "{indent}\"\"\"{}\"\"\"", text.trim());
     } else {
-        let body = text.lines().map(|l| if l.is_empty() { String::new() } else { format!("{indent}{l}") }).collect::<Vec<_>>().join("\n");
+        let body = text
+            .lines()
+            .map(|l| {
+                if l.is_empty() {
+                    String::new()
+                } else {
+                    format!("{indent}{l}")
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
         let _ = writeln!(out, "{indent}\"\"\"\n{body}\n{indent}\"\"\"");
     }
 }
@@ -144,7 +157,12 @@ impl Py<'_> {
     fn values_of(&self, ty: &Ty) -> usize {
         match ty {
             Ty::Reserved(_) => 0,
-            Ty::Struct(i) => self.struct_layout(*i).leaves.iter().filter(|l| l.kind != LeafKind::Reserved).count(),
+            Ty::Struct(i) => self
+                .struct_layout(*i)
+                .leaves
+                .iter()
+                .filter(|l| l.kind != LeafKind::Reserved)
+                .count(),
             Ty::Array(e, n) => self.values_of(e) * n,
             _ => 1,
         }
@@ -179,7 +197,10 @@ impl Py<'_> {
             Ty::Flags(i) => format!("{}(0)", self.s.flags[*i].name),
             Ty::Struct(i) => format!("field(default_factory={})", self.s.structs[*i].name),
             Ty::Array(..) if counted => "field(default_factory=list)".into(),
-            Ty::Array(e, n) => format!("field(default_factory=lambda: [{} for _ in range({n})])", self.element_default(e)),
+            Ty::Array(e, n) => format!(
+                "field(default_factory=lambda: [{} for _ in range({n})])",
+                self.element_default(e)
+            ),
             Ty::Text(_) => "\"\"".into(),
             _ => "0".into(),
         }
@@ -196,28 +217,54 @@ impl Py<'_> {
     /// The type description canonical.py and bulk.py walk.
     fn spec(&self, ty: &Ty) -> String {
         match ty {
-            Ty::Enum(i) => format!("(\"enum\", {}, {})", self.s.enums[*i].name, self.s.enums[*i].repr.size()),
+            Ty::Enum(i) => format!(
+                "(\"enum\", {}, {})",
+                self.s.enums[*i].name,
+                self.s.enums[*i].repr.size()
+            ),
             Ty::Flags(i) => format!("(\"flags\", {})", self.s.flags[*i].repr.size()),
             Ty::Struct(i) => format!("(\"struct\", {})", self.s.structs[*i].name),
             Ty::Array(e, n) => format!("(\"array\", {}, {n})", self.spec(e)),
             Ty::Text(n) => format!("(\"text\", {n})"),
             scalar => {
                 let p = self.s.scalar_prim(scalar).unwrap_or(Prim::U8);
-                format!("(\"int\", {}, {})", p.size(), if p.signed() { "True" } else { "False" })
+                format!(
+                    "(\"int\", {}, {})",
+                    p.size(),
+                    if p.signed() { "True" } else { "False" }
+                )
             }
         }
     }
 
     /// An expression decoding one value of `ty` from tuple `v` at index `vi`.
-    fn dec_expr(&self, ty: &Ty, vi: &str, off: &str, path: &str, count: Option<&str>, depth: usize) -> String {
+    fn dec_expr(
+        &self,
+        ty: &Ty,
+        vi: &str,
+        off: &str,
+        path: &str,
+        count: Option<&str>,
+        depth: usize,
+    ) -> String {
         match ty {
-            Ty::Enum(i) => format!("_dec_enum(_{}, v[{vi}], {off}, {path})", snake(&self.s.enums[*i].name).to_uppercase()),
+            Ty::Enum(i) => format!(
+                "_dec_enum(_{}, v[{vi}], {off}, {path})",
+                snake(&self.s.enums[*i].name).to_uppercase()
+            ),
             Ty::Flags(i) => {
                 let f = &self.s.flags[*i];
-                if f.repr.size() == 1 { format!("_{}[v[{vi}]]", snake(&f.name).to_uppercase()) } else { format!("{}(v[{vi}])", f.name) }
+                if f.repr.size() == 1 {
+                    format!("_{}[v[{vi}]]", snake(&f.name).to_uppercase())
+                } else {
+                    format!("{}(v[{vi}])", f.name)
+                }
             }
             Ty::Text(_) => format!("text(v[{vi}], {off}, {path})"),
-            Ty::Struct(i) => format!("_dec_{}(v, {vi}, {off}, ver, {path})", snake(&self.s.structs[*i].name)),
+            Ty::Struct(i) => format!(
+                "_dec_{}(v, {vi}, {off}, ver, {path})",
+                snake(&self.s.structs[*i].name)
+            ),
             Ty::Array(e, n) => {
                 let j = format!("j{depth}");
                 let per = self.values_of(e);
@@ -227,7 +274,14 @@ impl Py<'_> {
                     return format!("list(v[{vi}:{vi} + {upto}])");
                 }
                 let epath = format!("{path} + \"[\" + str({j}) + \"]\"");
-                let inner = self.dec_expr(e, &format!("{vi} + {per} * {j}"), &format!("{off} + {step} * {j}"), &epath, None, depth + 1);
+                let inner = self.dec_expr(
+                    e,
+                    &format!("{vi} + {per} * {j}"),
+                    &format!("{off} + {step} * {j}"),
+                    &epath,
+                    None,
+                    depth + 1,
+                );
                 format!("[{inner} for {j} in range({upto})]")
             }
             _ => format!("v[{vi}]"),
@@ -235,31 +289,63 @@ impl Py<'_> {
     }
 
     /// Statements encoding `value` (of `ty`) into list `out`.
-    fn enc_stmts(&self, out: &mut String, ty: &Ty, value: &str, path: &str, indent: &str, depth: usize) {
+    fn enc_stmts(
+        &self,
+        out: &mut String,
+        ty: &Ty,
+        value: &str,
+        path: &str,
+        indent: &str,
+        depth: usize,
+    ) {
         match ty {
             Ty::Enum(i) => {
-                let _ = writeln!(out, "{indent}out.append(enc_enum({value}, _{}_VALUES, {path}))", snake(&self.s.enums[*i].name).to_uppercase());
+                let _ = writeln!(
+                    out,
+                    "{indent}out.append(enc_enum({value}, _{}_VALUES, {path}))",
+                    snake(&self.s.enums[*i].name).to_uppercase()
+                );
             }
             Ty::Flags(i) => {
                 let p = self.s.flags[*i].repr;
-                let _ = writeln!(out, "{indent}out.append(enc_int({value}, 0, {}, {path}))", p.max());
+                let _ = writeln!(
+                    out,
+                    "{indent}out.append(enc_int({value}, 0, {}, {path}))",
+                    p.max()
+                );
             }
             Ty::Text(n) => {
                 let _ = writeln!(out, "{indent}out.append(enc_text({value}, {n}, {path}))");
             }
             Ty::Struct(i) => {
-                let _ = writeln!(out, "{indent}_enc_{}({value}, out, {path})", snake(&self.s.structs[*i].name));
+                let _ = writeln!(
+                    out,
+                    "{indent}_enc_{}({value}, out, {path})",
+                    snake(&self.s.structs[*i].name)
+                );
             }
             Ty::Array(e, _) => {
                 let j = format!("j{depth}");
                 let x = format!("x{depth}");
                 let _ = writeln!(out, "{indent}for {j}, {x} in enumerate({value}):");
-                self.enc_stmts(out, e, &x, &format!("{path} + \"[\" + str({j}) + \"]\""), &format!("{indent}    "), depth + 1);
+                self.enc_stmts(
+                    out,
+                    e,
+                    &x,
+                    &format!("{path} + \"[\" + str({j}) + \"]\""),
+                    &format!("{indent}    "),
+                    depth + 1,
+                );
             }
             Ty::Reserved(_) => {}
             scalar => {
                 let p = self.s.scalar_prim(scalar).unwrap_or(Prim::U8);
-                let _ = writeln!(out, "{indent}out.append(enc_int({value}, {}, {}, {path}))", p.min(), p.max());
+                let _ = writeln!(
+                    out,
+                    "{indent}out.append(enc_int({value}, {}, {}, {path}))",
+                    p.min(),
+                    p.max()
+                );
             }
         }
     }
@@ -269,9 +355,19 @@ impl Py<'_> {
         match ty {
             Ty::Reserved(_) => vec![],
             Ty::Text(_) => vec!["b\"\""],
-            Ty::Struct(i) => {
-                self.struct_layout(*i).leaves.iter().filter(|l| l.kind != LeafKind::Reserved).map(|l| if l.kind == LeafKind::Text { "b\"\"" } else { "0" }).collect()
-            }
+            Ty::Struct(i) => self
+                .struct_layout(*i)
+                .leaves
+                .iter()
+                .filter(|l| l.kind != LeafKind::Reserved)
+                .map(|l| {
+                    if l.kind == LeafKind::Text {
+                        "b\"\""
+                    } else {
+                        "0"
+                    }
+                })
+                .collect(),
             Ty::Array(e, n) => self.zeros(e).repeat(*n),
             _ => vec!["0"],
         }
@@ -286,15 +382,25 @@ impl Py<'_> {
         let _ = writeln!(out, "\n@dataclass\nclass {cls}:");
         doc_string(out, "    ", &r.doc);
         if let Some(m) = r.message {
-            let _ = writeln!(out, "    TYPE_CODE: ClassVar[int] = {:#04x}\n    SIZE: ClassVar[int] = {}", m.type_code, l.size);
+            let _ = writeln!(
+                out,
+                "    TYPE_CODE: ClassVar[int] = {:#04x}\n    SIZE: ClassVar[int] = {}",
+                m.type_code, l.size
+            );
         }
         for f in &r.fields {
             if f.is_reserved() || f.count_of.is_some() {
                 continue;
             }
-            let counted = r.fields.iter().any(|c| c.count_of.is_some_and(|t| r.fields[t].name == f.name));
+            let counted = r
+                .fields
+                .iter()
+                .any(|c| c.count_of.is_some_and(|t| r.fields[t].name == f.name));
             let (ann, def) = if f.since > 1 {
-                (format!("Optional[{}]", self.annotation(&f.ty)), "None".to_string())
+                (
+                    format!("Optional[{}]", self.annotation(&f.ty)),
+                    "None".to_string(),
+                )
             } else {
                 (self.annotation(&f.ty), self.default(&f.ty, counted))
             };
@@ -308,23 +414,48 @@ impl Py<'_> {
             if f.is_reserved() || f.count_of.is_some() {
                 continue;
             }
-            let counted = r.fields.iter().any(|c| c.count_of.is_some_and(|t| r.fields[t].name == f.name));
+            let counted = r
+                .fields
+                .iter()
+                .any(|c| c.count_of.is_some_and(|t| r.fields[t].name == f.name));
             let spec = match (&f.ty, counted) {
                 (Ty::Array(e, n), true) => format!("(\"array\", {}, {n}, True)", self.spec(e)),
                 (Ty::Array(e, n), false) => format!("(\"array\", {}, {n}, False)", self.spec(e)),
                 (ty, _) => self.spec(ty),
             };
-            let _ = writeln!(out, "    (\"{}\", {spec}, {}, {}),", f.name, f.since, fl.offset);
+            let _ = writeln!(
+                out,
+                "    (\"{}\", {spec}, {}, {}),",
+                f.name, f.since, fl.offset
+            );
         }
         let _ = writeln!(out, ")");
         let derived = if is_header {
             let roles = s.protocol.roles;
-            [roles.magic, roles.length, roles.msg_type, roles.version, roles.checksum].iter().map(|&i| format!("\"{}\"", r.fields[i].name)).collect::<Vec<_>>().join(", ") + ","
+            [
+                roles.magic,
+                roles.length,
+                roles.msg_type,
+                roles.version,
+                roles.checksum,
+            ]
+            .iter()
+            .map(|&i| format!("\"{}\"", r.fields[i].name))
+            .collect::<Vec<_>>()
+            .join(", ")
+                + ","
         } else {
             String::new()
         };
         let _ = writeln!(out, "{cls}._derived = ({derived})");
-        let counts: Vec<String> = r.fields.iter().filter_map(|f| f.count_of.map(|t| format!("\"{}\": \"{}\"", r.fields[t].name, f.name))).collect();
+        let counts: Vec<String> = r
+            .fields
+            .iter()
+            .filter_map(|f| {
+                f.count_of
+                    .map(|t| format!("\"{}\": \"{}\"", r.fields[t].name, f.name))
+            })
+            .collect();
         let _ = writeln!(out, "{cls}._counts = {{{}}}", counts.join(", "));
         let count_fields: Vec<String> = r
             .fields
@@ -353,16 +484,27 @@ impl Py<'_> {
             let path = format!("path + \".{}\"", f.name);
             let mut body = String::new();
             if let Some(t) = f.count_of {
-                let Ty::Array(_, max) = r.fields[t].ty else { continue };
+                let Ty::Array(_, max) = r.fields[t].ty else {
+                    continue;
+                };
                 let _ = writeln!(body, "if c_{0} > {max}:\n    raise BadCount({off}, f\"count {{c_{0}}} above the array's {max}\", {path})", r.fields[t].name);
             } else {
                 // Entries past the count are not decoded (nor checked); a count after its
                 // array is checked later, so bound it here.
-                let count = r.fields.iter().position(|c| c.count_of == Some(fi)).map(|ci| match &f.ty {
-                    Ty::Array(_, n) if ci > fi => format!("min(c_{}, {n})", f.name),
-                    _ => format!("c_{}", f.name),
-                });
-                let _ = writeln!(body, "f_{} = {}", f.name, self.dec_expr(&f.ty, &vi, &off, &path, count.as_deref(), 0));
+                let count = r
+                    .fields
+                    .iter()
+                    .position(|c| c.count_of == Some(fi))
+                    .map(|ci| match &f.ty {
+                        Ty::Array(_, n) if ci > fi => format!("min(c_{}, {n})", f.name),
+                        _ => format!("c_{}", f.name),
+                    });
+                let _ = writeln!(
+                    body,
+                    "f_{} = {}",
+                    f.name,
+                    self.dec_expr(&f.ty, &vi, &off, &path, count.as_deref(), 0)
+                );
                 args.push(format!("f_{}", f.name));
             }
             if f.since > 1 {
@@ -394,7 +536,9 @@ impl Py<'_> {
             any = true;
             let path = format!("path + \".{}\"", f.name);
             if let Some(t) = f.count_of {
-                let Ty::Array(_, max) = r.fields[t].ty else { continue };
+                let Ty::Array(_, max) = r.fields[t].ty else {
+                    continue;
+                };
                 let a = &r.fields[t].name;
                 let _ = writeln!(out, "    n_{a} = len(_seq(o.{a}, path + \".{a}\"))\n    if n_{a} > {max}:\n        raise EncodeError(path + \".{a}\", f\"{{n_{a}}} entries, at most {max}\")\n    out.append(n_{a})");
                 continue;
@@ -402,7 +546,12 @@ impl Py<'_> {
             let mut indent = "    ".to_string();
             let zeros = self.zeros(&f.ty);
             if f.since > 1 {
-                let _ = writeln!(out, "    if o.{} is None:\n        out.extend(({},))\n    else:", f.name, zeros.join(", "));
+                let _ = writeln!(
+                    out,
+                    "    if o.{} is None:\n        out.extend(({},))\n    else:",
+                    f.name,
+                    zeros.join(", ")
+                );
                 indent.push_str("    ");
             }
             let counted = r.fields.iter().any(|c| c.count_of == Some(fi));
@@ -410,7 +559,12 @@ impl Py<'_> {
                 Ty::Array(e, n) if counted => {
                     self.enc_stmts(out, &f.ty, &format!("o.{}", f.name), &path, &indent, 0);
                     let ez = self.zeros(e);
-                    let _ = writeln!(out, "{indent}out.extend(({},) * ({n} - len(o.{})))", ez.join(", "), f.name);
+                    let _ = writeln!(
+                        out,
+                        "{indent}out.extend(({},) * ({n} - len(o.{})))",
+                        ez.join(", "),
+                        f.name
+                    );
                 }
                 Ty::Array(_, n) => {
                     let _ = writeln!(out, "{indent}if len(_seq(o.{0}, {path})) != {n}:\n{indent}    raise EncodeError({path}, f\"{{len(o.{0})}} entries, exactly {n} needed\")", f.name);
@@ -432,9 +586,17 @@ impl Py<'_> {
             doc_string(out, "    ", &v.doc);
         }
         let up = snake(&e.name).to_uppercase();
-        let pairs: Vec<String> = e.variants.iter().map(|v| format!("{}: {}.{}", v.value, e.name, v.name)).collect();
+        let pairs: Vec<String> = e
+            .variants
+            .iter()
+            .map(|v| format!("{}: {}.{}", v.value, e.name, v.name))
+            .collect();
         let _ = writeln!(out, "\n\n_{up} = {{{}}}", pairs.join(", "));
-        let vals: Vec<String> = e.variants.iter().map(|v| format!("{0}: {0}", v.value)).collect();
+        let vals: Vec<String> = e
+            .variants
+            .iter()
+            .map(|v| format!("{0}: {0}", v.value))
+            .collect();
         let _ = writeln!(out, "_{up}_VALUES = {{{}}}", vals.join(", "));
     }
 
@@ -446,7 +608,12 @@ impl Py<'_> {
             doc_string(out, "    ", &v.doc);
         }
         if f.repr.size() == 1 {
-            let _ = writeln!(out, "\n\n_{} = [{}(x) for x in range(256)]", snake(&f.name).to_uppercase(), f.name);
+            let _ = writeln!(
+                out,
+                "\n\n_{} = [{}(x) for x in range(256)]",
+                snake(&f.name).to_uppercase(),
+                f.name
+            );
         }
     }
 }
@@ -470,7 +637,19 @@ fn messages(model: &Model) -> String {
         "\nPROTOCOL = \"{}\"\nMAGIC = {:#010x}\nVERSION = {}\nMIN_VERSION = {}\nHEADER_SIZE = {}\n\
          MAGIC_OFFSET = {}\nLENGTH_OFFSET = {}\nTYPE_OFFSET = {}\nVERSION_OFFSET = {}\n\
          SESSION_OFFSET = {}\nSEQUENCE_OFFSET = {}\nTIMESTAMP_OFFSET = {}\nCHECKSUM_OFFSET = {}\n",
-        p.name, p.magic, p.version, p.min_version, h.size, h.magic, h.length, h.msg_type, h.version, h.session, h.sequence, h.timestamp, h.checksum
+        p.name,
+        p.magic,
+        p.version,
+        p.min_version,
+        h.size,
+        h.magic,
+        h.length,
+        h.msg_type,
+        h.version,
+        h.session,
+        h.sequence,
+        h.timestamp,
+        h.checksum
     );
     out.push_str(
         "\n\ndef _dec_enum(table, x, off, path):\n    e = table.get(x)\n    if e is None:\n        raise BadEnum(off, f\"invalid value {x}\", path)\n    return e\n\n\n\
@@ -527,8 +706,24 @@ fn messages(model: &Model) -> String {
         );
         table.push((code, r.name.clone(), sn, l.size));
     }
-    let _ = writeln!(out, "\n\n#: Every message type, in schema order.\nMESSAGE_TYPES = ({},)", table.iter().map(|t| t.1.clone()).collect::<Vec<_>>().join(", "));
-    let _ = writeln!(out, "\n#: Any message of the protocol.\nMessage = Union[{}]", table.iter().map(|t| t.1.clone()).collect::<Vec<_>>().join(", "));
+    let _ = writeln!(
+        out,
+        "\n\n#: Every message type, in schema order.\nMESSAGE_TYPES = ({},)",
+        table
+            .iter()
+            .map(|t| t.1.clone())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let _ = writeln!(
+        out,
+        "\n#: Any message of the protocol.\nMessage = Union[{}]",
+        table
+            .iter()
+            .map(|t| t.1.clone())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
     let _ = writeln!(out, "\n#: type code -> (size, decoder)\n_DECODERS = {{");
     for (code, _, sn, size) in &table {
         let _ = writeln!(out, "    {code:#04x}: ({size}, _decode_{sn}),");

@@ -1,0 +1,162 @@
+"""Tests of the generated Python package, against the conformance vectors (built by the
+Rust generator, not by this package) and against independent expectations."""
+
+import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import rltop
+from rltop import bulk, canonical, pcap
+from rltop._runtime import _crc32c_py
+
+ROOT = Path(__file__).resolve().parents[2]
+VECTORS = ROOT / "conformance" / "vectors"
+
+
+def message_cases():
+    for path in sorted((VECTORS / "messages").glob("*.json")):
+        for case in json.loads(path.read_text())["cases"]:
+            yield pytest.param(case, id=case["name"])
+
+
+def error_cases():
+    for case in json.loads((VECTORS / "errors.json").read_text())["cases"]:
+        yield pytest.param(case, id=case["name"])
+
+
+def test_crc32c_check_values():
+    # The catalogue check value, and RFC 3720 B.4 (32 zero bytes), in pure Python.
+    assert _crc32c_py(b"123456789") == 0xE3069283
+    assert _crc32c_py(bytes(32)) == 0x8A9136AA
+    assert rltop.crc32c(b"123456789") == 0xE3069283
+
+
+@pytest.mark.parametrize("case", list(message_cases()))
+def test_vector_round_trip(case):
+    data = bytes.fromhex(case["hex"])
+    msg = rltop.decode(data)
+    assert canonical.to_json(msg) == case["json"]
+    assert rltop.encode(msg) == data
+    assert rltop.encode(canonical.from_json(case["json"])) == data
+    assert type(msg).SIZE == len(data)
+
+
+@pytest.mark.parametrize("case", list(error_cases()))
+def test_error_vectors(case):
+    got = []
+    for item in rltop.iter_datagram(bytes.fromhex(case["hex"])):
+        if isinstance(item, rltop.DecodeError):
+            err = {"kind": item.kind, "offset": item.offset}
+            if item.field is not None:
+                err["field"] = item.field
+            got.append({"error": err})
+        else:
+            got.append({"message": canonical.to_json(item)})
+    assert got == case["expect"]
+
+
+def test_typed_api_and_errors():
+    order = rltop.AddOrder(order_id=7, symbol_id=3, side=rltop.Side.Sell, price=-125, quantity=4,
+                           flags=rltop.OrderFlags.PostOnly)
+    order.header.seq_num = 99
+    data = rltop.encode(order)
+    assert data[:4] == b"OTLR" and len(data) == 128
+    back = rltop.decode_as(rltop.AddOrder, data)
+    assert back.side is rltop.Side.Sell and back.price == -125 and back.header.seq_num == 99
+    assert rltop.OrderFlags.PostOnly in back.flags
+    with pytest.raises(rltop.UnexpectedType) as e:
+        rltop.decode_as(rltop.Trade, data)
+    assert e.value.offset == 6
+    bad = bytearray(data)
+    bad[60] = 9  # side
+    with pytest.raises(rltop.BadChecksum):
+        rltop.decode(bytes(bad))
+    with pytest.raises(rltop.Truncated):
+        rltop.decode(data[:100])
+
+
+def test_encoder_names_the_bad_field():
+    with pytest.raises(rltop.EncodeError, match=r"AddOrder\.price: .* is outside"):
+        rltop.encode(rltop.AddOrder(price=2**63))
+    with pytest.raises(rltop.EncodeError, match=r"AddOrder\.side: .* not a defined value"):
+        rltop.encode(rltop.AddOrder(side=5))
+    with pytest.raises(rltop.EncodeError, match=r"InstrumentDefinition\.symbol: 17 characters, at most 16"):
+        rltop.encode(rltop.InstrumentDefinition(symbol="X" * 17))
+    with pytest.raises(rltop.EncodeError, match=r"OrderBookSnapshot\.bids: 11 entries, at most 10"):
+        rltop.encode(rltop.OrderBookSnapshot(bids=[rltop.PriceLevel()] * 11))
+
+
+def test_unknown_flag_bits_are_carried():
+    data = rltop.encode(rltop.AddOrder(flags=0xF0))
+    assert int(rltop.decode(data).flags) == 0xF0
+
+
+def test_bulk_decode_matches_per_message_decode():
+    import numpy as np  # the test command installs it: a missing numpy is a failure
+    cases = json.loads((VECTORS / "messages" / "OrderBookSnapshot.json").read_text())["cases"]
+    buf = b"".join(bytes.fromhex(c["hex"]) for c in cases)
+    arr = bulk.decode_array(buf, rltop.OrderBookSnapshot, verify_checksum=True)
+    assert len(arr) == len(cases)
+    for row, case in zip(arr, cases):
+        msg = rltop.decode(bytes.fromhex(case["hex"]))
+        n = len(msg.bids)
+        assert int(row["num_bid_levels"]) == n
+        assert [int(p) for p in row["bids"]["price"][:n]] == [lv.price for lv in msg.bids]
+        assert int(row["header"]["seq_num"]) == msg.header.seq_num
+    assert arr.dtype.itemsize == 576 and isinstance(arr, np.ndarray)
+
+
+def test_bulk_decode_reports_the_first_bad_message():
+    one = bytes.fromhex(json.loads((VECTORS / "messages" / "TradeSnapshot.json").read_text())["cases"][0]["hex"])
+    buf = bytearray(one * 5)
+    entry0_side = 48 + 32  # trades[0].taker_side
+    buf[3 * 256 + entry0_side] = 7
+    count = buf[3 * 256 + 44]
+    if count == 0:
+        buf[3 * 256 + 44] = 1
+    with pytest.raises(rltop.BadEnum) as e:
+        bulk.decode_array(bytes(buf), rltop.TradeSnapshot)
+    assert e.value.offset == 3 * 256 + entry0_side
+    assert e.value.field == "TradeSnapshot.trades[0].taker_side"
+    with pytest.raises(rltop.Truncated):
+        bulk.decode_array(bytes(buf[:-1]), rltop.TradeSnapshot)
+
+
+def test_pcap_round_trip_and_dump(tmp_path):
+    msgs = [rltop.Heartbeat(channel=rltop.Channel.Statistics, interval_ms=500), rltop.Trade(price=-3, quantity=2)]
+    path = tmp_path / "cap.pcap"
+    with open(path, "wb") as f:
+        w = pcap.Writer(f)
+        w.write(1_700_000_000_123_456_789, "10.0.0.1", "239.255.0.4", 40000, 9004, rltop.encode_datagram(msgs))
+        w.write(1_700_000_000_223_456_789, "10.0.0.1", "239.255.0.4", 40000, 9004, b"\x00" * 12)
+    with open(path, "rb") as f:
+        pkts = list(pcap.read(f))
+    assert [p.dst for p in pkts] == ["239.255.0.4", "239.255.0.4"]
+    assert pkts[0].timestamp_ns == 1_700_000_000_123_456_789
+    assert [type(m).__name__ for m in rltop.iter_datagram(pkts[0].payload)] == ["Heartbeat", "Trade"]
+    out = subprocess.run([sys.executable, "-m", "rltop", "dump", str(path)], capture_output=True, text=True)
+    lines = out.stdout.splitlines()
+    assert out.returncode == 1, "an error was met, so the exit status says so"
+    assert '"type":"Heartbeat"' in lines[0] and '"type":"Trade"' in lines[1]
+    assert "ERROR Truncated offset=0" in lines[2]
+
+
+def test_dump_raw_file(tmp_path):
+    path = tmp_path / "raw.bin"
+    path.write_bytes(rltop.encode(rltop.Heartbeat(interval_ms=1)))
+    out = io.StringIO()
+    from rltop.__main__ import dump
+
+    assert dump(str(path), out) == 0
+    assert '"interval_ms":1' in out.getvalue()
+
+
+def test_numpy_not_imported_by_default():
+    code = "import sys, rltop; rltop.decode(rltop.encode(rltop.Heartbeat())); print('numpy' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env={**os.environ})
+    assert out.stdout.strip() == "False"

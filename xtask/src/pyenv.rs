@@ -1,0 +1,106 @@
+//! The Python environment the tests and benchmarks use: a venv under target/, with the
+//! generated package installed from generated/python exactly as a user would install it.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use crate::root;
+
+fn run(cmd: &mut Command, what: &str) -> Result<(), String> {
+    eprintln!("$ {what}");
+    let status = cmd
+        .status()
+        .map_err(|e| format!("cannot run {what}: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("`{what}` failed ({status})\n"))
+    }
+}
+
+fn apt_install(packages: &[&str]) -> Result<(), String> {
+    run(
+        Command::new("apt-get").arg("update").arg("-q"),
+        "apt-get update",
+    )?;
+    run(
+        Command::new("apt-get")
+            .args(["install", "-y", "-q"])
+            .args(packages)
+            .env("DEBIAN_FRONTEND", "noninteractive"),
+        &format!("apt-get install -y {}", packages.join(" ")),
+    )
+}
+
+/// target/pyenv/bin/python, created and filled on first use; `extra` are PyPI packages on
+/// top of the generated one (installed afresh each time, as it changes with the schema).
+pub fn python(extra: &[&str]) -> Result<PathBuf, String> {
+    let venv = root().join("target/pyenv");
+    let py = venv.join("bin/python");
+    if !py.exists() {
+        if Command::new("python3").arg("--version").output().is_err() {
+            apt_install(&["python3", "python3-venv", "python3-pip"])?;
+        }
+        let made = Command::new("python3")
+            .args(["-m", "venv"])
+            .arg(&venv)
+            .status()
+            .is_ok_and(|s| s.success());
+        if !made {
+            // Debian's python3 needs python3-venv for `python3 -m venv`.
+            apt_install(&["python3-venv"])?;
+            run(
+                Command::new("python3").args(["-m", "venv"]).arg(&venv),
+                "python3 -m venv target/pyenv",
+            )?;
+        }
+    }
+    if !extra.is_empty() {
+        run(
+            Command::new(&py)
+                .args(["-m", "pip", "install", "-q", "--disable-pip-version-check"])
+                .args(extra),
+            &format!("pip install {}", extra.join(" ")),
+        )?;
+    }
+    // pip builds in the source tree (build/, *.egg-info): install from a copy under target/.
+    let src = root().join("target/pybuild/rltop");
+    let _ = std::fs::remove_dir_all(&src);
+    copy_tree(&root().join("generated/python"), &src)?;
+    run(
+        Command::new(&py)
+            .args([
+                "-m",
+                "pip",
+                "install",
+                "-q",
+                "--disable-pip-version-check",
+                "--force-reinstall",
+                "--no-deps",
+            ])
+            .arg(&src),
+        "pip install ./generated/python",
+    )?;
+    Ok(py)
+}
+
+fn copy_tree(from: &std::path::Path, to: &std::path::Path) -> Result<(), String> {
+    std::fs::create_dir_all(to).map_err(|e| format!("cannot create {}: {e}", to.display()))?;
+    for entry in std::fs::read_dir(from)
+        .map_err(|e| format!("cannot read {}: {e}", from.display()))?
+        .flatten()
+    {
+        let (path, name) = (entry.path(), entry.file_name());
+        if name == "__pycache__" || name == "build" || name.to_string_lossy().ends_with(".egg-info")
+        {
+            continue;
+        }
+        if path.is_dir() {
+            copy_tree(&path, &to.join(&name))?;
+        } else {
+            std::fs::copy(&path, to.join(&name))
+                .map_err(|e| format!("cannot copy {}: {e}", path.display()))?;
+        }
+    }
+    Ok(())
+}
