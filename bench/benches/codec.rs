@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use rltop_bench::{
-    decode_generated, encode_generated, encoded, events, handwritten, peers, Digest,
+    decode_c, decode_generated, encode_generated, encoded, events, handwritten, peers, Digest,
 };
 
 const N: usize = 4096;
@@ -25,6 +25,7 @@ fn decode(c: &mut Criterion) {
         acc
     }
     g.bench_function("generated", |b| b.iter(|| run(&buf, decode_generated)));
+    g.bench_function("c_header", |b| b.iter(|| run(&buf, decode_c)));
     g.bench_function("handwritten", |b| b.iter(|| run(&buf, handwritten::decode)));
     g.bench_function("binrw", |b| b.iter(|| run(&buf, peers::binrw_decode)));
     g.bench_function("deku", |b| b.iter(|| run(&buf, peers::deku_decode)));

@@ -256,6 +256,31 @@ pub fn decode_generated(buf: &[u8]) -> Result<Digest, DecodeError> {
     })
 }
 
+extern "C" {
+    fn rltop_bench_c_decode(
+        buf: *const u8,
+        len: usize,
+        ty: *mut u8,
+        id: *mut u64,
+        price: *mut i64,
+    ) -> i32;
+}
+
+/// The generated C header's decoder (bench/c/decode.c), on the same terms as
+/// [`decode_generated`]: `Err(())` when it refuses the message.
+pub fn decode_c(buf: &[u8]) -> Result<Digest, ()> {
+    let (mut ty, mut id, mut price) = (0u8, 0u64, 0i64);
+    // SAFETY: the C function reads at most `buf.len()` bytes from `buf` (the header's
+    // decoder never reads outside buf[0..len)) and writes the three out-parameters, which
+    // are valid, aligned locals.
+    let rc = unsafe { rltop_bench_c_decode(buf.as_ptr(), buf.len(), &mut ty, &mut id, &mut price) };
+    if rc == 0 {
+        Ok((ty, id, price))
+    } else {
+        Err(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -282,6 +307,7 @@ mod tests {
                 Ok(want),
                 "message {i}"
             );
+            assert_eq!(decode_c(m), Ok(want), "C, message {i}");
         }
         let kinds: std::collections::BTreeSet<u8> = buf.chunks_exact(128).map(|m| m[6]).collect();
         assert_eq!(kinds.len(), 5);
@@ -295,6 +321,7 @@ mod tests {
             );
             assert!(peers::binrw_decode(&bad).is_err(), "binrw missed byte {at}");
             assert!(peers::deku_decode(&bad).is_err(), "deku missed byte {at}");
+            assert!(decode_c(&bad).is_err(), "C missed byte {at}");
         }
     }
 

@@ -160,3 +160,19 @@ def test_numpy_not_imported_by_default():
     code = "import sys, rltop; rltop.decode(rltop.encode(rltop.Heartbeat())); print('numpy' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env={**os.environ})
     assert out.stdout.strip() == "False"
+
+
+def test_bulk_header_check_in_a_later_chunk():
+    import numpy  # noqa: F401  (installed by the test command)
+
+    one = rltop.encode(rltop.AddOrder(side=rltop.Side.Buy))
+    buf = bytearray(one * 10_000)
+    buf[9_000 * 128 + 1] ^= 0xFF  # magic of message 9000, well past the first chunk
+    buf[9_500 * 128 + 60] = 7  # and a bad side later: the first fault wins
+    with pytest.raises(rltop.BadMagic) as e:
+        bulk.decode_array(bytes(buf), rltop.AddOrder)
+    assert e.value.offset == 9_000 * 128
+    buf[9_000 * 128 + 1] ^= 0xFF
+    with pytest.raises(rltop.BadEnum) as e:
+        bulk.decode_array(bytes(buf), rltop.AddOrder)
+    assert e.value.offset == 9_500 * 128 + 60 and e.value.field == "AddOrder.side"

@@ -1,12 +1,11 @@
-//! `cargo xtask bench`: runs the criterion benchmarks, then prints messages/s per codec and
-//! the ratios the issues ask for, from criterion's own estimates.
+//! `cargo xtask bench`: runs the criterion benchmarks (Rust and the C header, same run), then
+//! the Python benchmark (generated package vs `construct`, numpy bulk), and prints
+//! messages/s and the ratios the issues ask for.
 
 use std::process::Command;
 
-use crate::root;
+use crate::{pyenv, root};
 
-const GROUPS: [&str; 2] = ["decode", "encode"];
-const CODECS: [&str; 4] = ["generated", "handwritten", "binrw", "deku"];
 /// Messages per benchmark iteration (benches/codec.rs).
 const PER_ITER: f64 = 4096.0;
 
@@ -23,26 +22,70 @@ fn median_ns(group: &str, codec: &str) -> Result<f64, String> {
         .ok_or_else(|| format!("{}: no median", path.display()))
 }
 
-/// The results table (markdown), from the last run's estimates.
+/// The Rust/C results table (markdown), from the last run's estimates.
 pub fn table() -> Result<String, String> {
-    let mut out = String::from("| operation | codec | messages/s (one core) | generated is × faster |\n|---|---|---:|---:|\n");
-    for g in GROUPS {
+    let mut out = String::from("| operation | codec | messages/s (one core) | generated Rust is × faster |\n|---|---|---:|---:|\n");
+    let groups: [(&str, &[&str]); 2] = [
+        (
+            "decode",
+            &["generated", "c_header", "handwritten", "binrw", "deku"],
+        ),
+        ("encode", &["generated", "handwritten", "binrw", "deku"]),
+    ];
+    for (g, codecs) in groups {
         let gen = median_ns(g, "generated")?;
-        for c in CODECS {
+        for c in codecs {
             let ns = median_ns(g, c)?;
             let rate = PER_ITER / (ns * 1e-9);
+            let what = if g == "decode" {
+                "decode + validate"
+            } else {
+                "encode + checksum"
+            };
             out.push_str(&format!(
-                "| {g} + validate | {c} | {:.1} M | {:.2} |\n",
+                "| {what} | {c} | {:.1} M | {:.2} |\n",
                 rate / 1e6,
                 ns / gen
             ));
         }
     }
-    Ok(out.replace("encode + validate", "encode + checksum"))
+    Ok(out)
+}
+
+fn python_table(r: &serde_json::Value) -> Result<String, String> {
+    let get = |k: &str| {
+        r[k].as_f64()
+            .ok_or_else(|| format!("python benchmark: no {k} in {r}"))
+    };
+    let ours = get("rltop_per_message")?;
+    let mut out = format!(
+        "\nPython, same mix, per-message decode + validate (CRC: {}):\n\n",
+        r["crc"].as_str().unwrap_or("?")
+    );
+    out.push_str("| decoder | messages/s | rltop is × faster |\n|---|---:|---:|\n");
+    for (name, key) in [
+        ("rltop (generated)", "rltop_per_message"),
+        ("construct", "construct_per_message"),
+        ("construct, compiled", "construct_compiled_per_message"),
+    ] {
+        let v = get(key)?;
+        out.push_str(&format!(
+            "| {name} | {:.0} k | {:.2} |\n",
+            v / 1e3,
+            ours / v
+        ));
+    }
+    out.push_str(&format!(
+        "\nnumpy bulk decode (rltop.bulk.decode_array, 1M AddOrder, vectorised checks): {:.1} M messages/s; with every CRC-32C verified: {:.2} M/s\n",
+        get("numpy_bulk")? / 1e6,
+        get("numpy_bulk_with_checksum")? / 1e6
+    ));
+    Ok(out)
 }
 
 pub fn run(args: &[String]) -> Result<(), String> {
-    if !args.iter().any(|a| a == "--report-only") {
+    let report_only = args.iter().any(|a| a == "--report-only");
+    if !report_only {
         let status = Command::new(env!("CARGO"))
             .args(["bench", "-p", "rltop-bench", "--bench", "codec"])
             .current_dir(root())
@@ -52,7 +95,28 @@ pub fn run(args: &[String]) -> Result<(), String> {
             return Err("cargo bench failed\n".into());
         }
     }
+    let py_result = root().join("target/bench-python.json");
+    if !report_only {
+        let py = pyenv::python(&["numpy", "construct", "crc32c"])?;
+        let out = Command::new(py)
+            .arg(root().join("bench/python/bench_decode.py"))
+            .output()
+            .map_err(|e| format!("cannot run the Python benchmark: {e}"))?;
+        if !out.status.success() {
+            return Err(format!(
+                "Python benchmark failed:\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            ));
+        }
+        std::fs::write(&py_result, &out.stdout)
+            .map_err(|e| format!("cannot write {}: {e}", py_result.display()))?;
+    }
     println!("\n128-byte message mix (40% AddOrder, 10% ModifyOrder, 34% DeleteOrder, 8% ExecuteOrder, 8% Trade):\n");
     print!("{}", table()?);
+    let text = std::fs::read_to_string(&py_result)
+        .map_err(|e| format!("cannot read {}: {e}", py_result.display()))?;
+    let r: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| format!("{}: {e}", py_result.display()))?;
+    print!("{}", python_table(&r)?);
     Ok(())
 }

@@ -63,14 +63,15 @@ class _FirstFailure:
     index, and within it the lowest field offset."""
 
     def __init__(self, size: int, base: int):
-        self.size, self.base, self.best = size, base, None
+        self.size, self.base, self.best, self.start = size, base, None, 0
 
     def check(self, np, ok, offset, make):
         if ok.all():
             return
         i = int(np.flatnonzero(~ok)[0])
-        if self.best is None or (i, offset) < self.best[:2]:
-            self.best = (i, offset, make(i))
+        key = (self.start + i, offset)
+        if self.best is None or key < self.best[:2]:
+            self.best = key + (make(i),)
 
     def raise_first(self):
         if self.best is not None:
@@ -85,10 +86,26 @@ def _text_ok(np, col, n):
     return np.where(seen_nul, nul, (b >= 0x20) & (b <= 0x7E)).all(axis=1)
 
 
+_LUTS = {}
+
+
+def _enum_ok(np, col, cls):
+    """Membership of an enumeration's values: a lookup table for 1- and 2-byte enums."""
+    values = [int(v) for v in cls]
+    if col.dtype.itemsize <= 2 and min(values) >= 0:
+        lut = _LUTS.get((cls, col.dtype.itemsize))
+        if lut is None:
+            lut = np.zeros(1 << (8 * col.dtype.itemsize), dtype=bool)
+            lut[values] = True
+            _LUTS[(cls, col.dtype.itemsize)] = lut
+        return lut[col]
+    return np.isin(col, np.array(values))
+
+
 def _check(np, ff, col, spec, offset, path, live):
     kind = spec[0]
     if kind == "enum":
-        ok = np.isin(col, np.array([int(v) for v in spec[1]]))
+        ok = _enum_ok(np, col, spec[1])
         ff.check(np, ok if live is None else ok | ~live, offset, lambda i: (BadEnum, f"invalid value {int(col[i])}", path))
     elif kind == "text":
         ok = _text_ok(np, col, spec[1])
@@ -102,34 +119,37 @@ def _check(np, ff, col, spec, offset, path, live):
             _check(np, ff, col[:, k], spec[1], offset + k * step, f"{path}[{k}]", live)
 
 
-def decode_array(buf, cls, *, verify_checksum: bool = False, base: int = 0):
-    """Views `buf` (a whole number of back-to-back `cls` messages) as a structured array,
-    after vectorised checks of every message: magic, length, type, version, counts,
-    enumerations and text (entries past a count are not checked), and with
-    ``verify_checksum`` each CRC-32C too (one call per message: far slower). Raises the
-    DecodeError a message-by-message decoder would raise first, with its byte offset in
-    `buf` plus `base`."""
-    import numpy as np
+#: Messages checked at a time: a chunk stays in cache while every check reads it.
+CHUNK_BYTES = 1 << 19
 
+
+# When magic, length, type and version are the first 8 bytes, one 64-bit compare per message
+# checks them all (the detailed checks run only on a chunk that fails it).
+_PACKED_HEADER = (messages.MAGIC_OFFSET, messages.LENGTH_OFFSET, messages.TYPE_OFFSET, messages.VERSION_OFFSET) == (0, 4, 6, 7)
+
+
+def _header_ok(np, cls, words):
+    expect = messages.MAGIC | (cls._size << 32) | (cls.TYPE_CODE << 48)
+    return bool(((words & np.uint64((1 << 56) - 1)) == np.uint64(expect)).all() and ((words >> np.uint64(56)) >= messages.MIN_VERSION).all())
+
+
+def _check_chunk(np, cls, arr, ff, words=None):
     size = cls._size
-    if len(buf) % size:
-        whole = len(buf) - len(buf) % size
-        raise Truncated(base + whole, f"{len(buf) - whole} bytes left after {whole // size} whole {cls.__name__} messages")
-    arr = np.frombuffer(buf, dtype=dtype(cls))
     header = arr[cls._spec[0][0]]
-    ff = _FirstFailure(size, base)
+    if words is None or not _header_ok(np, cls, words):
+        _check_header(np, cls, header, ff)
+    _check_fields(np, cls, arr, ff)
+
+
+def _check_header(np, cls, header, ff):
+    size = cls._size
     ff.check(np, header["magic"] == messages.MAGIC, messages.MAGIC_OFFSET, lambda i: (BadMagic, "bad magic", None))
-    ff.raise_first()
     ff.check(np, header["length"] == size, messages.LENGTH_OFFSET, lambda i: (BadLength, f"length {int(header['length'][i])}, expected {size}", None))
-    ff.raise_first()
     ff.check(np, header["msg_type"] == cls.TYPE_CODE, messages.TYPE_OFFSET, lambda i: (UnexpectedType, f"type {int(header['msg_type'][i]):#04x}, expected {cls.TYPE_CODE:#04x}", None))
     ff.check(np, header["version"] >= messages.MIN_VERSION, messages.VERSION_OFFSET, lambda i: (UnsupportedVersion, "version too old", None))
-    ff.raise_first()
-    if verify_checksum:
-        stored = header["checksum"]
-        for i in range(len(arr)):
-            if crc_with_hole(buf, i * size, size, messages.CHECKSUM_OFFSET) != int(stored[i]):
-                raise BadChecksum(base + i * size + messages.CHECKSUM_OFFSET, "bad checksum")
+
+
+def _check_fields(np, cls, arr, ff):
     counts = {}
     for array, count in cls._counts.items():
         n = next(s[2] for name, s, _, _ in cls._spec if name == array)
@@ -141,8 +161,40 @@ def decode_array(buf, cls, *, verify_checksum: bool = False, base: int = 0):
             step = _size(spec[1])
             for k in range(spec[2]):
                 _check(np, ff, arr[name][:, k], spec[1], offset + k * step, f"{path}[{k}]", counts[name] > k)
-        else:
+        elif spec[0] != "struct" or name != cls._spec[0][0]:
             _check(np, ff, arr[name], spec, offset, path, None)
+
+
+def decode_array(buf, cls, *, verify_checksum: bool = False, base: int = 0):
+    """Views `buf` (a whole number of back-to-back `cls` messages) as a structured array,
+    after vectorised checks of every message: magic, length, type, version, counts,
+    enumerations and text (entries past a count are not checked), and with
+    ``verify_checksum`` each CRC-32C too (one call per message: far slower). Raises the
+    DecodeError a message-by-message decoder would raise first, with its byte offset in
+    `buf` plus `base`. Framing errors (magic, length) are reported before field errors."""
+    import numpy as np
+
+    size = cls._size
+    if len(buf) % size:
+        whole = len(buf) - len(buf) % size
+        raise Truncated(base + whole, f"{len(buf) - whole} bytes left after {whole // size} whole {cls.__name__} messages")
+    arr = np.frombuffer(buf, dtype=dtype(cls))
+    words = np.ndarray(shape=(len(arr),), dtype="<u8", buffer=buf, strides=(size,)) if _PACKED_HEADER and len(arr) else None
+    ff = _FirstFailure(size, base)
+    step = max(1, CHUNK_BYTES // size)
+    for start in range(0, len(arr), step):
+        ff.start = start
+        _check_chunk(np, cls, arr[start:start + step], ff, None if words is None else words[start:start + step])
+        if ff.best is not None:
+            break
+    if verify_checksum:
+        stored = arr[cls._spec[0][0]]["checksum"]
+        last = len(arr) if ff.best is None else ff.best[0] + 1
+        for i in range(last):
+            if crc_with_hole(buf, i * size, size, messages.CHECKSUM_OFFSET) != int(stored[i]):
+                if ff.best is None or (i, messages.CHECKSUM_OFFSET) < ff.best[:2]:
+                    ff.best = (i, messages.CHECKSUM_OFFSET, (BadChecksum, "bad checksum", None))
+                break
     ff.raise_first()
     return arr
 

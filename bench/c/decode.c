@@ -1,0 +1,35 @@
+/* The generated C header's decoder, called from the criterion benchmark (benches/codec.rs)
+ * on the same message mix as the Rust decoders: decode and validate one message, return
+ * its type, id and price as `decode_generated` does. */
+
+#include "rltop.h"
+
+int rltop_bench_c_decode(const unsigned char *buf, size_t len, uint8_t *type, uint64_t *id, int64_t *price) {
+    rltop_message m;
+    const rltop_add_order *a;
+    const rltop_modify_order *mo;
+    const rltop_delete_order *d;
+    const rltop_execute_order *e;
+    const rltop_trade *t;
+    if (rltop_decode(buf, len, &m, NULL) != RLTOP_OK) return -1;
+    *type = m.type;
+    *id = 0;
+    *price = 0;
+    if ((a = rltop_as_add_order(&m)) != NULL) {
+        *id = rltop_add_order_order_id(a);
+        *price = rltop_add_order_price(a);
+    } else if ((mo = rltop_as_modify_order(&m)) != NULL) {
+        *id = rltop_modify_order_order_id(mo);
+        *price = rltop_modify_order_new_price(mo);
+    } else if ((d = rltop_as_delete_order(&m)) != NULL) {
+        *id = rltop_delete_order_order_id(d);
+        *price = rltop_delete_order_price(d);
+    } else if ((e = rltop_as_execute_order(&m)) != NULL) {
+        *id = rltop_execute_order_order_id(e);
+        *price = rltop_execute_order_price(e);
+    } else if ((t = rltop_as_trade(&m)) != NULL) {
+        *id = rltop_trade_trade_id(t);
+        *price = rltop_trade_price(t);
+    }
+    return 0;
+}
