@@ -129,10 +129,6 @@ impl Ladder {
         &self.levels
     }
 
-    pub fn clear(&mut self) {
-        self.levels.clear();
-    }
-
     pub fn len(&self) -> usize {
         self.levels.len()
     }
