@@ -282,7 +282,7 @@ pub fn lib_rs(model: &Model) -> Result<String, String> {
         #![forbid(unsafe_code)]
         // Formatted by prettyplease as `cargo xtask gen` writes it; rustfmt would make `gen --check` fail.
         #![cfg_attr(rustfmt, rustfmt::skip)]
-        #![allow(clippy::len_without_is_empty, clippy::new_without_default)]
+        #![allow(clippy::len_without_is_empty, clippy::new_without_default, clippy::manual_range_patterns)]
 
         pub use ::rltop_runtime as runtime;
 

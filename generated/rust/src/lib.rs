@@ -9,7 +9,11 @@
 //! datagram; encode by setting fields on `T::new()` and calling `encode`.
 #![forbid(unsafe_code)]
 #![cfg_attr(rustfmt, rustfmt::skip)]
-#![allow(clippy::len_without_is_empty, clippy::new_without_default)]
+#![allow(
+    clippy::len_without_is_empty,
+    clippy::new_without_default,
+    clippy::manual_range_patterns
+)]
 pub use ::rltop_runtime as runtime;
 pub use ::rltop_runtime::{DecodeError, InvalidEnum, TextError};
 /// RLTOP market data: fixed-size, packed, little-endian messages behind a 40-byte header,
