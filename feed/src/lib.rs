@@ -142,6 +142,8 @@ struct Instrument {
     /// Whether the book has a starting point (empty at seq 0, or a snapshot).
     started: bool,
     buffer: BTreeMap<u64, Op>,
+    /// The handler's `gap_epoch` when this book was last known complete.
+    epoch: u64,
 }
 
 impl Instrument {
@@ -152,6 +154,7 @@ impl Instrument {
             last: 0,
             started: false,
             buffer: BTreeMap::new(),
+            epoch: 0,
         }
     }
 }
@@ -163,6 +166,9 @@ pub struct FeedHandler {
     sessions: FxHashMap<u64, SeqWindow>,
     instruments: FxHashMap<u32, Instrument>,
     stats: Stats,
+    /// Counts session gaps: a book that has applied nothing in order since the last one may
+    /// have lost increments nobody has seen missing yet.
+    gap_epoch: u64,
 }
 
 fn side(s: Result<WireSide, rltop_runtime::InvalidEnum>) -> Side {
@@ -316,6 +322,7 @@ impl FeedHandler {
             Arrival::Late => self.stats.late += 1,
             Arrival::Gap { expected, missing } => {
                 self.stats.session_gaps += 1;
+                self.gap_epoch += 1;
                 on_event(Event::SessionGap {
                     session_id: session,
                     expected,
@@ -358,6 +365,7 @@ impl FeedHandler {
                 // The instrument's first increment: follow it from the empty book.
                 inst.started = true;
                 inst.state = State::Live;
+                inst.epoch = self.gap_epoch;
             } else {
                 if inst.buffer.is_empty() {
                     on_event(Event::Stale {
@@ -385,6 +393,7 @@ impl FeedHandler {
             match apply(&mut inst.book, &op) {
                 Ok(()) => {
                     inst.last = seq;
+                    inst.epoch = self.gap_epoch;
                     self.stats.increments_applied += 1;
                     on_event(Event::Book {
                         symbol_id,
@@ -394,7 +403,7 @@ impl FeedHandler {
                     if !inst.buffer.is_empty() {
                         // Increments that came early (reordered at the start) follow now.
                         inst.state = State::Stale;
-                        Self::drain(inst, symbol_id, &mut self.stats, on_event);
+                        Self::drain(self.gap_epoch, inst, symbol_id, &mut self.stats, on_event);
                     }
                 }
                 Err(e) => {
@@ -429,7 +438,7 @@ impl FeedHandler {
             on_event,
         );
         // The missing increment may just have arrived late: drain what is now contiguous.
-        Self::drain(inst, symbol_id, &mut self.stats, on_event);
+        Self::drain(self.gap_epoch, inst, symbol_id, &mut self.stats, on_event);
     }
 
     fn buffer(
@@ -458,6 +467,7 @@ impl FeedHandler {
     /// Applies buffered increments that follow the book without a hole; goes live when the
     /// buffer is empty again.
     fn drain(
+        epoch: u64,
         inst: &mut Instrument,
         symbol_id: u32,
         stats: &mut Stats,
@@ -506,6 +516,7 @@ impl FeedHandler {
         }
         if inst.buffer.is_empty() {
             inst.state = State::Live;
+            inst.epoch = epoch;
             stats.recoveries += 1;
             on_event(Event::Recovered {
                 symbol_id,
@@ -523,8 +534,26 @@ impl FeedHandler {
             .instruments
             .entry(symbol_id)
             .or_insert_with(Instrument::new);
-        // A snapshot no newer than the book brings nothing (SPEC.md §8, step 5).
-        if inst.started && seq <= inst.last {
+        // When to take a snapshot (SPEC.md §8, step 5):
+        // * an order-level book that is live and has no reason to doubt itself ignores it:
+        //   one newer than the book is only ahead of increments still on their way (the
+        //   channels are separate streams);
+        // * an order-level book that may have lost its latest increments without seeing a
+        //   gap (a session gap since its last in-order increment) takes a newer one;
+        // * a level book takes any snapshot not older than itself: it also refreshes the
+        //   depth beyond what increments showed;
+        // * a stale or unstarted book takes one newer than itself.
+        let suspect = inst.epoch < self.gap_epoch;
+        let take = if !inst.started {
+            true
+        } else if inst.state == State::Stale {
+            seq > inst.last
+        } else if inst.book.is_order_complete() {
+            suspect && seq > inst.last
+        } else {
+            seq >= inst.last
+        };
+        if !take {
             return;
         }
         let conv = |l: &rltop::PriceLevel| TopLevel {
@@ -543,7 +572,7 @@ impl FeedHandler {
             return;
         }
         self.stats.snapshots_applied += 1;
-        if inst.started && inst.state == State::Live {
+        if inst.started && inst.state == State::Live && seq > inst.last {
             // Live but behind: increments went missing where no later one showed it (the
             // tail of a burst). The snapshot repairs that.
             on_event(Event::Stale {
@@ -557,11 +586,12 @@ impl FeedHandler {
         inst.started = true;
         inst.last = seq;
         inst.state = State::Stale;
+        inst.epoch = self.gap_epoch;
         on_event(Event::Book {
             symbol_id,
             order_book_seq: seq,
             book: &inst.book,
         });
-        Self::drain(inst, symbol_id, &mut self.stats, on_event);
+        Self::drain(self.gap_epoch, inst, symbol_id, &mut self.stats, on_event);
     }
 }

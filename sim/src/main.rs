@@ -1,0 +1,85 @@
+//! `rltop-sim`: runs the simulator and writes its datagrams as a pcap capture.
+//!
+//!     rltop-sim --out capture.pcap [--seed N] [--instruments N] [--events N] [--quiet-tail S]
+//!
+//! The same arguments give the same bytes.
+
+use std::fs::File;
+use std::io::BufWriter;
+use std::net::{Ipv4Addr, SocketAddrV4};
+use std::process::ExitCode;
+
+use rltop_capture::PcapWriter;
+use rltop_sim::{Config, Simulation, Stream};
+
+const USAGE: &str = "usage: rltop-sim --out FILE.pcap [--seed N] [--instruments N] [--events N] [--quiet-tail SECONDS]";
+
+fn parse(args: &[String]) -> Result<(Config, String), String> {
+    let mut cfg = Config::default();
+    let mut out = None;
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        let mut value = || {
+            it.next()
+                .ok_or_else(|| format!("{a} needs a value\n{USAGE}"))
+        };
+        let num = |v: &String| {
+            v.parse::<u64>()
+                .map_err(|_| format!("{a}: not a number: {v}"))
+        };
+        match a.as_str() {
+            "--out" => out = Some(value()?.clone()),
+            "--seed" => cfg.seed = num(value()?)?,
+            "--instruments" => {
+                cfg.instruments = u32::try_from(num(value()?)?)
+                    .map_err(|_| "--instruments: too many".to_string())?
+            }
+            "--events" => cfg.events = num(value()?)?,
+            "--quiet-tail" => cfg.quiet_tail_s = num(value()?)?,
+            _ => return Err(format!("unknown argument {a}\n{USAGE}")),
+        }
+    }
+    if cfg.instruments == 0 {
+        return Err("--instruments must be at least 1".into());
+    }
+    Ok((cfg, out.ok_or_else(|| USAGE.to_string())?))
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let (cfg, out) = match parse(&args) {
+        Ok(x) => x,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    let (datagrams, oracle) = Simulation::new(cfg).run();
+    let write = || -> std::io::Result<()> {
+        let mut w = PcapWriter::new(BufWriter::new(File::create(&out)?))?;
+        for d in &datagrams {
+            let src = SocketAddrV4::new(
+                Ipv4Addr::new(10, 0, 0, 1),
+                40000 + d.stream.session() as u16,
+            );
+            w.write(d.time_ns, src, d.stream.group(), &d.bytes)?;
+        }
+        use std::io::Write;
+        w.into_inner().flush()
+    };
+    if let Err(e) = write() {
+        eprintln!("rltop-sim: cannot write {out}: {e}");
+        return ExitCode::FAILURE;
+    }
+    let bytes: usize = datagrams.iter().map(|d| d.bytes.len()).sum();
+    println!(
+        "{out}: {} datagrams, {bytes} bytes of messages, {} instruments",
+        datagrams.len(),
+        oracle.books.len()
+    );
+    for s in Stream::ALL {
+        let n = datagrams.iter().filter(|d| d.stream == s).count();
+        println!("  {:?} {}: {n} datagrams", s, s.group());
+    }
+    ExitCode::SUCCESS
+}
