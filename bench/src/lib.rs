@@ -8,6 +8,7 @@
 
 pub mod handwritten;
 pub mod peers;
+pub mod seed_book;
 
 use rltop::*;
 
@@ -266,9 +267,13 @@ extern "C" {
     ) -> i32;
 }
 
+/// The C decoder refused the message (its error code).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CRefused(pub i32);
+
 /// The generated C header's decoder (bench/c/decode.c), on the same terms as
-/// [`decode_generated`]: `Err(())` when it refuses the message.
-pub fn decode_c(buf: &[u8]) -> Result<Digest, ()> {
+/// [`decode_generated`].
+pub fn decode_c(buf: &[u8]) -> Result<Digest, CRefused> {
     let (mut ty, mut id, mut price) = (0u8, 0u64, 0i64);
     // SAFETY: the C function reads at most `buf.len()` bytes from `buf` (the header's
     // decoder never reads outside buf[0..len)) and writes the three out-parameters, which
@@ -277,7 +282,7 @@ pub fn decode_c(buf: &[u8]) -> Result<Digest, ()> {
     if rc == 0 {
         Ok((ty, id, price))
     } else {
-        Err(())
+        Err(CRefused(rc))
     }
 }
 

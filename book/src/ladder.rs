@@ -63,9 +63,9 @@ impl Ladder {
         }
     }
 
-    fn search(&self, price: i64) -> Result<usize, usize> {
+    pub fn search(&self, price: i64) -> Result<usize, usize> {
         let k = self.key(price);
-        // Most activity is near the top: look there first.
+        // Most activity is at the top: look there first.
         if let Some(last) = self.levels.last() {
             let lk = self.key(last.price);
             if lk == k {
@@ -76,6 +76,17 @@ impl Ladder {
             }
         }
         self.levels.binary_search_by_key(&k, |l| self.key(l.price))
+    }
+
+    pub fn at_mut(&mut self, i: usize) -> &mut Level {
+        &mut self.levels[i]
+    }
+
+    /// Removes level `i` if it holds nothing any more.
+    pub fn prune_at(&mut self, i: usize) {
+        if self.levels[i].is_empty() {
+            self.levels.remove(i);
+        }
     }
 
     pub fn get(&self, price: i64) -> Option<&Level> {

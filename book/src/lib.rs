@@ -410,7 +410,8 @@ impl Book {
             Side::Bid => &mut self.bids,
             Side::Ask => &mut self.asks,
         };
-        if let Some(level) = ladder.get_mut(o.price) {
+        if let Ok(at) = ladder.search(o.price) {
+            let level = ladder.at_mut(at);
             if level.head == i {
                 level.head = o.next;
             }
@@ -422,8 +423,8 @@ impl Book {
                 level.qty -= o.qty;
                 level.count -= 1;
             }
+            ladder.prune_at(at);
         }
-        ladder.prune(o.price);
     }
 
     fn remove(&mut self, i: u32) {

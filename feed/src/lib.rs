@@ -18,6 +18,7 @@
 //!
 //! Events borrow the datagram and the books: nothing is copied for a consumer.
 
+mod table;
 mod window;
 
 use rltop::{Message, Side as WireSide};
@@ -25,7 +26,6 @@ use rltop_book::{
     Add, Book, BookError, Delete, Execute, LevelState, Modify, ModifyKind, Side, TopLevel,
 };
 use rltop_runtime::DecodeError;
-use rustc_hash::FxHashMap;
 use std::collections::BTreeMap;
 
 pub use window::{Arrival, SeqWindow, WINDOW};
@@ -163,8 +163,8 @@ impl Instrument {
 #[derive(Debug, Default)]
 pub struct FeedHandler {
     config: Config,
-    sessions: FxHashMap<u64, SeqWindow>,
-    instruments: FxHashMap<u32, Instrument>,
+    sessions: table::Sessions,
+    instruments: table::ById<Instrument>,
     stats: Stats,
     /// Counts session gaps: a book that has applied nothing in order since the last one may
     /// have lost increments nobody has seen missing yet.
@@ -265,19 +265,19 @@ impl FeedHandler {
 
     /// The book of an instrument, if any message of it has been seen.
     pub fn book(&self, symbol_id: u32) -> Option<&Book> {
-        self.instruments.get(&symbol_id).map(|i| &i.book)
+        self.instruments.get(symbol_id).map(|i| &i.book)
     }
 
     /// Whether the instrument's book is live (not waiting for recovery).
     pub fn is_live(&self, symbol_id: u32) -> bool {
         self.instruments
-            .get(&symbol_id)
+            .get(symbol_id)
             .is_some_and(|i| i.state == State::Live)
     }
 
     /// Instruments seen so far.
     pub fn symbols(&self) -> impl Iterator<Item = u32> + '_ {
-        self.instruments.keys().copied()
+        self.instruments.ids()
     }
 
     /// A datagram from a single line.
@@ -309,12 +309,7 @@ impl FeedHandler {
     fn on_message<'a>(&mut self, line: Line, m: Message<'a>, on_event: &mut impl FnMut(Event<'_>)) {
         let h = m.header();
         let session = h.session_id();
-        match self
-            .sessions
-            .entry(session)
-            .or_default()
-            .arrive(h.seq_num())
-        {
+        match self.sessions.window(session).arrive(h.seq_num()) {
             Arrival::Duplicate => {
                 self.stats.duplicates += 1;
                 return;
@@ -358,8 +353,7 @@ impl FeedHandler {
         let max_buffered = self.config.max_buffered;
         let inst = self
             .instruments
-            .entry(symbol_id)
-            .or_insert_with(Instrument::new);
+            .get_or_insert_with(symbol_id, Instrument::new);
         if !inst.started {
             if seq == 1 {
                 // The instrument's first increment: follow it from the empty book.
@@ -532,8 +526,7 @@ impl FeedHandler {
         let seq = s.snapshot_seq();
         let inst = self
             .instruments
-            .entry(symbol_id)
-            .or_insert_with(Instrument::new);
+            .get_or_insert_with(symbol_id, Instrument::new);
         // When to take a snapshot (SPEC.md §8, step 5):
         // * an order-level book that is live and has no reason to doubt itself ignores it:
         //   one newer than the book is only ahead of increments still on their way (the

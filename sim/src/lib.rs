@@ -126,6 +126,9 @@ pub struct Config {
     pub quiet_tail_s: u64,
     /// Start of the session, ns since the epoch.
     pub start_ns: u64,
+    /// Resting orders an instrument's book is kept at or above (real books hold hundreds to
+    /// thousands): below it, order flow is passive orders only.
+    pub min_resting: usize,
 }
 
 impl Default for Config {
@@ -137,6 +140,7 @@ impl Default for Config {
             mean_gap_ns: 20_000.0,
             quiet_tail_s: 3,
             start_ns: 1_700_000_000_000_000_000,
+            min_resting: 500,
         }
     }
 }
@@ -291,7 +295,7 @@ impl Simulation {
         }
         let count = inst.engine.order_count() as u64;
         let mut out = Vec::new();
-        if r < 0.45 || count < 20 {
+        if r < 0.45 || count < self.cfg.min_resting as u64 {
             let side = if self.rng.chance(0.5) {
                 Side::Buy
             } else {

@@ -52,6 +52,54 @@ pub fn table() -> Result<String, String> {
     Ok(out)
 }
 
+/// Elements per iteration, as the benchmark declared its throughput.
+fn elements(group: &str, codec: &str) -> Result<f64, String> {
+    let path = root().join(format!(
+        "target/criterion/{group}/{codec}/new/benchmark.json"
+    ));
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let v: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    v["throughput"]["Elements"]
+        .as_f64()
+        .ok_or_else(|| format!("{}: no element throughput", path.display()))
+}
+
+/// Decode → feed handler → book, against the draft's sample book.
+fn feed_table() -> Result<String, String> {
+    let mut out = String::from(
+        "\nDecode → feed handler → book apply, simulator capture (8 instruments, 200 000 events), one core:\n\n\
+         | books | pipeline | messages/s | rltop is × faster |\n|---|---|---:|---:|\n",
+    );
+    for (group, books) in [
+        ("feed", "~500 orders each"),
+        ("feed_deep", "~5 000 orders each"),
+    ] {
+        let ours = median_ns(group, "rltop_feed")?;
+        for (codec, name) in [
+            ("rltop_feed", "rltop-feed + rltop-book"),
+            (
+                "seed_style_book",
+                "draft's BTreeMap<i64, Vec<Order>>, linear id search",
+            ),
+        ] {
+            let ns = median_ns(group, codec)?;
+            let rate = elements(group, codec)? / (ns * 1e-9);
+            out.push_str(&format!(
+                "| {books} | {name} | {:.1} M | {:.2} |\n",
+                rate / 1e6,
+                ns / ours
+            ));
+        }
+    }
+    out.push_str(&format!(
+        "\nMemory per resting order (order slot + index entry): {} bytes\n",
+        rltop_book::Book::bytes_per_order()
+    ));
+    Ok(out)
+}
+
 fn python_table(r: &serde_json::Value) -> Result<String, String> {
     let get = |k: &str| {
         r[k].as_f64()
@@ -87,7 +135,15 @@ pub fn run(args: &[String]) -> Result<(), String> {
     let report_only = args.iter().any(|a| a == "--report-only");
     if !report_only {
         let status = Command::new(env!("CARGO"))
-            .args(["bench", "-p", "rltop-bench", "--bench", "codec"])
+            .args([
+                "bench",
+                "-p",
+                "rltop-bench",
+                "--bench",
+                "codec",
+                "--bench",
+                "feed",
+            ])
             .current_dir(root())
             .status()
             .map_err(|e| format!("cannot run cargo bench: {e}"))?;
@@ -113,6 +169,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
     }
     println!("\n128-byte message mix (40% AddOrder, 10% ModifyOrder, 34% DeleteOrder, 8% ExecuteOrder, 8% Trade):\n");
     print!("{}", table()?);
+    print!("{}", feed_table()?);
     let text = std::fs::read_to_string(&py_result)
         .map_err(|e| format!("cannot read {}: {e}", py_result.display()))?;
     let r: serde_json::Value =
