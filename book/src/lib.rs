@@ -334,6 +334,20 @@ impl Book {
         }
     }
 
+    /// The resting order an increment names, checked to rest where the increment says.
+    fn resting_at(&self, order_id: u64, side: Side, price: i64) -> Result<(u32, Order), BookError> {
+        let i = self.find(order_id)?;
+        let o = self.orders[i as usize];
+        let what = if o.side != side {
+            "side"
+        } else if o.price != price {
+            "price"
+        } else {
+            return Ok((i, o));
+        };
+        Err(BookError::OrderMismatch { order_id, what })
+    }
+
     fn find(&self, order_id: u64) -> Result<u32, BookError> {
         self.index
             .get(&order_id)
@@ -500,20 +514,7 @@ impl Book {
             self.set_level(m.side, m.new_price, m.new_level);
             return Ok(());
         }
-        let i = self.find(id)?;
-        let o = self.orders[i as usize];
-        if o.side != m.side {
-            return Err(BookError::OrderMismatch {
-                order_id: id,
-                what: "side",
-            });
-        }
-        if o.price != m.old_price {
-            return Err(BookError::OrderMismatch {
-                order_id: id,
-                what: "price",
-            });
-        }
+        let (i, o) = self.resting_at(id, m.side, m.old_price)?;
         let kind_ok = match m.kind {
             ModifyKind::Price => true,
             ModifyKind::QuantityDecrease => m.new_qty < o.qty,
@@ -575,14 +576,7 @@ impl Book {
             self.set_level(d.side, d.price, d.level);
             return Ok(());
         }
-        let i = self.find(d.order_id)?;
-        let o = self.orders[i as usize];
-        if o.side != d.side || o.price != d.price {
-            return Err(BookError::OrderMismatch {
-                order_id: d.order_id,
-                what: if o.side != d.side { "side" } else { "price" },
-            });
-        }
+        let (i, o) = self.resting_at(d.order_id, d.side, d.price)?;
         let now = self.level_now(d.side, d.price);
         let after = if o.hidden {
             now
@@ -609,14 +603,7 @@ impl Book {
             self.set_level(e.side, e.price, e.level);
             return Ok(());
         }
-        let i = self.find(e.order_id)?;
-        let o = self.orders[i as usize];
-        if o.side != e.side || o.price != e.price {
-            return Err(BookError::OrderMismatch {
-                order_id: e.order_id,
-                what: if o.side != e.side { "side" } else { "price" },
-            });
-        }
+        let (i, o) = self.resting_at(e.order_id, e.side, e.price)?;
         if e.executed > o.qty {
             return Err(BookError::Overfill {
                 order_id: e.order_id,

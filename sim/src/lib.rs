@@ -512,16 +512,8 @@ impl Simulation {
         let (bids, asks) = (e.top(Side::Buy, 10), e.top(Side::Sell, 10));
         s.set_num_bid_levels(bids.len() as u8);
         s.set_num_ask_levels(asks.len() as u8);
-        for (slot, &(p, q, c)) in s.bids_mut().iter_mut().zip(&bids) {
-            slot.set_price(p);
-            slot.set_quantity(q);
-            slot.set_order_count(c);
-        }
-        for (slot, &(p, q, c)) in s.asks_mut().iter_mut().zip(&asks) {
-            slot.set_price(p);
-            slot.set_quantity(q);
-            slot.set_order_count(c);
-        }
+        fill_levels(s.bids_mut(), &bids);
+        fill_levels(s.asks_mut(), &asks);
         s.set_last_trade_price(inst.day.last);
         s.set_volume_24h(inst.day.volume);
         e.since_snapshot = 0;
@@ -692,6 +684,15 @@ impl Simulation {
                 });
             }
         }
+    }
+}
+
+/// Writes levels (best first) into a snapshot's array; entries past them stay zero.
+fn fill_levels(slots: &mut [PriceLevel], levels: &[engine::Level]) {
+    for (slot, &(p, q, c)) in slots.iter_mut().zip(levels) {
+        slot.set_price(p);
+        slot.set_quantity(q);
+        slot.set_order_count(c);
     }
 }
 

@@ -9,17 +9,20 @@ use crate::{pyenv, root};
 /// Messages per benchmark iteration (benches/codec.rs).
 const PER_ITER: f64 = 4096.0;
 
-fn median_ns(group: &str, codec: &str) -> Result<f64, String> {
-    let path = root().join(format!(
-        "target/criterion/{group}/{codec}/new/estimates.json"
-    ));
+/// A value from one of criterion's result files for the last run of `group/codec`.
+fn criterion_value(group: &str, codec: &str, file: &str, pointer: &str) -> Result<f64, String> {
+    let path = root().join(format!("target/criterion/{group}/{codec}/new/{file}"));
     let text = std::fs::read_to_string(&path)
         .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     let v: serde_json::Value =
         serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
-    v["median"]["point_estimate"]
-        .as_f64()
-        .ok_or_else(|| format!("{}: no median", path.display()))
+    v.pointer(pointer)
+        .and_then(serde_json::Value::as_f64)
+        .ok_or_else(|| format!("{}: no {pointer}", path.display()))
+}
+
+fn median_ns(group: &str, codec: &str) -> Result<f64, String> {
+    criterion_value(group, codec, "estimates.json", "/median/point_estimate")
 }
 
 /// The Rust/C results table (markdown), from the last run's estimates.
@@ -54,16 +57,7 @@ pub fn table() -> Result<String, String> {
 
 /// Elements per iteration, as the benchmark declared its throughput.
 fn elements(group: &str, codec: &str) -> Result<f64, String> {
-    let path = root().join(format!(
-        "target/criterion/{group}/{codec}/new/benchmark.json"
-    ));
-    let text = std::fs::read_to_string(&path)
-        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    let v: serde_json::Value =
-        serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
-    v["throughput"]["Elements"]
-        .as_f64()
-        .ok_or_else(|| format!("{}: no element throughput", path.display()))
+    criterion_value(group, codec, "benchmark.json", "/throughput/Elements")
 }
 
 /// Decode → feed handler → book, against the draft's sample book.

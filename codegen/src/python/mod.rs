@@ -168,15 +168,6 @@ impl Py<'_> {
         }
     }
 
-    fn size_of(&self, ty: &Ty) -> usize {
-        match ty {
-            Ty::Struct(i) => self.struct_layout(*i).size,
-            Ty::Array(e, n) => self.size_of(e) * n,
-            Ty::Text(n) | Ty::Reserved(n) => *n,
-            scalar => self.s.scalar_prim(scalar).map_or(0, Prim::size),
-        }
-    }
-
     fn annotation(&self, ty: &Ty) -> String {
         match ty {
             Ty::Enum(i) => self.s.enums[*i].name.clone(),
@@ -237,10 +228,13 @@ impl Py<'_> {
         }
     }
 
-    /// An expression decoding one value of `ty` from tuple `v` at index `vi`.
+    /// An expression decoding one value of `ty` (`size` bytes, as the layout pass has it)
+    /// from tuple `v` at index `vi`.
+    #[allow(clippy::too_many_arguments)]
     fn dec_expr(
         &self,
         ty: &Ty,
+        size: usize,
         vi: &str,
         off: &str,
         path: &str,
@@ -268,7 +262,7 @@ impl Py<'_> {
             Ty::Array(e, n) => {
                 let j = format!("j{depth}");
                 let per = self.values_of(e);
-                let step = self.size_of(e);
+                let step = size / n;
                 let upto = count.map_or(n.to_string(), String::from);
                 if matches!(**e, Ty::Prim(_) | Ty::Alias(_)) {
                     return format!("list(v[{vi}:{vi} + {upto}])");
@@ -276,6 +270,7 @@ impl Py<'_> {
                 let epath = format!("{path} + \"[\" + str({j}) + \"]\"");
                 let inner = self.dec_expr(
                     e,
+                    step,
                     &format!("{vi} + {per} * {j}"),
                     &format!("{off} + {step} * {j}"),
                     &epath,
@@ -503,7 +498,7 @@ impl Py<'_> {
                     body,
                     "f_{} = {}",
                     f.name,
-                    self.dec_expr(&f.ty, &vi, &off, &path, count.as_deref(), 0)
+                    self.dec_expr(&f.ty, fl.size, &vi, &off, &path, count.as_deref(), 0)
                 );
                 args.push(format!("f_{}", f.name));
             }
@@ -706,23 +701,18 @@ fn messages(model: &Model) -> String {
         );
         table.push((code, r.name.clone(), sn, l.size));
     }
+    let names = table
+        .iter()
+        .map(|t| t.1.as_str())
+        .collect::<Vec<_>>()
+        .join(", ");
     let _ = writeln!(
         out,
-        "\n\n#: Every message type, in schema order.\nMESSAGE_TYPES = ({},)",
-        table
-            .iter()
-            .map(|t| t.1.clone())
-            .collect::<Vec<_>>()
-            .join(", ")
+        "\n\n#: Every message type, in schema order.\nMESSAGE_TYPES = ({names},)"
     );
     let _ = writeln!(
         out,
-        "\n#: Any message of the protocol.\nMessage = Union[{}]",
-        table
-            .iter()
-            .map(|t| t.1.clone())
-            .collect::<Vec<_>>()
-            .join(", ")
+        "\n#: Any message of the protocol.\nMessage = Union[{names}]"
     );
     let _ = writeln!(out, "\n#: type code -> (size, decoder)\n_DECODERS = {{");
     for (code, _, sn, size) in &table {

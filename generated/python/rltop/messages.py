@@ -1625,7 +1625,7 @@ from typing import Iterable, Iterator  # noqa: E402
 
 from ._runtime import (  # noqa: E402
     BadChecksum, BadLength, BadMagic, DecodeError, Truncated, UnexpectedType, UnknownType,
-    UnsupportedVersion, crc32c,
+    UnsupportedVersion,
 )
 
 
@@ -1643,7 +1643,6 @@ def _frame_struct():
 
 _FRAME, _FRAME_ORDER = _frame_struct()
 _CHECKSUM = struct.Struct("<I")
-_HOLE_END = CHECKSUM_OFFSET + 4
 
 
 def _frame(buf, off, end, only=None):
@@ -1672,9 +1671,8 @@ def _check_and_decode(buf, off, msg_type, length, version):
     entry = _DECODERS.get(msg_type)
     if entry is None:
         raise UnknownType(off + TYPE_OFFSET, f"unknown message type {msg_type:#04x} ({length} bytes skipped)")
-    mv = memoryview(buf)
     found = _CHECKSUM.unpack_from(buf, off + CHECKSUM_OFFSET)[0]
-    computed = crc32c(mv[off + _HOLE_END:off + length], crc32c(b"\0\0\0\0", crc32c(mv[off:off + CHECKSUM_OFFSET])))
+    computed = crc_with_hole(buf, off, length, CHECKSUM_OFFSET)
     if found != computed:
         raise BadChecksum(off + CHECKSUM_OFFSET, f"checksum {found:#010x}, computed {computed:#010x}")
     return entry[1](buf, off)
