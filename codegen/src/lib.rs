@@ -3,18 +3,20 @@
 //!
 //! Pipeline, as in google/pdl: [`parser`] (text → [`ast`]) → [`analyze`] (names, ranges →
 //! [`model`]) → [`layout`] (the one pass that computes offsets) → one backend per artifact
-//! ([`rust`], [`table`], [`vectors`]). Every stage reports [`Diagnostic`]s instead of stopping at the first.
+//! ([`rust`], [`c`], [`python`], [`table`], [`vectors`], [`streams`]). Every stage reports [`Diagnostic`]s instead of stopping at the first.
 
 pub mod analyze;
 pub mod ast;
 pub mod c;
 pub mod case;
 pub mod diagnostic;
+pub mod encode;
 pub mod layout;
 pub mod model;
 pub mod parser;
 pub mod python;
 pub mod rust;
+pub mod streams;
 pub mod table;
 pub mod vectors;
 

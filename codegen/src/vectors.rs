@@ -109,7 +109,7 @@ struct Built {
     json: Value,
 }
 
-fn put_int(buf: &mut [u8], at: usize, size: usize, v: i128) {
+pub(crate) fn put_int(buf: &mut [u8], at: usize, size: usize, v: i128) {
     buf[at..at + size].copy_from_slice(&(v as u128).to_le_bytes()[..size]);
 }
 
@@ -304,13 +304,13 @@ struct Vectors<'m> {
 }
 
 /// CRC-32C of `bytes` with the checksum field taken as zero, stored in it.
-fn seal(bytes: &mut [u8], h: &HeaderOffsets) {
+pub(crate) fn seal(bytes: &mut [u8], h: &HeaderOffsets) {
     bytes[h.checksum..h.checksum + 4].fill(0);
     let crc = crc32c::crc32c(bytes);
     bytes[h.checksum..h.checksum + 4].copy_from_slice(&crc.to_le_bytes());
 }
 
-fn hex(bytes: &[u8]) -> String {
+pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 

@@ -275,6 +275,12 @@ impl FeedHandler {
             .is_some_and(|i| i.state == State::Live)
     }
 
+    /// The `order_book_seq` the instrument's book is at (of its last increment applied, or
+    /// of the snapshot it was rebuilt from; 0 before either).
+    pub fn order_book_seq(&self, symbol_id: u32) -> Option<u64> {
+        self.instruments.get(symbol_id).map(|i| i.last)
+    }
+
     /// Instruments seen so far.
     pub fn symbols(&self) -> impl Iterator<Item = u32> + '_ {
         self.instruments.ids()
@@ -493,6 +499,13 @@ impl FeedHandler {
                 }
                 Err(e) => {
                     inst.buffer.clear();
+                    if replayed > 0 {
+                        on_event(Event::Book {
+                            symbol_id,
+                            order_book_seq: inst.last,
+                            book: &inst.book,
+                        });
+                    }
                     on_event(Event::Stale {
                         symbol_id,
                         cause: StaleCause::Refused(e),
@@ -565,7 +578,8 @@ impl FeedHandler {
             return;
         }
         self.stats.snapshots_applied += 1;
-        if inst.started && inst.state == State::Live && seq > inst.last {
+        let was_live = inst.started && inst.state == State::Live;
+        if was_live && seq > inst.last {
             // Live but behind: increments went missing where no later one showed it (the
             // tail of a burst). The snapshot repairs that.
             on_event(Event::Stale {
@@ -576,15 +590,20 @@ impl FeedHandler {
                 },
             });
         }
+        let refresh = was_live && seq == inst.last;
         inst.started = true;
         inst.last = seq;
-        inst.state = State::Stale;
         inst.epoch = self.gap_epoch;
         on_event(Event::Book {
             symbol_id,
             order_book_seq: seq,
             book: &inst.book,
         });
+        if refresh {
+            // A level book refreshed at its own sequence (deeper levels): still live.
+            return;
+        }
+        inst.state = State::Stale;
         Self::drain(self.gap_epoch, inst, symbol_id, &mut self.stats, on_event);
     }
 }

@@ -38,6 +38,8 @@ enum Expect {
     Hex(String),
     /// An encode the testee must refuse.
     EncodeError,
+    /// A stream scenario: the events, in order, and the final books.
+    Stream { events: Value, books: Value },
 }
 
 #[derive(Debug, Clone)]
@@ -159,6 +161,18 @@ pub fn load_cases(dir: &Path) -> Result<Vec<Case>, String> {
             expect: Expect::EncodeError,
         });
     }
+    let path = dir.join("streams.json");
+    let file = read_json(&path)?;
+    for c in cases_of(&file, &path)? {
+        cases.push(Case {
+            name: str_of(c, "name", &path)?.to_string(),
+            request: json!({ "op": "stream", "depth": c["depth"], "datagrams": c["datagrams"] }),
+            expect: Expect::Stream {
+                events: c["events"].clone(),
+                books: c["books"].clone(),
+            },
+        });
+    }
     Ok(cases)
 }
 
@@ -241,6 +255,38 @@ pub fn judge(case: &Case, response: &Value) -> Result<(), String> {
             Some(_) => Ok(()),
             None => Err(format!("expected an encode error, got {response}")),
         },
+        Expect::Stream { events, books } => {
+            let got = |k: &str| {
+                response
+                    .get(k)
+                    .filter(|v| v.is_array())
+                    .ok_or_else(|| format!("response has no \"{k}\" array: {response}"))
+            };
+            let got_events = Value::Array(
+                got("events")?
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(normalize_event)
+                    .collect(),
+            );
+            // Events first: where a run goes wrong shows there before the books.
+            match first_difference("events", events, &got_events)
+                .or_else(|| first_difference("books", books, got("books").ok()?))
+            {
+                None => got("books").map(|_| ()),
+                Some(d) => Err(d),
+            }
+        }
+    }
+}
+
+/// A rejected message is judged, like a decode error, on its kind and offset; any detail an
+/// implementation adds is its own.
+fn normalize_event(e: &Value) -> Value {
+    match e.get("rejected") {
+        Some(r) => json!({ "rejected": { "kind": r["kind"], "offset": r["offset"] } }),
+        None => e.clone(),
     }
 }
 

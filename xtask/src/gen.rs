@@ -52,7 +52,37 @@ pub fn artifacts() -> Result<BTreeMap<PathBuf, String>, String> {
     for (name, text) in rltop_codegen::vectors::build(&model) {
         out.insert(Path::new(VECTORS).join(name), text);
     }
+    out.insert(
+        Path::new(VECTORS).join("streams.json"),
+        rltop_codegen::streams::build(&model, &scenario_sources(&root)?)?,
+    );
     Ok(out)
+}
+
+/// Hand-written stream scenarios, one JSON file each.
+pub const SCENARIOS: &str = "conformance/scenarios";
+
+fn scenario_sources(root: &Path) -> Result<Vec<(String, String)>, String> {
+    let dir = root.join(SCENARIOS);
+    let mut paths: Vec<PathBuf> = fs::read_dir(&dir)
+        .map_err(|e| format!("cannot read {SCENARIOS}: {e}"))?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    paths.sort();
+    paths
+        .iter()
+        .map(|p| {
+            let name = format!(
+                "{SCENARIOS}/{}",
+                p.file_name().unwrap_or_default().to_string_lossy()
+            );
+            fs::read_to_string(p)
+                .map(|t| (name.clone(), t))
+                .map_err(|e| format!("cannot read {name}: {e}"))
+        })
+        .collect()
 }
 
 /// Where the conformance vectors go (generated, checked in, covered by `--check`).

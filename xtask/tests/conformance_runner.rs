@@ -4,8 +4,9 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-/// A vector directory with one decode case and one encode case (`decode/X/a`, `encode/X/a`).
-fn vectors(tag: &str) -> PathBuf {
+/// A vector directory with one decode case and one encode case (`decode/X/a`, `encode/X/a`),
+/// and the stream cases `streams` (a `streams.json` text).
+fn vectors(tag: &str, streams: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("rltop-runner-{tag}-{}", std::process::id()));
     std::fs::create_dir_all(dir.join("messages")).unwrap();
     std::fs::write(
@@ -16,14 +17,32 @@ fn vectors(tag: &str) -> PathBuf {
     for f in ["datagrams.json", "errors.json", "encode_errors.json"] {
         std::fs::write(dir.join(f), r#"{"cases":[]}"#).unwrap();
     }
+    std::fs::write(dir.join("streams.json"), streams).unwrap();
     dir
 }
+
+const NO_STREAMS: &str = r#"{"cases":[]}"#;
+
+/// One stream case: a gap, then a book at order_book_seq 5.
+const ONE_STREAM: &str = r#"{"cases":[{"name":"stream/s","depth":5,"datagrams":[{"line":"A","hex":"00"}],
+  "events":[{"rejected":{"kind":"BadMagic","offset":0}},{"book":{"symbol_id":1,"order_book_seq":"5"}}],
+  "books":[{"symbol_id":1,"state":"live","order_book_seq":"5","bids":[],"asks":[]}]}]}"#;
 
 const GOOD: &str = r#"while read -r l; do case "$l" in *'"op":"decode"'*) echo '{"results":[{"message":{"type":"X"}}]}';; *) echo '{"hex":"00"}';; esac; done"#;
 const WRONG_DECODE: &str = r#"while read -r l; do case "$l" in *'"op":"decode"'*) echo '{"results":[]}';; *) echo '{"hex":"00"}';; esac; done"#;
 
 fn run(tag: &str, testee: &str, failure_list: Option<&str>, extra: &[&str]) -> (bool, String) {
-    let dir = vectors(tag);
+    run_streams(tag, testee, failure_list, extra, NO_STREAMS)
+}
+
+fn run_streams(
+    tag: &str,
+    testee: &str,
+    failure_list: Option<&str>,
+    extra: &[&str],
+    streams: &str,
+) -> (bool, String) {
+    let dir = vectors(tag, streams);
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_xtask"));
     cmd.args(["conformance", "--vectors"])
         .arg(&dir)
@@ -126,4 +145,62 @@ fn testee_failing_at_exit_fails_the_run() {
         "{out}"
     );
     assert!(out.contains("2 passed, 0 failed"), "{out}");
+}
+
+/// Answers every stream request with `answer`.
+fn stream_testee(answer: &str) -> String {
+    format!(
+        r#"while read -r l; do case "$l" in *'"op":"stream"'*) echo '{answer}';; *) echo '{{"unsupported":"x"}}';; esac; done"#
+    )
+}
+
+#[test]
+fn stream_case_passes_with_the_same_events_and_books() {
+    // A rejected message's detail text is the implementation's own.
+    let testee = stream_testee(
+        r#"{"events":[{"rejected":{"kind":"BadMagic","offset":0,"detail":"bad magic"}},{"book":{"symbol_id":1,"order_book_seq":"5"}}],"books":[{"symbol_id":1,"state":"live","order_book_seq":"5","bids":[],"asks":[]}]}"#,
+    );
+    let (ok, out) = run_streams(
+        "stream-good",
+        &testee,
+        None,
+        &["--filter", "stream/"],
+        ONE_STREAM,
+    );
+    assert!(ok, "{out}");
+    assert!(out.contains("1 passed, 0 failed"), "{out}");
+}
+
+#[test]
+fn stream_case_fails_on_the_first_different_event_or_book() {
+    let testee = stream_testee(
+        r#"{"events":[{"rejected":{"kind":"BadMagic","offset":0}},{"book":{"symbol_id":1,"order_book_seq":"4"}}],"books":[]}"#,
+    );
+    let (ok, out) = run_streams(
+        "stream-event",
+        &testee,
+        None,
+        &["--filter", "stream/"],
+        ONE_STREAM,
+    );
+    assert!(!ok, "{out}");
+    assert!(
+        out.contains(r#"FAIL stream/s: events[1].book.order_book_seq: expected "5", got "4""#),
+        "{out}"
+    );
+    let testee = stream_testee(
+        r#"{"events":[{"rejected":{"kind":"BadMagic","offset":0}},{"book":{"symbol_id":1,"order_book_seq":"5"}}],"books":[{"symbol_id":1,"state":"stale","order_book_seq":"5","bids":[],"asks":[]}]}"#,
+    );
+    let (ok, out) = run_streams(
+        "stream-book",
+        &testee,
+        None,
+        &["--filter", "stream/"],
+        ONE_STREAM,
+    );
+    assert!(!ok, "{out}");
+    assert!(
+        out.contains(r#"FAIL stream/s: books[0].state: expected "live", got "stale""#),
+        "{out}"
+    );
 }

@@ -1,6 +1,7 @@
 """RLTOP market-data codecs: one dataclass per message, ``decode``/``encode``, a datagram
-iterator, canonical JSON (``rltop.canonical``), a numpy bulk decoder (``rltop.bulk``) and
-pcap reading (``rltop.pcap``; ``python -m rltop dump FILE``)."""
+iterator, canonical JSON (``rltop.canonical``), a numpy bulk decoder (``rltop.bulk``),
+pcap reading (``rltop.pcap``; ``python -m rltop dump FILE``) and a book builder that follows
+a feed by SPEC.md §8 (``rltop.book``)."""
 
 from ._runtime import (  # noqa: F401
     ACCELERATED_CRC, BadChecksum, BadCount, BadEnum, BadLength, BadMagic, BadText, DecodeError,

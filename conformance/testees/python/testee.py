@@ -2,13 +2,13 @@
 
 One JSON request per line on stdin, one JSON response per line on stdout (protocol:
 conformance/README.md). Decoding uses rltop.iter_datagram, the JSON rltop.canonical, and
-encoding rltop.encode."""
+encoding rltop.encode; stream scenarios go through rltop.book.FeedHandler."""
 
 import json
 import sys
 
 import rltop
-from rltop import canonical
+from rltop import book, canonical
 
 
 def decode(hex_bytes: str):
@@ -33,6 +33,12 @@ def answer(request):
             return {"hex": rltop.encode(canonical.from_json(request["message"])).hex()}
         except (rltop.EncodeError, ValueError) as e:
             return {"error": str(e)}
+    if op == "stream":
+        feed = book.FeedHandler()
+        events = []
+        for d in request["datagrams"]:
+            events.extend(feed.on_datagram(bytes.fromhex(d["hex"]), d.get("line", "A")))
+        return book.scenario_json(feed, events, request["depth"])
     return {"unsupported": f"op {op!r}"}
 
 

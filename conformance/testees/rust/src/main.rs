@@ -3,9 +3,11 @@
 //! Reads one JSON request per line on stdin and writes one JSON response per line on stdout
 //! (protocol: conformance/README.md). Decoding goes through the generated dispatch and
 //! validators (`rltop::messages`); the canonical JSON is produced, and encoding done, by
-//! walking the generated field tables (`rltop::MESSAGE_TYPES`), so no per-type code is here.
+//! walking the generated field tables (`rltop::MESSAGE_TYPES`), so no per-type code is here. Stream scenarios go through the
+//! feed handler (`rltop-feed`).
 
 mod canonical;
+mod stream;
 
 use std::io::{BufRead, Write};
 
@@ -41,6 +43,7 @@ fn answer(request: &Value) -> Value {
             Ok(bytes) => json!({ "hex": canonical::to_hex(&bytes) }),
             Err(e) => json!({ "error": e }),
         },
+        Some("stream") => stream::run(request).unwrap_or_else(|e| json!({ "error": e })),
         other => json!({ "unsupported": format!("op {other:?}") }),
     };
     response["id"] = request["id"].clone();
