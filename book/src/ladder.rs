@@ -101,6 +101,22 @@ impl Ladder {
     }
 
     /// The level at `price`, created empty if absent.
+    pub fn at(&self, i: usize) -> &Level {
+        &self.levels[i]
+    }
+
+    /// The level at a position [`Self::search`] returned for `price`, inserted if absent.
+    pub fn entry_at(&mut self, pos: Result<usize, usize>, price: i64) -> &mut Level {
+        let i = match pos {
+            Ok(i) => i,
+            Err(i) => {
+                self.levels.insert(i, Level::new(price));
+                i
+            }
+        };
+        &mut self.levels[i]
+    }
+
     pub fn entry(&mut self, price: i64) -> &mut Level {
         let i = match self.search(price) {
             Ok(i) => i,

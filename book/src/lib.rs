@@ -19,6 +19,7 @@ use core::fmt;
 
 use ladder::{Ladder, Level, NIL};
 use rustc_hash::FxHashMap;
+use std::collections::hash_map::Entry;
 
 /// Side of an order or a level.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -312,6 +313,18 @@ impl Book {
         }
     }
 
+    /// Where the level (side, price) is in its ladder (or would be inserted) and its state:
+    /// one search serves both the check and the change that follows it.
+    fn locate(&self, side: Side, price: i64) -> (Result<usize, usize>, LevelState) {
+        let ladder = self.ladder(side);
+        let pos = ladder.search(price);
+        let now = match pos {
+            Ok(k) => level_state(Some(ladder.at(k))),
+            Err(_) => LevelState::default(),
+        };
+        (pos, now)
+    }
+
     fn level_now(&self, side: Side, price: i64) -> LevelState {
         level_state(self.ladder(side).get(price))
     }
@@ -373,27 +386,21 @@ impl Book {
 
     // ---- The order queue ----------------------------------------------------------------
 
-    fn alloc(&mut self, o: Order) -> u32 {
-        match self.free.pop() {
-            Some(i) => {
-                self.orders[i as usize] = o;
-                i
-            }
-            None => {
-                self.orders.push(o);
-                (self.orders.len() - 1) as u32
-            }
-        }
-    }
-
     /// Appends order `i` to the back of its level's queue and counts it in.
     fn link_back(&mut self, i: u32) {
+        let o = self.orders[i as usize];
+        let pos = self.ladder(o.side).search(o.price);
+        self.link_back_at(i, pos);
+    }
+
+    /// [`Self::link_back`] with the level's position already searched (`Err`: to insert).
+    fn link_back_at(&mut self, i: u32, pos: Result<usize, usize>) {
         let o = self.orders[i as usize];
         let ladder = match o.side {
             Side::Bid => &mut self.bids,
             Side::Ask => &mut self.asks,
         };
-        let level = ladder.entry(o.price);
+        let level = ladder.entry_at(pos, o.price);
         let tail = level.tail;
         level.tail = i;
         if tail == NIL {
@@ -414,6 +421,14 @@ impl Book {
     /// Takes order `i` out of its level's queue (the level goes when empty).
     fn unlink(&mut self, i: u32) {
         let o = self.orders[i as usize];
+        if let Ok(at) = self.ladder(o.side).search(o.price) {
+            self.unlink_at(i, at);
+        }
+    }
+
+    /// [`Self::unlink`] with the level's position already found.
+    fn unlink_at(&mut self, i: u32, at: usize) {
+        let o = self.orders[i as usize];
         if o.prev != NIL {
             self.orders[o.prev as usize].next = o.next;
         }
@@ -424,25 +439,24 @@ impl Book {
             Side::Bid => &mut self.bids,
             Side::Ask => &mut self.asks,
         };
-        if let Ok(at) = ladder.search(o.price) {
-            let level = ladder.at_mut(at);
-            if level.head == i {
-                level.head = o.next;
-            }
-            if level.tail == i {
-                level.tail = o.prev;
-            }
-            level.orders -= 1;
-            if !o.hidden {
-                level.qty -= o.qty;
-                level.count -= 1;
-            }
-            ladder.prune_at(at);
+        let level = ladder.at_mut(at);
+        if level.head == i {
+            level.head = o.next;
         }
+        if level.tail == i {
+            level.tail = o.prev;
+        }
+        level.orders -= 1;
+        if !o.hidden {
+            level.qty -= o.qty;
+            level.count -= 1;
+        }
+        ladder.prune_at(at);
     }
 
-    fn remove(&mut self, i: u32) {
-        self.unlink(i);
+    /// Unlinks order `i` (its level at `at`) and forgets it.
+    fn remove_at(&mut self, i: u32, at: usize) {
+        self.unlink_at(i, at);
         self.index.remove(&self.orders[i as usize].id);
         self.free.push(i);
     }
@@ -462,12 +476,16 @@ impl Book {
             self.set_level(a.side, a.price, a.level);
             return Ok(());
         }
-        if self.index.contains_key(&a.order_id) {
-            return Err(BookError::DuplicateOrder {
-                order_id: a.order_id,
-            });
-        }
-        let now = self.level_now(a.side, a.price);
+        let (pos, now) = self.locate(a.side, a.price);
+        // One probe of the index: the vacant slot found is the one filled.
+        let slot = match self.index.entry(a.order_id) {
+            Entry::Occupied(_) => {
+                return Err(BookError::DuplicateOrder {
+                    order_id: a.order_id,
+                })
+            }
+            Entry::Vacant(v) => v,
+        };
         let after = if a.hidden {
             now
         } else {
@@ -477,7 +495,7 @@ impl Book {
             }
         };
         Self::expect_level(a.side, a.price, a.level, after)?;
-        let i = self.alloc(Order {
+        let o = Order {
             id: a.order_id,
             price: a.price,
             qty: a.qty,
@@ -485,9 +503,20 @@ impl Book {
             hidden: a.hidden,
             prev: NIL,
             next: NIL,
-        });
-        self.index.insert(a.order_id, i);
-        self.link_back(i);
+        };
+        // A slab slot: a freed one first (the index stays borrowed by `slot` meanwhile).
+        let i = match self.free.pop() {
+            Some(i) => {
+                self.orders[i as usize] = o;
+                i
+            }
+            None => {
+                self.orders.push(o);
+                (self.orders.len() - 1) as u32
+            }
+        };
+        slot.insert(i);
+        self.link_back_at(i, pos);
         Ok(())
     }
 
@@ -577,7 +606,7 @@ impl Book {
             return Ok(());
         }
         let (i, o) = self.resting_at(d.order_id, d.side, d.price)?;
-        let now = self.level_now(d.side, d.price);
+        let (pos, now) = self.locate(d.side, d.price);
         let after = if o.hidden {
             now
         } else {
@@ -587,7 +616,7 @@ impl Book {
             }
         };
         Self::expect_level(d.side, d.price, d.level, after)?;
-        self.remove(i);
+        self.remove_at(i, pos.expect("a resting order's level exists"));
         Ok(())
     }
 
@@ -619,7 +648,8 @@ impl Book {
                 computed: left,
             });
         }
-        let now = self.level_now(e.side, e.price);
+        let (pos, now) = self.locate(e.side, e.price);
+        let at = pos.expect("a resting order's level exists");
         let after = match (o.hidden, left) {
             (true, _) => now,
             (false, 0) => LevelState {
@@ -633,14 +663,10 @@ impl Book {
         };
         Self::expect_level(e.side, e.price, e.level, after)?;
         if left == 0 {
-            self.remove(i);
+            self.remove_at(i, at);
         } else {
             if !o.hidden {
-                let level = self
-                    .ladder_mut(e.side)
-                    .get_mut(e.price)
-                    .expect("the order's level exists");
-                level.qty -= e.executed;
+                self.ladder_mut(e.side).at_mut(at).qty -= e.executed;
             }
             self.orders[i as usize].qty = left;
         }
