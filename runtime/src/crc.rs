@@ -94,74 +94,69 @@ mod hw {
     /// The whole-message checksum with a 4-byte hole, in one pass.
     #[target_feature(enable = "sse4.2")]
     pub(super) fn with_hole(bytes: &[u8], hole: usize) -> u32 {
-        if hole % 4 == 0 && bytes.len() >= 3 * LANE {
-            return !interleaved(!0, bytes, hole);
+        if hole + 4 <= LANE && bytes.len() >= 3 * LANE {
+            return !interleaved(bytes, hole);
         }
+        !sequential_with_hole(!0, bytes, hole)
+    }
+
+    #[target_feature(enable = "sse4.2")]
+    fn sequential_with_hole(state: u32, bytes: &[u8], hole: usize) -> u32 {
         let (head, tail) = bytes.split_at(hole);
-        let state = update(!0, head);
+        let state = update(state, head);
         let state = _mm_crc32_u32(state, 0);
-        !update(state, &tail[4..])
+        update(state, &tail[4..])
     }
 
     /// Bytes per lane and round of [`interleaved`].
     pub(super) const LANE: usize = 40;
 
-    /// `update` over `bytes` with the 4 bytes at `hole` (a multiple of 4) read as zero, three
-    /// lanes at a time. The `crc32` instruction has a latency of 3 cycles and a throughput
-    /// of 1: one dependent chain leaves two thirds of the unit idle. Each round runs three
-    /// independent chains over consecutive 40-byte lanes (a 128-byte message is one round
-    /// and one word) and joins them with the CRC's linearity: crc(s, A‖B‖C) = shift₈₀(crc(s, A)) ⊕ shift₄₀(crc(0, B)) ⊕ crc(0, C), the
-    /// shifts (advancing a state over 80 or 40 zero bytes) being table lookups.
+    #[inline(always)]
+    fn word(lane: &[u8], k: usize) -> u64 {
+        let mut a = [0u8; 8];
+        a.copy_from_slice(&lane[k * 8..k * 8 + 8]);
+        u64::from_le_bytes(a)
+    }
+
+    /// The raw CRC (from `!0`) of `bytes` with the 4 bytes at `hole` (inside the first lane)
+    /// read as zero, three lanes at a time. The `crc32` instruction has a latency of 3
+    /// cycles and a throughput of 1: one dependent chain leaves two thirds of the unit idle.
+    /// Each round runs three independent chains over consecutive 40-byte lanes (a 128-byte
+    /// message is one round and one word) and joins them with the CRC's linearity:
+    /// crc(s, A‖B‖C) = shift₈₀(crc(s, A)) ⊕ shift₄₀(crc(0, B)) ⊕ crc(0, C), the shifts
+    /// (advancing a state over 80 or 40 zero bytes) being table lookups. Only the first
+    /// lane meets the hole; it is taken word by word around it.
     #[target_feature(enable = "sse4.2")]
-    pub(super) fn interleaved(state: u32, bytes: &[u8], hole: usize) -> u32 {
-        let n_words = bytes.len() / 8;
-        let hole_word = hole / 8;
-        // The hole is half of its word: the low half when it starts the word.
-        let hole_mask: u64 = if hole % 8 == 0 {
-            !0xFFFF_FFFF
-        } else {
-            0xFFFF_FFFF
-        };
-        let word = |i: usize| {
-            let mut a = [0u8; 8];
-            a.copy_from_slice(&bytes[i * 8..i * 8 + 8]);
-            let w = u64::from_le_bytes(a);
-            if i == hole_word {
-                w & hole_mask
+    pub(super) fn interleaved(bytes: &[u8], hole: usize) -> u32 {
+        const W: usize = LANE / 8;
+        let mut rounds = bytes.chunks_exact(3 * LANE);
+        let mut s = !0u32;
+        let mut first = true;
+        for round in &mut rounds {
+            let (la, rest) = round.split_at(LANE);
+            let (lb, lc) = rest.split_at(LANE);
+            let (mut b, mut c) = (0u64, 0u64);
+            let a = if first {
+                first = false;
+                for k in 0..W {
+                    b = _mm_crc32_u64(b, word(lb, k));
+                    c = _mm_crc32_u64(c, word(lc, k));
+                }
+                sequential_with_hole(s, la, hole)
             } else {
-                w
-            }
-        };
-        const W: usize = super::hw::LANE / 8;
-        let mut s = state;
-        let mut i = 0;
-        while i + 3 * W <= n_words {
-            let (mut a, mut b, mut c) = (u64::from(s), 0u64, 0u64);
-            for k in 0..W {
-                a = _mm_crc32_u64(a, word(i + k));
-                b = _mm_crc32_u64(b, word(i + W + k));
-                c = _mm_crc32_u64(c, word(i + 2 * W + k));
-            }
-            s = super::shift(&super::SHIFT_2LANES, a as u32)
+                let mut a = u64::from(s);
+                for k in 0..W {
+                    a = _mm_crc32_u64(a, word(la, k));
+                    b = _mm_crc32_u64(b, word(lb, k));
+                    c = _mm_crc32_u64(c, word(lc, k));
+                }
+                a as u32
+            };
+            s = super::shift(&super::SHIFT_2LANES, a)
                 ^ super::shift(&super::SHIFT_LANE, b as u32)
                 ^ c as u32;
-            i += 3 * W;
         }
-        let mut s64 = u64::from(s);
-        while i < n_words {
-            s64 = _mm_crc32_u64(s64, word(i));
-            i += 1;
-        }
-        // The bytes after the last whole word; the hole cannot reach them unless it is in
-        // the last 4 bytes of a length ≡ 4 (mod 8), handled here too.
-        let tail = &bytes[n_words * 8..];
-        let mut s = s64 as u32;
-        for (k, &b) in tail.iter().enumerate() {
-            let at = n_words * 8 + k;
-            let b = if (hole..hole + 4).contains(&at) { 0 } else { b };
-            s = _mm_crc32_u8(s, b);
-        }
-        s
+        update(s, rounds.remainder())
     }
 }
 
@@ -307,9 +302,9 @@ mod tests {
         }
     }
 
-    /// The three-lane path against a zeroed copy, for every length from one round up and
-    /// every hole position (aligned to 4, as the path requires), so each lane, the
-    /// sequential remainder and the trailing bytes all meet the hole.
+    /// The three-lane path against a zeroed copy, for every length from one round up (one
+    /// or two rounds, remainders of every size) and every hole position it takes (inside
+    /// the first lane).
     #[cfg(target_arch = "x86_64")]
     #[test]
     fn interleaved_lanes_equal_the_reference() {
@@ -319,11 +314,11 @@ mod tests {
             .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
             .collect();
         for len in 3 * hw::LANE..300 {
-            for hole in (0..=len - 4).step_by(4) {
+            for hole in 0..=hw::LANE - 4 {
                 let mut copy = data[..len].to_vec();
                 copy[hole..hole + 4].fill(0);
                 // SAFETY: SSE4.2 was detected above.
-                let got = !unsafe { hw::interleaved(!0, &data[..len], hole) };
+                let got = !unsafe { hw::interleaved(&data[..len], hole) };
                 assert_eq!(got, ::crc32c::crc32c(&copy), "len {len} hole {hole}");
             }
         }
