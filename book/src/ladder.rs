@@ -100,7 +100,7 @@ impl Ladder {
         }
     }
 
-    /// The level at `price`, created empty if absent.
+    /// The level at position `i`.
     pub fn at(&self, i: usize) -> &Level {
         &self.levels[i]
     }
@@ -117,6 +117,7 @@ impl Ladder {
         &mut self.levels[i]
     }
 
+    /// The level at `price`, created empty if absent.
     pub fn entry(&mut self, price: i64) -> &mut Level {
         let i = match self.search(price) {
             Ok(i) => i,

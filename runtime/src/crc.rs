@@ -163,6 +163,7 @@ mod hw {
 /// Tables that advance a raw CRC state over `n` zero bytes: `shift(t, x)` is the state
 /// `update(x, &[0; n])` (the CRC is linear, so four byte-indexed tables of the images of
 /// each state byte suffice).
+#[cfg(target_arch = "x86_64")]
 type ShiftTable = [[u32; 256]; 4];
 
 #[cfg(target_arch = "x86_64")]
@@ -179,6 +180,7 @@ fn shift(t: &ShiftTable, x: u32) -> u32 {
         ^ t[3][(x >> 24) as usize]
 }
 
+#[cfg(target_arch = "x86_64")]
 const fn make_shift(n: usize) -> ShiftTable {
     // The image of each of the 32 single-bit states, bit by bit over n zero bytes...
     let mut basis = [0u32; 32];
