@@ -58,17 +58,21 @@ impl<T> ById<T> {
 #[derive(Debug, Default)]
 pub struct Sessions {
     list: Vec<(u64, SeqWindow)>,
+    /// Where the last session asked for is: consecutive messages mostly share a session.
+    last: usize,
 }
 
 impl Sessions {
     pub fn window(&mut self, session: u64) -> &mut SeqWindow {
-        let i = match self.list.iter().position(|(s, _)| *s == session) {
-            Some(i) => i,
-            None => {
-                self.list.push((session, SeqWindow::default()));
-                self.list.len() - 1
-            }
-        };
-        &mut self.list[i].1
+        if self.list.get(self.last).is_none_or(|(s, _)| *s != session) {
+            self.last = match self.list.iter().position(|(s, _)| *s == session) {
+                Some(i) => i,
+                None => {
+                    self.list.push((session, SeqWindow::default()));
+                    self.list.len() - 1
+                }
+            };
+        }
+        &mut self.list[self.last].1
     }
 }

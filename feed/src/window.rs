@@ -63,6 +63,12 @@ impl SeqWindow {
             self.mark(s);
             return Arrival::InOrder;
         };
+        if high.checked_add(1) == Some(s) {
+            // The common case: the next one. Its bit last stood for s - WINDOW; now for s.
+            self.highest = Some(s);
+            self.mark(s);
+            return Arrival::InOrder;
+        }
         if s > high {
             // Slide: the numbers between are not seen yet.
             let span = (s - high).min(WINDOW);

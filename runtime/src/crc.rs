@@ -5,7 +5,8 @@
 //! this module exists instead of calling a CRC crate over a scratch copy: on a 128-byte
 //! message the copy would cost as much as the CRC itself.
 //!
-//! On x86-64 with SSE4.2 the `crc32` instruction is used (runtime detected, once); elsewhere
+//! On x86-64 with SSE4.2 the `crc32` instruction is used (runtime detected), in three lanes
+//! joined by carry-less multiplication where PCLMULQDQ is there too; elsewhere
 //! a slicing-by-8 table. Both paths are checked against each other and against the
 //! independent `crc32c` crate in the tests.
 
@@ -64,7 +65,10 @@ fn update_table(mut state: u32, bytes: &[u8]) -> u32 {
 
 #[cfg(target_arch = "x86_64")]
 mod hw {
-    use core::arch::x86_64::{_mm_crc32_u32, _mm_crc32_u64, _mm_crc32_u8};
+    use core::arch::x86_64::{
+        _mm_clmulepi64_si128, _mm_crc32_u32, _mm_crc32_u64, _mm_crc32_u8, _mm_cvtsi128_si64,
+        _mm_cvtsi64_si128,
+    };
 
     /// Continues a CRC-32C over `bytes` with the SSE4.2 `crc32` instruction.
     #[target_feature(enable = "sse4.2")]
@@ -91,31 +95,59 @@ mod hw {
         state
     }
 
-    /// The whole-message checksum with a 4-byte hole, in one pass.
+    /// The whole-message checksum with a 4-byte hole, one chain (short messages, or a hole
+    /// outside the first lane).
     #[target_feature(enable = "sse4.2")]
     pub(super) fn with_hole(bytes: &[u8], hole: usize) -> u32 {
-        if hole + 4 <= LANE && bytes.len() >= 3 * LANE {
-            return !interleaved(bytes, hole);
-        }
-        !sequential_with_hole(!0, bytes, hole)
-    }
-
-    #[target_feature(enable = "sse4.2")]
-    fn sequential_with_hole(state: u32, bytes: &[u8], hole: usize) -> u32 {
         let (head, tail) = bytes.split_at(hole);
-        let state = update(state, head);
+        let state = update(!0, head);
         let state = _mm_crc32_u32(state, 0);
-        update(state, &tail[4..])
+        !update(state, &tail[4..])
     }
 
     /// Bytes per lane and round of [`interleaved`].
     pub(super) const LANE: usize = 40;
+    const W: usize = LANE / 8;
+
+    /// `x^(8·n − 33) mod P`, bit-reflected: the factor that, carry-less multiplied with a
+    /// state and reduced by one `crc32` of the product, advances the state over `n` zero
+    /// bytes. (The carry-less product of two reflected 32-bit values is their reflected
+    /// 64-bit product times x, and `crc32` of a 64-bit word multiplies it by x³² mod P:
+    /// 1 + 32 = 33.)
+    const fn fold_factor(n: usize) -> u64 {
+        let mut v = 0x8000_0000u32; // the polynomial 1
+        let mut k = 0;
+        while k < 8 * n - 33 {
+            v = if v & 1 != 0 {
+                (v >> 1) ^ super::POLY
+            } else {
+                v >> 1
+            };
+            k += 1;
+        }
+        v as u64
+    }
+    const OVER_LANE: u64 = fold_factor(LANE);
+    const OVER_2LANES: u64 = fold_factor(2 * LANE);
+
+    /// Carry-less product of a 32-bit state and a fold factor (at most 63 bits).
+    #[target_feature(enable = "pclmulqdq")]
+    fn clmul(a: u32, k: u64) -> u64 {
+        let p = _mm_clmulepi64_si128(
+            _mm_cvtsi64_si128(i64::from(a)),
+            _mm_cvtsi64_si128(k as i64),
+            0,
+        );
+        _mm_cvtsi128_si64(p) as u64
+    }
 
     #[inline(always)]
-    fn word(lane: &[u8], k: usize) -> u64 {
-        let mut a = [0u8; 8];
-        a.copy_from_slice(&lane[k * 8..k * 8 + 8]);
-        u64::from_le_bytes(a)
+    fn words(lane: &[u8]) -> [u64; W] {
+        core::array::from_fn(|k| {
+            let mut a = [0u8; 8];
+            a.copy_from_slice(&lane[k * 8..k * 8 + 8]);
+            u64::from_le_bytes(a)
+        })
     }
 
     /// The raw CRC (from `!0`) of `bytes` with the 4 bytes at `hole` (inside the first lane)
@@ -123,98 +155,35 @@ mod hw {
     /// cycles and a throughput of 1: one dependent chain leaves two thirds of the unit idle.
     /// Each round runs three independent chains over consecutive 40-byte lanes (a 128-byte
     /// message is one round and one word) and joins them with the CRC's linearity:
-    /// crc(s, A‖B‖C) = shift₈₀(crc(s, A)) ⊕ shift₄₀(crc(0, B)) ⊕ crc(0, C), the shifts
-    /// (advancing a state over 80 or 40 zero bytes) being table lookups. Only the first
-    /// lane meets the hole; it is taken word by word around it.
-    #[target_feature(enable = "sse4.2")]
+    /// crc(s, A‖B‖C) = shift₈₀(crc(s, A)) ⊕ shift₄₀(crc(0, B)) ⊕ crc(0, C), both shifts
+    /// done by carry-less multiplication and reduced together by one `crc32`. The hole is
+    /// masked out of the first lane's words, so no chain branches around it.
+    #[target_feature(enable = "sse4.2,pclmulqdq")]
     pub(super) fn interleaved(bytes: &[u8], hole: usize) -> u32 {
-        const W: usize = LANE / 8;
+        assert!(hole + 4 <= LANE && bytes.len() >= 3 * LANE);
         let mut rounds = bytes.chunks_exact(3 * LANE);
+        // The hole's 32 bits, over the word it starts in and the next.
+        let bits = 0xFFFF_FFFFu128 << (hole % 8 * 8);
+        let mut hole_mask = [0u64; W + 1];
+        hole_mask[hole / 8] = bits as u64;
+        hole_mask[hole / 8 + 1] = (bits >> 64) as u64;
         let mut s = !0u32;
-        let mut first = true;
         for round in &mut rounds {
-            let (la, rest) = round.split_at(LANE);
-            let (lb, lc) = rest.split_at(LANE);
-            let (mut b, mut c) = (0u64, 0u64);
-            let a = if first {
-                first = false;
-                for k in 0..W {
-                    b = _mm_crc32_u64(b, word(lb, k));
-                    c = _mm_crc32_u64(c, word(lc, k));
-                }
-                sequential_with_hole(s, la, hole)
-            } else {
-                let mut a = u64::from(s);
-                for k in 0..W {
-                    a = _mm_crc32_u64(a, word(la, k));
-                    b = _mm_crc32_u64(b, word(lb, k));
-                    c = _mm_crc32_u64(c, word(lc, k));
-                }
-                a as u32
-            };
-            s = super::shift(&super::SHIFT_2LANES, a)
-                ^ super::shift(&super::SHIFT_LANE, b as u32)
-                ^ c as u32;
+            let la = words(&round[..LANE]);
+            let lb = words(&round[LANE..2 * LANE]);
+            let lc = words(&round[2 * LANE..]);
+            let (mut a, mut b, mut c) = (u64::from(s), 0u64, 0u64);
+            for k in 0..W {
+                a = _mm_crc32_u64(a, la[k] & !hole_mask[k]);
+                b = _mm_crc32_u64(b, lb[k]);
+                c = _mm_crc32_u64(c, lc[k]);
+            }
+            hole_mask = [0; W + 1];
+            let folded = clmul(a as u32, OVER_2LANES) ^ clmul(b as u32, OVER_LANE);
+            s = _mm_crc32_u64(0, folded) as u32 ^ c as u32;
         }
         update(s, rounds.remainder())
     }
-}
-
-/// Tables that advance a raw CRC state over `n` zero bytes: `shift(t, x)` is the state
-/// `update(x, &[0; n])` (the CRC is linear, so four byte-indexed tables of the images of
-/// each state byte suffice).
-#[cfg(target_arch = "x86_64")]
-type ShiftTable = [[u32; 256]; 4];
-
-#[cfg(target_arch = "x86_64")]
-static SHIFT_LANE: ShiftTable = make_shift(hw::LANE);
-#[cfg(target_arch = "x86_64")]
-static SHIFT_2LANES: ShiftTable = make_shift(2 * hw::LANE);
-
-#[cfg(target_arch = "x86_64")]
-#[inline]
-fn shift(t: &ShiftTable, x: u32) -> u32 {
-    t[0][(x & 0xFF) as usize]
-        ^ t[1][((x >> 8) & 0xFF) as usize]
-        ^ t[2][((x >> 16) & 0xFF) as usize]
-        ^ t[3][(x >> 24) as usize]
-}
-
-#[cfg(target_arch = "x86_64")]
-const fn make_shift(n: usize) -> ShiftTable {
-    // The image of each of the 32 single-bit states, bit by bit over n zero bytes...
-    let mut basis = [0u32; 32];
-    let mut j = 0;
-    while j < 32 {
-        let mut c = 1u32 << j;
-        let mut k = 0;
-        while k < n * 8 {
-            c = if c & 1 != 0 { (c >> 1) ^ POLY } else { c >> 1 };
-            k += 1;
-        }
-        basis[j] = c;
-        j += 1;
-    }
-    // ...and of every byte value at each byte position, by linearity.
-    let mut t = [[0u32; 256]; 4];
-    let mut pos = 0;
-    while pos < 4 {
-        let mut v = 0;
-        while v < 256 {
-            let mut x = 0u32;
-            let mut bit = 0;
-            while bit < 8 {
-                if v & (1 << bit) != 0 {
-                    x ^= basis[pos * 8 + bit];
-                }
-                bit += 1;
-            }
-            t[pos][v] = x;
-            v += 1;
-        }
-        pos += 1;
-    }
-    t
 }
 
 #[inline]
@@ -228,6 +197,14 @@ fn have_sse42() -> bool {
     {
         false
     }
+}
+
+/// Carry-less multiplication, which joins the lanes of [`hw::interleaved`] (every x86-64
+/// CPU since 2010 has it; without it the single-chain path is used).
+#[cfg(target_arch = "x86_64")]
+#[inline]
+fn have_pclmul() -> bool {
+    std::is_x86_feature_detected!("pclmulqdq")
 }
 
 #[inline]
@@ -256,6 +233,11 @@ pub fn checksum_with_hole(bytes: &[u8], hole: usize) -> Option<u32> {
     }
     #[cfg(target_arch = "x86_64")]
     if have_sse42() {
+        if hole + 4 <= hw::LANE && bytes.len() >= 3 * hw::LANE && have_pclmul() {
+            // SAFETY: SSE4.2 and PCLMULQDQ were detected just above, and the hole lies in
+            // the first lane of a message at least one round long, as `interleaved` asks.
+            return Some(!unsafe { hw::interleaved(bytes, hole) });
+        }
         // SAFETY: `hw::with_hole` only needs SSE4.2, detected just above; the bounds of
         // `hole` were checked above, so its slicing cannot fail.
         return Some(unsafe { hw::with_hole(bytes, hole) });
@@ -310,8 +292,8 @@ mod tests {
     #[cfg(target_arch = "x86_64")]
     #[test]
     fn interleaved_lanes_equal_the_reference() {
-        // Every x86-64 CPU since 2008 has SSE4.2; the path cannot be tested without it.
-        assert!(have_sse42(), "this test needs SSE4.2");
+        // Every x86-64 CPU since 2010 has both; the path cannot be tested without them.
+        assert!(have_sse42() && have_pclmul(), "this test needs SSE4.2 and PCLMULQDQ");
         let data: Vec<u8> = (0..300u32)
             .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
             .collect();
@@ -319,7 +301,7 @@ mod tests {
             for hole in 0..=hw::LANE - 4 {
                 let mut copy = data[..len].to_vec();
                 copy[hole..hole + 4].fill(0);
-                // SAFETY: SSE4.2 was detected above.
+                // SAFETY: SSE4.2 and PCLMULQDQ were detected above.
                 let got = !unsafe { hw::interleaved(&data[..len], hole) };
                 assert_eq!(got, ::crc32c::crc32c(&copy), "len {len} hole {hole}");
             }
