@@ -1,5 +1,7 @@
 //! Where the feed benchmark's time goes: decode alone, then the whole feed handler, on the
 //! benchmark's capture. `cargo run --release -p rltop-bench --example feedprof`
+//! (`MIN_RESTING=5000` for the deep books, `FEED_ONLY=1` to skip the decode-only pass,
+//! `ROUNDS=n`; made for `perf record`).
 fn main() {
     use std::time::Instant;
     let (ds, _) = rltop_sim::Simulation::new(rltop_sim::Config {
@@ -7,6 +9,7 @@ fn main() {
         instruments: 8,
         events: 200_000,
         quiet_tail_s: 1,
+        min_resting: env("MIN_RESTING").unwrap_or(500),
         ..Default::default()
     })
     .run();
@@ -29,10 +32,7 @@ fn main() {
         }
     }
     println!("{n} messages in {} datagrams: {kinds:?}", cap.len());
-    let rounds: usize = std::env::var("ROUNDS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(3);
+    let rounds = env("ROUNDS").unwrap_or(3);
     for _ in 0..rounds {
         let feed_only = std::env::var("FEED_ONLY").is_ok();
         let t = Instant::now();
@@ -64,4 +64,8 @@ fn main() {
             n as f64 / e.as_secs_f64() / 1e6
         );
     }
+}
+
+fn env(name: &str) -> Option<usize> {
+    std::env::var(name).ok().and_then(|v| v.parse().ok())
 }
