@@ -18,8 +18,13 @@ mod ladder;
 use core::fmt;
 
 use ladder::{Ladder, Level, NIL};
-use rustc_hash::FxHashMap;
-use std::collections::hash_map::Entry;
+use hashbrown::hash_map::Entry;
+use rustc_hash::FxBuildHasher;
+
+/// Order id → slot. hashbrown's map (the one std wraps) because its `entry` finds without
+/// reserving: delete and execute probe once and remove through the entry they found, and a
+/// refused increment does not even grow the table.
+type OrderIndex = hashbrown::HashMap<u64, u32, FxBuildHasher>;
 
 /// Side of an order or a level.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -234,6 +239,28 @@ struct Order {
     next: u32,
 }
 
+/// Where `price`'s level is in `ladder` (`Err`: where it would be inserted) and its state.
+fn locate_in(ladder: &Ladder, price: i64) -> (Result<usize, usize>, LevelState) {
+    let pos = ladder.search(price);
+    let now = match pos {
+        Ok(k) => level_state(Some(ladder.at(k))),
+        Err(_) => LevelState::default(),
+    };
+    (pos, now)
+}
+
+/// Checks that order `o` rests on the side and at the price an increment says.
+fn check_resting(o: &Order, order_id: u64, side: Side, price: i64) -> Result<(), BookError> {
+    let what = if o.side != side {
+        "side"
+    } else if o.price != price {
+        "price"
+    } else {
+        return Ok(());
+    };
+    Err(BookError::OrderMismatch { order_id, what })
+}
+
 /// One instrument's book. See the crate documentation.
 #[derive(Debug, Clone)]
 pub struct Book {
@@ -242,7 +269,7 @@ pub struct Book {
     /// Slab of orders; freed slots are reused.
     orders: Vec<Order>,
     free: Vec<u32>,
-    index: FxHashMap<u64, u32>,
+    index: OrderIndex,
     order_complete: bool,
 }
 
@@ -274,7 +301,7 @@ impl Book {
             asks: Ladder::new(Side::Ask),
             orders: Vec::new(),
             free: Vec::new(),
-            index: FxHashMap::default(),
+            index: OrderIndex::default(),
             order_complete: true,
         }
     }
@@ -316,13 +343,7 @@ impl Book {
     /// Where the level (side, price) is in its ladder (or would be inserted) and its state:
     /// one search serves both the check and the change that follows it.
     fn locate(&self, side: Side, price: i64) -> (Result<usize, usize>, LevelState) {
-        let ladder = self.ladder(side);
-        let pos = ladder.search(price);
-        let now = match pos {
-            Ok(k) => level_state(Some(ladder.at(k))),
-            Err(_) => LevelState::default(),
-        };
-        (pos, now)
+        locate_in(self.ladder(side), price)
     }
 
     fn level_now(&self, side: Side, price: i64) -> LevelState {
@@ -351,14 +372,8 @@ impl Book {
     fn resting_at(&self, order_id: u64, side: Side, price: i64) -> Result<(u32, Order), BookError> {
         let i = self.find(order_id)?;
         let o = self.orders[i as usize];
-        let what = if o.side != side {
-            "side"
-        } else if o.price != price {
-            "price"
-        } else {
-            return Ok((i, o));
-        };
-        Err(BookError::OrderMismatch { order_id, what })
+        check_resting(&o, order_id, side, price)?;
+        Ok((i, o))
     }
 
     fn find(&self, order_id: u64) -> Result<u32, BookError> {
@@ -454,10 +469,10 @@ impl Book {
         ladder.prune_at(at);
     }
 
-    /// Unlinks order `i` (its level at `at`) and forgets it.
-    fn remove_at(&mut self, i: u32, at: usize) {
+    /// Unlinks order `i` (its level at `at`) and frees its slot; its index entry is the
+    /// caller's to remove (it holds it already: one probe per removal).
+    fn release_at(&mut self, i: u32, at: usize) {
         self.unlink_at(i, at);
-        self.index.remove(&self.orders[i as usize].id);
         self.free.push(i);
     }
 
@@ -605,8 +620,20 @@ impl Book {
             self.set_level(d.side, d.price, d.level);
             return Ok(());
         }
-        let (i, o) = self.resting_at(d.order_id, d.side, d.price)?;
-        let (pos, now) = self.locate(d.side, d.price);
+        // One probe of the index: the entry found is the one removed.
+        let Entry::Occupied(entry) = self.index.entry(d.order_id) else {
+            return Err(BookError::UnknownOrder {
+                order_id: d.order_id,
+            });
+        };
+        let i = *entry.get();
+        let o = self.orders[i as usize];
+        check_resting(&o, d.order_id, d.side, d.price)?;
+        let ladder = match d.side {
+            Side::Bid => &self.bids,
+            Side::Ask => &self.asks,
+        };
+        let (pos, now) = locate_in(ladder, d.price);
         let after = if o.hidden {
             now
         } else {
@@ -616,7 +643,8 @@ impl Book {
             }
         };
         Self::expect_level(d.side, d.price, d.level, after)?;
-        self.remove_at(i, pos.expect("a resting order's level exists"));
+        entry.remove();
+        self.release_at(i, pos.expect("a resting order's level exists"));
         Ok(())
     }
 
@@ -632,7 +660,15 @@ impl Book {
             self.set_level(e.side, e.price, e.level);
             return Ok(());
         }
-        let (i, o) = self.resting_at(e.order_id, e.side, e.price)?;
+        // One probe of the index: the entry found is removed if the order fills.
+        let Entry::Occupied(entry) = self.index.entry(e.order_id) else {
+            return Err(BookError::UnknownOrder {
+                order_id: e.order_id,
+            });
+        };
+        let i = *entry.get();
+        let o = self.orders[i as usize];
+        check_resting(&o, e.order_id, e.side, e.price)?;
         if e.executed > o.qty {
             return Err(BookError::Overfill {
                 order_id: e.order_id,
@@ -648,7 +684,11 @@ impl Book {
                 computed: left,
             });
         }
-        let (pos, now) = self.locate(e.side, e.price);
+        let ladder = match e.side {
+            Side::Bid => &self.bids,
+            Side::Ask => &self.asks,
+        };
+        let (pos, now) = locate_in(ladder, e.price);
         let at = pos.expect("a resting order's level exists");
         let after = match (o.hidden, left) {
             (true, _) => now,
@@ -663,7 +703,8 @@ impl Book {
         };
         Self::expect_level(e.side, e.price, e.level, after)?;
         if left == 0 {
-            self.remove_at(i, at);
+            entry.remove();
+            self.release_at(i, at);
         } else {
             if !o.hidden {
                 self.ladder_mut(e.side).at_mut(at).qty -= e.executed;
