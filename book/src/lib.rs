@@ -17,14 +17,15 @@ mod ladder;
 
 use core::fmt;
 
+use hashbrown::hash_map::{Entry, OccupiedEntry};
 use ladder::{Ladder, Level, NIL};
-use hashbrown::hash_map::Entry;
 use rustc_hash::FxBuildHasher;
 
 /// Order id → slot. hashbrown's map (the one std wraps) because its `entry` finds without
 /// reserving: delete and execute probe once and remove through the entry they found, and a
 /// refused increment does not even grow the table.
 type OrderIndex = hashbrown::HashMap<u64, u32, FxBuildHasher>;
+type IndexEntry<'i> = OccupiedEntry<'i, u64, u32, FxBuildHasher>;
 
 /// Side of an order or a level.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -376,6 +377,25 @@ impl Book {
         Ok((i, o))
     }
 
+    /// [`Self::resting_at`] through the order's index entry, for the caller to remove the
+    /// order by without a second probe. Takes the index and the slab alone, so the ladders
+    /// stay readable meanwhile.
+    fn resting_entry<'i>(
+        index: &'i mut OrderIndex,
+        orders: &[Order],
+        order_id: u64,
+        side: Side,
+        price: i64,
+    ) -> Result<(IndexEntry<'i>, u32, Order), BookError> {
+        let Entry::Occupied(entry) = index.entry(order_id) else {
+            return Err(BookError::UnknownOrder { order_id });
+        };
+        let i = *entry.get();
+        let o = orders[i as usize];
+        check_resting(&o, order_id, side, price)?;
+        Ok((entry, i, o))
+    }
+
     fn find(&self, order_id: u64) -> Result<u32, BookError> {
         self.index
             .get(&order_id)
@@ -621,14 +641,8 @@ impl Book {
             return Ok(());
         }
         // One probe of the index: the entry found is the one removed.
-        let Entry::Occupied(entry) = self.index.entry(d.order_id) else {
-            return Err(BookError::UnknownOrder {
-                order_id: d.order_id,
-            });
-        };
-        let i = *entry.get();
-        let o = self.orders[i as usize];
-        check_resting(&o, d.order_id, d.side, d.price)?;
+        let (entry, i, o) =
+            Self::resting_entry(&mut self.index, &self.orders, d.order_id, d.side, d.price)?;
         let ladder = match d.side {
             Side::Bid => &self.bids,
             Side::Ask => &self.asks,
@@ -661,14 +675,8 @@ impl Book {
             return Ok(());
         }
         // One probe of the index: the entry found is removed if the order fills.
-        let Entry::Occupied(entry) = self.index.entry(e.order_id) else {
-            return Err(BookError::UnknownOrder {
-                order_id: e.order_id,
-            });
-        };
-        let i = *entry.get();
-        let o = self.orders[i as usize];
-        check_resting(&o, e.order_id, e.side, e.price)?;
+        let (entry, i, o) =
+            Self::resting_entry(&mut self.index, &self.orders, e.order_id, e.side, e.price)?;
         if e.executed > o.qty {
             return Err(BookError::Overfill {
                 order_id: e.order_id,

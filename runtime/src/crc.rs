@@ -293,7 +293,10 @@ mod tests {
     #[test]
     fn interleaved_lanes_equal_the_reference() {
         // Every x86-64 CPU since 2010 has both; the path cannot be tested without them.
-        assert!(have_sse42() && have_pclmul(), "this test needs SSE4.2 and PCLMULQDQ");
+        assert!(
+            have_sse42() && have_pclmul(),
+            "this test needs SSE4.2 and PCLMULQDQ"
+        );
         let data: Vec<u8> = (0..300u32)
             .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
             .collect();
