@@ -240,8 +240,18 @@ struct Order {
     next: u32,
 }
 
-/// Where `price`'s level is in `ladder` (`Err`: where it would be inserted) and its state.
-fn locate_in(ladder: &Ladder, price: i64) -> (Result<usize, usize>, LevelState) {
+/// Where the level (side, price) is in its ladder (`Err`: where it would be inserted) and its
+/// state. Takes the ladders alone, so it can run while the order index is borrowed.
+fn locate_in(
+    bids: &Ladder,
+    asks: &Ladder,
+    side: Side,
+    price: i64,
+) -> (Result<usize, usize>, LevelState) {
+    let ladder = match side {
+        Side::Bid => bids,
+        Side::Ask => asks,
+    };
     let pos = ladder.search(price);
     let now = match pos {
         Ok(k) => level_state(Some(ladder.at(k))),
@@ -344,7 +354,7 @@ impl Book {
     /// Where the level (side, price) is in its ladder (or would be inserted) and its state:
     /// one search serves both the check and the change that follows it.
     fn locate(&self, side: Side, price: i64) -> (Result<usize, usize>, LevelState) {
-        locate_in(self.ladder(side), price)
+        locate_in(&self.bids, &self.asks, side, price)
     }
 
     fn level_now(&self, side: Side, price: i64) -> LevelState {
@@ -643,11 +653,7 @@ impl Book {
         // One probe of the index: the entry found is the one removed.
         let (entry, i, o) =
             Self::resting_entry(&mut self.index, &self.orders, d.order_id, d.side, d.price)?;
-        let ladder = match d.side {
-            Side::Bid => &self.bids,
-            Side::Ask => &self.asks,
-        };
-        let (pos, now) = locate_in(ladder, d.price);
+        let (pos, now) = locate_in(&self.bids, &self.asks, d.side, d.price);
         let after = if o.hidden {
             now
         } else {
@@ -692,11 +698,7 @@ impl Book {
                 computed: left,
             });
         }
-        let ladder = match e.side {
-            Side::Bid => &self.bids,
-            Side::Ask => &self.asks,
-        };
-        let (pos, now) = locate_in(ladder, e.price);
+        let (pos, now) = locate_in(&self.bids, &self.asks, e.side, e.price);
         let at = pos.expect("a resting order's level exists");
         let after = match (o.hidden, left) {
             (true, _) => now,
