@@ -12,6 +12,8 @@
 #![forbid(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs)]
 
+#[cfg(feature = "json")]
+pub mod canonical;
 pub mod crc;
 mod error;
 mod text;

@@ -1,7 +1,7 @@
-"""rltop.book against the simulator's oracle: `rltop-sim` writes a capture and the final books of
+"""rltop.book against the simulator's oracle: `rltop sim` writes a capture and the final books of
 its matching engines; the Python book builder, fed the capture through a lossy, reordering
 network (and redundant A/B lines), must end live with exactly those books — as the Rust feed
-handler does in sim/tests/oracle.rs. Plus the book's refusals, which change nothing."""
+handler does in reference/sim/tests/oracle.rs. Plus the book's refusals, which change nothing."""
 
 import json
 import os
@@ -26,7 +26,7 @@ def capture(request, tmp_path_factory):
     d = tmp_path_factory.mktemp(f"sim{seed}")
     cap, books = d / "capture.pcap", d / "books.json"
     subprocess.run(
-        [os.environ.get("CARGO", "cargo"), "run", "-q", "-p", "rltop-sim", "--",
+        [os.environ.get("CARGO", "cargo"), "run", "-q", "-p", "rltop-cli", "--", "sim",
          "--out", str(cap), "--books", str(books), "--seed", str(seed),
          "--instruments", "3", "--events", "15000", "--quiet-tail", "6"],
         cwd=ROOT, check=True, stdout=subprocess.DEVNULL,

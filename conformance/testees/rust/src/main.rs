@@ -6,7 +6,7 @@
 //! walking the generated field tables (`rltop::MESSAGE_TYPES`), so no per-type code is here. Stream scenarios go through the
 //! feed handler (`rltop-feed`).
 
-mod canonical;
+use rltop_runtime::canonical;
 mod stream;
 
 use std::io::{BufRead, Write};
@@ -39,10 +39,12 @@ fn answer(request: &Value) -> Value {
             Some(Err(e)) => json!({ "error": e }),
             None => json!({ "error": "decode request without \"hex\"" }),
         },
-        Some("encode") => match canonical::encode(&request["message"]) {
-            Ok(bytes) => json!({ "hex": canonical::to_hex(&bytes) }),
-            Err(e) => json!({ "error": e }),
-        },
+        Some("encode") => {
+            match canonical::encode(&rltop::PROTOCOL, rltop::MESSAGE_TYPES, &request["message"]) {
+                Ok(bytes) => json!({ "hex": canonical::to_hex(&bytes) }),
+                Err(e) => json!({ "error": e }),
+            }
+        }
         Some("stream") => stream::run(request).unwrap_or_else(|e| json!({ "error": e })),
         other => json!({ "unsupported": format!("op {other:?}") }),
     };
@@ -53,7 +55,7 @@ fn answer(request: &Value) -> Value {
 fn decode(datagram: &[u8]) -> Vec<Value> {
     rltop::messages(datagram)
         .map(|item| match item {
-            Ok(m) => json!({ "message": canonical::to_json(m.message_type(), m.as_bytes()) }),
+            Ok(m) => json!({ "message": canonical::to_json(&rltop::PROTOCOL, m.message_type(), m.as_bytes()) }),
             Err(e) => {
                 let mut err =
                     json!({ "kind": e.name(), "offset": e.offset(), "detail": e.to_string() });

@@ -5,7 +5,7 @@ use rltop_book::{Side, TopLevel};
 use rltop_feed::{Config, Event, FeedHandler, Line, StaleCause};
 use serde_json::{json, Value};
 
-use crate::canonical::from_hex;
+use rltop_runtime::canonical::from_hex;
 
 pub fn run(request: &Value) -> Result<Value, String> {
     let depth = request["depth"]

@@ -282,6 +282,9 @@ pub struct Book {
     free: Vec<u32>,
     index: OrderIndex,
     order_complete: bool,
+    /// A publisher's book ([`Book::for_publisher`]): the level fields of increments are
+    /// not checked, because the publisher takes them from this book after the change.
+    derives_levels: bool,
 }
 
 impl Default for Book {
@@ -314,6 +317,19 @@ impl Book {
             free: Vec::new(),
             index: OrderIndex::default(),
             order_complete: true,
+            derives_levels: false,
+        }
+    }
+
+    /// An empty book for a publisher: it is the source of the level fields its increments
+    /// carry, so it applies increments by order id without checking their stated levels
+    /// (pass `LevelState::default()`), and the publisher reads the resulting level with
+    /// [`Book::level`]. Every other check (unknown or duplicate order, overfill, remaining
+    /// quantity, modify type, crossing) still refuses a change that does not fit.
+    pub fn for_publisher() -> Self {
+        Self {
+            derives_levels: true,
+            ..Self::new()
         }
     }
 
@@ -323,9 +339,12 @@ impl Book {
         self.order_complete
     }
 
-    /// Back to an empty, order-complete book.
+    /// Back to an empty, order-complete book (a publisher's stays a publisher's).
     pub fn reset(&mut self) {
-        *self = Self::new();
+        *self = Self {
+            derives_levels: self.derives_levels,
+            ..Self::new()
+        };
     }
 
     fn ladder(&self, side: Side) -> &Ladder {
@@ -361,13 +380,15 @@ impl Book {
         level_state(self.ladder(side).get(price))
     }
 
+    /// Checks a stated level against the book's; `derives` (a publisher's book) skips it.
     fn expect_level(
+        derives: bool,
         side: Side,
         price: i64,
         stated: LevelState,
         computed: LevelState,
     ) -> Result<(), BookError> {
-        if stated == computed {
+        if derives || stated == computed {
             Ok(())
         } else {
             Err(BookError::LevelMismatch {
@@ -539,7 +560,7 @@ impl Book {
                 count: now.count + 1,
             }
         };
-        Self::expect_level(a.side, a.price, a.level, after)?;
+        Self::expect_level(self.derives_levels, a.side, a.price, a.level, after)?;
         let o = Order {
             id: a.order_id,
             price: a.price,
@@ -613,15 +634,27 @@ impl Book {
                 qty: new.qty.saturating_add(vis(m.new_qty)),
                 count: new.count + one,
             };
-            Self::expect_level(m.side, m.old_price, m.old_level, old_after)?;
-            Self::expect_level(m.side, m.new_price, m.new_level, new_after)?;
+            Self::expect_level(
+                self.derives_levels,
+                m.side,
+                m.old_price,
+                m.old_level,
+                old_after,
+            )?;
+            Self::expect_level(
+                self.derives_levels,
+                m.side,
+                m.new_price,
+                m.new_level,
+                new_after,
+            )?;
         } else {
             let after = LevelState {
                 qty: old.qty - vis(o.qty) + vis(m.new_qty),
                 count: old.count,
             };
-            Self::expect_level(m.side, m.old_price, m.old_level, after)?;
-            Self::expect_level(m.side, m.new_price, m.new_level, after)?;
+            Self::expect_level(self.derives_levels, m.side, m.old_price, m.old_level, after)?;
+            Self::expect_level(self.derives_levels, m.side, m.new_price, m.new_level, after)?;
         }
         if m.kind == ModifyKind::QuantityDecrease {
             // Keeps its place in the queue.
@@ -662,7 +695,7 @@ impl Book {
                 count: now.count - 1,
             }
         };
-        Self::expect_level(d.side, d.price, d.level, after)?;
+        Self::expect_level(self.derives_levels, d.side, d.price, d.level, after)?;
         entry.remove();
         self.release_at(i, pos.expect("a resting order's level exists"));
         Ok(())
@@ -711,7 +744,7 @@ impl Book {
                 count: now.count,
             },
         };
-        Self::expect_level(e.side, e.price, e.level, after)?;
+        Self::expect_level(self.derives_levels, e.side, e.price, e.level, after)?;
         if left == 0 {
             entry.remove();
             self.release_at(i, at);

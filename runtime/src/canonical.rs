@@ -1,15 +1,17 @@
 //! The canonical JSON form of a message (conformance/README.md), read and written by walking
-//! a generated field table.
+//! a generated field table: any protocol's, given its [`Protocol`] and `MESSAGE_TYPES`.
 
 use std::collections::HashMap;
 
-use rltop_runtime::{Field, FieldKind, MessageType};
+use crate::{Field, FieldKind, MessageType, Protocol};
 use serde_json::{Map, Value};
 
+/// Lower-case hex of `bytes`.
 pub fn to_hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// Bytes of a hex string; the error names the first bad character.
 pub fn from_hex(s: &str) -> Result<Vec<u8>, String> {
     if s.len() % 2 != 0 {
         return Err(format!("hex string of odd length {}", s.len()));
@@ -92,8 +94,7 @@ fn get<'v>(mut at: &'v Value, steps: &[Step<'_>]) -> Option<&'v Value> {
 }
 
 /// Header fields the encoder derives, left out of the canonical form.
-fn derived(f: &Field) -> bool {
-    let p = &rltop::PROTOCOL;
+fn derived(p: &Protocol, f: &Field) -> bool {
     f.offset < p.header_size
         && [
             p.magic_offset,
@@ -140,9 +141,9 @@ fn counts(mt: &MessageType, bytes: &[u8]) -> HashMap<&'static str, u64> {
         .collect()
 }
 
-/// The canonical JSON of a decoded (already validated) message.
-pub fn to_json(mt: &MessageType, bytes: &[u8]) -> Value {
-    let version = bytes[rltop::PROTOCOL.version_offset];
+/// The canonical JSON of a decoded (already validated) message of protocol `p`.
+pub fn to_json(p: &Protocol, mt: &MessageType, bytes: &[u8]) -> Value {
+    let version = bytes[p.version_offset];
     let counts = counts(mt, bytes);
     let mut root = Value::Object(Map::new());
     *slot(&mut root, &[Step::Key("type")]) = Value::String(mt.name.to_string());
@@ -156,7 +157,7 @@ pub fn to_json(mt: &MessageType, bytes: &[u8]) -> Value {
         let st = steps(f.name);
         let (top, index) = top_and_index(&st);
         let past_count = matches!((counts.get(top), index), (Some(&c), Some(i)) if i as u64 >= c);
-        if past_count || derived(f) || f.since > version {
+        if past_count || derived(p, f) || f.since > version {
             continue;
         }
         let v = match f.kind {
@@ -175,9 +176,9 @@ pub fn to_json(mt: &MessageType, bytes: &[u8]) -> Value {
                     None => int_json(v, f.size),
                 }
             }
-            FieldKind::Text => Value::String(
-                rltop_runtime::ascii_str(&bytes[f.offset..f.offset + f.size]).to_string(),
-            ),
+            FieldKind::Text => {
+                Value::String(crate::ascii_str(&bytes[f.offset..f.offset + f.size]).to_string())
+            }
         };
         *slot(&mut root, &st) = v;
     }
@@ -217,18 +218,17 @@ fn int_from_json(v: &Value, f: &Field, signed: bool) -> Result<i128, String> {
 
 /// Encodes a message from its canonical JSON: fields, then the derived header fields, then
 /// the checksum.
-pub fn encode(json: &Value) -> Result<Vec<u8>, String> {
+pub fn encode(p: &Protocol, types: &[MessageType], json: &Value) -> Result<Vec<u8>, String> {
     let name = json["type"].as_str().ok_or("message without a \"type\"")?;
-    let mt = rltop::MESSAGE_TYPES
+    let mt = types
         .iter()
         .find(|m| m.name == name)
         .ok_or_else(|| format!("unknown message type {name:?}"))?;
     let mut buf = vec![0u8; mt.size];
-    let p = &rltop::PROTOCOL;
     for f in mt.fields {
         let st = steps(f.name);
         let (top, index) = top_and_index(&st);
-        if derived(f) || f.since > p.version || matches!(f.kind, FieldKind::Reserved) {
+        if derived(p, f) || f.since > p.version || matches!(f.kind, FieldKind::Reserved) {
             continue;
         }
         if let FieldKind::Count { array, max } = f.kind {
@@ -271,7 +271,7 @@ pub fn encode(json: &Value) -> Result<Vec<u8>, String> {
                 let s = v
                     .as_str()
                     .ok_or_else(|| format!("{}: expected a string, got {v}", f.name))?;
-                rltop_runtime::set_ascii(&mut buf[f.offset..f.offset + f.size], s)
+                crate::set_ascii(&mut buf[f.offset..f.offset + f.size], s)
                     .map_err(|e| format!("{}: {e}", f.name))?;
                 continue;
             }
@@ -283,7 +283,7 @@ pub fn encode(json: &Value) -> Result<Vec<u8>, String> {
     buf[p.length_offset..p.length_offset + 2].copy_from_slice(&(mt.size as u16).to_le_bytes());
     buf[p.type_offset] = mt.type_code;
     buf[p.version_offset] = p.version;
-    rltop_runtime::seal(&mut buf, p);
+    crate::seal(&mut buf, p);
     Ok(buf)
 }
 

@@ -2,17 +2,14 @@
 //! (`BTreeMap` of price → FIFO queue, a `HashMap` of orders) and independent of
 //! `rltop-book`, so that it can serve as the oracle the feed handler is checked against.
 //!
-//! Every change emits the protocol's increment, numbered with the instrument's
-//! `order_book_seq` and carrying the resulting visible level state.
+//! Every change is reported as the order-level event an exchange's engine gives the
+//! publisher ([`rltop_publish::Event`]); the publisher derives the level state and the
+//! numbering from its own book, and the two books must agree (the oracle test).
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 
-use rltop::{
-    AddOrder, DeleteOrder, DeleteReason, ExecuteOrder, ModifyOrder, ModifyType, OrderFlags, Side,
-    Trade,
-};
-
-use crate::Msg;
+use rltop::{DeleteReason, OrderFlags, Side};
+use rltop_publish::Event;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Resting {
@@ -45,9 +42,6 @@ pub struct Engine {
     /// Resting ids, for picking one at random; `slot` maps id → index.
     ids: Vec<u64>,
     slot: HashMap<u64, usize>,
-    pub book_seq: u64,
-    /// Increments since the last full snapshot.
-    pub since_snapshot: u64,
     pub fills: Vec<Fill>,
 }
 
@@ -131,12 +125,6 @@ impl Engine {
         self.orders.get(&id).copied()
     }
 
-    fn next_seq(&mut self) -> u64 {
-        self.book_seq += 1;
-        self.since_snapshot += 1;
-        self.book_seq
-    }
-
     fn insert(&mut self, o: Resting) {
         self.side_map_mut(o.side)
             .entry(o.price)
@@ -166,15 +154,8 @@ impl Engine {
     }
 
     /// A passive order joins the book.
-    pub fn add(&mut self, o: Resting, post_only: bool, out: &mut Vec<Msg>) {
+    pub fn add(&mut self, o: Resting, post_only: bool, out: &mut Vec<Event>) {
         self.insert(o);
-        let seq = self.next_seq();
-        let (lq, lc) = self.level(o.side, o.price);
-        let mut m = AddOrder::new();
-        m.set_order_book_seq(seq);
-        m.set_order_id(o.id);
-        m.set_symbol_id(self.symbol_id);
-        m.set_side(o.side);
         let mut flags = OrderFlags::empty();
         if o.hidden {
             flags.insert(OrderFlags::HIDDEN);
@@ -182,35 +163,32 @@ impl Engine {
         if post_only {
             flags.insert(OrderFlags::POST_ONLY);
         }
-        m.set_flags(flags);
-        m.set_price(o.price);
-        m.set_quantity(o.qty);
-        m.set_level_quantity(lq);
-        m.set_level_order_count(lc);
-        out.push(Msg::Add(m));
+        out.push(Event::Add {
+            symbol_id: self.symbol_id,
+            order_id: o.id,
+            side: o.side,
+            price: o.price,
+            quantity: o.qty,
+            flags,
+        });
     }
 
     /// The owner cancels (or the order expires).
-    pub fn cancel(&mut self, id: u64, reason: DeleteReason, out: &mut Vec<Msg>) -> bool {
-        let Some(o) = self.take(id) else { return false };
-        let seq = self.next_seq();
-        let (lq, lc) = self.level(o.side, o.price);
-        let mut m = DeleteOrder::new();
-        m.set_order_book_seq(seq);
-        m.set_order_id(id);
-        m.set_symbol_id(self.symbol_id);
-        m.set_side(o.side);
-        m.set_delete_reason(reason);
-        m.set_price(o.price);
-        m.set_level_quantity(lq);
-        m.set_level_order_count(lc);
-        out.push(Msg::Delete(m));
+    pub fn cancel(&mut self, id: u64, reason: DeleteReason, out: &mut Vec<Event>) -> bool {
+        if self.take(id).is_none() {
+            return false;
+        }
+        out.push(Event::Cancel {
+            symbol_id: self.symbol_id,
+            order_id: id,
+            reason,
+        });
         true
     }
 
     /// New price and/or quantity. A price change or an increase loses priority. Refused
     /// (false) when nothing changes or the new price would cross.
-    pub fn modify(&mut self, id: u64, new_price: i64, new_qty: u64, out: &mut Vec<Msg>) -> bool {
+    pub fn modify(&mut self, id: u64, new_price: i64, new_qty: u64, out: &mut Vec<Event>) -> bool {
         let Some(o) = self.orders.get(&id).copied() else {
             return false;
         };
@@ -220,14 +198,8 @@ impl Engine {
         {
             return false;
         }
-        let kind = if new_price != o.price {
-            ModifyType::PriceModify
-        } else if new_qty < o.qty {
-            ModifyType::QuantityDecrease
-        } else {
-            ModifyType::QuantityIncrease
-        };
-        if kind == ModifyType::QuantityDecrease {
+        // A decrease keeps its place in the queue; a price change or an increase does not.
+        if new_price == o.price && new_qty < o.qty {
             if let Some(r) = self.orders.get_mut(&id) {
                 r.qty = new_qty;
             }
@@ -239,29 +211,18 @@ impl Engine {
                 ..o
             });
         }
-        let seq = self.next_seq();
-        let (oq, oc) = self.level(o.side, o.price);
-        let (nq, nc) = self.level(o.side, new_price);
-        let mut m = ModifyOrder::new();
-        m.set_order_book_seq(seq);
-        m.set_order_id(id);
-        m.set_symbol_id(self.symbol_id);
-        m.set_side(o.side);
-        m.set_modify_type(kind);
-        m.set_old_price(o.price);
-        m.set_new_price(new_price);
-        m.set_new_quantity(new_qty);
-        m.set_old_level_quantity(oq);
-        m.set_old_level_order_count(oc);
-        m.set_new_level_quantity(nq);
-        m.set_new_level_order_count(nc);
-        out.push(Msg::Modify(m));
+        out.push(Event::Modify {
+            symbol_id: self.symbol_id,
+            order_id: id,
+            price: new_price,
+            quantity: new_qty,
+        });
         true
     }
 
     /// An aggressive order: trades against the other side up to `limit` (None: any price),
-    /// one `ExecuteOrder` and one `Trade` per resting order met; what is left of a limit
-    /// order then rests. Returns the quantity traded.
+    /// one execution per resting order met; what is left of a limit order then rests.
+    /// Returns the quantity traded.
     #[allow(clippy::too_many_arguments)]
     pub fn take_liquidity(
         &mut self,
@@ -272,7 +233,7 @@ impl Engine {
         rest: bool,
         trade_id: &mut u64,
         time_ns: u64,
-        out: &mut Vec<Msg>,
+        out: &mut Vec<Event>,
     ) -> u64 {
         let opposite = if side == Side::Buy {
             Side::Sell
@@ -309,29 +270,13 @@ impl Engine {
                 r.qty = remaining;
             }
             *trade_id += 1;
-            let seq = self.next_seq();
-            let (lq, lc) = self.level(opposite, best);
-            let mut e = ExecuteOrder::new();
-            e.set_order_book_seq(seq);
-            e.set_order_id(maker_id);
-            e.set_symbol_id(self.symbol_id);
-            e.set_side(opposite);
-            e.set_price(best);
-            e.set_executed_quantity(fill);
-            e.set_remaining_quantity(remaining);
-            e.set_trade_id(*trade_id);
-            e.set_level_quantity(lq);
-            e.set_level_order_count(lc);
-            out.push(Msg::Execute(e));
-            let mut t = Trade::new();
-            t.set_trade_id(*trade_id);
-            t.set_symbol_id(self.symbol_id);
-            t.set_taker_side(side);
-            t.set_price(best);
-            t.set_quantity(fill);
-            t.set_maker_order_id(maker_id);
-            t.set_taker_order_id(taker_id);
-            out.push(Msg::Trade(t));
+            out.push(Event::Execute {
+                symbol_id: self.symbol_id,
+                order_id: maker_id,
+                quantity: fill,
+                trade_id: *trade_id,
+                taker_order_id: taker_id,
+            });
             self.fills.push(Fill {
                 trade_id: *trade_id,
                 price: best,

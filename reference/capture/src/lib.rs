@@ -330,8 +330,13 @@ pub enum Pace {
     AsFastAsPossible,
 }
 
-/// Hands each packet to `sink` at the chosen pace; returns how many were replayed.
-pub fn replay<I>(packets: I, pace: Pace, mut sink: impl FnMut(&Packet)) -> Result<u64, PcapError>
+/// Hands each packet to `sink` at the chosen pace; returns how many were replayed. Stops at
+/// the first error of the capture or of the sink.
+pub fn replay<I>(
+    packets: I,
+    pace: Pace,
+    mut sink: impl FnMut(&Packet) -> io::Result<()>,
+) -> Result<u64, PcapError>
 where
     I: IntoIterator<Item = Result<Packet, PcapError>>,
 {
@@ -353,7 +358,7 @@ where
                 std::thread::sleep(wait);
             }
         }
-        sink(&p);
+        sink(&p)?;
         n += 1;
     }
     Ok(n)
@@ -432,7 +437,7 @@ mod tests {
             })
         };
         let start = Instant::now();
-        let n = replay(vec![mk(0), mk(40_000_000)], Pace::Scaled(2.0), |_| {}).unwrap();
+        let n = replay(vec![mk(0), mk(40_000_000)], Pace::Scaled(2.0), |_| Ok(())).unwrap();
         let took = start.elapsed();
         assert_eq!(n, 2);
         assert!(
@@ -443,7 +448,7 @@ mod tests {
         replay(
             vec![mk(0), mk(10_000_000_000)],
             Pace::AsFastAsPossible,
-            |_| {},
+            |_| Ok(()),
         )
         .unwrap();
         assert!(start.elapsed() < Duration::from_millis(100));

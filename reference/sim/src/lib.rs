@@ -4,11 +4,12 @@
 //! stream of order flow: passive orders placed a geometric number of ticks from the touch
 //! around a random-walking price, heavy-tailed (Pareto) sizes, many cancels and
 //! modifications for each trade (as on real venues), and aggressive orders that trade
-//! through several levels. Every change goes out through the generated encoders on the
-//! protocol's channels (SPEC.md §6), packed into datagrams of at most 1472 bytes:
-//! increments, trades, top-of-book, full snapshots every second or 100 increments, trade
-//! snapshots, 24-hour statistics, tickers, 1-minute klines, instrument definitions,
-//! liquidations and heartbeats on quiet channels.
+//! through several levels. The engines are the matching engine of the reference publisher
+//! ([`rltop_publish::Publisher`]), which they tell every change order by order; the
+//! publisher numbers, packs and sends on the channel plan (the draft's by default) with
+//! its snapshot, statistics, definition and heartbeat cycles. [`Market`] is that order
+//! flow, step by step (what `rltop publish --source sim` runs); [`Simulation`] runs a
+//! whole session on virtual time and keeps the datagrams (what `rltop sim` writes).
 //!
 //! The engines' books are the oracle: a feed handler fed the datagrams, with any loss, must
 //! end with the same top-N books ([`Simulation::top`]).
@@ -16,99 +17,27 @@
 pub mod engine;
 mod rng;
 
-use std::net::{Ipv4Addr, SocketAddrV4};
+use std::net::SocketAddrV4;
 
 use rltop::*;
-use rltop_runtime::Encoder;
+use rltop_net::plan::Plan;
+use rltop_publish::transport::Memory;
+use rltop_publish::{Event, Publisher};
 
 use engine::{Engine, Resting};
 pub use rng::Rng;
 
-/// A message waiting to be published.
-#[derive(Debug, Clone)]
-pub enum Msg {
-    Add(AddOrder),
-    Modify(ModifyOrder),
-    Delete(DeleteOrder),
-    Execute(ExecuteOrder),
-    Trade(Trade),
-    Snapshot(Box<OrderBookSnapshot>),
-    TopOfBook(TopOfBookSnapshot),
-    TradeSnapshot(Box<TradeSnapshot>),
-    Daily(DailyStatistics),
-    Kline(KlineUpdate),
-    Ticker(TickerUpdate),
-    Liquidation(LiquidationEvent),
-    Definition(InstrumentDefinition),
-}
-
-/// A multicast stream of the channel plan: its group, port, session and channel.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Stream {
-    FullBook,
-    TopOfBook,
-    Incremental,
-    Trades,
-    Statistics,
-}
-
-impl Stream {
-    pub const ALL: [Stream; 5] = [
-        Stream::FullBook,
-        Stream::TopOfBook,
-        Stream::Incremental,
-        Stream::Trades,
-        Stream::Statistics,
-    ];
-
-    /// Multicast group and port (SPEC.md §6).
-    pub fn group(self) -> SocketAddrV4 {
-        let (ip, port) = match self {
-            Stream::FullBook => (Ipv4Addr::new(239, 255, 0, 1), 9001),
-            Stream::TopOfBook => (Ipv4Addr::new(239, 255, 0, 2), 9001),
-            Stream::Incremental => (Ipv4Addr::new(239, 255, 1, 1), 9002),
-            Stream::Trades => (Ipv4Addr::new(239, 255, 2, 1), 9003),
-            Stream::Statistics => (Ipv4Addr::new(239, 255, 3, 1), 9004),
-        };
-        SocketAddrV4::new(ip, port)
-    }
-
-    /// The session id its messages carry.
-    pub fn session(self) -> u64 {
-        match self {
-            Stream::FullBook => 1,
-            Stream::TopOfBook => 2,
-            Stream::Incremental => 3,
-            Stream::Trades => 4,
-            Stream::Statistics => 5,
-        }
-    }
-
-    pub fn channel(self) -> Channel {
-        match self {
-            Stream::FullBook | Stream::TopOfBook => Channel::Snapshot,
-            Stream::Incremental => Channel::Incremental,
-            Stream::Trades => Channel::Trade,
-            Stream::Statistics => Channel::Statistics,
-        }
-    }
-
-    fn of(m: &Msg) -> Stream {
-        match m {
-            Msg::Add(_) | Msg::Modify(_) | Msg::Delete(_) | Msg::Execute(_) => Stream::Incremental,
-            Msg::Trade(_) => Stream::Trades,
-            Msg::Snapshot(_) | Msg::TradeSnapshot(_) => Stream::FullBook,
-            Msg::TopOfBook(_) => Stream::TopOfBook,
-            _ => Stream::Statistics,
-        }
-    }
-}
+pub use rltop_net::plan::Stream;
 
 /// One published datagram.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Datagram {
     pub time_ns: u64,
+    /// The multicast group and port it was sent to.
+    pub dst: SocketAddrV4,
     pub stream: Stream,
+    /// The session its messages carry.
+    pub session: u64,
     pub bytes: Vec<u8>,
 }
 
@@ -145,10 +74,7 @@ impl Default for Config {
     }
 }
 
-const MTU_PAYLOAD: usize = 1472;
-const SNAPSHOT_EVERY_NS: u64 = 1_000_000_000;
-const SNAPSHOT_EVERY_INCREMENTS: u64 = 100;
-const HEARTBEAT_MS: u32 = 1000;
+const SECOND_NS: u64 = 1_000_000_000;
 const TICK: i64 = 1;
 
 #[derive(Debug, Default, Clone, Copy)]
@@ -180,22 +106,21 @@ struct Inst {
     ref_price: i64,
     day: Day,
     bar: Option<Bar>,
-    last_snapshot_ns: u64,
-    last_bbo: (Option<i64>, u64, Option<i64>, u64),
+    /// Fills of the engine already counted in `day` and `bar`.
+    accounted: usize,
 }
 
-/// The simulator. See the crate documentation.
-pub struct Simulation {
+/// The simulated market: seeded order flow through the matching engines, as events for a
+/// publisher. See the crate documentation.
+pub struct Market {
     cfg: Config,
     rng: Rng,
     now: u64,
     insts: Vec<Inst>,
-    encoders: Vec<(Stream, Encoder, Vec<u8>, u64)>,
-    out: Vec<Datagram>,
     next_order_id: u64,
     next_trade_id: u64,
     next_liquidation_id: u64,
-    pending: Vec<Msg>,
+    events_done: u64,
     last_second: u64,
 }
 
@@ -209,7 +134,7 @@ fn ticker_stats(day: &Day) -> (i64, i32) {
     (change, pct)
 }
 
-impl Simulation {
+impl Market {
     pub fn new(cfg: Config) -> Self {
         let mut rng = Rng::new(cfg.seed);
         let insts = (0..cfg.instruments)
@@ -218,50 +143,57 @@ impl Simulation {
                 ref_price: 10_000 + rng.below(90_000) as i64,
                 day: Day::default(),
                 bar: None,
-                last_snapshot_ns: cfg.start_ns,
-                last_bbo: (None, 0, None, 0),
+                accounted: 0,
             })
-            .collect();
-        let encoders = Stream::ALL
-            .iter()
-            .map(|&s| (s, Encoder::new(s.session(), 1), Vec::new(), cfg.start_ns))
             .collect();
         Self {
             cfg,
             rng,
             now: cfg.start_ns,
             insts,
-            encoders,
-            out: Vec::new(),
             next_order_id: 1,
             next_trade_id: 0,
             next_liquidation_id: 0,
-            pending: Vec::new(),
-            last_second: cfg.start_ns / SNAPSHOT_EVERY_NS,
+            events_done: 0,
+            last_second: cfg.start_ns / SECOND_NS,
         }
     }
 
-    /// Runs the whole session; returns every datagram in publication order.
-    pub fn run(mut self) -> (Vec<Datagram>, Oracle) {
+    /// The market's virtual time, ns since the epoch.
+    pub fn now(&self) -> u64 {
+        self.now
+    }
+
+    /// The instruments' definitions: the first events of a session.
+    pub fn definitions(&self, out: &mut Vec<Event>) {
         for i in 0..self.insts.len() {
-            self.pending.push(Msg::Definition(self.definition(i)));
+            out.push(Event::Instrument(Box::new(self.definition(i))));
         }
-        self.flush();
-        for _ in 0..self.cfg.events {
-            self.now += self.rng.exp(self.cfg.mean_gap_ns) as u64 + 1;
-            let i = self.rng.below(self.insts.len() as u64) as usize;
-            self.event(i);
-            self.periodic();
-            self.flush();
+    }
+
+    /// The next order-flow event and, at each new second, the statistics: advances the
+    /// virtual time and appends the events. False once the configured events are done.
+    pub fn step(&mut self, out: &mut Vec<Event>) -> bool {
+        if self.events_done >= self.cfg.events {
+            return false;
         }
-        // The quiet tail: time passes, snapshots, statistics and heartbeats go on.
-        let end = self.now + self.cfg.quiet_tail_s * SNAPSHOT_EVERY_NS;
-        while self.now < end {
-            self.now += SNAPSHOT_EVERY_NS / 4;
-            self.periodic();
-            self.flush();
-        }
-        let oracle = Oracle {
+        self.events_done += 1;
+        self.now += self.rng.exp(self.cfg.mean_gap_ns) as u64 + 1;
+        let i = self.rng.below(self.insts.len() as u64) as usize;
+        self.event(i, out);
+        self.statistics(out);
+        true
+    }
+
+    /// Lets `ns` pass without order flow (statistics still come each second).
+    pub fn idle(&mut self, ns: u64, out: &mut Vec<Event>) {
+        self.now += ns;
+        self.statistics(out);
+    }
+
+    /// The engines' books now: what every subscriber must end with.
+    pub fn oracle(&self) -> Oracle {
+        Oracle {
             books: self
                 .insts
                 .iter()
@@ -273,8 +205,7 @@ impl Simulation {
                     )
                 })
                 .collect(),
-        };
-        (self.out, oracle)
+        }
     }
 
     fn size(&mut self) -> u64 {
@@ -282,7 +213,7 @@ impl Simulation {
     }
 
     /// One order-flow event on instrument `i`.
-    fn event(&mut self, i: usize) {
+    fn event(&mut self, i: usize, out: &mut Vec<Event>) {
         let r = self.rng.f64();
         let inst = &mut self.insts[i];
         // The reference price walks, pulled towards the book's mid.
@@ -294,7 +225,6 @@ impl Simulation {
             inst.ref_price += if self.rng.chance(0.5) { TICK } else { -TICK };
         }
         let count = inst.engine.order_count() as u64;
-        let mut out = Vec::new();
         if r < 0.45 || count < self.cfg.min_resting as u64 {
             let side = if self.rng.chance(0.5) {
                 Side::Buy
@@ -332,7 +262,7 @@ impl Simulation {
                         true,
                         &mut self.next_trade_id,
                         self.now,
-                        &mut out,
+                        out,
                     );
                 }
             } else {
@@ -345,7 +275,7 @@ impl Simulation {
                         hidden,
                     },
                     post_only,
-                    &mut out,
+                    out,
                 );
             }
         } else if r < 0.82 {
@@ -356,7 +286,7 @@ impl Simulation {
                 } else {
                     DeleteReason::Expired
                 };
-                self.insts[i].engine.cancel(o.id, reason, &mut out);
+                self.insts[i].engine.cancel(o.id, reason, out);
             }
         } else if r < 0.93 {
             let pick = self.rng.next_u64();
@@ -374,7 +304,7 @@ impl Simulation {
                     1 => (o.price, (o.qty / 2).max(1)),
                     _ => (o.price, o.qty + self.size()),
                 };
-                self.insts[i].engine.modify(o.id, price, qty, &mut out);
+                self.insts[i].engine.modify(o.id, price, qty, out);
             }
         } else {
             let side = if self.rng.chance(0.5) {
@@ -401,7 +331,7 @@ impl Simulation {
                 !market,
                 &mut self.next_trade_id,
                 now,
-                &mut out,
+                out,
             );
             if liquidation && traded > 0 {
                 self.next_liquidation_id += 1;
@@ -419,15 +349,10 @@ impl Simulation {
                 l.set_avg_price(limit.unwrap_or(0));
                 l.set_filled_quantity(traded);
                 l.set_last_fill_quantity(traded);
-                out.push(Msg::Liquidation(l));
+                out.push(Event::Liquidation(l));
             }
         }
-        self.account(i, &out);
-        self.pending.extend(out);
-        self.top_of_book(i);
-        if self.insts[i].engine.since_snapshot >= SNAPSHOT_EVERY_INCREMENTS {
-            self.snapshot(i);
-        }
+        self.account(i);
     }
 
     fn next_id(&mut self) -> u64 {
@@ -435,13 +360,12 @@ impl Simulation {
         self.next_order_id
     }
 
-    /// Trades into the day's statistics and the current bar.
-    fn account(&mut self, i: usize, msgs: &[Msg]) {
+    /// The engine's new fills into the day's statistics and the current bar.
+    fn account(&mut self, i: usize) {
         let now = self.now;
         let inst = &mut self.insts[i];
-        for m in msgs {
-            let Msg::Trade(t) = m else { continue };
-            let (p, q) = (t.price(), t.quantity());
+        for f in &inst.engine.fills[inst.accounted..] {
+            let (p, q) = (f.price, f.qty);
             let d = &mut inst.day;
             if d.trades == 0 {
                 d.open = p;
@@ -471,82 +395,21 @@ impl Simulation {
             bar.turnover = bar.turnover.wrapping_add(p.unsigned_abs().wrapping_mul(q));
             bar.trades += 1;
         }
+        inst.accounted = inst.engine.fills.len();
     }
 
-    fn top_of_book(&mut self, i: usize) {
-        let e = &self.insts[i].engine;
-        let (b, a) = (
-            e.top(Side::Buy, 1).first().copied(),
-            e.top(Side::Sell, 1).first().copied(),
-        );
-        let bbo = (
-            b.map(|l| l.0),
-            b.map_or(0, |l| l.1),
-            a.map(|l| l.0),
-            a.map_or(0, |l| l.1),
-        );
-        if bbo == self.insts[i].last_bbo {
-            return;
-        }
-        let symbol_id = e.symbol_id;
-        self.insts[i].last_bbo = bbo;
-        let mut t = TopOfBookSnapshot::new();
-        t.set_symbol_id(symbol_id);
-        t.set_best_bid_price(bbo.0.unwrap_or(0));
-        t.set_best_bid_qty(bbo.1);
-        t.set_best_ask_price(bbo.2.unwrap_or(0));
-        t.set_best_ask_qty(bbo.3);
-        if let (Some(b), Some(a)) = (bbo.0, bbo.2) {
-            t.set_spread(a - b);
-            t.set_mid_price(b + (a - b) / 2);
-        }
-        self.pending.push(Msg::TopOfBook(t));
-    }
-
-    fn snapshot(&mut self, i: usize) {
-        let inst = &mut self.insts[i];
-        let e = &mut inst.engine;
-        let mut s = OrderBookSnapshot::new();
-        s.set_symbol_id(e.symbol_id);
-        s.set_snapshot_seq(e.book_seq);
-        let (bids, asks) = (e.top(Side::Buy, 10), e.top(Side::Sell, 10));
-        s.set_num_bid_levels(bids.len() as u8);
-        s.set_num_ask_levels(asks.len() as u8);
-        fill_levels(s.bids_mut(), &bids);
-        fill_levels(s.asks_mut(), &asks);
-        s.set_last_trade_price(inst.day.last);
-        s.set_volume_24h(inst.day.volume);
-        e.since_snapshot = 0;
-        inst.last_snapshot_ns = self.now;
-        self.pending.push(Msg::Snapshot(Box::new(s)));
-    }
-
-    /// Once a second: snapshots not sent for a second, trade snapshots, statistics, tickers,
-    /// klines (closed at the minute), definitions every 10 s.
-    fn periodic(&mut self) {
-        let second = self.now / SNAPSHOT_EVERY_NS;
+    /// Once a second: statistics, tickers, klines (closed at the minute). Snapshots,
+    /// trade snapshots and definitions are the publisher's cycles.
+    fn statistics(&mut self, out: &mut Vec<Event>) {
+        let second = self.now / SECOND_NS;
         if second == self.last_second {
             return;
         }
         self.last_second = second;
         let now = self.now;
         for i in 0..self.insts.len() {
-            if now - self.insts[i].last_snapshot_ns >= SNAPSHOT_EVERY_NS {
-                self.snapshot(i);
-            }
             let inst = &mut self.insts[i];
             let sym = inst.engine.symbol_id;
-            let mut ts = TradeSnapshot::new();
-            ts.set_symbol_id(sym);
-            let recent: Vec<_> = inst.engine.fills.iter().rev().take(5).copied().collect();
-            ts.set_num_trades(recent.len() as u8);
-            for (slot, f) in ts.trades_mut().iter_mut().zip(&recent) {
-                slot.set_trade_id(f.trade_id);
-                slot.set_price(f.price);
-                slot.set_quantity(f.qty);
-                slot.set_trade_time(f.time_ns);
-                slot.set_taker_side(f.taker_side);
-            }
             let day = inst.day;
             let (change, pct) = ticker_stats(&day);
             let mut d = DailyStatistics::new();
@@ -576,11 +439,8 @@ impl Simulation {
             t.set_volume_24h(day.volume);
             t.set_turnover_24h(day.turnover);
             t.set_price_change_pct_24h(pct);
-            let mut msgs = vec![
-                Msg::TradeSnapshot(Box::new(ts)),
-                Msg::Daily(d),
-                Msg::Ticker(t),
-            ];
+            out.push(Event::Daily(d));
+            out.push(Event::Ticker(t));
             if let Some(bar) = inst.bar {
                 let closed = now >= bar.open_time + 60_000_000_000;
                 let mut k = KlineUpdate::new();
@@ -598,12 +458,8 @@ impl Simulation {
                 k.set_volume(bar.volume);
                 k.set_turnover(bar.turnover);
                 k.set_trade_count(bar.trades);
-                msgs.push(Msg::Kline(k));
+                out.push(Event::Kline(k));
             }
-            if second % 10 == 0 {
-                msgs.push(Msg::Definition(self.definition(i)));
-            }
-            self.pending.extend(msgs);
         }
     }
 
@@ -625,74 +481,74 @@ impl Simulation {
         d.set_max_quantity(1_000_000);
         d
     }
-
-    /// Encodes the pending messages, stream by stream, into datagrams; heartbeats go out on
-    /// streams quiet for longer than their interval.
-    fn flush(&mut self) {
-        let now = self.now;
-        for m in std::mem::take(&mut self.pending) {
-            let s = Stream::of(&m);
-            let slot = self
-                .encoders
-                .iter_mut()
-                .find(|e| e.0 == s)
-                .expect("every stream has an encoder");
-            let (_, enc, buf, last) = slot;
-            macro_rules! put {
-                ($msg:expr) => {{
-                    let mut msg = $msg;
-                    if !enc.append(buf, MTU_PAYLOAD, &mut msg, now) {
-                        self.out.push(Datagram {
-                            time_ns: now,
-                            stream: s,
-                            bytes: std::mem::take(buf),
-                        });
-                        enc.append(buf, MTU_PAYLOAD, &mut msg, now);
-                    }
-                }};
-            }
-            match m {
-                Msg::Add(x) => put!(x),
-                Msg::Modify(x) => put!(x),
-                Msg::Delete(x) => put!(x),
-                Msg::Execute(x) => put!(x),
-                Msg::Trade(x) => put!(x),
-                Msg::Snapshot(x) => put!(*x),
-                Msg::TopOfBook(x) => put!(x),
-                Msg::TradeSnapshot(x) => put!(*x),
-                Msg::Daily(x) => put!(x),
-                Msg::Kline(x) => put!(x),
-                Msg::Ticker(x) => put!(x),
-                Msg::Liquidation(x) => put!(x),
-                Msg::Definition(x) => put!(x),
-            }
-            *last = now;
-        }
-        for (s, enc, buf, last) in &mut self.encoders {
-            if buf.is_empty() && now - *last >= u64::from(HEARTBEAT_MS) * 1_000_000 {
-                let mut hb = Heartbeat::new();
-                hb.set_channel(s.channel());
-                hb.set_interval_ms(HEARTBEAT_MS);
-                enc.append(buf, MTU_PAYLOAD, &mut hb, now);
-                *last = now;
-            }
-            if !buf.is_empty() {
-                self.out.push(Datagram {
-                    time_ns: now,
-                    stream: *s,
-                    bytes: std::mem::take(buf),
-                });
-            }
-        }
-    }
 }
 
-/// Writes levels (best first) into a snapshot's array; entries past them stay zero.
-fn fill_levels(slots: &mut [PriceLevel], levels: &[engine::Level]) {
-    for (slot, &(p, q, c)) in slots.iter_mut().zip(levels) {
-        slot.set_price(p);
-        slot.set_quantity(q);
-        slot.set_order_count(c);
+/// A whole session on virtual time: the market's order flow through the publisher, the
+/// datagrams kept. See the crate documentation.
+pub struct Simulation {
+    cfg: Config,
+    plan: Plan,
+}
+
+impl Simulation {
+    /// A simulation on the draft's channel plan.
+    pub fn new(cfg: Config) -> Self {
+        Self::with_plan(cfg, Plan::default())
+    }
+
+    pub fn with_plan(cfg: Config, plan: Plan) -> Self {
+        Self { cfg, plan }
+    }
+
+    /// Runs the whole session: definitions, the order flow, the quiet tail (snapshots,
+    /// statistics and heartbeats go on, so a subscriber that lost the end of the flow
+    /// recovers), and the end of the session. Returns every datagram in publication order
+    /// and the engines' final books.
+    pub fn run(self) -> (Vec<Datagram>, Oracle) {
+        let mut market = Market::new(self.cfg);
+        let endpoints = self.plan.endpoints();
+        let mut publisher = Publisher::new(self.plan, Memory::default());
+        let mut events = Vec::new();
+        market.definitions(&mut events);
+        let publish = |publisher: &mut Publisher<Memory>, events: &mut Vec<Event>, now| {
+            // The engines and the publisher's books must agree: a refusal is a bug here.
+            if let Err(e) = publisher.publish_all(events, now) {
+                panic!("the publisher refused the simulator's event: {e}");
+            }
+            events.clear();
+        };
+        publish(&mut publisher, &mut events, market.now());
+        while market.step(&mut events) {
+            publish(&mut publisher, &mut events, market.now());
+        }
+        let end = market.now() + self.cfg.quiet_tail_s * SECOND_NS;
+        while market.now() < end {
+            market.idle(SECOND_NS / 4, &mut events);
+            publish(&mut publisher, &mut events, market.now());
+            let _ = publisher.poll(market.now());
+        }
+        if let Err(e) = publisher.end_session(market.now()) {
+            panic!("in-memory transport cannot fail: {e}");
+        }
+        let datagrams = publisher
+            .into_transport()
+            .sent
+            .into_iter()
+            .map(|d| {
+                let e = endpoints
+                    .iter()
+                    .find(|e| e.addr == d.dst)
+                    .expect("the publisher sends only to the plan's groups");
+                Datagram {
+                    time_ns: d.time_ns,
+                    dst: d.dst,
+                    stream: e.stream,
+                    session: e.session,
+                    bytes: d.bytes,
+                }
+            })
+            .collect();
+        (datagrams, market.oracle())
     }
 }
 
@@ -701,4 +557,33 @@ fn fill_levels(slots: &mut [PriceLevel], levels: &[engine::Level]) {
 pub struct Oracle {
     /// (symbol id, best 10 bids, best 10 asks), levels as (price, quantity, orders).
     pub books: Vec<(u32, Vec<engine::Level>, Vec<engine::Level>)>,
+}
+
+impl Oracle {
+    /// The books as JSON (what `rltop sim --books` and `rltop listen --books-out` write):
+    /// `[{"symbol_id", "bids": [{"price", "quantity", "order_count"}], "asks": […]}]`,
+    /// 64-bit integers as decimal strings (the conformance suite's book form).
+    pub fn to_json(&self) -> String {
+        let side = |levels: &[engine::Level]| {
+            let items: Vec<String> = levels
+                .iter()
+                .map(|(p, q, c)| {
+                    format!(r#"{{"price": "{p}", "quantity": "{q}", "order_count": {c}}}"#)
+                })
+                .collect();
+            format!("[{}]", items.join(", "))
+        };
+        let books: Vec<String> = self
+            .books
+            .iter()
+            .map(|(id, bids, asks)| {
+                format!(
+                    r#"  {{"symbol_id": {id}, "bids": {}, "asks": {}}}"#,
+                    side(bids),
+                    side(asks)
+                )
+            })
+            .collect();
+        format!("[\n{}\n]\n", books.join(",\n"))
+    }
 }

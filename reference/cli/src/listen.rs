@@ -1,0 +1,419 @@
+//! `rltop listen`: joins every group of the channel plan (A and B lines), rebuilds the books
+//! with the feed handler (SPEC.md §8, A/B arbitration), and shows them: a live top-of-book
+//! table on a terminal, or `--json` lines of events. At exit, a summary (messages,
+//! datagrams, gaps, recoveries, time stale, latency from the header timestamp to the
+//! kernel's receive timestamp) and, with `--books-out`, the final books as JSON in the form
+//! `rltop sim --books` writes.
+//!
+//! Bad datagrams (garbage, truncated, corrupted) are counted, the first few reported with
+//! their group and byte offset; they never stop the listener.
+
+use std::collections::{BTreeMap, HashSet};
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use clap::Args;
+use rltop_book::Side;
+use rltop_feed::{Event, FeedHandler, StaleCause};
+use rltop_net::mcast::{resolve_interface, Receiver};
+use rltop_net::plan::{Line, Stream};
+
+use crate::util::{parse_duration, realtime_ns, stop_on_signals, stopped};
+
+#[derive(Args)]
+pub struct ListenArgs {
+    /// Channel plan (default: the draft's; see `rltop plan`).
+    #[arg(long)]
+    plan: Option<PathBuf>,
+    /// Interface to join on: a name (lo, eth0), one of its addresses, or `any` (by route).
+    #[arg(long, default_value = "any")]
+    iface: String,
+    /// Stop after this long (e.g. 30s, 2m).
+    #[arg(long = "for", value_parser = parse_duration)]
+    duration: Option<Duration>,
+    /// Stop once the publisher has ended the session (an end-of-session heartbeat on every
+    /// statistics session), after a short grace for the other streams.
+    #[arg(long)]
+    until_end: bool,
+    /// One JSON line per event instead of the table.
+    #[arg(long)]
+    json: bool,
+    /// No table, only the summary.
+    #[arg(long)]
+    quiet: bool,
+    /// At exit, write the books (best 10 levels a side) as JSON.
+    #[arg(long)]
+    books_out: Option<PathBuf>,
+    /// Record every datagram received to a pcap capture.
+    #[arg(long)]
+    pcap_out: Option<PathBuf>,
+    /// Socket receive buffer, bytes.
+    #[arg(long, default_value_t = 16 << 20)]
+    rcvbuf: usize,
+}
+
+/// Latency samples (ns), kept up to a bound by reservoir sampling.
+struct Latency {
+    samples: Vec<u64>,
+    seen: u64,
+    rng: u64,
+}
+
+const MAX_SAMPLES: usize = 1 << 21;
+
+impl Latency {
+    fn add(&mut self, ns: u64) {
+        self.seen += 1;
+        if self.samples.len() < MAX_SAMPLES {
+            self.samples.push(ns);
+        } else {
+            // xorshift: a uniform slot, keeping a uniform sample of everything seen.
+            self.rng ^= self.rng << 13;
+            self.rng ^= self.rng >> 7;
+            self.rng ^= self.rng << 17;
+            let k = self.rng % self.seen;
+            if (k as usize) < MAX_SAMPLES {
+                self.samples[k as usize] = ns;
+            }
+        }
+    }
+
+    fn percentiles(&mut self) -> Option<[u64; 3]> {
+        if self.samples.is_empty() {
+            return None;
+        }
+        self.samples.sort_unstable();
+        let at = |q: f64| self.samples[((self.samples.len() - 1) as f64 * q).round() as usize];
+        Some([at(0.5), at(0.99), at(0.999)])
+    }
+}
+
+#[derive(Default)]
+struct Counters {
+    gaps: u64,
+    recoveries: u64,
+    rejected: u64,
+    stale_since: BTreeMap<u32, u64>,
+    stale_ns: u64,
+    trades: u64,
+}
+
+fn micros(ns: u64) -> String {
+    format!("{:.1} µs", ns as f64 / 1e3)
+}
+
+pub fn run(args: ListenArgs) -> Result<(), String> {
+    let plan = crate::load_plan(args.plan.as_ref())?;
+    let iface = resolve_interface(&args.iface)?;
+    let endpoints = plan.endpoints();
+    let groups: Vec<_> = endpoints.iter().map(|e| e.addr).collect();
+    let mut rx = Receiver::join(&groups, iface, args.rcvbuf)?;
+    let end_sessions: HashSet<u64> = endpoints
+        .iter()
+        .filter(|e| e.stream == Stream::Statistics)
+        .map(|e| e.session)
+        .collect();
+    let mut pcap = match &args.pcap_out {
+        Some(p) => Some(
+            rltop_capture::PcapWriter::new(std::io::BufWriter::new(
+                std::fs::File::create(p).map_err(|e| format!("{}: {e}", p.display()))?,
+            ))
+            .map_err(|e| format!("{}: {e}", p.display()))?,
+        ),
+        None => None,
+    };
+    stop_on_signals();
+    let started = Instant::now();
+    let deadline = args.duration.map(|d| started + d);
+    let table = !args.json && !args.quiet && is_terminal();
+    let mut feed = FeedHandler::default();
+    let mut latency = Latency {
+        samples: Vec::new(),
+        seen: 0,
+        rng: 0x9E37_79B9_7F4A_7C15,
+    };
+    let mut c = Counters::default();
+    let mut ended: HashSet<u64> = HashSet::new();
+    let mut ended_at: Option<Instant> = None;
+    let mut last_draw = Instant::now();
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let mut io_error: Option<String> = None;
+    let mut reported = 0;
+    loop {
+        if stopped() || deadline.is_some_and(|d| Instant::now() >= d) {
+            break;
+        }
+        if ended_at.is_some_and(|t| t.elapsed() >= Duration::from_millis(300)) {
+            break;
+        }
+        rx.poll(Duration::from_millis(50), &mut |d| {
+            let now = if d.rx_ns != 0 { d.rx_ns } else { realtime_ns() };
+            if let Some(w) = pcap.as_mut() {
+                if let Err(e) = w.write(
+                    now,
+                    std::net::SocketAddrV4::new(std::net::Ipv4Addr::UNSPECIFIED, 0),
+                    endpoints[d.group].addr,
+                    d.payload,
+                ) {
+                    io_error.get_or_insert(format!("pcap: {e}"));
+                }
+            }
+            // Latency of every message whose frame is whole: header timestamp → receive.
+            let mut at = 0;
+            while at + 40 <= d.payload.len() {
+                let len = u16::from_le_bytes([d.payload[at + 4], d.payload[at + 5]]) as usize;
+                if len < 40 || at + len > d.payload.len() {
+                    break;
+                }
+                let ts =
+                    u64::from_le_bytes(d.payload[at + 24..at + 32].try_into().expect("8 bytes"));
+                if d.rx_ns != 0 && d.rx_ns >= ts {
+                    latency.add(d.rx_ns - ts);
+                }
+                // End of session: a heartbeat with interval 0 on a statistics session.
+                if d.payload[at + 6] == 0x85 && at + 48 <= d.payload.len() {
+                    let session =
+                        u64::from_le_bytes(d.payload[at + 8..at + 16].try_into().expect("8 bytes"));
+                    let interval = u32::from_le_bytes(
+                        d.payload[at + 44..at + 48].try_into().expect("4 bytes"),
+                    );
+                    if interval == 0 && end_sessions.contains(&session) {
+                        ended.insert(session);
+                    }
+                }
+                at += len;
+            }
+            if d.truncated {
+                c.rejected += 1;
+                if reported < 10 {
+                    reported += 1;
+                    eprintln!(
+                        "rltop listen: {}: a datagram larger than the receive buffer was cut",
+                        endpoints[d.group].addr
+                    );
+                }
+            }
+            let line = match endpoints[d.group].line {
+                Line::A => rltop_feed::Line::A,
+                Line::B => rltop_feed::Line::B,
+            };
+            let group = endpoints[d.group].addr;
+            feed.on_datagram_from(line, d.payload, &mut |e| {
+                match &e {
+                    Event::SessionGap { .. } => c.gaps += 1,
+                    Event::Recovered { symbol_id, .. } => {
+                        c.recoveries += 1;
+                        if let Some(since) = c.stale_since.remove(symbol_id) {
+                            c.stale_ns += now.saturating_sub(since);
+                        }
+                    }
+                    Event::Stale { symbol_id, .. } => {
+                        c.stale_since.entry(*symbol_id).or_insert(now);
+                    }
+                    Event::Rejected { error } => {
+                        c.rejected += 1;
+                        if reported < 10 {
+                            reported += 1;
+                            eprintln!(
+                                "rltop listen: {group}: {} at byte {}: {error}",
+                                error.name(),
+                                error.offset()
+                            );
+                        }
+                    }
+                    Event::Trade(_) => c.trades += 1,
+                    _ => {}
+                }
+                if args.json {
+                    if let Some(line) = json_line(&e) {
+                        if let Err(err) = writeln!(out, "{line}") {
+                            io_error.get_or_insert(err.to_string());
+                        }
+                    }
+                }
+            });
+        })
+        .map_err(|e| format!("receive: {e}"))?;
+        if let Some(e) = io_error.take() {
+            if e.contains("Broken pipe") {
+                break;
+            }
+            return Err(e);
+        }
+        if args.until_end
+            && ended_at.is_none()
+            && !end_sessions.is_empty()
+            && ended.len() == end_sessions.len()
+        {
+            ended_at = Some(Instant::now());
+        }
+        if table && last_draw.elapsed() >= Duration::from_millis(250) {
+            draw(&mut out, &feed, &c, started).map_err(|e| e.to_string())?;
+            last_draw = Instant::now();
+        }
+    }
+    let _ = out.flush();
+    drop(out);
+    let end = realtime_ns();
+    for since in c.stale_since.values() {
+        c.stale_ns += end.saturating_sub(*since);
+    }
+    if let Some(w) = pcap {
+        w.into_inner().flush().map_err(|e| format!("pcap: {e}"))?;
+    }
+    let stats = feed.stats();
+    let lat = latency
+        .percentiles()
+        .map_or("no samples".to_string(), |[p50, p99, p999]| {
+            format!(
+                "p50 {} p99 {} p99.9 {}",
+                micros(p50),
+                micros(p99),
+                micros(p999)
+            )
+        });
+    let mut symbols: Vec<u32> = feed.symbols().collect();
+    symbols.sort_unstable();
+    let stale: Vec<u32> = symbols
+        .iter()
+        .copied()
+        .filter(|&s| !feed.is_live(s))
+        .collect();
+    let summary = format!(
+        "rltop listen: {} messages in {} datagrams ({} bytes), {} rejected, {} duplicates, {} session gaps, {} recoveries, {:.3} s stale in all, {} instruments ({} live), {} trades; latency header→receive: {}",
+        stats.messages,
+        rx.stats.datagrams,
+        rx.stats.bytes,
+        c.rejected,
+        stats.duplicates,
+        c.gaps,
+        c.recoveries,
+        c.stale_ns as f64 / 1e9,
+        symbols.len(),
+        symbols.len() - stale.len(),
+        c.trades,
+        lat
+    );
+    if args.json || args.quiet || table {
+        eprintln!("{summary}");
+    } else {
+        println!("{summary}");
+    }
+    if !stale.is_empty() {
+        eprintln!("rltop listen: instruments not live at exit: {stale:?}");
+    }
+    if let Some(path) = &args.books_out {
+        let level = |l: &rltop_book::TopLevel| (l.price, l.qty, l.count);
+        let oracle = rltop_sim::Oracle {
+            books: symbols
+                .iter()
+                .filter_map(|&s| {
+                    let b = feed.book(s)?;
+                    Some((
+                        s,
+                        b.top(Side::Bid, 10).iter().map(level).collect(),
+                        b.top(Side::Ask, 10).iter().map(level).collect(),
+                    ))
+                })
+                .collect(),
+        };
+        std::fs::write(path, oracle.to_json())
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    }
+    Ok(())
+}
+
+fn is_terminal() -> bool {
+    use std::io::IsTerminal;
+    std::io::stdout().is_terminal()
+}
+
+fn draw(
+    out: &mut impl Write,
+    feed: &FeedHandler,
+    c: &Counters,
+    started: Instant,
+) -> std::io::Result<()> {
+    let stats = feed.stats();
+    let mut symbols: Vec<u32> = feed.symbols().collect();
+    symbols.sort_unstable();
+    // Home, clear: the table refreshes in place.
+    write!(out, "\x1b[H\x1b[2J")?;
+    writeln!(
+        out,
+        "rltop listen  {:>6.1} s  {} messages  {} gaps  {} recoveries  {} rejected",
+        started.elapsed().as_secs_f64(),
+        stats.messages,
+        c.gaps,
+        c.recoveries,
+        c.rejected
+    )?;
+    writeln!(
+        out,
+        "{:>8} {:>6} {:>14} {:>12} {:>12} {:>14} {:>10}",
+        "symbol", "state", "bid qty", "bid", "ask", "ask qty", "book seq"
+    )?;
+    for s in symbols.iter().take(40) {
+        let Some(b) = feed.book(*s) else { continue };
+        let (bq, bp) = b.best_bid().map_or((String::new(), String::new()), |l| {
+            (l.qty.to_string(), l.price.to_string())
+        });
+        let (ap, aq) = b.best_ask().map_or((String::new(), String::new()), |l| {
+            (l.price.to_string(), l.qty.to_string())
+        });
+        writeln!(
+            out,
+            "{:>8} {:>6} {:>14} {:>12} {:>12} {:>14} {:>10}",
+            s,
+            if feed.is_live(*s) { "live" } else { "stale" },
+            bq,
+            bp,
+            ap,
+            aq,
+            feed.order_book_seq(*s)
+                .map_or(String::new(), |q| q.to_string())
+        )?;
+    }
+    out.flush()
+}
+
+/// One event as a JSON line.
+fn json_line(e: &Event<'_>) -> Option<String> {
+    use serde_json::json;
+    let best = |l: Option<rltop_book::TopLevel>| {
+        l.map(|l| json!([l.price.to_string(), l.qty.to_string()]))
+    };
+    Some(
+        match e {
+            Event::Book {
+                symbol_id,
+                order_book_seq,
+                book,
+            } => json!({"book": {"symbol_id": symbol_id, "order_book_seq": order_book_seq.to_string(),
+                "bid": best(book.best_bid()), "ask": best(book.best_ask())}}),
+            Event::Trade(t) => json!({"trade": {"symbol_id": t.symbol_id(), "trade_id": t.trade_id().to_string(),
+                "price": t.price().to_string(), "quantity": t.quantity().to_string()}}),
+            Event::Stale { symbol_id, cause } => json!({"stale": {"symbol_id": symbol_id, "cause": match cause {
+                StaleCause::AwaitingSnapshot => "awaiting snapshot".to_string(),
+                StaleCause::Gap { expected, received } => format!("gap: expected {expected}, received {received}"),
+                StaleCause::Refused(err) => format!("refused: {err}"),
+                StaleCause::BufferOverflow => "buffer overflow".to_string(),
+            }}}),
+            Event::Recovered {
+                symbol_id,
+                order_book_seq,
+                replayed,
+            } => json!({"recovered": {"symbol_id": symbol_id, "order_book_seq": order_book_seq.to_string(), "replayed": replayed}}),
+            Event::SessionGap {
+                session_id,
+                expected,
+                received,
+            } => json!({"gap": {"session_id": session_id.to_string(), "expected": expected.to_string(), "received": received.to_string()}}),
+            Event::Rejected { error } => json!({"rejected": {"kind": error.name(), "offset": error.offset(), "detail": error.to_string()}}),
+            _ => return None,
+        }
+        .to_string(),
+    )
+}

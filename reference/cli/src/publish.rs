@@ -1,0 +1,481 @@
+//! `rltop publish`: the reference publisher on the channel plan's multicast groups.
+//!
+//! Sources of order-level events: the embedded simulator (`--source sim`, the default: its
+//! matching engines are the exchange) or a capture (`--source pcap:FILE`: the capture's
+//! increments, trades, statistics and definitions turned back into events and published
+//! anew, with this publisher's numbering and cycles). Pace: the source's own clock
+//! (default), `--rate N` events a second, or `--flat`. Clock in the headers: the wall clock,
+//! or `--clock fixed`: the source's time, so that every backend sends the same bytes for the
+//! same seed. Backends: `kernel` (default) and `dpdk` (built with the `dpdk` feature).
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::BufReader;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use clap::{Args, ValueEnum};
+use rltop_net::mcast::{check_route, resolve_interface, SendMode};
+use rltop_publish::transport::Kernel;
+use rltop_publish::{Event, PublishError, Publisher, Transport};
+
+use crate::util::{parse_duration, realtime_ns, stop_on_signals, stopped};
+use crate::MarketArgs;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Backend {
+    /// Kernel UDP sockets.
+    Kernel,
+    /// DPDK (needs a build with `--features dpdk` and `--eal`).
+    Dpdk,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Clock {
+    /// Header timestamps from the wall clock.
+    System,
+    /// Header timestamps from the source (simulator or capture): reproducible bytes.
+    Fixed,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Send {
+    /// `sendmmsg`: many datagrams a system call.
+    Sendmmsg,
+    /// One `sendto` a datagram.
+    Sendto,
+}
+
+#[derive(Args)]
+pub struct PublishArgs {
+    /// Where events come from: `sim` (the embedded simulator) or `pcap:FILE`.
+    #[arg(long, default_value = "sim")]
+    source: String,
+    /// Channel plan (default: the draft's; see `rltop plan`).
+    #[arg(long)]
+    plan: Option<PathBuf>,
+    /// Interface to send on: a name (lo, eth0), one of its addresses, or `any` (by route).
+    #[arg(long, default_value = "any")]
+    iface: String,
+    /// Stop after this long (e.g. 30s, 2m); the simulator then runs until stopped.
+    #[arg(long = "for", value_parser = parse_duration)]
+    duration: Option<Duration>,
+    /// Events a second (default: the source's own pace).
+    #[arg(long, conflicts_with = "flat")]
+    rate: Option<f64>,
+    /// As fast as possible.
+    #[arg(long)]
+    flat: bool,
+    /// Header timestamps.
+    #[arg(long, value_enum, default_value_t = Clock::System)]
+    clock: Clock,
+    #[arg(long, value_enum, default_value_t = Backend::Kernel)]
+    backend: Backend,
+    /// DPDK EAL arguments, e.g. "--no-huge -m 256 --no-pci --vdev net_null0".
+    #[arg(long, allow_hyphen_values = true)]
+    eal: Option<String>,
+    /// Kernel backend: how datagrams are handed to the kernel.
+    #[arg(long, value_enum, default_value_t = Send::Sendmmsg)]
+    send: Send,
+    /// Seconds to keep the cycles going after the source ends, before the end of session.
+    #[arg(long, default_value_t = 2.0)]
+    tail: f64,
+    /// Write the source's final books (simulator: the engines') as JSON.
+    #[arg(long)]
+    books: Option<PathBuf>,
+    #[command(flatten)]
+    market: MarketArgs,
+}
+
+/// Where the events come from.
+enum Source {
+    Sim(rltop_sim::Market),
+    Capture {
+        events: std::vec::IntoIter<(u64, Event)>,
+        refusals_expected: bool,
+    },
+}
+
+impl Source {
+    /// The next batch of events with the source's time; None at the end.
+    fn next(&mut self, out: &mut Vec<Event>) -> Option<u64> {
+        match self {
+            Source::Sim(market) => market.step(out).then(|| market.now()),
+            Source::Capture { events, .. } => {
+                let (t, e) = events.next()?;
+                out.push(e);
+                Some(t)
+            }
+        }
+    }
+}
+
+pub fn run(args: PublishArgs) -> Result<(), String> {
+    let plan = crate::load_plan(args.plan.as_ref())?;
+    if let Some(r) = args.rate {
+        if !(r > 0.0 && r.is_finite()) {
+            return Err(format!(
+                "--rate {r}: must be a positive number of events a second"
+            ));
+        }
+    }
+    let source = open_source(&args)?;
+    match args.backend {
+        Backend::Kernel => {
+            let iface = resolve_interface(&args.iface)?;
+            for e in plan.endpoints() {
+                check_route(e.addr, iface)?;
+            }
+            let mode = match args.send {
+                Send::Sendmmsg => SendMode::SendMmsg,
+                Send::Sendto => SendMode::SendTo,
+            };
+            let transport = Kernel::new(iface, plan.ttl, plan.loopback, mode)
+                .map_err(|e| format!("cannot open a socket: {e}"))?;
+            drive(Publisher::new(plan, transport), source, &args)
+        }
+        Backend::Dpdk => dpdk(plan, source, &args),
+    }
+}
+
+#[cfg(not(feature = "dpdk"))]
+fn dpdk(_: rltop_net::Plan, _: Source, _: &PublishArgs) -> Result<(), String> {
+    Err("this rltop was built without DPDK: build it with `cargo build --release -p rltop-cli --features dpdk` (needs Debian's libdpdk-dev)".into())
+}
+
+#[cfg(feature = "dpdk")]
+fn dpdk(plan: rltop_net::Plan, source: Source, args: &PublishArgs) -> Result<(), String> {
+    let eal = args
+        .eal
+        .as_deref()
+        .ok_or("--backend dpdk needs --eal \"<EAL arguments>\", e.g. --eal \"--no-huge -m 256 --no-pci --vdev net_null0\"")?;
+    let transport = crate::dpdk::DpdkTransport::open(eal, &plan)?;
+    drive(Publisher::new(plan, transport), source, args)
+}
+
+fn open_source(args: &PublishArgs) -> Result<Source, String> {
+    if args.source == "sim" {
+        let mut cfg = args.market.config();
+        if args.duration.is_some() && !user_gave_events() {
+            // With --for the simulator runs until the time is up.
+            cfg.events = u64::MAX;
+        }
+        return Ok(Source::Sim(rltop_sim::Market::new(cfg)));
+    }
+    if let Some(path) = args.source.strip_prefix("pcap:") {
+        return capture_events(path);
+    }
+    Err(format!(
+        "--source {}: expected `sim` or `pcap:FILE`",
+        args.source
+    ))
+}
+
+fn user_gave_events() -> bool {
+    std::env::args().any(|a| a == "--events" || a.starts_with("--events="))
+}
+
+/// A capture's order-level events, in capture order, with their header timestamps: the
+/// increments (an execution's taker from its `Trade`), the trades no execution accounts
+/// for, definitions and statistics. Snapshots and heartbeats are the publisher's own.
+fn capture_events(path: &str) -> Result<Source, String> {
+    use rltop::Message as M;
+    let file = File::open(path).map_err(|e| format!("{path}: {e}"))?;
+    let reader =
+        rltop_capture::PcapReader::new(BufReader::new(file)).map_err(|e| format!("{path}: {e}"))?;
+    let mut datagrams = Vec::new();
+    for p in reader {
+        datagrams.push(p.map_err(|e| format!("{path}: {e}"))?.payload);
+    }
+    // Takers by trade id, and which trades an execution accounts for.
+    let mut takers = HashMap::new();
+    let mut executed = std::collections::HashSet::new();
+    let mut bad = 0u64;
+    for d in &datagrams {
+        for m in rltop::messages(d) {
+            match m {
+                Ok(M::Trade(t)) => {
+                    takers.insert(t.trade_id(), t.taker_order_id());
+                }
+                Ok(M::ExecuteOrder(e)) => {
+                    executed.insert(e.trade_id());
+                }
+                Ok(_) => {}
+                Err(_) => bad += 1,
+            }
+        }
+    }
+    if bad > 0 {
+        return Err(format!(
+            "{path}: {bad} message(s) fail to decode (see `rltop dump {path}`)"
+        ));
+    }
+    let mut events = Vec::new();
+    let mut first_book_seq: HashMap<u32, u64> = HashMap::new();
+    for d in &datagrams {
+        for m in rltop::messages(d).flatten() {
+            let t = m.header().timestamp();
+            let enum_err = |e: rltop_runtime::InvalidEnum| format!("{path}: {e}");
+            let event = match m {
+                M::AddOrder(a) => {
+                    first_book_seq
+                        .entry(a.symbol_id())
+                        .or_insert(a.order_book_seq());
+                    Event::Add {
+                        symbol_id: a.symbol_id(),
+                        order_id: a.order_id(),
+                        side: a.side().map_err(enum_err)?,
+                        price: a.price(),
+                        quantity: a.quantity(),
+                        flags: a.flags(),
+                    }
+                }
+                M::ModifyOrder(m) => {
+                    first_book_seq
+                        .entry(m.symbol_id())
+                        .or_insert(m.order_book_seq());
+                    Event::Modify {
+                        symbol_id: m.symbol_id(),
+                        order_id: m.order_id(),
+                        price: m.new_price(),
+                        quantity: m.new_quantity(),
+                    }
+                }
+                M::DeleteOrder(x) => {
+                    first_book_seq
+                        .entry(x.symbol_id())
+                        .or_insert(x.order_book_seq());
+                    Event::Cancel {
+                        symbol_id: x.symbol_id(),
+                        order_id: x.order_id(),
+                        reason: x.delete_reason().map_err(enum_err)?,
+                    }
+                }
+                M::ExecuteOrder(x) => {
+                    first_book_seq
+                        .entry(x.symbol_id())
+                        .or_insert(x.order_book_seq());
+                    Event::Execute {
+                        symbol_id: x.symbol_id(),
+                        order_id: x.order_id(),
+                        quantity: x.executed_quantity(),
+                        trade_id: x.trade_id(),
+                        taker_order_id: takers.get(&x.trade_id()).copied().unwrap_or(0),
+                    }
+                }
+                M::Trade(x) if !executed.contains(&x.trade_id()) => Event::Trade {
+                    symbol_id: x.symbol_id(),
+                    trade_id: x.trade_id(),
+                    price: x.price(),
+                    quantity: x.quantity(),
+                    taker_side: x.taker_side().map_err(enum_err)?,
+                    maker_order_id: x.maker_order_id(),
+                    taker_order_id: x.taker_order_id(),
+                },
+                M::InstrumentDefinition(x) => Event::Instrument(Box::new(*x)),
+                M::DailyStatistics(x) => Event::Daily(*x),
+                M::TickerUpdate(x) => Event::Ticker(*x),
+                M::KlineUpdate(x) => Event::Kline(*x),
+                M::LiquidationEvent(x) => Event::Liquidation(*x),
+                _ => continue,
+            };
+            events.push((t, event));
+        }
+    }
+    if events.is_empty() {
+        return Err(format!("{path}: no order-level events in the capture"));
+    }
+    // A capture that joined a session late cannot be re-published order by order.
+    let refusals_expected = first_book_seq.values().any(|&s| s != 1);
+    if refusals_expected {
+        eprintln!(
+            "rltop publish: warning: {path} does not start at the beginning of every instrument's book; increments on orders it never saw will be refused"
+        );
+    }
+    Ok(Source::Capture {
+        events: events.into_iter(),
+        refusals_expected,
+    })
+}
+
+/// Runs the source through the publisher until it ends, `--for` expires or a signal comes;
+/// then the tail and the end of session.
+fn drive<T: Transport>(
+    mut publisher: Publisher<T>,
+    mut source: Source,
+    args: &PublishArgs,
+) -> Result<(), String> {
+    stop_on_signals();
+    let started = Instant::now();
+    let deadline = args.duration.map(|d| started + d);
+    let mut events = Vec::new();
+    let mut first_source_ns = None;
+    let mut now_ns = 0;
+    let mut last_source_ns = 0;
+    let mut n_events = 0u64;
+    let mut refused = 0u64;
+    let mut first_refusal = None;
+    let clock = |source_ns: u64| match args.clock {
+        Clock::Fixed => source_ns,
+        Clock::System => realtime_ns(),
+    };
+    if let Source::Sim(market) = &source {
+        market.definitions(&mut events);
+        now_ns = clock(market.now());
+        publish(
+            &mut publisher,
+            &mut events,
+            now_ns,
+            &mut refused,
+            &mut first_refusal,
+        )?;
+    }
+    let mut poll_at = Instant::now();
+    loop {
+        if stopped() || deadline.is_some_and(|d| Instant::now() >= d) {
+            break;
+        }
+        let Some(source_ns) = source.next(&mut events) else {
+            break;
+        };
+        n_events += events.len() as u64;
+        last_source_ns = source_ns;
+        let t0 = *first_source_ns.get_or_insert(source_ns);
+        // Pace.
+        let due = if args.flat {
+            None
+        } else if let Some(rate) = args.rate {
+            Some(Duration::from_secs_f64(n_events as f64 / rate))
+        } else {
+            Some(Duration::from_nanos(source_ns.saturating_sub(t0)))
+        };
+        if let Some(due) = due {
+            if let Some(wait) = due.checked_sub(started.elapsed()) {
+                // Short waits spin (sleep is ~50 µs late); long ones sleep, polling the
+                // publisher's cycles meanwhile.
+                if wait > Duration::from_millis(1) {
+                    publisher
+                        .poll(clock(source_ns))
+                        .map_err(|e| e.to_string())?;
+                    std::thread::sleep(wait);
+                }
+            }
+        }
+        now_ns = clock(source_ns);
+        publish(
+            &mut publisher,
+            &mut events,
+            now_ns,
+            &mut refused,
+            &mut first_refusal,
+        )?;
+        if poll_at.elapsed() >= Duration::from_millis(1) {
+            publisher.poll(now_ns).map_err(|e| e.to_string())?;
+            poll_at = Instant::now();
+        }
+    }
+    // The tail: cycles go on, so subscribers that lost the end recover.
+    let tail_end = Instant::now() + Duration::from_secs_f64(args.tail.max(0.0));
+    let mut tail_source_ns = last_source_ns;
+    while Instant::now() < tail_end && !stopped() {
+        std::thread::sleep(Duration::from_millis(50));
+        tail_source_ns += 50_000_000;
+        if let Source::Sim(market) = &mut source {
+            market.idle(50_000_000, &mut events);
+            tail_source_ns = market.now();
+            publish(
+                &mut publisher,
+                &mut events,
+                clock(tail_source_ns),
+                &mut refused,
+                &mut first_refusal,
+            )?;
+        }
+        now_ns = clock(tail_source_ns);
+        publisher.poll(now_ns).map_err(|e| e.to_string())?;
+    }
+    publisher.end_session(now_ns).map_err(|e| e.to_string())?;
+    let stats = publisher.stats();
+    eprintln!(
+        "rltop publish: {} events, {} messages in {} datagrams ({} bytes, {} sends), {} snapshots, {} heartbeats, {:.1} s",
+        stats.events,
+        stats.messages,
+        stats.datagrams,
+        stats.bytes,
+        stats.batches,
+        stats.snapshots,
+        stats.heartbeats,
+        started.elapsed().as_secs_f64()
+    );
+    if let Some(path) = &args.books {
+        let oracle = match &source {
+            Source::Sim(market) => market.oracle(),
+            Source::Capture { .. } => publisher_books(&publisher),
+        };
+        std::fs::write(path, oracle.to_json())
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    }
+    if refused > 0 {
+        let expected = matches!(
+            source,
+            Source::Capture {
+                refusals_expected: true,
+                ..
+            }
+        );
+        let msg = format!(
+            "{refused} event(s) refused by the publisher's book, the first: {}",
+            first_refusal.unwrap_or_default()
+        );
+        if !expected {
+            return Err(msg);
+        }
+        eprintln!("rltop publish: {msg}");
+    }
+    Ok(())
+}
+
+fn publish<T: Transport>(
+    publisher: &mut Publisher<T>,
+    events: &mut Vec<Event>,
+    now_ns: u64,
+    refused: &mut u64,
+    first_refusal: &mut Option<String>,
+) -> Result<(), String> {
+    for e in events.drain(..) {
+        match publisher.publish(&e, now_ns) {
+            Ok(()) => {}
+            Err(PublishError::Send(e)) => return Err(format!("send failed: {e}")),
+            Err(e) => {
+                *refused += 1;
+                first_refusal.get_or_insert_with(|| e.to_string());
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The publisher's books in the oracle's form.
+fn publisher_books<T: Transport>(publisher: &Publisher<T>) -> rltop_sim::Oracle {
+    let mut symbols: Vec<u32> = publisher.symbols().collect();
+    symbols.sort_unstable();
+    let levels = |book: &rltop_book::Book, side| {
+        book.top(side, 10)
+            .into_iter()
+            .map(|l| (l.price, l.qty, l.count))
+            .collect()
+    };
+    rltop_sim::Oracle {
+        books: symbols
+            .into_iter()
+            .filter_map(|s| {
+                let b = publisher.book(s)?;
+                Some((
+                    s,
+                    levels(b, rltop_book::Side::Bid),
+                    levels(b, rltop_book::Side::Ask),
+                ))
+            })
+            .collect(),
+    }
+}

@@ -1,0 +1,947 @@
+//! The RLTOP reference publisher, as a library an exchange's matching engine calls.
+//!
+//! The engine says what happened, order by order ([`Event`]: add, modify, cancel, execute,
+//! trade, instrument definitions, statistics). The publisher:
+//!
+//! * keeps its own book per instrument ([`rltop_book::Book::for_publisher`]) and takes the
+//!   level fields every increment carries (SPEC.md §8) from it, after the change, so they
+//!   cannot disagree with the orders; a change that does not fit the book (unknown order,
+//!   overfill, a crossing price) is refused with [`PublishError::Refused`] and publishes
+//!   nothing;
+//! * numbers each instrument's increments (`order_book_seq`) and each session's messages
+//!   (`seq_num`: one session per stream and instrument group of the [`Plan`]);
+//! * packs the messages of each stream into datagrams of at most the plan's MTU, closing a
+//!   datagram when the next message does not fit or when its first message has waited the
+//!   plan's hold time, and hands the closed datagrams to the [`Transport`] in batches
+//!   across streams (one `sendmmsg` or one DPDK tx burst for many);
+//! * runs the cycles a late joiner rebuilds from (SPEC.md §10): full-book and trade
+//!   snapshots, conflated top of book, statistics and instrument definitions at the plan's
+//!   cadence, and heartbeats on silent streams; [`Publisher::end_session`] closes the
+//!   session with final snapshots and an end-of-session heartbeat (`interval_ms` = 0).
+//!
+//! Time is the caller's: every call takes `now_ns`, so a simulator can run the publisher on
+//! virtual time (and produce the same bytes whatever the backend) and an exchange on its
+//! clock.
+
+pub mod transport;
+
+use std::fmt;
+use std::net::SocketAddrV4;
+
+use rltop::{
+    AddOrder, DailyStatistics, DeleteOrder, DeleteReason, ExecuteOrder, Heartbeat,
+    InstrumentDefinition, KlineUpdate, LiquidationEvent, ModifyOrder, ModifyType,
+    OrderBookSnapshot, OrderFlags, Side, TickerUpdate, TopOfBookSnapshot, Trade, TradeSnapshot,
+    TradingStatus,
+};
+use rltop_book::{Book, BookError, LevelState};
+use rltop_net::plan::{Line, Plan, Stream};
+use rltop_runtime::{Encoder, Message};
+
+pub use rltop_net::mcast::Outgoing;
+pub use transport::Transport;
+
+/// What the matching engine tells the publisher.
+#[derive(Debug, Clone)]
+pub enum Event {
+    /// A new order rests on the book.
+    Add {
+        symbol_id: u32,
+        order_id: u64,
+        side: Side,
+        price: i64,
+        quantity: u64,
+        flags: OrderFlags,
+    },
+    /// A resting order's new price and/or quantity (a price change or an increase loses
+    /// queue priority, a decrease keeps it).
+    Modify {
+        symbol_id: u32,
+        order_id: u64,
+        price: i64,
+        quantity: u64,
+    },
+    /// A resting order leaves the book unexecuted.
+    Cancel {
+        symbol_id: u32,
+        order_id: u64,
+        reason: DeleteReason,
+    },
+    /// An aggressor (`taker_order_id`) executes `quantity` of a resting order at its price:
+    /// publishes the increment and the public trade.
+    Execute {
+        symbol_id: u32,
+        order_id: u64,
+        quantity: u64,
+        trade_id: u64,
+        taker_order_id: u64,
+    },
+    /// A trade that does not touch a visible resting order (e.g. against a hidden one the
+    /// engine does not report order by order, or an auction print): the public trade only.
+    Trade {
+        symbol_id: u32,
+        trade_id: u64,
+        price: i64,
+        quantity: u64,
+        taker_side: Side,
+        maker_order_id: u64,
+        taker_order_id: u64,
+    },
+    /// An instrument's reference data; repeated on the definitions cycle.
+    Instrument(Box<InstrumentDefinition>),
+    /// Rolling daily statistics; repeated on the statistics cycle until replaced.
+    Daily(DailyStatistics),
+    /// Ticker; repeated on the statistics cycle until replaced.
+    Ticker(TickerUpdate),
+    /// A kline update (published once).
+    Kline(KlineUpdate),
+    /// A liquidation (published once).
+    Liquidation(LiquidationEvent),
+}
+
+impl Event {
+    /// The instrument the event concerns.
+    pub fn symbol_id(&self) -> u32 {
+        match self {
+            Event::Add { symbol_id, .. }
+            | Event::Modify { symbol_id, .. }
+            | Event::Cancel { symbol_id, .. }
+            | Event::Execute { symbol_id, .. }
+            | Event::Trade { symbol_id, .. } => *symbol_id,
+            Event::Instrument(d) => d.symbol_id(),
+            Event::Daily(d) => d.symbol_id(),
+            Event::Ticker(t) => t.symbol_id(),
+            Event::Kline(k) => k.symbol_id(),
+            Event::Liquidation(l) => l.symbol_id(),
+        }
+    }
+}
+
+/// Why an event was not published.
+#[derive(Debug)]
+pub enum PublishError {
+    /// The change does not fit the publisher's book; nothing was published.
+    Refused { symbol_id: u32, error: BookError },
+    /// A modification that changes nothing; nothing was published.
+    NoChange { symbol_id: u32, order_id: u64 },
+    /// The transport failed to send (the messages stay numbered: subscribers see a gap).
+    Send(std::io::Error),
+}
+
+impl fmt::Display for PublishError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Refused { symbol_id, error } => {
+                write!(f, "instrument {symbol_id}: refused: {error}")
+            }
+            Self::NoChange {
+                symbol_id,
+                order_id,
+            } => write!(
+                f,
+                "instrument {symbol_id}: order {order_id}: modification changes nothing"
+            ),
+            Self::Send(e) => write!(f, "send failed: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for PublishError {}
+
+impl From<std::io::Error> for PublishError {
+    fn from(e: std::io::Error) -> Self {
+        Self::Send(e)
+    }
+}
+
+/// Counters.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Stats {
+    pub events: u64,
+    pub refused: u64,
+    pub messages: u64,
+    pub datagrams: u64,
+    pub bytes: u64,
+    /// Transport calls (one per batch).
+    pub batches: u64,
+    pub snapshots: u64,
+    pub heartbeats: u64,
+}
+
+fn book_side(side: Side) -> rltop_book::Side {
+    match side {
+        Side::Buy => rltop_book::Side::Bid,
+        Side::Sell => rltop_book::Side::Ask,
+    }
+}
+
+fn wire_side(side: rltop_book::Side) -> Side {
+    match side {
+        rltop_book::Side::Bid => Side::Buy,
+        rltop_book::Side::Ask => Side::Sell,
+    }
+}
+
+/// Depth of a full-book snapshot, trades in a trade snapshot (the schema's array lengths).
+const DEPTH: usize = 10;
+const RECENT_TRADES: usize = 5;
+
+/// One instrument's state.
+struct Instrument {
+    symbol_id: u32,
+    group: u32,
+    book: Book,
+    order_book_seq: u64,
+    since_snapshot: u64,
+    last_full_ns: u64,
+    last_tob_ns: u64,
+    /// Newest last.
+    recent: Vec<rltop::TradeEntry>,
+    last_trade_price: i64,
+    volume: u64,
+    definition: Option<InstrumentDefinition>,
+    last_definition_ns: u64,
+    daily: Option<DailyStatistics>,
+    ticker: Option<TickerUpdate>,
+    last_stats_ns: u64,
+}
+
+/// One session's stream to one multicast group (and its B copy): numbering and packing.
+struct Slot {
+    a: SocketAddrV4,
+    b: Option<SocketAddrV4>,
+    stream: Stream,
+    encoder: Encoder,
+    /// The datagram being filled, and when its first message came.
+    open: Vec<u8>,
+    opened_ns: u64,
+    last_sent_ns: u64,
+}
+
+/// A closed datagram waiting in the outbox.
+struct Ready {
+    dst: SocketAddrV4,
+    bytes: Vec<u8>,
+    born_ns: u64,
+}
+
+/// The publisher. See the crate documentation.
+pub struct Publisher<T: Transport> {
+    plan: Plan,
+    transport: T,
+    mtu: usize,
+    hold_ns: u64,
+    /// Datagrams per transport call at most.
+    batch: usize,
+    slots: Vec<Slot>,
+    instruments: Vec<Instrument>,
+    /// symbol id → index into `instruments` (dense ids are the common case).
+    index: Vec<u32>,
+    outbox: Vec<Ready>,
+    spare: Vec<Vec<u8>>,
+    next_cycle_ns: u64,
+    stats: Stats,
+}
+
+const NO_INSTRUMENT: u32 = u32::MAX;
+const MS: u64 = 1_000_000;
+/// The cycles are looked at once a millisecond of the caller's time at most.
+const CYCLE_TICK_NS: u64 = MS;
+
+impl<T: Transport> Publisher<T> {
+    /// A publisher on `plan`, sending through `transport`; each session's first message
+    /// gets sequence number 1.
+    pub fn new(plan: Plan, transport: T) -> Self {
+        let mut slots = Vec::new();
+        for group in 0..plan.groups() {
+            for stream in Stream::ALL {
+                let a = plan
+                    .endpoint(stream, group, Line::A)
+                    .expect("every plan has an A line");
+                slots.push(Slot {
+                    a: a.addr,
+                    b: plan.endpoint(stream, group, Line::B).map(|e| e.addr),
+                    stream,
+                    encoder: Encoder::new(a.session, 1),
+                    open: Vec::new(),
+                    opened_ns: 0,
+                    last_sent_ns: 0,
+                });
+            }
+        }
+        Self {
+            mtu: plan.mtu(),
+            hold_ns: plan.hold_us * 1000,
+            batch: rltop_net::mcast::BATCH,
+            transport,
+            slots,
+            instruments: Vec::new(),
+            index: Vec::new(),
+            outbox: Vec::new(),
+            spare: Vec::new(),
+            next_cycle_ns: 0,
+            stats: Stats::default(),
+            plan,
+        }
+    }
+
+    pub fn plan(&self) -> &Plan {
+        &self.plan
+    }
+
+    pub fn stats(&self) -> Stats {
+        self.stats
+    }
+
+    pub fn transport(&self) -> &T {
+        &self.transport
+    }
+
+    pub fn transport_mut(&mut self) -> &mut T {
+        &mut self.transport
+    }
+
+    /// The publisher's book of an instrument.
+    pub fn book(&self, symbol_id: u32) -> Option<&Book> {
+        self.instrument_index(symbol_id)
+            .map(|i| &self.instruments[i].book)
+    }
+
+    /// Instruments seen so far, by symbol id.
+    pub fn symbols(&self) -> impl Iterator<Item = u32> + '_ {
+        self.instruments.iter().map(|i| i.symbol_id)
+    }
+
+    /// Takes the transport back (after [`Publisher::end_session`]).
+    pub fn into_transport(self) -> T {
+        self.transport
+    }
+
+    fn instrument_index(&self, symbol_id: u32) -> Option<usize> {
+        match self.index.get(symbol_id as usize) {
+            Some(&i) if i != NO_INSTRUMENT => Some(i as usize),
+            _ => None,
+        }
+    }
+
+    fn instrument(&mut self, symbol_id: u32, now_ns: u64) -> usize {
+        if let Some(i) = self.instrument_index(symbol_id) {
+            return i;
+        }
+        let at = symbol_id as usize;
+        if at >= self.index.len() {
+            self.index.resize(at + 1, NO_INSTRUMENT);
+        }
+        self.index[at] = self.instruments.len() as u32;
+        self.instruments.push(Instrument {
+            symbol_id,
+            group: self.plan.group_of(symbol_id),
+            book: Book::for_publisher(),
+            order_book_seq: 0,
+            since_snapshot: 0,
+            last_full_ns: now_ns,
+            last_tob_ns: now_ns,
+            recent: Vec::with_capacity(RECENT_TRADES + 1),
+            last_trade_price: 0,
+            volume: 0,
+            definition: None,
+            last_definition_ns: now_ns,
+            daily: None,
+            ticker: None,
+            last_stats_ns: now_ns,
+        });
+        self.instruments.len() - 1
+    }
+
+    fn slot_index(&self, group: u32, stream: Stream) -> usize {
+        group as usize * Stream::ALL.len()
+            + Stream::ALL
+                .iter()
+                .position(|&s| s == stream)
+                .expect("every stream is in ALL")
+    }
+
+    /// Numbers `msg` on its stream of `group` and appends it to that stream's datagram.
+    fn put<M: Message>(&mut self, group: u32, stream: Stream, msg: &mut M, now_ns: u64) {
+        let k = self.slot_index(group, stream);
+        if self.slots[k].open.len() + M::SIZE > self.mtu {
+            self.close(k);
+        }
+        let slot = &mut self.slots[k];
+        if slot.open.is_empty() {
+            slot.opened_ns = now_ns;
+            if slot.open.capacity() == 0 {
+                slot.open = self
+                    .spare
+                    .pop()
+                    .unwrap_or_else(|| Vec::with_capacity(self.mtu));
+            }
+        }
+        let bytes = slot.encoder.encode(msg, now_ns);
+        slot.open.extend_from_slice(bytes);
+        self.stats.messages += 1;
+    }
+
+    /// Moves a slot's open datagram to the outbox (and its B copy).
+    fn close(&mut self, k: usize) {
+        let slot = &mut self.slots[k];
+        if slot.open.is_empty() {
+            return;
+        }
+        let born_ns = slot.opened_ns;
+        slot.last_sent_ns = born_ns;
+        let bytes = std::mem::take(&mut slot.open);
+        self.stats.datagrams += 1;
+        self.stats.bytes += bytes.len() as u64;
+        if let Some(b) = slot.b {
+            let mut copy = self.spare.pop().unwrap_or_default();
+            copy.clear();
+            copy.extend_from_slice(&bytes);
+            self.outbox.push(Ready {
+                dst: b,
+                bytes: copy,
+                born_ns,
+            });
+        }
+        self.outbox.push(Ready {
+            dst: slot.a,
+            bytes,
+            born_ns,
+        });
+    }
+
+    /// Hands the outbox to the transport, `batch` datagrams a call.
+    fn send_outbox(&mut self, now_ns: u64) -> std::io::Result<()> {
+        if self.outbox.is_empty() {
+            return Ok(());
+        }
+        let result = {
+            let items: Vec<Outgoing<'_>> = self
+                .outbox
+                .iter()
+                .map(|r| Outgoing {
+                    dst: r.dst,
+                    payload: &r.bytes,
+                })
+                .collect();
+            let mut result = Ok(());
+            for chunk in items.chunks(self.batch) {
+                self.stats.batches += 1;
+                if let Err(e) = self.transport.send(chunk, now_ns) {
+                    result = Err(e);
+                    break;
+                }
+            }
+            result
+        };
+        for mut r in self.outbox.drain(..) {
+            r.bytes.clear();
+            self.spare.push(r.bytes);
+        }
+        result
+    }
+
+    /// Closes datagrams whose first message has waited the hold time and sends the outbox
+    /// when it is full or its oldest datagram has waited the hold time.
+    fn flush_due(&mut self, now_ns: u64) -> std::io::Result<()> {
+        for k in 0..self.slots.len() {
+            let s = &self.slots[k];
+            if !s.open.is_empty() && now_ns.saturating_sub(s.opened_ns) >= self.hold_ns {
+                self.close(k);
+            }
+        }
+        let oldest = self.outbox.iter().map(|r| r.born_ns).min();
+        if self.outbox.len() >= self.batch
+            || oldest.is_some_and(|t| now_ns.saturating_sub(t) >= self.hold_ns)
+        {
+            self.send_outbox(now_ns)?;
+        }
+        Ok(())
+    }
+
+    /// Closes every open datagram and sends everything now.
+    pub fn flush(&mut self, now_ns: u64) -> Result<(), PublishError> {
+        for k in 0..self.slots.len() {
+            self.close(k);
+        }
+        Ok(self.send_outbox(now_ns)?)
+    }
+
+    /// Publishes one event at time `now_ns` (ns since the epoch; never decreasing).
+    pub fn publish(&mut self, event: &Event, now_ns: u64) -> Result<(), PublishError> {
+        self.stats.events += 1;
+        let result = self.apply(event, now_ns);
+        if result.is_err() {
+            self.stats.refused += 1;
+        }
+        if now_ns >= self.next_cycle_ns {
+            self.cycles(now_ns);
+        }
+        self.flush_due(now_ns)?;
+        result
+    }
+
+    /// Publishes several events at one time, then packs and sends once.
+    pub fn publish_all(&mut self, events: &[Event], now_ns: u64) -> Result<(), PublishError> {
+        let mut first_error = None;
+        for event in events {
+            self.stats.events += 1;
+            if let Err(e) = self.apply(event, now_ns) {
+                self.stats.refused += 1;
+                first_error.get_or_insert(e);
+            }
+        }
+        if now_ns >= self.next_cycle_ns {
+            self.cycles(now_ns);
+        }
+        self.flush_due(now_ns)?;
+        first_error.map_or(Ok(()), Err)
+    }
+
+    /// Runs the cycles and the hold-time flush without an event: call it when idle (the
+    /// CLI calls it every millisecond or so).
+    pub fn poll(&mut self, now_ns: u64) -> Result<(), PublishError> {
+        if now_ns >= self.next_cycle_ns {
+            self.cycles(now_ns);
+        }
+        Ok(self.flush_due(now_ns)?)
+    }
+
+    fn refused(symbol_id: u32) -> impl Fn(BookError) -> PublishError {
+        move |error| PublishError::Refused { symbol_id, error }
+    }
+
+    fn apply(&mut self, event: &Event, now_ns: u64) -> Result<(), PublishError> {
+        let symbol_id = event.symbol_id();
+        let i = self.instrument(symbol_id, now_ns);
+        match *event {
+            Event::Add {
+                order_id,
+                side,
+                price,
+                quantity,
+                flags,
+                ..
+            } => {
+                let inst = &mut self.instruments[i];
+                let bside = book_side(side);
+                inst.book
+                    .add(&rltop_book::Add {
+                        order_id,
+                        side: bside,
+                        price,
+                        qty: quantity,
+                        hidden: flags.contains(OrderFlags::HIDDEN),
+                        level: LevelState::default(),
+                    })
+                    .map_err(Self::refused(symbol_id))?;
+                let (lq, lc) = level(&inst.book, bside, price);
+                let mut m = AddOrder::new();
+                m.set_order_book_seq(inst.next_book_seq());
+                m.set_order_id(order_id);
+                m.set_symbol_id(symbol_id);
+                m.set_side(side);
+                m.set_flags(flags);
+                m.set_price(price);
+                m.set_quantity(quantity);
+                m.set_level_quantity(lq);
+                m.set_level_order_count(lc);
+                let group = inst.group;
+                self.put(group, Stream::Incremental, &mut m, now_ns);
+                self.after_increment(i, now_ns);
+            }
+            Event::Modify {
+                order_id,
+                price,
+                quantity,
+                ..
+            } => {
+                let inst = &mut self.instruments[i];
+                let o = inst.book.order(order_id).ok_or(PublishError::Refused {
+                    symbol_id,
+                    error: BookError::UnknownOrder { order_id },
+                })?;
+                let kind = if price != o.price {
+                    ModifyType::PriceModify
+                } else if quantity < o.qty {
+                    ModifyType::QuantityDecrease
+                } else if quantity > o.qty {
+                    ModifyType::QuantityIncrease
+                } else {
+                    return Err(PublishError::NoChange {
+                        symbol_id,
+                        order_id,
+                    });
+                };
+                inst.book
+                    .modify(&rltop_book::Modify {
+                        order_id,
+                        side: o.side,
+                        kind: match kind {
+                            ModifyType::PriceModify => rltop_book::ModifyKind::Price,
+                            ModifyType::QuantityDecrease => {
+                                rltop_book::ModifyKind::QuantityDecrease
+                            }
+                            ModifyType::QuantityIncrease => {
+                                rltop_book::ModifyKind::QuantityIncrease
+                            }
+                        },
+                        old_price: o.price,
+                        new_price: price,
+                        new_qty: quantity,
+                        old_level: LevelState::default(),
+                        new_level: LevelState::default(),
+                    })
+                    .map_err(Self::refused(symbol_id))?;
+                let (oq, oc) = level(&inst.book, o.side, o.price);
+                let (nq, nc) = level(&inst.book, o.side, price);
+                let mut m = ModifyOrder::new();
+                m.set_order_book_seq(inst.next_book_seq());
+                m.set_order_id(order_id);
+                m.set_symbol_id(symbol_id);
+                m.set_side(wire_side(o.side));
+                m.set_modify_type(kind);
+                m.set_old_price(o.price);
+                m.set_new_price(price);
+                m.set_new_quantity(quantity);
+                m.set_old_level_quantity(oq);
+                m.set_old_level_order_count(oc);
+                m.set_new_level_quantity(nq);
+                m.set_new_level_order_count(nc);
+                let group = inst.group;
+                self.put(group, Stream::Incremental, &mut m, now_ns);
+                self.after_increment(i, now_ns);
+            }
+            Event::Cancel {
+                order_id, reason, ..
+            } => {
+                let inst = &mut self.instruments[i];
+                let o = inst.book.order(order_id).ok_or(PublishError::Refused {
+                    symbol_id,
+                    error: BookError::UnknownOrder { order_id },
+                })?;
+                inst.book
+                    .delete(&rltop_book::Delete {
+                        order_id,
+                        side: o.side,
+                        price: o.price,
+                        level: LevelState::default(),
+                    })
+                    .map_err(Self::refused(symbol_id))?;
+                let (lq, lc) = level(&inst.book, o.side, o.price);
+                let mut m = DeleteOrder::new();
+                m.set_order_book_seq(inst.next_book_seq());
+                m.set_order_id(order_id);
+                m.set_symbol_id(symbol_id);
+                m.set_side(wire_side(o.side));
+                m.set_delete_reason(reason);
+                m.set_price(o.price);
+                m.set_level_quantity(lq);
+                m.set_level_order_count(lc);
+                let group = inst.group;
+                self.put(group, Stream::Incremental, &mut m, now_ns);
+                self.after_increment(i, now_ns);
+            }
+            Event::Execute {
+                order_id,
+                quantity,
+                trade_id,
+                taker_order_id,
+                ..
+            } => {
+                let inst = &mut self.instruments[i];
+                let o = inst.book.order(order_id).ok_or(PublishError::Refused {
+                    symbol_id,
+                    error: BookError::UnknownOrder { order_id },
+                })?;
+                let remaining = o.qty.saturating_sub(quantity);
+                inst.book
+                    .execute(&rltop_book::Execute {
+                        order_id,
+                        side: o.side,
+                        price: o.price,
+                        executed: quantity,
+                        remaining,
+                        level: LevelState::default(),
+                    })
+                    .map_err(Self::refused(symbol_id))?;
+                let (lq, lc) = level(&inst.book, o.side, o.price);
+                let side = wire_side(o.side);
+                let mut e = ExecuteOrder::new();
+                e.set_order_book_seq(inst.next_book_seq());
+                e.set_order_id(order_id);
+                e.set_symbol_id(symbol_id);
+                e.set_side(side);
+                e.set_price(o.price);
+                e.set_executed_quantity(quantity);
+                e.set_remaining_quantity(remaining);
+                e.set_trade_id(trade_id);
+                e.set_level_quantity(lq);
+                e.set_level_order_count(lc);
+                let group = inst.group;
+                self.put(group, Stream::Incremental, &mut e, now_ns);
+                let taker_side = match side {
+                    Side::Buy => Side::Sell,
+                    Side::Sell => Side::Buy,
+                };
+                self.trade(
+                    i,
+                    trade_id,
+                    o.price,
+                    quantity,
+                    taker_side,
+                    order_id,
+                    taker_order_id,
+                    now_ns,
+                );
+                self.after_increment(i, now_ns);
+            }
+            Event::Trade {
+                trade_id,
+                price,
+                quantity,
+                taker_side,
+                maker_order_id,
+                taker_order_id,
+                ..
+            } => self.trade(
+                i,
+                trade_id,
+                price,
+                quantity,
+                taker_side,
+                maker_order_id,
+                taker_order_id,
+                now_ns,
+            ),
+            Event::Instrument(ref d) => {
+                let mut d = **d;
+                let inst = &mut self.instruments[i];
+                inst.definition = Some(d);
+                inst.last_definition_ns = now_ns;
+                let group = inst.group;
+                self.put(group, Stream::Statistics, &mut d, now_ns);
+            }
+            Event::Daily(mut d) => {
+                let inst = &mut self.instruments[i];
+                inst.daily = Some(d);
+                inst.last_stats_ns = now_ns;
+                let group = inst.group;
+                self.put(group, Stream::Statistics, &mut d, now_ns);
+            }
+            Event::Ticker(mut t) => {
+                let inst = &mut self.instruments[i];
+                inst.ticker = Some(t);
+                inst.last_stats_ns = now_ns;
+                let group = inst.group;
+                self.put(group, Stream::Statistics, &mut t, now_ns);
+            }
+            Event::Kline(mut k) => {
+                let group = self.instruments[i].group;
+                self.put(group, Stream::Statistics, &mut k, now_ns);
+            }
+            Event::Liquidation(mut l) => {
+                let group = self.instruments[i].group;
+                self.put(group, Stream::Statistics, &mut l, now_ns);
+            }
+        }
+        Ok(())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn trade(
+        &mut self,
+        i: usize,
+        trade_id: u64,
+        price: i64,
+        quantity: u64,
+        taker_side: Side,
+        maker_order_id: u64,
+        taker_order_id: u64,
+        now_ns: u64,
+    ) {
+        let inst = &mut self.instruments[i];
+        let mut t = Trade::new();
+        t.set_trade_id(trade_id);
+        t.set_symbol_id(inst.symbol_id);
+        t.set_taker_side(taker_side);
+        t.set_price(price);
+        t.set_quantity(quantity);
+        t.set_maker_order_id(maker_order_id);
+        t.set_taker_order_id(taker_order_id);
+        inst.last_trade_price = price;
+        inst.volume = inst.volume.saturating_add(quantity);
+        let mut entry = rltop::TradeEntry::default();
+        entry.set_trade_id(trade_id);
+        entry.set_price(price);
+        entry.set_quantity(quantity);
+        entry.set_trade_time(now_ns);
+        entry.set_taker_side(taker_side);
+        if inst.recent.len() == RECENT_TRADES {
+            inst.recent.remove(0);
+        }
+        inst.recent.push(entry);
+        let group = inst.group;
+        self.put(group, Stream::Trades, &mut t, now_ns);
+    }
+
+    /// After an increment: the snapshot every N increments.
+    fn after_increment(&mut self, i: usize, now_ns: u64) {
+        let every = self.plan.cadence.full_book_every_increments;
+        if every > 0 && self.instruments[i].since_snapshot >= every {
+            self.full_book(i, now_ns);
+        }
+    }
+
+    fn full_book(&mut self, i: usize, now_ns: u64) {
+        let inst = &mut self.instruments[i];
+        let mut s = OrderBookSnapshot::new();
+        s.set_symbol_id(inst.symbol_id);
+        s.set_snapshot_seq(inst.order_book_seq);
+        let bids = inst.book.top(rltop_book::Side::Bid, DEPTH);
+        let asks = inst.book.top(rltop_book::Side::Ask, DEPTH);
+        s.set_num_bid_levels(bids.len() as u8);
+        s.set_num_ask_levels(asks.len() as u8);
+        for (slot, l) in s.bids_mut().iter_mut().zip(&bids) {
+            slot.set_price(l.price);
+            slot.set_quantity(l.qty);
+            slot.set_order_count(l.count);
+        }
+        for (slot, l) in s.asks_mut().iter_mut().zip(&asks) {
+            slot.set_price(l.price);
+            slot.set_quantity(l.qty);
+            slot.set_order_count(l.count);
+        }
+        s.set_last_trade_price(inst.last_trade_price);
+        s.set_volume_24h(inst.volume);
+        inst.since_snapshot = 0;
+        inst.last_full_ns = now_ns;
+        let mut ts = TradeSnapshot::new();
+        ts.set_symbol_id(inst.symbol_id);
+        ts.set_num_trades(inst.recent.len() as u8);
+        for (slot, t) in ts.trades_mut().iter_mut().zip(inst.recent.iter().rev()) {
+            *slot = *t;
+        }
+        let group = inst.group;
+        self.stats.snapshots += 1;
+        self.put(group, Stream::FullBook, &mut s, now_ns);
+        self.put(group, Stream::FullBook, &mut ts, now_ns);
+    }
+
+    fn top_of_book(&mut self, i: usize, now_ns: u64) {
+        let inst = &mut self.instruments[i];
+        let best = |l: Option<rltop_book::TopLevel>| l.map(|l| (l.price, l.qty));
+        let now = [best(inst.book.best_bid()), best(inst.book.best_ask())];
+        inst.last_tob_ns = now_ns;
+        let mut t = TopOfBookSnapshot::new();
+        t.set_symbol_id(inst.symbol_id);
+        if let Some((p, q)) = now[0] {
+            t.set_best_bid_price(p);
+            t.set_best_bid_qty(q);
+        }
+        if let Some((p, q)) = now[1] {
+            t.set_best_ask_price(p);
+            t.set_best_ask_qty(q);
+        }
+        if let (Some((b, _)), Some((a, _))) = (now[0], now[1]) {
+            t.set_spread(a - b);
+            t.set_mid_price(b + (a - b) / 2);
+        }
+        let group = inst.group;
+        self.put(group, Stream::TopOfBook, &mut t, now_ns);
+    }
+
+    /// The cadence: what is due at `now_ns`.
+    fn cycles(&mut self, now_ns: u64) {
+        self.next_cycle_ns = now_ns + CYCLE_TICK_NS;
+        let cadence = self.plan.cadence.clone();
+        let due = |last: u64, period_ms: u64| period_ms > 0 && now_ns >= last + period_ms * MS;
+        for i in 0..self.instruments.len() {
+            if due(self.instruments[i].last_full_ns, cadence.full_book_ms) {
+                self.full_book(i, now_ns);
+            }
+            if due(self.instruments[i].last_tob_ns, cadence.top_of_book_ms) {
+                self.top_of_book(i, now_ns);
+            }
+            let inst = &mut self.instruments[i];
+            let group = inst.group;
+            if due(inst.last_stats_ns, cadence.statistics_ms) {
+                inst.last_stats_ns = now_ns;
+                let (daily, ticker) = (inst.daily, inst.ticker);
+                if let Some(mut d) = daily {
+                    self.put(group, Stream::Statistics, &mut d, now_ns);
+                }
+                if let Some(mut t) = ticker {
+                    self.put(group, Stream::Statistics, &mut t, now_ns);
+                }
+            }
+            let inst = &mut self.instruments[i];
+            if due(inst.last_definition_ns, cadence.definitions_ms) {
+                inst.last_definition_ns = now_ns;
+                if let Some(mut d) = inst.definition {
+                    self.put(group, Stream::Statistics, &mut d, now_ns);
+                }
+            }
+        }
+        if cadence.heartbeat_ms > 0 {
+            for k in 0..self.slots.len() {
+                let s = &mut self.slots[k];
+                if s.last_sent_ns == 0 {
+                    // The session starts now: its first heartbeat is due an interval later.
+                    s.last_sent_ns = now_ns;
+                }
+                if s.open.is_empty() && now_ns >= s.last_sent_ns + cadence.heartbeat_ms * MS {
+                    self.heartbeat(k, cadence.heartbeat_ms as u32, now_ns);
+                }
+            }
+        }
+    }
+
+    fn heartbeat(&mut self, k: usize, interval_ms: u32, now_ns: u64) {
+        let mut hb = Heartbeat::new();
+        hb.set_channel(self.slots[k].stream.channel());
+        hb.set_interval_ms(interval_ms);
+        let group = (k / Stream::ALL.len()) as u32;
+        let stream = self.slots[k].stream;
+        self.stats.heartbeats += 1;
+        self.put(group, stream, &mut hb, now_ns);
+        // A heartbeat is the datagram's only message: out at once, whatever the hold.
+        self.close(k);
+    }
+
+    /// Ends the session: a final full-book, trade and top-of-book snapshot of every
+    /// instrument, its definition with trading status `Closed`, then on every stream a
+    /// heartbeat with `interval_ms` = 0 (SPEC.md §10: nothing more will come on this
+    /// session), and everything is sent.
+    pub fn end_session(&mut self, now_ns: u64) -> Result<(), PublishError> {
+        for i in 0..self.instruments.len() {
+            self.full_book(i, now_ns);
+            self.top_of_book(i, now_ns);
+            let inst = &mut self.instruments[i];
+            if let Some(mut d) = inst.definition {
+                d.set_trading_status(TradingStatus::Closed);
+                inst.definition = Some(d);
+                let group = inst.group;
+                self.put(group, Stream::Statistics, &mut d, now_ns);
+            }
+        }
+        for k in 0..self.slots.len() {
+            self.close(k);
+            self.heartbeat(k, 0, now_ns);
+        }
+        self.flush(now_ns)
+    }
+}
+
+impl Instrument {
+    fn next_book_seq(&mut self) -> u64 {
+        self.order_book_seq += 1;
+        self.since_snapshot += 1;
+        self.order_book_seq
+    }
+}
+
+/// A level's visible (quantity, orders) after a change; (0, 0) once it is gone.
+fn level(book: &Book, side: rltop_book::Side, price: i64) -> (u64, u32) {
+    book.level(side, price).map_or((0, 0), |l| (l.qty, l.count))
+}
