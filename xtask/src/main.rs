@@ -3,6 +3,7 @@
 mod bench;
 mod conformance;
 mod ctests;
+mod e2e;
 mod gen;
 mod pyenv;
 mod test;
@@ -19,6 +20,7 @@ usage: cargo xtask <verb>
   bench [--report-only] run the codec benchmarks; print messages/s and ratios
   conformance --testee CMD [--failure-list FILE]
                        run the conformance vectors against an implementation
+  e2e                  publisher and subscriber in network namespaces under loss (root)
   test                 everything CI runs: gen --check, schema checks, all tests
 ";
 
@@ -31,6 +33,7 @@ fn main() -> ExitCode {
         Some("bench") => bench::run(&args[1..]),
         Some("conformance") => conformance::run(&args[1..]),
         Some("test") if args.len() == 1 => test::run(),
+        Some("e2e") => e2e::run(&args[1..]),
         _ => Err(USAGE.to_string()),
     };
     match result {

@@ -18,7 +18,7 @@ fn run(cmd: &mut Command, what: &str) -> Result<(), String> {
     }
 }
 
-fn apt_install(packages: &[&str]) -> Result<(), String> {
+pub fn apt_install(packages: &[&str]) -> Result<(), String> {
     run(
         Command::new("apt-get").arg("update").arg("-q"),
         "apt-get update",
@@ -103,4 +103,28 @@ fn copy_tree(from: &std::path::Path, to: &std::path::Path) -> Result<(), String>
         }
     }
     Ok(())
+}
+
+/// Installs the Debian packages whose marker (a command on PATH, or an absolute path) is
+/// missing: `(marker, package)` pairs.
+pub fn ensure_debian(needs: &[(&str, &str)]) -> Result<(), String> {
+    let missing: Vec<&str> = needs
+        .iter()
+        .filter(|(marker, _)| {
+            if marker.starts_with('/') {
+                !std::path::Path::new(marker).exists()
+            } else {
+                !Command::new("sh")
+                    .args(["-c", &format!("command -v {marker}")])
+                    .output()
+                    .is_ok_and(|o| o.status.success())
+            }
+        })
+        .map(|(_, package)| *package)
+        .collect();
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        apt_install(&missing)
+    }
 }

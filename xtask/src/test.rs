@@ -6,7 +6,7 @@ use std::process::Command;
 
 use crate::{conformance, ctests, pyenv, root};
 
-fn cargo(args: &[&str]) -> Result<(), String> {
+pub fn cargo(args: &[&str]) -> Result<(), String> {
     eprintln!("\n$ cargo {}", args.join(" "));
     let status = Command::new(env!("CARGO"))
         .args(args)
@@ -116,6 +116,8 @@ pub fn run() -> Result<(), String> {
     if !status.success() {
         return Err("pytest tests/python failed\n".into());
     }
+    // The network end to end: namespaces, nftables loss, the C subscriber.
+    crate::e2e::run(&[])?;
     eprintln!("\nall checks passed");
     Ok(())
 }

@@ -354,9 +354,9 @@ fn drive<T: Transport>(
                 // Short waits spin (sleep is ~50 µs late); long ones sleep, polling the
                 // publisher's cycles meanwhile.
                 if wait > Duration::from_millis(1) {
-                    publisher
-                        .poll(clock(source_ns))
-                        .map_err(|e| e.to_string())?;
+                    // Going idle: nothing more to pack, so nothing waits out the hold.
+                    publisher.poll(now_ns).map_err(|e| e.to_string())?;
+                    publisher.flush(now_ns).map_err(|e| e.to_string())?;
                     std::thread::sleep(wait);
                 }
             }
@@ -393,6 +393,7 @@ fn drive<T: Transport>(
         }
         now_ns = clock(tail_source_ns);
         publisher.poll(now_ns).map_err(|e| e.to_string())?;
+        publisher.flush(now_ns).map_err(|e| e.to_string())?;
     }
     publisher.end_session(now_ns).map_err(|e| e.to_string())?;
     let stats = publisher.stats();

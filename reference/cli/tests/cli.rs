@@ -1,0 +1,242 @@
+//! The `rltop` command as a user meets it: help, errors (one line, exit 2, naming where),
+//! and a publish → listen round trip on loopback multicast.
+
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+fn rltop(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_rltop"))
+        .args(args)
+        .output()
+        .expect("rltop runs")
+}
+
+fn text(o: &Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+fn tmp(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("rltop-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join(name)
+}
+
+const SUBCOMMANDS: [&str; 6] = ["sim", "publish", "listen", "replay", "dump", "plan"];
+
+#[test]
+fn help_lists_every_subcommand_and_each_has_help() {
+    let o = rltop(&["--help"]);
+    assert!(o.status.success());
+    let (out, _) = text(&o);
+    for s in SUBCOMMANDS {
+        assert!(out.contains(&format!("  {s} ")), "{s} missing from:\n{out}");
+        let o = rltop(&[s, "--help"]);
+        assert_eq!(o.status.code(), Some(0), "rltop {s} --help");
+        assert!(text(&o).0.contains("Usage: rltop"), "rltop {s} --help");
+    }
+}
+
+#[test]
+fn a_bad_plan_is_named_by_file_line_and_column() {
+    let plan = tmp("bad.toml");
+    std::fs::write(
+        &plan,
+        "groups = 2\n\n[streams.full_book]\naddr = \"10.1.2.3\"\nport = 9001\n[streams.top_of_book]\naddr = \"239.255.0.2\"\nport = 9001\n[streams.incremental]\naddr = \"239.255.1.1\"\nport = 9002\n[streams.trades]\naddr = \"239.255.2.1\"\nport = 9003\n[streams.statistics]\naddr = \"239.255.3.1\"\nport = 9004\n",
+    )
+    .unwrap();
+    let o = rltop(&["plan", "--check", plan.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    let (_, err) = text(&o);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains(&format!("{}:4:8:", plan.display()))
+            && err.contains("not a multicast address"),
+        "{err}"
+    );
+    // A syntax error: the parser's own position.
+    std::fs::write(&plan, "groups = \n").unwrap();
+    let (_, err) = text(&rltop(&["plan", "--check", plan.to_str().unwrap()]));
+    assert!(err.contains(&format!("{}:1:10", plan.display())), "{err}");
+    // The draft's plan, printed, checks.
+    let good = tmp("good.toml");
+    std::fs::write(&good, text(&rltop(&["plan"])).0).unwrap();
+    let o = rltop(&["plan", "--check", good.to_str().unwrap()]);
+    assert!(o.status.success(), "{:?}", text(&o));
+    // The schema is JSON naming the plan's fields.
+    let schema: serde_json::Value =
+        serde_json::from_str(&text(&rltop(&["plan", "--schema"])).0).unwrap();
+    assert!(schema["properties"]["streams"].is_object(), "{schema}");
+}
+
+#[test]
+fn errors_name_what_is_wrong() {
+    let o = rltop(&["listen", "--iface", "nosuch0", "--for", "1s"]);
+    assert_eq!(o.status.code(), Some(2));
+    let (_, err) = text(&o);
+    assert!(
+        err.contains("unknown interface `nosuch0`") && err.contains("lo "),
+        "{err}"
+    );
+    // A corrupt capture: the byte offset.
+    let cap = tmp("corrupt.pcap");
+    let mut bytes = vec![0xD4, 0xC3, 0xB2, 0xA1, 2, 0, 4, 0];
+    bytes.extend([0; 8]);
+    bytes.extend(65535u32.to_le_bytes());
+    bytes.extend(1u32.to_le_bytes());
+    bytes.extend([0; 8]);
+    bytes.extend(100_000u32.to_le_bytes()); // captured length past the snap length
+    bytes.extend(100_000u32.to_le_bytes());
+    std::fs::write(&cap, &bytes).unwrap();
+    let o = rltop(&["dump", cap.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    let (_, err) = text(&o);
+    assert!(
+        err.contains("at byte 40: record of 100000 bytes cut short"),
+        "{err}"
+    );
+    let o = rltop(&["publish", "--source", "ftp://x"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).1.contains("expected `sim` or `pcap:FILE`"));
+    #[cfg(not(feature = "dpdk"))]
+    {
+        let o = rltop(&["publish", "--backend", "dpdk", "--eal", "--no-huge"]);
+        assert_eq!(o.status.code(), Some(2));
+        assert!(text(&o).1.contains("built without DPDK"));
+    }
+}
+
+#[test]
+fn dump_prints_the_simulators_messages_as_canonical_json() {
+    let cap = tmp("sim.pcap");
+    let o = rltop(&[
+        "sim",
+        "--out",
+        cap.to_str().unwrap(),
+        "--events",
+        "300",
+        "--quiet-tail",
+        "1",
+    ]);
+    assert!(o.status.success(), "{:?}", text(&o));
+    let (out, _) = text(&rltop(&["dump", cap.to_str().unwrap()]));
+    let lines: Vec<&str> = out.lines().collect();
+    assert!(lines.len() > 300, "{} lines", lines.len());
+    let types: std::collections::BTreeSet<String> = lines
+        .iter()
+        .map(|l| {
+            let json = &l[l.find('{').expect("a JSON object")..];
+            let v: serde_json::Value = serde_json::from_str(json).expect("valid JSON");
+            v["type"].as_str().unwrap().to_string()
+        })
+        .collect();
+    for t in [
+        "AddOrder",
+        "OrderBookSnapshot",
+        "InstrumentDefinition",
+        "Heartbeat",
+        "TopOfBookSnapshot",
+    ] {
+        assert!(types.contains(t), "{t} not in {types:?}");
+    }
+}
+
+/// A plan of its own (groups nobody else in the test run uses), on loopback.
+fn loopback_plan(base: u8) -> PathBuf {
+    let plan = tmp(&format!("lo-{base}.toml"));
+    let s = |name: &str, octet: u8, port: u16, stride: u32| {
+        format!("[streams.{name}]\naddr = \"239.254.{octet}.{base}\"\nport = {port}\nstride = {stride}\n")
+    };
+    std::fs::write(
+        &plan,
+        format!(
+            "hold_us = 50\n{}{}{}{}{}",
+            s("full_book", 10, 19001, 1),
+            s("top_of_book", 11, 19001, 1),
+            s("incremental", 12, 19002, 1),
+            s("trades", 13, 19003, 1),
+            s("statistics", 14, 19004, 1)
+        ),
+    )
+    .unwrap();
+    plan
+}
+
+#[test]
+fn publish_and_listen_on_loopback_agree_with_the_engines_books() {
+    let plan = loopback_plan(7);
+    let (books, oracle) = (tmp("listen.json"), tmp("oracle.json"));
+    let listener = Command::new(env!("CARGO_BIN_EXE_rltop"))
+        .args([
+            "listen",
+            "--iface",
+            "lo",
+            "--until-end",
+            "--for",
+            "30s",
+            "--plan",
+        ])
+        .arg(&plan)
+        .arg("--books-out")
+        .arg(&books)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let o = Command::new(env!("CARGO_BIN_EXE_rltop"))
+        .args([
+            "publish", "--iface", "lo", "--events", "5000", "--tail", "0.5", "--plan",
+        ])
+        .arg(&plan)
+        .arg("--books")
+        .arg(&oracle)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{:?}", text(&o));
+    let l = listener.wait_with_output().unwrap();
+    let (out, err) = text(&l);
+    assert!(l.status.success(), "{out}{err}");
+    assert!(
+        out.contains(" 0 rejected") && out.contains("4 instruments (4 live)"),
+        "{out}{err}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&books).unwrap(),
+        std::fs::read_to_string(&oracle).unwrap()
+    );
+}
+
+#[test]
+fn garbage_datagrams_are_counted_not_fatal() {
+    let plan = loopback_plan(8);
+    let listener = Command::new(env!("CARGO_BIN_EXE_rltop"))
+        .args(["listen", "--iface", "lo", "--for", "1500ms", "--plan"])
+        .arg(&plan)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(400));
+    let socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let sock = socket2::SockRef::from(&socket);
+    sock.set_multicast_if_v4(&std::net::Ipv4Addr::LOCALHOST)
+        .unwrap();
+    for junk in [&b"hello"[..], &[0u8; 40][..], &[0xFFu8; 300][..]] {
+        socket.send_to(junk, "239.254.12.8:19002").unwrap();
+    }
+    let l = listener.wait_with_output().unwrap();
+    let (out, err) = text(&l);
+    assert!(l.status.success(), "{out}{err}");
+    assert!(
+        out.contains("in 3 datagrams") && out.contains(" 3 rejected"),
+        "{out}{err}"
+    );
+    assert!(
+        err.contains("BadMagic at byte 0") || err.contains("Truncated at byte 0"),
+        "{err}"
+    );
+}

@@ -1,0 +1,403 @@
+//! `cargo xtask e2e`: the publisher and the subscriber end to end over real sockets, in
+//! two network namespaces joined by a veth pair, with datagram loss on the increment groups
+//! made by nftables in the subscriber's namespace (this kernel has no netem). Each run is
+//! bounded in time and ends by itself; at the end the subscriber's books must equal the
+//! simulator's oracle books for the same seed. Also the C subscriber (`reference/c-subscriber`)
+//! against `rltop publish`: N valid messages, no error.
+//!
+//! Needs root (namespaces, nftables). The namespaces, the veth pair and the nftables table
+//! are created here and removed when the run ends, whatever happens.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::root;
+
+/// A network namespace that is deleted (with its interfaces) on drop.
+struct Netns(String);
+
+impl Netns {
+    fn new(name: String) -> Result<Netns, String> {
+        let _ = Command::new("ip").args(["netns", "del", &name]).output();
+        sh("ip", &["netns", "add", &name])?;
+        Ok(Netns(name))
+    }
+
+    fn exec(&self, program: &str, args: &[&str]) -> Result<(), String> {
+        let mut all = vec!["netns", "exec", &self.0, program];
+        all.extend_from_slice(args);
+        sh("ip", &all)
+    }
+
+    fn command(&self, program: &Path) -> Command {
+        let mut c = Command::new("ip");
+        c.args(["netns", "exec", &self.0]).arg(program);
+        c
+    }
+}
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        let _ = Command::new("ip").args(["netns", "del", &self.0]).output();
+    }
+}
+
+/// A child killed on drop (so a failed check never leaves a process behind).
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Running {
+    /// Waits up to `limit` for the exit; Err if it failed or had to be killed.
+    fn finish(mut self, what: &str, limit: Duration) -> Result<String, String> {
+        let start = Instant::now();
+        loop {
+            if let Some(status) = self.0.try_wait().map_err(|e| e.to_string())? {
+                let mut err = String::new();
+                if let Some(mut s) = self.0.stderr.take() {
+                    use std::io::Read;
+                    let _ = s.read_to_string(&mut err);
+                }
+                if !status.success() {
+                    return Err(format!("{what} failed ({status}):\n{err}"));
+                }
+                return Ok(err);
+            }
+            if start.elapsed() > limit {
+                return Err(format!("{what} did not finish within {limit:?}; killed"));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+fn sh(program: &str, args: &[&str]) -> Result<(), String> {
+    let out = Command::new(program)
+        .args(args)
+        .output()
+        .map_err(|e| format!("cannot run {program}: {e}"))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "`{program} {}` failed: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr).trim()
+        ))
+    }
+}
+
+/// Two namespaces, `pub` and `sub`, joined by a veth pair with a multicast route each.
+struct Link {
+    publisher: Netns,
+    subscriber: Netns,
+    pub_if: String,
+    sub_if: String,
+}
+
+fn link(tag: &str) -> Result<Link, String> {
+    let id = std::process::id() % 10_000;
+    let publisher = Netns::new(format!("rltop-pub-{tag}-{id}"))?;
+    let subscriber = Netns::new(format!("rltop-sub-{tag}-{id}"))?;
+    let (pub_if, sub_if) = (format!("rp{id}"), format!("rs{id}"));
+    sh(
+        "ip",
+        &[
+            "link",
+            "add",
+            &pub_if,
+            "netns",
+            &publisher.0,
+            "type",
+            "veth",
+            "peer",
+            "name",
+            &sub_if,
+            "netns",
+            &subscriber.0,
+        ],
+    )?;
+    for (ns, ifname, addr) in [
+        (&publisher, &pub_if, "10.231.0.1/30"),
+        (&subscriber, &sub_if, "10.231.0.2/30"),
+    ] {
+        ns.exec("ip", &["link", "set", "lo", "up"])?;
+        ns.exec("ip", &["addr", "add", addr, "dev", ifname])?;
+        ns.exec("ip", &["link", "set", ifname, "up"])?;
+        ns.exec("ip", &["route", "add", "224.0.0.0/4", "dev", ifname])?;
+    }
+    Ok(Link {
+        publisher,
+        subscriber,
+        pub_if,
+        sub_if,
+    })
+}
+
+/// A loss pattern on the increment groups (239.255.1.0/24, port 9002).
+#[derive(Clone, Copy)]
+enum Loss {
+    /// Each datagram dropped with this probability, in percent.
+    Percent(u32),
+    /// `burst` consecutive datagrams of every `every`.
+    Bursts { burst: u32, every: u32 },
+}
+
+impl Loss {
+    fn name(self) -> String {
+        match self {
+            Loss::Percent(p) => format!("{p}% loss"),
+            Loss::Bursts { burst, every } => format!("bursts of {burst} in {every}"),
+        }
+    }
+
+    fn rule(self) -> String {
+        let m = "ip daddr 239.255.1.0/24 udp dport 9002";
+        match self {
+            Loss::Percent(p) => format!("{m} numgen random mod 100 < {p} counter drop"),
+            Loss::Bursts { burst, every } => {
+                format!("{m} numgen inc mod {every} < {burst} counter drop")
+            }
+        }
+    }
+}
+
+fn rltop_binary() -> Result<PathBuf, String> {
+    crate::test::cargo(&["build", "--quiet", "-p", "rltop-cli"])?;
+    Ok(root().join("target/debug/rltop"))
+}
+
+/// One run: listener in `sub`, publisher in `pub`, loss in between; books must match.
+fn loss_run(rltop: &Path, loss: Loss, seed: u64, dir: &Path) -> Result<String, String> {
+    let l = link("loss")?;
+    let table = format!(
+        "table inet rltop_loss {{\n  chain input {{\n    type filter hook prerouting priority -300; policy accept;\n    {}\n  }}\n}}\n",
+        loss.rule()
+    );
+    let rules = dir.join(format!("loss-{seed}.nft"));
+    std::fs::write(&rules, table).map_err(|e| e.to_string())?;
+    l.subscriber
+        .exec("nft", &["-f", &rules.to_string_lossy()])?;
+    let books = dir.join(format!("listen-{seed}.json"));
+    let oracle = dir.join(format!("oracle-{seed}.json"));
+    let listener = Running(
+        l.subscriber
+            .command(rltop)
+            .args([
+                "listen",
+                "--iface",
+                &l.sub_if,
+                "--until-end",
+                "--for",
+                "60s",
+                "--quiet",
+                "--books-out",
+            ])
+            .arg(&books)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| format!("cannot start rltop listen: {e}"))?,
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    let publisher = Running(
+        l.publisher
+            .command(rltop)
+            .args([
+                "publish",
+                "--iface",
+                &l.pub_if,
+                "--events",
+                "30000",
+                "--instruments",
+                "4",
+                "--seed",
+                &seed.to_string(),
+                "--rate",
+                "60000",
+                "--tail",
+                "2",
+                "--books",
+            ])
+            .arg(&oracle)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| format!("cannot start rltop publish: {e}"))?,
+    );
+    publisher.finish("rltop publish", Duration::from_secs(60))?;
+    let summary = listener.finish("rltop listen", Duration::from_secs(70))?;
+    let dropped = Command::new("ip")
+        .args([
+            "netns",
+            "exec",
+            &l.subscriber.0,
+            "nft",
+            "list",
+            "table",
+            "inet",
+            "rltop_loss",
+        ])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).to_string())
+        .unwrap_or_default();
+    let packets = dropped
+        .split("counter packets ")
+        .nth(1)
+        .and_then(|s| s.split_whitespace().next())
+        .unwrap_or("?")
+        .to_string();
+    let got = std::fs::read_to_string(&books).map_err(|e| format!("{}: {e}", books.display()))?;
+    let want =
+        std::fs::read_to_string(&oracle).map_err(|e| format!("{}: {e}", oracle.display()))?;
+    if got != want {
+        return Err(format!(
+            "{}: the subscriber's books differ from the oracle's ({} vs {})\n{summary}",
+            loss.name(),
+            books.display(),
+            oracle.display()
+        ));
+    }
+    if packets == "0" || packets == "?" {
+        return Err(format!(
+            "{}: nftables dropped no datagram ({packets}); the test did not test loss",
+            loss.name()
+        ));
+    }
+    Ok(format!(
+        "{}: {packets} datagrams dropped; books equal the oracle's; {}",
+        loss.name(),
+        summary.trim()
+    ))
+}
+
+/// The C subscriber against `rltop publish`, in the namespaces (no loss).
+fn c_subscriber(rltop: &Path, dir: &Path) -> Result<String, String> {
+    let bin = dir.join("rltop-bbo");
+    let src = root().join("reference/c-subscriber/rltop_bbo.c");
+    let include = root().join("generated/c");
+    let out = Command::new("gcc")
+        .args(["-std=c11", "-O2", "-Wall", "-Wextra", "-Werror", "-I"])
+        .arg(&include)
+        .arg(&src)
+        .args(["-lev", "-o"])
+        .arg(&bin)
+        .output()
+        .map_err(|e| format!("cannot run gcc: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "C subscriber does not build:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    let l = link("c")?;
+    let subscriber = Running(
+        l.subscriber
+            .command(&bin)
+            .args([
+                "--iface",
+                "10.231.0.2",
+                "--for",
+                "6",
+                "--min-messages",
+                "200",
+                "--quiet",
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| format!("cannot start rltop-bbo: {e}"))?,
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    let publisher = Running(
+        l.publisher
+            .command(rltop)
+            .args([
+                "publish", "--iface", &l.pub_if, "--for", "4s", "--tail", "0.5",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| format!("cannot start rltop publish: {e}"))?,
+    );
+    publisher.finish("rltop publish", Duration::from_secs(20))?;
+    let mut sub = subscriber;
+    let status = {
+        let start = Instant::now();
+        loop {
+            if let Some(s) = sub.0.try_wait().map_err(|e| e.to_string())? {
+                break s;
+            }
+            if start.elapsed() > Duration::from_secs(20) {
+                return Err("rltop-bbo did not stop by itself".into());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    };
+    let mut stdout = String::new();
+    let mut stderr = String::new();
+    {
+        use std::io::Read;
+        if let Some(mut s) = sub.0.stdout.take() {
+            let _ = s.read_to_string(&mut stdout);
+        }
+        if let Some(mut s) = sub.0.stderr.take() {
+            let _ = s.read_to_string(&mut stderr);
+        }
+    }
+    if !status.success() || !stdout.contains("errors=0") {
+        return Err(format!("rltop-bbo: {status}\n{stdout}{stderr}"));
+    }
+    Ok(stdout.trim().to_string())
+}
+
+pub fn run(_args: &[String]) -> Result<(), String> {
+    if is_root() {
+        crate::pyenv::ensure_debian(&[
+            ("ip", "iproute2"),
+            ("nft", "nftables"),
+            ("/usr/include/ev.h", "libev-dev"),
+        ])?;
+    } else {
+        return Err("cargo xtask e2e needs root (network namespaces, nftables)".into());
+    }
+    let rltop = rltop_binary()?;
+    let dir = root().join("target/e2e");
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    let runs = [
+        (Loss::Percent(1), 11),
+        (Loss::Percent(5), 12),
+        (Loss::Percent(20), 13),
+        (
+            Loss::Bursts {
+                burst: 40,
+                every: 400,
+            },
+            14,
+        ),
+    ];
+    for (loss, seed) in runs {
+        eprintln!(
+            "\n# e2e: publisher and subscriber in two namespaces, {}",
+            loss.name()
+        );
+        let report = loss_run(&rltop, loss, seed, &dir)?;
+        eprintln!("{report}");
+    }
+    eprintln!("\n# e2e: the C subscriber (libev + generated/c/rltop.h) against rltop publish");
+    eprintln!("{}", c_subscriber(&rltop, &dir)?);
+    Ok(())
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+}
