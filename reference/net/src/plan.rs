@@ -471,3 +471,98 @@ impl Plan {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_drafts_plan() {
+        let plan = Plan::default();
+        let addrs: Vec<String> = plan
+            .endpoints()
+            .iter()
+            .map(|e| format!("{} {}", e.addr, e.session))
+            .collect();
+        assert_eq!(
+            addrs,
+            [
+                "239.255.0.1:9001 1",
+                "239.255.0.2:9001 2",
+                "239.255.1.1:9002 3",
+                "239.255.2.1:9003 4",
+                "239.255.3.1:9004 5"
+            ]
+        );
+        // Printed and parsed back, it is the same plan.
+        assert_eq!(
+            Plan::from_toml(&plan.to_toml(), "p.toml")
+                .unwrap()
+                .endpoints(),
+            plan.endpoints()
+        );
+    }
+
+    #[test]
+    fn instrument_groups_partition_symbols_and_get_their_own_groups_and_sessions() {
+        let mut plan = Plan::default();
+        plan.groups = Spanned::new(0..0, 3);
+        assert_eq!([1, 2, 3, 4, 7].map(|s| plan.group_of(s)), [0, 1, 2, 0, 0]);
+        let fb = |g| plan.endpoint(Stream::FullBook, g, Line::A).unwrap();
+        let tob = |g| plan.endpoint(Stream::TopOfBook, g, Line::A).unwrap();
+        assert_eq!(
+            (fb(2).addr.to_string(), tob(2).addr.to_string()),
+            ("239.255.0.5:9001".into(), "239.255.0.6:9001".into())
+        );
+        assert_eq!((fb(0).session, fb(1).session, tob(2).session), (1, 9, 18));
+        assert_eq!(plan.endpoints().len(), 15);
+        assert!(plan.endpoint(Stream::Trades, 0, Line::B).is_none());
+    }
+
+    #[test]
+    fn rule_errors_point_at_the_value() {
+        let base = Plan::default().to_toml();
+        // Two streams on one group:port.
+        let text = base.replacen("239.255.0.2", "239.255.0.1", 1);
+        let e = Plan::from_toml(&text, "p.toml").unwrap_err();
+        let line = text
+            .lines()
+            .position(|l| l.contains("239.255.0.1"))
+            .unwrap();
+        let second = text
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| l.contains("239.255.0.1"))
+            .nth(1)
+            .unwrap()
+            .0;
+        assert!(second > line);
+        assert_eq!(e.location, format!("p.toml:{}:8", second + 1), "{e}");
+        assert!(
+            e.message.contains("is also streams.full_book group 0"),
+            "{e}"
+        );
+        // Adjacent groups collide when the stride is too small.
+        let text = format!(
+            "groups = 2\n{}",
+            base.replacen("stride = 2", "stride = 1", 1)
+                .replace("groups = 1\n", "")
+        );
+        let e = Plan::from_toml(&text, "p.toml").unwrap_err();
+        assert!(e.message.contains("239.255.0.2:9001"), "{e}");
+        // Sizes.
+        let e = Plan::from_toml(&base.replace("mtu = 1472", "mtu = 500"), "p.toml").unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("p.toml:2:7: mtu = 500: must hold the largest message (576 bytes)"),
+            "{e}"
+        );
+        // Unknown keys are errors, not ignored.
+        let e = Plan::from_toml(&format!("hold = 5\n{base}"), "p.toml").unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("p.toml:1:1: unknown field `hold`"),
+            "{e}"
+        );
+    }
+}

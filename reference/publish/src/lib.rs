@@ -233,6 +233,8 @@ pub struct Publisher<T: Transport> {
     hold_ns: u64,
     /// Datagrams per transport call at most.
     batch: usize,
+    /// Pack several messages per datagram (off: one message a datagram, for comparison).
+    pack: bool,
     slots: Vec<Slot>,
     instruments: Vec<Instrument>,
     /// symbol id → index into `instruments` (dense ids are the common case).
@@ -273,6 +275,7 @@ impl<T: Transport> Publisher<T> {
             mtu: plan.mtu(),
             hold_ns: plan.hold_us * 1000,
             batch: rltop_net::mcast::BATCH,
+            pack: true,
             transport,
             slots,
             instruments: Vec::new(),
@@ -283,6 +286,17 @@ impl<T: Transport> Publisher<T> {
             stats: Stats::default(),
             plan,
         }
+    }
+
+    /// Packing on (the default: messages of a stream share datagrams up to the MTU) or
+    /// off (one message a datagram: what a naive publisher does; benchmarks compare).
+    pub fn set_packing(&mut self, pack: bool) {
+        self.pack = pack;
+    }
+
+    /// Datagrams handed to the transport per call, at most (default 64, one `sendmmsg`).
+    pub fn set_batch(&mut self, batch: usize) {
+        self.batch = batch.max(1);
     }
 
     pub fn plan(&self) -> &Plan {
@@ -364,7 +378,9 @@ impl<T: Transport> Publisher<T> {
     /// Numbers `msg` on its stream of `group` and appends it to that stream's datagram.
     fn put<M: Message>(&mut self, group: u32, stream: Stream, msg: &mut M, now_ns: u64) {
         let k = self.slot_index(group, stream);
-        if self.slots[k].open.len() + M::SIZE > self.mtu {
+        if !self.slots[k].open.is_empty()
+            && (!self.pack || self.slots[k].open.len() + M::SIZE > self.mtu)
+        {
             self.close(k);
         }
         let slot = &mut self.slots[k];
