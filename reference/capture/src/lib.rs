@@ -1,11 +1,13 @@
 //! Classic pcap files of UDP datagrams — what tcpdump, Wireshark and tshark read and write —
 //! and replay at recorded pace, scaled, or as fast as possible.
 //!
-//! The writer frames each datagram as Ethernet/IPv4/UDP (multicast destinations get the
-//! 01:00:5e MAC their group maps to; IPv4 header checksum filled; UDP checksum 0, which IPv4
-//! allows). The reader takes microsecond or nanosecond files in either byte order, Ethernet
+//! The writer frames each datagram as Ethernet/IPv4/UDP with [`frame`] (multicast
+//! destinations get the 01:00:5e MAC their group maps to; both checksums filled), the
+//! builder the DPDK backend also uses, so a capture holds the frames a NIC would send. The reader takes microsecond or nanosecond files in either byte order, Ethernet
 //! (with one VLAN tag) or raw IPv4 link types, and passes over non-UDP packets; a damaged
 //! file is an error naming the byte offset.
+
+pub mod frame;
 
 use std::fmt;
 use std::io::{self, Read, Write};
@@ -55,17 +57,6 @@ impl From<io::Error> for PcapError {
     }
 }
 
-fn ip_checksum(header: &[u8]) -> u16 {
-    let mut sum: u32 = header
-        .chunks(2)
-        .map(|c| u32::from(u16::from_be_bytes([c[0], *c.get(1).unwrap_or(&0)])))
-        .sum();
-    while sum >> 16 != 0 {
-        sum = (sum & 0xFFFF) + (sum >> 16);
-    }
-    !(sum as u16)
-}
-
 /// Writes a nanosecond-resolution Ethernet pcap.
 pub struct PcapWriter<W: Write> {
     out: W,
@@ -103,42 +94,25 @@ impl<W: Write> PcapWriter<W> {
                 format!("{} bytes do not fit one UDP datagram", payload.len()),
             ));
         }
-        let f = &mut self.frame;
-        f.clear();
-        let d = dst.ip().octets();
-        if dst.ip().is_multicast() {
-            f.extend_from_slice(&[0x01, 0x00, 0x5E, d[1] & 0x7F, d[2], d[3]]);
+        // Locally administered MACs made from the addresses (a capture has no ARP).
+        let mac = |ip: &Ipv4Addr| {
+            let o = ip.octets();
+            [0x02, 0x00, o[0], o[1], o[2], o[3]]
+        };
+        let spec = frame::FrameSpec {
+            src_mac: mac(src.ip()),
+            src,
+            ttl: 1,
+        };
+        let dst_mac = if dst.ip().is_multicast() {
+            frame::multicast_mac(*dst.ip())
         } else {
-            f.extend_from_slice(&[0x02, 0x00, d[0], d[1], d[2], d[3]]);
-        }
-        let s = src.ip().octets();
-        f.extend_from_slice(&[0x02, 0x00, s[0], s[1], s[2], s[3]]);
-        f.extend_from_slice(&[0x08, 0x00]);
-        let ip_at = f.len();
-        let total = (20 + 8 + payload.len()) as u16;
-        f.extend_from_slice(&[
-            0x45,
-            0,
-            (total >> 8) as u8,
-            total as u8,
-            0,
-            0,
-            0x40,
-            0,
-            1,
-            17,
-            0,
-            0,
-        ]);
-        f.extend_from_slice(&s);
-        f.extend_from_slice(&d);
-        let sum = ip_checksum(&f[ip_at..ip_at + 20]);
-        f[ip_at + 10..ip_at + 12].copy_from_slice(&sum.to_be_bytes());
-        f.extend_from_slice(&src.port().to_be_bytes());
-        f.extend_from_slice(&dst.port().to_be_bytes());
-        f.extend_from_slice(&((8 + payload.len()) as u16).to_be_bytes());
-        f.extend_from_slice(&[0, 0]);
-        f.extend_from_slice(payload);
+            mac(dst.ip())
+        };
+        self.frame.resize(frame::frame_len(payload.len()), 0);
+        let len = frame::write_frame_to(&spec, dst_mac, dst, 0, payload, &mut self.frame)
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?;
+        let f = &self.frame[..len];
         let mut rec = [0u8; 16];
         rec[0..4].copy_from_slice(&((time_ns / 1_000_000_000) as u32).to_le_bytes());
         rec[4..8].copy_from_slice(&((time_ns % 1_000_000_000) as u32).to_le_bytes());
@@ -404,7 +378,7 @@ mod tests {
             &bytes[24 + 16..24 + 16 + 6],
             &[0x01, 0x00, 0x5E, 0x7F, 0x01, 0x01]
         );
-        assert_eq!(ip_checksum(&bytes[24 + 16 + 14..24 + 16 + 34]), 0);
+        assert_eq!(frame::ipv4_checksum(&bytes[24 + 16 + 14..24 + 16 + 34]), 0);
     }
 
     #[test]

@@ -95,6 +95,7 @@ extern "C" {
         nb_tx_queue: u16,
         eth_conf: *const RteEthConf,
     ) -> c_int;
+    pub fn rte_eth_dev_set_mtu(port_id: u16, mtu: u16) -> c_int;
     pub fn rte_eth_dev_adjust_nb_rx_tx_desc(
         port_id: u16,
         nb_rx_desc: *mut u16,

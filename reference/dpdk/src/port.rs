@@ -38,6 +38,8 @@ const TX_DESC: u16 = 1024;
 /// Data room of the packet buffers, unless a larger maximum payload needs more: DPDK's
 /// default (2048 bytes after the headroom), which every driver's receive path accepts.
 const DEFAULT_DATA_ROOM: usize = 2048;
+/// The IP MTU of standard Ethernet, which every device starts with.
+const STANDARD_MTU: usize = 1500;
 /// The program name put in front of the EAL arguments (EAL skips argv\[0\]).
 const PROGRAM: &str = "rltop-dpdk";
 
@@ -716,9 +718,9 @@ impl Port {
                 Ok(())
             }
         };
+        let mut rx_queues = 1;
         // SAFETY: valid port, not started; `conf` is an all-zero rte_eth_conf (the shim
         // asserts it is large enough), DPDK's "defaults for everything".
-        let mut rx_queues = 1;
         let mut rc = unsafe { ffi::rte_eth_dev_configure(port_id, 1, 1, &*conf) };
         if rc < 0 {
             // A driver without receive queues: transmit only.
@@ -728,6 +730,22 @@ impl Port {
         }
         check("rte_eth_dev_configure", rc)?;
         owned.configured = Some(port_id);
+
+        // Payloads beyond a standard Ethernet MTU need the device's MTU raised; drivers
+        // without an MTU (net_null, net_pcap) answer -ENOTSUP, which is fine for them.
+        let ip_mtu = cfg.mtu + frame::IPV4_HLEN + frame::UDP_HLEN;
+        if ip_mtu > STANDARD_MTU {
+            // SAFETY: valid, configured port; ip_mtu ≤ u16::MAX by the mtu check above.
+            let rc = unsafe { ffi::rte_eth_dev_set_mtu(port_id, ip_mtu as u16) };
+            if rc < 0 && rc != -libc::ENOTSUP {
+                return Err(Error::InvalidConfig(format!(
+                    "port {port_id} refuses an IP MTU of {ip_mtu} bytes (Config::mtu {} + 28 \
+                     bytes of IPv4 and UDP headers): rte_eth_dev_set_mtu returned {rc} ({})",
+                    cfg.mtu,
+                    describe(-rc)
+                )));
+            }
+        }
 
         let (mut rx_desc, mut tx_desc) = (RX_DESC, TX_DESC);
         // SAFETY: valid, configured port; the pointers are to live locals.

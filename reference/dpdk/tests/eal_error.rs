@@ -6,23 +6,24 @@
 
 use rltop_dpdk::{Config, Error, Port};
 
+mod common;
+
 #[test]
 fn unknown_vdev_driver_is_named() {
-    let prefix = format!("rltop-ealerr-{}", std::process::id());
-    let cfg = Config {
-        eal_args: [
+    let (eal_args, _cleanup) = common::eal_args(
+        "ealerr",
+        &[
             "--no-huge",
             "-m",
             "256",
             "--no-pci",
             "--no-telemetry",
-            "--file-prefix",
-            &prefix,
             "--vdev",
             "net_nosuch0",
-        ]
-        .map(String::from)
-        .to_vec(),
+        ],
+    );
+    let cfg = Config {
+        eal_args,
         ..Config::default()
     };
     let err = Port::open(&cfg).err().expect("an unknown driver must fail");
@@ -52,5 +53,4 @@ fn unknown_vdev_driver_is_named() {
         Port::open(&cfg),
         Err(Error::EalAlreadyInitialised)
     ));
-    let _ = std::fs::remove_dir_all(format!("/var/run/dpdk/{prefix}"));
 }

@@ -6,6 +6,8 @@
 
 use rltop_dpdk::{Config, Error, Port};
 
+mod common;
+
 fn hugepages_reserved() -> bool {
     let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
     meminfo
@@ -19,18 +21,12 @@ fn missing_hugepages_suggest_no_huge() {
         println!("note: this machine has hugepages reserved; nothing to check");
         return;
     }
-    let prefix = format!("rltop-huge-{}", std::process::id());
+    let (eal_args, _cleanup) = common::eal_args(
+        "huge",
+        &["--no-pci", "--no-telemetry", "--vdev", "net_null0"],
+    );
     let cfg = Config {
-        eal_args: [
-            "--no-pci",
-            "--no-telemetry",
-            "--file-prefix",
-            &prefix,
-            "--vdev",
-            "net_null0",
-        ]
-        .map(String::from)
-        .to_vec(),
+        eal_args,
         ..Config::default()
     };
     let err = Port::open(&cfg).err().expect("no hugepages must fail");
@@ -38,5 +34,4 @@ fn missing_hugepages_suggest_no_huge() {
     println!("{text}");
     assert!(matches!(err, Error::Eal { .. }), "{text}");
     assert!(text.contains("add --no-huge -m 256"), "{text}");
-    let _ = std::fs::remove_dir_all(format!("/var/run/dpdk/{prefix}"));
 }

@@ -6,22 +6,23 @@
 
 use rltop_dpdk::{Config, Error, Port};
 
+mod common;
+
 #[test]
 fn no_device_names_the_vdevs_to_add() {
-    let prefix = format!("rltop-noport-{}", std::process::id());
-    let cfg = Config {
-        eal_args: [
+    let (eal_args, _cleanup) = common::eal_args(
+        "noport",
+        &[
             "--no-huge",
             "-m",
             "256",
             "--no-pci",
             "--no-telemetry",
             "--log-level=error",
-            "--file-prefix",
-            &prefix,
-        ]
-        .map(String::from)
-        .to_vec(),
+        ],
+    );
+    let cfg = Config {
+        eal_args,
         ..Config::default()
     };
     let err = Port::open(&cfg).err().expect("no device must fail");
@@ -39,5 +40,4 @@ fn no_device_names_the_vdevs_to_add() {
     ] {
         assert!(text.contains(needle), "`{needle}` missing from: {text}");
     }
-    let _ = std::fs::remove_dir_all(format!("/var/run/dpdk/{prefix}"));
 }

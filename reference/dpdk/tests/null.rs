@@ -10,27 +10,28 @@ use std::time::Instant;
 
 use rltop_dpdk::{Config, Error, Port};
 
+mod common;
+
 const COUNT: usize = 100_000;
 const BATCH: usize = 1000;
 
 #[test]
 fn every_datagram_is_counted_and_eal_opens_once() {
-    let prefix = format!("rltop-null-{}", std::process::id());
-    let cfg = Config {
-        eal_args: [
+    let (eal_args, _cleanup) = common::eal_args(
+        "null",
+        &[
             "--no-huge",
             "-m",
             "256",
             "--no-pci",
             "--no-telemetry",
             "--log-level=error",
-            "--file-prefix",
-            &prefix,
             "--vdev",
             "net_null0",
-        ]
-        .map(String::from)
-        .to_vec(),
+        ],
+    );
+    let cfg = Config {
+        eal_args,
         src: SocketAddrV4::new(Ipv4Addr::new(192, 0, 2, 1), 40_000),
         ..Config::default()
     };
@@ -55,8 +56,13 @@ fn every_datagram_is_counted_and_eal_opens_once() {
     let elapsed = start.elapsed();
     let s = port.stats();
     println!(
-        "net_null: {COUNT} datagrams in {elapsed:?} ({:.2} M/s, debug build): {s:?}",
-        COUNT as f64 / elapsed.as_secs_f64() / 1e6
+        "net_null: {COUNT} datagrams in {elapsed:?} ({:.2} M/s, {} build): {s:?}",
+        COUNT as f64 / elapsed.as_secs_f64() / 1e6,
+        if cfg!(debug_assertions) {
+            "debug"
+        } else {
+            "release"
+        }
     );
     assert_eq!(s.frames, COUNT as u64);
     assert_eq!(s.payload_bytes, per_batch * (COUNT / BATCH) as u64);
@@ -71,7 +77,6 @@ fn every_datagram_is_counted_and_eal_opens_once() {
 
     let closed = port.close().unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(closed.frames, COUNT as u64);
-    let _ = std::fs::remove_dir_all(format!("/var/run/dpdk/{prefix}"));
 
     match Port::open(&cfg) {
         Err(e @ Error::EalAlreadyInitialised) => {

@@ -6,10 +6,12 @@
 #![cfg(feature = "dpdk")]
 
 use std::net::{Ipv4Addr, SocketAddrV4};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use rltop_dpdk::{Config, Error, Port};
+
+mod common;
 
 const COUNT: usize = 1000;
 
@@ -90,30 +92,27 @@ fn datagram(i: usize) -> (SocketAddrV4, Vec<u8>) {
     (group, payload)
 }
 
-fn tmp_path(name: &str) -> PathBuf {
-    std::env::temp_dir().join(format!("rltop-dpdk-{name}-{}", std::process::id()))
-}
-
 #[test]
 fn datagrams_reach_the_pcap_file_intact() {
-    let pcap = tmp_path("tx.pcap");
-    let prefix = format!("rltop-pcap-{}", std::process::id());
+    let pcap = common::tmp_path("tx.pcap");
+    let vdev = format!("net_pcap0,tx_pcap={}", pcap.display());
     let src = SocketAddrV4::new(Ipv4Addr::new(192, 0, 2, 7), 41_000);
-    let cfg = Config {
-        eal_args: [
+    let (eal_args, mut cleanup) = common::eal_args(
+        "pcap",
+        &[
             "--no-huge",
             "-m",
             "256",
             "--no-pci",
             "--no-telemetry",
             "--log-level=error",
-            "--file-prefix",
-            &prefix,
             "--vdev",
-            &format!("net_pcap0,tx_pcap={}", pcap.display()),
-        ]
-        .map(String::from)
-        .to_vec(),
+            &vdev,
+        ],
+    );
+    cleanup.file(pcap.clone());
+    let cfg = Config {
+        eal_args,
         src,
         ttl: 3,
         burst: 32,
@@ -164,7 +163,6 @@ fn datagrams_reach_the_pcap_file_intact() {
     assert!(live.bursts >= (COUNT as u64).div_ceil(32), "{live:?}");
     let closed = port.close().unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(closed.frames, COUNT as u64);
-    let _ = std::fs::remove_dir_all(format!("/var/run/dpdk/{prefix}"));
 
     let records = read_pcap(&pcap);
     assert_eq!(records.len(), COUNT, "frames in the pcap file");
@@ -214,7 +212,6 @@ fn datagrams_reach_the_pcap_file_intact() {
     }
 
     check_with_tshark(&pcap, &all);
-    let _ = std::fs::remove_file(&pcap);
 }
 
 /// tshark's reading of the file must agree: destinations, UDP lengths, and both checksums

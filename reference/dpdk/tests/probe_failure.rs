@@ -6,24 +6,25 @@
 
 use rltop_dpdk::{Config, Error, Port};
 
+mod common;
+
 #[test]
 fn a_failed_probe_is_quoted() {
-    let prefix = format!("rltop-probe-{}", std::process::id());
-    let cfg = Config {
-        eal_args: [
+    let (eal_args, _cleanup) = common::eal_args(
+        "probe",
+        &[
             "--no-huge",
             "-m",
             "256",
             "--no-pci",
             "--no-telemetry",
             "--log-level=error",
-            "--file-prefix",
-            &prefix,
             "--vdev",
             "net_pcap0,tx_pcap=/nonexistent-rltop-dir/x.pcap",
-        ]
-        .map(String::from)
-        .to_vec(),
+        ],
+    );
+    let cfg = Config {
+        eal_args,
         ..Config::default()
     };
     let err = Port::open(&cfg)
@@ -37,5 +38,4 @@ fn a_failed_probe_is_quoted() {
         text.contains("/nonexistent-rltop-dir/x.pcap"),
         "the driver's complaint is quoted: {text}"
     );
-    let _ = std::fs::remove_dir_all(format!("/var/run/dpdk/{prefix}"));
 }

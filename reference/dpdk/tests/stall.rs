@@ -10,24 +10,25 @@ use std::net::{Ipv4Addr, SocketAddrV4};
 
 use rltop_dpdk::{Config, Error, Port};
 
+mod common;
+
 #[test]
 fn a_full_queue_is_an_error_that_counts_the_unsent() {
-    let prefix = format!("rltop-stall-{}", std::process::id());
-    let cfg = Config {
-        eal_args: [
+    let (eal_args, _cleanup) = common::eal_args(
+        "stall",
+        &[
             "--no-huge",
             "-m",
             "256",
             "--no-pci",
             "--no-telemetry",
             "--log-level=error",
-            "--file-prefix",
-            &prefix,
             "--vdev",
             "net_ring0",
-        ]
-        .map(String::from)
-        .to_vec(),
+        ],
+    );
+    let cfg = Config {
+        eal_args,
         src: SocketAddrV4::new(Ipv4Addr::new(192, 0, 2, 1), 40_000),
         // The ring holds 1023 frames; two bursts more, so a leak of one burst shows.
         mbufs: 1023 + 2 * 32,
@@ -91,5 +92,4 @@ fn a_full_queue_is_an_error_that_counts_the_unsent() {
     assert_eq!(s.alloc_failures, 0, "{s:?}");
     assert_eq!(s.frames, sent as u64, "{s:?}");
     port.close().unwrap_or_else(|e| panic!("{e}"));
-    let _ = std::fs::remove_dir_all(format!("/var/run/dpdk/{prefix}"));
 }

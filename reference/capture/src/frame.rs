@@ -1,11 +1,11 @@
-//! Ethernet/IPv4/UDP frames for multicast datagrams, built in plain Rust.
+//! Ethernet/IPv4/UDP frames for datagrams, built in plain Rust.
 //!
 //! A kernel socket adds these 42 bytes of headers for us; a DPDK port does not, so the
-//! DPDK backend writes them itself, straight into the packet buffer it hands the NIC. The
-//! builder lives in its own DPDK-free module so that it compiles, and is tested, on any
-//! machine: the frames must be right to the bit (a receiver's kernel drops a datagram whose
-//! IPv4 header checksum or UDP checksum is wrong, silently), and that is checked here by
-//! re-parsing what was written, without any DPDK installed.
+//! DPDK backend (`rltop-dpdk`) writes them itself, straight into the packet buffer it hands
+//! the NIC, and a pcap capture stores them around each datagram. One builder serves both:
+//! the frames must be right to the bit (a receiver's kernel drops a datagram whose IPv4
+//! header checksum or UDP checksum is wrong, silently), and that is checked here by
+//! re-parsing what was written, on any machine.
 //!
 //! What is written, and why:
 //! - Ethernet II: the destination is the group's IPv4 multicast MAC (RFC 1112 §6.4), so
@@ -211,10 +211,23 @@ pub fn write_frame(
     payload: &[u8],
     out: &mut [u8],
 ) -> Result<usize, FrameError> {
-    check_payload(payload.len(), MAX_UDP_PAYLOAD)?;
     if !dst.ip().is_multicast() {
         return Err(FrameError::NotMulticast { dst: *dst.ip() });
     }
+    write_frame_to(spec, multicast_mac(*dst.ip()), dst, ip_id, payload, out)
+}
+
+/// [`write_frame`] to any destination, with the destination MAC given (a sender without
+/// ARP, such as a capture writer, chooses one for unicast).
+pub fn write_frame_to(
+    spec: &FrameSpec,
+    dst_mac: [u8; 6],
+    dst: SocketAddrV4,
+    ip_id: u16,
+    payload: &[u8],
+    out: &mut [u8],
+) -> Result<usize, FrameError> {
+    check_payload(payload.len(), MAX_UDP_PAYLOAD)?;
     let len = frame_len(payload.len());
     if out.len() < len {
         return Err(FrameError::BufferTooSmall {
@@ -227,7 +240,7 @@ pub fn write_frame(
     let (ip, rest) = rest.split_at_mut(IPV4_HLEN);
     let (udp_hdr, body) = rest.split_at_mut(UDP_HLEN);
 
-    eth[0..6].copy_from_slice(&multicast_mac(*dst.ip()));
+    eth[0..6].copy_from_slice(&dst_mac);
     eth[6..12].copy_from_slice(&spec.src_mac);
     eth[12..14].copy_from_slice(&ETHERTYPE_IPV4.to_be_bytes());
 
