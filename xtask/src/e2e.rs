@@ -168,9 +168,230 @@ impl Loss {
     }
 }
 
+/// The `rltop` binary, with the DPDK backend: a target directory of its own, so that the
+/// workspace's plain build (no DPDK) and this one do not rebuild each other.
 fn rltop_binary() -> Result<PathBuf, String> {
-    crate::test::cargo(&["build", "--quiet", "-p", "rltop-cli"])?;
-    Ok(root().join("target/debug/rltop"))
+    let target = root().join("target/e2e-build");
+    eprintln!("\n$ cargo build -p rltop-cli --features dpdk   (target/e2e-build)");
+    let status = Command::new(env!("CARGO"))
+        .args([
+            "build",
+            "--quiet",
+            "-p",
+            "rltop-cli",
+            "--features",
+            "dpdk",
+            "--target-dir",
+        ])
+        .arg(&target)
+        .current_dir(root())
+        .status()
+        .map_err(|e| format!("cannot run cargo: {e}"))?;
+    if !status.success() {
+        return Err("cargo build -p rltop-cli --features dpdk failed".into());
+    }
+    Ok(target.join("debug/rltop"))
+}
+
+/// The UDP payloads of a capture, by destination, in order.
+fn payloads(path: &Path) -> Result<std::collections::BTreeMap<String, Vec<Vec<u8>>>, String> {
+    let file = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let reader = rltop_capture::PcapReader::new(std::io::BufReader::new(file))
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut out = std::collections::BTreeMap::<String, Vec<Vec<u8>>>::new();
+    for p in reader {
+        let p = p.map_err(|e| format!("{}: {e}", path.display()))?;
+        out.entry(p.dst.to_string()).or_default().push(p.payload);
+    }
+    Ok(out)
+}
+
+/// The DPDK backend into net_pcap and the kernel path (recorded by `rltop listen
+/// --pcap-out` on loopback), same seed, fixed clock: the same datagrams, byte for byte, on
+/// every group; the capture reads back with `tshark` too, checksums good.
+fn dpdk_pcap_matches_kernel(rltop: &Path, dir: &Path) -> Result<String, String> {
+    let ns = Netns::new(format!("rltop-cmp-{}", std::process::id() % 10_000))?;
+    ns.exec("ip", &["link", "set", "lo", "up"])?;
+    let (kernel, dpdk) = (dir.join("kernel-path.pcap"), dir.join("dpdk-path.pcap"));
+    let _ = std::fs::remove_file(&dpdk);
+    let common = [
+        "--clock", "fixed", "--seed", "5", "--events", "5000", "--tail", "1", "--rate", "20000",
+    ];
+    let listener = Running(
+        ns.command(rltop)
+            .args([
+                "listen",
+                "--iface",
+                "lo",
+                "--until-end",
+                "--for",
+                "30s",
+                "--quiet",
+                "--pcap-out",
+            ])
+            .arg(&kernel)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| format!("cannot start rltop listen: {e}"))?,
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    let publisher = Running(
+        ns.command(rltop)
+            .args(["publish", "--iface", "lo"])
+            .args(common)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| format!("cannot start rltop publish: {e}"))?,
+    );
+    publisher.finish("rltop publish (kernel)", Duration::from_secs(30))?;
+    listener.finish("rltop listen", Duration::from_secs(40))?;
+    let eal = format!(
+        "--no-huge -m 256 --no-pci --log-level=error --file-prefix rltop-e2e-pcap --vdev net_pcap0,tx_pcap={}",
+        dpdk.display()
+    );
+    let publisher = Running(
+        Command::new(rltop)
+            .args(["publish", "--backend", "dpdk", "--eal", &eal])
+            .args(common)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| format!("cannot start rltop publish: {e}"))?,
+    );
+    publisher.finish("rltop publish --backend dpdk", Duration::from_secs(30))?;
+    let (k, d) = (payloads(&kernel)?, payloads(&dpdk)?);
+    let datagrams: usize = d.values().map(Vec::len).sum();
+    if k != d {
+        let differ: Vec<String> = d
+            .keys()
+            .chain(k.keys())
+            .filter(|g| k.get(*g) != d.get(*g))
+            .map(|g| {
+                format!(
+                    "{g}: kernel {} datagrams, DPDK {}",
+                    k.get(g).map_or(0, Vec::len),
+                    d.get(g).map_or(0, Vec::len)
+                )
+            })
+            .collect();
+        return Err(format!(
+            "DPDK net_pcap and kernel path differ: {}",
+            differ.join("; ")
+        ));
+    }
+    let tshark = Command::new("tshark")
+        .args(["-r"])
+        .arg(&dpdk)
+        .args([
+            "-o",
+            "udp.check_checksum:TRUE",
+            "-o",
+            "ip.check_checksum:TRUE",
+            "-T",
+            "fields",
+            "-e",
+            "ip.checksum.status",
+            "-e",
+            "udp.checksum.status",
+        ])
+        .output()
+        .map_err(|e| format!("cannot run tshark: {e}"))?;
+    let lines = String::from_utf8_lossy(&tshark.stdout);
+    let good = lines
+        .lines()
+        .filter(|l| l.split_whitespace().collect::<Vec<_>>() == ["1", "1"])
+        .count();
+    if !tshark.status.success() || good != datagrams {
+        return Err(format!(
+            "tshark read {good} frames with good checksums of {datagrams}: {}",
+            String::from_utf8_lossy(&tshark.stderr)
+        ));
+    }
+    Ok(format!(
+        "{datagrams} datagrams on {} groups identical on both paths; tshark reads all {good} frames, IPv4 and UDP checksums good",
+        d.len()
+    ))
+}
+
+/// The DPDK backend on a net_tap interface, a kernel subscriber on that interface joining
+/// late: it rebuilds the books from the snapshot cycle, equal to the oracle's.
+fn dpdk_tap(rltop: &Path, dir: &Path) -> Result<String, String> {
+    let ns = Netns::new(format!("rltop-tap-{}", std::process::id() % 10_000))?;
+    ns.exec("ip", &["link", "set", "lo", "up"])?;
+    let tap = format!("rtap{}", std::process::id() % 10_000);
+    let (books, oracle) = (dir.join("tap-listen.json"), dir.join("tap-oracle.json"));
+    let eal = format!("--no-huge -m 256 --no-pci --log-level=error --file-prefix rltop-e2e-tap --vdev net_tap0,iface={tap}");
+    let publisher = Running(
+        ns.command(rltop)
+            .args([
+                "publish",
+                "--backend",
+                "dpdk",
+                "--eal",
+                &eal,
+                "--src",
+                "10.232.0.2:40000",
+                "--seed",
+                "21",
+                "--events",
+                "40000",
+                "--rate",
+                "20000",
+                "--tail",
+                "2.5",
+                "--books",
+            ])
+            .arg(&oracle)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| format!("cannot start rltop publish: {e}"))?,
+    );
+    // The interface exists once the port is open.
+    let start = Instant::now();
+    while ns.exec("ip", &["link", "show", &tap]).is_err() {
+        if start.elapsed() > Duration::from_secs(10) {
+            return Err(format!("net_tap interface {tap} did not appear"));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    ns.exec("ip", &["addr", "add", "10.232.0.1/24", "dev", &tap])?;
+    ns.exec("ip", &["link", "set", &tap, "up"])?;
+    ns.exec("ip", &["route", "add", "224.0.0.0/4", "dev", &tap])?;
+    let listener = Running(
+        ns.command(rltop)
+            .args([
+                "listen",
+                "--iface",
+                &tap,
+                "--until-end",
+                "--for",
+                "30s",
+                "--quiet",
+                "--books-out",
+            ])
+            .arg(&books)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| format!("cannot start rltop listen: {e}"))?,
+    );
+    publisher.finish(
+        "rltop publish --backend dpdk (net_tap)",
+        Duration::from_secs(40),
+    )?;
+    let summary = listener.finish("rltop listen (on the tap)", Duration::from_secs(40))?;
+    let got = std::fs::read_to_string(&books).map_err(|e| format!("{}: {e}", books.display()))?;
+    let want =
+        std::fs::read_to_string(&oracle).map_err(|e| format!("{}: {e}", oracle.display()))?;
+    if got != want {
+        return Err(format!(
+            "net_tap: the subscriber's books differ from the oracle's\n{summary}"
+        ));
+    }
+    Ok(format!("books equal the oracle's; {}", summary.trim()))
 }
 
 /// One run: listener in `sub`, publisher in `pub`, loss in between; books must match.
@@ -368,6 +589,26 @@ pub fn run(_args: &[String]) -> Result<(), String> {
         return Err("cargo xtask e2e needs root (network namespaces, nftables)".into());
     }
     let rltop = rltop_binary()?;
+    // The DPDK crate's own tests (EAL on net_pcap, net_null, net_ring; EAL errors): each
+    // test file holds one EAL test and is its own process, as EAL initialises once.
+    eprintln!("\n$ cargo test -p rltop-dpdk --features dpdk   (target/e2e-build)");
+    let status = Command::new(env!("CARGO"))
+        .args([
+            "test",
+            "-q",
+            "-p",
+            "rltop-dpdk",
+            "--features",
+            "dpdk",
+            "--target-dir",
+        ])
+        .arg(root().join("target/e2e-build"))
+        .current_dir(root())
+        .status()
+        .map_err(|e| format!("cannot run cargo nextest: {e}"))?;
+    if !status.success() {
+        return Err("the DPDK tests failed".into());
+    }
     let dir = root().join("target/e2e");
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
     let runs = [
@@ -392,6 +633,10 @@ pub fn run(_args: &[String]) -> Result<(), String> {
     }
     eprintln!("\n# e2e: the C subscriber (libev + generated/c/rltop.h) against rltop publish");
     eprintln!("{}", c_subscriber(&rltop, &dir)?);
+    eprintln!("\n# e2e: DPDK net_pcap vs the kernel path, same seed, fixed clock");
+    eprintln!("{}", dpdk_pcap_matches_kernel(&rltop, &dir)?);
+    eprintln!("\n# e2e: DPDK net_tap, a kernel subscriber on the tap joining late");
+    eprintln!("{}", dpdk_tap(&rltop, &dir)?);
     Ok(())
 }
 

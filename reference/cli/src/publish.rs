@@ -74,6 +74,10 @@ pub struct PublishArgs {
     /// DPDK EAL arguments, e.g. "--no-huge -m 256 --no-pci --vdev net_null0".
     #[arg(long, allow_hyphen_values = true)]
     eal: Option<String>,
+    /// DPDK backend: IPv4 source address and UDP port of the frames (an address on the
+    /// port's network that is not the receivers' own).
+    #[arg(long, default_value = "198.18.0.1:40000")]
+    src: std::net::SocketAddrV4,
     /// Kernel backend: how datagrams are handed to the kernel.
     #[arg(long, value_enum, default_value_t = Send::Sendmmsg)]
     send: Send,
@@ -132,7 +136,7 @@ pub fn run(args: PublishArgs) -> Result<(), String> {
             };
             let transport = Kernel::new(iface, plan.ttl, plan.loopback, mode)
                 .map_err(|e| format!("cannot open a socket: {e}"))?;
-            drive(Publisher::new(plan, transport), source, &args)
+            drive(&mut Publisher::new(plan, transport), source, &args)
         }
         Backend::Dpdk => dpdk(plan, source, &args),
     }
@@ -145,12 +149,18 @@ fn dpdk(_: rltop_net::Plan, _: Source, _: &PublishArgs) -> Result<(), String> {
 
 #[cfg(feature = "dpdk")]
 fn dpdk(plan: rltop_net::Plan, source: Source, args: &PublishArgs) -> Result<(), String> {
-    let eal = args
-        .eal
-        .as_deref()
-        .ok_or("--backend dpdk needs --eal \"<EAL arguments>\", e.g. --eal \"--no-huge -m 256 --no-pci --vdev net_null0\"")?;
-    let transport = crate::dpdk::DpdkTransport::open(eal, &plan)?;
-    drive(Publisher::new(plan, transport), source, args)
+    let eal = args.eal.as_deref().ok_or(
+        "--backend dpdk needs --eal \"<EAL arguments>\", e.g. --eal \"--no-huge -m 256 --no-pci --vdev net_null0\"",
+    )?;
+    let transport = rltop_publish::transport::Dpdk::open(eal, args.src, &plan)?;
+    let mut publisher = Publisher::new(plan, transport);
+    let result = drive(&mut publisher, source, args);
+    let stats = publisher.transport_mut().close()?;
+    eprintln!(
+        "rltop publish: DPDK: {} frames ({} bytes) in {} bursts, {} tx retries",
+        stats.frames, stats.bytes, stats.bursts, stats.tx_retries
+    );
+    result
 }
 
 fn open_source(args: &PublishArgs) -> Result<Source, String> {
@@ -301,7 +311,7 @@ fn capture_events(path: &str) -> Result<Source, String> {
 /// Runs the source through the publisher until it ends, `--for` expires or a signal comes;
 /// then the tail and the end of session.
 fn drive<T: Transport>(
-    mut publisher: Publisher<T>,
+    publisher: &mut Publisher<T>,
     mut source: Source,
     args: &PublishArgs,
 ) -> Result<(), String> {
@@ -323,7 +333,7 @@ fn drive<T: Transport>(
         market.definitions(&mut events);
         now_ns = clock(market.now());
         publish(
-            &mut publisher,
+            publisher,
             &mut events,
             now_ns,
             &mut refused,
@@ -354,37 +364,44 @@ fn drive<T: Transport>(
                 // Short waits spin (sleep is ~50 µs late); long ones sleep, polling the
                 // publisher's cycles meanwhile.
                 if wait > Duration::from_millis(1) {
-                    // Going idle: nothing more to pack, so nothing waits out the hold.
+                    // Going idle: nothing more to pack, so nothing waits out the hold. (With
+                    // a fixed clock the hold runs on the source's time: same bytes always.)
                     publisher.poll(now_ns).map_err(|e| e.to_string())?;
-                    publisher.flush(now_ns).map_err(|e| e.to_string())?;
+                    if args.clock == Clock::System {
+                        publisher.flush(now_ns).map_err(|e| e.to_string())?;
+                    }
                     std::thread::sleep(wait);
                 }
             }
         }
         now_ns = clock(source_ns);
         publish(
-            &mut publisher,
+            publisher,
             &mut events,
             now_ns,
             &mut refused,
             &mut first_refusal,
         )?;
-        if poll_at.elapsed() >= Duration::from_millis(1) {
+        if args.clock == Clock::System && poll_at.elapsed() >= Duration::from_millis(1) {
             publisher.poll(now_ns).map_err(|e| e.to_string())?;
             poll_at = Instant::now();
         }
     }
-    // The tail: cycles go on, so subscribers that lost the end recover.
-    let tail_end = Instant::now() + Duration::from_secs_f64(args.tail.max(0.0));
-    let mut tail_source_ns = last_source_ns;
-    while Instant::now() < tail_end && !stopped() {
+    // The tail: cycles go on, so subscribers that lost the end recover. A fixed number of
+    // 50 ms steps, so a fixed clock gives the same bytes however the process is scheduled.
+    let steps = (args.tail.max(0.0) * 20.0).ceil() as u64;
+    let mut tail_source_ns = last_source_ns.max(now_ns);
+    for _ in 0..steps {
+        if stopped() {
+            break;
+        }
         std::thread::sleep(Duration::from_millis(50));
         tail_source_ns += 50_000_000;
         if let Source::Sim(market) = &mut source {
             market.idle(50_000_000, &mut events);
             tail_source_ns = market.now();
             publish(
-                &mut publisher,
+                publisher,
                 &mut events,
                 clock(tail_source_ns),
                 &mut refused,
@@ -393,7 +410,9 @@ fn drive<T: Transport>(
         }
         now_ns = clock(tail_source_ns);
         publisher.poll(now_ns).map_err(|e| e.to_string())?;
-        publisher.flush(now_ns).map_err(|e| e.to_string())?;
+        if args.clock == Clock::System {
+            publisher.flush(now_ns).map_err(|e| e.to_string())?;
+        }
     }
     publisher.end_session(now_ns).map_err(|e| e.to_string())?;
     let stats = publisher.stats();
@@ -411,7 +430,7 @@ fn drive<T: Transport>(
     if let Some(path) = &args.books {
         let oracle = match &source {
             Source::Sim(market) => market.oracle(),
-            Source::Capture { .. } => publisher_books(&publisher),
+            Source::Capture { .. } => publisher_books(publisher),
         };
         std::fs::write(path, oracle.to_json())
             .map_err(|e| format!("cannot write {}: {e}", path.display()))?;

@@ -91,3 +91,54 @@ impl<W: Write> Transport for Capture<W> {
         Ok(())
     }
 }
+
+/// DPDK: frames built in Rust, sent in tx bursts through `rltop-dpdk` (feature `dpdk`).
+#[cfg(feature = "dpdk")]
+pub struct Dpdk {
+    port: Option<rltop_dpdk::Port>,
+}
+
+#[cfg(feature = "dpdk")]
+impl Dpdk {
+    /// Initialises the EAL with `eal` (whitespace-separated arguments, e.g. `--no-huge -m
+    /// 256 --no-pci --vdev net_null0`) and opens the first port, sending from `src` with the
+    /// plan's TTL and MTU. The error is one line naming the likely cause.
+    pub fn open(eal: &str, src: SocketAddrV4, plan: &rltop_net::Plan) -> Result<Dpdk, String> {
+        let cfg = rltop_dpdk::Config {
+            eal_args: eal.split_whitespace().map(str::to_string).collect(),
+            src,
+            ttl: plan.ttl,
+            mtu: plan.mtu(),
+            burst: 64,
+            ..rltop_dpdk::Config::default()
+        };
+        let port = rltop_dpdk::Port::open(&cfg).map_err(|e| format!("DPDK: {e}"))?;
+        Ok(Dpdk { port: Some(port) })
+    }
+
+    /// The port's counters.
+    pub fn stats(&self) -> Option<rltop_dpdk::Stats> {
+        self.port.as_ref().map(rltop_dpdk::Port::stats)
+    }
+
+    /// Stops and closes the port (completing a net_pcap file) and the EAL.
+    pub fn close(&mut self) -> Result<rltop_dpdk::Stats, String> {
+        match self.port.take() {
+            Some(port) => port.close().map_err(|e| format!("DPDK: {e}")),
+            None => Err("DPDK: the port is closed".into()),
+        }
+    }
+}
+
+#[cfg(feature = "dpdk")]
+impl Transport for Dpdk {
+    fn send(&mut self, batch: &[Outgoing<'_>], _now_ns: u64) -> io::Result<()> {
+        let port = self
+            .port
+            .as_mut()
+            .ok_or_else(|| io::Error::other("DPDK: the port is closed"))?;
+        let frames: Vec<(SocketAddrV4, &[u8])> = batch.iter().map(|d| (d.dst, d.payload)).collect();
+        port.send(&frames)
+            .map_err(|e| io::Error::other(format!("DPDK: {e}")))
+    }
+}
