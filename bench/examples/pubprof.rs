@@ -18,7 +18,10 @@ impl Transport for Discard {
 }
 
 fn main() {
-    let events: u64 = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(1_000_000);
+    let events: u64 = std::env::args()
+        .nth(1)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(1_000_000);
     let mut market = rltop_sim::Market::new(rltop_sim::Config {
         seed: 42,
         instruments: 8,
@@ -43,6 +46,9 @@ fn main() {
         }
         let s = start.elapsed().as_secs_f64();
         let m = p.stats().messages;
-        println!("round {round}: {m} messages in {s:.3} s: {:.2} M/s", m as f64 / s / 1e6);
+        println!(
+            "round {round}: {m} messages in {s:.3} s: {:.2} M/s",
+            m as f64 / s / 1e6
+        );
     }
 }

@@ -125,7 +125,38 @@ fn python_table(r: &serde_json::Value) -> Result<String, String> {
     Ok(out)
 }
 
+/// `cargo xtask bench publish`: the publisher benchmark (its own harness prints the
+/// tables), with the DPDK row (the `dpdk` feature, Debian's libdpdk-dev, installed if
+/// missing).
+fn publish() -> Result<(), String> {
+    pyenv::ensure_debian(&[
+        ("pkg-config", "pkg-config"),
+        ("/usr/include/dpdk/rte_ethdev.h", "libdpdk-dev"),
+    ])?;
+    let status = Command::new(env!("CARGO"))
+        .args([
+            "bench",
+            "-p",
+            "rltop-bench",
+            "--features",
+            "dpdk",
+            "--bench",
+            "publish",
+        ])
+        .current_dir(root())
+        .status()
+        .map_err(|e| format!("cannot run cargo bench: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err("cargo bench --bench publish failed\n".into())
+    }
+}
+
 pub fn run(args: &[String]) -> Result<(), String> {
+    if args.first().map(String::as_str) == Some("publish") {
+        return publish();
+    }
     let report_only = args.iter().any(|a| a == "--report-only");
     if !report_only {
         let status = Command::new(env!("CARGO"))

@@ -18,6 +18,7 @@ usage: cargo xtask <verb>
   check FILE...        check schema files; print every error and warning
   layout FILE          print each struct's and message's offset table
   bench [--report-only] run the codec benchmarks; print messages/s and ratios
+  bench publish        the publisher: kernel (sendto, packed, sendmmsg) and DPDK net_null
   conformance --testee CMD [--failure-list FILE]
                        run the conformance vectors against an implementation
   e2e                  publisher and subscriber in network namespaces under loss (root)

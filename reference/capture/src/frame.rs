@@ -54,17 +54,26 @@ pub fn multicast_mac(group: Ipv4Addr) -> [u8; 6] {
 /// It reads four bytes at a time: a ones' complement sum of big-endian 32-bit words, folded
 /// to 16 bits, equals the sum of the 16-bit words (RFC 1071 §2 (B), "parallel summation"),
 /// and a u64 cannot overflow before 2^32 words.
-fn sum_words(bytes: &[u8], mut acc: u64) -> u64 {
-    let mut quads = bytes.chunks_exact(4);
-    for q in &mut quads {
-        acc += u64::from(u32::from_be_bytes([q[0], q[1], q[2], q[3]]));
+fn sum_words(bytes: &[u8], acc: u64) -> u64 {
+    // The ones' complement sum does not depend on byte order (RFC 1071 §2(B)): sum the
+    // words in the host's little-endian order, eight bytes at a time in two 32-bit lanes
+    // (2^16 ≡ 1 mod 0xffff, so wider words add up to the same folded sum), fold, and swap
+    // the two bytes of the result to get the big-endian sum. This is what lets a 1.4 kB
+    // datagram be checksummed at memory speed.
+    let (even, odd) = bytes.split_at(bytes.len() & !1);
+    let mut chunks = even.chunks_exact(8);
+    let (mut low, mut high) = (0u64, 0u64);
+    for c in &mut chunks {
+        let w = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
+        low += w & 0xffff_ffff;
+        high += w >> 32;
     }
-    let rest = quads.remainder();
-    let mut pairs = rest.chunks_exact(2);
-    for p in &mut pairs {
-        acc += u64::from(u16::from_be_bytes([p[0], p[1]]));
+    let mut le = low + high;
+    for p in chunks.remainder().chunks_exact(2) {
+        le += u64::from(u16::from_le_bytes([p[0], p[1]]));
     }
-    if let [last] = pairs.remainder() {
+    let mut acc = acc + u64::from(fold(le).swap_bytes());
+    if let [last] = odd {
         acc += u64::from(*last) << 8;
     }
     acc

@@ -44,6 +44,8 @@ pub enum Send {
     Sendmmsg,
     /// One `sendto` a datagram.
     Sendto,
+    /// `sendmmsg` with UDP GSO: runs of equal-size datagrams to a group as one buffer.
+    Gso,
 }
 
 #[derive(Args)]
@@ -133,6 +135,7 @@ pub fn run(args: PublishArgs) -> Result<(), String> {
             let mode = match args.send {
                 Send::Sendmmsg => SendMode::SendMmsg,
                 Send::Sendto => SendMode::SendTo,
+                Send::Gso => SendMode::Gso,
             };
             let transport = Kernel::new(iface, plan.ttl, plan.loopback, mode)
                 .map_err(|e| format!("cannot open a socket: {e}"))?;
@@ -283,10 +286,10 @@ fn capture_events(path: &str) -> Result<Source, String> {
                     taker_order_id: x.taker_order_id(),
                 },
                 M::InstrumentDefinition(x) => Event::Instrument(Box::new(*x)),
-                M::DailyStatistics(x) => Event::Daily(*x),
-                M::TickerUpdate(x) => Event::Ticker(*x),
-                M::KlineUpdate(x) => Event::Kline(*x),
-                M::LiquidationEvent(x) => Event::Liquidation(*x),
+                M::DailyStatistics(x) => Event::Daily(Box::new(*x)),
+                M::TickerUpdate(x) => Event::Ticker(Box::new(*x)),
+                M::KlineUpdate(x) => Event::Kline(Box::new(*x)),
+                M::LiquidationEvent(x) => Event::Liquidation(Box::new(*x)),
                 _ => continue,
             };
             events.push((t, event));

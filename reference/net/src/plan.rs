@@ -75,6 +75,11 @@ impl Stream {
         }
     }
 
+    /// Its position in [`Stream::ALL`].
+    pub fn index(self) -> usize {
+        self.code() as usize - 1
+    }
+
     /// The key naming the stream in a plan file.
     pub fn key(self) -> &'static str {
         match self {

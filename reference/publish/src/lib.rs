@@ -41,7 +41,9 @@ use rltop_runtime::{Encoder, Message};
 pub use rltop_net::mcast::Outgoing;
 pub use transport::Transport;
 
-/// What the matching engine tells the publisher.
+/// What the matching engine tells the publisher. The order events are small and inline;
+/// the rare 128-byte messages are boxed, so an event is 40 bytes and a stream of them stays
+/// in cache.
 #[derive(Debug, Clone)]
 pub enum Event {
     /// A new order rests on the book.
@@ -90,13 +92,13 @@ pub enum Event {
     /// An instrument's reference data; repeated on the definitions cycle.
     Instrument(Box<InstrumentDefinition>),
     /// Rolling daily statistics; repeated on the statistics cycle until replaced.
-    Daily(DailyStatistics),
+    Daily(Box<DailyStatistics>),
     /// Ticker; repeated on the statistics cycle until replaced.
-    Ticker(TickerUpdate),
+    Ticker(Box<TickerUpdate>),
     /// A kline update (published once).
-    Kline(KlineUpdate),
+    Kline(Box<KlineUpdate>),
     /// A liquidation (published once).
-    Liquidation(LiquidationEvent),
+    Liquidation(Box<LiquidationEvent>),
 }
 
 impl Event {
@@ -242,6 +244,8 @@ pub struct Publisher<T: Transport> {
     outbox: Vec<Ready>,
     spare: Vec<Vec<u8>>,
     next_cycle_ns: u64,
+    /// No datagram is due to leave before this (hold time): `flush_due` returns at once.
+    next_due_ns: u64,
     stats: Stats,
 }
 
@@ -283,6 +287,7 @@ impl<T: Transport> Publisher<T> {
             outbox: Vec::new(),
             spare: Vec::new(),
             next_cycle_ns: 0,
+            next_due_ns: u64::MAX,
             stats: Stats::default(),
             plan,
         }
@@ -368,11 +373,7 @@ impl<T: Transport> Publisher<T> {
     }
 
     fn slot_index(&self, group: u32, stream: Stream) -> usize {
-        group as usize * Stream::ALL.len()
-            + Stream::ALL
-                .iter()
-                .position(|&s| s == stream)
-                .expect("every stream is in ALL")
+        group as usize * Stream::ALL.len() + stream.index()
     }
 
     /// Numbers `msg` on its stream of `group` and appends it to that stream's datagram.
@@ -386,6 +387,7 @@ impl<T: Transport> Publisher<T> {
         let slot = &mut self.slots[k];
         if slot.open.is_empty() {
             slot.opened_ns = now_ns;
+            self.next_due_ns = self.next_due_ns.min(now_ns.saturating_add(self.hold_ns));
             if slot.open.capacity() == 0 {
                 slot.open = self
                     .spare
@@ -431,25 +433,27 @@ impl<T: Transport> Publisher<T> {
         if self.outbox.is_empty() {
             return Ok(());
         }
-        let result = {
-            let items: Vec<Outgoing<'_>> = self
-                .outbox
-                .iter()
-                .map(|r| Outgoing {
+        let mut result = Ok(());
+        // A batch at a time, described on the stack (no allocation per send).
+        const MAX: usize = rltop_net::mcast::BATCH;
+        let per_call = self.batch.min(MAX);
+        for chunk in self.outbox.chunks(per_call) {
+            let mut items = [Outgoing {
+                dst: chunk[0].dst,
+                payload: &[],
+            }; MAX];
+            for (item, r) in items.iter_mut().zip(chunk) {
+                *item = Outgoing {
                     dst: r.dst,
                     payload: &r.bytes,
-                })
-                .collect();
-            let mut result = Ok(());
-            for chunk in items.chunks(self.batch) {
-                self.stats.batches += 1;
-                if let Err(e) = self.transport.send(chunk, now_ns) {
-                    result = Err(e);
-                    break;
-                }
+                };
             }
-            result
-        };
+            self.stats.batches += 1;
+            if let Err(e) = self.transport.send(&items[..chunk.len()], now_ns) {
+                result = Err(e);
+                break;
+            }
+        }
         for mut r in self.outbox.drain(..) {
             r.bytes.clear();
             self.spare.push(r.bytes);
@@ -460,6 +464,10 @@ impl<T: Transport> Publisher<T> {
     /// Closes datagrams whose first message has waited the hold time and sends the outbox
     /// when it is full or its oldest datagram has waited the hold time.
     fn flush_due(&mut self, now_ns: u64) -> std::io::Result<()> {
+        if now_ns < self.next_due_ns && self.outbox.len() < self.batch {
+            return Ok(());
+        }
+        self.next_due_ns = u64::MAX;
         for k in 0..self.slots.len() {
             let s = &self.slots[k];
             if !s.open.is_empty() && now_ns.saturating_sub(s.opened_ns) >= self.hold_ns {
@@ -471,6 +479,16 @@ impl<T: Transport> Publisher<T> {
             || oldest.is_some_and(|t| now_ns.saturating_sub(t) >= self.hold_ns)
         {
             self.send_outbox(now_ns)?;
+        }
+        // When something next comes due: the oldest open datagram or outbox entry.
+        let open = self
+            .slots
+            .iter()
+            .filter(|s| !s.open.is_empty())
+            .map(|s| s.opened_ns);
+        let waiting = self.outbox.iter().map(|r| r.born_ns);
+        if let Some(oldest) = open.chain(waiting).min() {
+            self.next_due_ns = oldest.saturating_add(self.hold_ns);
         }
         Ok(())
     }
@@ -738,25 +756,29 @@ impl<T: Transport> Publisher<T> {
                 let group = inst.group;
                 self.put(group, Stream::Statistics, &mut d, now_ns);
             }
-            Event::Daily(mut d) => {
+            Event::Daily(ref d) => {
+                let mut d = **d;
                 let inst = &mut self.instruments[i];
                 inst.daily = Some(d);
                 inst.last_stats_ns = now_ns;
                 let group = inst.group;
                 self.put(group, Stream::Statistics, &mut d, now_ns);
             }
-            Event::Ticker(mut t) => {
+            Event::Ticker(ref t) => {
+                let mut t = **t;
                 let inst = &mut self.instruments[i];
                 inst.ticker = Some(t);
                 inst.last_stats_ns = now_ns;
                 let group = inst.group;
                 self.put(group, Stream::Statistics, &mut t, now_ns);
             }
-            Event::Kline(mut k) => {
+            Event::Kline(ref k) => {
+                let mut k = **k;
                 let group = self.instruments[i].group;
                 self.put(group, Stream::Statistics, &mut k, now_ns);
             }
-            Event::Liquidation(mut l) => {
+            Event::Liquidation(ref l) => {
+                let mut l = **l;
                 let group = self.instruments[i].group;
                 self.put(group, Stream::Statistics, &mut l, now_ns);
             }
@@ -961,3 +983,6 @@ impl Instrument {
 fn level(book: &Book, side: rltop_book::Side, price: i64) -> (u64, u32) {
     book.level(side, price).map_or((0, 0), |l| (l.qty, l.count))
 }
+
+// An event stays small (a stream of them stays in cache): the 128-byte messages are boxed.
+const _: () = assert!(std::mem::size_of::<Event>() <= 48);

@@ -250,7 +250,7 @@ fn cycles_snapshots_top_of_book_statistics_definitions_heartbeats() {
     p.publish(&add(1, 2, Side::Sell, 105, 6), T0).unwrap();
     let mut daily = rltop::DailyStatistics::new();
     daily.set_symbol_id(1);
-    p.publish(&Event::Daily(daily), T0).unwrap();
+    p.publish(&Event::Daily(Box::new(daily)), T0).unwrap();
     // 10.5 s of silence, polled every millisecond.
     let mut t = T0;
     while t < T0 + 10_500 * MS {

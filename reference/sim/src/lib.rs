@@ -349,7 +349,7 @@ impl Market {
                 l.set_avg_price(limit.unwrap_or(0));
                 l.set_filled_quantity(traded);
                 l.set_last_fill_quantity(traded);
-                out.push(Event::Liquidation(l));
+                out.push(Event::Liquidation(Box::new(l)));
             }
         }
         self.account(i);
@@ -439,8 +439,8 @@ impl Market {
             t.set_volume_24h(day.volume);
             t.set_turnover_24h(day.turnover);
             t.set_price_change_pct_24h(pct);
-            out.push(Event::Daily(d));
-            out.push(Event::Ticker(t));
+            out.push(Event::Daily(Box::new(d)));
+            out.push(Event::Ticker(Box::new(t)));
             if let Some(bar) = inst.bar {
                 let closed = now >= bar.open_time + 60_000_000_000;
                 let mut k = KlineUpdate::new();
@@ -458,7 +458,7 @@ impl Market {
                 k.set_volume(bar.volume);
                 k.set_turnover(bar.turnover);
                 k.set_trade_count(bar.trades);
-                out.push(Event::Kline(k));
+                out.push(Event::Kline(Box::new(k)));
             }
         }
     }
