@@ -323,8 +323,8 @@ impl Book {
 
     /// An empty book for a publisher: it is the source of the level fields its increments
     /// carry, so it applies increments by order id without checking their stated levels
-    /// (pass `LevelState::default()`), and the publisher reads the resulting level with
-    /// [`Book::level`]. Every other check (unknown or duplicate order, overfill, remaining
+    /// (pass `LevelState::default()`), and the publisher takes the resulting levels from
+    /// what [`Book::add`], [`Book::modify`], [`Book::delete`] and [`Book::execute`] return. Every other check (unknown or duplicate order, overfill, remaining
     /// quantity, modify type, crossing) still refuses a change that does not fit.
     pub fn for_publisher() -> Self {
         Self {
@@ -529,8 +529,8 @@ impl Book {
 
     // ---- Increments ---------------------------------------------------------------------
 
-    /// Applies an `AddOrder`.
-    pub fn add(&mut self, a: &Add) -> Result<(), BookError> {
+    /// Applies an `AddOrder`; returns the level (side, price) after it.
+    pub fn add(&mut self, a: &Add) -> Result<LevelState, BookError> {
         if a.qty == 0 {
             return Err(BookError::ZeroQuantity {
                 order_id: a.order_id,
@@ -540,7 +540,7 @@ impl Book {
         self.crosses(a.side, a.price)?;
         if !self.order_complete {
             self.set_level(a.side, a.price, a.level);
-            return Ok(());
+            return Ok(a.level);
         }
         let (pos, now) = self.locate(a.side, a.price);
         // One probe of the index: the vacant slot found is the one filled.
@@ -583,11 +583,12 @@ impl Book {
         };
         slot.insert(i);
         self.link_back_at(i, pos);
-        Ok(())
+        Ok(after)
     }
 
-    /// Applies a `ModifyOrder`.
-    pub fn modify(&mut self, m: &Modify) -> Result<(), BookError> {
+    /// Applies a `ModifyOrder`; returns the levels (side, old price) and (side, new price)
+    /// after it (the same level twice when the price did not change).
+    pub fn modify(&mut self, m: &Modify) -> Result<(LevelState, LevelState), BookError> {
         check_level(m.side, m.old_price, m.old_level)?;
         check_level(m.side, m.new_price, m.new_level)?;
         let id = m.order_id;
@@ -607,7 +608,7 @@ impl Book {
         if !self.order_complete {
             self.set_level(m.side, m.old_price, m.old_level);
             self.set_level(m.side, m.new_price, m.new_level);
-            return Ok(());
+            return Ok((m.old_level, m.new_level));
         }
         let (i, o) = self.resting_at(id, m.side, m.old_price)?;
         let kind_ok = match m.kind {
@@ -624,7 +625,7 @@ impl Book {
         let vis = |q: u64| if o.hidden { 0 } else { q };
         let one = u32::from(!o.hidden);
         let old = self.level_now(m.side, m.old_price);
-        if moved {
+        let levels = if moved {
             let old_after = LevelState {
                 qty: old.qty - vis(o.qty),
                 count: old.count - one,
@@ -648,6 +649,7 @@ impl Book {
                 m.new_level,
                 new_after,
             )?;
+            (old_after, new_after)
         } else {
             let after = LevelState {
                 qty: old.qty - vis(o.qty) + vis(m.new_qty),
@@ -655,7 +657,8 @@ impl Book {
             };
             Self::expect_level(self.derives_levels, m.side, m.old_price, m.old_level, after)?;
             Self::expect_level(self.derives_levels, m.side, m.new_price, m.new_level, after)?;
-        }
+            (after, after)
+        };
         if m.kind == ModifyKind::QuantityDecrease {
             // Keeps its place in the queue.
             let level = self
@@ -673,15 +676,15 @@ impl Book {
             self.orders[i as usize].qty = m.new_qty;
             self.link_back(i);
         }
-        Ok(())
+        Ok(levels)
     }
 
-    /// Applies a `DeleteOrder`.
-    pub fn delete(&mut self, d: &Delete) -> Result<(), BookError> {
+    /// Applies a `DeleteOrder`; returns the level after it.
+    pub fn delete(&mut self, d: &Delete) -> Result<LevelState, BookError> {
         check_level(d.side, d.price, d.level)?;
         if !self.order_complete {
             self.set_level(d.side, d.price, d.level);
-            return Ok(());
+            return Ok(d.level);
         }
         // One probe of the index: the entry found is the one removed.
         let (entry, i, o) =
@@ -698,11 +701,11 @@ impl Book {
         Self::expect_level(self.derives_levels, d.side, d.price, d.level, after)?;
         entry.remove();
         self.release_at(i, pos.expect("a resting order's level exists"));
-        Ok(())
+        Ok(after)
     }
 
-    /// Applies an `ExecuteOrder`.
-    pub fn execute(&mut self, e: &Execute) -> Result<(), BookError> {
+    /// Applies an `ExecuteOrder`; returns the level after it.
+    pub fn execute(&mut self, e: &Execute) -> Result<LevelState, BookError> {
         if e.executed == 0 {
             return Err(BookError::ZeroQuantity {
                 order_id: e.order_id,
@@ -711,7 +714,7 @@ impl Book {
         check_level(e.side, e.price, e.level)?;
         if !self.order_complete {
             self.set_level(e.side, e.price, e.level);
-            return Ok(());
+            return Ok(e.level);
         }
         // One probe of the index: the entry found is removed if the order fills.
         let (entry, i, o) =
@@ -754,7 +757,7 @@ impl Book {
             }
             self.orders[i as usize].qty = left;
         }
-        Ok(())
+        Ok(after)
     }
 
     /// Replaces the book with an aggregated snapshot (bids best first, descending; asks best

@@ -20,6 +20,7 @@ fn add(book: &mut Book, id: u64, side: Side, price: i64, qty: u64) -> Result<(),
         hidden: false,
         level: lvl(now.qty + qty, now.count + 1),
     })
+    .map(drop)
 }
 
 fn ids(book: &Book, side: Side, price: i64) -> Vec<u64> {
@@ -44,6 +45,7 @@ fn price_time_priority_and_modify_rules() {
         old_level: lvl(55, 3),
         new_level: lvl(55, 3),
     })
+    .map(drop)
     .unwrap();
     assert_eq!(ids(&b, Side::Bid, 100), [1, 2, 3]);
     // An increase goes to the back.
@@ -57,6 +59,7 @@ fn price_time_priority_and_modify_rules() {
         old_level: lvl(57, 3),
         new_level: lvl(57, 3),
     })
+    .map(drop)
     .unwrap();
     assert_eq!(ids(&b, Side::Bid, 100), [2, 3, 1]);
     // A price change goes to the back of the new level.
@@ -71,6 +74,7 @@ fn price_time_priority_and_modify_rules() {
         old_level: lvl(37, 2),
         new_level: lvl(21, 2),
     })
+    .map(drop)
     .unwrap();
     assert_eq!(ids(&b, Side::Bid, 99), [4, 2]);
     assert_eq!(
@@ -104,6 +108,7 @@ fn execute_and_delete() {
         remaining: 6,
         level: lvl(16, 2),
     })
+    .map(drop)
     .unwrap();
     assert_eq!(b.order(1).unwrap().qty, 6);
     assert_eq!(
@@ -119,6 +124,7 @@ fn execute_and_delete() {
         remaining: 0,
         level: lvl(10, 1),
     })
+    .map(drop)
     .unwrap();
     assert!(b.order(1).is_none(), "a full execution removes the order");
     b.delete(&Delete {
@@ -127,6 +133,7 @@ fn execute_and_delete() {
         price: 105,
         level: lvl(0, 0),
     })
+    .map(drop)
     .unwrap();
     assert_eq!(b.depth(Side::Ask), 0, "no empty level is kept");
     b.check_invariants().unwrap();
@@ -145,6 +152,7 @@ fn bbo_spread_mid_and_hidden_orders() {
         hidden: true,
         level: lvl(0, 0),
     })
+    .map(drop)
     .unwrap();
     assert_eq!(
         b.best_bid().unwrap().price,
@@ -170,12 +178,14 @@ fn refused_increments_change_nothing() {
     let cases: Vec<(BookError, Result<(), BookError>)> = vec![
         (
             BookError::UnknownOrder { order_id: 9 },
-            b.clone().delete(&Delete {
-                order_id: 9,
-                side: Side::Bid,
-                price: 100,
-                level: lvl(10, 1),
-            }),
+            b.clone()
+                .delete(&Delete {
+                    order_id: 9,
+                    side: Side::Bid,
+                    price: 100,
+                    level: lvl(10, 1),
+                })
+                .map(drop),
         ),
         (
             BookError::DuplicateOrder { order_id: 1 },
@@ -191,14 +201,16 @@ fn refused_increments_change_nothing() {
                 resting: 10,
                 executed: 11,
             },
-            b.clone().execute(&Execute {
-                order_id: 1,
-                side: Side::Bid,
-                price: 100,
-                executed: 11,
-                remaining: 0,
-                level: lvl(0, 0),
-            }),
+            b.clone()
+                .execute(&Execute {
+                    order_id: 1,
+                    side: Side::Bid,
+                    price: 100,
+                    executed: 11,
+                    remaining: 0,
+                    level: lvl(0, 0),
+                })
+                .map(drop),
         ),
         (
             BookError::RemainingMismatch {
@@ -206,14 +218,16 @@ fn refused_increments_change_nothing() {
                 stated: 5,
                 computed: 7,
             },
-            b.clone().execute(&Execute {
-                order_id: 1,
-                side: Side::Bid,
-                price: 100,
-                executed: 3,
-                remaining: 5,
-                level: lvl(7, 1),
-            }),
+            b.clone()
+                .execute(&Execute {
+                    order_id: 1,
+                    side: Side::Bid,
+                    price: 100,
+                    executed: 3,
+                    remaining: 5,
+                    level: lvl(7, 1),
+                })
+                .map(drop),
         ),
         (
             BookError::LevelMismatch {
@@ -222,40 +236,46 @@ fn refused_increments_change_nothing() {
                 stated: lvl(9, 1),
                 computed: lvl(0, 0),
             },
-            b.clone().delete(&Delete {
-                order_id: 1,
-                side: Side::Bid,
-                price: 100,
-                level: lvl(9, 1),
-            }),
+            b.clone()
+                .delete(&Delete {
+                    order_id: 1,
+                    side: Side::Bid,
+                    price: 100,
+                    level: lvl(9, 1),
+                })
+                .map(drop),
         ),
         (
             BookError::OrderMismatch {
                 order_id: 1,
                 what: "price",
             },
-            b.clone().delete(&Delete {
-                order_id: 1,
-                side: Side::Bid,
-                price: 99,
-                level: lvl(0, 0),
-            }),
+            b.clone()
+                .delete(&Delete {
+                    order_id: 1,
+                    side: Side::Bid,
+                    price: 99,
+                    level: lvl(0, 0),
+                })
+                .map(drop),
         ),
         (
             BookError::InconsistentModify {
                 order_id: 1,
                 kind: ModifyKind::QuantityDecrease,
             },
-            b.clone().modify(&Modify {
-                order_id: 1,
-                side: Side::Bid,
-                kind: ModifyKind::QuantityDecrease,
-                old_price: 100,
-                new_price: 100,
-                new_qty: 12,
-                old_level: lvl(12, 1),
-                new_level: lvl(12, 1),
-            }),
+            b.clone()
+                .modify(&Modify {
+                    order_id: 1,
+                    side: Side::Bid,
+                    kind: ModifyKind::QuantityDecrease,
+                    old_price: 100,
+                    new_price: 100,
+                    new_qty: 12,
+                    old_level: lvl(12, 1),
+                    new_level: lvl(12, 1),
+                })
+                .map(drop),
         ),
         (
             BookError::ZeroQuantity { order_id: 5 },
@@ -267,14 +287,16 @@ fn refused_increments_change_nothing() {
                 price: 90,
                 level: lvl(5, 0),
             },
-            b.clone().add(&Add {
-                order_id: 5,
-                side: Side::Bid,
-                price: 90,
-                qty: 5,
-                hidden: false,
-                level: lvl(5, 0),
-            }),
+            b.clone()
+                .add(&Add {
+                    order_id: 5,
+                    side: Side::Bid,
+                    price: 90,
+                    qty: 5,
+                    hidden: false,
+                    level: lvl(5, 0),
+                })
+                .map(drop),
         ),
     ];
     for (want, got) in cases {
@@ -290,6 +312,7 @@ fn refused_increments_change_nothing() {
             remaining: 0,
             level: lvl(0, 0)
         })
+        .map(drop)
         .is_err());
     assert!(add(&mut b, 3, Side::Bid, 101, 1).is_err());
     assert_eq!(format!("{b:?}"), before);
@@ -324,6 +347,7 @@ fn snapshot_makes_a_level_book_that_increments_set() {
         price: 100,
         level: lvl(6, 1),
     })
+    .map(drop)
     .unwrap();
     b.delete(&Delete {
         order_id: 77,
@@ -331,6 +355,7 @@ fn snapshot_makes_a_level_book_that_increments_set() {
         price: 100,
         level: lvl(6, 1),
     })
+    .map(drop)
     .unwrap(); // idempotent
     b.execute(&Execute {
         order_id: 5,
@@ -340,6 +365,7 @@ fn snapshot_makes_a_level_book_that_increments_set() {
         remaining: 0,
         level: lvl(0, 0),
     })
+    .map(drop)
     .unwrap();
     assert_eq!(
         b.top(Side::Bid, 10),
@@ -487,7 +513,8 @@ fn step(m: &mut Model, op: &Op, b: &mut Book) -> (bool, Result<(), BookError>) {
                     qty,
                     hidden,
                     level,
-                }),
+                })
+                .map(drop),
             )
         }
         Op::Modify {
@@ -507,7 +534,8 @@ fn step(m: &mut Model, op: &Op, b: &mut Book) -> (bool, Result<(), BookError>) {
                         new_qty: 1,
                         old_level: lvl(0, 0),
                         new_level: lvl(0, 0),
-                    }),
+                    })
+                    .map(drop),
                 );
             };
             let new_price = price + price_delta;
@@ -545,7 +573,8 @@ fn step(m: &mut Model, op: &Op, b: &mut Book) -> (bool, Result<(), BookError>) {
                     new_qty: qty,
                     old_level,
                     new_level,
-                }),
+                })
+                .map(drop),
             )
         }
         Op::Delete { id } => {
@@ -557,7 +586,8 @@ fn step(m: &mut Model, op: &Op, b: &mut Book) -> (bool, Result<(), BookError>) {
                         side: Side::Bid,
                         price: 100,
                         level: lvl(0, 0),
-                    }),
+                    })
+                    .map(drop),
                 );
             };
             m.orders.retain(|o| o.0 != id);
@@ -568,7 +598,8 @@ fn step(m: &mut Model, op: &Op, b: &mut Book) -> (bool, Result<(), BookError>) {
                     side,
                     price,
                     level: m.level(side, price),
-                }),
+                })
+                .map(drop),
             )
         }
         Op::Execute { id, qty } => {
@@ -582,7 +613,8 @@ fn step(m: &mut Model, op: &Op, b: &mut Book) -> (bool, Result<(), BookError>) {
                         executed: 1,
                         remaining: 0,
                         level: lvl(0, 0),
-                    }),
+                    })
+                    .map(drop),
                 );
             };
             let valid = qty > 0 && qty <= resting;
@@ -608,7 +640,8 @@ fn step(m: &mut Model, op: &Op, b: &mut Book) -> (bool, Result<(), BookError>) {
                     executed: qty,
                     remaining,
                     level,
-                }),
+                })
+                .map(drop),
             )
         }
     }
@@ -647,4 +680,68 @@ proptest! {
             prop_assert_eq!(levels as usize, model.orders.iter().filter(|o| o.1 == side && !o.4).count());
         }
     }
+}
+
+#[test]
+fn each_change_returns_the_levels_after_it() {
+    let mut b = Book::for_publisher();
+    let none = lvl(0, 0);
+    let add = |b: &mut Book, order_id, price, qty, hidden| {
+        b.add(&Add {
+            order_id,
+            side: Side::Bid,
+            price,
+            qty,
+            hidden,
+            level: none,
+        })
+    };
+    assert_eq!(add(&mut b, 1, 100, 10, false), Ok(lvl(10, 1)));
+    assert_eq!(add(&mut b, 2, 100, 5, false), Ok(lvl(15, 2)));
+    assert_eq!(
+        add(&mut b, 3, 100, 7, true),
+        Ok(lvl(15, 2)),
+        "hidden: not in the level"
+    );
+    let moved = b.modify(&Modify {
+        order_id: 1,
+        side: Side::Bid,
+        kind: ModifyKind::Price,
+        old_price: 100,
+        new_price: 99,
+        new_qty: 10,
+        old_level: none,
+        new_level: none,
+    });
+    assert_eq!(moved, Ok((lvl(5, 1), lvl(10, 1))));
+    let fill = b.execute(&Execute {
+        order_id: 2,
+        side: Side::Bid,
+        price: 100,
+        executed: 2,
+        remaining: 3,
+        level: none,
+    });
+    assert_eq!(fill, Ok(lvl(3, 1)));
+    assert_eq!(
+        b.delete(&Delete {
+            order_id: 2,
+            side: Side::Bid,
+            price: 100,
+            level: none
+        }),
+        Ok(lvl(0, 0))
+    );
+    // A publisher's book still refuses what does not fit, and says why.
+    assert_eq!(
+        add(&mut b, 1, 98, 1, false),
+        Err(BookError::DuplicateOrder { order_id: 1 })
+    );
+    // An ordinary book checks the stated level; the publisher's does not.
+    let mut checked = Book::new();
+    assert!(matches!(
+        add(&mut checked, 1, 100, 10, false),
+        Err(BookError::LevelMismatch { .. })
+    ));
+    b.check_invariants().unwrap();
 }

@@ -244,10 +244,10 @@ fn increment(m: &Message<'_>) -> Option<(u32, u64, Op)> {
 
 fn apply(book: &mut Book, op: &Op) -> Result<(), BookError> {
     match op {
-        Op::Add(a) => book.add(a),
-        Op::Modify(m) => book.modify(m),
-        Op::Delete(d) => book.delete(d),
-        Op::Execute(e) => book.execute(e),
+        Op::Add(a) => book.add(a).map(drop),
+        Op::Modify(m) => book.modify(m).map(drop),
+        Op::Delete(d) => book.delete(d).map(drop),
+        Op::Execute(e) => book.execute(e).map(drop),
     }
 }
 

@@ -4,8 +4,8 @@
 //! trade, instrument definitions, statistics). The publisher:
 //!
 //! * keeps its own book per instrument ([`rltop_book::Book::for_publisher`]) and takes the
-//!   level fields every increment carries (SPEC.md §8) from it, after the change, so they
-//!   cannot disagree with the orders; a change that does not fit the book (unknown order,
+//!   level fields every increment carries (SPEC.md §8) from it — the level states the book
+//!   computes when it applies the change — so they cannot disagree with the orders; a change that does not fit the book (unknown order,
 //!   overfill, a crossing price) is refused with [`PublishError::Refused`] and publishes
 //!   nothing;
 //! * numbers each instrument's increments (`order_book_seq`) and each session's messages
@@ -438,18 +438,20 @@ impl<T: Transport> Publisher<T> {
         const MAX: usize = rltop_net::mcast::BATCH;
         let per_call = self.batch.min(MAX);
         for chunk in self.outbox.chunks(per_call) {
-            let mut items = [Outgoing {
-                dst: chunk[0].dst,
-                payload: &[],
-            }; MAX];
+            let mut items = [const { std::mem::MaybeUninit::<Outgoing<'_>>::uninit() }; MAX];
             for (item, r) in items.iter_mut().zip(chunk) {
-                *item = Outgoing {
+                item.write(Outgoing {
                     dst: r.dst,
                     payload: &r.bytes,
-                };
+                });
             }
+            // SAFETY: the first chunk.len() (≤ MAX) entries were written just above, and
+            // Outgoing is Copy (nothing to drop); the slice borrows `items`.
+            let items = unsafe {
+                std::slice::from_raw_parts(items.as_ptr().cast::<Outgoing<'_>>(), chunk.len())
+            };
             self.stats.batches += 1;
-            if let Err(e) = self.transport.send(&items[..chunk.len()], now_ns) {
+            if let Err(e) = self.transport.send(items, now_ns) {
                 result = Err(e);
                 break;
             }
@@ -558,18 +560,17 @@ impl<T: Transport> Publisher<T> {
                 ..
             } => {
                 let inst = &mut self.instruments[i];
-                let bside = book_side(side);
-                inst.book
+                let after = inst
+                    .book
                     .add(&rltop_book::Add {
                         order_id,
-                        side: bside,
+                        side: book_side(side),
                         price,
                         qty: quantity,
                         hidden: flags.contains(OrderFlags::HIDDEN),
                         level: LevelState::default(),
                     })
                     .map_err(Self::refused(symbol_id))?;
-                let (lq, lc) = level(&inst.book, bside, price);
                 let mut m = AddOrder::new();
                 m.set_order_book_seq(inst.next_book_seq());
                 m.set_order_id(order_id);
@@ -578,8 +579,8 @@ impl<T: Transport> Publisher<T> {
                 m.set_flags(flags);
                 m.set_price(price);
                 m.set_quantity(quantity);
-                m.set_level_quantity(lq);
-                m.set_level_order_count(lc);
+                m.set_level_quantity(after.qty);
+                m.set_level_order_count(after.count);
                 let group = inst.group;
                 self.put(group, Stream::Incremental, &mut m, now_ns);
                 self.after_increment(i, now_ns);
@@ -607,7 +608,8 @@ impl<T: Transport> Publisher<T> {
                         order_id,
                     });
                 };
-                inst.book
+                let (old_after, new_after) = inst
+                    .book
                     .modify(&rltop_book::Modify {
                         order_id,
                         side: o.side,
@@ -627,8 +629,6 @@ impl<T: Transport> Publisher<T> {
                         new_level: LevelState::default(),
                     })
                     .map_err(Self::refused(symbol_id))?;
-                let (oq, oc) = level(&inst.book, o.side, o.price);
-                let (nq, nc) = level(&inst.book, o.side, price);
                 let mut m = ModifyOrder::new();
                 m.set_order_book_seq(inst.next_book_seq());
                 m.set_order_id(order_id);
@@ -638,10 +638,10 @@ impl<T: Transport> Publisher<T> {
                 m.set_old_price(o.price);
                 m.set_new_price(price);
                 m.set_new_quantity(quantity);
-                m.set_old_level_quantity(oq);
-                m.set_old_level_order_count(oc);
-                m.set_new_level_quantity(nq);
-                m.set_new_level_order_count(nc);
+                m.set_old_level_quantity(old_after.qty);
+                m.set_old_level_order_count(old_after.count);
+                m.set_new_level_quantity(new_after.qty);
+                m.set_new_level_order_count(new_after.count);
                 let group = inst.group;
                 self.put(group, Stream::Incremental, &mut m, now_ns);
                 self.after_increment(i, now_ns);
@@ -654,7 +654,8 @@ impl<T: Transport> Publisher<T> {
                     symbol_id,
                     error: BookError::UnknownOrder { order_id },
                 })?;
-                inst.book
+                let after = inst
+                    .book
                     .delete(&rltop_book::Delete {
                         order_id,
                         side: o.side,
@@ -662,7 +663,6 @@ impl<T: Transport> Publisher<T> {
                         level: LevelState::default(),
                     })
                     .map_err(Self::refused(symbol_id))?;
-                let (lq, lc) = level(&inst.book, o.side, o.price);
                 let mut m = DeleteOrder::new();
                 m.set_order_book_seq(inst.next_book_seq());
                 m.set_order_id(order_id);
@@ -670,8 +670,8 @@ impl<T: Transport> Publisher<T> {
                 m.set_side(wire_side(o.side));
                 m.set_delete_reason(reason);
                 m.set_price(o.price);
-                m.set_level_quantity(lq);
-                m.set_level_order_count(lc);
+                m.set_level_quantity(after.qty);
+                m.set_level_order_count(after.count);
                 let group = inst.group;
                 self.put(group, Stream::Incremental, &mut m, now_ns);
                 self.after_increment(i, now_ns);
@@ -689,7 +689,8 @@ impl<T: Transport> Publisher<T> {
                     error: BookError::UnknownOrder { order_id },
                 })?;
                 let remaining = o.qty.saturating_sub(quantity);
-                inst.book
+                let after = inst
+                    .book
                     .execute(&rltop_book::Execute {
                         order_id,
                         side: o.side,
@@ -699,7 +700,6 @@ impl<T: Transport> Publisher<T> {
                         level: LevelState::default(),
                     })
                     .map_err(Self::refused(symbol_id))?;
-                let (lq, lc) = level(&inst.book, o.side, o.price);
                 let side = wire_side(o.side);
                 let mut e = ExecuteOrder::new();
                 e.set_order_book_seq(inst.next_book_seq());
@@ -710,8 +710,8 @@ impl<T: Transport> Publisher<T> {
                 e.set_executed_quantity(quantity);
                 e.set_remaining_quantity(remaining);
                 e.set_trade_id(trade_id);
-                e.set_level_quantity(lq);
-                e.set_level_order_count(lc);
+                e.set_level_quantity(after.qty);
+                e.set_level_order_count(after.count);
                 let group = inst.group;
                 self.put(group, Stream::Incremental, &mut e, now_ns);
                 let taker_side = match side {
@@ -977,11 +977,6 @@ impl Instrument {
         self.since_snapshot += 1;
         self.order_book_seq
     }
-}
-
-/// A level's visible (quantity, orders) after a change; (0, 0) once it is gone.
-fn level(book: &Book, side: rltop_book::Side, price: i64) -> (u64, u32) {
-    book.level(side, price).map_or((0, 0), |l| (l.qty, l.count))
 }
 
 // An event stays small (a stream of them stays in cache): the 128-byte messages are boxed.
