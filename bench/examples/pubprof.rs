@@ -38,6 +38,111 @@ fn main() {
             break;
         }
     }
+    // The book alone, the same changes: what the publisher adds on top of its book.
+    for round in 0..3 {
+        let mut books: std::collections::HashMap<u32, rltop_book::Book> = Default::default();
+        let start = Instant::now();
+        let mut n = 0u64;
+        for (_, e) in &work {
+            use rltop_book::{Add, Book, Delete, Execute, LevelState, Modify, ModifyKind, Side};
+            let none = LevelState::default();
+            let side = |s| {
+                if s == rltop::Side::Buy {
+                    Side::Bid
+                } else {
+                    Side::Ask
+                }
+            };
+            let ok = match *e {
+                Event::Add {
+                    symbol_id,
+                    order_id,
+                    side: s,
+                    price,
+                    quantity,
+                    ..
+                } => books
+                    .entry(symbol_id)
+                    .or_insert_with(Book::for_publisher)
+                    .add(&Add {
+                        order_id,
+                        side: side(s),
+                        price,
+                        qty: quantity,
+                        hidden: false,
+                        level: none,
+                    })
+                    .is_ok(),
+                Event::Cancel {
+                    symbol_id,
+                    order_id,
+                    ..
+                } => {
+                    let b = books.get_mut(&symbol_id).unwrap();
+                    let o = b.order(order_id).unwrap();
+                    b.delete(&Delete {
+                        order_id,
+                        side: o.side,
+                        price: o.price,
+                        level: none,
+                    })
+                    .is_ok()
+                }
+                Event::Execute {
+                    symbol_id,
+                    order_id,
+                    quantity,
+                    ..
+                } => {
+                    let b = books.get_mut(&symbol_id).unwrap();
+                    let o = b.order(order_id).unwrap();
+                    b.execute(&Execute {
+                        order_id,
+                        side: o.side,
+                        price: o.price,
+                        executed: quantity,
+                        remaining: o.qty - quantity,
+                        level: none,
+                    })
+                    .is_ok()
+                }
+                Event::Modify {
+                    symbol_id,
+                    order_id,
+                    price,
+                    quantity,
+                } => {
+                    let b = books.get_mut(&symbol_id).unwrap();
+                    let o = b.order(order_id).unwrap();
+                    let kind = if price != o.price {
+                        ModifyKind::Price
+                    } else if quantity < o.qty {
+                        ModifyKind::QuantityDecrease
+                    } else {
+                        ModifyKind::QuantityIncrease
+                    };
+                    b.modify(&Modify {
+                        order_id,
+                        side: o.side,
+                        kind,
+                        old_price: o.price,
+                        new_price: price,
+                        new_qty: quantity,
+                        old_level: none,
+                        new_level: none,
+                    })
+                    .is_ok()
+                }
+                _ => true,
+            };
+            n += u64::from(ok);
+        }
+        let s = start.elapsed().as_secs_f64();
+        println!(
+            "book alone, round {round}: {n} changes in {s:.3} s: {:.2} M/s",
+            n as f64 / s / 1e6
+        );
+    }
     for round in 0..3 {
         let mut p = Publisher::new(rltop_net::Plan::default(), Discard(0));
         let start = Instant::now();

@@ -147,6 +147,9 @@ enum Loss {
     Percent(u32),
     /// `burst` consecutive datagrams of every `every`.
     Bursts { burst: u32, every: u32 },
+    /// A and B lines (the plan's B line on 239.255.128.0/17), each datagram of either
+    /// dropped with this probability, independently.
+    BothLines(u32),
 }
 
 impl Loss {
@@ -154,6 +157,7 @@ impl Loss {
         match self {
             Loss::Percent(p) => format!("{p}% loss"),
             Loss::Bursts { burst, every } => format!("bursts of {burst} in {every}"),
+            Loss::BothLines(p) => format!("A and B lines, {p}% loss on each"),
         }
     }
 
@@ -164,6 +168,9 @@ impl Loss {
             Loss::Bursts { burst, every } => {
                 format!("{m} numgen inc mod {every} < {burst} counter drop")
             }
+            Loss::BothLines(p) => format!(
+                "ip daddr {{ 239.255.1.0/24, 239.255.129.0/24 }} udp dport 9002 numgen random mod 100 < {p} counter drop"
+            ),
         }
     }
 }
@@ -204,6 +211,77 @@ fn payloads(path: &Path) -> Result<std::collections::BTreeMap<String, Vec<Vec<u8
         out.entry(p.dst.to_string()).or_default().push(p.payload);
     }
     Ok(out)
+}
+
+/// The C subscriber against bad traffic (reference/c-subscriber/test_sender.py: garbage,
+/// a corrupted checksum, a bad enum, truncations, a duplicate and a gap): every error is
+/// counted, nothing crashes, the summary is what the sender says it should be, exit 1.
+fn c_subscriber_bad_input(bin: &Path) -> Result<String, String> {
+    let ns = Netns::new(format!("rltop-cbad-{}", std::process::id() % 10_000))?;
+    ns.exec("ip", &["link", "set", "lo", "up"])?;
+    let subscriber = Running(
+        ns.command(bin)
+            .args(["--iface", "127.0.0.1", "--for", "4", "--quiet"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| format!("cannot start rltop-bbo: {e}"))?,
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    let sender = ns
+        .command(Path::new("python3"))
+        .arg(root().join("reference/c-subscriber/test_sender.py"))
+        .args([
+            "--count",
+            "50",
+            "--delay",
+            "0.001",
+            "--garbage",
+            "--dup-and-gap",
+        ])
+        .output()
+        .map_err(|e| format!("cannot run test_sender.py: {e}"))?;
+    if !sender.status.success() {
+        return Err(format!(
+            "test_sender.py failed: {}",
+            String::from_utf8_lossy(&sender.stderr)
+        ));
+    }
+    let sent = String::from_utf8_lossy(&sender.stdout);
+    let expect = sent
+        .lines()
+        .last()
+        .and_then(|l| l.strip_prefix("expect: "))
+        .ok_or("test_sender.py printed no `expect:` line")?
+        .to_string();
+    let mut sub = subscriber;
+    let start = Instant::now();
+    let status = loop {
+        if let Some(s) = sub.0.try_wait().map_err(|e| e.to_string())? {
+            break s;
+        }
+        if start.elapsed() > Duration::from_secs(20) {
+            return Err("rltop-bbo did not stop by itself".into());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let mut out = String::new();
+    if let Some(mut o) = sub.0.stdout.take() {
+        use std::io::Read;
+        let _ = o.read_to_string(&mut out);
+    }
+    let summary = out
+        .lines()
+        .last()
+        .unwrap_or_default()
+        .trim_start_matches("rltop-bbo: ")
+        .to_string();
+    if status.code() != Some(1) || summary != expect {
+        return Err(format!(
+            "rltop-bbo on bad input: exit {status}, summary `{summary}`, expected `{expect}`"
+        ));
+    }
+    Ok(format!("bad input counted: {summary} (exit 1, as it must)"))
 }
 
 /// The DPDK backend into net_pcap and the kernel path (recorded by `rltop listen
@@ -395,8 +473,34 @@ fn dpdk_tap(rltop: &Path, dir: &Path) -> Result<String, String> {
 }
 
 /// One run: listener in `sub`, publisher in `pub`, loss in between; books must match.
+/// A plan with a B line: the draft's groups, and the same on 239.255.128+.
+fn ab_plan(dir: &Path) -> Result<PathBuf, String> {
+    let mut text = String::new();
+    for (table, base) in [("streams", 0), ("b_line", 128)] {
+        for (key, third, last, port, stride) in [
+            ("full_book", 0, 1, 9001, 2),
+            ("top_of_book", 0, 2, 9001, 2),
+            ("incremental", 1, 1, 9002, 1),
+            ("trades", 2, 1, 9003, 1),
+            ("statistics", 3, 1, 9004, 1),
+        ] {
+            text += &format!(
+                "[{table}.{key}]\naddr = \"239.255.{}.{last}\"\nport = {port}\nstride = {stride}\n",
+                base + third
+            );
+        }
+    }
+    let path = dir.join("ab-plan.toml");
+    std::fs::write(&path, text).map_err(|e| e.to_string())?;
+    Ok(path)
+}
+
 fn loss_run(rltop: &Path, loss: Loss, seed: u64, dir: &Path) -> Result<String, String> {
     let l = link("loss")?;
+    let plan: Vec<String> = match loss {
+        Loss::BothLines(_) => vec!["--plan".into(), ab_plan(dir)?.display().to_string()],
+        _ => Vec::new(),
+    };
     let table = format!(
         "table inet rltop_loss {{\n  chain input {{\n    type filter hook prerouting priority -300; policy accept;\n    {}\n  }}\n}}\n",
         loss.rule()
@@ -421,6 +525,7 @@ fn loss_run(rltop: &Path, loss: Loss, seed: u64, dir: &Path) -> Result<String, S
                 "--books-out",
             ])
             .arg(&books)
+            .args(&plan)
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
@@ -447,6 +552,7 @@ fn loss_run(rltop: &Path, loss: Loss, seed: u64, dir: &Path) -> Result<String, S
                 "--books",
             ])
             .arg(&oracle)
+            .args(&plan)
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
@@ -622,6 +728,7 @@ pub fn run(_args: &[String]) -> Result<(), String> {
             },
             14,
         ),
+        (Loss::BothLines(20), 15),
     ];
     for (loss, seed) in runs {
         eprintln!(
@@ -633,6 +740,7 @@ pub fn run(_args: &[String]) -> Result<(), String> {
     }
     eprintln!("\n# e2e: the C subscriber (libev + generated/c/rltop.h) against rltop publish");
     eprintln!("{}", c_subscriber(&rltop, &dir)?);
+    eprintln!("{}", c_subscriber_bad_input(&dir.join("rltop-bbo"))?);
     eprintln!("\n# e2e: DPDK net_pcap vs the kernel path, same seed, fixed clock");
     eprintln!("{}", dpdk_pcap_matches_kernel(&rltop, &dir)?);
     eprintln!("\n# e2e: DPDK net_tap, a kernel subscriber on the tap joining late");

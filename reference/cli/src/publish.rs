@@ -385,6 +385,11 @@ fn drive<T: Transport>(
             &mut refused,
             &mut first_refusal,
         )?;
+        if args.clock == Clock::Fixed {
+            // On the source's clock every step is a moment the cycles may fall due, so the
+            // bytes are the same whatever the pacing (the pacing's own poll repeats this).
+            publisher.poll(now_ns).map_err(|e| e.to_string())?;
+        }
         if args.clock == Clock::System && poll_at.elapsed() >= Duration::from_millis(1) {
             publisher.poll(now_ns).map_err(|e| e.to_string())?;
             poll_at = Instant::now();

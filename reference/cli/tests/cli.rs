@@ -240,3 +240,144 @@ fn garbage_datagrams_are_counted_not_fatal() {
         "{err}"
     );
 }
+
+/// Runs `rltop listen` on loopback with `plan` (None: the draft's) until the end of the
+/// session, while `send` runs; returns the books it wrote and its stdout.
+fn listen_while(plan: Option<&PathBuf>, name: &str, send: impl FnOnce()) -> (String, String) {
+    let books = tmp(&format!("{name}-listen.json"));
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_rltop"));
+    cmd.args([
+        "listen",
+        "--iface",
+        "lo",
+        "--until-end",
+        "--for",
+        "30s",
+        "--books-out",
+    ])
+    .arg(&books);
+    if let Some(p) = plan {
+        cmd.arg("--plan").arg(p);
+    }
+    let listener = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    send();
+    let l = listener.wait_with_output().unwrap();
+    let (out, err) = text(&l);
+    assert!(l.status.success(), "{out}{err}");
+    (std::fs::read_to_string(&books).unwrap(), out)
+}
+
+#[test]
+fn a_capture_replayed_to_the_groups_rebuilds_the_oracle_books() {
+    let (cap, oracle) = (tmp("replay.pcap"), tmp("replay-oracle.json"));
+    let o = rltop(&[
+        "sim",
+        "--out",
+        cap.to_str().unwrap(),
+        "--books",
+        oracle.to_str().unwrap(),
+        "--events",
+        "4000",
+        "--quiet-tail",
+        "1",
+    ]);
+    assert!(o.status.success(), "{:?}", text(&o));
+    let (books, out) = listen_while(None, "replay", || {
+        let o = rltop(&[
+            "replay",
+            cap.to_str().unwrap(),
+            "--speed",
+            "50",
+            "--iface",
+            "lo",
+        ]);
+        assert!(o.status.success(), "{:?}", text(&o));
+        assert!(text(&o).1.contains("datagrams sent"));
+    });
+    assert!(out.contains(" 0 rejected"), "{out}");
+    assert_eq!(books, std::fs::read_to_string(&oracle).unwrap());
+}
+
+#[test]
+fn a_capture_as_the_source_is_published_anew_with_the_same_books() {
+    let (cap, oracle) = (tmp("source.pcap"), tmp("source-oracle.json"));
+    let o = rltop(&[
+        "sim",
+        "--out",
+        cap.to_str().unwrap(),
+        "--books",
+        oracle.to_str().unwrap(),
+        "--events",
+        "4000",
+        "--quiet-tail",
+        "1",
+    ]);
+    assert!(o.status.success(), "{:?}", text(&o));
+    let plan = loopback_plan(9);
+    let source = format!("pcap:{}", cap.display());
+    let (books, _) = listen_while(Some(&plan), "source", || {
+        let o = Command::new(env!("CARGO_BIN_EXE_rltop"))
+            .args([
+                "publish", "--iface", "lo", "--flat", "--tail", "0.3", "--source", &source,
+                "--plan",
+            ])
+            .arg(&plan)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{:?}", text(&o));
+        assert!(!text(&o).1.contains("refused"), "{:?}", text(&o));
+    });
+    assert_eq!(books, std::fs::read_to_string(&oracle).unwrap());
+}
+
+#[test]
+fn listen_json_lines_are_events() {
+    let plan = loopback_plan(10);
+    let listener = Command::new(env!("CARGO_BIN_EXE_rltop"))
+        .args([
+            "listen",
+            "--iface",
+            "lo",
+            "--until-end",
+            "--for",
+            "30s",
+            "--json",
+            "--plan",
+        ])
+        .arg(&plan)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let o = Command::new(env!("CARGO_BIN_EXE_rltop"))
+        .args([
+            "publish", "--iface", "lo", "--events", "2000", "--tail", "0.3", "--plan",
+        ])
+        .arg(&plan)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{:?}", text(&o));
+    let l = listener.wait_with_output().unwrap();
+    let (out, err) = text(&l);
+    let kinds: std::collections::BTreeSet<String> = out
+        .lines()
+        .map(|line| {
+            let v: serde_json::Value = serde_json::from_str(line).expect("a JSON line");
+            v.as_object().unwrap().keys().next().unwrap().clone()
+        })
+        .collect();
+    assert!(
+        kinds.contains("book") && kinds.contains("trade"),
+        "{kinds:?}"
+    );
+    assert!(
+        err.contains("rltop listen: ") && err.contains("latency"),
+        "the summary goes to stderr: {err}"
+    );
+}

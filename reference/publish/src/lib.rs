@@ -506,6 +506,10 @@ impl<T: Transport> Publisher<T> {
     /// Publishes one event at time `now_ns` (ns since the epoch; never decreasing).
     pub fn publish(&mut self, event: &Event, now_ns: u64) -> Result<(), PublishError> {
         self.stats.events += 1;
+        // Datagrams whose hold ran out before this event leave without its messages,
+        // whether or not `poll` was called in between: the bytes depend on the times
+        // given, not on how often the caller polls.
+        self.flush_due(now_ns)?;
         let result = self.apply(event, now_ns);
         if result.is_err() {
             self.stats.refused += 1;
@@ -519,6 +523,7 @@ impl<T: Transport> Publisher<T> {
 
     /// Publishes several events at one time, then packs and sends once.
     pub fn publish_all(&mut self, events: &[Event], now_ns: u64) -> Result<(), PublishError> {
+        self.flush_due(now_ns)?;
         let mut first_error = None;
         for event in events {
             self.stats.events += 1;

@@ -414,3 +414,50 @@ fn the_session_ends_with_final_snapshots_closed_definitions_and_a_last_heartbeat
         .iter()
         .any(|(_, m)| matches!(m, Message::OrderBookSnapshot(s) if s.snapshot_seq() == 1)));
 }
+
+#[test]
+fn polling_in_between_does_not_change_how_messages_are_packed() {
+    let plan = Plan {
+        hold_us: 50,
+        cadence: rltop_net::plan::Cadence {
+            full_book_ms: 0,
+            full_book_every_increments: 0,
+            top_of_book_ms: 0,
+            statistics_ms: 0,
+            definitions_ms: 0,
+            heartbeat_ms: 0,
+        },
+        ..Plan::default()
+    };
+    let run = |poll_every: Option<u64>| {
+        let mut p = publisher(plan.clone());
+        let mut t = T0;
+        for i in 0..400u64 {
+            t += 7_000 + (i * 7919) % 40_000; // 7–47 µs apart
+            if let Some(k) = poll_every {
+                if i % k == 0 {
+                    p.poll(t - 3_000).unwrap();
+                }
+            }
+            p.publish(
+                &add(1 + (i % 3) as u32, i + 1, Side::Buy, 1000 - i as i64, 1),
+                t,
+            )
+            .unwrap();
+        }
+        p.flush(t + 1).unwrap();
+        p.into_transport()
+            .sent
+            .into_iter()
+            .map(|d| (d.dst, d.bytes))
+            .collect::<Vec<_>>()
+    };
+    let plain = run(None);
+    assert!(
+        plain.len() > 40,
+        "the hold time closes datagrams: {}",
+        plain.len()
+    );
+    assert_eq!(run(Some(1)), plain);
+    assert_eq!(run(Some(3)), plain);
+}
