@@ -161,27 +161,17 @@ pub fn run(args: ListenArgs) -> Result<(), String> {
                 }
             }
             // Latency of every message whose frame is whole: header timestamp → receive.
+            // (Framing only; the feed handler verifies the messages.)
+            let header_size = std::mem::size_of::<rltop::MessageHeader>();
             let mut at = 0;
-            while at + 40 <= d.payload.len() {
-                let len = u16::from_le_bytes([d.payload[at + 4], d.payload[at + 5]]) as usize;
-                if len < 40 || at + len > d.payload.len() {
+            while let Some(bytes) = d.payload.get(at..at + header_size) {
+                let h: &rltop::MessageHeader = rltop_runtime::bytemuck::from_bytes(bytes);
+                let len = usize::from(h.length());
+                if len < header_size || at + len > d.payload.len() {
                     break;
                 }
-                let ts =
-                    u64::from_le_bytes(d.payload[at + 24..at + 32].try_into().expect("8 bytes"));
-                if d.rx_ns != 0 && d.rx_ns >= ts {
-                    latency.add(d.rx_ns - ts);
-                }
-                // End of session: a heartbeat with interval 0 on a statistics session.
-                if d.payload[at + 6] == 0x85 && at + 48 <= d.payload.len() {
-                    let session =
-                        u64::from_le_bytes(d.payload[at + 8..at + 16].try_into().expect("8 bytes"));
-                    let interval = u32::from_le_bytes(
-                        d.payload[at + 44..at + 48].try_into().expect("4 bytes"),
-                    );
-                    if interval == 0 && end_sessions.contains(&session) {
-                        ended.insert(session);
-                    }
+                if d.rx_ns != 0 && d.rx_ns >= h.timestamp() {
+                    latency.add(d.rx_ns - h.timestamp());
                 }
                 at += len;
             }
@@ -224,6 +214,13 @@ pub fn run(args: ListenArgs) -> Result<(), String> {
                         }
                     }
                     Event::Trade(_) => c.trades += 1,
+                    // End of session (SPEC.md §10): a heartbeat with interval 0.
+                    Event::Heartbeat(h) if h.interval_ms() == 0 => {
+                        let session = h.header().session_id();
+                        if end_sessions.contains(&session) {
+                            ended.insert(session);
+                        }
+                    }
                     _ => {}
                 }
                 if args.json {
