@@ -8,8 +8,9 @@
 //! Needs root (namespaces, nftables). The namespaces, the veth pair and the nftables table
 //! are created here and removed when the run ends, whatever happens.
 
+use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::root;
@@ -54,25 +55,37 @@ impl Drop for Running {
 }
 
 impl Running {
-    /// Waits up to `limit` for the exit; Err if it failed or had to be killed.
-    fn finish(mut self, what: &str, limit: Duration) -> Result<String, String> {
+    /// Waits up to `limit` for the exit: (status, stdout, stderr) of a child whose output
+    /// is piped (short outputs: they are read after the exit). Err if it had to be killed.
+    fn wait(mut self, what: &str, limit: Duration) -> Result<(ExitStatus, String, String), String> {
         let start = Instant::now();
         loop {
             if let Some(status) = self.0.try_wait().map_err(|e| e.to_string())? {
-                let mut err = String::new();
-                if let Some(mut s) = self.0.stderr.take() {
-                    use std::io::Read;
-                    let _ = s.read_to_string(&mut err);
-                }
-                if !status.success() {
-                    return Err(format!("{what} failed ({status}):\n{err}"));
-                }
-                return Ok(err);
+                let read = |pipe: Option<&mut dyn Read>| {
+                    let mut text = String::new();
+                    if let Some(p) = pipe {
+                        let _ = p.read_to_string(&mut text);
+                    }
+                    text
+                };
+                let out = read(self.0.stdout.as_mut().map(|p| p as &mut dyn Read));
+                let err = read(self.0.stderr.as_mut().map(|p| p as &mut dyn Read));
+                return Ok((status, out, err));
             }
             if start.elapsed() > limit {
                 return Err(format!("{what} did not finish within {limit:?}; killed"));
             }
             std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// [`Running::wait`], and Err unless it succeeded; Ok: its stderr.
+    fn finish(self, what: &str, limit: Duration) -> Result<String, String> {
+        let (status, _, err) = self.wait(what, limit)?;
+        if status.success() {
+            Ok(err)
+        } else {
+            Err(format!("{what} failed ({status}):\n{err}"))
         }
     }
 }
@@ -254,22 +267,7 @@ fn c_subscriber_bad_input(bin: &Path) -> Result<String, String> {
         .and_then(|l| l.strip_prefix("expect: "))
         .ok_or("test_sender.py printed no `expect:` line")?
         .to_string();
-    let mut sub = subscriber;
-    let start = Instant::now();
-    let status = loop {
-        if let Some(s) = sub.0.try_wait().map_err(|e| e.to_string())? {
-            break s;
-        }
-        if start.elapsed() > Duration::from_secs(20) {
-            return Err("rltop-bbo did not stop by itself".into());
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    let mut out = String::new();
-    if let Some(mut o) = sub.0.stdout.take() {
-        use std::io::Read;
-        let _ = o.read_to_string(&mut out);
-    }
+    let (status, out, _) = subscriber.wait("rltop-bbo", Duration::from_secs(20))?;
     let summary = out
         .lines()
         .last()
@@ -654,30 +652,7 @@ fn c_subscriber(rltop: &Path, dir: &Path) -> Result<String, String> {
             .map_err(|e| format!("cannot start rltop publish: {e}"))?,
     );
     publisher.finish("rltop publish", Duration::from_secs(20))?;
-    let mut sub = subscriber;
-    let status = {
-        let start = Instant::now();
-        loop {
-            if let Some(s) = sub.0.try_wait().map_err(|e| e.to_string())? {
-                break s;
-            }
-            if start.elapsed() > Duration::from_secs(20) {
-                return Err("rltop-bbo did not stop by itself".into());
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    };
-    let mut stdout = String::new();
-    let mut stderr = String::new();
-    {
-        use std::io::Read;
-        if let Some(mut s) = sub.0.stdout.take() {
-            let _ = s.read_to_string(&mut stdout);
-        }
-        if let Some(mut s) = sub.0.stderr.take() {
-            let _ = s.read_to_string(&mut stderr);
-        }
-    }
+    let (status, stdout, stderr) = subscriber.wait("rltop-bbo", Duration::from_secs(20))?;
     if !status.success() || !stdout.contains("errors=0") {
         return Err(format!("rltop-bbo: {status}\n{stdout}{stderr}"));
     }

@@ -229,53 +229,36 @@ fn capture_events(path: &str) -> Result<Source, String> {
         for m in rltop::messages(d).flatten() {
             let t = m.header().timestamp();
             let enum_err = |e: rltop_runtime::InvalidEnum| format!("{path}: {e}");
+            if let Some((symbol_id, seq)) = book_seq(&m) {
+                first_book_seq.entry(symbol_id).or_insert(seq);
+            }
             let event = match m {
-                M::AddOrder(a) => {
-                    first_book_seq
-                        .entry(a.symbol_id())
-                        .or_insert(a.order_book_seq());
-                    Event::Add {
-                        symbol_id: a.symbol_id(),
-                        order_id: a.order_id(),
-                        side: a.side().map_err(enum_err)?,
-                        price: a.price(),
-                        quantity: a.quantity(),
-                        flags: a.flags(),
-                    }
-                }
-                M::ModifyOrder(m) => {
-                    first_book_seq
-                        .entry(m.symbol_id())
-                        .or_insert(m.order_book_seq());
-                    Event::Modify {
-                        symbol_id: m.symbol_id(),
-                        order_id: m.order_id(),
-                        price: m.new_price(),
-                        quantity: m.new_quantity(),
-                    }
-                }
-                M::DeleteOrder(x) => {
-                    first_book_seq
-                        .entry(x.symbol_id())
-                        .or_insert(x.order_book_seq());
-                    Event::Cancel {
-                        symbol_id: x.symbol_id(),
-                        order_id: x.order_id(),
-                        reason: x.delete_reason().map_err(enum_err)?,
-                    }
-                }
-                M::ExecuteOrder(x) => {
-                    first_book_seq
-                        .entry(x.symbol_id())
-                        .or_insert(x.order_book_seq());
-                    Event::Execute {
-                        symbol_id: x.symbol_id(),
-                        order_id: x.order_id(),
-                        quantity: x.executed_quantity(),
-                        trade_id: x.trade_id(),
-                        taker_order_id: takers.get(&x.trade_id()).copied().unwrap_or(0),
-                    }
-                }
+                M::AddOrder(a) => Event::Add {
+                    symbol_id: a.symbol_id(),
+                    order_id: a.order_id(),
+                    side: a.side().map_err(enum_err)?,
+                    price: a.price(),
+                    quantity: a.quantity(),
+                    flags: a.flags(),
+                },
+                M::ModifyOrder(m) => Event::Modify {
+                    symbol_id: m.symbol_id(),
+                    order_id: m.order_id(),
+                    price: m.new_price(),
+                    quantity: m.new_quantity(),
+                },
+                M::DeleteOrder(x) => Event::Cancel {
+                    symbol_id: x.symbol_id(),
+                    order_id: x.order_id(),
+                    reason: x.delete_reason().map_err(enum_err)?,
+                },
+                M::ExecuteOrder(x) => Event::Execute {
+                    symbol_id: x.symbol_id(),
+                    order_id: x.order_id(),
+                    quantity: x.executed_quantity(),
+                    trade_id: x.trade_id(),
+                    taker_order_id: takers.get(&x.trade_id()).copied().unwrap_or(0),
+                },
                 M::Trade(x) if !executed.contains(&x.trade_id()) => Event::Trade {
                     symbol_id: x.symbol_id(),
                     trade_id: x.trade_id(),
@@ -308,6 +291,18 @@ fn capture_events(path: &str) -> Result<Source, String> {
     Ok(Source::Capture {
         events: events.into_iter(),
         refusals_expected,
+    })
+}
+
+/// An increment's (symbol id, order_book_seq).
+fn book_seq(m: &rltop::Message<'_>) -> Option<(u32, u64)> {
+    use rltop::Message as M;
+    Some(match m {
+        M::AddOrder(x) => (x.symbol_id(), x.order_book_seq()),
+        M::ModifyOrder(x) => (x.symbol_id(), x.order_book_seq()),
+        M::DeleteOrder(x) => (x.symbol_id(), x.order_book_seq()),
+        M::ExecuteOrder(x) => (x.symbol_id(), x.order_book_seq()),
+        _ => return None,
     })
 }
 

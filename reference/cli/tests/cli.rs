@@ -168,46 +168,24 @@ fn loopback_plan(base: u8) -> PathBuf {
 #[test]
 fn publish_and_listen_on_loopback_agree_with_the_engines_books() {
     let plan = loopback_plan(7);
-    let (books, oracle) = (tmp("listen.json"), tmp("oracle.json"));
-    let listener = Command::new(env!("CARGO_BIN_EXE_rltop"))
-        .args([
-            "listen",
-            "--iface",
-            "lo",
-            "--until-end",
-            "--for",
-            "30s",
-            "--plan",
-        ])
-        .arg(&plan)
-        .arg("--books-out")
-        .arg(&books)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::thread::sleep(Duration::from_millis(300));
-    let o = Command::new(env!("CARGO_BIN_EXE_rltop"))
-        .args([
-            "publish", "--iface", "lo", "--events", "5000", "--tail", "0.5", "--plan",
-        ])
-        .arg(&plan)
-        .arg("--books")
-        .arg(&oracle)
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{:?}", text(&o));
-    let l = listener.wait_with_output().unwrap();
-    let (out, err) = text(&l);
-    assert!(l.status.success(), "{out}{err}");
+    let oracle = tmp("oracle.json");
+    let (books, out) = listen_while(Some(&plan), "lo", || {
+        let o = Command::new(env!("CARGO_BIN_EXE_rltop"))
+            .args([
+                "publish", "--iface", "lo", "--events", "5000", "--tail", "0.5", "--plan",
+            ])
+            .arg(&plan)
+            .arg("--books")
+            .arg(&oracle)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{:?}", text(&o));
+    });
     assert!(
         out.contains(" 0 rejected") && out.contains("4 instruments (4 live)"),
-        "{out}{err}"
+        "{out}"
     );
-    assert_eq!(
-        std::fs::read_to_string(&books).unwrap(),
-        std::fs::read_to_string(&oracle).unwrap()
-    );
+    assert_eq!(books, std::fs::read_to_string(&oracle).unwrap());
 }
 
 #[test]

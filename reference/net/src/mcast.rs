@@ -208,15 +208,25 @@ impl Sender {
             msgs[i].msg_hdr.msg_iov = iovs[i].as_mut_ptr();
             msgs[i].msg_hdr.msg_iovlen = 1;
         }
+        // SAFETY: msgs[..n] point at addresses and iovecs initialised above that live until
+        // this function returns.
+        unsafe { self.sendmmsg_all(&mut msgs[..n]) }
+    }
+
+    /// `sendmmsg` until every message is sent (it may take fewer a call).
+    ///
+    /// # Safety
+    /// Every header's name, iovecs and control data must be valid for the call.
+    unsafe fn sendmmsg_all(&mut self, msgs: &mut [libc::mmsghdr]) -> io::Result<()> {
         let mut sent = 0;
-        while sent < n {
-            // SAFETY: msgs[sent..n] point at initialised addresses and iovecs that live
-            // until this function returns; the kernel only reads them (and writes msg_len).
+        while sent < msgs.len() {
+            // SAFETY: the caller vouches for msgs; the kernel only reads them (and writes
+            // msg_len).
             let r = unsafe {
                 libc::sendmmsg(
                     self.socket.as_raw_fd(),
                     msgs[sent..].as_mut_ptr(),
-                    (n - sent) as libc::c_uint,
+                    (msgs.len() - sent) as libc::c_uint,
                     0,
                 )
             };
@@ -305,29 +315,9 @@ impl Sender {
                 }
             }
         }
-        let mut sent = 0;
-        while sent < n_runs {
-            // SAFETY: msgs[sent..n_runs] point at addresses, iovecs and control buffers
-            // initialised above that live until this function returns.
-            let r = unsafe {
-                libc::sendmmsg(
-                    self.socket.as_raw_fd(),
-                    msgs[sent..].as_mut_ptr(),
-                    (n_runs - sent) as libc::c_uint,
-                    0,
-                )
-            };
-            self.calls += 1;
-            if r < 0 {
-                let e = io::Error::last_os_error();
-                if retry(&e) {
-                    continue;
-                }
-                return Err(e);
-            }
-            sent += r as usize;
-        }
-        Ok(())
+        // SAFETY: msgs[..n_runs] point at addresses, iovecs and control buffers initialised
+        // above that live until this function returns.
+        unsafe { self.sendmmsg_all(&mut msgs[..n_runs]) }
     }
 }
 

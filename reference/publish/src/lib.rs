@@ -597,10 +597,7 @@ impl<T: Transport> Publisher<T> {
                 ..
             } => {
                 let inst = &mut self.instruments[i];
-                let o = inst.book.order(order_id).ok_or(PublishError::Refused {
-                    symbol_id,
-                    error: BookError::UnknownOrder { order_id },
-                })?;
+                let o = resting(&inst.book, symbol_id, order_id)?;
                 let kind = if price != o.price {
                     ModifyType::PriceModify
                 } else if quantity < o.qty {
@@ -655,10 +652,7 @@ impl<T: Transport> Publisher<T> {
                 order_id, reason, ..
             } => {
                 let inst = &mut self.instruments[i];
-                let o = inst.book.order(order_id).ok_or(PublishError::Refused {
-                    symbol_id,
-                    error: BookError::UnknownOrder { order_id },
-                })?;
+                let o = resting(&inst.book, symbol_id, order_id)?;
                 let after = inst
                     .book
                     .delete(&rltop_book::Delete {
@@ -689,10 +683,7 @@ impl<T: Transport> Publisher<T> {
                 ..
             } => {
                 let inst = &mut self.instruments[i];
-                let o = inst.book.order(order_id).ok_or(PublishError::Refused {
-                    symbol_id,
-                    error: BookError::UnknownOrder { order_id },
-                })?;
+                let o = resting(&inst.book, symbol_id, order_id)?;
                 let remaining = o.qty.saturating_sub(quantity);
                 let after = inst
                     .book
@@ -762,33 +753,27 @@ impl<T: Transport> Publisher<T> {
                 self.put(group, Stream::Statistics, &mut d, now_ns);
             }
             Event::Daily(ref d) => {
-                let mut d = **d;
                 let inst = &mut self.instruments[i];
-                inst.daily = Some(d);
+                inst.daily = Some(**d);
                 inst.last_stats_ns = now_ns;
-                let group = inst.group;
-                self.put(group, Stream::Statistics, &mut d, now_ns);
+                self.statistic(i, &mut { **d }, now_ns);
             }
             Event::Ticker(ref t) => {
-                let mut t = **t;
                 let inst = &mut self.instruments[i];
-                inst.ticker = Some(t);
+                inst.ticker = Some(**t);
                 inst.last_stats_ns = now_ns;
-                let group = inst.group;
-                self.put(group, Stream::Statistics, &mut t, now_ns);
+                self.statistic(i, &mut { **t }, now_ns);
             }
-            Event::Kline(ref k) => {
-                let mut k = **k;
-                let group = self.instruments[i].group;
-                self.put(group, Stream::Statistics, &mut k, now_ns);
-            }
-            Event::Liquidation(ref l) => {
-                let mut l = **l;
-                let group = self.instruments[i].group;
-                self.put(group, Stream::Statistics, &mut l, now_ns);
-            }
+            Event::Kline(ref k) => self.statistic(i, &mut { **k }, now_ns),
+            Event::Liquidation(ref l) => self.statistic(i, &mut { **l }, now_ns),
         }
         Ok(())
+    }
+
+    /// A message of the statistics stream of instrument `i`'s group.
+    fn statistic<M: Message>(&mut self, i: usize, msg: &mut M, now_ns: u64) {
+        let group = self.instruments[i].group;
+        self.put(group, Stream::Statistics, msg, now_ns);
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -845,16 +830,8 @@ impl<T: Transport> Publisher<T> {
         let asks = inst.book.top(rltop_book::Side::Ask, DEPTH);
         s.set_num_bid_levels(bids.len() as u8);
         s.set_num_ask_levels(asks.len() as u8);
-        for (slot, l) in s.bids_mut().iter_mut().zip(&bids) {
-            slot.set_price(l.price);
-            slot.set_quantity(l.qty);
-            slot.set_order_count(l.count);
-        }
-        for (slot, l) in s.asks_mut().iter_mut().zip(&asks) {
-            slot.set_price(l.price);
-            slot.set_quantity(l.qty);
-            slot.set_order_count(l.count);
-        }
+        fill_levels(s.bids_mut(), &bids);
+        fill_levels(s.asks_mut(), &asks);
         s.set_last_trade_price(inst.last_trade_price);
         s.set_volume_24h(inst.volume);
         inst.since_snapshot = 0;
@@ -973,6 +950,27 @@ impl<T: Transport> Publisher<T> {
             self.heartbeat(k, 0, now_ns);
         }
         self.flush(now_ns)
+    }
+}
+
+/// The resting order an event names, or the refusal.
+fn resting(
+    book: &Book,
+    symbol_id: u32,
+    order_id: u64,
+) -> Result<rltop_book::OrderView, PublishError> {
+    book.order(order_id).ok_or(PublishError::Refused {
+        symbol_id,
+        error: BookError::UnknownOrder { order_id },
+    })
+}
+
+/// A snapshot's levels, best first; entries past them stay zero.
+fn fill_levels(slots: &mut [rltop::PriceLevel], levels: &[rltop_book::TopLevel]) {
+    for (slot, l) in slots.iter_mut().zip(levels) {
+        slot.set_price(l.price);
+        slot.set_quantity(l.qty);
+        slot.set_order_count(l.count);
     }
 }
 
