@@ -659,7 +659,8 @@ fn c_subscriber(rltop: &Path, dir: &Path) -> Result<String, String> {
     Ok(stdout.trim().to_string())
 }
 
-pub fn run(_args: &[String]) -> Result<(), String> {
+/// Runs every end-to-end check; returns how many passed (a failure stops the run).
+pub fn run(_args: &[String]) -> Result<usize, String> {
     if is_root() {
         crate::pyenv::ensure_debian(&[
             ("ip", "iproute2"),
@@ -672,17 +673,18 @@ pub fn run(_args: &[String]) -> Result<(), String> {
     let rltop = rltop_binary()?;
     // The DPDK crate's own tests (EAL on net_pcap, net_null, net_ring; EAL errors): each
     // test file holds one EAL test and is its own process, as EAL initialises once.
-    eprintln!("\n$ cargo test -p rltop-dpdk --features dpdk   (target/e2e-build)");
+    let runner: &[&str] = if crate::test::have_nextest() {
+        &["nextest", "run"]
+    } else {
+        &["test"]
+    };
+    eprintln!(
+        "\n$ cargo {} -p rltop-dpdk --features dpdk   (target/e2e-build)",
+        runner.join(" ")
+    );
     let status = Command::new(env!("CARGO"))
-        .args([
-            "test",
-            "-q",
-            "-p",
-            "rltop-dpdk",
-            "--features",
-            "dpdk",
-            "--target-dir",
-        ])
+        .args(runner)
+        .args(["-p", "rltop-dpdk", "--features", "dpdk", "--target-dir"])
         .arg(root().join("target/e2e-build"))
         .current_dir(root())
         .status()
@@ -705,6 +707,7 @@ pub fn run(_args: &[String]) -> Result<(), String> {
         ),
         (Loss::BothLines(20), 15),
     ];
+    let mut passed = 0;
     for (loss, seed) in runs {
         eprintln!(
             "\n# e2e: publisher and subscriber in two namespaces, {}",
@@ -712,6 +715,7 @@ pub fn run(_args: &[String]) -> Result<(), String> {
         );
         let report = loss_run(&rltop, loss, seed, &dir)?;
         eprintln!("{report}");
+        passed += 1;
     }
     eprintln!("\n# e2e: the C subscriber (libev + generated/c/rltop.h) against rltop publish");
     eprintln!("{}", c_subscriber(&rltop, &dir)?);
@@ -720,7 +724,9 @@ pub fn run(_args: &[String]) -> Result<(), String> {
     eprintln!("{}", dpdk_pcap_matches_kernel(&rltop, &dir)?);
     eprintln!("\n# e2e: DPDK net_tap, a kernel subscriber on the tap joining late");
     eprintln!("{}", dpdk_tap(&rltop, &dir)?);
-    Ok(())
+    passed += 4;
+    // Every check above stops the run at its first failure, so reaching here is all passed.
+    Ok(passed)
 }
 
 fn is_root() -> bool {

@@ -34,7 +34,7 @@ fn main() -> ExitCode {
         Some("bench") => bench::run(&args[1..]),
         Some("conformance") => conformance::run(&args[1..]),
         Some("test") if args.len() == 1 => test::run(),
-        Some("e2e") => e2e::run(&args[1..]),
+        Some("e2e") => e2e::run(&args[1..]).map(|n| println!("e2e: {n} passed, 0 failed")),
         _ => Err(USAGE.to_string()),
     };
     match result {

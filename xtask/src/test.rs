@@ -20,7 +20,7 @@ pub fn cargo(args: &[&str]) -> Result<(), String> {
     }
 }
 
-fn have_nextest() -> bool {
+pub fn have_nextest() -> bool {
     Command::new(env!("CARGO"))
         .args(["nextest", "--version"])
         .output()
@@ -117,7 +117,9 @@ pub fn run() -> Result<(), String> {
         return Err("pytest tests/python failed\n".into());
     }
     // The network end to end: namespaces, nftables loss, the C subscriber.
-    crate::e2e::run(&[])?;
+    let e2e = crate::e2e::run(&[])?;
     eprintln!("\nall checks passed");
+    // The last line: the end-to-end checks, in the plain form CI's log reader counts.
+    println!("e2e: {e2e} passed, 0 failed");
     Ok(())
 }
