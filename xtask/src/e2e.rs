@@ -282,6 +282,84 @@ fn c_subscriber_bad_input(bin: &Path) -> Result<String, String> {
     Ok(format!("bad input counted: {summary} (exit 1, as it must)"))
 }
 
+/// Setups that cannot work are one line, exit 2, naming the fix: no multicast route (a
+/// namespace with only loopback), a DPDK EAL without a device, an EAL without hugepages.
+fn bad_setup_errors(rltop: &Path) -> Result<String, String> {
+    let ns = Netns::new(format!("rltop-noroute-{}", std::process::id() % 10_000))?;
+    ns.exec("ip", &["link", "set", "lo", "up"])?;
+    let check = |mut cmd: Command, what: &str, wants: &[&str]| -> Result<(), String> {
+        let out = cmd.output().map_err(|e| format!("{what}: {e}"))?;
+        let err = String::from_utf8_lossy(&out.stderr);
+        let last = err.lines().last().unwrap_or_default();
+        if out.status.code() != Some(2) || !wants.iter().all(|w| last.contains(w)) {
+            return Err(format!(
+                "{what}: exit {}, last line `{last}`, wanted {wants:?}",
+                out.status
+            ));
+        }
+        Ok(())
+    };
+    let mut c = ns.command(rltop);
+    c.args(["publish", "--for", "1s"]);
+    check(
+        c,
+        "publish without a multicast route",
+        &[
+            "no multicast route to 239.255.0.1",
+            "ip route add 224.0.0.0/4 dev",
+        ],
+    )?;
+    let mut c = ns.command(rltop);
+    c.args(["listen", "--for", "1s"]);
+    check(
+        c,
+        "listen without a multicast route",
+        &["cannot join", "ip route add 224.0.0.0/4 dev"],
+    )?;
+    let mut c = Command::new(rltop);
+    c.args([
+        "publish",
+        "--for",
+        "1s",
+        "--backend",
+        "dpdk",
+        "--eal",
+        "--no-pci --no-huge -m 256 --file-prefix rltop-e2e-novdev",
+    ]);
+    check(
+        c,
+        "DPDK without a device",
+        &["no DPDK port", "--vdev net_null0"],
+    )?;
+    // Without hugepages reserved (as here and on CI), an EAL asked to use them fails.
+    let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
+    let no_hugepages = meminfo
+        .lines()
+        .any(|l| l.split_whitespace().collect::<Vec<_>>() == ["HugePages_Total:", "0"]);
+    if no_hugepages {
+        let mut c = Command::new(rltop);
+        c.args([
+            "publish",
+            "--for",
+            "1s",
+            "--backend",
+            "dpdk",
+            "--eal",
+            "--no-pci -m 256 --vdev net_null0 --file-prefix rltop-e2e-nohuge",
+        ]);
+        check(
+            c,
+            "DPDK without hugepages",
+            &["EAL initialisation failed", "--no-huge"],
+        )?;
+    } else {
+        eprintln!(
+            "(hugepages are reserved on this machine: the no-hugepages error cannot be provoked)"
+        );
+    }
+    Ok("no route (publish, listen), DPDK without a device or hugepages: one line each, exit 2, naming the fix".into())
+}
+
 /// The DPDK backend into net_pcap and the kernel path (recorded by `rltop listen
 /// --pcap-out` on loopback), same seed, fixed clock: the same datagrams, byte for byte, on
 /// every group; the capture reads back with `tshark` too, checksums good.
@@ -724,7 +802,9 @@ pub fn run(_args: &[String]) -> Result<usize, String> {
     eprintln!("{}", dpdk_pcap_matches_kernel(&rltop, &dir)?);
     eprintln!("\n# e2e: DPDK net_tap, a kernel subscriber on the tap joining late");
     eprintln!("{}", dpdk_tap(&rltop, &dir)?);
-    passed += 4;
+    eprintln!("\n# e2e: setups that cannot work");
+    eprintln!("{}", bad_setup_errors(&rltop)?);
+    passed += 5;
     // Every check above stops the run at its first failure, so reaching here is all passed.
     Ok(passed)
 }

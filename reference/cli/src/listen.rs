@@ -89,6 +89,25 @@ impl Latency {
     }
 }
 
+/// What the table needs of an instrument's definition.
+#[derive(Clone)]
+struct Reference {
+    name: String,
+    price_exponent: i8,
+    quantity_exponent: i8,
+}
+
+/// A scaled integer as a decimal: `value × 10^exponent` (SPEC.md §1).
+fn decimal(value: i128, exponent: i8) -> String {
+    if exponent >= 0 {
+        return (value * 10i128.pow(u32::from(exponent.unsigned_abs()))).to_string();
+    }
+    let places = usize::from(exponent.unsigned_abs());
+    let digits = format!("{:0>width$}", value.unsigned_abs(), width = places + 1);
+    let (whole, frac) = digits.split_at(digits.len() - places);
+    format!("{}{whole}.{frac}", if value < 0 { "-" } else { "" })
+}
+
 #[derive(Default)]
 struct Counters {
     gaps: u64,
@@ -97,6 +116,8 @@ struct Counters {
     stale_since: BTreeMap<u32, u64>,
     stale_ns: u64,
     trades: u64,
+    /// Instrument definitions seen, by symbol id.
+    reference: BTreeMap<u32, Reference>,
 }
 
 fn micros(ns: u64) -> String {
@@ -214,6 +235,16 @@ pub fn run(args: ListenArgs) -> Result<(), String> {
                         }
                     }
                     Event::Trade(_) => c.trades += 1,
+                    Event::Instrument(d) => {
+                        c.reference.insert(
+                            d.symbol_id(),
+                            Reference {
+                                name: d.symbol().to_string(),
+                                price_exponent: d.price_exponent(),
+                                quantity_exponent: d.quantity_exponent(),
+                            },
+                        );
+                    }
                     // End of session (SPEC.md §10): a heartbeat with interval 0.
                     Event::Heartbeat(h) if h.interval_ms() == 0 => {
                         let session = h.header().session_id();
@@ -322,6 +353,20 @@ pub fn run(args: ListenArgs) -> Result<(), String> {
     Ok(())
 }
 
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn decimals() {
+        use super::decimal;
+        assert_eq!(decimal(17996, -2), "179.96");
+        assert_eq!(decimal(5, -3), "0.005");
+        assert_eq!(decimal(-120, -2), "-1.20");
+        assert_eq!(decimal(-5, -2), "-0.05");
+        assert_eq!(decimal(42, 0), "42");
+        assert_eq!(decimal(42, 2), "4200");
+    }
+}
+
 fn is_terminal() -> bool {
     use std::io::IsTerminal;
     std::io::stdout().is_terminal()
@@ -349,21 +394,24 @@ fn draw(
     )?;
     writeln!(
         out,
-        "{:>8} {:>6} {:>14} {:>12} {:>12} {:>14} {:>10}",
+        "{:>12} {:>6} {:>14} {:>12} {:>12} {:>14} {:>10}",
         "symbol", "state", "bid qty", "bid", "ask", "ask qty", "book seq"
     )?;
     for s in symbols.iter().take(40) {
         let Some(b) = feed.book(*s) else { continue };
-        let (bq, bp) = b.best_bid().map_or((String::new(), String::new()), |l| {
-            (l.qty.to_string(), l.price.to_string())
-        });
-        let (ap, aq) = b.best_ask().map_or((String::new(), String::new()), |l| {
-            (l.price.to_string(), l.qty.to_string())
-        });
+        // Decimal prices and quantities once the definition is known; raw integers before.
+        let r = c.reference.get(s);
+        let (pe, qe) = r.map_or((0, 0), |r| (r.price_exponent, r.quantity_exponent));
+        let level = |l: rltop_book::TopLevel| {
+            (decimal(i128::from(l.price), pe), decimal(i128::from(l.qty), qe))
+        };
+        let (bp, bq) = b.best_bid().map_or_else(Default::default, level);
+        let (ap, aq) = b.best_ask().map_or_else(Default::default, level);
+        let name = r.map_or_else(|| s.to_string(), |r| r.name.clone());
         writeln!(
             out,
-            "{:>8} {:>6} {:>14} {:>12} {:>12} {:>14} {:>10}",
-            s,
+            "{:>12} {:>6} {:>14} {:>12} {:>12} {:>14} {:>10}",
+            name,
             if feed.is_live(*s) { "live" } else { "stale" },
             bq,
             bp,
