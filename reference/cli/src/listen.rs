@@ -353,20 +353,6 @@ pub fn run(args: ListenArgs) -> Result<(), String> {
     Ok(())
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn decimals() {
-        use super::decimal;
-        assert_eq!(decimal(17996, -2), "179.96");
-        assert_eq!(decimal(5, -3), "0.005");
-        assert_eq!(decimal(-120, -2), "-1.20");
-        assert_eq!(decimal(-5, -2), "-0.05");
-        assert_eq!(decimal(42, 0), "42");
-        assert_eq!(decimal(42, 2), "4200");
-    }
-}
-
 fn is_terminal() -> bool {
     use std::io::IsTerminal;
     std::io::stdout().is_terminal()
@@ -461,4 +447,18 @@ fn json_line(e: &Event<'_>) -> Option<String> {
         }
         .to_string(),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn decimals() {
+        use super::decimal;
+        assert_eq!(decimal(17996, -2), "179.96");
+        assert_eq!(decimal(5, -3), "0.005");
+        assert_eq!(decimal(-120, -2), "-1.20");
+        assert_eq!(decimal(-5, -2), "-0.05");
+        assert_eq!(decimal(42, 0), "42");
+        assert_eq!(decimal(42, 2), "4200");
+    }
 }

@@ -510,8 +510,10 @@ mod tests {
 
     #[test]
     fn instrument_groups_partition_symbols_and_get_their_own_groups_and_sessions() {
-        let mut plan = Plan::default();
-        plan.groups = Spanned::new(0..0, 3);
+        let plan = Plan {
+            groups: Spanned::new(0..0, 3),
+            ..Plan::default()
+        };
         assert_eq!([1, 2, 3, 4, 7].map(|s| plan.group_of(s)), [0, 1, 2, 0, 0]);
         let fb = |g| plan.endpoint(Stream::FullBook, g, Line::A).unwrap();
         let tob = |g| plan.endpoint(Stream::TopOfBook, g, Line::A).unwrap();
