@@ -389,7 +389,10 @@ fn draw(
         let r = c.reference.get(s);
         let (pe, qe) = r.map_or((0, 0), |r| (r.price_exponent, r.quantity_exponent));
         let level = |l: rltop_book::TopLevel| {
-            (decimal(i128::from(l.price), pe), decimal(i128::from(l.qty), qe))
+            (
+                decimal(i128::from(l.price), pe),
+                decimal(i128::from(l.qty), qe),
+            )
         };
         let (bp, bq) = b.best_bid().map_or_else(Default::default, level);
         let (ap, aq) = b.best_ask().map_or_else(Default::default, level);

@@ -16,6 +16,7 @@ use std::net::{Ipv4Addr, SocketAddrV4, UdpSocket};
 use std::os::fd::{AsRawFd, RawFd};
 use std::time::Duration;
 
+use rltop_capture::frame::MAX_UDP_PAYLOAD;
 use socket2::{Domain, Protocol, Socket, Type};
 
 /// The IPv4 interfaces of this host: (name, address).
@@ -135,9 +136,11 @@ pub const BATCH: usize = 64;
 pub struct Sender {
     socket: Socket,
     mode: SendMode,
-    /// Datagrams and system calls so far.
+    /// Datagrams and system calls so far, and the messages (`msghdr`s) those calls
+    /// carried: one per datagram, except that a GSO run is one message.
     pub datagrams: u64,
     pub calls: u64,
+    pub messages: u64,
 }
 
 impl Sender {
@@ -157,6 +160,7 @@ impl Sender {
             mode,
             datagrams: 0,
             calls: 0,
+            messages: 0,
         })
     }
 
@@ -174,6 +178,7 @@ impl Sender {
                         }
                     }
                     self.calls += 1;
+                    self.messages += 1;
                 }
             }
             SendMode::SendMmsg => {
@@ -239,6 +244,7 @@ impl Sender {
                 return Err(e);
             }
             sent += r as usize;
+            self.messages += r as u64;
         }
         Ok(())
     }
@@ -255,8 +261,9 @@ impl Sender {
             *o = i;
         }
         let key = |i: &usize| (u32::from(*chunk[*i].dst.ip()), chunk[*i].dst.port());
-        order[..n].sort_by_key(key); // stable: a destination's datagrams stay in order
-                                     // Runs: (first index into `order`, count, segment size).
+        // Stable: a destination's datagrams stay in order.
+        order[..n].sort_by_key(key);
+        // Runs: (first index into `order`, count, segment size).
         let mut runs: [(usize, usize, usize); BATCH] = [(0, 0, 0); BATCH];
         let mut n_runs = 0;
         let mut at = 0;
@@ -268,7 +275,7 @@ impl Sender {
             while at + count < n && count < GSO_MAX_SEGMENTS {
                 let next = &chunk[order[at + count]];
                 let len = next.payload.len();
-                if next.dst != first.dst || len > seg || total + len > 65_000 || len == 0 {
+                if next.dst != first.dst || len > seg || total + len > MAX_UDP_PAYLOAD || len == 0 {
                     break;
                 }
                 count += 1;
@@ -283,8 +290,9 @@ impl Sender {
         }
         let mut addrs: [MaybeUninit<libc::sockaddr_in>; BATCH] = [MaybeUninit::uninit(); BATCH];
         let mut iovs: [MaybeUninit<libc::iovec>; BATCH] = [MaybeUninit::uninit(); BATCH];
-        let mut cmsgs = [[0u64; 4]; BATCH]; // CMSG_SPACE(2) = 24 bytes, 8-aligned
-                                            // SAFETY: mmsghdr is plain data; all-zero is a valid value.
+        // CMSG_SPACE(2) = 24 bytes; u64 words give the alignment a cmsghdr needs.
+        let mut cmsgs = [[0u64; 4]; BATCH];
+        // SAFETY: mmsghdr is plain data; all-zero is a valid value.
         let mut msgs: [libc::mmsghdr; BATCH] = unsafe { zeroed() };
         for (i, &(first, count, seg)) in runs[..n_runs].iter().enumerate() {
             for k in 0..count {
@@ -298,7 +306,10 @@ impl Sender {
             let h = &mut msgs[i].msg_hdr;
             h.msg_name = addrs[i].as_mut_ptr().cast();
             h.msg_namelen = size_of::<libc::sockaddr_in>() as libc::socklen_t;
-            h.msg_iov = iovs[first].as_mut_ptr();
+            // The run's `count` iovecs are consecutive in `iovs` from `first`; the pointer is
+            // taken from the whole array so that it covers all of them.
+            // SAFETY: first + count <= n <= BATCH, inside the array.
+            h.msg_iov = unsafe { iovs.as_mut_ptr().add(first) }.cast();
             h.msg_iovlen = count as _;
             if count > 1 {
                 h.msg_control = cmsgs[i].as_mut_ptr().cast();
@@ -361,7 +372,9 @@ pub struct RxStats {
 }
 
 const SLOT: usize = 65_536;
-const CMSG_SPACE: usize = 64;
+/// Control-message room per received datagram, in 8-byte words (a cmsghdr must be aligned
+/// to 8; `SCM_TIMESTAMPNS` needs CMSG_SPACE(16) = 32 bytes).
+const CMSG_WORDS: usize = 8;
 
 /// Receives from several multicast groups, one socket each, in batches.
 pub struct Receiver {
@@ -369,7 +382,7 @@ pub struct Receiver {
     groups: Vec<SocketAddrV4>,
     epoll: RawFd,
     bufs: Vec<u8>,
-    cmsgs: Vec<[u8; CMSG_SPACE]>,
+    cmsgs: Vec<[u64; CMSG_WORDS]>,
     pub stats: RxStats,
 }
 
@@ -418,7 +431,7 @@ impl Receiver {
             groups: groups.to_vec(),
             epoll,
             bufs: vec![0; SLOT * BATCH],
-            cmsgs: vec![[0; CMSG_SPACE]; BATCH],
+            cmsgs: vec![[0; CMSG_WORDS]; BATCH],
             stats: RxStats::default(),
         };
         for (i, &group) in groups.iter().enumerate() {
@@ -528,7 +541,7 @@ impl Receiver {
             msgs[i].msg_hdr.msg_iov = iovs[i].as_mut_ptr();
             msgs[i].msg_hdr.msg_iovlen = 1;
             msgs[i].msg_hdr.msg_control = self.cmsgs[i].as_mut_ptr().cast();
-            msgs[i].msg_hdr.msg_controllen = CMSG_SPACE as _;
+            msgs[i].msg_hdr.msg_controllen = (CMSG_WORDS * 8) as _;
         }
         // SAFETY: every msg points at a buffer slot and a control buffer owned by self,
         // valid for the call; the kernel writes at most iov_len / msg_controllen bytes.

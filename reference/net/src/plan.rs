@@ -25,6 +25,7 @@ use std::fmt;
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::ops::Range;
 
+use rltop_capture::frame::MAX_UDP_PAYLOAD;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use toml::Spanned;
@@ -140,6 +141,25 @@ pub struct StreamPlan {
     pub stride: u32,
 }
 
+/// Cadences are at most a day (and so fit a heartbeat's `u32` `interval_ms`).
+const DAY_MS: u64 = 86_400_000;
+/// The hold time is at most a second.
+const SECOND_US: u64 = 1_000_000;
+/// Session ids `session_base + 8 g + c` must not overflow.
+const MAX_SESSION_BASE: u64 = u64::MAX - 8 * 64;
+
+/// A `u64` of at most `MAX`: out of range is a parse error, which the TOML reader places
+/// at the value (`file:line:col`).
+fn at_most<'de, D: serde::Deserializer<'de>, const MAX: u64>(d: D) -> Result<u64, D::Error> {
+    let value = u64::deserialize(d)?;
+    if value > MAX {
+        return Err(serde::de::Error::custom(format!(
+            "{value} is more than {MAX}, the most allowed"
+        )));
+    }
+    Ok(value)
+}
+
 fn one() -> u32 {
     1
 }
@@ -172,17 +192,27 @@ impl Streams {
 #[serde(deny_unknown_fields, default)]
 pub struct Cadence {
     /// Full order-book snapshot (and trade snapshot) of each instrument (draft: 1 Hz).
+    #[serde(deserialize_with = "at_most::<_, DAY_MS>")]
+    #[schemars(range(max = DAY_MS))]
     pub full_book_ms: u64,
     /// Also a full snapshot after this many increments of an instrument (draft: 100).
     pub full_book_every_increments: u64,
     /// Top-of-book snapshot of each instrument (draft: 10 Hz); changes in between are
     /// conflated.
+    #[serde(deserialize_with = "at_most::<_, DAY_MS>")]
+    #[schemars(range(max = DAY_MS))]
     pub top_of_book_ms: u64,
     /// Daily statistics, ticker and kline of each instrument.
+    #[serde(deserialize_with = "at_most::<_, DAY_MS>")]
+    #[schemars(range(max = DAY_MS))]
     pub statistics_ms: u64,
     /// Instrument definitions.
+    #[serde(deserialize_with = "at_most::<_, DAY_MS>")]
+    #[schemars(range(max = DAY_MS))]
     pub definitions_ms: u64,
     /// A heartbeat on any stream silent for this long.
+    #[serde(deserialize_with = "at_most::<_, DAY_MS>")]
+    #[schemars(range(max = DAY_MS))]
     pub heartbeat_ms: u64,
 }
 
@@ -212,10 +242,12 @@ pub struct Plan {
     /// this size. 1472 fits a 1500-byte Ethernet MTU.
     #[serde(default = "default_mtu")]
     #[schemars(with = "u32", range(min = 576, max = 65507))]
+    // literals: the largest message, MAX_UDP_PAYLOAD (`validate` checks with both)
     pub mtu: Spanned<u32>,
     /// Longest a message waits in a partly filled datagram, microseconds (0: every
     /// publish call's messages go out at once).
-    #[serde(default = "default_hold")]
+    #[serde(default = "default_hold", deserialize_with = "at_most::<_, SECOND_US>")]
+    #[schemars(range(max = SECOND_US))]
     pub hold_us: u64,
     /// Multicast TTL: 1 keeps datagrams on the local network.
     #[serde(default = "one_u8")]
@@ -224,7 +256,8 @@ pub struct Plan {
     #[serde(default = "yes")]
     pub loopback: bool,
     /// Added to every session id: lets two publishers share a subscriber's view.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "at_most::<_, MAX_SESSION_BASE>")]
+    #[schemars(range(max = MAX_SESSION_BASE))]
     pub session_base: u64,
     #[serde(default)]
     pub cadence: Cadence,
@@ -416,11 +449,11 @@ impl Plan {
             .map(|t| t.size)
             .max()
             .unwrap_or(0);
-        if mtu < largest || mtu > 65_507 {
+        if mtu < largest || mtu > MAX_UDP_PAYLOAD {
             return Err((
                 Some(self.mtu.span()),
                 format!(
-                    "mtu = {mtu}: must hold the largest message ({largest} bytes) and be at most 65507 (the largest UDP payload)"
+                    "mtu = {mtu}: must hold the largest message ({largest} bytes) and be at most {MAX_UDP_PAYLOAD} (the largest UDP payload)"
                 ),
             ));
         }
@@ -562,6 +595,29 @@ mod tests {
         assert!(
             e.to_string()
                 .starts_with("p.toml:2:7: mtu = 500: must hold the largest message (576 bytes)"),
+            "{e}"
+        );
+        // Cadences, hold time and session base are bounded where they are written.
+        let text = base.replace("heartbeat_ms = 1000", "heartbeat_ms = 4294968296");
+        let line = text
+            .lines()
+            .position(|l| l.starts_with("heartbeat_ms"))
+            .unwrap()
+            + 1;
+        let e = Plan::from_toml(&text, "p.toml").unwrap_err();
+        assert_eq!(e.location, format!("p.toml:{line}:16"), "{e}");
+        assert!(
+            e.message.contains("4294968296 is more than 86400000"),
+            "{e}"
+        );
+        let e = Plan::from_toml(
+            &base.replace("hold_us = 100", "hold_us = 2000000"),
+            "p.toml",
+        )
+        .unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("p.toml:3:11: 2000000 is more than 1000000"),
             "{e}"
         );
         // Unknown keys are errors, not ignored.

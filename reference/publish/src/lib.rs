@@ -239,8 +239,8 @@ pub struct Publisher<T: Transport> {
     pack: bool,
     slots: Vec<Slot>,
     instruments: Vec<Instrument>,
-    /// symbol id → index into `instruments` (dense ids are the common case).
-    index: Vec<u32>,
+    /// symbol id → index into `instruments` (ids may be sparse: a map, not a table).
+    index: rustc_hash::FxHashMap<u32, u32>,
     outbox: Vec<Ready>,
     spare: Vec<Vec<u8>>,
     next_cycle_ns: u64,
@@ -249,7 +249,6 @@ pub struct Publisher<T: Transport> {
     stats: Stats,
 }
 
-const NO_INSTRUMENT: u32 = u32::MAX;
 const MS: u64 = 1_000_000;
 /// The cycles are looked at once a millisecond of the caller's time at most.
 const CYCLE_TICK_NS: u64 = MS;
@@ -283,7 +282,7 @@ impl<T: Transport> Publisher<T> {
             transport,
             slots,
             instruments: Vec::new(),
-            index: Vec::new(),
+            index: Default::default(),
             outbox: Vec::new(),
             spare: Vec::new(),
             next_cycle_ns: 0,
@@ -299,9 +298,10 @@ impl<T: Transport> Publisher<T> {
         self.pack = pack;
     }
 
-    /// Datagrams handed to the transport per call, at most (default 64, one `sendmmsg`).
+    /// Datagrams handed to the transport per call, at most: 1 to 64 (the default, one
+    /// `sendmmsg`); other values are clamped into that range.
     pub fn set_batch(&mut self, batch: usize) {
-        self.batch = batch.max(1);
+        self.batch = batch.clamp(1, rltop_net::mcast::BATCH);
     }
 
     pub fn plan(&self) -> &Plan {
@@ -337,21 +337,14 @@ impl<T: Transport> Publisher<T> {
     }
 
     fn instrument_index(&self, symbol_id: u32) -> Option<usize> {
-        match self.index.get(symbol_id as usize) {
-            Some(&i) if i != NO_INSTRUMENT => Some(i as usize),
-            _ => None,
-        }
+        self.index.get(&symbol_id).map(|&i| i as usize)
     }
 
     fn instrument(&mut self, symbol_id: u32, now_ns: u64) -> usize {
         if let Some(i) = self.instrument_index(symbol_id) {
             return i;
         }
-        let at = symbol_id as usize;
-        if at >= self.index.len() {
-            self.index.resize(at + 1, NO_INSTRUMENT);
-        }
-        self.index[at] = self.instruments.len() as u32;
+        self.index.insert(symbol_id, self.instruments.len() as u32);
         self.instruments.push(Instrument {
             symbol_id,
             group: self.plan.group_of(symbol_id),
@@ -477,12 +470,14 @@ impl<T: Transport> Publisher<T> {
             }
         }
         let oldest = self.outbox.iter().map(|r| r.born_ns).min();
+        let mut sent = Ok(());
         if self.outbox.len() >= self.batch
             || oldest.is_some_and(|t| now_ns.saturating_sub(t) >= self.hold_ns)
         {
-            self.send_outbox(now_ns)?;
+            sent = self.send_outbox(now_ns);
         }
-        // When something next comes due: the oldest open datagram or outbox entry.
+        // When something next comes due: the oldest open datagram or outbox entry (also
+        // after a failed send: the open datagrams keep their deadlines).
         let open = self
             .slots
             .iter()
@@ -492,7 +487,7 @@ impl<T: Transport> Publisher<T> {
         if let Some(oldest) = open.chain(waiting).min() {
             self.next_due_ns = oldest.saturating_add(self.hold_ns);
         }
-        Ok(())
+        sent
     }
 
     /// Closes every open datagram and sends everything now.
@@ -504,39 +499,35 @@ impl<T: Transport> Publisher<T> {
     }
 
     /// Publishes one event at time `now_ns` (ns since the epoch; never decreasing).
+    ///
+    /// The event is applied even when sending earlier datagrams fails (the book stays in
+    /// step with the engine; subscribers see a gap): a send failure is returned after it,
+    /// and wins over a refusal of the event itself.
     pub fn publish(&mut self, event: &Event, now_ns: u64) -> Result<(), PublishError> {
-        self.stats.events += 1;
-        // Datagrams whose hold ran out before this event leave without its messages,
-        // whether or not `poll` was called in between: the bytes depend on the times
-        // given, not on how often the caller polls.
-        self.flush_due(now_ns)?;
-        let result = self.apply(event, now_ns);
-        if result.is_err() {
-            self.stats.refused += 1;
-        }
-        if now_ns >= self.next_cycle_ns {
-            self.cycles(now_ns);
-        }
-        self.flush_due(now_ns)?;
-        result
+        self.publish_all(std::slice::from_ref(event), now_ns)
     }
 
-    /// Publishes several events at one time, then packs and sends once.
+    /// Publishes several events at one time, then runs the cycles and the hold-time flush
+    /// once. Returns the first send failure, else the first refusal (every event is tried).
     pub fn publish_all(&mut self, events: &[Event], now_ns: u64) -> Result<(), PublishError> {
-        self.flush_due(now_ns)?;
-        let mut first_error = None;
+        // Datagrams whose hold ran out before these events leave without their messages,
+        // whether or not `poll` was called in between: the bytes depend on the times
+        // given, not on how often the caller polls.
+        let before = self.flush_due(now_ns);
+        let mut first_refusal = None;
         for event in events {
             self.stats.events += 1;
             if let Err(e) = self.apply(event, now_ns) {
                 self.stats.refused += 1;
-                first_error.get_or_insert(e);
+                first_refusal.get_or_insert(e);
             }
         }
         if now_ns >= self.next_cycle_ns {
             self.cycles(now_ns);
         }
-        self.flush_due(now_ns)?;
-        first_error.map_or(Ok(()), Err)
+        let after = self.flush_due(now_ns);
+        before.and(after)?;
+        first_refusal.map_or(Ok(()), Err)
     }
 
     /// Runs the cycles and the hold-time flush without an event: call it when idle (the
@@ -554,7 +545,30 @@ impl<T: Transport> Publisher<T> {
 
     fn apply(&mut self, event: &Event, now_ns: u64) -> Result<(), PublishError> {
         let symbol_id = event.symbol_id();
-        let i = self.instrument(symbol_id, now_ns);
+        // Only what can be published introduces an instrument: a change to an order of an
+        // instrument never seen, or an empty order, is refused before anything is kept.
+        let unknown = |order_id| PublishError::Refused {
+            symbol_id,
+            error: BookError::UnknownOrder { order_id },
+        };
+        let i = match *event {
+            Event::Modify { order_id, .. }
+            | Event::Cancel { order_id, .. }
+            | Event::Execute { order_id, .. } => self
+                .instrument_index(symbol_id)
+                .ok_or_else(|| unknown(order_id))?,
+            Event::Add {
+                order_id,
+                quantity: 0,
+                ..
+            } => {
+                return Err(PublishError::Refused {
+                    symbol_id,
+                    error: BookError::ZeroQuantity { order_id },
+                })
+            }
+            _ => self.instrument(symbol_id, now_ns),
+        };
         match *event {
             Event::Add {
                 order_id,

@@ -461,3 +461,88 @@ fn polling_in_between_does_not_change_how_messages_are_packed() {
     assert_eq!(run(Some(1)), plain);
     assert_eq!(run(Some(3)), plain);
 }
+
+#[test]
+fn refusals_on_unknown_instruments_leave_nothing_behind() {
+    let mut p = publisher(Plan::default());
+    let cancel = Event::Cancel {
+        symbol_id: 77,
+        order_id: 1,
+        reason: DeleteReason::Canceled,
+    };
+    assert!(matches!(
+        p.publish(&cancel, T0),
+        Err(PublishError::Refused { symbol_id: 77, .. })
+    ));
+    assert!(matches!(
+        p.publish(&add(78, 1, Side::Buy, 100, 0), T0),
+        Err(PublishError::Refused { symbol_id: 78, .. })
+    ));
+    // Sparse symbol ids are fine.
+    p.publish(&add(u32::MAX, 1, Side::Buy, 100, 1), T0).unwrap();
+    assert_eq!(p.symbols().collect::<Vec<_>>(), [u32::MAX]);
+    p.end_session(T0 + MS).unwrap();
+    let sent = p.into_transport().sent;
+    let snapshots: Vec<u32> = messages(&sent)
+        .iter()
+        .filter_map(|(_, m)| match m {
+            Message::OrderBookSnapshot(s) => Some(s.symbol_id()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(snapshots, [u32::MAX]);
+}
+
+/// Fails its first `fail` sends, then keeps what it is given.
+struct Flaky {
+    fail: usize,
+    kept: Memory,
+}
+
+impl rltop_publish::Transport for Flaky {
+    fn send(&mut self, batch: &[rltop_publish::Outgoing<'_>], now_ns: u64) -> std::io::Result<()> {
+        if self.fail > 0 {
+            self.fail -= 1;
+            return Err(std::io::Error::other("link down"));
+        }
+        self.kept.send(batch, now_ns)
+    }
+}
+
+#[test]
+fn a_failed_send_is_reported_and_the_book_stays_in_step() {
+    let plan = Plan {
+        hold_us: 0,
+        ..Plan::default()
+    };
+    let mut p = Publisher::new(
+        plan,
+        Flaky {
+            fail: 1,
+            kept: Memory::default(),
+        },
+    );
+    // The first send fails: the event is still applied, the error reported.
+    assert!(matches!(
+        p.publish(&add(1, 1, Side::Buy, 100, 5), T0),
+        Err(PublishError::Send(_))
+    ));
+    assert_eq!(p.book(1).unwrap().order_count(), 1);
+    // The engine goes on: its next change to that order fits the book.
+    p.publish(
+        &Event::Cancel {
+            symbol_id: 1,
+            order_id: 1,
+            reason: DeleteReason::Canceled,
+        },
+        T0 + 1,
+    )
+    .unwrap();
+    let kept = p.into_transport().kept.sent;
+    let seqs: Vec<u64> = messages(&kept)
+        .iter()
+        .map(|(_, m)| m.header().seq_num())
+        .collect();
+    // The lost datagram is a gap subscribers see: the delete is the session's second message.
+    assert_eq!(seqs, [2]);
+}
