@@ -322,9 +322,10 @@ where
         let t0 = *first.get_or_insert(p.time_ns);
         let due = match pace {
             Pace::Recorded => Some(Duration::from_nanos(p.time_ns.saturating_sub(t0))),
-            Pace::Scaled(f) if f > 0.0 => Some(Duration::from_secs_f64(
-                p.time_ns.saturating_sub(t0) as f64 / 1e9 / f,
-            )),
+            Pace::Scaled(f) if f > 0.0 => Some(
+                Duration::try_from_secs_f64(p.time_ns.saturating_sub(t0) as f64 / 1e9 / f)
+                    .unwrap_or(Duration::MAX),
+            ),
             _ => None,
         };
         if let Some(due) = due {

@@ -98,9 +98,13 @@ struct Reference {
 }
 
 /// A scaled integer as a decimal: `value × 10^exponent` (SPEC.md §1).
+/// Exponents come from the network: one too large to scale by prints as `value e exponent`.
 fn decimal(value: i128, exponent: i8) -> String {
     if exponent >= 0 {
-        return (value * 10i128.pow(u32::from(exponent.unsigned_abs()))).to_string();
+        return 10i128
+            .checked_pow(u32::from(exponent.unsigned_abs()))
+            .and_then(|scale| value.checked_mul(scale))
+            .map_or_else(|| format!("{value}e{exponent}"), |v| v.to_string());
     }
     let places = usize::from(exponent.unsigned_abs());
     let digits = format!("{:0>width$}", value.unsigned_abs(), width = places + 1);
@@ -146,7 +150,8 @@ pub fn run(args: ListenArgs) -> Result<(), String> {
     };
     stop_on_signals();
     let started = Instant::now();
-    let deadline = args.duration.map(|d| started + d);
+    // A duration past what the clock can hold is no deadline at all.
+    let deadline = args.duration.and_then(|d| started.checked_add(d));
     let table = !args.json && !args.quiet && is_terminal();
     let mut feed = FeedHandler::default();
     let mut latency = Latency {
@@ -463,5 +468,10 @@ mod tests {
         assert_eq!(decimal(-5, -2), "-0.05");
         assert_eq!(decimal(42, 0), "42");
         assert_eq!(decimal(42, 2), "4200");
+        assert_eq!(
+            decimal(i128::from(i64::MAX), 127),
+            format!("{}e127", i64::MAX)
+        );
+        assert_eq!(decimal(7, -128).len(), 130); // "0." and 128 places
     }
 }

@@ -119,11 +119,14 @@ impl Source {
 pub fn run(args: PublishArgs) -> Result<(), String> {
     let plan = crate::load_plan(args.plan.as_ref())?;
     if let Some(r) = args.rate {
-        if !(r > 0.0 && r.is_finite()) {
+        if !(1e-3..=1e10).contains(&r) {
             return Err(format!(
-                "--rate {r}: must be a positive number of events a second"
+                "--rate {r:e}: must be 0.001 to 1e10 events a second"
             ));
         }
+    }
+    if !(0.0..=3600.0).contains(&args.tail) {
+        return Err(format!("--tail {}: must be 0 to 3600 seconds", args.tail));
     }
     let source = open_source(&args)?;
     match args.backend {
@@ -225,9 +228,15 @@ fn capture_events(path: &str) -> Result<Source, String> {
     }
     let mut events = Vec::new();
     let mut first_book_seq: HashMap<u32, u64> = HashMap::new();
+    // A capture of A and B lines holds every message twice: the first copy counts.
+    let mut seen = std::collections::HashSet::new();
     for d in &datagrams {
         for m in rltop::messages(d).flatten() {
-            let t = m.header().timestamp();
+            let h = m.header();
+            if !seen.insert((h.session_id(), h.seq_num())) {
+                continue;
+            }
+            let t = h.timestamp();
             let enum_err = |e: rltop_runtime::InvalidEnum| format!("{path}: {e}");
             if let Some((symbol_id, seq)) = book_seq(&m) {
                 first_book_seq.entry(symbol_id).or_insert(seq);
@@ -281,6 +290,9 @@ fn capture_events(path: &str) -> Result<Source, String> {
     if events.is_empty() {
         return Err(format!("{path}: no order-level events in the capture"));
     }
+    // Streams' datagrams interleave in a capture as they were sent, not as their messages
+    // were made: in time order again (stable: one time keeps its capture order).
+    events.sort_by_key(|(t, _)| *t);
     // A capture that joined a session late cannot be re-published order by order.
     let refusals_expected = first_book_seq.values().any(|&s| s != 1);
     if refusals_expected {
@@ -315,7 +327,8 @@ fn drive<T: Transport>(
 ) -> Result<(), String> {
     stop_on_signals();
     let started = Instant::now();
-    let deadline = args.duration.map(|d| started + d);
+    // A duration past what the clock can hold is no deadline at all.
+    let deadline = args.duration.and_then(|d| started.checked_add(d));
     let mut events = Vec::new();
     let mut first_source_ns = None;
     let mut now_ns = 0;
@@ -353,14 +366,14 @@ fn drive<T: Transport>(
         let due = if args.flat {
             None
         } else if let Some(rate) = args.rate {
-            Some(Duration::from_secs_f64(n_events as f64 / rate))
+            Duration::try_from_secs_f64(n_events as f64 / rate).ok()
         } else {
             Some(Duration::from_nanos(source_ns.saturating_sub(t0)))
         };
         if let Some(due) = due {
             if let Some(wait) = due.checked_sub(started.elapsed()) {
-                // Short waits spin (sleep is ~50 µs late); long ones sleep, polling the
-                // publisher's cycles meanwhile.
+                // Waits of a millisecond or less are not slept (a sleep is ~50 µs late, and
+                // the next events catch up); longer ones sleep, the publisher polled first.
                 if wait > Duration::from_millis(1) {
                     // Going idle: nothing more to pack, so nothing waits out the hold. (With
                     // a fixed clock the hold runs on the source's time: same bytes always.)

@@ -34,8 +34,8 @@ pub fn run(args: ReplayArgs) -> Result<(), String> {
     let name = args.file.display().to_string();
     let pace = match (args.flat, args.speed) {
         (true, _) => Pace::AsFastAsPossible,
-        (false, Some(x)) if x > 0.0 && x.is_finite() => Pace::Scaled(x),
-        (false, Some(x)) => return Err(format!("--speed {x}: must be a positive number")),
+        (false, Some(x)) if (1e-3..=1e6).contains(&x) => Pace::Scaled(x),
+        (false, Some(x)) => return Err(format!("--speed {x:e}: must be 0.001 to 1000000")),
         (false, None) => Pace::Recorded,
     };
     let iface = resolve_interface(&args.iface)?;

@@ -25,10 +25,8 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
         "h" => value * 3600.0,
         _ => return Err(format!("`{s}`: unknown unit `{unit}` (use ms, s, m or h)")),
     };
-    if !seconds.is_finite() || seconds < 0.0 {
-        return Err(format!("`{s}`: not a duration"));
-    }
-    Ok(Duration::from_secs_f64(seconds))
+    Duration::try_from_secs_f64(seconds)
+        .map_err(|_| format!("`{s}`: not a duration this clock can hold"))
 }
 
 /// Wall-clock time, ns since the Unix epoch.
@@ -73,5 +71,7 @@ mod tests {
             .unwrap_err()
             .contains("unknown unit"));
         assert!(parse_duration("").is_err());
+        assert!(parse_duration("100000000000000000000").is_err());
+        assert!(parse_duration("1e400").is_err());
     }
 }

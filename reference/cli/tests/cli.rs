@@ -146,22 +146,33 @@ fn dump_prints_the_simulators_messages_as_canonical_json() {
 
 /// A plan of its own (groups nobody else in the test run uses), on loopback.
 fn loopback_plan(base: u8) -> PathBuf {
+    plan_file(base, false)
+}
+
+/// [`loopback_plan`], with a B line on 239.254.20–24.
+fn plan_file(base: u8, b_line: bool) -> PathBuf {
     let plan = tmp(&format!("lo-{base}.toml"));
-    let s = |name: &str, octet: u8, port: u16, stride: u32| {
-        format!("[streams.{name}]\naddr = \"239.254.{octet}.{base}\"\nport = {port}\nstride = {stride}\n")
-    };
-    std::fs::write(
-        &plan,
-        format!(
-            "hold_us = 50\n{}{}{}{}{}",
-            s("full_book", 10, 19001, 1),
-            s("top_of_book", 11, 19001, 1),
-            s("incremental", 12, 19002, 1),
-            s("trades", 13, 19003, 1),
-            s("statistics", 14, 19004, 1)
-        ),
-    )
-    .unwrap();
+    let mut text = String::from("hold_us = 50\n");
+    for (table, first) in [("streams", 10), ("b_line", 20)]
+        .into_iter()
+        .take(1 + usize::from(b_line))
+    {
+        for (k, (name, port)) in [
+            ("full_book", 19001),
+            ("top_of_book", 19001),
+            ("incremental", 19002),
+            ("trades", 19003),
+            ("statistics", 19004),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let octet = first + k as u8;
+            text +=
+                &format!("[{table}.{name}]\naddr = \"239.254.{octet}.{base}\"\nport = {port}\n");
+        }
+    }
+    std::fs::write(&plan, text).unwrap();
     plan
 }
 
@@ -253,6 +264,7 @@ fn listen_while(plan: Option<&PathBuf>, name: &str, send: impl FnOnce()) -> (Str
 #[test]
 fn a_capture_replayed_to_the_groups_rebuilds_the_oracle_books() {
     let (cap, oracle) = (tmp("replay.pcap"), tmp("replay-oracle.json"));
+    let plan = loopback_plan(11);
     let o = rltop(&[
         "sim",
         "--out",
@@ -263,9 +275,11 @@ fn a_capture_replayed_to_the_groups_rebuilds_the_oracle_books() {
         "4000",
         "--quiet-tail",
         "1",
+        "--plan",
+        plan.to_str().unwrap(),
     ]);
     assert!(o.status.success(), "{:?}", text(&o));
-    let (books, out) = listen_while(None, "replay", || {
+    let (books, out) = listen_while(Some(&plan), "replay", || {
         let o = rltop(&[
             "replay",
             cap.to_str().unwrap(),
@@ -284,6 +298,8 @@ fn a_capture_replayed_to_the_groups_rebuilds_the_oracle_books() {
 #[test]
 fn a_capture_as_the_source_is_published_anew_with_the_same_books() {
     let (cap, oracle) = (tmp("source.pcap"), tmp("source-oracle.json"));
+    // Recorded on A and B lines: every message is in the capture twice.
+    let ab = plan_file(12, true);
     let o = rltop(&[
         "sim",
         "--out",
@@ -294,6 +310,8 @@ fn a_capture_as_the_source_is_published_anew_with_the_same_books() {
         "4000",
         "--quiet-tail",
         "1",
+        "--plan",
+        ab.to_str().unwrap(),
     ]);
     assert!(o.status.success(), "{:?}", text(&o));
     let plan = loopback_plan(9);
