@@ -737,6 +737,9 @@ fn c_subscriber(rltop: &Path, dir: &Path) -> Result<String, String> {
     Ok(stdout.trim().to_string())
 }
 
+/// One end-to-end check: its report, or what went wrong.
+type Check<'a> = dyn Fn() -> Result<String, String> + 'a;
+
 /// Runs every end-to-end check; returns how many passed (a failure stops the run).
 pub fn run(_args: &[String]) -> Result<usize, String> {
     if is_root() {
@@ -795,16 +798,29 @@ pub fn run(_args: &[String]) -> Result<usize, String> {
         eprintln!("{report}");
         passed += 1;
     }
-    eprintln!("\n# e2e: the C subscriber (libev + generated/c/rltop.h) against rltop publish");
-    eprintln!("{}", c_subscriber(&rltop, &dir)?);
-    eprintln!("{}", c_subscriber_bad_input(&dir.join("rltop-bbo"))?);
-    eprintln!("\n# e2e: DPDK net_pcap vs the kernel path, same seed, fixed clock");
-    eprintln!("{}", dpdk_pcap_matches_kernel(&rltop, &dir)?);
-    eprintln!("\n# e2e: DPDK net_tap, a kernel subscriber on the tap joining late");
-    eprintln!("{}", dpdk_tap(&rltop, &dir)?);
-    eprintln!("\n# e2e: setups that cannot work");
-    eprintln!("{}", bad_setup_errors(&rltop)?);
-    passed += 5;
+    let checks: [(&str, &Check); 5] = [
+        (
+            "the C subscriber (libev + generated/c/rltop.h) against rltop publish",
+            &|| c_subscriber(&rltop, &dir),
+        ),
+        ("the C subscriber against bad input", &|| {
+            c_subscriber_bad_input(&dir.join("rltop-bbo"))
+        }),
+        (
+            "DPDK net_pcap vs the kernel path, same seed, fixed clock",
+            &|| dpdk_pcap_matches_kernel(&rltop, &dir),
+        ),
+        (
+            "DPDK net_tap, a kernel subscriber on the tap joining late",
+            &|| dpdk_tap(&rltop, &dir),
+        ),
+        ("setups that cannot work", &|| bad_setup_errors(&rltop)),
+    ];
+    for (what, check) in checks {
+        eprintln!("\n# e2e: {what}");
+        eprintln!("{}", check()?);
+        passed += 1;
+    }
     // Every check above stops the run at its first failure, so reaching here is all passed.
     Ok(passed)
 }

@@ -51,9 +51,8 @@ pub fn multicast_mac(group: Ipv4Addr) -> [u8; 6] {
 /// Adds `bytes`, read as big-endian 16-bit words (an odd last byte is padded with a zero
 /// byte), to a ones' complement accumulator that is folded later by [`fold`].
 ///
-/// It reads four bytes at a time: a ones' complement sum of big-endian 32-bit words, folded
-/// to 16 bits, equals the sum of the 16-bit words (RFC 1071 §2 (B), "parallel summation"),
-/// and a u64 cannot overflow before 2^32 words.
+/// How, and why it gives the same sum, is said inside; the lane accumulators cannot
+/// overflow for any datagram (at most 2^13 additions of values below 2^32).
 fn sum_words(bytes: &[u8], acc: u64) -> u64 {
     // The ones' complement sum does not depend on byte order (RFC 1071 §2(B)): sum the
     // words in the host's little-endian order, eight bytes at a time in two 32-bit lanes

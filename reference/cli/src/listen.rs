@@ -346,8 +346,14 @@ pub fn run(args: ListenArgs) -> Result<(), String> {
                     let b = feed.book(s)?;
                     Some((
                         s,
-                        b.top(Side::Bid, 10).iter().map(level).collect(),
-                        b.top(Side::Ask, 10).iter().map(level).collect(),
+                        b.top(Side::Bid, rltop_publish::SNAPSHOT_DEPTH)
+                            .iter()
+                            .map(level)
+                            .collect(),
+                        b.top(Side::Ask, rltop_publish::SNAPSHOT_DEPTH)
+                            .iter()
+                            .map(level)
+                            .collect(),
                     ))
                 })
                 .collect(),

@@ -362,6 +362,12 @@ fn drive<T: Transport>(
         n_events += events.len() as u64;
         last_source_ns = source_ns;
         let t0 = *first_source_ns.get_or_insert(source_ns);
+        if args.clock == Clock::Fixed {
+            // On the source's clock every step is a moment the cycles may fall due and held
+            // datagrams leave, before the step's events and before any wait: the bytes are
+            // a function of the source alone, and nothing is held through a pause.
+            publisher.poll(source_ns).map_err(|e| e.to_string())?;
+        }
         // Pace.
         let due = if args.flat {
             None
@@ -370,19 +376,17 @@ fn drive<T: Transport>(
         } else {
             Some(Duration::from_nanos(source_ns.saturating_sub(t0)))
         };
-        if let Some(due) = due {
-            if let Some(wait) = due.checked_sub(started.elapsed()) {
-                // Waits of a millisecond or less are not slept (a sleep is ~50 µs late, and
-                // the next events catch up); longer ones sleep, the publisher polled first.
-                if wait > Duration::from_millis(1) {
-                    // Going idle: nothing more to pack, so nothing waits out the hold. (With
-                    // a fixed clock the hold runs on the source's time: same bytes always.)
-                    publisher.poll(now_ns).map_err(|e| e.to_string())?;
-                    if args.clock == Clock::System {
-                        publisher.flush(now_ns).map_err(|e| e.to_string())?;
-                    }
-                    std::thread::sleep(wait);
+        if let Some(wait) = due.and_then(|due| due.checked_sub(started.elapsed())) {
+            // Waits of a millisecond or less are not slept (a sleep is ~50 µs late, and the
+            // next events catch up); longer ones sleep.
+            if wait > Duration::from_millis(1) {
+                if args.clock == Clock::System {
+                    // Going idle: nothing more to pack, so nothing waits out the hold.
+                    let now = realtime_ns();
+                    publisher.poll(now).map_err(|e| e.to_string())?;
+                    publisher.flush(now).map_err(|e| e.to_string())?;
                 }
+                std::thread::sleep(wait);
             }
         }
         now_ns = clock(source_ns);
@@ -393,11 +397,6 @@ fn drive<T: Transport>(
             &mut refused,
             &mut first_refusal,
         )?;
-        if args.clock == Clock::Fixed {
-            // On the source's clock every step is a moment the cycles may fall due, so the
-            // bytes are the same whatever the pacing (the pacing's own poll repeats this).
-            publisher.poll(now_ns).map_err(|e| e.to_string())?;
-        }
         if args.clock == Clock::System && poll_at.elapsed() >= Duration::from_millis(1) {
             publisher.poll(now_ns).map_err(|e| e.to_string())?;
             poll_at = Instant::now();
@@ -496,7 +495,7 @@ fn publisher_books<T: Transport>(publisher: &Publisher<T>) -> rltop_sim::Oracle 
     let mut symbols: Vec<u32> = publisher.symbols().collect();
     symbols.sort_unstable();
     let levels = |book: &rltop_book::Book, side| {
-        book.top(side, 10)
+        book.top(side, rltop_publish::SNAPSHOT_DEPTH)
             .into_iter()
             .map(|l| (l.price, l.qty, l.count))
             .collect()

@@ -1,5 +1,6 @@
-//! `rltop replay FILE.pcap`: sends a capture's UDP datagrams to their recorded destination
-//! groups again, at recorded pace (default), scaled (`--speed X`) or flat out (`--flat`).
+//! `rltop replay FILE.pcap`: sends a capture's UDP datagrams to their recorded destinations
+//! again (multicast groups, checked for a route first; a unicast destination is sent to as
+//! well), at recorded pace (default), scaled (`--speed X`) or flat out (`--flat`).
 
 use std::fs::File;
 use std::io::BufReader;

@@ -184,9 +184,15 @@ fn wire_side(side: rltop_book::Side) -> Side {
     }
 }
 
-/// Depth of a full-book snapshot, trades in a trade snapshot (the schema's array lengths).
-const DEPTH: usize = 10;
-const RECENT_TRADES: usize = 5;
+/// The length of the array a message accessor returns, at compile time.
+const fn array_len<M, T, const N: usize>(_: fn(&M) -> &[T; N]) -> usize {
+    N
+}
+
+/// Levels a side of a full-book snapshot carries: the schema's `OrderBookSnapshot.bids`.
+pub const SNAPSHOT_DEPTH: usize = array_len(OrderBookSnapshot::bids);
+/// Trades a trade snapshot carries: the schema's `TradeSnapshot.trades`.
+const RECENT_TRADES: usize = array_len(TradeSnapshot::trades);
 
 /// One instrument's state.
 struct Instrument {
@@ -198,7 +204,7 @@ struct Instrument {
     last_full_ns: u64,
     last_tob_ns: u64,
     /// Newest last.
-    recent: Vec<rltop::TradeEntry>,
+    recent: std::collections::VecDeque<rltop::TradeEntry>,
     last_trade_price: i64,
     volume: u64,
     definition: Option<InstrumentDefinition>,
@@ -212,6 +218,7 @@ struct Instrument {
 struct Slot {
     a: SocketAddrV4,
     b: Option<SocketAddrV4>,
+    group: u32,
     stream: Stream,
     encoder: Encoder,
     /// The datagram being filled, and when its first message came.
@@ -266,6 +273,7 @@ impl<T: Transport> Publisher<T> {
                 slots.push(Slot {
                     a: a.addr,
                     b: plan.endpoint(stream, group, Line::B).map(|e| e.addr),
+                    group,
                     stream,
                     encoder: Encoder::new(a.session, 1),
                     open: Vec::new(),
@@ -353,7 +361,7 @@ impl<T: Transport> Publisher<T> {
             since_snapshot: 0,
             last_full_ns: now_ns,
             last_tob_ns: now_ns,
-            recent: Vec::with_capacity(RECENT_TRADES + 1),
+            recent: std::collections::VecDeque::with_capacity(RECENT_TRADES),
             last_trade_price: 0,
             volume: 0,
             definition: None,
@@ -369,8 +377,15 @@ impl<T: Transport> Publisher<T> {
         group as usize * Stream::ALL.len() + stream.index()
     }
 
-    /// Numbers `msg` on its stream of `group` and appends it to that stream's datagram.
-    fn put<M: Message>(&mut self, group: u32, stream: Stream, msg: &mut M, now_ns: u64) {
+    /// Numbers `msg` on the stream its type goes on (the plan's answer) in `group`, and
+    /// appends it to that stream's datagram.
+    fn put<M: Message>(&mut self, group: u32, msg: &mut M, now_ns: u64) {
+        let stream = Stream::of_type(M::TYPE_CODE).expect("every message type is on a stream");
+        self.put_on(group, stream, msg, now_ns);
+    }
+
+    /// [`Self::put`] on a stream given: heartbeats go on every stream.
+    fn put_on<M: Message>(&mut self, group: u32, stream: Stream, msg: &mut M, now_ns: u64) {
         let k = self.slot_index(group, stream);
         if !self.slots[k].open.is_empty()
             && (!self.pack || self.slots[k].open.len() + M::SIZE > self.mtu)
@@ -394,8 +409,8 @@ impl<T: Transport> Publisher<T> {
     }
 
     /// Moves a slot's open datagram to the outbox (and its B copy).
-    fn close(&mut self, k: usize) {
-        let slot = &mut self.slots[k];
+    fn close(&mut self, slot_at: usize) {
+        let slot = &mut self.slots[slot_at];
         if slot.open.is_empty() {
             return;
         }
@@ -601,7 +616,7 @@ impl<T: Transport> Publisher<T> {
                 m.set_level_quantity(after.qty);
                 m.set_level_order_count(after.count);
                 let group = inst.group;
-                self.put(group, Stream::Incremental, &mut m, now_ns);
+                self.put(group, &mut m, now_ns);
                 self.after_increment(i, now_ns);
             }
             Event::Modify {
@@ -659,7 +674,7 @@ impl<T: Transport> Publisher<T> {
                 m.set_new_level_quantity(new_after.qty);
                 m.set_new_level_order_count(new_after.count);
                 let group = inst.group;
-                self.put(group, Stream::Incremental, &mut m, now_ns);
+                self.put(group, &mut m, now_ns);
                 self.after_increment(i, now_ns);
             }
             Event::Cancel {
@@ -686,7 +701,7 @@ impl<T: Transport> Publisher<T> {
                 m.set_level_quantity(after.qty);
                 m.set_level_order_count(after.count);
                 let group = inst.group;
-                self.put(group, Stream::Incremental, &mut m, now_ns);
+                self.put(group, &mut m, now_ns);
                 self.after_increment(i, now_ns);
             }
             Event::Execute {
@@ -723,7 +738,7 @@ impl<T: Transport> Publisher<T> {
                 e.set_level_quantity(after.qty);
                 e.set_level_order_count(after.count);
                 let group = inst.group;
-                self.put(group, Stream::Incremental, &mut e, now_ns);
+                self.put(group, &mut e, now_ns);
                 let taker_side = match side {
                     Side::Buy => Side::Sell,
                     Side::Sell => Side::Buy,
@@ -764,7 +779,7 @@ impl<T: Transport> Publisher<T> {
                 inst.definition = Some(d);
                 inst.last_definition_ns = now_ns;
                 let group = inst.group;
-                self.put(group, Stream::Statistics, &mut d, now_ns);
+                self.put(group, &mut d, now_ns);
             }
             Event::Daily(ref d) => {
                 let inst = &mut self.instruments[i];
@@ -785,15 +800,15 @@ impl<T: Transport> Publisher<T> {
     }
 
     /// A message of the statistics stream of instrument `i`'s group.
-    fn statistic<M: Message>(&mut self, i: usize, msg: &mut M, now_ns: u64) {
-        let group = self.instruments[i].group;
-        self.put(group, Stream::Statistics, msg, now_ns);
+    fn statistic<M: Message>(&mut self, instrument_at: usize, msg: &mut M, now_ns: u64) {
+        let group = self.instruments[instrument_at].group;
+        self.put(group, msg, now_ns);
     }
 
     #[allow(clippy::too_many_arguments)]
     fn trade(
         &mut self,
-        i: usize,
+        instrument_at: usize,
         trade_id: u64,
         price: i64,
         quantity: u64,
@@ -802,7 +817,7 @@ impl<T: Transport> Publisher<T> {
         taker_order_id: u64,
         now_ns: u64,
     ) {
-        let inst = &mut self.instruments[i];
+        let inst = &mut self.instruments[instrument_at];
         let mut t = Trade::new();
         t.set_trade_id(trade_id);
         t.set_symbol_id(inst.symbol_id);
@@ -820,28 +835,28 @@ impl<T: Transport> Publisher<T> {
         entry.set_trade_time(now_ns);
         entry.set_taker_side(taker_side);
         if inst.recent.len() == RECENT_TRADES {
-            inst.recent.remove(0);
+            inst.recent.pop_front();
         }
-        inst.recent.push(entry);
+        inst.recent.push_back(entry);
         let group = inst.group;
-        self.put(group, Stream::Trades, &mut t, now_ns);
+        self.put(group, &mut t, now_ns);
     }
 
     /// After an increment: the snapshot every N increments.
-    fn after_increment(&mut self, i: usize, now_ns: u64) {
+    fn after_increment(&mut self, instrument_at: usize, now_ns: u64) {
         let every = self.plan.cadence.full_book_every_increments;
-        if every > 0 && self.instruments[i].since_snapshot >= every {
-            self.full_book(i, now_ns);
+        if every > 0 && self.instruments[instrument_at].since_snapshot >= every {
+            self.full_book(instrument_at, now_ns);
         }
     }
 
-    fn full_book(&mut self, i: usize, now_ns: u64) {
-        let inst = &mut self.instruments[i];
+    fn full_book(&mut self, instrument_at: usize, now_ns: u64) {
+        let inst = &mut self.instruments[instrument_at];
         let mut s = OrderBookSnapshot::new();
         s.set_symbol_id(inst.symbol_id);
         s.set_snapshot_seq(inst.order_book_seq);
-        let bids = inst.book.top(rltop_book::Side::Bid, DEPTH);
-        let asks = inst.book.top(rltop_book::Side::Ask, DEPTH);
+        let bids = inst.book.top(rltop_book::Side::Bid, SNAPSHOT_DEPTH);
+        let asks = inst.book.top(rltop_book::Side::Ask, SNAPSHOT_DEPTH);
         s.set_num_bid_levels(bids.len() as u8);
         s.set_num_ask_levels(asks.len() as u8);
         fill_levels(s.bids_mut(), &bids);
@@ -858,12 +873,12 @@ impl<T: Transport> Publisher<T> {
         }
         let group = inst.group;
         self.stats.snapshots += 1;
-        self.put(group, Stream::FullBook, &mut s, now_ns);
-        self.put(group, Stream::FullBook, &mut ts, now_ns);
+        self.put(group, &mut s, now_ns);
+        self.put(group, &mut ts, now_ns);
     }
 
-    fn top_of_book(&mut self, i: usize, now_ns: u64) {
-        let inst = &mut self.instruments[i];
+    fn top_of_book(&mut self, instrument_at: usize, now_ns: u64) {
+        let inst = &mut self.instruments[instrument_at];
         let best = |l: Option<rltop_book::TopLevel>| l.map(|l| (l.price, l.qty));
         let now = [best(inst.book.best_bid()), best(inst.book.best_ask())];
         inst.last_tob_ns = now_ns;
@@ -882,7 +897,7 @@ impl<T: Transport> Publisher<T> {
             t.set_mid_price(b + (a - b) / 2);
         }
         let group = inst.group;
-        self.put(group, Stream::TopOfBook, &mut t, now_ns);
+        self.put(group, &mut t, now_ns);
     }
 
     /// The cadence: what is due at `now_ns`.
@@ -903,17 +918,17 @@ impl<T: Transport> Publisher<T> {
                 inst.last_stats_ns = now_ns;
                 let (daily, ticker) = (inst.daily, inst.ticker);
                 if let Some(mut d) = daily {
-                    self.put(group, Stream::Statistics, &mut d, now_ns);
+                    self.put(group, &mut d, now_ns);
                 }
                 if let Some(mut t) = ticker {
-                    self.put(group, Stream::Statistics, &mut t, now_ns);
+                    self.put(group, &mut t, now_ns);
                 }
             }
             let inst = &mut self.instruments[i];
             if due(inst.last_definition_ns, cadence.definitions_ms) {
                 inst.last_definition_ns = now_ns;
                 if let Some(mut d) = inst.definition {
-                    self.put(group, Stream::Statistics, &mut d, now_ns);
+                    self.put(group, &mut d, now_ns);
                 }
             }
         }
@@ -931,16 +946,16 @@ impl<T: Transport> Publisher<T> {
         }
     }
 
-    fn heartbeat(&mut self, k: usize, interval_ms: u32, now_ns: u64) {
+    fn heartbeat(&mut self, slot_at: usize, interval_ms: u32, now_ns: u64) {
         let mut hb = Heartbeat::new();
-        hb.set_channel(self.slots[k].stream.channel());
+        hb.set_channel(self.slots[slot_at].stream.channel());
         hb.set_interval_ms(interval_ms);
-        let group = (k / Stream::ALL.len()) as u32;
-        let stream = self.slots[k].stream;
+        let (group, stream) = (self.slots[slot_at].group, self.slots[slot_at].stream);
         self.stats.heartbeats += 1;
-        self.put(group, stream, &mut hb, now_ns);
-        // A heartbeat is the datagram's only message: out at once, whatever the hold.
-        self.close(k);
+        self.put_on(group, stream, &mut hb, now_ns);
+        // A heartbeat is its datagram's only message: closed at once, it leaves with the
+        // next send of the outbox (within the hold time, like any datagram).
+        self.close(slot_at);
     }
 
     /// Ends the session: a final full-book, trade and top-of-book snapshot of every
@@ -956,7 +971,7 @@ impl<T: Transport> Publisher<T> {
                 d.set_trading_status(TradingStatus::Closed);
                 inst.definition = Some(d);
                 let group = inst.group;
-                self.put(group, Stream::Statistics, &mut d, now_ns);
+                self.put(group, &mut d, now_ns);
             }
         }
         for k in 0..self.slots.len() {

@@ -109,7 +109,7 @@ impl Dpdk {
             src,
             ttl: plan.ttl,
             mtu: plan.mtu(),
-            burst: 64,
+            burst: rltop_net::mcast::BATCH,
             ..rltop_dpdk::Config::default()
         };
         let port = rltop_dpdk::Port::open(&cfg).map_err(|e| format!("DPDK: {e}"))?;
@@ -137,8 +137,17 @@ impl Transport for Dpdk {
             .port
             .as_mut()
             .ok_or_else(|| io::Error::other("DPDK: the port is closed"))?;
-        let frames: Vec<(SocketAddrV4, &[u8])> = batch.iter().map(|d| (d.dst, d.payload)).collect();
-        port.send(&frames)
-            .map_err(|e| io::Error::other(format!("DPDK: {e}")))
+        // The batch as the port takes it, on the stack (the publisher hands at most BATCH).
+        const MAX: usize = rltop_net::mcast::BATCH;
+        let unspecified = SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 0);
+        for chunk in batch.chunks(MAX) {
+            let mut frames: [(SocketAddrV4, &[u8]); MAX] = [(unspecified, &[]); MAX];
+            for (frame, d) in frames.iter_mut().zip(chunk) {
+                *frame = (d.dst, d.payload);
+            }
+            port.send(&frames[..chunk.len()])
+                .map_err(|e| io::Error::other(format!("DPDK: {e}")))?;
+        }
+        Ok(())
     }
 }

@@ -200,8 +200,8 @@ impl Market {
                 .map(|i| {
                     (
                         i.engine.symbol_id,
-                        i.engine.top(Side::Buy, 10),
-                        i.engine.top(Side::Sell, 10),
+                        i.engine.top(Side::Buy, rltop_publish::SNAPSHOT_DEPTH),
+                        i.engine.top(Side::Sell, rltop_publish::SNAPSHOT_DEPTH),
                     )
                 })
                 .collect(),
