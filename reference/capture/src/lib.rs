@@ -134,6 +134,7 @@ pub struct PcapReader<R: Read> {
     ns_per_unit: u64,
     link: u32,
     offset: u64,
+    fragments: u64,
 }
 
 impl<R: Read> PcapReader<R> {
@@ -174,6 +175,7 @@ impl<R: Read> PcapReader<R> {
             ns_per_unit,
             link,
             offset: 24,
+            fragments: 0,
         })
     }
 
@@ -234,7 +236,13 @@ impl<R: Read> PcapReader<R> {
         }
     }
 
-    fn udp(&self, data: &[u8], time_ns: u64, at: u64) -> Result<Option<Packet>, PcapError> {
+    /// IPv4 fragments passed over so far: a datagram larger than the capturing link's MTU
+    /// arrives in pieces, which this reader does not reassemble. Callers report them.
+    pub fn fragments_skipped(&self) -> u64 {
+        self.fragments
+    }
+
+    fn udp(&mut self, data: &[u8], time_ns: u64, at: u64) -> Result<Option<Packet>, PcapError> {
         let ip = if self.link == LINK_ETHERNET {
             if data.len() < 14 {
                 return Ok(None);
@@ -253,6 +261,11 @@ impl<R: Read> PcapReader<R> {
             data
         };
         if ip.len() < 20 || ip[0] >> 4 != 4 || ip[9] != 17 {
+            return Ok(None);
+        }
+        // More fragments, or a fragment offset: a piece of a datagram, not a datagram.
+        if u16::from_be_bytes([ip[6], ip[7]]) & 0x3FFF != 0 {
+            self.fragments += 1;
             return Ok(None);
         }
         let ihl = usize::from(ip[0] & 0x0F) * 4;
@@ -380,6 +393,31 @@ mod tests {
             &[0x01, 0x00, 0x5E, 0x7F, 0x01, 0x01]
         );
         assert_eq!(frame::ipv4_checksum(&bytes[24 + 16 + 14..24 + 16 + 34]), 0);
+    }
+
+    #[test]
+    fn ip_fragments_are_counted_and_passed_over() {
+        let mut w = PcapWriter::new(Vec::new()).unwrap();
+        for _ in 0..3 {
+            w.write(
+                1,
+                addr("10.0.0.1:40000"),
+                addr("239.255.1.1:9002"),
+                b"whole",
+            )
+            .unwrap();
+        }
+        let mut bytes = w.into_inner();
+        // Make the second record's packet a first fragment (more fragments), the third a
+        // later one (an offset): neither is a datagram.
+        let record = 16 + 14 + 20 + 8 + 5;
+        let flags = |i: usize| 24 + i * record + 16 + 14 + 6;
+        bytes[flags(1)] |= 0x20;
+        bytes[flags(2)..flags(2) + 2].copy_from_slice(&0x0010u16.to_be_bytes());
+        let mut reader = PcapReader::new(&bytes[..]).unwrap();
+        let packets: Vec<Packet> = reader.by_ref().map(Result::unwrap).collect();
+        assert_eq!(packets.len(), 1);
+        assert_eq!(reader.fragments_skipped(), 2);
     }
 
     #[test]

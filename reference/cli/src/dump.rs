@@ -48,9 +48,9 @@ pub fn run(args: DumpArgs) -> Result<(), String> {
     let mut errors = 0;
     let result: Result<(), String> = (|| {
         if is_pcap {
-            let reader =
+            let mut reader =
                 PcapReader::new(BufReader::new(&bytes[..])).map_err(|e| format!("{name}: {e}"))?;
-            for (i, p) in reader.enumerate() {
+            for (i, p) in reader.by_ref().enumerate() {
                 let p = p.map_err(|e| format!("{name}: {e}"))?;
                 let label = format!(
                     "#{i} {}.{:09} {} > {}",
@@ -61,6 +61,7 @@ pub fn run(args: DumpArgs) -> Result<(), String> {
                 );
                 errors += datagram(&label, &p.payload, &mut out).map_err(|e| e.to_string())?;
             }
+            crate::util::warn_fragments("dump", &name, reader.fragments_skipped());
         } else {
             errors += datagram(&name, &bytes, &mut out).map_err(|e| e.to_string())?;
         }

@@ -197,12 +197,13 @@ fn user_gave_events() -> bool {
 fn capture_events(path: &str) -> Result<Source, String> {
     use rltop::Message as M;
     let file = File::open(path).map_err(|e| format!("{path}: {e}"))?;
-    let reader =
+    let mut reader =
         rltop_capture::PcapReader::new(BufReader::new(file)).map_err(|e| format!("{path}: {e}"))?;
     let mut datagrams = Vec::new();
-    for p in reader {
+    for p in reader.by_ref() {
         datagrams.push(p.map_err(|e| format!("{path}: {e}"))?.payload);
     }
+    crate::util::warn_fragments("publish", path, reader.fragments_skipped());
     // Takers by trade id, and which trades an execution accounts for.
     let mut takers = HashMap::new();
     let mut executed = std::collections::HashSet::new();

@@ -41,12 +41,12 @@ pub fn run(args: ReplayArgs) -> Result<(), String> {
     };
     let iface = resolve_interface(&args.iface)?;
     let file = File::open(&args.file).map_err(|e| format!("{name}: {e}"))?;
-    let reader = PcapReader::new(BufReader::new(file)).map_err(|e| format!("{name}: {e}"))?;
+    let mut reader = PcapReader::new(BufReader::new(file)).map_err(|e| format!("{name}: {e}"))?;
     let mut sender = Sender::new(iface, args.ttl, !args.no_loopback, SendMode::SendMmsg)
         .map_err(|e| format!("cannot open a socket: {e}"))?;
     let mut checked = std::collections::HashSet::new();
     let mut route_error = None;
-    let sent = replay(reader, pace, |p| {
+    let sent = replay(reader.by_ref(), pace, |p| {
         if checked.insert(p.dst) && p.dst.ip().is_multicast() {
             if let Err(e) = check_route(p.dst, iface) {
                 route_error = Some(e.clone());
@@ -64,5 +64,6 @@ pub fn run(args: ReplayArgs) -> Result<(), String> {
             .unwrap_or_else(|| format!("{name}: {e}"))
     })?;
     eprintln!("rltop replay: {name}: {sent} datagrams sent");
+    crate::util::warn_fragments("replay", &name, reader.fragments_skipped());
     Ok(())
 }

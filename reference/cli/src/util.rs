@@ -36,6 +36,16 @@ pub fn realtime_ns() -> u64 {
         .map_or(0, |d| d.as_nanos() as u64)
 }
 
+/// Says, on stderr, that a capture held IPv4 fragments that were passed over (datagrams
+/// larger than the capturing link's MTU are not reassembled).
+pub fn warn_fragments(command: &str, file: &str, fragments: u64) {
+    if fragments > 0 {
+        eprintln!(
+            "rltop {command}: warning: {file}: {fragments} IPv4 fragment(s) passed over (fragmented datagrams are not reassembled)"
+        );
+    }
+}
+
 static STOP: AtomicBool = AtomicBool::new(false);
 
 extern "C" fn on_signal(_: libc::c_int) {

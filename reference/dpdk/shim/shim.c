@@ -56,3 +56,6 @@ _Static_assert(sizeof(struct rte_ether_addr) == 6, "RteEtherAddr size");
 _Static_assert(_Alignof(struct rte_ether_addr) == 2, "RteEtherAddr alignment");
 /* src/ffi.rs: name buffers of RTE_ETH_NAME_MAX_LEN bytes. */
 _Static_assert(RTE_ETH_NAME_MAX_LEN == 64, "RTE_ETH_NAME_MAX_LEN");
+/* src/ffi.rs: the mbuf headroom and the largest mempool cache, copied as constants. */
+_Static_assert(RTE_PKTMBUF_HEADROOM == 128, "RTE_PKTMBUF_HEADROOM");
+_Static_assert(RTE_MEMPOOL_CACHE_MAX_SIZE == 512, "RTE_MEMPOOL_CACHE_MAX_SIZE");

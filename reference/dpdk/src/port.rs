@@ -390,10 +390,10 @@ fn eal_hint(code: i32, args: &[String], log: &[String], euid: u32) -> String {
     {
         return format!(
             "a --vdev driver was not found (given: {}): a virtual device's name is a driver's \
-             name and a number, e.g. {VDEV_ADVICE}; drivers load from {} (Debian's \
-             librte-net-* packages), or add one with -d LIB.so",
+             name and a number, e.g. {VDEV_ADVICE}; drivers load from DPDK's plugin \
+             directory (on Debian, the librte-net-* packages' /usr/lib/<arch>/dpdk/pmds-*), \
+             or add one with -d LIB.so",
             devs.join(", "),
-            "/usr/lib/x86_64-linux-gnu/dpdk/pmds-23.0"
         );
     }
     if code == libc::EALREADY {
