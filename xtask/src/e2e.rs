@@ -55,6 +55,16 @@ impl Drop for Running {
 }
 
 impl Running {
+    /// Starts `command` with its stderr piped (read by [`Running::wait`]); `what` names it
+    /// in errors.
+    fn start(command: &mut Command, what: &str) -> Result<Running, String> {
+        command
+            .stderr(Stdio::piped())
+            .spawn()
+            .map(Running)
+            .map_err(|e| format!("cannot start {what}: {e}"))
+    }
+
     /// Waits up to `limit` for the exit: (status, stdout, stderr) of a child whose output
     /// is piped (short outputs: they are read after the exit). Err if it had to be killed.
     fn wait(mut self, what: &str, limit: Duration) -> Result<(ExitStatus, String, String), String> {
@@ -232,14 +242,12 @@ fn payloads(path: &Path) -> Result<std::collections::BTreeMap<String, Vec<Vec<u8
 fn c_subscriber_bad_input(bin: &Path) -> Result<String, String> {
     let ns = Netns::new(format!("rltop-cbad-{}", std::process::id() % 10_000))?;
     ns.exec("ip", &["link", "set", "lo", "up"])?;
-    let subscriber = Running(
+    let subscriber = Running::start(
         ns.command(bin)
             .args(["--iface", "127.0.0.1", "--for", "4", "--quiet"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(|e| format!("cannot start rltop-bbo: {e}"))?,
-    );
+            .stdout(Stdio::piped()),
+        "rltop-bbo",
+    )?;
     std::thread::sleep(Duration::from_millis(300));
     let sender = ns
         .command(Path::new("python3"))
@@ -371,7 +379,7 @@ fn dpdk_pcap_matches_kernel(rltop: &Path, dir: &Path) -> Result<String, String> 
     let common = [
         "--clock", "fixed", "--seed", "5", "--events", "5000", "--tail", "1", "--rate", "20000",
     ];
-    let listener = Running(
+    let listener = Running::start(
         ns.command(rltop)
             .args([
                 "listen",
@@ -384,36 +392,30 @@ fn dpdk_pcap_matches_kernel(rltop: &Path, dir: &Path) -> Result<String, String> 
                 "--pcap-out",
             ])
             .arg(&kernel)
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(|e| format!("cannot start rltop listen: {e}"))?,
-    );
+            .stdout(Stdio::null()),
+        "rltop listen",
+    )?;
     std::thread::sleep(Duration::from_millis(300));
-    let publisher = Running(
+    let publisher = Running::start(
         ns.command(rltop)
             .args(["publish", "--iface", "lo"])
             .args(common)
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(|e| format!("cannot start rltop publish: {e}"))?,
-    );
+            .stdout(Stdio::null()),
+        "rltop publish",
+    )?;
     publisher.finish("rltop publish (kernel)", Duration::from_secs(30))?;
     listener.finish("rltop listen", Duration::from_secs(40))?;
     let eal = format!(
         "--no-huge -m 256 --no-pci --log-level=error --file-prefix rltop-e2e-pcap --vdev net_pcap0,tx_pcap={}",
         dpdk.display()
     );
-    let publisher = Running(
+    let publisher = Running::start(
         Command::new(rltop)
             .args(["publish", "--backend", "dpdk", "--eal", &eal])
             .args(common)
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(|e| format!("cannot start rltop publish: {e}"))?,
-    );
+            .stdout(Stdio::null()),
+        "rltop publish",
+    )?;
     publisher.finish("rltop publish --backend dpdk", Duration::from_secs(30))?;
     let (k, d) = (payloads(&kernel)?, payloads(&dpdk)?);
     let datagrams: usize = d.values().map(Vec::len).sum();
@@ -477,7 +479,7 @@ fn dpdk_tap(rltop: &Path, dir: &Path) -> Result<String, String> {
     let tap = format!("rtap{}", std::process::id() % 10_000);
     let (books, oracle) = (dir.join("tap-listen.json"), dir.join("tap-oracle.json"));
     let eal = format!("--no-huge -m 256 --no-pci --log-level=error --file-prefix rltop-e2e-tap --vdev net_tap0,iface={tap}");
-    let publisher = Running(
+    let publisher = Running::start(
         ns.command(rltop)
             .args([
                 "publish",
@@ -498,11 +500,9 @@ fn dpdk_tap(rltop: &Path, dir: &Path) -> Result<String, String> {
                 "--books",
             ])
             .arg(&oracle)
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(|e| format!("cannot start rltop publish: {e}"))?,
-    );
+            .stdout(Stdio::null()),
+        "rltop publish",
+    )?;
     // The interface exists once the port is open.
     let start = Instant::now();
     while ns.exec("ip", &["link", "show", &tap]).is_err() {
@@ -514,7 +514,7 @@ fn dpdk_tap(rltop: &Path, dir: &Path) -> Result<String, String> {
     ns.exec("ip", &["addr", "add", "10.232.0.1/24", "dev", &tap])?;
     ns.exec("ip", &["link", "set", &tap, "up"])?;
     ns.exec("ip", &["route", "add", "224.0.0.0/4", "dev", &tap])?;
-    let listener = Running(
+    let listener = Running::start(
         ns.command(rltop)
             .args([
                 "listen",
@@ -527,11 +527,9 @@ fn dpdk_tap(rltop: &Path, dir: &Path) -> Result<String, String> {
                 "--books-out",
             ])
             .arg(&books)
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(|e| format!("cannot start rltop listen: {e}"))?,
-    );
+            .stdout(Stdio::null()),
+        "rltop listen",
+    )?;
     publisher.finish(
         "rltop publish --backend dpdk (net_tap)",
         Duration::from_secs(40),
@@ -587,7 +585,7 @@ fn loss_run(rltop: &Path, loss: Loss, seed: u64, dir: &Path) -> Result<String, S
         .exec("nft", &["-f", &rules.to_string_lossy()])?;
     let books = dir.join(format!("listen-{seed}.json"));
     let oracle = dir.join(format!("oracle-{seed}.json"));
-    let listener = Running(
+    let listener = Running::start(
         l.subscriber
             .command(rltop)
             .args([
@@ -602,13 +600,11 @@ fn loss_run(rltop: &Path, loss: Loss, seed: u64, dir: &Path) -> Result<String, S
             ])
             .arg(&books)
             .args(&plan)
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(|e| format!("cannot start rltop listen: {e}"))?,
-    );
+            .stdout(Stdio::null()),
+        "rltop listen",
+    )?;
     std::thread::sleep(Duration::from_millis(300));
-    let publisher = Running(
+    let publisher = Running::start(
         l.publisher
             .command(rltop)
             .args([
@@ -629,11 +625,9 @@ fn loss_run(rltop: &Path, loss: Loss, seed: u64, dir: &Path) -> Result<String, S
             ])
             .arg(&oracle)
             .args(&plan)
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(|e| format!("cannot start rltop publish: {e}"))?,
-    );
+            .stdout(Stdio::null()),
+        "rltop publish",
+    )?;
     publisher.finish("rltop publish", Duration::from_secs(60))?;
     let summary = listener.finish("rltop listen", Duration::from_secs(70))?;
     let dropped = Command::new("ip")
@@ -700,7 +694,7 @@ fn c_subscriber(rltop: &Path, dir: &Path) -> Result<String, String> {
         ));
     }
     let l = link("c")?;
-    let subscriber = Running(
+    let subscriber = Running::start(
         l.subscriber
             .command(&bin)
             .args([
@@ -712,23 +706,19 @@ fn c_subscriber(rltop: &Path, dir: &Path) -> Result<String, String> {
                 "200",
                 "--quiet",
             ])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(|e| format!("cannot start rltop-bbo: {e}"))?,
-    );
+            .stdout(Stdio::piped()),
+        "rltop-bbo",
+    )?;
     std::thread::sleep(Duration::from_millis(300));
-    let publisher = Running(
+    let publisher = Running::start(
         l.publisher
             .command(rltop)
             .args([
                 "publish", "--iface", &l.pub_if, "--for", "4s", "--tail", "0.5",
             ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(|e| format!("cannot start rltop publish: {e}"))?,
-    );
+            .stdout(Stdio::null()),
+        "rltop publish",
+    )?;
     publisher.finish("rltop publish", Duration::from_secs(20))?;
     let (status, stdout, stderr) = subscriber.wait("rltop-bbo", Duration::from_secs(20))?;
     if !status.success() || !stdout.contains("errors=0") {

@@ -230,6 +230,25 @@ fn garbage_datagrams_are_counted_not_fatal() {
     );
 }
 
+/// `rltop sim` on `plan` (4000 events): the capture and the engines' books.
+fn sim_capture(name: &str, plan: &PathBuf) -> (PathBuf, PathBuf) {
+    let (cap, oracle) = (
+        tmp(&format!("{name}.pcap")),
+        tmp(&format!("{name}-oracle.json")),
+    );
+    let o = Command::new(env!("CARGO_BIN_EXE_rltop"))
+        .args(["sim", "--events", "4000", "--quiet-tail", "1", "--out"])
+        .arg(&cap)
+        .arg("--books")
+        .arg(&oracle)
+        .arg("--plan")
+        .arg(plan)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{:?}", text(&o));
+    (cap, oracle)
+}
+
 /// Runs `rltop listen` on loopback with `plan` (None: the draft's) until the end of the
 /// session, while `send` runs; returns the books it wrote and its stdout.
 fn listen_while(plan: Option<&PathBuf>, name: &str, send: impl FnOnce()) -> (String, String) {
@@ -263,22 +282,8 @@ fn listen_while(plan: Option<&PathBuf>, name: &str, send: impl FnOnce()) -> (Str
 
 #[test]
 fn a_capture_replayed_to_the_groups_rebuilds_the_oracle_books() {
-    let (cap, oracle) = (tmp("replay.pcap"), tmp("replay-oracle.json"));
     let plan = loopback_plan(11);
-    let o = rltop(&[
-        "sim",
-        "--out",
-        cap.to_str().unwrap(),
-        "--books",
-        oracle.to_str().unwrap(),
-        "--events",
-        "4000",
-        "--quiet-tail",
-        "1",
-        "--plan",
-        plan.to_str().unwrap(),
-    ]);
-    assert!(o.status.success(), "{:?}", text(&o));
+    let (cap, oracle) = sim_capture("replay", &plan);
     let (books, out) = listen_while(Some(&plan), "replay", || {
         let o = rltop(&[
             "replay",
@@ -297,23 +302,9 @@ fn a_capture_replayed_to_the_groups_rebuilds_the_oracle_books() {
 
 #[test]
 fn a_capture_as_the_source_is_published_anew_with_the_same_books() {
-    let (cap, oracle) = (tmp("source.pcap"), tmp("source-oracle.json"));
     // Recorded on A and B lines: every message is in the capture twice.
     let ab = plan_file(12, true);
-    let o = rltop(&[
-        "sim",
-        "--out",
-        cap.to_str().unwrap(),
-        "--books",
-        oracle.to_str().unwrap(),
-        "--events",
-        "4000",
-        "--quiet-tail",
-        "1",
-        "--plan",
-        ab.to_str().unwrap(),
-    ]);
-    assert!(o.status.success(), "{:?}", text(&o));
+    let (cap, oracle) = sim_capture("source", &ab);
     let plan = loopback_plan(9);
     let source = format!("pcap:{}", cap.display());
     let (books, _) = listen_while(Some(&plan), "source", || {
