@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 
 use clap::Args;
 use rltop_book::Side;
+use rltop_feed::decimal::decimal;
 use rltop_feed::{Event, FeedHandler, StaleCause};
 use rltop_net::mcast::{resolve_interface, Receiver};
 use rltop_net::plan::{Line, Stream};
@@ -95,21 +96,6 @@ struct Reference {
     name: String,
     price_exponent: i8,
     quantity_exponent: i8,
-}
-
-/// A scaled integer as a decimal: `value × 10^exponent` (SPEC.md §1).
-/// Exponents come from the network: one too large to scale by prints as `value e exponent`.
-fn decimal(value: i128, exponent: i8) -> String {
-    if exponent >= 0 {
-        return 10i128
-            .checked_pow(u32::from(exponent.unsigned_abs()))
-            .and_then(|scale| value.checked_mul(scale))
-            .map_or_else(|| format!("{value}e{exponent}"), |v| v.to_string());
-    }
-    let places = usize::from(exponent.unsigned_abs());
-    let digits = format!("{:0>width$}", value.unsigned_abs(), width = places + 1);
-    let (whole, frac) = digits.split_at(digits.len() - places);
-    format!("{}{whole}.{frac}", if value < 0 { "-" } else { "" })
 }
 
 #[derive(Default)]
@@ -461,23 +447,4 @@ fn json_line(e: &Event<'_>) -> Option<String> {
         }
         .to_string(),
     )
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn decimals() {
-        use super::decimal;
-        assert_eq!(decimal(17996, -2), "179.96");
-        assert_eq!(decimal(5, -3), "0.005");
-        assert_eq!(decimal(-120, -2), "-1.20");
-        assert_eq!(decimal(-5, -2), "-0.05");
-        assert_eq!(decimal(42, 0), "42");
-        assert_eq!(decimal(42, 2), "4200");
-        assert_eq!(
-            decimal(i128::from(i64::MAX), 127),
-            format!("{}e127", i64::MAX)
-        );
-        assert_eq!(decimal(7, -128).len(), 130); // "0." and 128 places
-    }
 }

@@ -2,6 +2,7 @@
 //! crate under `reference/` (the simulator, the publisher, the feed handler, captures).
 //! Errors print one line, `rltop <subcommand>: <reason>`, and exit with status 2.
 
+mod bridge;
 mod dump;
 mod listen;
 mod publish;
@@ -18,8 +19,8 @@ use rltop_net::Plan;
 #[command(
     name = "rltop",
     version,
-    about = "RLTOP market data: simulate, publish on UDP multicast, listen, replay and dump",
-    long_about = "RLTOP market data: simulate, publish on UDP multicast, listen, replay and dump.\n\n\
+    about = "RLTOP market data: simulate, publish on UDP multicast, listen, replay, dump, and bridge to WebSocket",
+    long_about = "RLTOP market data: simulate, publish on UDP multicast, listen, replay, dump, and bridge to WebSocket.\n\n\
 On one machine, in two terminals:\n    rltop listen\n    rltop publish --for 10s\n\
 Both use the draft's channel plan (rltop plan) unless given --plan FILE."
 )]
@@ -42,6 +43,9 @@ enum Command {
     Dump(dump::DumpArgs),
     /// Print the draft's channel plan, its JSON Schema, or check a plan file.
     Plan(PlanArgs),
+    /// Serve the feed as Binance-compatible WebSocket streams and REST, raw datagrams, and
+    /// a live page.
+    Bridge(bridge::BridgeArgs),
 }
 
 /// The simulator's knobs, shared by `rltop sim` and `rltop publish --source sim`.
@@ -170,6 +174,7 @@ fn main() -> ExitCode {
         Command::Replay(a) => ("replay", replay::run(a)),
         Command::Dump(a) => ("dump", dump::run(a)),
         Command::Plan(a) => ("plan", plan(a)),
+        Command::Bridge(a) => ("bridge", bridge::run(a)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

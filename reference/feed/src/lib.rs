@@ -18,6 +18,7 @@
 //!
 //! Events borrow the datagram and the books: nothing is copied for a consumer.
 
+pub mod decimal;
 mod table;
 mod window;
 

@@ -1,0 +1,708 @@
+//! HTTP: routing, token auth, the Binance REST endpoints, `/healthz`, `/metrics` and the
+//! page's static files. WebSocket paths are handed to [`crate::ws`].
+//!
+//! Errors have Binance's body, `{"code": <negative>, "msg": "..."}`, and its HTTP status
+//! (400 for a bad request, 404 for an unknown path, 401 without the token).
+
+use std::fmt::Write;
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper::header::{HeaderValue, CONTENT_TYPE};
+use hyper::{Method, Request, Response, StatusCode};
+
+use crate::market::{depth_object, kline_row, Definition, Instrument, Market};
+use crate::streams::Interval;
+use crate::Server;
+
+pub type Body = Full<Bytes>;
+
+const INDEX_HTML: &str = include_str!("../web/index.html");
+const APP_JS: &str = include_str!("../web/app.js");
+const STYLE_CSS: &str = include_str!("../web/style.css");
+
+/// A Binance error: HTTP status, code, message.
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: i32,
+    pub msg: String,
+}
+
+impl ApiError {
+    fn bad(code: i32, msg: impl Into<String>) -> ApiError {
+        ApiError {
+            status: StatusCode::BAD_REQUEST,
+            code,
+            msg: msg.into(),
+        }
+    }
+
+    fn invalid_symbol() -> ApiError {
+        ApiError::bad(-1121, "Invalid symbol.")
+    }
+
+    fn missing(param: &str) -> ApiError {
+        ApiError::bad(
+            -1102,
+            format!("Mandatory parameter '{param}' was not sent, was empty/null, or malformed."),
+        )
+    }
+
+    pub fn unauthorized() -> ApiError {
+        ApiError {
+            status: StatusCode::UNAUTHORIZED,
+            code: -2015,
+            msg: "Invalid token: send ?token= or Authorization: Bearer.".into(),
+        }
+    }
+
+    pub fn response(&self) -> Response<Body> {
+        json(
+            self.status,
+            serde_json::json!({"code": self.code, "msg": self.msg}).to_string(),
+        )
+    }
+}
+
+pub fn json(status: StatusCode, body: String) -> Response<Body> {
+    let mut r = Response::new(Full::new(Bytes::from(body)));
+    *r.status_mut() = status;
+    let h = r.headers_mut();
+    h.insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("application/json;charset=UTF-8"),
+    );
+    // Browser apps on other origins read market data (it is public once past the token).
+    h.insert("access-control-allow-origin", HeaderValue::from_static("*"));
+    r
+}
+
+fn asset(content_type: &'static str, body: &'static str) -> Response<Body> {
+    let mut r = Response::new(Full::new(Bytes::from_static(body.as_bytes())));
+    r.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    r.headers_mut()
+        .insert("cache-control", HeaderValue::from_static("no-cache"));
+    r
+}
+
+/// Query parameters, percent-decoded, in order.
+pub fn query(req: &Request<Incoming>) -> Vec<(String, String)> {
+    req.uri()
+        .query()
+        .unwrap_or("")
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (k, v) = p.split_once('=').unwrap_or((p, ""));
+            (percent_decode(k), percent_decode(v))
+        })
+        .collect()
+}
+
+fn percent_decode(s: &str) -> String {
+    let hex = |b: u8| (b as char).to_digit(16).map(|d| d as u8);
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' => match (
+                bytes.get(i + 1).and_then(|&b| hex(b)),
+                bytes.get(i + 2).and_then(|&b| hex(b)),
+            ) {
+                (Some(high), Some(low)) => {
+                    out.push(high << 4 | low);
+                    i += 2;
+                }
+                _ => out.push(b'%'),
+            },
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn param<'a>(q: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    q.iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+        .filter(|v| !v.is_empty())
+}
+
+/// Does the request carry the token (when one is set)?
+pub fn authorized(server: &Server, req: &Request<Incoming>) -> bool {
+    let Some(token) = &server.config.token else {
+        return true;
+    };
+    let bearer = req
+        .headers()
+        .get(hyper::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    let given = bearer.map(str::to_string).or_else(|| {
+        query(req)
+            .into_iter()
+            .find(|(k, _)| k == "token")
+            .map(|(_, v)| v)
+    });
+    given.is_some_and(|g| constant_time_eq(g.as_bytes(), token.as_bytes()))
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Every request.
+pub async fn handle(
+    server: Arc<Server>,
+    req: Request<Incoming>,
+) -> Result<Response<Body>, std::convert::Infallible> {
+    server.shared.hub.metrics.requests.fetch_add(1, Relaxed);
+    let path = req.uri().path().to_string();
+    let response = match (req.method(), path.as_str()) {
+        (&Method::GET, "/") | (&Method::GET, "/index.html") => {
+            asset("text/html; charset=utf-8", INDEX_HTML)
+        }
+        (&Method::GET, "/app.js") => asset("text/javascript; charset=utf-8", APP_JS),
+        (&Method::GET, "/style.css") => asset("text/css; charset=utf-8", STYLE_CSS),
+        (&Method::GET, "/healthz") => healthz(&server),
+        (&Method::GET, "/metrics") => metrics(&server),
+        (&Method::OPTIONS, _) => {
+            let mut r = json(StatusCode::NO_CONTENT, String::new());
+            let h = r.headers_mut();
+            h.insert(
+                "access-control-allow-methods",
+                HeaderValue::from_static("GET, OPTIONS"),
+            );
+            h.insert(
+                "access-control-allow-headers",
+                HeaderValue::from_static("authorization, content-type"),
+            );
+            r
+        }
+        (_, p)
+            if p == "/ws"
+                || p.starts_with("/ws/")
+                || p == "/stream"
+                || p == "/rltop"
+                || p == "/redis" =>
+        {
+            if !authorized(&server, &req) {
+                ApiError::unauthorized().response()
+            } else {
+                crate::ws::upgrade(server.clone(), req)
+            }
+        }
+        (&Method::GET, p) if p.starts_with("/api/") => {
+            if !authorized(&server, &req) {
+                ApiError::unauthorized().response()
+            } else {
+                let q = query(&req);
+                let market = server.shared.market.read().expect("market lock");
+                match rest(&market, p, &q) {
+                    Ok(body) => json(StatusCode::OK, body),
+                    Err(e) => {
+                        server
+                            .shared
+                            .hub
+                            .metrics
+                            .request_errors
+                            .fetch_add(1, Relaxed);
+                        e.response()
+                    }
+                }
+            }
+        }
+        (_, p) if p.starts_with("/api/") => ApiError {
+            status: StatusCode::METHOD_NOT_ALLOWED,
+            code: -1000,
+            msg: format!(
+                "{} {p}: this bridge serves market data (GET) only",
+                req.method()
+            ),
+        }
+        .response(),
+        (_, p) => ApiError {
+            status: StatusCode::NOT_FOUND,
+            code: -1000,
+            msg: format!("Unknown path {p}."),
+        }
+        .response(),
+    };
+    Ok(response)
+}
+
+/// The REST API, answered from the market model.
+pub fn rest(market: &Market, path: &str, q: &[(String, String)]) -> Result<String, ApiError> {
+    match path {
+        "/api/v3/ping" => Ok("{}".into()),
+        "/api/v3/time" => Ok(format!(
+            "{{\"serverTime\":{}}}",
+            crate::source::realtime_ns() / 1_000_000
+        )),
+        "/api/v3/exchangeInfo" => exchange_info(market, q),
+        "/api/v3/depth" => {
+            let (def, inst) = symbol(market, q)?;
+            let limit = limit(q, 100, 5000)?;
+            Ok(depth_object(def, &inst.view, limit))
+        }
+        "/api/v3/trades" => {
+            let (def, inst) = symbol(market, q)?;
+            let limit = limit(q, 500, 1000)?;
+            let mut s = String::from("[");
+            let skip = inst.trades.len().saturating_sub(limit);
+            for (i, t) in inst.trades.iter().skip(skip).enumerate() {
+                if i > 0 {
+                    s.push(',');
+                }
+                let _ = write!(s, "{{\"id\":{},\"price\":", t.id);
+                def.price(&mut s, i128::from(t.price));
+                s.push_str(",\"qty\":");
+                def.qty(&mut s, t.qty);
+                s.push_str(",\"quoteQty\":");
+                def.turnover(
+                    &mut s,
+                    u128::from(t.price.unsigned_abs()) * u128::from(t.qty),
+                );
+                let _ = write!(
+                    s,
+                    ",\"time\":{},\"isBuyerMaker\":{},\"isBestMatch\":true}}",
+                    t.time_ms, t.buyer_maker
+                );
+            }
+            s.push(']');
+            Ok(s)
+        }
+        "/api/v3/ticker/24hr" => per_symbol(market, q, ticker_24hr),
+        "/api/v3/ticker/bookTicker" => per_symbol(market, q, book_ticker),
+        "/api/v3/klines" => klines(market, q),
+        _ => Err(ApiError {
+            status: StatusCode::NOT_FOUND,
+            code: -1000,
+            msg: format!("Unknown endpoint {path}."),
+        }),
+    }
+}
+
+fn symbol<'a>(
+    market: &'a Market,
+    q: &[(String, String)],
+) -> Result<(&'a Definition, &'a Instrument), ApiError> {
+    let name = param(q, "symbol").ok_or_else(|| ApiError::missing("symbol"))?;
+    lookup(market, name)
+}
+
+fn lookup<'a>(
+    market: &'a Market,
+    name: &str,
+) -> Result<(&'a Definition, &'a Instrument), ApiError> {
+    let inst = market
+        .instrument(name)
+        .ok_or_else(ApiError::invalid_symbol)?;
+    let def = inst.def.as_ref().ok_or_else(ApiError::invalid_symbol)?;
+    Ok((def, inst))
+}
+
+fn number(q: &[(String, String)], name: &str) -> Result<Option<u64>, ApiError> {
+    match param(q, name) {
+        None => Ok(None),
+        Some(v) => v.parse().map(Some).map_err(|_| {
+            ApiError::bad(
+                -1100,
+                format!("Illegal characters found in parameter '{name}'; legal range is '^[0-9]{{1,20}}$'."),
+            )
+        }),
+    }
+}
+
+fn limit(q: &[(String, String)], default: usize, max: usize) -> Result<usize, ApiError> {
+    match number(q, "limit")? {
+        None => Ok(default),
+        Some(n) if (1..=max as u64).contains(&n) => Ok(n as usize),
+        Some(_) => Err(ApiError::bad(
+            -1100,
+            format!("Illegal characters found in parameter 'limit'; legal range is '1 - {max}'."),
+        )),
+    }
+}
+
+/// `symbol=X`, `symbols=["X","Y"]`, or neither (all): one object or an array.
+fn per_symbol(
+    market: &Market,
+    q: &[(String, String)],
+    render: fn(&Definition, &Instrument) -> Option<String>,
+) -> Result<String, ApiError> {
+    if param(q, "symbol").is_some() && param(q, "symbols").is_some() {
+        return Err(ApiError::bad(
+            -1128,
+            "Combination of optional parameters invalid.",
+        ));
+    }
+    if let Some(name) = param(q, "symbol") {
+        let (def, inst) = lookup(market, name)?;
+        return Ok(render(def, inst).unwrap_or_else(|| "{}".into()));
+    }
+    let names: Vec<String> = match param(q, "symbols") {
+        Some(list) => serde_json::from_str(list).map_err(|_| {
+            ApiError::bad(-1100, "Illegal characters found in parameter 'symbols'; legal range is '^\\[(\"[A-Z0-9-_.]{1,20}\"(,\"[A-Z0-9-_.]{1,20}\"){0,}){0,1}\\]$'.")
+        })?,
+        None => market
+            .instruments
+            .values()
+            .filter_map(|i| i.def.as_ref().map(|d| d.symbol.clone()))
+            .collect(),
+    };
+    let mut parts = Vec::new();
+    for name in &names {
+        let (def, inst) = lookup(market, name)?;
+        parts.extend(render(def, inst));
+    }
+    Ok(format!("[{}]", parts.join(",")))
+}
+
+fn ticker_24hr(def: &Definition, inst: &Instrument) -> Option<String> {
+    let f = inst.day_figures()?;
+    let p = |v: i128| def.price_string(v);
+    let qty = |v: u64| def.qty_string(v);
+    let turnover = {
+        let mut s = String::new();
+        def.turnover(&mut s, u128::from(f.turnover));
+        s.trim_matches('"').to_string()
+    };
+    Some(
+        serde_json::json!({
+            "symbol": def.symbol,
+            "priceChange": p(i128::from(f.change)),
+            "priceChangePercent": rltop_feed::decimal::decimal(i128::from(f.change_bp), -2),
+            "weightedAvgPrice": p(f.weighted_avg),
+            "prevClosePrice": p(i128::from(f.open)),
+            "lastPrice": p(i128::from(f.last)),
+            "lastQty": qty(f.last_qty),
+            "bidPrice": p(i128::from(f.bid.map_or(0, |l| l.0))),
+            "bidQty": qty(f.bid.map_or(0, |l| l.1)),
+            "askPrice": p(i128::from(f.ask.map_or(0, |l| l.0))),
+            "askQty": qty(f.ask.map_or(0, |l| l.1)),
+            "openPrice": p(i128::from(f.open)),
+            "highPrice": p(i128::from(f.high)),
+            "lowPrice": p(i128::from(f.low)),
+            "volume": qty(f.volume),
+            "quoteVolume": turnover,
+            "openTime": f.time_ms.saturating_sub(86_400_000),
+            "closeTime": f.time_ms,
+            "firstId": f.first_id as i64,
+            "lastId": f.last_id as i64,
+            "count": f.count,
+        })
+        .to_string(),
+    )
+}
+
+fn book_ticker(def: &Definition, inst: &Instrument) -> Option<String> {
+    let bid = inst.view.bids.first().copied().unwrap_or((0, 0));
+    let ask = inst.view.asks.first().copied().unwrap_or((0, 0));
+    Some(
+        serde_json::json!({
+            "symbol": def.symbol,
+            "bidPrice": def.price_string(i128::from(bid.0)),
+            "bidQty": def.qty_string(bid.1),
+            "askPrice": def.price_string(i128::from(ask.0)),
+            "askQty": def.qty_string(ask.1),
+        })
+        .to_string(),
+    )
+}
+
+fn klines(market: &Market, q: &[(String, String)]) -> Result<String, ApiError> {
+    let (def, inst) = symbol(market, q)?;
+    let interval = param(q, "interval").ok_or_else(|| ApiError::missing("interval"))?;
+    let interval =
+        Interval::parse(interval).ok_or_else(|| ApiError::bad(-1120, "Invalid interval."))?;
+    let start = number(q, "startTime")?;
+    let end = number(q, "endTime")?;
+    let limit = limit(q, 500, 1000)?;
+    let bars: Vec<_> = inst
+        .bars(interval)
+        .filter(|b| start.is_none_or(|s| b.open_ms >= s) && end.is_none_or(|e| b.open_ms <= e))
+        .collect();
+    // With a start, the first `limit` from it; otherwise the latest `limit`.
+    let chosen: &[_] = if start.is_some() {
+        &bars[..bars.len().min(limit)]
+    } else {
+        &bars[bars.len().saturating_sub(limit)..]
+    };
+    let mut s = String::from("[");
+    for (i, bar) in chosen.iter().enumerate() {
+        if i > 0 {
+            s.push(',');
+        }
+        kline_row(&mut s, def, interval, bar);
+    }
+    s.push(']');
+    Ok(s)
+}
+
+fn exchange_info(market: &Market, q: &[(String, String)]) -> Result<String, ApiError> {
+    let wanted: Option<Vec<String>> = match (param(q, "symbol"), param(q, "symbols")) {
+        (Some(s), None) => Some(vec![s.to_string()]),
+        (None, Some(list)) => Some(serde_json::from_str(list).map_err(|_| {
+            ApiError::bad(-1100, "Illegal characters found in parameter 'symbols'.")
+        })?),
+        (None, None) => None,
+        (Some(_), Some(_)) => {
+            return Err(ApiError::bad(
+                -1128,
+                "Combination of optional parameters invalid.",
+            ))
+        }
+    };
+    let defs: Vec<&Definition> = match &wanted {
+        Some(names) => names
+            .iter()
+            .map(|n| lookup(market, n).map(|(d, _)| d))
+            .collect::<Result<_, _>>()?,
+        None => market
+            .instruments
+            .values()
+            .filter_map(|i| i.def.as_ref())
+            .collect(),
+    };
+    let symbols: Vec<serde_json::Value> = defs
+        .iter()
+        .map(|d| {
+            let price_places = (-i32::from(d.price_exponent)).max(0);
+            let qty_places = (-i32::from(d.quantity_exponent)).max(0);
+            serde_json::json!({
+                "symbol": d.symbol,
+                "status": d.status,
+                "baseAsset": d.base,
+                "baseAssetPrecision": qty_places,
+                "quoteAsset": d.quote,
+                "quotePrecision": price_places,
+                "quoteAssetPrecision": price_places,
+                "baseCommissionPrecision": qty_places,
+                "quoteCommissionPrecision": price_places,
+                "orderTypes": ["LIMIT", "MARKET"],
+                "icebergAllowed": false,
+                "ocoAllowed": false,
+                "otoAllowed": false,
+                "quoteOrderQtyMarketAllowed": false,
+                "allowTrailingStop": false,
+                "cancelReplaceAllowed": false,
+                "isSpotTradingAllowed": d.status == "TRADING",
+                "isMarginTradingAllowed": false,
+                "filters": [
+                    {
+                        "filterType": "PRICE_FILTER",
+                        "minPrice": d.price_string(i128::from(d.tick_size)),
+                        "maxPrice": d.price_string(0),
+                        "tickSize": d.price_string(i128::from(d.tick_size)),
+                    },
+                    {
+                        "filterType": "LOT_SIZE",
+                        "minQty": d.qty_string(d.min_quantity),
+                        "maxQty": d.qty_string(d.max_quantity),
+                        "stepSize": d.qty_string(d.lot_size),
+                    },
+                ],
+                "permissions": [],
+                "permissionSets": [["SPOT"]],
+                "defaultSelfTradePreventionMode": "NONE",
+                "allowedSelfTradePreventionModes": ["NONE"],
+            })
+        })
+        .collect();
+    Ok(serde_json::json!({
+        "timezone": "UTC",
+        "serverTime": crate::source::realtime_ns() / 1_000_000,
+        "rateLimits": [
+            {"rateLimitType": "CONNECTIONS", "interval": "SECOND", "intervalNum": 1, "limit": 0},
+        ],
+        "exchangeFilters": [],
+        "symbols": symbols,
+    })
+    .to_string())
+}
+
+fn healthz(server: &Server) -> Response<Body> {
+    let status = server.shared.status.lock().expect("status lock").clone();
+    let m = &server.shared.hub.metrics;
+    let body = serde_json::json!({
+        "status": status.health.name(),
+        "reason": status.reason,
+        "source": status.source,
+        "since": status.since_ms,
+        "lastDatagramAgeMs": status.last_input.map(|t| t.elapsed().as_millis() as u64),
+        "datagrams": m.source_datagrams.load(Relaxed),
+        "instruments": status.instruments,
+        "liveInstruments": status.live_instruments,
+        "connections": m.connections.load(Relaxed),
+    })
+    .to_string();
+    let code = match status.health {
+        crate::engine::Health::Live | crate::engine::Health::Ended => StatusCode::OK,
+        _ => StatusCode::SERVICE_UNAVAILABLE,
+    };
+    json(code, body)
+}
+
+fn metrics(server: &Server) -> Response<Body> {
+    let m = &server.shared.hub.metrics;
+    let status = server.shared.status.lock().expect("status lock").clone();
+    let mut s = String::new();
+    let mut metric = |name: &str, kind: &str, help: &str, value: u64| {
+        let _ = writeln!(s, "# HELP rltop_bridge_{name} {help}\n# TYPE rltop_bridge_{name} {kind}\nrltop_bridge_{name} {value}");
+    };
+    metric(
+        "connections",
+        "gauge",
+        "Open WebSocket connections.",
+        m.connections.load(Relaxed),
+    );
+    metric(
+        "connections_total",
+        "counter",
+        "WebSocket connections accepted.",
+        m.connections_total.load(Relaxed),
+    );
+    metric(
+        "connections_refused_total",
+        "counter",
+        "WebSocket upgrades refused at the connection limit.",
+        m.refused_connections.load(Relaxed),
+    );
+    metric(
+        "messages_out_total",
+        "counter",
+        "WebSocket messages sent.",
+        m.messages_out.load(Relaxed),
+    );
+    metric(
+        "bytes_out_total",
+        "counter",
+        "WebSocket payload bytes sent.",
+        m.bytes_out.load(Relaxed),
+    );
+    metric(
+        "conflated_total",
+        "counter",
+        "Latest-wins messages replaced by a newer one before a slow client took them.",
+        m.conflated.load(Relaxed),
+    );
+    metric(
+        "dropped_total",
+        "counter",
+        "Messages not delivered because their client was being closed.",
+        m.dropped.load(Relaxed),
+    );
+    metric(
+        "slow_closes_total",
+        "counter",
+        "Clients closed for falling behind a sequence stream.",
+        m.slow_closes.load(Relaxed),
+    );
+    metric(
+        "rate_limit_closes_total",
+        "counter",
+        "Clients closed for sending more than the incoming-message limit.",
+        m.rate_limit_closes.load(Relaxed),
+    );
+    metric(
+        "http_requests_total",
+        "counter",
+        "HTTP requests.",
+        m.requests.load(Relaxed),
+    );
+    metric(
+        "http_request_errors_total",
+        "counter",
+        "REST requests answered with an error.",
+        m.request_errors.load(Relaxed),
+    );
+    metric(
+        "source_datagrams_total",
+        "counter",
+        "Datagrams from the source.",
+        m.source_datagrams.load(Relaxed),
+    );
+    metric(
+        "source_bytes_total",
+        "counter",
+        "Bytes of datagrams from the source.",
+        m.source_bytes.load(Relaxed),
+    );
+    metric(
+        "source_messages_total",
+        "counter",
+        "RLTOP messages from the source.",
+        m.source_messages.load(Relaxed),
+    );
+    metric(
+        "source_rejected_total",
+        "counter",
+        "Source messages that failed verification.",
+        m.source_rejected.load(Relaxed),
+    );
+    metric(
+        "source_gaps_total",
+        "counter",
+        "Sequence gaps in the source's sessions.",
+        m.source_gaps.load(Relaxed),
+    );
+    metric(
+        "source_recoveries_total",
+        "counter",
+        "Books recovered after a gap.",
+        m.source_recoveries.load(Relaxed),
+    );
+    metric(
+        "source_stale_total",
+        "counter",
+        "Times a book went stale.",
+        m.source_stale_events.load(Relaxed),
+    );
+    metric(
+        "redis_messages_total",
+        "counter",
+        "Redis pub/sub messages forwarded.",
+        m.redis_messages.load(Relaxed),
+    );
+    metric(
+        "source_up",
+        "gauge",
+        "1 while the source is live.",
+        u64::from(status.health == crate::engine::Health::Live),
+    );
+    metric(
+        "subscriptions",
+        "gauge",
+        "Stream subscriptions over all clients.",
+        server.shared.hub.subscriptions() as u64,
+    );
+    let mut r = Response::new(Full::new(Bytes::from(s)));
+    r.headers_mut().insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+    );
+    r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percent_decoding() {
+        assert_eq!(percent_decode("%5B%22A%22%5D"), "[\"A\"]");
+        assert_eq!(percent_decode("a+b"), "a b");
+        assert_eq!(percent_decode("100%"), "100%");
+        assert_eq!(percent_decode("%zz"), "%zz");
+        assert_eq!(percent_decode("%4"), "%4");
+    }
+}

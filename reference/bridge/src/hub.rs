@@ -1,0 +1,390 @@
+//! Who gets what: subscriptions, and each client's bounded outbox.
+//!
+//! The engine thread renders an event once and hands it to the hub; the hub appends it to
+//! the outbox of every subscriber and wakes its writer task. An outbox is bounded in bytes:
+//!
+//! * A latest-wins stream (book tickers, partial books, tickers: [`Topic::conflates`]) has
+//!   at most one frame waiting per client: a newer value replaces the waiting one in place
+//!   (counted as conflated). A client that keeps up never sees this; one that falls behind
+//!   gets the newest state, not a backlog.
+//! * A sequence (trades, diffs, raw datagrams) is never thinned: when a frame would take the
+//!   outbox past its bound, the client is closed with code 1008 and a reason naming the
+//!   bound, and what was waiting is counted as dropped. A consumer that cannot keep up with
+//!   a sequence has lost it either way; closing says so, where silently skipping would not.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use std::sync::{Arc, Mutex, RwLock};
+
+use bytes::Bytes;
+use tokio::sync::Notify;
+use tokio_tungstenite::tungstenite::Utf8Bytes;
+
+use crate::streams::{Symbols, Topic};
+
+/// What a client subscribes to.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Key {
+    /// A Binance-style stream.
+    Market(Topic),
+    /// Raw RLTOP datagrams of one stream of the channel plan (`/rltop?streams=`).
+    Rltop(rltop_net::Stream),
+    /// One Redis pub/sub channel, in the envelope `{channel, payload, timestamp}`.
+    Redis(Arc<str>),
+    /// Every Redis channel the bridge listens to.
+    RedisAll,
+}
+
+/// One WebSocket message.
+#[derive(Debug, Clone)]
+pub enum Frame {
+    Text(Utf8Bytes),
+    Binary(Bytes),
+}
+
+impl Frame {
+    pub fn len(&self) -> usize {
+        match self {
+            Frame::Text(t) => t.len(),
+            Frame::Binary(b) => b.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Why the server closes a connection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Close {
+    pub code: u16,
+    pub reason: String,
+}
+
+/// Counters for `/metrics` (Prometheus text) and `/healthz`.
+#[derive(Debug, Default)]
+pub struct Metrics {
+    pub connections: AtomicU64,
+    pub connections_total: AtomicU64,
+    pub refused_connections: AtomicU64,
+    pub messages_out: AtomicU64,
+    pub bytes_out: AtomicU64,
+    pub conflated: AtomicU64,
+    pub dropped: AtomicU64,
+    pub slow_closes: AtomicU64,
+    pub rate_limit_closes: AtomicU64,
+    pub requests: AtomicU64,
+    pub request_errors: AtomicU64,
+    pub source_datagrams: AtomicU64,
+    pub source_bytes: AtomicU64,
+    pub source_messages: AtomicU64,
+    pub source_rejected: AtomicU64,
+    pub source_gaps: AtomicU64,
+    pub source_recoveries: AtomicU64,
+    pub source_stale_events: AtomicU64,
+    pub redis_messages: AtomicU64,
+    pub redis_reconnects: AtomicU64,
+}
+
+#[derive(Debug, Default)]
+struct Outbox {
+    slots: VecDeque<Frame>,
+    /// Absolute index of `slots[0]`.
+    base: u64,
+    /// Latest-wins topic → absolute index of its waiting frame.
+    waiting: HashMap<Topic, u64>,
+    bytes: usize,
+    close: Option<Close>,
+}
+
+/// One connected client: its outbox and the writer task's wake-up.
+#[derive(Debug)]
+pub struct Client {
+    pub id: u64,
+    outbox: Mutex<Outbox>,
+    pub wake: Notify,
+    /// Combined payloads (`{"stream","data"}`): set by `/stream` and `SET_PROPERTY`.
+    pub combined: AtomicBool,
+}
+
+impl Client {
+    /// Takes every waiting frame, in order, into `out`; or, when the client is to be
+    /// closed, the close alone (its waiting frames were dropped and counted when it was
+    /// asked).
+    pub fn take(&self, out: &mut Vec<Frame>) -> Option<Close> {
+        let mut o = self.outbox.lock().expect("outbox lock");
+        if let Some(close) = o.close.take() {
+            return Some(close);
+        }
+        let n = o.slots.len() as u64;
+        out.extend(o.slots.drain(..));
+        o.base += n;
+        o.waiting.clear();
+        o.bytes = 0;
+        None
+    }
+
+    /// Asks the writer to close the connection with `close` (the first request wins).
+    pub fn close(&self, close: Close, metrics: &Metrics) {
+        let mut o = self.outbox.lock().expect("outbox lock");
+        if o.close.is_none() {
+            metrics.dropped.fetch_add(o.slots.len() as u64, Relaxed);
+            o.slots.clear();
+            o.waiting.clear();
+            o.bytes = 0;
+            o.close = Some(close);
+        }
+        drop(o);
+        self.wake.notify_one();
+    }
+
+    /// Queues a reply (subscription results, errors): always delivered in order.
+    pub fn reply(&self, text: String) {
+        let mut o = self.outbox.lock().expect("outbox lock");
+        if o.close.is_none() {
+            o.bytes += text.len();
+            o.slots.push_back(Frame::Text(text.into()));
+        }
+        drop(o);
+        self.wake.notify_one();
+    }
+
+    /// Bytes waiting.
+    pub fn queued(&self) -> usize {
+        self.outbox.lock().expect("outbox lock").bytes
+    }
+}
+
+/// The bridge's subscriptions and clients.
+#[derive(Debug)]
+pub struct Hub {
+    subs: RwLock<HashMap<Key, Vec<Arc<Client>>>>,
+    pub symbols: Mutex<Symbols>,
+    pub metrics: Metrics,
+    next_id: AtomicU64,
+    /// Outbox bound, bytes.
+    pub queue_bytes: usize,
+}
+
+impl Hub {
+    pub fn new(queue_bytes: usize) -> Hub {
+        Hub {
+            subs: RwLock::new(HashMap::new()),
+            symbols: Mutex::new(Symbols::default()),
+            metrics: Metrics::default(),
+            next_id: AtomicU64::new(1),
+            queue_bytes,
+        }
+    }
+
+    pub fn client(&self, combined: bool) -> Arc<Client> {
+        Arc::new(Client {
+            id: self.next_id.fetch_add(1, Relaxed),
+            outbox: Mutex::new(Outbox::default()),
+            wake: Notify::new(),
+            combined: AtomicBool::new(combined),
+        })
+    }
+
+    /// Adds `client` to `key`'s subscribers; false if it already was one.
+    pub fn subscribe(&self, key: Key, client: &Arc<Client>) -> bool {
+        let mut subs = self.subs.write().expect("subscriptions lock");
+        let list = subs.entry(key).or_default();
+        if list.iter().any(|c| c.id == client.id) {
+            return false;
+        }
+        list.push(client.clone());
+        true
+    }
+
+    pub fn unsubscribe(&self, key: &Key, client_id: u64) {
+        let mut subs = self.subs.write().expect("subscriptions lock");
+        if let Some(list) = subs.get_mut(key) {
+            if let Some(at) = list.iter().position(|c| c.id == client_id) {
+                list.swap_remove(at);
+            }
+            if list.is_empty() {
+                subs.remove(key);
+            }
+        }
+    }
+
+    /// Does anyone listen to `key`? (The engine renders only what someone will get.)
+    pub fn wanted(&self, key: &Key) -> bool {
+        self.subs
+            .read()
+            .expect("subscriptions lock")
+            .contains_key(key)
+    }
+
+    /// Delivers a rendered market event: `raw` to raw-stream clients, `{"stream","data"}`
+    /// to combined ones (made only if one listens).
+    pub fn publish_market(&self, topic: Topic, raw: String) {
+        let subs = self.subs.read().expect("subscriptions lock");
+        let Some(list) = subs.get(&Key::Market(topic)) else {
+            return;
+        };
+        let mut combined: Option<Utf8Bytes> = None;
+        let raw: Utf8Bytes = raw.into();
+        for client in list {
+            let frame = if client.combined.load(Relaxed) {
+                let c = combined.get_or_insert_with(|| {
+                    let name = crate::streams::name(topic, &self.symbols.lock().expect("symbols"));
+                    format!("{{\"stream\":\"{name}\",\"data\":{raw}}}").into()
+                });
+                Frame::Text(c.clone())
+            } else {
+                Frame::Text(raw.clone())
+            };
+            self.push(client, frame, topic.conflates().then_some(topic));
+        }
+    }
+
+    /// Delivers a frame to `key`'s subscribers, in sequence (never conflated).
+    pub fn publish(&self, key: &Key, frame: Frame) {
+        let subs = self.subs.read().expect("subscriptions lock");
+        if let Some(list) = subs.get(key) {
+            for client in list {
+                self.push(client, frame.clone(), None);
+            }
+        }
+    }
+
+    fn push(&self, client: &Client, frame: Frame, latest_of: Option<Topic>) {
+        let mut o = client.outbox.lock().expect("outbox lock");
+        if o.close.is_some() {
+            self.metrics.dropped.fetch_add(1, Relaxed);
+            return;
+        }
+        let len = frame.len();
+        if let Some(topic) = latest_of {
+            if let Some(&at) = o.waiting.get(&topic) {
+                let base = o.base;
+                let slot = &mut o.slots[(at - base) as usize];
+                let old = slot.len();
+                *slot = frame;
+                o.bytes = o.bytes - old + len;
+                self.metrics.conflated.fetch_add(1, Relaxed);
+                return;
+            }
+            let at = o.base + o.slots.len() as u64;
+            o.waiting.insert(topic, at);
+        } else if o.bytes + len > self.queue_bytes {
+            let waiting = o.bytes;
+            drop(o);
+            self.metrics.slow_closes.fetch_add(1, Relaxed);
+            self.metrics.dropped.fetch_add(1, Relaxed);
+            client.close(
+                Close {
+                    code: 1008,
+                    reason: format!(
+                        "slow consumer: {waiting} bytes waiting, bound {}",
+                        self.queue_bytes
+                    ),
+                },
+                &self.metrics,
+            );
+            return;
+        }
+        o.bytes += len;
+        o.slots.push_back(frame);
+        drop(o);
+        client.wake.notify_one();
+    }
+
+    /// Every connected client (for shutdown and the status stream).
+    pub fn clients(&self) -> Vec<Arc<Client>> {
+        let subs = self.subs.read().expect("subscriptions lock");
+        let mut seen = HashMap::new();
+        for list in subs.values() {
+            for c in list {
+                seen.entry(c.id).or_insert_with(|| c.clone());
+            }
+        }
+        seen.into_values().collect()
+    }
+
+    pub fn subscriptions(&self) -> usize {
+        self.subs
+            .read()
+            .expect("subscriptions lock")
+            .values()
+            .map(Vec::len)
+            .sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::streams::{Kind, SymbolKey};
+
+    fn texts(c: &Client) -> Vec<String> {
+        let mut out = Vec::new();
+        assert!(c.take(&mut out).is_none());
+        out.into_iter()
+            .map(|f| match f {
+                Frame::Text(t) => t.to_string(),
+                Frame::Binary(_) => panic!("binary"),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn latest_wins_streams_conflate_in_place() {
+        let hub = Hub::new(1 << 20);
+        let c = hub.client(false);
+        let ticker = Topic::Symbol(SymbolKey(0), Kind::BookTicker);
+        let trades = Topic::Symbol(SymbolKey(0), Kind::Trade);
+        hub.subscribe(Key::Market(ticker), &c);
+        hub.subscribe(Key::Market(trades), &c);
+        hub.publish_market(ticker, "t1".into());
+        hub.publish_market(trades, "x1".into());
+        hub.publish_market(ticker, "t2".into());
+        hub.publish_market(trades, "x2".into());
+        hub.publish_market(ticker, "t3".into());
+        // The ticker keeps its first place with the newest value; trades all arrive.
+        assert_eq!(texts(&c), ["t3", "x1", "x2"]);
+        assert_eq!(hub.metrics.conflated.load(Relaxed), 2);
+        // Once taken, the next value queues anew.
+        hub.publish_market(ticker, "t4".into());
+        assert_eq!(texts(&c), ["t4"]);
+    }
+
+    #[test]
+    fn a_sequence_past_the_bound_closes_the_client() {
+        let hub = Hub::new(10);
+        let c = hub.client(false);
+        let trades = Topic::Symbol(SymbolKey(0), Kind::Trade);
+        hub.subscribe(Key::Market(trades), &c);
+        hub.publish_market(trades, "12345".into());
+        hub.publish_market(trades, "12345".into());
+        hub.publish_market(trades, "1".into());
+        let close = c.take(&mut Vec::new()).expect("closed");
+        assert_eq!(close.code, 1008);
+        assert!(close
+            .reason
+            .contains("slow consumer: 10 bytes waiting, bound 10"));
+        assert_eq!(hub.metrics.slow_closes.load(Relaxed), 1);
+        // The two waiting frames and the one that did not fit.
+        assert_eq!(hub.metrics.dropped.load(Relaxed), 3);
+    }
+
+    #[test]
+    fn combined_clients_get_the_envelope() {
+        let hub = Hub::new(1 << 20);
+        let key = hub.symbols.lock().unwrap().intern("simusdt");
+        let raw = hub.client(false);
+        let combined = hub.client(true);
+        let topic = Topic::Symbol(key, Kind::Trade);
+        hub.subscribe(Key::Market(topic), &raw);
+        hub.subscribe(Key::Market(topic), &combined);
+        hub.publish_market(topic, "{\"e\":1}".into());
+        assert_eq!(texts(&raw), ["{\"e\":1}"]);
+        assert_eq!(
+            texts(&combined),
+            ["{\"stream\":\"simusdt@trade\",\"data\":{\"e\":1}}"]
+        );
+    }
+}

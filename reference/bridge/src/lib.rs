@@ -1,0 +1,270 @@
+//! The RLTOP WebSocket bridge: an RLTOP feed in, the Binance market-data API out.
+//!
+//! Browser apps, bots and dashboards do not speak multicast; the de facto API of their
+//! world is Binance's. The bridge takes datagrams from a source ([`source::SourceSpec`]: the
+//! embedded simulator, the multicast plan, a capture, Redis pub/sub), rebuilds the books
+//! with the feed handler, and serves on one port:
+//!
+//! * Binance's WebSocket streams (`/ws/<stream>…`, `/stream?streams=`), with live
+//!   `SUBSCRIBE`/`UNSUBSCRIBE`/`LIST_SUBSCRIPTIONS`/`SET_PROPERTY`/`GET_PROPERTY`, its limits
+//!   and ping/pong ([`ws`]);
+//! * Binance's REST market-data endpoints under `/api/v3` ([`http`]);
+//! * raw RLTOP datagrams as binary frames (`/rltop?streams=`) for clients of the generated
+//!   decoders, and seed 002's Redis envelopes (`/redis?channels=`);
+//! * `/healthz`, `/metrics` (Prometheus), and a live page at `/`.
+//!
+//! Module by module: [`streams`] names, [`market`] the Binance view of the books and every
+//! event rendered, [`hub`] subscriptions and bounded outboxes, [`engine`] the thread that
+//! drives them, [`source`] and [`redis_source`] the inputs.
+
+pub mod engine;
+pub mod http;
+pub mod hub;
+pub mod market;
+pub mod redis_source;
+pub mod source;
+pub mod streams;
+pub mod ws;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpListener;
+use tokio::sync::Notify;
+
+use engine::{Health, Shared, Status};
+use hub::Hub;
+use source::SourceSpec;
+
+/// Everything `rltop bridge` takes.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub source: SourceSpec,
+    /// Required of WebSocket and REST clients (`?token=` or `Authorization: Bearer`).
+    pub token: Option<String>,
+    /// PEM certificate chain and private key: serve https and wss.
+    pub tls: Option<(PathBuf, PathBuf)>,
+    pub max_connections: usize,
+    /// Per-client outbox bound, bytes.
+    pub queue_bytes: usize,
+    /// Largest incoming WebSocket message, bytes.
+    pub max_frame: usize,
+    /// Streams a connection may hold (Binance: 1024).
+    pub max_streams: usize,
+    /// Incoming messages a second before a connection is closed (Binance: 5).
+    pub incoming_per_second: u32,
+    pub ping_interval: Duration,
+    pub pong_timeout: Duration,
+    /// No datagram for this long: the source is stale.
+    pub stale_after: Duration,
+}
+
+impl Config {
+    pub fn new(listen: SocketAddr, source: SourceSpec) -> Config {
+        Config {
+            listen,
+            source,
+            token: None,
+            tls: None,
+            max_connections: 20_000,
+            queue_bytes: 4 << 20,
+            max_frame: 64 << 10,
+            max_streams: 1024,
+            incoming_per_second: 5,
+            ping_interval: Duration::from_secs(20),
+            pong_timeout: Duration::from_secs(60),
+            stale_after: Duration::from_secs(3),
+        }
+    }
+}
+
+/// What every request handler sees.
+pub struct Server {
+    pub config: Config,
+    pub shared: Arc<Shared>,
+    /// Notified once, at shutdown: every connection closes with 1001.
+    pub shutdown: Notify,
+}
+
+/// A bridge started on its port: where it listens, and how to stop it.
+pub struct Running {
+    pub addr: SocketAddr,
+    pub server: Arc<Server>,
+    stop: Arc<AtomicBool>,
+    threads: Vec<std::thread::JoinHandle<()>>,
+    accept: tokio::task::JoinHandle<()>,
+}
+
+impl Running {
+    /// Graceful shutdown: stop accepting, close every connection with 1001 (after
+    /// Binance's `serverShutdown` event), give writers a moment, stop the source and the
+    /// engine.
+    pub async fn shutdown(self) {
+        self.accept.abort();
+        self.server.shutdown.notify_waiters();
+        for client in self.server.shared.hub.clients() {
+            client.close(
+                hub::Close {
+                    code: 1001,
+                    reason: "server shutting down".into(),
+                },
+                &self.server.shared.hub.metrics,
+            );
+        }
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
+        while self.server.shared.hub.metrics.connections.load(Relaxed) > 0
+            && tokio::time::Instant::now() < deadline
+        {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        self.stop.store(true, Relaxed);
+        for t in self.threads {
+            let _ = tokio::task::spawn_blocking(move || t.join()).await;
+        }
+    }
+}
+
+/// Starts the source, the engine and the listener (inside a tokio runtime).
+pub async fn start(config: Config) -> Result<Running, String> {
+    let tls = match &config.tls {
+        Some((cert, key)) => Some(tls_acceptor(cert, key)?),
+        None => None,
+    };
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let shared = Arc::new(Shared {
+        hub: Hub::new(config.queue_bytes),
+        market: RwLock::new(market::Market::default()),
+        status: Mutex::new(Status {
+            source: config.source.describe(),
+            health: Health::Starting,
+            reason: "waiting for the first datagram".into(),
+            since_ms: source::realtime_ns() / 1_000_000,
+            last_input: None,
+            instruments: 0,
+            live_instruments: 0,
+        }),
+    });
+    let stop = Arc::new(AtomicBool::new(false));
+    let (tx, rx) = std::sync::mpsc::sync_channel(1 << 14);
+    let source = config.source.clone().start(tx, stop.clone())?;
+    let engine = {
+        let shared = shared.clone();
+        let stop = stop.clone();
+        let stale_after = config.stale_after;
+        std::thread::Builder::new()
+            .name("bridge engine".into())
+            .spawn(move || engine::run(shared, rx, stale_after, &stop))
+            .map_err(|e| format!("cannot start the engine thread: {e}"))?
+    };
+    let server = Arc::new(Server {
+        config,
+        shared,
+        shutdown: Notify::new(),
+    });
+    let accept = tokio::spawn(accept_loop(listener, server.clone(), tls));
+    Ok(Running {
+        addr,
+        server,
+        stop,
+        threads: vec![source, engine],
+        accept,
+    })
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    server: Arc<Server>,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+) {
+    loop {
+        let (stream, _) = match listener.accept().await {
+            Ok(s) => s,
+            Err(_) => {
+                // Out of descriptors and the like: wait, do not spin.
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let _ = stream.set_nodelay(true);
+        let server = server.clone();
+        let tls = tls.clone();
+        tokio::spawn(async move {
+            match tls {
+                Some(acceptor) => {
+                    if let Ok(Ok(s)) =
+                        tokio::time::timeout(Duration::from_secs(10), acceptor.accept(stream)).await
+                    {
+                        serve(TokioIo::new(s), server).await;
+                    }
+                }
+                None => serve(TokioIo::new(stream), server).await,
+            }
+        });
+    }
+}
+
+async fn serve<I>(io: I, server: Arc<Server>)
+where
+    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+{
+    let service = hyper::service::service_fn(move |req| http::handle(server.clone(), req));
+    let _ = hyper::server::conn::http1::Builder::new()
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(Duration::from_secs(10))
+        .serve_connection(io, service)
+        .with_upgrades()
+        .await;
+}
+
+fn tls_acceptor(cert: &PathBuf, key: &PathBuf) -> Result<tokio_rustls::TlsAcceptor, String> {
+    use rustls_pki_types::pem::PemObject;
+    use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+    use tokio_rustls::rustls;
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
+        .map_err(|e| format!("{}: {e}", cert.display()))?
+        .collect::<Result<_, _>>()
+        .map_err(|e| format!("{}: {e}", cert.display()))?;
+    if certs.is_empty() {
+        return Err(format!("{}: no certificate in the file", cert.display()));
+    }
+    let key = PrivateKeyDer::from_pem_file(key).map_err(|e| format!("{}: {e}", key.display()))?;
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .map_err(|e| format!("TLS certificate and key: {e}"))?;
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(tokio_rustls::TlsAcceptor::from(Arc::new(config)))
+}
+
+/// Runs a bridge until SIGINT or SIGTERM, then shuts it down gracefully. `ready` is told
+/// the address once it listens.
+pub fn run(config: Config, ready: impl FnOnce(SocketAddr)) -> Result<(), String> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the runtime: {e}"))?;
+    runtime.block_on(async move {
+        let running = start(config).await?;
+        ready(running.addr);
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .map_err(|e| e.to_string())?;
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+        running.shutdown().await;
+        Ok(())
+    })
+}

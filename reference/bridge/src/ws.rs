@@ -1,0 +1,538 @@
+//! WebSocket connections: the upgrade, Binance's live-subscription protocol, its limits
+//! (incoming messages a second, streams a connection), ping/pong, and the writer that
+//! drains a client's outbox.
+//!
+//! A connection is two tasks: the reader (requests, pongs, closes) and the writer (the
+//! outbox, pings, the close). They share the [`Client`]; the reader never writes to the
+//! socket itself, it queues replies in the outbox, so replies and events keep one order.
+
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures_util::{SinkExt, StreamExt};
+use hyper::body::Incoming;
+use hyper::header::{HeaderValue, CONNECTION, SEC_WEBSOCKET_ACCEPT, SEC_WEBSOCKET_KEY, UPGRADE};
+use hyper::{Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use serde_json::Value;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
+use tokio_tungstenite::tungstenite::{handshake::derive_accept_key, Message};
+use tokio_tungstenite::WebSocketStream;
+
+use crate::http::{json, query, ApiError, Body};
+use crate::hub::{Client, Close, Frame, Key};
+use crate::streams::{self, Topic};
+use crate::Server;
+
+/// What a path serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Endpoint {
+    /// `/ws[/a/b]`: raw payloads (until `SET_PROPERTY combined`).
+    Raw,
+    /// `/stream?streams=a/b`: `{"stream","data"}`.
+    Combined,
+    /// `/rltop?streams=`: binary datagrams.
+    Rltop,
+    /// `/redis?channels=`: seed 002's envelopes.
+    Redis,
+}
+
+fn bad_request(msg: String) -> Response<Body> {
+    ApiError {
+        status: StatusCode::BAD_REQUEST,
+        code: -1100,
+        msg,
+    }
+    .response()
+}
+
+/// Answers an upgrade request: 101 and a connection task, or an HTTP error before any
+/// WebSocket exists (bad stream names, the connection limit, not an upgrade).
+pub fn upgrade(server: Arc<Server>, mut req: Request<Incoming>) -> Response<Body> {
+    let path = req.uri().path().to_string();
+    let q = query(&req);
+    let endpoint = match path.as_str() {
+        "/stream" => Endpoint::Combined,
+        "/rltop" => Endpoint::Rltop,
+        "/redis" => Endpoint::Redis,
+        _ => Endpoint::Raw,
+    };
+    // Initial subscriptions, checked before the upgrade.
+    let names: Vec<String> = match endpoint {
+        Endpoint::Raw => path
+            .strip_prefix("/ws")
+            .unwrap_or("")
+            .split('/')
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect(),
+        Endpoint::Combined | Endpoint::Rltop => q
+            .iter()
+            .find(|(k, _)| k == "streams")
+            .map(|(_, v)| {
+                v.split('/')
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_string)
+                    .collect()
+            })
+            .unwrap_or_default(),
+        Endpoint::Redis => q
+            .iter()
+            .find(|(k, _)| k == "channels")
+            .map(|(_, v)| {
+                v.split(',')
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_string)
+                    .collect()
+            })
+            .unwrap_or_default(),
+    };
+    if names.len() > server.config.max_streams {
+        return bad_request(format!(
+            "{} streams: a connection takes at most {}",
+            names.len(),
+            server.config.max_streams
+        ));
+    }
+    let mut keys = Vec::new();
+    for name in &names {
+        let key = match endpoint {
+            Endpoint::Raw | Endpoint::Combined => {
+                let parsed = streams::parse(
+                    name,
+                    &mut server.shared.hub.symbols.lock().expect("symbols lock"),
+                );
+                match parsed {
+                    Ok(topic) => Key::Market(topic),
+                    Err(e) => return bad_request(format!("{e}")),
+                }
+            }
+            Endpoint::Rltop => match name.as_str() {
+                "all" => {
+                    keys.extend(
+                        rltop_net::Stream::ALL.map(|s| (s.key().to_string(), Key::Rltop(s))),
+                    );
+                    continue;
+                }
+                _ => match rltop_net::Stream::ALL.into_iter().find(|s| s.key() == name) {
+                    Some(s) => Key::Rltop(s),
+                    None => {
+                        return bad_request(format!(
+                            "unknown RLTOP stream '{name}': expected all, {}",
+                            rltop_net::Stream::ALL.map(|s| s.key()).join(", ")
+                        ))
+                    }
+                },
+            },
+            Endpoint::Redis => Key::Redis(name.as_str().into()),
+        };
+        keys.push((name.clone(), key));
+    }
+    match endpoint {
+        Endpoint::Rltop if keys.is_empty() => {
+            keys.extend(rltop_net::Stream::ALL.map(|s| (s.key().to_string(), Key::Rltop(s))))
+        }
+        Endpoint::Redis if keys.is_empty() => keys.push(("*".into(), Key::RedisAll)),
+        _ => {}
+    }
+
+    let headers = req.headers();
+    let is_upgrade = headers
+        .get(UPGRADE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("websocket"));
+    let Some(key) = headers.get(SEC_WEBSOCKET_KEY).filter(|_| is_upgrade) else {
+        return bad_request(
+            "expected a WebSocket upgrade (Upgrade: websocket, Sec-WebSocket-Key)".into(),
+        );
+    };
+    if headers
+        .get("sec-websocket-version")
+        .and_then(|v| v.to_str().ok())
+        != Some("13")
+    {
+        return bad_request("unsupported Sec-WebSocket-Version: expected 13".into());
+    }
+    let metrics = &server.shared.hub.metrics;
+    // Count the connection now, so concurrent upgrades cannot pass the limit together.
+    if metrics.connections.fetch_add(1, Relaxed) >= server.config.max_connections as u64 {
+        metrics.connections.fetch_sub(1, Relaxed);
+        metrics.refused_connections.fetch_add(1, Relaxed);
+        return ApiError {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            code: -1003,
+            msg: format!(
+                "Too many connections: this bridge takes {}.",
+                server.config.max_connections
+            ),
+        }
+        .response();
+    }
+    metrics.connections_total.fetch_add(1, Relaxed);
+    let accept = derive_accept_key(key.as_bytes());
+    let on_upgrade = hyper::upgrade::on(&mut req);
+    tokio::spawn(async move {
+        match on_upgrade.await {
+            Ok(upgraded) => {
+                connection(server.clone(), TokioIo::new(upgraded), endpoint, keys).await
+            }
+            Err(_) => {}
+        }
+        server.shared.hub.metrics.connections.fetch_sub(1, Relaxed);
+    });
+    let mut r = json(StatusCode::SWITCHING_PROTOCOLS, String::new());
+    let h = r.headers_mut();
+    h.remove(hyper::header::CONTENT_TYPE);
+    h.insert(CONNECTION, HeaderValue::from_static("upgrade"));
+    h.insert(UPGRADE, HeaderValue::from_static("websocket"));
+    h.insert(
+        SEC_WEBSOCKET_ACCEPT,
+        HeaderValue::from_str(&accept).expect("base64 is a header value"),
+    );
+    r
+}
+
+/// A connection's subscriptions, by name as the client wrote it.
+struct Subscriptions {
+    list: Vec<(String, Key)>,
+}
+
+async fn connection(
+    server: Arc<Server>,
+    io: TokioIo<hyper::upgrade::Upgraded>,
+    endpoint: Endpoint,
+    initial: Vec<(String, Key)>,
+) {
+    let config = WebSocketConfig::default()
+        .max_message_size(Some(server.config.max_frame))
+        .max_frame_size(Some(server.config.max_frame));
+    let ws = WebSocketStream::from_raw_socket(io, Role::Server, Some(config)).await;
+    let (sink, mut stream) = ws.split();
+    let hub = &server.shared.hub;
+    let client = hub.client(endpoint == Endpoint::Combined);
+    let mut subs = Subscriptions { list: Vec::new() };
+    for (name, key) in initial {
+        subscribe(&server, &client, &mut subs, name, key);
+    }
+    let last_pong = Arc::new(AtomicU64::new(now_ms()));
+    let writer = tokio::spawn(writer(
+        server.clone(),
+        client.clone(),
+        sink,
+        last_pong.clone(),
+    ));
+    let mut window_start = Instant::now();
+    let mut in_window = 0u32;
+    let close_with = |code: u16, reason: String| {
+        client.close(Close { code, reason }, &hub.metrics);
+    };
+    loop {
+        let msg = tokio::select! {
+            m = stream.next() => m,
+            _ = server.shutdown.notified() => {
+                close_with(1001, "server shutting down".into());
+                break;
+            }
+        };
+        let msg = match msg {
+            None => break,
+            Some(Err(e)) => {
+                use tokio_tungstenite::tungstenite::Error as E;
+                match e {
+                    E::Capacity(c) => close_with(1009, format!("message too big: {c}")),
+                    E::Protocol(p) => close_with(1002, format!("protocol error: {p}")),
+                    E::Utf8(_) => close_with(1007, "text frame is not UTF-8".into()),
+                    _ => {}
+                }
+                break;
+            }
+            Some(Ok(m)) => m,
+        };
+        // Binance: at most 5 incoming messages a second (pings and pongs included).
+        if !matches!(msg, Message::Close(_) | Message::Frame(_)) {
+            if window_start.elapsed() >= Duration::from_secs(1) {
+                window_start = Instant::now();
+                in_window = 0;
+            }
+            in_window += 1;
+            if in_window > server.config.incoming_per_second {
+                hub.metrics.rate_limit_closes.fetch_add(1, Relaxed);
+                close_with(
+                    1008,
+                    format!(
+                        "too many messages: more than {} a second",
+                        server.config.incoming_per_second
+                    ),
+                );
+                break;
+            }
+        }
+        match msg {
+            Message::Text(text) => {
+                if matches!(endpoint, Endpoint::Raw | Endpoint::Combined) {
+                    let reply = request(&server, &client, &mut subs, text.as_str());
+                    client.reply(reply);
+                } else {
+                    client.reply(
+                        serde_json::json!({"error": {"code": 2, "msg": "Invalid request: this endpoint takes no requests"}, "id": null})
+                            .to_string(),
+                    );
+                }
+            }
+            Message::Binary(_) => client.reply(
+                serde_json::json!({"error": {"code": 3, "msg": "Invalid JSON: binary frames are not requests"}, "id": null})
+                    .to_string(),
+            ),
+            // tungstenite queues the pong; wake the writer to flush it.
+            Message::Ping(_) => client.wake.notify_one(),
+            Message::Pong(_) => last_pong.store(now_ms(), Relaxed),
+            Message::Close(_) => {
+                // tungstenite queued the reply; the writer flushes it and ends.
+                close_with(1000, String::new());
+                break;
+            }
+            Message::Frame(_) => {}
+        }
+    }
+    for (_, key) in &subs.list {
+        hub.unsubscribe(key, client.id);
+    }
+    // The writer ends once it has sent the close (or the peer is gone).
+    client.close(
+        Close {
+            code: 1000,
+            reason: String::new(),
+        },
+        &hub.metrics,
+    );
+    let _ = tokio::time::timeout(Duration::from_secs(5), writer).await;
+}
+
+fn now_ms() -> u64 {
+    crate::source::realtime_ns() / 1_000_000
+}
+
+type Sink =
+    futures_util::stream::SplitSink<WebSocketStream<TokioIo<hyper::upgrade::Upgraded>>, Message>;
+
+async fn writer(
+    server: Arc<Server>,
+    client: Arc<Client>,
+    mut sink: Sink,
+    last_pong: Arc<AtomicU64>,
+) {
+    let metrics = &server.shared.hub.metrics;
+    let mut ping = tokio::time::interval(server.config.ping_interval);
+    ping.tick().await;
+    let mut frames = Vec::new();
+    loop {
+        tokio::select! {
+            _ = client.wake.notified() => {}
+            _ = ping.tick() => {
+                let silent = now_ms().saturating_sub(last_pong.load(Relaxed));
+                if silent > server.config.pong_timeout.as_millis() as u64 {
+                    client.close(Close { code: 1008, reason: format!("no pong for {} s", silent / 1000) }, metrics);
+                } else if sink.send(Message::Ping(Default::default())).await.is_err() {
+                    return;
+                }
+            }
+        }
+        frames.clear();
+        if let Some(close) = client.take(&mut frames) {
+            let frame = (close.code != 1000 || !close.reason.is_empty()).then(|| CloseFrame {
+                code: CloseCode::from(close.code),
+                reason: close.reason.into(),
+            });
+            if close.code == 1001 {
+                // Binance's notice before a shutdown.
+                let _ = sink
+                    .feed(Message::Text(
+                        format!("{{\"e\":\"serverShutdown\",\"E\":{}}}", now_ms()).into(),
+                    ))
+                    .await;
+            }
+            let _ = sink.send(Message::Close(frame)).await;
+            let _ = sink.close().await;
+            return;
+        }
+        let mut bytes = 0;
+        let n = frames.len();
+        for f in frames.drain(..) {
+            bytes += f.len();
+            let m = match f {
+                Frame::Text(t) => Message::Text(t),
+                Frame::Binary(b) => Message::Binary(b),
+            };
+            if sink.feed(m).await.is_err() {
+                return;
+            }
+        }
+        if sink.flush().await.is_err() {
+            return;
+        }
+        metrics.messages_out.fetch_add(n as u64, Relaxed);
+        metrics.bytes_out.fetch_add(bytes as u64, Relaxed);
+    }
+}
+
+fn subscribe(
+    server: &Server,
+    client: &Arc<Client>,
+    subs: &mut Subscriptions,
+    name: String,
+    key: Key,
+) {
+    if server.shared.hub.subscribe(key.clone(), client) {
+        if key == Key::Market(Topic::Status) {
+            // The current state at once, then changes.
+            let event = server.shared.status.lock().expect("status lock").event();
+            let text = if client.combined.load(Relaxed) {
+                format!("{{\"stream\":\"!bridgeStatus\",\"data\":{event}}}")
+            } else {
+                event
+            };
+            client.reply(text);
+        }
+        subs.list.push((name, key));
+    }
+}
+
+/// One request of Binance's live-subscription protocol; the reply text.
+fn request(server: &Server, client: &Arc<Client>, subs: &mut Subscriptions, text: &str) -> String {
+    let error = |code: i32, msg: String, id: &Value| {
+        serde_json::json!({"error": {"code": code, "msg": msg}, "id": id}).to_string()
+    };
+    let v: Value = match serde_json::from_str(text) {
+        Ok(v) => v,
+        Err(e) => return error(3, format!("Invalid JSON: {e}"), &Value::Null),
+    };
+    let Some(obj) = v.as_object() else {
+        return error(
+            2,
+            "Invalid request: expected an object".into(),
+            &Value::Null,
+        );
+    };
+    let id = obj.get("id").cloned().unwrap_or(Value::Null);
+    let id_ok = match &id {
+        Value::Null => true,
+        Value::Number(n) => n.is_u64(),
+        Value::String(s) => {
+            s.len() <= 36 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        }
+        _ => false,
+    };
+    if !id_ok {
+        return error(
+            2,
+            "Invalid request: request ID must be an unsigned integer".into(),
+            &Value::Null,
+        );
+    }
+    if let Some(unknown) = obj
+        .keys()
+        .find(|k| !matches!(k.as_str(), "method" | "params" | "id"))
+    {
+        return error(
+            2,
+            format!("Invalid request: unknown field `{unknown}`"),
+            &id,
+        );
+    }
+    let Some(method) = obj.get("method") else {
+        return error(2, "Invalid request: missing field `method`".into(), &id);
+    };
+    let params = obj.get("params");
+    let ok = |result: Value| serde_json::json!({"result": result, "id": id}).to_string();
+    match method.as_str() {
+        Some("SUBSCRIBE") | Some("UNSUBSCRIBE") => {
+            let Some(list) = params.and_then(Value::as_array) else {
+                return error(2, "Invalid request: params must be an array of stream names".into(), &id);
+            };
+            let mut names = Vec::new();
+            for p in list {
+                match p.as_str() {
+                    Some(s) => names.push(s.to_string()),
+                    None => return error(2, "Invalid request: stream names must be strings".into(), &id),
+                }
+            }
+            let mut topics = Vec::new();
+            {
+                let mut symbols = server.shared.hub.symbols.lock().expect("symbols lock");
+                for name in &names {
+                    match streams::parse(name, &mut symbols) {
+                        Ok(t) => topics.push(t),
+                        Err(_) => return error(2, "Invalid request: invalid stream".into(), &id),
+                    }
+                }
+            }
+            if method.as_str() == Some("SUBSCRIBE") {
+                let new = topics
+                    .iter()
+                    .filter(|t| !subs.list.iter().any(|(_, k)| *k == Key::Market(**t)))
+                    .count();
+                if subs.list.len() + new > server.config.max_streams {
+                    return error(
+                        2,
+                        format!("Invalid request: a connection takes at most {} streams", server.config.max_streams),
+                        &id,
+                    );
+                }
+                for (name, topic) in names.into_iter().zip(topics) {
+                    subscribe(server, client, subs, name, Key::Market(topic));
+                }
+            } else {
+                for topic in topics {
+                    let key = Key::Market(topic);
+                    server.shared.hub.unsubscribe(&key, client.id);
+                    subs.list.retain(|(_, k)| *k != key);
+                }
+            }
+            ok(Value::Null)
+        }
+        Some("LIST_SUBSCRIPTIONS") => {
+            let symbols = server.shared.hub.symbols.lock().expect("symbols lock");
+            let names: Vec<Value> = subs
+                .list
+                .iter()
+                .filter_map(|(_, k)| match k {
+                    Key::Market(t) => Some(Value::String(streams::name(*t, &symbols))),
+                    _ => None,
+                })
+                .collect();
+            ok(Value::Array(names))
+        }
+        Some("SET_PROPERTY") => {
+            let p = params.and_then(Value::as_array).map(Vec::as_slice).unwrap_or(&[]);
+            match p {
+                [Value::String(name), value] if name == "combined" => match value.as_bool() {
+                    Some(b) => {
+                        client.combined.store(b, Relaxed);
+                        ok(Value::Null)
+                    }
+                    None => error(1, "Invalid value type: expected Boolean".into(), &id),
+                },
+                [Value::String(_), _] => error(0, "Unknown property".into(), &id),
+                [_, _] => error(2, "Invalid request: property name must be a string".into(), &id),
+                _ => error(2, "Invalid request: SET_PROPERTY takes [name, value]".into(), &id),
+            }
+        }
+        Some("GET_PROPERTY") => {
+            let p = params.and_then(Value::as_array).map(Vec::as_slice).unwrap_or(&[]);
+            match p {
+                [Value::String(name)] if name == "combined" => ok(Value::Bool(client.combined.load(Relaxed))),
+                [Value::String(_)] => error(0, "Unknown property".into(), &id),
+                [_] => error(2, "Invalid request: property name must be a string".into(), &id),
+                _ => error(2, "Invalid request: GET_PROPERTY takes [name]".into(), &id),
+            }
+        }
+        Some(other) => error(
+            2,
+            format!("Invalid request: unknown variant `{other}`, expected one of `SUBSCRIBE`, `UNSUBSCRIBE`, `LIST_SUBSCRIPTIONS`, `SET_PROPERTY`, `GET_PROPERTY`"),
+            &id,
+        ),
+        None => error(2, "Invalid request: method must be a string".into(), &id),
+    }
+}

@@ -1,0 +1,159 @@
+//! `rltop bridge`: the WebSocket bridge (crate `rltop-bridge`): Binance-compatible streams
+//! and REST over the books rebuilt from a source, raw datagrams as binary frames, Redis
+//! envelopes, a live page at `/`.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Args;
+use rltop_bridge::source::{RedisSpec, SimSpec, SourceSpec};
+
+use crate::util::parse_duration;
+
+#[derive(Args)]
+pub struct BridgeArgs {
+    /// Where the datagrams come from: `sim` (the embedded simulator), `multicast` (the
+    /// channel plan's groups), `pcap:FILE` (replayed at pace), `redis` (REDIS_URL) or
+    /// `redis://HOST:PORT`.
+    #[arg(long, default_value = "sim")]
+    source: String,
+    /// Port for HTTP and WebSocket (and TLS, with --tls-cert).
+    #[arg(long, env = "WS_PORT", default_value_t = 8080)]
+    port: u16,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1")]
+    listen: IpAddr,
+    /// Token clients must send (`?token=` or `Authorization: Bearer`); none: open.
+    #[arg(long, env = "WS_AUTH_TOKEN", hide_env_values = true)]
+    token: Option<String>,
+    /// Redis for `--source redis`.
+    #[arg(long, env = "REDIS_URL", default_value = "redis://127.0.0.1:6379")]
+    redis_url: String,
+    /// Redis channel patterns to listen to (comma-separated).
+    #[arg(long, default_value = "*", value_delimiter = ',')]
+    redis_channels: Vec<String>,
+    /// Redis channels `<prefix><stream key>` carry RLTOP datagrams (e.g. rltop:incremental).
+    #[arg(long, default_value = "rltop:")]
+    redis_prefix: String,
+    /// PEM certificate chain: serve https and wss (with --tls-key).
+    #[arg(long, requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// PEM private key.
+    #[arg(long, requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// Channel plan (default: the draft's; see `rltop plan`).
+    #[arg(long)]
+    plan: Option<PathBuf>,
+    /// Multicast source: interface to join on (name, address or `any`).
+    #[arg(long, default_value = "any")]
+    iface: String,
+    /// Capture source: pace relative to the recording (0: as fast as possible).
+    #[arg(long, default_value_t = 1.0)]
+    speed: f64,
+    /// Simulator: seed.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Simulator: instruments.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    instruments: u32,
+    /// Simulator: order-flow events a second.
+    #[arg(long, default_value_t = 2000.0)]
+    rate: f64,
+    /// Simulator: stop after this many events (default: run until stopped).
+    #[arg(long)]
+    events: Option<u64>,
+    /// Most WebSocket connections at once.
+    #[arg(long, default_value_t = 20_000)]
+    max_connections: usize,
+    /// Per-client send queue bound, bytes: a client behind a trade or diff stream by more
+    /// is closed (1008); book and ticker streams conflate instead.
+    #[arg(long, default_value_t = 4 << 20)]
+    queue_bytes: usize,
+    /// Largest incoming WebSocket message, bytes (larger: closed with 1009).
+    #[arg(long, default_value_t = 64 << 10)]
+    max_frame: usize,
+    /// Incoming messages a second before a connection is closed (Binance: 5).
+    #[arg(long, default_value_t = 5)]
+    incoming_rate: u32,
+    /// Server ping interval (Binance: 20s).
+    #[arg(long, value_parser = parse_duration, default_value = "20s")]
+    ping_interval: Duration,
+    /// Close a connection that has not answered a ping for this long (Binance: 1m).
+    #[arg(long, value_parser = parse_duration, default_value = "60s")]
+    pong_timeout: Duration,
+    /// The source is stale after this long without a datagram.
+    #[arg(long, value_parser = parse_duration, default_value = "3s")]
+    stale_after: Duration,
+}
+
+pub fn run(args: BridgeArgs) -> Result<(), String> {
+    let plan = crate::load_plan(args.plan.as_ref())?;
+    let source = match args.source.as_str() {
+        "sim" => {
+            if !(1.0..=10_000_000.0).contains(&args.rate) {
+                return Err(format!(
+                    "--rate {}: must be 1 to 1e7 events a second",
+                    args.rate
+                ));
+            }
+            SourceSpec::Sim(SimSpec {
+                plan,
+                seed: args.seed,
+                instruments: args.instruments,
+                rate: args.rate,
+                events: args.events,
+            })
+        }
+        "multicast" => SourceSpec::Multicast {
+            plan,
+            iface: args.iface.clone(),
+        },
+        "redis" => redis(&args, args.redis_url.clone()),
+        s if s.starts_with("redis://") || s.starts_with("rediss://") => redis(&args, s.to_string()),
+        s => match s.strip_prefix("pcap:") {
+            Some(path) => {
+                if !(0.0..=1e6).contains(&args.speed) {
+                    return Err(format!("--speed {}: must be 0 to 1e6", args.speed));
+                }
+                SourceSpec::Pcap {
+                    path: path.into(),
+                    plan,
+                    speed: args.speed,
+                }
+            }
+            None => {
+                return Err(format!(
+                    "--source {s}: expected sim, multicast, pcap:FILE, redis or redis://HOST:PORT"
+                ))
+            }
+        },
+    };
+    let mut config = rltop_bridge::Config::new(SocketAddr::new(args.listen, args.port), source);
+    config.token = args.token.filter(|t| !t.is_empty());
+    config.tls = args.tls_cert.zip(args.tls_key);
+    config.max_connections = args.max_connections;
+    config.queue_bytes = args.queue_bytes;
+    config.max_frame = args.max_frame;
+    config.incoming_per_second = args.incoming_rate;
+    config.ping_interval = args.ping_interval;
+    config.pong_timeout = args.pong_timeout;
+    config.stale_after = args.stale_after;
+    let scheme = if config.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
+    let source = config.source.describe();
+    rltop_bridge::run(config, |addr| {
+        eprintln!("rltop bridge: listening on {scheme}://{addr} (source: {source})");
+    })
+}
+
+fn redis(args: &BridgeArgs, url: String) -> SourceSpec {
+    SourceSpec::Redis(RedisSpec {
+        url,
+        patterns: args.redis_channels.clone(),
+        datagram_prefix: args.redis_prefix.clone(),
+    })
+}
