@@ -250,7 +250,8 @@ pub fn rest(market: &Market, path: &str, q: &[(String, String)]) -> Result<Strin
         "/api/v3/exchangeInfo" => exchange_info(market, q),
         "/api/v3/depth" => {
             let (def, inst) = symbol(market, q)?;
-            let limit = limit(q, 100, 5000)?;
+            // Binance: a limit over 5000 is answered with 5000 levels.
+            let limit = limit(q, 100, usize::MAX)?.min(5000);
             Ok(depth_object(def, &inst.view, limit))
         }
         "/api/v3/trades" => {
@@ -368,19 +369,21 @@ fn per_symbol(
 }
 
 fn ticker_24hr(def: &Definition, inst: &Instrument) -> Option<String> {
-    let f = inst.day_figures()?;
+    let f = inst.day_figures();
     let p = |v: i128| def.price_string(v);
     let qty = |v: u64| def.qty_string(v);
-    let turnover = {
-        let mut s = String::new();
-        def.turnover(&mut s, u128::from(f.turnover));
-        s.trim_matches('"').to_string()
-    };
+    let unquote = |s: String| s.trim_matches('"').to_string();
+    let mut turnover = String::new();
+    def.turnover(&mut turnover, u128::from(f.turnover));
+    let turnover = unquote(turnover);
+    let mut percent = String::new();
+    crate::market::percent(&mut percent, f.change_bp);
+    let percent = unquote(percent);
     Some(
         serde_json::json!({
             "symbol": def.symbol,
             "priceChange": p(i128::from(f.change)),
-            "priceChangePercent": rltop_feed::decimal::decimal(i128::from(f.change_bp), -2),
+            "priceChangePercent": percent,
             "weightedAvgPrice": p(f.weighted_avg),
             "prevClosePrice": p(i128::from(f.open)),
             "lastPrice": p(i128::from(f.last)),
@@ -429,6 +432,7 @@ fn klines(market: &Market, q: &[(String, String)]) -> Result<String, ApiError> {
     let limit = limit(q, 500, 1000)?;
     let bars: Vec<_> = inst
         .bars(interval)
+        .into_iter()
         .filter(|b| start.is_none_or(|s| b.open_ms >= s) && end.is_none_or(|e| b.open_ms <= e))
         .collect();
     // With a start, the first `limit` from it; otherwise the latest `limit`.
@@ -521,9 +525,8 @@ fn exchange_info(market: &Market, q: &[(String, String)]) -> Result<String, ApiE
     Ok(serde_json::json!({
         "timezone": "UTC",
         "serverTime": crate::source::realtime_ns() / 1_000_000,
-        "rateLimits": [
-            {"rateLimitType": "CONNECTIONS", "interval": "SECOND", "intervalNum": 1, "limit": 0},
-        ],
+        // No request weights are enforced: REST is answered from memory.
+        "rateLimits": [],
         "exchangeFilters": [],
         "symbols": symbols,
     })

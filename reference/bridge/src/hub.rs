@@ -104,25 +104,26 @@ pub struct Client {
     pub id: u64,
     outbox: Mutex<Outbox>,
     pub wake: Notify,
+    /// Told when the client is closed without its waiting frames (a slow consumer): the
+    /// writer abandons a write that the client is not taking.
+    pub abort: Notify,
     /// Combined payloads (`{"stream","data"}`): set by `/stream` and `SET_PROPERTY`.
     pub combined: AtomicBool,
 }
 
 impl Client {
-    /// Takes every waiting frame, in order, into `out`; or, when the client is to be
-    /// closed, the close alone (its waiting frames were dropped and counted when it was
-    /// asked).
+    /// Takes every waiting frame, in order, into `out`, and the close that follows them if
+    /// the client is to be closed (after [`Client::close`] there are no frames: they were
+    /// dropped and counted; after [`Client::close_after`] they go first).
     pub fn take(&self, out: &mut Vec<Frame>) -> Option<Close> {
         let mut o = self.outbox.lock().expect("outbox lock");
-        if let Some(close) = o.close.take() {
-            return Some(close);
-        }
+        let close = o.close.take();
         let n = o.slots.len() as u64;
         out.extend(o.slots.drain(..));
         o.base += n;
         o.waiting.clear();
         o.bytes = 0;
-        None
+        close
     }
 
     /// Asks the writer to close the connection with `close` (the first request wins).
@@ -133,6 +134,18 @@ impl Client {
             o.slots.clear();
             o.waiting.clear();
             o.bytes = 0;
+            o.close = Some(close);
+        }
+        drop(o);
+        self.wake.notify_one();
+        self.abort.notify_one();
+    }
+
+    /// Asks the writer to close the connection once what is waiting has been sent (replies
+    /// before a rate-limit close reach the client). Nothing is queued after it.
+    pub fn close_after(&self, close: Close) {
+        let mut o = self.outbox.lock().expect("outbox lock");
+        if o.close.is_none() {
             o.close = Some(close);
         }
         drop(o);
@@ -183,6 +196,7 @@ impl Hub {
             id: self.next_id.fetch_add(1, Relaxed),
             outbox: Mutex::new(Outbox::default()),
             wake: Notify::new(),
+            abort: Notify::new(),
             combined: AtomicBool::new(combined),
         })
     }

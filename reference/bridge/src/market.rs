@@ -97,6 +97,11 @@ impl Definition {
     }
 }
 
+/// A change in basis points as Binance's percentage, three places (`523` → `"5.230"`).
+pub fn percent(out: &mut String, basis_points: i32) {
+    quoted(out, i128::from(basis_points) * 10, -3);
+}
+
 fn quoted(out: &mut String, value: i128, exponent: i8) {
     out.push('"');
     write_decimal(out, value, exponent);
@@ -152,13 +157,43 @@ pub struct Bar {
     pub taker_buy_turnover: u128,
 }
 
+/// What the trades the bridge saw inside one bar add up to. Binance's kline fields that
+/// `KlineUpdate` lacks (first and last trade id, taker-buy volume) come from here, and so
+/// does the whole bar while its `KlineUpdate` has not come yet.
 #[derive(Debug, Clone, Copy, Default)]
-struct TakerBuys {
+struct Tally {
     open_ms: u64,
     first: Option<u64>,
     last: Option<u64>,
+    open: i64,
+    high: i64,
+    low: i64,
+    close: i64,
     volume: u64,
-    turnover: u128,
+    turnover: u64,
+    trades: u32,
+    taker_buy_volume: u64,
+    taker_buy_turnover: u128,
+}
+
+impl Tally {
+    fn bar(&self) -> Bar {
+        Bar {
+            open_ms: self.open_ms,
+            open: self.open,
+            high: self.high,
+            low: self.low,
+            close: self.close,
+            volume: self.volume,
+            turnover: self.turnover,
+            trades: self.trades,
+            closed: false,
+            first_trade: self.first,
+            last_trade: self.last,
+            taker_buy_volume: self.taker_buy_volume,
+            taker_buy_turnover: self.taker_buy_turnover,
+        }
+    }
 }
 
 #[derive(Debug, Default)]
@@ -167,7 +202,7 @@ struct Series {
     closed: VecDeque<Bar>,
     /// Trade tallies of the last few bars by open time (a bar's `KlineUpdate` can come
     /// after the next bar's first trades).
-    tallies: VecDeque<TakerBuys>,
+    tallies: VecDeque<Tally>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -299,17 +334,27 @@ impl Market {
                 if series.tallies.len() == 3 {
                     series.tallies.pop_front();
                 }
-                series.tallies.push_back(TakerBuys {
+                series.tallies.push_back(Tally {
                     open_ms,
-                    ..TakerBuys::default()
+                    open: record.price,
+                    high: record.price,
+                    low: record.price,
+                    ..Tally::default()
                 });
             }
             let tally = series.tallies.back_mut().expect("just pushed");
             tally.first.get_or_insert(record.id);
             tally.last = Some(record.id);
+            tally.high = tally.high.max(record.price);
+            tally.low = tally.low.min(record.price);
+            tally.close = record.price;
+            let turnover = u128::from(record.price.unsigned_abs()) * u128::from(record.qty);
+            tally.volume += record.qty;
+            tally.turnover = tally.turnover.wrapping_add(turnover as u64);
+            tally.trades += 1;
             if !buyer_maker {
-                tally.volume += record.qty;
-                tally.turnover += u128::from(record.price.unsigned_abs()) * u128::from(record.qty);
+                tally.taker_buy_volume += record.qty;
+                tally.taker_buy_turnover += turnover;
             }
         }
         let Some(def) = &inst.def else { return };
@@ -457,8 +502,8 @@ impl Market {
             closed: k.flags().contains(KlineFlags::CLOSED),
             first_trade: tally.first,
             last_trade: tally.last,
-            taker_buy_volume: tally.volume,
-            taker_buy_turnover: tally.turnover,
+            taker_buy_volume: tally.taker_buy_volume,
+            taker_buy_turnover: tally.taker_buy_turnover,
         };
         // A new bar while the previous one never came closed: keep the previous as it was.
         if let Some(prev) = series.current.take() {
@@ -798,20 +843,36 @@ pub fn kline_row(s: &mut String, def: &Definition, interval: Interval, bar: &Bar
 }
 
 impl Instrument {
-    /// Bars of `interval`, oldest first, closed ones then the forming one.
-    pub fn bars(&self, interval: Interval) -> impl Iterator<Item = &Bar> {
-        self.series
-            .get(&interval)
-            .into_iter()
-            .flat_map(|s| s.closed.iter().chain(s.current.iter()))
+    /// Bars of `interval`, oldest first: closed ones, then the forming one. A bar whose
+    /// `KlineUpdate` has not come yet is made from the trades seen in it.
+    pub fn bars(&self, interval: Interval) -> Vec<Bar> {
+        let Some(series) = self.series.get(&interval) else {
+            return Vec::new();
+        };
+        let mut bars: Vec<Bar> = series
+            .closed
+            .iter()
+            .chain(series.current.iter())
+            .copied()
+            .collect();
+        let newest = bars.last().map(|b| b.open_ms);
+        for tally in &series.tallies {
+            if newest.is_none_or(|n| tally.open_ms > n) {
+                bars.push(tally.bar());
+            }
+        }
+        bars
     }
 
     /// 24-hour figures, as `/api/v3/ticker/24hr` and `@ticker` give them.
-    pub fn day_figures(&self) -> Option<DayFigures> {
-        let d = &self.day;
-        if !d.known {
-            return None;
-        }
+    pub fn day_figures(&self) -> DayFigures {
+        let from_trades;
+        let d = if self.day.known {
+            &self.day
+        } else {
+            from_trades = self.day_from_trades();
+            &from_trades
+        };
         let in_window = |t: &&TradeRecord| t.time_ms + DAY_MS > d.time_ms;
         let first_id = self
             .trades
@@ -819,7 +880,7 @@ impl Instrument {
             .find(in_window)
             .map_or(-1, |t| t.id as i128);
         let last_id = self.trades.back().map_or(-1, |t| t.id as i128);
-        Some(DayFigures {
+        DayFigures {
             time_ms: d.time_ms,
             open: d.open,
             high: d.high,
@@ -840,7 +901,42 @@ impl Instrument {
             last_id,
             bid: self.view.bids.first().copied(),
             ask: self.view.asks.first().copied(),
-        })
+        }
+    }
+
+    /// Before the feed's first statistics: the day so far as the trades the bridge holds
+    /// tell it (all zero without trades).
+    fn day_from_trades(&self) -> Day {
+        let Some(last) = self.trades.back() else {
+            return Day::default();
+        };
+        let window: Vec<&TradeRecord> = self
+            .trades
+            .iter()
+            .filter(|t| t.time_ms + DAY_MS > last.time_ms)
+            .collect();
+        let open = window.first().map_or(last.price, |t| t.price);
+        Day {
+            open,
+            high: window.iter().map(|t| t.price).max().unwrap_or(last.price),
+            low: window.iter().map(|t| t.price).min().unwrap_or(last.price),
+            last: last.price,
+            last_qty: last.qty,
+            change: last.price - open,
+            change_bp: if open != 0 {
+                ((last.price - open) as f64 / open as f64 * 10_000.0) as i32
+            } else {
+                0
+            },
+            volume: window.iter().map(|t| t.qty).sum(),
+            turnover: window
+                .iter()
+                .map(|t| t.price.unsigned_abs().wrapping_mul(t.qty))
+                .fold(0u64, u64::wrapping_add),
+            count: window.len() as u32,
+            time_ms: last.time_ms,
+            known: true,
+        }
     }
 }
 
@@ -866,7 +962,7 @@ pub struct DayFigures {
 }
 
 fn ticker_event(inst: &Instrument, def: &Definition) -> String {
-    let f = inst.day_figures().expect("known");
+    let f = inst.day_figures();
     let mut s = String::with_capacity(480);
     let _ = write!(
         s,
@@ -875,7 +971,7 @@ fn ticker_event(inst: &Instrument, def: &Definition) -> String {
     );
     def.price(&mut s, i128::from(f.change));
     s.push_str(",\"P\":");
-    quoted(&mut s, i128::from(f.change_bp), -2);
+    percent(&mut s, f.change_bp);
     s.push_str(",\"w\":");
     def.price(&mut s, f.weighted_avg);
     s.push_str(",\"x\":");
@@ -915,7 +1011,7 @@ fn ticker_event(inst: &Instrument, def: &Definition) -> String {
 }
 
 fn mini_ticker_event(inst: &Instrument, def: &Definition) -> String {
-    let f = inst.day_figures().expect("known");
+    let f = inst.day_figures();
     let mut s = String::with_capacity(240);
     let _ = write!(
         s,

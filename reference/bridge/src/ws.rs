@@ -205,7 +205,10 @@ async fn connection(
     endpoint: Endpoint,
     initial: Vec<(String, Key)>,
 ) {
+    // A 4 KiB read buffer: requests are small, and tungstenite's default (128 KiB, zeroed
+    // on first read) would make every idle connection cost ~145 KiB.
     let config = WebSocketConfig::default()
+        .read_buffer_size(4096)
         .max_message_size(Some(server.config.max_frame))
         .max_frame_size(Some(server.config.max_frame));
     let ws = WebSocketStream::from_raw_socket(io, Role::Server, Some(config)).await;
@@ -217,7 +220,7 @@ async fn connection(
         subscribe(&server, &client, &mut subs, name, key);
     }
     let last_pong = Arc::new(AtomicU64::new(now_ms()));
-    let writer = tokio::spawn(writer(
+    let mut writer = tokio::spawn(writer(
         server.clone(),
         client.clone(),
         sink,
@@ -225,12 +228,13 @@ async fn connection(
     ));
     let mut window_start = Instant::now();
     let mut in_window = 0u32;
-    let close_with = |code: u16, reason: String| {
-        client.close(Close { code, reason }, &hub.metrics);
-    };
+    // Replies already queued go out before the close.
+    let close_with = |code: u16, reason: String| client.close_after(Close { code, reason });
     loop {
         let msg = tokio::select! {
             m = stream.next() => m,
+            // The writer has closed the connection (or lost it): nothing more to read for.
+            _ = &mut writer => return end(&server, &client, &subs),
             _ = server.shutdown.notified() => {
                 close_with(1001, "server shutting down".into());
                 break;
@@ -296,18 +300,24 @@ async fn connection(
             Message::Frame(_) => {}
         }
     }
-    for (_, key) in &subs.list {
-        hub.unsubscribe(key, client.id);
-    }
     // The writer ends once it has sent the close (or the peer is gone).
-    client.close(
-        Close {
-            code: 1000,
-            reason: String::new(),
-        },
-        &hub.metrics,
-    );
-    let _ = tokio::time::timeout(Duration::from_secs(5), writer).await;
+    client.close_after(Close {
+        code: 1000,
+        reason: String::new(),
+    });
+    if tokio::time::timeout(Duration::from_secs(5), &mut writer)
+        .await
+        .is_err()
+    {
+        writer.abort();
+    }
+    end(&server, &client, &subs);
+}
+
+fn end(server: &Server, client: &Client, subs: &Subscriptions) {
+    for (_, key) in &subs.list {
+        server.shared.hub.unsubscribe(key, client.id);
+    }
 }
 
 fn now_ms() -> u64 {
@@ -340,7 +350,22 @@ async fn writer(
             }
         }
         frames.clear();
-        if let Some(close) = client.take(&mut frames) {
+        let close = client.take(&mut frames);
+        let mut bytes = 0;
+        let n = frames.len();
+        for f in frames.drain(..) {
+            bytes += f.len();
+            let m = match f {
+                Frame::Text(t) => Message::Text(t),
+                Frame::Binary(b) => Message::Binary(b),
+            };
+            if sink.feed(m).await.is_err() {
+                // The peer closed: flushing still sends tungstenite's queued close reply.
+                let _ = sink.flush().await;
+                return;
+            }
+        }
+        if let Some(close) = close {
             let frame = (close.code != 1000 || !close.reason.is_empty()).then(|| CloseFrame {
                 code: CloseCode::from(close.code),
                 reason: close.reason.into(),
@@ -354,20 +379,11 @@ async fn writer(
                     .await;
             }
             let _ = sink.send(Message::Close(frame)).await;
+            let _ = sink.flush().await;
             let _ = sink.close().await;
+            metrics.messages_out.fetch_add(n as u64, Relaxed);
+            metrics.bytes_out.fetch_add(bytes as u64, Relaxed);
             return;
-        }
-        let mut bytes = 0;
-        let n = frames.len();
-        for f in frames.drain(..) {
-            bytes += f.len();
-            let m = match f {
-                Frame::Text(t) => Message::Text(t),
-                Frame::Binary(b) => Message::Binary(b),
-            };
-            if sink.feed(m).await.is_err() {
-                return;
-            }
         }
         if sink.flush().await.is_err() {
             return;
@@ -418,7 +434,7 @@ fn request(server: &Server, client: &Arc<Client>, subs: &mut Subscriptions, text
     let id = obj.get("id").cloned().unwrap_or(Value::Null);
     let id_ok = match &id {
         Value::Null => true,
-        Value::Number(n) => n.is_u64(),
+        Value::Number(n) => n.is_u64() || n.is_i64(),
         Value::String(s) => {
             s.len() <= 36 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
         }
