@@ -730,8 +730,10 @@ fn c_subscriber(rltop: &Path, dir: &Path) -> Result<String, String> {
 /// One end-to-end check: its report, or what went wrong.
 type Check<'a> = dyn Fn() -> Result<String, String> + 'a;
 
-/// Runs every end-to-end check; returns how many passed (a failure stops the run).
-pub fn run(_args: &[String]) -> Result<usize, String> {
+/// Runs every end-to-end check (`bridge`: only the bridge's); returns how many passed (a
+/// failure stops the run).
+pub fn run(args: &[String]) -> Result<usize, String> {
+    let only_bridge = args.first().is_some_and(|a| a == "bridge");
     if is_root() {
         crate::pyenv::ensure_debian(&[
             ("ip", "iproute2"),
@@ -742,6 +744,11 @@ pub fn run(_args: &[String]) -> Result<usize, String> {
         return Err("cargo xtask e2e needs root (network namespaces, nftables)".into());
     }
     let rltop = rltop_binary()?;
+    let dir = root().join("target/e2e");
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    if only_bridge {
+        return bridge_checks(&rltop, &dir);
+    }
     // The DPDK crate's own tests (EAL on net_pcap, net_null, net_ring; EAL errors): each
     // test file holds one EAL test and is its own process, as EAL initialises once.
     let runner: &[&str] = if crate::test::have_nextest() {
@@ -763,8 +770,6 @@ pub fn run(_args: &[String]) -> Result<usize, String> {
     if !status.success() {
         return Err("the DPDK tests failed".into());
     }
-    let dir = root().join("target/e2e");
-    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
     let runs = [
         (Loss::Percent(1), 11),
         (Loss::Percent(5), 12),
@@ -811,8 +816,31 @@ pub fn run(_args: &[String]) -> Result<usize, String> {
         eprintln!("{}", check()?);
         passed += 1;
     }
+    passed += bridge_checks(&rltop, &dir)?;
     // Every check above stops the run at its first failure, so reaching here is all passed.
     Ok(passed)
+}
+
+/// The bridge's end-to-end checks ([`crate::bridge_e2e`]).
+fn bridge_checks(rltop: &Path, dir: &Path) -> Result<usize, String> {
+    let checks: [(&str, &Check); 3] = [
+        (
+            "the bridge: the Binance Python SDK's local order book and /rltop decoded in Python",
+            &|| crate::bridge_e2e::binance_sdk(rltop, dir),
+        ),
+        ("the bridge's page in headless Chromium", &|| {
+            crate::bridge_e2e::browser(rltop, dir)
+        }),
+        (
+            "the bridge with a redis-server and behind nginx",
+            &crate::bridge_e2e::servers,
+        ),
+    ];
+    for (what, check) in &checks {
+        eprintln!("\n# e2e: {what}");
+        eprintln!("{}", check()?);
+    }
+    Ok(checks.len())
 }
 
 fn is_root() -> bool {

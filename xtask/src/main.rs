@@ -1,6 +1,7 @@
 //! `cargo xtask <verb>`: the project's automation, in Rust (as rust-analyzer does it).
 
 mod bench;
+mod bridge_e2e;
 mod conformance;
 mod ctests;
 mod e2e;

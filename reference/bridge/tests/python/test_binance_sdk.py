@@ -144,6 +144,10 @@ def test_depth(spot, exchange_info, symbols):
 
 
 def test_trades(spot, exchange_info, symbols):
+    # A session opens with resting orders only: wait (bounded) for the first trades.
+    deadline = time.monotonic() + 30
+    while not any(spot.trades(sym, limit=1) for sym in symbols) and time.monotonic() < deadline:
+        time.sleep(0.2)
     seen = 0
     for sym in symbols:
         trades = spot.trades(sym)
