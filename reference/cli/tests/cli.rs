@@ -25,7 +25,9 @@ fn tmp(name: &str) -> PathBuf {
     dir.join(name)
 }
 
-const SUBCOMMANDS: [&str; 6] = ["sim", "publish", "listen", "replay", "dump", "plan"];
+const SUBCOMMANDS: [&str; 7] = [
+    "sim", "publish", "listen", "replay", "dump", "plan", "bridge",
+];
 
 #[test]
 fn help_lists_every_subcommand_and_each_has_help() {
@@ -366,5 +368,89 @@ fn listen_json_lines_are_events() {
     assert!(
         err.contains("rltop listen: ") && err.contains("latency"),
         "the summary goes to stderr: {err}"
+    );
+}
+
+/// `GET path` on loopback: (status, body), or None if nothing answers.
+fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut text = String::new();
+    s.read_to_string(&mut text).ok()?;
+    Some((
+        text.get(9..12)?.parse().ok()?,
+        text.split_once("\r\n\r\n")?.1.to_string(),
+    ))
+}
+
+/// Runs `rltop bridge` with `env` on a free port (given as WS_PORT) until `probe` has its
+/// answer.
+fn bridge_with_env<T>(args: &[&str], env: &[(&str, &str)], probe: impl Fn(u16) -> Option<T>) -> T {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut bridge = Command::new(env!("CARGO_BIN_EXE_rltop"))
+        .arg("bridge")
+        .args(args)
+        .env("WS_PORT", port.to_string())
+        .envs(env.iter().copied())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let answer = loop {
+        std::thread::sleep(Duration::from_millis(50));
+        if let Some(a) = probe(port) {
+            break Some(a);
+        }
+        if std::time::Instant::now() > deadline {
+            break None;
+        }
+    };
+    let _ = bridge.kill();
+    let _ = bridge.wait();
+    answer.expect("the bridge answered on WS_PORT")
+}
+
+#[test]
+fn bridge_takes_seed_002s_environment_variables() {
+    // WS_PORT is the port; WS_AUTH_TOKEN is required of clients.
+    let (without, with) = bridge_with_env(
+        &["--rate", "200"],
+        &[("WS_AUTH_TOKEN", "from-env")],
+        |port| {
+            Some((
+                http_get(port, "/api/v3/ping")?.0,
+                http_get(port, "/api/v3/ping?token=from-env")?.0,
+            ))
+        },
+    );
+    assert_eq!((without, with), (401, 200));
+    // REDIS_URL is where `--source redis` listens (nothing there: stale, naming it).
+    let health = bridge_with_env(
+        &["--source", "redis"],
+        &[("REDIS_URL", "redis://127.0.0.1:1")],
+        |port| {
+            let (_, body) = http_get(port, "/healthz")?;
+            body.contains("\"stale\"").then_some(body)
+        },
+    );
+    assert!(health.contains("redis://127.0.0.1:1"), "{health}");
+    let o = rltop(&["bridge", "--source", "nonsense"]);
+    let (_, err) = text(&o);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        err.contains(
+            "--source nonsense: expected sim, multicast, pcap:FILE, redis or redis://HOST:PORT"
+        ),
+        "{err}"
     );
 }
