@@ -850,9 +850,9 @@ impl Book {
         }));
     }
 
-    /// The best `n` visible levels of a side, best first.
+    /// The best `n` visible levels of a side, best first (`usize::MAX`: all of them).
     pub fn top(&self, side: Side, n: usize) -> Vec<TopLevel> {
-        let mut v = Vec::with_capacity(n);
+        let mut v = Vec::with_capacity(n.min(self.depth(side)));
         self.top_into(side, n, &mut v);
         v
     }
