@@ -17,6 +17,11 @@
 //! event rendered, [`hub`] subscriptions and bounded outboxes, [`engine`] the thread that
 //! drives them, [`source`] and [`redis_source`] the inputs.
 
+/// The README's example, compiled as a doc test.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
+
 pub mod engine;
 pub mod http;
 pub mod hub;
