@@ -113,13 +113,10 @@ impl Running {
         self.accept.abort();
         self.server.shutdown.notify_waiters();
         for client in self.server.shared.hub.clients() {
-            client.close(
-                hub::Close {
-                    code: 1001,
-                    reason: "server shutting down".into(),
-                },
-                &self.server.shared.hub.metrics,
-            );
+            client.close_after(hub::Close {
+                code: 1001,
+                reason: "server shutting down".into(),
+            });
         }
         let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
         while self.server.shared.hub.metrics.connections.load(Relaxed) > 0

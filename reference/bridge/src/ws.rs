@@ -327,12 +327,16 @@ fn now_ms() -> u64 {
 type Sink =
     futures_util::stream::SplitSink<WebSocketStream<TokioIo<hyper::upgrade::Upgraded>>, Message>;
 
-async fn writer(
-    server: Arc<Server>,
-    client: Arc<Client>,
-    mut sink: Sink,
-    last_pong: Arc<AtomicU64>,
-) {
+/// Writes until the close; returns early when the client is aborted (a slow consumer whose
+/// socket is full: no close frame could get through it) or the peer is gone.
+async fn writer(server: Arc<Server>, client: Arc<Client>, sink: Sink, last_pong: Arc<AtomicU64>) {
+    tokio::select! {
+        _ = write(&server, &client, sink, last_pong) => {}
+        _ = client.abort.notified() => {}
+    }
+}
+
+async fn write(server: &Server, client: &Client, mut sink: Sink, last_pong: Arc<AtomicU64>) {
     let metrics = &server.shared.hub.metrics;
     let mut ping = tokio::time::interval(server.config.ping_interval);
     ping.tick().await;
