@@ -144,7 +144,11 @@ pub fn run(
                 next_boundary = Instant::now() + BOUNDARY;
             }
             let mut market = shared.market.write().expect("market lock");
-            market.boundary(boundaries % 10 == 0, &feed, &mut HubSink(&shared.hub));
+            market.boundary(
+                boundaries.is_multiple_of(10),
+                &feed,
+                &mut HubSink(&shared.hub),
+            );
             drop(market);
             update_health(&shared, &feed, stale_after, source_down.as_deref(), ended);
         }

@@ -118,6 +118,9 @@ fn status_name(s: Result<TradingStatus, rltop_runtime::InvalidEnum>) -> &'static
     }
 }
 
+/// A price level: (price, quantity), scaled integers.
+pub type Level = (i64, u64);
+
 /// The published levels of an instrument: the book as of the last 100 ms boundary.
 #[derive(Debug, Clone, Default)]
 pub struct DepthView {
@@ -252,7 +255,8 @@ pub struct Instrument {
     series: BTreeMap<Interval, Series>,
     day: Day,
     day_dirty: bool,
-    last_top: (Option<(i64, u64)>, Option<(i64, u64)>),
+    /// Best bid and ask (price, quantity) last sent on `@bookTicker`.
+    last_top: (Option<Level>, Option<Level>),
     /// Header time of the last message that changed the book, ms.
     last_book_ms: u64,
 }

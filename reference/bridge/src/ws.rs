@@ -174,11 +174,9 @@ pub fn upgrade(server: Arc<Server>, mut req: Request<Incoming>) -> Response<Body
     let accept = derive_accept_key(key.as_bytes());
     let on_upgrade = hyper::upgrade::on(&mut req);
     tokio::spawn(async move {
-        match on_upgrade.await {
-            Ok(upgraded) => {
-                connection(server.clone(), TokioIo::new(upgraded), endpoint, keys).await
-            }
-            Err(_) => {}
+        // A client that goes away mid-upgrade has nothing to serve.
+        if let Ok(upgraded) = on_upgrade.await {
+            connection(server.clone(), TokioIo::new(upgraded), endpoint, keys).await;
         }
         server.shared.hub.metrics.connections.fetch_sub(1, Relaxed);
     });

@@ -87,8 +87,9 @@ impl LocalBook {
         self.applied += 1;
     }
 
-    fn top(&self, n: usize) -> (Vec<(i64, u64)>, Vec<(i64, u64)>) {
-        (
+    /// The best `n` levels a side: (bids, asks).
+    fn top(&self, n: usize) -> [Vec<(i64, u64)>; 2] {
+        [
             self.bids
                 .iter()
                 .rev()
@@ -96,7 +97,7 @@ impl LocalBook {
                 .map(|(&p, &q)| (p, q))
                 .collect(),
             self.asks.iter().take(n).map(|(&p, &q)| (p, q)).collect(),
-        )
+        ]
     }
 }
 
@@ -171,17 +172,17 @@ fn snapshots_and_diffs_rebuild_the_engines_books() {
                     .collect::<Vec<_>>()
             };
             assert_eq!(
-                all.0,
+                all[0],
                 feed_levels(rltop_book::Side::Bid),
                 "fast {fast}, snapshot at {at}"
             );
             assert_eq!(
-                all.1,
+                all[1],
                 feed_levels(rltop_book::Side::Ask),
                 "fast {fast}, snapshot at {at}"
             );
             // …and the top 10 equal the engines'.
-            let (bids, asks) = local.top(10);
+            let [bids, asks] = local.top(10);
             assert_eq!(bids, want(want_bids));
             assert_eq!(asks, want(want_asks));
         }

@@ -6,7 +6,7 @@
 //! them and runs these tests (`--run-ignored only`); plain `cargo test` lists them as
 //! ignored, it does not pass them.
 
-use std::net::{SocketAddr, SocketAddrV4, UdpSocket};
+use std::net::{SocketAddr, UdpSocket};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -370,7 +370,7 @@ fn multicast_replay(datagrams: Vec<rltop_sim::Datagram>) -> std::thread::JoinHan
             if let Some(wait) = Duration::from_nanos(d.time_ns - t0).checked_sub(start.elapsed()) {
                 std::thread::sleep(wait);
             }
-            let _ = socket.send_to(&d.bytes, SocketAddrV4::from(d.dst));
+            let _ = socket.send_to(&d.bytes, d.dst);
         }
     })
 }
