@@ -126,7 +126,8 @@ mod tests {
         assert_eq!(parse_decimal("1.505", -2), None);
         assert_eq!(parse_decimal("1e5", -2), None);
         assert_eq!(parse_decimal("", -2), None);
-        assert_eq!(parse_decimal("4250", 2), Some(42));
+        assert_eq!(parse_decimal("4200", 2), Some(42));
+        assert_eq!(parse_decimal("4250", 2), None);
         assert_eq!(parse_decimal("4201", 2), None);
     }
 }
