@@ -1,10 +1,14 @@
 //! `cargo xtask bench`: runs the criterion benchmarks (Rust and the C header, same run), then
 //! the Python benchmark (generated package vs `construct`, numpy bulk), and prints
-//! messages/s and the ratios the issues ask for.
+//! messages/s and the ratios the issues ask for. `bench publish` (the publisher) and
+//! `bench bridge` (the WebSocket bridge against a Node `ws` peer, [`bridge`]) are runs of
+//! their own.
 
 use std::process::Command;
 
 use crate::{pyenv, root};
+
+mod bridge;
 
 /// Messages per benchmark iteration (benches/codec.rs).
 const PER_ITER: f64 = 4096.0;
@@ -154,8 +158,10 @@ fn publish() -> Result<(), String> {
 }
 
 pub fn run(args: &[String]) -> Result<(), String> {
-    if args.first().map(String::as_str) == Some("publish") {
-        return publish();
+    match args.first().map(String::as_str) {
+        Some("publish") => return publish(),
+        Some("bridge") => return bridge::run(&args[1..]),
+        _ => {}
     }
     let report_only = args.iter().any(|a| a == "--report-only");
     if !report_only {

@@ -20,6 +20,8 @@ usage: cargo xtask <verb>
   layout FILE          print each struct's and message's offset table
   bench [--report-only] run the codec benchmarks; print messages/s and ratios
   bench publish        the publisher: kernel (sendto, packed, sendmmsg) and DPDK net_null
+  bench bridge [--clients N,...] [--seconds S] [--rate R]
+                       the WebSocket bridge vs a Node ws peer, same stream, same clients
   conformance --testee CMD [--failure-list FILE]
                        run the conformance vectors against an implementation
   e2e                  publisher and subscriber in network namespaces under loss (root)

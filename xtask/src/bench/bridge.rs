@@ -10,18 +10,25 @@
 //!
 //! The run, every process bounded in time and killed at the end (or on error):
 //!
-//! 1. Builds `rltop` and the load generator (`bench/src/bin/bridge_load.rs`) in release.
+//! 1. Builds `rltop` (`cargo build --release -p rltop-cli`) and the load generator
+//!    (`bench/src/bin/bridge_load.rs`) in release.
 //! 2. `rltop bridge --source sim --instruments 8 --rate R` (header times are the wall
 //!    clock). Idle phase: `--idle` connections on `/ws` with no stream, the bridge's
 //!    `VmRSS` before and after. Then the recorder takes every stream of the client mix on
 //!    one connection for `--record` seconds into `target/bench-bridge/events.jsonl`. Then,
 //!    for each N of `--clients`, N clients each on `/stream?streams=<its mix>`, a window of
 //!    `--seconds` once all are connected.
-//! 3. `node server.js --events events.jsonl --loop --stamp` (the recorded pace, `E` = send
-//!    time): the same idle phase (on a stream no event has: the peer upgrades nothing
-//!    else), the same loads.
+//! 3. The Node peer on the recording, at its pace, looping, each `E` stamped with its send
+//!    time: the same idle phase (on a stream no event has: the peer upgrades nothing else),
+//!    then each load on a fresh peer that starts its replay once its N clients are
+//!    connected (`--wait-clients`: a `ws` server already broadcasting to thousands times
+//!    new handshakes out, so its clients would never all be there).
 //! 4. The table (also `target/bench-bridge.md`), the targets met or not, and the details
-//!    that say where the time went (CPU per thread over the window, server counters).
+//!    that say where the time went over each window: CPU per thread of the server, the
+//!    kernel's share, the load generator, other processes, the hypervisor's steal (this is
+//!    a VM), the server's counters, what was delivered of each kind of stream.
+//!
+//! Everything after the builds runs within [`BUDGET`] (about two minutes with the defaults).
 //!
 //! RLIMIT_NOFILE: the soft limit is raised to the hard one here, before any child starts,
 //! so the servers and the load generator inherit it.
@@ -85,7 +92,11 @@ impl Options {
                 }
                 "--seconds" | "--rate" | "--record" => {
                     let v = value()?;
-                    let n: f64 = v.parse().ok().filter(|&n: &f64| n > 0.0).ok_or_else(|| bad(v))?;
+                    let n: f64 = v
+                        .parse()
+                        .ok()
+                        .filter(|&n: &f64| n > 0.0)
+                        .ok_or_else(|| bad(v))?;
                     match flag.as_str() {
                         "--seconds" => opts.seconds = n,
                         "--rate" => opts.rate = n,
@@ -94,7 +105,11 @@ impl Options {
                 }
                 "--idle" => {
                     let v = value()?;
-                    opts.idle = v.parse().ok().filter(|&n: &usize| n > 0).ok_or_else(|| bad(v))?;
+                    opts.idle = v
+                        .parse()
+                        .ok()
+                        .filter(|&n: &usize| n > 0)
+                        .ok_or_else(|| bad(v))?;
                 }
                 _ => return Err(USAGE.into()),
             }
@@ -146,7 +161,10 @@ impl Process {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             if let Ok(Some(status)) = self.child.try_wait() {
-                return Err(format!("exited ({status}) before answering:\n{}", self.tail()));
+                return Err(format!(
+                    "exited ({status}) before answering:\n{}",
+                    self.tail()
+                ));
             }
             if let Some(code) = http_status(port, path) {
                 if !want_ok || code == 200 {
@@ -154,7 +172,10 @@ impl Process {
                 }
             }
             if Instant::now() > deadline {
-                return Err(format!("no answer on {port}{path} within 30 s:\n{}", self.tail()));
+                return Err(format!(
+                    "no answer on {port}{path} within 30 s:\n{}",
+                    self.tail()
+                ));
             }
             std::thread::sleep(Duration::from_millis(100));
         }
@@ -173,7 +194,11 @@ fn http_status(port: u16, path: &str) -> Option<u16> {
     use std::io::Write;
     let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
     s.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
-    write!(s, "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n").ok()?;
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
     let mut head = [0u8; 12];
     s.read_exact(&mut head).ok()?;
     std::str::from_utf8(&head[9..12]).ok()?.parse().ok()
@@ -205,7 +230,12 @@ fn target_dir() -> PathBuf {
 }
 
 /// Runs the load generator to completion within `limit` (and the run's budget): its JSON.
-fn load_generator(binary: &Path, args: &[String], limit: Duration, until: Instant) -> Result<Value, String> {
+fn load_generator(
+    binary: &Path,
+    args: &[String],
+    limit: Duration,
+    until: Instant,
+) -> Result<Value, String> {
     let limit = limit.min(until.saturating_duration_since(Instant::now()));
     eprintln!("$ bridge_load {}", args.join(" "));
     let mut child = Command::new(binary)
@@ -247,7 +277,8 @@ fn load_generator(binary: &Path, args: &[String], limit: Duration, until: Instan
         return Err(format!("bridge_load failed ({status}):\n{errors}{text}"));
     }
     let line = text.lines().last().unwrap_or("");
-    serde_json::from_str(line).map_err(|e| format!("bridge_load printed no result ({e}):\n{text}{errors}"))
+    serde_json::from_str(line)
+        .map_err(|e| format!("bridge_load printed no result ({e}):\n{text}{errors}"))
 }
 
 /// One server's results: the idle phase and one load run per client count.
@@ -257,69 +288,150 @@ struct Results {
     loads: Vec<Value>,
 }
 
-/// The idle phase, then a load run per client count, against a server on `port`.
-fn measure(
-    name: &'static str,
-    load: &Path,
-    server: &Process,
+/// A server under test, as the load generator reaches it.
+struct Server<'a> {
+    name: &'a str,
+    process: &'a Process,
     port: u16,
-    idle_path: &str,
-    stats: &str,
-    opts: &Options,
-    until: Instant,
-) -> Result<Results, String> {
-    let port_s = port.to_string();
-    let pid = server.pid().to_string();
-    let idle = load_generator(
-        load,
-        &[
-            "idle", "--port", &port_s, "--count", &opts.idle.to_string(), "--path", idle_path,
-            "--server-pid", &pid,
-        ]
-        .map(String::from),
-        Duration::from_secs(90),
-        until,
-    )
-    .map_err(|e| format!("{name}, idle connections: {e}\n{name} log:\n{}", server.tail()))?;
-    let mut loads = Vec::new();
-    for &clients in &opts.clients {
-        let result = load_generator(
+    /// Its counters page: the bridge's `/metrics`, the peer's `/healthz`.
+    stats: &'a str,
+}
+
+impl Server<'_> {
+    /// Runs the load generator with `args` (and the server's port and pid) within `limit`.
+    fn drive(
+        &self,
+        load: &Path,
+        what: &str,
+        mut args: Vec<String>,
+        limit: Duration,
+        until: Instant,
+    ) -> Result<Value, String> {
+        args.extend([
+            "--port".into(),
+            self.port.to_string(),
+            "--server-pid".into(),
+            self.process.pid().to_string(),
+        ]);
+        let name = self.name;
+        let result = load_generator(load, &args, limit, until)
+            .map_err(|e| format!("{name}, {what}: {e}\n{name} log:\n{}", self.process.tail()))?;
+        eprintln!("{name}, {what}: {result}");
+        Ok(result)
+    }
+
+    /// Idle connections on `path` (no stream for the bridge; one no event has for the
+    /// peer): the server's RSS before and after.
+    fn idle(
+        &self,
+        load: &Path,
+        path: &str,
+        opts: &Options,
+        until: Instant,
+    ) -> Result<Value, String> {
+        let args = vec![
+            "idle".to_string(),
+            "--count".into(),
+            opts.idle.to_string(),
+            "--path".into(),
+            path.into(),
+        ];
+        self.drive(
             load,
-            &[
-                "load", "--port", &port_s, "--clients", &clients.to_string(), "--seconds",
-                &opts.seconds.to_string(), "--symbols", &INSTRUMENTS.to_string(), "--server-pid",
-                &pid, "--stats", stats,
-            ]
-            .map(String::from),
-            Duration::from_secs_f64(90.0 + opts.seconds),
+            "idle connections",
+            args,
+            Duration::from_secs(90),
             until,
         )
-        .map_err(|e| format!("{name}, {clients} clients: {e}\n{name} log:\n{}", server.tail()))?;
-        eprintln!("{name}, {clients} clients: {result}");
-        loads.push(result);
     }
-    Ok(Results { name, idle, loads })
+
+    /// One load run of `clients` clients.
+    fn load(
+        &self,
+        load: &Path,
+        clients: usize,
+        opts: &Options,
+        until: Instant,
+    ) -> Result<Value, String> {
+        let args = vec![
+            "load".to_string(),
+            "--clients".into(),
+            clients.to_string(),
+            "--seconds".into(),
+            opts.seconds.to_string(),
+            "--symbols".into(),
+            INSTRUMENTS.to_string(),
+            "--stats".into(),
+            self.stats.into(),
+        ];
+        let limit = Duration::from_secs_f64(90.0 + opts.seconds);
+        self.drive(load, &format!("{clients} clients"), args, limit, until)
+    }
+}
+
+/// `cargo build --release` of `args`: one package at a time, as `cargo build --release -p
+/// rltop-cli` is run elsewhere, so both resolve the same features and neither makes the
+/// other rebuild.
+fn build(args: &[&str]) -> Result<(), String> {
+    eprintln!("$ cargo build --release {}", args.join(" "));
+    let status = Command::new(env!("CARGO"))
+        .args(["build", "--release"])
+        .args(args)
+        .current_dir(root())
+        .status()
+        .map_err(|e| format!("cannot run cargo build: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("cargo build --release {} failed", args.join(" ")))
+    }
+}
+
+/// A fresh Node peer replaying `events` (looping, `E` stamped at send) once `wait_clients`
+/// clients are connected: the connection phase is not slowed by a replay already running
+/// (a `ws` server busy broadcasting times handshakes out), and every run starts alike.
+fn start_node(
+    peer_dir: &Path,
+    events: &Path,
+    wait_clients: usize,
+    log: PathBuf,
+) -> Result<(Process, u16), String> {
+    let port = free_port()?;
+    let args = [
+        peer_dir.join("server.js").to_string_lossy().into_owned(),
+        "--port".into(),
+        port.to_string(),
+        "--events".into(),
+        events.to_string_lossy().into_owned(),
+        "--loop".into(),
+        "--stamp".into(),
+        "--wait-clients".into(),
+        wait_clients.to_string(),
+    ];
+    eprintln!("$ node {}", args.join(" "));
+    let mut node = Process::start(Command::new("node").args(&args), log)?;
+    node.wait_for(port, "/healthz", false)
+        .map_err(|e| format!("node peer: {e}"))?;
+    Ok((node, port))
 }
 
 pub fn run(args: &[String]) -> Result<(), String> {
     let opts = Options::parse(args)?;
     let nofile = raise_nofile();
-    let largest = opts.clients.iter().copied().max().unwrap_or(0).max(opts.idle);
+    let largest = opts
+        .clients
+        .iter()
+        .copied()
+        .max()
+        .unwrap_or(0)
+        .max(opts.idle);
     if nofile < largest as u64 + 256 {
         return Err(format!(
             "RLIMIT_NOFILE is {nofile}: {largest} connections need more descriptors (raise the hard limit)"
         ));
     }
-    eprintln!("$ cargo build --release -p rltop-cli -p rltop-bench --bin rltop --bin bridge_load");
-    let status = Command::new(env!("CARGO"))
-        .args(["build", "--release", "-p", "rltop-cli", "-p", "rltop-bench"])
-        .args(["--bin", "rltop", "--bin", "bridge_load"])
-        .current_dir(root())
-        .status()
-        .map_err(|e| format!("cannot run cargo build: {e}"))?;
-    if !status.success() {
-        return Err("cargo build --release failed".into());
-    }
+    build(&["-p", "rltop-cli"])?;
+    build(&["-p", "rltop-bench", "--bin", "bridge_load"])?;
     let release = target_dir().join("release");
     let (rltop, load) = (release.join("rltop"), release.join("bridge_load"));
     let peer_dir = root().join("bench/bridge-peer");
@@ -339,65 +451,383 @@ pub fn run(args: &[String]) -> Result<(), String> {
     let events = dir.join("events.jsonl");
     let until = Instant::now() + BUDGET;
 
-    // The bridge: idle connections, the recording, the loads.
+    // The bridge: idle connections on a fresh process, the recording, the loads.
     let port = free_port()?;
+    let bridge_args = [
+        "bridge".to_string(),
+        "--port".into(),
+        port.to_string(),
+        "--source".into(),
+        "sim".into(),
+        "--instruments".into(),
+        INSTRUMENTS.to_string(),
+        "--rate".into(),
+        opts.rate.to_string(),
+        "--max-connections".into(),
+        (largest + 100).to_string(),
+    ];
+    eprintln!("$ rltop {}", bridge_args.join(" "));
     let mut bridge = Process::start(
-        Command::new(&rltop).args([
-            "bridge", "--port", &port.to_string(), "--source", "sim", "--instruments",
-            &INSTRUMENTS.to_string(), "--rate", &opts.rate.to_string(), "--max-connections",
-            &(largest + 100).to_string(),
-        ]),
+        Command::new(&rltop).args(&bridge_args),
         dir.join("bridge.log"),
     )?;
-    eprintln!("$ rltop bridge --port {port} --source sim --instruments {INSTRUMENTS} --rate {}", opts.rate);
     bridge
         .wait_for(port, "/healthz", true)
         .map_err(|e| format!("rltop bridge: {e}"))?;
-    // The definitions come first; give the books a moment to fill before the recording.
-    std::thread::sleep(Duration::from_secs(1));
-    let bridge_idle = measure_idle_first(&load, &bridge, port, &opts, until)?;
+    let server = Server {
+        name: "bridge",
+        process: &bridge,
+        port,
+        stats: "/metrics",
+    };
+    let bridge_idle = server.idle(&load, "/ws", &opts, until)?;
+    let record_args = [
+        "record".to_string(),
+        "--port".into(),
+        port.to_string(),
+        "--seconds".into(),
+        opts.record.to_string(),
+        "--symbols".into(),
+        INSTRUMENTS.to_string(),
+        "--out".into(),
+        events.to_string_lossy().into_owned(),
+    ];
     let recording = load_generator(
         &load,
-        &[
-            "record", "--port", &port.to_string(), "--seconds", &opts.record.to_string(),
-            "--symbols", &INSTRUMENTS.to_string(), "--out", &events.to_string_lossy(),
-        ]
-        .map(String::from),
+        &record_args,
         Duration::from_secs_f64(opts.record + 30.0),
         until,
     )
     .map_err(|e| format!("recording: {e}\nbridge log:\n{}", bridge.tail()))?;
     eprintln!("recorded: {recording}");
-    let mut bridge_results = measure("bridge", &load, &bridge, port, "", "/metrics", &Options {
-        idle: 0,
-        ..opts.clone_loads()
-    }, until)
-    .or_else(|e| Err(e))?;
-    bridge_results.idle = bridge_idle;
+    let mut bridge_loads = Vec::new();
+    for &clients in &opts.clients {
+        bridge_loads.push(server.load(&load, clients, &opts, until)?);
+    }
     drop(bridge);
+    let bridge = Results {
+        name: "bridge",
+        idle: bridge_idle,
+        loads: bridge_loads,
+    };
 
-    // The Node peer, on the recording, at its pace, `E` stamped at send.
-    let port = free_port()?;
-    let mut node = Process::start(
-        Command::new("node")
-            .arg(peer_dir.join("server.js"))
-            .args(["--port", &port.to_string(), "--events"])
-            .arg(&events)
-            .args(["--loop", "--stamp"]),
-        dir.join("node.log"),
-    )?;
-    eprintln!("$ node bench/bridge-peer/server.js --port {port} --events {} --loop --stamp", events.display());
-    node.wait_for(port, "/healthz", false)
-        .map_err(|e| format!("node peer: {e}"))?;
-    let node_results = measure(
-        "node ws", &load, &node, port, "/stream?streams=idle@trade", "/healthz", &opts, until,
-    )?;
+    // The Node peer: the idle phase on a peer that never starts its replay, then each load
+    // on a fresh peer that starts when its clients are all connected.
+    let (node, port) = start_node(&peer_dir, &events, opts.idle + 1, dir.join("node-idle.log"))?;
+    let server = Server {
+        name: "node ws",
+        process: &node,
+        port,
+        stats: "/healthz",
+    };
+    let node_idle = server.idle(&load, "/stream?streams=idle@trade", &opts, until)?;
     drop(node);
+    let mut node_loads = Vec::new();
+    for &clients in &opts.clients {
+        let log = dir.join(format!("node-{clients}.log"));
+        let (node, port) = start_node(&peer_dir, &events, clients, log)?;
+        let server = Server {
+            name: "node ws",
+            process: &node,
+            port,
+            stats: "/healthz",
+        };
+        node_loads.push(server.load(&load, clients, &opts, until)?);
+    }
+    let node = Results {
+        name: "node ws",
+        idle: node_idle,
+        loads: node_loads,
+    };
 
-    let report = report(&opts, &recording, &bridge_results, &node_results);
+    let report = report(&opts, &recording, &bridge, &node);
     print!("\n{report}");
     let md = target_dir().join("bench-bridge.md");
     std::fs::write(&md, &report).map_err(|e| format!("{}: {e}", md.display()))?;
     eprintln!("\nwritten: {}", md.display());
     Ok(())
+}
+
+// ---- the report ------------------------------------------------------------------------------
+
+/// A rate as the tables write it: `1.23 M`, `412 k`, `950`.
+fn rate(value: f64) -> String {
+    if value >= 1e6 {
+        format!("{:.2} M", value / 1e6)
+    } else if value >= 1e4 {
+        format!("{:.0} k", value / 1e3)
+    } else {
+        format!("{value:.0}")
+    }
+}
+
+/// `10000` → `10 000`.
+fn count(value: u64) -> String {
+    let digits = value.to_string();
+    let mut out = String::new();
+    for (i, d) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(' ');
+        }
+        out.push(d);
+    }
+    out
+}
+
+fn number(v: &Value, key: &str) -> f64 {
+    v[key].as_f64().unwrap_or(f64::NAN)
+}
+
+fn millis(v: &Value, key: &str) -> String {
+    v[key].as_f64().map_or("–".into(), |ms| format!("{ms:.1}"))
+}
+
+/// Messages a second the clients would get if every event reached every subscriber: the
+/// recording's rate of each stream times its subscribers in the run.
+fn offered(recording: &Value, run: &Value) -> f64 {
+    let Some(subscribers) = run["per_stream_subscribers"].as_object() else {
+        return f64::NAN;
+    };
+    subscribers
+        .iter()
+        .map(|(stream, n)| {
+            recording["per_stream_per_s"][stream]
+                .as_f64()
+                .unwrap_or(0.0)
+                * n.as_f64().unwrap_or(0.0)
+        })
+        .sum()
+}
+
+/// `N` connected, and what closed during the window.
+fn connections(run: &Value) -> String {
+    let clients = number(run, "clients") as u64;
+    let connected = number(run, "connected") as u64;
+    let closed = number(run, "closed_in_window") as u64;
+    let mut text = if connected == clients {
+        count(connected)
+    } else {
+        format!("{} of {}", count(connected), count(clients))
+    };
+    if closed > 0 {
+        let codes: Vec<String> = run["close_codes"]
+            .as_object()
+            .map(|m| m.iter().map(|(code, n)| format!("{n}× {code}")).collect())
+            .unwrap_or_default();
+        text.push_str(&format!(
+            ", {} closed ({})",
+            count(closed),
+            codes.join(", ")
+        ));
+    }
+    text
+}
+
+fn idle_kib(results: &Results) -> String {
+    results.idle["bytes_per_connection"]
+        .as_f64()
+        .map_or("–".into(), |b| format!("{:.1} KiB", b / 1024.0))
+}
+
+/// CPU per thread name (largest first), the load generator's, the machine's, and the
+/// server's counters that moved, for one run.
+fn details(name: &str, recording: &Value, run: &Value) -> String {
+    let cpu = |key: &str| -> String {
+        let Some(map) = run[key].as_object() else {
+            return "?".into();
+        };
+        let mut threads: Vec<(&String, f64)> = map
+            .iter()
+            .filter(|(k, _)| k.as_str() != "total")
+            .filter_map(|(k, v)| Some((k, v.as_f64()?)))
+            .filter(|(_, v)| *v >= 0.5)
+            .collect();
+        threads.sort_by(|a, b| b.1.total_cmp(&a.1));
+        let list: Vec<String> = threads
+            .iter()
+            .take(5)
+            .map(|(k, v)| format!("{k} {v:.0}"))
+            .collect();
+        format!("{:.0} % ({})", number(&run[key], "total"), list.join(", "))
+    };
+    let counters: Vec<String> = run["server_counters_per_s"]
+        .as_object()
+        .map(|m| {
+            m.iter()
+                .filter(|(_, v)| v.as_f64().is_some_and(|v| v.abs() >= 1.0))
+                .map(|(k, v)| {
+                    let k = k
+                        .trim_start_matches("rltop_bridge_")
+                        .trim_end_matches("_total");
+                    format!("{k} {}", rate(v.as_f64().unwrap_or(0.0)))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut counters = if counters.is_empty() {
+        "none (its stats page did not answer within 5 s)".to_string()
+    } else {
+        counters.join(", ")
+    };
+    // The peer's own pace: a replay that falls behind its schedule sends fewer events a
+    // second than were recorded (and its send-time `E` hides how late they are).
+    if let Some(events) = run["server_counters_per_s"]["events"].as_f64() {
+        counters.push_str(&format!(
+            " (replayed {:.0} % of the recording's events a second)",
+            100.0 * events / number(recording, "events_per_s")
+        ));
+    }
+    let kinds: Vec<String> = run["frames_per_s_by_kind"]
+        .as_object()
+        .map(|m| {
+            m.iter()
+                .filter(|(_, v)| v.as_f64().is_some_and(|v| v > 0.0))
+                .map(|(k, v)| format!("{k} {}", rate(v.as_f64().unwrap_or(0.0))))
+                .collect()
+        })
+        .unwrap_or_default();
+    format!(
+        "* {name}, {} clients: connected in {:.1} s; offered {} msg/s, delivered {} ({}); \
+         {} trade latency samples; server CPU {}, of it in the kernel {:.0} %; load generator \
+         CPU {}, in the kernel {:.0} %; other processes {}; machine {:.0} % busy and {:.0} % \
+         stolen by the hypervisor (of both cores); server counters /s: {}\n",
+        count(number(run, "clients") as u64),
+        number(run, "connect_seconds"),
+        rate(offered(recording, run)),
+        rate(number(run, "frames_per_s")),
+        kinds.join(", "),
+        count(number(run, "latency_samples") as u64),
+        cpu("server_cpu_percent"),
+        number(run, "server_system_percent"),
+        cpu("load_generator_cpu_percent"),
+        number(run, "load_generator_system_percent"),
+        cpu("other_processes_cpu_percent"),
+        number(run, "machine_busy_percent"),
+        number(run, "machine_steal_percent"),
+        counters,
+    )
+}
+
+fn report(opts: &Options, recording: &Value, bridge: &Results, node: &Results) -> String {
+    let mut out = String::from("## WebSocket bridge vs Node `ws` (`cargo xtask bench bridge`)\n\n");
+    let node_version = Command::new("node")
+        .arg("--version")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_default();
+    out.push_str(&format!(
+        "Source: `rltop bridge --source sim --instruments {INSTRUMENTS} --rate {}` (the simulator \
+         runs in the bridge's process, header times are the wall clock). The Node peer \
+         (`bench/bridge-peer`, `ws` 8, node {node_version}) replays {:.1} s of the bridge's own \
+         stream, recorded on one connection ({} events/s on {} streams), at its pace, looping, \
+         each `E` stamped at send. Client *i* holds one `/stream?streams=` connection: \
+         `sim{{1+i%8}}usdt@trade`, `sim{{1+(i+3)%8}}usdt@bookTicker`, `sim{{1+i%8}}usdt@depth@100ms`, \
+         and for one client in four `sim{{1+(i+5)%8}}usdt@depth5@100ms`, for another one in four \
+         `sim{{1+(i+1)%8}}usdt@ticker`. Window: {} s, starting 1 s after the last client connected. \
+         **Both servers (one at a time) and the load generator (2 threads) share the same 2 cores.**\n\n",
+        opts.rate,
+        number(recording, "seconds"),
+        rate(number(recording, "events_per_s")),
+        number(recording, "streams"),
+        opts.seconds,
+    ));
+    out.push_str(
+        "| server | connections | offered msg/s | delivered msg/s | p50 ms | p99 ms | p99.9 ms | RSS / idle connection | bridge / node, msg/s | CPU busy / stolen |\n\
+         |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+    );
+    for (b, n) in bridge.loads.iter().zip(&node.loads) {
+        let ratio = number(b, "frames_per_s") / number(n, "frames_per_s");
+        for (results, run, ratio) in [
+            (bridge, b, format!("{ratio:.2}×")),
+            (node, n, String::new()),
+        ] {
+            out.push_str(&format!(
+                "| {} | {} | {} | {} | {} | {} | {} | {} | {ratio} | {:.0} % / {:.0} % |\n",
+                results.name,
+                connections(run),
+                rate(offered(recording, run)),
+                rate(number(run, "frames_per_s")),
+                millis(run, "p50_ms"),
+                millis(run, "p99_ms"),
+                millis(run, "p999_ms"),
+                idle_kib(results),
+                number(run, "machine_busy_percent"),
+                number(run, "machine_steal_percent"),
+            ));
+        }
+    }
+    out.push_str(&format!(
+        "\nLatency: `@trade` frames only, receipt time minus the event's `E`. `E` is in whole \
+         milliseconds, so the figures have 1 ms resolution. Bridge: `E` is the trade's time at \
+         the simulator, so the figure includes the source, the feed handler and the engine; \
+         node: `E` is its send time, so a replay behind its schedule does not show how late it \
+         is (its replay rate is in the details below). (A diff's or partial book's `E` is its \
+         last book change before the 100 ms boundary, not its send time: not a delivery \
+         latency.) Offered: the \
+         recording's rate of each stream × its subscribers (what a client that never falls \
+         behind gets; the bridge conflates book tickers and partial books for one that does). \
+         RSS per idle connection: the server's VmRSS growth over {} connections that \
+         subscribe to nothing (the bridge's `/ws`; the peer upgrades only `/stream`, so one \
+         stream that no event has), user space only. CPU busy / stolen: the machine's two \
+         cores over the window, busy, and stolen by the hypervisor (this is a VM: stolen time \
+         is time no process here ran; a run with much of it measured a smaller machine). \
+         Node's latency is blank when it delivered no trade in the window: a replay that falls \
+         behind sends the due events in file order, one burst after another.\n",
+        count(opts.idle as u64)
+    ));
+    // The targets, at 10 000 clients (or the largest count run).
+    let at = bridge
+        .loads
+        .iter()
+        .zip(&node.loads)
+        .max_by_key(|(b, _)| number(b, "clients") as u64);
+    if let Some((b, n)) = at {
+        let clients = number(b, "clients");
+        let closed = number(b, "closed_in_window");
+        let delivered = number(b, "frames_per_s");
+        let p99 = number(b, "p99_ms");
+        let idle = number(&bridge.idle, "bytes_per_connection") / 1024.0;
+        let ratio = delivered / number(n, "frames_per_s");
+        let met = |ok: bool| if ok { "met" } else { "**not met**" };
+        out.push_str(&format!(
+            "\nTargets, bridge at {} clients:\n\n| target | result | |\n|---|---|---|\n",
+            count(clients as u64)
+        ));
+        let rows = [
+            (
+                "10 000 connections".to_string(),
+                connections(b),
+                clients >= 10_000.0 && number(b, "connected") >= 10_000.0 && closed == 0.0,
+            ),
+            (
+                "≥ 1 M messages/s delivered".into(),
+                format!("{} msg/s", rate(delivered)),
+                delivered >= 1e6,
+            ),
+            (
+                "p99 < 5 ms at 10 000 clients".into(),
+                format!("{p99:.1} ms"),
+                clients >= 10_000.0 && p99 < 5.0,
+            ),
+            (
+                "≤ 20 KiB per idle connection".into(),
+                format!("{idle:.1} KiB"),
+                idle <= 20.0,
+            ),
+            (
+                "≥ 3× Node's delivered rate".into(),
+                format!("{ratio:.2}×"),
+                ratio >= 3.0,
+            ),
+        ];
+        for (target, result, ok) in rows {
+            out.push_str(&format!("| {target} | {result} | {} |\n", met(ok)));
+        }
+    }
+    out.push_str("\nPer run (CPU in % of one core over the window, by thread name):\n\n");
+    for (b, n) in bridge.loads.iter().zip(&node.loads) {
+        out.push_str(&details(bridge.name, recording, b));
+        out.push_str(&details(node.name, recording, n));
+    }
+    out
 }
