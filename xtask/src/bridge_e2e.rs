@@ -85,37 +85,8 @@ fn bridge(rltop: &Path, args: &[&str], dir: &Path, name: &str) -> Result<(Proces
 /// Runs `command` to completion within `limit`; Err with its output otherwise.
 fn run_bounded(command: &mut Command, what: &str, limit: Duration) -> Result<String, String> {
     eprintln!("$ {what}");
-    let mut child = command
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| format!("cannot run {what}: {e}"))?;
-    let mut out = child.stdout.take().expect("piped");
-    let mut err = child.stderr.take().expect("piped");
-    // Read both pipes as the child writes (its output can exceed a pipe's buffer).
-    let reader = std::thread::spawn(move || {
-        let mut text = String::new();
-        let _ = out.read_to_string(&mut text);
-        text
-    });
-    let err_reader = std::thread::spawn(move || {
-        let mut text = String::new();
-        let _ = err.read_to_string(&mut text);
-        text
-    });
-    let start = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().map_err(|e| e.to_string())? {
-            break status;
-        }
-        if start.elapsed() > limit {
-            let _ = child.kill();
-            let _ = child.wait();
-            return Err(format!("{what} did not finish within {limit:?}; killed"));
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    let text = reader.join().unwrap_or_default() + &err_reader.join().unwrap_or_default();
+    let (status, out, err) = crate::process::run_bounded(command, what, limit)?;
+    let text = out + &err;
     if status.success() {
         Ok(text)
     } else {

@@ -6,6 +6,7 @@ mod conformance;
 mod ctests;
 mod e2e;
 mod gen;
+mod process;
 mod pyenv;
 mod test;
 

@@ -36,7 +36,7 @@
 use std::io::Read;
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -238,41 +238,12 @@ fn load_generator(
 ) -> Result<Value, String> {
     let limit = limit.min(until.saturating_duration_since(Instant::now()));
     eprintln!("$ bridge_load {}", args.join(" "));
-    let mut child = Command::new(binary)
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| format!("cannot run {}: {e}", binary.display()))?;
-    let mut out = child.stdout.take().expect("piped");
-    let mut err = child.stderr.take().expect("piped");
-    let out_reader = std::thread::spawn(move || {
-        let mut text = String::new();
-        let _ = out.read_to_string(&mut text);
-        text
-    });
-    let err_reader = std::thread::spawn(move || {
-        let mut text = String::new();
-        let _ = err.read_to_string(&mut text);
-        text
-    });
-    let started = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().map_err(|e| e.to_string())? {
-            break status;
-        }
-        if started.elapsed() > limit {
-            let _ = child.kill();
-            let _ = child.wait();
-            return Err(format!(
-                "bridge_load {} did not finish within {limit:?} (the benchmark's budget is {BUDGET:?}); killed",
-                args.first().map_or("", String::as_str)
-            ));
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    let text = out_reader.join().unwrap_or_default();
-    let errors = err_reader.join().unwrap_or_default();
+    let what = format!(
+        "bridge_load {} (the benchmark's budget is {BUDGET:?})",
+        args.first().map_or("", String::as_str)
+    );
+    let (status, text, errors) =
+        crate::process::run_bounded(Command::new(binary).args(args), &what, limit)?;
     if !status.success() {
         return Err(format!("bridge_load failed ({status}):\n{errors}{text}"));
     }
