@@ -21,6 +21,19 @@ macro_rules! for_each_message {
         $f::<LiquidationEvent>();
         $f::<InstrumentDefinition>();
         $f::<Heartbeat>();
+        $f::<Login>();
+        $f::<LoginAccepted>();
+        $f::<LoginRejected>();
+        $f::<ChannelStatus>();
+        $f::<Subscribe>();
+        $f::<Unsubscribe>();
+        $f::<ReplayRequest>();
+        $f::<ReplayComplete>();
+        $f::<ReplayRejected>();
+        $f::<SessionHeartbeat>();
+        $f::<Logout>();
+        $f::<EndOfSession>();
+        $f::<Reject>();
     }};
 }
 
@@ -45,14 +58,27 @@ fn the_list_above_is_every_message_type() {
         TickerUpdate,
         LiquidationEvent,
         InstrumentDefinition,
-        Heartbeat
+        Heartbeat,
+        Login,
+        LoginAccepted,
+        LoginRejected,
+        ChannelStatus,
+        Subscribe,
+        Unsubscribe,
+        ReplayRequest,
+        ReplayComplete,
+        ReplayRejected,
+        SessionHeartbeat,
+        Logout,
+        EndOfSession,
+        Reject
     );
     let known: Vec<u8> = (0..=255u8)
         .filter(|&t| <Message as rltop_runtime::Dispatch>::size_of_type(t).is_some())
         .collect();
     codes.sort();
     assert_eq!(codes, known);
-    assert_eq!(known.len(), 14);
+    assert_eq!(known.len(), 27);
 }
 
 /// Makes `raw` a valid body for `M`: defined enum values, counts within their arrays,
@@ -266,13 +292,13 @@ fn each_error_names_its_kind_and_offset() {
     );
 
     let mut b = good.clone();
-    b[6] = 0x90;
+    b[6] = 0x9F;
     reseal(&mut b);
     assert_eq!(
         Message::decode(&b).unwrap_err(),
         DecodeError::UnknownType {
             offset: 6,
-            msg_type: 0x90,
+            msg_type: 0x9F,
             length: 128
         }
     );
@@ -280,7 +306,7 @@ fn each_error_names_its_kind_and_offset() {
         AddOrder::decode(&b).unwrap_err(),
         DecodeError::UnexpectedType {
             offset: 6,
-            found: 0x90,
+            found: 0x9F,
             expected: 0x78
         }
     );
@@ -439,7 +465,8 @@ fn enums_convert_both_ways() {
         })
     );
     assert_eq!(Channel::of_type(0x7C), Some(Channel::Trade));
-    assert_eq!(Channel::of_type(0x90), None);
+    assert_eq!(Channel::of_type(0x90), Some(Channel::Session));
+    assert_eq!(Channel::of_type(0xA0), None);
     assert_eq!(Channel::Incremental.type_codes(), 0x78..=0x7B);
 }
 

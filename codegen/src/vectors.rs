@@ -676,7 +676,10 @@ impl<'m> Vectors<'m> {
             }
             let mut j = good.json.clone();
             if let Some(obj) = j.as_object_mut() {
-                if let Some(k) = rec.fields.get(1).map(|f| f.name.clone()) {
+                // The first body field the JSON carries (reserved fields never appear in it);
+                // a message with none (a bare heartbeat) has no field to leave out.
+                let carried = rec.fields.iter().skip(1).find(|f| !f.is_reserved());
+                if let Some(k) = carried.map(|f| f.name.clone()) {
                     obj.remove(&k);
                     cases.push(json!({ "name": format!("{name}/missing-field-{k}"), "json": j }));
                 }

@@ -314,7 +314,9 @@ fn canonical_schema_is_clean() {
         let want = match name.as_str() {
             "OrderBookSnapshot" => 576,
             "TradeSnapshot" => 256,
-            "Heartbeat" => 64,
+            "Heartbeat" | "LoginAccepted" | "ReplayRequest" | "ReplayComplete" => 64,
+            "ChannelStatus" => 80,
+            "SessionHeartbeat" | "Logout" => 48,
             _ => 128,
         };
         assert_eq!(size, want, "{name}");

@@ -236,6 +236,204 @@ static inline int rltop_trading_status_from_name(const char *s, int64_t *v) {
     return -1;
 }
 
+/**
+ * A stream of the channel plan (SPEC.md §10), numbered by its code `c` in
+ * `session_id = session_base + 8 g + c`.
+ */
+typedef enum rltop_stream {
+    /** OrderBookSnapshot and TradeSnapshot. */
+    RLTOP_STREAM_FULL_BOOK = 1,
+    /** TopOfBookSnapshot. */
+    RLTOP_STREAM_TOP_OF_BOOK = 2,
+    /** AddOrder, ModifyOrder, DeleteOrder, ExecuteOrder. */
+    RLTOP_STREAM_INCREMENTAL = 3,
+    /** Trade. */
+    RLTOP_STREAM_TRADES = 4,
+    /** DailyStatistics, KlineUpdate, TickerUpdate, LiquidationEvent, InstrumentDefinition. */
+    RLTOP_STREAM_STATISTICS = 5
+} rltop_stream;
+
+/** The name of a `Stream` value, or NULL if the value is not defined. */
+static inline const char *rltop_stream_name(int64_t v) {
+    switch (v) {
+    case INT64_C(1): return "FullBook";
+    case INT64_C(2): return "TopOfBook";
+    case INT64_C(3): return "Incremental";
+    case INT64_C(4): return "Trades";
+    case INT64_C(5): return "Statistics";
+    default: return NULL;
+    }
+}
+
+/** The value of the `Stream` variant named `s`: 0 and *v set, or -1. */
+static inline int rltop_stream_from_name(const char *s, int64_t *v) {
+    if (strcmp(s, "FullBook") == 0) { *v = INT64_C(1); return 0; }
+    if (strcmp(s, "TopOfBook") == 0) { *v = INT64_C(2); return 0; }
+    if (strcmp(s, "Incremental") == 0) { *v = INT64_C(3); return 0; }
+    if (strcmp(s, "Trades") == 0) { *v = INT64_C(4); return 0; }
+    if (strcmp(s, "Statistics") == 0) { *v = INT64_C(5); return 0; }
+    return -1;
+}
+
+/** Whether a gateway connection receives a channel live. */
+typedef enum rltop_channel_state {
+    /** Known to the gateway (replay works), not forwarded live on this connection. */
+    RLTOP_CHANNEL_STATE_UNSUBSCRIBED = 1,
+    /** Forwarded live on this connection. */
+    RLTOP_CHANNEL_STATE_SUBSCRIBED = 2
+} rltop_channel_state;
+
+/** The name of a `ChannelState` value, or NULL if the value is not defined. */
+static inline const char *rltop_channel_state_name(int64_t v) {
+    switch (v) {
+    case INT64_C(1): return "Unsubscribed";
+    case INT64_C(2): return "Subscribed";
+    default: return NULL;
+    }
+}
+
+/** The value of the `ChannelState` variant named `s`: 0 and *v set, or -1. */
+static inline int rltop_channel_state_from_name(const char *s, int64_t *v) {
+    if (strcmp(s, "Unsubscribed") == 0) { *v = INT64_C(1); return 0; }
+    if (strcmp(s, "Subscribed") == 0) { *v = INT64_C(2); return 0; }
+    return -1;
+}
+
+/** Why a gateway refused a login. */
+typedef enum rltop_login_reject_reason {
+    /** The token is not the gateway's. */
+    RLTOP_LOGIN_REJECT_REASON_BAD_TOKEN = 1,
+    /** The gateway has as many connections as it accepts. */
+    RLTOP_LOGIN_REJECT_REASON_SERVER_FULL = 2
+} rltop_login_reject_reason;
+
+/** The name of a `LoginRejectReason` value, or NULL if the value is not defined. */
+static inline const char *rltop_login_reject_reason_name(int64_t v) {
+    switch (v) {
+    case INT64_C(1): return "BadToken";
+    case INT64_C(2): return "ServerFull";
+    default: return NULL;
+    }
+}
+
+/** The value of the `LoginRejectReason` variant named `s`: 0 and *v set, or -1. */
+static inline int rltop_login_reject_reason_from_name(const char *s, int64_t *v) {
+    if (strcmp(s, "BadToken") == 0) { *v = INT64_C(1); return 0; }
+    if (strcmp(s, "ServerFull") == 0) { *v = INT64_C(2); return 0; }
+    return -1;
+}
+
+/** Why a gateway refused a replay request. The request changed nothing. */
+typedef enum rltop_replay_reject_reason {
+    /** Part of the range is no longer (or not yet) retained: `window_first..=window_last` is. */
+    RLTOP_REPLAY_REJECT_REASON_OUT_OF_WINDOW = 1,
+    /** No channel has this session id. */
+    RLTOP_REPLAY_REJECT_REASON_UNKNOWN_CHANNEL = 2,
+    /** `count` is zero or more than the `max_replay_count` of `LoginAccepted`. */
+    RLTOP_REPLAY_REJECT_REASON_BAD_COUNT = 3,
+    /** The connection asked for more messages a second than its `replay_rate`. */
+    RLTOP_REPLAY_REJECT_REASON_RATE_LIMITED = 4
+} rltop_replay_reject_reason;
+
+/** The name of a `ReplayRejectReason` value, or NULL if the value is not defined. */
+static inline const char *rltop_replay_reject_reason_name(int64_t v) {
+    switch (v) {
+    case INT64_C(1): return "OutOfWindow";
+    case INT64_C(2): return "UnknownChannel";
+    case INT64_C(3): return "BadCount";
+    case INT64_C(4): return "RateLimited";
+    default: return NULL;
+    }
+}
+
+/** The value of the `ReplayRejectReason` variant named `s`: 0 and *v set, or -1. */
+static inline int rltop_replay_reject_reason_from_name(const char *s, int64_t *v) {
+    if (strcmp(s, "OutOfWindow") == 0) { *v = INT64_C(1); return 0; }
+    if (strcmp(s, "UnknownChannel") == 0) { *v = INT64_C(2); return 0; }
+    if (strcmp(s, "BadCount") == 0) { *v = INT64_C(3); return 0; }
+    if (strcmp(s, "RateLimited") == 0) { *v = INT64_C(4); return 0; }
+    return -1;
+}
+
+/** Why a gateway refused a control message. */
+typedef enum rltop_reject_code {
+    /** The message failed verification (SPEC.md §4 checks 5-8); `error_offset` names the field. */
+    RLTOP_REJECT_CODE_MALFORMED = 1,
+    /** Only `Login` is accepted before the login. */
+    RLTOP_REJECT_CODE_NOT_LOGGED_IN = 2,
+    /** A second `Login` on a connection that is logged in. */
+    RLTOP_REJECT_CODE_ALREADY_LOGGED_IN = 3,
+    /** A message type a client does not send (market data, or a gateway's message). */
+    RLTOP_REJECT_CODE_UNEXPECTED_TYPE = 4,
+    /**
+     * A `Subscribe` or `Unsubscribe` naming no stream, an unnamed stream bit, or an
+     * instrument id of zero.
+     */
+    RLTOP_REJECT_CODE_BAD_SUBSCRIPTION = 5
+} rltop_reject_code;
+
+/** The name of a `RejectCode` value, or NULL if the value is not defined. */
+static inline const char *rltop_reject_code_name(int64_t v) {
+    switch (v) {
+    case INT64_C(1): return "Malformed";
+    case INT64_C(2): return "NotLoggedIn";
+    case INT64_C(3): return "AlreadyLoggedIn";
+    case INT64_C(4): return "UnexpectedType";
+    case INT64_C(5): return "BadSubscription";
+    default: return NULL;
+    }
+}
+
+/** The value of the `RejectCode` variant named `s`: 0 and *v set, or -1. */
+static inline int rltop_reject_code_from_name(const char *s, int64_t *v) {
+    if (strcmp(s, "Malformed") == 0) { *v = INT64_C(1); return 0; }
+    if (strcmp(s, "NotLoggedIn") == 0) { *v = INT64_C(2); return 0; }
+    if (strcmp(s, "AlreadyLoggedIn") == 0) { *v = INT64_C(3); return 0; }
+    if (strcmp(s, "UnexpectedType") == 0) { *v = INT64_C(4); return 0; }
+    if (strcmp(s, "BadSubscription") == 0) { *v = INT64_C(5); return 0; }
+    return -1;
+}
+
+/** Why a gateway ends a connection. */
+typedef enum rltop_end_reason {
+    /** The client logged out. */
+    RLTOP_END_REASON_LOGOUT = 1,
+    /** The gateway is shutting down. */
+    RLTOP_END_REASON_SHUTDOWN = 2,
+    /** The client did not read fast enough: its queue passed the gateway's bound. */
+    RLTOP_END_REASON_SLOW_CONSUMER = 3,
+    /** Nothing came from the client for `idle_timeout_ms`. */
+    RLTOP_END_REASON_IDLE_TIMEOUT = 4,
+    /** A framing error: the stream cannot be followed any more (SPEC.md §11). */
+    RLTOP_END_REASON_PROTOCOL_ERROR = 5,
+    /** No `Login` within the gateway's login timeout. */
+    RLTOP_END_REASON_LOGIN_TIMEOUT = 6
+} rltop_end_reason;
+
+/** The name of a `EndReason` value, or NULL if the value is not defined. */
+static inline const char *rltop_end_reason_name(int64_t v) {
+    switch (v) {
+    case INT64_C(1): return "Logout";
+    case INT64_C(2): return "Shutdown";
+    case INT64_C(3): return "SlowConsumer";
+    case INT64_C(4): return "IdleTimeout";
+    case INT64_C(5): return "ProtocolError";
+    case INT64_C(6): return "LoginTimeout";
+    default: return NULL;
+    }
+}
+
+/** The value of the `EndReason` variant named `s`: 0 and *v set, or -1. */
+static inline int rltop_end_reason_from_name(const char *s, int64_t *v) {
+    if (strcmp(s, "Logout") == 0) { *v = INT64_C(1); return 0; }
+    if (strcmp(s, "Shutdown") == 0) { *v = INT64_C(2); return 0; }
+    if (strcmp(s, "SlowConsumer") == 0) { *v = INT64_C(3); return 0; }
+    if (strcmp(s, "IdleTimeout") == 0) { *v = INT64_C(4); return 0; }
+    if (strcmp(s, "ProtocolError") == 0) { *v = INT64_C(5); return 0; }
+    if (strcmp(s, "LoginTimeout") == 0) { *v = INT64_C(6); return 0; }
+    return -1;
+}
+
 /** The feed's channels: each carries one range of message type codes. */
 typedef enum rltop_channel {
     /** Snapshot channel: full and top-of-book snapshots, recent-trade snapshots. */
@@ -248,7 +446,13 @@ typedef enum rltop_channel {
      * Statistics and reference channel: statistics, klines, tickers, liquidations,
      * instrument definitions and heartbeats.
      */
-    RLTOP_CHANNEL_STATISTICS = 4
+    RLTOP_CHANNEL_STATISTICS = 4,
+    /**
+     * Gateway session channel: the control messages of a TCP connection to the gateway
+     * (SPEC.md §11). They travel only on gateway connections, never on multicast; the market
+     * data a gateway forwards or replays keeps its own channel, session and bytes.
+     */
+    RLTOP_CHANNEL_SESSION = 5
 } rltop_channel;
 
 /** The name of a `Channel` value, or NULL if the value is not defined. */
@@ -258,6 +462,7 @@ static inline const char *rltop_channel_name(int64_t v) {
     case INT64_C(2): return "Incremental";
     case INT64_C(3): return "Trade";
     case INT64_C(4): return "Statistics";
+    case INT64_C(5): return "Session";
     default: return NULL;
     }
 }
@@ -268,6 +473,7 @@ static inline int rltop_channel_from_name(const char *s, int64_t *v) {
     if (strcmp(s, "Incremental") == 0) { *v = INT64_C(2); return 0; }
     if (strcmp(s, "Trade") == 0) { *v = INT64_C(3); return 0; }
     if (strcmp(s, "Statistics") == 0) { *v = INT64_C(4); return 0; }
+    if (strcmp(s, "Session") == 0) { *v = INT64_C(5); return 0; }
     return -1;
 }
 
@@ -288,12 +494,22 @@ static inline int rltop_channel_from_name(const char *s, int64_t *v) {
 /** Every defined bit of `KlineFlags`; other bits are reserved (written 0, carried when read). */
 #define RLTOP_KLINE_FLAGS_ALL 0x1u
 
+/** A set of plan streams, one bit each. Bits without a name are refused by the gateway. */
+#define RLTOP_STREAM_SET_FULL_BOOK 0x1u
+#define RLTOP_STREAM_SET_TOP_OF_BOOK 0x2u
+#define RLTOP_STREAM_SET_INCREMENTAL 0x4u
+#define RLTOP_STREAM_SET_TRADES 0x8u
+#define RLTOP_STREAM_SET_STATISTICS 0x10u
+/** Every defined bit of `StreamSet`; other bits are reserved (written 0, carried when read). */
+#define RLTOP_STREAM_SET_ALL 0x1fu
+
 /** The channel a type code belongs to, or 0 if none. */
 static inline int rltop_channel_of_type(uint8_t type) {
     if (type >= 0x70 && type <= 0x77) return (rltop_channel)1;
     if (type >= 0x78 && type <= 0x7b) return (rltop_channel)2;
     if (type >= 0x7c && type <= 0x7f) return (rltop_channel)3;
     if (type >= 0x80 && type <= 0x8f) return (rltop_channel)4;
+    if (type >= 0x90 && type <= 0x9f) return (rltop_channel)5;
     return 0;
 }
 
@@ -327,6 +543,32 @@ static inline int rltop_channel_of_type(uint8_t type) {
 #define RLTOP_INSTRUMENT_DEFINITION_SIZE 128
 #define RLTOP_HEARTBEAT_TYPE 0x85
 #define RLTOP_HEARTBEAT_SIZE 64
+#define RLTOP_LOGIN_TYPE 0x90
+#define RLTOP_LOGIN_SIZE 128
+#define RLTOP_LOGIN_ACCEPTED_TYPE 0x91
+#define RLTOP_LOGIN_ACCEPTED_SIZE 64
+#define RLTOP_LOGIN_REJECTED_TYPE 0x92
+#define RLTOP_LOGIN_REJECTED_SIZE 128
+#define RLTOP_CHANNEL_STATUS_TYPE 0x93
+#define RLTOP_CHANNEL_STATUS_SIZE 80
+#define RLTOP_SUBSCRIBE_TYPE 0x94
+#define RLTOP_SUBSCRIBE_SIZE 128
+#define RLTOP_UNSUBSCRIBE_TYPE 0x95
+#define RLTOP_UNSUBSCRIBE_SIZE 128
+#define RLTOP_REPLAY_REQUEST_TYPE 0x96
+#define RLTOP_REPLAY_REQUEST_SIZE 64
+#define RLTOP_REPLAY_COMPLETE_TYPE 0x97
+#define RLTOP_REPLAY_COMPLETE_SIZE 64
+#define RLTOP_REPLAY_REJECTED_TYPE 0x98
+#define RLTOP_REPLAY_REJECTED_SIZE 128
+#define RLTOP_SESSION_HEARTBEAT_TYPE 0x99
+#define RLTOP_SESSION_HEARTBEAT_SIZE 48
+#define RLTOP_LOGOUT_TYPE 0x9a
+#define RLTOP_LOGOUT_SIZE 48
+#define RLTOP_END_OF_SESSION_TYPE 0x9b
+#define RLTOP_END_OF_SESSION_SIZE 128
+#define RLTOP_REJECT_TYPE 0x9c
+#define RLTOP_REJECT_SIZE 128
 
 /** The size of a known type code's messages, or 0 for an unknown code. */
 static inline size_t rltop_size_of_type(uint8_t type) {
@@ -345,6 +587,19 @@ static inline size_t rltop_size_of_type(uint8_t type) {
     case RLTOP_LIQUIDATION_EVENT_TYPE: return RLTOP_LIQUIDATION_EVENT_SIZE;
     case RLTOP_INSTRUMENT_DEFINITION_TYPE: return RLTOP_INSTRUMENT_DEFINITION_SIZE;
     case RLTOP_HEARTBEAT_TYPE: return RLTOP_HEARTBEAT_SIZE;
+    case RLTOP_LOGIN_TYPE: return RLTOP_LOGIN_SIZE;
+    case RLTOP_LOGIN_ACCEPTED_TYPE: return RLTOP_LOGIN_ACCEPTED_SIZE;
+    case RLTOP_LOGIN_REJECTED_TYPE: return RLTOP_LOGIN_REJECTED_SIZE;
+    case RLTOP_CHANNEL_STATUS_TYPE: return RLTOP_CHANNEL_STATUS_SIZE;
+    case RLTOP_SUBSCRIBE_TYPE: return RLTOP_SUBSCRIBE_SIZE;
+    case RLTOP_UNSUBSCRIBE_TYPE: return RLTOP_UNSUBSCRIBE_SIZE;
+    case RLTOP_REPLAY_REQUEST_TYPE: return RLTOP_REPLAY_REQUEST_SIZE;
+    case RLTOP_REPLAY_COMPLETE_TYPE: return RLTOP_REPLAY_COMPLETE_SIZE;
+    case RLTOP_REPLAY_REJECTED_TYPE: return RLTOP_REPLAY_REJECTED_SIZE;
+    case RLTOP_SESSION_HEARTBEAT_TYPE: return RLTOP_SESSION_HEARTBEAT_SIZE;
+    case RLTOP_LOGOUT_TYPE: return RLTOP_LOGOUT_SIZE;
+    case RLTOP_END_OF_SESSION_TYPE: return RLTOP_END_OF_SESSION_SIZE;
+    case RLTOP_REJECT_TYPE: return RLTOP_REJECT_SIZE;
     default: return 0;
     }
 }
@@ -1012,6 +1267,19 @@ typedef struct rltop_ticker_update rltop_ticker_update;
 typedef struct rltop_liquidation_event rltop_liquidation_event;
 typedef struct rltop_instrument_definition rltop_instrument_definition;
 typedef struct rltop_heartbeat rltop_heartbeat;
+typedef struct rltop_login rltop_login;
+typedef struct rltop_login_accepted rltop_login_accepted;
+typedef struct rltop_login_rejected rltop_login_rejected;
+typedef struct rltop_channel_status rltop_channel_status;
+typedef struct rltop_subscribe rltop_subscribe;
+typedef struct rltop_unsubscribe rltop_unsubscribe;
+typedef struct rltop_replay_request rltop_replay_request;
+typedef struct rltop_replay_complete rltop_replay_complete;
+typedef struct rltop_replay_rejected rltop_replay_rejected;
+typedef struct rltop_session_heartbeat rltop_session_heartbeat;
+typedef struct rltop_logout rltop_logout;
+typedef struct rltop_end_of_session rltop_end_of_session;
+typedef struct rltop_reject rltop_reject;
 
 #pragma pack(push, 1)
 
@@ -1373,6 +1641,187 @@ struct rltop_heartbeat {
     uint8_t _reserved2[16]; /* offset 48, 16 bytes */
 };
 
+/**
+ * Client → gateway, the first message on a connection. The header's `session_id` is zero
+ * and its `seq_num` 1.
+ */
+struct rltop_login {
+    rltop_message_header header; /* offset 0, 40 bytes */
+    /** The heartbeat interval the client would like; zero takes the gateway's. */
+    uint32_t heartbeat_ms; /* offset 40, 4 bytes */
+    uint8_t _reserved1[4]; /* offset 44, 4 bytes */
+    /** Who is connecting, for the gateway's log and metrics. */
+    char client_name[16]; /* offset 48, 16 bytes */
+    /** The gateway's shared secret; empty when it has none. */
+    char token[64]; /* offset 64, 64 bytes */
+};
+
+/**
+ * Gateway → client: the login is accepted. The header's `session_id` is the connection's
+ * gateway session, which every later message in either direction carries. `num_channels`
+ * `ChannelStatus` messages follow at once, one per channel the gateway serves.
+ */
+struct rltop_login_accepted {
+    rltop_message_header header; /* offset 0, 40 bytes */
+    /** The interval at which each side sends a `SessionHeartbeat` when it has sent nothing else. */
+    uint32_t heartbeat_ms; /* offset 40, 4 bytes */
+    /** A side that has received nothing for this long ends the connection. */
+    uint32_t idle_timeout_ms; /* offset 44, 4 bytes */
+    /** How many `ChannelStatus` messages follow. */
+    uint16_t num_channels; /* offset 48, 2 bytes */
+    uint8_t _reserved1[2]; /* offset 50, 2 bytes */
+    /** The most messages one `ReplayRequest` may ask for. */
+    uint32_t max_replay_count; /* offset 52, 4 bytes */
+    /**
+     * Replayed messages a second this connection may ask for (a token bucket holding one
+     * second's worth).
+     */
+    uint32_t replay_rate; /* offset 56, 4 bytes */
+    uint8_t _reserved2[4]; /* offset 60, 4 bytes */
+};
+
+/** Gateway → client: the login is refused; the gateway closes the connection after it. */
+struct rltop_login_rejected {
+    rltop_message_header header; /* offset 0, 40 bytes */
+    uint8_t reason; /* offset 40, 1 bytes */
+    uint8_t _reserved1[7]; /* offset 41, 7 bytes */
+    /** A sentence for people. */
+    char detail[80]; /* offset 48, 80 bytes */
+};
+
+/**
+ * Gateway → client: one channel (a session of the plan) and what the gateway retains of it.
+ * Sent after `LoginAccepted` for every channel, and after each `Subscribe` or
+ * `Unsubscribe` for every channel it changed.
+ */
+struct rltop_channel_status {
+    rltop_message_header header; /* offset 0, 40 bytes */
+    /** The channel's multicast `session_id`: what its market data carries. */
+    uint64_t channel_session; /* offset 40, 8 bytes */
+    uint8_t stream; /* offset 48, 1 bytes */
+    uint8_t state; /* offset 49, 1 bytes */
+    /** The channel's instrument group `g` (SPEC.md §10). */
+    uint16_t instrument_group; /* offset 50, 2 bytes */
+    /** Messages of the channel the gateway holds for replay. */
+    uint32_t retained_messages; /* offset 52, 4 bytes */
+    /** `seq_num` of the oldest message held (0 when none is). */
+    uint64_t first_seq; /* offset 56, 8 bytes */
+    /** `seq_num` of the newest message held (0 when none is). */
+    uint64_t last_seq; /* offset 64, 8 bytes */
+    /** Bytes of the messages held. */
+    uint64_t retained_bytes; /* offset 72, 8 bytes */
+};
+
+/**
+ * Client → gateway: forward these channels live. The channels are the sessions of the
+ * streams in `streams` for the instrument groups of `instruments` (every group when there
+ * are none). Whole sessions are forwarded, so their sequence numbers stay dense.
+ */
+struct rltop_subscribe {
+    rltop_message_header header; /* offset 0, 40 bytes */
+    uint8_t streams; /* offset 40, 1 bytes */
+    /** Valid entries of `instruments` (0..=20); zero means every instrument group. */
+    uint8_t num_instruments; /* offset 41, 1 bytes */
+    uint8_t _reserved1[2]; /* offset 42, 2 bytes */
+    uint32_t instruments[20]; /* offset 44, 80 bytes */
+    uint8_t _reserved2[4]; /* offset 124, 4 bytes */
+};
+
+/** Client → gateway: stop forwarding these channels live (the same selection as `Subscribe`). */
+struct rltop_unsubscribe {
+    rltop_message_header header; /* offset 0, 40 bytes */
+    uint8_t streams; /* offset 40, 1 bytes */
+    /** Valid entries of `instruments` (0..=20); zero means every instrument group. */
+    uint8_t num_instruments; /* offset 41, 1 bytes */
+    uint8_t _reserved1[2]; /* offset 42, 2 bytes */
+    uint32_t instruments[20]; /* offset 44, 80 bytes */
+    uint8_t _reserved2[4]; /* offset 124, 4 bytes */
+};
+
+/**
+ * Client → gateway: send again messages `first_seq .. first_seq + count` of a channel.
+ * They come as their original bytes, then a `ReplayComplete`; or a `ReplayRejected` alone.
+ */
+struct rltop_replay_request {
+    rltop_message_header header; /* offset 0, 40 bytes */
+    /** Chosen by the client, echoed in the answer. */
+    uint32_t request_id; /* offset 40, 4 bytes */
+    uint32_t count; /* offset 44, 4 bytes */
+    uint64_t channel_session; /* offset 48, 8 bytes */
+    uint64_t first_seq; /* offset 56, 8 bytes */
+};
+
+/** Gateway → client: every message of the request has been sent, before this one. */
+struct rltop_replay_complete {
+    rltop_message_header header; /* offset 0, 40 bytes */
+    uint32_t request_id; /* offset 40, 4 bytes */
+    /** Messages sent (the request's `count`). */
+    uint32_t count; /* offset 44, 4 bytes */
+    uint64_t channel_session; /* offset 48, 8 bytes */
+    uint64_t first_seq; /* offset 56, 8 bytes */
+};
+
+/** Gateway → client: the replay request was refused; nothing of it was sent. */
+struct rltop_replay_rejected {
+    rltop_message_header header; /* offset 0, 40 bytes */
+    uint32_t request_id; /* offset 40, 4 bytes */
+    /** The request's `count`. */
+    uint32_t count; /* offset 44, 4 bytes */
+    uint64_t channel_session; /* offset 48, 8 bytes */
+    /** The request's `first_seq`. */
+    uint64_t first_seq; /* offset 56, 8 bytes */
+    uint8_t reason; /* offset 64, 1 bytes */
+    uint8_t _reserved1[7]; /* offset 65, 7 bytes */
+    /** `seq_num` of the oldest message the gateway holds for the channel (0 when none). */
+    uint64_t window_first; /* offset 72, 8 bytes */
+    /** `seq_num` of the newest message the gateway holds for the channel (0 when none). */
+    uint64_t window_last; /* offset 80, 8 bytes */
+    /** A sentence for people. */
+    char detail[40]; /* offset 88, 40 bytes */
+};
+
+/** Either direction: sent when the sender has sent nothing else for `heartbeat_ms`. */
+struct rltop_session_heartbeat {
+    rltop_message_header header; /* offset 0, 40 bytes */
+    uint8_t _reserved1[8]; /* offset 40, 8 bytes */
+};
+
+/**
+ * Client → gateway: the client is done; the gateway answers `EndOfSession` (`Logout`) and
+ * closes.
+ */
+struct rltop_logout {
+    rltop_message_header header; /* offset 0, 40 bytes */
+    uint8_t _reserved1[8]; /* offset 40, 8 bytes */
+};
+
+/** Gateway → client: the last message of a connection; the gateway closes after it. */
+struct rltop_end_of_session {
+    rltop_message_header header; /* offset 0, 40 bytes */
+    uint8_t reason; /* offset 40, 1 bytes */
+    uint8_t _reserved1[7]; /* offset 41, 7 bytes */
+    /** A sentence for people (for a slow consumer: how many bytes waited, and the bound). */
+    char detail[80]; /* offset 48, 80 bytes */
+};
+
+/**
+ * Gateway → client: a control message was refused. The connection stays open unless an
+ * `EndOfSession` follows (SPEC.md §11 says when).
+ */
+struct rltop_reject {
+    rltop_message_header header; /* offset 0, 40 bytes */
+    /** `msg_type` of the refused message. */
+    uint8_t rejected_type; /* offset 40, 1 bytes */
+    uint8_t reason; /* offset 41, 1 bytes */
+    uint8_t _reserved1[2]; /* offset 42, 2 bytes */
+    /** Byte offset, within the refused message, of the field at fault (0 when none is). */
+    uint32_t error_offset; /* offset 44, 4 bytes */
+    /** `seq_num` of the refused message. */
+    uint64_t rejected_seq; /* offset 48, 8 bytes */
+    /** A sentence for people. */
+    char detail[72]; /* offset 56, 72 bytes */
+};
+
 #pragma pack(pop)
 
 RLTOP_STATIC_ASSERT(sizeof(rltop_message_header) == 40, "MessageHeader is 40 bytes");
@@ -1572,6 +2021,92 @@ RLTOP_STATIC_ASSERT(offsetof(rltop_heartbeat, channel) == 40, "Heartbeat.channel
 RLTOP_STATIC_ASSERT(offsetof(rltop_heartbeat, _reserved1) == 41, "Heartbeat._reserved1 is at offset 41");
 RLTOP_STATIC_ASSERT(offsetof(rltop_heartbeat, interval_ms) == 44, "Heartbeat.interval_ms is at offset 44");
 RLTOP_STATIC_ASSERT(offsetof(rltop_heartbeat, _reserved2) == 48, "Heartbeat._reserved2 is at offset 48");
+RLTOP_STATIC_ASSERT(sizeof(rltop_login) == 128, "Login is 128 bytes");
+RLTOP_STATIC_ASSERT(offsetof(rltop_login, header) == 0, "Login.header is at offset 0");
+RLTOP_STATIC_ASSERT(offsetof(rltop_login, heartbeat_ms) == 40, "Login.heartbeat_ms is at offset 40");
+RLTOP_STATIC_ASSERT(offsetof(rltop_login, _reserved1) == 44, "Login._reserved1 is at offset 44");
+RLTOP_STATIC_ASSERT(offsetof(rltop_login, client_name) == 48, "Login.client_name is at offset 48");
+RLTOP_STATIC_ASSERT(offsetof(rltop_login, token) == 64, "Login.token is at offset 64");
+RLTOP_STATIC_ASSERT(sizeof(rltop_login_accepted) == 64, "LoginAccepted is 64 bytes");
+RLTOP_STATIC_ASSERT(offsetof(rltop_login_accepted, header) == 0, "LoginAccepted.header is at offset 0");
+RLTOP_STATIC_ASSERT(offsetof(rltop_login_accepted, heartbeat_ms) == 40, "LoginAccepted.heartbeat_ms is at offset 40");
+RLTOP_STATIC_ASSERT(offsetof(rltop_login_accepted, idle_timeout_ms) == 44, "LoginAccepted.idle_timeout_ms is at offset 44");
+RLTOP_STATIC_ASSERT(offsetof(rltop_login_accepted, num_channels) == 48, "LoginAccepted.num_channels is at offset 48");
+RLTOP_STATIC_ASSERT(offsetof(rltop_login_accepted, _reserved1) == 50, "LoginAccepted._reserved1 is at offset 50");
+RLTOP_STATIC_ASSERT(offsetof(rltop_login_accepted, max_replay_count) == 52, "LoginAccepted.max_replay_count is at offset 52");
+RLTOP_STATIC_ASSERT(offsetof(rltop_login_accepted, replay_rate) == 56, "LoginAccepted.replay_rate is at offset 56");
+RLTOP_STATIC_ASSERT(offsetof(rltop_login_accepted, _reserved2) == 60, "LoginAccepted._reserved2 is at offset 60");
+RLTOP_STATIC_ASSERT(sizeof(rltop_login_rejected) == 128, "LoginRejected is 128 bytes");
+RLTOP_STATIC_ASSERT(offsetof(rltop_login_rejected, header) == 0, "LoginRejected.header is at offset 0");
+RLTOP_STATIC_ASSERT(offsetof(rltop_login_rejected, reason) == 40, "LoginRejected.reason is at offset 40");
+RLTOP_STATIC_ASSERT(offsetof(rltop_login_rejected, _reserved1) == 41, "LoginRejected._reserved1 is at offset 41");
+RLTOP_STATIC_ASSERT(offsetof(rltop_login_rejected, detail) == 48, "LoginRejected.detail is at offset 48");
+RLTOP_STATIC_ASSERT(sizeof(rltop_channel_status) == 80, "ChannelStatus is 80 bytes");
+RLTOP_STATIC_ASSERT(offsetof(rltop_channel_status, header) == 0, "ChannelStatus.header is at offset 0");
+RLTOP_STATIC_ASSERT(offsetof(rltop_channel_status, channel_session) == 40, "ChannelStatus.channel_session is at offset 40");
+RLTOP_STATIC_ASSERT(offsetof(rltop_channel_status, stream) == 48, "ChannelStatus.stream is at offset 48");
+RLTOP_STATIC_ASSERT(offsetof(rltop_channel_status, state) == 49, "ChannelStatus.state is at offset 49");
+RLTOP_STATIC_ASSERT(offsetof(rltop_channel_status, instrument_group) == 50, "ChannelStatus.instrument_group is at offset 50");
+RLTOP_STATIC_ASSERT(offsetof(rltop_channel_status, retained_messages) == 52, "ChannelStatus.retained_messages is at offset 52");
+RLTOP_STATIC_ASSERT(offsetof(rltop_channel_status, first_seq) == 56, "ChannelStatus.first_seq is at offset 56");
+RLTOP_STATIC_ASSERT(offsetof(rltop_channel_status, last_seq) == 64, "ChannelStatus.last_seq is at offset 64");
+RLTOP_STATIC_ASSERT(offsetof(rltop_channel_status, retained_bytes) == 72, "ChannelStatus.retained_bytes is at offset 72");
+RLTOP_STATIC_ASSERT(sizeof(rltop_subscribe) == 128, "Subscribe is 128 bytes");
+RLTOP_STATIC_ASSERT(offsetof(rltop_subscribe, header) == 0, "Subscribe.header is at offset 0");
+RLTOP_STATIC_ASSERT(offsetof(rltop_subscribe, streams) == 40, "Subscribe.streams is at offset 40");
+RLTOP_STATIC_ASSERT(offsetof(rltop_subscribe, num_instruments) == 41, "Subscribe.num_instruments is at offset 41");
+RLTOP_STATIC_ASSERT(offsetof(rltop_subscribe, _reserved1) == 42, "Subscribe._reserved1 is at offset 42");
+RLTOP_STATIC_ASSERT(offsetof(rltop_subscribe, instruments) == 44, "Subscribe.instruments is at offset 44");
+RLTOP_STATIC_ASSERT(offsetof(rltop_subscribe, _reserved2) == 124, "Subscribe._reserved2 is at offset 124");
+RLTOP_STATIC_ASSERT(sizeof(rltop_unsubscribe) == 128, "Unsubscribe is 128 bytes");
+RLTOP_STATIC_ASSERT(offsetof(rltop_unsubscribe, header) == 0, "Unsubscribe.header is at offset 0");
+RLTOP_STATIC_ASSERT(offsetof(rltop_unsubscribe, streams) == 40, "Unsubscribe.streams is at offset 40");
+RLTOP_STATIC_ASSERT(offsetof(rltop_unsubscribe, num_instruments) == 41, "Unsubscribe.num_instruments is at offset 41");
+RLTOP_STATIC_ASSERT(offsetof(rltop_unsubscribe, _reserved1) == 42, "Unsubscribe._reserved1 is at offset 42");
+RLTOP_STATIC_ASSERT(offsetof(rltop_unsubscribe, instruments) == 44, "Unsubscribe.instruments is at offset 44");
+RLTOP_STATIC_ASSERT(offsetof(rltop_unsubscribe, _reserved2) == 124, "Unsubscribe._reserved2 is at offset 124");
+RLTOP_STATIC_ASSERT(sizeof(rltop_replay_request) == 64, "ReplayRequest is 64 bytes");
+RLTOP_STATIC_ASSERT(offsetof(rltop_replay_request, header) == 0, "ReplayRequest.header is at offset 0");
+RLTOP_STATIC_ASSERT(offsetof(rltop_replay_request, request_id) == 40, "ReplayRequest.request_id is at offset 40");
+RLTOP_STATIC_ASSERT(offsetof(rltop_replay_request, count) == 44, "ReplayRequest.count is at offset 44");
+RLTOP_STATIC_ASSERT(offsetof(rltop_replay_request, channel_session) == 48, "ReplayRequest.channel_session is at offset 48");
+RLTOP_STATIC_ASSERT(offsetof(rltop_replay_request, first_seq) == 56, "ReplayRequest.first_seq is at offset 56");
+RLTOP_STATIC_ASSERT(sizeof(rltop_replay_complete) == 64, "ReplayComplete is 64 bytes");
+RLTOP_STATIC_ASSERT(offsetof(rltop_replay_complete, header) == 0, "ReplayComplete.header is at offset 0");
+RLTOP_STATIC_ASSERT(offsetof(rltop_replay_complete, request_id) == 40, "ReplayComplete.request_id is at offset 40");
+RLTOP_STATIC_ASSERT(offsetof(rltop_replay_complete, count) == 44, "ReplayComplete.count is at offset 44");
+RLTOP_STATIC_ASSERT(offsetof(rltop_replay_complete, channel_session) == 48, "ReplayComplete.channel_session is at offset 48");
+RLTOP_STATIC_ASSERT(offsetof(rltop_replay_complete, first_seq) == 56, "ReplayComplete.first_seq is at offset 56");
+RLTOP_STATIC_ASSERT(sizeof(rltop_replay_rejected) == 128, "ReplayRejected is 128 bytes");
+RLTOP_STATIC_ASSERT(offsetof(rltop_replay_rejected, header) == 0, "ReplayRejected.header is at offset 0");
+RLTOP_STATIC_ASSERT(offsetof(rltop_replay_rejected, request_id) == 40, "ReplayRejected.request_id is at offset 40");
+RLTOP_STATIC_ASSERT(offsetof(rltop_replay_rejected, count) == 44, "ReplayRejected.count is at offset 44");
+RLTOP_STATIC_ASSERT(offsetof(rltop_replay_rejected, channel_session) == 48, "ReplayRejected.channel_session is at offset 48");
+RLTOP_STATIC_ASSERT(offsetof(rltop_replay_rejected, first_seq) == 56, "ReplayRejected.first_seq is at offset 56");
+RLTOP_STATIC_ASSERT(offsetof(rltop_replay_rejected, reason) == 64, "ReplayRejected.reason is at offset 64");
+RLTOP_STATIC_ASSERT(offsetof(rltop_replay_rejected, _reserved1) == 65, "ReplayRejected._reserved1 is at offset 65");
+RLTOP_STATIC_ASSERT(offsetof(rltop_replay_rejected, window_first) == 72, "ReplayRejected.window_first is at offset 72");
+RLTOP_STATIC_ASSERT(offsetof(rltop_replay_rejected, window_last) == 80, "ReplayRejected.window_last is at offset 80");
+RLTOP_STATIC_ASSERT(offsetof(rltop_replay_rejected, detail) == 88, "ReplayRejected.detail is at offset 88");
+RLTOP_STATIC_ASSERT(sizeof(rltop_session_heartbeat) == 48, "SessionHeartbeat is 48 bytes");
+RLTOP_STATIC_ASSERT(offsetof(rltop_session_heartbeat, header) == 0, "SessionHeartbeat.header is at offset 0");
+RLTOP_STATIC_ASSERT(offsetof(rltop_session_heartbeat, _reserved1) == 40, "SessionHeartbeat._reserved1 is at offset 40");
+RLTOP_STATIC_ASSERT(sizeof(rltop_logout) == 48, "Logout is 48 bytes");
+RLTOP_STATIC_ASSERT(offsetof(rltop_logout, header) == 0, "Logout.header is at offset 0");
+RLTOP_STATIC_ASSERT(offsetof(rltop_logout, _reserved1) == 40, "Logout._reserved1 is at offset 40");
+RLTOP_STATIC_ASSERT(sizeof(rltop_end_of_session) == 128, "EndOfSession is 128 bytes");
+RLTOP_STATIC_ASSERT(offsetof(rltop_end_of_session, header) == 0, "EndOfSession.header is at offset 0");
+RLTOP_STATIC_ASSERT(offsetof(rltop_end_of_session, reason) == 40, "EndOfSession.reason is at offset 40");
+RLTOP_STATIC_ASSERT(offsetof(rltop_end_of_session, _reserved1) == 41, "EndOfSession._reserved1 is at offset 41");
+RLTOP_STATIC_ASSERT(offsetof(rltop_end_of_session, detail) == 48, "EndOfSession.detail is at offset 48");
+RLTOP_STATIC_ASSERT(sizeof(rltop_reject) == 128, "Reject is 128 bytes");
+RLTOP_STATIC_ASSERT(offsetof(rltop_reject, header) == 0, "Reject.header is at offset 0");
+RLTOP_STATIC_ASSERT(offsetof(rltop_reject, rejected_type) == 40, "Reject.rejected_type is at offset 40");
+RLTOP_STATIC_ASSERT(offsetof(rltop_reject, reason) == 41, "Reject.reason is at offset 41");
+RLTOP_STATIC_ASSERT(offsetof(rltop_reject, _reserved1) == 42, "Reject._reserved1 is at offset 42");
+RLTOP_STATIC_ASSERT(offsetof(rltop_reject, error_offset) == 44, "Reject.error_offset is at offset 44");
+RLTOP_STATIC_ASSERT(offsetof(rltop_reject, rejected_seq) == 48, "Reject.rejected_seq is at offset 48");
+RLTOP_STATIC_ASSERT(offsetof(rltop_reject, detail) == 56, "Reject.detail is at offset 56");
 
 /* ---- Accessors ------------------------------------------------------------------------ */
 
@@ -1976,6 +2511,198 @@ static inline void rltop_heartbeat_set_channel(rltop_heartbeat *m, uint8_t v) { 
 /** The publisher's heartbeat interval. */
 static inline uint32_t rltop_heartbeat_interval_ms(const rltop_heartbeat *m) { return rltop_load_u32((const unsigned char *)m + 44); }
 static inline void rltop_heartbeat_set_interval_ms(rltop_heartbeat *m, uint32_t v) { rltop_store_u32((unsigned char *)m + 44, v); }
+
+/* Login */
+static inline const rltop_message_header *rltop_login_header(const rltop_login *m) { return (const rltop_message_header *)(const void *)((const unsigned char *)m + 0); }
+static inline rltop_message_header *rltop_login_header_mut(rltop_login *m) { return (rltop_message_header *)(void *)((unsigned char *)m + 0); }
+/** The heartbeat interval the client would like; zero takes the gateway's. */
+static inline uint32_t rltop_login_heartbeat_ms(const rltop_login *m) { return rltop_load_u32((const unsigned char *)m + 40); }
+static inline void rltop_login_set_heartbeat_ms(rltop_login *m, uint32_t v) { rltop_store_u32((unsigned char *)m + 40, v); }
+/** Who is connecting, for the gateway's log and metrics. */
+/* Copies the text into `out` (17 bytes with the terminating NUL); returns its length. */
+static inline size_t rltop_login_client_name(const rltop_login *m, char out[17]) { return rltop_text_get((const unsigned char *)m + 48, 16, out); }
+/* 0, or -1 (unchanged) if `s` is longer than 16 or not printable ASCII. */
+static inline int rltop_login_set_client_name(rltop_login *m, const char *s) { return rltop_text_set((unsigned char *)m + 48, 16, s); }
+/** The gateway's shared secret; empty when it has none. */
+/* Copies the text into `out` (65 bytes with the terminating NUL); returns its length. */
+static inline size_t rltop_login_token(const rltop_login *m, char out[65]) { return rltop_text_get((const unsigned char *)m + 64, 64, out); }
+/* 0, or -1 (unchanged) if `s` is longer than 64 or not printable ASCII. */
+static inline int rltop_login_set_token(rltop_login *m, const char *s) { return rltop_text_set((unsigned char *)m + 64, 64, s); }
+
+/* LoginAccepted */
+static inline const rltop_message_header *rltop_login_accepted_header(const rltop_login_accepted *m) { return (const rltop_message_header *)(const void *)((const unsigned char *)m + 0); }
+static inline rltop_message_header *rltop_login_accepted_header_mut(rltop_login_accepted *m) { return (rltop_message_header *)(void *)((unsigned char *)m + 0); }
+/** The interval at which each side sends a `SessionHeartbeat` when it has sent nothing else. */
+static inline uint32_t rltop_login_accepted_heartbeat_ms(const rltop_login_accepted *m) { return rltop_load_u32((const unsigned char *)m + 40); }
+static inline void rltop_login_accepted_set_heartbeat_ms(rltop_login_accepted *m, uint32_t v) { rltop_store_u32((unsigned char *)m + 40, v); }
+/** A side that has received nothing for this long ends the connection. */
+static inline uint32_t rltop_login_accepted_idle_timeout_ms(const rltop_login_accepted *m) { return rltop_load_u32((const unsigned char *)m + 44); }
+static inline void rltop_login_accepted_set_idle_timeout_ms(rltop_login_accepted *m, uint32_t v) { rltop_store_u32((unsigned char *)m + 44, v); }
+/** How many `ChannelStatus` messages follow. */
+static inline uint16_t rltop_login_accepted_num_channels(const rltop_login_accepted *m) { return rltop_load_u16((const unsigned char *)m + 48); }
+static inline void rltop_login_accepted_set_num_channels(rltop_login_accepted *m, uint16_t v) { rltop_store_u16((unsigned char *)m + 48, v); }
+/** The most messages one `ReplayRequest` may ask for. */
+static inline uint32_t rltop_login_accepted_max_replay_count(const rltop_login_accepted *m) { return rltop_load_u32((const unsigned char *)m + 52); }
+static inline void rltop_login_accepted_set_max_replay_count(rltop_login_accepted *m, uint32_t v) { rltop_store_u32((unsigned char *)m + 52, v); }
+/**
+ * Replayed messages a second this connection may ask for (a token bucket holding one
+ * second's worth).
+ */
+static inline uint32_t rltop_login_accepted_replay_rate(const rltop_login_accepted *m) { return rltop_load_u32((const unsigned char *)m + 56); }
+static inline void rltop_login_accepted_set_replay_rate(rltop_login_accepted *m, uint32_t v) { rltop_store_u32((unsigned char *)m + 56, v); }
+
+/* LoginRejected */
+static inline const rltop_message_header *rltop_login_rejected_header(const rltop_login_rejected *m) { return (const rltop_message_header *)(const void *)((const unsigned char *)m + 0); }
+static inline rltop_message_header *rltop_login_rejected_header_mut(rltop_login_rejected *m) { return (rltop_message_header *)(void *)((unsigned char *)m + 0); }
+static inline uint8_t rltop_login_rejected_reason(const rltop_login_rejected *m) { return rltop_load_u8((const unsigned char *)m + 40); }
+static inline void rltop_login_rejected_set_reason(rltop_login_rejected *m, uint8_t v) { rltop_store_u8((unsigned char *)m + 40, v); }
+/** A sentence for people. */
+/* Copies the text into `out` (81 bytes with the terminating NUL); returns its length. */
+static inline size_t rltop_login_rejected_detail(const rltop_login_rejected *m, char out[81]) { return rltop_text_get((const unsigned char *)m + 48, 80, out); }
+/* 0, or -1 (unchanged) if `s` is longer than 80 or not printable ASCII. */
+static inline int rltop_login_rejected_set_detail(rltop_login_rejected *m, const char *s) { return rltop_text_set((unsigned char *)m + 48, 80, s); }
+
+/* ChannelStatus */
+static inline const rltop_message_header *rltop_channel_status_header(const rltop_channel_status *m) { return (const rltop_message_header *)(const void *)((const unsigned char *)m + 0); }
+static inline rltop_message_header *rltop_channel_status_header_mut(rltop_channel_status *m) { return (rltop_message_header *)(void *)((unsigned char *)m + 0); }
+/** The channel's multicast `session_id`: what its market data carries. */
+static inline uint64_t rltop_channel_status_channel_session(const rltop_channel_status *m) { return rltop_load_u64((const unsigned char *)m + 40); }
+static inline void rltop_channel_status_set_channel_session(rltop_channel_status *m, uint64_t v) { rltop_store_u64((unsigned char *)m + 40, v); }
+static inline uint8_t rltop_channel_status_stream(const rltop_channel_status *m) { return rltop_load_u8((const unsigned char *)m + 48); }
+static inline void rltop_channel_status_set_stream(rltop_channel_status *m, uint8_t v) { rltop_store_u8((unsigned char *)m + 48, v); }
+static inline uint8_t rltop_channel_status_state(const rltop_channel_status *m) { return rltop_load_u8((const unsigned char *)m + 49); }
+static inline void rltop_channel_status_set_state(rltop_channel_status *m, uint8_t v) { rltop_store_u8((unsigned char *)m + 49, v); }
+/** The channel's instrument group `g` (SPEC.md §10). */
+static inline uint16_t rltop_channel_status_instrument_group(const rltop_channel_status *m) { return rltop_load_u16((const unsigned char *)m + 50); }
+static inline void rltop_channel_status_set_instrument_group(rltop_channel_status *m, uint16_t v) { rltop_store_u16((unsigned char *)m + 50, v); }
+/** Messages of the channel the gateway holds for replay. */
+static inline uint32_t rltop_channel_status_retained_messages(const rltop_channel_status *m) { return rltop_load_u32((const unsigned char *)m + 52); }
+static inline void rltop_channel_status_set_retained_messages(rltop_channel_status *m, uint32_t v) { rltop_store_u32((unsigned char *)m + 52, v); }
+/** `seq_num` of the oldest message held (0 when none is). */
+static inline uint64_t rltop_channel_status_first_seq(const rltop_channel_status *m) { return rltop_load_u64((const unsigned char *)m + 56); }
+static inline void rltop_channel_status_set_first_seq(rltop_channel_status *m, uint64_t v) { rltop_store_u64((unsigned char *)m + 56, v); }
+/** `seq_num` of the newest message held (0 when none is). */
+static inline uint64_t rltop_channel_status_last_seq(const rltop_channel_status *m) { return rltop_load_u64((const unsigned char *)m + 64); }
+static inline void rltop_channel_status_set_last_seq(rltop_channel_status *m, uint64_t v) { rltop_store_u64((unsigned char *)m + 64, v); }
+/** Bytes of the messages held. */
+static inline uint64_t rltop_channel_status_retained_bytes(const rltop_channel_status *m) { return rltop_load_u64((const unsigned char *)m + 72); }
+static inline void rltop_channel_status_set_retained_bytes(rltop_channel_status *m, uint64_t v) { rltop_store_u64((unsigned char *)m + 72, v); }
+
+/* Subscribe */
+static inline const rltop_message_header *rltop_subscribe_header(const rltop_subscribe *m) { return (const rltop_message_header *)(const void *)((const unsigned char *)m + 0); }
+static inline rltop_message_header *rltop_subscribe_header_mut(rltop_subscribe *m) { return (rltop_message_header *)(void *)((unsigned char *)m + 0); }
+static inline uint8_t rltop_subscribe_streams(const rltop_subscribe *m) { return rltop_load_u8((const unsigned char *)m + 40); }
+static inline void rltop_subscribe_set_streams(rltop_subscribe *m, uint8_t v) { rltop_store_u8((unsigned char *)m + 40, v); }
+/** Valid entries of `instruments` (0..=20); zero means every instrument group. */
+static inline uint8_t rltop_subscribe_num_instruments(const rltop_subscribe *m) { return rltop_load_u8((const unsigned char *)m + 41); }
+static inline void rltop_subscribe_set_num_instruments(rltop_subscribe *m, uint8_t v) { rltop_store_u8((unsigned char *)m + 41, v); }
+/* `i` must be below 20. */
+static inline uint32_t rltop_subscribe_instruments(const rltop_subscribe *m, size_t i) { return rltop_load_u32((const unsigned char *)m + 44 + i * 4); }
+static inline void rltop_subscribe_set_instruments(rltop_subscribe *m, size_t i, uint32_t v) { rltop_store_u32((unsigned char *)m + 44 + i * 4, v); }
+
+/* Unsubscribe */
+static inline const rltop_message_header *rltop_unsubscribe_header(const rltop_unsubscribe *m) { return (const rltop_message_header *)(const void *)((const unsigned char *)m + 0); }
+static inline rltop_message_header *rltop_unsubscribe_header_mut(rltop_unsubscribe *m) { return (rltop_message_header *)(void *)((unsigned char *)m + 0); }
+static inline uint8_t rltop_unsubscribe_streams(const rltop_unsubscribe *m) { return rltop_load_u8((const unsigned char *)m + 40); }
+static inline void rltop_unsubscribe_set_streams(rltop_unsubscribe *m, uint8_t v) { rltop_store_u8((unsigned char *)m + 40, v); }
+/** Valid entries of `instruments` (0..=20); zero means every instrument group. */
+static inline uint8_t rltop_unsubscribe_num_instruments(const rltop_unsubscribe *m) { return rltop_load_u8((const unsigned char *)m + 41); }
+static inline void rltop_unsubscribe_set_num_instruments(rltop_unsubscribe *m, uint8_t v) { rltop_store_u8((unsigned char *)m + 41, v); }
+/* `i` must be below 20. */
+static inline uint32_t rltop_unsubscribe_instruments(const rltop_unsubscribe *m, size_t i) { return rltop_load_u32((const unsigned char *)m + 44 + i * 4); }
+static inline void rltop_unsubscribe_set_instruments(rltop_unsubscribe *m, size_t i, uint32_t v) { rltop_store_u32((unsigned char *)m + 44 + i * 4, v); }
+
+/* ReplayRequest */
+static inline const rltop_message_header *rltop_replay_request_header(const rltop_replay_request *m) { return (const rltop_message_header *)(const void *)((const unsigned char *)m + 0); }
+static inline rltop_message_header *rltop_replay_request_header_mut(rltop_replay_request *m) { return (rltop_message_header *)(void *)((unsigned char *)m + 0); }
+/** Chosen by the client, echoed in the answer. */
+static inline uint32_t rltop_replay_request_request_id(const rltop_replay_request *m) { return rltop_load_u32((const unsigned char *)m + 40); }
+static inline void rltop_replay_request_set_request_id(rltop_replay_request *m, uint32_t v) { rltop_store_u32((unsigned char *)m + 40, v); }
+static inline uint32_t rltop_replay_request_count(const rltop_replay_request *m) { return rltop_load_u32((const unsigned char *)m + 44); }
+static inline void rltop_replay_request_set_count(rltop_replay_request *m, uint32_t v) { rltop_store_u32((unsigned char *)m + 44, v); }
+static inline uint64_t rltop_replay_request_channel_session(const rltop_replay_request *m) { return rltop_load_u64((const unsigned char *)m + 48); }
+static inline void rltop_replay_request_set_channel_session(rltop_replay_request *m, uint64_t v) { rltop_store_u64((unsigned char *)m + 48, v); }
+static inline uint64_t rltop_replay_request_first_seq(const rltop_replay_request *m) { return rltop_load_u64((const unsigned char *)m + 56); }
+static inline void rltop_replay_request_set_first_seq(rltop_replay_request *m, uint64_t v) { rltop_store_u64((unsigned char *)m + 56, v); }
+
+/* ReplayComplete */
+static inline const rltop_message_header *rltop_replay_complete_header(const rltop_replay_complete *m) { return (const rltop_message_header *)(const void *)((const unsigned char *)m + 0); }
+static inline rltop_message_header *rltop_replay_complete_header_mut(rltop_replay_complete *m) { return (rltop_message_header *)(void *)((unsigned char *)m + 0); }
+static inline uint32_t rltop_replay_complete_request_id(const rltop_replay_complete *m) { return rltop_load_u32((const unsigned char *)m + 40); }
+static inline void rltop_replay_complete_set_request_id(rltop_replay_complete *m, uint32_t v) { rltop_store_u32((unsigned char *)m + 40, v); }
+/** Messages sent (the request's `count`). */
+static inline uint32_t rltop_replay_complete_count(const rltop_replay_complete *m) { return rltop_load_u32((const unsigned char *)m + 44); }
+static inline void rltop_replay_complete_set_count(rltop_replay_complete *m, uint32_t v) { rltop_store_u32((unsigned char *)m + 44, v); }
+static inline uint64_t rltop_replay_complete_channel_session(const rltop_replay_complete *m) { return rltop_load_u64((const unsigned char *)m + 48); }
+static inline void rltop_replay_complete_set_channel_session(rltop_replay_complete *m, uint64_t v) { rltop_store_u64((unsigned char *)m + 48, v); }
+static inline uint64_t rltop_replay_complete_first_seq(const rltop_replay_complete *m) { return rltop_load_u64((const unsigned char *)m + 56); }
+static inline void rltop_replay_complete_set_first_seq(rltop_replay_complete *m, uint64_t v) { rltop_store_u64((unsigned char *)m + 56, v); }
+
+/* ReplayRejected */
+static inline const rltop_message_header *rltop_replay_rejected_header(const rltop_replay_rejected *m) { return (const rltop_message_header *)(const void *)((const unsigned char *)m + 0); }
+static inline rltop_message_header *rltop_replay_rejected_header_mut(rltop_replay_rejected *m) { return (rltop_message_header *)(void *)((unsigned char *)m + 0); }
+static inline uint32_t rltop_replay_rejected_request_id(const rltop_replay_rejected *m) { return rltop_load_u32((const unsigned char *)m + 40); }
+static inline void rltop_replay_rejected_set_request_id(rltop_replay_rejected *m, uint32_t v) { rltop_store_u32((unsigned char *)m + 40, v); }
+/** The request's `count`. */
+static inline uint32_t rltop_replay_rejected_count(const rltop_replay_rejected *m) { return rltop_load_u32((const unsigned char *)m + 44); }
+static inline void rltop_replay_rejected_set_count(rltop_replay_rejected *m, uint32_t v) { rltop_store_u32((unsigned char *)m + 44, v); }
+static inline uint64_t rltop_replay_rejected_channel_session(const rltop_replay_rejected *m) { return rltop_load_u64((const unsigned char *)m + 48); }
+static inline void rltop_replay_rejected_set_channel_session(rltop_replay_rejected *m, uint64_t v) { rltop_store_u64((unsigned char *)m + 48, v); }
+/** The request's `first_seq`. */
+static inline uint64_t rltop_replay_rejected_first_seq(const rltop_replay_rejected *m) { return rltop_load_u64((const unsigned char *)m + 56); }
+static inline void rltop_replay_rejected_set_first_seq(rltop_replay_rejected *m, uint64_t v) { rltop_store_u64((unsigned char *)m + 56, v); }
+static inline uint8_t rltop_replay_rejected_reason(const rltop_replay_rejected *m) { return rltop_load_u8((const unsigned char *)m + 64); }
+static inline void rltop_replay_rejected_set_reason(rltop_replay_rejected *m, uint8_t v) { rltop_store_u8((unsigned char *)m + 64, v); }
+/** `seq_num` of the oldest message the gateway holds for the channel (0 when none). */
+static inline uint64_t rltop_replay_rejected_window_first(const rltop_replay_rejected *m) { return rltop_load_u64((const unsigned char *)m + 72); }
+static inline void rltop_replay_rejected_set_window_first(rltop_replay_rejected *m, uint64_t v) { rltop_store_u64((unsigned char *)m + 72, v); }
+/** `seq_num` of the newest message the gateway holds for the channel (0 when none). */
+static inline uint64_t rltop_replay_rejected_window_last(const rltop_replay_rejected *m) { return rltop_load_u64((const unsigned char *)m + 80); }
+static inline void rltop_replay_rejected_set_window_last(rltop_replay_rejected *m, uint64_t v) { rltop_store_u64((unsigned char *)m + 80, v); }
+/** A sentence for people. */
+/* Copies the text into `out` (41 bytes with the terminating NUL); returns its length. */
+static inline size_t rltop_replay_rejected_detail(const rltop_replay_rejected *m, char out[41]) { return rltop_text_get((const unsigned char *)m + 88, 40, out); }
+/* 0, or -1 (unchanged) if `s` is longer than 40 or not printable ASCII. */
+static inline int rltop_replay_rejected_set_detail(rltop_replay_rejected *m, const char *s) { return rltop_text_set((unsigned char *)m + 88, 40, s); }
+
+/* SessionHeartbeat */
+static inline const rltop_message_header *rltop_session_heartbeat_header(const rltop_session_heartbeat *m) { return (const rltop_message_header *)(const void *)((const unsigned char *)m + 0); }
+static inline rltop_message_header *rltop_session_heartbeat_header_mut(rltop_session_heartbeat *m) { return (rltop_message_header *)(void *)((unsigned char *)m + 0); }
+
+/* Logout */
+static inline const rltop_message_header *rltop_logout_header(const rltop_logout *m) { return (const rltop_message_header *)(const void *)((const unsigned char *)m + 0); }
+static inline rltop_message_header *rltop_logout_header_mut(rltop_logout *m) { return (rltop_message_header *)(void *)((unsigned char *)m + 0); }
+
+/* EndOfSession */
+static inline const rltop_message_header *rltop_end_of_session_header(const rltop_end_of_session *m) { return (const rltop_message_header *)(const void *)((const unsigned char *)m + 0); }
+static inline rltop_message_header *rltop_end_of_session_header_mut(rltop_end_of_session *m) { return (rltop_message_header *)(void *)((unsigned char *)m + 0); }
+static inline uint8_t rltop_end_of_session_reason(const rltop_end_of_session *m) { return rltop_load_u8((const unsigned char *)m + 40); }
+static inline void rltop_end_of_session_set_reason(rltop_end_of_session *m, uint8_t v) { rltop_store_u8((unsigned char *)m + 40, v); }
+/** A sentence for people (for a slow consumer: how many bytes waited, and the bound). */
+/* Copies the text into `out` (81 bytes with the terminating NUL); returns its length. */
+static inline size_t rltop_end_of_session_detail(const rltop_end_of_session *m, char out[81]) { return rltop_text_get((const unsigned char *)m + 48, 80, out); }
+/* 0, or -1 (unchanged) if `s` is longer than 80 or not printable ASCII. */
+static inline int rltop_end_of_session_set_detail(rltop_end_of_session *m, const char *s) { return rltop_text_set((unsigned char *)m + 48, 80, s); }
+
+/* Reject */
+static inline const rltop_message_header *rltop_reject_header(const rltop_reject *m) { return (const rltop_message_header *)(const void *)((const unsigned char *)m + 0); }
+static inline rltop_message_header *rltop_reject_header_mut(rltop_reject *m) { return (rltop_message_header *)(void *)((unsigned char *)m + 0); }
+/** `msg_type` of the refused message. */
+static inline uint8_t rltop_reject_rejected_type(const rltop_reject *m) { return rltop_load_u8((const unsigned char *)m + 40); }
+static inline void rltop_reject_set_rejected_type(rltop_reject *m, uint8_t v) { rltop_store_u8((unsigned char *)m + 40, v); }
+static inline uint8_t rltop_reject_reason(const rltop_reject *m) { return rltop_load_u8((const unsigned char *)m + 41); }
+static inline void rltop_reject_set_reason(rltop_reject *m, uint8_t v) { rltop_store_u8((unsigned char *)m + 41, v); }
+/** Byte offset, within the refused message, of the field at fault (0 when none is). */
+static inline uint32_t rltop_reject_error_offset(const rltop_reject *m) { return rltop_load_u32((const unsigned char *)m + 44); }
+static inline void rltop_reject_set_error_offset(rltop_reject *m, uint32_t v) { rltop_store_u32((unsigned char *)m + 44, v); }
+/** `seq_num` of the refused message. */
+static inline uint64_t rltop_reject_rejected_seq(const rltop_reject *m) { return rltop_load_u64((const unsigned char *)m + 48); }
+static inline void rltop_reject_set_rejected_seq(rltop_reject *m, uint64_t v) { rltop_store_u64((unsigned char *)m + 48, v); }
+/** A sentence for people. */
+/* Copies the text into `out` (73 bytes with the terminating NUL); returns its length. */
+static inline size_t rltop_reject_detail(const rltop_reject *m, char out[73]) { return rltop_text_get((const unsigned char *)m + 56, 72, out); }
+/* 0, or -1 (unchanged) if `s` is longer than 72 or not printable ASCII. */
+static inline int rltop_reject_set_detail(rltop_reject *m, const char *s) { return rltop_text_set((unsigned char *)m + 56, 72, s); }
 
 /* ---- Validation, decoding and encoding per message ------------------------------------ */
 
@@ -2520,7 +3247,7 @@ static inline rltop_error rltop_heartbeat_validate(const unsigned char *b, size_
     (void)err;
     {
         int64_t v = (int64_t)rltop_load_u8(b + 40);
-        if (v != INT64_C(1) && v != INT64_C(2) && v != INT64_C(3) && v != INT64_C(4)) return rltop_fail(err, RLTOP_ERR_BAD_ENUM, base + 40, "Heartbeat.channel", (uint64_t)v, 0);
+        if (v != INT64_C(1) && v != INT64_C(2) && v != INT64_C(3) && v != INT64_C(4) && v != INT64_C(5)) return rltop_fail(err, RLTOP_ERR_BAD_ENUM, base + 40, "Heartbeat.channel", (uint64_t)v, 0);
     }
     return RLTOP_OK;
 }
@@ -2552,6 +3279,499 @@ static inline rltop_error rltop_heartbeat_decode(const void *buf, size_t len, co
     return e;
 }
 
+/** Checks Login's enumerations, counts and text (SPEC.md §4, check 8). */
+static inline rltop_error rltop_login_validate(const unsigned char *b, size_t base, rltop_decode_error *err) {
+    (void)b;
+    (void)base;
+    (void)err;
+    if (!rltop_text_valid(b + 48, 16)) return rltop_fail(err, RLTOP_ERR_BAD_TEXT, base + 48, "Login.client_name", 0, 0);
+    if (!rltop_text_valid(b + 64, 64)) return rltop_fail(err, RLTOP_ERR_BAD_TEXT, base + 64, "Login.token", 0, 0);
+    return RLTOP_OK;
+}
+
+/** Zeroes a Login (all reserved bytes zero, as the protocol wants). */
+static inline void rltop_login_init(rltop_login *m) { memset(m, 0, sizeof *m); }
+
+/** Fills the header (magic, length, type, version, session, sequence, timestamp) and the
+ * checksum; returns the message size. The bytes to send are the RLTOP_LOGIN_SIZE bytes at `m`. */
+static inline size_t rltop_login_encode(rltop_login *m, uint64_t session_id, uint64_t seq_num, uint64_t timestamp_ns) {
+    return rltop_finalize(m, RLTOP_LOGIN_SIZE, RLTOP_LOGIN_TYPE, session_id, seq_num, timestamp_ns);
+}
+
+/** The Login a decoded message is, or NULL if it is of another type. */
+static inline const rltop_login *rltop_as_login(const rltop_message *m) {
+    return m->type == RLTOP_LOGIN_TYPE ? (const rltop_login *)(const void *)m->bytes : NULL;
+}
+
+/** Decodes a Login at the start of buf[0..len), checking every rule (another type is
+ * UnexpectedType). On success *out points into buf. */
+static inline rltop_error rltop_login_decode(const void *buf, size_t len, const rltop_login **out, rltop_decode_error *err) {
+    rltop_message m;
+    rltop_error e = rltop_split_frame_as((const unsigned char *)buf, len, 0, RLTOP_LOGIN_TYPE, &m, err);
+    if (e != RLTOP_OK) return e;
+    if (m.type != RLTOP_LOGIN_TYPE) return rltop_fail(err, RLTOP_ERR_UNEXPECTED_TYPE, RLTOP_TYPE_OFFSET, NULL, m.type, RLTOP_LOGIN_TYPE);
+    e = rltop_check_frame(&m, err);
+    if (e == RLTOP_OK) e = rltop_login_validate(m.bytes, 0, err);
+    if (e == RLTOP_OK) *out = rltop_as_login(&m);
+    return e;
+}
+
+/** Checks LoginAccepted's enumerations, counts and text (SPEC.md §4, check 8). */
+static inline rltop_error rltop_login_accepted_validate(const unsigned char *b, size_t base, rltop_decode_error *err) {
+    (void)b;
+    (void)base;
+    (void)err;
+    return RLTOP_OK;
+}
+
+/** Zeroes a LoginAccepted (all reserved bytes zero, as the protocol wants). */
+static inline void rltop_login_accepted_init(rltop_login_accepted *m) { memset(m, 0, sizeof *m); }
+
+/** Fills the header (magic, length, type, version, session, sequence, timestamp) and the
+ * checksum; returns the message size. The bytes to send are the RLTOP_LOGIN_ACCEPTED_SIZE bytes at `m`. */
+static inline size_t rltop_login_accepted_encode(rltop_login_accepted *m, uint64_t session_id, uint64_t seq_num, uint64_t timestamp_ns) {
+    return rltop_finalize(m, RLTOP_LOGIN_ACCEPTED_SIZE, RLTOP_LOGIN_ACCEPTED_TYPE, session_id, seq_num, timestamp_ns);
+}
+
+/** The LoginAccepted a decoded message is, or NULL if it is of another type. */
+static inline const rltop_login_accepted *rltop_as_login_accepted(const rltop_message *m) {
+    return m->type == RLTOP_LOGIN_ACCEPTED_TYPE ? (const rltop_login_accepted *)(const void *)m->bytes : NULL;
+}
+
+/** Decodes a LoginAccepted at the start of buf[0..len), checking every rule (another type is
+ * UnexpectedType). On success *out points into buf. */
+static inline rltop_error rltop_login_accepted_decode(const void *buf, size_t len, const rltop_login_accepted **out, rltop_decode_error *err) {
+    rltop_message m;
+    rltop_error e = rltop_split_frame_as((const unsigned char *)buf, len, 0, RLTOP_LOGIN_ACCEPTED_TYPE, &m, err);
+    if (e != RLTOP_OK) return e;
+    if (m.type != RLTOP_LOGIN_ACCEPTED_TYPE) return rltop_fail(err, RLTOP_ERR_UNEXPECTED_TYPE, RLTOP_TYPE_OFFSET, NULL, m.type, RLTOP_LOGIN_ACCEPTED_TYPE);
+    e = rltop_check_frame(&m, err);
+    if (e == RLTOP_OK) e = rltop_login_accepted_validate(m.bytes, 0, err);
+    if (e == RLTOP_OK) *out = rltop_as_login_accepted(&m);
+    return e;
+}
+
+/** Checks LoginRejected's enumerations, counts and text (SPEC.md §4, check 8). */
+static inline rltop_error rltop_login_rejected_validate(const unsigned char *b, size_t base, rltop_decode_error *err) {
+    (void)b;
+    (void)base;
+    (void)err;
+    {
+        int64_t v = (int64_t)rltop_load_u8(b + 40);
+        if (v != INT64_C(1) && v != INT64_C(2)) return rltop_fail(err, RLTOP_ERR_BAD_ENUM, base + 40, "LoginRejected.reason", (uint64_t)v, 0);
+    }
+    if (!rltop_text_valid(b + 48, 80)) return rltop_fail(err, RLTOP_ERR_BAD_TEXT, base + 48, "LoginRejected.detail", 0, 0);
+    return RLTOP_OK;
+}
+
+/** Zeroes a LoginRejected (all reserved bytes zero, as the protocol wants). */
+static inline void rltop_login_rejected_init(rltop_login_rejected *m) { memset(m, 0, sizeof *m); }
+
+/** Fills the header (magic, length, type, version, session, sequence, timestamp) and the
+ * checksum; returns the message size. The bytes to send are the RLTOP_LOGIN_REJECTED_SIZE bytes at `m`. */
+static inline size_t rltop_login_rejected_encode(rltop_login_rejected *m, uint64_t session_id, uint64_t seq_num, uint64_t timestamp_ns) {
+    return rltop_finalize(m, RLTOP_LOGIN_REJECTED_SIZE, RLTOP_LOGIN_REJECTED_TYPE, session_id, seq_num, timestamp_ns);
+}
+
+/** The LoginRejected a decoded message is, or NULL if it is of another type. */
+static inline const rltop_login_rejected *rltop_as_login_rejected(const rltop_message *m) {
+    return m->type == RLTOP_LOGIN_REJECTED_TYPE ? (const rltop_login_rejected *)(const void *)m->bytes : NULL;
+}
+
+/** Decodes a LoginRejected at the start of buf[0..len), checking every rule (another type is
+ * UnexpectedType). On success *out points into buf. */
+static inline rltop_error rltop_login_rejected_decode(const void *buf, size_t len, const rltop_login_rejected **out, rltop_decode_error *err) {
+    rltop_message m;
+    rltop_error e = rltop_split_frame_as((const unsigned char *)buf, len, 0, RLTOP_LOGIN_REJECTED_TYPE, &m, err);
+    if (e != RLTOP_OK) return e;
+    if (m.type != RLTOP_LOGIN_REJECTED_TYPE) return rltop_fail(err, RLTOP_ERR_UNEXPECTED_TYPE, RLTOP_TYPE_OFFSET, NULL, m.type, RLTOP_LOGIN_REJECTED_TYPE);
+    e = rltop_check_frame(&m, err);
+    if (e == RLTOP_OK) e = rltop_login_rejected_validate(m.bytes, 0, err);
+    if (e == RLTOP_OK) *out = rltop_as_login_rejected(&m);
+    return e;
+}
+
+/** Checks ChannelStatus's enumerations, counts and text (SPEC.md §4, check 8). */
+static inline rltop_error rltop_channel_status_validate(const unsigned char *b, size_t base, rltop_decode_error *err) {
+    (void)b;
+    (void)base;
+    (void)err;
+    {
+        int64_t v = (int64_t)rltop_load_u8(b + 48);
+        if (v != INT64_C(1) && v != INT64_C(2) && v != INT64_C(3) && v != INT64_C(4) && v != INT64_C(5)) return rltop_fail(err, RLTOP_ERR_BAD_ENUM, base + 48, "ChannelStatus.stream", (uint64_t)v, 0);
+    }
+    {
+        int64_t v = (int64_t)rltop_load_u8(b + 49);
+        if (v != INT64_C(1) && v != INT64_C(2)) return rltop_fail(err, RLTOP_ERR_BAD_ENUM, base + 49, "ChannelStatus.state", (uint64_t)v, 0);
+    }
+    return RLTOP_OK;
+}
+
+/** Zeroes a ChannelStatus (all reserved bytes zero, as the protocol wants). */
+static inline void rltop_channel_status_init(rltop_channel_status *m) { memset(m, 0, sizeof *m); }
+
+/** Fills the header (magic, length, type, version, session, sequence, timestamp) and the
+ * checksum; returns the message size. The bytes to send are the RLTOP_CHANNEL_STATUS_SIZE bytes at `m`. */
+static inline size_t rltop_channel_status_encode(rltop_channel_status *m, uint64_t session_id, uint64_t seq_num, uint64_t timestamp_ns) {
+    return rltop_finalize(m, RLTOP_CHANNEL_STATUS_SIZE, RLTOP_CHANNEL_STATUS_TYPE, session_id, seq_num, timestamp_ns);
+}
+
+/** The ChannelStatus a decoded message is, or NULL if it is of another type. */
+static inline const rltop_channel_status *rltop_as_channel_status(const rltop_message *m) {
+    return m->type == RLTOP_CHANNEL_STATUS_TYPE ? (const rltop_channel_status *)(const void *)m->bytes : NULL;
+}
+
+/** Decodes a ChannelStatus at the start of buf[0..len), checking every rule (another type is
+ * UnexpectedType). On success *out points into buf. */
+static inline rltop_error rltop_channel_status_decode(const void *buf, size_t len, const rltop_channel_status **out, rltop_decode_error *err) {
+    rltop_message m;
+    rltop_error e = rltop_split_frame_as((const unsigned char *)buf, len, 0, RLTOP_CHANNEL_STATUS_TYPE, &m, err);
+    if (e != RLTOP_OK) return e;
+    if (m.type != RLTOP_CHANNEL_STATUS_TYPE) return rltop_fail(err, RLTOP_ERR_UNEXPECTED_TYPE, RLTOP_TYPE_OFFSET, NULL, m.type, RLTOP_CHANNEL_STATUS_TYPE);
+    e = rltop_check_frame(&m, err);
+    if (e == RLTOP_OK) e = rltop_channel_status_validate(m.bytes, 0, err);
+    if (e == RLTOP_OK) *out = rltop_as_channel_status(&m);
+    return e;
+}
+
+/** Checks Subscribe's enumerations, counts and text (SPEC.md §4, check 8). */
+static inline rltop_error rltop_subscribe_validate(const unsigned char *b, size_t base, rltop_decode_error *err) {
+    (void)b;
+    (void)base;
+    (void)err;
+    {
+        uint64_t v = (uint64_t)rltop_load_u8(b + 41);
+        if (v > 20u) return rltop_fail(err, RLTOP_ERR_BAD_COUNT, base + 41, "Subscribe.num_instruments", v, 20u);
+    }
+    return RLTOP_OK;
+}
+
+/** Zeroes a Subscribe (all reserved bytes zero, as the protocol wants). */
+static inline void rltop_subscribe_init(rltop_subscribe *m) { memset(m, 0, sizeof *m); }
+
+/** Fills the header (magic, length, type, version, session, sequence, timestamp) and the
+ * checksum; returns the message size. The bytes to send are the RLTOP_SUBSCRIBE_SIZE bytes at `m`. */
+static inline size_t rltop_subscribe_encode(rltop_subscribe *m, uint64_t session_id, uint64_t seq_num, uint64_t timestamp_ns) {
+    return rltop_finalize(m, RLTOP_SUBSCRIBE_SIZE, RLTOP_SUBSCRIBE_TYPE, session_id, seq_num, timestamp_ns);
+}
+
+/** The Subscribe a decoded message is, or NULL if it is of another type. */
+static inline const rltop_subscribe *rltop_as_subscribe(const rltop_message *m) {
+    return m->type == RLTOP_SUBSCRIBE_TYPE ? (const rltop_subscribe *)(const void *)m->bytes : NULL;
+}
+
+/** Decodes a Subscribe at the start of buf[0..len), checking every rule (another type is
+ * UnexpectedType). On success *out points into buf. */
+static inline rltop_error rltop_subscribe_decode(const void *buf, size_t len, const rltop_subscribe **out, rltop_decode_error *err) {
+    rltop_message m;
+    rltop_error e = rltop_split_frame_as((const unsigned char *)buf, len, 0, RLTOP_SUBSCRIBE_TYPE, &m, err);
+    if (e != RLTOP_OK) return e;
+    if (m.type != RLTOP_SUBSCRIBE_TYPE) return rltop_fail(err, RLTOP_ERR_UNEXPECTED_TYPE, RLTOP_TYPE_OFFSET, NULL, m.type, RLTOP_SUBSCRIBE_TYPE);
+    e = rltop_check_frame(&m, err);
+    if (e == RLTOP_OK) e = rltop_subscribe_validate(m.bytes, 0, err);
+    if (e == RLTOP_OK) *out = rltop_as_subscribe(&m);
+    return e;
+}
+
+/** Checks Unsubscribe's enumerations, counts and text (SPEC.md §4, check 8). */
+static inline rltop_error rltop_unsubscribe_validate(const unsigned char *b, size_t base, rltop_decode_error *err) {
+    (void)b;
+    (void)base;
+    (void)err;
+    {
+        uint64_t v = (uint64_t)rltop_load_u8(b + 41);
+        if (v > 20u) return rltop_fail(err, RLTOP_ERR_BAD_COUNT, base + 41, "Unsubscribe.num_instruments", v, 20u);
+    }
+    return RLTOP_OK;
+}
+
+/** Zeroes a Unsubscribe (all reserved bytes zero, as the protocol wants). */
+static inline void rltop_unsubscribe_init(rltop_unsubscribe *m) { memset(m, 0, sizeof *m); }
+
+/** Fills the header (magic, length, type, version, session, sequence, timestamp) and the
+ * checksum; returns the message size. The bytes to send are the RLTOP_UNSUBSCRIBE_SIZE bytes at `m`. */
+static inline size_t rltop_unsubscribe_encode(rltop_unsubscribe *m, uint64_t session_id, uint64_t seq_num, uint64_t timestamp_ns) {
+    return rltop_finalize(m, RLTOP_UNSUBSCRIBE_SIZE, RLTOP_UNSUBSCRIBE_TYPE, session_id, seq_num, timestamp_ns);
+}
+
+/** The Unsubscribe a decoded message is, or NULL if it is of another type. */
+static inline const rltop_unsubscribe *rltop_as_unsubscribe(const rltop_message *m) {
+    return m->type == RLTOP_UNSUBSCRIBE_TYPE ? (const rltop_unsubscribe *)(const void *)m->bytes : NULL;
+}
+
+/** Decodes a Unsubscribe at the start of buf[0..len), checking every rule (another type is
+ * UnexpectedType). On success *out points into buf. */
+static inline rltop_error rltop_unsubscribe_decode(const void *buf, size_t len, const rltop_unsubscribe **out, rltop_decode_error *err) {
+    rltop_message m;
+    rltop_error e = rltop_split_frame_as((const unsigned char *)buf, len, 0, RLTOP_UNSUBSCRIBE_TYPE, &m, err);
+    if (e != RLTOP_OK) return e;
+    if (m.type != RLTOP_UNSUBSCRIBE_TYPE) return rltop_fail(err, RLTOP_ERR_UNEXPECTED_TYPE, RLTOP_TYPE_OFFSET, NULL, m.type, RLTOP_UNSUBSCRIBE_TYPE);
+    e = rltop_check_frame(&m, err);
+    if (e == RLTOP_OK) e = rltop_unsubscribe_validate(m.bytes, 0, err);
+    if (e == RLTOP_OK) *out = rltop_as_unsubscribe(&m);
+    return e;
+}
+
+/** Checks ReplayRequest's enumerations, counts and text (SPEC.md §4, check 8). */
+static inline rltop_error rltop_replay_request_validate(const unsigned char *b, size_t base, rltop_decode_error *err) {
+    (void)b;
+    (void)base;
+    (void)err;
+    return RLTOP_OK;
+}
+
+/** Zeroes a ReplayRequest (all reserved bytes zero, as the protocol wants). */
+static inline void rltop_replay_request_init(rltop_replay_request *m) { memset(m, 0, sizeof *m); }
+
+/** Fills the header (magic, length, type, version, session, sequence, timestamp) and the
+ * checksum; returns the message size. The bytes to send are the RLTOP_REPLAY_REQUEST_SIZE bytes at `m`. */
+static inline size_t rltop_replay_request_encode(rltop_replay_request *m, uint64_t session_id, uint64_t seq_num, uint64_t timestamp_ns) {
+    return rltop_finalize(m, RLTOP_REPLAY_REQUEST_SIZE, RLTOP_REPLAY_REQUEST_TYPE, session_id, seq_num, timestamp_ns);
+}
+
+/** The ReplayRequest a decoded message is, or NULL if it is of another type. */
+static inline const rltop_replay_request *rltop_as_replay_request(const rltop_message *m) {
+    return m->type == RLTOP_REPLAY_REQUEST_TYPE ? (const rltop_replay_request *)(const void *)m->bytes : NULL;
+}
+
+/** Decodes a ReplayRequest at the start of buf[0..len), checking every rule (another type is
+ * UnexpectedType). On success *out points into buf. */
+static inline rltop_error rltop_replay_request_decode(const void *buf, size_t len, const rltop_replay_request **out, rltop_decode_error *err) {
+    rltop_message m;
+    rltop_error e = rltop_split_frame_as((const unsigned char *)buf, len, 0, RLTOP_REPLAY_REQUEST_TYPE, &m, err);
+    if (e != RLTOP_OK) return e;
+    if (m.type != RLTOP_REPLAY_REQUEST_TYPE) return rltop_fail(err, RLTOP_ERR_UNEXPECTED_TYPE, RLTOP_TYPE_OFFSET, NULL, m.type, RLTOP_REPLAY_REQUEST_TYPE);
+    e = rltop_check_frame(&m, err);
+    if (e == RLTOP_OK) e = rltop_replay_request_validate(m.bytes, 0, err);
+    if (e == RLTOP_OK) *out = rltop_as_replay_request(&m);
+    return e;
+}
+
+/** Checks ReplayComplete's enumerations, counts and text (SPEC.md §4, check 8). */
+static inline rltop_error rltop_replay_complete_validate(const unsigned char *b, size_t base, rltop_decode_error *err) {
+    (void)b;
+    (void)base;
+    (void)err;
+    return RLTOP_OK;
+}
+
+/** Zeroes a ReplayComplete (all reserved bytes zero, as the protocol wants). */
+static inline void rltop_replay_complete_init(rltop_replay_complete *m) { memset(m, 0, sizeof *m); }
+
+/** Fills the header (magic, length, type, version, session, sequence, timestamp) and the
+ * checksum; returns the message size. The bytes to send are the RLTOP_REPLAY_COMPLETE_SIZE bytes at `m`. */
+static inline size_t rltop_replay_complete_encode(rltop_replay_complete *m, uint64_t session_id, uint64_t seq_num, uint64_t timestamp_ns) {
+    return rltop_finalize(m, RLTOP_REPLAY_COMPLETE_SIZE, RLTOP_REPLAY_COMPLETE_TYPE, session_id, seq_num, timestamp_ns);
+}
+
+/** The ReplayComplete a decoded message is, or NULL if it is of another type. */
+static inline const rltop_replay_complete *rltop_as_replay_complete(const rltop_message *m) {
+    return m->type == RLTOP_REPLAY_COMPLETE_TYPE ? (const rltop_replay_complete *)(const void *)m->bytes : NULL;
+}
+
+/** Decodes a ReplayComplete at the start of buf[0..len), checking every rule (another type is
+ * UnexpectedType). On success *out points into buf. */
+static inline rltop_error rltop_replay_complete_decode(const void *buf, size_t len, const rltop_replay_complete **out, rltop_decode_error *err) {
+    rltop_message m;
+    rltop_error e = rltop_split_frame_as((const unsigned char *)buf, len, 0, RLTOP_REPLAY_COMPLETE_TYPE, &m, err);
+    if (e != RLTOP_OK) return e;
+    if (m.type != RLTOP_REPLAY_COMPLETE_TYPE) return rltop_fail(err, RLTOP_ERR_UNEXPECTED_TYPE, RLTOP_TYPE_OFFSET, NULL, m.type, RLTOP_REPLAY_COMPLETE_TYPE);
+    e = rltop_check_frame(&m, err);
+    if (e == RLTOP_OK) e = rltop_replay_complete_validate(m.bytes, 0, err);
+    if (e == RLTOP_OK) *out = rltop_as_replay_complete(&m);
+    return e;
+}
+
+/** Checks ReplayRejected's enumerations, counts and text (SPEC.md §4, check 8). */
+static inline rltop_error rltop_replay_rejected_validate(const unsigned char *b, size_t base, rltop_decode_error *err) {
+    (void)b;
+    (void)base;
+    (void)err;
+    {
+        int64_t v = (int64_t)rltop_load_u8(b + 64);
+        if (v != INT64_C(1) && v != INT64_C(2) && v != INT64_C(3) && v != INT64_C(4)) return rltop_fail(err, RLTOP_ERR_BAD_ENUM, base + 64, "ReplayRejected.reason", (uint64_t)v, 0);
+    }
+    if (!rltop_text_valid(b + 88, 40)) return rltop_fail(err, RLTOP_ERR_BAD_TEXT, base + 88, "ReplayRejected.detail", 0, 0);
+    return RLTOP_OK;
+}
+
+/** Zeroes a ReplayRejected (all reserved bytes zero, as the protocol wants). */
+static inline void rltop_replay_rejected_init(rltop_replay_rejected *m) { memset(m, 0, sizeof *m); }
+
+/** Fills the header (magic, length, type, version, session, sequence, timestamp) and the
+ * checksum; returns the message size. The bytes to send are the RLTOP_REPLAY_REJECTED_SIZE bytes at `m`. */
+static inline size_t rltop_replay_rejected_encode(rltop_replay_rejected *m, uint64_t session_id, uint64_t seq_num, uint64_t timestamp_ns) {
+    return rltop_finalize(m, RLTOP_REPLAY_REJECTED_SIZE, RLTOP_REPLAY_REJECTED_TYPE, session_id, seq_num, timestamp_ns);
+}
+
+/** The ReplayRejected a decoded message is, or NULL if it is of another type. */
+static inline const rltop_replay_rejected *rltop_as_replay_rejected(const rltop_message *m) {
+    return m->type == RLTOP_REPLAY_REJECTED_TYPE ? (const rltop_replay_rejected *)(const void *)m->bytes : NULL;
+}
+
+/** Decodes a ReplayRejected at the start of buf[0..len), checking every rule (another type is
+ * UnexpectedType). On success *out points into buf. */
+static inline rltop_error rltop_replay_rejected_decode(const void *buf, size_t len, const rltop_replay_rejected **out, rltop_decode_error *err) {
+    rltop_message m;
+    rltop_error e = rltop_split_frame_as((const unsigned char *)buf, len, 0, RLTOP_REPLAY_REJECTED_TYPE, &m, err);
+    if (e != RLTOP_OK) return e;
+    if (m.type != RLTOP_REPLAY_REJECTED_TYPE) return rltop_fail(err, RLTOP_ERR_UNEXPECTED_TYPE, RLTOP_TYPE_OFFSET, NULL, m.type, RLTOP_REPLAY_REJECTED_TYPE);
+    e = rltop_check_frame(&m, err);
+    if (e == RLTOP_OK) e = rltop_replay_rejected_validate(m.bytes, 0, err);
+    if (e == RLTOP_OK) *out = rltop_as_replay_rejected(&m);
+    return e;
+}
+
+/** Checks SessionHeartbeat's enumerations, counts and text (SPEC.md §4, check 8). */
+static inline rltop_error rltop_session_heartbeat_validate(const unsigned char *b, size_t base, rltop_decode_error *err) {
+    (void)b;
+    (void)base;
+    (void)err;
+    return RLTOP_OK;
+}
+
+/** Zeroes a SessionHeartbeat (all reserved bytes zero, as the protocol wants). */
+static inline void rltop_session_heartbeat_init(rltop_session_heartbeat *m) { memset(m, 0, sizeof *m); }
+
+/** Fills the header (magic, length, type, version, session, sequence, timestamp) and the
+ * checksum; returns the message size. The bytes to send are the RLTOP_SESSION_HEARTBEAT_SIZE bytes at `m`. */
+static inline size_t rltop_session_heartbeat_encode(rltop_session_heartbeat *m, uint64_t session_id, uint64_t seq_num, uint64_t timestamp_ns) {
+    return rltop_finalize(m, RLTOP_SESSION_HEARTBEAT_SIZE, RLTOP_SESSION_HEARTBEAT_TYPE, session_id, seq_num, timestamp_ns);
+}
+
+/** The SessionHeartbeat a decoded message is, or NULL if it is of another type. */
+static inline const rltop_session_heartbeat *rltop_as_session_heartbeat(const rltop_message *m) {
+    return m->type == RLTOP_SESSION_HEARTBEAT_TYPE ? (const rltop_session_heartbeat *)(const void *)m->bytes : NULL;
+}
+
+/** Decodes a SessionHeartbeat at the start of buf[0..len), checking every rule (another type is
+ * UnexpectedType). On success *out points into buf. */
+static inline rltop_error rltop_session_heartbeat_decode(const void *buf, size_t len, const rltop_session_heartbeat **out, rltop_decode_error *err) {
+    rltop_message m;
+    rltop_error e = rltop_split_frame_as((const unsigned char *)buf, len, 0, RLTOP_SESSION_HEARTBEAT_TYPE, &m, err);
+    if (e != RLTOP_OK) return e;
+    if (m.type != RLTOP_SESSION_HEARTBEAT_TYPE) return rltop_fail(err, RLTOP_ERR_UNEXPECTED_TYPE, RLTOP_TYPE_OFFSET, NULL, m.type, RLTOP_SESSION_HEARTBEAT_TYPE);
+    e = rltop_check_frame(&m, err);
+    if (e == RLTOP_OK) e = rltop_session_heartbeat_validate(m.bytes, 0, err);
+    if (e == RLTOP_OK) *out = rltop_as_session_heartbeat(&m);
+    return e;
+}
+
+/** Checks Logout's enumerations, counts and text (SPEC.md §4, check 8). */
+static inline rltop_error rltop_logout_validate(const unsigned char *b, size_t base, rltop_decode_error *err) {
+    (void)b;
+    (void)base;
+    (void)err;
+    return RLTOP_OK;
+}
+
+/** Zeroes a Logout (all reserved bytes zero, as the protocol wants). */
+static inline void rltop_logout_init(rltop_logout *m) { memset(m, 0, sizeof *m); }
+
+/** Fills the header (magic, length, type, version, session, sequence, timestamp) and the
+ * checksum; returns the message size. The bytes to send are the RLTOP_LOGOUT_SIZE bytes at `m`. */
+static inline size_t rltop_logout_encode(rltop_logout *m, uint64_t session_id, uint64_t seq_num, uint64_t timestamp_ns) {
+    return rltop_finalize(m, RLTOP_LOGOUT_SIZE, RLTOP_LOGOUT_TYPE, session_id, seq_num, timestamp_ns);
+}
+
+/** The Logout a decoded message is, or NULL if it is of another type. */
+static inline const rltop_logout *rltop_as_logout(const rltop_message *m) {
+    return m->type == RLTOP_LOGOUT_TYPE ? (const rltop_logout *)(const void *)m->bytes : NULL;
+}
+
+/** Decodes a Logout at the start of buf[0..len), checking every rule (another type is
+ * UnexpectedType). On success *out points into buf. */
+static inline rltop_error rltop_logout_decode(const void *buf, size_t len, const rltop_logout **out, rltop_decode_error *err) {
+    rltop_message m;
+    rltop_error e = rltop_split_frame_as((const unsigned char *)buf, len, 0, RLTOP_LOGOUT_TYPE, &m, err);
+    if (e != RLTOP_OK) return e;
+    if (m.type != RLTOP_LOGOUT_TYPE) return rltop_fail(err, RLTOP_ERR_UNEXPECTED_TYPE, RLTOP_TYPE_OFFSET, NULL, m.type, RLTOP_LOGOUT_TYPE);
+    e = rltop_check_frame(&m, err);
+    if (e == RLTOP_OK) e = rltop_logout_validate(m.bytes, 0, err);
+    if (e == RLTOP_OK) *out = rltop_as_logout(&m);
+    return e;
+}
+
+/** Checks EndOfSession's enumerations, counts and text (SPEC.md §4, check 8). */
+static inline rltop_error rltop_end_of_session_validate(const unsigned char *b, size_t base, rltop_decode_error *err) {
+    (void)b;
+    (void)base;
+    (void)err;
+    {
+        int64_t v = (int64_t)rltop_load_u8(b + 40);
+        if (v != INT64_C(1) && v != INT64_C(2) && v != INT64_C(3) && v != INT64_C(4) && v != INT64_C(5) && v != INT64_C(6)) return rltop_fail(err, RLTOP_ERR_BAD_ENUM, base + 40, "EndOfSession.reason", (uint64_t)v, 0);
+    }
+    if (!rltop_text_valid(b + 48, 80)) return rltop_fail(err, RLTOP_ERR_BAD_TEXT, base + 48, "EndOfSession.detail", 0, 0);
+    return RLTOP_OK;
+}
+
+/** Zeroes a EndOfSession (all reserved bytes zero, as the protocol wants). */
+static inline void rltop_end_of_session_init(rltop_end_of_session *m) { memset(m, 0, sizeof *m); }
+
+/** Fills the header (magic, length, type, version, session, sequence, timestamp) and the
+ * checksum; returns the message size. The bytes to send are the RLTOP_END_OF_SESSION_SIZE bytes at `m`. */
+static inline size_t rltop_end_of_session_encode(rltop_end_of_session *m, uint64_t session_id, uint64_t seq_num, uint64_t timestamp_ns) {
+    return rltop_finalize(m, RLTOP_END_OF_SESSION_SIZE, RLTOP_END_OF_SESSION_TYPE, session_id, seq_num, timestamp_ns);
+}
+
+/** The EndOfSession a decoded message is, or NULL if it is of another type. */
+static inline const rltop_end_of_session *rltop_as_end_of_session(const rltop_message *m) {
+    return m->type == RLTOP_END_OF_SESSION_TYPE ? (const rltop_end_of_session *)(const void *)m->bytes : NULL;
+}
+
+/** Decodes a EndOfSession at the start of buf[0..len), checking every rule (another type is
+ * UnexpectedType). On success *out points into buf. */
+static inline rltop_error rltop_end_of_session_decode(const void *buf, size_t len, const rltop_end_of_session **out, rltop_decode_error *err) {
+    rltop_message m;
+    rltop_error e = rltop_split_frame_as((const unsigned char *)buf, len, 0, RLTOP_END_OF_SESSION_TYPE, &m, err);
+    if (e != RLTOP_OK) return e;
+    if (m.type != RLTOP_END_OF_SESSION_TYPE) return rltop_fail(err, RLTOP_ERR_UNEXPECTED_TYPE, RLTOP_TYPE_OFFSET, NULL, m.type, RLTOP_END_OF_SESSION_TYPE);
+    e = rltop_check_frame(&m, err);
+    if (e == RLTOP_OK) e = rltop_end_of_session_validate(m.bytes, 0, err);
+    if (e == RLTOP_OK) *out = rltop_as_end_of_session(&m);
+    return e;
+}
+
+/** Checks Reject's enumerations, counts and text (SPEC.md §4, check 8). */
+static inline rltop_error rltop_reject_validate(const unsigned char *b, size_t base, rltop_decode_error *err) {
+    (void)b;
+    (void)base;
+    (void)err;
+    {
+        int64_t v = (int64_t)rltop_load_u8(b + 41);
+        if (v != INT64_C(1) && v != INT64_C(2) && v != INT64_C(3) && v != INT64_C(4) && v != INT64_C(5)) return rltop_fail(err, RLTOP_ERR_BAD_ENUM, base + 41, "Reject.reason", (uint64_t)v, 0);
+    }
+    if (!rltop_text_valid(b + 56, 72)) return rltop_fail(err, RLTOP_ERR_BAD_TEXT, base + 56, "Reject.detail", 0, 0);
+    return RLTOP_OK;
+}
+
+/** Zeroes a Reject (all reserved bytes zero, as the protocol wants). */
+static inline void rltop_reject_init(rltop_reject *m) { memset(m, 0, sizeof *m); }
+
+/** Fills the header (magic, length, type, version, session, sequence, timestamp) and the
+ * checksum; returns the message size. The bytes to send are the RLTOP_REJECT_SIZE bytes at `m`. */
+static inline size_t rltop_reject_encode(rltop_reject *m, uint64_t session_id, uint64_t seq_num, uint64_t timestamp_ns) {
+    return rltop_finalize(m, RLTOP_REJECT_SIZE, RLTOP_REJECT_TYPE, session_id, seq_num, timestamp_ns);
+}
+
+/** The Reject a decoded message is, or NULL if it is of another type. */
+static inline const rltop_reject *rltop_as_reject(const rltop_message *m) {
+    return m->type == RLTOP_REJECT_TYPE ? (const rltop_reject *)(const void *)m->bytes : NULL;
+}
+
+/** Decodes a Reject at the start of buf[0..len), checking every rule (another type is
+ * UnexpectedType). On success *out points into buf. */
+static inline rltop_error rltop_reject_decode(const void *buf, size_t len, const rltop_reject **out, rltop_decode_error *err) {
+    rltop_message m;
+    rltop_error e = rltop_split_frame_as((const unsigned char *)buf, len, 0, RLTOP_REJECT_TYPE, &m, err);
+    if (e != RLTOP_OK) return e;
+    if (m.type != RLTOP_REJECT_TYPE) return rltop_fail(err, RLTOP_ERR_UNEXPECTED_TYPE, RLTOP_TYPE_OFFSET, NULL, m.type, RLTOP_REJECT_TYPE);
+    e = rltop_check_frame(&m, err);
+    if (e == RLTOP_OK) e = rltop_reject_validate(m.bytes, 0, err);
+    if (e == RLTOP_OK) *out = rltop_as_reject(&m);
+    return e;
+}
+
 static inline rltop_error rltop_validate_fields(const rltop_message *m, rltop_decode_error *err) {
     switch (m->type) {
     case RLTOP_ORDER_BOOK_SNAPSHOT_TYPE: return rltop_order_book_snapshot_validate(m->bytes, m->offset, err);
@@ -2568,6 +3788,19 @@ static inline rltop_error rltop_validate_fields(const rltop_message *m, rltop_de
     case RLTOP_LIQUIDATION_EVENT_TYPE: return rltop_liquidation_event_validate(m->bytes, m->offset, err);
     case RLTOP_INSTRUMENT_DEFINITION_TYPE: return rltop_instrument_definition_validate(m->bytes, m->offset, err);
     case RLTOP_HEARTBEAT_TYPE: return rltop_heartbeat_validate(m->bytes, m->offset, err);
+    case RLTOP_LOGIN_TYPE: return rltop_login_validate(m->bytes, m->offset, err);
+    case RLTOP_LOGIN_ACCEPTED_TYPE: return rltop_login_accepted_validate(m->bytes, m->offset, err);
+    case RLTOP_LOGIN_REJECTED_TYPE: return rltop_login_rejected_validate(m->bytes, m->offset, err);
+    case RLTOP_CHANNEL_STATUS_TYPE: return rltop_channel_status_validate(m->bytes, m->offset, err);
+    case RLTOP_SUBSCRIBE_TYPE: return rltop_subscribe_validate(m->bytes, m->offset, err);
+    case RLTOP_UNSUBSCRIBE_TYPE: return rltop_unsubscribe_validate(m->bytes, m->offset, err);
+    case RLTOP_REPLAY_REQUEST_TYPE: return rltop_replay_request_validate(m->bytes, m->offset, err);
+    case RLTOP_REPLAY_COMPLETE_TYPE: return rltop_replay_complete_validate(m->bytes, m->offset, err);
+    case RLTOP_REPLAY_REJECTED_TYPE: return rltop_replay_rejected_validate(m->bytes, m->offset, err);
+    case RLTOP_SESSION_HEARTBEAT_TYPE: return rltop_session_heartbeat_validate(m->bytes, m->offset, err);
+    case RLTOP_LOGOUT_TYPE: return rltop_logout_validate(m->bytes, m->offset, err);
+    case RLTOP_END_OF_SESSION_TYPE: return rltop_end_of_session_validate(m->bytes, m->offset, err);
+    case RLTOP_REJECT_TYPE: return rltop_reject_validate(m->bytes, m->offset, err);
     default: return RLTOP_OK;
     }
 }
@@ -2624,8 +3857,20 @@ static inline const rltop_message_info *rltop_message_infos(size_t *count) {
     static const char *const liquidation_status_names[] = {"New", "PartiallyFilled", "Filled", "Expired"};
     static const int64_t trading_status_values[] = {INT64_C(1), INT64_C(2), INT64_C(3), INT64_C(4)};
     static const char *const trading_status_names[] = {"PreOpen", "Trading", "Halted", "Closed"};
-    static const int64_t channel_values[] = {INT64_C(1), INT64_C(2), INT64_C(3), INT64_C(4)};
-    static const char *const channel_names[] = {"Snapshot", "Incremental", "Trade", "Statistics"};
+    static const int64_t stream_values[] = {INT64_C(1), INT64_C(2), INT64_C(3), INT64_C(4), INT64_C(5)};
+    static const char *const stream_names[] = {"FullBook", "TopOfBook", "Incremental", "Trades", "Statistics"};
+    static const int64_t channel_state_values[] = {INT64_C(1), INT64_C(2)};
+    static const char *const channel_state_names[] = {"Unsubscribed", "Subscribed"};
+    static const int64_t login_reject_reason_values[] = {INT64_C(1), INT64_C(2)};
+    static const char *const login_reject_reason_names[] = {"BadToken", "ServerFull"};
+    static const int64_t replay_reject_reason_values[] = {INT64_C(1), INT64_C(2), INT64_C(3), INT64_C(4)};
+    static const char *const replay_reject_reason_names[] = {"OutOfWindow", "UnknownChannel", "BadCount", "RateLimited"};
+    static const int64_t reject_code_values[] = {INT64_C(1), INT64_C(2), INT64_C(3), INT64_C(4), INT64_C(5)};
+    static const char *const reject_code_names[] = {"Malformed", "NotLoggedIn", "AlreadyLoggedIn", "UnexpectedType", "BadSubscription"};
+    static const int64_t end_reason_values[] = {INT64_C(1), INT64_C(2), INT64_C(3), INT64_C(4), INT64_C(5), INT64_C(6)};
+    static const char *const end_reason_names[] = {"Logout", "Shutdown", "SlowConsumer", "IdleTimeout", "ProtocolError", "LoginTimeout"};
+    static const int64_t channel_values[] = {INT64_C(1), INT64_C(2), INT64_C(3), INT64_C(4), INT64_C(5)};
+    static const char *const channel_names[] = {"Snapshot", "Incremental", "Trade", "Statistics", "Session"};
     static const rltop_field_info order_book_snapshot_fields[] = {
         {"header.magic", 0, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
         {"header.length", 4, 2, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
@@ -3029,10 +4274,251 @@ static inline const rltop_message_info *rltop_message_infos(size_t *count) {
         {"header.timestamp", 24, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
         {"header.checksum", 32, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
         {"header._reserved", 36, 4, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"channel", 40, 1, RLTOP_FIELD_ENUM, 0, 1, NULL, 0, 4, channel_values, channel_names},
+        {"channel", 40, 1, RLTOP_FIELD_ENUM, 0, 1, NULL, 0, 5, channel_values, channel_names},
         {"_reserved1", 41, 3, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
         {"interval_ms", 44, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
         {"_reserved2", 48, 16, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
+    };
+    static const rltop_field_info login_fields[] = {
+        {"header.magic", 0, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"header.length", 4, 2, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"header.msg_type", 6, 1, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"header.version", 7, 1, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"header.session_id", 8, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"header.seq_num", 16, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"header.timestamp", 24, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"header.checksum", 32, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"header._reserved", 36, 4, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"heartbeat_ms", 40, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"_reserved1", 44, 4, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"client_name", 48, 16, RLTOP_FIELD_TEXT, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"token", 64, 64, RLTOP_FIELD_TEXT, 0, 1, NULL, 0, 0, NULL, NULL},
+    };
+    static const rltop_field_info login_accepted_fields[] = {
+        {"header.magic", 0, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"header.length", 4, 2, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"header.msg_type", 6, 1, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"header.version", 7, 1, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"header.session_id", 8, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"header.seq_num", 16, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"header.timestamp", 24, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"header.checksum", 32, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"header._reserved", 36, 4, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"heartbeat_ms", 40, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"idle_timeout_ms", 44, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"num_channels", 48, 2, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"_reserved1", 50, 2, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"max_replay_count", 52, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"replay_rate", 56, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"_reserved2", 60, 4, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
+    };
+    static const rltop_field_info login_rejected_fields[] = {
+        {"header.magic", 0, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"header.length", 4, 2, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"header.msg_type", 6, 1, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"header.version", 7, 1, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"header.session_id", 8, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"header.seq_num", 16, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"header.timestamp", 24, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"header.checksum", 32, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"header._reserved", 36, 4, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"reason", 40, 1, RLTOP_FIELD_ENUM, 0, 1, NULL, 0, 2, login_reject_reason_values, login_reject_reason_names},
+        {"_reserved1", 41, 7, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"detail", 48, 80, RLTOP_FIELD_TEXT, 0, 1, NULL, 0, 0, NULL, NULL},
+    };
+    static const rltop_field_info channel_status_fields[] = {
+        {"header.magic", 0, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"header.length", 4, 2, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"header.msg_type", 6, 1, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"header.version", 7, 1, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"header.session_id", 8, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"header.seq_num", 16, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"header.timestamp", 24, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"header.checksum", 32, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"header._reserved", 36, 4, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"channel_session", 40, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"stream", 48, 1, RLTOP_FIELD_ENUM, 0, 1, NULL, 0, 5, stream_values, stream_names},
+        {"state", 49, 1, RLTOP_FIELD_ENUM, 0, 1, NULL, 0, 2, channel_state_values, channel_state_names},
+        {"instrument_group", 50, 2, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"retained_messages", 52, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"first_seq", 56, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"last_seq", 64, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"retained_bytes", 72, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    };
+    static const rltop_field_info subscribe_fields[] = {
+        {"header.magic", 0, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"header.length", 4, 2, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"header.msg_type", 6, 1, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"header.version", 7, 1, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"header.session_id", 8, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"header.seq_num", 16, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"header.timestamp", 24, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"header.checksum", 32, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"header._reserved", 36, 4, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"streams", 40, 1, RLTOP_FIELD_FLAGS, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"num_instruments", 41, 1, RLTOP_FIELD_COUNT, 0, 1, "instruments", 20, 0, NULL, NULL},
+        {"_reserved1", 42, 2, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"instruments[0]", 44, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"instruments[1]", 48, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"instruments[2]", 52, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"instruments[3]", 56, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"instruments[4]", 60, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"instruments[5]", 64, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"instruments[6]", 68, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"instruments[7]", 72, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"instruments[8]", 76, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"instruments[9]", 80, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"instruments[10]", 84, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"instruments[11]", 88, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"instruments[12]", 92, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"instruments[13]", 96, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"instruments[14]", 100, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"instruments[15]", 104, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"instruments[16]", 108, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"instruments[17]", 112, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"instruments[18]", 116, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"instruments[19]", 120, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"_reserved2", 124, 4, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
+    };
+    static const rltop_field_info unsubscribe_fields[] = {
+        {"header.magic", 0, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"header.length", 4, 2, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"header.msg_type", 6, 1, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"header.version", 7, 1, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"header.session_id", 8, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"header.seq_num", 16, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"header.timestamp", 24, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"header.checksum", 32, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"header._reserved", 36, 4, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"streams", 40, 1, RLTOP_FIELD_FLAGS, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"num_instruments", 41, 1, RLTOP_FIELD_COUNT, 0, 1, "instruments", 20, 0, NULL, NULL},
+        {"_reserved1", 42, 2, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"instruments[0]", 44, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"instruments[1]", 48, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"instruments[2]", 52, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"instruments[3]", 56, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"instruments[4]", 60, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"instruments[5]", 64, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"instruments[6]", 68, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"instruments[7]", 72, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"instruments[8]", 76, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"instruments[9]", 80, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"instruments[10]", 84, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"instruments[11]", 88, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"instruments[12]", 92, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"instruments[13]", 96, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"instruments[14]", 100, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"instruments[15]", 104, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"instruments[16]", 108, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"instruments[17]", 112, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"instruments[18]", 116, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"instruments[19]", 120, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"_reserved2", 124, 4, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
+    };
+    static const rltop_field_info replay_request_fields[] = {
+        {"header.magic", 0, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"header.length", 4, 2, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"header.msg_type", 6, 1, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"header.version", 7, 1, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"header.session_id", 8, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"header.seq_num", 16, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"header.timestamp", 24, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"header.checksum", 32, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"header._reserved", 36, 4, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"request_id", 40, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"count", 44, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"channel_session", 48, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"first_seq", 56, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    };
+    static const rltop_field_info replay_complete_fields[] = {
+        {"header.magic", 0, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"header.length", 4, 2, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"header.msg_type", 6, 1, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"header.version", 7, 1, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"header.session_id", 8, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"header.seq_num", 16, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"header.timestamp", 24, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"header.checksum", 32, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"header._reserved", 36, 4, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"request_id", 40, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"count", 44, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"channel_session", 48, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"first_seq", 56, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    };
+    static const rltop_field_info replay_rejected_fields[] = {
+        {"header.magic", 0, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"header.length", 4, 2, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"header.msg_type", 6, 1, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"header.version", 7, 1, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"header.session_id", 8, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"header.seq_num", 16, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"header.timestamp", 24, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"header.checksum", 32, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"header._reserved", 36, 4, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"request_id", 40, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"count", 44, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"channel_session", 48, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"first_seq", 56, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"reason", 64, 1, RLTOP_FIELD_ENUM, 0, 1, NULL, 0, 4, replay_reject_reason_values, replay_reject_reason_names},
+        {"_reserved1", 65, 7, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"window_first", 72, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"window_last", 80, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"detail", 88, 40, RLTOP_FIELD_TEXT, 0, 1, NULL, 0, 0, NULL, NULL},
+    };
+    static const rltop_field_info session_heartbeat_fields[] = {
+        {"header.magic", 0, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"header.length", 4, 2, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"header.msg_type", 6, 1, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"header.version", 7, 1, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"header.session_id", 8, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"header.seq_num", 16, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"header.timestamp", 24, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"header.checksum", 32, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"header._reserved", 36, 4, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"_reserved1", 40, 8, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
+    };
+    static const rltop_field_info logout_fields[] = {
+        {"header.magic", 0, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"header.length", 4, 2, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"header.msg_type", 6, 1, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"header.version", 7, 1, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"header.session_id", 8, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"header.seq_num", 16, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"header.timestamp", 24, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"header.checksum", 32, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"header._reserved", 36, 4, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"_reserved1", 40, 8, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
+    };
+    static const rltop_field_info end_of_session_fields[] = {
+        {"header.magic", 0, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"header.length", 4, 2, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"header.msg_type", 6, 1, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"header.version", 7, 1, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"header.session_id", 8, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"header.seq_num", 16, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"header.timestamp", 24, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"header.checksum", 32, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"header._reserved", 36, 4, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"reason", 40, 1, RLTOP_FIELD_ENUM, 0, 1, NULL, 0, 6, end_reason_values, end_reason_names},
+        {"_reserved1", 41, 7, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"detail", 48, 80, RLTOP_FIELD_TEXT, 0, 1, NULL, 0, 0, NULL, NULL},
+    };
+    static const rltop_field_info reject_fields[] = {
+        {"header.magic", 0, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"header.length", 4, 2, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"header.msg_type", 6, 1, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"header.version", 7, 1, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"header.session_id", 8, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"header.seq_num", 16, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"header.timestamp", 24, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"header.checksum", 32, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"header._reserved", 36, 4, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"rejected_type", 40, 1, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"reason", 41, 1, RLTOP_FIELD_ENUM, 0, 1, NULL, 0, 5, reject_code_values, reject_code_names},
+        {"_reserved1", 42, 2, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"error_offset", 44, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"rejected_seq", 48, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+        {"detail", 56, 72, RLTOP_FIELD_TEXT, 0, 1, NULL, 0, 0, NULL, NULL},
     };
     static const rltop_message_info infos[] = {
         {"OrderBookSnapshot", RLTOP_ORDER_BOOK_SNAPSHOT_TYPE, RLTOP_ORDER_BOOK_SNAPSHOT_SIZE, order_book_snapshot_fields, sizeof order_book_snapshot_fields / sizeof order_book_snapshot_fields[0]},
@@ -3049,6 +4535,19 @@ static inline const rltop_message_info *rltop_message_infos(size_t *count) {
         {"LiquidationEvent", RLTOP_LIQUIDATION_EVENT_TYPE, RLTOP_LIQUIDATION_EVENT_SIZE, liquidation_event_fields, sizeof liquidation_event_fields / sizeof liquidation_event_fields[0]},
         {"InstrumentDefinition", RLTOP_INSTRUMENT_DEFINITION_TYPE, RLTOP_INSTRUMENT_DEFINITION_SIZE, instrument_definition_fields, sizeof instrument_definition_fields / sizeof instrument_definition_fields[0]},
         {"Heartbeat", RLTOP_HEARTBEAT_TYPE, RLTOP_HEARTBEAT_SIZE, heartbeat_fields, sizeof heartbeat_fields / sizeof heartbeat_fields[0]},
+        {"Login", RLTOP_LOGIN_TYPE, RLTOP_LOGIN_SIZE, login_fields, sizeof login_fields / sizeof login_fields[0]},
+        {"LoginAccepted", RLTOP_LOGIN_ACCEPTED_TYPE, RLTOP_LOGIN_ACCEPTED_SIZE, login_accepted_fields, sizeof login_accepted_fields / sizeof login_accepted_fields[0]},
+        {"LoginRejected", RLTOP_LOGIN_REJECTED_TYPE, RLTOP_LOGIN_REJECTED_SIZE, login_rejected_fields, sizeof login_rejected_fields / sizeof login_rejected_fields[0]},
+        {"ChannelStatus", RLTOP_CHANNEL_STATUS_TYPE, RLTOP_CHANNEL_STATUS_SIZE, channel_status_fields, sizeof channel_status_fields / sizeof channel_status_fields[0]},
+        {"Subscribe", RLTOP_SUBSCRIBE_TYPE, RLTOP_SUBSCRIBE_SIZE, subscribe_fields, sizeof subscribe_fields / sizeof subscribe_fields[0]},
+        {"Unsubscribe", RLTOP_UNSUBSCRIBE_TYPE, RLTOP_UNSUBSCRIBE_SIZE, unsubscribe_fields, sizeof unsubscribe_fields / sizeof unsubscribe_fields[0]},
+        {"ReplayRequest", RLTOP_REPLAY_REQUEST_TYPE, RLTOP_REPLAY_REQUEST_SIZE, replay_request_fields, sizeof replay_request_fields / sizeof replay_request_fields[0]},
+        {"ReplayComplete", RLTOP_REPLAY_COMPLETE_TYPE, RLTOP_REPLAY_COMPLETE_SIZE, replay_complete_fields, sizeof replay_complete_fields / sizeof replay_complete_fields[0]},
+        {"ReplayRejected", RLTOP_REPLAY_REJECTED_TYPE, RLTOP_REPLAY_REJECTED_SIZE, replay_rejected_fields, sizeof replay_rejected_fields / sizeof replay_rejected_fields[0]},
+        {"SessionHeartbeat", RLTOP_SESSION_HEARTBEAT_TYPE, RLTOP_SESSION_HEARTBEAT_SIZE, session_heartbeat_fields, sizeof session_heartbeat_fields / sizeof session_heartbeat_fields[0]},
+        {"Logout", RLTOP_LOGOUT_TYPE, RLTOP_LOGOUT_SIZE, logout_fields, sizeof logout_fields / sizeof logout_fields[0]},
+        {"EndOfSession", RLTOP_END_OF_SESSION_TYPE, RLTOP_END_OF_SESSION_SIZE, end_of_session_fields, sizeof end_of_session_fields / sizeof end_of_session_fields[0]},
+        {"Reject", RLTOP_REJECT_TYPE, RLTOP_REJECT_SIZE, reject_fields, sizeof reject_fields / sizeof reject_fields[0]},
     };
     *count = sizeof infos / sizeof infos[0];
     return infos;

@@ -127,6 +127,108 @@ _TRADING_STATUS = {1: TradingStatus.PreOpen, 2: TradingStatus.Trading, 3: Tradin
 _TRADING_STATUS_VALUES = {1: 1, 2: 2, 3: 3, 4: 4}
 
 
+class Stream(IntEnum):
+    """
+    A stream of the channel plan (SPEC.md §10), numbered by its code `c` in
+    `session_id = session_base + 8 g + c`.
+    """
+    FullBook = 1
+    """OrderBookSnapshot and TradeSnapshot."""
+    TopOfBook = 2
+    """TopOfBookSnapshot."""
+    Incremental = 3
+    """AddOrder, ModifyOrder, DeleteOrder, ExecuteOrder."""
+    Trades = 4
+    """Trade."""
+    Statistics = 5
+    """DailyStatistics, KlineUpdate, TickerUpdate, LiquidationEvent, InstrumentDefinition."""
+
+
+_STREAM = {1: Stream.FullBook, 2: Stream.TopOfBook, 3: Stream.Incremental, 4: Stream.Trades, 5: Stream.Statistics}
+_STREAM_VALUES = {1: 1, 2: 2, 3: 3, 4: 4, 5: 5}
+
+
+class ChannelState(IntEnum):
+    """Whether a gateway connection receives a channel live."""
+    Unsubscribed = 1
+    """Known to the gateway (replay works), not forwarded live on this connection."""
+    Subscribed = 2
+    """Forwarded live on this connection."""
+
+
+_CHANNEL_STATE = {1: ChannelState.Unsubscribed, 2: ChannelState.Subscribed}
+_CHANNEL_STATE_VALUES = {1: 1, 2: 2}
+
+
+class LoginRejectReason(IntEnum):
+    """Why a gateway refused a login."""
+    BadToken = 1
+    """The token is not the gateway's."""
+    ServerFull = 2
+    """The gateway has as many connections as it accepts."""
+
+
+_LOGIN_REJECT_REASON = {1: LoginRejectReason.BadToken, 2: LoginRejectReason.ServerFull}
+_LOGIN_REJECT_REASON_VALUES = {1: 1, 2: 2}
+
+
+class ReplayRejectReason(IntEnum):
+    """Why a gateway refused a replay request. The request changed nothing."""
+    OutOfWindow = 1
+    """Part of the range is no longer (or not yet) retained: `window_first..=window_last` is."""
+    UnknownChannel = 2
+    """No channel has this session id."""
+    BadCount = 3
+    """`count` is zero or more than the `max_replay_count` of `LoginAccepted`."""
+    RateLimited = 4
+    """The connection asked for more messages a second than its `replay_rate`."""
+
+
+_REPLAY_REJECT_REASON = {1: ReplayRejectReason.OutOfWindow, 2: ReplayRejectReason.UnknownChannel, 3: ReplayRejectReason.BadCount, 4: ReplayRejectReason.RateLimited}
+_REPLAY_REJECT_REASON_VALUES = {1: 1, 2: 2, 3: 3, 4: 4}
+
+
+class RejectCode(IntEnum):
+    """Why a gateway refused a control message."""
+    Malformed = 1
+    """The message failed verification (SPEC.md §4 checks 5-8); `error_offset` names the field."""
+    NotLoggedIn = 2
+    """Only `Login` is accepted before the login."""
+    AlreadyLoggedIn = 3
+    """A second `Login` on a connection that is logged in."""
+    UnexpectedType = 4
+    """A message type a client does not send (market data, or a gateway's message)."""
+    BadSubscription = 5
+    """
+    A `Subscribe` or `Unsubscribe` naming no stream, an unnamed stream bit, or an
+    instrument id of zero.
+    """
+
+
+_REJECT_CODE = {1: RejectCode.Malformed, 2: RejectCode.NotLoggedIn, 3: RejectCode.AlreadyLoggedIn, 4: RejectCode.UnexpectedType, 5: RejectCode.BadSubscription}
+_REJECT_CODE_VALUES = {1: 1, 2: 2, 3: 3, 4: 4, 5: 5}
+
+
+class EndReason(IntEnum):
+    """Why a gateway ends a connection."""
+    Logout = 1
+    """The client logged out."""
+    Shutdown = 2
+    """The gateway is shutting down."""
+    SlowConsumer = 3
+    """The client did not read fast enough: its queue passed the gateway's bound."""
+    IdleTimeout = 4
+    """Nothing came from the client for `idle_timeout_ms`."""
+    ProtocolError = 5
+    """A framing error: the stream cannot be followed any more (SPEC.md §11)."""
+    LoginTimeout = 6
+    """No `Login` within the gateway's login timeout."""
+
+
+_END_REASON = {1: EndReason.Logout, 2: EndReason.Shutdown, 3: EndReason.SlowConsumer, 4: EndReason.IdleTimeout, 5: EndReason.ProtocolError, 6: EndReason.LoginTimeout}
+_END_REASON_VALUES = {1: 1, 2: 2, 3: 3, 4: 4, 5: 5, 6: 6}
+
+
 class Channel(IntEnum):
     """The feed's channels: each carries one range of message type codes."""
     Snapshot = 1
@@ -140,10 +242,16 @@ class Channel(IntEnum):
     Statistics and reference channel: statistics, klines, tickers, liquidations,
     instrument definitions and heartbeats.
     """
+    Session = 5
+    """
+    Gateway session channel: the control messages of a TCP connection to the gateway
+    (SPEC.md §11). They travel only on gateway connections, never on multicast; the market
+    data a gateway forwards or replays keeps its own channel, session and bytes.
+    """
 
 
-_CHANNEL = {1: Channel.Snapshot, 2: Channel.Incremental, 3: Channel.Trade, 4: Channel.Statistics}
-_CHANNEL_VALUES = {1: 1, 2: 2, 3: 3, 4: 4}
+_CHANNEL = {1: Channel.Snapshot, 2: Channel.Incremental, 3: Channel.Trade, 4: Channel.Statistics, 5: Channel.Session}
+_CHANNEL_VALUES = {1: 1, 2: 2, 3: 3, 4: 4, 5: 5}
 
 
 class OrderFlags(IntFlag):
@@ -167,6 +275,18 @@ class KlineFlags(IntFlag):
 
 
 _KLINE_FLAGS = [KlineFlags(x) for x in range(256)]
+
+
+class StreamSet(IntFlag):
+    """A set of plan streams, one bit each. Bits without a name are refused by the gateway."""
+    FullBook = 1
+    TopOfBook = 2
+    Incremental = 4
+    Trades = 8
+    Statistics = 16
+
+
+_STREAM_SET = [StreamSet(x) for x in range(256)]
 
 
 @dataclass
@@ -1576,11 +1696,900 @@ def _encode_heartbeat(m):
     return bytes(b)
 
 
+@dataclass
+class Login:
+    """
+    Client → gateway, the first message on a connection. The header's `session_id` is zero
+    and its `seq_num` 1.
+    """
+    TYPE_CODE: ClassVar[int] = 0x90
+    SIZE: ClassVar[int] = 128
+    header: MessageHeader = field(default_factory=MessageHeader)
+    heartbeat_ms: int = 0
+    """The heartbeat interval the client would like; zero takes the gateway's."""
+    client_name: str = ""
+    """Who is connecting, for the gateway's log and metrics."""
+    token: str = ""
+    """The gateway's shared secret; empty when it has none."""
+
+
+Login._size = 128
+Login._spec = (
+    ("header", ("struct", MessageHeader), 1, 0),
+    ("heartbeat_ms", ("int", 4, False), 1, 40),
+    ("client_name", ("text", 16), 1, 48),
+    ("token", ("text", 64), 1, 64),
+)
+Login._derived = ()
+Login._counts = {}
+Login._count_fields = {}
+
+
+def _dec_login(v, i, off, ver, path):
+    f_header = _dec_message_header(v, i + 0, off + 0, ver, path + ".header")
+    f_heartbeat_ms = v[i + 8]
+    f_client_name = text(v[i + 9], off + 48, path + ".client_name")
+    f_token = text(v[i + 10], off + 64, path + ".token")
+    return Login(f_header, f_heartbeat_ms, f_client_name, f_token)
+
+
+def _enc_login(o, out, path):
+    _enc_message_header(o.header, out, path + ".header")
+    out.append(enc_int(o.heartbeat_ms, 0, 4294967295, path + ".heartbeat_ms"))
+    out.append(enc_text(o.client_name, 16, path + ".client_name"))
+    out.append(enc_text(o.token, 64, path + ".token"))
+
+
+_S_LOGIN = struct.Struct("<IHBBQQQI4xI4x16s64s")
+assert _S_LOGIN.size == 128
+
+
+def _decode_login(buf, off):
+    v = _S_LOGIN.unpack_from(buf, off)
+    return _dec_login(v, 0, off, v[3], "Login")
+
+
+def _encode_login(m):
+    out = []
+    _enc_login(m, out, "Login")
+    out[0] = MAGIC
+    out[1] = 128
+    out[2] = 0x90
+    out[3] = VERSION
+    out[7] = 0
+    b = bytearray(128)
+    _S_LOGIN.pack_into(b, 0, *out)
+    struct.pack_into("<I", b, CHECKSUM_OFFSET, crc_with_hole(b, 0, 128, CHECKSUM_OFFSET))
+    return bytes(b)
+
+
+@dataclass
+class LoginAccepted:
+    """
+    Gateway → client: the login is accepted. The header's `session_id` is the connection's
+    gateway session, which every later message in either direction carries. `num_channels`
+    `ChannelStatus` messages follow at once, one per channel the gateway serves.
+    """
+    TYPE_CODE: ClassVar[int] = 0x91
+    SIZE: ClassVar[int] = 64
+    header: MessageHeader = field(default_factory=MessageHeader)
+    heartbeat_ms: int = 0
+    """The interval at which each side sends a `SessionHeartbeat` when it has sent nothing else."""
+    idle_timeout_ms: int = 0
+    """A side that has received nothing for this long ends the connection."""
+    num_channels: int = 0
+    """How many `ChannelStatus` messages follow."""
+    max_replay_count: int = 0
+    """The most messages one `ReplayRequest` may ask for."""
+    replay_rate: int = 0
+    """
+    Replayed messages a second this connection may ask for (a token bucket holding one
+    second's worth).
+    """
+
+
+LoginAccepted._size = 64
+LoginAccepted._spec = (
+    ("header", ("struct", MessageHeader), 1, 0),
+    ("heartbeat_ms", ("int", 4, False), 1, 40),
+    ("idle_timeout_ms", ("int", 4, False), 1, 44),
+    ("num_channels", ("int", 2, False), 1, 48),
+    ("max_replay_count", ("int", 4, False), 1, 52),
+    ("replay_rate", ("int", 4, False), 1, 56),
+)
+LoginAccepted._derived = ()
+LoginAccepted._counts = {}
+LoginAccepted._count_fields = {}
+
+
+def _dec_login_accepted(v, i, off, ver, path):
+    f_header = _dec_message_header(v, i + 0, off + 0, ver, path + ".header")
+    f_heartbeat_ms = v[i + 8]
+    f_idle_timeout_ms = v[i + 9]
+    f_num_channels = v[i + 10]
+    f_max_replay_count = v[i + 11]
+    f_replay_rate = v[i + 12]
+    return LoginAccepted(f_header, f_heartbeat_ms, f_idle_timeout_ms, f_num_channels, f_max_replay_count, f_replay_rate)
+
+
+def _enc_login_accepted(o, out, path):
+    _enc_message_header(o.header, out, path + ".header")
+    out.append(enc_int(o.heartbeat_ms, 0, 4294967295, path + ".heartbeat_ms"))
+    out.append(enc_int(o.idle_timeout_ms, 0, 4294967295, path + ".idle_timeout_ms"))
+    out.append(enc_int(o.num_channels, 0, 65535, path + ".num_channels"))
+    out.append(enc_int(o.max_replay_count, 0, 4294967295, path + ".max_replay_count"))
+    out.append(enc_int(o.replay_rate, 0, 4294967295, path + ".replay_rate"))
+
+
+_S_LOGIN_ACCEPTED = struct.Struct("<IHBBQQQI4xIIH2xII4x")
+assert _S_LOGIN_ACCEPTED.size == 64
+
+
+def _decode_login_accepted(buf, off):
+    v = _S_LOGIN_ACCEPTED.unpack_from(buf, off)
+    return _dec_login_accepted(v, 0, off, v[3], "LoginAccepted")
+
+
+def _encode_login_accepted(m):
+    out = []
+    _enc_login_accepted(m, out, "LoginAccepted")
+    out[0] = MAGIC
+    out[1] = 64
+    out[2] = 0x91
+    out[3] = VERSION
+    out[7] = 0
+    b = bytearray(64)
+    _S_LOGIN_ACCEPTED.pack_into(b, 0, *out)
+    struct.pack_into("<I", b, CHECKSUM_OFFSET, crc_with_hole(b, 0, 64, CHECKSUM_OFFSET))
+    return bytes(b)
+
+
+@dataclass
+class LoginRejected:
+    """Gateway → client: the login is refused; the gateway closes the connection after it."""
+    TYPE_CODE: ClassVar[int] = 0x92
+    SIZE: ClassVar[int] = 128
+    header: MessageHeader = field(default_factory=MessageHeader)
+    reason: LoginRejectReason = LoginRejectReason.BadToken
+    detail: str = ""
+    """A sentence for people."""
+
+
+LoginRejected._size = 128
+LoginRejected._spec = (
+    ("header", ("struct", MessageHeader), 1, 0),
+    ("reason", ("enum", LoginRejectReason, 1), 1, 40),
+    ("detail", ("text", 80), 1, 48),
+)
+LoginRejected._derived = ()
+LoginRejected._counts = {}
+LoginRejected._count_fields = {}
+
+
+def _dec_login_rejected(v, i, off, ver, path):
+    f_header = _dec_message_header(v, i + 0, off + 0, ver, path + ".header")
+    f_reason = _dec_enum(_LOGIN_REJECT_REASON, v[i + 8], off + 40, path + ".reason")
+    f_detail = text(v[i + 9], off + 48, path + ".detail")
+    return LoginRejected(f_header, f_reason, f_detail)
+
+
+def _enc_login_rejected(o, out, path):
+    _enc_message_header(o.header, out, path + ".header")
+    out.append(enc_enum(o.reason, _LOGIN_REJECT_REASON_VALUES, path + ".reason"))
+    out.append(enc_text(o.detail, 80, path + ".detail"))
+
+
+_S_LOGIN_REJECTED = struct.Struct("<IHBBQQQI4xB7x80s")
+assert _S_LOGIN_REJECTED.size == 128
+
+
+def _decode_login_rejected(buf, off):
+    v = _S_LOGIN_REJECTED.unpack_from(buf, off)
+    return _dec_login_rejected(v, 0, off, v[3], "LoginRejected")
+
+
+def _encode_login_rejected(m):
+    out = []
+    _enc_login_rejected(m, out, "LoginRejected")
+    out[0] = MAGIC
+    out[1] = 128
+    out[2] = 0x92
+    out[3] = VERSION
+    out[7] = 0
+    b = bytearray(128)
+    _S_LOGIN_REJECTED.pack_into(b, 0, *out)
+    struct.pack_into("<I", b, CHECKSUM_OFFSET, crc_with_hole(b, 0, 128, CHECKSUM_OFFSET))
+    return bytes(b)
+
+
+@dataclass
+class ChannelStatus:
+    """
+    Gateway → client: one channel (a session of the plan) and what the gateway retains of it.
+    Sent after `LoginAccepted` for every channel, and after each `Subscribe` or
+    `Unsubscribe` for every channel it changed.
+    """
+    TYPE_CODE: ClassVar[int] = 0x93
+    SIZE: ClassVar[int] = 80
+    header: MessageHeader = field(default_factory=MessageHeader)
+    channel_session: int = 0
+    """The channel's multicast `session_id`: what its market data carries."""
+    stream: Stream = Stream.FullBook
+    state: ChannelState = ChannelState.Unsubscribed
+    instrument_group: int = 0
+    """The channel's instrument group `g` (SPEC.md §10)."""
+    retained_messages: int = 0
+    """Messages of the channel the gateway holds for replay."""
+    first_seq: int = 0
+    """`seq_num` of the oldest message held (0 when none is)."""
+    last_seq: int = 0
+    """`seq_num` of the newest message held (0 when none is)."""
+    retained_bytes: int = 0
+    """Bytes of the messages held."""
+
+
+ChannelStatus._size = 80
+ChannelStatus._spec = (
+    ("header", ("struct", MessageHeader), 1, 0),
+    ("channel_session", ("int", 8, False), 1, 40),
+    ("stream", ("enum", Stream, 1), 1, 48),
+    ("state", ("enum", ChannelState, 1), 1, 49),
+    ("instrument_group", ("int", 2, False), 1, 50),
+    ("retained_messages", ("int", 4, False), 1, 52),
+    ("first_seq", ("int", 8, False), 1, 56),
+    ("last_seq", ("int", 8, False), 1, 64),
+    ("retained_bytes", ("int", 8, False), 1, 72),
+)
+ChannelStatus._derived = ()
+ChannelStatus._counts = {}
+ChannelStatus._count_fields = {}
+
+
+def _dec_channel_status(v, i, off, ver, path):
+    f_header = _dec_message_header(v, i + 0, off + 0, ver, path + ".header")
+    f_channel_session = v[i + 8]
+    f_stream = _dec_enum(_STREAM, v[i + 9], off + 48, path + ".stream")
+    f_state = _dec_enum(_CHANNEL_STATE, v[i + 10], off + 49, path + ".state")
+    f_instrument_group = v[i + 11]
+    f_retained_messages = v[i + 12]
+    f_first_seq = v[i + 13]
+    f_last_seq = v[i + 14]
+    f_retained_bytes = v[i + 15]
+    return ChannelStatus(f_header, f_channel_session, f_stream, f_state, f_instrument_group, f_retained_messages, f_first_seq, f_last_seq, f_retained_bytes)
+
+
+def _enc_channel_status(o, out, path):
+    _enc_message_header(o.header, out, path + ".header")
+    out.append(enc_int(o.channel_session, 0, 18446744073709551615, path + ".channel_session"))
+    out.append(enc_enum(o.stream, _STREAM_VALUES, path + ".stream"))
+    out.append(enc_enum(o.state, _CHANNEL_STATE_VALUES, path + ".state"))
+    out.append(enc_int(o.instrument_group, 0, 65535, path + ".instrument_group"))
+    out.append(enc_int(o.retained_messages, 0, 4294967295, path + ".retained_messages"))
+    out.append(enc_int(o.first_seq, 0, 18446744073709551615, path + ".first_seq"))
+    out.append(enc_int(o.last_seq, 0, 18446744073709551615, path + ".last_seq"))
+    out.append(enc_int(o.retained_bytes, 0, 18446744073709551615, path + ".retained_bytes"))
+
+
+_S_CHANNEL_STATUS = struct.Struct("<IHBBQQQI4xQBBHIQQQ")
+assert _S_CHANNEL_STATUS.size == 80
+
+
+def _decode_channel_status(buf, off):
+    v = _S_CHANNEL_STATUS.unpack_from(buf, off)
+    return _dec_channel_status(v, 0, off, v[3], "ChannelStatus")
+
+
+def _encode_channel_status(m):
+    out = []
+    _enc_channel_status(m, out, "ChannelStatus")
+    out[0] = MAGIC
+    out[1] = 80
+    out[2] = 0x93
+    out[3] = VERSION
+    out[7] = 0
+    b = bytearray(80)
+    _S_CHANNEL_STATUS.pack_into(b, 0, *out)
+    struct.pack_into("<I", b, CHECKSUM_OFFSET, crc_with_hole(b, 0, 80, CHECKSUM_OFFSET))
+    return bytes(b)
+
+
+@dataclass
+class Subscribe:
+    """
+    Client → gateway: forward these channels live. The channels are the sessions of the
+    streams in `streams` for the instrument groups of `instruments` (every group when there
+    are none). Whole sessions are forwarded, so their sequence numbers stay dense.
+    """
+    TYPE_CODE: ClassVar[int] = 0x94
+    SIZE: ClassVar[int] = 128
+    header: MessageHeader = field(default_factory=MessageHeader)
+    streams: StreamSet = StreamSet(0)
+    instruments: List[int] = field(default_factory=list)
+
+
+Subscribe._size = 128
+Subscribe._spec = (
+    ("header", ("struct", MessageHeader), 1, 0),
+    ("streams", ("flags", 1), 1, 40),
+    ("instruments", ("array", ("int", 4, False), 20, True), 1, 44),
+)
+Subscribe._derived = ()
+Subscribe._counts = {"instruments": "num_instruments"}
+Subscribe._count_fields = {"num_instruments": (41, 1)}
+
+
+def _dec_subscribe(v, i, off, ver, path):
+    c_instruments = v[i + 9]
+    f_header = _dec_message_header(v, i + 0, off + 0, ver, path + ".header")
+    f_streams = _STREAM_SET[v[i + 8]]
+    if c_instruments > 20:
+        raise BadCount(off + 41, f"count {c_instruments} above the array's 20", path + ".num_instruments")
+    f_instruments = list(v[i + 10:i + 10 + c_instruments])
+    return Subscribe(f_header, f_streams, f_instruments)
+
+
+def _enc_subscribe(o, out, path):
+    _enc_message_header(o.header, out, path + ".header")
+    out.append(enc_int(o.streams, 0, 255, path + ".streams"))
+    n_instruments = len(_seq(o.instruments, path + ".instruments"))
+    if n_instruments > 20:
+        raise EncodeError(path + ".instruments", f"{n_instruments} entries, at most 20")
+    out.append(n_instruments)
+    for j0, x0 in enumerate(o.instruments):
+        out.append(enc_int(x0, 0, 4294967295, path + ".instruments" + "[" + str(j0) + "]"))
+    out.extend((0,) * (20 - len(o.instruments)))
+
+
+_S_SUBSCRIBE = struct.Struct("<IHBBQQQI4xBB2xIIIIIIIIIIIIIIIIIIII4x")
+assert _S_SUBSCRIBE.size == 128
+
+
+def _decode_subscribe(buf, off):
+    v = _S_SUBSCRIBE.unpack_from(buf, off)
+    return _dec_subscribe(v, 0, off, v[3], "Subscribe")
+
+
+def _encode_subscribe(m):
+    out = []
+    _enc_subscribe(m, out, "Subscribe")
+    out[0] = MAGIC
+    out[1] = 128
+    out[2] = 0x94
+    out[3] = VERSION
+    out[7] = 0
+    b = bytearray(128)
+    _S_SUBSCRIBE.pack_into(b, 0, *out)
+    struct.pack_into("<I", b, CHECKSUM_OFFSET, crc_with_hole(b, 0, 128, CHECKSUM_OFFSET))
+    return bytes(b)
+
+
+@dataclass
+class Unsubscribe:
+    """Client → gateway: stop forwarding these channels live (the same selection as `Subscribe`)."""
+    TYPE_CODE: ClassVar[int] = 0x95
+    SIZE: ClassVar[int] = 128
+    header: MessageHeader = field(default_factory=MessageHeader)
+    streams: StreamSet = StreamSet(0)
+    instruments: List[int] = field(default_factory=list)
+
+
+Unsubscribe._size = 128
+Unsubscribe._spec = (
+    ("header", ("struct", MessageHeader), 1, 0),
+    ("streams", ("flags", 1), 1, 40),
+    ("instruments", ("array", ("int", 4, False), 20, True), 1, 44),
+)
+Unsubscribe._derived = ()
+Unsubscribe._counts = {"instruments": "num_instruments"}
+Unsubscribe._count_fields = {"num_instruments": (41, 1)}
+
+
+def _dec_unsubscribe(v, i, off, ver, path):
+    c_instruments = v[i + 9]
+    f_header = _dec_message_header(v, i + 0, off + 0, ver, path + ".header")
+    f_streams = _STREAM_SET[v[i + 8]]
+    if c_instruments > 20:
+        raise BadCount(off + 41, f"count {c_instruments} above the array's 20", path + ".num_instruments")
+    f_instruments = list(v[i + 10:i + 10 + c_instruments])
+    return Unsubscribe(f_header, f_streams, f_instruments)
+
+
+def _enc_unsubscribe(o, out, path):
+    _enc_message_header(o.header, out, path + ".header")
+    out.append(enc_int(o.streams, 0, 255, path + ".streams"))
+    n_instruments = len(_seq(o.instruments, path + ".instruments"))
+    if n_instruments > 20:
+        raise EncodeError(path + ".instruments", f"{n_instruments} entries, at most 20")
+    out.append(n_instruments)
+    for j0, x0 in enumerate(o.instruments):
+        out.append(enc_int(x0, 0, 4294967295, path + ".instruments" + "[" + str(j0) + "]"))
+    out.extend((0,) * (20 - len(o.instruments)))
+
+
+_S_UNSUBSCRIBE = struct.Struct("<IHBBQQQI4xBB2xIIIIIIIIIIIIIIIIIIII4x")
+assert _S_UNSUBSCRIBE.size == 128
+
+
+def _decode_unsubscribe(buf, off):
+    v = _S_UNSUBSCRIBE.unpack_from(buf, off)
+    return _dec_unsubscribe(v, 0, off, v[3], "Unsubscribe")
+
+
+def _encode_unsubscribe(m):
+    out = []
+    _enc_unsubscribe(m, out, "Unsubscribe")
+    out[0] = MAGIC
+    out[1] = 128
+    out[2] = 0x95
+    out[3] = VERSION
+    out[7] = 0
+    b = bytearray(128)
+    _S_UNSUBSCRIBE.pack_into(b, 0, *out)
+    struct.pack_into("<I", b, CHECKSUM_OFFSET, crc_with_hole(b, 0, 128, CHECKSUM_OFFSET))
+    return bytes(b)
+
+
+@dataclass
+class ReplayRequest:
+    """
+    Client → gateway: send again messages `first_seq .. first_seq + count` of a channel.
+    They come as their original bytes, then a `ReplayComplete`; or a `ReplayRejected` alone.
+    """
+    TYPE_CODE: ClassVar[int] = 0x96
+    SIZE: ClassVar[int] = 64
+    header: MessageHeader = field(default_factory=MessageHeader)
+    request_id: int = 0
+    """Chosen by the client, echoed in the answer."""
+    count: int = 0
+    channel_session: int = 0
+    first_seq: int = 0
+
+
+ReplayRequest._size = 64
+ReplayRequest._spec = (
+    ("header", ("struct", MessageHeader), 1, 0),
+    ("request_id", ("int", 4, False), 1, 40),
+    ("count", ("int", 4, False), 1, 44),
+    ("channel_session", ("int", 8, False), 1, 48),
+    ("first_seq", ("int", 8, False), 1, 56),
+)
+ReplayRequest._derived = ()
+ReplayRequest._counts = {}
+ReplayRequest._count_fields = {}
+
+
+def _dec_replay_request(v, i, off, ver, path):
+    f_header = _dec_message_header(v, i + 0, off + 0, ver, path + ".header")
+    f_request_id = v[i + 8]
+    f_count = v[i + 9]
+    f_channel_session = v[i + 10]
+    f_first_seq = v[i + 11]
+    return ReplayRequest(f_header, f_request_id, f_count, f_channel_session, f_first_seq)
+
+
+def _enc_replay_request(o, out, path):
+    _enc_message_header(o.header, out, path + ".header")
+    out.append(enc_int(o.request_id, 0, 4294967295, path + ".request_id"))
+    out.append(enc_int(o.count, 0, 4294967295, path + ".count"))
+    out.append(enc_int(o.channel_session, 0, 18446744073709551615, path + ".channel_session"))
+    out.append(enc_int(o.first_seq, 0, 18446744073709551615, path + ".first_seq"))
+
+
+_S_REPLAY_REQUEST = struct.Struct("<IHBBQQQI4xIIQQ")
+assert _S_REPLAY_REQUEST.size == 64
+
+
+def _decode_replay_request(buf, off):
+    v = _S_REPLAY_REQUEST.unpack_from(buf, off)
+    return _dec_replay_request(v, 0, off, v[3], "ReplayRequest")
+
+
+def _encode_replay_request(m):
+    out = []
+    _enc_replay_request(m, out, "ReplayRequest")
+    out[0] = MAGIC
+    out[1] = 64
+    out[2] = 0x96
+    out[3] = VERSION
+    out[7] = 0
+    b = bytearray(64)
+    _S_REPLAY_REQUEST.pack_into(b, 0, *out)
+    struct.pack_into("<I", b, CHECKSUM_OFFSET, crc_with_hole(b, 0, 64, CHECKSUM_OFFSET))
+    return bytes(b)
+
+
+@dataclass
+class ReplayComplete:
+    """Gateway → client: every message of the request has been sent, before this one."""
+    TYPE_CODE: ClassVar[int] = 0x97
+    SIZE: ClassVar[int] = 64
+    header: MessageHeader = field(default_factory=MessageHeader)
+    request_id: int = 0
+    count: int = 0
+    """Messages sent (the request's `count`)."""
+    channel_session: int = 0
+    first_seq: int = 0
+
+
+ReplayComplete._size = 64
+ReplayComplete._spec = (
+    ("header", ("struct", MessageHeader), 1, 0),
+    ("request_id", ("int", 4, False), 1, 40),
+    ("count", ("int", 4, False), 1, 44),
+    ("channel_session", ("int", 8, False), 1, 48),
+    ("first_seq", ("int", 8, False), 1, 56),
+)
+ReplayComplete._derived = ()
+ReplayComplete._counts = {}
+ReplayComplete._count_fields = {}
+
+
+def _dec_replay_complete(v, i, off, ver, path):
+    f_header = _dec_message_header(v, i + 0, off + 0, ver, path + ".header")
+    f_request_id = v[i + 8]
+    f_count = v[i + 9]
+    f_channel_session = v[i + 10]
+    f_first_seq = v[i + 11]
+    return ReplayComplete(f_header, f_request_id, f_count, f_channel_session, f_first_seq)
+
+
+def _enc_replay_complete(o, out, path):
+    _enc_message_header(o.header, out, path + ".header")
+    out.append(enc_int(o.request_id, 0, 4294967295, path + ".request_id"))
+    out.append(enc_int(o.count, 0, 4294967295, path + ".count"))
+    out.append(enc_int(o.channel_session, 0, 18446744073709551615, path + ".channel_session"))
+    out.append(enc_int(o.first_seq, 0, 18446744073709551615, path + ".first_seq"))
+
+
+_S_REPLAY_COMPLETE = struct.Struct("<IHBBQQQI4xIIQQ")
+assert _S_REPLAY_COMPLETE.size == 64
+
+
+def _decode_replay_complete(buf, off):
+    v = _S_REPLAY_COMPLETE.unpack_from(buf, off)
+    return _dec_replay_complete(v, 0, off, v[3], "ReplayComplete")
+
+
+def _encode_replay_complete(m):
+    out = []
+    _enc_replay_complete(m, out, "ReplayComplete")
+    out[0] = MAGIC
+    out[1] = 64
+    out[2] = 0x97
+    out[3] = VERSION
+    out[7] = 0
+    b = bytearray(64)
+    _S_REPLAY_COMPLETE.pack_into(b, 0, *out)
+    struct.pack_into("<I", b, CHECKSUM_OFFSET, crc_with_hole(b, 0, 64, CHECKSUM_OFFSET))
+    return bytes(b)
+
+
+@dataclass
+class ReplayRejected:
+    """Gateway → client: the replay request was refused; nothing of it was sent."""
+    TYPE_CODE: ClassVar[int] = 0x98
+    SIZE: ClassVar[int] = 128
+    header: MessageHeader = field(default_factory=MessageHeader)
+    request_id: int = 0
+    count: int = 0
+    """The request's `count`."""
+    channel_session: int = 0
+    first_seq: int = 0
+    """The request's `first_seq`."""
+    reason: ReplayRejectReason = ReplayRejectReason.OutOfWindow
+    window_first: int = 0
+    """`seq_num` of the oldest message the gateway holds for the channel (0 when none)."""
+    window_last: int = 0
+    """`seq_num` of the newest message the gateway holds for the channel (0 when none)."""
+    detail: str = ""
+    """A sentence for people."""
+
+
+ReplayRejected._size = 128
+ReplayRejected._spec = (
+    ("header", ("struct", MessageHeader), 1, 0),
+    ("request_id", ("int", 4, False), 1, 40),
+    ("count", ("int", 4, False), 1, 44),
+    ("channel_session", ("int", 8, False), 1, 48),
+    ("first_seq", ("int", 8, False), 1, 56),
+    ("reason", ("enum", ReplayRejectReason, 1), 1, 64),
+    ("window_first", ("int", 8, False), 1, 72),
+    ("window_last", ("int", 8, False), 1, 80),
+    ("detail", ("text", 40), 1, 88),
+)
+ReplayRejected._derived = ()
+ReplayRejected._counts = {}
+ReplayRejected._count_fields = {}
+
+
+def _dec_replay_rejected(v, i, off, ver, path):
+    f_header = _dec_message_header(v, i + 0, off + 0, ver, path + ".header")
+    f_request_id = v[i + 8]
+    f_count = v[i + 9]
+    f_channel_session = v[i + 10]
+    f_first_seq = v[i + 11]
+    f_reason = _dec_enum(_REPLAY_REJECT_REASON, v[i + 12], off + 64, path + ".reason")
+    f_window_first = v[i + 13]
+    f_window_last = v[i + 14]
+    f_detail = text(v[i + 15], off + 88, path + ".detail")
+    return ReplayRejected(f_header, f_request_id, f_count, f_channel_session, f_first_seq, f_reason, f_window_first, f_window_last, f_detail)
+
+
+def _enc_replay_rejected(o, out, path):
+    _enc_message_header(o.header, out, path + ".header")
+    out.append(enc_int(o.request_id, 0, 4294967295, path + ".request_id"))
+    out.append(enc_int(o.count, 0, 4294967295, path + ".count"))
+    out.append(enc_int(o.channel_session, 0, 18446744073709551615, path + ".channel_session"))
+    out.append(enc_int(o.first_seq, 0, 18446744073709551615, path + ".first_seq"))
+    out.append(enc_enum(o.reason, _REPLAY_REJECT_REASON_VALUES, path + ".reason"))
+    out.append(enc_int(o.window_first, 0, 18446744073709551615, path + ".window_first"))
+    out.append(enc_int(o.window_last, 0, 18446744073709551615, path + ".window_last"))
+    out.append(enc_text(o.detail, 40, path + ".detail"))
+
+
+_S_REPLAY_REJECTED = struct.Struct("<IHBBQQQI4xIIQQB7xQQ40s")
+assert _S_REPLAY_REJECTED.size == 128
+
+
+def _decode_replay_rejected(buf, off):
+    v = _S_REPLAY_REJECTED.unpack_from(buf, off)
+    return _dec_replay_rejected(v, 0, off, v[3], "ReplayRejected")
+
+
+def _encode_replay_rejected(m):
+    out = []
+    _enc_replay_rejected(m, out, "ReplayRejected")
+    out[0] = MAGIC
+    out[1] = 128
+    out[2] = 0x98
+    out[3] = VERSION
+    out[7] = 0
+    b = bytearray(128)
+    _S_REPLAY_REJECTED.pack_into(b, 0, *out)
+    struct.pack_into("<I", b, CHECKSUM_OFFSET, crc_with_hole(b, 0, 128, CHECKSUM_OFFSET))
+    return bytes(b)
+
+
+@dataclass
+class SessionHeartbeat:
+    """Either direction: sent when the sender has sent nothing else for `heartbeat_ms`."""
+    TYPE_CODE: ClassVar[int] = 0x99
+    SIZE: ClassVar[int] = 48
+    header: MessageHeader = field(default_factory=MessageHeader)
+
+
+SessionHeartbeat._size = 48
+SessionHeartbeat._spec = (
+    ("header", ("struct", MessageHeader), 1, 0),
+)
+SessionHeartbeat._derived = ()
+SessionHeartbeat._counts = {}
+SessionHeartbeat._count_fields = {}
+
+
+def _dec_session_heartbeat(v, i, off, ver, path):
+    f_header = _dec_message_header(v, i + 0, off + 0, ver, path + ".header")
+    return SessionHeartbeat(f_header)
+
+
+def _enc_session_heartbeat(o, out, path):
+    _enc_message_header(o.header, out, path + ".header")
+
+
+_S_SESSION_HEARTBEAT = struct.Struct("<IHBBQQQI4x8x")
+assert _S_SESSION_HEARTBEAT.size == 48
+
+
+def _decode_session_heartbeat(buf, off):
+    v = _S_SESSION_HEARTBEAT.unpack_from(buf, off)
+    return _dec_session_heartbeat(v, 0, off, v[3], "SessionHeartbeat")
+
+
+def _encode_session_heartbeat(m):
+    out = []
+    _enc_session_heartbeat(m, out, "SessionHeartbeat")
+    out[0] = MAGIC
+    out[1] = 48
+    out[2] = 0x99
+    out[3] = VERSION
+    out[7] = 0
+    b = bytearray(48)
+    _S_SESSION_HEARTBEAT.pack_into(b, 0, *out)
+    struct.pack_into("<I", b, CHECKSUM_OFFSET, crc_with_hole(b, 0, 48, CHECKSUM_OFFSET))
+    return bytes(b)
+
+
+@dataclass
+class Logout:
+    """
+    Client → gateway: the client is done; the gateway answers `EndOfSession` (`Logout`) and
+    closes.
+    """
+    TYPE_CODE: ClassVar[int] = 0x9a
+    SIZE: ClassVar[int] = 48
+    header: MessageHeader = field(default_factory=MessageHeader)
+
+
+Logout._size = 48
+Logout._spec = (
+    ("header", ("struct", MessageHeader), 1, 0),
+)
+Logout._derived = ()
+Logout._counts = {}
+Logout._count_fields = {}
+
+
+def _dec_logout(v, i, off, ver, path):
+    f_header = _dec_message_header(v, i + 0, off + 0, ver, path + ".header")
+    return Logout(f_header)
+
+
+def _enc_logout(o, out, path):
+    _enc_message_header(o.header, out, path + ".header")
+
+
+_S_LOGOUT = struct.Struct("<IHBBQQQI4x8x")
+assert _S_LOGOUT.size == 48
+
+
+def _decode_logout(buf, off):
+    v = _S_LOGOUT.unpack_from(buf, off)
+    return _dec_logout(v, 0, off, v[3], "Logout")
+
+
+def _encode_logout(m):
+    out = []
+    _enc_logout(m, out, "Logout")
+    out[0] = MAGIC
+    out[1] = 48
+    out[2] = 0x9a
+    out[3] = VERSION
+    out[7] = 0
+    b = bytearray(48)
+    _S_LOGOUT.pack_into(b, 0, *out)
+    struct.pack_into("<I", b, CHECKSUM_OFFSET, crc_with_hole(b, 0, 48, CHECKSUM_OFFSET))
+    return bytes(b)
+
+
+@dataclass
+class EndOfSession:
+    """Gateway → client: the last message of a connection; the gateway closes after it."""
+    TYPE_CODE: ClassVar[int] = 0x9b
+    SIZE: ClassVar[int] = 128
+    header: MessageHeader = field(default_factory=MessageHeader)
+    reason: EndReason = EndReason.Logout
+    detail: str = ""
+    """A sentence for people (for a slow consumer: how many bytes waited, and the bound)."""
+
+
+EndOfSession._size = 128
+EndOfSession._spec = (
+    ("header", ("struct", MessageHeader), 1, 0),
+    ("reason", ("enum", EndReason, 1), 1, 40),
+    ("detail", ("text", 80), 1, 48),
+)
+EndOfSession._derived = ()
+EndOfSession._counts = {}
+EndOfSession._count_fields = {}
+
+
+def _dec_end_of_session(v, i, off, ver, path):
+    f_header = _dec_message_header(v, i + 0, off + 0, ver, path + ".header")
+    f_reason = _dec_enum(_END_REASON, v[i + 8], off + 40, path + ".reason")
+    f_detail = text(v[i + 9], off + 48, path + ".detail")
+    return EndOfSession(f_header, f_reason, f_detail)
+
+
+def _enc_end_of_session(o, out, path):
+    _enc_message_header(o.header, out, path + ".header")
+    out.append(enc_enum(o.reason, _END_REASON_VALUES, path + ".reason"))
+    out.append(enc_text(o.detail, 80, path + ".detail"))
+
+
+_S_END_OF_SESSION = struct.Struct("<IHBBQQQI4xB7x80s")
+assert _S_END_OF_SESSION.size == 128
+
+
+def _decode_end_of_session(buf, off):
+    v = _S_END_OF_SESSION.unpack_from(buf, off)
+    return _dec_end_of_session(v, 0, off, v[3], "EndOfSession")
+
+
+def _encode_end_of_session(m):
+    out = []
+    _enc_end_of_session(m, out, "EndOfSession")
+    out[0] = MAGIC
+    out[1] = 128
+    out[2] = 0x9b
+    out[3] = VERSION
+    out[7] = 0
+    b = bytearray(128)
+    _S_END_OF_SESSION.pack_into(b, 0, *out)
+    struct.pack_into("<I", b, CHECKSUM_OFFSET, crc_with_hole(b, 0, 128, CHECKSUM_OFFSET))
+    return bytes(b)
+
+
+@dataclass
+class Reject:
+    """
+    Gateway → client: a control message was refused. The connection stays open unless an
+    `EndOfSession` follows (SPEC.md §11 says when).
+    """
+    TYPE_CODE: ClassVar[int] = 0x9c
+    SIZE: ClassVar[int] = 128
+    header: MessageHeader = field(default_factory=MessageHeader)
+    rejected_type: int = 0
+    """`msg_type` of the refused message."""
+    reason: RejectCode = RejectCode.Malformed
+    error_offset: int = 0
+    """Byte offset, within the refused message, of the field at fault (0 when none is)."""
+    rejected_seq: int = 0
+    """`seq_num` of the refused message."""
+    detail: str = ""
+    """A sentence for people."""
+
+
+Reject._size = 128
+Reject._spec = (
+    ("header", ("struct", MessageHeader), 1, 0),
+    ("rejected_type", ("int", 1, False), 1, 40),
+    ("reason", ("enum", RejectCode, 1), 1, 41),
+    ("error_offset", ("int", 4, False), 1, 44),
+    ("rejected_seq", ("int", 8, False), 1, 48),
+    ("detail", ("text", 72), 1, 56),
+)
+Reject._derived = ()
+Reject._counts = {}
+Reject._count_fields = {}
+
+
+def _dec_reject(v, i, off, ver, path):
+    f_header = _dec_message_header(v, i + 0, off + 0, ver, path + ".header")
+    f_rejected_type = v[i + 8]
+    f_reason = _dec_enum(_REJECT_CODE, v[i + 9], off + 41, path + ".reason")
+    f_error_offset = v[i + 10]
+    f_rejected_seq = v[i + 11]
+    f_detail = text(v[i + 12], off + 56, path + ".detail")
+    return Reject(f_header, f_rejected_type, f_reason, f_error_offset, f_rejected_seq, f_detail)
+
+
+def _enc_reject(o, out, path):
+    _enc_message_header(o.header, out, path + ".header")
+    out.append(enc_int(o.rejected_type, 0, 255, path + ".rejected_type"))
+    out.append(enc_enum(o.reason, _REJECT_CODE_VALUES, path + ".reason"))
+    out.append(enc_int(o.error_offset, 0, 4294967295, path + ".error_offset"))
+    out.append(enc_int(o.rejected_seq, 0, 18446744073709551615, path + ".rejected_seq"))
+    out.append(enc_text(o.detail, 72, path + ".detail"))
+
+
+_S_REJECT = struct.Struct("<IHBBQQQI4xBB2xIQ72s")
+assert _S_REJECT.size == 128
+
+
+def _decode_reject(buf, off):
+    v = _S_REJECT.unpack_from(buf, off)
+    return _dec_reject(v, 0, off, v[3], "Reject")
+
+
+def _encode_reject(m):
+    out = []
+    _enc_reject(m, out, "Reject")
+    out[0] = MAGIC
+    out[1] = 128
+    out[2] = 0x9c
+    out[3] = VERSION
+    out[7] = 0
+    b = bytearray(128)
+    _S_REJECT.pack_into(b, 0, *out)
+    struct.pack_into("<I", b, CHECKSUM_OFFSET, crc_with_hole(b, 0, 128, CHECKSUM_OFFSET))
+    return bytes(b)
+
+
 #: Every message type, in schema order.
-MESSAGE_TYPES = (OrderBookSnapshot, TopOfBookSnapshot, TradeSnapshot, AddOrder, ModifyOrder, DeleteOrder, ExecuteOrder, Trade, DailyStatistics, KlineUpdate, TickerUpdate, LiquidationEvent, InstrumentDefinition, Heartbeat,)
+MESSAGE_TYPES = (OrderBookSnapshot, TopOfBookSnapshot, TradeSnapshot, AddOrder, ModifyOrder, DeleteOrder, ExecuteOrder, Trade, DailyStatistics, KlineUpdate, TickerUpdate, LiquidationEvent, InstrumentDefinition, Heartbeat, Login, LoginAccepted, LoginRejected, ChannelStatus, Subscribe, Unsubscribe, ReplayRequest, ReplayComplete, ReplayRejected, SessionHeartbeat, Logout, EndOfSession, Reject,)
 
 #: Any message of the protocol.
-Message = Union[OrderBookSnapshot, TopOfBookSnapshot, TradeSnapshot, AddOrder, ModifyOrder, DeleteOrder, ExecuteOrder, Trade, DailyStatistics, KlineUpdate, TickerUpdate, LiquidationEvent, InstrumentDefinition, Heartbeat]
+Message = Union[OrderBookSnapshot, TopOfBookSnapshot, TradeSnapshot, AddOrder, ModifyOrder, DeleteOrder, ExecuteOrder, Trade, DailyStatistics, KlineUpdate, TickerUpdate, LiquidationEvent, InstrumentDefinition, Heartbeat, Login, LoginAccepted, LoginRejected, ChannelStatus, Subscribe, Unsubscribe, ReplayRequest, ReplayComplete, ReplayRejected, SessionHeartbeat, Logout, EndOfSession, Reject]
 
 #: type code -> (size, decoder)
 _DECODERS = {
@@ -1598,6 +2607,19 @@ _DECODERS = {
     0x83: (128, _decode_liquidation_event),
     0x84: (128, _decode_instrument_definition),
     0x85: (64, _decode_heartbeat),
+    0x90: (128, _decode_login),
+    0x91: (64, _decode_login_accepted),
+    0x92: (128, _decode_login_rejected),
+    0x93: (80, _decode_channel_status),
+    0x94: (128, _decode_subscribe),
+    0x95: (128, _decode_unsubscribe),
+    0x96: (64, _decode_replay_request),
+    0x97: (64, _decode_replay_complete),
+    0x98: (128, _decode_replay_rejected),
+    0x99: (48, _decode_session_heartbeat),
+    0x9a: (48, _decode_logout),
+    0x9b: (128, _decode_end_of_session),
+    0x9c: (128, _decode_reject),
 }
 
 #: message class -> encoder
@@ -1616,6 +2638,19 @@ _ENCODERS = {
     LiquidationEvent: _encode_liquidation_event,
     InstrumentDefinition: _encode_instrument_definition,
     Heartbeat: _encode_heartbeat,
+    Login: _encode_login,
+    LoginAccepted: _encode_login_accepted,
+    LoginRejected: _encode_login_rejected,
+    ChannelStatus: _encode_channel_status,
+    Subscribe: _encode_subscribe,
+    Unsubscribe: _encode_unsubscribe,
+    ReplayRequest: _encode_replay_request,
+    ReplayComplete: _encode_replay_complete,
+    ReplayRejected: _encode_replay_rejected,
+    SessionHeartbeat: _encode_session_heartbeat,
+    Logout: _encode_logout,
+    EndOfSession: _encode_end_of_session,
+    Reject: _encode_reject,
 }
 
 

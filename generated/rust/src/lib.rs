@@ -4,7 +4,7 @@
 //! RLTOP market data: fixed-size, packed, little-endian messages behind a 40-byte header,
 //! published over UDP multicast, several whole messages per datagram.
 //!
-//! Generated from the schema: protocol version 1 (decodes 1 and later), 14 message types.
+//! Generated from the schema: protocol version 1 (decodes 1 and later), 27 message types.
 //! Decode with [`Message::decode`], a type's own `decode`, or [`messages`] for a whole
 //! datagram; encode by setting fields on `T::new()` and calling `encode`.
 #![forbid(unsafe_code)]
@@ -376,6 +376,350 @@ impl ::core::convert::From<TradingStatus> for u8 {
         value as u8
     }
 }
+/// A stream of the channel plan (SPEC.md §10), numbered by its code `c` in
+/// `session_id = session_base + 8 g + c`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[repr(u8)]
+pub enum Stream {
+    /// OrderBookSnapshot and TradeSnapshot.
+    FullBook = 1,
+    /// TopOfBookSnapshot.
+    TopOfBook = 2,
+    /// AddOrder, ModifyOrder, DeleteOrder, ExecuteOrder.
+    Incremental = 3,
+    /// Trade.
+    Trades = 4,
+    /// DailyStatistics, KlineUpdate, TickerUpdate, LiquidationEvent, InstrumentDefinition.
+    Statistics = 5,
+}
+impl Stream {
+    /// Every variant, in schema order.
+    pub const ALL: [Stream; 5usize] = [
+        Stream::FullBook,
+        Stream::TopOfBook,
+        Stream::Incremental,
+        Stream::Trades,
+        Stream::Statistics,
+    ];
+    /// The wire value.
+    pub const fn value(self) -> u8 {
+        self as u8
+    }
+    /// The variant's name in the schema.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Stream::FullBook => "FullBook",
+            Stream::TopOfBook => "TopOfBook",
+            Stream::Incremental => "Incremental",
+            Stream::Trades => "Trades",
+            Stream::Statistics => "Statistics",
+        }
+    }
+}
+impl ::core::convert::TryFrom<u8> for Stream {
+    type Error = ::rltop_runtime::InvalidEnum;
+    fn try_from(value: u8) -> ::core::result::Result<Self, Self::Error> {
+        match value {
+            1 => Ok(Stream::FullBook),
+            2 => Ok(Stream::TopOfBook),
+            3 => Ok(Stream::Incremental),
+            4 => Ok(Stream::Trades),
+            5 => Ok(Stream::Statistics),
+            _ => {
+                Err(::rltop_runtime::InvalidEnum {
+                    enum_name: "Stream",
+                    value: value as i64,
+                })
+            }
+        }
+    }
+}
+impl ::core::convert::From<Stream> for u8 {
+    fn from(value: Stream) -> u8 {
+        value as u8
+    }
+}
+/// Whether a gateway connection receives a channel live.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[repr(u8)]
+pub enum ChannelState {
+    /// Known to the gateway (replay works), not forwarded live on this connection.
+    Unsubscribed = 1,
+    /// Forwarded live on this connection.
+    Subscribed = 2,
+}
+impl ChannelState {
+    /// Every variant, in schema order.
+    pub const ALL: [ChannelState; 2usize] = [
+        ChannelState::Unsubscribed,
+        ChannelState::Subscribed,
+    ];
+    /// The wire value.
+    pub const fn value(self) -> u8 {
+        self as u8
+    }
+    /// The variant's name in the schema.
+    pub const fn name(self) -> &'static str {
+        match self {
+            ChannelState::Unsubscribed => "Unsubscribed",
+            ChannelState::Subscribed => "Subscribed",
+        }
+    }
+}
+impl ::core::convert::TryFrom<u8> for ChannelState {
+    type Error = ::rltop_runtime::InvalidEnum;
+    fn try_from(value: u8) -> ::core::result::Result<Self, Self::Error> {
+        match value {
+            1 => Ok(ChannelState::Unsubscribed),
+            2 => Ok(ChannelState::Subscribed),
+            _ => {
+                Err(::rltop_runtime::InvalidEnum {
+                    enum_name: "ChannelState",
+                    value: value as i64,
+                })
+            }
+        }
+    }
+}
+impl ::core::convert::From<ChannelState> for u8 {
+    fn from(value: ChannelState) -> u8 {
+        value as u8
+    }
+}
+/// Why a gateway refused a login.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[repr(u8)]
+pub enum LoginRejectReason {
+    /// The token is not the gateway's.
+    BadToken = 1,
+    /// The gateway has as many connections as it accepts.
+    ServerFull = 2,
+}
+impl LoginRejectReason {
+    /// Every variant, in schema order.
+    pub const ALL: [LoginRejectReason; 2usize] = [
+        LoginRejectReason::BadToken,
+        LoginRejectReason::ServerFull,
+    ];
+    /// The wire value.
+    pub const fn value(self) -> u8 {
+        self as u8
+    }
+    /// The variant's name in the schema.
+    pub const fn name(self) -> &'static str {
+        match self {
+            LoginRejectReason::BadToken => "BadToken",
+            LoginRejectReason::ServerFull => "ServerFull",
+        }
+    }
+}
+impl ::core::convert::TryFrom<u8> for LoginRejectReason {
+    type Error = ::rltop_runtime::InvalidEnum;
+    fn try_from(value: u8) -> ::core::result::Result<Self, Self::Error> {
+        match value {
+            1 => Ok(LoginRejectReason::BadToken),
+            2 => Ok(LoginRejectReason::ServerFull),
+            _ => {
+                Err(::rltop_runtime::InvalidEnum {
+                    enum_name: "LoginRejectReason",
+                    value: value as i64,
+                })
+            }
+        }
+    }
+}
+impl ::core::convert::From<LoginRejectReason> for u8 {
+    fn from(value: LoginRejectReason) -> u8 {
+        value as u8
+    }
+}
+/// Why a gateway refused a replay request. The request changed nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[repr(u8)]
+pub enum ReplayRejectReason {
+    /// Part of the range is no longer (or not yet) retained: `window_first..=window_last` is.
+    OutOfWindow = 1,
+    /// No channel has this session id.
+    UnknownChannel = 2,
+    /// `count` is zero or more than the `max_replay_count` of `LoginAccepted`.
+    BadCount = 3,
+    /// The connection asked for more messages a second than its `replay_rate`.
+    RateLimited = 4,
+}
+impl ReplayRejectReason {
+    /// Every variant, in schema order.
+    pub const ALL: [ReplayRejectReason; 4usize] = [
+        ReplayRejectReason::OutOfWindow,
+        ReplayRejectReason::UnknownChannel,
+        ReplayRejectReason::BadCount,
+        ReplayRejectReason::RateLimited,
+    ];
+    /// The wire value.
+    pub const fn value(self) -> u8 {
+        self as u8
+    }
+    /// The variant's name in the schema.
+    pub const fn name(self) -> &'static str {
+        match self {
+            ReplayRejectReason::OutOfWindow => "OutOfWindow",
+            ReplayRejectReason::UnknownChannel => "UnknownChannel",
+            ReplayRejectReason::BadCount => "BadCount",
+            ReplayRejectReason::RateLimited => "RateLimited",
+        }
+    }
+}
+impl ::core::convert::TryFrom<u8> for ReplayRejectReason {
+    type Error = ::rltop_runtime::InvalidEnum;
+    fn try_from(value: u8) -> ::core::result::Result<Self, Self::Error> {
+        match value {
+            1 => Ok(ReplayRejectReason::OutOfWindow),
+            2 => Ok(ReplayRejectReason::UnknownChannel),
+            3 => Ok(ReplayRejectReason::BadCount),
+            4 => Ok(ReplayRejectReason::RateLimited),
+            _ => {
+                Err(::rltop_runtime::InvalidEnum {
+                    enum_name: "ReplayRejectReason",
+                    value: value as i64,
+                })
+            }
+        }
+    }
+}
+impl ::core::convert::From<ReplayRejectReason> for u8 {
+    fn from(value: ReplayRejectReason) -> u8 {
+        value as u8
+    }
+}
+/// Why a gateway refused a control message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[repr(u8)]
+pub enum RejectCode {
+    /// The message failed verification (SPEC.md §4 checks 5-8); `error_offset` names the field.
+    Malformed = 1,
+    /// Only `Login` is accepted before the login.
+    NotLoggedIn = 2,
+    /// A second `Login` on a connection that is logged in.
+    AlreadyLoggedIn = 3,
+    /// A message type a client does not send (market data, or a gateway's message).
+    UnexpectedType = 4,
+    /// A `Subscribe` or `Unsubscribe` naming no stream, an unnamed stream bit, or an
+    /// instrument id of zero.
+    BadSubscription = 5,
+}
+impl RejectCode {
+    /// Every variant, in schema order.
+    pub const ALL: [RejectCode; 5usize] = [
+        RejectCode::Malformed,
+        RejectCode::NotLoggedIn,
+        RejectCode::AlreadyLoggedIn,
+        RejectCode::UnexpectedType,
+        RejectCode::BadSubscription,
+    ];
+    /// The wire value.
+    pub const fn value(self) -> u8 {
+        self as u8
+    }
+    /// The variant's name in the schema.
+    pub const fn name(self) -> &'static str {
+        match self {
+            RejectCode::Malformed => "Malformed",
+            RejectCode::NotLoggedIn => "NotLoggedIn",
+            RejectCode::AlreadyLoggedIn => "AlreadyLoggedIn",
+            RejectCode::UnexpectedType => "UnexpectedType",
+            RejectCode::BadSubscription => "BadSubscription",
+        }
+    }
+}
+impl ::core::convert::TryFrom<u8> for RejectCode {
+    type Error = ::rltop_runtime::InvalidEnum;
+    fn try_from(value: u8) -> ::core::result::Result<Self, Self::Error> {
+        match value {
+            1 => Ok(RejectCode::Malformed),
+            2 => Ok(RejectCode::NotLoggedIn),
+            3 => Ok(RejectCode::AlreadyLoggedIn),
+            4 => Ok(RejectCode::UnexpectedType),
+            5 => Ok(RejectCode::BadSubscription),
+            _ => {
+                Err(::rltop_runtime::InvalidEnum {
+                    enum_name: "RejectCode",
+                    value: value as i64,
+                })
+            }
+        }
+    }
+}
+impl ::core::convert::From<RejectCode> for u8 {
+    fn from(value: RejectCode) -> u8 {
+        value as u8
+    }
+}
+/// Why a gateway ends a connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[repr(u8)]
+pub enum EndReason {
+    /// The client logged out.
+    Logout = 1,
+    /// The gateway is shutting down.
+    Shutdown = 2,
+    /// The client did not read fast enough: its queue passed the gateway's bound.
+    SlowConsumer = 3,
+    /// Nothing came from the client for `idle_timeout_ms`.
+    IdleTimeout = 4,
+    /// A framing error: the stream cannot be followed any more (SPEC.md §11).
+    ProtocolError = 5,
+    /// No `Login` within the gateway's login timeout.
+    LoginTimeout = 6,
+}
+impl EndReason {
+    /// Every variant, in schema order.
+    pub const ALL: [EndReason; 6usize] = [
+        EndReason::Logout,
+        EndReason::Shutdown,
+        EndReason::SlowConsumer,
+        EndReason::IdleTimeout,
+        EndReason::ProtocolError,
+        EndReason::LoginTimeout,
+    ];
+    /// The wire value.
+    pub const fn value(self) -> u8 {
+        self as u8
+    }
+    /// The variant's name in the schema.
+    pub const fn name(self) -> &'static str {
+        match self {
+            EndReason::Logout => "Logout",
+            EndReason::Shutdown => "Shutdown",
+            EndReason::SlowConsumer => "SlowConsumer",
+            EndReason::IdleTimeout => "IdleTimeout",
+            EndReason::ProtocolError => "ProtocolError",
+            EndReason::LoginTimeout => "LoginTimeout",
+        }
+    }
+}
+impl ::core::convert::TryFrom<u8> for EndReason {
+    type Error = ::rltop_runtime::InvalidEnum;
+    fn try_from(value: u8) -> ::core::result::Result<Self, Self::Error> {
+        match value {
+            1 => Ok(EndReason::Logout),
+            2 => Ok(EndReason::Shutdown),
+            3 => Ok(EndReason::SlowConsumer),
+            4 => Ok(EndReason::IdleTimeout),
+            5 => Ok(EndReason::ProtocolError),
+            6 => Ok(EndReason::LoginTimeout),
+            _ => {
+                Err(::rltop_runtime::InvalidEnum {
+                    enum_name: "EndReason",
+                    value: value as i64,
+                })
+            }
+        }
+    }
+}
+impl ::core::convert::From<EndReason> for u8 {
+    fn from(value: EndReason) -> u8 {
+        value as u8
+    }
+}
 /// The feed's channels: each carries one range of message type codes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[repr(u8)]
@@ -389,14 +733,19 @@ pub enum Channel {
     /// Statistics and reference channel: statistics, klines, tickers, liquidations,
     /// instrument definitions and heartbeats.
     Statistics = 4,
+    /// Gateway session channel: the control messages of a TCP connection to the gateway
+    /// (SPEC.md §11). They travel only on gateway connections, never on multicast; the market
+    /// data a gateway forwards or replays keeps its own channel, session and bytes.
+    Session = 5,
 }
 impl Channel {
     /// Every variant, in schema order.
-    pub const ALL: [Channel; 4usize] = [
+    pub const ALL: [Channel; 5usize] = [
         Channel::Snapshot,
         Channel::Incremental,
         Channel::Trade,
         Channel::Statistics,
+        Channel::Session,
     ];
     /// The wire value.
     pub const fn value(self) -> u8 {
@@ -409,6 +758,7 @@ impl Channel {
             Channel::Incremental => "Incremental",
             Channel::Trade => "Trade",
             Channel::Statistics => "Statistics",
+            Channel::Session => "Session",
         }
     }
 }
@@ -420,6 +770,7 @@ impl ::core::convert::TryFrom<u8> for Channel {
             2 => Ok(Channel::Incremental),
             3 => Ok(Channel::Trade),
             4 => Ok(Channel::Statistics),
+            5 => Ok(Channel::Session),
             _ => {
                 Err(::rltop_runtime::InvalidEnum {
                     enum_name: "Channel",
@@ -442,6 +793,7 @@ impl Channel {
             Channel::Incremental => 0x78..=0x7b,
             Channel::Trade => 0x7c..=0x7f,
             Channel::Statistics => 0x80..=0x8f,
+            Channel::Session => 0x90..=0x9f,
         }
     }
     /// The channel whose range holds `type_code`.
@@ -451,6 +803,7 @@ impl Channel {
             0x78..=0x7b => Some(Channel::Incremental),
             0x7c..=0x7f => Some(Channel::Trade),
             0x80..=0x8f => Some(Channel::Statistics),
+            0x90..=0x9f => Some(Channel::Session),
             _ => None,
         }
     }
@@ -560,6 +913,74 @@ impl ::core::ops::BitOr for KlineFlags {
     }
 }
 impl ::core::fmt::Debug for KlineFlags {
+    fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+        let mut rest = self.0;
+        let mut first = true;
+        for (name, flag) in Self::NAMED {
+            if self.contains(flag) {
+                f.write_str(if first { "" } else { " | " })?;
+                f.write_str(name)?;
+                rest &= !flag.0;
+                first = false;
+            }
+        }
+        if rest != 0 {
+            write!(f, "{}{:#x}", if first { "" } else { " | " }, rest)?;
+        } else if first {
+            f.write_str("(empty)")?;
+        }
+        Ok(())
+    }
+}
+/// A set of plan streams, one bit each. Bits without a name are refused by the gateway.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct StreamSet(u8);
+impl StreamSet {
+    pub const FULL_BOOK: Self = Self(1 << 0u32);
+    pub const TOP_OF_BOOK: Self = Self(1 << 1u32);
+    pub const INCREMENTAL: Self = Self(1 << 2u32);
+    pub const TRADES: Self = Self(1 << 3u32);
+    pub const STATISTICS: Self = Self(1 << 4u32);
+    /// Every named flag with its name.
+    pub const NAMED: [(&'static str, Self); 5usize] = [
+        ("FULL_BOOK", Self::FULL_BOOK),
+        ("TOP_OF_BOOK", Self::TOP_OF_BOOK),
+        ("INCREMENTAL", Self::INCREMENTAL),
+        ("TRADES", Self::TRADES),
+        ("STATISTICS", Self::STATISTICS),
+    ];
+    /// No flag set.
+    pub const fn empty() -> Self {
+        Self(0)
+    }
+    /// The bits as found on the wire, unknown ones included.
+    pub const fn from_bits_retain(bits: u8) -> Self {
+        Self(bits)
+    }
+    pub const fn bits(self) -> u8 {
+        self.0
+    }
+    /// Whether every flag of `other` is set.
+    pub const fn contains(self, other: Self) -> bool {
+        self.0 & other.0 == other.0
+    }
+    pub const fn union(self, other: Self) -> Self {
+        Self(self.0 | other.0)
+    }
+    pub fn insert(&mut self, other: Self) {
+        self.0 |= other.0;
+    }
+    pub fn remove(&mut self, other: Self) {
+        self.0 &= !other.0;
+    }
+}
+impl ::core::ops::BitOr for StreamSet {
+    type Output = Self;
+    fn bitor(self, other: Self) -> Self {
+        self.union(other)
+    }
+}
+impl ::core::fmt::Debug for StreamSet {
     fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
         let mut rest = self.0;
         let mut first = true;
@@ -4555,8 +4976,14 @@ impl ::rltop_runtime::Message for Heartbeat {
                 1,
                 K::Enum {
                     name: "Channel",
-                    values: &[1, 2, 3, 4],
-                    names: &["Snapshot", "Incremental", "Trade", "Statistics"],
+                    values: &[1, 2, 3, 4, 5],
+                    names: &[
+                        "Snapshot",
+                        "Incremental",
+                        "Trade",
+                        "Statistics",
+                        "Session",
+                    ],
                     signed: false,
                 },
                 1,
@@ -4574,11 +5001,2252 @@ impl ::rltop_runtime::Message for Heartbeat {
         let b = ::rltop_runtime::bytemuck::bytes_of(self);
         {
             let v = u8::from_le_bytes([b[40]]);
-            if !matches!(v, 1 | 2 | 3 | 4) {
+            if !matches!(v, 1 | 2 | 3 | 4 | 5) {
                 return Err(::rltop_runtime::DecodeError::BadEnum {
                     offset: base + 40,
                     field: "Heartbeat.channel",
                     value: v as i64,
+                });
+            }
+        }
+        Ok(())
+    }
+}
+/// Client → gateway, the first message on a connection. The header's `session_id` is zero
+/// and its `seq_num` 1.
+///
+/// Type code `0x90`, 128 bytes, channel `Session`.
+#[derive(
+    Clone,
+    Copy,
+    ::rltop_runtime::bytemuck::Pod,
+    ::rltop_runtime::bytemuck::Zeroable
+)]
+#[bytemuck(crate = "::rltop_runtime::bytemuck")]
+#[repr(C, packed)]
+pub struct Login {
+    pub header: MessageHeader,
+    /// The heartbeat interval the client would like; zero takes the gateway's.
+    /// Wire form (little-endian), at offset 40; read it with `heartbeat_ms()`.
+    pub heartbeat_ms: u32,
+    /// Reserved: written as zero, ignored when read.
+    pub _reserved1: [u8; 4],
+    /// Who is connecting, for the gateway's log and metrics.
+    pub client_name: [u8; 16],
+    /// The gateway's shared secret; empty when it has none.
+    pub token: [u8; 64],
+}
+const _: () = {
+    assert!(::core::mem::size_of::<Login>() == 128);
+    assert!(::core::mem::offset_of!(Login, header) == 0);
+    assert!(::core::mem::offset_of!(Login, heartbeat_ms) == 40);
+    assert!(::core::mem::offset_of!(Login, _reserved1) == 44);
+    assert!(::core::mem::offset_of!(Login, client_name) == 48);
+    assert!(::core::mem::offset_of!(Login, token) == 64);
+};
+impl Login {
+    /// Size in bytes.
+    pub const SIZE: usize = 128;
+    /// Header type code.
+    pub const TYPE_CODE: u8 = 0x90;
+    /// Decodes a message of this type at the start of `buf`, checking length, magic,
+    /// version, type, checksum and every field value. Never panics.
+    #[inline]
+    pub fn decode(
+        buf: &[u8],
+    ) -> ::core::result::Result<&Self, ::rltop_runtime::DecodeError> {
+        ::rltop_runtime::decode(buf)
+    }
+    /// Fills the header (magic, length, type, version, session, sequence,
+    /// timestamp) and the checksum; returns the bytes to send.
+    #[inline]
+    pub fn encode(&mut self, session_id: u64, seq_num: u64, timestamp_ns: u64) -> &[u8] {
+        ::rltop_runtime::finalize(self, session_id, seq_num, timestamp_ns)
+    }
+    /// All bytes zero: set the fields, then encode.
+    pub fn new() -> Self {
+        ::rltop_runtime::bytemuck::Zeroable::zeroed()
+    }
+    /// The wire bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        ::rltop_runtime::bytemuck::bytes_of(self)
+    }
+    #[inline]
+    pub fn header(&self) -> &MessageHeader {
+        &self.header
+    }
+    #[inline]
+    pub fn header_mut(&mut self) -> &mut MessageHeader {
+        &mut self.header
+    }
+    /// The heartbeat interval the client would like; zero takes the gateway's.
+    #[inline]
+    pub fn heartbeat_ms(&self) -> u32 {
+        u32::from_le(self.heartbeat_ms)
+    }
+    #[inline]
+    pub fn set_heartbeat_ms(&mut self, value: u32) {
+        self.heartbeat_ms = value.to_le();
+    }
+    /// Who is connecting, for the gateway's log and metrics.
+    #[inline]
+    pub fn client_name(&self) -> &str {
+        ::rltop_runtime::ascii_str(&self.client_name)
+    }
+    /// Writes printable ASCII, NUL padded; refuses text that is too long or not ASCII.
+    pub fn set_client_name(
+        &mut self,
+        value: &str,
+    ) -> ::core::result::Result<(), ::rltop_runtime::TextError> {
+        ::rltop_runtime::set_ascii(&mut self.client_name, value)
+    }
+    /// The gateway's shared secret; empty when it has none.
+    #[inline]
+    pub fn token(&self) -> &str {
+        ::rltop_runtime::ascii_str(&self.token)
+    }
+    /// Writes printable ASCII, NUL padded; refuses text that is too long or not ASCII.
+    pub fn set_token(
+        &mut self,
+        value: &str,
+    ) -> ::core::result::Result<(), ::rltop_runtime::TextError> {
+        ::rltop_runtime::set_ascii(&mut self.token, value)
+    }
+}
+impl ::core::default::Default for Login {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+impl ::core::fmt::Debug for Login {
+    fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+        f.debug_struct("Login")
+            .field("header", &self.header())
+            .field("heartbeat_ms", &self.heartbeat_ms())
+            .field("client_name", &self.client_name())
+            .field("token", &self.token())
+            .finish()
+    }
+}
+impl ::rltop_runtime::Message for Login {
+    const NAME: &'static str = "Login";
+    const TYPE_CODE: u8 = 0x90;
+    const SIZE: usize = 128;
+    const PROTOCOL: &'static ::rltop_runtime::Protocol = <MessageHeader as ::rltop_runtime::Header>::PROTOCOL;
+    const FIELDS: &'static [::rltop_runtime::Field] = {
+        use ::rltop_runtime::{Field as F, FieldKind as K};
+        &[
+            F::new("header.magic", 0, 4, K::Int { signed: false }, 1),
+            F::new("header.length", 4, 2, K::Int { signed: false }, 1),
+            F::new("header.msg_type", 6, 1, K::Int { signed: false }, 1),
+            F::new("header.version", 7, 1, K::Int { signed: false }, 1),
+            F::new("header.session_id", 8, 8, K::Int { signed: false }, 1),
+            F::new("header.seq_num", 16, 8, K::Int { signed: false }, 1),
+            F::new("header.timestamp", 24, 8, K::Int { signed: false }, 1),
+            F::new("header.checksum", 32, 4, K::Int { signed: false }, 1),
+            F::new("header._reserved", 36, 4, K::Reserved, 1),
+            F::new("heartbeat_ms", 40, 4, K::Int { signed: false }, 1),
+            F::new("_reserved1", 44, 4, K::Reserved, 1),
+            F::new("client_name", 48, 16, K::Text, 1),
+            F::new("token", 64, 64, K::Text, 1),
+        ]
+    };
+    #[inline]
+    fn validate(
+        &self,
+        base: usize,
+    ) -> ::core::result::Result<(), ::rltop_runtime::DecodeError> {
+        let b = ::rltop_runtime::bytemuck::bytes_of(self);
+        {
+            if !::rltop_runtime::valid_ascii(&b[48..64]) {
+                return Err(::rltop_runtime::DecodeError::BadText {
+                    offset: base + 48,
+                    field: "Login.client_name",
+                });
+            }
+        }
+        {
+            if !::rltop_runtime::valid_ascii(&b[64..128]) {
+                return Err(::rltop_runtime::DecodeError::BadText {
+                    offset: base + 64,
+                    field: "Login.token",
+                });
+            }
+        }
+        Ok(())
+    }
+}
+/// Gateway → client: the login is accepted. The header's `session_id` is the connection's
+/// gateway session, which every later message in either direction carries. `num_channels`
+/// `ChannelStatus` messages follow at once, one per channel the gateway serves.
+///
+/// Type code `0x91`, 64 bytes, channel `Session`.
+#[derive(
+    Clone,
+    Copy,
+    ::rltop_runtime::bytemuck::Pod,
+    ::rltop_runtime::bytemuck::Zeroable
+)]
+#[bytemuck(crate = "::rltop_runtime::bytemuck")]
+#[repr(C, packed)]
+pub struct LoginAccepted {
+    pub header: MessageHeader,
+    /// The interval at which each side sends a `SessionHeartbeat` when it has sent nothing else.
+    /// Wire form (little-endian), at offset 40; read it with `heartbeat_ms()`.
+    pub heartbeat_ms: u32,
+    /// A side that has received nothing for this long ends the connection.
+    /// Wire form (little-endian), at offset 44; read it with `idle_timeout_ms()`.
+    pub idle_timeout_ms: u32,
+    /// How many `ChannelStatus` messages follow.
+    /// Wire form (little-endian), at offset 48; read it with `num_channels()`.
+    pub num_channels: u16,
+    /// Reserved: written as zero, ignored when read.
+    pub _reserved1: [u8; 2],
+    /// The most messages one `ReplayRequest` may ask for.
+    /// Wire form (little-endian), at offset 52; read it with `max_replay_count()`.
+    pub max_replay_count: u32,
+    /// Replayed messages a second this connection may ask for (a token bucket holding one
+    /// second's worth).
+    /// Wire form (little-endian), at offset 56; read it with `replay_rate()`.
+    pub replay_rate: u32,
+    /// Reserved: written as zero, ignored when read.
+    pub _reserved2: [u8; 4],
+}
+const _: () = {
+    assert!(::core::mem::size_of::<LoginAccepted>() == 64);
+    assert!(::core::mem::offset_of!(LoginAccepted, header) == 0);
+    assert!(::core::mem::offset_of!(LoginAccepted, heartbeat_ms) == 40);
+    assert!(::core::mem::offset_of!(LoginAccepted, idle_timeout_ms) == 44);
+    assert!(::core::mem::offset_of!(LoginAccepted, num_channels) == 48);
+    assert!(::core::mem::offset_of!(LoginAccepted, _reserved1) == 50);
+    assert!(::core::mem::offset_of!(LoginAccepted, max_replay_count) == 52);
+    assert!(::core::mem::offset_of!(LoginAccepted, replay_rate) == 56);
+    assert!(::core::mem::offset_of!(LoginAccepted, _reserved2) == 60);
+};
+impl LoginAccepted {
+    /// Size in bytes.
+    pub const SIZE: usize = 64;
+    /// Header type code.
+    pub const TYPE_CODE: u8 = 0x91;
+    /// Decodes a message of this type at the start of `buf`, checking length, magic,
+    /// version, type, checksum and every field value. Never panics.
+    #[inline]
+    pub fn decode(
+        buf: &[u8],
+    ) -> ::core::result::Result<&Self, ::rltop_runtime::DecodeError> {
+        ::rltop_runtime::decode(buf)
+    }
+    /// Fills the header (magic, length, type, version, session, sequence,
+    /// timestamp) and the checksum; returns the bytes to send.
+    #[inline]
+    pub fn encode(&mut self, session_id: u64, seq_num: u64, timestamp_ns: u64) -> &[u8] {
+        ::rltop_runtime::finalize(self, session_id, seq_num, timestamp_ns)
+    }
+    /// All bytes zero: set the fields, then encode.
+    pub fn new() -> Self {
+        ::rltop_runtime::bytemuck::Zeroable::zeroed()
+    }
+    /// The wire bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        ::rltop_runtime::bytemuck::bytes_of(self)
+    }
+    #[inline]
+    pub fn header(&self) -> &MessageHeader {
+        &self.header
+    }
+    #[inline]
+    pub fn header_mut(&mut self) -> &mut MessageHeader {
+        &mut self.header
+    }
+    /// The interval at which each side sends a `SessionHeartbeat` when it has sent nothing else.
+    #[inline]
+    pub fn heartbeat_ms(&self) -> u32 {
+        u32::from_le(self.heartbeat_ms)
+    }
+    #[inline]
+    pub fn set_heartbeat_ms(&mut self, value: u32) {
+        self.heartbeat_ms = value.to_le();
+    }
+    /// A side that has received nothing for this long ends the connection.
+    #[inline]
+    pub fn idle_timeout_ms(&self) -> u32 {
+        u32::from_le(self.idle_timeout_ms)
+    }
+    #[inline]
+    pub fn set_idle_timeout_ms(&mut self, value: u32) {
+        self.idle_timeout_ms = value.to_le();
+    }
+    /// How many `ChannelStatus` messages follow.
+    #[inline]
+    pub fn num_channels(&self) -> u16 {
+        u16::from_le(self.num_channels)
+    }
+    #[inline]
+    pub fn set_num_channels(&mut self, value: u16) {
+        self.num_channels = value.to_le();
+    }
+    /// The most messages one `ReplayRequest` may ask for.
+    #[inline]
+    pub fn max_replay_count(&self) -> u32 {
+        u32::from_le(self.max_replay_count)
+    }
+    #[inline]
+    pub fn set_max_replay_count(&mut self, value: u32) {
+        self.max_replay_count = value.to_le();
+    }
+    /// Replayed messages a second this connection may ask for (a token bucket holding one
+    /// second's worth).
+    #[inline]
+    pub fn replay_rate(&self) -> u32 {
+        u32::from_le(self.replay_rate)
+    }
+    #[inline]
+    pub fn set_replay_rate(&mut self, value: u32) {
+        self.replay_rate = value.to_le();
+    }
+}
+impl ::core::default::Default for LoginAccepted {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+impl ::core::fmt::Debug for LoginAccepted {
+    fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+        f.debug_struct("LoginAccepted")
+            .field("header", &self.header())
+            .field("heartbeat_ms", &self.heartbeat_ms())
+            .field("idle_timeout_ms", &self.idle_timeout_ms())
+            .field("num_channels", &self.num_channels())
+            .field("max_replay_count", &self.max_replay_count())
+            .field("replay_rate", &self.replay_rate())
+            .finish()
+    }
+}
+impl ::rltop_runtime::Message for LoginAccepted {
+    const NAME: &'static str = "LoginAccepted";
+    const TYPE_CODE: u8 = 0x91;
+    const SIZE: usize = 64;
+    const PROTOCOL: &'static ::rltop_runtime::Protocol = <MessageHeader as ::rltop_runtime::Header>::PROTOCOL;
+    const FIELDS: &'static [::rltop_runtime::Field] = {
+        use ::rltop_runtime::{Field as F, FieldKind as K};
+        &[
+            F::new("header.magic", 0, 4, K::Int { signed: false }, 1),
+            F::new("header.length", 4, 2, K::Int { signed: false }, 1),
+            F::new("header.msg_type", 6, 1, K::Int { signed: false }, 1),
+            F::new("header.version", 7, 1, K::Int { signed: false }, 1),
+            F::new("header.session_id", 8, 8, K::Int { signed: false }, 1),
+            F::new("header.seq_num", 16, 8, K::Int { signed: false }, 1),
+            F::new("header.timestamp", 24, 8, K::Int { signed: false }, 1),
+            F::new("header.checksum", 32, 4, K::Int { signed: false }, 1),
+            F::new("header._reserved", 36, 4, K::Reserved, 1),
+            F::new("heartbeat_ms", 40, 4, K::Int { signed: false }, 1),
+            F::new("idle_timeout_ms", 44, 4, K::Int { signed: false }, 1),
+            F::new("num_channels", 48, 2, K::Int { signed: false }, 1),
+            F::new("_reserved1", 50, 2, K::Reserved, 1),
+            F::new("max_replay_count", 52, 4, K::Int { signed: false }, 1),
+            F::new("replay_rate", 56, 4, K::Int { signed: false }, 1),
+            F::new("_reserved2", 60, 4, K::Reserved, 1),
+        ]
+    };
+    #[inline]
+    fn validate(
+        &self,
+        base: usize,
+    ) -> ::core::result::Result<(), ::rltop_runtime::DecodeError> {
+        let _ = base;
+        Ok(())
+    }
+}
+/// Gateway → client: the login is refused; the gateway closes the connection after it.
+///
+/// Type code `0x92`, 128 bytes, channel `Session`.
+#[derive(
+    Clone,
+    Copy,
+    ::rltop_runtime::bytemuck::Pod,
+    ::rltop_runtime::bytemuck::Zeroable
+)]
+#[bytemuck(crate = "::rltop_runtime::bytemuck")]
+#[repr(C, packed)]
+pub struct LoginRejected {
+    pub header: MessageHeader,
+    pub reason: u8,
+    /// Reserved: written as zero, ignored when read.
+    pub _reserved1: [u8; 7],
+    /// A sentence for people.
+    pub detail: [u8; 80],
+}
+const _: () = {
+    assert!(::core::mem::size_of::<LoginRejected>() == 128);
+    assert!(::core::mem::offset_of!(LoginRejected, header) == 0);
+    assert!(::core::mem::offset_of!(LoginRejected, reason) == 40);
+    assert!(::core::mem::offset_of!(LoginRejected, _reserved1) == 41);
+    assert!(::core::mem::offset_of!(LoginRejected, detail) == 48);
+};
+impl LoginRejected {
+    /// Size in bytes.
+    pub const SIZE: usize = 128;
+    /// Header type code.
+    pub const TYPE_CODE: u8 = 0x92;
+    /// Decodes a message of this type at the start of `buf`, checking length, magic,
+    /// version, type, checksum and every field value. Never panics.
+    #[inline]
+    pub fn decode(
+        buf: &[u8],
+    ) -> ::core::result::Result<&Self, ::rltop_runtime::DecodeError> {
+        ::rltop_runtime::decode(buf)
+    }
+    /// Fills the header (magic, length, type, version, session, sequence,
+    /// timestamp) and the checksum; returns the bytes to send.
+    #[inline]
+    pub fn encode(&mut self, session_id: u64, seq_num: u64, timestamp_ns: u64) -> &[u8] {
+        ::rltop_runtime::finalize(self, session_id, seq_num, timestamp_ns)
+    }
+    /// All bytes zero: set the fields, then encode.
+    pub fn new() -> Self {
+        ::rltop_runtime::bytemuck::Zeroable::zeroed()
+    }
+    /// The wire bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        ::rltop_runtime::bytemuck::bytes_of(self)
+    }
+    #[inline]
+    pub fn header(&self) -> &MessageHeader {
+        &self.header
+    }
+    #[inline]
+    pub fn header_mut(&mut self) -> &mut MessageHeader {
+        &mut self.header
+    }
+    #[inline]
+    pub fn reason(
+        &self,
+    ) -> ::core::result::Result<LoginRejectReason, ::rltop_runtime::InvalidEnum> {
+        LoginRejectReason::try_from(u8::from_le(self.reason))
+    }
+    #[inline]
+    pub fn set_reason(&mut self, value: LoginRejectReason) {
+        self.reason = u8::from(value).to_le();
+    }
+    /// A sentence for people.
+    #[inline]
+    pub fn detail(&self) -> &str {
+        ::rltop_runtime::ascii_str(&self.detail)
+    }
+    /// Writes printable ASCII, NUL padded; refuses text that is too long or not ASCII.
+    pub fn set_detail(
+        &mut self,
+        value: &str,
+    ) -> ::core::result::Result<(), ::rltop_runtime::TextError> {
+        ::rltop_runtime::set_ascii(&mut self.detail, value)
+    }
+}
+impl ::core::default::Default for LoginRejected {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+impl ::core::fmt::Debug for LoginRejected {
+    fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+        f.debug_struct("LoginRejected")
+            .field("header", &self.header())
+            .field("reason", &::rltop_runtime::DebugEnum(self.reason()))
+            .field("detail", &self.detail())
+            .finish()
+    }
+}
+impl ::rltop_runtime::Message for LoginRejected {
+    const NAME: &'static str = "LoginRejected";
+    const TYPE_CODE: u8 = 0x92;
+    const SIZE: usize = 128;
+    const PROTOCOL: &'static ::rltop_runtime::Protocol = <MessageHeader as ::rltop_runtime::Header>::PROTOCOL;
+    const FIELDS: &'static [::rltop_runtime::Field] = {
+        use ::rltop_runtime::{Field as F, FieldKind as K};
+        &[
+            F::new("header.magic", 0, 4, K::Int { signed: false }, 1),
+            F::new("header.length", 4, 2, K::Int { signed: false }, 1),
+            F::new("header.msg_type", 6, 1, K::Int { signed: false }, 1),
+            F::new("header.version", 7, 1, K::Int { signed: false }, 1),
+            F::new("header.session_id", 8, 8, K::Int { signed: false }, 1),
+            F::new("header.seq_num", 16, 8, K::Int { signed: false }, 1),
+            F::new("header.timestamp", 24, 8, K::Int { signed: false }, 1),
+            F::new("header.checksum", 32, 4, K::Int { signed: false }, 1),
+            F::new("header._reserved", 36, 4, K::Reserved, 1),
+            F::new(
+                "reason",
+                40,
+                1,
+                K::Enum {
+                    name: "LoginRejectReason",
+                    values: &[1, 2],
+                    names: &["BadToken", "ServerFull"],
+                    signed: false,
+                },
+                1,
+            ),
+            F::new("_reserved1", 41, 7, K::Reserved, 1),
+            F::new("detail", 48, 80, K::Text, 1),
+        ]
+    };
+    #[inline]
+    fn validate(
+        &self,
+        base: usize,
+    ) -> ::core::result::Result<(), ::rltop_runtime::DecodeError> {
+        let b = ::rltop_runtime::bytemuck::bytes_of(self);
+        {
+            let v = u8::from_le_bytes([b[40]]);
+            if !matches!(v, 1 | 2) {
+                return Err(::rltop_runtime::DecodeError::BadEnum {
+                    offset: base + 40,
+                    field: "LoginRejected.reason",
+                    value: v as i64,
+                });
+            }
+        }
+        {
+            if !::rltop_runtime::valid_ascii(&b[48..128]) {
+                return Err(::rltop_runtime::DecodeError::BadText {
+                    offset: base + 48,
+                    field: "LoginRejected.detail",
+                });
+            }
+        }
+        Ok(())
+    }
+}
+/// Gateway → client: one channel (a session of the plan) and what the gateway retains of it.
+/// Sent after `LoginAccepted` for every channel, and after each `Subscribe` or
+/// `Unsubscribe` for every channel it changed.
+///
+/// Type code `0x93`, 80 bytes, channel `Session`.
+#[derive(
+    Clone,
+    Copy,
+    ::rltop_runtime::bytemuck::Pod,
+    ::rltop_runtime::bytemuck::Zeroable
+)]
+#[bytemuck(crate = "::rltop_runtime::bytemuck")]
+#[repr(C, packed)]
+pub struct ChannelStatus {
+    pub header: MessageHeader,
+    /// The channel's multicast `session_id`: what its market data carries.
+    /// Wire form (little-endian), at offset 40; read it with `channel_session()`.
+    pub channel_session: u64,
+    pub stream: u8,
+    pub state: u8,
+    /// The channel's instrument group `g` (SPEC.md §10).
+    /// Wire form (little-endian), at offset 50; read it with `instrument_group()`.
+    pub instrument_group: u16,
+    /// Messages of the channel the gateway holds for replay.
+    /// Wire form (little-endian), at offset 52; read it with `retained_messages()`.
+    pub retained_messages: u32,
+    /// `seq_num` of the oldest message held (0 when none is).
+    /// Wire form (little-endian), at offset 56; read it with `first_seq()`.
+    pub first_seq: u64,
+    /// `seq_num` of the newest message held (0 when none is).
+    /// Wire form (little-endian), at offset 64; read it with `last_seq()`.
+    pub last_seq: u64,
+    /// Bytes of the messages held.
+    /// Wire form (little-endian), at offset 72; read it with `retained_bytes()`.
+    pub retained_bytes: u64,
+}
+const _: () = {
+    assert!(::core::mem::size_of::<ChannelStatus>() == 80);
+    assert!(::core::mem::offset_of!(ChannelStatus, header) == 0);
+    assert!(::core::mem::offset_of!(ChannelStatus, channel_session) == 40);
+    assert!(::core::mem::offset_of!(ChannelStatus, stream) == 48);
+    assert!(::core::mem::offset_of!(ChannelStatus, state) == 49);
+    assert!(::core::mem::offset_of!(ChannelStatus, instrument_group) == 50);
+    assert!(::core::mem::offset_of!(ChannelStatus, retained_messages) == 52);
+    assert!(::core::mem::offset_of!(ChannelStatus, first_seq) == 56);
+    assert!(::core::mem::offset_of!(ChannelStatus, last_seq) == 64);
+    assert!(::core::mem::offset_of!(ChannelStatus, retained_bytes) == 72);
+};
+impl ChannelStatus {
+    /// Size in bytes.
+    pub const SIZE: usize = 80;
+    /// Header type code.
+    pub const TYPE_CODE: u8 = 0x93;
+    /// Decodes a message of this type at the start of `buf`, checking length, magic,
+    /// version, type, checksum and every field value. Never panics.
+    #[inline]
+    pub fn decode(
+        buf: &[u8],
+    ) -> ::core::result::Result<&Self, ::rltop_runtime::DecodeError> {
+        ::rltop_runtime::decode(buf)
+    }
+    /// Fills the header (magic, length, type, version, session, sequence,
+    /// timestamp) and the checksum; returns the bytes to send.
+    #[inline]
+    pub fn encode(&mut self, session_id: u64, seq_num: u64, timestamp_ns: u64) -> &[u8] {
+        ::rltop_runtime::finalize(self, session_id, seq_num, timestamp_ns)
+    }
+    /// All bytes zero: set the fields, then encode.
+    pub fn new() -> Self {
+        ::rltop_runtime::bytemuck::Zeroable::zeroed()
+    }
+    /// The wire bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        ::rltop_runtime::bytemuck::bytes_of(self)
+    }
+    #[inline]
+    pub fn header(&self) -> &MessageHeader {
+        &self.header
+    }
+    #[inline]
+    pub fn header_mut(&mut self) -> &mut MessageHeader {
+        &mut self.header
+    }
+    /// The channel's multicast `session_id`: what its market data carries.
+    #[inline]
+    pub fn channel_session(&self) -> u64 {
+        u64::from_le(self.channel_session)
+    }
+    #[inline]
+    pub fn set_channel_session(&mut self, value: u64) {
+        self.channel_session = value.to_le();
+    }
+    #[inline]
+    pub fn stream(
+        &self,
+    ) -> ::core::result::Result<Stream, ::rltop_runtime::InvalidEnum> {
+        Stream::try_from(u8::from_le(self.stream))
+    }
+    #[inline]
+    pub fn set_stream(&mut self, value: Stream) {
+        self.stream = u8::from(value).to_le();
+    }
+    #[inline]
+    pub fn state(
+        &self,
+    ) -> ::core::result::Result<ChannelState, ::rltop_runtime::InvalidEnum> {
+        ChannelState::try_from(u8::from_le(self.state))
+    }
+    #[inline]
+    pub fn set_state(&mut self, value: ChannelState) {
+        self.state = u8::from(value).to_le();
+    }
+    /// The channel's instrument group `g` (SPEC.md §10).
+    #[inline]
+    pub fn instrument_group(&self) -> u16 {
+        u16::from_le(self.instrument_group)
+    }
+    #[inline]
+    pub fn set_instrument_group(&mut self, value: u16) {
+        self.instrument_group = value.to_le();
+    }
+    /// Messages of the channel the gateway holds for replay.
+    #[inline]
+    pub fn retained_messages(&self) -> u32 {
+        u32::from_le(self.retained_messages)
+    }
+    #[inline]
+    pub fn set_retained_messages(&mut self, value: u32) {
+        self.retained_messages = value.to_le();
+    }
+    /// `seq_num` of the oldest message held (0 when none is).
+    #[inline]
+    pub fn first_seq(&self) -> u64 {
+        u64::from_le(self.first_seq)
+    }
+    #[inline]
+    pub fn set_first_seq(&mut self, value: u64) {
+        self.first_seq = value.to_le();
+    }
+    /// `seq_num` of the newest message held (0 when none is).
+    #[inline]
+    pub fn last_seq(&self) -> u64 {
+        u64::from_le(self.last_seq)
+    }
+    #[inline]
+    pub fn set_last_seq(&mut self, value: u64) {
+        self.last_seq = value.to_le();
+    }
+    /// Bytes of the messages held.
+    #[inline]
+    pub fn retained_bytes(&self) -> u64 {
+        u64::from_le(self.retained_bytes)
+    }
+    #[inline]
+    pub fn set_retained_bytes(&mut self, value: u64) {
+        self.retained_bytes = value.to_le();
+    }
+}
+impl ::core::default::Default for ChannelStatus {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+impl ::core::fmt::Debug for ChannelStatus {
+    fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+        f.debug_struct("ChannelStatus")
+            .field("header", &self.header())
+            .field("channel_session", &self.channel_session())
+            .field("stream", &::rltop_runtime::DebugEnum(self.stream()))
+            .field("state", &::rltop_runtime::DebugEnum(self.state()))
+            .field("instrument_group", &self.instrument_group())
+            .field("retained_messages", &self.retained_messages())
+            .field("first_seq", &self.first_seq())
+            .field("last_seq", &self.last_seq())
+            .field("retained_bytes", &self.retained_bytes())
+            .finish()
+    }
+}
+impl ::rltop_runtime::Message for ChannelStatus {
+    const NAME: &'static str = "ChannelStatus";
+    const TYPE_CODE: u8 = 0x93;
+    const SIZE: usize = 80;
+    const PROTOCOL: &'static ::rltop_runtime::Protocol = <MessageHeader as ::rltop_runtime::Header>::PROTOCOL;
+    const FIELDS: &'static [::rltop_runtime::Field] = {
+        use ::rltop_runtime::{Field as F, FieldKind as K};
+        &[
+            F::new("header.magic", 0, 4, K::Int { signed: false }, 1),
+            F::new("header.length", 4, 2, K::Int { signed: false }, 1),
+            F::new("header.msg_type", 6, 1, K::Int { signed: false }, 1),
+            F::new("header.version", 7, 1, K::Int { signed: false }, 1),
+            F::new("header.session_id", 8, 8, K::Int { signed: false }, 1),
+            F::new("header.seq_num", 16, 8, K::Int { signed: false }, 1),
+            F::new("header.timestamp", 24, 8, K::Int { signed: false }, 1),
+            F::new("header.checksum", 32, 4, K::Int { signed: false }, 1),
+            F::new("header._reserved", 36, 4, K::Reserved, 1),
+            F::new("channel_session", 40, 8, K::Int { signed: false }, 1),
+            F::new(
+                "stream",
+                48,
+                1,
+                K::Enum {
+                    name: "Stream",
+                    values: &[1, 2, 3, 4, 5],
+                    names: &[
+                        "FullBook",
+                        "TopOfBook",
+                        "Incremental",
+                        "Trades",
+                        "Statistics",
+                    ],
+                    signed: false,
+                },
+                1,
+            ),
+            F::new(
+                "state",
+                49,
+                1,
+                K::Enum {
+                    name: "ChannelState",
+                    values: &[1, 2],
+                    names: &["Unsubscribed", "Subscribed"],
+                    signed: false,
+                },
+                1,
+            ),
+            F::new("instrument_group", 50, 2, K::Int { signed: false }, 1),
+            F::new("retained_messages", 52, 4, K::Int { signed: false }, 1),
+            F::new("first_seq", 56, 8, K::Int { signed: false }, 1),
+            F::new("last_seq", 64, 8, K::Int { signed: false }, 1),
+            F::new("retained_bytes", 72, 8, K::Int { signed: false }, 1),
+        ]
+    };
+    #[inline]
+    fn validate(
+        &self,
+        base: usize,
+    ) -> ::core::result::Result<(), ::rltop_runtime::DecodeError> {
+        let b = ::rltop_runtime::bytemuck::bytes_of(self);
+        {
+            let v = u8::from_le_bytes([b[48]]);
+            if !matches!(v, 1 | 2 | 3 | 4 | 5) {
+                return Err(::rltop_runtime::DecodeError::BadEnum {
+                    offset: base + 48,
+                    field: "ChannelStatus.stream",
+                    value: v as i64,
+                });
+            }
+        }
+        {
+            let v = u8::from_le_bytes([b[49]]);
+            if !matches!(v, 1 | 2) {
+                return Err(::rltop_runtime::DecodeError::BadEnum {
+                    offset: base + 49,
+                    field: "ChannelStatus.state",
+                    value: v as i64,
+                });
+            }
+        }
+        Ok(())
+    }
+}
+/// Client → gateway: forward these channels live. The channels are the sessions of the
+/// streams in `streams` for the instrument groups of `instruments` (every group when there
+/// are none). Whole sessions are forwarded, so their sequence numbers stay dense.
+///
+/// Type code `0x94`, 128 bytes, channel `Session`.
+#[derive(
+    Clone,
+    Copy,
+    ::rltop_runtime::bytemuck::Pod,
+    ::rltop_runtime::bytemuck::Zeroable
+)]
+#[bytemuck(crate = "::rltop_runtime::bytemuck")]
+#[repr(C, packed)]
+pub struct Subscribe {
+    pub header: MessageHeader,
+    pub streams: u8,
+    /// Valid entries of `instruments` (0..=20); zero means every instrument group.
+    pub num_instruments: u8,
+    /// Reserved: written as zero, ignored when read.
+    pub _reserved1: [u8; 2],
+    /// Wire form (little-endian), at offset 44; read it with `instruments()`.
+    pub instruments: [u32; 20],
+    /// Reserved: written as zero, ignored when read.
+    pub _reserved2: [u8; 4],
+}
+const _: () = {
+    assert!(::core::mem::size_of::<Subscribe>() == 128);
+    assert!(::core::mem::offset_of!(Subscribe, header) == 0);
+    assert!(::core::mem::offset_of!(Subscribe, streams) == 40);
+    assert!(::core::mem::offset_of!(Subscribe, num_instruments) == 41);
+    assert!(::core::mem::offset_of!(Subscribe, _reserved1) == 42);
+    assert!(::core::mem::offset_of!(Subscribe, instruments) == 44);
+    assert!(::core::mem::offset_of!(Subscribe, _reserved2) == 124);
+};
+impl Subscribe {
+    /// Size in bytes.
+    pub const SIZE: usize = 128;
+    /// Header type code.
+    pub const TYPE_CODE: u8 = 0x94;
+    /// Decodes a message of this type at the start of `buf`, checking length, magic,
+    /// version, type, checksum and every field value. Never panics.
+    #[inline]
+    pub fn decode(
+        buf: &[u8],
+    ) -> ::core::result::Result<&Self, ::rltop_runtime::DecodeError> {
+        ::rltop_runtime::decode(buf)
+    }
+    /// Fills the header (magic, length, type, version, session, sequence,
+    /// timestamp) and the checksum; returns the bytes to send.
+    #[inline]
+    pub fn encode(&mut self, session_id: u64, seq_num: u64, timestamp_ns: u64) -> &[u8] {
+        ::rltop_runtime::finalize(self, session_id, seq_num, timestamp_ns)
+    }
+    /// All bytes zero: set the fields, then encode.
+    pub fn new() -> Self {
+        ::rltop_runtime::bytemuck::Zeroable::zeroed()
+    }
+    /// The wire bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        ::rltop_runtime::bytemuck::bytes_of(self)
+    }
+    #[inline]
+    pub fn header(&self) -> &MessageHeader {
+        &self.header
+    }
+    #[inline]
+    pub fn header_mut(&mut self) -> &mut MessageHeader {
+        &mut self.header
+    }
+    #[inline]
+    pub fn streams(&self) -> StreamSet {
+        StreamSet::from_bits_retain(u8::from_le(self.streams))
+    }
+    #[inline]
+    pub fn set_streams(&mut self, value: StreamSet) {
+        self.streams = value.bits().to_le();
+    }
+    /// Valid entries of `instruments` (0..=20); zero means every instrument group.
+    #[inline]
+    pub fn num_instruments(&self) -> u8 {
+        u8::from_le(self.num_instruments)
+    }
+    #[inline]
+    pub fn set_num_instruments(&mut self, value: u8) {
+        self.num_instruments = value.to_le();
+    }
+    #[inline]
+    pub fn instruments(&self) -> [u32; 20] {
+        {
+            let raw = self.instruments;
+            raw.map(u32::from_le)
+        }
+    }
+    #[inline]
+    pub fn set_instruments(&mut self, value: [u32; 20]) {
+        self.instruments = value.map(u32::to_le);
+    }
+}
+impl ::core::default::Default for Subscribe {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+impl ::core::fmt::Debug for Subscribe {
+    fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+        f.debug_struct("Subscribe")
+            .field("header", &self.header())
+            .field("streams", &self.streams())
+            .field("num_instruments", &self.num_instruments())
+            .field("instruments", &self.instruments())
+            .finish()
+    }
+}
+impl ::rltop_runtime::Message for Subscribe {
+    const NAME: &'static str = "Subscribe";
+    const TYPE_CODE: u8 = 0x94;
+    const SIZE: usize = 128;
+    const PROTOCOL: &'static ::rltop_runtime::Protocol = <MessageHeader as ::rltop_runtime::Header>::PROTOCOL;
+    const FIELDS: &'static [::rltop_runtime::Field] = {
+        use ::rltop_runtime::{Field as F, FieldKind as K};
+        &[
+            F::new("header.magic", 0, 4, K::Int { signed: false }, 1),
+            F::new("header.length", 4, 2, K::Int { signed: false }, 1),
+            F::new("header.msg_type", 6, 1, K::Int { signed: false }, 1),
+            F::new("header.version", 7, 1, K::Int { signed: false }, 1),
+            F::new("header.session_id", 8, 8, K::Int { signed: false }, 1),
+            F::new("header.seq_num", 16, 8, K::Int { signed: false }, 1),
+            F::new("header.timestamp", 24, 8, K::Int { signed: false }, 1),
+            F::new("header.checksum", 32, 4, K::Int { signed: false }, 1),
+            F::new("header._reserved", 36, 4, K::Reserved, 1),
+            F::new("streams", 40, 1, K::Flags { name: "StreamSet" }, 1),
+            F::new(
+                "num_instruments",
+                41,
+                1,
+                K::Count {
+                    max: 20u64,
+                    array: "instruments",
+                },
+                1,
+            ),
+            F::new("_reserved1", 42, 2, K::Reserved, 1),
+            F::new("instruments[0]", 44, 4, K::Int { signed: false }, 1),
+            F::new("instruments[1]", 48, 4, K::Int { signed: false }, 1),
+            F::new("instruments[2]", 52, 4, K::Int { signed: false }, 1),
+            F::new("instruments[3]", 56, 4, K::Int { signed: false }, 1),
+            F::new("instruments[4]", 60, 4, K::Int { signed: false }, 1),
+            F::new("instruments[5]", 64, 4, K::Int { signed: false }, 1),
+            F::new("instruments[6]", 68, 4, K::Int { signed: false }, 1),
+            F::new("instruments[7]", 72, 4, K::Int { signed: false }, 1),
+            F::new("instruments[8]", 76, 4, K::Int { signed: false }, 1),
+            F::new("instruments[9]", 80, 4, K::Int { signed: false }, 1),
+            F::new("instruments[10]", 84, 4, K::Int { signed: false }, 1),
+            F::new("instruments[11]", 88, 4, K::Int { signed: false }, 1),
+            F::new("instruments[12]", 92, 4, K::Int { signed: false }, 1),
+            F::new("instruments[13]", 96, 4, K::Int { signed: false }, 1),
+            F::new("instruments[14]", 100, 4, K::Int { signed: false }, 1),
+            F::new("instruments[15]", 104, 4, K::Int { signed: false }, 1),
+            F::new("instruments[16]", 108, 4, K::Int { signed: false }, 1),
+            F::new("instruments[17]", 112, 4, K::Int { signed: false }, 1),
+            F::new("instruments[18]", 116, 4, K::Int { signed: false }, 1),
+            F::new("instruments[19]", 120, 4, K::Int { signed: false }, 1),
+            F::new("_reserved2", 124, 4, K::Reserved, 1),
+        ]
+    };
+    #[inline]
+    fn validate(
+        &self,
+        base: usize,
+    ) -> ::core::result::Result<(), ::rltop_runtime::DecodeError> {
+        let b = ::rltop_runtime::bytemuck::bytes_of(self);
+        {
+            let v = u8::from_le_bytes([b[41]]) as u64;
+            if v > 20u64 {
+                return Err(::rltop_runtime::DecodeError::BadCount {
+                    offset: base + 41,
+                    field: "Subscribe.num_instruments",
+                    value: v,
+                    max: 20u64,
+                });
+            }
+        }
+        Ok(())
+    }
+}
+/// Client → gateway: stop forwarding these channels live (the same selection as `Subscribe`).
+///
+/// Type code `0x95`, 128 bytes, channel `Session`.
+#[derive(
+    Clone,
+    Copy,
+    ::rltop_runtime::bytemuck::Pod,
+    ::rltop_runtime::bytemuck::Zeroable
+)]
+#[bytemuck(crate = "::rltop_runtime::bytemuck")]
+#[repr(C, packed)]
+pub struct Unsubscribe {
+    pub header: MessageHeader,
+    pub streams: u8,
+    /// Valid entries of `instruments` (0..=20); zero means every instrument group.
+    pub num_instruments: u8,
+    /// Reserved: written as zero, ignored when read.
+    pub _reserved1: [u8; 2],
+    /// Wire form (little-endian), at offset 44; read it with `instruments()`.
+    pub instruments: [u32; 20],
+    /// Reserved: written as zero, ignored when read.
+    pub _reserved2: [u8; 4],
+}
+const _: () = {
+    assert!(::core::mem::size_of::<Unsubscribe>() == 128);
+    assert!(::core::mem::offset_of!(Unsubscribe, header) == 0);
+    assert!(::core::mem::offset_of!(Unsubscribe, streams) == 40);
+    assert!(::core::mem::offset_of!(Unsubscribe, num_instruments) == 41);
+    assert!(::core::mem::offset_of!(Unsubscribe, _reserved1) == 42);
+    assert!(::core::mem::offset_of!(Unsubscribe, instruments) == 44);
+    assert!(::core::mem::offset_of!(Unsubscribe, _reserved2) == 124);
+};
+impl Unsubscribe {
+    /// Size in bytes.
+    pub const SIZE: usize = 128;
+    /// Header type code.
+    pub const TYPE_CODE: u8 = 0x95;
+    /// Decodes a message of this type at the start of `buf`, checking length, magic,
+    /// version, type, checksum and every field value. Never panics.
+    #[inline]
+    pub fn decode(
+        buf: &[u8],
+    ) -> ::core::result::Result<&Self, ::rltop_runtime::DecodeError> {
+        ::rltop_runtime::decode(buf)
+    }
+    /// Fills the header (magic, length, type, version, session, sequence,
+    /// timestamp) and the checksum; returns the bytes to send.
+    #[inline]
+    pub fn encode(&mut self, session_id: u64, seq_num: u64, timestamp_ns: u64) -> &[u8] {
+        ::rltop_runtime::finalize(self, session_id, seq_num, timestamp_ns)
+    }
+    /// All bytes zero: set the fields, then encode.
+    pub fn new() -> Self {
+        ::rltop_runtime::bytemuck::Zeroable::zeroed()
+    }
+    /// The wire bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        ::rltop_runtime::bytemuck::bytes_of(self)
+    }
+    #[inline]
+    pub fn header(&self) -> &MessageHeader {
+        &self.header
+    }
+    #[inline]
+    pub fn header_mut(&mut self) -> &mut MessageHeader {
+        &mut self.header
+    }
+    #[inline]
+    pub fn streams(&self) -> StreamSet {
+        StreamSet::from_bits_retain(u8::from_le(self.streams))
+    }
+    #[inline]
+    pub fn set_streams(&mut self, value: StreamSet) {
+        self.streams = value.bits().to_le();
+    }
+    /// Valid entries of `instruments` (0..=20); zero means every instrument group.
+    #[inline]
+    pub fn num_instruments(&self) -> u8 {
+        u8::from_le(self.num_instruments)
+    }
+    #[inline]
+    pub fn set_num_instruments(&mut self, value: u8) {
+        self.num_instruments = value.to_le();
+    }
+    #[inline]
+    pub fn instruments(&self) -> [u32; 20] {
+        {
+            let raw = self.instruments;
+            raw.map(u32::from_le)
+        }
+    }
+    #[inline]
+    pub fn set_instruments(&mut self, value: [u32; 20]) {
+        self.instruments = value.map(u32::to_le);
+    }
+}
+impl ::core::default::Default for Unsubscribe {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+impl ::core::fmt::Debug for Unsubscribe {
+    fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+        f.debug_struct("Unsubscribe")
+            .field("header", &self.header())
+            .field("streams", &self.streams())
+            .field("num_instruments", &self.num_instruments())
+            .field("instruments", &self.instruments())
+            .finish()
+    }
+}
+impl ::rltop_runtime::Message for Unsubscribe {
+    const NAME: &'static str = "Unsubscribe";
+    const TYPE_CODE: u8 = 0x95;
+    const SIZE: usize = 128;
+    const PROTOCOL: &'static ::rltop_runtime::Protocol = <MessageHeader as ::rltop_runtime::Header>::PROTOCOL;
+    const FIELDS: &'static [::rltop_runtime::Field] = {
+        use ::rltop_runtime::{Field as F, FieldKind as K};
+        &[
+            F::new("header.magic", 0, 4, K::Int { signed: false }, 1),
+            F::new("header.length", 4, 2, K::Int { signed: false }, 1),
+            F::new("header.msg_type", 6, 1, K::Int { signed: false }, 1),
+            F::new("header.version", 7, 1, K::Int { signed: false }, 1),
+            F::new("header.session_id", 8, 8, K::Int { signed: false }, 1),
+            F::new("header.seq_num", 16, 8, K::Int { signed: false }, 1),
+            F::new("header.timestamp", 24, 8, K::Int { signed: false }, 1),
+            F::new("header.checksum", 32, 4, K::Int { signed: false }, 1),
+            F::new("header._reserved", 36, 4, K::Reserved, 1),
+            F::new("streams", 40, 1, K::Flags { name: "StreamSet" }, 1),
+            F::new(
+                "num_instruments",
+                41,
+                1,
+                K::Count {
+                    max: 20u64,
+                    array: "instruments",
+                },
+                1,
+            ),
+            F::new("_reserved1", 42, 2, K::Reserved, 1),
+            F::new("instruments[0]", 44, 4, K::Int { signed: false }, 1),
+            F::new("instruments[1]", 48, 4, K::Int { signed: false }, 1),
+            F::new("instruments[2]", 52, 4, K::Int { signed: false }, 1),
+            F::new("instruments[3]", 56, 4, K::Int { signed: false }, 1),
+            F::new("instruments[4]", 60, 4, K::Int { signed: false }, 1),
+            F::new("instruments[5]", 64, 4, K::Int { signed: false }, 1),
+            F::new("instruments[6]", 68, 4, K::Int { signed: false }, 1),
+            F::new("instruments[7]", 72, 4, K::Int { signed: false }, 1),
+            F::new("instruments[8]", 76, 4, K::Int { signed: false }, 1),
+            F::new("instruments[9]", 80, 4, K::Int { signed: false }, 1),
+            F::new("instruments[10]", 84, 4, K::Int { signed: false }, 1),
+            F::new("instruments[11]", 88, 4, K::Int { signed: false }, 1),
+            F::new("instruments[12]", 92, 4, K::Int { signed: false }, 1),
+            F::new("instruments[13]", 96, 4, K::Int { signed: false }, 1),
+            F::new("instruments[14]", 100, 4, K::Int { signed: false }, 1),
+            F::new("instruments[15]", 104, 4, K::Int { signed: false }, 1),
+            F::new("instruments[16]", 108, 4, K::Int { signed: false }, 1),
+            F::new("instruments[17]", 112, 4, K::Int { signed: false }, 1),
+            F::new("instruments[18]", 116, 4, K::Int { signed: false }, 1),
+            F::new("instruments[19]", 120, 4, K::Int { signed: false }, 1),
+            F::new("_reserved2", 124, 4, K::Reserved, 1),
+        ]
+    };
+    #[inline]
+    fn validate(
+        &self,
+        base: usize,
+    ) -> ::core::result::Result<(), ::rltop_runtime::DecodeError> {
+        let b = ::rltop_runtime::bytemuck::bytes_of(self);
+        {
+            let v = u8::from_le_bytes([b[41]]) as u64;
+            if v > 20u64 {
+                return Err(::rltop_runtime::DecodeError::BadCount {
+                    offset: base + 41,
+                    field: "Unsubscribe.num_instruments",
+                    value: v,
+                    max: 20u64,
+                });
+            }
+        }
+        Ok(())
+    }
+}
+/// Client → gateway: send again messages `first_seq .. first_seq + count` of a channel.
+/// They come as their original bytes, then a `ReplayComplete`; or a `ReplayRejected` alone.
+///
+/// Type code `0x96`, 64 bytes, channel `Session`.
+#[derive(
+    Clone,
+    Copy,
+    ::rltop_runtime::bytemuck::Pod,
+    ::rltop_runtime::bytemuck::Zeroable
+)]
+#[bytemuck(crate = "::rltop_runtime::bytemuck")]
+#[repr(C, packed)]
+pub struct ReplayRequest {
+    pub header: MessageHeader,
+    /// Chosen by the client, echoed in the answer.
+    /// Wire form (little-endian), at offset 40; read it with `request_id()`.
+    pub request_id: u32,
+    /// Wire form (little-endian), at offset 44; read it with `count()`.
+    pub count: u32,
+    /// Wire form (little-endian), at offset 48; read it with `channel_session()`.
+    pub channel_session: u64,
+    /// Wire form (little-endian), at offset 56; read it with `first_seq()`.
+    pub first_seq: u64,
+}
+const _: () = {
+    assert!(::core::mem::size_of::<ReplayRequest>() == 64);
+    assert!(::core::mem::offset_of!(ReplayRequest, header) == 0);
+    assert!(::core::mem::offset_of!(ReplayRequest, request_id) == 40);
+    assert!(::core::mem::offset_of!(ReplayRequest, count) == 44);
+    assert!(::core::mem::offset_of!(ReplayRequest, channel_session) == 48);
+    assert!(::core::mem::offset_of!(ReplayRequest, first_seq) == 56);
+};
+impl ReplayRequest {
+    /// Size in bytes.
+    pub const SIZE: usize = 64;
+    /// Header type code.
+    pub const TYPE_CODE: u8 = 0x96;
+    /// Decodes a message of this type at the start of `buf`, checking length, magic,
+    /// version, type, checksum and every field value. Never panics.
+    #[inline]
+    pub fn decode(
+        buf: &[u8],
+    ) -> ::core::result::Result<&Self, ::rltop_runtime::DecodeError> {
+        ::rltop_runtime::decode(buf)
+    }
+    /// Fills the header (magic, length, type, version, session, sequence,
+    /// timestamp) and the checksum; returns the bytes to send.
+    #[inline]
+    pub fn encode(&mut self, session_id: u64, seq_num: u64, timestamp_ns: u64) -> &[u8] {
+        ::rltop_runtime::finalize(self, session_id, seq_num, timestamp_ns)
+    }
+    /// All bytes zero: set the fields, then encode.
+    pub fn new() -> Self {
+        ::rltop_runtime::bytemuck::Zeroable::zeroed()
+    }
+    /// The wire bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        ::rltop_runtime::bytemuck::bytes_of(self)
+    }
+    #[inline]
+    pub fn header(&self) -> &MessageHeader {
+        &self.header
+    }
+    #[inline]
+    pub fn header_mut(&mut self) -> &mut MessageHeader {
+        &mut self.header
+    }
+    /// Chosen by the client, echoed in the answer.
+    #[inline]
+    pub fn request_id(&self) -> u32 {
+        u32::from_le(self.request_id)
+    }
+    #[inline]
+    pub fn set_request_id(&mut self, value: u32) {
+        self.request_id = value.to_le();
+    }
+    #[inline]
+    pub fn count(&self) -> u32 {
+        u32::from_le(self.count)
+    }
+    #[inline]
+    pub fn set_count(&mut self, value: u32) {
+        self.count = value.to_le();
+    }
+    #[inline]
+    pub fn channel_session(&self) -> u64 {
+        u64::from_le(self.channel_session)
+    }
+    #[inline]
+    pub fn set_channel_session(&mut self, value: u64) {
+        self.channel_session = value.to_le();
+    }
+    #[inline]
+    pub fn first_seq(&self) -> u64 {
+        u64::from_le(self.first_seq)
+    }
+    #[inline]
+    pub fn set_first_seq(&mut self, value: u64) {
+        self.first_seq = value.to_le();
+    }
+}
+impl ::core::default::Default for ReplayRequest {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+impl ::core::fmt::Debug for ReplayRequest {
+    fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+        f.debug_struct("ReplayRequest")
+            .field("header", &self.header())
+            .field("request_id", &self.request_id())
+            .field("count", &self.count())
+            .field("channel_session", &self.channel_session())
+            .field("first_seq", &self.first_seq())
+            .finish()
+    }
+}
+impl ::rltop_runtime::Message for ReplayRequest {
+    const NAME: &'static str = "ReplayRequest";
+    const TYPE_CODE: u8 = 0x96;
+    const SIZE: usize = 64;
+    const PROTOCOL: &'static ::rltop_runtime::Protocol = <MessageHeader as ::rltop_runtime::Header>::PROTOCOL;
+    const FIELDS: &'static [::rltop_runtime::Field] = {
+        use ::rltop_runtime::{Field as F, FieldKind as K};
+        &[
+            F::new("header.magic", 0, 4, K::Int { signed: false }, 1),
+            F::new("header.length", 4, 2, K::Int { signed: false }, 1),
+            F::new("header.msg_type", 6, 1, K::Int { signed: false }, 1),
+            F::new("header.version", 7, 1, K::Int { signed: false }, 1),
+            F::new("header.session_id", 8, 8, K::Int { signed: false }, 1),
+            F::new("header.seq_num", 16, 8, K::Int { signed: false }, 1),
+            F::new("header.timestamp", 24, 8, K::Int { signed: false }, 1),
+            F::new("header.checksum", 32, 4, K::Int { signed: false }, 1),
+            F::new("header._reserved", 36, 4, K::Reserved, 1),
+            F::new("request_id", 40, 4, K::Int { signed: false }, 1),
+            F::new("count", 44, 4, K::Int { signed: false }, 1),
+            F::new("channel_session", 48, 8, K::Int { signed: false }, 1),
+            F::new("first_seq", 56, 8, K::Int { signed: false }, 1),
+        ]
+    };
+    #[inline]
+    fn validate(
+        &self,
+        base: usize,
+    ) -> ::core::result::Result<(), ::rltop_runtime::DecodeError> {
+        let _ = base;
+        Ok(())
+    }
+}
+/// Gateway → client: every message of the request has been sent, before this one.
+///
+/// Type code `0x97`, 64 bytes, channel `Session`.
+#[derive(
+    Clone,
+    Copy,
+    ::rltop_runtime::bytemuck::Pod,
+    ::rltop_runtime::bytemuck::Zeroable
+)]
+#[bytemuck(crate = "::rltop_runtime::bytemuck")]
+#[repr(C, packed)]
+pub struct ReplayComplete {
+    pub header: MessageHeader,
+    /// Wire form (little-endian), at offset 40; read it with `request_id()`.
+    pub request_id: u32,
+    /// Messages sent (the request's `count`).
+    /// Wire form (little-endian), at offset 44; read it with `count()`.
+    pub count: u32,
+    /// Wire form (little-endian), at offset 48; read it with `channel_session()`.
+    pub channel_session: u64,
+    /// Wire form (little-endian), at offset 56; read it with `first_seq()`.
+    pub first_seq: u64,
+}
+const _: () = {
+    assert!(::core::mem::size_of::<ReplayComplete>() == 64);
+    assert!(::core::mem::offset_of!(ReplayComplete, header) == 0);
+    assert!(::core::mem::offset_of!(ReplayComplete, request_id) == 40);
+    assert!(::core::mem::offset_of!(ReplayComplete, count) == 44);
+    assert!(::core::mem::offset_of!(ReplayComplete, channel_session) == 48);
+    assert!(::core::mem::offset_of!(ReplayComplete, first_seq) == 56);
+};
+impl ReplayComplete {
+    /// Size in bytes.
+    pub const SIZE: usize = 64;
+    /// Header type code.
+    pub const TYPE_CODE: u8 = 0x97;
+    /// Decodes a message of this type at the start of `buf`, checking length, magic,
+    /// version, type, checksum and every field value. Never panics.
+    #[inline]
+    pub fn decode(
+        buf: &[u8],
+    ) -> ::core::result::Result<&Self, ::rltop_runtime::DecodeError> {
+        ::rltop_runtime::decode(buf)
+    }
+    /// Fills the header (magic, length, type, version, session, sequence,
+    /// timestamp) and the checksum; returns the bytes to send.
+    #[inline]
+    pub fn encode(&mut self, session_id: u64, seq_num: u64, timestamp_ns: u64) -> &[u8] {
+        ::rltop_runtime::finalize(self, session_id, seq_num, timestamp_ns)
+    }
+    /// All bytes zero: set the fields, then encode.
+    pub fn new() -> Self {
+        ::rltop_runtime::bytemuck::Zeroable::zeroed()
+    }
+    /// The wire bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        ::rltop_runtime::bytemuck::bytes_of(self)
+    }
+    #[inline]
+    pub fn header(&self) -> &MessageHeader {
+        &self.header
+    }
+    #[inline]
+    pub fn header_mut(&mut self) -> &mut MessageHeader {
+        &mut self.header
+    }
+    #[inline]
+    pub fn request_id(&self) -> u32 {
+        u32::from_le(self.request_id)
+    }
+    #[inline]
+    pub fn set_request_id(&mut self, value: u32) {
+        self.request_id = value.to_le();
+    }
+    /// Messages sent (the request's `count`).
+    #[inline]
+    pub fn count(&self) -> u32 {
+        u32::from_le(self.count)
+    }
+    #[inline]
+    pub fn set_count(&mut self, value: u32) {
+        self.count = value.to_le();
+    }
+    #[inline]
+    pub fn channel_session(&self) -> u64 {
+        u64::from_le(self.channel_session)
+    }
+    #[inline]
+    pub fn set_channel_session(&mut self, value: u64) {
+        self.channel_session = value.to_le();
+    }
+    #[inline]
+    pub fn first_seq(&self) -> u64 {
+        u64::from_le(self.first_seq)
+    }
+    #[inline]
+    pub fn set_first_seq(&mut self, value: u64) {
+        self.first_seq = value.to_le();
+    }
+}
+impl ::core::default::Default for ReplayComplete {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+impl ::core::fmt::Debug for ReplayComplete {
+    fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+        f.debug_struct("ReplayComplete")
+            .field("header", &self.header())
+            .field("request_id", &self.request_id())
+            .field("count", &self.count())
+            .field("channel_session", &self.channel_session())
+            .field("first_seq", &self.first_seq())
+            .finish()
+    }
+}
+impl ::rltop_runtime::Message for ReplayComplete {
+    const NAME: &'static str = "ReplayComplete";
+    const TYPE_CODE: u8 = 0x97;
+    const SIZE: usize = 64;
+    const PROTOCOL: &'static ::rltop_runtime::Protocol = <MessageHeader as ::rltop_runtime::Header>::PROTOCOL;
+    const FIELDS: &'static [::rltop_runtime::Field] = {
+        use ::rltop_runtime::{Field as F, FieldKind as K};
+        &[
+            F::new("header.magic", 0, 4, K::Int { signed: false }, 1),
+            F::new("header.length", 4, 2, K::Int { signed: false }, 1),
+            F::new("header.msg_type", 6, 1, K::Int { signed: false }, 1),
+            F::new("header.version", 7, 1, K::Int { signed: false }, 1),
+            F::new("header.session_id", 8, 8, K::Int { signed: false }, 1),
+            F::new("header.seq_num", 16, 8, K::Int { signed: false }, 1),
+            F::new("header.timestamp", 24, 8, K::Int { signed: false }, 1),
+            F::new("header.checksum", 32, 4, K::Int { signed: false }, 1),
+            F::new("header._reserved", 36, 4, K::Reserved, 1),
+            F::new("request_id", 40, 4, K::Int { signed: false }, 1),
+            F::new("count", 44, 4, K::Int { signed: false }, 1),
+            F::new("channel_session", 48, 8, K::Int { signed: false }, 1),
+            F::new("first_seq", 56, 8, K::Int { signed: false }, 1),
+        ]
+    };
+    #[inline]
+    fn validate(
+        &self,
+        base: usize,
+    ) -> ::core::result::Result<(), ::rltop_runtime::DecodeError> {
+        let _ = base;
+        Ok(())
+    }
+}
+/// Gateway → client: the replay request was refused; nothing of it was sent.
+///
+/// Type code `0x98`, 128 bytes, channel `Session`.
+#[derive(
+    Clone,
+    Copy,
+    ::rltop_runtime::bytemuck::Pod,
+    ::rltop_runtime::bytemuck::Zeroable
+)]
+#[bytemuck(crate = "::rltop_runtime::bytemuck")]
+#[repr(C, packed)]
+pub struct ReplayRejected {
+    pub header: MessageHeader,
+    /// Wire form (little-endian), at offset 40; read it with `request_id()`.
+    pub request_id: u32,
+    /// The request's `count`.
+    /// Wire form (little-endian), at offset 44; read it with `count()`.
+    pub count: u32,
+    /// Wire form (little-endian), at offset 48; read it with `channel_session()`.
+    pub channel_session: u64,
+    /// The request's `first_seq`.
+    /// Wire form (little-endian), at offset 56; read it with `first_seq()`.
+    pub first_seq: u64,
+    pub reason: u8,
+    /// Reserved: written as zero, ignored when read.
+    pub _reserved1: [u8; 7],
+    /// `seq_num` of the oldest message the gateway holds for the channel (0 when none).
+    /// Wire form (little-endian), at offset 72; read it with `window_first()`.
+    pub window_first: u64,
+    /// `seq_num` of the newest message the gateway holds for the channel (0 when none).
+    /// Wire form (little-endian), at offset 80; read it with `window_last()`.
+    pub window_last: u64,
+    /// A sentence for people.
+    pub detail: [u8; 40],
+}
+const _: () = {
+    assert!(::core::mem::size_of::<ReplayRejected>() == 128);
+    assert!(::core::mem::offset_of!(ReplayRejected, header) == 0);
+    assert!(::core::mem::offset_of!(ReplayRejected, request_id) == 40);
+    assert!(::core::mem::offset_of!(ReplayRejected, count) == 44);
+    assert!(::core::mem::offset_of!(ReplayRejected, channel_session) == 48);
+    assert!(::core::mem::offset_of!(ReplayRejected, first_seq) == 56);
+    assert!(::core::mem::offset_of!(ReplayRejected, reason) == 64);
+    assert!(::core::mem::offset_of!(ReplayRejected, _reserved1) == 65);
+    assert!(::core::mem::offset_of!(ReplayRejected, window_first) == 72);
+    assert!(::core::mem::offset_of!(ReplayRejected, window_last) == 80);
+    assert!(::core::mem::offset_of!(ReplayRejected, detail) == 88);
+};
+impl ReplayRejected {
+    /// Size in bytes.
+    pub const SIZE: usize = 128;
+    /// Header type code.
+    pub const TYPE_CODE: u8 = 0x98;
+    /// Decodes a message of this type at the start of `buf`, checking length, magic,
+    /// version, type, checksum and every field value. Never panics.
+    #[inline]
+    pub fn decode(
+        buf: &[u8],
+    ) -> ::core::result::Result<&Self, ::rltop_runtime::DecodeError> {
+        ::rltop_runtime::decode(buf)
+    }
+    /// Fills the header (magic, length, type, version, session, sequence,
+    /// timestamp) and the checksum; returns the bytes to send.
+    #[inline]
+    pub fn encode(&mut self, session_id: u64, seq_num: u64, timestamp_ns: u64) -> &[u8] {
+        ::rltop_runtime::finalize(self, session_id, seq_num, timestamp_ns)
+    }
+    /// All bytes zero: set the fields, then encode.
+    pub fn new() -> Self {
+        ::rltop_runtime::bytemuck::Zeroable::zeroed()
+    }
+    /// The wire bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        ::rltop_runtime::bytemuck::bytes_of(self)
+    }
+    #[inline]
+    pub fn header(&self) -> &MessageHeader {
+        &self.header
+    }
+    #[inline]
+    pub fn header_mut(&mut self) -> &mut MessageHeader {
+        &mut self.header
+    }
+    #[inline]
+    pub fn request_id(&self) -> u32 {
+        u32::from_le(self.request_id)
+    }
+    #[inline]
+    pub fn set_request_id(&mut self, value: u32) {
+        self.request_id = value.to_le();
+    }
+    /// The request's `count`.
+    #[inline]
+    pub fn count(&self) -> u32 {
+        u32::from_le(self.count)
+    }
+    #[inline]
+    pub fn set_count(&mut self, value: u32) {
+        self.count = value.to_le();
+    }
+    #[inline]
+    pub fn channel_session(&self) -> u64 {
+        u64::from_le(self.channel_session)
+    }
+    #[inline]
+    pub fn set_channel_session(&mut self, value: u64) {
+        self.channel_session = value.to_le();
+    }
+    /// The request's `first_seq`.
+    #[inline]
+    pub fn first_seq(&self) -> u64 {
+        u64::from_le(self.first_seq)
+    }
+    #[inline]
+    pub fn set_first_seq(&mut self, value: u64) {
+        self.first_seq = value.to_le();
+    }
+    #[inline]
+    pub fn reason(
+        &self,
+    ) -> ::core::result::Result<ReplayRejectReason, ::rltop_runtime::InvalidEnum> {
+        ReplayRejectReason::try_from(u8::from_le(self.reason))
+    }
+    #[inline]
+    pub fn set_reason(&mut self, value: ReplayRejectReason) {
+        self.reason = u8::from(value).to_le();
+    }
+    /// `seq_num` of the oldest message the gateway holds for the channel (0 when none).
+    #[inline]
+    pub fn window_first(&self) -> u64 {
+        u64::from_le(self.window_first)
+    }
+    #[inline]
+    pub fn set_window_first(&mut self, value: u64) {
+        self.window_first = value.to_le();
+    }
+    /// `seq_num` of the newest message the gateway holds for the channel (0 when none).
+    #[inline]
+    pub fn window_last(&self) -> u64 {
+        u64::from_le(self.window_last)
+    }
+    #[inline]
+    pub fn set_window_last(&mut self, value: u64) {
+        self.window_last = value.to_le();
+    }
+    /// A sentence for people.
+    #[inline]
+    pub fn detail(&self) -> &str {
+        ::rltop_runtime::ascii_str(&self.detail)
+    }
+    /// Writes printable ASCII, NUL padded; refuses text that is too long or not ASCII.
+    pub fn set_detail(
+        &mut self,
+        value: &str,
+    ) -> ::core::result::Result<(), ::rltop_runtime::TextError> {
+        ::rltop_runtime::set_ascii(&mut self.detail, value)
+    }
+}
+impl ::core::default::Default for ReplayRejected {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+impl ::core::fmt::Debug for ReplayRejected {
+    fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+        f.debug_struct("ReplayRejected")
+            .field("header", &self.header())
+            .field("request_id", &self.request_id())
+            .field("count", &self.count())
+            .field("channel_session", &self.channel_session())
+            .field("first_seq", &self.first_seq())
+            .field("reason", &::rltop_runtime::DebugEnum(self.reason()))
+            .field("window_first", &self.window_first())
+            .field("window_last", &self.window_last())
+            .field("detail", &self.detail())
+            .finish()
+    }
+}
+impl ::rltop_runtime::Message for ReplayRejected {
+    const NAME: &'static str = "ReplayRejected";
+    const TYPE_CODE: u8 = 0x98;
+    const SIZE: usize = 128;
+    const PROTOCOL: &'static ::rltop_runtime::Protocol = <MessageHeader as ::rltop_runtime::Header>::PROTOCOL;
+    const FIELDS: &'static [::rltop_runtime::Field] = {
+        use ::rltop_runtime::{Field as F, FieldKind as K};
+        &[
+            F::new("header.magic", 0, 4, K::Int { signed: false }, 1),
+            F::new("header.length", 4, 2, K::Int { signed: false }, 1),
+            F::new("header.msg_type", 6, 1, K::Int { signed: false }, 1),
+            F::new("header.version", 7, 1, K::Int { signed: false }, 1),
+            F::new("header.session_id", 8, 8, K::Int { signed: false }, 1),
+            F::new("header.seq_num", 16, 8, K::Int { signed: false }, 1),
+            F::new("header.timestamp", 24, 8, K::Int { signed: false }, 1),
+            F::new("header.checksum", 32, 4, K::Int { signed: false }, 1),
+            F::new("header._reserved", 36, 4, K::Reserved, 1),
+            F::new("request_id", 40, 4, K::Int { signed: false }, 1),
+            F::new("count", 44, 4, K::Int { signed: false }, 1),
+            F::new("channel_session", 48, 8, K::Int { signed: false }, 1),
+            F::new("first_seq", 56, 8, K::Int { signed: false }, 1),
+            F::new(
+                "reason",
+                64,
+                1,
+                K::Enum {
+                    name: "ReplayRejectReason",
+                    values: &[1, 2, 3, 4],
+                    names: &["OutOfWindow", "UnknownChannel", "BadCount", "RateLimited"],
+                    signed: false,
+                },
+                1,
+            ),
+            F::new("_reserved1", 65, 7, K::Reserved, 1),
+            F::new("window_first", 72, 8, K::Int { signed: false }, 1),
+            F::new("window_last", 80, 8, K::Int { signed: false }, 1),
+            F::new("detail", 88, 40, K::Text, 1),
+        ]
+    };
+    #[inline]
+    fn validate(
+        &self,
+        base: usize,
+    ) -> ::core::result::Result<(), ::rltop_runtime::DecodeError> {
+        let b = ::rltop_runtime::bytemuck::bytes_of(self);
+        {
+            let v = u8::from_le_bytes([b[64]]);
+            if !matches!(v, 1 | 2 | 3 | 4) {
+                return Err(::rltop_runtime::DecodeError::BadEnum {
+                    offset: base + 64,
+                    field: "ReplayRejected.reason",
+                    value: v as i64,
+                });
+            }
+        }
+        {
+            if !::rltop_runtime::valid_ascii(&b[88..128]) {
+                return Err(::rltop_runtime::DecodeError::BadText {
+                    offset: base + 88,
+                    field: "ReplayRejected.detail",
+                });
+            }
+        }
+        Ok(())
+    }
+}
+/// Either direction: sent when the sender has sent nothing else for `heartbeat_ms`.
+///
+/// Type code `0x99`, 48 bytes, channel `Session`.
+#[derive(
+    Clone,
+    Copy,
+    ::rltop_runtime::bytemuck::Pod,
+    ::rltop_runtime::bytemuck::Zeroable
+)]
+#[bytemuck(crate = "::rltop_runtime::bytemuck")]
+#[repr(C, packed)]
+pub struct SessionHeartbeat {
+    pub header: MessageHeader,
+    /// Reserved: written as zero, ignored when read.
+    pub _reserved1: [u8; 8],
+}
+const _: () = {
+    assert!(::core::mem::size_of::<SessionHeartbeat>() == 48);
+    assert!(::core::mem::offset_of!(SessionHeartbeat, header) == 0);
+    assert!(::core::mem::offset_of!(SessionHeartbeat, _reserved1) == 40);
+};
+impl SessionHeartbeat {
+    /// Size in bytes.
+    pub const SIZE: usize = 48;
+    /// Header type code.
+    pub const TYPE_CODE: u8 = 0x99;
+    /// Decodes a message of this type at the start of `buf`, checking length, magic,
+    /// version, type, checksum and every field value. Never panics.
+    #[inline]
+    pub fn decode(
+        buf: &[u8],
+    ) -> ::core::result::Result<&Self, ::rltop_runtime::DecodeError> {
+        ::rltop_runtime::decode(buf)
+    }
+    /// Fills the header (magic, length, type, version, session, sequence,
+    /// timestamp) and the checksum; returns the bytes to send.
+    #[inline]
+    pub fn encode(&mut self, session_id: u64, seq_num: u64, timestamp_ns: u64) -> &[u8] {
+        ::rltop_runtime::finalize(self, session_id, seq_num, timestamp_ns)
+    }
+    /// All bytes zero: set the fields, then encode.
+    pub fn new() -> Self {
+        ::rltop_runtime::bytemuck::Zeroable::zeroed()
+    }
+    /// The wire bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        ::rltop_runtime::bytemuck::bytes_of(self)
+    }
+    #[inline]
+    pub fn header(&self) -> &MessageHeader {
+        &self.header
+    }
+    #[inline]
+    pub fn header_mut(&mut self) -> &mut MessageHeader {
+        &mut self.header
+    }
+}
+impl ::core::default::Default for SessionHeartbeat {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+impl ::core::fmt::Debug for SessionHeartbeat {
+    fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+        f.debug_struct("SessionHeartbeat").field("header", &self.header()).finish()
+    }
+}
+impl ::rltop_runtime::Message for SessionHeartbeat {
+    const NAME: &'static str = "SessionHeartbeat";
+    const TYPE_CODE: u8 = 0x99;
+    const SIZE: usize = 48;
+    const PROTOCOL: &'static ::rltop_runtime::Protocol = <MessageHeader as ::rltop_runtime::Header>::PROTOCOL;
+    const FIELDS: &'static [::rltop_runtime::Field] = {
+        use ::rltop_runtime::{Field as F, FieldKind as K};
+        &[
+            F::new("header.magic", 0, 4, K::Int { signed: false }, 1),
+            F::new("header.length", 4, 2, K::Int { signed: false }, 1),
+            F::new("header.msg_type", 6, 1, K::Int { signed: false }, 1),
+            F::new("header.version", 7, 1, K::Int { signed: false }, 1),
+            F::new("header.session_id", 8, 8, K::Int { signed: false }, 1),
+            F::new("header.seq_num", 16, 8, K::Int { signed: false }, 1),
+            F::new("header.timestamp", 24, 8, K::Int { signed: false }, 1),
+            F::new("header.checksum", 32, 4, K::Int { signed: false }, 1),
+            F::new("header._reserved", 36, 4, K::Reserved, 1),
+            F::new("_reserved1", 40, 8, K::Reserved, 1),
+        ]
+    };
+    #[inline]
+    fn validate(
+        &self,
+        base: usize,
+    ) -> ::core::result::Result<(), ::rltop_runtime::DecodeError> {
+        let _ = base;
+        Ok(())
+    }
+}
+/// Client → gateway: the client is done; the gateway answers `EndOfSession` (`Logout`) and
+/// closes.
+///
+/// Type code `0x9a`, 48 bytes, channel `Session`.
+#[derive(
+    Clone,
+    Copy,
+    ::rltop_runtime::bytemuck::Pod,
+    ::rltop_runtime::bytemuck::Zeroable
+)]
+#[bytemuck(crate = "::rltop_runtime::bytemuck")]
+#[repr(C, packed)]
+pub struct Logout {
+    pub header: MessageHeader,
+    /// Reserved: written as zero, ignored when read.
+    pub _reserved1: [u8; 8],
+}
+const _: () = {
+    assert!(::core::mem::size_of::<Logout>() == 48);
+    assert!(::core::mem::offset_of!(Logout, header) == 0);
+    assert!(::core::mem::offset_of!(Logout, _reserved1) == 40);
+};
+impl Logout {
+    /// Size in bytes.
+    pub const SIZE: usize = 48;
+    /// Header type code.
+    pub const TYPE_CODE: u8 = 0x9a;
+    /// Decodes a message of this type at the start of `buf`, checking length, magic,
+    /// version, type, checksum and every field value. Never panics.
+    #[inline]
+    pub fn decode(
+        buf: &[u8],
+    ) -> ::core::result::Result<&Self, ::rltop_runtime::DecodeError> {
+        ::rltop_runtime::decode(buf)
+    }
+    /// Fills the header (magic, length, type, version, session, sequence,
+    /// timestamp) and the checksum; returns the bytes to send.
+    #[inline]
+    pub fn encode(&mut self, session_id: u64, seq_num: u64, timestamp_ns: u64) -> &[u8] {
+        ::rltop_runtime::finalize(self, session_id, seq_num, timestamp_ns)
+    }
+    /// All bytes zero: set the fields, then encode.
+    pub fn new() -> Self {
+        ::rltop_runtime::bytemuck::Zeroable::zeroed()
+    }
+    /// The wire bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        ::rltop_runtime::bytemuck::bytes_of(self)
+    }
+    #[inline]
+    pub fn header(&self) -> &MessageHeader {
+        &self.header
+    }
+    #[inline]
+    pub fn header_mut(&mut self) -> &mut MessageHeader {
+        &mut self.header
+    }
+}
+impl ::core::default::Default for Logout {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+impl ::core::fmt::Debug for Logout {
+    fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+        f.debug_struct("Logout").field("header", &self.header()).finish()
+    }
+}
+impl ::rltop_runtime::Message for Logout {
+    const NAME: &'static str = "Logout";
+    const TYPE_CODE: u8 = 0x9a;
+    const SIZE: usize = 48;
+    const PROTOCOL: &'static ::rltop_runtime::Protocol = <MessageHeader as ::rltop_runtime::Header>::PROTOCOL;
+    const FIELDS: &'static [::rltop_runtime::Field] = {
+        use ::rltop_runtime::{Field as F, FieldKind as K};
+        &[
+            F::new("header.magic", 0, 4, K::Int { signed: false }, 1),
+            F::new("header.length", 4, 2, K::Int { signed: false }, 1),
+            F::new("header.msg_type", 6, 1, K::Int { signed: false }, 1),
+            F::new("header.version", 7, 1, K::Int { signed: false }, 1),
+            F::new("header.session_id", 8, 8, K::Int { signed: false }, 1),
+            F::new("header.seq_num", 16, 8, K::Int { signed: false }, 1),
+            F::new("header.timestamp", 24, 8, K::Int { signed: false }, 1),
+            F::new("header.checksum", 32, 4, K::Int { signed: false }, 1),
+            F::new("header._reserved", 36, 4, K::Reserved, 1),
+            F::new("_reserved1", 40, 8, K::Reserved, 1),
+        ]
+    };
+    #[inline]
+    fn validate(
+        &self,
+        base: usize,
+    ) -> ::core::result::Result<(), ::rltop_runtime::DecodeError> {
+        let _ = base;
+        Ok(())
+    }
+}
+/// Gateway → client: the last message of a connection; the gateway closes after it.
+///
+/// Type code `0x9b`, 128 bytes, channel `Session`.
+#[derive(
+    Clone,
+    Copy,
+    ::rltop_runtime::bytemuck::Pod,
+    ::rltop_runtime::bytemuck::Zeroable
+)]
+#[bytemuck(crate = "::rltop_runtime::bytemuck")]
+#[repr(C, packed)]
+pub struct EndOfSession {
+    pub header: MessageHeader,
+    pub reason: u8,
+    /// Reserved: written as zero, ignored when read.
+    pub _reserved1: [u8; 7],
+    /// A sentence for people (for a slow consumer: how many bytes waited, and the bound).
+    pub detail: [u8; 80],
+}
+const _: () = {
+    assert!(::core::mem::size_of::<EndOfSession>() == 128);
+    assert!(::core::mem::offset_of!(EndOfSession, header) == 0);
+    assert!(::core::mem::offset_of!(EndOfSession, reason) == 40);
+    assert!(::core::mem::offset_of!(EndOfSession, _reserved1) == 41);
+    assert!(::core::mem::offset_of!(EndOfSession, detail) == 48);
+};
+impl EndOfSession {
+    /// Size in bytes.
+    pub const SIZE: usize = 128;
+    /// Header type code.
+    pub const TYPE_CODE: u8 = 0x9b;
+    /// Decodes a message of this type at the start of `buf`, checking length, magic,
+    /// version, type, checksum and every field value. Never panics.
+    #[inline]
+    pub fn decode(
+        buf: &[u8],
+    ) -> ::core::result::Result<&Self, ::rltop_runtime::DecodeError> {
+        ::rltop_runtime::decode(buf)
+    }
+    /// Fills the header (magic, length, type, version, session, sequence,
+    /// timestamp) and the checksum; returns the bytes to send.
+    #[inline]
+    pub fn encode(&mut self, session_id: u64, seq_num: u64, timestamp_ns: u64) -> &[u8] {
+        ::rltop_runtime::finalize(self, session_id, seq_num, timestamp_ns)
+    }
+    /// All bytes zero: set the fields, then encode.
+    pub fn new() -> Self {
+        ::rltop_runtime::bytemuck::Zeroable::zeroed()
+    }
+    /// The wire bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        ::rltop_runtime::bytemuck::bytes_of(self)
+    }
+    #[inline]
+    pub fn header(&self) -> &MessageHeader {
+        &self.header
+    }
+    #[inline]
+    pub fn header_mut(&mut self) -> &mut MessageHeader {
+        &mut self.header
+    }
+    #[inline]
+    pub fn reason(
+        &self,
+    ) -> ::core::result::Result<EndReason, ::rltop_runtime::InvalidEnum> {
+        EndReason::try_from(u8::from_le(self.reason))
+    }
+    #[inline]
+    pub fn set_reason(&mut self, value: EndReason) {
+        self.reason = u8::from(value).to_le();
+    }
+    /// A sentence for people (for a slow consumer: how many bytes waited, and the bound).
+    #[inline]
+    pub fn detail(&self) -> &str {
+        ::rltop_runtime::ascii_str(&self.detail)
+    }
+    /// Writes printable ASCII, NUL padded; refuses text that is too long or not ASCII.
+    pub fn set_detail(
+        &mut self,
+        value: &str,
+    ) -> ::core::result::Result<(), ::rltop_runtime::TextError> {
+        ::rltop_runtime::set_ascii(&mut self.detail, value)
+    }
+}
+impl ::core::default::Default for EndOfSession {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+impl ::core::fmt::Debug for EndOfSession {
+    fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+        f.debug_struct("EndOfSession")
+            .field("header", &self.header())
+            .field("reason", &::rltop_runtime::DebugEnum(self.reason()))
+            .field("detail", &self.detail())
+            .finish()
+    }
+}
+impl ::rltop_runtime::Message for EndOfSession {
+    const NAME: &'static str = "EndOfSession";
+    const TYPE_CODE: u8 = 0x9b;
+    const SIZE: usize = 128;
+    const PROTOCOL: &'static ::rltop_runtime::Protocol = <MessageHeader as ::rltop_runtime::Header>::PROTOCOL;
+    const FIELDS: &'static [::rltop_runtime::Field] = {
+        use ::rltop_runtime::{Field as F, FieldKind as K};
+        &[
+            F::new("header.magic", 0, 4, K::Int { signed: false }, 1),
+            F::new("header.length", 4, 2, K::Int { signed: false }, 1),
+            F::new("header.msg_type", 6, 1, K::Int { signed: false }, 1),
+            F::new("header.version", 7, 1, K::Int { signed: false }, 1),
+            F::new("header.session_id", 8, 8, K::Int { signed: false }, 1),
+            F::new("header.seq_num", 16, 8, K::Int { signed: false }, 1),
+            F::new("header.timestamp", 24, 8, K::Int { signed: false }, 1),
+            F::new("header.checksum", 32, 4, K::Int { signed: false }, 1),
+            F::new("header._reserved", 36, 4, K::Reserved, 1),
+            F::new(
+                "reason",
+                40,
+                1,
+                K::Enum {
+                    name: "EndReason",
+                    values: &[1, 2, 3, 4, 5, 6],
+                    names: &[
+                        "Logout",
+                        "Shutdown",
+                        "SlowConsumer",
+                        "IdleTimeout",
+                        "ProtocolError",
+                        "LoginTimeout",
+                    ],
+                    signed: false,
+                },
+                1,
+            ),
+            F::new("_reserved1", 41, 7, K::Reserved, 1),
+            F::new("detail", 48, 80, K::Text, 1),
+        ]
+    };
+    #[inline]
+    fn validate(
+        &self,
+        base: usize,
+    ) -> ::core::result::Result<(), ::rltop_runtime::DecodeError> {
+        let b = ::rltop_runtime::bytemuck::bytes_of(self);
+        {
+            let v = u8::from_le_bytes([b[40]]);
+            if !matches!(v, 1 | 2 | 3 | 4 | 5 | 6) {
+                return Err(::rltop_runtime::DecodeError::BadEnum {
+                    offset: base + 40,
+                    field: "EndOfSession.reason",
+                    value: v as i64,
+                });
+            }
+        }
+        {
+            if !::rltop_runtime::valid_ascii(&b[48..128]) {
+                return Err(::rltop_runtime::DecodeError::BadText {
+                    offset: base + 48,
+                    field: "EndOfSession.detail",
+                });
+            }
+        }
+        Ok(())
+    }
+}
+/// Gateway → client: a control message was refused. The connection stays open unless an
+/// `EndOfSession` follows (SPEC.md §11 says when).
+///
+/// Type code `0x9c`, 128 bytes, channel `Session`.
+#[derive(
+    Clone,
+    Copy,
+    ::rltop_runtime::bytemuck::Pod,
+    ::rltop_runtime::bytemuck::Zeroable
+)]
+#[bytemuck(crate = "::rltop_runtime::bytemuck")]
+#[repr(C, packed)]
+pub struct Reject {
+    pub header: MessageHeader,
+    /// `msg_type` of the refused message.
+    pub rejected_type: u8,
+    pub reason: u8,
+    /// Reserved: written as zero, ignored when read.
+    pub _reserved1: [u8; 2],
+    /// Byte offset, within the refused message, of the field at fault (0 when none is).
+    /// Wire form (little-endian), at offset 44; read it with `error_offset()`.
+    pub error_offset: u32,
+    /// `seq_num` of the refused message.
+    /// Wire form (little-endian), at offset 48; read it with `rejected_seq()`.
+    pub rejected_seq: u64,
+    /// A sentence for people.
+    pub detail: [u8; 72],
+}
+const _: () = {
+    assert!(::core::mem::size_of::<Reject>() == 128);
+    assert!(::core::mem::offset_of!(Reject, header) == 0);
+    assert!(::core::mem::offset_of!(Reject, rejected_type) == 40);
+    assert!(::core::mem::offset_of!(Reject, reason) == 41);
+    assert!(::core::mem::offset_of!(Reject, _reserved1) == 42);
+    assert!(::core::mem::offset_of!(Reject, error_offset) == 44);
+    assert!(::core::mem::offset_of!(Reject, rejected_seq) == 48);
+    assert!(::core::mem::offset_of!(Reject, detail) == 56);
+};
+impl Reject {
+    /// Size in bytes.
+    pub const SIZE: usize = 128;
+    /// Header type code.
+    pub const TYPE_CODE: u8 = 0x9c;
+    /// Decodes a message of this type at the start of `buf`, checking length, magic,
+    /// version, type, checksum and every field value. Never panics.
+    #[inline]
+    pub fn decode(
+        buf: &[u8],
+    ) -> ::core::result::Result<&Self, ::rltop_runtime::DecodeError> {
+        ::rltop_runtime::decode(buf)
+    }
+    /// Fills the header (magic, length, type, version, session, sequence,
+    /// timestamp) and the checksum; returns the bytes to send.
+    #[inline]
+    pub fn encode(&mut self, session_id: u64, seq_num: u64, timestamp_ns: u64) -> &[u8] {
+        ::rltop_runtime::finalize(self, session_id, seq_num, timestamp_ns)
+    }
+    /// All bytes zero: set the fields, then encode.
+    pub fn new() -> Self {
+        ::rltop_runtime::bytemuck::Zeroable::zeroed()
+    }
+    /// The wire bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        ::rltop_runtime::bytemuck::bytes_of(self)
+    }
+    #[inline]
+    pub fn header(&self) -> &MessageHeader {
+        &self.header
+    }
+    #[inline]
+    pub fn header_mut(&mut self) -> &mut MessageHeader {
+        &mut self.header
+    }
+    /// `msg_type` of the refused message.
+    #[inline]
+    pub fn rejected_type(&self) -> u8 {
+        u8::from_le(self.rejected_type)
+    }
+    #[inline]
+    pub fn set_rejected_type(&mut self, value: u8) {
+        self.rejected_type = value.to_le();
+    }
+    #[inline]
+    pub fn reason(
+        &self,
+    ) -> ::core::result::Result<RejectCode, ::rltop_runtime::InvalidEnum> {
+        RejectCode::try_from(u8::from_le(self.reason))
+    }
+    #[inline]
+    pub fn set_reason(&mut self, value: RejectCode) {
+        self.reason = u8::from(value).to_le();
+    }
+    /// Byte offset, within the refused message, of the field at fault (0 when none is).
+    #[inline]
+    pub fn error_offset(&self) -> u32 {
+        u32::from_le(self.error_offset)
+    }
+    #[inline]
+    pub fn set_error_offset(&mut self, value: u32) {
+        self.error_offset = value.to_le();
+    }
+    /// `seq_num` of the refused message.
+    #[inline]
+    pub fn rejected_seq(&self) -> u64 {
+        u64::from_le(self.rejected_seq)
+    }
+    #[inline]
+    pub fn set_rejected_seq(&mut self, value: u64) {
+        self.rejected_seq = value.to_le();
+    }
+    /// A sentence for people.
+    #[inline]
+    pub fn detail(&self) -> &str {
+        ::rltop_runtime::ascii_str(&self.detail)
+    }
+    /// Writes printable ASCII, NUL padded; refuses text that is too long or not ASCII.
+    pub fn set_detail(
+        &mut self,
+        value: &str,
+    ) -> ::core::result::Result<(), ::rltop_runtime::TextError> {
+        ::rltop_runtime::set_ascii(&mut self.detail, value)
+    }
+}
+impl ::core::default::Default for Reject {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+impl ::core::fmt::Debug for Reject {
+    fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+        f.debug_struct("Reject")
+            .field("header", &self.header())
+            .field("rejected_type", &self.rejected_type())
+            .field("reason", &::rltop_runtime::DebugEnum(self.reason()))
+            .field("error_offset", &self.error_offset())
+            .field("rejected_seq", &self.rejected_seq())
+            .field("detail", &self.detail())
+            .finish()
+    }
+}
+impl ::rltop_runtime::Message for Reject {
+    const NAME: &'static str = "Reject";
+    const TYPE_CODE: u8 = 0x9c;
+    const SIZE: usize = 128;
+    const PROTOCOL: &'static ::rltop_runtime::Protocol = <MessageHeader as ::rltop_runtime::Header>::PROTOCOL;
+    const FIELDS: &'static [::rltop_runtime::Field] = {
+        use ::rltop_runtime::{Field as F, FieldKind as K};
+        &[
+            F::new("header.magic", 0, 4, K::Int { signed: false }, 1),
+            F::new("header.length", 4, 2, K::Int { signed: false }, 1),
+            F::new("header.msg_type", 6, 1, K::Int { signed: false }, 1),
+            F::new("header.version", 7, 1, K::Int { signed: false }, 1),
+            F::new("header.session_id", 8, 8, K::Int { signed: false }, 1),
+            F::new("header.seq_num", 16, 8, K::Int { signed: false }, 1),
+            F::new("header.timestamp", 24, 8, K::Int { signed: false }, 1),
+            F::new("header.checksum", 32, 4, K::Int { signed: false }, 1),
+            F::new("header._reserved", 36, 4, K::Reserved, 1),
+            F::new("rejected_type", 40, 1, K::Int { signed: false }, 1),
+            F::new(
+                "reason",
+                41,
+                1,
+                K::Enum {
+                    name: "RejectCode",
+                    values: &[1, 2, 3, 4, 5],
+                    names: &[
+                        "Malformed",
+                        "NotLoggedIn",
+                        "AlreadyLoggedIn",
+                        "UnexpectedType",
+                        "BadSubscription",
+                    ],
+                    signed: false,
+                },
+                1,
+            ),
+            F::new("_reserved1", 42, 2, K::Reserved, 1),
+            F::new("error_offset", 44, 4, K::Int { signed: false }, 1),
+            F::new("rejected_seq", 48, 8, K::Int { signed: false }, 1),
+            F::new("detail", 56, 72, K::Text, 1),
+        ]
+    };
+    #[inline]
+    fn validate(
+        &self,
+        base: usize,
+    ) -> ::core::result::Result<(), ::rltop_runtime::DecodeError> {
+        let b = ::rltop_runtime::bytemuck::bytes_of(self);
+        {
+            let v = u8::from_le_bytes([b[41]]);
+            if !matches!(v, 1 | 2 | 3 | 4 | 5) {
+                return Err(::rltop_runtime::DecodeError::BadEnum {
+                    offset: base + 41,
+                    field: "Reject.reason",
+                    value: v as i64,
+                });
+            }
+        }
+        {
+            if !::rltop_runtime::valid_ascii(&b[56..128]) {
+                return Err(::rltop_runtime::DecodeError::BadText {
+                    offset: base + 56,
+                    field: "Reject.detail",
                 });
             }
         }
@@ -4616,6 +7284,32 @@ pub enum Message<'a> {
     InstrumentDefinition(&'a InstrumentDefinition),
     /// Sent on a channel that has had nothing to say for `interval_ms`, so a subscriber can
     Heartbeat(&'a Heartbeat),
+    /// Client → gateway, the first message on a connection. The header's `session_id` is zero
+    Login(&'a Login),
+    /// Gateway → client: the login is accepted. The header's `session_id` is the connection's
+    LoginAccepted(&'a LoginAccepted),
+    /// Gateway → client: the login is refused; the gateway closes the connection after it.
+    LoginRejected(&'a LoginRejected),
+    /// Gateway → client: one channel (a session of the plan) and what the gateway retains of it.
+    ChannelStatus(&'a ChannelStatus),
+    /// Client → gateway: forward these channels live. The channels are the sessions of the
+    Subscribe(&'a Subscribe),
+    /// Client → gateway: stop forwarding these channels live (the same selection as `Subscribe`).
+    Unsubscribe(&'a Unsubscribe),
+    /// Client → gateway: send again messages `first_seq .. first_seq + count` of a channel.
+    ReplayRequest(&'a ReplayRequest),
+    /// Gateway → client: every message of the request has been sent, before this one.
+    ReplayComplete(&'a ReplayComplete),
+    /// Gateway → client: the replay request was refused; nothing of it was sent.
+    ReplayRejected(&'a ReplayRejected),
+    /// Either direction: sent when the sender has sent nothing else for `heartbeat_ms`.
+    SessionHeartbeat(&'a SessionHeartbeat),
+    /// Client → gateway: the client is done; the gateway answers `EndOfSession` (`Logout`) and
+    Logout(&'a Logout),
+    /// Gateway → client: the last message of a connection; the gateway closes after it.
+    EndOfSession(&'a EndOfSession),
+    /// Gateway → client: a control message was refused. The connection stays open unless an
+    Reject(&'a Reject),
 }
 impl<'a> Message<'a> {
     /// Decodes the message at the start of `buf`, whatever its type. Never panics.
@@ -4657,6 +7351,19 @@ impl<'a> Message<'a> {
             Self::LiquidationEvent(m) => &m.header,
             Self::InstrumentDefinition(m) => &m.header,
             Self::Heartbeat(m) => &m.header,
+            Self::Login(m) => &m.header,
+            Self::LoginAccepted(m) => &m.header,
+            Self::LoginRejected(m) => &m.header,
+            Self::ChannelStatus(m) => &m.header,
+            Self::Subscribe(m) => &m.header,
+            Self::Unsubscribe(m) => &m.header,
+            Self::ReplayRequest(m) => &m.header,
+            Self::ReplayComplete(m) => &m.header,
+            Self::ReplayRejected(m) => &m.header,
+            Self::SessionHeartbeat(m) => &m.header,
+            Self::Logout(m) => &m.header,
+            Self::EndOfSession(m) => &m.header,
+            Self::Reject(m) => &m.header,
         }
     }
     /// The message's name in the schema.
@@ -4676,6 +7383,19 @@ impl<'a> Message<'a> {
             Self::LiquidationEvent(_) => stringify!(LiquidationEvent),
             Self::InstrumentDefinition(_) => stringify!(InstrumentDefinition),
             Self::Heartbeat(_) => stringify!(Heartbeat),
+            Self::Login(_) => stringify!(Login),
+            Self::LoginAccepted(_) => stringify!(LoginAccepted),
+            Self::LoginRejected(_) => stringify!(LoginRejected),
+            Self::ChannelStatus(_) => stringify!(ChannelStatus),
+            Self::Subscribe(_) => stringify!(Subscribe),
+            Self::Unsubscribe(_) => stringify!(Unsubscribe),
+            Self::ReplayRequest(_) => stringify!(ReplayRequest),
+            Self::ReplayComplete(_) => stringify!(ReplayComplete),
+            Self::ReplayRejected(_) => stringify!(ReplayRejected),
+            Self::SessionHeartbeat(_) => stringify!(SessionHeartbeat),
+            Self::Logout(_) => stringify!(Logout),
+            Self::EndOfSession(_) => stringify!(EndOfSession),
+            Self::Reject(_) => stringify!(Reject),
         }
     }
     /// The header type code.
@@ -4695,6 +7415,19 @@ impl<'a> Message<'a> {
             Self::LiquidationEvent(_) => 0x83,
             Self::InstrumentDefinition(_) => 0x84,
             Self::Heartbeat(_) => 0x85,
+            Self::Login(_) => 0x90,
+            Self::LoginAccepted(_) => 0x91,
+            Self::LoginRejected(_) => 0x92,
+            Self::ChannelStatus(_) => 0x93,
+            Self::Subscribe(_) => 0x94,
+            Self::Unsubscribe(_) => 0x95,
+            Self::ReplayRequest(_) => 0x96,
+            Self::ReplayComplete(_) => 0x97,
+            Self::ReplayRejected(_) => 0x98,
+            Self::SessionHeartbeat(_) => 0x99,
+            Self::Logout(_) => 0x9a,
+            Self::EndOfSession(_) => 0x9b,
+            Self::Reject(_) => 0x9c,
         }
     }
     /// Its type's description: name, code, size and field table.
@@ -4714,6 +7447,19 @@ impl<'a> Message<'a> {
             Self::LiquidationEvent(_) => &MESSAGE_TYPES[11],
             Self::InstrumentDefinition(_) => &MESSAGE_TYPES[12],
             Self::Heartbeat(_) => &MESSAGE_TYPES[13],
+            Self::Login(_) => &MESSAGE_TYPES[14],
+            Self::LoginAccepted(_) => &MESSAGE_TYPES[15],
+            Self::LoginRejected(_) => &MESSAGE_TYPES[16],
+            Self::ChannelStatus(_) => &MESSAGE_TYPES[17],
+            Self::Subscribe(_) => &MESSAGE_TYPES[18],
+            Self::Unsubscribe(_) => &MESSAGE_TYPES[19],
+            Self::ReplayRequest(_) => &MESSAGE_TYPES[20],
+            Self::ReplayComplete(_) => &MESSAGE_TYPES[21],
+            Self::ReplayRejected(_) => &MESSAGE_TYPES[22],
+            Self::SessionHeartbeat(_) => &MESSAGE_TYPES[23],
+            Self::Logout(_) => &MESSAGE_TYPES[24],
+            Self::EndOfSession(_) => &MESSAGE_TYPES[25],
+            Self::Reject(_) => &MESSAGE_TYPES[26],
         }
     }
     /// The message's bytes.
@@ -4733,6 +7479,19 @@ impl<'a> Message<'a> {
             Self::LiquidationEvent(m) => ::rltop_runtime::bytemuck::bytes_of(*m),
             Self::InstrumentDefinition(m) => ::rltop_runtime::bytemuck::bytes_of(*m),
             Self::Heartbeat(m) => ::rltop_runtime::bytemuck::bytes_of(*m),
+            Self::Login(m) => ::rltop_runtime::bytemuck::bytes_of(*m),
+            Self::LoginAccepted(m) => ::rltop_runtime::bytemuck::bytes_of(*m),
+            Self::LoginRejected(m) => ::rltop_runtime::bytemuck::bytes_of(*m),
+            Self::ChannelStatus(m) => ::rltop_runtime::bytemuck::bytes_of(*m),
+            Self::Subscribe(m) => ::rltop_runtime::bytemuck::bytes_of(*m),
+            Self::Unsubscribe(m) => ::rltop_runtime::bytemuck::bytes_of(*m),
+            Self::ReplayRequest(m) => ::rltop_runtime::bytemuck::bytes_of(*m),
+            Self::ReplayComplete(m) => ::rltop_runtime::bytemuck::bytes_of(*m),
+            Self::ReplayRejected(m) => ::rltop_runtime::bytemuck::bytes_of(*m),
+            Self::SessionHeartbeat(m) => ::rltop_runtime::bytemuck::bytes_of(*m),
+            Self::Logout(m) => ::rltop_runtime::bytemuck::bytes_of(*m),
+            Self::EndOfSession(m) => ::rltop_runtime::bytemuck::bytes_of(*m),
+            Self::Reject(m) => ::rltop_runtime::bytemuck::bytes_of(*m),
         }
     }
     /// The channel the message's type belongs to.
@@ -4752,6 +7511,19 @@ impl<'a> Message<'a> {
             Self::LiquidationEvent(_) => Channel::Statistics,
             Self::InstrumentDefinition(_) => Channel::Statistics,
             Self::Heartbeat(_) => Channel::Statistics,
+            Self::Login(_) => Channel::Session,
+            Self::LoginAccepted(_) => Channel::Session,
+            Self::LoginRejected(_) => Channel::Session,
+            Self::ChannelStatus(_) => Channel::Session,
+            Self::Subscribe(_) => Channel::Session,
+            Self::Unsubscribe(_) => Channel::Session,
+            Self::ReplayRequest(_) => Channel::Session,
+            Self::ReplayComplete(_) => Channel::Session,
+            Self::ReplayRejected(_) => Channel::Session,
+            Self::SessionHeartbeat(_) => Channel::Session,
+            Self::Logout(_) => Channel::Session,
+            Self::EndOfSession(_) => Channel::Session,
+            Self::Reject(_) => Channel::Session,
         }
     }
 }
@@ -4774,6 +7546,19 @@ impl<'a> ::rltop_runtime::Dispatch<'a> for Message<'a> {
             0x83 => Some(128),
             0x84 => Some(128),
             0x85 => Some(64),
+            0x90 => Some(128),
+            0x91 => Some(64),
+            0x92 => Some(128),
+            0x93 => Some(80),
+            0x94 => Some(128),
+            0x95 => Some(128),
+            0x96 => Some(64),
+            0x97 => Some(64),
+            0x98 => Some(128),
+            0x99 => Some(48),
+            0x9a => Some(48),
+            0x9b => Some(128),
+            0x9c => Some(128),
             _ => None,
         }
     }
@@ -4839,6 +7624,58 @@ impl<'a> ::rltop_runtime::Dispatch<'a> for Message<'a> {
                 ::rltop_runtime::check_checksum(&frame, &PROTOCOL)?;
                 ::rltop_runtime::view(&frame).map(Self::Heartbeat)
             }
+            0x90 => {
+                ::rltop_runtime::check_checksum(&frame, &PROTOCOL)?;
+                ::rltop_runtime::view(&frame).map(Self::Login)
+            }
+            0x91 => {
+                ::rltop_runtime::check_checksum(&frame, &PROTOCOL)?;
+                ::rltop_runtime::view(&frame).map(Self::LoginAccepted)
+            }
+            0x92 => {
+                ::rltop_runtime::check_checksum(&frame, &PROTOCOL)?;
+                ::rltop_runtime::view(&frame).map(Self::LoginRejected)
+            }
+            0x93 => {
+                ::rltop_runtime::check_checksum(&frame, &PROTOCOL)?;
+                ::rltop_runtime::view(&frame).map(Self::ChannelStatus)
+            }
+            0x94 => {
+                ::rltop_runtime::check_checksum(&frame, &PROTOCOL)?;
+                ::rltop_runtime::view(&frame).map(Self::Subscribe)
+            }
+            0x95 => {
+                ::rltop_runtime::check_checksum(&frame, &PROTOCOL)?;
+                ::rltop_runtime::view(&frame).map(Self::Unsubscribe)
+            }
+            0x96 => {
+                ::rltop_runtime::check_checksum(&frame, &PROTOCOL)?;
+                ::rltop_runtime::view(&frame).map(Self::ReplayRequest)
+            }
+            0x97 => {
+                ::rltop_runtime::check_checksum(&frame, &PROTOCOL)?;
+                ::rltop_runtime::view(&frame).map(Self::ReplayComplete)
+            }
+            0x98 => {
+                ::rltop_runtime::check_checksum(&frame, &PROTOCOL)?;
+                ::rltop_runtime::view(&frame).map(Self::ReplayRejected)
+            }
+            0x99 => {
+                ::rltop_runtime::check_checksum(&frame, &PROTOCOL)?;
+                ::rltop_runtime::view(&frame).map(Self::SessionHeartbeat)
+            }
+            0x9a => {
+                ::rltop_runtime::check_checksum(&frame, &PROTOCOL)?;
+                ::rltop_runtime::view(&frame).map(Self::Logout)
+            }
+            0x9b => {
+                ::rltop_runtime::check_checksum(&frame, &PROTOCOL)?;
+                ::rltop_runtime::view(&frame).map(Self::EndOfSession)
+            }
+            0x9c => {
+                ::rltop_runtime::check_checksum(&frame, &PROTOCOL)?;
+                ::rltop_runtime::view(&frame).map(Self::Reject)
+            }
             other => {
                 Err(::rltop_runtime::DecodeError::UnknownType {
                     offset: frame.offset + PROTOCOL.type_offset,
@@ -4865,6 +7702,19 @@ pub const MESSAGE_TYPES: &[::rltop_runtime::MessageType] = &[
     ::rltop_runtime::MessageType::of::<LiquidationEvent>(),
     ::rltop_runtime::MessageType::of::<InstrumentDefinition>(),
     ::rltop_runtime::MessageType::of::<Heartbeat>(),
+    ::rltop_runtime::MessageType::of::<Login>(),
+    ::rltop_runtime::MessageType::of::<LoginAccepted>(),
+    ::rltop_runtime::MessageType::of::<LoginRejected>(),
+    ::rltop_runtime::MessageType::of::<ChannelStatus>(),
+    ::rltop_runtime::MessageType::of::<Subscribe>(),
+    ::rltop_runtime::MessageType::of::<Unsubscribe>(),
+    ::rltop_runtime::MessageType::of::<ReplayRequest>(),
+    ::rltop_runtime::MessageType::of::<ReplayComplete>(),
+    ::rltop_runtime::MessageType::of::<ReplayRejected>(),
+    ::rltop_runtime::MessageType::of::<SessionHeartbeat>(),
+    ::rltop_runtime::MessageType::of::<Logout>(),
+    ::rltop_runtime::MessageType::of::<EndOfSession>(),
+    ::rltop_runtime::MessageType::of::<Reject>(),
 ];
 /// The messages of one datagram, in order: each item is a message or the error that
 /// concerns it (see [`::rltop_runtime::Messages`]).

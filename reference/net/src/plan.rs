@@ -104,7 +104,31 @@ impl Stream {
             rltop::Channel::Incremental => Stream::Incremental,
             rltop::Channel::Trade => Stream::Trades,
             rltop::Channel::Statistics => Stream::Statistics,
+            // Gateway control messages are never published on a stream.
+            rltop::Channel::Session => return None,
         })
+    }
+
+    /// The schema's name for the stream (`Stream` in `ChannelStatus`), same numbering.
+    pub fn wire(self) -> rltop::Stream {
+        match self {
+            Stream::FullBook => rltop::Stream::FullBook,
+            Stream::TopOfBook => rltop::Stream::TopOfBook,
+            Stream::Incremental => rltop::Stream::Incremental,
+            Stream::Trades => rltop::Stream::Trades,
+            Stream::Statistics => rltop::Stream::Statistics,
+        }
+    }
+
+    /// The stream's bit in a `StreamSet` (Subscribe, Unsubscribe).
+    pub fn bit(self) -> rltop::StreamSet {
+        match self {
+            Stream::FullBook => rltop::StreamSet::FULL_BOOK,
+            Stream::TopOfBook => rltop::StreamSet::TOP_OF_BOOK,
+            Stream::Incremental => rltop::StreamSet::INCREMENTAL,
+            Stream::Trades => rltop::StreamSet::TRADES,
+            Stream::Statistics => rltop::StreamSet::STATISTICS,
+        }
     }
 }
 
