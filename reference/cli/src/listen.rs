@@ -52,6 +52,20 @@ pub struct ListenArgs {
     /// Socket receive buffer, bytes.
     #[arg(long, default_value_t = 16 << 20)]
     rcvbuf: usize,
+    /// A gateway (`rltop gateway`, HOST:PORT) to repair gaps from by replay, instead of
+    /// waiting for the next snapshot.
+    #[arg(long)]
+    gateway: Option<String>,
+    /// Take everything from the gateway over TCP: no multicast at all.
+    #[arg(long, requires = "gateway")]
+    unicast: bool,
+    /// The gateway's token.
+    #[arg(long, env = "RLTOP_GATEWAY_TOKEN", hide_env_values = true, default_value = "")]
+    token: String,
+    /// Connections to the gateway (the pool: replays are spread over them, and one that
+    /// fails is replaced while the others carry on).
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u64).range(1..=64))]
+    pool: u64,
 }
 
 /// Latency samples (ns), kept up to a bound by reservoir sampling.
@@ -105,9 +119,76 @@ struct Counters {
     rejected: u64,
     stale_since: BTreeMap<u32, u64>,
     stale_ns: u64,
+    /// Each recovery's time stale (ns): from the gap (or refusal) to the live book again.
+    repairs: Vec<u64>,
     trades: u64,
     /// Instrument definitions seen, by symbol id.
     reference: BTreeMap<u32, Reference>,
+    /// Statistics sessions that have ended (SPEC.md §10, end of session).
+    ended: HashSet<u64>,
+    reported: usize,
+    io_error: Option<String>,
+}
+
+/// What the loop does with each feed-handler event, whichever way its bytes came.
+fn on_event(
+    e: &Event<'_>,
+    now: u64,
+    origin: &dyn std::fmt::Display,
+    c: &mut Counters,
+    end_sessions: &HashSet<u64>,
+    json: Option<&mut dyn Write>,
+) {
+    match e {
+        Event::SessionGap { .. } => c.gaps += 1,
+        Event::Recovered { symbol_id, .. } => {
+            c.recoveries += 1;
+            if let Some(since) = c.stale_since.remove(symbol_id) {
+                c.stale_ns += now.saturating_sub(since);
+                c.repairs.push(now.saturating_sub(since));
+            }
+        }
+        Event::Stale { symbol_id, .. } => {
+            c.stale_since.entry(*symbol_id).or_insert(now);
+        }
+        Event::Rejected { error } => {
+            c.rejected += 1;
+            if c.reported < 10 {
+                c.reported += 1;
+                eprintln!(
+                    "rltop listen: {origin}: {} at byte {}: {error}",
+                    error.name(),
+                    error.offset()
+                );
+            }
+        }
+        Event::Trade(_) => c.trades += 1,
+        Event::Instrument(d) => {
+            c.reference.insert(
+                d.symbol_id(),
+                Reference {
+                    name: d.symbol().to_string(),
+                    price_exponent: d.price_exponent(),
+                    quantity_exponent: d.quantity_exponent(),
+                },
+            );
+        }
+        // End of session (SPEC.md §10): a heartbeat with interval 0.
+        Event::Heartbeat(h) if h.interval_ms() == 0 => {
+            let session = h.header().session_id();
+            if end_sessions.contains(&session) {
+                c.ended.insert(session);
+            }
+        }
+        _ => {}
+    }
+    if let Some(out) = json {
+        if let Some(line) = json_line(e) {
+            if let Err(err) = writeln!(out, "{line}") {
+                c.io_error.get_or_insert(err.to_string());
+            }
+        }
+    }
 }
 
 fn micros(ns: u64) -> String {
@@ -119,7 +200,26 @@ pub fn run(args: ListenArgs) -> Result<(), String> {
     let iface = resolve_interface(&args.iface)?;
     let endpoints = plan.endpoints();
     let groups: Vec<_> = endpoints.iter().map(|e| e.addr).collect();
-    let mut rx = Receiver::join(&groups, iface, args.rcvbuf)?;
+    let mut rx = if args.unicast {
+        None
+    } else {
+        Some(Receiver::join(&groups, iface, args.rcvbuf)?)
+    };
+    let mut recovery = match &args.gateway {
+        Some(addr) => Some(rltop_gateway::Recovery::new(rltop_gateway::Pool::start(
+            rltop_gateway::ClientConfig {
+                addr: addr.clone(),
+                token: args.token.clone(),
+                name: "rltop listen".into(),
+                connections: args.pool as usize,
+                subscribe: args
+                    .unicast
+                    .then(rltop_gateway::Subscription::everything),
+                ..rltop_gateway::ClientConfig::default()
+            },
+        )?)),
+        None => None,
+    };
     let end_sessions: HashSet<u64> = endpoints
         .iter()
         .filter(|e| e.stream == Stream::Statistics)
@@ -146,13 +246,13 @@ pub fn run(args: ListenArgs) -> Result<(), String> {
         rng: 0x9E37_79B9_7F4A_7C15,
     };
     let mut c = Counters::default();
-    let mut ended: HashSet<u64> = HashSet::new();
     let mut ended_at: Option<Instant> = None;
     let mut last_draw = Instant::now();
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
-    let mut io_error: Option<String> = None;
-    let mut reported = 0;
+    let mut datagrams = 0u64;
+    let mut bytes = 0u64;
+    let gateway_label = args.gateway.clone().unwrap_or_default();
     loop {
         if stopped() || deadline.is_some_and(|d| Instant::now() >= d) {
             break;
@@ -160,102 +260,82 @@ pub fn run(args: ListenArgs) -> Result<(), String> {
         if ended_at.is_some_and(|t| t.elapsed() >= Duration::from_millis(300)) {
             break;
         }
-        rx.poll(Duration::from_millis(50), &mut |d| {
-            let now = if d.rx_ns != 0 { d.rx_ns } else { realtime_ns() };
-            if let Some(w) = pcap.as_mut() {
-                if let Err(e) = w.write(
-                    now,
-                    std::net::SocketAddrV4::new(std::net::Ipv4Addr::UNSPECIFIED, 0),
-                    endpoints[d.group].addr,
-                    d.payload,
-                ) {
-                    io_error.get_or_insert(format!("pcap: {e}"));
-                }
-            }
-            // Latency of every message whose frame is whole: header timestamp → receive.
-            // (Framing only; the feed handler verifies the messages.)
-            let header_size = std::mem::size_of::<rltop::MessageHeader>();
-            let mut at = 0;
-            while let Some(bytes) = d.payload.get(at..at + header_size) {
-                let h: &rltop::MessageHeader = rltop_runtime::bytemuck::from_bytes(bytes);
-                let len = usize::from(h.length());
-                if len < header_size || at + len > d.payload.len() {
-                    break;
-                }
-                if d.rx_ns != 0 && d.rx_ns >= h.timestamp() {
-                    latency.add(d.rx_ns - h.timestamp());
-                }
-                at += len;
-            }
-            if d.truncated {
-                c.rejected += 1;
-                if reported < 10 {
-                    reported += 1;
-                    eprintln!(
-                        "rltop listen: {}: a datagram larger than the receive buffer was cut",
-                        endpoints[d.group].addr
-                    );
-                }
-            }
-            let line = match endpoints[d.group].line {
-                Line::A => rltop_feed::Line::A,
-                Line::B => rltop_feed::Line::B,
+        if let Some(rx) = rx.as_mut() {
+            // With a gateway, come back soon for what it sends.
+            let wait = if recovery.is_some() {
+                Duration::from_millis(2)
+            } else {
+                Duration::from_millis(50)
             };
-            let group = endpoints[d.group].addr;
-            feed.on_datagram_from(line, d.payload, &mut |e| {
-                match &e {
-                    Event::SessionGap { .. } => c.gaps += 1,
-                    Event::Recovered { symbol_id, .. } => {
-                        c.recoveries += 1;
-                        if let Some(since) = c.stale_since.remove(symbol_id) {
-                            c.stale_ns += now.saturating_sub(since);
-                        }
+            rx.poll(wait, &mut |d| {
+                let now = if d.rx_ns != 0 { d.rx_ns } else { realtime_ns() };
+                if let Some(w) = pcap.as_mut() {
+                    if let Err(e) = w.write(
+                        now,
+                        std::net::SocketAddrV4::new(std::net::Ipv4Addr::UNSPECIFIED, 0),
+                        endpoints[d.group].addr,
+                        d.payload,
+                    ) {
+                        c.io_error.get_or_insert(format!("pcap: {e}"));
                     }
-                    Event::Stale { symbol_id, .. } => {
-                        c.stale_since.entry(*symbol_id).or_insert(now);
+                }
+                // Latency of every message whose frame is whole: header timestamp → receive.
+                // (Framing only; the feed handler verifies the messages.)
+                let header_size = std::mem::size_of::<rltop::MessageHeader>();
+                let mut at = 0;
+                while let Some(bytes) = d.payload.get(at..at + header_size) {
+                    let h: &rltop::MessageHeader = rltop_runtime::bytemuck::from_bytes(bytes);
+                    let len = usize::from(h.length());
+                    if len < header_size || at + len > d.payload.len() {
+                        break;
                     }
-                    Event::Rejected { error } => {
-                        c.rejected += 1;
-                        if reported < 10 {
-                            reported += 1;
-                            eprintln!(
-                                "rltop listen: {group}: {} at byte {}: {error}",
-                                error.name(),
-                                error.offset()
-                            );
-                        }
+                    if d.rx_ns != 0 && d.rx_ns >= h.timestamp() {
+                        latency.add(d.rx_ns - h.timestamp());
                     }
-                    Event::Trade(_) => c.trades += 1,
-                    Event::Instrument(d) => {
-                        c.reference.insert(
-                            d.symbol_id(),
-                            Reference {
-                                name: d.symbol().to_string(),
-                                price_exponent: d.price_exponent(),
-                                quantity_exponent: d.quantity_exponent(),
-                            },
+                    at += len;
+                }
+                if d.truncated {
+                    c.rejected += 1;
+                    if c.reported < 10 {
+                        c.reported += 1;
+                        eprintln!(
+                            "rltop listen: {}: a datagram larger than the receive buffer was cut",
+                            endpoints[d.group].addr
                         );
                     }
-                    // End of session (SPEC.md §10): a heartbeat with interval 0.
-                    Event::Heartbeat(h) if h.interval_ms() == 0 => {
-                        let session = h.header().session_id();
-                        if end_sessions.contains(&session) {
-                            ended.insert(session);
-                        }
-                    }
-                    _ => {}
                 }
-                if args.json {
-                    if let Some(line) = json_line(&e) {
-                        if let Err(err) = writeln!(out, "{line}") {
-                            io_error.get_or_insert(err.to_string());
-                        }
+                let line = match endpoints[d.group].line {
+                    Line::A => rltop_feed::Line::A,
+                    Line::B => rltop_feed::Line::B,
+                };
+                let group = endpoints[d.group].addr;
+                feed.on_datagram_from(line, d.payload, &mut |e| {
+                    if let Some(r) = recovery.as_mut() {
+                        r.on_event(&e);
                     }
-                }
+                    let json: Option<&mut dyn Write> = if args.json { Some(&mut out) } else { None };
+                    on_event(&e, now, &group, &mut c, &end_sessions, json);
+                });
+            })
+            .map_err(|e| format!("receive: {e}"))?;
+            datagrams = rx.stats.datagrams;
+            bytes = rx.stats.bytes;
+        }
+        if let Some(r) = recovery.as_mut() {
+            let wait = if rx.is_some() {
+                Duration::ZERO
+            } else {
+                Duration::from_millis(50)
+            };
+            r.poll(&mut feed, wait, &mut |e| {
+                let json: Option<&mut dyn Write> = if args.json { Some(&mut out) } else { None };
+                on_event(&e, realtime_ns(), &gateway_label, &mut c, &end_sessions, json);
             });
-        })
-        .map_err(|e| format!("receive: {e}"))?;
-        if let Some(e) = io_error.take() {
+            if rx.is_none() {
+                bytes = r.stats().bytes;
+            }
+        }
+        if let Some(e) = c.io_error.take() {
             if e.contains("Broken pipe") {
                 break;
             }
@@ -264,7 +344,7 @@ pub fn run(args: ListenArgs) -> Result<(), String> {
         if args.until_end
             && ended_at.is_none()
             && !end_sessions.is_empty()
-            && ended.len() == end_sessions.len()
+            && c.ended.len() == end_sessions.len()
         {
             ended_at = Some(Instant::now());
         }
@@ -300,11 +380,37 @@ pub fn run(args: ListenArgs) -> Result<(), String> {
         .copied()
         .filter(|&s| !feed.is_live(s))
         .collect();
+    c.repairs.sort_unstable();
+    let repair = if c.repairs.is_empty() {
+        "no repairs".to_string()
+    } else {
+        let at = |q: f64| c.repairs[((c.repairs.len() - 1) as f64 * q).round() as usize];
+        format!(
+            "{} repairs, stale p50 {:.3} ms p99 {:.3} ms",
+            c.repairs.len(),
+            at(0.5) as f64 / 1e6,
+            at(0.99) as f64 / 1e6
+        )
+    };
+    let gateway = match &recovery {
+        Some(r) => {
+            let st = r.stats();
+            let mut line = format!(
+                "; gateway: {} ranges asked ({} messages), {} replays served, {} refused, {} disconnects",
+                st.requested_ranges, st.requested_messages, st.completed, st.rejected, st.disconnects
+            );
+            if let Some(why) = &r.last_rejection {
+                line.push_str(&format!(" (last refusal: {why})"));
+            }
+            line
+        }
+        None => String::new(),
+    };
     let summary = format!(
-        "rltop listen: {} messages in {} datagrams ({} bytes), {} rejected, {} duplicates, {} session gaps, {} recoveries, {:.3} s stale in all, {} instruments ({} live), {} trades; latency header→receive: {}",
+        "rltop listen: {} messages in {} datagrams ({} bytes), {} rejected, {} duplicates, {} session gaps, {} recoveries, {:.3} s stale in all, {} instruments ({} live), {} trades; latency header→receive: {}; {repair}{gateway}",
         stats.messages,
-        rx.stats.datagrams,
-        rx.stats.bytes,
+        datagrams,
+        bytes,
         c.rejected,
         stats.duplicates,
         c.gaps,

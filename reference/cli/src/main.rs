@@ -4,6 +4,7 @@
 
 mod bridge;
 mod dump;
+mod gateway;
 mod listen;
 mod publish;
 mod replay;
@@ -46,6 +47,8 @@ enum Command {
     /// Serve the feed as Binance-compatible WebSocket streams and REST, raw datagrams, and
     /// a live page.
     Bridge(bridge::BridgeArgs),
+    /// Serve the feed over TCP: replay of missed messages and unicast delivery (SPEC.md §11).
+    Gateway(gateway::GatewayArgs),
 }
 
 /// The simulator's knobs, shared by `rltop sim` and `rltop publish --source sim`.
@@ -175,6 +178,7 @@ fn main() -> ExitCode {
         Command::Dump(a) => ("dump", dump::run(a)),
         Command::Plan(a) => ("plan", plan(a)),
         Command::Bridge(a) => ("bridge", bridge::run(a)),
+        Command::Gateway(a) => ("gateway", gateway::run(a)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

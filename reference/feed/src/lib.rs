@@ -304,7 +304,7 @@ impl FeedHandler {
         for item in rltop::messages(datagram) {
             self.stats.messages += 1;
             match item {
-                Ok(m) => self.on_message(line, m, on_event),
+                Ok(m) => self.on_message(line, m, false, on_event),
                 Err(error) => {
                     self.stats.rejected += 1;
                     on_event(Event::Rejected { error });
@@ -313,12 +313,41 @@ impl FeedHandler {
         }
     }
 
-    fn on_message<'a>(&mut self, line: Line, m: Message<'a>, on_event: &mut impl FnMut(Event<'_>)) {
+    /// Messages sent again on request (a gateway's replay, SPEC.md §11): whole messages back
+    /// to back, of any sessions. They are taken as late arrivals, except that an increment
+    /// older than the session window is still offered to its book, which drops it if it
+    /// has it already (by `order_book_seq`): a replay may come after the window has moved
+    /// on, and the increments it carries are what repairs a stale book.
+    pub fn on_replayed(&mut self, messages: &[u8], on_event: &mut impl FnMut(Event<'_>)) {
+        for item in rltop::messages(messages) {
+            self.stats.messages += 1;
+            match item {
+                Ok(m) => self.on_message(Line::A, m, true, on_event),
+                Err(error) => {
+                    self.stats.rejected += 1;
+                    on_event(Event::Rejected { error });
+                }
+            }
+        }
+    }
+
+    fn on_message<'a>(
+        &mut self,
+        line: Line,
+        m: Message<'a>,
+        replayed: bool,
+        on_event: &mut impl FnMut(Event<'_>),
+    ) {
         let h = m.header();
         let session = h.session_id();
         match self.sessions.window(session).arrive(h.seq_num()) {
             Arrival::Duplicate => {
                 self.stats.duplicates += 1;
+                if replayed {
+                    if let Some((symbol_id, seq, op)) = increment(&m) {
+                        self.on_increment(symbol_id, seq, op, on_event);
+                    }
+                }
                 return;
             }
             Arrival::Late => self.stats.late += 1,
