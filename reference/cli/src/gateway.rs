@@ -87,7 +87,10 @@ pub fn run(args: GatewayArgs) -> Result<(), String> {
     let source = match args.source.as_str() {
         "sim" => {
             if !(1.0..=10_000_000.0).contains(&args.rate) {
-                return Err(format!("--rate {}: must be 1 to 1e7 events a second", args.rate));
+                return Err(format!(
+                    "--rate {}: must be 1 to 1e7 events a second",
+                    args.rate
+                ));
             }
             SourceSpec::Sim(SimSpec {
                 plan: plan.clone(),
@@ -107,7 +110,11 @@ pub fn run(args: GatewayArgs) -> Result<(), String> {
                 plan: plan.clone(),
                 speed: args.speed,
             },
-            None => return Err(format!("--source {s}: expected multicast, sim or pcap:FILE")),
+            None => {
+                return Err(format!(
+                    "--source {s}: expected multicast, sim or pcap:FILE"
+                ))
+            }
         },
     };
     let config = rltop_gateway::Config {
@@ -133,7 +140,10 @@ pub fn run(args: GatewayArgs) -> Result<(), String> {
     let stop = Arc::new(AtomicBool::new(false));
     let source_thread = source.start(tx, stop.clone())?;
     // The first line says where: scripts (and the tests) read the port from it.
-    println!("rltop gateway: listening on {} (source: {describe})", running.addr);
+    println!(
+        "rltop gateway: listening on {} (source: {describe})",
+        running.addr
+    );
     if let Some(m) = running.metrics_addr {
         println!("rltop gateway: metrics at http://{m}/metrics");
     }

@@ -60,7 +60,12 @@ pub struct ListenArgs {
     #[arg(long, requires = "gateway")]
     unicast: bool,
     /// The gateway's token.
-    #[arg(long, env = "RLTOP_GATEWAY_TOKEN", hide_env_values = true, default_value = "")]
+    #[arg(
+        long,
+        env = "RLTOP_GATEWAY_TOKEN",
+        hide_env_values = true,
+        default_value = ""
+    )]
     token: String,
     /// Connections to the gateway (the pool: replays are spread over them, and one that
     /// fails is replaced while the others carry on).
@@ -212,9 +217,7 @@ pub fn run(args: ListenArgs) -> Result<(), String> {
                 token: args.token.clone(),
                 name: "rltop listen".into(),
                 connections: args.pool as usize,
-                subscribe: args
-                    .unicast
-                    .then(rltop_gateway::Subscription::everything),
+                subscribe: args.unicast.then(rltop_gateway::Subscription::everything),
                 ..rltop_gateway::ClientConfig::default()
             },
         )?)),
@@ -313,7 +316,8 @@ pub fn run(args: ListenArgs) -> Result<(), String> {
                     if let Some(r) = recovery.as_mut() {
                         r.on_event(&e);
                     }
-                    let json: Option<&mut dyn Write> = if args.json { Some(&mut out) } else { None };
+                    let json: Option<&mut dyn Write> =
+                        if args.json { Some(&mut out) } else { None };
                     on_event(&e, now, &group, &mut c, &end_sessions, json);
                 });
             })
@@ -329,7 +333,14 @@ pub fn run(args: ListenArgs) -> Result<(), String> {
             };
             r.poll(&mut feed, wait, &mut |e| {
                 let json: Option<&mut dyn Write> = if args.json { Some(&mut out) } else { None };
-                on_event(&e, realtime_ns(), &gateway_label, &mut c, &end_sessions, json);
+                on_event(
+                    &e,
+                    realtime_ns(),
+                    &gateway_label,
+                    &mut c,
+                    &end_sessions,
+                    json,
+                );
             });
             if rx.is_none() {
                 bytes = r.stats().bytes;

@@ -189,7 +189,9 @@ impl Connection {
             .await
             .map_err(|_| ClientError::Io(format!("{}: no answer to Login", config.addr)))??;
         let Incoming::Control(bytes) = first else {
-            return Err(ClientError::Protocol("market data before LoginAccepted".into()));
+            return Err(ClientError::Protocol(
+                "market data before LoginAccepted".into(),
+            ));
         };
         match Message::decode(&bytes) {
             Ok(Message::LoginAccepted(a)) => {
@@ -218,7 +220,10 @@ impl Connection {
     }
 
     /// Sends one control message.
-    pub async fn send_control<M: rltop_runtime::Message>(&mut self, m: M) -> Result<(), ClientError> {
+    pub async fn send_control<M: rltop_runtime::Message>(
+        &mut self,
+        m: M,
+    ) -> Result<(), ClientError> {
         let bytes = self.out.seal(m);
         self.wr
             .write_all(&bytes)
@@ -253,7 +258,13 @@ impl Connection {
         }
     }
 
-    pub async fn replay(&mut self, request_id: u32, session: u64, first_seq: u64, count: u32) -> Result<(), ClientError> {
+    pub async fn replay(
+        &mut self,
+        request_id: u32,
+        session: u64,
+        first_seq: u64,
+        count: u32,
+    ) -> Result<(), ClientError> {
         let mut m = rltop::ReplayRequest::new();
         m.set_request_id(request_id);
         m.set_channel_session(session);
@@ -322,7 +333,11 @@ pub enum Delivery {
     /// Whole market-data messages (live or replayed).
     Data(Bytes),
     /// A replay was sent in full (its messages came before this).
-    ReplayComplete { session: u64, first_seq: u64, count: u32 },
+    ReplayComplete {
+        session: u64,
+        first_seq: u64,
+        count: u32,
+    },
     /// A replay was refused: the consumer falls back to a snapshot (SPEC.md §8).
     ReplayRejected {
         session: u64,
@@ -479,7 +494,11 @@ impl Pool {
 
     /// Connections logged in now.
     pub fn healthy(&self) -> usize {
-        self.shared.healthy.iter().filter(|h| h.load(Relaxed)).count()
+        self.shared
+            .healthy
+            .iter()
+            .filter(|h| h.load(Relaxed))
+            .count()
     }
 
     /// Times a connection of the pool has been lost.
@@ -505,7 +524,11 @@ impl Drop for Pool {
     }
 }
 
-async fn run_connection(shared: Arc<Shared>, k: usize, mut requests: amsc::UnboundedReceiver<Request>) {
+async fn run_connection(
+    shared: Arc<Shared>,
+    k: usize,
+    mut requests: amsc::UnboundedReceiver<Request>,
+) {
     let config = &shared.config;
     let mut backoff = config.backoff_min;
     let mut first = true;

@@ -33,9 +33,17 @@ async fn answer(mut stream: TcpStream, gateway: Gateway) -> std::io::Result<()> 
     }
     let line = request.split(|&b| b == b'\r').next().unwrap_or_default();
     let (status, kind, body) = if line.starts_with(b"GET /metrics ") {
-        ("200 OK", "text/plain; version=0.0.4", gateway.metrics_text())
+        (
+            "200 OK",
+            "text/plain; version=0.0.4",
+            gateway.metrics_text(),
+        )
     } else {
-        ("404 Not Found", "text/plain", "only GET /metrics is served here\n".to_string())
+        (
+            "404 Not Found",
+            "text/plain",
+            "only GET /metrics is served here\n".to_string(),
+        )
     };
     let head = format!(
         "HTTP/1.1 {status}\r\ncontent-type: {kind}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",

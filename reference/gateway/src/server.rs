@@ -490,28 +490,131 @@ impl Gateway {
             let _ = writeln!(out, "rltop_gateway_{name} {value}");
         };
         let c = |a: &AtomicU64| a.load(Relaxed);
-        put("connections", "gauge", "Open client connections.", c(&m.connections));
-        put("connections_total", "counter", "Client connections accepted.", c(&m.connections_total));
+        put(
+            "connections",
+            "gauge",
+            "Open client connections.",
+            c(&m.connections),
+        );
+        put(
+            "connections_total",
+            "counter",
+            "Client connections accepted.",
+            c(&m.connections_total),
+        );
         put("logins_total", "counter", "Logins accepted.", c(&m.logins));
-        put("logins_bad_token_total", "counter", "Logins refused for a wrong token.", c(&m.logins_bad_token));
-        put("logins_server_full_total", "counter", "Logins refused at the connection limit.", c(&m.logins_server_full));
-        put("datagrams_in_total", "counter", "Datagrams ingested.", c(&m.datagrams_in));
-        put("messages_in_total", "counter", "Messages ingested.", c(&m.messages_in));
-        put("messages_rejected_total", "counter", "Ingested messages failing verification.", c(&m.messages_rejected));
-        put("messages_unknown_channel_total", "counter", "Ingested messages of a session outside the plan.", c(&m.messages_unknown_channel));
-        put("messages_duplicate_total", "counter", "Ingested messages already retained (B line, retransmissions).", c(&m.messages_duplicate));
-        put("messages_too_old_total", "counter", "Ingested messages older than the retention.", c(&m.messages_too_old));
-        put("forwarded_messages_total", "counter", "Live messages queued to subscribers.", c(&m.forwarded_messages));
-        put("bytes_out_total", "counter", "Bytes written to clients.", c(&m.bytes_out));
-        put("replay_requests_total", "counter", "Replay requests received.", c(&m.replay_requests));
-        put("replay_rejected_total", "counter", "Replay requests refused.", c(&m.replay_rejected));
-        put("replayed_messages_total", "counter", "Messages sent by replay.", c(&m.replayed_messages));
-        put("rejects_total", "counter", "Control messages refused with Reject.", c(&m.rejects));
-        put("slow_consumer_closes_total", "counter", "Connections closed as slow consumers.", c(&m.slow_closes));
-        put("idle_closes_total", "counter", "Connections closed after the idle timeout.", c(&m.idle_closes));
-        put("protocol_error_closes_total", "counter", "Connections closed for framing errors.", c(&m.protocol_error_closes));
-        put("dropped_bytes_total", "counter", "Bytes discarded from slow consumers' queues.", c(&m.dropped_bytes));
-        let _ = writeln!(out, "# HELP rltop_gateway_retained_messages Messages retained, per channel.");
+        put(
+            "logins_bad_token_total",
+            "counter",
+            "Logins refused for a wrong token.",
+            c(&m.logins_bad_token),
+        );
+        put(
+            "logins_server_full_total",
+            "counter",
+            "Logins refused at the connection limit.",
+            c(&m.logins_server_full),
+        );
+        put(
+            "datagrams_in_total",
+            "counter",
+            "Datagrams ingested.",
+            c(&m.datagrams_in),
+        );
+        put(
+            "messages_in_total",
+            "counter",
+            "Messages ingested.",
+            c(&m.messages_in),
+        );
+        put(
+            "messages_rejected_total",
+            "counter",
+            "Ingested messages failing verification.",
+            c(&m.messages_rejected),
+        );
+        put(
+            "messages_unknown_channel_total",
+            "counter",
+            "Ingested messages of a session outside the plan.",
+            c(&m.messages_unknown_channel),
+        );
+        put(
+            "messages_duplicate_total",
+            "counter",
+            "Ingested messages already retained (B line, retransmissions).",
+            c(&m.messages_duplicate),
+        );
+        put(
+            "messages_too_old_total",
+            "counter",
+            "Ingested messages older than the retention.",
+            c(&m.messages_too_old),
+        );
+        put(
+            "forwarded_messages_total",
+            "counter",
+            "Live messages queued to subscribers.",
+            c(&m.forwarded_messages),
+        );
+        put(
+            "bytes_out_total",
+            "counter",
+            "Bytes written to clients.",
+            c(&m.bytes_out),
+        );
+        put(
+            "replay_requests_total",
+            "counter",
+            "Replay requests received.",
+            c(&m.replay_requests),
+        );
+        put(
+            "replay_rejected_total",
+            "counter",
+            "Replay requests refused.",
+            c(&m.replay_rejected),
+        );
+        put(
+            "replayed_messages_total",
+            "counter",
+            "Messages sent by replay.",
+            c(&m.replayed_messages),
+        );
+        put(
+            "rejects_total",
+            "counter",
+            "Control messages refused with Reject.",
+            c(&m.rejects),
+        );
+        put(
+            "slow_consumer_closes_total",
+            "counter",
+            "Connections closed as slow consumers.",
+            c(&m.slow_closes),
+        );
+        put(
+            "idle_closes_total",
+            "counter",
+            "Connections closed after the idle timeout.",
+            c(&m.idle_closes),
+        );
+        put(
+            "protocol_error_closes_total",
+            "counter",
+            "Connections closed for framing errors.",
+            c(&m.protocol_error_closes),
+        );
+        put(
+            "dropped_bytes_total",
+            "counter",
+            "Bytes discarded from slow consumers' queues.",
+            c(&m.dropped_bytes),
+        );
+        let _ = writeln!(
+            out,
+            "# HELP rltop_gateway_retained_messages Messages retained, per channel."
+        );
         let _ = writeln!(out, "# TYPE rltop_gateway_retained_messages gauge");
         for ch in &self.inner.channels {
             let d = lock(&ch.data);
@@ -529,11 +632,7 @@ impl Gateway {
 
     /// Serves clients on `listener` until `stop` resolves; then ends every connection with
     /// `EndOfSession` (`Shutdown`) and waits (a second at most) for them to go.
-    pub async fn serve(
-        self,
-        listener: TcpListener,
-        stop: impl std::future::Future<Output = ()>,
-    ) {
+    pub async fn serve(self, listener: TcpListener, stop: impl std::future::Future<Output = ()>) {
         tokio::pin!(stop);
         loop {
             tokio::select! {
@@ -792,11 +891,21 @@ impl Session<'_> {
                 true
             }
             (true, Message::Subscribe(s)) => {
-                self.subscription(bytes, s.streams(), &s.instruments()[..usize::from(s.num_instruments())], true);
+                self.subscription(
+                    bytes,
+                    s.streams(),
+                    &s.instruments()[..usize::from(s.num_instruments())],
+                    true,
+                );
                 true
             }
             (true, Message::Unsubscribe(s)) => {
-                self.subscription(bytes, s.streams(), &s.instruments()[..usize::from(s.num_instruments())], false);
+                self.subscription(
+                    bytes,
+                    s.streams(),
+                    &s.instruments()[..usize::from(s.num_instruments())],
+                    false,
+                );
                 true
             }
             (true, Message::ReplayRequest(r)) => {
@@ -887,18 +996,32 @@ impl Session<'_> {
         true
     }
 
-    fn subscription(&mut self, bytes: &[u8], streams: rltop::StreamSet, instruments: &[u32], on: bool) {
+    fn subscription(
+        &mut self,
+        bytes: &[u8],
+        streams: rltop::StreamSet,
+        instruments: &[u32],
+        on: bool,
+    ) {
         let inner = &self.gw.inner;
         let named = Stream::ALL.iter().fold(0u8, |b, s| b | s.bit().bits());
         if streams.bits() == 0 {
-            return self.reject(bytes, rltop::RejectCode::BadSubscription, 40, "no stream named");
+            return self.reject(
+                bytes,
+                rltop::RejectCode::BadSubscription,
+                40,
+                "no stream named",
+            );
         }
         if streams.bits() & !named != 0 {
             return self.reject(
                 bytes,
                 rltop::RejectCode::BadSubscription,
                 40,
-                &format!("stream bits 0x{:02X} name no stream", streams.bits() & !named),
+                &format!(
+                    "stream bits 0x{:02X} name no stream",
+                    streams.bits() & !named
+                ),
             );
         }
         if let Some(k) = instruments.iter().position(|&s| s == 0) {
@@ -909,8 +1032,12 @@ impl Session<'_> {
                 "instrument id 0 names no instrument",
             );
         }
-        let groups: Option<HashSet<u32>> = (!instruments.is_empty())
-            .then(|| instruments.iter().map(|&s| inner.plan.group_of(s)).collect());
+        let groups: Option<HashSet<u32>> = (!instruments.is_empty()).then(|| {
+            instruments
+                .iter()
+                .map(|&s| inner.plan.group_of(s))
+                .collect()
+        });
         for (k, ch) in inner.channels.iter().enumerate() {
             if !streams.contains(ch.info.stream.bit())
                 || groups.as_ref().is_some_and(|g| !g.contains(&ch.info.group))
@@ -930,7 +1057,8 @@ impl Session<'_> {
                 self.subscribed.remove(&k);
                 rltop::ChannelState::Unsubscribed
             };
-            self.outbox.push_control(Control::Status(status(ch, &d, state)));
+            self.outbox
+                .push_control(Control::Status(status(ch, &d, state)));
         }
     }
 
@@ -953,7 +1081,11 @@ impl Session<'_> {
             outbox.push_replay(ReplayJob::Rejected(rejected));
         };
         let Some(&k) = inner.by_session.get(&r.channel_session()) else {
-            return refuse(rltop::ReplayRejectReason::UnknownChannel, None, "no such channel");
+            return refuse(
+                rltop::ReplayRejectReason::UnknownChannel,
+                None,
+                "no such channel",
+            );
         };
         let count = r.count();
         if count == 0 || count > inner.config.max_replay_count {
@@ -972,11 +1104,16 @@ impl Session<'_> {
         }
         let (found, window) = {
             let d = lock(&inner.channels[k].data);
-            (d.retention.range(r.first_seq(), count), d.retention.window())
+            (
+                d.retention.range(r.first_seq(), count),
+                d.retention.window(),
+            )
         };
         match found {
             Ok(messages) => {
-                metrics.replayed_messages.fetch_add(u64::from(count), Relaxed);
+                metrics
+                    .replayed_messages
+                    .fetch_add(u64::from(count), Relaxed);
                 let mut done = rltop::ReplayComplete::new();
                 done.set_request_id(r.request_id());
                 done.set_count(count);
@@ -1001,10 +1138,7 @@ impl Session<'_> {
 }
 
 fn is_from_gateway(msg_type: u8) -> bool {
-    matches!(
-        msg_type,
-        0x91 | 0x92 | 0x93 | 0x97 | 0x98 | 0x9B | 0x9C
-    )
+    matches!(msg_type, 0x91 | 0x92 | 0x93 | 0x97 | 0x98 | 0x9B | 0x9C)
 }
 
 fn status(ch: &Channel, d: &ChannelData, state: rltop::ChannelState) -> rltop::ChannelStatus {
@@ -1045,7 +1179,9 @@ async fn write_loop(
                 return;
             }
             while buf.len() < CHUNK {
-                let Some(item) = q.live.pop_front() else { break };
+                let Some(item) = q.live.pop_front() else {
+                    break;
+                };
                 match item {
                     Item::Data(b) => {
                         q.live_bytes -= b.len();
@@ -1068,7 +1204,9 @@ async fn write_loop(
             }
             if !closing {
                 while buf.len() < CHUNK {
-                    let Some(job) = q.replays.front_mut() else { break };
+                    let Some(job) = q.replays.front_mut() else {
+                        break;
+                    };
                     match job {
                         ReplayJob::Rejected(r) => {
                             let r = *r;

@@ -85,8 +85,7 @@ impl Framer {
         let mut end = 0;
         loop {
             let rest = &self.buf[end..];
-            let Some(len) = Self::frame_len(rest, self.consumed + end as u64, self.max_len)?
-            else {
+            let Some(len) = Self::frame_len(rest, self.consumed + end as u64, self.max_len)? else {
                 break;
             };
             if stop_before(rest[6]) || (end > 0 && end + len > max_bytes) {
@@ -282,10 +281,16 @@ mod tests {
         }
         let run = f.next_run(1 << 16, is_control).unwrap().unwrap();
         assert_eq!(run.len(), 2 * t.len());
-        assert_eq!(f.peek_type().unwrap(), Some(rltop::SessionHeartbeat::TYPE_CODE));
+        assert_eq!(
+            f.peek_type().unwrap(),
+            Some(rltop::SessionHeartbeat::TYPE_CODE)
+        );
         assert!(f.next_run(1 << 16, is_control).unwrap().is_none());
         assert_eq!(f.next_message().unwrap().unwrap().len(), hb.len());
-        assert_eq!(f.next_run(1 << 16, is_control).unwrap().unwrap().len(), t.len());
+        assert_eq!(
+            f.next_run(1 << 16, is_control).unwrap().unwrap().len(),
+            t.len()
+        );
     }
 
     #[test]
