@@ -25,3 +25,8 @@ pub mod wire;
 pub use client::{ClientConfig, Delivery, Pool, Subscription};
 pub use recovery::Recovery;
 pub use server::{start, ChannelInfo, Config, Gateway, Running};
+
+// The README's example is compiled and run as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
