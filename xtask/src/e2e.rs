@@ -569,8 +569,52 @@ fn ab_plan(dir: &Path) -> Result<PathBuf, String> {
     Ok(path)
 }
 
-fn loss_run(rltop: &Path, loss: Loss, seed: u64, dir: &Path) -> Result<String, String> {
+/// A gateway beside the publisher (in its namespace, joined to the plan's groups), which the
+/// subscriber asks for what it lost (`rltop listen --gateway`).
+#[derive(Clone, Copy)]
+struct GatewaySetup {
+    /// Messages retained per channel: small enough, and every replay is refused.
+    retention_messages: usize,
+}
+
+const GATEWAY_ADDR: &str = "10.231.0.1:9400";
+
+fn loss_run(
+    rltop: &Path,
+    loss: Loss,
+    seed: u64,
+    dir: &Path,
+    gateway: Option<GatewaySetup>,
+) -> Result<String, String> {
     let l = link("loss")?;
+    let _gateway = match gateway {
+        Some(g) => {
+            let mut command = l.publisher.command(rltop);
+            command
+                .args([
+                    "gateway",
+                    "--source",
+                    "multicast",
+                    "--iface",
+                    &l.pub_if,
+                    "--listen",
+                    GATEWAY_ADDR,
+                    "--for",
+                    "100s",
+                    "--retention-messages",
+                    &g.retention_messages.to_string(),
+                ])
+                .stdout(Stdio::null());
+            let running = Running::start(&mut command, "rltop gateway")?;
+            std::thread::sleep(Duration::from_millis(300));
+            Some(running)
+        }
+        None => None,
+    };
+    let gateway_args: Vec<&str> = match gateway {
+        Some(_) => vec!["--gateway", GATEWAY_ADDR],
+        None => Vec::new(),
+    };
     let plan: Vec<String> = match loss {
         Loss::BothLines(_) => vec!["--plan".into(), ab_plan(dir)?.display().to_string()],
         _ => Vec::new(),
@@ -600,6 +644,7 @@ fn loss_run(rltop: &Path, loss: Loss, seed: u64, dir: &Path) -> Result<String, S
             ])
             .arg(&books)
             .args(&plan)
+            .args(&gateway_args)
             .stdout(Stdio::null()),
         "rltop listen",
     )?;
@@ -667,9 +712,36 @@ fn loss_run(rltop: &Path, loss: Loss, seed: u64, dir: &Path) -> Result<String, S
             loss.name()
         ));
     }
+    if let Some(g) = gateway {
+        // What the gateway did must show: replays served (or, beyond its retention, refused).
+        let number = |after: &str| -> u64 {
+            summary
+                .split(after)
+                .next()
+                .and_then(|s| s.split_whitespace().last())
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(0)
+        };
+        let (served, refused) = (number(" replays served"), number(" refused,"));
+        let tiny = g.retention_messages < 1000;
+        if (tiny && refused == 0) || (!tiny && (served == 0 || refused != 0)) {
+            return Err(format!(
+                "{} with a gateway (retention {}): {served} replays served, {refused} refused\n{summary}",
+                loss.name(),
+                g.retention_messages
+            ));
+        }
+    }
     Ok(format!(
-        "{}: {packets} datagrams dropped; books equal the oracle's; {}",
+        "{}{}: {packets} datagrams dropped; books equal the oracle's; {}",
         loss.name(),
+        match gateway {
+            Some(g) => format!(
+                ", gaps repaired from a gateway retaining {} messages a channel",
+                g.retention_messages
+            ),
+            None => String::new(),
+        },
         summary.trim()
     ))
 }
@@ -749,6 +821,9 @@ pub fn run(args: &[String]) -> Result<usize, String> {
     if only_bridge {
         return bridge_checks(&rltop, &dir);
     }
+    if args.first().is_some_and(|a| a == "gateway") {
+        return gateway_checks(&rltop, &dir);
+    }
     // The DPDK crate's own tests (EAL on net_pcap, net_null, net_ring; EAL errors): each
     // test file holds one EAL test and is its own process, as EAL initialises once.
     let runner: &[&str] = if crate::test::have_nextest() {
@@ -789,10 +864,11 @@ pub fn run(args: &[String]) -> Result<usize, String> {
             "\n# e2e: publisher and subscriber in two namespaces, {}",
             loss.name()
         );
-        let report = loss_run(&rltop, loss, seed, &dir)?;
+        let report = loss_run(&rltop, loss, seed, &dir, None)?;
         eprintln!("{report}");
         passed += 1;
     }
+    passed += gateway_checks(&rltop, &dir)?;
     let checks: [(&str, &Check); 5] = [
         (
             "the C subscriber (libev + generated/c/rltop.h) against rltop publish",
@@ -819,6 +895,28 @@ pub fn run(args: &[String]) -> Result<usize, String> {
     passed += bridge_checks(&rltop, &dir)?;
     // Every check above stops the run at its first failure, so reaching here is all passed.
     Ok(passed)
+}
+
+/// The gateway (SPEC.md §11): the 20 % loss of the snapshot-only run above (same seed)
+/// repaired by replay — compare the stale percentiles of the two summaries — then a
+/// retention too small for most replays: refused with the window, and the snapshots recover
+/// the books.
+fn gateway_checks(rltop: &Path, dir: &Path) -> Result<usize, String> {
+    let runs = [(1 << 20, 13), (20, 16)];
+    for (retention_messages, seed) in runs {
+        eprintln!(
+            "\n# e2e: 20% loss, a gateway in the publisher's namespace retaining {retention_messages} messages a channel"
+        );
+        let report = loss_run(
+            rltop,
+            Loss::Percent(20),
+            seed,
+            dir,
+            Some(GatewaySetup { retention_messages }),
+        )?;
+        eprintln!("{report}");
+    }
+    Ok(runs.len())
 }
 
 /// The bridge's end-to-end checks ([`crate::bridge_e2e`]).

@@ -25,7 +25,7 @@ usage: cargo xtask <verb>
                        the WebSocket bridge vs a Node ws peer, same stream, same clients
   conformance --testee CMD [--failure-list FILE]
                        run the conformance vectors against an implementation
-  e2e                  publisher and subscriber in network namespaces under loss (root)
+  e2e [bridge|gateway] publisher and subscriber in network namespaces under loss (root)
   test                 everything CI runs: gen --check, schema checks, all tests
 ";
 

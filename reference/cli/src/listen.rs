@@ -407,8 +407,13 @@ pub fn run(args: ListenArgs) -> Result<(), String> {
         Some(r) => {
             let st = r.stats();
             let mut line = format!(
-                "; gateway: {} ranges asked ({} messages), {} replays served, {} refused, {} disconnects",
-                st.requested_ranges, st.requested_messages, st.completed, st.rejected, st.disconnects
+                "; gateway: {} ranges asked ({} messages), {} replays served, {} refused, {} asked again (not yet at the gateway), {} disconnects",
+                st.requested_ranges,
+                st.requested_messages,
+                st.completed,
+                st.rejected,
+                st.retried,
+                st.disconnects
             );
             if let Some(why) = &r.last_rejection {
                 line.push_str(&format!(" (last refusal: {why})"));

@@ -12,11 +12,17 @@
 //! the source of live data (`rltop listen --unicast`): everything then goes through
 //! [`Recovery::poll`].
 
-use std::time::Duration;
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
 
 use rltop_feed::{Event, FeedHandler};
 
 use crate::client::{Delivery, Pool};
+
+/// Attempts at a range the gateway has not received yet, before leaving it to a snapshot.
+const RETRIES: u32 = 8;
+/// The wait before the first retry; the n-th waits n times as long (about 70 ms in all).
+const RETRY_WAIT: Duration = Duration::from_millis(2);
 
 /// Counters of what recovery did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -27,8 +33,10 @@ pub struct RecoveryStats {
     pub requested_messages: u64,
     /// Replay parts served in full.
     pub completed: u64,
-    /// Replay parts refused (the book then waits for a snapshot).
+    /// Replay parts refused for good (the book then waits for a snapshot).
     pub rejected: u64,
+    /// Replay parts asked again because the gateway had not received them yet.
+    pub retried: u64,
     /// Bytes of market data received from the gateway (live and replayed).
     pub bytes: u64,
     /// Connections that went down.
@@ -39,6 +47,10 @@ pub struct RecoveryStats {
 pub struct Recovery {
     pool: Pool,
     stats: RecoveryStats,
+    /// Parts to ask again: (when, session, first, count, attempts so far).
+    retries: Vec<(Instant, u64, u64, u32, u32)>,
+    /// Attempts per part before it is left to snapshot recovery.
+    attempts: HashMap<(u64, u64), u32>,
     /// The last refusal, for the consumer's report.
     pub last_rejection: Option<String>,
 }
@@ -48,6 +60,8 @@ impl Recovery {
         Self {
             pool,
             stats: RecoveryStats::default(),
+            retries: Vec::new(),
+            attempts: HashMap::new(),
             last_rejection: None,
         }
     }
@@ -87,6 +101,20 @@ impl Recovery {
         timeout: Duration,
         on_event: &mut impl FnMut(Event<'_>),
     ) -> bool {
+        let now = Instant::now();
+        let mut k = 0;
+        while k < self.retries.len() {
+            if self.retries[k].0 <= now {
+                let (_, session, first, count, _) = self.retries.swap_remove(k);
+                self.pool.replay(session, first, u64::from(count));
+            } else {
+                k += 1;
+            }
+        }
+        let timeout = match self.retries.iter().map(|r| r.0).min() {
+            Some(due) => timeout.min(due.saturating_duration_since(now)),
+            None => timeout,
+        };
         let mut any = false;
         let mut next = self.pool.recv_timeout(timeout);
         while let Some(d) = next {
@@ -110,7 +138,12 @@ impl Recovery {
                         self.request(s, first, count);
                     }
                 }
-                Delivery::ReplayComplete { .. } => self.stats.completed += 1,
+                Delivery::ReplayComplete {
+                    session, first_seq, ..
+                } => {
+                    self.stats.completed += 1;
+                    self.attempts.remove(&(session, first_seq));
+                }
                 Delivery::ReplayRejected {
                     session,
                     first_seq,
@@ -119,6 +152,28 @@ impl Recovery {
                     window,
                     detail,
                 } => {
+                    // Ahead of what the gateway holds: it has not received them yet (it
+                    // hears the feed as the subscriber does, a little later). Ask again
+                    // shortly, a few times.
+                    let ahead = reason == Ok(rltop::ReplayRejectReason::OutOfWindow)
+                        && first_seq + u64::from(count) - 1 > window.1
+                        && first_seq >= window.0;
+                    let tries = self.attempts.entry((session, first_seq)).or_insert(0);
+                    *tries += 1;
+                    if ahead && *tries <= RETRIES {
+                        self.stats.retried += 1;
+                        let wait = RETRY_WAIT * *tries;
+                        self.retries.push((
+                            Instant::now() + wait,
+                            session,
+                            first_seq,
+                            count,
+                            *tries,
+                        ));
+                        next = self.pool.try_recv();
+                        continue;
+                    }
+                    self.attempts.remove(&(session, first_seq));
                     self.stats.rejected += 1;
                     self.last_rejection = Some(format!(
                         "session {session} {first_seq}+{count}: {reason:?} (held {}..={}): {detail}",
