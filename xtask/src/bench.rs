@@ -1,14 +1,16 @@
 //! `cargo xtask bench`: runs the criterion benchmarks (Rust and the C header, same run), then
 //! the Python benchmark (generated package vs `construct`, numpy bulk), and prints
 //! messages/s and the ratios the issues ask for. `bench publish` (the publisher) and
-//! `bench bridge` (the WebSocket bridge against a Node `ws` peer, [`bridge`]) are runs of
-//! their own.
+//! `bench bridge` (the WebSocket bridge against a Node `ws` peer, [`bridge`]) and `bench
+//! gateway` (the TCP gateway: replay against iperf3, fan-out, gap-to-repair, [`gateway`])
+//! are runs of their own.
 
 use std::process::Command;
 
 use crate::{pyenv, root};
 
 mod bridge;
+mod gateway;
 
 /// Messages per benchmark iteration (benches/codec.rs).
 const PER_ITER: f64 = 4096.0;
@@ -161,6 +163,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
     match args.first().map(String::as_str) {
         Some("publish") => return publish(),
         Some("bridge") => return bridge::run(&args[1..]),
+        Some("gateway") => return gateway::run(&args[1..]),
         _ => {}
     }
     let report_only = args.iter().any(|a| a == "--report-only");

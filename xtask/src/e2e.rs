@@ -165,7 +165,7 @@ fn link(tag: &str) -> Result<Link, String> {
 
 /// A loss pattern on the increment groups (239.255.1.0/24, port 9002).
 #[derive(Clone, Copy)]
-enum Loss {
+pub(crate) enum Loss {
     /// Each datagram dropped with this probability, in percent.
     Percent(u32),
     /// `burst` consecutive datagrams of every `every`.
@@ -176,7 +176,7 @@ enum Loss {
 }
 
 impl Loss {
-    fn name(self) -> String {
+    pub(crate) fn name(self) -> String {
         match self {
             Loss::Percent(p) => format!("{p}% loss"),
             Loss::Bursts { burst, every } => format!("bursts of {burst} in {every}"),
@@ -572,14 +572,16 @@ fn ab_plan(dir: &Path) -> Result<PathBuf, String> {
 /// A gateway beside the publisher (in its namespace, joined to the plan's groups), which the
 /// subscriber asks for what it lost (`rltop listen --gateway`).
 #[derive(Clone, Copy)]
-struct GatewaySetup {
+pub(crate) struct GatewaySetup {
     /// Messages retained per channel: small enough, and every replay is refused.
-    retention_messages: usize,
+    pub(crate) retention_messages: usize,
 }
 
-const GATEWAY_ADDR: &str = "10.231.0.1:9400";
+pub(crate) const GATEWAY_ADDR: &str = "10.231.0.1:9400";
 
-fn loss_run(
+/// `bench gateway` runs it too, plain and with a gateway, for the stale percentiles of
+/// its summary (`rltop listen`'s, at the end of the returned report).
+pub(crate) fn loss_run(
     rltop: &Path,
     loss: Loss,
     seed: u64,
@@ -941,7 +943,7 @@ fn bridge_checks(rltop: &Path, dir: &Path) -> Result<usize, String> {
     Ok(checks.len())
 }
 
-fn is_root() -> bool {
+pub(crate) fn is_root() -> bool {
     Command::new("id")
         .arg("-u")
         .output()

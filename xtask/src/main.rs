@@ -23,6 +23,9 @@ usage: cargo xtask <verb>
   bench publish        the publisher: kernel (sendto, packed, sendmmsg) and DPDK net_null
   bench bridge [--clients N,...] [--seconds S] [--rate R]
                        the WebSocket bridge vs a Node ws peer, same stream, same clients
+  bench gateway [--seconds S] [--clients N]
+                       the TCP gateway: replay vs iperf3 on loopback, live fan-out to N
+                       clients, gap-to-repair vs snapshot-only under loss (that part: root)
   conformance --testee CMD [--failure-list FILE]
                        run the conformance vectors against an implementation
   e2e [bridge|gateway] publisher and subscriber in network namespaces under loss (root)

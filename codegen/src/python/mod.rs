@@ -30,6 +30,7 @@ pub fn package(model: &Model) -> Vec<(String, String)> {
         static_file("bulk.py", include_str!("bulk.py")),
         static_file("pcap.py", include_str!("pcap.py")),
         static_file("book.py", include_str!("book.py")),
+        static_file("gateway.py", include_str!("gateway.py")),
         ("rltop/messages.py".into(), messages(model)),
         ("rltop/py.typed".into(), String::new()),
     ]

@@ -122,7 +122,8 @@ impl Options {
 }
 
 /// A child killed (and reaped) on drop, whatever ends the run; its output goes to a log.
-struct Process {
+/// (`bench gateway` uses it too.)
+pub(super) struct Process {
     child: Child,
     log: PathBuf,
 }
@@ -135,7 +136,7 @@ impl Drop for Process {
 }
 
 impl Process {
-    fn start(command: &mut Command, log: PathBuf) -> Result<Process, String> {
+    pub(super) fn start(command: &mut Command, log: PathBuf) -> Result<Process, String> {
         let file = std::fs::File::create(&log).map_err(|e| format!("{}: {e}", log.display()))?;
         let err = file.try_clone().map_err(|e| e.to_string())?;
         let child = command
@@ -150,7 +151,7 @@ impl Process {
         self.child.id()
     }
 
-    fn tail(&self) -> String {
+    pub(super) fn tail(&self) -> String {
         let text = std::fs::read_to_string(&self.log).unwrap_or_default();
         let lines: Vec<&str> = text.lines().collect();
         lines[lines.len().saturating_sub(20)..].join("\n")
@@ -182,7 +183,7 @@ impl Process {
     }
 }
 
-fn free_port() -> Result<u16, String> {
+pub(super) fn free_port() -> Result<u16, String> {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
@@ -223,7 +224,7 @@ fn raise_nofile() -> u64 {
     }
 }
 
-fn target_dir() -> PathBuf {
+pub(super) fn target_dir() -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| root().join("target"))
@@ -343,7 +344,7 @@ impl Server<'_> {
 /// `cargo build --release` of `args`: one package at a time, as `cargo build --release -p
 /// rltop-cli` is run elsewhere, so both resolve the same features and neither makes the
 /// other rebuild.
-fn build(args: &[&str]) -> Result<(), String> {
+pub(super) fn build(args: &[&str]) -> Result<(), String> {
     eprintln!("$ cargo build --release {}", args.join(" "));
     let status = Command::new(env!("CARGO"))
         .args(["build", "--release"])
