@@ -4,10 +4,13 @@
 //! Slots are indexed by `seq_num - first`, so a range is found without a search. The gateway
 //! receives its channels like any subscriber and can lose datagrams too: a hole is an empty
 //! slot, filled if the message arrives late, and a replay that would cross it is refused
-//! rather than sent with a piece missing. Messages are `Bytes` slices of the datagram they
-//! came in: retaining one costs a reference count, not a copy.
+//! rather than sent with a piece missing. A message is kept as a [`Piece`] of the datagram it
+//! came in: retaining one costs a reference count, not a copy, and a replayed range comes
+//! out as runs of consecutive messages that lie next to each other in one datagram, so the
+//! writer hands the kernel one slice a datagram rather than one a message.
 
 use std::collections::VecDeque;
+use std::ops::Range;
 
 use bytes::Bytes;
 
@@ -20,6 +23,58 @@ pub enum Insert {
     Duplicate,
     /// Older than everything held: evicted long ago, not kept.
     TooOld,
+}
+
+/// Bytes `start..end` of a datagram that is kept alive with them: one message, or a run of
+/// consecutive ones.
+#[derive(Debug, Clone)]
+pub struct Piece {
+    datagram: Bytes,
+    start: usize,
+    end: usize,
+}
+
+impl Piece {
+    /// `range` of `datagram`; panics if the range is not within it (a caller's bug: the
+    /// gateway cuts pieces at the positions its message walk returned).
+    pub fn new(datagram: Bytes, range: Range<usize>) -> Self {
+        assert!(
+            range.start <= range.end && range.end <= datagram.len(),
+            "piece {range:?} of a {}-byte datagram",
+            datagram.len()
+        );
+        Self {
+            datagram,
+            start: range.start,
+            end: range.end,
+        }
+    }
+
+    pub fn as_slice(&self) -> &[u8] {
+        &self.datagram[self.start..self.end]
+    }
+
+    pub fn len(&self) -> usize {
+        self.end - self.start
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.start == self.end
+    }
+
+    /// Takes `next` into this piece if it starts where this one ends in the same datagram.
+    /// (Two live `Bytes` with one address and length show the same memory, so comparing
+    /// them is enough to know the bytes are the same.)
+    fn absorb(&mut self, next: &Piece) -> bool {
+        let same = self.datagram.as_ptr() == next.datagram.as_ptr()
+            && self.datagram.len() == next.datagram.len();
+        if same && self.end == next.start {
+            self.end = next.end;
+            true
+        } else {
+            false
+        }
+    }
 }
 
 /// Why a range cannot be replayed.
@@ -38,7 +93,7 @@ pub struct Retention {
     max_bytes: usize,
     /// `seq_num` of `slots[0]`.
     first: u64,
-    slots: VecDeque<Option<Bytes>>,
+    slots: VecDeque<Option<Piece>>,
     held: usize,
     bytes: usize,
 }
@@ -57,7 +112,7 @@ impl Retention {
     }
 
     /// Keeps `message`, whose `seq_num` is `seq`.
-    pub fn insert(&mut self, seq: u64, message: Bytes) -> Insert {
+    pub fn insert(&mut self, seq: u64, message: Piece) -> Insert {
         if self.slots.is_empty() {
             self.first = seq;
         }
@@ -124,8 +179,9 @@ impl Retention {
         self.bytes
     }
 
-    /// Messages `first .. first + count`, all of them or the reason not.
-    pub fn range(&self, first: u64, count: u32) -> Result<Vec<Bytes>, Missing> {
+    /// Messages `first .. first + count`, all of them or the reason not, as runs: messages
+    /// next to each other in one datagram come out as one piece.
+    pub fn range(&self, first: u64, count: u32) -> Result<Vec<Piece>, Missing> {
         let (lo, hi) = self.window().ok_or(Missing::OutOfWindow)?;
         let last = first
             .checked_add(u64::from(count))
@@ -135,10 +191,14 @@ impl Retention {
             return Err(Missing::OutOfWindow);
         }
         let start = (first - lo) as usize;
-        let mut out = Vec::with_capacity(count as usize);
+        let mut out: Vec<Piece> = Vec::new();
         for (k, slot) in self.slots.range(start..start + count as usize).enumerate() {
             match slot {
-                Some(m) => out.push(m.clone()),
+                Some(m) => {
+                    if !out.last_mut().is_some_and(|run| run.absorb(m)) {
+                        out.push(m.clone())
+                    }
+                }
                 None => return Err(Missing::Hole(first + k as u64)),
             }
         }
@@ -150,15 +210,19 @@ impl Retention {
 mod tests {
     use super::*;
 
-    fn msg(seq: u64, len: usize) -> Bytes {
+    /// A message of its own datagram: `seq` in its first 8 bytes.
+    fn msg(seq: u64, len: usize) -> Piece {
         let mut v = vec![0u8; len];
         v[..8].copy_from_slice(&seq.to_le_bytes());
-        Bytes::from(v)
+        Piece::new(Bytes::from(v), 0..len)
     }
 
-    fn seqs(v: &[Bytes]) -> Vec<u64> {
-        v.iter()
-            .map(|b| u64::from_le_bytes(b[..8].try_into().unwrap()))
+    /// The `seq`s of the 16-byte messages in `pieces`, in order.
+    fn seqs(pieces: &[Piece]) -> Vec<u64> {
+        pieces
+            .iter()
+            .flat_map(|p| p.as_slice().chunks(16))
+            .map(|m| u64::from_le_bytes(m[..8].try_into().unwrap()))
             .collect()
     }
 
@@ -173,10 +237,10 @@ mod tests {
         assert_eq!(r.len(), 4);
         assert_eq!(r.bytes(), 64);
         assert_eq!(seqs(&r.range(17, 3).unwrap()), [17, 18, 19]);
-        assert_eq!(r.range(15, 2), Err(Missing::OutOfWindow));
-        assert_eq!(r.range(18, 3), Err(Missing::OutOfWindow));
-        assert_eq!(r.range(18, 0), Err(Missing::OutOfWindow));
-        assert_eq!(r.range(u64::MAX, 2), Err(Missing::OutOfWindow));
+        assert_eq!(r.range(15, 2).unwrap_err(), Missing::OutOfWindow);
+        assert_eq!(r.range(18, 3).unwrap_err(), Missing::OutOfWindow);
+        assert_eq!(r.range(18, 0).unwrap_err(), Missing::OutOfWindow);
+        assert_eq!(r.range(u64::MAX, 2).unwrap_err(), Missing::OutOfWindow);
         assert_eq!(r.insert(19, msg(19, 16)), Insert::Duplicate);
         assert_eq!(r.insert(3, msg(3, 16)), Insert::TooOld);
     }
@@ -202,7 +266,7 @@ mod tests {
         }
         assert_eq!(r.window(), Some((1, 6)));
         assert_eq!(r.len(), 4);
-        assert_eq!(r.range(2, 3), Err(Missing::Hole(3)));
+        assert_eq!(r.range(2, 3).unwrap_err(), Missing::Hole(3));
         assert_eq!(seqs(&r.range(5, 2).unwrap()), [5, 6]);
         assert_eq!(r.insert(3, msg(3, 16)), Insert::Stored);
         assert_eq!(r.insert(4, msg(4, 16)), Insert::Stored);
@@ -221,5 +285,42 @@ mod tests {
         r.insert(1000, msg(1000, 16));
         assert_eq!(r.window(), Some((1000, 1000)));
         assert_eq!(r.len(), 1);
+    }
+
+    #[test]
+    fn neighbours_in_one_datagram_come_out_as_one_piece() {
+        // Two datagrams of three 16-byte messages each: 1-3 and 4-6.
+        let datagram = |seqs: [u64; 3]| {
+            Bytes::from(
+                seqs.iter()
+                    .flat_map(|s| {
+                        let mut m = [0u8; 16];
+                        m[..8].copy_from_slice(&s.to_le_bytes());
+                        m
+                    })
+                    .collect::<Vec<u8>>(),
+            )
+        };
+        let (a, b) = (datagram([1, 2, 3]), datagram([4, 5, 6]));
+        let mut r = Retention::new(100, usize::MAX);
+        for (k, s) in [1, 2, 3].into_iter().enumerate() {
+            r.insert(s, Piece::new(a.clone(), k * 16..k * 16 + 16));
+        }
+        // 5 is lost for now; 4 and 6 are kept apart.
+        r.insert(4, Piece::new(b.clone(), 0..16));
+        r.insert(6, Piece::new(b.clone(), 32..48));
+        let runs = r.range(2, 3).unwrap();
+        assert_eq!(runs.iter().map(Piece::len).collect::<Vec<_>>(), [32, 16]);
+        assert_eq!(seqs(&runs), [2, 3, 4]);
+        assert_eq!(r.range(2, 5).unwrap_err(), Missing::Hole(5));
+        // 5 comes late, as a copy of its own (the B line's): it does not join 4 and 6.
+        r.insert(5, msg(5, 16));
+        let runs = r.range(1, 6).unwrap();
+        assert_eq!(
+            runs.iter().map(Piece::len).collect::<Vec<_>>(),
+            [48, 16, 16, 16]
+        );
+        assert_eq!(seqs(&runs), [1, 2, 3, 4, 5, 6]);
+        assert_eq!(runs[0].as_slice(), &a[..]);
     }
 }

@@ -34,7 +34,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
-use crate::retention::{Insert, Missing, Retention};
+use crate::retention::{Insert, Missing, Piece, Retention};
 use crate::wire::{fit_text, Framer, Outgoing, MAX_CLIENT_MESSAGE};
 
 /// Gateway settings (`rltop gateway --help` documents each).
@@ -204,12 +204,88 @@ enum Item {
 
 /// An answered replay request, waiting for the writer.
 enum ReplayJob {
-    Send {
-        messages: Vec<Bytes>,
-        next: usize,
-        done: rltop::ReplayComplete,
-    },
+    Send(ReplaySend),
     Rejected(rltop::ReplayRejected),
+}
+
+/// The messages of an accepted replay, as runs of their datagrams, and how far the writer
+/// has sent them. Its `ReplayComplete` is sealed (numbered) when the writer reaches it and
+/// goes out as the last run, in the same write as the last messages when they fit.
+struct ReplaySend {
+    runs: Vec<Piece>,
+    /// The run being sent, and bytes of it already sent.
+    next: usize,
+    sent: usize,
+    done: rltop::ReplayComplete,
+    sealed: bool,
+}
+
+impl ReplaySend {
+    fn new(runs: Vec<Piece>, done: rltop::ReplayComplete) -> Self {
+        Self {
+            runs,
+            next: 0,
+            sent: 0,
+            done,
+            sealed: false,
+        }
+    }
+
+    fn is_done(&self) -> bool {
+        self.sealed && self.next == self.runs.len()
+    }
+
+    /// Whether the next write must continue this replay: it stopped inside a run (and so
+    /// perhaps inside a message), or its completion is numbered already and anything sealed
+    /// before it went out would carry a later number ahead of it.
+    fn must_continue(&self) -> bool {
+        self.sent > 0 || (self.sealed && !self.is_done())
+    }
+
+    /// What is left to send, at most `max_slices` slices and about `max_bytes` bytes; the
+    /// completion is sealed with `out` and included once everything else fits.
+    fn slices(
+        &mut self,
+        max_slices: usize,
+        max_bytes: usize,
+        out: &mut Outgoing,
+    ) -> Vec<std::io::IoSlice<'_>> {
+        let rest = &self.runs[self.next..];
+        let fits = rest.len() < max_slices
+            && rest.iter().map(Piece::len).sum::<usize>() - self.sent <= max_bytes;
+        if fits && !self.sealed {
+            let complete = Control::Complete(self.done).seal(out);
+            let len = complete.len();
+            self.runs.push(Piece::new(complete, 0..len));
+            self.sealed = true;
+        }
+        let mut slices = Vec::with_capacity(max_slices.min(self.runs.len() - self.next));
+        let mut bytes = 0;
+        for (k, run) in self.runs[self.next..].iter().enumerate() {
+            if slices.len() == max_slices || bytes >= max_bytes {
+                break;
+            }
+            let skip = if k == 0 { self.sent } else { 0 };
+            let rest = &run.as_slice()[skip..];
+            bytes += rest.len();
+            slices.push(std::io::IoSlice::new(rest));
+        }
+        slices
+    }
+
+    /// Records that the socket took `n` more bytes.
+    fn advance(&mut self, mut n: usize) {
+        while n > 0 && self.next < self.runs.len() {
+            let rest = self.runs[self.next].len() - self.sent;
+            if n < rest {
+                self.sent += n;
+                return;
+            }
+            n -= rest;
+            self.next += 1;
+            self.sent = 0;
+        }
+    }
 }
 
 struct Queues {
@@ -440,7 +516,7 @@ impl Gateway {
             };
             let inserted = lock(&self.inner.channels[k].data)
                 .retention
-                .insert(h.seq_num(), datagram.slice(start..end));
+                .insert(h.seq_num(), Piece::new(datagram.clone(), start..end));
             match inserted {
                 Insert::Stored => {}
                 Insert::Duplicate => {
@@ -1110,7 +1186,7 @@ impl Session<'_> {
             )
         };
         match found {
-            Ok(messages) => {
+            Ok(runs) => {
                 metrics
                     .replayed_messages
                     .fetch_add(u64::from(count), Relaxed);
@@ -1119,11 +1195,7 @@ impl Session<'_> {
                 done.set_count(count);
                 done.set_channel_session(r.channel_session());
                 done.set_first_seq(r.first_seq());
-                outbox.push_replay(ReplayJob::Send {
-                    messages,
-                    next: 0,
-                    done,
-                });
+                outbox.push_replay(ReplayJob::Send(ReplaySend::new(runs, done)));
             }
             Err(missing) => {
                 self.bucket.refund(count);
@@ -1157,9 +1229,19 @@ fn status(ch: &Channel, d: &ChannelData, state: rltop::ChannelState) -> rltop::C
 
 /// How much the writer gathers before a write.
 const CHUNK: usize = 256 << 10;
+/// Most slices in one vectored write of a replay (Linux's `IOV_MAX` is 1024), and about
+/// the most bytes: enough that a replay costs a system call per megabyte, not per message.
+const REPLAY_SLICES: usize = 1024;
+const REPLAY_BYTES: usize = 1 << 20;
 
 /// The writer of one connection: live queue first, then replay, heartbeats when idle, and
 /// the last message before closing.
+///
+/// Live data and control answers are small and many: they are copied into one buffer and
+/// written together. A replay's messages are written from the retained datagrams with
+/// vectored writes, outside the outbox's lock, one slice per run of neighbouring
+/// messages; between two such writes the live queue goes first, so a long replay never
+/// holds live data back.
 async fn write_loop(
     mut wr: tokio::net::tcp::OwnedWriteHalf,
     outbox: Arc<Outbox>,
@@ -1170,6 +1252,8 @@ async fn write_loop(
     let mut out = Outgoing::default();
     let mut buf: Vec<u8> = Vec::with_capacity(CHUNK + 4096);
     let mut last_write = Instant::now();
+    // The replay being sent, taken off the queue so its writes need no lock.
+    let mut replay: Option<ReplaySend> = None;
     loop {
         buf.clear();
         let mut closing = false;
@@ -1178,7 +1262,12 @@ async fn write_loop(
             if q.closed {
                 return;
             }
-            while buf.len() < CHUNK {
+            if q.ending {
+                // `finish` dropped the queued replays; the one under way goes with them.
+                replay = None;
+            }
+            let live_may_go = !replay.as_ref().is_some_and(ReplaySend::must_continue);
+            while live_may_go && buf.len() < CHUNK {
                 let Some(item) = q.live.pop_front() else {
                     break;
                 };
@@ -1196,43 +1285,24 @@ async fn write_loop(
                     }
                 }
             }
-            if q.live.is_empty() {
+            if live_may_go && q.live.is_empty() {
                 if let Some(last) = q.last.take() {
                     buf.extend_from_slice(&last.seal(&mut out));
                     closing = true;
                 }
             }
-            if !closing {
-                while buf.len() < CHUNK {
-                    let Some(job) = q.replays.front_mut() else {
-                        break;
-                    };
-                    match job {
-                        ReplayJob::Rejected(r) => {
-                            let r = *r;
-                            q.replays.pop_front();
-                            buf.extend_from_slice(&Control::ReplayRejected(r).seal(&mut out));
-                        }
-                        ReplayJob::Send {
-                            messages,
-                            next,
-                            done,
-                        } => {
-                            while *next < messages.len() && buf.len() < CHUNK {
-                                buf.extend_from_slice(&messages[*next]);
-                                *next += 1;
-                            }
-                            if *next == messages.len() {
-                                let done = *done;
-                                q.replays.pop_front();
-                                buf.extend_from_slice(&Control::Complete(done).seal(&mut out));
-                            }
-                        }
+            // Refusals are answered in request order with the replays before them.
+            while !closing && replay.is_none() && buf.len() < CHUNK {
+                match q.replays.pop_front() {
+                    Some(ReplayJob::Rejected(r)) => {
+                        buf.extend_from_slice(&Control::ReplayRejected(r).seal(&mut out))
                     }
+                    Some(ReplayJob::Send(job)) => replay = Some(job),
+                    None => break,
                 }
             }
         }
-        if buf.is_empty() {
+        if buf.is_empty() && replay.is_none() {
             let hb = Duration::from_millis(heartbeat_ms.load(Relaxed));
             tokio::select! {
                 _ = outbox.wake.notified() => continue,
@@ -1248,9 +1318,31 @@ async fn write_loop(
         } else {
             Duration::from_secs(3600)
         };
-        match tokio::time::timeout(patience, wr.write_all(&buf)).await {
-            Ok(Ok(())) => {
-                metrics.bytes_out.fetch_add(buf.len() as u64, Relaxed);
+        let written = if !buf.is_empty() {
+            tokio::time::timeout(patience, wr.write_all(&buf))
+                .await
+                .map(|r| r.map(|()| buf.len()))
+        } else if let Some(job) = replay.as_mut() {
+            let slices = job.slices(REPLAY_SLICES, REPLAY_BYTES, &mut out);
+            let written = tokio::time::timeout(patience, wr.write_vectored(&slices)).await;
+            drop(slices);
+            match written {
+                Ok(Ok(0)) => Ok(Err(std::io::ErrorKind::WriteZero.into())),
+                Ok(Ok(n)) => {
+                    job.advance(n);
+                    if job.is_done() {
+                        replay = None;
+                    }
+                    Ok(Ok(n))
+                }
+                other => other,
+            }
+        } else {
+            Ok(Ok(0))
+        };
+        match written {
+            Ok(Ok(n)) => {
+                metrics.bytes_out.fetch_add(n as u64, Relaxed);
                 last_write = Instant::now();
             }
             _ => {

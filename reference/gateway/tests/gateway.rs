@@ -4,6 +4,8 @@
 //! restart under a pool. Every wait is bounded.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -148,6 +150,14 @@ fn replay_repairs_books_that_lost_increments_with_no_snapshot_at_all() {
         });
     }
     books_match(&feed, &oracle).unwrap();
+    // The last replay's messages may be handed on before its completion: wait for every
+    // answer (bounded) before counting them.
+    let t = Instant::now();
+    while recovery.stats().completed + recovery.stats().rejected < recovery.stats().requested_ranges
+        && t.elapsed() < Duration::from_secs(5)
+    {
+        recovery.poll(&mut feed, Duration::from_millis(20), &mut |_| {});
+    }
     let st = recovery.stats();
     assert!(st.requested_ranges > 10, "{st:?}");
     assert!(st.completed >= st.requested_ranges, "{st:?}");
@@ -236,6 +246,114 @@ fn replay_beyond_retention_is_refused_with_the_window_and_snapshots_recover() {
     books_match(&feed, &oracle).unwrap();
     assert!(recovery.stats().rejected > 0, "{:?}", recovery.stats());
     assert!(feed.stats().snapshots_applied > 0);
+    gw.shutdown();
+}
+
+/// A replay longer than the socket takes at once is written in pieces, and live data goes
+/// between them: every message must still arrive whole and valid, each replayed range in
+/// order before its completion, the live channel without a hole.
+#[test]
+fn long_replays_and_live_data_share_the_connection_message_by_message() {
+    let (ds, _) = sim(26, 60_000);
+    let gw = rltop_gateway::start(config(), &Plan::default()).unwrap();
+    let incremental = Plan::default().session(Stream::Incremental, 0);
+    let (before, after) = ds.split_at(ds.len() / 2);
+    for d in before {
+        gw.gateway().ingest(&Bytes::from(d.bytes.clone()));
+    }
+    let (lo, hi) = gw.gateway().window(incremental).unwrap();
+    assert!(hi - lo > 20_000, "a long window: {lo}..={hi}");
+    let rt = runtime();
+    let mut c = rt.block_on(async {
+        let mut c = Connection::connect(&client(gw.addr)).await.unwrap();
+        c.subscribe(&Subscription::everything(), true)
+            .await
+            .unwrap();
+        // Live from here on: every channel says it is subscribed before anything is ingested.
+        let mut subscribed = 0;
+        while subscribed < gw.gateway().channels().len() {
+            let status = next_of(&mut c, rltop::ChannelStatus::TYPE_CODE).await;
+            if let Ok(Message::ChannelStatus(status)) = Message::decode(&status) {
+                subscribed += usize::from(status.state() == Ok(rltop::ChannelState::Subscribed));
+            }
+        }
+        // Four requests over the whole window, answered in order.
+        let part = (hi - lo + 1).div_ceil(4);
+        for k in 0..4u64 {
+            let first = lo + k * part;
+            let count = part.min(hi + 1 - first);
+            c.replay(k as u32 + 1, incremental, first, count as u32)
+                .await
+                .unwrap();
+        }
+        c
+    });
+    // The reader starts late, so the socket fills and writes come back partial.
+    let reader = rt.spawn(async move {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let mut replayed: Vec<u64> = Vec::new();
+        let mut completions: Vec<(u32, usize)> = Vec::new();
+        let mut live: BTreeMap<u64, Vec<u64>> = BTreeMap::new();
+        let until = tokio::time::Instant::now() + Duration::from_secs(30);
+        while completions.len() < 4 && tokio::time::Instant::now() < until {
+            match tokio::time::timeout(Duration::from_secs(5), c.next()).await {
+                Ok(Ok(Incoming::Data(run))) => {
+                    for m in rltop::messages(&run) {
+                        let m = m.expect("every message arrives whole and valid");
+                        let (session, seq) = (m.header().session_id(), m.header().seq_num());
+                        if session == incremental && seq <= hi {
+                            replayed.push(seq);
+                        } else {
+                            live.entry(session).or_default().push(seq);
+                        }
+                    }
+                }
+                Ok(Ok(Incoming::Control(b))) => {
+                    if let Ok(Message::ReplayComplete(done)) = Message::decode(&b) {
+                        completions.push((done.request_id(), replayed.len()));
+                    }
+                }
+                other => panic!("{:?}", other.map(|r| r.map(|_| ()))),
+            }
+        }
+        // Live data that was queued behind the last completion.
+        while let Ok(Ok(Ok(Incoming::Data(run)))) =
+            tokio::time::timeout(Duration::from_millis(300), c.next())
+                .await
+                .map(Ok::<_, ()>)
+        {
+            for m in rltop::messages(&run) {
+                let m = m.unwrap();
+                live.entry(m.header().session_id())
+                    .or_default()
+                    .push(m.header().seq_num());
+            }
+        }
+        (replayed, completions, live)
+    });
+    for d in after {
+        gw.gateway().ingest(&Bytes::from(d.bytes.clone()));
+        std::thread::sleep(Duration::from_micros(20));
+    }
+    let (replayed, completions, live) = rt.block_on(reader).unwrap();
+    assert_eq!(
+        replayed,
+        (lo..=hi).collect::<Vec<_>>(),
+        "every replayed message once, in order"
+    );
+    let part = (hi - lo + 1).div_ceil(4) as usize;
+    let want: Vec<(u32, usize)> = (1..=4)
+        .map(|k| (k as u32, (k * part).min((hi - lo + 1) as usize)))
+        .collect();
+    assert_eq!(completions, want, "each completion right after its range");
+    let incremental_live = &live[&incremental];
+    assert_eq!(incremental_live.first(), Some(&(hi + 1)));
+    for (session, seqs) in &live {
+        assert!(
+            seqs.windows(2).all(|w| w[1] == w[0] + 1),
+            "session {session}: live data without holes or repeats"
+        );
+    }
     gw.shutdown();
 }
 
@@ -410,11 +528,7 @@ fn every_bad_input_gets_its_answer() {
         );
     });
     let m = gw.gateway().metrics();
-    assert_eq!(
-        m.logins_bad_token
-            .load(std::sync::atomic::Ordering::Relaxed),
-        1
-    );
+    assert_eq!(m.logins_bad_token.load(Relaxed), 1);
     gw.shutdown();
 }
 
@@ -532,35 +646,46 @@ fn a_client_that_never_reads_is_closed_and_the_others_carry_on() {
     });
     std::thread::sleep(Duration::from_millis(200));
     let total: usize = ds.iter().map(|d| d.bytes.len()).sum();
-    let handle = rt.spawn(async move {
-        let mut got = 0usize;
-        let until = tokio::time::Instant::now() + Duration::from_secs(20);
-        while got < total && tokio::time::Instant::now() < until {
-            match tokio::time::timeout(Duration::from_secs(2), reader.next()).await {
-                Ok(Ok(Incoming::Data(b))) => got += b.len(),
-                Ok(Ok(_)) => {}
-                _ => break,
+    // The source waits for the reading client, never more than LEAD bytes ahead of it, so
+    // however slow this machine is the reader's queue stays far under the bound while the
+    // idle client's grows past it. Paced by time instead, a loaded machine closes both.
+    const LEAD: usize = 64 << 10;
+    let read = Arc::new(AtomicUsize::new(0));
+    let handle = rt.spawn({
+        let read = read.clone();
+        async move {
+            let until = tokio::time::Instant::now() + Duration::from_secs(30);
+            while read.load(Relaxed) < total && tokio::time::Instant::now() < until {
+                match tokio::time::timeout(Duration::from_secs(5), reader.next()).await {
+                    Ok(Ok(Incoming::Data(b))) => {
+                        read.fetch_add(b.len(), Relaxed);
+                    }
+                    Ok(Ok(_)) => {}
+                    _ => break,
+                }
             }
         }
-        got
     });
-    // Ingested at about 30 MB/s: a client that reads keeps up with that on loopback.
-    let mut since_pause = 0;
+    let until = Instant::now() + Duration::from_secs(30);
+    let mut ingested = 0;
     for d in &ds {
-        gw.gateway().ingest(&Bytes::from(d.bytes.clone()));
-        since_pause += d.bytes.len();
-        if since_pause >= 32 << 10 {
-            since_pause = 0;
-            std::thread::sleep(Duration::from_millis(1));
+        while ingested > read.load(Relaxed) + LEAD
+            && !handle.is_finished()
+            && Instant::now() < until
+        {
+            std::thread::sleep(Duration::from_micros(200));
         }
+        gw.gateway().ingest(&Bytes::from(d.bytes.clone()));
+        ingested += d.bytes.len();
     }
+    rt.block_on(handle).unwrap();
     assert_eq!(
-        rt.block_on(handle).unwrap(),
+        read.load(Relaxed),
         total,
         "the reading client got everything"
     );
     let m = gw.gateway().metrics();
-    assert_eq!(m.slow_closes.load(std::sync::atomic::Ordering::Relaxed), 1);
+    assert_eq!(m.slow_closes.load(Relaxed), 1);
     // The idle client, reading at last, finds its data cut and the connection closed: with
     // the reason when its socket took it, or without (SPEC.md §11).
     let (msgs, end) = rt.block_on(end_of(&mut idle));
