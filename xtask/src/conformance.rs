@@ -19,15 +19,26 @@ use serde_json::{json, Value};
 
 const USAGE: &str = "\
 usage: cargo xtask conformance --testee CMD [--failure-list FILE] [--vectors DIR]
-                               [--filter SUBSTRING] [--timeout-ms N]
+                               [--filter SUBSTRING] [--timeout-ms N] [--schema FILE]
+       cargo xtask conformance --list [--vectors DIR] [--filter SUBSTRING]
 
   --testee CMD         the implementation under test, run with `sh -c CMD`
   --failure-list FILE  known failures, one case name per line (# comments); the run fails on
                        a failure not listed and on a listed case that passes
   --vectors DIR        vector directory (default: conformance/vectors)
-  --filter SUBSTRING   run only the cases whose name contains SUBSTRING
+  --filter SUBSTRING   run only the cases whose name contains SUBSTRING (an error if none)
   --timeout-ms N       per-case time limit (default 5000)
-";
+  --schema FILE        the schema whose layout names the field of an encode difference
+                       (default: schema/rltop.rlt)
+  --list               print the case names, one a line, and run nothing
+  -h, --help           print this and exit
+
+The run stops early when the testee cannot be started, or leaves this many cases in a row
+without an answer (it crashed or hung each time): ";
+
+/// Cases in a row without an answer (crash or timeout) after which the run stops: a testee
+/// that cannot work should cost seconds, not the timeout on every case.
+const MAX_SILENT_IN_A_ROW: usize = 3;
 
 /// What a case expects back.
 #[derive(Debug, Clone)]
@@ -55,6 +66,13 @@ struct Options {
     vectors: PathBuf,
     filter: Option<String>,
     timeout: Duration,
+    schema: PathBuf,
+    list: bool,
+    help: bool,
+}
+
+fn usage() -> String {
+    format!("{USAGE}{MAX_SILENT_IN_A_ROW}.\n")
 }
 
 fn parse_args(args: &[String]) -> Result<Options, String> {
@@ -64,18 +82,24 @@ fn parse_args(args: &[String]) -> Result<Options, String> {
         vectors: crate::root().join(crate::gen::VECTORS),
         filter: None,
         timeout: Duration::from_millis(5000),
+        schema: crate::root().join(crate::gen::SCHEMA),
+        list: false,
+        help: false,
     };
     let mut it = args.iter();
     while let Some(a) = it.next() {
         let mut value = || {
             it.next()
                 .cloned()
-                .ok_or_else(|| format!("{a} needs a value\n{USAGE}"))
+                .ok_or_else(|| format!("{a} needs a value\n{}", usage()))
         };
         match a.as_str() {
             "--testee" => o.testee = value()?,
             "--failure-list" => o.failure_list = Some(PathBuf::from(value()?)),
             "--vectors" => o.vectors = PathBuf::from(value()?),
+            "--schema" => o.schema = PathBuf::from(value()?),
+            "--list" => o.list = true,
+            "-h" | "--help" => o.help = true,
             "--filter" => o.filter = Some(value()?),
             "--timeout-ms" => {
                 let v = value()?;
@@ -84,11 +108,14 @@ fn parse_args(args: &[String]) -> Result<Options, String> {
                         .map_err(|_| format!("--timeout-ms: not a number: {v}\n"))?,
                 );
             }
-            _ => return Err(format!("unknown argument {a}\n{USAGE}")),
+            _ => return Err(format!("unknown argument {a}\n{}", usage())),
         }
     }
-    if o.testee.is_empty() {
-        return Err(USAGE.to_string());
+    if o.testee.is_empty() && !o.list && !o.help {
+        return Err(format!(
+            "--testee CMD is needed to run the cases\n{}",
+            usage()
+        ));
     }
     Ok(o)
 }
@@ -230,8 +257,61 @@ fn normalize_results(results: &[Value], expected: &[Value]) -> Vec<Value> {
         .collect()
 }
 
+/// Where each byte of a message lies, from the schema's layout pass: an encode difference is
+/// reported at the field it falls in, and a checksum that differs over an equal body is
+/// told apart from a body that differs (which always changes the checksum too).
+pub struct FieldMap {
+    msg_type_at: usize,
+    checksum: std::ops::Range<usize>,
+    /// Per type code: the message's name and its leaves.
+    messages: std::collections::HashMap<u8, (String, Vec<LeafBytes>)>,
+}
+
+/// A leaf's bytes in its message, and its path (`bids[3].price`).
+type LeafBytes = (std::ops::Range<usize>, String);
+
+impl FieldMap {
+    pub fn load(schema: &Path) -> Result<FieldMap, String> {
+        let shown = schema.display().to_string();
+        let model = rltop_codegen::check_file(schema, &shown)
+            .map_err(|e| format!("cannot read {shown}: {e}"))?
+            .into_model()?;
+        let header = model.layout.header(&model.schema);
+        let roles = model.schema.protocol.roles;
+        let checksum_size =
+            model.layout.structs[model.schema.protocol.header].fields[roles.checksum].size;
+        let messages = model
+            .schema
+            .messages
+            .iter()
+            .zip(&model.layout.messages)
+            .filter_map(|(record, layout)| {
+                let code = record.message?.type_code;
+                let leaves = layout
+                    .leaves
+                    .iter()
+                    .map(|l| (l.offset..l.offset + l.size, l.path.clone()))
+                    .collect();
+                Some((code, (record.name.clone(), leaves)))
+            })
+            .collect();
+        Ok(FieldMap {
+            msg_type_at: header.msg_type,
+            checksum: header.checksum..header.checksum + checksum_size,
+            messages,
+        })
+    }
+
+    /// `AddOrder.price, bytes 56..64` for byte `at` of a message of `msg_type`, if known.
+    fn field_at(&self, msg_type: u8, at: usize) -> Option<(String, std::ops::Range<usize>)> {
+        let (name, leaves) = self.messages.get(&msg_type)?;
+        let (range, path) = leaves.iter().find(|(r, _)| r.contains(&at))?;
+        Some((format!("{name}.{path}"), range.clone()))
+    }
+}
+
 /// Checks one response; `Err` says what is wrong.
-pub fn judge(case: &Case, response: &Value) -> Result<(), String> {
+pub fn judge(case: &Case, response: &Value, fields: Option<&FieldMap>) -> Result<(), String> {
     if let Some(reason) = response.get("unsupported") {
         return Err(format!("testee does not support this request: {reason}"));
     }
@@ -240,15 +320,18 @@ pub fn judge(case: &Case, response: &Value) -> Result<(), String> {
             let Some(got) = response.get("results").and_then(Value::as_array) else {
                 return Err(format!("response has no \"results\" array: {response}"));
             };
-            let got = Value::Array(normalize_results(got, want));
-            match first_difference("results", &Value::Array(want.clone()), &got) {
+            let normalized = Value::Array(normalize_results(got, want));
+            match first_difference("results", &Value::Array(want.clone()), &normalized) {
                 None => Ok(()),
-                Some(d) => Err(d),
+                Some(d) => Err(format!(
+                    "{d}; the testee returned {}",
+                    shorten(&Value::Array(got.clone()).to_string())
+                )),
             }
         }
         Expect::Hex(want) => match response.get("hex").and_then(Value::as_str) {
             Some(h) if h.eq_ignore_ascii_case(want) => Ok(()),
-            Some(h) => Err(hex_difference(want, h)),
+            Some(h) => Err(hex_difference(want, h, fields)),
             None => Err(format!("expected bytes, got {response}")),
         },
         Expect::EncodeError => match response.get("error") {
@@ -271,13 +354,48 @@ pub fn judge(case: &Case, response: &Value) -> Result<(), String> {
                     .collect(),
             );
             // Events first: where a run goes wrong shows there before the books.
-            match first_difference("events", events, &got_events)
-                .or_else(|| first_difference("books", books, got("books").ok()?))
-            {
-                None => got("books").map(|_| ()),
+            if let Some(d) = first_difference("events", events, &got_events) {
+                return Err(format!("{d}{}", event_sides(events, &got_events)));
+            }
+            match first_difference("books", books, got("books")?) {
+                None => Ok(()),
                 Some(d) => Err(d),
             }
         }
+    }
+}
+
+/// The first event that differs, whole, on both sides (or the first missing or extra one):
+/// a field path alone rarely says what the testee did instead.
+fn event_sides(want: &Value, got: &Value) -> String {
+    let (Some(want), Some(got)) = (want.as_array(), got.as_array()) else {
+        return String::new();
+    };
+    let at = want
+        .iter()
+        .zip(got)
+        .position(|(w, g)| w != g)
+        .unwrap_or(want.len().min(got.len()));
+    let side = |events: &[Value]| {
+        events
+            .get(at)
+            .map_or("(none: the events end here)".to_string(), |e| {
+                shorten(&e.to_string())
+            })
+    };
+    format!(
+        "\n    expected events[{at}]: {}\n    testee's events[{at}]: {}",
+        side(want),
+        side(got)
+    )
+}
+
+/// At most 400 characters of `text`.
+fn shorten(text: &str) -> String {
+    const MAX: usize = 400;
+    match text.char_indices().nth(MAX) {
+        Some((cut, _)) => format!("{}… ({} characters)", &text[..cut], text.chars().count()),
+        None => text.to_string(),
     }
 }
 
@@ -290,27 +408,85 @@ fn normalize_event(e: &Value) -> Value {
     }
 }
 
-fn hex_difference(want: &str, got: &str) -> String {
-    let got = got.to_ascii_lowercase();
-    let at = want
-        .as_bytes()
-        .iter()
-        .zip(got.as_bytes())
-        .position(|(a, b)| a != b)
-        .unwrap_or(want.len().min(got.len()));
-    let byte = at / 2;
-    let show = |s: &str| {
-        s.get(byte * 2..(byte * 2 + 16).min(s.len()))
-            .unwrap_or("")
-            .to_string()
+/// Where two encodings first differ, named by field when the schema knows the message. The
+/// checksum covers the body, so a body difference is reported at the body's first differing
+/// byte, not at the checksum; a checksum that differs over an equal body is said to be that.
+fn hex_difference(want: &str, got: &str, fields: Option<&FieldMap>) -> String {
+    let (Some(want_bytes), Some(got_bytes)) = (unhex(want), unhex(got)) else {
+        return format!("the testee's bytes are not hex: {}", shorten(got));
     };
-    format!(
-        "bytes differ from byte {byte} ({} vs {} bytes): expected {}…, got {}…",
-        want.len() / 2,
-        got.len() / 2,
-        show(want),
-        show(&got)
-    )
+    let sizes = format!("{} vs {} bytes", want_bytes.len(), got_bytes.len());
+    let checksum = fields.map_or(0..0, |f| f.checksum.clone());
+    let differs = |at: &usize| want_bytes.get(*at) != got_bytes.get(*at);
+    let longest = want_bytes.len().max(got_bytes.len());
+    let body = (0..longest)
+        .filter(|at| !checksum.contains(at))
+        .find(differs);
+    let show = |bytes: &[u8], range: std::ops::Range<usize>| {
+        let end = range.end.min(bytes.len());
+        match bytes.get(range.start..end) {
+            Some(b) if !b.is_empty() => b.iter().map(|x| format!("{x:02x}")).collect(),
+            _ => "(nothing)".to_string(),
+        }
+    };
+    // With no field map the checksum range is empty and every difference is a body one.
+    let Some(at) = body else {
+        return format!(
+            "only the checksum differs (bytes {}..{}, the rest is equal; {sizes}): expected {}, got {}",
+            checksum.start,
+            checksum.end,
+            show(&want_bytes, checksum.clone()),
+            show(&got_bytes, checksum.clone())
+        );
+    };
+    let named = fields.and_then(|f| {
+        let msg_type = *want_bytes.get(f.msg_type_at)?;
+        f.field_at(msg_type, at)
+    });
+    match named {
+        Some((field, range)) => format!(
+            "bytes differ from byte {at}, in {field} (bytes {}..{}; {sizes}): expected {}, got {}",
+            range.start,
+            range.end,
+            show(&want_bytes, range.clone()),
+            show(&got_bytes, range.clone())
+        ),
+        None => format!(
+            "bytes differ from byte {at} ({sizes}): expected {}…, got {}…",
+            show(&want_bytes, at..at + 8),
+            show(&got_bytes, at..at + 8)
+        ),
+    }
+}
+
+fn unhex(text: &str) -> Option<Vec<u8>> {
+    if text.len() % 2 != 0 {
+        return None;
+    }
+    (0..text.len())
+        .step_by(2)
+        .map(|k| u8::from_str_radix(text.get(k..k + 2)?, 16).ok())
+        .collect()
+}
+
+/// Why a request got no response.
+enum Silence {
+    /// The command could not be run at all (not found, not executable): nothing will answer.
+    CannotStart(String),
+    /// It crashed, hung, or answered with a line that is not JSON, on this case.
+    NoAnswer(String),
+    /// It answered, but not with JSON: a wrong answer, not silence.
+    Garbled(String),
+}
+
+impl std::fmt::Display for Silence {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Silence::CannotStart(why) | Silence::NoAnswer(why) | Silence::Garbled(why) => {
+                f.write_str(why)
+            }
+        }
+    }
 }
 
 /// A running testee, restarted after a crash or a timeout.
@@ -353,12 +529,12 @@ impl Testee {
     }
 
     /// Sends one request; returns the response line, or why there is none.
-    fn ask(&mut self, request: &Value, timeout: Duration) -> Result<Value, String> {
+    fn ask(&mut self, request: &Value, timeout: Duration) -> Result<Value, Silence> {
         if self.child.is_none() {
-            self.start()?;
+            self.start().map_err(Silence::CannotStart)?;
         }
         let Some((child, stdin, rx)) = self.child.as_mut() else {
-            return Err("testee not running".into());
+            return Err(Silence::CannotStart("testee not running".into()));
         };
         let line = format!("{request}\n");
         if stdin
@@ -366,26 +542,25 @@ impl Testee {
             .and_then(|()| stdin.flush())
             .is_err()
         {
-            let status = child.wait().map(|s| s.to_string()).unwrap_or_default();
+            let status = child.wait().ok();
             self.stop();
-            return Err(format!("testee closed its input ({status})"));
+            return Err(died("testee closed its input", status));
         }
         match rx.recv_timeout(timeout) {
-            Ok(line) => serde_json::from_str(&line)
-                .map_err(|e| format!("response is not JSON ({e}): {line}")),
+            Ok(line) => serde_json::from_str(&line).map_err(|e| {
+                Silence::Garbled(format!("response is not JSON ({e}): {}", shorten(&line)))
+            }),
             Err(RecvTimeoutError::Timeout) => {
                 self.stop();
-                Err(format!(
+                Err(Silence::NoAnswer(format!(
                     "no response within {} ms (testee killed, restarted for the next case)",
                     timeout.as_millis()
-                ))
+                )))
             }
             Err(RecvTimeoutError::Disconnected) => {
-                let status = child.wait().map(|s| s.to_string()).unwrap_or_default();
+                let status = child.wait().ok();
                 self.stop();
-                Err(format!(
-                    "testee died without answering ({status}); restarted for the next case"
-                ))
+                Err(died("testee died without answering", status))
             }
         }
     }
@@ -410,6 +585,19 @@ impl Testee {
                 }
             }
         }
+    }
+}
+
+/// A testee that ended before answering. `sh -c` exits 127 when the command is not found and
+/// 126 when it cannot be executed: then no restart will help.
+fn died(what: &str, status: Option<std::process::ExitStatus>) -> Silence {
+    let shown = status.map(|s| s.to_string()).unwrap_or_default();
+    match status.and_then(|s| s.code()) {
+        Some(code @ (126 | 127)) => Silence::CannotStart(format!(
+            "{what} ({shown}): the shell could not {} the command",
+            if code == 127 { "find" } else { "execute" }
+        )),
+        _ => Silence::NoAnswer(format!("{what} ({shown}); restarted for the next case")),
     }
 }
 
@@ -442,14 +630,31 @@ fn read_failure_list(path: &Path) -> Result<BTreeSet<String>, String> {
 
 pub fn run(args: &[String]) -> Result<(), String> {
     let o = parse_args(args)?;
+    if o.help {
+        print!("{}", usage());
+        return Ok(());
+    }
+    let mut cases = load_cases(&o.vectors)?;
+    if let Some(f) = &o.filter {
+        let all = cases.len();
+        cases.retain(|c| c.name.contains(f.as_str()));
+        if cases.is_empty() {
+            return Err(format!(
+                "--filter {f:?} matches none of the {all} cases (--list prints their names)\n"
+            ));
+        }
+    }
+    if o.list {
+        for case in &cases {
+            println!("{}", case.name);
+        }
+        return Ok(());
+    }
     let known = match &o.failure_list {
         Some(p) => read_failure_list(p)?,
         None => BTreeSet::new(),
     };
-    let mut cases = load_cases(&o.vectors)?;
-    if let Some(f) = &o.filter {
-        cases.retain(|c| c.name.contains(f.as_str()));
-    }
+    let fields = FieldMap::load(&o.schema)?;
     let mut testee = Testee {
         cmd: o.testee.clone(),
         child: None,
@@ -457,10 +662,23 @@ pub fn run(args: &[String]) -> Result<(), String> {
     let (mut passed, mut failed) = (0usize, 0usize);
     let mut unexpected = 0usize;
     let mut now_passing = Vec::new();
-    for case in &cases {
+    let mut silent_in_a_row = 0usize;
+    for (k, case) in cases.iter().enumerate() {
         let mut request = case.request.clone();
         request["id"] = json!(case.name);
-        let outcome = testee.ask(&request, o.timeout).and_then(|resp| {
+        let answer = testee.ask(&request, o.timeout);
+        match &answer {
+            Err(Silence::CannotStart(why)) => {
+                println!(
+                    "{passed} passed, {failed} failed, {} not run",
+                    cases.len() - k
+                );
+                return Err(format!("conformance run stopped at {}: {why}\n", case.name));
+            }
+            Err(Silence::NoAnswer(_)) => silent_in_a_row += 1,
+            _ => silent_in_a_row = 0,
+        }
+        let outcome = answer.map_err(|s| s.to_string()).and_then(|resp| {
             match resp.get("id") {
                 Some(id) if *id != json!(case.name) => {
                     return Err(format!(
@@ -469,7 +687,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
                 }
                 _ => {}
             }
-            judge(case, &resp)
+            judge(case, &resp, Some(&fields))
         });
         let listed = known.contains(&case.name);
         match outcome {
@@ -488,6 +706,17 @@ pub fn run(args: &[String]) -> Result<(), String> {
                     println!("FAIL {}: {why}", case.name);
                 }
             }
+        }
+        if silent_in_a_row == MAX_SILENT_IN_A_ROW && k + 1 < cases.len() {
+            println!(
+                "{passed} passed, {failed} failed, {} not run",
+                cases.len() - k - 1
+            );
+            return Err(format!(
+                "conformance run stopped: the testee left {MAX_SILENT_IN_A_ROW} cases in a row \
+                 without an answer (it crashed or hung each time); {} cases not run\n",
+                cases.len() - k - 1
+            ));
         }
     }
     // A clean exit is part of passing: sanitizers report leaks and errors when the program ends.

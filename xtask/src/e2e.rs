@@ -809,10 +809,16 @@ type Check<'a> = dyn Fn() -> Result<String, String> + 'a;
 pub fn run(args: &[String]) -> Result<usize, String> {
     let only_bridge = args.first().is_some_and(|a| a == "bridge");
     if is_root() {
+        // Everything the checks below start or build against: the namespaces and the
+        // loss, the C subscriber (libev), the DPDK backend (libdpdk-dev through
+        // pkg-config) and the reading of its capture (tshark).
         crate::pyenv::ensure_debian(&[
             ("ip", "iproute2"),
             ("nft", "nftables"),
             ("/usr/include/ev.h", "libev-dev"),
+            ("pkg-config", "pkg-config"),
+            ("/usr/include/dpdk/rte_ethdev.h", "libdpdk-dev"),
+            ("tshark", "tshark"),
         ])?;
     } else {
         return Err("cargo xtask e2e needs root (network namespaces, nftables)".into());

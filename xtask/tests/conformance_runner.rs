@@ -7,13 +7,18 @@ use std::process::Command;
 /// A vector directory with one decode case and one encode case (`decode/X/a`, `encode/X/a`),
 /// and the stream cases `streams` (a `streams.json` text).
 fn vectors(tag: &str, streams: &str) -> PathBuf {
+    vectors_with(
+        tag,
+        r#"{"cases":[{"name":"X/a","hex":"00","json":{"type":"X"}}]}"#,
+        streams,
+    )
+}
+
+/// A vector directory whose `messages/X.json` is `messages`.
+fn vectors_with(tag: &str, messages: &str, streams: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("rltop-runner-{tag}-{}", std::process::id()));
     std::fs::create_dir_all(dir.join("messages")).unwrap();
-    std::fs::write(
-        dir.join("messages/X.json"),
-        r#"{"cases":[{"name":"X/a","hex":"00","json":{"type":"X"}}]}"#,
-    )
-    .unwrap();
+    std::fs::write(dir.join("messages/X.json"), messages).unwrap();
     for f in ["datagrams.json", "errors.json", "encode_errors.json"] {
         std::fs::write(dir.join(f), r#"{"cases":[]}"#).unwrap();
     }
@@ -42,12 +47,21 @@ fn run_streams(
     extra: &[&str],
     streams: &str,
 ) -> (bool, String) {
-    let dir = vectors(tag, streams);
+    run_in(vectors(tag, streams), testee, failure_list, extra)
+}
+
+/// The runner on vector directory `dir` (removed after); an empty `testee` passes none.
+fn run_in(
+    dir: PathBuf,
+    testee: &str,
+    failure_list: Option<&str>,
+    extra: &[&str],
+) -> (bool, String) {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_xtask"));
-    cmd.args(["conformance", "--vectors"])
-        .arg(&dir)
-        .args(["--testee", testee])
-        .args(extra);
+    cmd.args(["conformance", "--vectors"]).arg(&dir).args(extra);
+    if !testee.is_empty() {
+        cmd.args(["--testee", testee]);
+    }
     if let Some(list) = failure_list {
         let path = dir.join("failures.txt");
         std::fs::write(&path, list).unwrap();
@@ -76,6 +90,8 @@ fn unlisted_failure_fails_the_run_with_a_diff() {
         out.contains("FAIL decode/X/a: results: expected 1 entries, got 0"),
         "{out}"
     );
+    // What came back instead is shown.
+    assert!(out.contains("; the testee returned []"), "{out}");
     assert!(out.contains("1 passed, 1 failed"), "{out}");
 }
 
@@ -188,6 +204,31 @@ fn stream_case_fails_on_the_first_different_event_or_book() {
         out.contains(r#"FAIL stream/s: events[1].book.order_book_seq: expected "5", got "4""#),
         "{out}"
     );
+    // Both sides of the first event that differs, whole.
+    assert!(
+        out.contains(r#"expected events[1]: {"book":{"symbol_id":1,"order_book_seq":"5"}}"#),
+        "{out}"
+    );
+    assert!(
+        out.contains(r#"testee's events[1]: {"book":{"symbol_id":1,"order_book_seq":"4"}}"#),
+        "{out}"
+    );
+    // An event missing at the end: the expected one, and that the testee's end there.
+    let testee =
+        stream_testee(r#"{"events":[{"rejected":{"kind":"BadMagic","offset":0}}],"books":[]}"#);
+    let (ok, out) = run_streams(
+        "stream-short",
+        &testee,
+        None,
+        &["--filter", "stream/"],
+        ONE_STREAM,
+    );
+    assert!(!ok, "{out}");
+    assert!(out.contains("events: expected 2 entries, got 1"), "{out}");
+    assert!(
+        out.contains("testee's events[1]: (none: the events end here)"),
+        "{out}"
+    );
     let testee = stream_testee(
         r#"{"events":[{"rejected":{"kind":"BadMagic","offset":0}},{"book":{"symbol_id":1,"order_book_seq":"5"}}],"books":[{"symbol_id":1,"state":"stale","order_book_seq":"5","bids":[],"asks":[]}]}"#,
     );
@@ -201,6 +242,145 @@ fn stream_case_fails_on_the_first_different_event_or_book() {
     assert!(!ok, "{out}");
     assert!(
         out.contains(r#"FAIL stream/s: books[0].state: expected "live", got "stale""#),
+        "{out}"
+    );
+}
+
+/// The first real AddOrder vector, as the generator wrote it: (its vector file text, its hex).
+fn add_order_vector() -> (String, String) {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../conformance/vectors/messages/AddOrder.json"
+    );
+    let file: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let case = file["cases"][0].clone();
+    let hex = case["hex"].as_str().unwrap().to_string();
+    (serde_json::json!({ "cases": [case] }).to_string(), hex)
+}
+
+/// `hex` with byte `at` changed.
+fn flip(hex: &str, at: usize) -> String {
+    let byte = u8::from_str_radix(&hex[at * 2..at * 2 + 2], 16).unwrap() ^ 0x01;
+    format!("{}{byte:02x}{}", &hex[..at * 2], &hex[at * 2 + 2..])
+}
+
+#[test]
+fn an_encode_difference_names_the_field_and_tells_a_checksum_apart() {
+    let (vector, hex) = add_order_vector();
+    let answer = |hex: &str| format!(r#"while read -r l; do echo '{{"hex":"{hex}"}}'; done"#);
+    // SPEC.md §9's table: AddOrder's price is bytes 64..72. A body difference changes the
+    // checksum too (byte 33 here); the report names the body's field, not the checksum.
+    let (ok, out) = run_in(
+        vectors_with("encode-field", &vector, NO_STREAMS),
+        &answer(&flip(&flip(&hex, 65), 33)),
+        None,
+        &["--filter", "encode/"],
+    );
+    assert!(!ok, "{out}");
+    assert!(
+        out.contains(
+            "bytes differ from byte 65, in AddOrder.price (bytes 64..72; 128 vs 128 bytes)"
+        ),
+        "{out}"
+    );
+    // The same body with another checksum.
+    let (ok, out) = run_in(
+        vectors_with("encode-checksum", &vector, NO_STREAMS),
+        &answer(&flip(&hex, 33)),
+        None,
+        &["--filter", "encode/"],
+    );
+    assert!(!ok, "{out}");
+    assert!(
+        out.contains(
+            "only the checksum differs (bytes 32..36, the rest is equal; 128 vs 128 bytes)"
+        ),
+        "{out}"
+    );
+    // One byte short: the difference is where the testee's bytes end.
+    let (ok, out) = run_in(
+        vectors_with("encode-short", &vector, NO_STREAMS),
+        &answer(&hex[..hex.len() - 2]),
+        None,
+        &["--filter", "encode/"],
+    );
+    assert!(!ok, "{out}");
+    assert!(
+        out.contains("bytes differ from byte 127, in AddOrder."),
+        "{out}"
+    );
+    assert!(out.contains("128 vs 127 bytes"), "{out}");
+}
+
+#[test]
+fn help_list_and_a_filter_that_matches_nothing() {
+    let help = Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .args(["conformance", "--help"])
+        .output()
+        .unwrap();
+    assert!(help.status.success());
+    assert!(String::from_utf8_lossy(&help.stdout).contains("usage: cargo xtask conformance"));
+    let (ok, out) = run("list", "", None, &["--list"]);
+    assert!(ok, "{out}");
+    assert_eq!(
+        out.lines().collect::<Vec<_>>(),
+        ["decode/X/a", "encode/X/a"]
+    );
+    let (ok, out) = run("list-filter", "", None, &["--list", "--filter", "encode/"]);
+    assert!(ok, "{out}");
+    assert_eq!(out.lines().collect::<Vec<_>>(), ["encode/X/a"]);
+    let (ok, out) = run("filter-none", GOOD, None, &["--filter", "no-such-case"]);
+    assert!(!ok, "{out}");
+    assert!(
+        out.contains(r#"--filter "no-such-case" matches none of the 2 cases"#),
+        "{out}"
+    );
+}
+
+/// Ten cases: decode and encode of X/0 to X/4.
+fn ten_cases(tag: &str) -> PathBuf {
+    let cases: Vec<String> = (0..5)
+        .map(|k| format!(r#"{{"name":"X/{k}","hex":"00","json":{{"type":"X"}}}}"#))
+        .collect();
+    vectors_with(
+        tag,
+        &format!(r#"{{"cases":[{}]}}"#, cases.join(",")),
+        NO_STREAMS,
+    )
+}
+
+#[test]
+fn a_testee_that_hangs_or_cannot_start_stops_the_run_early() {
+    let started = std::time::Instant::now();
+    let (ok, out) = run_in(
+        ten_cases("hang-many"),
+        "sleep 30",
+        None,
+        &["--timeout-ms", "300"],
+    );
+    assert!(!ok, "{out}");
+    assert!(out.contains("0 passed, 3 failed, 7 not run"), "{out}");
+    assert!(
+        out.contains("left 3 cases in a row without an answer"),
+        "{out}"
+    );
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(3),
+        "{out}"
+    );
+    // One answer in between resets the count: a testee that crashes every other case runs
+    // every case.
+    let flaky = r#"n=0; while read -r l; do n=$((n+1)); [ $((n%2)) = 0 ] && exit 1; echo '{"results":[{"message":{"type":"X"}}]}'; done"#;
+    let (ok, out) = run_in(ten_cases("flaky"), flaky, None, &[]);
+    assert!(!ok, "{out}");
+    assert!(!out.contains("not run"), "{out}");
+    // A command the shell cannot find: the run stops at the first case.
+    let (ok, out) = run_in(ten_cases("missing"), "/nonexistent/testee", None, &[]);
+    assert!(!ok, "{out}");
+    assert!(out.contains("0 passed, 0 failed, 10 not run"), "{out}");
+    assert!(
+        out.contains("the shell could not find the command"),
         "{out}"
     );
 }
