@@ -628,6 +628,51 @@ fn read_failure_list(path: &Path) -> Result<BTreeSet<String>, String> {
         .collect())
 }
 
+/// Runs `cases` against `testee` until one fails: that case's name and why, or `None` when
+/// every case passes (`cargo xtask mutants` asks only whether a mutant is caught).
+pub fn first_failure(
+    testee: &str,
+    cases: &[Case],
+    fields: &FieldMap,
+    timeout: Duration,
+) -> Result<Option<(String, String)>, String> {
+    let mut testee = Testee {
+        cmd: testee.to_string(),
+        child: None,
+    };
+    let mut silent_in_a_row = 0;
+    for case in cases {
+        let mut request = case.request.clone();
+        request["id"] = json!(case.name);
+        let outcome = match testee.ask(&request, timeout) {
+            Err(Silence::CannotStart(why)) => return Err(format!("{}: {why}", case.name)),
+            Err(silence) => {
+                silent_in_a_row += 1;
+                if silent_in_a_row == MAX_SILENT_IN_A_ROW {
+                    return Err(format!(
+                        "the testee left {MAX_SILENT_IN_A_ROW} cases in a row without an answer: {silence}"
+                    ));
+                }
+                Err(silence.to_string())
+            }
+            Ok(response) => {
+                silent_in_a_row = 0;
+                judge(case, &response, Some(fields))
+            }
+        };
+        if let Err(why) = outcome {
+            return Ok(Some((case.name.clone(), why)));
+        }
+    }
+    match testee.finish(timeout) {
+        Some(status) if !status.success() => Ok(Some((
+            "testee exit".into(),
+            format!("after the last case the testee exited with {status}"),
+        ))),
+        _ => Ok(None),
+    }
+}
+
 pub fn run(args: &[String]) -> Result<(), String> {
     let o = parse_args(args)?;
     if o.help {

@@ -6,6 +6,7 @@ mod conformance;
 mod ctests;
 mod e2e;
 mod gen;
+mod mutants;
 mod process;
 mod pyenv;
 mod test;
@@ -28,6 +29,8 @@ usage: cargo xtask <verb>
                        clients, gap-to-repair vs snapshot-only under loss (that part: root)
   conformance --testee CMD [--failure-list FILE]
                        run the conformance vectors against an implementation
+  mutants [--filter S] one mutant of the Python package per rule of conformance/RULES.md:
+                       the conformance suite must catch each
   e2e [bridge|gateway] publisher and subscriber in network namespaces under loss (root)
   test                 everything CI runs: gen --check, schema checks, all tests
 ";
@@ -40,6 +43,7 @@ fn main() -> ExitCode {
         Some("layout") if args.len() == 2 => layout(&args[1]),
         Some("bench") => bench::run(&args[1..]),
         Some("conformance") => conformance::run(&args[1..]),
+        Some("mutants") => mutants::run(&args[1..]),
         Some("test") if args.len() == 1 => test::run(),
         Some("e2e") => e2e::run(&args[1..]).map(|n| println!("e2e: {n} passed, 0 failed")),
         _ => Err(USAGE.to_string()),

@@ -107,6 +107,9 @@ pub fn run() -> Result<(), String> {
         &format!("RLTOP_PURE_PYTHON=1 {py} {testee}"),
         None,
     )?;
+    // Each rule's mutant of the Python package must fail the suite (or be a listed hole).
+    eprintln!("\n$ cargo xtask mutants");
+    crate::mutants::run(&[])?;
     eprintln!("\n$ {py} -m pytest tests/python");
     let status = Command::new(&*py)
         .args(["-m", "pytest", "-q", "tests/python"])
