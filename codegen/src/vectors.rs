@@ -20,7 +20,7 @@
 
 use serde_json::{json, Map, Value};
 
-use crate::layout::{HeaderOffsets, LeafKind, RecordLayout};
+use crate::layout::{HeaderOffsets, Leaf, LeafKind, RecordLayout};
 use crate::model::{Enum, Prim, Record, Schema, Ty};
 use crate::Model;
 
@@ -489,8 +489,26 @@ impl<'m> Vectors<'m> {
                     vec![err("UnsupportedVersion", h.version)],
                 ));
             }
-            // A newer version is accepted: it may only add fields in reserved bytes.
-            let mut b = good.bytes.clone();
+            // A newer version is accepted: it may only add fields in reserved bytes, so its
+            // message carries data there, which this version's decoder ignores. A message
+            // of this version with reserved bytes set decodes the same (SPEC.md §1, §5).
+            let mut in_reserved = good.bytes.clone();
+            for leaf in lay.leaves.iter().filter(|l| l.kind == LeafKind::Reserved) {
+                for (k, byte) in in_reserved[leaf.offset..leaf.offset + leaf.size]
+                    .iter_mut()
+                    .enumerate()
+                {
+                    *byte = 0xA5 ^ k as u8;
+                }
+            }
+            let mut b = in_reserved.clone();
+            seal(&mut b, &h);
+            cases.push(Self::case(
+                format!("{name}/reserved-bytes-ignored"),
+                &b,
+                vec![ok.clone()],
+            ));
+            let mut b = in_reserved;
             b[h.version] = self.schema.protocol.version.saturating_add(1);
             seal(&mut b, &h);
             cases.push(Self::case(
@@ -536,6 +554,7 @@ impl<'m> Vectors<'m> {
                     }
                     _ => continue,
                 };
+                let first_of_message = seen.is_empty();
                 seen.push(leaf.field);
                 seal(&mut b, &h);
                 let what = kind.trim_start_matches("Bad").to_lowercase();
@@ -544,6 +563,27 @@ impl<'m> Vectors<'m> {
                     &b,
                     vec![field_err(kind, leaf.offset, &path)],
                 ));
+                if first_of_message {
+                    // The checksum is checked before any field value (SPEC.md §4, 7 before 8).
+                    let mut b = b.clone();
+                    b[h.checksum] ^= 0x01;
+                    cases.push(Self::case(
+                        format!("{name}/bad-{what}-and-bad-checksum"),
+                        &b,
+                        vec![err("BadChecksum", h.checksum)],
+                    ));
+                }
+                if leaf.kind == LeafKind::Text {
+                    // DEL (0x7F) is not printable either.
+                    let mut b = full.bytes.clone();
+                    b[leaf.offset] = 0x7F;
+                    seal(&mut b, &h);
+                    cases.push(Self::case(
+                        format!("{name}/bad-text-del-{}", leaf.path),
+                        &b,
+                        vec![field_err("BadText", leaf.offset, &path)],
+                    ));
+                }
                 if leaf.kind == LeafKind::Text && leaf.size >= 3 {
                     // Text after the NUL padding.
                     let mut b = full.bytes.clone();
@@ -593,6 +633,18 @@ impl<'m> Vectors<'m> {
         let mut bad_magic = a.bytes.clone();
         bad_magic[h.magic + 1] ^= 0x01;
         let a_len = a.bytes.len();
+        // Unknown type and too old: the version is checked first (SPEC.md §4, 5 before 6).
+        let mut u_old = u.clone();
+        u_old[h.version] = self.schema.protocol.min_version.saturating_sub(1);
+        seal(&mut u_old, &h);
+        // Unknown type and a wrong checksum: the type is checked first (6 before 7).
+        let mut u_bad_crc = u.clone();
+        u_bad_crc[h.checksum] ^= 0x01;
+        let mut b_bad_crc = b.bytes.clone();
+        b_bad_crc[h.checksum] ^= 0x01;
+        let mut b_old = b.bytes.clone();
+        b_old[h.version] = self.schema.protocol.min_version.saturating_sub(1);
+        seal(&mut b_old, &h);
 
         vec![
             Self::case(
@@ -624,6 +676,27 @@ impl<'m> Vectors<'m> {
                 "datagram/trailing-garbage-header-sized".into(),
                 &cat(&[&a.bytes, &[0xEE; 48]]),
                 vec![ok(&a), err("BadMagic", a_len + h.magic)],
+            ),
+            Self::case(
+                "datagram/unknown-type-and-unsupported-version".into(),
+                &cat(&[&u_old, &a.bytes]),
+                vec![err("UnsupportedVersion", h.version), ok(&a)],
+            ),
+            Self::case(
+                "datagram/unknown-type-and-bad-checksum".into(),
+                &cat(&[&u_bad_crc, &a.bytes]),
+                vec![err("UnknownType", h.msg_type), ok(&a)],
+            ),
+            // Offsets count from the datagram's start, not the message's.
+            Self::case(
+                "datagram/good-then-bad-checksum".into(),
+                &cat(&[&a.bytes, &b_bad_crc]),
+                vec![ok(&a), err("BadChecksum", a_len + h.checksum)],
+            ),
+            Self::case(
+                "datagram/good-then-unsupported-version".into(),
+                &cat(&[&a.bytes, &b_old]),
+                vec![ok(&a), err("UnsupportedVersion", a_len + h.version)],
             ),
             Self::case(
                 "datagram/second-message-cut-short".into(),
@@ -674,6 +747,57 @@ impl<'m> Vectors<'m> {
                 j[&f.name] = bad;
                 cases.push(json!({ "name": format!("{name}/{what}-{}", f.name), "json": j }));
             }
+            // Text an encoder must refuse although it fits: a control byte, DEL, a NUL.
+            let top_level = |l: &&Leaf| l.field != 0 && l.path == rec.fields[l.field].name;
+            if let Some(leaf) = lay
+                .leaves
+                .iter()
+                .filter(top_level)
+                .find(|l| l.kind == LeafKind::Text)
+            {
+                let f = &rec.fields[leaf.field];
+                for (what, text) in [
+                    ("control", "A\u{1}"),
+                    ("del", "A\u{7f}"),
+                    ("nul", "A\u{0}B"),
+                ] {
+                    if text.len() > leaf.size {
+                        continue;
+                    }
+                    let mut j = good.json.clone();
+                    j[&f.name] = json!(text);
+                    cases.push(
+                        json!({ "name": format!("{name}/text-{what}-{}", f.name), "json": j }),
+                    );
+                }
+            }
+            // The canonical form's integer types: 64-bit ones are decimal strings, narrower
+            // ones numbers; the other form is refused, not guessed at.
+            let ints = lay
+                .leaves
+                .iter()
+                .filter(top_level)
+                .filter_map(|l| match l.kind {
+                    LeafKind::Int(p) => Some((p, &rec.fields[l.field].name)),
+                    _ => None,
+                });
+            let wide = ints.clone().find(|(p, _)| p.size() == 8);
+            let narrow = ints.clone().find(|(p, _)| p.size() < 8);
+            if let Some((_, field)) = wide {
+                let mut j = good.json.clone();
+                j[field] = json!(1);
+                cases.push(
+                    json!({ "name": format!("{name}/wide-integer-as-number-{field}"), "json": j }),
+                );
+            }
+            if let Some((_, field)) = narrow {
+                let mut j = good.json.clone();
+                j[field] = json!("1");
+                cases.push(json!({ "name": format!("{name}/narrow-integer-as-string-{field}"), "json": j }));
+            }
+            let mut j = good.json.clone();
+            j["no_such_field"] = json!(0);
+            cases.push(json!({ "name": format!("{name}/unknown-key"), "json": j }));
             let mut j = good.json.clone();
             if let Some(obj) = j.as_object_mut() {
                 // The first body field the JSON carries (reserved fields never appear in it);

@@ -216,14 +216,68 @@ fn int_from_json(v: &Value, f: &Field, signed: bool) -> Result<i128, String> {
     Ok(n)
 }
 
+/// The first key of `json` (nested objects and array entries included) that names no field
+/// the canonical form carries, as its path (`bids[0].prise`).
+fn unknown_key(p: &Protocol, mt: &MessageType, json: &Value) -> Option<String> {
+    // Every carried field's path with the indexes left out, and each of its prefixes:
+    // `bids.price` and `bids` for `bids[3].price`.
+    let mut known: Vec<String> = Vec::new();
+    for f in mt.fields {
+        if derived(p, f) || matches!(f.kind, FieldKind::Reserved | FieldKind::Count { .. }) {
+            continue;
+        }
+        let mut path = String::new();
+        for step in steps(f.name) {
+            if let Step::Key(k) = step {
+                if !path.is_empty() {
+                    path.push('.');
+                }
+                path.push_str(k);
+                known.push(path.clone());
+            }
+        }
+    }
+    fn walk(v: &Value, at: &str, shown: &str, known: &[String]) -> Option<String> {
+        match v {
+            Value::Object(m) => m.iter().find_map(|(k, v)| {
+                let path = if at.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{at}.{k}")
+                };
+                let here = if shown.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{shown}.{k}")
+                };
+                if !known.contains(&path) {
+                    return Some(here);
+                }
+                walk(v, &path, &here, known)
+            }),
+            Value::Array(a) => a
+                .iter()
+                .enumerate()
+                .find_map(|(i, v)| walk(v, at, &format!("{shown}[{i}]"), known)),
+            _ => None,
+        }
+    }
+    let mut top = json.clone();
+    top.as_object_mut()?.remove("type");
+    walk(&top, "", "", &known)
+}
+
 /// Encodes a message from its canonical JSON: fields, then the derived header fields, then
-/// the checksum.
+/// the checksum. A key that names no field is refused, not ignored.
 pub fn encode(p: &Protocol, types: &[MessageType], json: &Value) -> Result<Vec<u8>, String> {
     let name = json["type"].as_str().ok_or("message without a \"type\"")?;
     let mt = types
         .iter()
         .find(|m| m.name == name)
         .ok_or_else(|| format!("unknown message type {name:?}"))?;
+    if let Some(key) = unknown_key(p, mt, json) {
+        return Err(format!("{key}: no such field"));
+    }
     let mut buf = vec![0u8; mt.size];
     for f in mt.fields {
         let st = steps(f.name);

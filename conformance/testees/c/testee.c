@@ -21,6 +21,7 @@ typedef enum { J_NULL, J_BOOL, J_NUM, J_STR, J_ARR, J_OBJ } jtype;
 typedef struct jval {
     jtype t;
     char *s; /* J_STR: the text; J_NUM: the number as written; J_BOOL: "true"/"false" */
+    size_t slen; /* J_STR: its length in bytes, an escaped NUL (\u0000) included */
     size_t n, cap;
     char **keys;        /* J_OBJ */
     struct jval **items; /* J_ARR, J_OBJ */
@@ -126,7 +127,7 @@ static void put_utf8(char **out, size_t *len, size_t *cap, unsigned cp) {
     for (i = 0; i < n; i++) (*out)[(*len)++] = (char)b[i];
 }
 
-static char *read_string(reader *r) {
+static char *read_string(reader *r, size_t *len_out) {
     size_t len = 0, cap = 16;
     char *out = (char *)xrealloc(NULL, cap);
     r->p++; /* opening quote */
@@ -161,6 +162,7 @@ static char *read_string(reader *r) {
     if (*r->p != '"') { r->err = "unterminated string"; free(out); return NULL; }
     r->p++;
     out[len] = '\0';
+    if (len_out) *len_out = len;
     return out;
 }
 
@@ -181,7 +183,7 @@ static jval *read_value(reader *r, int depth) {
             skip_ws(r);
             if (obj) {
                 if (*r->p != '"') { r->err = "expected a key"; jfree(v); return NULL; }
-                key = read_string(r);
+                key = read_string(r, NULL);
                 if (!key) { jfree(v); return NULL; }
                 skip_ws(r);
                 if (*r->p != ':') { r->err = "expected ':'"; free(key); jfree(v); return NULL; }
@@ -200,10 +202,12 @@ static jval *read_value(reader *r, int depth) {
         }
     }
     if (*r->p == '"') {
-        char *s = read_string(r);
+        size_t len = 0;
+        char *s = read_string(r, &len);
         if (!s) return NULL;
         v = jnew(J_STR);
         v->s = s;
+        v->slen = len;
         return v;
     }
     if (strncmp(r->p, "null", 4) == 0) { r->p += 4; return jnew(J_NULL); }
@@ -458,7 +462,7 @@ static jval *decode(const unsigned char *bytes, size_t len) {
 
 /* ---- Encode --------------------------------------------------------------------------- */
 
-static char encode_error[256];
+static char encode_error[512];
 
 static int fail(const char *field, const char *what) {
     snprintf(encode_error, sizeof encode_error, "%s: %s", field, what);
@@ -489,6 +493,50 @@ static int parse_int(const jval *v, const rltop_field_info *f, int is_signed, ui
     return 0;
 }
 
+/* `path` without its indexes: "bids[3].price" -> "bids.price". */
+static void strip_indexes(const char *path, char *out, size_t cap) {
+    size_t k = 0;
+    int in_index = 0;
+    for (; *path && k + 1 < cap; path++) {
+        if (*path == '[') in_index = 1;
+        else if (*path == ']') in_index = 0;
+        else if (!in_index) out[k++] = *path;
+    }
+    out[k] = '\0';
+}
+
+/* Whether `prefix` (indexes left out) is a field the canonical form carries, or leads to one. */
+static int carried(const rltop_message_info *mi, const char *prefix) {
+    size_t i, n = strlen(prefix);
+    for (i = 0; i < mi->field_count; i++) {
+        const rltop_field_info *f = &mi->fields[i];
+        char path[256];
+        if (f->kind == RLTOP_FIELD_RESERVED || f->kind == RLTOP_FIELD_COUNT || derived(f)) continue;
+        strip_indexes(f->path, path, sizeof path);
+        if (strncmp(path, prefix, n) == 0 && (path[n] == '\0' || path[n] == '.')) return 1;
+    }
+    return 0;
+}
+
+/* The first key under `v` (at `prefix`) that names no field: refused, not ignored. */
+static int unknown_keys(const rltop_message_info *mi, const jval *v, const char *prefix) {
+    size_t i;
+    for (i = 0; i < v->n; i++) {
+        char path[256];
+        if (v->t == J_OBJ) {
+            if (prefix[0] == '\0' && strcmp(v->keys[i], "type") == 0) continue;
+            snprintf(path, sizeof path, "%s%s%s", prefix, prefix[0] ? "." : "", v->keys[i]);
+            if (!carried(mi, path)) return fail(path, "no such field");
+        } else if (v->t == J_ARR) {
+            snprintf(path, sizeof path, "%s", prefix);
+        } else {
+            return 0;
+        }
+        if (unknown_keys(mi, v->items[i], path) != 0) return -1;
+    }
+    return 0;
+}
+
 static int encode(const jval *msg, unsigned char *buf, size_t *len) {
     const jval *type = jget(msg, "type");
     const rltop_message_info *mi;
@@ -496,6 +544,7 @@ static int encode(const jval *msg, unsigned char *buf, size_t *len) {
     if (!type || type->t != J_STR) return fail("type", "missing");
     mi = info_by_name(type->s);
     if (!mi) return fail("type", "unknown message type");
+    if (unknown_keys(mi, msg, "") != 0) return -1;
     memset(buf, 0, mi->size);
     for (i = 0; i < mi->field_count; i++) {
         const rltop_field_info *f = &mi->fields[i];
@@ -533,6 +582,7 @@ static int encode(const jval *msg, unsigned char *buf, size_t *len) {
         }
         case RLTOP_FIELD_TEXT:
             if (v->t != J_STR) return fail(f->path, "expected a string");
+            if (strlen(v->s) != v->slen) return fail(f->path, "holds a NUL");
             if (rltop_text_set(buf + f->offset, f->size, v->s) != 0) return fail(f->path, "too long or not printable ASCII");
             continue;
         default:
