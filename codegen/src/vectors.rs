@@ -488,6 +488,13 @@ impl<'m> Vectors<'m> {
                     &b,
                     vec![err("UnsupportedVersion", h.version)],
                 ));
+                // The version is checked before the checksum (SPEC.md §4, 5 before 7).
+                b[h.checksum] ^= 0x01;
+                cases.push(Self::case(
+                    format!("{name}/unsupported-version-and-bad-checksum"),
+                    &b,
+                    vec![err("UnsupportedVersion", h.version)],
+                ));
             }
             // A newer version is accepted: it may only add fields in reserved bytes, so its
             // message carries data there, which this version's decoder ignores. A message
