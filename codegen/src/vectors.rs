@@ -542,24 +542,8 @@ impl<'m> Vectors<'m> {
                 }
                 let path = format!("{name}.{}", leaf.path);
                 let mut b = full.bytes.clone();
-                let kind = match leaf.kind {
-                    LeafKind::Enum(e) => {
-                        let en = &self.schema.enums[e];
-                        let bad = (0..=en.repr.max())
-                            .find(|v| !en.variants.iter().any(|x| i128::from(x.value) == *v))
-                            .unwrap_or(0);
-                        put_int(&mut b, leaf.offset, leaf.size, bad);
-                        "BadEnum"
-                    }
-                    LeafKind::Count { max, .. } => {
-                        put_int(&mut b, leaf.offset, leaf.size, max as i128 + 1);
-                        "BadCount"
-                    }
-                    LeafKind::Text => {
-                        b[leaf.offset] = 0x01;
-                        "BadText"
-                    }
-                    _ => continue,
+                let Some(kind) = self.spoil(leaf, &mut b) else {
+                    continue;
                 };
                 let first_of_message = seen.is_empty();
                 seen.push(leaf.field);
@@ -605,9 +589,63 @@ impl<'m> Vectors<'m> {
                     ));
                 }
             }
+            // Two bad values in one message: the one at the lower offset is reported,
+            // whatever the kinds (SPEC.md §4, check 8 walks the fields in order).
+            let checked: Vec<&Leaf> = lay
+                .leaves
+                .iter()
+                .filter(|l| {
+                    matches!(
+                        l.kind,
+                        LeafKind::Enum(_) | LeafKind::Count { .. } | LeafKind::Text
+                    )
+                })
+                .collect();
+            if let (Some(first), Some(last)) = (checked.first(), checked.last()) {
+                if first.field != last.field {
+                    let mut b = full.bytes.clone();
+                    let kind = self.spoil(first, &mut b);
+                    self.spoil(last, &mut b);
+                    seal(&mut b, &h);
+                    if let Some(kind) = kind {
+                        cases.push(Self::case(
+                            format!("{name}/bad-{}-and-bad-{}", first.path, last.path),
+                            &b,
+                            vec![field_err(
+                                kind,
+                                first.offset,
+                                &format!("{name}.{}", first.path),
+                            )],
+                        ));
+                    }
+                }
+            }
         }
         cases.extend(self.datagram_error_cases());
         json!({ "cases": cases })
+    }
+
+    /// Puts an invalid value in `leaf` (an enumeration, count or text); the error it makes.
+    fn spoil(&self, leaf: &Leaf, b: &mut [u8]) -> Option<&'static str> {
+        match leaf.kind {
+            LeafKind::Enum(e) => {
+                let en = &self.schema.enums[e];
+                let bad = (0..=en.repr.max())
+                    .find(|v| !en.variants.iter().any(|x| i128::from(x.value) == *v))
+                    .unwrap_or(0);
+                put_int(b, leaf.offset, leaf.size, bad);
+                Some("BadEnum")
+            }
+            LeafKind::Count { max, .. } => {
+                put_int(b, leaf.offset, leaf.size, max as i128 + 1);
+                Some("BadCount")
+            }
+            LeafKind::Text => {
+                b[leaf.offset] = 0x01;
+                Some("BadText")
+            }
+            _ => None,
+        }
     }
 
     /// Errors that concern the datagram more than a message: unknown types, trailing bytes,
