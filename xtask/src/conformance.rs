@@ -628,6 +628,71 @@ fn read_failure_list(path: &Path) -> Result<BTreeSet<String>, String> {
         .collect())
 }
 
+impl Case {
+    /// A case expecting what a reference implementation answered to `request` (a decode's
+    /// `results`, a stream's `events` and `books`): differential runs judge another
+    /// implementation by the same rules as the vectors.
+    pub fn from_answer(name: String, request: Value, answer: &Value) -> Result<Case, String> {
+        // What an implementation says in its own words (`detail`) is not expected of another.
+        let without_detail = |v: &Value, key: &str| {
+            let mut v = v.clone();
+            if let Some(inner) = v.get_mut(key).and_then(Value::as_object_mut) {
+                inner.remove("detail");
+            }
+            v
+        };
+        let expect = match request["op"].as_str() {
+            Some("decode") => Expect::Results(
+                answer["results"]
+                    .as_array()
+                    .ok_or_else(|| format!("{name}: the reference gave no results: {answer}"))?
+                    .iter()
+                    .map(|r| without_detail(r, "error"))
+                    .collect(),
+            ),
+            Some("stream") => Expect::Stream {
+                events: Value::Array(
+                    answer["events"]
+                        .as_array()
+                        .ok_or_else(|| format!("{name}: the reference gave no events: {answer}"))?
+                        .iter()
+                        .map(|e| without_detail(e, "rejected"))
+                        .collect(),
+                ),
+                books: answer["books"].clone(),
+            },
+            other => return Err(format!("{name}: no differential form for op {other:?}")),
+        };
+        Ok(Case {
+            name,
+            request,
+            expect,
+        })
+    }
+}
+
+/// `testee`'s answers to `requests`, in order.
+pub fn answers(
+    testee: &str,
+    requests: &[(String, Value)],
+    timeout: Duration,
+) -> Result<Vec<Value>, String> {
+    let mut testee = Testee {
+        cmd: testee.to_string(),
+        child: None,
+    };
+    requests
+        .iter()
+        .map(|(name, request)| {
+            let mut request = request.clone();
+            request["id"] = json!(name);
+            testee
+                .ask(&request, timeout)
+                .map_err(|e| format!("{name}: the reference did not answer: {e}"))
+        })
+        .collect()
+}
+
 /// Runs `cases` against `testee` until one fails: that case's name and why, or `None` when
 /// every case passes (`cargo xtask mutants` asks only whether a mutant is caught).
 pub fn first_failure(

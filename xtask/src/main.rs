@@ -5,6 +5,7 @@ mod bridge_e2e;
 mod conformance;
 mod ctests;
 mod e2e;
+mod fuzz;
 mod gen;
 mod mutants;
 mod process;
@@ -31,6 +32,9 @@ usage: cargo xtask <verb>
                        run the conformance vectors against an implementation
   mutants [--filter S] one mutant of the Python package per rule of conformance/RULES.md:
                        the conformance suite must catch each
+  fuzz [--seconds N | --minutes N]
+                       libFuzzer on the C header = Rust binding and on the feed handler,
+                       then the Python binding on both corpora
   e2e [bridge|gateway] publisher and subscriber in network namespaces under loss (root)
   test                 everything CI runs: gen --check, schema checks, all tests
 ";
@@ -44,6 +48,7 @@ fn main() -> ExitCode {
         Some("bench") => bench::run(&args[1..]),
         Some("conformance") => conformance::run(&args[1..]),
         Some("mutants") => mutants::run(&args[1..]),
+        Some("fuzz") => fuzz::run(&args[1..]),
         Some("test") if args.len() == 1 => test::run(),
         Some("e2e") => e2e::run(&args[1..]).map(|n| println!("e2e: {n} passed, 0 failed")),
         _ => Err(USAGE.to_string()),

@@ -110,6 +110,9 @@ pub fn run() -> Result<(), String> {
     // Each rule's mutant of the Python package must fail the suite (or be a listed hole).
     eprintln!("\n$ cargo xtask mutants");
     crate::mutants::run(&[])?;
+    // Differential fuzzing, briefly (long runs: cargo xtask fuzz --minutes N).
+    eprintln!("\n$ cargo xtask fuzz --seconds 30");
+    crate::fuzz::run(&["--seconds".to_string(), "30".to_string()])?;
     eprintln!("\n$ {py} -m pytest tests/python");
     let status = Command::new(&*py)
         .args(["-m", "pytest", "-q", "tests/python"])

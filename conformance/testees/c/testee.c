@@ -651,6 +651,9 @@ static void answer(const char *line, sbuf *out) {
     jfree(req);
 }
 
+/* The fuzzers (conformance/fuzz/decode.c) include this file for its decoder and JSON writer,
+ * with a main of their own. */
+#ifndef RLTOP_TESTEE_NO_MAIN
 int main(void) {
     char *line = NULL;
     size_t cap = 0;
@@ -667,3 +670,4 @@ int main(void) {
     free(out.s);
     return 0;
 }
+#endif

@@ -108,6 +108,12 @@ class Book:
         if side == Side.Sell and price <= max(other):
             raise BookError("Crossed", f"crossed book: bid {max(other)} ≥ ask {price}")
 
+    def _level_crosses(self, side: Side, price: int, count: int) -> None:
+        # A level book takes the level states increments state: one left with orders must not
+        # cross (a delete or execution naming a level the book never had would).
+        if count:
+            self._crosses(side, price)
+
     def _resting(self, order_id: int, side: Side, price: int) -> _Order:
         o = self._orders.get(order_id)
         if o is None:
@@ -180,6 +186,8 @@ class Book:
         old_stated = (m.old_level_quantity, m.old_level_order_count)
         new_stated = (m.new_level_quantity, m.new_level_order_count)
         if not self.order_complete:
+            self._level_crosses(side, m.old_price, m.old_level_order_count)
+            self._level_crosses(side, m.new_price, m.new_level_order_count)
             self._set_level(side, m.old_price, *old_stated)
             self._set_level(side, m.new_price, *new_stated)
             return
@@ -211,6 +219,7 @@ class Book:
         side, price = m.side, m.price
         _check_level(side, price, m.level_quantity, m.level_order_count)
         if not self.order_complete:
+            self._level_crosses(side, price, m.level_order_count)
             self._set_level(side, price, m.level_quantity, m.level_order_count)
             return
         o = self._resting(m.order_id, side, price)
@@ -226,6 +235,7 @@ class Book:
             raise BookError("ZeroQuantity", f"order {oid}: zero quantity")
         _check_level(side, price, m.level_quantity, m.level_order_count)
         if not self.order_complete:
+            self._level_crosses(side, price, m.level_order_count)
             self._set_level(side, price, m.level_quantity, m.level_order_count)
             return
         o = self._resting(oid, side, price)

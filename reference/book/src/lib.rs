@@ -361,6 +361,17 @@ impl Book {
         }
     }
 
+    /// A level book takes the level states increments state; one left with orders at a
+    /// price that crosses the other side is refused, whatever the increment (a delete or an
+    /// execution naming a level the book never had would otherwise cross it).
+    fn level_crosses(&self, side: Side, price: i64, level: LevelState) -> Result<(), BookError> {
+        if level.count > 0 {
+            self.crosses(side, price)
+        } else {
+            Ok(())
+        }
+    }
+
     /// Whether resting at (side, price) would cross the other side.
     fn crosses(&self, side: Side, price: i64) -> Result<(), BookError> {
         match (side, self.ladder(side.opposite()).best()) {
@@ -606,6 +617,8 @@ impl Book {
             self.crosses(m.side, m.new_price)?;
         }
         if !self.order_complete {
+            self.level_crosses(m.side, m.old_price, m.old_level)?;
+            self.level_crosses(m.side, m.new_price, m.new_level)?;
             self.set_level(m.side, m.old_price, m.old_level);
             self.set_level(m.side, m.new_price, m.new_level);
             return Ok((m.old_level, m.new_level));
@@ -683,6 +696,7 @@ impl Book {
     pub fn delete(&mut self, d: &Delete) -> Result<LevelState, BookError> {
         check_level(d.side, d.price, d.level)?;
         if !self.order_complete {
+            self.level_crosses(d.side, d.price, d.level)?;
             self.set_level(d.side, d.price, d.level);
             return Ok(d.level);
         }
@@ -713,6 +727,7 @@ impl Book {
         }
         check_level(e.side, e.price, e.level)?;
         if !self.order_complete {
+            self.level_crosses(e.side, e.price, e.level)?;
             self.set_level(e.side, e.price, e.level);
             return Ok(e.level);
         }

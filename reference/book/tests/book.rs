@@ -745,3 +745,52 @@ fn each_change_returns_the_levels_after_it() {
     ));
     b.check_invariants().unwrap();
 }
+
+/// Found by `cargo xtask fuzz`: a level book took a delete naming an ask below its best bid
+/// (with orders left) and became crossed. Any level an increment leaves with orders must not
+/// cross; one it empties may be anywhere.
+#[test]
+fn a_level_book_refuses_levels_left_across_the_book() {
+    let mut b = Book::new();
+    let level = |price, qty, count| TopLevel { price, qty, count };
+    b.apply_snapshot(&[level(100, 10, 1)], &[level(102, 5, 1)])
+        .unwrap();
+    let before = (b.top(Side::Bid, 10), b.top(Side::Ask, 10));
+    let delete = |price, level| Delete {
+        order_id: 1,
+        side: Side::Ask,
+        price,
+        level,
+    };
+    assert_eq!(
+        b.delete(&delete(99, lvl(3, 1))),
+        Err(BookError::Crossed { bid: 100, ask: 99 })
+    );
+    let execute = Execute {
+        order_id: 2,
+        side: Side::Bid,
+        price: 103,
+        executed: 1,
+        remaining: 2,
+        level: lvl(2, 1),
+    };
+    assert_eq!(
+        b.execute(&execute),
+        Err(BookError::Crossed { bid: 103, ask: 102 })
+    );
+    let modify = Modify {
+        order_id: 3,
+        side: Side::Bid,
+        kind: ModifyKind::QuantityDecrease,
+        old_price: 102,
+        new_price: 102,
+        new_qty: 1,
+        old_level: lvl(1, 1),
+        new_level: lvl(1, 1),
+    };
+    assert!(matches!(b.modify(&modify), Err(BookError::Crossed { .. })));
+    assert_eq!((b.top(Side::Bid, 10), b.top(Side::Ask, 10)), before);
+    // Emptying a level the book does not have changes nothing and is not a cross.
+    assert_eq!(b.delete(&delete(99, lvl(0, 0))), Ok(lvl(0, 0)));
+    assert_eq!((b.top(Side::Bid, 10), b.top(Side::Ask, 10)), before);
+}
