@@ -57,17 +57,6 @@ const SANCOV: &[&str] = &[
 /// are all small; this bounds the pass on a corpus grown by long runs).
 const PYTHON_MAX: usize = 4000;
 
-fn run_status(cmd: &mut Command, what: &str) -> Result<(), String> {
-    let status = cmd
-        .status()
-        .map_err(|e| format!("cannot run {what}: {e}"))?;
-    if status.success() {
-        Ok(())
-    } else {
-        Err(format!("{what} failed ({status})\n"))
-    }
-}
-
 fn host_triple() -> Result<String, String> {
     let out = Command::new("rustc")
         .arg("-vV")
@@ -85,8 +74,7 @@ fn build(dir: &Path) -> Result<(PathBuf, PathBuf), String> {
     let root = root();
     let triple = host_triple()?;
     let target_dir = root.join("target/fuzz-build");
-    eprintln!("$ RUSTFLAGS='<sancov>' cargo build --release -p rltop-fuzz --target {triple} (target/fuzz-build)");
-    run_status(
+    pyenv::run(
         Command::new(env!("CARGO"))
             .args([
                 "build",
@@ -100,16 +88,13 @@ fn build(dir: &Path) -> Result<(PathBuf, PathBuf), String> {
             .arg(&target_dir)
             .env("RUSTFLAGS", SANCOV.join(" "))
             .current_dir(&root),
-        "cargo build -p rltop-fuzz",
+        &format!("RUSTFLAGS='<sancov>' cargo build --release -p rltop-fuzz --target {triple} (target/fuzz-build)"),
     )?;
     let lib = target_dir.join(&triple).join("release/librltop_fuzz.a");
     let mut built = Vec::new();
     for name in ["decode", "feed"] {
         let out = dir.join(name);
-        eprintln!(
-            "$ clang -fsanitize=fuzzer,address,undefined conformance/fuzz/{name}.c librltop_fuzz.a -o target/fuzz/{name}"
-        );
-        run_status(
+        pyenv::run(
             Command::new("clang")
                 .args([
                     "-std=c11",
@@ -124,7 +109,7 @@ fn build(dir: &Path) -> Result<(PathBuf, PathBuf), String> {
                 .arg(&lib)
                 .args(["-lpthread", "-ldl", "-lm", "-o"])
                 .arg(&out),
-            &format!("clang {name}.c"),
+            &format!("clang -fsanitize=fuzzer,address,undefined conformance/fuzz/{name}.c librltop_fuzz.a -o target/fuzz/{name}"),
         )?;
         built.push(out);
     }

@@ -6,7 +6,8 @@ use std::process::Command;
 
 use crate::root;
 
-fn run(cmd: &mut Command, what: &str) -> Result<(), String> {
+/// Runs `cmd`, shown as `$ what`; an error naming it unless it succeeds.
+pub fn run(cmd: &mut Command, what: &str) -> Result<(), String> {
     eprintln!("$ {what}");
     let status = cmd
         .status()
