@@ -156,6 +156,18 @@ def test_dump_raw_file(tmp_path):
     assert '"interval_ms":1' in out.getvalue()
 
 
+def test_dump_into_a_reader_that_stops_exits_quietly(tmp_path):
+    # As `python -m rltop dump big.pcap | head -1`: the reader closes after one line.
+    path = tmp_path / "many.bin"
+    path.write_bytes(rltop.encode(rltop.Heartbeat(interval_ms=1)) * 20_000)
+    dump = subprocess.Popen([sys.executable, "-m", "rltop", "dump", str(path)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    first = dump.stdout.readline()
+    dump.stdout.close()
+    assert dump.wait(timeout=60) == 0
+    assert b'"interval_ms":1' in first
+    assert dump.stderr.read() == b"", "no BrokenPipe message"
+
+
 def test_numpy_not_imported_by_default():
     code = "import sys, rltop; rltop.decode(rltop.encode(rltop.Heartbeat())); print('numpy' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env={**os.environ})

@@ -3,6 +3,7 @@ messages back to back, one line each as canonical JSON, with errors where they a
 
 import argparse
 import json
+import os
 import sys
 
 from . import canonical, pcap
@@ -44,11 +45,16 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     try:
         errors = dump(args.file)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # The reader stopped (`| head`): not an error. Python would flush stdout once more
+        # at exit and complain; point it at /dev/null first.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
     except (OSError, pcap.PcapError) as e:
         print(f"python -m rltop dump: {args.file}: {e}", file=sys.stderr)
         return 2
-    except BrokenPipeError:
-        return 0
     return 1 if errors else 0
 
 
