@@ -120,8 +120,12 @@ fn files_under(dir: &Path, out: &mut Vec<PathBuf>) {
     for e in entries.flatten() {
         let p = e.path();
         if p.is_dir() {
-            // Python's byte-code caches are not artifacts (and are git-ignored).
-            if p.file_name().is_some_and(|n| n == "__pycache__") {
+            // Not artifacts, and git-ignored: Python's byte-code caches, and what
+            // `pip install ./generated/python` (the README's command) leaves in the tree
+            // (setuptools' `build/` and `rltop.egg-info/`).
+            if p.file_name().and_then(|n| n.to_str()).is_some_and(|n| {
+                matches!(n, "__pycache__" | "build" | "dist") || n.ends_with(".egg-info")
+            }) {
                 continue;
             }
             files_under(&p, out);

@@ -107,6 +107,10 @@ pub fn run() -> Result<(), String> {
         &format!("RLTOP_PURE_PYTHON=1 {py} {testee}"),
         None,
     )?;
+    // The README's `pip install ./generated/python` (pyenv did exactly that) must leave the
+    // generated tree as the schema makes it.
+    eprintln!("\n$ cargo xtask gen --check   (after pip install ./generated/python)");
+    crate::gen::run(&["--check".to_string()])?;
     // Each rule's mutant of the Python package must fail the suite (or be a listed hole).
     eprintln!("\n$ cargo xtask mutants");
     crate::mutants::run(&[])?;
