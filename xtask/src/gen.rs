@@ -135,6 +135,36 @@ fn files_under(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
+/// How the tree differs from `artifacts`: files that differ, are missing, or are not
+/// produced by the schema; empty when generated/ is up to date.
+fn drift(root: &Path, artifacts: &BTreeMap<PathBuf, String>) -> Vec<String> {
+    let mut drift = Vec::new();
+    for (path, content) in artifacts {
+        match fs::read_to_string(root.join(path)) {
+            Ok(on_disk) if on_disk == *content => {}
+            Ok(_) => drift.push(format!(
+                "  {} differs from what the schema produces",
+                path.display()
+            )),
+            Err(_) => drift.push(format!("  {} is missing", path.display())),
+        }
+    }
+    let mut present = Vec::new();
+    for dir in GENERATED_DIRS {
+        files_under(&root.join(dir), &mut present);
+    }
+    for p in present {
+        let rel = p.strip_prefix(root).unwrap_or(&p).to_path_buf();
+        if !artifacts.contains_key(&rel) {
+            drift.push(format!(
+                "  {} is not produced by the schema (stale?)",
+                rel.display()
+            ));
+        }
+    }
+    drift
+}
+
 pub fn run(args: &[String]) -> Result<(), String> {
     let check = match args {
         [] => false,
@@ -144,30 +174,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
     let root = root();
     let artifacts = artifacts()?;
     if check {
-        let mut drift = Vec::new();
-        for (path, content) in &artifacts {
-            match fs::read_to_string(root.join(path)) {
-                Ok(on_disk) if on_disk == *content => {}
-                Ok(_) => drift.push(format!(
-                    "  {} differs from what the schema produces",
-                    path.display()
-                )),
-                Err(_) => drift.push(format!("  {} is missing", path.display())),
-            }
-        }
-        let mut present = Vec::new();
-        for dir in GENERATED_DIRS {
-            files_under(&root.join(dir), &mut present);
-        }
-        for p in present {
-            let rel = p.strip_prefix(&root).unwrap_or(&p).to_path_buf();
-            if !artifacts.contains_key(&rel) {
-                drift.push(format!(
-                    "  {} is not produced by the schema (stale?)",
-                    rel.display()
-                ));
-            }
-        }
+        let drift = drift(&root, &artifacts);
         if drift.is_empty() {
             println!(
                 "generated/ is up to date with {SCHEMA} ({} files)",
@@ -198,4 +205,22 @@ pub fn run(args: &[String]) -> Result<(), String> {
         );
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Plain `cargo test` fails when a generated file is stale, not only `cargo xtask gen
+    /// --check`.
+    #[test]
+    fn generated_files_are_what_the_schema_produces() {
+        let artifacts = artifacts().unwrap();
+        let drift = drift(&root(), &artifacts);
+        assert!(
+            drift.is_empty(),
+            "generated/ has drifted from {SCHEMA}; run `cargo xtask gen`:\n{}",
+            drift.join("\n")
+        );
+    }
 }
