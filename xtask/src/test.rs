@@ -60,6 +60,17 @@ pub fn run() -> Result<(), String> {
     }
     eprintln!("rejected with {n} errors, as it must be");
 
+    // Lint-clean, every unsafe block with its SAFETY comment ([workspace.lints]).
+    cargo(&[
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--quiet",
+        "--",
+        "-D",
+        "warnings",
+    ])?;
+
     if have_nextest() {
         cargo(&["nextest", "run", "--workspace", "--no-fail-fast"])?;
     } else {

@@ -665,10 +665,10 @@ impl Port {
 
         // SAFETY: port_id is a valid port; these calls only read device data.
         let dev_socket = unsafe { ffi::rte_eth_dev_socket_id(port_id) };
-        // SAFETY: no preconditions; the calling thread is EAL's main lcore.
         let socket = if dev_socket >= 0 {
             dev_socket
         } else {
+            // SAFETY: no preconditions; the calling thread is EAL's main lcore.
             (unsafe { ffi::rte_socket_id() }) as c_int
         };
 
