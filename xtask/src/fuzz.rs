@@ -303,8 +303,8 @@ fn corpus_inputs(dir: &Path, max: usize) -> Result<Vec<(String, Vec<u8>)>, Strin
     Ok(inputs)
 }
 
-/// Puts every input to the Python testee, expecting the Rust testee's answer: (how many
-/// agreed, the first disagreement).
+/// Puts every input to the Python testee, expecting the Rust testee's answer: how many
+/// agreed (all of them), or the first disagreement.
 fn python_agrees(
     requests: Vec<(String, Value)>,
     rust: &str,
