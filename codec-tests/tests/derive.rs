@@ -1,7 +1,8 @@
 //! The proc-macro front ends: a hand-written message with `#[derive(Message)]`, and a whole
 //! schema through `include_schema!`, both decoded by the same runtime.
 
-use rltop::{MessageHeader, Price};
+use rltop::MessageHeader;
+use rltop_runtime::le::{I32, I64, U32};
 use rltop_runtime::{bytemuck, decode, finalize, DecodeError, Message as Wire};
 
 /// A venue-specific message a third party adds in a free code of the statistics range.
@@ -11,11 +12,11 @@ use rltop_runtime::{bytemuck, decode, finalize, DecodeError, Message as Wire};
 #[rltop(type_code = 0x86, size = 64)]
 struct VenueStatus {
     header: MessageHeader,
-    symbol_id: u32,
+    symbol_id: U32,
     status: u8,
     _reserved1: [u8; 3],
-    reference_price: Price,
-    last_prices: [i32; 2],
+    reference_price: I64,
+    last_prices: [I32; 2],
 }
 
 #[test]

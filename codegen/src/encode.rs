@@ -10,7 +10,7 @@
 
 use serde_json::{Map, Value};
 
-use crate::layout::RecordLayout;
+use crate::layout::{RecordLayout, Shape};
 use crate::model::{Prim, Record, Ty};
 use crate::vectors::{put_int, seal};
 use crate::Model;
@@ -39,10 +39,10 @@ pub fn message(model: &Model, json: &Value) -> Result<Vec<u8>, String> {
     Writer { model }.record(rec, lay, 0, &rest, &mut bytes, name, false)?;
     let p = &schema.protocol;
     let h = model.layout.header(schema);
-    bytes[h.magic..h.magic + 4].copy_from_slice(&p.magic.to_le_bytes());
-    bytes[h.length..h.length + 2].copy_from_slice(&(lay.size as u16).to_le_bytes());
-    bytes[h.msg_type] = rec.message.map_or(0, |m| m.type_code);
-    bytes[h.version] = p.version;
+    bytes[h.at.magic..h.at.magic + 4].copy_from_slice(&p.magic.to_le_bytes());
+    bytes[h.at.length..h.at.length + 2].copy_from_slice(&(lay.size as u16).to_le_bytes());
+    bytes[h.at.msg_type] = rec.message.map_or(0, |m| m.type_code);
+    bytes[h.at.version] = p.version;
     seal(&mut bytes, &h);
     Ok(bytes)
 }
@@ -80,8 +80,7 @@ impl Writer<'_> {
         is_header: bool,
     ) -> Result<(), String> {
         let schema = &self.model.schema;
-        let r = schema.protocol.roles;
-        let derived = [r.magic, r.length, r.msg_type, r.version, r.checksum];
+        let derived = schema.protocol.roles.derived();
         for key in obj.keys() {
             let known = rec.fields.iter().enumerate().any(|(i, f)| {
                 &f.name == key
@@ -97,27 +96,25 @@ impl Writer<'_> {
         }
         for (i, f) in rec.fields.iter().enumerate() {
             let at = base + lay.fields[i].offset;
-            let size = lay.fields[i].size;
+            let shape = &lay.fields[i].shape;
             let fpath = format!("{path}.{}", f.name);
-            if let Some(array) = f.count_of {
+            if let (Some(array), Shape::Scalar(prim)) = (f.count_of, shape) {
                 // The count is the length of the array it counts.
                 let n = obj
                     .get(&rec.fields[array].name)
                     .and_then(Value::as_array)
                     .map_or(0, Vec::len);
-                let p = schema.scalar_prim(&f.ty).unwrap_or(Prim::U8);
-                put_int(buf, at, p.size(), n as i128);
+                put_int(buf, at, prim.size(), n as i128);
                 continue;
             }
             let Some(v) = obj.get(&f.name) else { continue };
-            let counted = rec.fields.iter().any(|c| c.count_of == Some(i));
-            match &f.ty {
-                Ty::Array(e, max) => {
+            match (&f.ty, shape.array()) {
+                (Ty::Array(element_ty, _), Some((element, max, stride))) => {
                     let items = v
                         .as_array()
                         .ok_or_else(|| format!("{fpath}: expected an array"))?;
-                    let full = !counted && items.len() != *max;
-                    if items.len() > *max || full {
+                    let full = !rec.is_counted(i) && items.len() != max;
+                    if items.len() > max || full {
                         return Err(format!(
                             "{fpath}: {} entries, the array holds {max}{}",
                             items.len(),
@@ -128,12 +125,12 @@ impl Writer<'_> {
                             }
                         ));
                     }
-                    let step = size / max;
                     for (k, item) in items.iter().enumerate() {
-                        self.value(e, step, at + k * step, item, buf, &format!("{fpath}[{k}]"))?;
+                        let item_path = format!("{fpath}[{k}]");
+                        self.value(element_ty, element, at + k * stride, item, buf, &item_path)?;
                     }
                 }
-                ty => self.value(ty, size, at, v, buf, &fpath)?,
+                _ => self.value(&f.ty, shape, at, v, buf, &fpath)?,
             }
         }
         Ok(())
@@ -142,15 +139,15 @@ impl Writer<'_> {
     fn value(
         &self,
         ty: &Ty,
-        size: usize,
+        shape: &Shape,
         at: usize,
         v: &Value,
         buf: &mut [u8],
         path: &str,
     ) -> Result<(), String> {
         let schema = &self.model.schema;
-        match ty {
-            Ty::Struct(s) => {
+        match (ty, shape) {
+            (Ty::Struct(s), _) => {
                 let obj = v
                     .as_object()
                     .ok_or_else(|| format!("{path}: expected an object"))?;
@@ -158,18 +155,25 @@ impl Writer<'_> {
                 let is_header = *s == schema.protocol.header;
                 self.record(&schema.structs[*s], lay, at, obj, buf, path, is_header)
             }
-            Ty::Array(e, n) => {
+            (
+                Ty::Array(element_ty, _),
+                Shape::Array {
+                    element,
+                    len,
+                    stride,
+                },
+            ) => {
                 let items = v
                     .as_array()
-                    .filter(|a| a.len() == *n)
-                    .ok_or_else(|| format!("{path}: expected an array of {n}"))?;
-                let step = size / n;
+                    .filter(|a| a.len() == *len)
+                    .ok_or_else(|| format!("{path}: expected an array of {len}"))?;
                 for (k, item) in items.iter().enumerate() {
-                    self.value(e, step, at + k * step, item, buf, &format!("{path}[{k}]"))?;
+                    let item_path = format!("{path}[{k}]");
+                    self.value(element_ty, element, at + k * stride, item, buf, &item_path)?;
                 }
                 Ok(())
             }
-            Ty::Text(n) => {
+            (Ty::Text(n), _) => {
                 let t = v
                     .as_str()
                     .ok_or_else(|| format!("{path}: expected a string"))?;
@@ -179,7 +183,7 @@ impl Writer<'_> {
                 buf[at..at + t.len()].copy_from_slice(t.as_bytes());
                 Ok(())
             }
-            Ty::Enum(e) => {
+            (Ty::Enum(e), Shape::Scalar(prim)) => {
                 let en = &schema.enums[*e];
                 let name = v
                     .as_str()
@@ -188,20 +192,15 @@ impl Writer<'_> {
                     let names: Vec<&str> = en.variants.iter().map(|x| x.name.as_str()).collect();
                     format!("{path}: {name} is not one of {}", names.join(", "))
                 })?;
-                put_int(buf, at, en.repr.size(), var.value.into());
+                put_int(buf, at, prim.size(), var.value.into());
                 Ok(())
             }
-            Ty::Flags(f) => {
-                let p = schema.flags[*f].repr;
-                put_int(buf, at, p.size(), int_of(v, p, path)?);
+            (_, Shape::Scalar(prim)) => {
+                put_int(buf, at, prim.size(), int_of(v, *prim, path)?);
                 Ok(())
             }
-            Ty::Prim(_) | Ty::Alias(_) => {
-                let p = schema.scalar_prim(ty).unwrap_or(Prim::U8);
-                put_int(buf, at, p.size(), int_of(v, p, path)?);
-                Ok(())
-            }
-            Ty::Reserved(_) => Ok(()),
+            (Ty::Reserved(_), _) => Ok(()),
+            (ty, shape) => unreachable!("the layout pass gave {ty:?} the shape {shape:?}"),
         }
     }
 }

@@ -4,11 +4,60 @@
 use crate::diagnostic::Diagnostic;
 use crate::model::*;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FieldLayout {
     /// From the start of the record.
     pub offset: usize,
     pub size: usize,
+    /// What its bytes hold, resolved.
+    pub shape: Shape,
+}
+
+/// A field's bytes as the layout pass resolved them: every scalar (integer, alias, enum,
+/// flags) to the integer it is stored as, every array to its element's stride. Emitters take
+/// sizes, primitives and strides from here; the field's [`Ty`] only names things.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Shape {
+    Scalar(Prim),
+    Text(usize),
+    Reserved(usize),
+    /// Index into [`Layout::structs`].
+    Struct(usize),
+    Array {
+        element: Box<Shape>,
+        len: usize,
+        /// Bytes from one element to the next (the element's size: records are packed).
+        stride: usize,
+    },
+}
+
+impl Shape {
+    /// The integer a scalar is stored as.
+    pub fn scalar(&self) -> Option<Prim> {
+        match self {
+            Shape::Scalar(p) => Some(*p),
+            _ => None,
+        }
+    }
+
+    /// For an array: its element, length and stride.
+    pub fn array(&self) -> Option<(&Shape, usize, usize)> {
+        match self {
+            Shape::Array {
+                element,
+                len,
+                stride,
+            } => Some((element, *len, *stride)),
+            _ => None,
+        }
+    }
+
+    /// An array of multi-byte integers (each element has a byte order of its own).
+    pub fn is_array_of_wide_ints(&self) -> bool {
+        self.array()
+            .and_then(|(element, ..)| element.scalar())
+            .is_some_and(|p| p.size() > 1)
+    }
 }
 
 /// What a leaf (a scalar, text or reserved run) holds.
@@ -54,10 +103,7 @@ impl RecordLayout {
     /// past the count carry nothing and are not validated.
     pub fn counted_by(&self, record: &Record, leaf: &Leaf) -> Option<(&Leaf, usize)> {
         let index = leaf.index?;
-        let count_field = record
-            .fields
-            .iter()
-            .position(|f| f.count_of == Some(leaf.field))?;
+        let count_field = record.counter_of(leaf.field)?;
         let count = self.leaves.iter().find(|l| l.field == count_field)?;
         Some((count, index))
     }
@@ -69,35 +115,20 @@ pub struct Layout {
     pub messages: Vec<RecordLayout>,
 }
 
-/// Offsets of the header's roles, for the runtime's `Protocol`.
+/// Where the header's roles sit, for the runtime's `Protocol` and the sealers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct HeaderOffsets {
     pub size: usize,
-    pub magic: usize,
-    pub length: usize,
-    pub msg_type: usize,
-    pub version: usize,
-    pub session: usize,
-    pub sequence: usize,
-    pub timestamp: usize,
-    pub checksum: usize,
+    /// Each role's offset from the start of the header (and so of the message).
+    pub at: HeaderRoles<usize>,
 }
 
 impl Layout {
     pub fn header(&self, schema: &Schema) -> HeaderOffsets {
-        let h = &self.structs[schema.protocol.header];
-        let r = schema.protocol.roles;
-        let at = |f: usize| h.fields[f].offset;
+        let header = &self.structs[schema.protocol.header];
         HeaderOffsets {
-            size: h.size,
-            magic: at(r.magic),
-            length: at(r.length),
-            msg_type: at(r.msg_type),
-            version: at(r.version),
-            session: at(r.session),
-            sequence: at(r.sequence),
-            timestamp: at(r.timestamp),
-            checksum: at(r.checksum),
+            size: header.size,
+            at: schema.protocol.roles.map(|field| header.fields[field].offset),
         }
     }
 }
@@ -108,13 +139,30 @@ struct Pass<'s> {
 }
 
 impl Pass<'_> {
-    fn size_of(&mut self, ty: &Ty) -> usize {
+    /// Resolves a type to its shape and size; the one place a type's size is computed.
+    fn shape_of(&mut self, ty: &Ty) -> (Shape, usize) {
         match ty {
-            Ty::Struct(i) => self.record_struct(*i).size,
-            Ty::Array(e, n) => self.size_of(e) * n,
-            Ty::Text(n) | Ty::Reserved(n) => *n,
-            scalar => self.schema.scalar_prim(scalar).map_or(0, Prim::size),
+            Ty::Struct(i) => (Shape::Struct(*i), self.record_struct(*i).size),
+            Ty::Array(e, n) => {
+                let (element, stride) = self.shape_of(e);
+                let shape = Shape::Array {
+                    element: Box::new(element),
+                    len: *n,
+                    stride,
+                };
+                (shape, stride * n)
+            }
+            Ty::Text(n) => (Shape::Text(*n), *n),
+            Ty::Reserved(n) => (Shape::Reserved(*n), *n),
+            Ty::Prim(p) => (Shape::Scalar(*p), p.size()),
+            Ty::Alias(a) => self.scalar(self.schema.aliases[*a].prim),
+            Ty::Enum(e) => self.scalar(self.schema.enums[*e].repr),
+            Ty::Flags(f) => self.scalar(self.schema.flags[*f].repr),
         }
+    }
+
+    fn scalar(&self, prim: Prim) -> (Shape, usize) {
+        (Shape::Scalar(prim), prim.size())
     }
 
     fn record_struct(&mut self, i: usize) -> RecordLayout {
@@ -131,8 +179,7 @@ impl Pass<'_> {
         let mut fields = Vec::with_capacity(r.fields.len());
         let mut leaves = Vec::new();
         for (fi, f) in r.fields.iter().enumerate() {
-            let size = self.size_of(&f.ty);
-            fields.push(FieldLayout { offset, size });
+            let (shape, size) = self.shape_of(&f.ty);
             let kind_of_count = f.count_of.map(|t| match &r.fields[t].ty {
                 Ty::Array(_, n) => *n,
                 _ => 0,
@@ -153,6 +200,11 @@ impl Pass<'_> {
                     leaf.index = Some(j / per.max(1));
                 }
             }
+            fields.push(FieldLayout {
+                offset,
+                size,
+                shape,
+            });
             offset += size;
         }
         RecordLayout {
@@ -173,29 +225,19 @@ impl Pass<'_> {
         count_max: Option<usize>,
         out: &mut Vec<Leaf>,
     ) {
-        let scalar = match ty {
-            Ty::Prim(_) | Ty::Alias(_) if count_max.is_some() => {
-                let p = self.schema.scalar_prim(ty).unwrap_or(Prim::U8);
-                Some((
-                    LeafKind::Count {
-                        prim: p,
-                        max: count_max.unwrap_or(0),
-                    },
-                    p.size(),
-                ))
-            }
-            Ty::Prim(p) => Some((LeafKind::Int(*p), p.size())),
-            Ty::Alias(a) => Some((
-                LeafKind::Int(self.schema.aliases[*a].prim),
-                self.schema.aliases[*a].prim.size(),
-            )),
-            Ty::Enum(e) => Some((LeafKind::Enum(*e), self.schema.enums[*e].repr.size())),
-            Ty::Flags(e) => Some((LeafKind::Flags(*e), self.schema.flags[*e].repr.size())),
-            Ty::Text(n) => Some((LeafKind::Text, *n)),
-            Ty::Reserved(n) => Some((LeafKind::Reserved, *n)),
-            Ty::Struct(_) | Ty::Array(..) => None,
+        let (shape, size) = self.shape_of(ty);
+        let kind = match (ty, shape) {
+            (Ty::Prim(_) | Ty::Alias(_), Shape::Scalar(prim)) => match count_max {
+                Some(max) => Some(LeafKind::Count { prim, max }),
+                None => Some(LeafKind::Int(prim)),
+            },
+            (Ty::Enum(e), _) => Some(LeafKind::Enum(*e)),
+            (Ty::Flags(e), _) => Some(LeafKind::Flags(*e)),
+            (Ty::Text(_), _) => Some(LeafKind::Text),
+            (Ty::Reserved(_), _) => Some(LeafKind::Reserved),
+            _ => None,
         };
-        if let Some((kind, size)) = scalar {
+        if let Some(kind) = kind {
             out.push(Leaf {
                 path: path.to_string(),
                 offset,
@@ -222,7 +264,7 @@ impl Pass<'_> {
                 }
             }
             Ty::Array(e, n) => {
-                let step = self.size_of(e);
+                let (_, step) = self.shape_of(e);
                 for k in 0..*n {
                     self.leaves(
                         e,

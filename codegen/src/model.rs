@@ -158,17 +158,59 @@ pub struct Record {
     pub message: Option<MessageInfo>,
 }
 
-/// Which header field plays each role the runtime needs.
-#[derive(Debug, Clone, Copy)]
-pub struct HeaderRoles {
-    pub magic: usize,
-    pub length: usize,
-    pub msg_type: usize,
-    pub version: usize,
-    pub session: usize,
-    pub sequence: usize,
-    pub timestamp: usize,
-    pub checksum: usize,
+impl Record {
+    /// The field (its index) that counts the entries of array field `array`, if one does.
+    /// The one answer to "which field counts this array"; the reverse is [`Field::count_of`].
+    pub fn counter_of(&self, array: usize) -> Option<usize> {
+        self.fields.iter().position(|f| f.count_of == Some(array))
+    }
+
+    /// Whether array field `array` has a count (so only its first entries carry data).
+    pub fn is_counted(&self, array: usize) -> bool {
+        self.counter_of(array).is_some()
+    }
+}
+
+/// Something per header role the runtime needs: in the model, which header field plays the
+/// role (`HeaderRoles<usize>`, an index into the header's fields); from the layout pass,
+/// where it sits ([`crate::layout::Layout::header`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HeaderRoles<T = usize> {
+    pub magic: T,
+    pub length: T,
+    pub msg_type: T,
+    pub version: T,
+    pub session: T,
+    pub sequence: T,
+    pub timestamp: T,
+    pub checksum: T,
+}
+
+impl<T: Copy> HeaderRoles<T> {
+    pub fn map<U>(self, mut f: impl FnMut(T) -> U) -> HeaderRoles<U> {
+        HeaderRoles {
+            magic: f(self.magic),
+            length: f(self.length),
+            msg_type: f(self.msg_type),
+            version: f(self.version),
+            session: f(self.session),
+            sequence: f(self.sequence),
+            timestamp: f(self.timestamp),
+            checksum: f(self.checksum),
+        }
+    }
+
+    /// The roles an encoder derives from the message itself: magic, length, type, version
+    /// and the checksum over the rest. Session, sequence and timestamp the sender supplies.
+    pub fn derived(self) -> [T; 5] {
+        [
+            self.magic,
+            self.length,
+            self.msg_type,
+            self.version,
+            self.checksum,
+        ]
+    }
 }
 
 #[derive(Debug, Clone)]

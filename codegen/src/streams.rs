@@ -199,7 +199,7 @@ fn case(model: &Model, name: &str, src: &Source) -> Result<Value, String> {
                         None => {}
                         Some(Some("checksum")) => {
                             let h = model.layout.header(schema);
-                            msg[h.checksum] ^= 0x01;
+                            msg[h.at.checksum] ^= 0x01;
                         }
                         Some(_) => {
                             return Err(format!("{at}: \"corrupt\" can only be \"checksum\""))

@@ -20,7 +20,7 @@
 
 use serde_json::{json, Map, Value};
 
-use crate::layout::{HeaderOffsets, Leaf, LeafKind, RecordLayout};
+use crate::layout::{HeaderOffsets, Leaf, LeafKind, RecordLayout, Shape};
 use crate::model::{Enum, Prim, Record, Schema, Ty};
 use crate::Model;
 
@@ -198,8 +198,7 @@ impl Gen<'_> {
     }
 
     fn is_derived_header_field(&self, field: usize) -> bool {
-        let r = self.schema.protocol.roles;
-        [r.magic, r.length, r.msg_type, r.version, r.checksum].contains(&field)
+        self.schema.protocol.roles.derived().contains(&field)
     }
 
     fn record(
@@ -214,13 +213,14 @@ impl Gen<'_> {
         let mut counts = vec![None; rec.fields.len()];
         for (i, f) in rec.fields.iter().enumerate() {
             let Some(array) = f.count_of else { continue };
-            let Ty::Array(_, max) = rec.fields[array].ty else {
+            let (Some(prim), Some((_, max, _))) =
+                (lay.fields[i].shape.scalar(), lay.fields[array].shape.array())
+            else {
                 continue;
             };
             let c = self.count(max);
             counts[array] = Some(c);
-            let p = self.schema.scalar_prim(&f.ty).unwrap_or(Prim::U8);
-            put_int(buf, base + lay.fields[i].offset, p.size(), c as i128);
+            put_int(buf, base + lay.fields[i].offset, prim.size(), c as i128);
         }
         let mut map = Map::new();
         for (i, f) in rec.fields.iter().enumerate() {
@@ -231,27 +231,24 @@ impl Gen<'_> {
                 continue;
             }
             let at = base + lay.fields[i].offset;
-            let size = lay.fields[i].size;
-            let v = match (&f.ty, counts[i]) {
-                (Ty::Array(e, n), Some(c)) => {
-                    let step = size / n;
-                    Value::Array(
-                        (0..c)
-                            .map(|k| self.value(e, step, at + k * step, buf))
-                            .collect(),
-                    )
-                }
-                (ty, _) => self.value(ty, size, at, buf),
+            let shape = &lay.fields[i].shape;
+            let v = match (&f.ty, shape.array(), counts[i]) {
+                (Ty::Array(element_ty, _), Some((element, _, stride)), Some(c)) => Value::Array(
+                    (0..c)
+                        .map(|k| self.value(element_ty, element, at + k * stride, buf))
+                        .collect(),
+                ),
+                (ty, ..) => self.value(ty, shape, at, buf),
             };
             map.insert(f.name.clone(), v);
         }
         map
     }
 
-    fn value(&mut self, ty: &Ty, size: usize, at: usize, buf: &mut [u8]) -> Value {
+    fn value(&mut self, ty: &Ty, shape: &Shape, at: usize, buf: &mut [u8]) -> Value {
         let schema = self.schema;
-        match ty {
-            Ty::Struct(s) => {
+        match (ty, shape) {
+            (Ty::Struct(s), _) => {
                 let lay = &self.model.layout.structs[*s];
                 Value::Object(self.record(
                     &schema.structs[*s],
@@ -261,38 +258,41 @@ impl Gen<'_> {
                     *s == schema.protocol.header,
                 ))
             }
-            Ty::Array(e, n) => {
-                let step = size / n;
-                Value::Array(
-                    (0..*n)
-                        .map(|k| self.value(e, step, at + k * step, buf))
-                        .collect(),
-                )
-            }
-            Ty::Text(n) => {
+            (
+                Ty::Array(element_ty, _),
+                Shape::Array {
+                    element,
+                    len,
+                    stride,
+                },
+            ) => Value::Array(
+                (0..*len)
+                    .map(|k| self.value(element_ty, element, at + k * stride, buf))
+                    .collect(),
+            ),
+            (Ty::Text(n), _) => {
                 let t = self.text(*n);
                 buf[at..at + t.len()].copy_from_slice(t.as_bytes());
                 Value::String(t)
             }
-            Ty::Enum(e) => {
+            (Ty::Enum(e), Shape::Scalar(prim)) => {
                 let en = &schema.enums[*e];
                 let v = &en.variants[self.variant(en)];
-                put_int(buf, at, en.repr.size(), v.value.into());
+                put_int(buf, at, prim.size(), v.value.into());
                 Value::String(v.name.clone())
             }
-            Ty::Flags(f) => {
-                let fl = &schema.flags[*f];
-                let v = self.flags(fl);
-                put_int(buf, at, fl.repr.size(), v);
+            (Ty::Flags(f), Shape::Scalar(prim)) => {
+                let v = self.flags(&schema.flags[*f]);
+                put_int(buf, at, prim.size(), v);
                 json!(v as i64)
             }
-            Ty::Prim(_) | Ty::Alias(_) => {
-                let p = schema.scalar_prim(ty).unwrap_or(Prim::U8);
-                let v = self.int(p);
-                put_int(buf, at, p.size(), v);
-                int_json(p, v)
+            (_, Shape::Scalar(prim)) => {
+                let v = self.int(*prim);
+                put_int(buf, at, prim.size(), v);
+                int_json(*prim, v)
             }
-            Ty::Reserved(_) => Value::Null,
+            (Ty::Reserved(_), _) => Value::Null,
+            (ty, shape) => unreachable!("the layout pass gave {ty:?} the shape {shape:?}"),
         }
     }
 }
@@ -305,9 +305,9 @@ struct Vectors<'m> {
 
 /// CRC-32C of `bytes` with the checksum field taken as zero, stored in it.
 pub(crate) fn seal(bytes: &mut [u8], h: &HeaderOffsets) {
-    bytes[h.checksum..h.checksum + 4].fill(0);
+    bytes[h.at.checksum..h.at.checksum + 4].fill(0);
     let crc = crc32c::crc32c(bytes);
-    bytes[h.checksum..h.checksum + 4].copy_from_slice(&crc.to_le_bytes());
+    bytes[h.at.checksum..h.at.checksum + 4].copy_from_slice(&crc.to_le_bytes());
 }
 
 pub(crate) fn hex(bytes: &[u8]) -> String {
@@ -345,10 +345,10 @@ impl<'m> Vectors<'m> {
         let fields = gen.record(rec, lay, 0, &mut bytes, false);
         let p = &self.schema.protocol;
         let h = self.h;
-        bytes[h.magic..h.magic + 4].copy_from_slice(&p.magic.to_le_bytes());
-        bytes[h.length..h.length + 2].copy_from_slice(&(lay.size as u16).to_le_bytes());
-        bytes[h.msg_type] = rec.message.map_or(0, |m| m.type_code);
-        bytes[h.version] = p.version;
+        bytes[h.at.magic..h.at.magic + 4].copy_from_slice(&p.magic.to_le_bytes());
+        bytes[h.at.length..h.at.length + 2].copy_from_slice(&(lay.size as u16).to_le_bytes());
+        bytes[h.at.msg_type] = rec.message.map_or(0, |m| m.type_code);
+        bytes[h.at.version] = p.version;
         seal(&mut bytes, &h);
         let mut json = Map::new();
         json.insert("type".into(), Value::String(rec.name.clone()));
@@ -459,41 +459,41 @@ impl<'m> Vectors<'m> {
             }
 
             let mut b = good.bytes.clone();
-            b[h.magic] ^= 0xFF;
+            b[h.at.magic] ^= 0xFF;
             cases.push(Self::case(
                 format!("{name}/bad-magic"),
                 &b,
-                vec![err("BadMagic", h.magic)],
+                vec![err("BadMagic", h.at.magic)],
             ));
 
             for (what, len) in [("smaller", lay.size - 1), ("larger", lay.size + 1)] {
                 let mut b = good.bytes.clone();
                 b.resize(lay.size + 1, 0);
-                b[h.length..h.length + 2].copy_from_slice(&(len as u16).to_le_bytes());
+                b[h.at.length..h.at.length + 2].copy_from_slice(&(len as u16).to_le_bytes());
                 seal(&mut b[..lay.size], &h);
                 cases.push(Self::case(
                     format!("{name}/length-{what}-than-size"),
                     &b,
-                    vec![err("BadLength", h.length)],
+                    vec![err("BadLength", h.at.length)],
                 ));
             }
 
             let min = self.schema.protocol.min_version;
             if min > 0 {
                 let mut b = good.bytes.clone();
-                b[h.version] = min - 1;
+                b[h.at.version] = min - 1;
                 seal(&mut b, &h);
                 cases.push(Self::case(
                     format!("{name}/unsupported-version"),
                     &b,
-                    vec![err("UnsupportedVersion", h.version)],
+                    vec![err("UnsupportedVersion", h.at.version)],
                 ));
                 // The version is checked before the checksum (SPEC.md §4, 5 before 7).
-                b[h.checksum] ^= 0x01;
+                b[h.at.checksum] ^= 0x01;
                 cases.push(Self::case(
                     format!("{name}/unsupported-version-and-bad-checksum"),
                     &b,
-                    vec![err("UnsupportedVersion", h.version)],
+                    vec![err("UnsupportedVersion", h.at.version)],
                 ));
             }
             // A newer version is accepted: it may only add fields in reserved bytes, so its
@@ -516,7 +516,7 @@ impl<'m> Vectors<'m> {
                 vec![ok.clone()],
             ));
             let mut b = in_reserved;
-            b[h.version] = self.schema.protocol.version.saturating_add(1);
+            b[h.at.version] = self.schema.protocol.version.saturating_add(1);
             seal(&mut b, &h);
             cases.push(Self::case(
                 format!("{name}/newer-version-accepted"),
@@ -530,7 +530,7 @@ impl<'m> Vectors<'m> {
             cases.push(Self::case(
                 format!("{name}/bad-checksum"),
                 &b,
-                vec![err("BadChecksum", h.checksum)],
+                vec![err("BadChecksum", h.at.checksum)],
             ));
 
             // Field values: first enumeration, count and text leaf of each top-level field.
@@ -557,11 +557,11 @@ impl<'m> Vectors<'m> {
                 if first_of_message {
                     // The checksum is checked before any field value (SPEC.md §4, 7 before 8).
                     let mut b = b.clone();
-                    b[h.checksum] ^= 0x01;
+                    b[h.at.checksum] ^= 0x01;
                     cases.push(Self::case(
                         format!("{name}/bad-{what}-and-bad-checksum"),
                         &b,
-                        vec![err("BadChecksum", h.checksum)],
+                        vec![err("BadChecksum", h.at.checksum)],
                     ));
                 }
                 if leaf.kind == LeafKind::Text {
@@ -665,52 +665,52 @@ impl<'m> Vectors<'m> {
         let cat = |parts: &[&[u8]]| parts.concat();
 
         let mut u = vec![0u8; h.size + 8];
-        u[h.magic..h.magic + 4].copy_from_slice(&self.schema.protocol.magic.to_le_bytes());
+        u[h.at.magic..h.at.magic + 4].copy_from_slice(&self.schema.protocol.magic.to_le_bytes());
         let u_len = u.len() as u16;
-        u[h.length..h.length + 2].copy_from_slice(&u_len.to_le_bytes());
-        u[h.msg_type] = unknown;
-        u[h.version] = self.schema.protocol.version;
+        u[h.at.length..h.at.length + 2].copy_from_slice(&u_len.to_le_bytes());
+        u[h.at.msg_type] = unknown;
+        u[h.at.version] = self.schema.protocol.version;
         seal(&mut u, &h);
         let mut short = u[..h.size].to_vec();
-        short[h.length..h.length + 2].copy_from_slice(&((h.size - 1) as u16).to_le_bytes());
+        short[h.at.length..h.at.length + 2].copy_from_slice(&((h.size - 1) as u16).to_le_bytes());
         let mut bad_crc = a.bytes.clone();
         bad_crc[h.size] ^= 0x80;
         let mut bad_magic = a.bytes.clone();
-        bad_magic[h.magic + 1] ^= 0x01;
+        bad_magic[h.at.magic + 1] ^= 0x01;
         let a_len = a.bytes.len();
         // Unknown type and too old: the version is checked first (SPEC.md §4, 5 before 6).
         let mut u_old = u.clone();
-        u_old[h.version] = self.schema.protocol.min_version.saturating_sub(1);
+        u_old[h.at.version] = self.schema.protocol.min_version.saturating_sub(1);
         seal(&mut u_old, &h);
         // Unknown type and a wrong checksum: the type is checked first (6 before 7).
         let mut u_bad_crc = u.clone();
-        u_bad_crc[h.checksum] ^= 0x01;
+        u_bad_crc[h.at.checksum] ^= 0x01;
         let mut b_bad_crc = b.bytes.clone();
-        b_bad_crc[h.checksum] ^= 0x01;
+        b_bad_crc[h.at.checksum] ^= 0x01;
         let mut b_old = b.bytes.clone();
-        b_old[h.version] = self.schema.protocol.min_version.saturating_sub(1);
+        b_old[h.at.version] = self.schema.protocol.min_version.saturating_sub(1);
         seal(&mut b_old, &h);
 
         vec![
             Self::case(
                 "datagram/unknown-type-skipped".into(),
                 &cat(&[&u, &a.bytes]),
-                vec![err("UnknownType", h.msg_type), ok(&a)],
+                vec![err("UnknownType", h.at.msg_type), ok(&a)],
             ),
             Self::case(
                 "datagram/unknown-type-shorter-than-header".into(),
                 &cat(&[&short, &a.bytes]),
-                vec![err("BadLength", h.length)],
+                vec![err("BadLength", h.at.length)],
             ),
             Self::case(
                 "datagram/bad-checksum-then-good".into(),
                 &cat(&[&bad_crc, &b.bytes]),
-                vec![err("BadChecksum", h.checksum), ok(&b)],
+                vec![err("BadChecksum", h.at.checksum), ok(&b)],
             ),
             Self::case(
                 "datagram/good-then-bad-magic-stops".into(),
                 &cat(&[&a.bytes, &bad_magic, &b.bytes]),
-                vec![ok(&a), err("BadMagic", a_len + h.magic)],
+                vec![ok(&a), err("BadMagic", a_len + h.at.magic)],
             ),
             Self::case(
                 "datagram/trailing-garbage-short".into(),
@@ -720,28 +720,28 @@ impl<'m> Vectors<'m> {
             Self::case(
                 "datagram/trailing-garbage-header-sized".into(),
                 &cat(&[&a.bytes, &[0xEE; 48]]),
-                vec![ok(&a), err("BadMagic", a_len + h.magic)],
+                vec![ok(&a), err("BadMagic", a_len + h.at.magic)],
             ),
             Self::case(
                 "datagram/unknown-type-and-unsupported-version".into(),
                 &cat(&[&u_old, &a.bytes]),
-                vec![err("UnsupportedVersion", h.version), ok(&a)],
+                vec![err("UnsupportedVersion", h.at.version), ok(&a)],
             ),
             Self::case(
                 "datagram/unknown-type-and-bad-checksum".into(),
                 &cat(&[&u_bad_crc, &a.bytes]),
-                vec![err("UnknownType", h.msg_type), ok(&a)],
+                vec![err("UnknownType", h.at.msg_type), ok(&a)],
             ),
             // Offsets count from the datagram's start, not the message's.
             Self::case(
                 "datagram/good-then-bad-checksum".into(),
                 &cat(&[&a.bytes, &b_bad_crc]),
-                vec![ok(&a), err("BadChecksum", a_len + h.checksum)],
+                vec![ok(&a), err("BadChecksum", a_len + h.at.checksum)],
             ),
             Self::case(
                 "datagram/good-then-unsupported-version".into(),
                 &cat(&[&a.bytes, &b_old]),
-                vec![ok(&a), err("UnsupportedVersion", a_len + h.version)],
+                vec![ok(&a), err("UnsupportedVersion", a_len + h.at.version)],
             ),
             Self::case(
                 "datagram/second-message-cut-short".into(),

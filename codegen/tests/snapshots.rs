@@ -1,5 +1,7 @@
-//! The emitted Rust and layout table for a small schema, pinned with insta: a change to
-//! any emitter shows up here as a readable diff.
+//! What every emitter makes of a small schema, pinned with insta: the Rust crate, the C
+//! header, the Python module and the layout table. A change to any emitter shows up here
+//! as a readable diff. The schema has one of each kind of field (integer, alias, enum,
+//! flags, count, text, struct array, integer array, reserved).
 
 const SMALL: &str = "\
 /// A tiny protocol.
@@ -32,7 +34,7 @@ message Tick type 0x01 size 96 channel Main {
     n: u8 count(levels),
     name: text[5],
     levels: [Level; 2],
-    _pad: reserved[8],
+    ticks: [i32; 2],
 }
 ";
 
@@ -50,4 +52,19 @@ fn emitted_rust() {
 #[test]
 fn layout_table() {
     insta::assert_snapshot!(rltop_codegen::table::render(&model()));
+}
+
+#[test]
+fn emitted_c() {
+    insta::assert_snapshot!(rltop_codegen::c::header(&model()));
+}
+
+#[test]
+fn emitted_python() {
+    let files = rltop_codegen::python::package(&model());
+    let (_, messages) = files
+        .iter()
+        .find(|(path, _)| path == "rltop/messages.py")
+        .expect("the package has its messages module");
+    insta::assert_snapshot!(messages);
 }

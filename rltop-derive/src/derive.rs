@@ -102,9 +102,9 @@ fn field_ty(model: &Model, ty: &syn::Type, reserved: bool) -> syn::Result<Ty> {
         syn::Error::new(
             ty.span(),
             format!(
-                "`{}` is not plain wire data: use u8..u64, i8..i64, a schema type ({}) or an array of these",
+                "`{}` is not plain wire data: use u8, i8, rltop_runtime::le::{{U16, U32, U64, I16, I32, I64}}, a schema struct ({}) or an array of these",
                 ty.to_token_stream().to_string().replace(' ', ""),
-                s.aliases.iter().map(|a| a.name.as_str()).chain(s.structs.iter().map(|r| r.name.as_str())).collect::<Vec<_>>().join(", ")
+                s.structs.iter().map(|r| r.name.as_str()).collect::<Vec<_>>().join(", ")
             ),
         )
     };
@@ -116,11 +116,38 @@ fn field_ty(model: &Model, ty: &syn::Type, reserved: bool) -> syn::Result<Ty> {
             }
             let name = last.ident.to_string();
             if p.path.segments.len() == 1 {
-                if let Some(prim) = Prim::from_name(&name) {
-                    return Ok(Ty::Prim(prim));
+                match Prim::from_name(&name) {
+                    Some(prim) if prim.size() == 1 => return Ok(Ty::Prim(prim)),
+                    Some(_) => {
+                        return Err(syn::Error::new(
+                            ty.span(),
+                            format!(
+                                "`{name}` would hold the wire's little-endian bytes as a native integer (wrong on big-endian hosts): use `rltop_runtime::le::{}`",
+                                name.to_uppercase()
+                            ),
+                        ))
+                    }
+                    None => {}
                 }
             }
+            // The runtime's byte-order types: `rltop_runtime::le::U32`, or `U32` after a `use`.
+            if let Some(prim) = Prim::from_name(&name.to_lowercase()).filter(|p| {
+                p.size() > 1 && name == name.to_uppercase()
+            }) {
+                return Ok(Ty::Prim(prim));
+            }
             if let Some(a) = s.aliases.iter().position(|a| a.name == name) {
+                let native = s.aliases[a].prim;
+                if native.size() > 1 {
+                    return Err(syn::Error::new(
+                        ty.span(),
+                        format!(
+                            "`{name}` is the schema's name for a native `{}`; on the wire it is little-endian: use `rltop_runtime::le::{}`",
+                            native.name(),
+                            native.name().to_uppercase()
+                        ),
+                    ));
+                }
                 return Ok(Ty::Alias(a));
             }
             if let Some(st) = s.structs.iter().position(|r| r.name == name) {

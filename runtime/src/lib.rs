@@ -16,6 +16,7 @@
 pub mod canonical;
 pub mod crc;
 mod error;
+pub mod le;
 mod text;
 
 pub use bytemuck;

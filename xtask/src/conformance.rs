@@ -296,8 +296,8 @@ impl FieldMap {
             })
             .collect();
         Ok(FieldMap {
-            msg_type_at: header.msg_type,
-            checksum: header.checksum..header.checksum + checksum_size,
+            msg_type_at: header.at.msg_type,
+            checksum: header.at.checksum..header.at.checksum + checksum_size,
             messages,
         })
     }

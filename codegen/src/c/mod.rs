@@ -246,16 +246,16 @@ pub fn header(model: &Model) -> String {
         ("HEADER_SIZE", h.size.to_string(), "Header size in bytes."),
         (
             "MAGIC_OFFSET",
-            h.magic.to_string(),
+            h.at.magic.to_string(),
             "Offsets of the header fields the runtime needs.",
         ),
-        ("LENGTH_OFFSET", h.length.to_string(), ""),
-        ("TYPE_OFFSET", h.msg_type.to_string(), ""),
-        ("VERSION_OFFSET", h.version.to_string(), ""),
-        ("SESSION_OFFSET", h.session.to_string(), ""),
-        ("SEQUENCE_OFFSET", h.sequence.to_string(), ""),
-        ("TIMESTAMP_OFFSET", h.timestamp.to_string(), ""),
-        ("CHECKSUM_OFFSET", h.checksum.to_string(), ""),
+        ("LENGTH_OFFSET", h.at.length.to_string(), ""),
+        ("TYPE_OFFSET", h.at.msg_type.to_string(), ""),
+        ("VERSION_OFFSET", h.at.version.to_string(), ""),
+        ("SESSION_OFFSET", h.at.session.to_string(), ""),
+        ("SEQUENCE_OFFSET", h.at.sequence.to_string(), ""),
+        ("TIMESTAMP_OFFSET", h.at.timestamp.to_string(), ""),
+        ("CHECKSUM_OFFSET", h.at.checksum.to_string(), ""),
     ];
     for (name, value, comment) in defines {
         if !comment.is_empty() {

@@ -4,21 +4,21 @@
 use std::fmt::Write as _;
 
 use super::{ctype, doc, Names};
-use crate::layout::{Leaf, LeafKind, RecordLayout};
+use crate::layout::{Leaf, LeafKind, RecordLayout, Shape};
 use crate::model::{Prim, Record, Schema, Ty};
 use crate::Model;
 
 /// The member declaration of a field: `int64_t price`, `rltop_price_level bids[10]`.
-fn member(s: &Schema, n: &Names, ty: &Ty, name: &str) -> String {
-    match ty {
-        Ty::Struct(i) => format!("{} {name}", n.ty(&s.structs[*i].name)),
-        Ty::Array(e, len) => member(s, n, e, &format!("{name}[{len}]")),
-        Ty::Text(len) => format!("char {name}[{len}]"),
-        Ty::Reserved(len) => format!("uint8_t {name}[{len}]"),
-        scalar => format!(
-            "{} {name}",
-            ctype(s.scalar_prim(scalar).unwrap_or(Prim::U8))
-        ),
+fn member(s: &Schema, n: &Names, ty: &Ty, shape: &Shape, name: &str) -> String {
+    match (ty, shape) {
+        (Ty::Struct(i), _) => format!("{} {name}", n.ty(&s.structs[*i].name)),
+        (Ty::Array(element_ty, len), Shape::Array { element, .. }) => {
+            member(s, n, element_ty, element, &format!("{name}[{len}]"))
+        }
+        (Ty::Text(len), _) => format!("char {name}[{len}]"),
+        (Ty::Reserved(len), _) => format!("uint8_t {name}[{len}]"),
+        (_, Shape::Scalar(prim)) => format!("{} {name}", ctype(*prim)),
+        (ty, shape) => unreachable!("the layout pass gave {ty:?} the shape {shape:?}"),
     }
 }
 
@@ -31,7 +31,7 @@ fn declaration(out: &mut String, s: &Schema, n: &Names, r: &Record, l: &RecordLa
         let _ = writeln!(
             out,
             "    {}; /* offset {}, {} bytes */",
-            member(s, n, &f.ty, &f.name),
+            member(s, n, &f.ty, &fl.shape, &f.name),
             fl.offset,
             fl.size
         );
@@ -56,10 +56,6 @@ fn asserts(out: &mut String, n: &Names, r: &Record, l: &RecordLayout) {
     }
 }
 
-fn prim_of(s: &Schema, ty: &Ty) -> Option<Prim> {
-    s.scalar_prim(ty)
-}
-
 /// Getters and setters of one record's top-level fields, at the layout's offsets.
 fn accessors(out: &mut String, s: &Schema, n: &Names, r: &Record, l: &RecordLayout) {
     let rec = n.ty(&r.name);
@@ -81,9 +77,11 @@ fn accessors(out: &mut String, s: &Schema, n: &Names, r: &Record, l: &RecordLayo
                 let _ = writeln!(out, "static inline {st} *{name}_mut({rec} *m) {{ return ({st} *)(void *)({mb} + {at}); }}");
             }
             Ty::Array(e, len) => {
-                let step = fl.size / len;
+                let Some((element, _, step)) = fl.shape.array() else {
+                    unreachable!("the layout pass gave the array {} the shape {:?}", f.name, fl.shape)
+                };
                 let _ = writeln!(out, "/* `i` must be below {len}. */");
-                match (&**e, prim_of(s, e)) {
+                match (&**e, element.scalar()) {
                     (Ty::Struct(i), _) => {
                         let st = n.ty(&s.structs[*i].name);
                         let _ = writeln!(out, "static inline const {st} *{name}(const {rec} *m, size_t i) {{ return (const {st} *)(const void *)({cb} + {at} + i * {step}); }}");
@@ -107,8 +105,10 @@ fn accessors(out: &mut String, s: &Schema, n: &Names, r: &Record, l: &RecordLayo
                 let _ = writeln!(out, "/* 0, or -1 (unchanged) if `s` is longer than {len} or not printable ASCII. */");
                 let _ = writeln!(out, "static inline int {setter}({rec} *m, const char *s) {{ return {lo}_text_set({mb} + {at}, {len}, s); }}");
             }
-            scalar => {
-                let p = prim_of(s, scalar).unwrap_or(Prim::U8);
+            _ => {
+                let Some(p) = fl.shape.scalar() else {
+                    unreachable!("the layout pass gave the scalar {} the shape {:?}", f.name, fl.shape)
+                };
                 let (t, pn) = (ctype(p), p.name());
                 let _ = writeln!(out, "static inline {t} {name}(const {rec} *m) {{ return {lo}_load_{pn}({cb} + {at}); }}");
                 let _ = writeln!(out, "static inline void {setter}({rec} *m, {t} v) {{ {lo}_store_{pn}({mb} + {at}, v); }}");
@@ -339,7 +339,7 @@ pub(super) fn emit(out: &mut String, model: &Model, n: &Names) {
     let s = &model.schema;
     let lo = &n.lower;
     let up = &n.upper;
-    let version_at = model.layout.header(s).version;
+    let version_at = model.layout.header(s).at.version;
 
     let _ = writeln!(out, "/* ---- Layouts --------------------------------------------------------------------------\n * Packed structs with the wire layout, checked against the schema's layout pass. Access\n * fields through the accessors below, which read little-endian bytes at fixed offsets. */\n");
     for r in s.structs.iter().chain(&s.messages) {

@@ -10,7 +10,7 @@
 use std::fmt::Write as _;
 
 use crate::case::snake;
-use crate::layout::{LeafKind, RecordLayout};
+use crate::layout::{LeafKind, RecordLayout, Shape};
 use crate::model::{Enum, Prim, Record, Schema, Ty};
 use crate::Model;
 
@@ -119,6 +119,16 @@ fn value_slots(r: &Record, l: &RecordLayout) -> Vec<(usize, usize)> {
     slots
 }
 
+/// The bounds of `enc_int` for a value stored as `prim`, by name (`0, U64_MAX`).
+fn int_range(prim: Prim) -> String {
+    let name = prim.name().to_uppercase();
+    if prim.signed() {
+        format!("{name}_MIN, {name}_MAX")
+    } else {
+        format!("0, {name}_MAX")
+    }
+}
+
 struct Py<'m> {
     model: &'m Model,
     s: &'m Schema,
@@ -208,35 +218,33 @@ impl Py<'_> {
     }
 
     /// The type description canonical.py and bulk.py walk.
-    fn spec(&self, ty: &Ty) -> String {
-        match ty {
-            Ty::Enum(i) => format!(
-                "(\"enum\", {}, {})",
-                self.s.enums[*i].name,
-                self.s.enums[*i].repr.size()
-            ),
-            Ty::Flags(i) => format!("(\"flags\", {})", self.s.flags[*i].repr.size()),
-            Ty::Struct(i) => format!("(\"struct\", {})", self.s.structs[*i].name),
-            Ty::Array(e, n) => format!("(\"array\", {}, {n})", self.spec(e)),
-            Ty::Text(n) => format!("(\"text\", {n})"),
-            scalar => {
-                let p = self.s.scalar_prim(scalar).unwrap_or(Prim::U8);
-                format!(
-                    "(\"int\", {}, {})",
-                    p.size(),
-                    if p.signed() { "True" } else { "False" }
-                )
+    fn spec(&self, ty: &Ty, shape: &Shape) -> String {
+        match (ty, shape) {
+            (Ty::Struct(i), _) => format!("(\"struct\", {})", self.s.structs[*i].name),
+            (Ty::Array(element_ty, _), Shape::Array { element, len, .. }) => {
+                format!("(\"array\", {}, {len})", self.spec(element_ty, element))
             }
+            (Ty::Text(n), _) => format!("(\"text\", {n})"),
+            (Ty::Enum(i), Shape::Scalar(prim)) => {
+                format!("(\"enum\", {}, {})", self.s.enums[*i].name, prim.size())
+            }
+            (Ty::Flags(_), Shape::Scalar(prim)) => format!("(\"flags\", {})", prim.size()),
+            (_, Shape::Scalar(prim)) => format!(
+                "(\"int\", {}, {})",
+                prim.size(),
+                if prim.signed() { "True" } else { "False" }
+            ),
+            (ty, shape) => unreachable!("the layout pass gave {ty:?} the shape {shape:?}"),
         }
     }
 
-    /// An expression decoding one value of `ty` (`size` bytes, as the layout pass has it)
-    /// from tuple `v` at index `vi`.
+    /// An expression decoding one value of `ty` (laid out as `shape`) from tuple `v` at
+    /// index `vi`.
     #[allow(clippy::too_many_arguments)]
     fn dec_expr(
         &self,
         ty: &Ty,
-        size: usize,
+        shape: &Shape,
         vi: &str,
         off: &str,
         path: &str,
@@ -264,15 +272,17 @@ impl Py<'_> {
             Ty::Array(e, n) => {
                 let j = format!("j{depth}");
                 let per = self.values_of(e);
-                let step = size / n;
                 let upto = count.map_or(n.to_string(), String::from);
                 if matches!(**e, Ty::Prim(_) | Ty::Alias(_)) {
                     return format!("list(v[{vi}:{vi} + {upto}])");
                 }
+                let Some((element, _, step)) = shape.array() else {
+                    unreachable!("the layout pass gave the array {ty:?} the shape {shape:?}")
+                };
                 let epath = format!("{path} + \"[\" + str({j}) + \"]\"");
                 let inner = self.dec_expr(
                     e,
-                    step,
+                    element,
                     &format!("{vi} + {per} * {j}"),
                     &format!("{off} + {step} * {j}"),
                     &epath,
@@ -285,11 +295,13 @@ impl Py<'_> {
         }
     }
 
-    /// Statements encoding `value` (of `ty`) into list `out`.
+    /// Statements encoding `value` (of `ty`, laid out as `shape`) into list `out`.
+    #[allow(clippy::too_many_arguments)]
     fn enc_stmts(
         &self,
         out: &mut String,
         ty: &Ty,
+        shape: &Shape,
         value: &str,
         path: &str,
         indent: &str,
@@ -303,14 +315,7 @@ impl Py<'_> {
                     snake(&self.s.enums[*i].name).to_uppercase()
                 );
             }
-            Ty::Flags(i) => {
-                let p = self.s.flags[*i].repr;
-                let _ = writeln!(
-                    out,
-                    "{indent}out.append(enc_int({value}, 0, {}, {path}))",
-                    p.max()
-                );
-            }
+
             Ty::Text(n) => {
                 let _ = writeln!(out, "{indent}out.append(enc_text({value}, {n}, {path}))");
             }
@@ -322,12 +327,16 @@ impl Py<'_> {
                 );
             }
             Ty::Array(e, _) => {
+                let Some((element, ..)) = shape.array() else {
+                    unreachable!("the layout pass gave the array {ty:?} the shape {shape:?}")
+                };
                 let j = format!("j{depth}");
                 let x = format!("x{depth}");
                 let _ = writeln!(out, "{indent}for {j}, {x} in enumerate({value}):");
                 self.enc_stmts(
                     out,
                     e,
+                    element,
                     &x,
                     &format!("{path} + \"[\" + str({j}) + \"]\""),
                     &format!("{indent}    "),
@@ -335,13 +344,15 @@ impl Py<'_> {
                 );
             }
             Ty::Reserved(_) => {}
-            scalar => {
-                let p = self.s.scalar_prim(scalar).unwrap_or(Prim::U8);
+            // Integers, aliases and flag sets: any value of the integer they are stored as.
+            _ => {
+                let Some(prim) = shape.scalar() else {
+                    unreachable!("the layout pass gave the scalar {ty:?} the shape {shape:?}")
+                };
                 let _ = writeln!(
                     out,
-                    "{indent}out.append(enc_int({value}, {}, {}, {path}))",
-                    p.min(),
-                    p.max()
+                    "{indent}out.append(enc_int({value}, {}, {path}))",
+                    int_range(prim)
                 );
             }
         }
@@ -385,14 +396,11 @@ impl Py<'_> {
                 m.type_code, l.size
             );
         }
-        for f in &r.fields {
+        for (fi, f) in r.fields.iter().enumerate() {
             if f.is_reserved() || f.count_of.is_some() {
                 continue;
             }
-            let counted = r
-                .fields
-                .iter()
-                .any(|c| c.count_of.is_some_and(|t| r.fields[t].name == f.name));
+            let counted = r.is_counted(fi);
             let (ann, def) = if f.since > 1 {
                 (
                     format!("Optional[{}]", self.annotation(&f.ty)),
@@ -407,18 +415,17 @@ impl Py<'_> {
         // Its description for generic tools.
         let _ = writeln!(out, "\n\n{cls}._size = {}", l.size);
         let _ = writeln!(out, "{cls}._spec = (");
-        for (f, fl) in r.fields.iter().zip(&l.fields) {
+        for (fi, (f, fl)) in r.fields.iter().zip(&l.fields).enumerate() {
             if f.is_reserved() || f.count_of.is_some() {
                 continue;
             }
-            let counted = r
-                .fields
-                .iter()
-                .any(|c| c.count_of.is_some_and(|t| r.fields[t].name == f.name));
-            let spec = match (&f.ty, counted) {
-                (Ty::Array(e, n), true) => format!("(\"array\", {}, {n}, True)", self.spec(e)),
-                (Ty::Array(e, n), false) => format!("(\"array\", {}, {n}, False)", self.spec(e)),
-                (ty, _) => self.spec(ty),
+            let spec = match (&f.ty, fl.shape.array()) {
+                (Ty::Array(element_ty, _), Some((element, len, _))) => format!(
+                    "(\"array\", {}, {len}, {})",
+                    self.spec(element_ty, element),
+                    if r.is_counted(fi) { "True" } else { "False" }
+                ),
+                (ty, _) => self.spec(ty, &fl.shape),
             };
             let _ = writeln!(
                 out,
@@ -428,14 +435,9 @@ impl Py<'_> {
         }
         let _ = writeln!(out, ")");
         let derived = if is_header {
-            let roles = s.protocol.roles;
-            [
-                roles.magic,
-                roles.length,
-                roles.msg_type,
-                roles.version,
-                roles.checksum,
-            ]
+            s.protocol
+                .roles
+                .derived()
             .iter()
             .map(|&i| format!("\"{}\"", r.fields[i].name))
             .collect::<Vec<_>>()
@@ -488,11 +490,7 @@ impl Py<'_> {
             } else {
                 // Entries past the count are not decoded (nor checked); a count after its
                 // array is checked later, so bound it here.
-                let count = r
-                    .fields
-                    .iter()
-                    .position(|c| c.count_of == Some(fi))
-                    .map(|ci| match &f.ty {
+                let count = r.counter_of(fi).map(|ci| match &f.ty {
                         Ty::Array(_, n) if ci > fi => format!("min(c_{}, {n})", f.name),
                         _ => format!("c_{}", f.name),
                     });
@@ -500,7 +498,7 @@ impl Py<'_> {
                     body,
                     "f_{} = {}",
                     f.name,
-                    self.dec_expr(&f.ty, fl.size, &vi, &off, &path, count.as_deref(), 0)
+                    self.dec_expr(&f.ty, &fl.shape, &vi, &off, &path, count.as_deref(), 0)
                 );
                 args.push(format!("f_{}", f.name));
             }
@@ -526,11 +524,12 @@ impl Py<'_> {
         // Encoder: appends the tuple's values, checked, to `out`.
         let _ = writeln!(out, "\n\ndef _enc_{sn}(o, out, path):");
         let mut any = false;
-        for (fi, f) in r.fields.iter().enumerate() {
+        for (fi, (f, fl)) in r.fields.iter().zip(&l.fields).enumerate() {
             if f.is_reserved() {
                 continue;
             }
             any = true;
+            let value = format!("o.{}", f.name);
             let path = format!("path + \".{}\"", f.name);
             if let Some(t) = f.count_of {
                 let Ty::Array(_, max) = r.fields[t].ty else {
@@ -551,10 +550,9 @@ impl Py<'_> {
                 );
                 indent.push_str("    ");
             }
-            let counted = r.fields.iter().any(|c| c.count_of == Some(fi));
             match &f.ty {
-                Ty::Array(e, n) if counted => {
-                    self.enc_stmts(out, &f.ty, &format!("o.{}", f.name), &path, &indent, 0);
+                Ty::Array(e, n) if r.is_counted(fi) => {
+                    self.enc_stmts(out, &f.ty, &fl.shape, &value, &path, &indent, 0);
                     let ez = self.zeros(e);
                     let _ = writeln!(
                         out,
@@ -565,9 +563,9 @@ impl Py<'_> {
                 }
                 Ty::Array(_, n) => {
                     let _ = writeln!(out, "{indent}if len(_seq(o.{0}, {path})) != {n}:\n{indent}    raise EncodeError({path}, f\"{{len(o.{0})}} entries, exactly {n} needed\")", f.name);
-                    self.enc_stmts(out, &f.ty, &format!("o.{}", f.name), &path, &indent, 0);
+                    self.enc_stmts(out, &f.ty, &fl.shape, &value, &path, &indent, 0);
                 }
-                ty => self.enc_stmts(out, ty, &format!("o.{}", f.name), &path, &indent, 0),
+                ty => self.enc_stmts(out, ty, &fl.shape, &value, &path, &indent, 0),
             }
         }
         if !any {
@@ -626,7 +624,8 @@ fn messages(model: &Model) -> String {
     doc_string(&mut out, "", &mdoc);
     out.push_str(
         "\nimport struct\nfrom dataclasses import dataclass, field\nfrom enum import IntEnum, IntFlag\nfrom typing import ClassVar, List, Optional, Union\n\n\
-         from ._runtime import (BadCount, BadEnum, EncodeError, crc_with_hole, enc_enum, enc_int, enc_text, text)\n",
+         from ._runtime import (BadCount, BadEnum, EncodeError, crc_with_hole, enc_enum, enc_int, enc_text, text)\n\
+         from ._runtime import (I8_MIN, I8_MAX, I16_MIN, I16_MAX, I32_MIN, I32_MAX, I64_MIN, I64_MAX, U8_MAX, U16_MAX, U32_MAX, U64_MAX)  # noqa: F401\n",
     );
     let p = &s.protocol;
     let _ = write!(
@@ -639,14 +638,14 @@ fn messages(model: &Model) -> String {
         p.version,
         p.min_version,
         h.size,
-        h.magic,
-        h.length,
-        h.msg_type,
-        h.version,
-        h.session,
-        h.sequence,
-        h.timestamp,
-        h.checksum
+        h.at.magic,
+        h.at.length,
+        h.at.msg_type,
+        h.at.version,
+        h.at.session,
+        h.at.sequence,
+        h.at.timestamp,
+        h.at.checksum
     );
     out.push_str(
         "\n\ndef _dec_enum(table, x, off, path):\n    e = table.get(x)\n    if e is None:\n        raise BadEnum(off, f\"invalid value {x}\", path)\n    return e\n\n\n\
@@ -693,13 +692,13 @@ fn messages(model: &Model) -> String {
              struct.pack_into(\"<I\", b, CHECKSUM_OFFSET, crc_with_hole(b, 0, {size}, CHECKSUM_OFFSET))\n    return bytes(b)\n",
             fmt = format_of(l),
             size = l.size,
-            ver = slot_at(h.version),
+            ver = slot_at(h.at.version),
             name = r.name,
-            mi = slot_at(h.magic),
-            li = slot_at(h.length),
-            ti = slot_at(h.msg_type),
-            vi = slot_at(h.version),
-            ci = slot_at(h.checksum),
+            mi = slot_at(h.at.magic),
+            li = slot_at(h.at.length),
+            ti = slot_at(h.at.msg_type),
+            vi = slot_at(h.at.version),
+            ci = slot_at(h.at.checksum),
         );
         table.push((code, r.name.clone(), sn, l.size));
     }

@@ -25,14 +25,14 @@ fn protocol(model: &Model) -> TokenStream {
     let (version, min_version) = (s.protocol.version, s.protocol.min_version);
     let [size, magic_o, length_o, type_o, version_o, session_o, seq_o, ts_o, crc_o] = [
         h.size,
-        h.magic,
-        h.length,
-        h.msg_type,
-        h.version,
-        h.session,
-        h.sequence,
-        h.timestamp,
-        h.checksum,
+        h.at.magic,
+        h.at.length,
+        h.at.msg_type,
+        h.at.version,
+        h.at.session,
+        h.at.sequence,
+        h.at.timestamp,
+        h.at.checksum,
     ]
     .map(usize_lit);
     let header = ident(&s.header().name);

@@ -6,7 +6,7 @@ use proc_macro2::TokenStream;
 use quote::quote;
 
 use super::names::{docs, hex, ident, int, prim, usize_lit};
-use crate::layout::{LeafKind, RecordLayout};
+use crate::layout::{LeafKind, RecordLayout, Shape};
 use crate::model::{Prim, Record, Schema, Ty};
 use crate::Model;
 
@@ -40,23 +40,24 @@ impl<'a> Ctx<'a> {
         }
     }
 
-    /// How the field is stored in the packed struct.
-    fn storage(&self, ty: &Ty) -> TokenStream {
-        match ty {
-            Ty::Struct(s) => {
+    /// How a field is stored in the struct: multi-byte integers as the runtime's
+    /// little-endian types, so a raw field cannot be misread as a native integer.
+    fn storage(&self, shape: &Shape) -> TokenStream {
+        match shape {
+            Shape::Struct(s) => {
                 let n = ident(&self.schema.structs[*s].name);
                 quote!(#n)
             }
-            Ty::Array(e, n) => {
-                let e = self.storage(e);
-                let n = usize_lit(*n);
+            Shape::Array { element, len, .. } => {
+                let e = self.storage(element);
+                let n = usize_lit(*len);
                 quote!([#e; #n])
             }
-            Ty::Text(n) | Ty::Reserved(n) => {
+            Shape::Text(n) | Shape::Reserved(n) => {
                 let n = usize_lit(*n);
                 quote!([u8; #n])
             }
-            scalar => prim(self.schema.scalar_prim(scalar).expect("scalar")),
+            Shape::Scalar(p) => wire(*p),
         }
     }
 
@@ -75,7 +76,8 @@ impl<'a> Ctx<'a> {
                 let n = ident(&self.schema.flags[*e].name);
                 quote!(#n)
             }
-            other => self.storage(other),
+            Ty::Prim(p) => prim(*p),
+            other => unreachable!("{other:?} is not a scalar"),
         }
     }
 
@@ -105,15 +107,12 @@ pub fn declaration(model: &Model, which: Which) -> TokenStream {
     let doc = docs(&doc);
     let fields = r.fields.iter().zip(&cx.layout.fields).map(|(f, fl)| {
         let mut lines = f.doc.clone();
-        let raw = cx.schema.scalar_prim(&f.ty).is_some_and(|p| p.size() > 1) || matches!(&f.ty, Ty::Array(e, _) if cx.schema.scalar_prim(e).is_some_and(|p| p.size() > 1));
         if f.is_reserved() {
             lines.push("Reserved: written as zero, ignored when read.".into());
-        } else if raw {
-            lines.push(format!("Wire form (little-endian), at offset {}; read it with `{}()`.", fl.offset, f.name));
         }
         let doc = docs(&lines);
         let fname = ident(&f.name);
-        let ty = cx.storage(&f.ty);
+        let ty = cx.storage(&fl.shape);
         quote!(#doc pub #fname: #ty,)
     });
     quote! {
@@ -129,7 +128,7 @@ pub fn declaration(model: &Model, which: Which) -> TokenStream {
 
 fn accessors(cx: &Ctx) -> TokenStream {
     let mut out = TokenStream::new();
-    for (fi, f) in cx.record.fields.iter().enumerate() {
+    for (fi, (f, fl)) in cx.record.fields.iter().zip(&cx.layout.fields).enumerate() {
         if f.is_reserved() {
             continue;
         }
@@ -137,45 +136,34 @@ fn accessors(cx: &Ctx) -> TokenStream {
         let fname = ident(&f.name);
         let set = ident(&format!("set_{}", f.name));
         let mut_name = ident(&format!("{}_mut", f.name));
-        let (ret, get) = match &f.ty {
-            Ty::Prim(_) | Ty::Alias(_) => {
-                let p = prim(cx.schema.scalar_prim(&f.ty).expect("scalar"));
-                (cx.value_ty(&f.ty), quote!(#p::from_le(self.#fname)))
-            }
-            Ty::Enum(_) => {
-                let p = prim(cx.schema.scalar_prim(&f.ty).expect("scalar"));
+        let stored = cx.storage(&fl.shape);
+        let (ret, get) = match (&f.ty, &fl.shape) {
+            (Ty::Enum(_), Shape::Scalar(p)) => {
                 let e = cx.value_ty(&f.ty);
+                let raw = load(*p, quote!(self.#fname));
                 (
                     quote!(::core::result::Result<#e, ::rltop_runtime::InvalidEnum>),
-                    quote!(#e::try_from(#p::from_le(self.#fname))),
+                    quote!(#e::try_from(#raw)),
                 )
             }
-            Ty::Flags(_) => {
-                let p = prim(cx.schema.scalar_prim(&f.ty).expect("scalar"));
+            (Ty::Flags(_), Shape::Scalar(p)) => {
                 let e = cx.value_ty(&f.ty);
-                (
-                    e.clone(),
-                    quote!(#e::from_bits_retain(#p::from_le(self.#fname))),
-                )
+                let raw = load(*p, quote!(self.#fname));
+                (e.clone(), quote!(#e::from_bits_retain(#raw)))
             }
-            Ty::Text(_) => (
+            (_, Shape::Scalar(p)) => (cx.value_ty(&f.ty), load(*p, quote!(self.#fname))),
+            (Ty::Text(_), _) => (
                 quote!(&str),
                 quote!(::rltop_runtime::ascii_str(&self.#fname)),
             ),
-            Ty::Struct(_) => {
-                let t = cx.storage(&f.ty);
-                (quote!(&#t), quote!(&self.#fname))
+            (_, shape) if shape.is_array_of_wide_ints() => {
+                let (element, len, _) = shape.array().expect("an array");
+                let p = element.scalar().expect("an array of integers");
+                let (native, wide) = (prim(p), wire(p));
+                let len = usize_lit(len);
+                (quote!([#native; #len]), quote!(self.#fname.map(#wide::get)))
             }
-            Ty::Array(e, _) if cx.schema.scalar_prim(e).is_some_and(|p| p.size() > 1) => {
-                let p = prim(cx.schema.scalar_prim(e).expect("scalar"));
-                let t = cx.storage(&f.ty);
-                (t, quote!({ let raw = self.#fname; raw.map(#p::from_le) }))
-            }
-            Ty::Array(..) => {
-                let t = cx.storage(&f.ty);
-                (quote!(&#t), quote!(&self.#fname))
-            }
-            Ty::Reserved(_) => unreachable!("skipped above"),
+            _ => (quote!(&#stored), quote!(&self.#fname)),
         };
         let getter = if f.since > 1 && cx.is_message {
             let since = usize_lit(f.since.into());
@@ -198,57 +186,58 @@ fn accessors(cx: &Ctx) -> TokenStream {
             }
         };
         out.extend(getter);
-        let setter = match &f.ty {
-            Ty::Prim(_) | Ty::Alias(_) | Ty::Flags(_) | Ty::Enum(_) => {
+        let setter = match (&f.ty, &fl.shape) {
+            (_, Shape::Scalar(p)) => {
                 let v = cx.value_ty(&f.ty);
-                let p = prim(cx.schema.scalar_prim(&f.ty).expect("scalar"));
-                let conv = match f.ty {
-                    Ty::Enum(_) => quote!(#p::from(value)),
+                let raw = match f.ty {
+                    Ty::Enum(_) => {
+                        let native = prim(*p);
+                        quote!(#native::from(value))
+                    }
                     Ty::Flags(_) => quote!(value.bits()),
                     _ => quote!(value),
                 };
+                let stored = store(*p, raw);
                 quote! {
                     #[inline]
                     pub fn #set(&mut self, value: #v) {
-                        self.#fname = #conv.to_le();
+                        self.#fname = #stored;
                     }
                 }
             }
-            Ty::Text(_) => quote! {
+            (Ty::Text(_), _) => quote! {
                 /// Writes printable ASCII, NUL padded; refuses text that is too long or not ASCII.
                 pub fn #set(&mut self, value: &str) -> ::core::result::Result<(), ::rltop_runtime::TextError> {
                     ::rltop_runtime::set_ascii(&mut self.#fname, value)
                 }
             },
-            Ty::Array(e, _) if cx.schema.scalar_prim(e).is_some_and(|p| p.size() > 1) => {
-                let p = prim(cx.schema.scalar_prim(e).expect("scalar"));
-                let t = cx.storage(&f.ty);
+            (_, shape) if shape.is_array_of_wide_ints() => {
+                let (element, len, _) = shape.array().expect("an array");
+                let p = element.scalar().expect("an array of integers");
+                let (native, wide) = (prim(p), wire(p));
+                let len = usize_lit(len);
                 quote! {
                     #[inline]
-                    pub fn #set(&mut self, value: #t) {
-                        self.#fname = value.map(#p::to_le);
+                    pub fn #set(&mut self, value: [#native; #len]) {
+                        self.#fname = value.map(#wide::new);
                     }
                 }
             }
-            _ => {
-                let t = cx.storage(&f.ty);
-                quote! {
-                    #[inline]
-                    pub fn #mut_name(&mut self) -> &mut #t {
-                        &mut self.#fname
-                    }
+            _ => quote! {
+                #[inline]
+                pub fn #mut_name(&mut self) -> &mut #stored {
+                    &mut self.#fname
                 }
-            }
+            },
         };
         out.extend(setter);
-        if let Some(count) = cx.record.fields.iter().find(|c| c.count_of == Some(fi)) {
-            let Ty::Array(e, n) = &f.ty else { continue };
-            let single_byte = cx.schema.scalar_prim(e).is_some_and(|p| p.size() == 1);
-            if matches!(**e, Ty::Struct(_)) || single_byte {
+        if let (Some(ci), Some((element, len, _))) = (cx.record.counter_of(fi), fl.shape.array()) {
+            if !fl.shape.is_array_of_wide_ints() {
+                let count = &cx.record.fields[ci];
                 let used = ident(&format!("{}_used", f.name));
                 let cname = ident(&count.name);
-                let et = cx.storage(e);
-                let n = usize_lit(*n);
+                let et = cx.storage(element);
+                let n = usize_lit(len);
                 let doc = format!(
                     " The first `{}` entries of `{}` (never more than the array holds).",
                     count.name, f.name
@@ -267,6 +256,35 @@ fn accessors(cx: &Ctx) -> TokenStream {
     out
 }
 
+/// Reads a stored integer: wide ones through their byte-order type.
+fn load(p: Prim, stored: TokenStream) -> TokenStream {
+    if p.size() == 1 {
+        stored
+    } else {
+        quote!(#stored.get())
+    }
+}
+
+/// The stored form of a native integer.
+fn store(p: Prim, value: TokenStream) -> TokenStream {
+    if p.size() == 1 {
+        value
+    } else {
+        let w = wire(p);
+        quote!(#w::new(#value))
+    }
+}
+
+/// The type a field of integer `p` is stored as.
+fn wire(p: Prim) -> TokenStream {
+    if p.size() == 1 {
+        prim(p)
+    } else {
+        let name = ident(&p.name().to_uppercase());
+        quote!(::rltop_runtime::le::#name)
+    }
+}
+
 fn debug_impl(cx: &Ctx, self_ty: &TokenStream) -> TokenStream {
     let name = &cx.record.name;
     let fields = cx
@@ -278,17 +296,13 @@ fn debug_impl(cx: &Ctx, self_ty: &TokenStream) -> TokenStream {
         .map(|(fi, f)| {
             let fname = ident(&f.name);
             let fstr = &f.name;
-            let counted = cx.record.fields.iter().any(|c| c.count_of == Some(fi));
+            let shape = &cx.layout.fields[fi].shape;
             let value = match &f.ty {
                 Ty::Enum(_) if f.since > 1 => {
                     quote!(&self.#fname().map(::rltop_runtime::DebugEnum))
                 }
                 Ty::Enum(_) => quote!(&::rltop_runtime::DebugEnum(self.#fname())),
-                Ty::Array(e, _)
-                    if counted
-                        && (matches!(**e, Ty::Struct(_))
-                            || cx.schema.scalar_prim(e).is_some_and(|p| p.size() == 1)) =>
-                {
+                Ty::Array(..) if cx.record.is_counted(fi) && !shape.is_array_of_wide_ints() => {
                     let used = ident(&format!("{}_used", f.name));
                     quote!(&self.#used())
                 }
@@ -342,8 +356,8 @@ fn message_trait(cx: &Ctx, self_ty: &TokenStream) -> TokenStream {
     let name = &cx.record.name;
     let code = hex(m.type_code.into());
     let size = usize_lit(cx.layout.size);
-    let header_ty = cx.storage(&cx.record.fields[0].ty);
-    let version_at = usize_lit(cx.model.layout.header(cx.schema).version);
+    let header_ty = cx.storage(&cx.layout.fields[0].shape);
+    let version_at = usize_lit(cx.model.layout.header(cx.schema).at.version);
     let mut checks = Vec::new();
     let mut fields = Vec::new();
     for leaf in &cx.layout.leaves {
@@ -402,7 +416,7 @@ fn message_trait(cx: &Ctx, self_ty: &TokenStream) -> TokenStream {
                 });
                 let array = cx.record.fields[leaf.field]
                     .count_of
-                    .map_or("", |t| cx.record.fields[t].name.as_str());
+                    .map_or("", |array| cx.record.fields[array].name.as_str());
                 quote!(K::Count { max: #max, array: #array })
             }
             LeafKind::Text => {

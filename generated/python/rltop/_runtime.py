@@ -145,6 +145,17 @@ def enc_text(s, n: int, field: str) -> bytes:
     return b
 
 
+# The range of each wire integer, for `enc_int`: the generated encoders name them.
+U8_MAX = (1 << 8) - 1
+U16_MAX = (1 << 16) - 1
+U32_MAX = (1 << 32) - 1
+U64_MAX = (1 << 64) - 1
+I8_MIN, I8_MAX = -(1 << 7), (1 << 7) - 1
+I16_MIN, I16_MAX = -(1 << 15), (1 << 15) - 1
+I32_MIN, I32_MAX = -(1 << 31), (1 << 31) - 1
+I64_MIN, I64_MAX = -(1 << 63), (1 << 63) - 1
+
+
 def enc_int(x, lo: int, hi: int, field: str) -> int:
     if not isinstance(x, int) or isinstance(x, bool):
         raise EncodeError(field, f"expected an int, got {type(x).__name__}")

@@ -12,6 +12,7 @@ from enum import IntEnum, IntFlag
 from typing import ClassVar, List, Optional, Union
 
 from ._runtime import (BadCount, BadEnum, EncodeError, crc_with_hole, enc_enum, enc_int, enc_text, text)
+from ._runtime import (I8_MIN, I8_MAX, I16_MIN, I16_MAX, I32_MIN, I32_MAX, I64_MIN, I64_MAX, U8_MAX, U16_MAX, U32_MAX, U64_MAX)  # noqa: F401
 
 PROTOCOL = "RLTOP"
 MAGIC = 0x524c544f
@@ -339,14 +340,14 @@ def _dec_message_header(v, i, off, ver, path):
 
 
 def _enc_message_header(o, out, path):
-    out.append(enc_int(o.magic, 0, 4294967295, path + ".magic"))
-    out.append(enc_int(o.length, 0, 65535, path + ".length"))
-    out.append(enc_int(o.msg_type, 0, 255, path + ".msg_type"))
-    out.append(enc_int(o.version, 0, 255, path + ".version"))
-    out.append(enc_int(o.session_id, 0, 18446744073709551615, path + ".session_id"))
-    out.append(enc_int(o.seq_num, 0, 18446744073709551615, path + ".seq_num"))
-    out.append(enc_int(o.timestamp, 0, 18446744073709551615, path + ".timestamp"))
-    out.append(enc_int(o.checksum, 0, 4294967295, path + ".checksum"))
+    out.append(enc_int(o.magic, 0, U32_MAX, path + ".magic"))
+    out.append(enc_int(o.length, 0, U16_MAX, path + ".length"))
+    out.append(enc_int(o.msg_type, 0, U8_MAX, path + ".msg_type"))
+    out.append(enc_int(o.version, 0, U8_MAX, path + ".version"))
+    out.append(enc_int(o.session_id, 0, U64_MAX, path + ".session_id"))
+    out.append(enc_int(o.seq_num, 0, U64_MAX, path + ".seq_num"))
+    out.append(enc_int(o.timestamp, 0, U64_MAX, path + ".timestamp"))
+    out.append(enc_int(o.checksum, 0, U32_MAX, path + ".checksum"))
 
 
 @dataclass
@@ -378,9 +379,9 @@ def _dec_price_level(v, i, off, ver, path):
 
 
 def _enc_price_level(o, out, path):
-    out.append(enc_int(o.price, -9223372036854775808, 9223372036854775807, path + ".price"))
-    out.append(enc_int(o.quantity, 0, 18446744073709551615, path + ".quantity"))
-    out.append(enc_int(o.order_count, 0, 4294967295, path + ".order_count"))
+    out.append(enc_int(o.price, I64_MIN, I64_MAX, path + ".price"))
+    out.append(enc_int(o.quantity, 0, U64_MAX, path + ".quantity"))
+    out.append(enc_int(o.order_count, 0, U32_MAX, path + ".order_count"))
 
 
 @dataclass
@@ -418,10 +419,10 @@ def _dec_trade_entry(v, i, off, ver, path):
 
 
 def _enc_trade_entry(o, out, path):
-    out.append(enc_int(o.trade_id, 0, 18446744073709551615, path + ".trade_id"))
-    out.append(enc_int(o.price, -9223372036854775808, 9223372036854775807, path + ".price"))
-    out.append(enc_int(o.quantity, 0, 18446744073709551615, path + ".quantity"))
-    out.append(enc_int(o.trade_time, 0, 18446744073709551615, path + ".trade_time"))
+    out.append(enc_int(o.trade_id, 0, U64_MAX, path + ".trade_id"))
+    out.append(enc_int(o.price, I64_MIN, I64_MAX, path + ".price"))
+    out.append(enc_int(o.quantity, 0, U64_MAX, path + ".quantity"))
+    out.append(enc_int(o.trade_time, 0, U64_MAX, path + ".trade_time"))
     out.append(enc_enum(o.taker_side, _SIDE_VALUES, path + ".taker_side"))
 
 
@@ -481,7 +482,7 @@ def _dec_order_book_snapshot(v, i, off, ver, path):
 
 def _enc_order_book_snapshot(o, out, path):
     _enc_message_header(o.header, out, path + ".header")
-    out.append(enc_int(o.symbol_id, 0, 4294967295, path + ".symbol_id"))
+    out.append(enc_int(o.symbol_id, 0, U32_MAX, path + ".symbol_id"))
     n_bids = len(_seq(o.bids, path + ".bids"))
     if n_bids > 10:
         raise EncodeError(path + ".bids", f"{n_bids} entries, at most 10")
@@ -490,15 +491,15 @@ def _enc_order_book_snapshot(o, out, path):
     if n_asks > 10:
         raise EncodeError(path + ".asks", f"{n_asks} entries, at most 10")
     out.append(n_asks)
-    out.append(enc_int(o.snapshot_seq, 0, 18446744073709551615, path + ".snapshot_seq"))
+    out.append(enc_int(o.snapshot_seq, 0, U64_MAX, path + ".snapshot_seq"))
     for j0, x0 in enumerate(o.bids):
         _enc_price_level(x0, out, path + ".bids" + "[" + str(j0) + "]")
     out.extend((0, 0, 0,) * (10 - len(o.bids)))
     for j0, x0 in enumerate(o.asks):
         _enc_price_level(x0, out, path + ".asks" + "[" + str(j0) + "]")
     out.extend((0, 0, 0,) * (10 - len(o.asks)))
-    out.append(enc_int(o.last_trade_price, -9223372036854775808, 9223372036854775807, path + ".last_trade_price"))
-    out.append(enc_int(o.volume_24h, 0, 18446744073709551615, path + ".volume_24h"))
+    out.append(enc_int(o.last_trade_price, I64_MIN, I64_MAX, path + ".last_trade_price"))
+    out.append(enc_int(o.volume_24h, 0, U64_MAX, path + ".volume_24h"))
 
 
 _S_ORDER_BOOK_SNAPSHOT = struct.Struct("<IHBBQQQI4xIBB2xQqQI4xqQI4xqQI4xqQI4xqQI4xqQI4xqQI4xqQI4xqQI4xqQI4xqQI4xqQI4xqQI4xqQI4xqQI4xqQI4xqQI4xqQI4xqQI4xqQI4xqQ24x")
@@ -571,13 +572,13 @@ def _dec_top_of_book_snapshot(v, i, off, ver, path):
 
 def _enc_top_of_book_snapshot(o, out, path):
     _enc_message_header(o.header, out, path + ".header")
-    out.append(enc_int(o.symbol_id, 0, 4294967295, path + ".symbol_id"))
-    out.append(enc_int(o.best_bid_price, -9223372036854775808, 9223372036854775807, path + ".best_bid_price"))
-    out.append(enc_int(o.best_bid_qty, 0, 18446744073709551615, path + ".best_bid_qty"))
-    out.append(enc_int(o.best_ask_price, -9223372036854775808, 9223372036854775807, path + ".best_ask_price"))
-    out.append(enc_int(o.best_ask_qty, 0, 18446744073709551615, path + ".best_ask_qty"))
-    out.append(enc_int(o.spread, -9223372036854775808, 9223372036854775807, path + ".spread"))
-    out.append(enc_int(o.mid_price, -9223372036854775808, 9223372036854775807, path + ".mid_price"))
+    out.append(enc_int(o.symbol_id, 0, U32_MAX, path + ".symbol_id"))
+    out.append(enc_int(o.best_bid_price, I64_MIN, I64_MAX, path + ".best_bid_price"))
+    out.append(enc_int(o.best_bid_qty, 0, U64_MAX, path + ".best_bid_qty"))
+    out.append(enc_int(o.best_ask_price, I64_MIN, I64_MAX, path + ".best_ask_price"))
+    out.append(enc_int(o.best_ask_qty, 0, U64_MAX, path + ".best_ask_qty"))
+    out.append(enc_int(o.spread, I64_MIN, I64_MAX, path + ".spread"))
+    out.append(enc_int(o.mid_price, I64_MIN, I64_MAX, path + ".mid_price"))
 
 
 _S_TOP_OF_BOOK_SNAPSHOT = struct.Struct("<IHBBQQQI4xI4xqQqQqq32x")
@@ -639,7 +640,7 @@ def _dec_trade_snapshot(v, i, off, ver, path):
 
 def _enc_trade_snapshot(o, out, path):
     _enc_message_header(o.header, out, path + ".header")
-    out.append(enc_int(o.symbol_id, 0, 4294967295, path + ".symbol_id"))
+    out.append(enc_int(o.symbol_id, 0, U32_MAX, path + ".symbol_id"))
     n_trades = len(_seq(o.trades, path + ".trades"))
     if n_trades > 5:
         raise EncodeError(path + ".trades", f"{n_trades} entries, at most 5")
@@ -731,15 +732,15 @@ def _dec_add_order(v, i, off, ver, path):
 
 def _enc_add_order(o, out, path):
     _enc_message_header(o.header, out, path + ".header")
-    out.append(enc_int(o.order_book_seq, 0, 18446744073709551615, path + ".order_book_seq"))
-    out.append(enc_int(o.order_id, 0, 18446744073709551615, path + ".order_id"))
-    out.append(enc_int(o.symbol_id, 0, 4294967295, path + ".symbol_id"))
+    out.append(enc_int(o.order_book_seq, 0, U64_MAX, path + ".order_book_seq"))
+    out.append(enc_int(o.order_id, 0, U64_MAX, path + ".order_id"))
+    out.append(enc_int(o.symbol_id, 0, U32_MAX, path + ".symbol_id"))
     out.append(enc_enum(o.side, _SIDE_VALUES, path + ".side"))
-    out.append(enc_int(o.flags, 0, 255, path + ".flags"))
-    out.append(enc_int(o.price, -9223372036854775808, 9223372036854775807, path + ".price"))
-    out.append(enc_int(o.quantity, 0, 18446744073709551615, path + ".quantity"))
-    out.append(enc_int(o.level_quantity, 0, 18446744073709551615, path + ".level_quantity"))
-    out.append(enc_int(o.level_order_count, 0, 4294967295, path + ".level_order_count"))
+    out.append(enc_int(o.flags, 0, U8_MAX, path + ".flags"))
+    out.append(enc_int(o.price, I64_MIN, I64_MAX, path + ".price"))
+    out.append(enc_int(o.quantity, 0, U64_MAX, path + ".quantity"))
+    out.append(enc_int(o.level_quantity, 0, U64_MAX, path + ".level_quantity"))
+    out.append(enc_int(o.level_order_count, 0, U32_MAX, path + ".level_order_count"))
 
 
 _S_ADD_ORDER = struct.Struct("<IHBBQQQI4xQQIBB2xqQQI36x")
@@ -836,18 +837,18 @@ def _dec_modify_order(v, i, off, ver, path):
 
 def _enc_modify_order(o, out, path):
     _enc_message_header(o.header, out, path + ".header")
-    out.append(enc_int(o.order_book_seq, 0, 18446744073709551615, path + ".order_book_seq"))
-    out.append(enc_int(o.order_id, 0, 18446744073709551615, path + ".order_id"))
-    out.append(enc_int(o.symbol_id, 0, 4294967295, path + ".symbol_id"))
+    out.append(enc_int(o.order_book_seq, 0, U64_MAX, path + ".order_book_seq"))
+    out.append(enc_int(o.order_id, 0, U64_MAX, path + ".order_id"))
+    out.append(enc_int(o.symbol_id, 0, U32_MAX, path + ".symbol_id"))
     out.append(enc_enum(o.side, _SIDE_VALUES, path + ".side"))
     out.append(enc_enum(o.modify_type, _MODIFY_TYPE_VALUES, path + ".modify_type"))
-    out.append(enc_int(o.old_price, -9223372036854775808, 9223372036854775807, path + ".old_price"))
-    out.append(enc_int(o.new_price, -9223372036854775808, 9223372036854775807, path + ".new_price"))
-    out.append(enc_int(o.new_quantity, 0, 18446744073709551615, path + ".new_quantity"))
-    out.append(enc_int(o.old_level_quantity, 0, 18446744073709551615, path + ".old_level_quantity"))
-    out.append(enc_int(o.new_level_quantity, 0, 18446744073709551615, path + ".new_level_quantity"))
-    out.append(enc_int(o.old_level_order_count, 0, 4294967295, path + ".old_level_order_count"))
-    out.append(enc_int(o.new_level_order_count, 0, 4294967295, path + ".new_level_order_count"))
+    out.append(enc_int(o.old_price, I64_MIN, I64_MAX, path + ".old_price"))
+    out.append(enc_int(o.new_price, I64_MIN, I64_MAX, path + ".new_price"))
+    out.append(enc_int(o.new_quantity, 0, U64_MAX, path + ".new_quantity"))
+    out.append(enc_int(o.old_level_quantity, 0, U64_MAX, path + ".old_level_quantity"))
+    out.append(enc_int(o.new_level_quantity, 0, U64_MAX, path + ".new_level_quantity"))
+    out.append(enc_int(o.old_level_order_count, 0, U32_MAX, path + ".old_level_order_count"))
+    out.append(enc_int(o.new_level_order_count, 0, U32_MAX, path + ".new_level_order_count"))
 
 
 _S_MODIFY_ORDER = struct.Struct("<IHBBQQQI4xQQIBB2xqqQQQII16x")
@@ -924,14 +925,14 @@ def _dec_delete_order(v, i, off, ver, path):
 
 def _enc_delete_order(o, out, path):
     _enc_message_header(o.header, out, path + ".header")
-    out.append(enc_int(o.order_book_seq, 0, 18446744073709551615, path + ".order_book_seq"))
-    out.append(enc_int(o.order_id, 0, 18446744073709551615, path + ".order_id"))
-    out.append(enc_int(o.symbol_id, 0, 4294967295, path + ".symbol_id"))
+    out.append(enc_int(o.order_book_seq, 0, U64_MAX, path + ".order_book_seq"))
+    out.append(enc_int(o.order_id, 0, U64_MAX, path + ".order_id"))
+    out.append(enc_int(o.symbol_id, 0, U32_MAX, path + ".symbol_id"))
     out.append(enc_enum(o.side, _SIDE_VALUES, path + ".side"))
     out.append(enc_enum(o.delete_reason, _DELETE_REASON_VALUES, path + ".delete_reason"))
-    out.append(enc_int(o.price, -9223372036854775808, 9223372036854775807, path + ".price"))
-    out.append(enc_int(o.level_quantity, 0, 18446744073709551615, path + ".level_quantity"))
-    out.append(enc_int(o.level_order_count, 0, 4294967295, path + ".level_order_count"))
+    out.append(enc_int(o.price, I64_MIN, I64_MAX, path + ".price"))
+    out.append(enc_int(o.level_quantity, 0, U64_MAX, path + ".level_quantity"))
+    out.append(enc_int(o.level_order_count, 0, U32_MAX, path + ".level_order_count"))
 
 
 _S_DELETE_ORDER = struct.Struct("<IHBBQQQI4xQQIBB2xqQI44x")
@@ -1022,16 +1023,16 @@ def _dec_execute_order(v, i, off, ver, path):
 
 def _enc_execute_order(o, out, path):
     _enc_message_header(o.header, out, path + ".header")
-    out.append(enc_int(o.order_book_seq, 0, 18446744073709551615, path + ".order_book_seq"))
-    out.append(enc_int(o.order_id, 0, 18446744073709551615, path + ".order_id"))
-    out.append(enc_int(o.symbol_id, 0, 4294967295, path + ".symbol_id"))
+    out.append(enc_int(o.order_book_seq, 0, U64_MAX, path + ".order_book_seq"))
+    out.append(enc_int(o.order_id, 0, U64_MAX, path + ".order_id"))
+    out.append(enc_int(o.symbol_id, 0, U32_MAX, path + ".symbol_id"))
     out.append(enc_enum(o.side, _SIDE_VALUES, path + ".side"))
-    out.append(enc_int(o.price, -9223372036854775808, 9223372036854775807, path + ".price"))
-    out.append(enc_int(o.executed_quantity, 0, 18446744073709551615, path + ".executed_quantity"))
-    out.append(enc_int(o.remaining_quantity, 0, 18446744073709551615, path + ".remaining_quantity"))
-    out.append(enc_int(o.trade_id, 0, 18446744073709551615, path + ".trade_id"))
-    out.append(enc_int(o.level_quantity, 0, 18446744073709551615, path + ".level_quantity"))
-    out.append(enc_int(o.level_order_count, 0, 4294967295, path + ".level_order_count"))
+    out.append(enc_int(o.price, I64_MIN, I64_MAX, path + ".price"))
+    out.append(enc_int(o.executed_quantity, 0, U64_MAX, path + ".executed_quantity"))
+    out.append(enc_int(o.remaining_quantity, 0, U64_MAX, path + ".remaining_quantity"))
+    out.append(enc_int(o.trade_id, 0, U64_MAX, path + ".trade_id"))
+    out.append(enc_int(o.level_quantity, 0, U64_MAX, path + ".level_quantity"))
+    out.append(enc_int(o.level_order_count, 0, U32_MAX, path + ".level_order_count"))
 
 
 _S_EXECUTE_ORDER = struct.Struct("<IHBBQQQI4xQQIB3xqQQQQI20x")
@@ -1106,13 +1107,13 @@ def _dec_trade(v, i, off, ver, path):
 
 def _enc_trade(o, out, path):
     _enc_message_header(o.header, out, path + ".header")
-    out.append(enc_int(o.trade_id, 0, 18446744073709551615, path + ".trade_id"))
-    out.append(enc_int(o.symbol_id, 0, 4294967295, path + ".symbol_id"))
+    out.append(enc_int(o.trade_id, 0, U64_MAX, path + ".trade_id"))
+    out.append(enc_int(o.symbol_id, 0, U32_MAX, path + ".symbol_id"))
     out.append(enc_enum(o.taker_side, _SIDE_VALUES, path + ".taker_side"))
-    out.append(enc_int(o.price, -9223372036854775808, 9223372036854775807, path + ".price"))
-    out.append(enc_int(o.quantity, 0, 18446744073709551615, path + ".quantity"))
-    out.append(enc_int(o.maker_order_id, 0, 18446744073709551615, path + ".maker_order_id"))
-    out.append(enc_int(o.taker_order_id, 0, 18446744073709551615, path + ".taker_order_id"))
+    out.append(enc_int(o.price, I64_MIN, I64_MAX, path + ".price"))
+    out.append(enc_int(o.quantity, 0, U64_MAX, path + ".quantity"))
+    out.append(enc_int(o.maker_order_id, 0, U64_MAX, path + ".maker_order_id"))
+    out.append(enc_int(o.taker_order_id, 0, U64_MAX, path + ".taker_order_id"))
 
 
 _S_TRADE = struct.Struct("<IHBBQQQI4xQIB3xqQQQ40x")
@@ -1196,16 +1197,16 @@ def _dec_daily_statistics(v, i, off, ver, path):
 
 def _enc_daily_statistics(o, out, path):
     _enc_message_header(o.header, out, path + ".header")
-    out.append(enc_int(o.symbol_id, 0, 4294967295, path + ".symbol_id"))
-    out.append(enc_int(o.open_price, -9223372036854775808, 9223372036854775807, path + ".open_price"))
-    out.append(enc_int(o.high_price, -9223372036854775808, 9223372036854775807, path + ".high_price"))
-    out.append(enc_int(o.low_price, -9223372036854775808, 9223372036854775807, path + ".low_price"))
-    out.append(enc_int(o.last_price, -9223372036854775808, 9223372036854775807, path + ".last_price"))
-    out.append(enc_int(o.volume_24h, 0, 18446744073709551615, path + ".volume_24h"))
-    out.append(enc_int(o.turnover_24h, 0, 18446744073709551615, path + ".turnover_24h"))
-    out.append(enc_int(o.price_change, -9223372036854775808, 9223372036854775807, path + ".price_change"))
-    out.append(enc_int(o.price_change_pct, -2147483648, 2147483647, path + ".price_change_pct"))
-    out.append(enc_int(o.trade_count, 0, 4294967295, path + ".trade_count"))
+    out.append(enc_int(o.symbol_id, 0, U32_MAX, path + ".symbol_id"))
+    out.append(enc_int(o.open_price, I64_MIN, I64_MAX, path + ".open_price"))
+    out.append(enc_int(o.high_price, I64_MIN, I64_MAX, path + ".high_price"))
+    out.append(enc_int(o.low_price, I64_MIN, I64_MAX, path + ".low_price"))
+    out.append(enc_int(o.last_price, I64_MIN, I64_MAX, path + ".last_price"))
+    out.append(enc_int(o.volume_24h, 0, U64_MAX, path + ".volume_24h"))
+    out.append(enc_int(o.turnover_24h, 0, U64_MAX, path + ".turnover_24h"))
+    out.append(enc_int(o.price_change, I64_MIN, I64_MAX, path + ".price_change"))
+    out.append(enc_int(o.price_change_pct, I32_MIN, I32_MAX, path + ".price_change_pct"))
+    out.append(enc_int(o.trade_count, 0, U32_MAX, path + ".trade_count"))
 
 
 _S_DAILY_STATISTICS = struct.Struct("<IHBBQQQI4xI4xqqqqQQqiI16x")
@@ -1294,17 +1295,17 @@ def _dec_kline_update(v, i, off, ver, path):
 
 def _enc_kline_update(o, out, path):
     _enc_message_header(o.header, out, path + ".header")
-    out.append(enc_int(o.symbol_id, 0, 4294967295, path + ".symbol_id"))
+    out.append(enc_int(o.symbol_id, 0, U32_MAX, path + ".symbol_id"))
     out.append(enc_enum(o.interval, _KLINE_INTERVAL_VALUES, path + ".interval"))
-    out.append(enc_int(o.flags, 0, 255, path + ".flags"))
-    out.append(enc_int(o.open_time, 0, 18446744073709551615, path + ".open_time"))
-    out.append(enc_int(o.open_price, -9223372036854775808, 9223372036854775807, path + ".open_price"))
-    out.append(enc_int(o.high_price, -9223372036854775808, 9223372036854775807, path + ".high_price"))
-    out.append(enc_int(o.low_price, -9223372036854775808, 9223372036854775807, path + ".low_price"))
-    out.append(enc_int(o.close_price, -9223372036854775808, 9223372036854775807, path + ".close_price"))
-    out.append(enc_int(o.volume, 0, 18446744073709551615, path + ".volume"))
-    out.append(enc_int(o.turnover, 0, 18446744073709551615, path + ".turnover"))
-    out.append(enc_int(o.trade_count, 0, 4294967295, path + ".trade_count"))
+    out.append(enc_int(o.flags, 0, U8_MAX, path + ".flags"))
+    out.append(enc_int(o.open_time, 0, U64_MAX, path + ".open_time"))
+    out.append(enc_int(o.open_price, I64_MIN, I64_MAX, path + ".open_price"))
+    out.append(enc_int(o.high_price, I64_MIN, I64_MAX, path + ".high_price"))
+    out.append(enc_int(o.low_price, I64_MIN, I64_MAX, path + ".low_price"))
+    out.append(enc_int(o.close_price, I64_MIN, I64_MAX, path + ".close_price"))
+    out.append(enc_int(o.volume, 0, U64_MAX, path + ".volume"))
+    out.append(enc_int(o.turnover, 0, U64_MAX, path + ".turnover"))
+    out.append(enc_int(o.trade_count, 0, U32_MAX, path + ".trade_count"))
 
 
 _S_KLINE_UPDATE = struct.Struct("<IHBBQQQI4xIBB2xQqqqqQQI20x")
@@ -1393,17 +1394,17 @@ def _dec_ticker_update(v, i, off, ver, path):
 
 def _enc_ticker_update(o, out, path):
     _enc_message_header(o.header, out, path + ".header")
-    out.append(enc_int(o.symbol_id, 0, 4294967295, path + ".symbol_id"))
-    out.append(enc_int(o.last_price, -9223372036854775808, 9223372036854775807, path + ".last_price"))
-    out.append(enc_int(o.last_qty, 0, 18446744073709551615, path + ".last_qty"))
-    out.append(enc_int(o.best_bid_price, -9223372036854775808, 9223372036854775807, path + ".best_bid_price"))
-    out.append(enc_int(o.best_bid_qty, 0, 18446744073709551615, path + ".best_bid_qty"))
-    out.append(enc_int(o.best_ask_price, -9223372036854775808, 9223372036854775807, path + ".best_ask_price"))
-    out.append(enc_int(o.best_ask_qty, 0, 18446744073709551615, path + ".best_ask_qty"))
-    out.append(enc_int(o.price_change_24h, -9223372036854775808, 9223372036854775807, path + ".price_change_24h"))
-    out.append(enc_int(o.volume_24h, 0, 18446744073709551615, path + ".volume_24h"))
-    out.append(enc_int(o.turnover_24h, 0, 18446744073709551615, path + ".turnover_24h"))
-    out.append(enc_int(o.price_change_pct_24h, -2147483648, 2147483647, path + ".price_change_pct_24h"))
+    out.append(enc_int(o.symbol_id, 0, U32_MAX, path + ".symbol_id"))
+    out.append(enc_int(o.last_price, I64_MIN, I64_MAX, path + ".last_price"))
+    out.append(enc_int(o.last_qty, 0, U64_MAX, path + ".last_qty"))
+    out.append(enc_int(o.best_bid_price, I64_MIN, I64_MAX, path + ".best_bid_price"))
+    out.append(enc_int(o.best_bid_qty, 0, U64_MAX, path + ".best_bid_qty"))
+    out.append(enc_int(o.best_ask_price, I64_MIN, I64_MAX, path + ".best_ask_price"))
+    out.append(enc_int(o.best_ask_qty, 0, U64_MAX, path + ".best_ask_qty"))
+    out.append(enc_int(o.price_change_24h, I64_MIN, I64_MAX, path + ".price_change_24h"))
+    out.append(enc_int(o.volume_24h, 0, U64_MAX, path + ".volume_24h"))
+    out.append(enc_int(o.turnover_24h, 0, U64_MAX, path + ".turnover_24h"))
+    out.append(enc_int(o.price_change_pct_24h, I32_MIN, I32_MAX, path + ".price_change_pct_24h"))
 
 
 _S_TICKER_UPDATE = struct.Struct("<IHBBQQQI4xI4xqQqQqQqQQi4x")
@@ -1490,15 +1491,15 @@ def _dec_liquidation_event(v, i, off, ver, path):
 
 def _enc_liquidation_event(o, out, path):
     _enc_message_header(o.header, out, path + ".header")
-    out.append(enc_int(o.symbol_id, 0, 4294967295, path + ".symbol_id"))
+    out.append(enc_int(o.symbol_id, 0, U32_MAX, path + ".symbol_id"))
     out.append(enc_enum(o.side, _SIDE_VALUES, path + ".side"))
     out.append(enc_enum(o.status, _LIQUIDATION_STATUS_VALUES, path + ".status"))
-    out.append(enc_int(o.liquidation_id, 0, 18446744073709551615, path + ".liquidation_id"))
-    out.append(enc_int(o.price, -9223372036854775808, 9223372036854775807, path + ".price"))
-    out.append(enc_int(o.quantity, 0, 18446744073709551615, path + ".quantity"))
-    out.append(enc_int(o.avg_price, -9223372036854775808, 9223372036854775807, path + ".avg_price"))
-    out.append(enc_int(o.filled_quantity, 0, 18446744073709551615, path + ".filled_quantity"))
-    out.append(enc_int(o.last_fill_quantity, 0, 18446744073709551615, path + ".last_fill_quantity"))
+    out.append(enc_int(o.liquidation_id, 0, U64_MAX, path + ".liquidation_id"))
+    out.append(enc_int(o.price, I64_MIN, I64_MAX, path + ".price"))
+    out.append(enc_int(o.quantity, 0, U64_MAX, path + ".quantity"))
+    out.append(enc_int(o.avg_price, I64_MIN, I64_MAX, path + ".avg_price"))
+    out.append(enc_int(o.filled_quantity, 0, U64_MAX, path + ".filled_quantity"))
+    out.append(enc_int(o.last_fill_quantity, 0, U64_MAX, path + ".last_fill_quantity"))
 
 
 _S_LIQUIDATION_EVENT = struct.Struct("<IHBBQQQI4xIBB2xQqQqQQ32x")
@@ -1595,18 +1596,18 @@ def _dec_instrument_definition(v, i, off, ver, path):
 
 def _enc_instrument_definition(o, out, path):
     _enc_message_header(o.header, out, path + ".header")
-    out.append(enc_int(o.symbol_id, 0, 4294967295, path + ".symbol_id"))
-    out.append(enc_int(o.total_instruments, 0, 4294967295, path + ".total_instruments"))
+    out.append(enc_int(o.symbol_id, 0, U32_MAX, path + ".symbol_id"))
+    out.append(enc_int(o.total_instruments, 0, U32_MAX, path + ".total_instruments"))
     out.append(enc_enum(o.trading_status, _TRADING_STATUS_VALUES, path + ".trading_status"))
-    out.append(enc_int(o.price_exponent, -128, 127, path + ".price_exponent"))
-    out.append(enc_int(o.quantity_exponent, -128, 127, path + ".quantity_exponent"))
+    out.append(enc_int(o.price_exponent, I8_MIN, I8_MAX, path + ".price_exponent"))
+    out.append(enc_int(o.quantity_exponent, I8_MIN, I8_MAX, path + ".quantity_exponent"))
     out.append(enc_text(o.symbol, 16, path + ".symbol"))
     out.append(enc_text(o.base_asset, 8, path + ".base_asset"))
     out.append(enc_text(o.quote_asset, 8, path + ".quote_asset"))
-    out.append(enc_int(o.tick_size, -9223372036854775808, 9223372036854775807, path + ".tick_size"))
-    out.append(enc_int(o.lot_size, 0, 18446744073709551615, path + ".lot_size"))
-    out.append(enc_int(o.min_quantity, 0, 18446744073709551615, path + ".min_quantity"))
-    out.append(enc_int(o.max_quantity, 0, 18446744073709551615, path + ".max_quantity"))
+    out.append(enc_int(o.tick_size, I64_MIN, I64_MAX, path + ".tick_size"))
+    out.append(enc_int(o.lot_size, 0, U64_MAX, path + ".lot_size"))
+    out.append(enc_int(o.min_quantity, 0, U64_MAX, path + ".min_quantity"))
+    out.append(enc_int(o.max_quantity, 0, U64_MAX, path + ".max_quantity"))
 
 
 _S_INSTRUMENT_DEFINITION = struct.Struct("<IHBBQQQI4xIIBbb5x16s8s8sqQQQ8x")
@@ -1670,7 +1671,7 @@ def _dec_heartbeat(v, i, off, ver, path):
 def _enc_heartbeat(o, out, path):
     _enc_message_header(o.header, out, path + ".header")
     out.append(enc_enum(o.channel, _CHANNEL_VALUES, path + ".channel"))
-    out.append(enc_int(o.interval_ms, 0, 4294967295, path + ".interval_ms"))
+    out.append(enc_int(o.interval_ms, 0, U32_MAX, path + ".interval_ms"))
 
 
 _S_HEARTBEAT = struct.Struct("<IHBBQQQI4xB3xI16x")
@@ -1735,7 +1736,7 @@ def _dec_login(v, i, off, ver, path):
 
 def _enc_login(o, out, path):
     _enc_message_header(o.header, out, path + ".header")
-    out.append(enc_int(o.heartbeat_ms, 0, 4294967295, path + ".heartbeat_ms"))
+    out.append(enc_int(o.heartbeat_ms, 0, U32_MAX, path + ".heartbeat_ms"))
     out.append(enc_text(o.client_name, 16, path + ".client_name"))
     out.append(enc_text(o.token, 64, path + ".token"))
 
@@ -1814,11 +1815,11 @@ def _dec_login_accepted(v, i, off, ver, path):
 
 def _enc_login_accepted(o, out, path):
     _enc_message_header(o.header, out, path + ".header")
-    out.append(enc_int(o.heartbeat_ms, 0, 4294967295, path + ".heartbeat_ms"))
-    out.append(enc_int(o.idle_timeout_ms, 0, 4294967295, path + ".idle_timeout_ms"))
-    out.append(enc_int(o.num_channels, 0, 65535, path + ".num_channels"))
-    out.append(enc_int(o.max_replay_count, 0, 4294967295, path + ".max_replay_count"))
-    out.append(enc_int(o.replay_rate, 0, 4294967295, path + ".replay_rate"))
+    out.append(enc_int(o.heartbeat_ms, 0, U32_MAX, path + ".heartbeat_ms"))
+    out.append(enc_int(o.idle_timeout_ms, 0, U32_MAX, path + ".idle_timeout_ms"))
+    out.append(enc_int(o.num_channels, 0, U16_MAX, path + ".num_channels"))
+    out.append(enc_int(o.max_replay_count, 0, U32_MAX, path + ".max_replay_count"))
+    out.append(enc_int(o.replay_rate, 0, U32_MAX, path + ".replay_rate"))
 
 
 _S_LOGIN_ACCEPTED = struct.Struct("<IHBBQQQI4xIIH2xII4x")
@@ -1960,14 +1961,14 @@ def _dec_channel_status(v, i, off, ver, path):
 
 def _enc_channel_status(o, out, path):
     _enc_message_header(o.header, out, path + ".header")
-    out.append(enc_int(o.channel_session, 0, 18446744073709551615, path + ".channel_session"))
+    out.append(enc_int(o.channel_session, 0, U64_MAX, path + ".channel_session"))
     out.append(enc_enum(o.stream, _STREAM_VALUES, path + ".stream"))
     out.append(enc_enum(o.state, _CHANNEL_STATE_VALUES, path + ".state"))
-    out.append(enc_int(o.instrument_group, 0, 65535, path + ".instrument_group"))
-    out.append(enc_int(o.retained_messages, 0, 4294967295, path + ".retained_messages"))
-    out.append(enc_int(o.first_seq, 0, 18446744073709551615, path + ".first_seq"))
-    out.append(enc_int(o.last_seq, 0, 18446744073709551615, path + ".last_seq"))
-    out.append(enc_int(o.retained_bytes, 0, 18446744073709551615, path + ".retained_bytes"))
+    out.append(enc_int(o.instrument_group, 0, U16_MAX, path + ".instrument_group"))
+    out.append(enc_int(o.retained_messages, 0, U32_MAX, path + ".retained_messages"))
+    out.append(enc_int(o.first_seq, 0, U64_MAX, path + ".first_seq"))
+    out.append(enc_int(o.last_seq, 0, U64_MAX, path + ".last_seq"))
+    out.append(enc_int(o.retained_bytes, 0, U64_MAX, path + ".retained_bytes"))
 
 
 _S_CHANNEL_STATUS = struct.Struct("<IHBBQQQI4xQBBHIQQQ")
@@ -2030,13 +2031,13 @@ def _dec_subscribe(v, i, off, ver, path):
 
 def _enc_subscribe(o, out, path):
     _enc_message_header(o.header, out, path + ".header")
-    out.append(enc_int(o.streams, 0, 255, path + ".streams"))
+    out.append(enc_int(o.streams, 0, U8_MAX, path + ".streams"))
     n_instruments = len(_seq(o.instruments, path + ".instruments"))
     if n_instruments > 20:
         raise EncodeError(path + ".instruments", f"{n_instruments} entries, at most 20")
     out.append(n_instruments)
     for j0, x0 in enumerate(o.instruments):
-        out.append(enc_int(x0, 0, 4294967295, path + ".instruments" + "[" + str(j0) + "]"))
+        out.append(enc_int(x0, 0, U32_MAX, path + ".instruments" + "[" + str(j0) + "]"))
     out.extend((0,) * (20 - len(o.instruments)))
 
 
@@ -2096,13 +2097,13 @@ def _dec_unsubscribe(v, i, off, ver, path):
 
 def _enc_unsubscribe(o, out, path):
     _enc_message_header(o.header, out, path + ".header")
-    out.append(enc_int(o.streams, 0, 255, path + ".streams"))
+    out.append(enc_int(o.streams, 0, U8_MAX, path + ".streams"))
     n_instruments = len(_seq(o.instruments, path + ".instruments"))
     if n_instruments > 20:
         raise EncodeError(path + ".instruments", f"{n_instruments} entries, at most 20")
     out.append(n_instruments)
     for j0, x0 in enumerate(o.instruments):
-        out.append(enc_int(x0, 0, 4294967295, path + ".instruments" + "[" + str(j0) + "]"))
+        out.append(enc_int(x0, 0, U32_MAX, path + ".instruments" + "[" + str(j0) + "]"))
     out.extend((0,) * (20 - len(o.instruments)))
 
 
@@ -2169,10 +2170,10 @@ def _dec_replay_request(v, i, off, ver, path):
 
 def _enc_replay_request(o, out, path):
     _enc_message_header(o.header, out, path + ".header")
-    out.append(enc_int(o.request_id, 0, 4294967295, path + ".request_id"))
-    out.append(enc_int(o.count, 0, 4294967295, path + ".count"))
-    out.append(enc_int(o.channel_session, 0, 18446744073709551615, path + ".channel_session"))
-    out.append(enc_int(o.first_seq, 0, 18446744073709551615, path + ".first_seq"))
+    out.append(enc_int(o.request_id, 0, U32_MAX, path + ".request_id"))
+    out.append(enc_int(o.count, 0, U32_MAX, path + ".count"))
+    out.append(enc_int(o.channel_session, 0, U64_MAX, path + ".channel_session"))
+    out.append(enc_int(o.first_seq, 0, U64_MAX, path + ".first_seq"))
 
 
 _S_REPLAY_REQUEST = struct.Struct("<IHBBQQQI4xIIQQ")
@@ -2235,10 +2236,10 @@ def _dec_replay_complete(v, i, off, ver, path):
 
 def _enc_replay_complete(o, out, path):
     _enc_message_header(o.header, out, path + ".header")
-    out.append(enc_int(o.request_id, 0, 4294967295, path + ".request_id"))
-    out.append(enc_int(o.count, 0, 4294967295, path + ".count"))
-    out.append(enc_int(o.channel_session, 0, 18446744073709551615, path + ".channel_session"))
-    out.append(enc_int(o.first_seq, 0, 18446744073709551615, path + ".first_seq"))
+    out.append(enc_int(o.request_id, 0, U32_MAX, path + ".request_id"))
+    out.append(enc_int(o.count, 0, U32_MAX, path + ".count"))
+    out.append(enc_int(o.channel_session, 0, U64_MAX, path + ".channel_session"))
+    out.append(enc_int(o.first_seq, 0, U64_MAX, path + ".first_seq"))
 
 
 _S_REPLAY_COMPLETE = struct.Struct("<IHBBQQQI4xIIQQ")
@@ -2317,13 +2318,13 @@ def _dec_replay_rejected(v, i, off, ver, path):
 
 def _enc_replay_rejected(o, out, path):
     _enc_message_header(o.header, out, path + ".header")
-    out.append(enc_int(o.request_id, 0, 4294967295, path + ".request_id"))
-    out.append(enc_int(o.count, 0, 4294967295, path + ".count"))
-    out.append(enc_int(o.channel_session, 0, 18446744073709551615, path + ".channel_session"))
-    out.append(enc_int(o.first_seq, 0, 18446744073709551615, path + ".first_seq"))
+    out.append(enc_int(o.request_id, 0, U32_MAX, path + ".request_id"))
+    out.append(enc_int(o.count, 0, U32_MAX, path + ".count"))
+    out.append(enc_int(o.channel_session, 0, U64_MAX, path + ".channel_session"))
+    out.append(enc_int(o.first_seq, 0, U64_MAX, path + ".first_seq"))
     out.append(enc_enum(o.reason, _REPLAY_REJECT_REASON_VALUES, path + ".reason"))
-    out.append(enc_int(o.window_first, 0, 18446744073709551615, path + ".window_first"))
-    out.append(enc_int(o.window_last, 0, 18446744073709551615, path + ".window_last"))
+    out.append(enc_int(o.window_first, 0, U64_MAX, path + ".window_first"))
+    out.append(enc_int(o.window_last, 0, U64_MAX, path + ".window_last"))
     out.append(enc_text(o.detail, 40, path + ".detail"))
 
 
@@ -2555,10 +2556,10 @@ def _dec_reject(v, i, off, ver, path):
 
 def _enc_reject(o, out, path):
     _enc_message_header(o.header, out, path + ".header")
-    out.append(enc_int(o.rejected_type, 0, 255, path + ".rejected_type"))
+    out.append(enc_int(o.rejected_type, 0, U8_MAX, path + ".rejected_type"))
     out.append(enc_enum(o.reason, _REJECT_CODE_VALUES, path + ".reason"))
-    out.append(enc_int(o.error_offset, 0, 4294967295, path + ".error_offset"))
-    out.append(enc_int(o.rejected_seq, 0, 18446744073709551615, path + ".rejected_seq"))
+    out.append(enc_int(o.error_offset, 0, U32_MAX, path + ".error_offset"))
+    out.append(enc_int(o.rejected_seq, 0, U64_MAX, path + ".rejected_seq"))
     out.append(enc_text(o.detail, 72, path + ".detail"))
 
 

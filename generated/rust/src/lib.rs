@@ -1011,27 +1011,21 @@ impl ::core::fmt::Debug for StreamSet {
 #[repr(C, packed)]
 pub struct MessageHeader {
     /// Always `0x524C544F` ('RLTO').
-    /// Wire form (little-endian), at offset 0; read it with `magic()`.
-    pub magic: u32,
+    pub magic: ::rltop_runtime::le::U32,
     /// Total message length in bytes, header included.
-    /// Wire form (little-endian), at offset 4; read it with `length()`.
-    pub length: u16,
+    pub length: ::rltop_runtime::le::U16,
     /// Message type code (0x70..=0x8F).
     pub msg_type: u8,
     /// Protocol version of the encoder.
     pub version: u8,
     /// Session: identifies the multicast channel (group) the message was published on.
-    /// Wire form (little-endian), at offset 8; read it with `session_id()`.
-    pub session_id: u64,
+    pub session_id: ::rltop_runtime::le::U64,
     /// Per-session sequence number, +1 for every message; a hole is a lost message.
-    /// Wire form (little-endian), at offset 16; read it with `seq_num()`.
-    pub seq_num: u64,
+    pub seq_num: ::rltop_runtime::le::U64,
     /// Time of publication.
-    /// Wire form (little-endian), at offset 24; read it with `timestamp()`.
-    pub timestamp: u64,
+    pub timestamp: ::rltop_runtime::le::U64,
     /// CRC-32C of the whole message with this field as zero.
-    /// Wire form (little-endian), at offset 32; read it with `checksum()`.
-    pub checksum: u32,
+    pub checksum: ::rltop_runtime::le::U32,
     /// Pads the header to 40 bytes so the body starts 8-byte aligned.
     /// Reserved: written as zero, ignored when read.
     pub _reserved: [u8; 4],
@@ -1062,74 +1056,74 @@ impl MessageHeader {
     /// Always `0x524C544F` ('RLTO').
     #[inline]
     pub fn magic(&self) -> u32 {
-        u32::from_le(self.magic)
+        self.magic.get()
     }
     #[inline]
     pub fn set_magic(&mut self, value: u32) {
-        self.magic = value.to_le();
+        self.magic = ::rltop_runtime::le::U32::new(value);
     }
     /// Total message length in bytes, header included.
     #[inline]
     pub fn length(&self) -> u16 {
-        u16::from_le(self.length)
+        self.length.get()
     }
     #[inline]
     pub fn set_length(&mut self, value: u16) {
-        self.length = value.to_le();
+        self.length = ::rltop_runtime::le::U16::new(value);
     }
     /// Message type code (0x70..=0x8F).
     #[inline]
     pub fn msg_type(&self) -> u8 {
-        u8::from_le(self.msg_type)
+        self.msg_type
     }
     #[inline]
     pub fn set_msg_type(&mut self, value: u8) {
-        self.msg_type = value.to_le();
+        self.msg_type = value;
     }
     /// Protocol version of the encoder.
     #[inline]
     pub fn version(&self) -> u8 {
-        u8::from_le(self.version)
+        self.version
     }
     #[inline]
     pub fn set_version(&mut self, value: u8) {
-        self.version = value.to_le();
+        self.version = value;
     }
     /// Session: identifies the multicast channel (group) the message was published on.
     #[inline]
     pub fn session_id(&self) -> u64 {
-        u64::from_le(self.session_id)
+        self.session_id.get()
     }
     #[inline]
     pub fn set_session_id(&mut self, value: u64) {
-        self.session_id = value.to_le();
+        self.session_id = ::rltop_runtime::le::U64::new(value);
     }
     /// Per-session sequence number, +1 for every message; a hole is a lost message.
     #[inline]
     pub fn seq_num(&self) -> u64 {
-        u64::from_le(self.seq_num)
+        self.seq_num.get()
     }
     #[inline]
     pub fn set_seq_num(&mut self, value: u64) {
-        self.seq_num = value.to_le();
+        self.seq_num = ::rltop_runtime::le::U64::new(value);
     }
     /// Time of publication.
     #[inline]
     pub fn timestamp(&self) -> Timestamp {
-        u64::from_le(self.timestamp)
+        self.timestamp.get()
     }
     #[inline]
     pub fn set_timestamp(&mut self, value: Timestamp) {
-        self.timestamp = value.to_le();
+        self.timestamp = ::rltop_runtime::le::U64::new(value);
     }
     /// CRC-32C of the whole message with this field as zero.
     #[inline]
     pub fn checksum(&self) -> u32 {
-        u32::from_le(self.checksum)
+        self.checksum.get()
     }
     #[inline]
     pub fn set_checksum(&mut self, value: u32) {
-        self.checksum = value.to_le();
+        self.checksum = ::rltop_runtime::le::U32::new(value);
     }
 }
 impl ::core::default::Default for MessageHeader {
@@ -1161,14 +1155,11 @@ impl ::core::fmt::Debug for MessageHeader {
 #[bytemuck(crate = "::rltop_runtime::bytemuck")]
 #[repr(C, packed)]
 pub struct PriceLevel {
-    /// Wire form (little-endian), at offset 0; read it with `price()`.
-    pub price: i64,
+    pub price: ::rltop_runtime::le::I64,
     /// Total visible quantity at this price.
-    /// Wire form (little-endian), at offset 8; read it with `quantity()`.
-    pub quantity: u64,
+    pub quantity: ::rltop_runtime::le::U64,
     /// Number of visible orders at this price.
-    /// Wire form (little-endian), at offset 16; read it with `order_count()`.
-    pub order_count: u32,
+    pub order_count: ::rltop_runtime::le::U32,
     /// Reserved: written as zero, ignored when read.
     pub _reserved: [u8; 4],
 }
@@ -1192,29 +1183,29 @@ impl PriceLevel {
     }
     #[inline]
     pub fn price(&self) -> Price {
-        i64::from_le(self.price)
+        self.price.get()
     }
     #[inline]
     pub fn set_price(&mut self, value: Price) {
-        self.price = value.to_le();
+        self.price = ::rltop_runtime::le::I64::new(value);
     }
     /// Total visible quantity at this price.
     #[inline]
     pub fn quantity(&self) -> Quantity {
-        u64::from_le(self.quantity)
+        self.quantity.get()
     }
     #[inline]
     pub fn set_quantity(&mut self, value: Quantity) {
-        self.quantity = value.to_le();
+        self.quantity = ::rltop_runtime::le::U64::new(value);
     }
     /// Number of visible orders at this price.
     #[inline]
     pub fn order_count(&self) -> u32 {
-        u32::from_le(self.order_count)
+        self.order_count.get()
     }
     #[inline]
     pub fn set_order_count(&mut self, value: u32) {
-        self.order_count = value.to_le();
+        self.order_count = ::rltop_runtime::le::U32::new(value);
     }
 }
 impl ::core::default::Default for PriceLevel {
@@ -1241,15 +1232,11 @@ impl ::core::fmt::Debug for PriceLevel {
 #[bytemuck(crate = "::rltop_runtime::bytemuck")]
 #[repr(C, packed)]
 pub struct TradeEntry {
-    /// Wire form (little-endian), at offset 0; read it with `trade_id()`.
-    pub trade_id: u64,
-    /// Wire form (little-endian), at offset 8; read it with `price()`.
-    pub price: i64,
-    /// Wire form (little-endian), at offset 16; read it with `quantity()`.
-    pub quantity: u64,
+    pub trade_id: ::rltop_runtime::le::U64,
+    pub price: ::rltop_runtime::le::I64,
+    pub quantity: ::rltop_runtime::le::U64,
     /// When the trade happened.
-    /// Wire form (little-endian), at offset 24; read it with `trade_time()`.
-    pub trade_time: u64,
+    pub trade_time: ::rltop_runtime::le::U64,
     /// Aggressor side.
     pub taker_side: u8,
     /// Reserved: written as zero, ignored when read.
@@ -1277,47 +1264,47 @@ impl TradeEntry {
     }
     #[inline]
     pub fn trade_id(&self) -> u64 {
-        u64::from_le(self.trade_id)
+        self.trade_id.get()
     }
     #[inline]
     pub fn set_trade_id(&mut self, value: u64) {
-        self.trade_id = value.to_le();
+        self.trade_id = ::rltop_runtime::le::U64::new(value);
     }
     #[inline]
     pub fn price(&self) -> Price {
-        i64::from_le(self.price)
+        self.price.get()
     }
     #[inline]
     pub fn set_price(&mut self, value: Price) {
-        self.price = value.to_le();
+        self.price = ::rltop_runtime::le::I64::new(value);
     }
     #[inline]
     pub fn quantity(&self) -> Quantity {
-        u64::from_le(self.quantity)
+        self.quantity.get()
     }
     #[inline]
     pub fn set_quantity(&mut self, value: Quantity) {
-        self.quantity = value.to_le();
+        self.quantity = ::rltop_runtime::le::U64::new(value);
     }
     /// When the trade happened.
     #[inline]
     pub fn trade_time(&self) -> Timestamp {
-        u64::from_le(self.trade_time)
+        self.trade_time.get()
     }
     #[inline]
     pub fn set_trade_time(&mut self, value: Timestamp) {
-        self.trade_time = value.to_le();
+        self.trade_time = ::rltop_runtime::le::U64::new(value);
     }
     /// Aggressor side.
     #[inline]
     pub fn taker_side(
         &self,
     ) -> ::core::result::Result<Side, ::rltop_runtime::InvalidEnum> {
-        Side::try_from(u8::from_le(self.taker_side))
+        Side::try_from(self.taker_side)
     }
     #[inline]
     pub fn set_taker_side(&mut self, value: Side) {
-        self.taker_side = u8::from(value).to_le();
+        self.taker_side = u8::from(value);
     }
 }
 impl ::core::default::Default for TradeEntry {
@@ -1354,8 +1341,7 @@ impl ::core::fmt::Debug for TradeEntry {
 #[repr(C, packed)]
 pub struct OrderBookSnapshot {
     pub header: MessageHeader,
-    /// Wire form (little-endian), at offset 40; read it with `symbol_id()`.
-    pub symbol_id: u32,
+    pub symbol_id: ::rltop_runtime::le::U32,
     /// Valid entries of `bids` (0..=10).
     pub num_bid_levels: u8,
     /// Valid entries of `asks` (0..=10). The draft had one count for both sides.
@@ -1363,14 +1349,11 @@ pub struct OrderBookSnapshot {
     /// Reserved: written as zero, ignored when read.
     pub _reserved1: [u8; 2],
     /// The instrument's `order_book_seq` when the snapshot was taken.
-    /// Wire form (little-endian), at offset 48; read it with `snapshot_seq()`.
-    pub snapshot_seq: u64,
+    pub snapshot_seq: ::rltop_runtime::le::U64,
     pub bids: [PriceLevel; 10],
     pub asks: [PriceLevel; 10],
-    /// Wire form (little-endian), at offset 536; read it with `last_trade_price()`.
-    pub last_trade_price: i64,
-    /// Wire form (little-endian), at offset 544; read it with `volume_24h()`.
-    pub volume_24h: u64,
+    pub last_trade_price: ::rltop_runtime::le::I64,
+    pub volume_24h: ::rltop_runtime::le::U64,
     /// Reserved: written as zero, ignored when read.
     pub _reserved2: [u8; 24],
 }
@@ -1425,38 +1408,38 @@ impl OrderBookSnapshot {
     }
     #[inline]
     pub fn symbol_id(&self) -> SymbolId {
-        u32::from_le(self.symbol_id)
+        self.symbol_id.get()
     }
     #[inline]
     pub fn set_symbol_id(&mut self, value: SymbolId) {
-        self.symbol_id = value.to_le();
+        self.symbol_id = ::rltop_runtime::le::U32::new(value);
     }
     /// Valid entries of `bids` (0..=10).
     #[inline]
     pub fn num_bid_levels(&self) -> u8 {
-        u8::from_le(self.num_bid_levels)
+        self.num_bid_levels
     }
     #[inline]
     pub fn set_num_bid_levels(&mut self, value: u8) {
-        self.num_bid_levels = value.to_le();
+        self.num_bid_levels = value;
     }
     /// Valid entries of `asks` (0..=10). The draft had one count for both sides.
     #[inline]
     pub fn num_ask_levels(&self) -> u8 {
-        u8::from_le(self.num_ask_levels)
+        self.num_ask_levels
     }
     #[inline]
     pub fn set_num_ask_levels(&mut self, value: u8) {
-        self.num_ask_levels = value.to_le();
+        self.num_ask_levels = value;
     }
     /// The instrument's `order_book_seq` when the snapshot was taken.
     #[inline]
     pub fn snapshot_seq(&self) -> BookSeq {
-        u64::from_le(self.snapshot_seq)
+        self.snapshot_seq.get()
     }
     #[inline]
     pub fn set_snapshot_seq(&mut self, value: BookSeq) {
-        self.snapshot_seq = value.to_le();
+        self.snapshot_seq = ::rltop_runtime::le::U64::new(value);
     }
     #[inline]
     pub fn bids(&self) -> &[PriceLevel; 10] {
@@ -1488,19 +1471,19 @@ impl OrderBookSnapshot {
     }
     #[inline]
     pub fn last_trade_price(&self) -> Price {
-        i64::from_le(self.last_trade_price)
+        self.last_trade_price.get()
     }
     #[inline]
     pub fn set_last_trade_price(&mut self, value: Price) {
-        self.last_trade_price = value.to_le();
+        self.last_trade_price = ::rltop_runtime::le::I64::new(value);
     }
     #[inline]
     pub fn volume_24h(&self) -> Quantity {
-        u64::from_le(self.volume_24h)
+        self.volume_24h.get()
     }
     #[inline]
     pub fn set_volume_24h(&mut self, value: Quantity) {
-        self.volume_24h = value.to_le();
+        self.volume_24h = ::rltop_runtime::le::U64::new(value);
     }
 }
 impl ::core::default::Default for OrderBookSnapshot {
@@ -1692,24 +1675,17 @@ impl ::rltop_runtime::Message for OrderBookSnapshot {
 #[repr(C, packed)]
 pub struct TopOfBookSnapshot {
     pub header: MessageHeader,
-    /// Wire form (little-endian), at offset 40; read it with `symbol_id()`.
-    pub symbol_id: u32,
+    pub symbol_id: ::rltop_runtime::le::U32,
     /// Reserved: written as zero, ignored when read.
     pub _reserved1: [u8; 4],
-    /// Wire form (little-endian), at offset 48; read it with `best_bid_price()`.
-    pub best_bid_price: i64,
-    /// Wire form (little-endian), at offset 56; read it with `best_bid_qty()`.
-    pub best_bid_qty: u64,
-    /// Wire form (little-endian), at offset 64; read it with `best_ask_price()`.
-    pub best_ask_price: i64,
-    /// Wire form (little-endian), at offset 72; read it with `best_ask_qty()`.
-    pub best_ask_qty: u64,
+    pub best_bid_price: ::rltop_runtime::le::I64,
+    pub best_bid_qty: ::rltop_runtime::le::U64,
+    pub best_ask_price: ::rltop_runtime::le::I64,
+    pub best_ask_qty: ::rltop_runtime::le::U64,
     /// `best_ask_price - best_bid_price` (zero when a side is empty).
-    /// Wire form (little-endian), at offset 80; read it with `spread()`.
-    pub spread: i64,
+    pub spread: ::rltop_runtime::le::I64,
     /// `(best_bid_price + best_ask_price) / 2`, rounded toward negative infinity.
-    /// Wire form (little-endian), at offset 88; read it with `mid_price()`.
-    pub mid_price: i64,
+    pub mid_price: ::rltop_runtime::le::I64,
     /// Reserved: written as zero, ignored when read.
     pub _reserved2: [u8; 32],
 }
@@ -1763,61 +1739,61 @@ impl TopOfBookSnapshot {
     }
     #[inline]
     pub fn symbol_id(&self) -> SymbolId {
-        u32::from_le(self.symbol_id)
+        self.symbol_id.get()
     }
     #[inline]
     pub fn set_symbol_id(&mut self, value: SymbolId) {
-        self.symbol_id = value.to_le();
+        self.symbol_id = ::rltop_runtime::le::U32::new(value);
     }
     #[inline]
     pub fn best_bid_price(&self) -> Price {
-        i64::from_le(self.best_bid_price)
+        self.best_bid_price.get()
     }
     #[inline]
     pub fn set_best_bid_price(&mut self, value: Price) {
-        self.best_bid_price = value.to_le();
+        self.best_bid_price = ::rltop_runtime::le::I64::new(value);
     }
     #[inline]
     pub fn best_bid_qty(&self) -> Quantity {
-        u64::from_le(self.best_bid_qty)
+        self.best_bid_qty.get()
     }
     #[inline]
     pub fn set_best_bid_qty(&mut self, value: Quantity) {
-        self.best_bid_qty = value.to_le();
+        self.best_bid_qty = ::rltop_runtime::le::U64::new(value);
     }
     #[inline]
     pub fn best_ask_price(&self) -> Price {
-        i64::from_le(self.best_ask_price)
+        self.best_ask_price.get()
     }
     #[inline]
     pub fn set_best_ask_price(&mut self, value: Price) {
-        self.best_ask_price = value.to_le();
+        self.best_ask_price = ::rltop_runtime::le::I64::new(value);
     }
     #[inline]
     pub fn best_ask_qty(&self) -> Quantity {
-        u64::from_le(self.best_ask_qty)
+        self.best_ask_qty.get()
     }
     #[inline]
     pub fn set_best_ask_qty(&mut self, value: Quantity) {
-        self.best_ask_qty = value.to_le();
+        self.best_ask_qty = ::rltop_runtime::le::U64::new(value);
     }
     /// `best_ask_price - best_bid_price` (zero when a side is empty).
     #[inline]
     pub fn spread(&self) -> Price {
-        i64::from_le(self.spread)
+        self.spread.get()
     }
     #[inline]
     pub fn set_spread(&mut self, value: Price) {
-        self.spread = value.to_le();
+        self.spread = ::rltop_runtime::le::I64::new(value);
     }
     /// `(best_bid_price + best_ask_price) / 2`, rounded toward negative infinity.
     #[inline]
     pub fn mid_price(&self) -> Price {
-        i64::from_le(self.mid_price)
+        self.mid_price.get()
     }
     #[inline]
     pub fn set_mid_price(&mut self, value: Price) {
-        self.mid_price = value.to_le();
+        self.mid_price = ::rltop_runtime::le::I64::new(value);
     }
 }
 impl ::core::default::Default for TopOfBookSnapshot {
@@ -1890,8 +1866,7 @@ impl ::rltop_runtime::Message for TopOfBookSnapshot {
 #[repr(C, packed)]
 pub struct TradeSnapshot {
     pub header: MessageHeader,
-    /// Wire form (little-endian), at offset 40; read it with `symbol_id()`.
-    pub symbol_id: u32,
+    pub symbol_id: ::rltop_runtime::le::U32,
     /// Valid entries of `trades` (0..=5).
     pub num_trades: u8,
     /// Reserved: written as zero, ignored when read.
@@ -1946,20 +1921,20 @@ impl TradeSnapshot {
     }
     #[inline]
     pub fn symbol_id(&self) -> SymbolId {
-        u32::from_le(self.symbol_id)
+        self.symbol_id.get()
     }
     #[inline]
     pub fn set_symbol_id(&mut self, value: SymbolId) {
-        self.symbol_id = value.to_le();
+        self.symbol_id = ::rltop_runtime::le::U32::new(value);
     }
     /// Valid entries of `trades` (0..=5).
     #[inline]
     pub fn num_trades(&self) -> u8 {
-        u8::from_le(self.num_trades)
+        self.num_trades
     }
     #[inline]
     pub fn set_num_trades(&mut self, value: u8) {
-        self.num_trades = value.to_le();
+        self.num_trades = value;
     }
     #[inline]
     pub fn trades(&self) -> &[TradeEntry; 5] {
@@ -2195,26 +2170,19 @@ impl ::rltop_runtime::Message for TradeSnapshot {
 #[repr(C, packed)]
 pub struct AddOrder {
     pub header: MessageHeader,
-    /// Wire form (little-endian), at offset 40; read it with `order_book_seq()`.
-    pub order_book_seq: u64,
-    /// Wire form (little-endian), at offset 48; read it with `order_id()`.
-    pub order_id: u64,
-    /// Wire form (little-endian), at offset 56; read it with `symbol_id()`.
-    pub symbol_id: u32,
+    pub order_book_seq: ::rltop_runtime::le::U64,
+    pub order_id: ::rltop_runtime::le::U64,
+    pub symbol_id: ::rltop_runtime::le::U32,
     pub side: u8,
     pub flags: u8,
     /// Reserved: written as zero, ignored when read.
     pub _reserved1: [u8; 2],
-    /// Wire form (little-endian), at offset 64; read it with `price()`.
-    pub price: i64,
-    /// Wire form (little-endian), at offset 72; read it with `quantity()`.
-    pub quantity: u64,
+    pub price: ::rltop_runtime::le::I64,
+    pub quantity: ::rltop_runtime::le::U64,
     /// Visible quantity at (`side`, `price`) after this order was added.
-    /// Wire form (little-endian), at offset 80; read it with `level_quantity()`.
-    pub level_quantity: u64,
+    pub level_quantity: ::rltop_runtime::le::U64,
     /// Visible orders at (`side`, `price`) after this order was added.
-    /// Wire form (little-endian), at offset 88; read it with `level_order_count()`.
-    pub level_order_count: u32,
+    pub level_order_count: ::rltop_runtime::le::U32,
     /// Reserved: written as zero, ignored when read.
     pub _reserved2: [u8; 36],
 }
@@ -2270,77 +2238,77 @@ impl AddOrder {
     }
     #[inline]
     pub fn order_book_seq(&self) -> BookSeq {
-        u64::from_le(self.order_book_seq)
+        self.order_book_seq.get()
     }
     #[inline]
     pub fn set_order_book_seq(&mut self, value: BookSeq) {
-        self.order_book_seq = value.to_le();
+        self.order_book_seq = ::rltop_runtime::le::U64::new(value);
     }
     #[inline]
     pub fn order_id(&self) -> OrderId {
-        u64::from_le(self.order_id)
+        self.order_id.get()
     }
     #[inline]
     pub fn set_order_id(&mut self, value: OrderId) {
-        self.order_id = value.to_le();
+        self.order_id = ::rltop_runtime::le::U64::new(value);
     }
     #[inline]
     pub fn symbol_id(&self) -> SymbolId {
-        u32::from_le(self.symbol_id)
+        self.symbol_id.get()
     }
     #[inline]
     pub fn set_symbol_id(&mut self, value: SymbolId) {
-        self.symbol_id = value.to_le();
+        self.symbol_id = ::rltop_runtime::le::U32::new(value);
     }
     #[inline]
     pub fn side(&self) -> ::core::result::Result<Side, ::rltop_runtime::InvalidEnum> {
-        Side::try_from(u8::from_le(self.side))
+        Side::try_from(self.side)
     }
     #[inline]
     pub fn set_side(&mut self, value: Side) {
-        self.side = u8::from(value).to_le();
+        self.side = u8::from(value);
     }
     #[inline]
     pub fn flags(&self) -> OrderFlags {
-        OrderFlags::from_bits_retain(u8::from_le(self.flags))
+        OrderFlags::from_bits_retain(self.flags)
     }
     #[inline]
     pub fn set_flags(&mut self, value: OrderFlags) {
-        self.flags = value.bits().to_le();
+        self.flags = value.bits();
     }
     #[inline]
     pub fn price(&self) -> Price {
-        i64::from_le(self.price)
+        self.price.get()
     }
     #[inline]
     pub fn set_price(&mut self, value: Price) {
-        self.price = value.to_le();
+        self.price = ::rltop_runtime::le::I64::new(value);
     }
     #[inline]
     pub fn quantity(&self) -> Quantity {
-        u64::from_le(self.quantity)
+        self.quantity.get()
     }
     #[inline]
     pub fn set_quantity(&mut self, value: Quantity) {
-        self.quantity = value.to_le();
+        self.quantity = ::rltop_runtime::le::U64::new(value);
     }
     /// Visible quantity at (`side`, `price`) after this order was added.
     #[inline]
     pub fn level_quantity(&self) -> Quantity {
-        u64::from_le(self.level_quantity)
+        self.level_quantity.get()
     }
     #[inline]
     pub fn set_level_quantity(&mut self, value: Quantity) {
-        self.level_quantity = value.to_le();
+        self.level_quantity = ::rltop_runtime::le::U64::new(value);
     }
     /// Visible orders at (`side`, `price`) after this order was added.
     #[inline]
     pub fn level_order_count(&self) -> u32 {
-        u32::from_le(self.level_order_count)
+        self.level_order_count.get()
     }
     #[inline]
     pub fn set_level_order_count(&mut self, value: u32) {
-        self.level_order_count = value.to_le();
+        self.level_order_count = ::rltop_runtime::le::U32::new(value);
     }
 }
 impl ::core::default::Default for AddOrder {
@@ -2439,37 +2407,27 @@ impl ::rltop_runtime::Message for AddOrder {
 #[repr(C, packed)]
 pub struct ModifyOrder {
     pub header: MessageHeader,
-    /// Wire form (little-endian), at offset 40; read it with `order_book_seq()`.
-    pub order_book_seq: u64,
-    /// Wire form (little-endian), at offset 48; read it with `order_id()`.
-    pub order_id: u64,
-    /// Wire form (little-endian), at offset 56; read it with `symbol_id()`.
-    pub symbol_id: u32,
+    pub order_book_seq: ::rltop_runtime::le::U64,
+    pub order_id: ::rltop_runtime::le::U64,
+    pub symbol_id: ::rltop_runtime::le::U32,
     pub side: u8,
     pub modify_type: u8,
     /// Reserved: written as zero, ignored when read.
     pub _reserved1: [u8; 2],
     /// The order's price before the change.
-    /// Wire form (little-endian), at offset 64; read it with `old_price()`.
-    pub old_price: i64,
+    pub old_price: ::rltop_runtime::le::I64,
     /// The order's price after the change (equal to `old_price` unless `PriceModify`).
-    /// Wire form (little-endian), at offset 72; read it with `new_price()`.
-    pub new_price: i64,
+    pub new_price: ::rltop_runtime::le::I64,
     /// The order's remaining quantity after the change.
-    /// Wire form (little-endian), at offset 80; read it with `new_quantity()`.
-    pub new_quantity: u64,
+    pub new_quantity: ::rltop_runtime::le::U64,
     /// Visible quantity left at (`side`, `old_price`).
-    /// Wire form (little-endian), at offset 88; read it with `old_level_quantity()`.
-    pub old_level_quantity: u64,
+    pub old_level_quantity: ::rltop_runtime::le::U64,
     /// Visible quantity at (`side`, `new_price`).
-    /// Wire form (little-endian), at offset 96; read it with `new_level_quantity()`.
-    pub new_level_quantity: u64,
+    pub new_level_quantity: ::rltop_runtime::le::U64,
     /// Visible orders left at (`side`, `old_price`).
-    /// Wire form (little-endian), at offset 104; read it with `old_level_order_count()`.
-    pub old_level_order_count: u32,
+    pub old_level_order_count: ::rltop_runtime::le::U32,
     /// Visible orders at (`side`, `new_price`).
-    /// Wire form (little-endian), at offset 108; read it with `new_level_order_count()`.
-    pub new_level_order_count: u32,
+    pub new_level_order_count: ::rltop_runtime::le::U32,
     /// Reserved: written as zero, ignored when read.
     pub _reserved2: [u8; 16],
 }
@@ -2528,108 +2486,108 @@ impl ModifyOrder {
     }
     #[inline]
     pub fn order_book_seq(&self) -> BookSeq {
-        u64::from_le(self.order_book_seq)
+        self.order_book_seq.get()
     }
     #[inline]
     pub fn set_order_book_seq(&mut self, value: BookSeq) {
-        self.order_book_seq = value.to_le();
+        self.order_book_seq = ::rltop_runtime::le::U64::new(value);
     }
     #[inline]
     pub fn order_id(&self) -> OrderId {
-        u64::from_le(self.order_id)
+        self.order_id.get()
     }
     #[inline]
     pub fn set_order_id(&mut self, value: OrderId) {
-        self.order_id = value.to_le();
+        self.order_id = ::rltop_runtime::le::U64::new(value);
     }
     #[inline]
     pub fn symbol_id(&self) -> SymbolId {
-        u32::from_le(self.symbol_id)
+        self.symbol_id.get()
     }
     #[inline]
     pub fn set_symbol_id(&mut self, value: SymbolId) {
-        self.symbol_id = value.to_le();
+        self.symbol_id = ::rltop_runtime::le::U32::new(value);
     }
     #[inline]
     pub fn side(&self) -> ::core::result::Result<Side, ::rltop_runtime::InvalidEnum> {
-        Side::try_from(u8::from_le(self.side))
+        Side::try_from(self.side)
     }
     #[inline]
     pub fn set_side(&mut self, value: Side) {
-        self.side = u8::from(value).to_le();
+        self.side = u8::from(value);
     }
     #[inline]
     pub fn modify_type(
         &self,
     ) -> ::core::result::Result<ModifyType, ::rltop_runtime::InvalidEnum> {
-        ModifyType::try_from(u8::from_le(self.modify_type))
+        ModifyType::try_from(self.modify_type)
     }
     #[inline]
     pub fn set_modify_type(&mut self, value: ModifyType) {
-        self.modify_type = u8::from(value).to_le();
+        self.modify_type = u8::from(value);
     }
     /// The order's price before the change.
     #[inline]
     pub fn old_price(&self) -> Price {
-        i64::from_le(self.old_price)
+        self.old_price.get()
     }
     #[inline]
     pub fn set_old_price(&mut self, value: Price) {
-        self.old_price = value.to_le();
+        self.old_price = ::rltop_runtime::le::I64::new(value);
     }
     /// The order's price after the change (equal to `old_price` unless `PriceModify`).
     #[inline]
     pub fn new_price(&self) -> Price {
-        i64::from_le(self.new_price)
+        self.new_price.get()
     }
     #[inline]
     pub fn set_new_price(&mut self, value: Price) {
-        self.new_price = value.to_le();
+        self.new_price = ::rltop_runtime::le::I64::new(value);
     }
     /// The order's remaining quantity after the change.
     #[inline]
     pub fn new_quantity(&self) -> Quantity {
-        u64::from_le(self.new_quantity)
+        self.new_quantity.get()
     }
     #[inline]
     pub fn set_new_quantity(&mut self, value: Quantity) {
-        self.new_quantity = value.to_le();
+        self.new_quantity = ::rltop_runtime::le::U64::new(value);
     }
     /// Visible quantity left at (`side`, `old_price`).
     #[inline]
     pub fn old_level_quantity(&self) -> Quantity {
-        u64::from_le(self.old_level_quantity)
+        self.old_level_quantity.get()
     }
     #[inline]
     pub fn set_old_level_quantity(&mut self, value: Quantity) {
-        self.old_level_quantity = value.to_le();
+        self.old_level_quantity = ::rltop_runtime::le::U64::new(value);
     }
     /// Visible quantity at (`side`, `new_price`).
     #[inline]
     pub fn new_level_quantity(&self) -> Quantity {
-        u64::from_le(self.new_level_quantity)
+        self.new_level_quantity.get()
     }
     #[inline]
     pub fn set_new_level_quantity(&mut self, value: Quantity) {
-        self.new_level_quantity = value.to_le();
+        self.new_level_quantity = ::rltop_runtime::le::U64::new(value);
     }
     /// Visible orders left at (`side`, `old_price`).
     #[inline]
     pub fn old_level_order_count(&self) -> u32 {
-        u32::from_le(self.old_level_order_count)
+        self.old_level_order_count.get()
     }
     #[inline]
     pub fn set_old_level_order_count(&mut self, value: u32) {
-        self.old_level_order_count = value.to_le();
+        self.old_level_order_count = ::rltop_runtime::le::U32::new(value);
     }
     /// Visible orders at (`side`, `new_price`).
     #[inline]
     pub fn new_level_order_count(&self) -> u32 {
-        u32::from_le(self.new_level_order_count)
+        self.new_level_order_count.get()
     }
     #[inline]
     pub fn set_new_level_order_count(&mut self, value: u32) {
-        self.new_level_order_count = value.to_le();
+        self.new_level_order_count = ::rltop_runtime::le::U32::new(value);
     }
 }
 impl ::core::default::Default for ModifyOrder {
@@ -2753,25 +2711,19 @@ impl ::rltop_runtime::Message for ModifyOrder {
 #[repr(C, packed)]
 pub struct DeleteOrder {
     pub header: MessageHeader,
-    /// Wire form (little-endian), at offset 40; read it with `order_book_seq()`.
-    pub order_book_seq: u64,
-    /// Wire form (little-endian), at offset 48; read it with `order_id()`.
-    pub order_id: u64,
-    /// Wire form (little-endian), at offset 56; read it with `symbol_id()`.
-    pub symbol_id: u32,
+    pub order_book_seq: ::rltop_runtime::le::U64,
+    pub order_id: ::rltop_runtime::le::U64,
+    pub symbol_id: ::rltop_runtime::le::U32,
     pub side: u8,
     pub delete_reason: u8,
     /// Reserved: written as zero, ignored when read.
     pub _reserved1: [u8; 2],
     /// The order's price, which names the level it left.
-    /// Wire form (little-endian), at offset 64; read it with `price()`.
-    pub price: i64,
+    pub price: ::rltop_runtime::le::I64,
     /// Visible quantity left at (`side`, `price`).
-    /// Wire form (little-endian), at offset 72; read it with `level_quantity()`.
-    pub level_quantity: u64,
+    pub level_quantity: ::rltop_runtime::le::U64,
     /// Visible orders left at (`side`, `price`).
-    /// Wire form (little-endian), at offset 80; read it with `level_order_count()`.
-    pub level_order_count: u32,
+    pub level_order_count: ::rltop_runtime::le::U32,
     /// Reserved: written as zero, ignored when read.
     pub _reserved2: [u8; 44],
 }
@@ -2826,72 +2778,72 @@ impl DeleteOrder {
     }
     #[inline]
     pub fn order_book_seq(&self) -> BookSeq {
-        u64::from_le(self.order_book_seq)
+        self.order_book_seq.get()
     }
     #[inline]
     pub fn set_order_book_seq(&mut self, value: BookSeq) {
-        self.order_book_seq = value.to_le();
+        self.order_book_seq = ::rltop_runtime::le::U64::new(value);
     }
     #[inline]
     pub fn order_id(&self) -> OrderId {
-        u64::from_le(self.order_id)
+        self.order_id.get()
     }
     #[inline]
     pub fn set_order_id(&mut self, value: OrderId) {
-        self.order_id = value.to_le();
+        self.order_id = ::rltop_runtime::le::U64::new(value);
     }
     #[inline]
     pub fn symbol_id(&self) -> SymbolId {
-        u32::from_le(self.symbol_id)
+        self.symbol_id.get()
     }
     #[inline]
     pub fn set_symbol_id(&mut self, value: SymbolId) {
-        self.symbol_id = value.to_le();
+        self.symbol_id = ::rltop_runtime::le::U32::new(value);
     }
     #[inline]
     pub fn side(&self) -> ::core::result::Result<Side, ::rltop_runtime::InvalidEnum> {
-        Side::try_from(u8::from_le(self.side))
+        Side::try_from(self.side)
     }
     #[inline]
     pub fn set_side(&mut self, value: Side) {
-        self.side = u8::from(value).to_le();
+        self.side = u8::from(value);
     }
     #[inline]
     pub fn delete_reason(
         &self,
     ) -> ::core::result::Result<DeleteReason, ::rltop_runtime::InvalidEnum> {
-        DeleteReason::try_from(u8::from_le(self.delete_reason))
+        DeleteReason::try_from(self.delete_reason)
     }
     #[inline]
     pub fn set_delete_reason(&mut self, value: DeleteReason) {
-        self.delete_reason = u8::from(value).to_le();
+        self.delete_reason = u8::from(value);
     }
     /// The order's price, which names the level it left.
     #[inline]
     pub fn price(&self) -> Price {
-        i64::from_le(self.price)
+        self.price.get()
     }
     #[inline]
     pub fn set_price(&mut self, value: Price) {
-        self.price = value.to_le();
+        self.price = ::rltop_runtime::le::I64::new(value);
     }
     /// Visible quantity left at (`side`, `price`).
     #[inline]
     pub fn level_quantity(&self) -> Quantity {
-        u64::from_le(self.level_quantity)
+        self.level_quantity.get()
     }
     #[inline]
     pub fn set_level_quantity(&mut self, value: Quantity) {
-        self.level_quantity = value.to_le();
+        self.level_quantity = ::rltop_runtime::le::U64::new(value);
     }
     /// Visible orders left at (`side`, `price`).
     #[inline]
     pub fn level_order_count(&self) -> u32 {
-        u32::from_le(self.level_order_count)
+        self.level_order_count.get()
     }
     #[inline]
     pub fn set_level_order_count(&mut self, value: u32) {
-        self.level_order_count = value.to_le();
+        self.level_order_count = ::rltop_runtime::le::U32::new(value);
     }
 }
 impl ::core::default::Default for DeleteOrder {
@@ -3010,33 +2962,24 @@ impl ::rltop_runtime::Message for DeleteOrder {
 #[repr(C, packed)]
 pub struct ExecuteOrder {
     pub header: MessageHeader,
-    /// Wire form (little-endian), at offset 40; read it with `order_book_seq()`.
-    pub order_book_seq: u64,
-    /// Wire form (little-endian), at offset 48; read it with `order_id()`.
-    pub order_id: u64,
-    /// Wire form (little-endian), at offset 56; read it with `symbol_id()`.
-    pub symbol_id: u32,
+    pub order_book_seq: ::rltop_runtime::le::U64,
+    pub order_id: ::rltop_runtime::le::U64,
+    pub symbol_id: ::rltop_runtime::le::U32,
     /// Side of the resting order.
     pub side: u8,
     /// Reserved: written as zero, ignored when read.
     pub _reserved1: [u8; 3],
     /// Execution price: the resting order's price.
-    /// Wire form (little-endian), at offset 64; read it with `price()`.
-    pub price: i64,
-    /// Wire form (little-endian), at offset 72; read it with `executed_quantity()`.
-    pub executed_quantity: u64,
+    pub price: ::rltop_runtime::le::I64,
+    pub executed_quantity: ::rltop_runtime::le::U64,
     /// Quantity still resting; zero when the order is gone.
-    /// Wire form (little-endian), at offset 80; read it with `remaining_quantity()`.
-    pub remaining_quantity: u64,
+    pub remaining_quantity: ::rltop_runtime::le::U64,
     /// The `Trade` this execution is part of.
-    /// Wire form (little-endian), at offset 88; read it with `trade_id()`.
-    pub trade_id: u64,
+    pub trade_id: ::rltop_runtime::le::U64,
     /// Visible quantity left at (`side`, `price`).
-    /// Wire form (little-endian), at offset 96; read it with `level_quantity()`.
-    pub level_quantity: u64,
+    pub level_quantity: ::rltop_runtime::le::U64,
     /// Visible orders left at (`side`, `price`).
-    /// Wire form (little-endian), at offset 104; read it with `level_order_count()`.
-    pub level_order_count: u32,
+    pub level_order_count: ::rltop_runtime::le::U32,
     /// Reserved: written as zero, ignored when read.
     pub _reserved2: [u8; 20],
 }
@@ -3093,89 +3036,89 @@ impl ExecuteOrder {
     }
     #[inline]
     pub fn order_book_seq(&self) -> BookSeq {
-        u64::from_le(self.order_book_seq)
+        self.order_book_seq.get()
     }
     #[inline]
     pub fn set_order_book_seq(&mut self, value: BookSeq) {
-        self.order_book_seq = value.to_le();
+        self.order_book_seq = ::rltop_runtime::le::U64::new(value);
     }
     #[inline]
     pub fn order_id(&self) -> OrderId {
-        u64::from_le(self.order_id)
+        self.order_id.get()
     }
     #[inline]
     pub fn set_order_id(&mut self, value: OrderId) {
-        self.order_id = value.to_le();
+        self.order_id = ::rltop_runtime::le::U64::new(value);
     }
     #[inline]
     pub fn symbol_id(&self) -> SymbolId {
-        u32::from_le(self.symbol_id)
+        self.symbol_id.get()
     }
     #[inline]
     pub fn set_symbol_id(&mut self, value: SymbolId) {
-        self.symbol_id = value.to_le();
+        self.symbol_id = ::rltop_runtime::le::U32::new(value);
     }
     /// Side of the resting order.
     #[inline]
     pub fn side(&self) -> ::core::result::Result<Side, ::rltop_runtime::InvalidEnum> {
-        Side::try_from(u8::from_le(self.side))
+        Side::try_from(self.side)
     }
     #[inline]
     pub fn set_side(&mut self, value: Side) {
-        self.side = u8::from(value).to_le();
+        self.side = u8::from(value);
     }
     /// Execution price: the resting order's price.
     #[inline]
     pub fn price(&self) -> Price {
-        i64::from_le(self.price)
+        self.price.get()
     }
     #[inline]
     pub fn set_price(&mut self, value: Price) {
-        self.price = value.to_le();
+        self.price = ::rltop_runtime::le::I64::new(value);
     }
     #[inline]
     pub fn executed_quantity(&self) -> Quantity {
-        u64::from_le(self.executed_quantity)
+        self.executed_quantity.get()
     }
     #[inline]
     pub fn set_executed_quantity(&mut self, value: Quantity) {
-        self.executed_quantity = value.to_le();
+        self.executed_quantity = ::rltop_runtime::le::U64::new(value);
     }
     /// Quantity still resting; zero when the order is gone.
     #[inline]
     pub fn remaining_quantity(&self) -> Quantity {
-        u64::from_le(self.remaining_quantity)
+        self.remaining_quantity.get()
     }
     #[inline]
     pub fn set_remaining_quantity(&mut self, value: Quantity) {
-        self.remaining_quantity = value.to_le();
+        self.remaining_quantity = ::rltop_runtime::le::U64::new(value);
     }
     /// The `Trade` this execution is part of.
     #[inline]
     pub fn trade_id(&self) -> u64 {
-        u64::from_le(self.trade_id)
+        self.trade_id.get()
     }
     #[inline]
     pub fn set_trade_id(&mut self, value: u64) {
-        self.trade_id = value.to_le();
+        self.trade_id = ::rltop_runtime::le::U64::new(value);
     }
     /// Visible quantity left at (`side`, `price`).
     #[inline]
     pub fn level_quantity(&self) -> Quantity {
-        u64::from_le(self.level_quantity)
+        self.level_quantity.get()
     }
     #[inline]
     pub fn set_level_quantity(&mut self, value: Quantity) {
-        self.level_quantity = value.to_le();
+        self.level_quantity = ::rltop_runtime::le::U64::new(value);
     }
     /// Visible orders left at (`side`, `price`).
     #[inline]
     pub fn level_order_count(&self) -> u32 {
-        u32::from_le(self.level_order_count)
+        self.level_order_count.get()
     }
     #[inline]
     pub fn set_level_order_count(&mut self, value: u32) {
-        self.level_order_count = value.to_le();
+        self.level_order_count = ::rltop_runtime::le::U32::new(value);
     }
 }
 impl ::core::default::Default for ExecuteOrder {
@@ -3276,21 +3219,15 @@ impl ::rltop_runtime::Message for ExecuteOrder {
 pub struct Trade {
     pub header: MessageHeader,
     /// Globally unique trade id.
-    /// Wire form (little-endian), at offset 40; read it with `trade_id()`.
-    pub trade_id: u64,
-    /// Wire form (little-endian), at offset 48; read it with `symbol_id()`.
-    pub symbol_id: u32,
+    pub trade_id: ::rltop_runtime::le::U64,
+    pub symbol_id: ::rltop_runtime::le::U32,
     pub taker_side: u8,
     /// Reserved: written as zero, ignored when read.
     pub _reserved1: [u8; 3],
-    /// Wire form (little-endian), at offset 56; read it with `price()`.
-    pub price: i64,
-    /// Wire form (little-endian), at offset 64; read it with `quantity()`.
-    pub quantity: u64,
-    /// Wire form (little-endian), at offset 72; read it with `maker_order_id()`.
-    pub maker_order_id: u64,
-    /// Wire form (little-endian), at offset 80; read it with `taker_order_id()`.
-    pub taker_order_id: u64,
+    pub price: ::rltop_runtime::le::I64,
+    pub quantity: ::rltop_runtime::le::U64,
+    pub maker_order_id: ::rltop_runtime::le::U64,
+    pub taker_order_id: ::rltop_runtime::le::U64,
     /// Reserved: written as zero, ignored when read.
     pub _reserved2: [u8; 40],
 }
@@ -3345,61 +3282,61 @@ impl Trade {
     /// Globally unique trade id.
     #[inline]
     pub fn trade_id(&self) -> u64 {
-        u64::from_le(self.trade_id)
+        self.trade_id.get()
     }
     #[inline]
     pub fn set_trade_id(&mut self, value: u64) {
-        self.trade_id = value.to_le();
+        self.trade_id = ::rltop_runtime::le::U64::new(value);
     }
     #[inline]
     pub fn symbol_id(&self) -> SymbolId {
-        u32::from_le(self.symbol_id)
+        self.symbol_id.get()
     }
     #[inline]
     pub fn set_symbol_id(&mut self, value: SymbolId) {
-        self.symbol_id = value.to_le();
+        self.symbol_id = ::rltop_runtime::le::U32::new(value);
     }
     #[inline]
     pub fn taker_side(
         &self,
     ) -> ::core::result::Result<Side, ::rltop_runtime::InvalidEnum> {
-        Side::try_from(u8::from_le(self.taker_side))
+        Side::try_from(self.taker_side)
     }
     #[inline]
     pub fn set_taker_side(&mut self, value: Side) {
-        self.taker_side = u8::from(value).to_le();
+        self.taker_side = u8::from(value);
     }
     #[inline]
     pub fn price(&self) -> Price {
-        i64::from_le(self.price)
+        self.price.get()
     }
     #[inline]
     pub fn set_price(&mut self, value: Price) {
-        self.price = value.to_le();
+        self.price = ::rltop_runtime::le::I64::new(value);
     }
     #[inline]
     pub fn quantity(&self) -> Quantity {
-        u64::from_le(self.quantity)
+        self.quantity.get()
     }
     #[inline]
     pub fn set_quantity(&mut self, value: Quantity) {
-        self.quantity = value.to_le();
+        self.quantity = ::rltop_runtime::le::U64::new(value);
     }
     #[inline]
     pub fn maker_order_id(&self) -> OrderId {
-        u64::from_le(self.maker_order_id)
+        self.maker_order_id.get()
     }
     #[inline]
     pub fn set_maker_order_id(&mut self, value: OrderId) {
-        self.maker_order_id = value.to_le();
+        self.maker_order_id = ::rltop_runtime::le::U64::new(value);
     }
     #[inline]
     pub fn taker_order_id(&self) -> OrderId {
-        u64::from_le(self.taker_order_id)
+        self.taker_order_id.get()
     }
     #[inline]
     pub fn set_taker_order_id(&mut self, value: OrderId) {
-        self.taker_order_id = value.to_le();
+        self.taker_order_id = ::rltop_runtime::le::U64::new(value);
     }
 }
 impl ::core::default::Default for Trade {
@@ -3492,32 +3429,22 @@ impl ::rltop_runtime::Message for Trade {
 #[repr(C, packed)]
 pub struct DailyStatistics {
     pub header: MessageHeader,
-    /// Wire form (little-endian), at offset 40; read it with `symbol_id()`.
-    pub symbol_id: u32,
+    pub symbol_id: ::rltop_runtime::le::U32,
     /// Reserved: written as zero, ignored when read.
     pub _reserved1: [u8; 4],
     /// The price 24 hours ago.
-    /// Wire form (little-endian), at offset 48; read it with `open_price()`.
-    pub open_price: i64,
-    /// Wire form (little-endian), at offset 56; read it with `high_price()`.
-    pub high_price: i64,
-    /// Wire form (little-endian), at offset 64; read it with `low_price()`.
-    pub low_price: i64,
-    /// Wire form (little-endian), at offset 72; read it with `last_price()`.
-    pub last_price: i64,
-    /// Wire form (little-endian), at offset 80; read it with `volume_24h()`.
-    pub volume_24h: u64,
+    pub open_price: ::rltop_runtime::le::I64,
+    pub high_price: ::rltop_runtime::le::I64,
+    pub low_price: ::rltop_runtime::le::I64,
+    pub last_price: ::rltop_runtime::le::I64,
+    pub volume_24h: ::rltop_runtime::le::U64,
     /// Sum of price × quantity over 24 hours, in price units (scaled by 10^price_exponent).
-    /// Wire form (little-endian), at offset 88; read it with `turnover_24h()`.
-    pub turnover_24h: u64,
+    pub turnover_24h: ::rltop_runtime::le::U64,
     /// `last_price - open_price`.
-    /// Wire form (little-endian), at offset 96; read it with `price_change()`.
-    pub price_change: i64,
+    pub price_change: ::rltop_runtime::le::I64,
     /// Change in hundredths of a percent (basis points): +5.23 % is 523.
-    /// Wire form (little-endian), at offset 104; read it with `price_change_pct()`.
-    pub price_change_pct: i32,
-    /// Wire form (little-endian), at offset 108; read it with `trade_count()`.
-    pub trade_count: u32,
+    pub price_change_pct: ::rltop_runtime::le::I32,
+    pub trade_count: ::rltop_runtime::le::U32,
     /// Reserved: written as zero, ignored when read.
     pub _reserved2: [u8; 16],
 }
@@ -3574,87 +3501,87 @@ impl DailyStatistics {
     }
     #[inline]
     pub fn symbol_id(&self) -> SymbolId {
-        u32::from_le(self.symbol_id)
+        self.symbol_id.get()
     }
     #[inline]
     pub fn set_symbol_id(&mut self, value: SymbolId) {
-        self.symbol_id = value.to_le();
+        self.symbol_id = ::rltop_runtime::le::U32::new(value);
     }
     /// The price 24 hours ago.
     #[inline]
     pub fn open_price(&self) -> Price {
-        i64::from_le(self.open_price)
+        self.open_price.get()
     }
     #[inline]
     pub fn set_open_price(&mut self, value: Price) {
-        self.open_price = value.to_le();
+        self.open_price = ::rltop_runtime::le::I64::new(value);
     }
     #[inline]
     pub fn high_price(&self) -> Price {
-        i64::from_le(self.high_price)
+        self.high_price.get()
     }
     #[inline]
     pub fn set_high_price(&mut self, value: Price) {
-        self.high_price = value.to_le();
+        self.high_price = ::rltop_runtime::le::I64::new(value);
     }
     #[inline]
     pub fn low_price(&self) -> Price {
-        i64::from_le(self.low_price)
+        self.low_price.get()
     }
     #[inline]
     pub fn set_low_price(&mut self, value: Price) {
-        self.low_price = value.to_le();
+        self.low_price = ::rltop_runtime::le::I64::new(value);
     }
     #[inline]
     pub fn last_price(&self) -> Price {
-        i64::from_le(self.last_price)
+        self.last_price.get()
     }
     #[inline]
     pub fn set_last_price(&mut self, value: Price) {
-        self.last_price = value.to_le();
+        self.last_price = ::rltop_runtime::le::I64::new(value);
     }
     #[inline]
     pub fn volume_24h(&self) -> Quantity {
-        u64::from_le(self.volume_24h)
+        self.volume_24h.get()
     }
     #[inline]
     pub fn set_volume_24h(&mut self, value: Quantity) {
-        self.volume_24h = value.to_le();
+        self.volume_24h = ::rltop_runtime::le::U64::new(value);
     }
     /// Sum of price × quantity over 24 hours, in price units (scaled by 10^price_exponent).
     #[inline]
     pub fn turnover_24h(&self) -> u64 {
-        u64::from_le(self.turnover_24h)
+        self.turnover_24h.get()
     }
     #[inline]
     pub fn set_turnover_24h(&mut self, value: u64) {
-        self.turnover_24h = value.to_le();
+        self.turnover_24h = ::rltop_runtime::le::U64::new(value);
     }
     /// `last_price - open_price`.
     #[inline]
     pub fn price_change(&self) -> Price {
-        i64::from_le(self.price_change)
+        self.price_change.get()
     }
     #[inline]
     pub fn set_price_change(&mut self, value: Price) {
-        self.price_change = value.to_le();
+        self.price_change = ::rltop_runtime::le::I64::new(value);
     }
     /// Change in hundredths of a percent (basis points): +5.23 % is 523.
     #[inline]
     pub fn price_change_pct(&self) -> i32 {
-        i32::from_le(self.price_change_pct)
+        self.price_change_pct.get()
     }
     #[inline]
     pub fn set_price_change_pct(&mut self, value: i32) {
-        self.price_change_pct = value.to_le();
+        self.price_change_pct = ::rltop_runtime::le::I32::new(value);
     }
     #[inline]
     pub fn trade_count(&self) -> u32 {
-        u32::from_le(self.trade_count)
+        self.trade_count.get()
     }
     #[inline]
     pub fn set_trade_count(&mut self, value: u32) {
-        self.trade_count = value.to_le();
+        self.trade_count = ::rltop_runtime::le::U32::new(value);
     }
 }
 impl ::core::default::Default for DailyStatistics {
@@ -3734,30 +3661,21 @@ impl ::rltop_runtime::Message for DailyStatistics {
 #[repr(C, packed)]
 pub struct KlineUpdate {
     pub header: MessageHeader,
-    /// Wire form (little-endian), at offset 40; read it with `symbol_id()`.
-    pub symbol_id: u32,
+    pub symbol_id: ::rltop_runtime::le::U32,
     pub interval: u8,
     pub flags: u8,
     /// Reserved: written as zero, ignored when read.
     pub _reserved1: [u8; 2],
     /// Start of the bar.
-    /// Wire form (little-endian), at offset 48; read it with `open_time()`.
-    pub open_time: u64,
-    /// Wire form (little-endian), at offset 56; read it with `open_price()`.
-    pub open_price: i64,
-    /// Wire form (little-endian), at offset 64; read it with `high_price()`.
-    pub high_price: i64,
-    /// Wire form (little-endian), at offset 72; read it with `low_price()`.
-    pub low_price: i64,
-    /// Wire form (little-endian), at offset 80; read it with `close_price()`.
-    pub close_price: i64,
-    /// Wire form (little-endian), at offset 88; read it with `volume()`.
-    pub volume: u64,
+    pub open_time: ::rltop_runtime::le::U64,
+    pub open_price: ::rltop_runtime::le::I64,
+    pub high_price: ::rltop_runtime::le::I64,
+    pub low_price: ::rltop_runtime::le::I64,
+    pub close_price: ::rltop_runtime::le::I64,
+    pub volume: ::rltop_runtime::le::U64,
     /// Sum of price × quantity over the bar, in price units.
-    /// Wire form (little-endian), at offset 96; read it with `turnover()`.
-    pub turnover: u64,
-    /// Wire form (little-endian), at offset 104; read it with `trade_count()`.
-    pub trade_count: u32,
+    pub turnover: ::rltop_runtime::le::U64,
+    pub trade_count: ::rltop_runtime::le::U32,
     /// Reserved: written as zero, ignored when read.
     pub _reserved2: [u8; 20],
 }
@@ -3815,95 +3733,95 @@ impl KlineUpdate {
     }
     #[inline]
     pub fn symbol_id(&self) -> SymbolId {
-        u32::from_le(self.symbol_id)
+        self.symbol_id.get()
     }
     #[inline]
     pub fn set_symbol_id(&mut self, value: SymbolId) {
-        self.symbol_id = value.to_le();
+        self.symbol_id = ::rltop_runtime::le::U32::new(value);
     }
     #[inline]
     pub fn interval(
         &self,
     ) -> ::core::result::Result<KlineInterval, ::rltop_runtime::InvalidEnum> {
-        KlineInterval::try_from(u8::from_le(self.interval))
+        KlineInterval::try_from(self.interval)
     }
     #[inline]
     pub fn set_interval(&mut self, value: KlineInterval) {
-        self.interval = u8::from(value).to_le();
+        self.interval = u8::from(value);
     }
     #[inline]
     pub fn flags(&self) -> KlineFlags {
-        KlineFlags::from_bits_retain(u8::from_le(self.flags))
+        KlineFlags::from_bits_retain(self.flags)
     }
     #[inline]
     pub fn set_flags(&mut self, value: KlineFlags) {
-        self.flags = value.bits().to_le();
+        self.flags = value.bits();
     }
     /// Start of the bar.
     #[inline]
     pub fn open_time(&self) -> Timestamp {
-        u64::from_le(self.open_time)
+        self.open_time.get()
     }
     #[inline]
     pub fn set_open_time(&mut self, value: Timestamp) {
-        self.open_time = value.to_le();
+        self.open_time = ::rltop_runtime::le::U64::new(value);
     }
     #[inline]
     pub fn open_price(&self) -> Price {
-        i64::from_le(self.open_price)
+        self.open_price.get()
     }
     #[inline]
     pub fn set_open_price(&mut self, value: Price) {
-        self.open_price = value.to_le();
+        self.open_price = ::rltop_runtime::le::I64::new(value);
     }
     #[inline]
     pub fn high_price(&self) -> Price {
-        i64::from_le(self.high_price)
+        self.high_price.get()
     }
     #[inline]
     pub fn set_high_price(&mut self, value: Price) {
-        self.high_price = value.to_le();
+        self.high_price = ::rltop_runtime::le::I64::new(value);
     }
     #[inline]
     pub fn low_price(&self) -> Price {
-        i64::from_le(self.low_price)
+        self.low_price.get()
     }
     #[inline]
     pub fn set_low_price(&mut self, value: Price) {
-        self.low_price = value.to_le();
+        self.low_price = ::rltop_runtime::le::I64::new(value);
     }
     #[inline]
     pub fn close_price(&self) -> Price {
-        i64::from_le(self.close_price)
+        self.close_price.get()
     }
     #[inline]
     pub fn set_close_price(&mut self, value: Price) {
-        self.close_price = value.to_le();
+        self.close_price = ::rltop_runtime::le::I64::new(value);
     }
     #[inline]
     pub fn volume(&self) -> Quantity {
-        u64::from_le(self.volume)
+        self.volume.get()
     }
     #[inline]
     pub fn set_volume(&mut self, value: Quantity) {
-        self.volume = value.to_le();
+        self.volume = ::rltop_runtime::le::U64::new(value);
     }
     /// Sum of price × quantity over the bar, in price units.
     #[inline]
     pub fn turnover(&self) -> u64 {
-        u64::from_le(self.turnover)
+        self.turnover.get()
     }
     #[inline]
     pub fn set_turnover(&mut self, value: u64) {
-        self.turnover = value.to_le();
+        self.turnover = ::rltop_runtime::le::U64::new(value);
     }
     #[inline]
     pub fn trade_count(&self) -> u32 {
-        u32::from_le(self.trade_count)
+        self.trade_count.get()
     }
     #[inline]
     pub fn set_trade_count(&mut self, value: u32) {
-        self.trade_count = value.to_le();
+        self.trade_count = ::rltop_runtime::le::U32::new(value);
     }
 }
 impl ::core::default::Default for KlineUpdate {
@@ -4013,32 +3931,21 @@ impl ::rltop_runtime::Message for KlineUpdate {
 #[repr(C, packed)]
 pub struct TickerUpdate {
     pub header: MessageHeader,
-    /// Wire form (little-endian), at offset 40; read it with `symbol_id()`.
-    pub symbol_id: u32,
+    pub symbol_id: ::rltop_runtime::le::U32,
     /// Reserved: written as zero, ignored when read.
     pub _reserved1: [u8; 4],
-    /// Wire form (little-endian), at offset 48; read it with `last_price()`.
-    pub last_price: i64,
-    /// Wire form (little-endian), at offset 56; read it with `last_qty()`.
-    pub last_qty: u64,
-    /// Wire form (little-endian), at offset 64; read it with `best_bid_price()`.
-    pub best_bid_price: i64,
-    /// Wire form (little-endian), at offset 72; read it with `best_bid_qty()`.
-    pub best_bid_qty: u64,
-    /// Wire form (little-endian), at offset 80; read it with `best_ask_price()`.
-    pub best_ask_price: i64,
-    /// Wire form (little-endian), at offset 88; read it with `best_ask_qty()`.
-    pub best_ask_qty: u64,
+    pub last_price: ::rltop_runtime::le::I64,
+    pub last_qty: ::rltop_runtime::le::U64,
+    pub best_bid_price: ::rltop_runtime::le::I64,
+    pub best_bid_qty: ::rltop_runtime::le::U64,
+    pub best_ask_price: ::rltop_runtime::le::I64,
+    pub best_ask_qty: ::rltop_runtime::le::U64,
     /// `last_price` minus the price 24 hours ago.
-    /// Wire form (little-endian), at offset 96; read it with `price_change_24h()`.
-    pub price_change_24h: i64,
-    /// Wire form (little-endian), at offset 104; read it with `volume_24h()`.
-    pub volume_24h: u64,
-    /// Wire form (little-endian), at offset 112; read it with `turnover_24h()`.
-    pub turnover_24h: u64,
+    pub price_change_24h: ::rltop_runtime::le::I64,
+    pub volume_24h: ::rltop_runtime::le::U64,
+    pub turnover_24h: ::rltop_runtime::le::U64,
     /// Change in basis points, as in `DailyStatistics`.
-    /// Wire form (little-endian), at offset 120; read it with `price_change_pct_24h()`.
-    pub price_change_pct_24h: i32,
+    pub price_change_pct_24h: ::rltop_runtime::le::I32,
     /// Reserved: written as zero, ignored when read.
     pub _reserved2: [u8; 4],
 }
@@ -4096,93 +4003,93 @@ impl TickerUpdate {
     }
     #[inline]
     pub fn symbol_id(&self) -> SymbolId {
-        u32::from_le(self.symbol_id)
+        self.symbol_id.get()
     }
     #[inline]
     pub fn set_symbol_id(&mut self, value: SymbolId) {
-        self.symbol_id = value.to_le();
+        self.symbol_id = ::rltop_runtime::le::U32::new(value);
     }
     #[inline]
     pub fn last_price(&self) -> Price {
-        i64::from_le(self.last_price)
+        self.last_price.get()
     }
     #[inline]
     pub fn set_last_price(&mut self, value: Price) {
-        self.last_price = value.to_le();
+        self.last_price = ::rltop_runtime::le::I64::new(value);
     }
     #[inline]
     pub fn last_qty(&self) -> Quantity {
-        u64::from_le(self.last_qty)
+        self.last_qty.get()
     }
     #[inline]
     pub fn set_last_qty(&mut self, value: Quantity) {
-        self.last_qty = value.to_le();
+        self.last_qty = ::rltop_runtime::le::U64::new(value);
     }
     #[inline]
     pub fn best_bid_price(&self) -> Price {
-        i64::from_le(self.best_bid_price)
+        self.best_bid_price.get()
     }
     #[inline]
     pub fn set_best_bid_price(&mut self, value: Price) {
-        self.best_bid_price = value.to_le();
+        self.best_bid_price = ::rltop_runtime::le::I64::new(value);
     }
     #[inline]
     pub fn best_bid_qty(&self) -> Quantity {
-        u64::from_le(self.best_bid_qty)
+        self.best_bid_qty.get()
     }
     #[inline]
     pub fn set_best_bid_qty(&mut self, value: Quantity) {
-        self.best_bid_qty = value.to_le();
+        self.best_bid_qty = ::rltop_runtime::le::U64::new(value);
     }
     #[inline]
     pub fn best_ask_price(&self) -> Price {
-        i64::from_le(self.best_ask_price)
+        self.best_ask_price.get()
     }
     #[inline]
     pub fn set_best_ask_price(&mut self, value: Price) {
-        self.best_ask_price = value.to_le();
+        self.best_ask_price = ::rltop_runtime::le::I64::new(value);
     }
     #[inline]
     pub fn best_ask_qty(&self) -> Quantity {
-        u64::from_le(self.best_ask_qty)
+        self.best_ask_qty.get()
     }
     #[inline]
     pub fn set_best_ask_qty(&mut self, value: Quantity) {
-        self.best_ask_qty = value.to_le();
+        self.best_ask_qty = ::rltop_runtime::le::U64::new(value);
     }
     /// `last_price` minus the price 24 hours ago.
     #[inline]
     pub fn price_change_24h(&self) -> Price {
-        i64::from_le(self.price_change_24h)
+        self.price_change_24h.get()
     }
     #[inline]
     pub fn set_price_change_24h(&mut self, value: Price) {
-        self.price_change_24h = value.to_le();
+        self.price_change_24h = ::rltop_runtime::le::I64::new(value);
     }
     #[inline]
     pub fn volume_24h(&self) -> Quantity {
-        u64::from_le(self.volume_24h)
+        self.volume_24h.get()
     }
     #[inline]
     pub fn set_volume_24h(&mut self, value: Quantity) {
-        self.volume_24h = value.to_le();
+        self.volume_24h = ::rltop_runtime::le::U64::new(value);
     }
     #[inline]
     pub fn turnover_24h(&self) -> u64 {
-        u64::from_le(self.turnover_24h)
+        self.turnover_24h.get()
     }
     #[inline]
     pub fn set_turnover_24h(&mut self, value: u64) {
-        self.turnover_24h = value.to_le();
+        self.turnover_24h = ::rltop_runtime::le::U64::new(value);
     }
     /// Change in basis points, as in `DailyStatistics`.
     #[inline]
     pub fn price_change_pct_24h(&self) -> i32 {
-        i32::from_le(self.price_change_pct_24h)
+        self.price_change_pct_24h.get()
     }
     #[inline]
     pub fn set_price_change_pct_24h(&mut self, value: i32) {
-        self.price_change_pct_24h = value.to_le();
+        self.price_change_pct_24h = ::rltop_runtime::le::I32::new(value);
     }
 }
 impl ::core::default::Default for TickerUpdate {
@@ -4264,30 +4171,23 @@ impl ::rltop_runtime::Message for TickerUpdate {
 #[repr(C, packed)]
 pub struct LiquidationEvent {
     pub header: MessageHeader,
-    /// Wire form (little-endian), at offset 40; read it with `symbol_id()`.
-    pub symbol_id: u32,
+    pub symbol_id: ::rltop_runtime::le::U32,
     /// Side of the liquidation order (a long position is liquidated by a `Sell`).
     pub side: u8,
     pub status: u8,
     /// Reserved: written as zero, ignored when read.
     pub _reserved1: [u8; 2],
-    /// Wire form (little-endian), at offset 48; read it with `liquidation_id()`.
-    pub liquidation_id: u64,
+    pub liquidation_id: ::rltop_runtime::le::U64,
     /// Limit (bankruptcy) price of the liquidation order.
-    /// Wire form (little-endian), at offset 56; read it with `price()`.
-    pub price: i64,
+    pub price: ::rltop_runtime::le::I64,
     /// Original quantity.
-    /// Wire form (little-endian), at offset 64; read it with `quantity()`.
-    pub quantity: u64,
+    pub quantity: ::rltop_runtime::le::U64,
     /// Average fill price so far (zero before the first fill).
-    /// Wire form (little-endian), at offset 72; read it with `avg_price()`.
-    pub avg_price: i64,
+    pub avg_price: ::rltop_runtime::le::I64,
     /// Cumulative filled quantity.
-    /// Wire form (little-endian), at offset 80; read it with `filled_quantity()`.
-    pub filled_quantity: u64,
+    pub filled_quantity: ::rltop_runtime::le::U64,
     /// Quantity of the latest fill.
-    /// Wire form (little-endian), at offset 88; read it with `last_fill_quantity()`.
-    pub last_fill_quantity: u64,
+    pub last_fill_quantity: ::rltop_runtime::le::U64,
     /// Reserved: written as zero, ignored when read.
     pub _reserved2: [u8; 32],
 }
@@ -4343,83 +4243,83 @@ impl LiquidationEvent {
     }
     #[inline]
     pub fn symbol_id(&self) -> SymbolId {
-        u32::from_le(self.symbol_id)
+        self.symbol_id.get()
     }
     #[inline]
     pub fn set_symbol_id(&mut self, value: SymbolId) {
-        self.symbol_id = value.to_le();
+        self.symbol_id = ::rltop_runtime::le::U32::new(value);
     }
     /// Side of the liquidation order (a long position is liquidated by a `Sell`).
     #[inline]
     pub fn side(&self) -> ::core::result::Result<Side, ::rltop_runtime::InvalidEnum> {
-        Side::try_from(u8::from_le(self.side))
+        Side::try_from(self.side)
     }
     #[inline]
     pub fn set_side(&mut self, value: Side) {
-        self.side = u8::from(value).to_le();
+        self.side = u8::from(value);
     }
     #[inline]
     pub fn status(
         &self,
     ) -> ::core::result::Result<LiquidationStatus, ::rltop_runtime::InvalidEnum> {
-        LiquidationStatus::try_from(u8::from_le(self.status))
+        LiquidationStatus::try_from(self.status)
     }
     #[inline]
     pub fn set_status(&mut self, value: LiquidationStatus) {
-        self.status = u8::from(value).to_le();
+        self.status = u8::from(value);
     }
     #[inline]
     pub fn liquidation_id(&self) -> u64 {
-        u64::from_le(self.liquidation_id)
+        self.liquidation_id.get()
     }
     #[inline]
     pub fn set_liquidation_id(&mut self, value: u64) {
-        self.liquidation_id = value.to_le();
+        self.liquidation_id = ::rltop_runtime::le::U64::new(value);
     }
     /// Limit (bankruptcy) price of the liquidation order.
     #[inline]
     pub fn price(&self) -> Price {
-        i64::from_le(self.price)
+        self.price.get()
     }
     #[inline]
     pub fn set_price(&mut self, value: Price) {
-        self.price = value.to_le();
+        self.price = ::rltop_runtime::le::I64::new(value);
     }
     /// Original quantity.
     #[inline]
     pub fn quantity(&self) -> Quantity {
-        u64::from_le(self.quantity)
+        self.quantity.get()
     }
     #[inline]
     pub fn set_quantity(&mut self, value: Quantity) {
-        self.quantity = value.to_le();
+        self.quantity = ::rltop_runtime::le::U64::new(value);
     }
     /// Average fill price so far (zero before the first fill).
     #[inline]
     pub fn avg_price(&self) -> Price {
-        i64::from_le(self.avg_price)
+        self.avg_price.get()
     }
     #[inline]
     pub fn set_avg_price(&mut self, value: Price) {
-        self.avg_price = value.to_le();
+        self.avg_price = ::rltop_runtime::le::I64::new(value);
     }
     /// Cumulative filled quantity.
     #[inline]
     pub fn filled_quantity(&self) -> Quantity {
-        u64::from_le(self.filled_quantity)
+        self.filled_quantity.get()
     }
     #[inline]
     pub fn set_filled_quantity(&mut self, value: Quantity) {
-        self.filled_quantity = value.to_le();
+        self.filled_quantity = ::rltop_runtime::le::U64::new(value);
     }
     /// Quantity of the latest fill.
     #[inline]
     pub fn last_fill_quantity(&self) -> Quantity {
-        u64::from_le(self.last_fill_quantity)
+        self.last_fill_quantity.get()
     }
     #[inline]
     pub fn set_last_fill_quantity(&mut self, value: Quantity) {
-        self.last_fill_quantity = value.to_le();
+        self.last_fill_quantity = ::rltop_runtime::le::U64::new(value);
     }
 }
 impl ::core::default::Default for LiquidationEvent {
@@ -4538,11 +4438,9 @@ impl ::rltop_runtime::Message for LiquidationEvent {
 #[repr(C, packed)]
 pub struct InstrumentDefinition {
     pub header: MessageHeader,
-    /// Wire form (little-endian), at offset 40; read it with `symbol_id()`.
-    pub symbol_id: u32,
+    pub symbol_id: ::rltop_runtime::le::U32,
     /// How many instruments the cycle defines: a subscriber knows when it has them all.
-    /// Wire form (little-endian), at offset 44; read it with `total_instruments()`.
-    pub total_instruments: u32,
+    pub total_instruments: ::rltop_runtime::le::U32,
     pub trading_status: u8,
     /// Real price = `Price` × 10^price_exponent (e.g. -2 for cents).
     pub price_exponent: i8,
@@ -4557,15 +4455,11 @@ pub struct InstrumentDefinition {
     /// Quote asset (`USDT`).
     pub quote_asset: [u8; 8],
     /// Smallest price increment, in `Price` units.
-    /// Wire form (little-endian), at offset 88; read it with `tick_size()`.
-    pub tick_size: i64,
+    pub tick_size: ::rltop_runtime::le::I64,
     /// Smallest quantity increment, in `Quantity` units.
-    /// Wire form (little-endian), at offset 96; read it with `lot_size()`.
-    pub lot_size: u64,
-    /// Wire form (little-endian), at offset 104; read it with `min_quantity()`.
-    pub min_quantity: u64,
-    /// Wire form (little-endian), at offset 112; read it with `max_quantity()`.
-    pub max_quantity: u64,
+    pub lot_size: ::rltop_runtime::le::U64,
+    pub min_quantity: ::rltop_runtime::le::U64,
+    pub max_quantity: ::rltop_runtime::le::U64,
     /// Reserved: written as zero, ignored when read.
     pub _reserved2: [u8; 8],
 }
@@ -4624,48 +4518,48 @@ impl InstrumentDefinition {
     }
     #[inline]
     pub fn symbol_id(&self) -> SymbolId {
-        u32::from_le(self.symbol_id)
+        self.symbol_id.get()
     }
     #[inline]
     pub fn set_symbol_id(&mut self, value: SymbolId) {
-        self.symbol_id = value.to_le();
+        self.symbol_id = ::rltop_runtime::le::U32::new(value);
     }
     /// How many instruments the cycle defines: a subscriber knows when it has them all.
     #[inline]
     pub fn total_instruments(&self) -> u32 {
-        u32::from_le(self.total_instruments)
+        self.total_instruments.get()
     }
     #[inline]
     pub fn set_total_instruments(&mut self, value: u32) {
-        self.total_instruments = value.to_le();
+        self.total_instruments = ::rltop_runtime::le::U32::new(value);
     }
     #[inline]
     pub fn trading_status(
         &self,
     ) -> ::core::result::Result<TradingStatus, ::rltop_runtime::InvalidEnum> {
-        TradingStatus::try_from(u8::from_le(self.trading_status))
+        TradingStatus::try_from(self.trading_status)
     }
     #[inline]
     pub fn set_trading_status(&mut self, value: TradingStatus) {
-        self.trading_status = u8::from(value).to_le();
+        self.trading_status = u8::from(value);
     }
     /// Real price = `Price` × 10^price_exponent (e.g. -2 for cents).
     #[inline]
     pub fn price_exponent(&self) -> i8 {
-        i8::from_le(self.price_exponent)
+        self.price_exponent
     }
     #[inline]
     pub fn set_price_exponent(&mut self, value: i8) {
-        self.price_exponent = value.to_le();
+        self.price_exponent = value;
     }
     /// Real quantity = `Quantity` × 10^quantity_exponent.
     #[inline]
     pub fn quantity_exponent(&self) -> i8 {
-        i8::from_le(self.quantity_exponent)
+        self.quantity_exponent
     }
     #[inline]
     pub fn set_quantity_exponent(&mut self, value: i8) {
-        self.quantity_exponent = value.to_le();
+        self.quantity_exponent = value;
     }
     /// Exchange symbol, ASCII, NUL padded (`BTCUSDT`).
     #[inline]
@@ -4706,36 +4600,36 @@ impl InstrumentDefinition {
     /// Smallest price increment, in `Price` units.
     #[inline]
     pub fn tick_size(&self) -> Price {
-        i64::from_le(self.tick_size)
+        self.tick_size.get()
     }
     #[inline]
     pub fn set_tick_size(&mut self, value: Price) {
-        self.tick_size = value.to_le();
+        self.tick_size = ::rltop_runtime::le::I64::new(value);
     }
     /// Smallest quantity increment, in `Quantity` units.
     #[inline]
     pub fn lot_size(&self) -> Quantity {
-        u64::from_le(self.lot_size)
+        self.lot_size.get()
     }
     #[inline]
     pub fn set_lot_size(&mut self, value: Quantity) {
-        self.lot_size = value.to_le();
+        self.lot_size = ::rltop_runtime::le::U64::new(value);
     }
     #[inline]
     pub fn min_quantity(&self) -> Quantity {
-        u64::from_le(self.min_quantity)
+        self.min_quantity.get()
     }
     #[inline]
     pub fn set_min_quantity(&mut self, value: Quantity) {
-        self.min_quantity = value.to_le();
+        self.min_quantity = ::rltop_runtime::le::U64::new(value);
     }
     #[inline]
     pub fn max_quantity(&self) -> Quantity {
-        u64::from_le(self.max_quantity)
+        self.max_quantity.get()
     }
     #[inline]
     pub fn set_max_quantity(&mut self, value: Quantity) {
-        self.max_quantity = value.to_le();
+        self.max_quantity = ::rltop_runtime::le::U64::new(value);
     }
 }
 impl ::core::default::Default for InstrumentDefinition {
@@ -4870,8 +4764,7 @@ pub struct Heartbeat {
     /// Reserved: written as zero, ignored when read.
     pub _reserved1: [u8; 3],
     /// The publisher's heartbeat interval.
-    /// Wire form (little-endian), at offset 44; read it with `interval_ms()`.
-    pub interval_ms: u32,
+    pub interval_ms: ::rltop_runtime::le::U32,
     /// Reserved: written as zero, ignored when read.
     pub _reserved2: [u8; 16],
 }
@@ -4923,20 +4816,20 @@ impl Heartbeat {
     pub fn channel(
         &self,
     ) -> ::core::result::Result<Channel, ::rltop_runtime::InvalidEnum> {
-        Channel::try_from(u8::from_le(self.channel))
+        Channel::try_from(self.channel)
     }
     #[inline]
     pub fn set_channel(&mut self, value: Channel) {
-        self.channel = u8::from(value).to_le();
+        self.channel = u8::from(value);
     }
     /// The publisher's heartbeat interval.
     #[inline]
     pub fn interval_ms(&self) -> u32 {
-        u32::from_le(self.interval_ms)
+        self.interval_ms.get()
     }
     #[inline]
     pub fn set_interval_ms(&mut self, value: u32) {
-        self.interval_ms = value.to_le();
+        self.interval_ms = ::rltop_runtime::le::U32::new(value);
     }
 }
 impl ::core::default::Default for Heartbeat {
@@ -5027,8 +4920,7 @@ impl ::rltop_runtime::Message for Heartbeat {
 pub struct Login {
     pub header: MessageHeader,
     /// The heartbeat interval the client would like; zero takes the gateway's.
-    /// Wire form (little-endian), at offset 40; read it with `heartbeat_ms()`.
-    pub heartbeat_ms: u32,
+    pub heartbeat_ms: ::rltop_runtime::le::U32,
     /// Reserved: written as zero, ignored when read.
     pub _reserved1: [u8; 4],
     /// Who is connecting, for the gateway's log and metrics.
@@ -5082,11 +4974,11 @@ impl Login {
     /// The heartbeat interval the client would like; zero takes the gateway's.
     #[inline]
     pub fn heartbeat_ms(&self) -> u32 {
-        u32::from_le(self.heartbeat_ms)
+        self.heartbeat_ms.get()
     }
     #[inline]
     pub fn set_heartbeat_ms(&mut self, value: u32) {
-        self.heartbeat_ms = value.to_le();
+        self.heartbeat_ms = ::rltop_runtime::le::U32::new(value);
     }
     /// Who is connecting, for the gateway's log and metrics.
     #[inline]
@@ -5192,23 +5084,18 @@ impl ::rltop_runtime::Message for Login {
 pub struct LoginAccepted {
     pub header: MessageHeader,
     /// The interval at which each side sends a `SessionHeartbeat` when it has sent nothing else.
-    /// Wire form (little-endian), at offset 40; read it with `heartbeat_ms()`.
-    pub heartbeat_ms: u32,
+    pub heartbeat_ms: ::rltop_runtime::le::U32,
     /// A side that has received nothing for this long ends the connection.
-    /// Wire form (little-endian), at offset 44; read it with `idle_timeout_ms()`.
-    pub idle_timeout_ms: u32,
+    pub idle_timeout_ms: ::rltop_runtime::le::U32,
     /// How many `ChannelStatus` messages follow.
-    /// Wire form (little-endian), at offset 48; read it with `num_channels()`.
-    pub num_channels: u16,
+    pub num_channels: ::rltop_runtime::le::U16,
     /// Reserved: written as zero, ignored when read.
     pub _reserved1: [u8; 2],
     /// The most messages one `ReplayRequest` may ask for.
-    /// Wire form (little-endian), at offset 52; read it with `max_replay_count()`.
-    pub max_replay_count: u32,
+    pub max_replay_count: ::rltop_runtime::le::U32,
     /// Replayed messages a second this connection may ask for (a token bucket holding one
     /// second's worth).
-    /// Wire form (little-endian), at offset 56; read it with `replay_rate()`.
-    pub replay_rate: u32,
+    pub replay_rate: ::rltop_runtime::le::U32,
     /// Reserved: written as zero, ignored when read.
     pub _reserved2: [u8; 4],
 }
@@ -5261,48 +5148,48 @@ impl LoginAccepted {
     /// The interval at which each side sends a `SessionHeartbeat` when it has sent nothing else.
     #[inline]
     pub fn heartbeat_ms(&self) -> u32 {
-        u32::from_le(self.heartbeat_ms)
+        self.heartbeat_ms.get()
     }
     #[inline]
     pub fn set_heartbeat_ms(&mut self, value: u32) {
-        self.heartbeat_ms = value.to_le();
+        self.heartbeat_ms = ::rltop_runtime::le::U32::new(value);
     }
     /// A side that has received nothing for this long ends the connection.
     #[inline]
     pub fn idle_timeout_ms(&self) -> u32 {
-        u32::from_le(self.idle_timeout_ms)
+        self.idle_timeout_ms.get()
     }
     #[inline]
     pub fn set_idle_timeout_ms(&mut self, value: u32) {
-        self.idle_timeout_ms = value.to_le();
+        self.idle_timeout_ms = ::rltop_runtime::le::U32::new(value);
     }
     /// How many `ChannelStatus` messages follow.
     #[inline]
     pub fn num_channels(&self) -> u16 {
-        u16::from_le(self.num_channels)
+        self.num_channels.get()
     }
     #[inline]
     pub fn set_num_channels(&mut self, value: u16) {
-        self.num_channels = value.to_le();
+        self.num_channels = ::rltop_runtime::le::U16::new(value);
     }
     /// The most messages one `ReplayRequest` may ask for.
     #[inline]
     pub fn max_replay_count(&self) -> u32 {
-        u32::from_le(self.max_replay_count)
+        self.max_replay_count.get()
     }
     #[inline]
     pub fn set_max_replay_count(&mut self, value: u32) {
-        self.max_replay_count = value.to_le();
+        self.max_replay_count = ::rltop_runtime::le::U32::new(value);
     }
     /// Replayed messages a second this connection may ask for (a token bucket holding one
     /// second's worth).
     #[inline]
     pub fn replay_rate(&self) -> u32 {
-        u32::from_le(self.replay_rate)
+        self.replay_rate.get()
     }
     #[inline]
     pub fn set_replay_rate(&mut self, value: u32) {
-        self.replay_rate = value.to_le();
+        self.replay_rate = ::rltop_runtime::le::U32::new(value);
     }
 }
 impl ::core::default::Default for LoginAccepted {
@@ -5422,11 +5309,11 @@ impl LoginRejected {
     pub fn reason(
         &self,
     ) -> ::core::result::Result<LoginRejectReason, ::rltop_runtime::InvalidEnum> {
-        LoginRejectReason::try_from(u8::from_le(self.reason))
+        LoginRejectReason::try_from(self.reason)
     }
     #[inline]
     pub fn set_reason(&mut self, value: LoginRejectReason) {
-        self.reason = u8::from(value).to_le();
+        self.reason = u8::from(value);
     }
     /// A sentence for people.
     #[inline]
@@ -5531,25 +5418,19 @@ impl ::rltop_runtime::Message for LoginRejected {
 pub struct ChannelStatus {
     pub header: MessageHeader,
     /// The channel's multicast `session_id`: what its market data carries.
-    /// Wire form (little-endian), at offset 40; read it with `channel_session()`.
-    pub channel_session: u64,
+    pub channel_session: ::rltop_runtime::le::U64,
     pub stream: u8,
     pub state: u8,
     /// The channel's instrument group `g` (SPEC.md §10).
-    /// Wire form (little-endian), at offset 50; read it with `instrument_group()`.
-    pub instrument_group: u16,
+    pub instrument_group: ::rltop_runtime::le::U16,
     /// Messages of the channel the gateway holds for replay.
-    /// Wire form (little-endian), at offset 52; read it with `retained_messages()`.
-    pub retained_messages: u32,
+    pub retained_messages: ::rltop_runtime::le::U32,
     /// `seq_num` of the oldest message held (0 when none is).
-    /// Wire form (little-endian), at offset 56; read it with `first_seq()`.
-    pub first_seq: u64,
+    pub first_seq: ::rltop_runtime::le::U64,
     /// `seq_num` of the newest message held (0 when none is).
-    /// Wire form (little-endian), at offset 64; read it with `last_seq()`.
-    pub last_seq: u64,
+    pub last_seq: ::rltop_runtime::le::U64,
     /// Bytes of the messages held.
-    /// Wire form (little-endian), at offset 72; read it with `retained_bytes()`.
-    pub retained_bytes: u64,
+    pub retained_bytes: ::rltop_runtime::le::U64,
 }
 const _: () = {
     assert!(::core::mem::size_of::<ChannelStatus>() == 80);
@@ -5601,76 +5482,76 @@ impl ChannelStatus {
     /// The channel's multicast `session_id`: what its market data carries.
     #[inline]
     pub fn channel_session(&self) -> u64 {
-        u64::from_le(self.channel_session)
+        self.channel_session.get()
     }
     #[inline]
     pub fn set_channel_session(&mut self, value: u64) {
-        self.channel_session = value.to_le();
+        self.channel_session = ::rltop_runtime::le::U64::new(value);
     }
     #[inline]
     pub fn stream(
         &self,
     ) -> ::core::result::Result<Stream, ::rltop_runtime::InvalidEnum> {
-        Stream::try_from(u8::from_le(self.stream))
+        Stream::try_from(self.stream)
     }
     #[inline]
     pub fn set_stream(&mut self, value: Stream) {
-        self.stream = u8::from(value).to_le();
+        self.stream = u8::from(value);
     }
     #[inline]
     pub fn state(
         &self,
     ) -> ::core::result::Result<ChannelState, ::rltop_runtime::InvalidEnum> {
-        ChannelState::try_from(u8::from_le(self.state))
+        ChannelState::try_from(self.state)
     }
     #[inline]
     pub fn set_state(&mut self, value: ChannelState) {
-        self.state = u8::from(value).to_le();
+        self.state = u8::from(value);
     }
     /// The channel's instrument group `g` (SPEC.md §10).
     #[inline]
     pub fn instrument_group(&self) -> u16 {
-        u16::from_le(self.instrument_group)
+        self.instrument_group.get()
     }
     #[inline]
     pub fn set_instrument_group(&mut self, value: u16) {
-        self.instrument_group = value.to_le();
+        self.instrument_group = ::rltop_runtime::le::U16::new(value);
     }
     /// Messages of the channel the gateway holds for replay.
     #[inline]
     pub fn retained_messages(&self) -> u32 {
-        u32::from_le(self.retained_messages)
+        self.retained_messages.get()
     }
     #[inline]
     pub fn set_retained_messages(&mut self, value: u32) {
-        self.retained_messages = value.to_le();
+        self.retained_messages = ::rltop_runtime::le::U32::new(value);
     }
     /// `seq_num` of the oldest message held (0 when none is).
     #[inline]
     pub fn first_seq(&self) -> u64 {
-        u64::from_le(self.first_seq)
+        self.first_seq.get()
     }
     #[inline]
     pub fn set_first_seq(&mut self, value: u64) {
-        self.first_seq = value.to_le();
+        self.first_seq = ::rltop_runtime::le::U64::new(value);
     }
     /// `seq_num` of the newest message held (0 when none is).
     #[inline]
     pub fn last_seq(&self) -> u64 {
-        u64::from_le(self.last_seq)
+        self.last_seq.get()
     }
     #[inline]
     pub fn set_last_seq(&mut self, value: u64) {
-        self.last_seq = value.to_le();
+        self.last_seq = ::rltop_runtime::le::U64::new(value);
     }
     /// Bytes of the messages held.
     #[inline]
     pub fn retained_bytes(&self) -> u64 {
-        u64::from_le(self.retained_bytes)
+        self.retained_bytes.get()
     }
     #[inline]
     pub fn set_retained_bytes(&mut self, value: u64) {
-        self.retained_bytes = value.to_le();
+        self.retained_bytes = ::rltop_runtime::le::U64::new(value);
     }
 }
 impl ::core::default::Default for ChannelStatus {
@@ -5797,8 +5678,7 @@ pub struct Subscribe {
     pub num_instruments: u8,
     /// Reserved: written as zero, ignored when read.
     pub _reserved1: [u8; 2],
-    /// Wire form (little-endian), at offset 44; read it with `instruments()`.
-    pub instruments: [u32; 20],
+    pub instruments: [::rltop_runtime::le::U32; 20],
     /// Reserved: written as zero, ignored when read.
     pub _reserved2: [u8; 4],
 }
@@ -5848,31 +5728,28 @@ impl Subscribe {
     }
     #[inline]
     pub fn streams(&self) -> StreamSet {
-        StreamSet::from_bits_retain(u8::from_le(self.streams))
+        StreamSet::from_bits_retain(self.streams)
     }
     #[inline]
     pub fn set_streams(&mut self, value: StreamSet) {
-        self.streams = value.bits().to_le();
+        self.streams = value.bits();
     }
     /// Valid entries of `instruments` (0..=20); zero means every instrument group.
     #[inline]
     pub fn num_instruments(&self) -> u8 {
-        u8::from_le(self.num_instruments)
+        self.num_instruments
     }
     #[inline]
     pub fn set_num_instruments(&mut self, value: u8) {
-        self.num_instruments = value.to_le();
+        self.num_instruments = value;
     }
     #[inline]
     pub fn instruments(&self) -> [u32; 20] {
-        {
-            let raw = self.instruments;
-            raw.map(u32::from_le)
-        }
+        self.instruments.map(::rltop_runtime::le::U32::get)
     }
     #[inline]
     pub fn set_instruments(&mut self, value: [u32; 20]) {
-        self.instruments = value.map(u32::to_le);
+        self.instruments = value.map(::rltop_runtime::le::U32::new);
     }
 }
 impl ::core::default::Default for Subscribe {
@@ -5980,8 +5857,7 @@ pub struct Unsubscribe {
     pub num_instruments: u8,
     /// Reserved: written as zero, ignored when read.
     pub _reserved1: [u8; 2],
-    /// Wire form (little-endian), at offset 44; read it with `instruments()`.
-    pub instruments: [u32; 20],
+    pub instruments: [::rltop_runtime::le::U32; 20],
     /// Reserved: written as zero, ignored when read.
     pub _reserved2: [u8; 4],
 }
@@ -6031,31 +5907,28 @@ impl Unsubscribe {
     }
     #[inline]
     pub fn streams(&self) -> StreamSet {
-        StreamSet::from_bits_retain(u8::from_le(self.streams))
+        StreamSet::from_bits_retain(self.streams)
     }
     #[inline]
     pub fn set_streams(&mut self, value: StreamSet) {
-        self.streams = value.bits().to_le();
+        self.streams = value.bits();
     }
     /// Valid entries of `instruments` (0..=20); zero means every instrument group.
     #[inline]
     pub fn num_instruments(&self) -> u8 {
-        u8::from_le(self.num_instruments)
+        self.num_instruments
     }
     #[inline]
     pub fn set_num_instruments(&mut self, value: u8) {
-        self.num_instruments = value.to_le();
+        self.num_instruments = value;
     }
     #[inline]
     pub fn instruments(&self) -> [u32; 20] {
-        {
-            let raw = self.instruments;
-            raw.map(u32::from_le)
-        }
+        self.instruments.map(::rltop_runtime::le::U32::get)
     }
     #[inline]
     pub fn set_instruments(&mut self, value: [u32; 20]) {
-        self.instruments = value.map(u32::to_le);
+        self.instruments = value.map(::rltop_runtime::le::U32::new);
     }
 }
 impl ::core::default::Default for Unsubscribe {
@@ -6160,14 +6033,10 @@ impl ::rltop_runtime::Message for Unsubscribe {
 pub struct ReplayRequest {
     pub header: MessageHeader,
     /// Chosen by the client, echoed in the answer.
-    /// Wire form (little-endian), at offset 40; read it with `request_id()`.
-    pub request_id: u32,
-    /// Wire form (little-endian), at offset 44; read it with `count()`.
-    pub count: u32,
-    /// Wire form (little-endian), at offset 48; read it with `channel_session()`.
-    pub channel_session: u64,
-    /// Wire form (little-endian), at offset 56; read it with `first_seq()`.
-    pub first_seq: u64,
+    pub request_id: ::rltop_runtime::le::U32,
+    pub count: ::rltop_runtime::le::U32,
+    pub channel_session: ::rltop_runtime::le::U64,
+    pub first_seq: ::rltop_runtime::le::U64,
 }
 const _: () = {
     assert!(::core::mem::size_of::<ReplayRequest>() == 64);
@@ -6215,35 +6084,35 @@ impl ReplayRequest {
     /// Chosen by the client, echoed in the answer.
     #[inline]
     pub fn request_id(&self) -> u32 {
-        u32::from_le(self.request_id)
+        self.request_id.get()
     }
     #[inline]
     pub fn set_request_id(&mut self, value: u32) {
-        self.request_id = value.to_le();
+        self.request_id = ::rltop_runtime::le::U32::new(value);
     }
     #[inline]
     pub fn count(&self) -> u32 {
-        u32::from_le(self.count)
+        self.count.get()
     }
     #[inline]
     pub fn set_count(&mut self, value: u32) {
-        self.count = value.to_le();
+        self.count = ::rltop_runtime::le::U32::new(value);
     }
     #[inline]
     pub fn channel_session(&self) -> u64 {
-        u64::from_le(self.channel_session)
+        self.channel_session.get()
     }
     #[inline]
     pub fn set_channel_session(&mut self, value: u64) {
-        self.channel_session = value.to_le();
+        self.channel_session = ::rltop_runtime::le::U64::new(value);
     }
     #[inline]
     pub fn first_seq(&self) -> u64 {
-        u64::from_le(self.first_seq)
+        self.first_seq.get()
     }
     #[inline]
     pub fn set_first_seq(&mut self, value: u64) {
-        self.first_seq = value.to_le();
+        self.first_seq = ::rltop_runtime::le::U64::new(value);
     }
 }
 impl ::core::default::Default for ReplayRequest {
@@ -6307,15 +6176,11 @@ impl ::rltop_runtime::Message for ReplayRequest {
 #[repr(C, packed)]
 pub struct ReplayComplete {
     pub header: MessageHeader,
-    /// Wire form (little-endian), at offset 40; read it with `request_id()`.
-    pub request_id: u32,
+    pub request_id: ::rltop_runtime::le::U32,
     /// Messages sent (the request's `count`).
-    /// Wire form (little-endian), at offset 44; read it with `count()`.
-    pub count: u32,
-    /// Wire form (little-endian), at offset 48; read it with `channel_session()`.
-    pub channel_session: u64,
-    /// Wire form (little-endian), at offset 56; read it with `first_seq()`.
-    pub first_seq: u64,
+    pub count: ::rltop_runtime::le::U32,
+    pub channel_session: ::rltop_runtime::le::U64,
+    pub first_seq: ::rltop_runtime::le::U64,
 }
 const _: () = {
     assert!(::core::mem::size_of::<ReplayComplete>() == 64);
@@ -6362,36 +6227,36 @@ impl ReplayComplete {
     }
     #[inline]
     pub fn request_id(&self) -> u32 {
-        u32::from_le(self.request_id)
+        self.request_id.get()
     }
     #[inline]
     pub fn set_request_id(&mut self, value: u32) {
-        self.request_id = value.to_le();
+        self.request_id = ::rltop_runtime::le::U32::new(value);
     }
     /// Messages sent (the request's `count`).
     #[inline]
     pub fn count(&self) -> u32 {
-        u32::from_le(self.count)
+        self.count.get()
     }
     #[inline]
     pub fn set_count(&mut self, value: u32) {
-        self.count = value.to_le();
+        self.count = ::rltop_runtime::le::U32::new(value);
     }
     #[inline]
     pub fn channel_session(&self) -> u64 {
-        u64::from_le(self.channel_session)
+        self.channel_session.get()
     }
     #[inline]
     pub fn set_channel_session(&mut self, value: u64) {
-        self.channel_session = value.to_le();
+        self.channel_session = ::rltop_runtime::le::U64::new(value);
     }
     #[inline]
     pub fn first_seq(&self) -> u64 {
-        u64::from_le(self.first_seq)
+        self.first_seq.get()
     }
     #[inline]
     pub fn set_first_seq(&mut self, value: u64) {
-        self.first_seq = value.to_le();
+        self.first_seq = ::rltop_runtime::le::U64::new(value);
     }
 }
 impl ::core::default::Default for ReplayComplete {
@@ -6455,25 +6320,19 @@ impl ::rltop_runtime::Message for ReplayComplete {
 #[repr(C, packed)]
 pub struct ReplayRejected {
     pub header: MessageHeader,
-    /// Wire form (little-endian), at offset 40; read it with `request_id()`.
-    pub request_id: u32,
+    pub request_id: ::rltop_runtime::le::U32,
     /// The request's `count`.
-    /// Wire form (little-endian), at offset 44; read it with `count()`.
-    pub count: u32,
-    /// Wire form (little-endian), at offset 48; read it with `channel_session()`.
-    pub channel_session: u64,
+    pub count: ::rltop_runtime::le::U32,
+    pub channel_session: ::rltop_runtime::le::U64,
     /// The request's `first_seq`.
-    /// Wire form (little-endian), at offset 56; read it with `first_seq()`.
-    pub first_seq: u64,
+    pub first_seq: ::rltop_runtime::le::U64,
     pub reason: u8,
     /// Reserved: written as zero, ignored when read.
     pub _reserved1: [u8; 7],
     /// `seq_num` of the oldest message the gateway holds for the channel (0 when none).
-    /// Wire form (little-endian), at offset 72; read it with `window_first()`.
-    pub window_first: u64,
+    pub window_first: ::rltop_runtime::le::U64,
     /// `seq_num` of the newest message the gateway holds for the channel (0 when none).
-    /// Wire form (little-endian), at offset 80; read it with `window_last()`.
-    pub window_last: u64,
+    pub window_last: ::rltop_runtime::le::U64,
     /// A sentence for people.
     pub detail: [u8; 40],
 }
@@ -6527,65 +6386,65 @@ impl ReplayRejected {
     }
     #[inline]
     pub fn request_id(&self) -> u32 {
-        u32::from_le(self.request_id)
+        self.request_id.get()
     }
     #[inline]
     pub fn set_request_id(&mut self, value: u32) {
-        self.request_id = value.to_le();
+        self.request_id = ::rltop_runtime::le::U32::new(value);
     }
     /// The request's `count`.
     #[inline]
     pub fn count(&self) -> u32 {
-        u32::from_le(self.count)
+        self.count.get()
     }
     #[inline]
     pub fn set_count(&mut self, value: u32) {
-        self.count = value.to_le();
+        self.count = ::rltop_runtime::le::U32::new(value);
     }
     #[inline]
     pub fn channel_session(&self) -> u64 {
-        u64::from_le(self.channel_session)
+        self.channel_session.get()
     }
     #[inline]
     pub fn set_channel_session(&mut self, value: u64) {
-        self.channel_session = value.to_le();
+        self.channel_session = ::rltop_runtime::le::U64::new(value);
     }
     /// The request's `first_seq`.
     #[inline]
     pub fn first_seq(&self) -> u64 {
-        u64::from_le(self.first_seq)
+        self.first_seq.get()
     }
     #[inline]
     pub fn set_first_seq(&mut self, value: u64) {
-        self.first_seq = value.to_le();
+        self.first_seq = ::rltop_runtime::le::U64::new(value);
     }
     #[inline]
     pub fn reason(
         &self,
     ) -> ::core::result::Result<ReplayRejectReason, ::rltop_runtime::InvalidEnum> {
-        ReplayRejectReason::try_from(u8::from_le(self.reason))
+        ReplayRejectReason::try_from(self.reason)
     }
     #[inline]
     pub fn set_reason(&mut self, value: ReplayRejectReason) {
-        self.reason = u8::from(value).to_le();
+        self.reason = u8::from(value);
     }
     /// `seq_num` of the oldest message the gateway holds for the channel (0 when none).
     #[inline]
     pub fn window_first(&self) -> u64 {
-        u64::from_le(self.window_first)
+        self.window_first.get()
     }
     #[inline]
     pub fn set_window_first(&mut self, value: u64) {
-        self.window_first = value.to_le();
+        self.window_first = ::rltop_runtime::le::U64::new(value);
     }
     /// `seq_num` of the newest message the gateway holds for the channel (0 when none).
     #[inline]
     pub fn window_last(&self) -> u64 {
-        u64::from_le(self.window_last)
+        self.window_last.get()
     }
     #[inline]
     pub fn set_window_last(&mut self, value: u64) {
-        self.window_last = value.to_le();
+        self.window_last = ::rltop_runtime::le::U64::new(value);
     }
     /// A sentence for people.
     #[inline]
@@ -6944,11 +6803,11 @@ impl EndOfSession {
     pub fn reason(
         &self,
     ) -> ::core::result::Result<EndReason, ::rltop_runtime::InvalidEnum> {
-        EndReason::try_from(u8::from_le(self.reason))
+        EndReason::try_from(self.reason)
     }
     #[inline]
     pub fn set_reason(&mut self, value: EndReason) {
-        self.reason = u8::from(value).to_le();
+        self.reason = u8::from(value);
     }
     /// A sentence for people (for a slow consumer: how many bytes waited, and the bound).
     #[inline]
@@ -7064,11 +6923,9 @@ pub struct Reject {
     /// Reserved: written as zero, ignored when read.
     pub _reserved1: [u8; 2],
     /// Byte offset, within the refused message, of the field at fault (0 when none is).
-    /// Wire form (little-endian), at offset 44; read it with `error_offset()`.
-    pub error_offset: u32,
+    pub error_offset: ::rltop_runtime::le::U32,
     /// `seq_num` of the refused message.
-    /// Wire form (little-endian), at offset 48; read it with `rejected_seq()`.
-    pub rejected_seq: u64,
+    pub rejected_seq: ::rltop_runtime::le::U64,
     /// A sentence for people.
     pub detail: [u8; 72],
 }
@@ -7120,39 +6977,39 @@ impl Reject {
     /// `msg_type` of the refused message.
     #[inline]
     pub fn rejected_type(&self) -> u8 {
-        u8::from_le(self.rejected_type)
+        self.rejected_type
     }
     #[inline]
     pub fn set_rejected_type(&mut self, value: u8) {
-        self.rejected_type = value.to_le();
+        self.rejected_type = value;
     }
     #[inline]
     pub fn reason(
         &self,
     ) -> ::core::result::Result<RejectCode, ::rltop_runtime::InvalidEnum> {
-        RejectCode::try_from(u8::from_le(self.reason))
+        RejectCode::try_from(self.reason)
     }
     #[inline]
     pub fn set_reason(&mut self, value: RejectCode) {
-        self.reason = u8::from(value).to_le();
+        self.reason = u8::from(value);
     }
     /// Byte offset, within the refused message, of the field at fault (0 when none is).
     #[inline]
     pub fn error_offset(&self) -> u32 {
-        u32::from_le(self.error_offset)
+        self.error_offset.get()
     }
     #[inline]
     pub fn set_error_offset(&mut self, value: u32) {
-        self.error_offset = value.to_le();
+        self.error_offset = ::rltop_runtime::le::U32::new(value);
     }
     /// `seq_num` of the refused message.
     #[inline]
     pub fn rejected_seq(&self) -> u64 {
-        u64::from_le(self.rejected_seq)
+        self.rejected_seq.get()
     }
     #[inline]
     pub fn set_rejected_seq(&mut self, value: u64) {
-        self.rejected_seq = value.to_le();
+        self.rejected_seq = ::rltop_runtime::le::U64::new(value);
     }
     /// A sentence for people.
     #[inline]

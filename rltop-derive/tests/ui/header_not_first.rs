@@ -4,7 +4,7 @@ use rltop::MessageHeader;
 #[repr(C, packed)]
 #[rltop(type_code = 0x86, size = 48)]
 struct HeaderLast {
-    value: u64,
+    value: rltop_runtime::le::U64,
     header: MessageHeader,
 }
 

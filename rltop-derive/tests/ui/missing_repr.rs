@@ -4,7 +4,7 @@ use rltop::MessageHeader;
 #[rltop(type_code = 0x86, size = 48)]
 struct NotPacked {
     header: MessageHeader,
-    value: u64,
+    value: rltop_runtime::le::U64,
 }
 
 fn main() {}

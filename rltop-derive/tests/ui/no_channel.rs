@@ -5,7 +5,7 @@ use rltop::MessageHeader;
 #[rltop(type_code = 0x20, size = 48)]
 struct Stray {
     header: MessageHeader,
-    value: u64,
+    value: rltop_runtime::le::U64,
 }
 
 fn main() {}

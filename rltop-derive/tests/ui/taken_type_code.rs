@@ -5,7 +5,7 @@ use rltop::MessageHeader;
 #[rltop(type_code = 0x78, size = 48)]
 struct Clash {
     header: MessageHeader,
-    value: u64,
+    value: rltop_runtime::le::U64,
 }
 
 fn main() {}

@@ -6,7 +6,7 @@ use rltop::MessageHeader;
 #[rltop(type_code = 0x86, size = 72)]
 struct VenueStatus {
     header: MessageHeader,
-    symbol_id: u32,
+    symbol_id: rltop_runtime::le::U32,
     status: u8,
     _reserved: [u8; 19],
 }
