@@ -6,7 +6,7 @@ use rltop_runtime::le::{I32, I64, U32};
 use rltop_runtime::{bytemuck, decode, finalize, DecodeError, Message as Wire};
 
 /// A venue-specific message a third party adds in a free code of the statistics range.
-#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable, rltop_derive::Message)]
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable, rltop_runtime::Message)]
 #[bytemuck(crate = "rltop_runtime::bytemuck")]
 #[repr(C, packed)]
 #[rltop(type_code = 0x86, size = 64)]
@@ -64,7 +64,7 @@ fn derived_message_encodes_and_decodes_like_generated_ones() {
 }
 
 mod evo {
-    rltop_derive::include_schema!("schemas/evolution.rlt");
+    rltop_runtime::include_schema!("schemas/evolution.rlt");
 }
 
 #[test]

@@ -7,11 +7,12 @@ use rltop_codegen::rust::{record, Which};
 use rltop_codegen::{layout, Model};
 use syn::spanned::Spanned;
 
-/// The canonical schema, for the header and the composites a hand-written message may use.
-const CANONICAL: &str = include_str!("../../schema/rltop.rlt");
+/// The canonical schema, for the header and the composites a hand-written message may use:
+/// `cargo xtask gen` copies schema/rltop.rlt into this package (and checks it has not drifted).
+const CANONICAL: &str = include_str!("canonical.rlt");
 
 fn canonical() -> syn::Result<Model> {
-    rltop_codegen::check("schema/rltop.rlt", CANONICAL)
+    rltop_codegen::check("rltop-derive/src/canonical.rlt", CANONICAL)
         .into_model()
         .map_err(|e| {
             syn::Error::new(

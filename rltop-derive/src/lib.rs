@@ -6,7 +6,9 @@
 //!   assertions, `rltop_runtime::Message`).
 //! * `include_schema!("path/to/schema.rlt")`: expands a whole schema at compile time.
 //!
-//! Emitted code names `::rltop_runtime`, so the using crate depends on `rltop-runtime`.
+//! Emitted code names `::rltop_runtime`; users reach both macros through `rltop-runtime`
+//! (feature `derive`: `#[derive(rltop_runtime::Message)]`, `rltop_runtime::include_schema!`),
+//! so the crate their code expands against is one they already depend on.
 
 mod derive;
 
@@ -15,15 +17,16 @@ use proc_macro::TokenStream;
 /// Derives `rltop_runtime::Message` for a hand-written message of the RLTOP protocol.
 ///
 /// ```text
-/// #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable, rltop_derive::Message)]
+/// #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable, rltop_runtime::Message)]
 /// #[repr(C, packed)]
 /// #[rltop(type_code = 0x86, size = 64)]
-/// struct VenueStatus { header: rltop::MessageHeader, symbol_id: u32, status: u8, _reserved: [u8; 19] }
+/// struct VenueStatus { header: rltop::MessageHeader, symbol_id: rltop_runtime::le::U32, status: u8, _reserved: [u8; 19] }
 /// ```
 ///
-/// Field types: `u8`..`u64`, `i8`..`i64`, the schema's named types (`Price`, ...), its
-/// structs (`MessageHeader`, `PriceLevel`, ...) and arrays of those; a field whose name
-/// starts with `_` and whose type is `[u8; N]` is reserved.
+/// Field types: `u8`, `i8`, the runtime's little-endian `le::{U16, U32, U64, I16, I32, I64}`,
+/// the schema's structs (`MessageHeader`, `PriceLevel`, ...) and arrays of those; a field
+/// whose name starts with `_` and whose type is `[u8; N]` is reserved. A native `u32` (or the
+/// schema's `Price`) is refused: the wire is little-endian whatever the host.
 #[proc_macro_derive(Message, attributes(rltop))]
 pub fn derive_message(input: TokenStream) -> TokenStream {
     let input = syn::parse_macro_input!(input as syn::DeriveInput);

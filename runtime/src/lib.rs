@@ -1,6 +1,6 @@
 //! Runtime support for code generated from an RLTOP schema.
 //!
-//! Generated crates (and `#[derive(rltop_derive::Message)]`) describe each message with the
+//! Generated crates (and `#[derive(rltop_runtime::Message)]`) describe each message with the
 //! [`Message`] trait and the protocol's header with a [`Protocol`] constant; everything that
 //! does not depend on a particular message lives here once: framing, header checks, the
 //! checksum, the datagram iterator and the encoder.
@@ -20,6 +20,11 @@ pub mod le;
 mod text;
 
 pub use bytemuck;
+/// `#[derive(Message)]` for a hand-written extension message and `include_schema!` for a
+/// whole schema at compile time (feature `derive`); see the `rltop-derive` crate. The macro
+/// shares its name with the [`Message`] trait it implements, as serde's derives do.
+#[cfg(feature = "derive")]
+pub use rltop_derive::{include_schema, Message};
 pub use error::{DecodeError, InvalidEnum, TextError};
 pub use text::{ascii_str, set_ascii, valid_ascii};
 
@@ -146,7 +151,7 @@ impl Field {
 }
 
 /// A fixed-size message type of a protocol. Implemented by generated code and by
-/// `#[derive(rltop_derive::Message)]`; all decoding and encoding goes through it.
+/// `#[derive(rltop_runtime::Message)]`; all decoding and encoding goes through it.
 pub trait Message: bytemuck::Pod + core::fmt::Debug {
     /// Name in the schema.
     const NAME: &'static str;

@@ -8,6 +8,7 @@ mod e2e;
 mod fuzz;
 mod gen;
 mod mutants;
+mod package;
 mod process;
 mod pyenv;
 mod test;
@@ -35,6 +36,8 @@ usage: cargo xtask <verb>
   fuzz [--seconds N | --minutes N]
                        libFuzzer on the C header = Rust binding and on the feed handler,
                        then the Python binding on both corpora
+  package              cargo package of every publishable crate, rust-version against the
+                       dependencies', and the README's derive example in a fresh crate
   e2e [bridge|gateway] publisher and subscriber in network namespaces under loss (root)
   test                 everything CI runs: gen --check, schema checks, all tests
 ";
@@ -49,6 +52,7 @@ fn main() -> ExitCode {
         Some("conformance") => conformance::run(&args[1..]),
         Some("mutants") => mutants::run(&args[1..]),
         Some("fuzz") => fuzz::run(&args[1..]),
+        Some("package") => package::run(&args[1..]),
         Some("test") if args.len() == 1 => test::run(),
         Some("e2e") => e2e::run(&args[1..]).map(|n| println!("e2e: {n} passed, 0 failed")),
         _ => Err(USAGE.to_string()),

@@ -78,6 +78,9 @@ pub fn run() -> Result<(), String> {
         cargo(&["test", "--workspace", "--no-fail-fast"])?;
     }
     cargo(&["test", "--workspace", "--doc"])?;
+    // The crates as an outside user meets them: packaged, and the README's example.
+    eprintln!("\n$ cargo xtask package");
+    crate::package::run(&[])?;
 
     // The C header: its own tests, then the conformance suite in every build configuration.
     eprintln!("\n# C header");

@@ -1,0 +1,248 @@
+//! `cargo xtask package`: the crates as someone outside this repository meets them.
+//!
+//! Three checks, each of something that works inside the workspace and can still be broken
+//! for a user:
+//!
+//! 1. **The README's extension example, in a fresh crate.** The README's `[dependencies]`
+//!    block and its derive / `include_schema!` block are copied verbatim into a new crate in a
+//!    temporary directory (outside this workspace, so no workspace setting helps it), with
+//!    the README's `rltop/` checkout path pointed at this repository, and built. This is what
+//!    catches an expansion naming a crate the user never added.
+//! 2. **`cargo package` of every publishable crate** (those without `publish = false`), with
+//!    verification: each is built from its packaged sources alone, so a file read from
+//!    outside its package or a path dependency without a version fails here.
+//! 3. **`rust-version` is at least what the dependencies need**: for every workspace crate,
+//!    its declared `rust-version` against the highest `rust-version` among the packages it
+//!    depends on (normal and build dependencies, transitively, as Cargo.lock resolves them).
+//!    What our own code needs is stated next to the workspace's `rust-version`.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs;
+use std::path::Path;
+use std::process::Command;
+
+use serde_json::Value;
+
+use crate::root;
+
+pub fn run(args: &[String]) -> Result<(), String> {
+    if !args.is_empty() {
+        return Err("usage: cargo xtask package\n".into());
+    }
+    let metadata = metadata()?;
+    rust_versions(&metadata)?;
+    package_all(&metadata)?;
+    readme_example()
+}
+
+fn metadata() -> Result<Value, String> {
+    let out = Command::new(env!("CARGO"))
+        .args(["metadata", "--format-version", "1", "--locked"])
+        .current_dir(root())
+        .output()
+        .map_err(|e| format!("cannot run cargo metadata: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "cargo metadata failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    serde_json::from_slice(&out.stdout).map_err(|e| format!("cargo metadata output: {e}"))
+}
+
+/// `"1.86"` or `"1.86.0"` as comparable numbers.
+fn version_key(v: &str) -> Vec<u64> {
+    v.split('.').filter_map(|p| p.parse().ok()).collect()
+}
+
+fn workspace_members(metadata: &Value) -> BTreeSet<&str> {
+    metadata["workspace_members"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect()
+}
+
+fn rust_versions(metadata: &Value) -> Result<(), String> {
+    eprintln!("\n# rust-version of every crate against its dependencies'");
+    let packages: BTreeMap<&str, &Value> = metadata["packages"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|p| Some((p["id"].as_str()?, p)))
+        .collect();
+    let deps: BTreeMap<&str, Vec<&str>> = metadata["resolve"]["nodes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|node| {
+            let not_dev = node["deps"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|dep| {
+                    dep["dep_kinds"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .any(|kind| kind["kind"].as_str() != Some("dev"))
+                })
+                .filter_map(|dep| dep["pkg"].as_str())
+                .collect();
+            Some((node["id"].as_str()?, not_dev))
+        })
+        .collect();
+    let rust_version = |id: &str| packages.get(id).and_then(|p| p["rust_version"].as_str());
+    let name = |id: &str| {
+        packages
+            .get(id)
+            .and_then(|p| p["name"].as_str())
+            .unwrap_or(id)
+            .to_string()
+    };
+    let mut wrong = Vec::new();
+    for member in workspace_members(metadata) {
+        let Some(declared) = rust_version(member) else {
+            wrong.push(format!("  {} declares no rust-version", name(member)));
+            continue;
+        };
+        let mut seen = BTreeSet::new();
+        let mut stack = vec![member];
+        let mut needed: Option<(&str, String)> = None;
+        while let Some(id) = stack.pop() {
+            for &dep in deps.get(id).into_iter().flatten() {
+                if !seen.insert(dep) {
+                    continue;
+                }
+                stack.push(dep);
+                if let Some(v) = rust_version(dep) {
+                    if needed
+                        .as_ref()
+                        .is_none_or(|(best, _)| version_key(v) > version_key(best))
+                    {
+                        needed = Some((v, name(dep)));
+                    }
+                }
+            }
+        }
+        if let Some((v, by)) = needed {
+            if version_key(v) > version_key(declared) {
+                wrong.push(format!(
+                    "  {} says rust-version {declared}, but {by} needs {v}",
+                    name(member)
+                ));
+            }
+        }
+    }
+    if wrong.is_empty() {
+        eprintln!("every crate's rust-version covers its dependencies");
+        Ok(())
+    } else {
+        Err(format!(
+            "rust-version is lower than a dependency needs:\n{}\n",
+            wrong.join("\n")
+        ))
+    }
+}
+
+fn package_all(metadata: &Value) -> Result<(), String> {
+    let members = workspace_members(metadata);
+    // `publish = false` shows as an empty registry list.
+    let unpublished: Vec<&str> = metadata["packages"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|p| p["id"].as_str().is_some_and(|id| members.contains(id)))
+        .filter(|p| p["publish"].as_array().is_some_and(Vec::is_empty))
+        .filter_map(|p| p["name"].as_str())
+        .collect();
+    let mut args = vec!["package", "--workspace", "--quiet"];
+    for name in &unpublished {
+        args.extend(["--exclude", name]);
+    }
+    // A CI checkout is clean; a developer's tree may hold uncommitted work being checked.
+    if std::env::var_os("CI").is_none() {
+        args.push("--allow-dirty");
+    }
+    crate::test::cargo(&args)
+}
+
+/// The first fenced block of `lang` in `readme` whose text contains `marker`.
+fn fenced_block<'a>(readme: &'a str, lang: &str, marker: &str) -> Result<&'a str, String> {
+    let fence = format!("```{lang}\n");
+    let mut rest = readme;
+    while let Some(start) = rest.find(&fence) {
+        let body = &rest[start + fence.len()..];
+        let end = body
+            .find("```")
+            .ok_or_else(|| format!("README.md: a ```{lang} block is not closed"))?;
+        if body[..end].contains(marker) {
+            return Ok(&body[..end]);
+        }
+        rest = &body[end..];
+    }
+    Err(format!(
+        "README.md has no ```{lang} block containing `{marker}`"
+    ))
+}
+
+/// Where the README's example Cargo.toml expects this repository.
+const README_CHECKOUT: &str = "path = \"rltop/";
+
+fn readme_example() -> Result<(), String> {
+    eprintln!("\n# the README's derive and include_schema! example, in a crate outside the workspace");
+    let root = root();
+    let readme = fs::read_to_string(root.join("README.md"))
+        .map_err(|e| format!("cannot read README.md: {e}"))?;
+    let dependencies = fenced_block(&readme, "toml", "features = [\"derive\"]")?;
+    let code = fenced_block(&readme, "rust", "include_schema!")?;
+    if !dependencies.contains(README_CHECKOUT) {
+        return Err(format!(
+            "README.md: the example's dependencies no longer use `{README_CHECKOUT}…`; update xtask/src/package.rs"
+        ));
+    }
+    let here = format!("path = \"{}/", root.display());
+    let manifest = format!(
+        "[package]\nname = \"outside-user\"\nversion = \"0.1.0\"\nedition = \"2021\"\npublish = false\n\n\
+         # Its own workspace: nothing is inherited from the repository's.\n[workspace]\n\n{}",
+        dependencies.replace(README_CHECKOUT, &here)
+    );
+    let dir = std::env::temp_dir().join("rltop-outside-crate");
+    let _ = fs::remove_dir_all(&dir);
+    let write = |rel: &str, text: &str| -> Result<(), String> {
+        let path = dir.join(rel);
+        fs::create_dir_all(path.parent().unwrap_or(&dir))
+            .and_then(|()| fs::write(&path, text))
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))
+    };
+    write("Cargo.toml", &manifest)?;
+    write("src/lib.rs", code)?;
+    // The user's own protocol: any valid schema; the canonical one is at hand.
+    let schema = fs::read_to_string(root.join(crate::gen::SCHEMA))
+        .map_err(|e| format!("cannot read {}: {e}", crate::gen::SCHEMA))?;
+    write("schemas/my-protocol.rlt", &schema)?;
+    // The workspace's lock file pins the same versions (the build then reuses target/).
+    fs::copy(root.join("Cargo.lock"), dir.join("Cargo.lock"))
+        .map_err(|e| format!("cannot copy Cargo.lock: {e}"))?;
+    build_outside(&dir, &root.join("target"))
+}
+
+fn build_outside(dir: &Path, target: &Path) -> Result<(), String> {
+    eprintln!("$ cargo build   (in {})", dir.display());
+    let status = Command::new(env!("CARGO"))
+        .args(["build", "--quiet"])
+        .env("CARGO_TARGET_DIR", target)
+        .current_dir(dir)
+        .status()
+        .map_err(|e| format!("cannot run cargo: {e}"))?;
+    if status.success() {
+        eprintln!("the README's example builds outside the workspace");
+        Ok(())
+    } else {
+        Err(format!(
+            "the README's derive / include_schema! example does not build in a fresh crate ({})\n",
+            dir.display()
+        ))
+    }
+}
