@@ -6,8 +6,10 @@ use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use rltop_bench::{
-    decode_c, decode_generated, encode_generated, encoded, events, handwritten, peers, Digest,
+    datagram_sum, datagrams, decode_c, decode_datagram_c, decode_generated, encode_generated, encoded,
+    events, handwritten, peers, Digest,
 };
+use rltop_runtime::crc::{checksum_with_hole, checksums_with_hole};
 
 const N: usize = 4096;
 
@@ -29,6 +31,52 @@ fn decode(c: &mut Criterion) {
     g.bench_function("handwritten", |b| b.iter(|| run(&buf, handwritten::decode)));
     g.bench_function("binrw", |b| b.iter(|| run(&buf, peers::binrw_decode)));
     g.bench_function("deku", |b| b.iter(|| run(&buf, peers::deku_decode)));
+    // Whole datagrams (11 messages, one Ethernet frame's payload), the checksums of a
+    // datagram's messages computed together.
+    fn whole(buf: &[u8], f: fn(&[u8]) -> i64) -> i64 {
+        datagrams(buf)
+            .map(|d| f(black_box(d)))
+            .fold(0, i64::wrapping_add)
+    }
+    g.bench_function("generated_datagram", |b| b.iter(|| whole(&buf, datagram_sum)));
+    g.bench_function("c_header_datagram", |b| b.iter(|| whole(&buf, decode_datagram_c)));
+    g.finish();
+}
+
+/// The floor every decoder shares: the CRC-32C of the same bytes (the checksum field as
+/// zero) and nothing else, message by message and a datagram's messages together.
+fn crc(c: &mut Criterion) {
+    let buf = encoded(&events(N));
+    let mut g = c.benchmark_group("crc");
+    g.throughput(Throughput::Elements(N as u64));
+    g.bench_function("per_message", |b| {
+        b.iter(|| {
+            let mut acc = 0u32;
+            for m in buf.chunks_exact(128) {
+                acc ^= checksum_with_hole(black_box(m), 32).unwrap_or(0);
+            }
+            acc
+        })
+    });
+    // As the datagram decoder does it: four messages' chains interleaved, the datagram's
+    // last few messages one by one.
+    g.bench_function("datagram", |b| {
+        b.iter(|| {
+            let mut acc = 0u32;
+            for d in datagrams(&buf) {
+                let mut windows = black_box(d).chunks_exact(4 * 128);
+                for w in &mut windows {
+                    let m = |i: usize| &w[i * 128..i * 128 + 128];
+                    let sums = checksums_with_hole([m(0), m(1), m(2), m(3)], 32).unwrap_or_default();
+                    acc ^= sums.iter().fold(0, |a, s| a ^ s);
+                }
+                for m in windows.remainder().chunks_exact(128) {
+                    acc ^= checksum_with_hole(m, 32).unwrap_or(0);
+                }
+            }
+            acc
+        })
+    });
     g.finish();
 }
 
@@ -61,5 +109,5 @@ fn config() -> Criterion {
         .sample_size(20)
 }
 
-criterion_group! { name = benches; config = config(); targets = decode, encode }
+criterion_group! { name = benches; config = config(); targets = decode, crc, encode }
 criterion_main!(benches);

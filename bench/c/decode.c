@@ -33,3 +33,41 @@ int rltop_bench_c_decode(const unsigned char *buf, size_t len, uint8_t *type, ui
     }
     return 0;
 }
+
+/* One item of a datagram: its digest added to the sum (valid messages of the five types). */
+static void add_digest(void *ctx, const rltop_message *m, const rltop_decode_error *err) {
+    const rltop_add_order *a;
+    const rltop_modify_order *mo;
+    const rltop_delete_order *d;
+    const rltop_execute_order *e;
+    const rltop_trade *t;
+    uint64_t id = 0;
+    int64_t price = 0;
+    if (err->kind != RLTOP_OK) return;
+    if ((a = rltop_as_add_order(m)) != NULL) {
+        id = rltop_add_order_order_id(a);
+        price = rltop_add_order_price(a);
+    } else if ((mo = rltop_as_modify_order(m)) != NULL) {
+        id = rltop_modify_order_order_id(mo);
+        price = rltop_modify_order_new_price(mo);
+    } else if ((d = rltop_as_delete_order(m)) != NULL) {
+        id = rltop_delete_order_order_id(d);
+        price = rltop_delete_order_price(d);
+    } else if ((e = rltop_as_execute_order(m)) != NULL) {
+        id = rltop_execute_order_order_id(e);
+        price = rltop_execute_order_price(e);
+    } else if ((t = rltop_as_trade(m)) != NULL) {
+        id = rltop_trade_trade_id(t);
+        price = rltop_trade_price(t);
+    }
+    *(uint64_t *)ctx += id ^ (uint64_t)price;
+}
+
+/* A whole datagram with the header's datagram decoder (rltop_for_each_message: checksums
+ * four messages at a time): the sum (wrapping) of id ^ price over its valid messages, as the
+ * Rust datagram row computes it. */
+int64_t rltop_bench_c_decode_datagram(const unsigned char *buf, size_t len) {
+    uint64_t acc = 0;
+    rltop_for_each_message(buf, len, add_digest, &acc);
+    return (int64_t)acc;
+}

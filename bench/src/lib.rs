@@ -244,17 +244,42 @@ pub fn encoded(events: &[Event]) -> Vec<u8> {
 /// What every decoder reports per message: (type, order or trade id, price).
 pub type Digest = (u8, u64, i64);
 
-/// Decodes one message with the generated code.
 #[inline]
-pub fn decode_generated(buf: &[u8]) -> Result<Digest, DecodeError> {
-    Ok(match Message::decode(buf)? {
+fn digest(m: Message<'_>) -> Digest {
+    match m {
         Message::AddOrder(m) => (0x78, m.order_id(), m.price()),
         Message::ModifyOrder(m) => (0x79, m.order_id(), m.new_price()),
         Message::DeleteOrder(m) => (0x7A, m.order_id(), m.price()),
         Message::ExecuteOrder(m) => (0x7B, m.order_id(), m.price()),
         Message::Trade(m) => (0x7C, m.trade_id(), m.price()),
         other => (other.type_code(), 0, 0),
-    })
+    }
+}
+
+/// Decodes one message with the generated code.
+#[inline]
+pub fn decode_generated(buf: &[u8]) -> Result<Digest, DecodeError> {
+    Message::decode(buf).map(digest)
+}
+
+/// Messages per datagram in the datagram rows: as many 128-byte messages as one UDP
+/// payload of an Ethernet frame holds (1472 bytes).
+pub const PER_DATAGRAM: usize = 1472 / 128;
+
+/// The stream cut into datagrams of [`PER_DATAGRAM`] messages (the last one shorter).
+pub fn datagrams(buf: &[u8]) -> std::slice::Chunks<'_, u8> {
+    buf.chunks(PER_DATAGRAM * 128)
+}
+
+/// Decodes a whole datagram with the generated crate's datagram decoder (checksums
+/// interleaved across messages), calling `each` with every message's digest.
+#[inline]
+pub fn decode_datagram_generated(datagram: &[u8], mut each: impl FnMut(Digest)) {
+    for_each_message(datagram, |item| {
+        if let Ok(m) = item {
+            each(digest(m));
+        }
+    });
 }
 
 extern "C" {
@@ -265,6 +290,26 @@ extern "C" {
         id: *mut u64,
         price: *mut i64,
     ) -> i32;
+    fn rltop_bench_c_decode_datagram(buf: *const u8, len: usize) -> i64;
+}
+
+/// The generated C header's datagram iterator over a whole datagram (bench/c/decode.c): the
+/// wrapping sum of `id ^ price` over its valid messages, as [`datagram_sum`] computes it.
+pub fn decode_datagram_c(datagram: &[u8]) -> i64 {
+    // SAFETY: the C function reads at most `datagram.len()` bytes from `datagram` (the
+    // header's iterator never reads outside buf[0..len)) and writes nothing of ours.
+    unsafe { rltop_bench_c_decode_datagram(datagram.as_ptr(), datagram.len()) }
+}
+
+/// What both datagram rows compute: the wrapping sum of `id ^ price` over the datagram's
+/// valid messages, through the generated Rust datagram decoder.
+#[inline]
+pub fn datagram_sum(datagram: &[u8]) -> i64 {
+    let mut acc = 0i64;
+    decode_datagram_generated(datagram, |(_, id, price)| {
+        acc = acc.wrapping_add(id as i64 ^ price);
+    });
+    acc
 }
 
 /// The C decoder refused the message (its error code).
@@ -313,6 +358,19 @@ mod tests {
                 "message {i}"
             );
             assert_eq!(decode_c(m), Ok(want), "C, message {i}");
+        }
+        let mut batched = Vec::new();
+        for d in datagrams(&buf) {
+            decode_datagram_generated(d, |digest| batched.push(digest));
+        }
+        let one_by_one: Vec<Digest> = buf
+            .chunks_exact(128)
+            .map(|m| decode_generated(m).unwrap())
+            .collect();
+        assert_eq!(batched, one_by_one, "the datagram decoder");
+        for d in datagrams(&buf) {
+            assert_eq!(decode_datagram_c(d), datagram_sum(d), "the C datagram iterator");
+            assert_ne!(datagram_sum(d), 0);
         }
         let kinds: std::collections::BTreeSet<u8> = buf.chunks_exact(128).map(|m| m[6]).collect();
         assert_eq!(kinds.len(), 5);

@@ -507,3 +507,99 @@ proptest! {
         prop_assert!(n >= 1);
     }
 }
+
+/// A valid message of type `mt` from random bytes: defined values (as [`make_valid`]), its
+/// header filled and sealed.
+fn valid_message(mt: &rltop_runtime::MessageType, raw: &[u8], seq: u64) -> Vec<u8> {
+    let p = &PROTOCOL;
+    let mut m: Vec<u8> = raw.iter().cycle().take(mt.size).copied().collect();
+    for f in mt.fields {
+        let r = &mut m[f.offset..f.offset + f.size];
+        match f.kind {
+            FieldKind::Enum { values, .. } => {
+                let v = values[r[0] as usize % values.len()];
+                r.copy_from_slice(&v.to_le_bytes()[..f.size]);
+            }
+            FieldKind::Count { max, .. } => {
+                let v = u64::from(r[0]) % (max + 1);
+                r.copy_from_slice(&v.to_le_bytes()[..f.size]);
+            }
+            FieldKind::Text => {
+                let len = r[0] as usize % (f.size + 1);
+                for (i, b) in r.iter_mut().enumerate() {
+                    *b = if i < len { b' ' + (*b % 95) } else { 0 };
+                }
+            }
+            FieldKind::Reserved => r.fill(0),
+            FieldKind::Int { .. } | FieldKind::Flags { .. } => {}
+        }
+    }
+    m[p.magic_offset..p.magic_offset + 4].copy_from_slice(&p.magic.to_le_bytes());
+    m[p.length_offset..p.length_offset + 2].copy_from_slice(&(mt.size as u16).to_le_bytes());
+    m[p.type_offset] = mt.type_code;
+    m[p.version_offset] = p.version;
+    m[p.sequence_offset..p.sequence_offset + 8].copy_from_slice(&seq.to_le_bytes());
+    rltop_runtime::seal(&mut m, p);
+    m
+}
+
+/// The datagram decoded one message at a time, each checksum computed alone: what the
+/// batched [`messages`] iterator must reproduce item for item. Each item with the offset
+/// the message starts at.
+fn one_by_one(datagram: &[u8]) -> Vec<(usize, String)> {
+    use rltop_runtime::Dispatch;
+    let mut out = Vec::new();
+    let mut pos = 0;
+    while pos < datagram.len() {
+        match rltop_runtime::split_frame(&datagram[pos..], pos, &PROTOCOL, Message::size_of_type) {
+            Ok(frame) => {
+                out.push((pos, format!("{:?}", Message::from_frame(frame))));
+                pos += frame.bytes.len();
+            }
+            Err(e) => {
+                out.push((pos, format!("{:?}", Err::<Message, _>(e))));
+                break;
+            }
+        }
+    }
+    out
+}
+
+proptest! {
+    /// Datagrams of 1 to 14 messages of every type (so windows are full, partial, ragged in
+    /// length), valid or corrupted anywhere (checksums, enums, lengths, magic: errors inside
+    /// a window, framing errors that end it), or cut short: the batched iterator yields
+    /// exactly what decoding each message alone yields, and reports the same positions; so does
+    /// `for_each_message`.
+    #[test]
+    fn batched_datagram_equals_one_message_at_a_time(
+        kinds in proptest::collection::vec((any::<prop::sample::Index>(), proptest::collection::vec(any::<u8>(), 1..64)), 1..15),
+        corruptions in proptest::collection::vec((any::<prop::sample::Index>(), 1u8..=255), 0..4),
+        cut in proptest::option::of(any::<prop::sample::Index>()),
+    ) {
+        let mut datagram = Vec::new();
+        for (i, (kind, raw)) in kinds.iter().enumerate() {
+            let mt = kind.get(MESSAGE_TYPES);
+            datagram.extend(valid_message(mt, raw, i as u64));
+        }
+        for (at, flip) in &corruptions {
+            let at = at.index(datagram.len());
+            datagram[at] ^= flip;
+        }
+        if let Some(cut) = cut {
+            datagram.truncate(cut.index(datagram.len()));
+        }
+        let mut batched = Vec::new();
+        let mut it = messages(&datagram);
+        loop {
+            let at = it.position();
+            let Some(item) = it.next() else { break };
+            batched.push((at, format!("{item:?}")));
+        }
+        let alone = one_by_one(&datagram);
+        let mut each = Vec::new();
+        for_each_message(&datagram, |item| each.push(format!("{item:?}")));
+        prop_assert_eq!(&each, &alone.iter().map(|(_, item)| item.clone()).collect::<Vec<_>>());
+        prop_assert_eq!(batched, alone);
+    }
+}

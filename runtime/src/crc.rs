@@ -105,6 +105,70 @@ mod hw {
         !update(state, &tail[4..])
     }
 
+    /// The CRC-32Cs of `N` messages at once, each with the 4 bytes at `hole`
+    /// read as zero. One message's `crc32` chain is latency-bound (3 cycles per word, one
+    /// word issued per cycle): `N` independent chains in lockstep keep the unit busy without
+    /// the lane joins of [`interleaved`]. The chains run together over the words every
+    /// message has (the two words the hole touches masked); each finishes its own tail
+    /// alone. `hole + 4` must not exceed the shortest message (the caller checks).
+    ///
+    /// No closures in here: a closure does not inherit the function's target feature, and
+    /// `crc32` would become a call.
+    #[target_feature(enable = "sse4.2")]
+    pub(super) fn lockstep<const N: usize>(messages: [&[u8]; N], hole: usize) -> [u32; N] {
+        let mut shortest = usize::MAX;
+        for m in &messages {
+            shortest = shortest.min(m.len());
+        }
+        debug_assert!(hole + 4 <= shortest);
+        let words = shortest / 8;
+        // Each message's first `words` words, as 8-byte arrays: the loops below index them
+        // below `words`, so they need no bounds check per word.
+        let mut bodies: [&[[u8; 8]]; N] = [&[]; N];
+        for (body, m) in bodies.iter_mut().zip(&messages) {
+            *body = bytemuck::cast_slice(&m[..words * 8]);
+        }
+        // The hole's 32 bits, over the word it starts in and the next.
+        let bits = 0xFFFF_FFFFu128 << (hole % 8 * 8);
+        let hole_bits = [bits as u64, (bits >> 64) as u64];
+        let first = (hole / 8).min(words);
+        let masked_end = (first + 2).min(words);
+        let mut state = [u64::from(!0u32); N];
+        for k in 0..first {
+            round(&mut state, &bodies, k, 0);
+        }
+        for k in first..masked_end {
+            round(&mut state, &bodies, k, hole_bits[k - first]);
+        }
+        for k in masked_end..words {
+            round(&mut state, &bodies, k, 0);
+        }
+        let tail_start = words * 8;
+        let mut sums = [0u32; N];
+        for ((sum, m), s) in sums.iter_mut().zip(&messages).zip(state) {
+            *sum = if hole + 4 > tail_start {
+                // The hole reaches past the lockstep words (a message barely longer than
+                // the hole): the single chain, which knows about it.
+                let (head, rest) = m.split_at(hole);
+                let s = update(!0, head);
+                let s = _mm_crc32_u32(s, 0);
+                !update(s, &rest[4..])
+            } else {
+                !update(s as u32, &m[tail_start..])
+            };
+        }
+        sums
+    }
+
+    /// One word `k` of every chain of [`lockstep`], with `hole_bits` read as zero.
+    #[target_feature(enable = "sse4.2")]
+    #[inline]
+    fn round<const N: usize>(state: &mut [u64; N], bodies: &[&[[u8; 8]]; N], k: usize, hole_bits: u64) {
+        for (s, body) in state.iter_mut().zip(bodies) {
+            *s = _mm_crc32_u64(*s, u64::from_le_bytes(body[k]) & !hole_bits);
+        }
+    }
+
     /// Bytes per lane and round of [`interleaved`].
     pub(super) const LANE: usize = 40;
     const W: usize = LANE / 8;
@@ -248,6 +312,36 @@ pub fn checksum_with_hole(bytes: &[u8], hole: usize) -> Option<u32> {
     Some(!update_table(state, &bytes[hole + 4..]))
 }
 
+/// Messages checksummed together by [`checksums_with_hole`] in a datagram decoder: enough
+/// independent `crc32` chains to cover the instruction's latency, few enough to stay in
+/// registers.
+pub const BATCH: usize = 4;
+
+/// [`checksum_with_hole`] of `N` messages at once (messages of one datagram, the protocol's
+/// checksum field as the hole): element `i` is the checksum of `messages[i]`. With SSE4.2
+/// the messages' `crc32` chains run interleaved, one word of each in turn; [`BATCH`] is the
+/// count to use.
+///
+/// Returns `None` if a message does not hold the hole.
+#[inline]
+pub fn checksums_with_hole<const N: usize>(messages: [&[u8]; N], hole: usize) -> Option<[u32; N]> {
+    let needed = hole.checked_add(4)?;
+    if messages.iter().any(|m| m.len() < needed) {
+        return None;
+    }
+    #[cfg(target_arch = "x86_64")]
+    if N > 1 && have_sse42() {
+        // SAFETY: `hw::lockstep` only needs SSE4.2, detected just above, and every message
+        // holds the hole (checked above), as it asks.
+        return Some(unsafe { hw::lockstep(messages, hole) });
+    }
+    let mut sums = [0; N];
+    for (sum, m) in sums.iter_mut().zip(messages) {
+        *sum = checksum_with_hole(m, hole)?;
+    }
+    Some(sums)
+}
+
 /// The software path alone, exposed so tests can compare it with the hardware path.
 #[doc(hidden)]
 pub fn crc32c_table(bytes: &[u8]) -> u32 {
@@ -310,6 +404,53 @@ mod tests {
                 assert_eq!(got, ::crc32c::crc32c(&copy), "len {len} hole {hole}");
             }
         }
+    }
+
+    proptest! {
+        /// Any number of messages of any lengths (one to three batches, ragged, some barely
+        /// longer than the hole), each checksummed alone by the independent crate.
+        #[test]
+        fn batch_equals_one_by_one(
+            lens in proptest::collection::vec(0usize..300, 1..10),
+            hole in 0usize..48,
+            seed in any::<u64>(),
+        ) {
+            let messages: Vec<Vec<u8>> = lens
+                .iter()
+                .enumerate()
+                .map(|(i, &len)| {
+                    (0..hole + 4 + len)
+                        .map(|j| (seed.wrapping_mul(31 + i as u64) >> (j % 57)) as u8 ^ j as u8)
+                        .collect()
+                })
+                .collect();
+            let views: Vec<&[u8]> = messages.iter().map(Vec::as_slice).collect();
+            // Four at a time, then what is left one, two or three at a time.
+            let mut sums = Vec::new();
+            let mut groups = views.chunks_exact(4);
+            for g in &mut groups {
+                sums.extend(checksums_with_hole([g[0], g[1], g[2], g[3]], hole).unwrap());
+            }
+            match *groups.remainder() {
+                [a, b, c] => sums.extend(checksums_with_hole([a, b, c], hole).unwrap()),
+                [a, b] => sums.extend(checksums_with_hole([a, b], hole).unwrap()),
+                [a] => sums.extend(checksums_with_hole([a], hole).unwrap()),
+                _ => {}
+            }
+            for (m, sum) in messages.iter().zip(&sums) {
+                let mut copy = m.clone();
+                copy[hole..hole + 4].fill(0);
+                prop_assert_eq!(*sum, ::crc32c::crc32c(&copy));
+            }
+        }
+    }
+
+    #[test]
+    fn batch_refuses_a_message_too_short_for_the_hole() {
+        let (long, short) = ([7u8; 64], [7u8; 35]);
+        assert_eq!(checksums_with_hole([&long[..], &long, &short], 32), None);
+        assert_eq!(checksums_with_hole([&long[..]], usize::MAX), None);
+        assert!(checksums_with_hole([&long[..], &short], 31).is_some());
     }
 
     #[test]

@@ -288,9 +288,20 @@ pub fn check_version(frame: &Frame<'_>, p: &Protocol) -> Result<(), DecodeError>
 /// Checks a frame's CRC-32C.
 #[inline]
 pub fn check_checksum(frame: &Frame<'_>, p: &Protocol) -> Result<(), DecodeError> {
-    let found = le_u32(frame.bytes, p.checksum_offset);
     // A frame is at least a header long, so the checksum field lies inside it.
-    let computed = crc::checksum_with_hole(frame.bytes, p.checksum_offset).unwrap_or(!found);
+    let computed = crc::checksum_with_hole(frame.bytes, p.checksum_offset);
+    checksum_verdict(frame, p, computed)
+}
+
+/// Compares a frame's checksum field with `computed` (its CRC-32C with the field as zero;
+/// `None` if the frame cannot hold the field).
+#[inline]
+fn checksum_verdict(frame: &Frame<'_>, p: &Protocol, computed: Option<u32>) -> Result<(), DecodeError> {
+    let found = frame
+        .bytes
+        .get(p.checksum_offset..p.checksum_offset + 4)
+        .map_or(0, |_| le_u32(frame.bytes, p.checksum_offset));
+    let computed = computed.unwrap_or(!found);
     if computed != found {
         return Err(DecodeError::BadChecksum {
             offset: frame.offset + p.checksum_offset,
@@ -345,18 +356,135 @@ pub trait Dispatch<'a>: Sized {
     const PROTOCOL: &'static Protocol;
     /// Size of each known type code.
     fn size_of_type(msg_type: u8) -> Option<usize>;
-    /// Turns a split frame into a checked message, or the reason it is not one.
-    fn from_frame(frame: Frame<'a>) -> Result<Self, DecodeError>;
+    /// Turns a split frame into a checked message, or the reason it is not one. `checksum`
+    /// gives the frame's checksum verdict and is asked exactly where the decoding order
+    /// puts it: after the version and the type, before the fields.
+    fn from_frame_with(
+        frame: Frame<'a>,
+        checksum: impl FnOnce(&Frame<'a>) -> Result<(), DecodeError>,
+    ) -> Result<Self, DecodeError>;
+    /// [`Dispatch::from_frame_with`], the checksum computed on the spot.
+    #[inline]
+    fn from_frame(frame: Frame<'a>) -> Result<Self, DecodeError> {
+        Self::from_frame_with(frame, |f| check_checksum(f, Self::PROTOCOL))
+    }
+}
+
+/// A frame before any is split (the window's unused slots).
+const NO_FRAME: Frame<'static> = Frame {
+    offset: 0,
+    msg_type: 0,
+    version: 0,
+    bytes: &[],
+};
+
+/// Up to [`crc::BATCH`] consecutive frames of a datagram, split, with their checksums
+/// computed together: the unit of work of the datagram decoders ([`Messages`],
+/// [`for_each_message`]).
+#[derive(Debug, Clone)]
+struct Window<'a> {
+    frames: [Frame<'a>; crc::BATCH],
+    /// `frames[..filled]` are split.
+    filled: usize,
+    /// Whether `sums` holds the frames' checksums (a full window); if not, each frame's
+    /// checksum is computed as it is decoded.
+    summed: bool,
+    sums: [u32; crc::BATCH],
+    /// A framing error met after `frames[..filled]`: nothing after it can be framed.
+    framing_error: Option<DecodeError>,
+}
+
+impl<'a> Window<'a> {
+    const EMPTY: Self = Self {
+        frames: [NO_FRAME; crc::BATCH],
+        filled: 0,
+        summed: false,
+        sums: [0; crc::BATCH],
+        framing_error: None,
+    };
+
+    /// Splits the frames from `*pos` on (moving `*pos` past them), up to a window's worth
+    /// or a framing error, and checksums them.
+    #[inline(always)]
+    fn fill<D: Dispatch<'a>>(&mut self, buf: &'a [u8], pos: &mut usize) {
+        let p = D::PROTOCOL;
+        self.filled = 0;
+        while self.filled < crc::BATCH && *pos < buf.len() {
+            match split_frame(&buf[*pos..], *pos, p, D::size_of_type) {
+                Ok(frame) => {
+                    *pos += frame.bytes.len();
+                    self.frames[self.filled] = frame;
+                    self.filled += 1;
+                }
+                Err(e) => {
+                    self.framing_error = Some(e);
+                    break;
+                }
+            }
+        }
+        // A full window's checksums together; a datagram's last few messages one by one
+        // (each message's own checksum is interleaved in three lanes).
+        self.summed = false;
+        if self.filled == crc::BATCH {
+            if let Some(sums) = crc::checksums_with_hole(self.frames.map(|f| f.bytes), p.checksum_offset) {
+                self.sums = sums;
+                self.summed = true;
+            }
+        }
+    }
+
+    /// Frame `i`, decoded (its checksum verdict from `sums` when there).
+    #[inline(always)]
+    fn decode<D: Dispatch<'a>>(&self, i: usize) -> Result<D, DecodeError> {
+        let (frame, sum) = (self.frames[i], self.sums[i]);
+        if self.summed {
+            D::from_frame_with(frame, |f| checksum_verdict(f, D::PROTOCOL, Some(sum)))
+        } else {
+            D::from_frame(frame)
+        }
+    }
+}
+
+/// Calls `each` with every message of `datagram` or the error that concerns it, in order:
+/// exactly the items of [`Messages`], without an iterator's state between them (the fastest
+/// way through a datagram). Checksums are computed [`crc::BATCH`] messages at a time.
+#[inline]
+pub fn for_each_message<'a, D: Dispatch<'a>>(
+    datagram: &'a [u8],
+    mut each: impl FnMut(Result<D, DecodeError>),
+) {
+    let mut pos = 0;
+    let mut window = Window::EMPTY;
+    while pos < datagram.len() {
+        window.fill::<D>(datagram, &mut pos);
+        for i in 0..window.filled {
+            each(window.decode(i));
+        }
+        if let Some(e) = window.framing_error.take() {
+            each(Err(e));
+            return;
+        }
+    }
 }
 
 /// Iterator over the messages of one datagram.
 ///
 /// Yields each message, or the error that concerns it and moves on by the message's length;
 /// after a framing error (see [`DecodeError::is_framing`]) it yields that error and stops.
+///
+/// It frames up to [`crc::BATCH`] messages ahead and computes their checksums together
+/// ([`crc::checksums_with_hole`], the chains interleaved), then yields them one by one:
+/// the items are exactly those of decoding each message alone, in the same order, with the
+/// same errors; only the checksum work is shared. [`for_each_message`] does the same
+/// without the iterator's bookkeeping.
 #[derive(Debug, Clone)]
 pub struct Messages<'a, D> {
     buf: &'a [u8],
+    /// Where the next frame to split starts.
     pos: usize,
+    /// Split, checksummed, not yet yielded: `window.frames[next..window.filled]`.
+    window: Window<'a>,
+    next: usize,
     done: bool,
     _dispatch: PhantomData<D>,
 }
@@ -367,6 +495,8 @@ impl<'a, D: Dispatch<'a>> Messages<'a, D> {
         Self {
             buf: datagram,
             pos: 0,
+            window: Window::EMPTY,
+            next: 0,
             done: false,
             _dispatch: PhantomData,
         }
@@ -374,7 +504,11 @@ impl<'a, D: Dispatch<'a>> Messages<'a, D> {
 
     /// Offset of the next message to read.
     pub fn position(&self) -> usize {
-        self.pos
+        if self.next < self.window.filled {
+            self.window.frames[self.next].offset
+        } else {
+            self.pos
+        }
     }
 }
 
@@ -382,20 +516,23 @@ impl<'a, D: Dispatch<'a>> Iterator for Messages<'a, D> {
     type Item = Result<D, DecodeError>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        if self.done || self.pos >= self.buf.len() {
-            return None;
-        }
-        let rest = &self.buf[self.pos..];
-        match split_frame(rest, self.pos, D::PROTOCOL, D::size_of_type) {
-            Ok(frame) => {
-                self.pos += frame.bytes.len();
-                Some(D::from_frame(frame))
+        while self.next == self.window.filled {
+            if self.done {
+                return None;
             }
-            Err(e) => {
+            if let Some(e) = self.window.framing_error.take() {
                 self.done = true;
-                Some(Err(e))
+                return Some(Err(e));
             }
+            if self.pos >= self.buf.len() {
+                self.done = true;
+                return None;
+            }
+            self.window.fill::<D>(self.buf, &mut self.pos);
+            self.next = 0;
         }
+        self.next += 1;
+        Some(self.window.decode(self.next - 1))
     }
 }
 

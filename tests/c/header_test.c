@@ -116,6 +116,159 @@ static void datagram_iteration(void) {
     CHECK(seen == 3);
 }
 
+/* A small deterministic generator (xorshift), so every build checks the same cases. */
+static uint64_t rng_state = UINT64_C(0x9E3779B97F4A7C15);
+static uint64_t rng(void) {
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return rng_state;
+}
+
+static void four_checksums_at_once_equal_one_by_one(void) {
+    unsigned char bytes[4][300];
+    int trial, i, j;
+    for (trial = 0; trial < 2000; trial++) {
+        const unsigned char *p[4];
+        size_t n[4], hole = rng() % 48;
+        uint32_t got[4];
+        for (i = 0; i < 4; i++) {
+            n[i] = hole + 4 + rng() % 250;
+            for (j = 0; j < (int)n[i]; j++) bytes[i][j] = (unsigned char)rng();
+            p[i] = bytes[i];
+        }
+        rltop_crc32c_with_hole4(p, n, hole, got);
+        for (i = 0; i < 4; i++) CHECK(got[i] == rltop_crc32c_with_hole(p[i], n[i], hole));
+    }
+}
+
+/* What decoding each message of the datagram alone gives, one item per message. */
+typedef struct item {
+    rltop_error kind;
+    size_t offset, msg_offset;
+    uint64_t found, expected;
+} item;
+
+static int one_by_one(const unsigned char *b, size_t len, item *out) {
+    size_t pos = 0;
+    int count = 0;
+    while (pos < len) {
+        rltop_message m;
+        rltop_decode_error err;
+        rltop_error e = rltop_split_frame(b + pos, len - pos, pos, &m, &err);
+        memset(&out[count], 0, sizeof out[count]);
+        if (e != RLTOP_OK) {
+            out[count].kind = e;
+            out[count].offset = err.offset;
+            out[count].found = err.found;
+            out[count].expected = err.expected;
+            return count + 1;
+        }
+        pos += m.length;
+        e = rltop_check_frame(&m, &err);
+        if (e == RLTOP_OK) e = rltop_validate_fields(&m, &err);
+        out[count].kind = e;
+        if (e == RLTOP_OK) {
+            out[count].msg_offset = m.offset;
+        } else {
+            out[count].offset = err.offset;
+            out[count].found = err.found;
+            out[count].expected = err.expected;
+        }
+        count++;
+    }
+    return count;
+}
+
+/* rltop_for_each_message's items, collected. */
+typedef struct collected {
+    item items[16];
+    int count;
+} collected;
+
+static void collect(void *ctx, const rltop_message *m, const rltop_decode_error *err) {
+    collected *c = (collected *)ctx;
+    item *it = &c->items[c->count < 15 ? c->count : 15];
+    memset(it, 0, sizeof *it);
+    it->kind = err->kind;
+    if (err->kind == RLTOP_OK) {
+        it->msg_offset = m->offset;
+    } else {
+        it->offset = err->offset;
+        it->found = err->found;
+        it->expected = err->expected;
+    }
+    c->count++;
+}
+
+/* Datagrams of 1 to 14 messages of two sizes, valid or with bytes corrupted anywhere
+ * (checksums, enums, lengths, magic) or cut short: the iterator, which checksums four
+ * messages at a time, returns exactly what decoding each message alone returns, and so does
+ * rltop_for_each_message. */
+static void batched_iteration_equals_one_by_one(void) {
+    static unsigned char dgram[14 * RLTOP_ADD_ORDER_SIZE];
+    item want[16], got;
+    int trial;
+    for (trial = 0; trial < 3000; trial++) {
+        size_t len = 0, count = 1 + rng() % 14, k;
+        int n_want, seen = 0;
+        rltop_iter it;
+        rltop_message m;
+        rltop_decode_error err;
+        for (k = 0; k < count; k++) {
+            if (rng() % 4 == 0) {
+                rltop_heartbeat h;
+                rltop_heartbeat_init(&h);
+                rltop_heartbeat_set_channel(&h, RLTOP_CHANNEL_INCREMENTAL);
+                rltop_heartbeat_encode(&h, 9, k, 0);
+                memcpy(dgram + len, &h, sizeof h);
+                len += sizeof h;
+            } else {
+                rltop_add_order a;
+                rltop_add_order_init(&a);
+                rltop_add_order_set_side(&a, rng() % 2 ? RLTOP_SIDE_BUY : RLTOP_SIDE_SELL);
+                rltop_add_order_set_order_id(&a, rng());
+                rltop_add_order_encode(&a, 9, k, 0);
+                memcpy(dgram + len, &a, sizeof a);
+                len += sizeof a;
+            }
+        }
+        for (k = rng() % 4; k > 0; k--) dgram[rng() % len] ^= (unsigned char)(1 + rng() % 255);
+        if (rng() % 4 == 0) len = rng() % len;
+        n_want = one_by_one(dgram, len, want);
+        rltop_iter_init(&it, dgram, len);
+        while (rltop_iter_next(&it, &m, &err)) {
+            CHECK(seen < n_want);
+            if (seen >= n_want) break;
+            memset(&got, 0, sizeof got);
+            got.kind = err.kind;
+            if (err.kind == RLTOP_OK) {
+                got.msg_offset = m.offset;
+            } else {
+                got.offset = err.offset;
+                got.found = err.found;
+                got.expected = err.expected;
+            }
+            CHECK(got.kind == want[seen].kind && got.offset == want[seen].offset &&
+                  got.msg_offset == want[seen].msg_offset && got.found == want[seen].found &&
+                  got.expected == want[seen].expected);
+            seen++;
+        }
+        CHECK(seen == n_want);
+        {
+            collected c;
+            int k2;
+            c.count = 0;
+            rltop_for_each_message(dgram, len, collect, &c);
+            CHECK(c.count == n_want);
+            for (k2 = 0; k2 < n_want && k2 < c.count; k2++)
+                CHECK(c.items[k2].kind == want[k2].kind && c.items[k2].offset == want[k2].offset &&
+                      c.items[k2].msg_offset == want[k2].msg_offset && c.items[k2].found == want[k2].found &&
+                      c.items[k2].expected == want[k2].expected);
+        }
+    }
+}
+
 static void text_fields(void) {
     rltop_instrument_definition d;
     char out[17];
@@ -143,6 +296,8 @@ int main(void) {
     add_order_round_trip();
     typed_decoder_refuses_other_types();
     datagram_iteration();
+    four_checksums_at_once_equal_one_by_one();
+    batched_iteration_equals_one_by_one();
     text_fields();
     field_tables();
     if (failures) {

@@ -127,6 +127,43 @@ def test_bulk_decode_reports_the_first_bad_message():
         bulk.decode_array(bytes(buf[:-1]), rltop.TradeSnapshot)
 
 
+def test_native_checksum_pass_is_built_and_agrees_with_pure_python():
+    """The C accelerator (rltop/_crc.c) is built by the README's pip install here, and it
+    finds exactly the first message a byte-by-byte pure-Python CRC finds wrong."""
+    import random
+
+    from rltop import _runtime
+
+    native = _runtime.NATIVE_CRC
+    assert native is not None, "rltop._crc was not built by pip install ./generated/python"
+    cases = json.loads((VECTORS / "messages" / "AddOrder.json").read_text())["cases"]
+    one = bytes.fromhex(cases[0]["hex"])
+    size, hole = len(one), rltop.messages.CHECKSUM_OFFSET
+
+    def pure_first_bad(buf, count):
+        for i in range(count):
+            m = bytearray(buf[i * size:(i + 1) * size])
+            stored = int.from_bytes(m[hole:hole + 4], "little")
+            m[hole:hole + 4] = b"\0\0\0\0"
+            if _crc32c_py(bytes(m)) != stored:
+                return i
+        return -1
+
+    rng = random.Random(7)
+    for _ in range(300):
+        count = rng.randrange(0, 23)
+        buf = bytearray(b"".join(bytes.fromhex(rng.choice(cases)["hex"]) for _ in range(count)))
+        for _ in range(rng.randrange(0, 3)):
+            if buf:
+                buf[rng.randrange(len(buf))] ^= rng.randrange(1, 256)
+        checked = rng.randrange(0, count + 1)
+        assert native.first_bad_checksum(bytes(buf), size, hole, checked) == pure_first_bad(buf, checked)
+    with pytest.raises(ValueError, match="do not fit"):
+        native.first_bad_checksum(one, size, hole, 2)
+    with pytest.raises(ValueError):
+        native.first_bad_checksum(one, size, size - 3, 1)
+
+
 def test_pcap_round_trip_and_dump(tmp_path):
     msgs = [rltop.Heartbeat(channel=rltop.Channel.Statistics, interval_ms=500), rltop.Trade(price=-3, quantity=2)]
     path = tmp_path / "cap.pcap"

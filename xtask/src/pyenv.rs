@@ -64,6 +64,18 @@ pub fn python(extra: &[&str]) -> Result<PathBuf, String> {
             &format!("pip install {}", extra.join(" ")),
         )?;
     }
+    // The package's C accelerator (rltop/_crc.c) needs Python's headers; pip would otherwise
+    // skip it quietly (it is optional for users) and the test suite would say so.
+    let has_headers = Command::new(&py)
+        .args([
+            "-c",
+            "import os, sys, sysconfig; sys.exit(not os.path.exists(os.path.join(sysconfig.get_paths()['include'], 'Python.h')))",
+        ])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !has_headers {
+        apt_install(&["python3-dev"])?;
+    }
     // pip builds in the source tree (build/, *.egg-info): install from a copy under target/.
     let src = root().join("target/pybuild/rltop");
     let _ = std::fs::remove_dir_all(&src);

@@ -15,6 +15,9 @@ use crate::case::{screaming, snake};
 use crate::model::{Enum, Prim};
 use crate::Model;
 
+/// Byte order and CRC-32C: also the core of the Python package's C accelerator.
+const CRC: &str = include_str!("crc.h");
+/// Text fields, errors, framing, the datagram iterator, finalize.
 const RUNTIME: &str = include_str!("runtime.h");
 
 /// Names in the header: `rltop_…` functions and types, `RLTOP_…` constants.
@@ -191,6 +194,43 @@ fn flags(out: &mut String, n: &Names, f: &Enum) {
 }
 
 /// The whole header.
+/// The hand-written runtime text with the protocol's prefixes (`rltop_` → `{lower}_`).
+impl Names {
+    fn runtime(&self, text: &str) -> String {
+        text.replace("rltop_", &format!("{}_", self.lower))
+            .replace("RLTOP_", &format!("{}_", self.upper))
+    }
+}
+
+/// Byte-order loads and stores, the CRC-32C tables and the CRC-32C functions (one message,
+/// four at once), as in the header.
+fn crc_section(n: &Names) -> String {
+    let lo = &n.lower;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "/** CRC-32C slicing-by-8 tables (t[0] is the byte-wise table). */"
+    );
+    let _ = writeln!(out, "static inline const uint32_t (*{lo}_crc32c_tables(void))[256] {{\n    static const uint32_t t[8][256] = {{");
+    for row in crc_tables() {
+        let _ = writeln!(out, "        {{");
+        for chunk in row.chunks(8) {
+            let cells: Vec<String> = chunk.iter().map(|v| format!("{v:#010x}")).collect();
+            let _ = writeln!(out, "            {},", cells.join(", "));
+        }
+        let _ = writeln!(out, "        }},");
+    }
+    let _ = writeln!(out, "    }};\n    return t;\n}}\n");
+    out.push_str(&n.runtime(CRC));
+    out
+}
+
+/// The header's CRC-32C code alone (with its byte-order loads), for other backends' native
+/// accelerators: a C file that includes it needs only `<stdint.h>` and `<string.h>`.
+pub fn crc_source(model: &Model) -> String {
+    crc_section(&Names::new(model))
+}
+
 pub fn header(model: &Model) -> String {
     let s = &model.schema;
     let n = Names::new(model);
@@ -309,36 +349,26 @@ pub fn header(model: &Model) -> String {
     );
     let _ = writeln!(
         out,
-        "static inline size_t {lo}_size_of_type(uint8_t type) {{\n    switch (type) {{"
+        "static inline size_t {lo}_size_of_type(uint8_t type) {{\n    \
+         /* A table, not a switch: every message's framing asks it (row k: codes 16k..16k+15). */\n    \
+         static const uint16_t sizes[256] = {{"
     );
-    for m in &s.messages {
-        let c = n.constant(&m.name);
-        let _ = writeln!(out, "    case {c}_TYPE: return {c}_SIZE;");
-    }
-    let _ = writeln!(out, "    default: return 0;\n    }}\n}}\n");
-
-    let _ = writeln!(
-        out,
-        "/** CRC-32C slicing-by-8 tables (t[0] is the byte-wise table). */"
-    );
-    let _ = writeln!(out, "static inline const uint32_t (*{lo}_crc32c_tables(void))[256] {{\n    static const uint32_t t[8][256] = {{");
-    for row in crc_tables() {
-        let _ = writeln!(out, "        {{");
-        for chunk in row.chunks(8) {
-            let cells: Vec<String> = chunk.iter().map(|v| format!("{v:#010x}")).collect();
-            let _ = writeln!(out, "            {},", cells.join(", "));
+    let mut sizes = [0usize; 256];
+    for (m, l) in s.messages.iter().zip(&model.layout.messages) {
+        if let Some(info) = m.message {
+            sizes[usize::from(info.type_code)] = l.size;
         }
-        let _ = writeln!(out, "        }},");
     }
-    let _ = writeln!(out, "    }};\n    return t;\n}}\n");
+    for row in sizes.chunks(16) {
+        let cells: Vec<String> = row.iter().map(usize::to_string).collect();
+        let _ = writeln!(out, "        {},", cells.join(", "));
+    }
+    let _ = writeln!(out, "    }};\n    return sizes[type];\n}}\n");
 
+    out.push_str(&crc_section(&n));
     let _ = writeln!(out, "typedef struct {lo}_message {lo}_message;\ntypedef struct {lo}_decode_error {lo}_decode_error;");
     out.push('\n');
-    out.push_str(
-        &RUNTIME
-            .replace("rltop_", &format!("{lo}_"))
-            .replace("RLTOP_", &format!("{up}_")),
-    );
+    out.push_str(&n.runtime(RUNTIME));
     out.push('\n');
 
     records::emit(&mut out, model, &n);

@@ -1,57 +1,3 @@
-/* ---- Byte order ----------------------------------------------------------------------
- * Every field is little-endian on the wire. Loads and stores go through memcpy or single
- * bytes: no unaligned pointer is dereferenced and no object is read through a pointer of
- * another type. On a little-endian host the memcpy is the load; elsewhere (or with
- * RLTOP_PORTABLE_ENDIAN defined) the bytes are assembled one by one, which is correct on any
- * host. */
-#if !defined(RLTOP_PORTABLE_ENDIAN) && defined(__BYTE_ORDER__) && defined(__ORDER_LITTLE_ENDIAN__) && \
-    __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-#define RLTOP_LITTLE_ENDIAN_HOST 1
-#else
-#define RLTOP_LITTLE_ENDIAN_HOST 0
-#endif
-
-static inline uint64_t rltop_load_le(const unsigned char *p, size_t n) {
-#if RLTOP_LITTLE_ENDIAN_HOST
-    uint64_t v = 0;
-    memcpy(&v, p, n);
-    return v;
-#else
-    uint64_t v = 0;
-    size_t i;
-    for (i = 0; i < n; i++) v |= (uint64_t)p[i] << (8 * i);
-    return v;
-#endif
-}
-
-static inline void rltop_store_le(unsigned char *p, size_t n, uint64_t v) {
-#if RLTOP_LITTLE_ENDIAN_HOST
-    memcpy(p, &v, n);
-#else
-    size_t i;
-    for (i = 0; i < n; i++) p[i] = (unsigned char)(v >> (8 * i));
-#endif
-}
-
-static inline uint8_t rltop_load_u8(const unsigned char *p) { return p[0]; }
-static inline uint16_t rltop_load_u16(const unsigned char *p) { return (uint16_t)rltop_load_le(p, 2); }
-static inline uint32_t rltop_load_u32(const unsigned char *p) { return (uint32_t)rltop_load_le(p, 4); }
-static inline uint64_t rltop_load_u64(const unsigned char *p) { return rltop_load_le(p, 8); }
-/* Signed loads convert through memcpy: two's complement without implementation-defined casts. */
-static inline int8_t rltop_load_i8(const unsigned char *p) { int8_t v; memcpy(&v, p, 1); return v; }
-static inline int16_t rltop_load_i16(const unsigned char *p) { uint16_t u = rltop_load_u16(p); int16_t v; memcpy(&v, &u, 2); return v; }
-static inline int32_t rltop_load_i32(const unsigned char *p) { uint32_t u = rltop_load_u32(p); int32_t v; memcpy(&v, &u, 4); return v; }
-static inline int64_t rltop_load_i64(const unsigned char *p) { uint64_t u = rltop_load_u64(p); int64_t v; memcpy(&v, &u, 8); return v; }
-
-static inline void rltop_store_u8(unsigned char *p, uint8_t v) { p[0] = v; }
-static inline void rltop_store_u16(unsigned char *p, uint16_t v) { rltop_store_le(p, 2, v); }
-static inline void rltop_store_u32(unsigned char *p, uint32_t v) { rltop_store_le(p, 4, v); }
-static inline void rltop_store_u64(unsigned char *p, uint64_t v) { rltop_store_le(p, 8, v); }
-static inline void rltop_store_i8(unsigned char *p, int8_t v) { memcpy(p, &v, 1); }
-static inline void rltop_store_i16(unsigned char *p, int16_t v) { uint16_t u; memcpy(&u, &v, 2); rltop_store_u16(p, u); }
-static inline void rltop_store_i32(unsigned char *p, int32_t v) { uint32_t u; memcpy(&u, &v, 4); rltop_store_u32(p, u); }
-static inline void rltop_store_i64(unsigned char *p, int64_t v) { uint64_t u; memcpy(&u, &v, 8); rltop_store_u64(p, u); }
-
 /* ---- Text fields ---------------------------------------------------------------------
  * Printable ASCII (0x20-0x7E), left aligned, NUL padded. */
 
@@ -88,67 +34,6 @@ static inline int rltop_text_set(unsigned char *p, size_t n, const char *s) {
     memcpy(p, s, len);
     memset(p + len, 0, n - len);
     return 0;
-}
-
-/* ---- CRC-32C (Castagnoli) ------------------------------------------------------------
- * Reflected polynomial 0x82F63B78, initial value and final XOR 0xFFFFFFFF. Slicing-by-8
- * tables everywhere; the SSE4.2 crc32 instruction on x86-64 GCC/Clang when the CPU has it
- * (checked at run time, so the header needs no -msse4.2). */
-
-static inline uint32_t rltop_crc32c_sw(uint32_t crc, const unsigned char *p, size_t n) {
-    const uint32_t(*t)[256] = rltop_crc32c_tables();
-    while (n >= 8) {
-        uint32_t lo = rltop_load_u32(p) ^ crc, hi = rltop_load_u32(p + 4);
-        crc = t[7][lo & 0xFF] ^ t[6][(lo >> 8) & 0xFF] ^ t[5][(lo >> 16) & 0xFF] ^ t[4][lo >> 24] ^
-              t[3][hi & 0xFF] ^ t[2][(hi >> 8) & 0xFF] ^ t[1][(hi >> 16) & 0xFF] ^ t[0][hi >> 24];
-        p += 8;
-        n -= 8;
-    }
-    while (n--) crc = t[0][(crc ^ *p++) & 0xFF] ^ (crc >> 8);
-    return crc;
-}
-
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && !defined(RLTOP_NO_SSE42)
-#include <nmmintrin.h>
-#define RLTOP_HAVE_SSE42_PATH 1
-__attribute__((target("sse4.2"))) static inline uint32_t rltop_crc32c_hw(uint32_t crc, const unsigned char *p, size_t n) {
-    uint64_t c = crc;
-    while (n >= 8) {
-        uint64_t v;
-        memcpy(&v, p, 8);
-        c = _mm_crc32_u64(c, v);
-        p += 8;
-        n -= 8;
-    }
-    crc = (uint32_t)c;
-    while (n--) crc = _mm_crc32_u8(crc, *p++);
-    return crc;
-}
-
-/* The message in three runs, the checksum field as four zero bytes, in one target function. */
-__attribute__((target("sse4.2"))) static inline uint32_t rltop_crc32c_hole_hw(const unsigned char *p, size_t n, size_t hole) {
-    uint32_t crc = rltop_crc32c_hw(0xFFFFFFFFu, p, hole);
-    crc = _mm_crc32_u32(crc, 0);
-    return ~rltop_crc32c_hw(crc, p + hole + 4, n - hole - 4);
-}
-#endif
-
-/** Continues a CRC-32C: `crc` is the previous result (0 to start). */
-static inline uint32_t rltop_crc32c(uint32_t crc, const void *data, size_t n) {
-    const unsigned char *p = (const unsigned char *)data;
-#ifdef RLTOP_HAVE_SSE42_PATH
-    if (__builtin_cpu_supports("sse4.2")) return ~rltop_crc32c_hw(~crc, p, n);
-#endif
-    return ~rltop_crc32c_sw(~crc, p, n);
-}
-
-/** CRC-32C of the n bytes at p with the 4 bytes at `hole` taken as zero (the checksum rule). */
-static inline uint32_t rltop_crc32c_with_hole(const unsigned char *p, size_t n, size_t hole) {
-    static const unsigned char zero[4] = {0, 0, 0, 0};
-#ifdef RLTOP_HAVE_SSE42_PATH
-    if (__builtin_cpu_supports("sse4.2")) return rltop_crc32c_hole_hw(p, n, hole);
-#endif
-    return ~rltop_crc32c_sw(rltop_crc32c_sw(rltop_crc32c_sw(0xFFFFFFFFu, p, hole), zero, 4), p + hole + 4, n - hole - 4);
 }
 
 /* ---- Errors --------------------------------------------------------------------------
@@ -272,8 +157,10 @@ static inline rltop_error rltop_split_frame(const unsigned char *b, size_t len, 
     return rltop_split_frame_as(b, len, base, -1, m, err);
 }
 
-/** Version and checksum of a framed message. */
-static inline rltop_error rltop_check_frame(const rltop_message *m, rltop_decode_error *err) {
+/** Version, type and checksum of a framed message; `computed` is its checksum when already
+ * known (the datagram iterator computes four at once), NULL to compute it here. */
+static inline rltop_error rltop_check_frame_sum(const rltop_message *m, const uint32_t *computed_sum,
+                                                rltop_decode_error *err) {
     uint32_t found, computed;
     if (m->version < RLTOP_MIN_VERSION)
         return rltop_fail(err, RLTOP_ERR_UNSUPPORTED_VERSION, m->offset + RLTOP_VERSION_OFFSET, NULL, m->version,
@@ -281,10 +168,15 @@ static inline rltop_error rltop_check_frame(const rltop_message *m, rltop_decode
     if (rltop_size_of_type(m->type) == 0)
         return rltop_fail(err, RLTOP_ERR_UNKNOWN_TYPE, m->offset + RLTOP_TYPE_OFFSET, NULL, m->type, 0);
     found = rltop_load_u32(m->bytes + RLTOP_CHECKSUM_OFFSET);
-    computed = rltop_crc32c_with_hole(m->bytes, m->length, RLTOP_CHECKSUM_OFFSET);
+    computed = computed_sum ? *computed_sum : rltop_crc32c_with_hole(m->bytes, m->length, RLTOP_CHECKSUM_OFFSET);
     if (found != computed)
         return rltop_fail(err, RLTOP_ERR_BAD_CHECKSUM, m->offset + RLTOP_CHECKSUM_OFFSET, NULL, found, computed);
     return RLTOP_OK;
+}
+
+/** Version, type and checksum of a framed message. */
+static inline rltop_error rltop_check_frame(const rltop_message *m, rltop_decode_error *err) {
+    return rltop_check_frame_sum(m, NULL, err);
 }
 
 /** Decodes the message at buf[0..len), of any type, checking every rule of the protocol.
@@ -304,40 +196,126 @@ static inline rltop_error rltop_decode(const void *buf, size_t len, rltop_messag
     return rltop_decode_at(buf, len, 0, out, err);
 }
 
-/** Iterates over the messages of one datagram. */
+/** Messages the iterator frames ahead and checksums together. */
+#define RLTOP_BATCH 4
+
+/** Iterates over the messages of one datagram. It frames up to RLTOP_BATCH messages ahead
+ * and, for a full window, computes their checksums together (rltop_crc32c_with_hole4);
+ * the items are exactly those of decoding each message alone. Treat the fields as private. */
 typedef struct rltop_iter {
     const unsigned char *buf;
     size_t len;
     size_t pos;
     int done;
+    /* The window: window[next..filled) framed, not yet returned. */
+    rltop_message window[RLTOP_BATCH];
+    uint32_t sums[RLTOP_BATCH];
+    int summed, next, filled;
+    /* A framing error met while filling the window, returned after it. */
+    int framing_pending;
+    rltop_decode_error framing_error;
 } rltop_iter;
 
 static inline void rltop_iter_init(rltop_iter *it, const void *datagram, size_t len) {
+    /* The window is written before it is read: only the counters need a value. */
     it->buf = (const unsigned char *)datagram;
     it->len = len;
     it->pos = 0;
     it->done = 0;
+    it->summed = it->next = it->filled = 0;
+    it->framing_pending = 0;
+}
+
+/* Frames the next messages (up to a window, or to a framing error) and checksums them. */
+static inline void rltop_iter_fill(rltop_iter *it) {
+    it->next = 0;
+    it->filled = 0;
+    while (it->filled < RLTOP_BATCH && it->pos < it->len) {
+        rltop_message *m = &it->window[it->filled];
+        if (rltop_split_frame(it->buf + it->pos, it->len - it->pos, it->pos, m, &it->framing_error) != RLTOP_OK) {
+            it->framing_pending = 1;
+            break;
+        }
+        it->pos += m->length;
+        it->filled++;
+    }
+    it->summed = it->filled == RLTOP_BATCH;
+    if (it->summed) {
+        const unsigned char *p[RLTOP_BATCH];
+        size_t n[RLTOP_BATCH];
+        int i;
+        for (i = 0; i < RLTOP_BATCH; i++) {
+            p[i] = it->window[i].bytes;
+            n[i] = it->window[i].length;
+        }
+        rltop_crc32c_with_hole4(p, n, RLTOP_CHECKSUM_OFFSET, it->sums);
+    }
 }
 
 /** The next item of the datagram: returns 0 at the end; otherwise 1, with `*msg` set when
  * `err->kind` is RLTOP_OK (zeroed otherwise), or the error of one message (which is skipped by its length), or
  * a framing error (after which the iteration ends). */
 static inline int rltop_iter_next(rltop_iter *it, rltop_message *msg, rltop_decode_error *err) {
-    rltop_message m;
+    const rltop_message *m;
     rltop_error e;
-    if (it->done || it->pos >= it->len) return 0;
-    rltop_fail(err, RLTOP_OK, 0, NULL, 0, 0);
-    memset(msg, 0, sizeof *msg);
-    e = rltop_split_frame(it->buf + it->pos, it->len - it->pos, it->pos, &m, err);
-    if (e != RLTOP_OK) {
-        it->done = 1;
-        return 1;
+    while (it->next == it->filled) {
+        if (it->done) return 0;
+        if (it->framing_pending) {
+            it->framing_pending = 0;
+            it->done = 1;
+            memset(msg, 0, sizeof *msg);
+            if (err) *err = it->framing_error;
+            return 1;
+        }
+        if (it->pos >= it->len) {
+            it->done = 1;
+            return 0;
+        }
+        rltop_iter_fill(it);
     }
-    it->pos += m.length;
-    e = rltop_check_frame(&m, err);
-    if (e == RLTOP_OK) e = rltop_validate_fields(&m, err);
-    if (e == RLTOP_OK) *msg = m;
+    m = &it->window[it->next];
+    rltop_fail(err, RLTOP_OK, 0, NULL, 0, 0);
+    e = rltop_check_frame_sum(m, it->summed ? &it->sums[it->next] : NULL, err);
+    if (e == RLTOP_OK) e = rltop_validate_fields(m, err);
+    if (e == RLTOP_OK)
+        *msg = *m;
+    else
+        memset(msg, 0, sizeof *msg);
+    it->next++;
     return 1;
+}
+
+/** Calls `on_item(ctx, msg, err)` for every item of the datagram, in order: exactly the
+ * items rltop_iter_next returns (`*msg` valid when err->kind is RLTOP_OK, zeroed otherwise),
+ * without an iterator's state between them, which is the fastest way through a datagram.
+ * The pointers are valid during the call only. With a static `on_item` the compiler
+ * inlines it. */
+static inline void rltop_for_each_message(const void *datagram, size_t len,
+                                          void (*on_item)(void *ctx, const rltop_message *msg,
+                                                          const rltop_decode_error *err),
+                                          void *ctx) {
+    rltop_iter it;
+    rltop_message m;
+    rltop_decode_error err;
+    int i;
+    rltop_iter_init(&it, datagram, len);
+    while (it.pos < it.len) {
+        rltop_iter_fill(&it);
+        for (i = 0; i < it.filled; i++) {
+            rltop_error e;
+            m = it.window[i];
+            rltop_fail(&err, RLTOP_OK, 0, NULL, 0, 0);
+            e = rltop_check_frame_sum(&m, it.summed ? &it.sums[i] : NULL, &err);
+            if (e == RLTOP_OK) e = rltop_validate_fields(&m, &err);
+            if (e != RLTOP_OK) memset(&m, 0, sizeof m);
+            on_item(ctx, &m, &err);
+        }
+        if (it.framing_pending) {
+            memset(&m, 0, sizeof m);
+            on_item(ctx, &m, &it.framing_error);
+            return;
+        }
+    }
 }
 
 /* ---- Encoding ------------------------------------------------------------------------ */

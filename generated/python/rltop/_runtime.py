@@ -11,7 +11,7 @@ from typing import Optional
 __all__ = [
     "DecodeError", "Truncated", "BadMagic", "BadLength", "UnknownType", "UnexpectedType",
     "UnsupportedVersion", "BadChecksum", "BadEnum", "BadCount", "BadText", "EncodeError",
-    "crc32c", "ACCELERATED_CRC",
+    "crc32c", "ACCELERATED_CRC", "NATIVE_CRC", "first_bad_checksum",
 ]
 
 
@@ -119,6 +119,31 @@ def crc_with_hole(buf, off: int, length: int, hole: int) -> int:
     """CRC-32C of buf[off:off+length] with the 4 checksum bytes at `hole` taken as zero."""
     mv = memoryview(buf)
     return crc32c(mv[off + hole + 4:off + length], crc32c(b"\0\0\0\0", crc32c(mv[off:off + hole])))
+
+
+# The package's optional C accelerator, rltop/_crc.c (pip builds it when a C compiler is
+# there; without one the package stays pure Python): the C header's CRC-32C, four messages
+# at a time, for the bulk decoder. RLTOP_PURE_PYTHON=1 leaves it unused too.
+NATIVE_CRC = None
+if not os.environ.get("RLTOP_PURE_PYTHON"):
+    try:
+        from . import _crc as NATIVE_CRC  # type: ignore[attr-defined, no-redef]
+    except ImportError:
+        pass
+
+
+def first_bad_checksum(buf, size: int, hole: int, count: int) -> int:
+    """Index of the first of the `count` back-to-back `size`-byte messages at the start of
+    `buf` whose stored checksum (the little-endian u32 at `hole`) is not its CRC-32C, or -1.
+    One call for the whole buffer with the C accelerator; one per message without it."""
+    if NATIVE_CRC is not None:
+        return NATIVE_CRC.first_bad_checksum(buf, size, hole, count)
+    mv = memoryview(buf)
+    for i in range(count):
+        off = i * size
+        if crc_with_hole(mv, off, size, hole) != int.from_bytes(mv[off + hole:off + hole + 4], "little"):
+            return i
+    return -1
 
 
 # ---- Field values ------------------------------------------------------------------------
