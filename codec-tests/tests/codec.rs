@@ -84,7 +84,12 @@ fn the_list_above_is_every_message_type() {
 /// Makes `raw` a valid body for `M`: defined enum values, counts within their arrays,
 /// printable text, zero reserved bytes. Header fields are left for the encoder.
 fn make_valid<M: Wire>(raw: &mut [u8]) {
-    for f in M::FIELDS {
+    make_fields_valid(M::FIELDS, raw);
+}
+
+/// [`make_valid`] for a message type described by its fields.
+fn make_fields_valid(fields: &[rltop_runtime::Field], raw: &mut [u8]) {
+    for f in fields {
         let r = &mut raw[f.offset..f.offset + f.size];
         match f.kind {
             FieldKind::Enum { values, .. } => {
@@ -513,27 +518,7 @@ proptest! {
 fn valid_message(mt: &rltop_runtime::MessageType, raw: &[u8], seq: u64) -> Vec<u8> {
     let p = &PROTOCOL;
     let mut m: Vec<u8> = raw.iter().cycle().take(mt.size).copied().collect();
-    for f in mt.fields {
-        let r = &mut m[f.offset..f.offset + f.size];
-        match f.kind {
-            FieldKind::Enum { values, .. } => {
-                let v = values[r[0] as usize % values.len()];
-                r.copy_from_slice(&v.to_le_bytes()[..f.size]);
-            }
-            FieldKind::Count { max, .. } => {
-                let v = u64::from(r[0]) % (max + 1);
-                r.copy_from_slice(&v.to_le_bytes()[..f.size]);
-            }
-            FieldKind::Text => {
-                let len = r[0] as usize % (f.size + 1);
-                for (i, b) in r.iter_mut().enumerate() {
-                    *b = if i < len { b' ' + (*b % 95) } else { 0 };
-                }
-            }
-            FieldKind::Reserved => r.fill(0),
-            FieldKind::Int { .. } | FieldKind::Flags { .. } => {}
-        }
-    }
+    make_fields_valid(mt.fields, &mut m);
     m[p.magic_offset..p.magic_offset + 4].copy_from_slice(&p.magic.to_le_bytes());
     m[p.length_offset..p.length_offset + 2].copy_from_slice(&(mt.size as u16).to_le_bytes());
     m[p.type_offset] = mt.type_code;

@@ -30,8 +30,17 @@ extern "C" {
 
 #ifdef __cplusplus
 #define RLTOP_STATIC_ASSERT(c, m) static_assert(c, m)
+#define RLTOP_ENUM_BASE(t) : t
 #else
 #define RLTOP_STATIC_ASSERT(c, m) _Static_assert(c, m)
+#define RLTOP_ENUM_BASE(t)
+#endif
+
+/* File-scope tables a translation unit may not use (GCC warns about unused static const in C). */
+#if defined(__GNUC__) || defined(__clang__)
+#define RLTOP_MAYBE_UNUSED __attribute__((unused))
+#else
+#define RLTOP_MAYBE_UNUSED
 #endif
 
 /* ---- Protocol ---------------------------------------------------------------------- */
@@ -57,7 +66,7 @@ extern "C" {
 /* ---- Enumerations and flags -------------------------------------------------------- */
 
 /** Side of an order, or the aggressor (taker) side of a trade. */
-typedef enum rltop_side {
+typedef enum rltop_side RLTOP_ENUM_BASE(uint8_t) {
     /** Bid: wants to buy. */
     RLTOP_SIDE_BUY = 1,
     /** Ask: wants to sell. */
@@ -81,7 +90,7 @@ static inline int rltop_side_from_name(const char *s, int64_t *v) {
 }
 
 /** What a `ModifyOrder` changed, which decides the order's queue priority. */
-typedef enum rltop_modify_type {
+typedef enum rltop_modify_type RLTOP_ENUM_BASE(uint8_t) {
     /** New price: the order loses its priority (same as a delete and an add). */
     RLTOP_MODIFY_TYPE_PRICE_MODIFY = 1,
     /** Smaller quantity at the same price: the order keeps its place in the queue. */
@@ -109,7 +118,7 @@ static inline int rltop_modify_type_from_name(const char *s, int64_t *v) {
 }
 
 /** Why an order left the book. */
-typedef enum rltop_delete_reason {
+typedef enum rltop_delete_reason RLTOP_ENUM_BASE(uint8_t) {
     /** Cancelled by its owner. */
     RLTOP_DELETE_REASON_CANCELED = 1,
     /** Its time in force ran out. */
@@ -141,7 +150,7 @@ static inline int rltop_delete_reason_from_name(const char *s, int64_t *v) {
 }
 
 /** Bar length of a `KlineUpdate`. */
-typedef enum rltop_kline_interval {
+typedef enum rltop_kline_interval RLTOP_ENUM_BASE(uint8_t) {
     RLTOP_KLINE_INTERVAL_ONE_MINUTE = 1,
     RLTOP_KLINE_INTERVAL_FIVE_MINUTES = 2,
     RLTOP_KLINE_INTERVAL_FIFTEEN_MINUTES = 3,
@@ -175,7 +184,7 @@ static inline int rltop_kline_interval_from_name(const char *s, int64_t *v) {
 }
 
 /** Progress of a forced liquidation order. */
-typedef enum rltop_liquidation_status {
+typedef enum rltop_liquidation_status RLTOP_ENUM_BASE(uint8_t) {
     /** Entered the book, nothing filled yet. */
     RLTOP_LIQUIDATION_STATUS_NEW = 1,
     RLTOP_LIQUIDATION_STATUS_PARTIALLY_FILLED = 2,
@@ -205,7 +214,7 @@ static inline int rltop_liquidation_status_from_name(const char *s, int64_t *v) 
 }
 
 /** Trading phase of an instrument. */
-typedef enum rltop_trading_status {
+typedef enum rltop_trading_status RLTOP_ENUM_BASE(uint8_t) {
     /** Orders accepted, no matching yet. */
     RLTOP_TRADING_STATUS_PRE_OPEN = 1,
     /** Continuous matching. */
@@ -240,7 +249,7 @@ static inline int rltop_trading_status_from_name(const char *s, int64_t *v) {
  * A stream of the channel plan (SPEC.md §10), numbered by its code `c` in
  * `session_id = session_base + 8 g + c`.
  */
-typedef enum rltop_stream {
+typedef enum rltop_stream RLTOP_ENUM_BASE(uint8_t) {
     /** OrderBookSnapshot and TradeSnapshot. */
     RLTOP_STREAM_FULL_BOOK = 1,
     /** TopOfBookSnapshot. */
@@ -276,7 +285,7 @@ static inline int rltop_stream_from_name(const char *s, int64_t *v) {
 }
 
 /** Whether a gateway connection receives a channel live. */
-typedef enum rltop_channel_state {
+typedef enum rltop_channel_state RLTOP_ENUM_BASE(uint8_t) {
     /** Known to the gateway (replay works), not forwarded live on this connection. */
     RLTOP_CHANNEL_STATE_UNSUBSCRIBED = 1,
     /** Forwarded live on this connection. */
@@ -300,7 +309,7 @@ static inline int rltop_channel_state_from_name(const char *s, int64_t *v) {
 }
 
 /** Why a gateway refused a login. */
-typedef enum rltop_login_reject_reason {
+typedef enum rltop_login_reject_reason RLTOP_ENUM_BASE(uint8_t) {
     /** The token is not the gateway's. */
     RLTOP_LOGIN_REJECT_REASON_BAD_TOKEN = 1,
     /** The gateway has as many connections as it accepts. */
@@ -324,7 +333,7 @@ static inline int rltop_login_reject_reason_from_name(const char *s, int64_t *v)
 }
 
 /** Why a gateway refused a replay request. The request changed nothing. */
-typedef enum rltop_replay_reject_reason {
+typedef enum rltop_replay_reject_reason RLTOP_ENUM_BASE(uint8_t) {
     /** Part of the range is no longer (or not yet) retained: `window_first..=window_last` is. */
     RLTOP_REPLAY_REJECT_REASON_OUT_OF_WINDOW = 1,
     /** No channel has this session id. */
@@ -356,7 +365,7 @@ static inline int rltop_replay_reject_reason_from_name(const char *s, int64_t *v
 }
 
 /** Why a gateway refused a control message. */
-typedef enum rltop_reject_code {
+typedef enum rltop_reject_code RLTOP_ENUM_BASE(uint8_t) {
     /** The message failed verification (SPEC.md §4 checks 5-8); `error_offset` names the field. */
     RLTOP_REJECT_CODE_MALFORMED = 1,
     /** Only `Login` is accepted before the login. */
@@ -395,7 +404,7 @@ static inline int rltop_reject_code_from_name(const char *s, int64_t *v) {
 }
 
 /** Why a gateway ends a connection. */
-typedef enum rltop_end_reason {
+typedef enum rltop_end_reason RLTOP_ENUM_BASE(uint8_t) {
     /** The client logged out. */
     RLTOP_END_REASON_LOGOUT = 1,
     /** The gateway is shutting down. */
@@ -435,7 +444,7 @@ static inline int rltop_end_reason_from_name(const char *s, int64_t *v) {
 }
 
 /** The feed's channels: each carries one range of message type codes. */
-typedef enum rltop_channel {
+typedef enum rltop_channel RLTOP_ENUM_BASE(uint8_t) {
     /** Snapshot channel: full and top-of-book snapshots, recent-trade snapshots. */
     RLTOP_CHANNEL_SNAPSHOT = 1,
     /** Incremental channel: order-book increments, which rebuild books between snapshots. */
@@ -1383,7 +1392,7 @@ static inline size_t rltop_finalize(void *msg, size_t size, uint8_t type, uint64
 
 /* ---- Layouts --------------------------------------------------------------------------
  * Packed structs with the wire layout, checked against the schema's layout pass. Access
- * fields through the accessors below, which read little-endian bytes at fixed offsets. */
+ * fields through the accessors, which read little-endian bytes at fixed offsets. */
 
 typedef struct rltop_message_header rltop_message_header;
 typedef struct rltop_price_level rltop_price_level;
@@ -1416,8 +1425,76 @@ typedef struct rltop_logout rltop_logout;
 typedef struct rltop_end_of_session rltop_end_of_session;
 typedef struct rltop_reject rltop_reject;
 
-#pragma pack(push, 1)
+/* ---- Field tables: types ------------------------------------------------------------
+ * Every message's leaf fields, for tools that handle every type generically (dumpers,
+ * testees): each message's table is with the message, rltop_message_infos() lists them. */
 
+typedef enum rltop_field_kind {
+    RLTOP_FIELD_INT,
+    RLTOP_FIELD_ENUM,
+    RLTOP_FIELD_FLAGS,
+    RLTOP_FIELD_COUNT,
+    RLTOP_FIELD_TEXT,
+    RLTOP_FIELD_RESERVED
+} rltop_field_kind;
+
+/** One leaf field of a message at its absolute offset (composites and arrays flattened). */
+typedef struct rltop_field_info {
+    /** Path from the message: "bids[3].price". */
+    const char *path;
+    uint16_t offset;
+    uint16_t size;
+    rltop_field_kind kind;
+    uint8_t is_signed;
+    /** Protocol version from which the field exists. */
+    uint8_t since;
+    /** COUNT: the top-level array it counts, and that array's length. */
+    const char *counted_array;
+    uint16_t count_max;
+    /** ENUM: the defined values and their names. */
+    uint8_t variant_count;
+    const int64_t *variant_values;
+    const char *const *variant_names;
+} rltop_field_info;
+
+typedef struct rltop_message_info {
+    const char *name;
+    uint8_t type;
+    uint16_t size;
+    const rltop_field_info *fields;
+    size_t field_count;
+} rltop_message_info;
+
+static const int64_t rltop_side_values[] RLTOP_MAYBE_UNUSED = {INT64_C(1), INT64_C(2)};
+static const char *const rltop_side_names[] RLTOP_MAYBE_UNUSED = {"Buy", "Sell"};
+static const int64_t rltop_modify_type_values[] RLTOP_MAYBE_UNUSED = {INT64_C(1), INT64_C(2), INT64_C(3)};
+static const char *const rltop_modify_type_names[] RLTOP_MAYBE_UNUSED = {"PriceModify", "QuantityDecrease", "QuantityIncrease"};
+static const int64_t rltop_delete_reason_values[] RLTOP_MAYBE_UNUSED = {INT64_C(1), INT64_C(2), INT64_C(3), INT64_C(4)};
+static const char *const rltop_delete_reason_names[] RLTOP_MAYBE_UNUSED = {"Canceled", "Expired", "Filled", "Rejected"};
+static const int64_t rltop_kline_interval_values[] RLTOP_MAYBE_UNUSED = {INT64_C(1), INT64_C(2), INT64_C(3), INT64_C(4), INT64_C(5), INT64_C(6)};
+static const char *const rltop_kline_interval_names[] RLTOP_MAYBE_UNUSED = {"OneMinute", "FiveMinutes", "FifteenMinutes", "OneHour", "FourHours", "OneDay"};
+static const int64_t rltop_liquidation_status_values[] RLTOP_MAYBE_UNUSED = {INT64_C(1), INT64_C(2), INT64_C(3), INT64_C(4)};
+static const char *const rltop_liquidation_status_names[] RLTOP_MAYBE_UNUSED = {"New", "PartiallyFilled", "Filled", "Expired"};
+static const int64_t rltop_trading_status_values[] RLTOP_MAYBE_UNUSED = {INT64_C(1), INT64_C(2), INT64_C(3), INT64_C(4)};
+static const char *const rltop_trading_status_names[] RLTOP_MAYBE_UNUSED = {"PreOpen", "Trading", "Halted", "Closed"};
+static const int64_t rltop_stream_values[] RLTOP_MAYBE_UNUSED = {INT64_C(1), INT64_C(2), INT64_C(3), INT64_C(4), INT64_C(5)};
+static const char *const rltop_stream_names[] RLTOP_MAYBE_UNUSED = {"FullBook", "TopOfBook", "Incremental", "Trades", "Statistics"};
+static const int64_t rltop_channel_state_values[] RLTOP_MAYBE_UNUSED = {INT64_C(1), INT64_C(2)};
+static const char *const rltop_channel_state_names[] RLTOP_MAYBE_UNUSED = {"Unsubscribed", "Subscribed"};
+static const int64_t rltop_login_reject_reason_values[] RLTOP_MAYBE_UNUSED = {INT64_C(1), INT64_C(2)};
+static const char *const rltop_login_reject_reason_names[] RLTOP_MAYBE_UNUSED = {"BadToken", "ServerFull"};
+static const int64_t rltop_replay_reject_reason_values[] RLTOP_MAYBE_UNUSED = {INT64_C(1), INT64_C(2), INT64_C(3), INT64_C(4)};
+static const char *const rltop_replay_reject_reason_names[] RLTOP_MAYBE_UNUSED = {"OutOfWindow", "UnknownChannel", "BadCount", "RateLimited"};
+static const int64_t rltop_reject_code_values[] RLTOP_MAYBE_UNUSED = {INT64_C(1), INT64_C(2), INT64_C(3), INT64_C(4), INT64_C(5)};
+static const char *const rltop_reject_code_names[] RLTOP_MAYBE_UNUSED = {"Malformed", "NotLoggedIn", "AlreadyLoggedIn", "UnexpectedType", "BadSubscription"};
+static const int64_t rltop_end_reason_values[] RLTOP_MAYBE_UNUSED = {INT64_C(1), INT64_C(2), INT64_C(3), INT64_C(4), INT64_C(5), INT64_C(6)};
+static const char *const rltop_end_reason_names[] RLTOP_MAYBE_UNUSED = {"Logout", "Shutdown", "SlowConsumer", "IdleTimeout", "ProtocolError", "LoginTimeout"};
+static const int64_t rltop_channel_values[] RLTOP_MAYBE_UNUSED = {INT64_C(1), INT64_C(2), INT64_C(3), INT64_C(4), INT64_C(5)};
+static const char *const rltop_channel_names[] RLTOP_MAYBE_UNUSED = {"Snapshot", "Incremental", "Trade", "Statistics", "Session"};
+
+/* ---- MessageHeader ------------------------------------------------------------------ */
+
+#pragma pack(push, 1)
 /** The common header, first in every message. */
 struct rltop_message_header {
     /** Always `0x524C544F` ('RLTO'). */
@@ -1425,9 +1502,9 @@ struct rltop_message_header {
     /** Total message length in bytes, header included. */
     uint16_t length; /* offset 4, 2 bytes */
     /** Message type code (0x70..=0x8F). */
-    uint8_t msg_type; /* offset 6, 1 bytes */
+    uint8_t msg_type; /* offset 6, 1 byte */
     /** Protocol version of the encoder. */
-    uint8_t version; /* offset 7, 1 bytes */
+    uint8_t version; /* offset 7, 1 byte */
     /** Session: identifies the multicast channel (group) the message was published on. */
     uint64_t session_id; /* offset 8, 8 bytes */
     /** Per-session sequence number, +1 for every message; a hole is a lost message. */
@@ -1439,526 +1516,7 @@ struct rltop_message_header {
     /** Pads the header to 40 bytes so the body starts 8-byte aligned. */
     uint8_t _reserved[4]; /* offset 36, 4 bytes */
 };
-
-/** One aggregated price level of a book side. */
-struct rltop_price_level {
-    int64_t price; /* offset 0, 8 bytes */
-    /** Total visible quantity at this price. */
-    uint64_t quantity; /* offset 8, 8 bytes */
-    /** Number of visible orders at this price. */
-    uint32_t order_count; /* offset 16, 4 bytes */
-    uint8_t _reserved[4]; /* offset 20, 4 bytes */
-};
-
-/** One trade in a `TradeSnapshot`. */
-struct rltop_trade_entry {
-    uint64_t trade_id; /* offset 0, 8 bytes */
-    int64_t price; /* offset 8, 8 bytes */
-    uint64_t quantity; /* offset 16, 8 bytes */
-    /** When the trade happened. */
-    uint64_t trade_time; /* offset 24, 8 bytes */
-    /** Aggressor side. */
-    uint8_t taker_side; /* offset 32, 1 bytes */
-    uint8_t _reserved[7]; /* offset 33, 7 bytes */
-};
-
-/**
- * Top-10 aggregated book of one instrument: the starting point of a rebuild.
- *
- * `snapshot_seq` is the instrument's `order_book_seq` as of the snapshot: the subscriber
- * applies exactly the increments whose `order_book_seq` is greater (SPEC.md, "Rebuilding a
- * book"). Bids are best (highest) first, asks best (lowest) first; entries past the counts
- * are zero.
- */
-struct rltop_order_book_snapshot {
-    rltop_message_header header; /* offset 0, 40 bytes */
-    uint32_t symbol_id; /* offset 40, 4 bytes */
-    /** Valid entries of `bids` (0..=10). */
-    uint8_t num_bid_levels; /* offset 44, 1 bytes */
-    /** Valid entries of `asks` (0..=10). The draft had one count for both sides. */
-    uint8_t num_ask_levels; /* offset 45, 1 bytes */
-    uint8_t _reserved1[2]; /* offset 46, 2 bytes */
-    /** The instrument's `order_book_seq` when the snapshot was taken. */
-    uint64_t snapshot_seq; /* offset 48, 8 bytes */
-    rltop_price_level bids[10]; /* offset 56, 240 bytes */
-    rltop_price_level asks[10]; /* offset 296, 240 bytes */
-    int64_t last_trade_price; /* offset 536, 8 bytes */
-    uint64_t volume_24h; /* offset 544, 8 bytes */
-    uint8_t _reserved2[24]; /* offset 552, 24 bytes */
-};
-
-/** Best bid and offer of one instrument, sent whenever either changes. */
-struct rltop_top_of_book_snapshot {
-    rltop_message_header header; /* offset 0, 40 bytes */
-    uint32_t symbol_id; /* offset 40, 4 bytes */
-    uint8_t _reserved1[4]; /* offset 44, 4 bytes */
-    int64_t best_bid_price; /* offset 48, 8 bytes */
-    uint64_t best_bid_qty; /* offset 56, 8 bytes */
-    int64_t best_ask_price; /* offset 64, 8 bytes */
-    uint64_t best_ask_qty; /* offset 72, 8 bytes */
-    /** `best_ask_price - best_bid_price` (zero when a side is empty). */
-    int64_t spread; /* offset 80, 8 bytes */
-    /** `(best_bid_price + best_ask_price) / 2`, rounded toward negative infinity. */
-    int64_t mid_price; /* offset 88, 8 bytes */
-    uint8_t _reserved2[32]; /* offset 96, 32 bytes */
-};
-
-/**
- * The most recent trades of one instrument, newest first, so a late joiner can show a
- * trade tape at once. Five 40-byte entries fill the 256 bytes the draft names.
- */
-struct rltop_trade_snapshot {
-    rltop_message_header header; /* offset 0, 40 bytes */
-    uint32_t symbol_id; /* offset 40, 4 bytes */
-    /** Valid entries of `trades` (0..=5). */
-    uint8_t num_trades; /* offset 44, 1 bytes */
-    uint8_t _reserved1[3]; /* offset 45, 3 bytes */
-    rltop_trade_entry trades[5]; /* offset 48, 200 bytes */
-    uint8_t _reserved2[8]; /* offset 248, 8 bytes */
-};
-
-/**
- * A new order rests on the book.
- *
- * Besides the order itself it carries the resulting state of its price level, so that a
- * subscriber who rebuilt from an aggregated snapshot (and never saw the order ids) can apply
- * it too: every increment is idempotent (the draft's principle 3).
- */
-struct rltop_add_order {
-    rltop_message_header header; /* offset 0, 40 bytes */
-    uint64_t order_book_seq; /* offset 40, 8 bytes */
-    uint64_t order_id; /* offset 48, 8 bytes */
-    uint32_t symbol_id; /* offset 56, 4 bytes */
-    uint8_t side; /* offset 60, 1 bytes */
-    uint8_t flags; /* offset 61, 1 bytes */
-    uint8_t _reserved1[2]; /* offset 62, 2 bytes */
-    int64_t price; /* offset 64, 8 bytes */
-    uint64_t quantity; /* offset 72, 8 bytes */
-    /** Visible quantity at (`side`, `price`) after this order was added. */
-    uint64_t level_quantity; /* offset 80, 8 bytes */
-    /** Visible orders at (`side`, `price`) after this order was added. */
-    uint32_t level_order_count; /* offset 88, 4 bytes */
-    uint8_t _reserved2[36]; /* offset 92, 36 bytes */
-};
-
-/**
- * A resting order changed price or quantity (`modify_type` tells which, and so whether it
- * kept its queue priority). Carries both affected levels' resulting state: the old price's
- * and the new price's (the same level when only the quantity changed).
- */
-struct rltop_modify_order {
-    rltop_message_header header; /* offset 0, 40 bytes */
-    uint64_t order_book_seq; /* offset 40, 8 bytes */
-    uint64_t order_id; /* offset 48, 8 bytes */
-    uint32_t symbol_id; /* offset 56, 4 bytes */
-    uint8_t side; /* offset 60, 1 bytes */
-    uint8_t modify_type; /* offset 61, 1 bytes */
-    uint8_t _reserved1[2]; /* offset 62, 2 bytes */
-    /** The order's price before the change. */
-    int64_t old_price; /* offset 64, 8 bytes */
-    /** The order's price after the change (equal to `old_price` unless `PriceModify`). */
-    int64_t new_price; /* offset 72, 8 bytes */
-    /** The order's remaining quantity after the change. */
-    uint64_t new_quantity; /* offset 80, 8 bytes */
-    /** Visible quantity left at (`side`, `old_price`). */
-    uint64_t old_level_quantity; /* offset 88, 8 bytes */
-    /** Visible quantity at (`side`, `new_price`). */
-    uint64_t new_level_quantity; /* offset 96, 8 bytes */
-    /** Visible orders left at (`side`, `old_price`). */
-    uint32_t old_level_order_count; /* offset 104, 4 bytes */
-    /** Visible orders at (`side`, `new_price`). */
-    uint32_t new_level_order_count; /* offset 108, 4 bytes */
-    uint8_t _reserved2[16]; /* offset 112, 16 bytes */
-};
-
-/** An order left the book. */
-struct rltop_delete_order {
-    rltop_message_header header; /* offset 0, 40 bytes */
-    uint64_t order_book_seq; /* offset 40, 8 bytes */
-    uint64_t order_id; /* offset 48, 8 bytes */
-    uint32_t symbol_id; /* offset 56, 4 bytes */
-    uint8_t side; /* offset 60, 1 bytes */
-    uint8_t delete_reason; /* offset 61, 1 bytes */
-    uint8_t _reserved1[2]; /* offset 62, 2 bytes */
-    /** The order's price, which names the level it left. */
-    int64_t price; /* offset 64, 8 bytes */
-    /** Visible quantity left at (`side`, `price`). */
-    uint64_t level_quantity; /* offset 72, 8 bytes */
-    /** Visible orders left at (`side`, `price`). */
-    uint32_t level_order_count; /* offset 80, 4 bytes */
-    uint8_t _reserved2[44]; /* offset 84, 44 bytes */
-};
-
-/**
- * A resting (maker) order was executed, in part or in full. The draft lists this type but
- * gives no layout; this one names the order, the trade it belongs to, what was executed and
- * what remains, and the level's resulting state. A full execution leaves
- * `remaining_quantity` zero and the order removed: no `DeleteOrder` follows.
- */
-struct rltop_execute_order {
-    rltop_message_header header; /* offset 0, 40 bytes */
-    uint64_t order_book_seq; /* offset 40, 8 bytes */
-    uint64_t order_id; /* offset 48, 8 bytes */
-    uint32_t symbol_id; /* offset 56, 4 bytes */
-    /** Side of the resting order. */
-    uint8_t side; /* offset 60, 1 bytes */
-    uint8_t _reserved1[3]; /* offset 61, 3 bytes */
-    /** Execution price: the resting order's price. */
-    int64_t price; /* offset 64, 8 bytes */
-    uint64_t executed_quantity; /* offset 72, 8 bytes */
-    /** Quantity still resting; zero when the order is gone. */
-    uint64_t remaining_quantity; /* offset 80, 8 bytes */
-    /** The `Trade` this execution is part of. */
-    uint64_t trade_id; /* offset 88, 8 bytes */
-    /** Visible quantity left at (`side`, `price`). */
-    uint64_t level_quantity; /* offset 96, 8 bytes */
-    /** Visible orders left at (`side`, `price`). */
-    uint32_t level_order_count; /* offset 104, 4 bytes */
-    uint8_t _reserved2[20]; /* offset 108, 20 bytes */
-};
-
-/**
- * A public trade: one aggressor against one resting order. An aggressor that sweeps
- * several orders produces one `Trade` per order it meets.
- */
-struct rltop_trade {
-    rltop_message_header header; /* offset 0, 40 bytes */
-    /** Globally unique trade id. */
-    uint64_t trade_id; /* offset 40, 8 bytes */
-    uint32_t symbol_id; /* offset 48, 4 bytes */
-    uint8_t taker_side; /* offset 52, 1 bytes */
-    uint8_t _reserved1[3]; /* offset 53, 3 bytes */
-    int64_t price; /* offset 56, 8 bytes */
-    uint64_t quantity; /* offset 64, 8 bytes */
-    uint64_t maker_order_id; /* offset 72, 8 bytes */
-    uint64_t taker_order_id; /* offset 80, 8 bytes */
-    uint8_t _reserved2[40]; /* offset 88, 40 bytes */
-};
-
-/** Rolling 24-hour statistics of one instrument, once a second. */
-struct rltop_daily_statistics {
-    rltop_message_header header; /* offset 0, 40 bytes */
-    uint32_t symbol_id; /* offset 40, 4 bytes */
-    uint8_t _reserved1[4]; /* offset 44, 4 bytes */
-    /** The price 24 hours ago. */
-    int64_t open_price; /* offset 48, 8 bytes */
-    int64_t high_price; /* offset 56, 8 bytes */
-    int64_t low_price; /* offset 64, 8 bytes */
-    int64_t last_price; /* offset 72, 8 bytes */
-    uint64_t volume_24h; /* offset 80, 8 bytes */
-    /** Sum of price × quantity over 24 hours, in price units (scaled by 10^price_exponent). */
-    uint64_t turnover_24h; /* offset 88, 8 bytes */
-    /** `last_price - open_price`. */
-    int64_t price_change; /* offset 96, 8 bytes */
-    /** Change in hundredths of a percent (basis points): +5.23 % is 523. */
-    int32_t price_change_pct; /* offset 104, 4 bytes */
-    uint32_t trade_count; /* offset 108, 4 bytes */
-    uint8_t _reserved2[16]; /* offset 112, 16 bytes */
-};
-
-/**
- * One candlestick (OHLCV bar) of one instrument, sent as the bar forms and once more,
- * flagged `Closed`, when it ends. The draft lists this type without a layout; this one is
- * what charting clients and exchange kline streams carry.
- */
-struct rltop_kline_update {
-    rltop_message_header header; /* offset 0, 40 bytes */
-    uint32_t symbol_id; /* offset 40, 4 bytes */
-    uint8_t interval; /* offset 44, 1 bytes */
-    uint8_t flags; /* offset 45, 1 bytes */
-    uint8_t _reserved1[2]; /* offset 46, 2 bytes */
-    /** Start of the bar. */
-    uint64_t open_time; /* offset 48, 8 bytes */
-    int64_t open_price; /* offset 56, 8 bytes */
-    int64_t high_price; /* offset 64, 8 bytes */
-    int64_t low_price; /* offset 72, 8 bytes */
-    int64_t close_price; /* offset 80, 8 bytes */
-    uint64_t volume; /* offset 88, 8 bytes */
-    /** Sum of price × quantity over the bar, in price units. */
-    uint64_t turnover; /* offset 96, 8 bytes */
-    uint32_t trade_count; /* offset 104, 4 bytes */
-    uint8_t _reserved2[20]; /* offset 108, 20 bytes */
-};
-
-/**
- * A 24-hour rolling ticker: last trade, best bid and offer, 24-hour change and volume;
- * what a price board or a bot polls. The draft lists this type without a layout; the fields
- * are those of the common exchange ticker streams (symbol, price, change, volume).
- */
-struct rltop_ticker_update {
-    rltop_message_header header; /* offset 0, 40 bytes */
-    uint32_t symbol_id; /* offset 40, 4 bytes */
-    uint8_t _reserved1[4]; /* offset 44, 4 bytes */
-    int64_t last_price; /* offset 48, 8 bytes */
-    uint64_t last_qty; /* offset 56, 8 bytes */
-    int64_t best_bid_price; /* offset 64, 8 bytes */
-    uint64_t best_bid_qty; /* offset 72, 8 bytes */
-    int64_t best_ask_price; /* offset 80, 8 bytes */
-    uint64_t best_ask_qty; /* offset 88, 8 bytes */
-    /** `last_price` minus the price 24 hours ago. */
-    int64_t price_change_24h; /* offset 96, 8 bytes */
-    uint64_t volume_24h; /* offset 104, 8 bytes */
-    uint64_t turnover_24h; /* offset 112, 8 bytes */
-    /** Change in basis points, as in `DailyStatistics`. */
-    int32_t price_change_pct_24h; /* offset 120, 4 bytes */
-    uint8_t _reserved2[4]; /* offset 124, 4 bytes */
-};
-
-/**
- * A forced liquidation order and its progress. The draft lists this type without a
- * layout; this one follows the usual exchange liquidation feed: which side was liquidated,
- * at what price, how much, and how much has filled.
- */
-struct rltop_liquidation_event {
-    rltop_message_header header; /* offset 0, 40 bytes */
-    uint32_t symbol_id; /* offset 40, 4 bytes */
-    /** Side of the liquidation order (a long position is liquidated by a `Sell`). */
-    uint8_t side; /* offset 44, 1 bytes */
-    uint8_t status; /* offset 45, 1 bytes */
-    uint8_t _reserved1[2]; /* offset 46, 2 bytes */
-    uint64_t liquidation_id; /* offset 48, 8 bytes */
-    /** Limit (bankruptcy) price of the liquidation order. */
-    int64_t price; /* offset 56, 8 bytes */
-    /** Original quantity. */
-    uint64_t quantity; /* offset 64, 8 bytes */
-    /** Average fill price so far (zero before the first fill). */
-    int64_t avg_price; /* offset 72, 8 bytes */
-    /** Cumulative filled quantity. */
-    uint64_t filled_quantity; /* offset 80, 8 bytes */
-    /** Quantity of the latest fill. */
-    uint64_t last_fill_quantity; /* offset 88, 8 bytes */
-    uint8_t _reserved2[32]; /* offset 96, 32 bytes */
-};
-
-/**
- * Static data of one instrument, cycled on the statistics channel so a late joiner learns
- * every symbol id. Not in the draft: without it, prices and quantities cannot be scaled.
- */
-struct rltop_instrument_definition {
-    rltop_message_header header; /* offset 0, 40 bytes */
-    uint32_t symbol_id; /* offset 40, 4 bytes */
-    /** How many instruments the cycle defines: a subscriber knows when it has them all. */
-    uint32_t total_instruments; /* offset 44, 4 bytes */
-    uint8_t trading_status; /* offset 48, 1 bytes */
-    /** Real price = `Price` × 10^price_exponent (e.g. -2 for cents). */
-    int8_t price_exponent; /* offset 49, 1 bytes */
-    /** Real quantity = `Quantity` × 10^quantity_exponent. */
-    int8_t quantity_exponent; /* offset 50, 1 bytes */
-    uint8_t _reserved1[5]; /* offset 51, 5 bytes */
-    /** Exchange symbol, ASCII, NUL padded (`BTCUSDT`). */
-    char symbol[16]; /* offset 56, 16 bytes */
-    /** Base asset (`BTC`). */
-    char base_asset[8]; /* offset 72, 8 bytes */
-    /** Quote asset (`USDT`). */
-    char quote_asset[8]; /* offset 80, 8 bytes */
-    /** Smallest price increment, in `Price` units. */
-    int64_t tick_size; /* offset 88, 8 bytes */
-    /** Smallest quantity increment, in `Quantity` units. */
-    uint64_t lot_size; /* offset 96, 8 bytes */
-    uint64_t min_quantity; /* offset 104, 8 bytes */
-    uint64_t max_quantity; /* offset 112, 8 bytes */
-    uint8_t _reserved2[8]; /* offset 120, 8 bytes */
-};
-
-/**
- * Sent on a channel that has had nothing to say for `interval_ms`, so a subscriber can
- * tell a quiet market from a dead feed and detect loss at the tail of a burst. It takes a
- * sequence number like any message. Not in the draft. Its type code lies in the statistics
- * range, but it is published on every channel.
- */
-struct rltop_heartbeat {
-    rltop_message_header header; /* offset 0, 40 bytes */
-    /** The channel this heartbeat was published on. */
-    uint8_t channel; /* offset 40, 1 bytes */
-    uint8_t _reserved1[3]; /* offset 41, 3 bytes */
-    /** The publisher's heartbeat interval. */
-    uint32_t interval_ms; /* offset 44, 4 bytes */
-    uint8_t _reserved2[16]; /* offset 48, 16 bytes */
-};
-
-/**
- * Client → gateway, the first message on a connection. The header's `session_id` is zero
- * and its `seq_num` 1.
- */
-struct rltop_login {
-    rltop_message_header header; /* offset 0, 40 bytes */
-    /** The heartbeat interval the client would like; zero takes the gateway's. */
-    uint32_t heartbeat_ms; /* offset 40, 4 bytes */
-    uint8_t _reserved1[4]; /* offset 44, 4 bytes */
-    /** Who is connecting, for the gateway's log and metrics. */
-    char client_name[16]; /* offset 48, 16 bytes */
-    /** The gateway's shared secret; empty when it has none. */
-    char token[64]; /* offset 64, 64 bytes */
-};
-
-/**
- * Gateway → client: the login is accepted. The header's `session_id` is the connection's
- * gateway session, which every later message in either direction carries. `num_channels`
- * `ChannelStatus` messages follow at once, one per channel the gateway serves.
- */
-struct rltop_login_accepted {
-    rltop_message_header header; /* offset 0, 40 bytes */
-    /** The interval at which each side sends a `SessionHeartbeat` when it has sent nothing else. */
-    uint32_t heartbeat_ms; /* offset 40, 4 bytes */
-    /** A side that has received nothing for this long ends the connection. */
-    uint32_t idle_timeout_ms; /* offset 44, 4 bytes */
-    /** How many `ChannelStatus` messages follow. */
-    uint16_t num_channels; /* offset 48, 2 bytes */
-    uint8_t _reserved1[2]; /* offset 50, 2 bytes */
-    /** The most messages one `ReplayRequest` may ask for. */
-    uint32_t max_replay_count; /* offset 52, 4 bytes */
-    /**
-     * Replayed messages a second this connection may ask for (a token bucket holding one
-     * second's worth).
-     */
-    uint32_t replay_rate; /* offset 56, 4 bytes */
-    uint8_t _reserved2[4]; /* offset 60, 4 bytes */
-};
-
-/** Gateway → client: the login is refused; the gateway closes the connection after it. */
-struct rltop_login_rejected {
-    rltop_message_header header; /* offset 0, 40 bytes */
-    uint8_t reason; /* offset 40, 1 bytes */
-    uint8_t _reserved1[7]; /* offset 41, 7 bytes */
-    /** A sentence for people. */
-    char detail[80]; /* offset 48, 80 bytes */
-};
-
-/**
- * Gateway → client: one channel (a session of the plan) and what the gateway retains of it.
- * Sent after `LoginAccepted` for every channel, and after each `Subscribe` or
- * `Unsubscribe` for every channel it changed.
- */
-struct rltop_channel_status {
-    rltop_message_header header; /* offset 0, 40 bytes */
-    /** The channel's multicast `session_id`: what its market data carries. */
-    uint64_t channel_session; /* offset 40, 8 bytes */
-    uint8_t stream; /* offset 48, 1 bytes */
-    uint8_t state; /* offset 49, 1 bytes */
-    /** The channel's instrument group `g` (SPEC.md §10). */
-    uint16_t instrument_group; /* offset 50, 2 bytes */
-    /** Messages of the channel the gateway holds for replay. */
-    uint32_t retained_messages; /* offset 52, 4 bytes */
-    /** `seq_num` of the oldest message held (0 when none is). */
-    uint64_t first_seq; /* offset 56, 8 bytes */
-    /** `seq_num` of the newest message held (0 when none is). */
-    uint64_t last_seq; /* offset 64, 8 bytes */
-    /** Bytes of the messages held. */
-    uint64_t retained_bytes; /* offset 72, 8 bytes */
-};
-
-/**
- * Client → gateway: forward these channels live. The channels are the sessions of the
- * streams in `streams` for the instrument groups of `instruments` (every group when there
- * are none). Whole sessions are forwarded, so their sequence numbers stay dense.
- */
-struct rltop_subscribe {
-    rltop_message_header header; /* offset 0, 40 bytes */
-    uint8_t streams; /* offset 40, 1 bytes */
-    /** Valid entries of `instruments` (0..=20); zero means every instrument group. */
-    uint8_t num_instruments; /* offset 41, 1 bytes */
-    uint8_t _reserved1[2]; /* offset 42, 2 bytes */
-    uint32_t instruments[20]; /* offset 44, 80 bytes */
-    uint8_t _reserved2[4]; /* offset 124, 4 bytes */
-};
-
-/** Client → gateway: stop forwarding these channels live (the same selection as `Subscribe`). */
-struct rltop_unsubscribe {
-    rltop_message_header header; /* offset 0, 40 bytes */
-    uint8_t streams; /* offset 40, 1 bytes */
-    /** Valid entries of `instruments` (0..=20); zero means every instrument group. */
-    uint8_t num_instruments; /* offset 41, 1 bytes */
-    uint8_t _reserved1[2]; /* offset 42, 2 bytes */
-    uint32_t instruments[20]; /* offset 44, 80 bytes */
-    uint8_t _reserved2[4]; /* offset 124, 4 bytes */
-};
-
-/**
- * Client → gateway: send again messages `first_seq .. first_seq + count` of a channel.
- * They come as their original bytes, then a `ReplayComplete`; or a `ReplayRejected` alone.
- */
-struct rltop_replay_request {
-    rltop_message_header header; /* offset 0, 40 bytes */
-    /** Chosen by the client, echoed in the answer. */
-    uint32_t request_id; /* offset 40, 4 bytes */
-    uint32_t count; /* offset 44, 4 bytes */
-    uint64_t channel_session; /* offset 48, 8 bytes */
-    uint64_t first_seq; /* offset 56, 8 bytes */
-};
-
-/** Gateway → client: every message of the request has been sent, before this one. */
-struct rltop_replay_complete {
-    rltop_message_header header; /* offset 0, 40 bytes */
-    uint32_t request_id; /* offset 40, 4 bytes */
-    /** Messages sent (the request's `count`). */
-    uint32_t count; /* offset 44, 4 bytes */
-    uint64_t channel_session; /* offset 48, 8 bytes */
-    uint64_t first_seq; /* offset 56, 8 bytes */
-};
-
-/** Gateway → client: the replay request was refused; nothing of it was sent. */
-struct rltop_replay_rejected {
-    rltop_message_header header; /* offset 0, 40 bytes */
-    uint32_t request_id; /* offset 40, 4 bytes */
-    /** The request's `count`. */
-    uint32_t count; /* offset 44, 4 bytes */
-    uint64_t channel_session; /* offset 48, 8 bytes */
-    /** The request's `first_seq`. */
-    uint64_t first_seq; /* offset 56, 8 bytes */
-    uint8_t reason; /* offset 64, 1 bytes */
-    uint8_t _reserved1[7]; /* offset 65, 7 bytes */
-    /** `seq_num` of the oldest message the gateway holds for the channel (0 when none). */
-    uint64_t window_first; /* offset 72, 8 bytes */
-    /** `seq_num` of the newest message the gateway holds for the channel (0 when none). */
-    uint64_t window_last; /* offset 80, 8 bytes */
-    /** A sentence for people. */
-    char detail[40]; /* offset 88, 40 bytes */
-};
-
-/** Either direction: sent when the sender has sent nothing else for `heartbeat_ms`. */
-struct rltop_session_heartbeat {
-    rltop_message_header header; /* offset 0, 40 bytes */
-    uint8_t _reserved1[8]; /* offset 40, 8 bytes */
-};
-
-/**
- * Client → gateway: the client is done; the gateway answers `EndOfSession` (`Logout`) and
- * closes.
- */
-struct rltop_logout {
-    rltop_message_header header; /* offset 0, 40 bytes */
-    uint8_t _reserved1[8]; /* offset 40, 8 bytes */
-};
-
-/** Gateway → client: the last message of a connection; the gateway closes after it. */
-struct rltop_end_of_session {
-    rltop_message_header header; /* offset 0, 40 bytes */
-    uint8_t reason; /* offset 40, 1 bytes */
-    uint8_t _reserved1[7]; /* offset 41, 7 bytes */
-    /** A sentence for people (for a slow consumer: how many bytes waited, and the bound). */
-    char detail[80]; /* offset 48, 80 bytes */
-};
-
-/**
- * Gateway → client: a control message was refused. The connection stays open unless an
- * `EndOfSession` follows (SPEC.md §11 says when).
- */
-struct rltop_reject {
-    rltop_message_header header; /* offset 0, 40 bytes */
-    /** `msg_type` of the refused message. */
-    uint8_t rejected_type; /* offset 40, 1 bytes */
-    uint8_t reason; /* offset 41, 1 bytes */
-    uint8_t _reserved1[2]; /* offset 42, 2 bytes */
-    /** Byte offset, within the refused message, of the field at fault (0 when none is). */
-    uint32_t error_offset; /* offset 44, 4 bytes */
-    /** `seq_num` of the refused message. */
-    uint64_t rejected_seq; /* offset 48, 8 bytes */
-    /** A sentence for people. */
-    char detail[72]; /* offset 56, 72 bytes */
-};
-
 #pragma pack(pop)
-
 RLTOP_STATIC_ASSERT(sizeof(rltop_message_header) == 40, "MessageHeader is 40 bytes");
 RLTOP_STATIC_ASSERT(offsetof(rltop_message_header, magic) == 0, "MessageHeader.magic is at offset 0");
 RLTOP_STATIC_ASSERT(offsetof(rltop_message_header, length) == 4, "MessageHeader.length is at offset 4");
@@ -1969,283 +1527,7 @@ RLTOP_STATIC_ASSERT(offsetof(rltop_message_header, seq_num) == 16, "MessageHeade
 RLTOP_STATIC_ASSERT(offsetof(rltop_message_header, timestamp) == 24, "MessageHeader.timestamp is at offset 24");
 RLTOP_STATIC_ASSERT(offsetof(rltop_message_header, checksum) == 32, "MessageHeader.checksum is at offset 32");
 RLTOP_STATIC_ASSERT(offsetof(rltop_message_header, _reserved) == 36, "MessageHeader._reserved is at offset 36");
-RLTOP_STATIC_ASSERT(sizeof(rltop_price_level) == 24, "PriceLevel is 24 bytes");
-RLTOP_STATIC_ASSERT(offsetof(rltop_price_level, price) == 0, "PriceLevel.price is at offset 0");
-RLTOP_STATIC_ASSERT(offsetof(rltop_price_level, quantity) == 8, "PriceLevel.quantity is at offset 8");
-RLTOP_STATIC_ASSERT(offsetof(rltop_price_level, order_count) == 16, "PriceLevel.order_count is at offset 16");
-RLTOP_STATIC_ASSERT(offsetof(rltop_price_level, _reserved) == 20, "PriceLevel._reserved is at offset 20");
-RLTOP_STATIC_ASSERT(sizeof(rltop_trade_entry) == 40, "TradeEntry is 40 bytes");
-RLTOP_STATIC_ASSERT(offsetof(rltop_trade_entry, trade_id) == 0, "TradeEntry.trade_id is at offset 0");
-RLTOP_STATIC_ASSERT(offsetof(rltop_trade_entry, price) == 8, "TradeEntry.price is at offset 8");
-RLTOP_STATIC_ASSERT(offsetof(rltop_trade_entry, quantity) == 16, "TradeEntry.quantity is at offset 16");
-RLTOP_STATIC_ASSERT(offsetof(rltop_trade_entry, trade_time) == 24, "TradeEntry.trade_time is at offset 24");
-RLTOP_STATIC_ASSERT(offsetof(rltop_trade_entry, taker_side) == 32, "TradeEntry.taker_side is at offset 32");
-RLTOP_STATIC_ASSERT(offsetof(rltop_trade_entry, _reserved) == 33, "TradeEntry._reserved is at offset 33");
-RLTOP_STATIC_ASSERT(sizeof(rltop_order_book_snapshot) == 576, "OrderBookSnapshot is 576 bytes");
-RLTOP_STATIC_ASSERT(offsetof(rltop_order_book_snapshot, header) == 0, "OrderBookSnapshot.header is at offset 0");
-RLTOP_STATIC_ASSERT(offsetof(rltop_order_book_snapshot, symbol_id) == 40, "OrderBookSnapshot.symbol_id is at offset 40");
-RLTOP_STATIC_ASSERT(offsetof(rltop_order_book_snapshot, num_bid_levels) == 44, "OrderBookSnapshot.num_bid_levels is at offset 44");
-RLTOP_STATIC_ASSERT(offsetof(rltop_order_book_snapshot, num_ask_levels) == 45, "OrderBookSnapshot.num_ask_levels is at offset 45");
-RLTOP_STATIC_ASSERT(offsetof(rltop_order_book_snapshot, _reserved1) == 46, "OrderBookSnapshot._reserved1 is at offset 46");
-RLTOP_STATIC_ASSERT(offsetof(rltop_order_book_snapshot, snapshot_seq) == 48, "OrderBookSnapshot.snapshot_seq is at offset 48");
-RLTOP_STATIC_ASSERT(offsetof(rltop_order_book_snapshot, bids) == 56, "OrderBookSnapshot.bids is at offset 56");
-RLTOP_STATIC_ASSERT(offsetof(rltop_order_book_snapshot, asks) == 296, "OrderBookSnapshot.asks is at offset 296");
-RLTOP_STATIC_ASSERT(offsetof(rltop_order_book_snapshot, last_trade_price) == 536, "OrderBookSnapshot.last_trade_price is at offset 536");
-RLTOP_STATIC_ASSERT(offsetof(rltop_order_book_snapshot, volume_24h) == 544, "OrderBookSnapshot.volume_24h is at offset 544");
-RLTOP_STATIC_ASSERT(offsetof(rltop_order_book_snapshot, _reserved2) == 552, "OrderBookSnapshot._reserved2 is at offset 552");
-RLTOP_STATIC_ASSERT(sizeof(rltop_top_of_book_snapshot) == 128, "TopOfBookSnapshot is 128 bytes");
-RLTOP_STATIC_ASSERT(offsetof(rltop_top_of_book_snapshot, header) == 0, "TopOfBookSnapshot.header is at offset 0");
-RLTOP_STATIC_ASSERT(offsetof(rltop_top_of_book_snapshot, symbol_id) == 40, "TopOfBookSnapshot.symbol_id is at offset 40");
-RLTOP_STATIC_ASSERT(offsetof(rltop_top_of_book_snapshot, _reserved1) == 44, "TopOfBookSnapshot._reserved1 is at offset 44");
-RLTOP_STATIC_ASSERT(offsetof(rltop_top_of_book_snapshot, best_bid_price) == 48, "TopOfBookSnapshot.best_bid_price is at offset 48");
-RLTOP_STATIC_ASSERT(offsetof(rltop_top_of_book_snapshot, best_bid_qty) == 56, "TopOfBookSnapshot.best_bid_qty is at offset 56");
-RLTOP_STATIC_ASSERT(offsetof(rltop_top_of_book_snapshot, best_ask_price) == 64, "TopOfBookSnapshot.best_ask_price is at offset 64");
-RLTOP_STATIC_ASSERT(offsetof(rltop_top_of_book_snapshot, best_ask_qty) == 72, "TopOfBookSnapshot.best_ask_qty is at offset 72");
-RLTOP_STATIC_ASSERT(offsetof(rltop_top_of_book_snapshot, spread) == 80, "TopOfBookSnapshot.spread is at offset 80");
-RLTOP_STATIC_ASSERT(offsetof(rltop_top_of_book_snapshot, mid_price) == 88, "TopOfBookSnapshot.mid_price is at offset 88");
-RLTOP_STATIC_ASSERT(offsetof(rltop_top_of_book_snapshot, _reserved2) == 96, "TopOfBookSnapshot._reserved2 is at offset 96");
-RLTOP_STATIC_ASSERT(sizeof(rltop_trade_snapshot) == 256, "TradeSnapshot is 256 bytes");
-RLTOP_STATIC_ASSERT(offsetof(rltop_trade_snapshot, header) == 0, "TradeSnapshot.header is at offset 0");
-RLTOP_STATIC_ASSERT(offsetof(rltop_trade_snapshot, symbol_id) == 40, "TradeSnapshot.symbol_id is at offset 40");
-RLTOP_STATIC_ASSERT(offsetof(rltop_trade_snapshot, num_trades) == 44, "TradeSnapshot.num_trades is at offset 44");
-RLTOP_STATIC_ASSERT(offsetof(rltop_trade_snapshot, _reserved1) == 45, "TradeSnapshot._reserved1 is at offset 45");
-RLTOP_STATIC_ASSERT(offsetof(rltop_trade_snapshot, trades) == 48, "TradeSnapshot.trades is at offset 48");
-RLTOP_STATIC_ASSERT(offsetof(rltop_trade_snapshot, _reserved2) == 248, "TradeSnapshot._reserved2 is at offset 248");
-RLTOP_STATIC_ASSERT(sizeof(rltop_add_order) == 128, "AddOrder is 128 bytes");
-RLTOP_STATIC_ASSERT(offsetof(rltop_add_order, header) == 0, "AddOrder.header is at offset 0");
-RLTOP_STATIC_ASSERT(offsetof(rltop_add_order, order_book_seq) == 40, "AddOrder.order_book_seq is at offset 40");
-RLTOP_STATIC_ASSERT(offsetof(rltop_add_order, order_id) == 48, "AddOrder.order_id is at offset 48");
-RLTOP_STATIC_ASSERT(offsetof(rltop_add_order, symbol_id) == 56, "AddOrder.symbol_id is at offset 56");
-RLTOP_STATIC_ASSERT(offsetof(rltop_add_order, side) == 60, "AddOrder.side is at offset 60");
-RLTOP_STATIC_ASSERT(offsetof(rltop_add_order, flags) == 61, "AddOrder.flags is at offset 61");
-RLTOP_STATIC_ASSERT(offsetof(rltop_add_order, _reserved1) == 62, "AddOrder._reserved1 is at offset 62");
-RLTOP_STATIC_ASSERT(offsetof(rltop_add_order, price) == 64, "AddOrder.price is at offset 64");
-RLTOP_STATIC_ASSERT(offsetof(rltop_add_order, quantity) == 72, "AddOrder.quantity is at offset 72");
-RLTOP_STATIC_ASSERT(offsetof(rltop_add_order, level_quantity) == 80, "AddOrder.level_quantity is at offset 80");
-RLTOP_STATIC_ASSERT(offsetof(rltop_add_order, level_order_count) == 88, "AddOrder.level_order_count is at offset 88");
-RLTOP_STATIC_ASSERT(offsetof(rltop_add_order, _reserved2) == 92, "AddOrder._reserved2 is at offset 92");
-RLTOP_STATIC_ASSERT(sizeof(rltop_modify_order) == 128, "ModifyOrder is 128 bytes");
-RLTOP_STATIC_ASSERT(offsetof(rltop_modify_order, header) == 0, "ModifyOrder.header is at offset 0");
-RLTOP_STATIC_ASSERT(offsetof(rltop_modify_order, order_book_seq) == 40, "ModifyOrder.order_book_seq is at offset 40");
-RLTOP_STATIC_ASSERT(offsetof(rltop_modify_order, order_id) == 48, "ModifyOrder.order_id is at offset 48");
-RLTOP_STATIC_ASSERT(offsetof(rltop_modify_order, symbol_id) == 56, "ModifyOrder.symbol_id is at offset 56");
-RLTOP_STATIC_ASSERT(offsetof(rltop_modify_order, side) == 60, "ModifyOrder.side is at offset 60");
-RLTOP_STATIC_ASSERT(offsetof(rltop_modify_order, modify_type) == 61, "ModifyOrder.modify_type is at offset 61");
-RLTOP_STATIC_ASSERT(offsetof(rltop_modify_order, _reserved1) == 62, "ModifyOrder._reserved1 is at offset 62");
-RLTOP_STATIC_ASSERT(offsetof(rltop_modify_order, old_price) == 64, "ModifyOrder.old_price is at offset 64");
-RLTOP_STATIC_ASSERT(offsetof(rltop_modify_order, new_price) == 72, "ModifyOrder.new_price is at offset 72");
-RLTOP_STATIC_ASSERT(offsetof(rltop_modify_order, new_quantity) == 80, "ModifyOrder.new_quantity is at offset 80");
-RLTOP_STATIC_ASSERT(offsetof(rltop_modify_order, old_level_quantity) == 88, "ModifyOrder.old_level_quantity is at offset 88");
-RLTOP_STATIC_ASSERT(offsetof(rltop_modify_order, new_level_quantity) == 96, "ModifyOrder.new_level_quantity is at offset 96");
-RLTOP_STATIC_ASSERT(offsetof(rltop_modify_order, old_level_order_count) == 104, "ModifyOrder.old_level_order_count is at offset 104");
-RLTOP_STATIC_ASSERT(offsetof(rltop_modify_order, new_level_order_count) == 108, "ModifyOrder.new_level_order_count is at offset 108");
-RLTOP_STATIC_ASSERT(offsetof(rltop_modify_order, _reserved2) == 112, "ModifyOrder._reserved2 is at offset 112");
-RLTOP_STATIC_ASSERT(sizeof(rltop_delete_order) == 128, "DeleteOrder is 128 bytes");
-RLTOP_STATIC_ASSERT(offsetof(rltop_delete_order, header) == 0, "DeleteOrder.header is at offset 0");
-RLTOP_STATIC_ASSERT(offsetof(rltop_delete_order, order_book_seq) == 40, "DeleteOrder.order_book_seq is at offset 40");
-RLTOP_STATIC_ASSERT(offsetof(rltop_delete_order, order_id) == 48, "DeleteOrder.order_id is at offset 48");
-RLTOP_STATIC_ASSERT(offsetof(rltop_delete_order, symbol_id) == 56, "DeleteOrder.symbol_id is at offset 56");
-RLTOP_STATIC_ASSERT(offsetof(rltop_delete_order, side) == 60, "DeleteOrder.side is at offset 60");
-RLTOP_STATIC_ASSERT(offsetof(rltop_delete_order, delete_reason) == 61, "DeleteOrder.delete_reason is at offset 61");
-RLTOP_STATIC_ASSERT(offsetof(rltop_delete_order, _reserved1) == 62, "DeleteOrder._reserved1 is at offset 62");
-RLTOP_STATIC_ASSERT(offsetof(rltop_delete_order, price) == 64, "DeleteOrder.price is at offset 64");
-RLTOP_STATIC_ASSERT(offsetof(rltop_delete_order, level_quantity) == 72, "DeleteOrder.level_quantity is at offset 72");
-RLTOP_STATIC_ASSERT(offsetof(rltop_delete_order, level_order_count) == 80, "DeleteOrder.level_order_count is at offset 80");
-RLTOP_STATIC_ASSERT(offsetof(rltop_delete_order, _reserved2) == 84, "DeleteOrder._reserved2 is at offset 84");
-RLTOP_STATIC_ASSERT(sizeof(rltop_execute_order) == 128, "ExecuteOrder is 128 bytes");
-RLTOP_STATIC_ASSERT(offsetof(rltop_execute_order, header) == 0, "ExecuteOrder.header is at offset 0");
-RLTOP_STATIC_ASSERT(offsetof(rltop_execute_order, order_book_seq) == 40, "ExecuteOrder.order_book_seq is at offset 40");
-RLTOP_STATIC_ASSERT(offsetof(rltop_execute_order, order_id) == 48, "ExecuteOrder.order_id is at offset 48");
-RLTOP_STATIC_ASSERT(offsetof(rltop_execute_order, symbol_id) == 56, "ExecuteOrder.symbol_id is at offset 56");
-RLTOP_STATIC_ASSERT(offsetof(rltop_execute_order, side) == 60, "ExecuteOrder.side is at offset 60");
-RLTOP_STATIC_ASSERT(offsetof(rltop_execute_order, _reserved1) == 61, "ExecuteOrder._reserved1 is at offset 61");
-RLTOP_STATIC_ASSERT(offsetof(rltop_execute_order, price) == 64, "ExecuteOrder.price is at offset 64");
-RLTOP_STATIC_ASSERT(offsetof(rltop_execute_order, executed_quantity) == 72, "ExecuteOrder.executed_quantity is at offset 72");
-RLTOP_STATIC_ASSERT(offsetof(rltop_execute_order, remaining_quantity) == 80, "ExecuteOrder.remaining_quantity is at offset 80");
-RLTOP_STATIC_ASSERT(offsetof(rltop_execute_order, trade_id) == 88, "ExecuteOrder.trade_id is at offset 88");
-RLTOP_STATIC_ASSERT(offsetof(rltop_execute_order, level_quantity) == 96, "ExecuteOrder.level_quantity is at offset 96");
-RLTOP_STATIC_ASSERT(offsetof(rltop_execute_order, level_order_count) == 104, "ExecuteOrder.level_order_count is at offset 104");
-RLTOP_STATIC_ASSERT(offsetof(rltop_execute_order, _reserved2) == 108, "ExecuteOrder._reserved2 is at offset 108");
-RLTOP_STATIC_ASSERT(sizeof(rltop_trade) == 128, "Trade is 128 bytes");
-RLTOP_STATIC_ASSERT(offsetof(rltop_trade, header) == 0, "Trade.header is at offset 0");
-RLTOP_STATIC_ASSERT(offsetof(rltop_trade, trade_id) == 40, "Trade.trade_id is at offset 40");
-RLTOP_STATIC_ASSERT(offsetof(rltop_trade, symbol_id) == 48, "Trade.symbol_id is at offset 48");
-RLTOP_STATIC_ASSERT(offsetof(rltop_trade, taker_side) == 52, "Trade.taker_side is at offset 52");
-RLTOP_STATIC_ASSERT(offsetof(rltop_trade, _reserved1) == 53, "Trade._reserved1 is at offset 53");
-RLTOP_STATIC_ASSERT(offsetof(rltop_trade, price) == 56, "Trade.price is at offset 56");
-RLTOP_STATIC_ASSERT(offsetof(rltop_trade, quantity) == 64, "Trade.quantity is at offset 64");
-RLTOP_STATIC_ASSERT(offsetof(rltop_trade, maker_order_id) == 72, "Trade.maker_order_id is at offset 72");
-RLTOP_STATIC_ASSERT(offsetof(rltop_trade, taker_order_id) == 80, "Trade.taker_order_id is at offset 80");
-RLTOP_STATIC_ASSERT(offsetof(rltop_trade, _reserved2) == 88, "Trade._reserved2 is at offset 88");
-RLTOP_STATIC_ASSERT(sizeof(rltop_daily_statistics) == 128, "DailyStatistics is 128 bytes");
-RLTOP_STATIC_ASSERT(offsetof(rltop_daily_statistics, header) == 0, "DailyStatistics.header is at offset 0");
-RLTOP_STATIC_ASSERT(offsetof(rltop_daily_statistics, symbol_id) == 40, "DailyStatistics.symbol_id is at offset 40");
-RLTOP_STATIC_ASSERT(offsetof(rltop_daily_statistics, _reserved1) == 44, "DailyStatistics._reserved1 is at offset 44");
-RLTOP_STATIC_ASSERT(offsetof(rltop_daily_statistics, open_price) == 48, "DailyStatistics.open_price is at offset 48");
-RLTOP_STATIC_ASSERT(offsetof(rltop_daily_statistics, high_price) == 56, "DailyStatistics.high_price is at offset 56");
-RLTOP_STATIC_ASSERT(offsetof(rltop_daily_statistics, low_price) == 64, "DailyStatistics.low_price is at offset 64");
-RLTOP_STATIC_ASSERT(offsetof(rltop_daily_statistics, last_price) == 72, "DailyStatistics.last_price is at offset 72");
-RLTOP_STATIC_ASSERT(offsetof(rltop_daily_statistics, volume_24h) == 80, "DailyStatistics.volume_24h is at offset 80");
-RLTOP_STATIC_ASSERT(offsetof(rltop_daily_statistics, turnover_24h) == 88, "DailyStatistics.turnover_24h is at offset 88");
-RLTOP_STATIC_ASSERT(offsetof(rltop_daily_statistics, price_change) == 96, "DailyStatistics.price_change is at offset 96");
-RLTOP_STATIC_ASSERT(offsetof(rltop_daily_statistics, price_change_pct) == 104, "DailyStatistics.price_change_pct is at offset 104");
-RLTOP_STATIC_ASSERT(offsetof(rltop_daily_statistics, trade_count) == 108, "DailyStatistics.trade_count is at offset 108");
-RLTOP_STATIC_ASSERT(offsetof(rltop_daily_statistics, _reserved2) == 112, "DailyStatistics._reserved2 is at offset 112");
-RLTOP_STATIC_ASSERT(sizeof(rltop_kline_update) == 128, "KlineUpdate is 128 bytes");
-RLTOP_STATIC_ASSERT(offsetof(rltop_kline_update, header) == 0, "KlineUpdate.header is at offset 0");
-RLTOP_STATIC_ASSERT(offsetof(rltop_kline_update, symbol_id) == 40, "KlineUpdate.symbol_id is at offset 40");
-RLTOP_STATIC_ASSERT(offsetof(rltop_kline_update, interval) == 44, "KlineUpdate.interval is at offset 44");
-RLTOP_STATIC_ASSERT(offsetof(rltop_kline_update, flags) == 45, "KlineUpdate.flags is at offset 45");
-RLTOP_STATIC_ASSERT(offsetof(rltop_kline_update, _reserved1) == 46, "KlineUpdate._reserved1 is at offset 46");
-RLTOP_STATIC_ASSERT(offsetof(rltop_kline_update, open_time) == 48, "KlineUpdate.open_time is at offset 48");
-RLTOP_STATIC_ASSERT(offsetof(rltop_kline_update, open_price) == 56, "KlineUpdate.open_price is at offset 56");
-RLTOP_STATIC_ASSERT(offsetof(rltop_kline_update, high_price) == 64, "KlineUpdate.high_price is at offset 64");
-RLTOP_STATIC_ASSERT(offsetof(rltop_kline_update, low_price) == 72, "KlineUpdate.low_price is at offset 72");
-RLTOP_STATIC_ASSERT(offsetof(rltop_kline_update, close_price) == 80, "KlineUpdate.close_price is at offset 80");
-RLTOP_STATIC_ASSERT(offsetof(rltop_kline_update, volume) == 88, "KlineUpdate.volume is at offset 88");
-RLTOP_STATIC_ASSERT(offsetof(rltop_kline_update, turnover) == 96, "KlineUpdate.turnover is at offset 96");
-RLTOP_STATIC_ASSERT(offsetof(rltop_kline_update, trade_count) == 104, "KlineUpdate.trade_count is at offset 104");
-RLTOP_STATIC_ASSERT(offsetof(rltop_kline_update, _reserved2) == 108, "KlineUpdate._reserved2 is at offset 108");
-RLTOP_STATIC_ASSERT(sizeof(rltop_ticker_update) == 128, "TickerUpdate is 128 bytes");
-RLTOP_STATIC_ASSERT(offsetof(rltop_ticker_update, header) == 0, "TickerUpdate.header is at offset 0");
-RLTOP_STATIC_ASSERT(offsetof(rltop_ticker_update, symbol_id) == 40, "TickerUpdate.symbol_id is at offset 40");
-RLTOP_STATIC_ASSERT(offsetof(rltop_ticker_update, _reserved1) == 44, "TickerUpdate._reserved1 is at offset 44");
-RLTOP_STATIC_ASSERT(offsetof(rltop_ticker_update, last_price) == 48, "TickerUpdate.last_price is at offset 48");
-RLTOP_STATIC_ASSERT(offsetof(rltop_ticker_update, last_qty) == 56, "TickerUpdate.last_qty is at offset 56");
-RLTOP_STATIC_ASSERT(offsetof(rltop_ticker_update, best_bid_price) == 64, "TickerUpdate.best_bid_price is at offset 64");
-RLTOP_STATIC_ASSERT(offsetof(rltop_ticker_update, best_bid_qty) == 72, "TickerUpdate.best_bid_qty is at offset 72");
-RLTOP_STATIC_ASSERT(offsetof(rltop_ticker_update, best_ask_price) == 80, "TickerUpdate.best_ask_price is at offset 80");
-RLTOP_STATIC_ASSERT(offsetof(rltop_ticker_update, best_ask_qty) == 88, "TickerUpdate.best_ask_qty is at offset 88");
-RLTOP_STATIC_ASSERT(offsetof(rltop_ticker_update, price_change_24h) == 96, "TickerUpdate.price_change_24h is at offset 96");
-RLTOP_STATIC_ASSERT(offsetof(rltop_ticker_update, volume_24h) == 104, "TickerUpdate.volume_24h is at offset 104");
-RLTOP_STATIC_ASSERT(offsetof(rltop_ticker_update, turnover_24h) == 112, "TickerUpdate.turnover_24h is at offset 112");
-RLTOP_STATIC_ASSERT(offsetof(rltop_ticker_update, price_change_pct_24h) == 120, "TickerUpdate.price_change_pct_24h is at offset 120");
-RLTOP_STATIC_ASSERT(offsetof(rltop_ticker_update, _reserved2) == 124, "TickerUpdate._reserved2 is at offset 124");
-RLTOP_STATIC_ASSERT(sizeof(rltop_liquidation_event) == 128, "LiquidationEvent is 128 bytes");
-RLTOP_STATIC_ASSERT(offsetof(rltop_liquidation_event, header) == 0, "LiquidationEvent.header is at offset 0");
-RLTOP_STATIC_ASSERT(offsetof(rltop_liquidation_event, symbol_id) == 40, "LiquidationEvent.symbol_id is at offset 40");
-RLTOP_STATIC_ASSERT(offsetof(rltop_liquidation_event, side) == 44, "LiquidationEvent.side is at offset 44");
-RLTOP_STATIC_ASSERT(offsetof(rltop_liquidation_event, status) == 45, "LiquidationEvent.status is at offset 45");
-RLTOP_STATIC_ASSERT(offsetof(rltop_liquidation_event, _reserved1) == 46, "LiquidationEvent._reserved1 is at offset 46");
-RLTOP_STATIC_ASSERT(offsetof(rltop_liquidation_event, liquidation_id) == 48, "LiquidationEvent.liquidation_id is at offset 48");
-RLTOP_STATIC_ASSERT(offsetof(rltop_liquidation_event, price) == 56, "LiquidationEvent.price is at offset 56");
-RLTOP_STATIC_ASSERT(offsetof(rltop_liquidation_event, quantity) == 64, "LiquidationEvent.quantity is at offset 64");
-RLTOP_STATIC_ASSERT(offsetof(rltop_liquidation_event, avg_price) == 72, "LiquidationEvent.avg_price is at offset 72");
-RLTOP_STATIC_ASSERT(offsetof(rltop_liquidation_event, filled_quantity) == 80, "LiquidationEvent.filled_quantity is at offset 80");
-RLTOP_STATIC_ASSERT(offsetof(rltop_liquidation_event, last_fill_quantity) == 88, "LiquidationEvent.last_fill_quantity is at offset 88");
-RLTOP_STATIC_ASSERT(offsetof(rltop_liquidation_event, _reserved2) == 96, "LiquidationEvent._reserved2 is at offset 96");
-RLTOP_STATIC_ASSERT(sizeof(rltop_instrument_definition) == 128, "InstrumentDefinition is 128 bytes");
-RLTOP_STATIC_ASSERT(offsetof(rltop_instrument_definition, header) == 0, "InstrumentDefinition.header is at offset 0");
-RLTOP_STATIC_ASSERT(offsetof(rltop_instrument_definition, symbol_id) == 40, "InstrumentDefinition.symbol_id is at offset 40");
-RLTOP_STATIC_ASSERT(offsetof(rltop_instrument_definition, total_instruments) == 44, "InstrumentDefinition.total_instruments is at offset 44");
-RLTOP_STATIC_ASSERT(offsetof(rltop_instrument_definition, trading_status) == 48, "InstrumentDefinition.trading_status is at offset 48");
-RLTOP_STATIC_ASSERT(offsetof(rltop_instrument_definition, price_exponent) == 49, "InstrumentDefinition.price_exponent is at offset 49");
-RLTOP_STATIC_ASSERT(offsetof(rltop_instrument_definition, quantity_exponent) == 50, "InstrumentDefinition.quantity_exponent is at offset 50");
-RLTOP_STATIC_ASSERT(offsetof(rltop_instrument_definition, _reserved1) == 51, "InstrumentDefinition._reserved1 is at offset 51");
-RLTOP_STATIC_ASSERT(offsetof(rltop_instrument_definition, symbol) == 56, "InstrumentDefinition.symbol is at offset 56");
-RLTOP_STATIC_ASSERT(offsetof(rltop_instrument_definition, base_asset) == 72, "InstrumentDefinition.base_asset is at offset 72");
-RLTOP_STATIC_ASSERT(offsetof(rltop_instrument_definition, quote_asset) == 80, "InstrumentDefinition.quote_asset is at offset 80");
-RLTOP_STATIC_ASSERT(offsetof(rltop_instrument_definition, tick_size) == 88, "InstrumentDefinition.tick_size is at offset 88");
-RLTOP_STATIC_ASSERT(offsetof(rltop_instrument_definition, lot_size) == 96, "InstrumentDefinition.lot_size is at offset 96");
-RLTOP_STATIC_ASSERT(offsetof(rltop_instrument_definition, min_quantity) == 104, "InstrumentDefinition.min_quantity is at offset 104");
-RLTOP_STATIC_ASSERT(offsetof(rltop_instrument_definition, max_quantity) == 112, "InstrumentDefinition.max_quantity is at offset 112");
-RLTOP_STATIC_ASSERT(offsetof(rltop_instrument_definition, _reserved2) == 120, "InstrumentDefinition._reserved2 is at offset 120");
-RLTOP_STATIC_ASSERT(sizeof(rltop_heartbeat) == 64, "Heartbeat is 64 bytes");
-RLTOP_STATIC_ASSERT(offsetof(rltop_heartbeat, header) == 0, "Heartbeat.header is at offset 0");
-RLTOP_STATIC_ASSERT(offsetof(rltop_heartbeat, channel) == 40, "Heartbeat.channel is at offset 40");
-RLTOP_STATIC_ASSERT(offsetof(rltop_heartbeat, _reserved1) == 41, "Heartbeat._reserved1 is at offset 41");
-RLTOP_STATIC_ASSERT(offsetof(rltop_heartbeat, interval_ms) == 44, "Heartbeat.interval_ms is at offset 44");
-RLTOP_STATIC_ASSERT(offsetof(rltop_heartbeat, _reserved2) == 48, "Heartbeat._reserved2 is at offset 48");
-RLTOP_STATIC_ASSERT(sizeof(rltop_login) == 128, "Login is 128 bytes");
-RLTOP_STATIC_ASSERT(offsetof(rltop_login, header) == 0, "Login.header is at offset 0");
-RLTOP_STATIC_ASSERT(offsetof(rltop_login, heartbeat_ms) == 40, "Login.heartbeat_ms is at offset 40");
-RLTOP_STATIC_ASSERT(offsetof(rltop_login, _reserved1) == 44, "Login._reserved1 is at offset 44");
-RLTOP_STATIC_ASSERT(offsetof(rltop_login, client_name) == 48, "Login.client_name is at offset 48");
-RLTOP_STATIC_ASSERT(offsetof(rltop_login, token) == 64, "Login.token is at offset 64");
-RLTOP_STATIC_ASSERT(sizeof(rltop_login_accepted) == 64, "LoginAccepted is 64 bytes");
-RLTOP_STATIC_ASSERT(offsetof(rltop_login_accepted, header) == 0, "LoginAccepted.header is at offset 0");
-RLTOP_STATIC_ASSERT(offsetof(rltop_login_accepted, heartbeat_ms) == 40, "LoginAccepted.heartbeat_ms is at offset 40");
-RLTOP_STATIC_ASSERT(offsetof(rltop_login_accepted, idle_timeout_ms) == 44, "LoginAccepted.idle_timeout_ms is at offset 44");
-RLTOP_STATIC_ASSERT(offsetof(rltop_login_accepted, num_channels) == 48, "LoginAccepted.num_channels is at offset 48");
-RLTOP_STATIC_ASSERT(offsetof(rltop_login_accepted, _reserved1) == 50, "LoginAccepted._reserved1 is at offset 50");
-RLTOP_STATIC_ASSERT(offsetof(rltop_login_accepted, max_replay_count) == 52, "LoginAccepted.max_replay_count is at offset 52");
-RLTOP_STATIC_ASSERT(offsetof(rltop_login_accepted, replay_rate) == 56, "LoginAccepted.replay_rate is at offset 56");
-RLTOP_STATIC_ASSERT(offsetof(rltop_login_accepted, _reserved2) == 60, "LoginAccepted._reserved2 is at offset 60");
-RLTOP_STATIC_ASSERT(sizeof(rltop_login_rejected) == 128, "LoginRejected is 128 bytes");
-RLTOP_STATIC_ASSERT(offsetof(rltop_login_rejected, header) == 0, "LoginRejected.header is at offset 0");
-RLTOP_STATIC_ASSERT(offsetof(rltop_login_rejected, reason) == 40, "LoginRejected.reason is at offset 40");
-RLTOP_STATIC_ASSERT(offsetof(rltop_login_rejected, _reserved1) == 41, "LoginRejected._reserved1 is at offset 41");
-RLTOP_STATIC_ASSERT(offsetof(rltop_login_rejected, detail) == 48, "LoginRejected.detail is at offset 48");
-RLTOP_STATIC_ASSERT(sizeof(rltop_channel_status) == 80, "ChannelStatus is 80 bytes");
-RLTOP_STATIC_ASSERT(offsetof(rltop_channel_status, header) == 0, "ChannelStatus.header is at offset 0");
-RLTOP_STATIC_ASSERT(offsetof(rltop_channel_status, channel_session) == 40, "ChannelStatus.channel_session is at offset 40");
-RLTOP_STATIC_ASSERT(offsetof(rltop_channel_status, stream) == 48, "ChannelStatus.stream is at offset 48");
-RLTOP_STATIC_ASSERT(offsetof(rltop_channel_status, state) == 49, "ChannelStatus.state is at offset 49");
-RLTOP_STATIC_ASSERT(offsetof(rltop_channel_status, instrument_group) == 50, "ChannelStatus.instrument_group is at offset 50");
-RLTOP_STATIC_ASSERT(offsetof(rltop_channel_status, retained_messages) == 52, "ChannelStatus.retained_messages is at offset 52");
-RLTOP_STATIC_ASSERT(offsetof(rltop_channel_status, first_seq) == 56, "ChannelStatus.first_seq is at offset 56");
-RLTOP_STATIC_ASSERT(offsetof(rltop_channel_status, last_seq) == 64, "ChannelStatus.last_seq is at offset 64");
-RLTOP_STATIC_ASSERT(offsetof(rltop_channel_status, retained_bytes) == 72, "ChannelStatus.retained_bytes is at offset 72");
-RLTOP_STATIC_ASSERT(sizeof(rltop_subscribe) == 128, "Subscribe is 128 bytes");
-RLTOP_STATIC_ASSERT(offsetof(rltop_subscribe, header) == 0, "Subscribe.header is at offset 0");
-RLTOP_STATIC_ASSERT(offsetof(rltop_subscribe, streams) == 40, "Subscribe.streams is at offset 40");
-RLTOP_STATIC_ASSERT(offsetof(rltop_subscribe, num_instruments) == 41, "Subscribe.num_instruments is at offset 41");
-RLTOP_STATIC_ASSERT(offsetof(rltop_subscribe, _reserved1) == 42, "Subscribe._reserved1 is at offset 42");
-RLTOP_STATIC_ASSERT(offsetof(rltop_subscribe, instruments) == 44, "Subscribe.instruments is at offset 44");
-RLTOP_STATIC_ASSERT(offsetof(rltop_subscribe, _reserved2) == 124, "Subscribe._reserved2 is at offset 124");
-RLTOP_STATIC_ASSERT(sizeof(rltop_unsubscribe) == 128, "Unsubscribe is 128 bytes");
-RLTOP_STATIC_ASSERT(offsetof(rltop_unsubscribe, header) == 0, "Unsubscribe.header is at offset 0");
-RLTOP_STATIC_ASSERT(offsetof(rltop_unsubscribe, streams) == 40, "Unsubscribe.streams is at offset 40");
-RLTOP_STATIC_ASSERT(offsetof(rltop_unsubscribe, num_instruments) == 41, "Unsubscribe.num_instruments is at offset 41");
-RLTOP_STATIC_ASSERT(offsetof(rltop_unsubscribe, _reserved1) == 42, "Unsubscribe._reserved1 is at offset 42");
-RLTOP_STATIC_ASSERT(offsetof(rltop_unsubscribe, instruments) == 44, "Unsubscribe.instruments is at offset 44");
-RLTOP_STATIC_ASSERT(offsetof(rltop_unsubscribe, _reserved2) == 124, "Unsubscribe._reserved2 is at offset 124");
-RLTOP_STATIC_ASSERT(sizeof(rltop_replay_request) == 64, "ReplayRequest is 64 bytes");
-RLTOP_STATIC_ASSERT(offsetof(rltop_replay_request, header) == 0, "ReplayRequest.header is at offset 0");
-RLTOP_STATIC_ASSERT(offsetof(rltop_replay_request, request_id) == 40, "ReplayRequest.request_id is at offset 40");
-RLTOP_STATIC_ASSERT(offsetof(rltop_replay_request, count) == 44, "ReplayRequest.count is at offset 44");
-RLTOP_STATIC_ASSERT(offsetof(rltop_replay_request, channel_session) == 48, "ReplayRequest.channel_session is at offset 48");
-RLTOP_STATIC_ASSERT(offsetof(rltop_replay_request, first_seq) == 56, "ReplayRequest.first_seq is at offset 56");
-RLTOP_STATIC_ASSERT(sizeof(rltop_replay_complete) == 64, "ReplayComplete is 64 bytes");
-RLTOP_STATIC_ASSERT(offsetof(rltop_replay_complete, header) == 0, "ReplayComplete.header is at offset 0");
-RLTOP_STATIC_ASSERT(offsetof(rltop_replay_complete, request_id) == 40, "ReplayComplete.request_id is at offset 40");
-RLTOP_STATIC_ASSERT(offsetof(rltop_replay_complete, count) == 44, "ReplayComplete.count is at offset 44");
-RLTOP_STATIC_ASSERT(offsetof(rltop_replay_complete, channel_session) == 48, "ReplayComplete.channel_session is at offset 48");
-RLTOP_STATIC_ASSERT(offsetof(rltop_replay_complete, first_seq) == 56, "ReplayComplete.first_seq is at offset 56");
-RLTOP_STATIC_ASSERT(sizeof(rltop_replay_rejected) == 128, "ReplayRejected is 128 bytes");
-RLTOP_STATIC_ASSERT(offsetof(rltop_replay_rejected, header) == 0, "ReplayRejected.header is at offset 0");
-RLTOP_STATIC_ASSERT(offsetof(rltop_replay_rejected, request_id) == 40, "ReplayRejected.request_id is at offset 40");
-RLTOP_STATIC_ASSERT(offsetof(rltop_replay_rejected, count) == 44, "ReplayRejected.count is at offset 44");
-RLTOP_STATIC_ASSERT(offsetof(rltop_replay_rejected, channel_session) == 48, "ReplayRejected.channel_session is at offset 48");
-RLTOP_STATIC_ASSERT(offsetof(rltop_replay_rejected, first_seq) == 56, "ReplayRejected.first_seq is at offset 56");
-RLTOP_STATIC_ASSERT(offsetof(rltop_replay_rejected, reason) == 64, "ReplayRejected.reason is at offset 64");
-RLTOP_STATIC_ASSERT(offsetof(rltop_replay_rejected, _reserved1) == 65, "ReplayRejected._reserved1 is at offset 65");
-RLTOP_STATIC_ASSERT(offsetof(rltop_replay_rejected, window_first) == 72, "ReplayRejected.window_first is at offset 72");
-RLTOP_STATIC_ASSERT(offsetof(rltop_replay_rejected, window_last) == 80, "ReplayRejected.window_last is at offset 80");
-RLTOP_STATIC_ASSERT(offsetof(rltop_replay_rejected, detail) == 88, "ReplayRejected.detail is at offset 88");
-RLTOP_STATIC_ASSERT(sizeof(rltop_session_heartbeat) == 48, "SessionHeartbeat is 48 bytes");
-RLTOP_STATIC_ASSERT(offsetof(rltop_session_heartbeat, header) == 0, "SessionHeartbeat.header is at offset 0");
-RLTOP_STATIC_ASSERT(offsetof(rltop_session_heartbeat, _reserved1) == 40, "SessionHeartbeat._reserved1 is at offset 40");
-RLTOP_STATIC_ASSERT(sizeof(rltop_logout) == 48, "Logout is 48 bytes");
-RLTOP_STATIC_ASSERT(offsetof(rltop_logout, header) == 0, "Logout.header is at offset 0");
-RLTOP_STATIC_ASSERT(offsetof(rltop_logout, _reserved1) == 40, "Logout._reserved1 is at offset 40");
-RLTOP_STATIC_ASSERT(sizeof(rltop_end_of_session) == 128, "EndOfSession is 128 bytes");
-RLTOP_STATIC_ASSERT(offsetof(rltop_end_of_session, header) == 0, "EndOfSession.header is at offset 0");
-RLTOP_STATIC_ASSERT(offsetof(rltop_end_of_session, reason) == 40, "EndOfSession.reason is at offset 40");
-RLTOP_STATIC_ASSERT(offsetof(rltop_end_of_session, _reserved1) == 41, "EndOfSession._reserved1 is at offset 41");
-RLTOP_STATIC_ASSERT(offsetof(rltop_end_of_session, detail) == 48, "EndOfSession.detail is at offset 48");
-RLTOP_STATIC_ASSERT(sizeof(rltop_reject) == 128, "Reject is 128 bytes");
-RLTOP_STATIC_ASSERT(offsetof(rltop_reject, header) == 0, "Reject.header is at offset 0");
-RLTOP_STATIC_ASSERT(offsetof(rltop_reject, rejected_type) == 40, "Reject.rejected_type is at offset 40");
-RLTOP_STATIC_ASSERT(offsetof(rltop_reject, reason) == 41, "Reject.reason is at offset 41");
-RLTOP_STATIC_ASSERT(offsetof(rltop_reject, _reserved1) == 42, "Reject._reserved1 is at offset 42");
-RLTOP_STATIC_ASSERT(offsetof(rltop_reject, error_offset) == 44, "Reject.error_offset is at offset 44");
-RLTOP_STATIC_ASSERT(offsetof(rltop_reject, rejected_seq) == 48, "Reject.rejected_seq is at offset 48");
-RLTOP_STATIC_ASSERT(offsetof(rltop_reject, detail) == 56, "Reject.detail is at offset 56");
 
-/* ---- Accessors ------------------------------------------------------------------------ */
-
-/* MessageHeader */
 /** Always `0x524C544F` ('RLTO'). */
 static inline uint32_t rltop_message_header_magic(const rltop_message_header *m) { return rltop_load_u32((const unsigned char *)m + 0); }
 static inline void rltop_message_header_set_magic(rltop_message_header *m, uint32_t v) { rltop_store_u32((unsigned char *)m + 0, v); }
@@ -2271,7 +1553,25 @@ static inline void rltop_message_header_set_timestamp(rltop_message_header *m, u
 static inline uint32_t rltop_message_header_checksum(const rltop_message_header *m) { return rltop_load_u32((const unsigned char *)m + 32); }
 static inline void rltop_message_header_set_checksum(rltop_message_header *m, uint32_t v) { rltop_store_u32((unsigned char *)m + 32, v); }
 
-/* PriceLevel */
+/* ---- PriceLevel --------------------------------------------------------------------- */
+
+#pragma pack(push, 1)
+/** One aggregated price level of a book side. */
+struct rltop_price_level {
+    int64_t price; /* offset 0, 8 bytes */
+    /** Total visible quantity at this price. */
+    uint64_t quantity; /* offset 8, 8 bytes */
+    /** Number of visible orders at this price. */
+    uint32_t order_count; /* offset 16, 4 bytes */
+    uint8_t _reserved[4]; /* offset 20, 4 bytes */
+};
+#pragma pack(pop)
+RLTOP_STATIC_ASSERT(sizeof(rltop_price_level) == 24, "PriceLevel is 24 bytes");
+RLTOP_STATIC_ASSERT(offsetof(rltop_price_level, price) == 0, "PriceLevel.price is at offset 0");
+RLTOP_STATIC_ASSERT(offsetof(rltop_price_level, quantity) == 8, "PriceLevel.quantity is at offset 8");
+RLTOP_STATIC_ASSERT(offsetof(rltop_price_level, order_count) == 16, "PriceLevel.order_count is at offset 16");
+RLTOP_STATIC_ASSERT(offsetof(rltop_price_level, _reserved) == 20, "PriceLevel._reserved is at offset 20");
+
 static inline int64_t rltop_price_level_price(const rltop_price_level *m) { return rltop_load_i64((const unsigned char *)m + 0); }
 static inline void rltop_price_level_set_price(rltop_price_level *m, int64_t v) { rltop_store_i64((unsigned char *)m + 0, v); }
 /** Total visible quantity at this price. */
@@ -2281,7 +1581,29 @@ static inline void rltop_price_level_set_quantity(rltop_price_level *m, uint64_t
 static inline uint32_t rltop_price_level_order_count(const rltop_price_level *m) { return rltop_load_u32((const unsigned char *)m + 16); }
 static inline void rltop_price_level_set_order_count(rltop_price_level *m, uint32_t v) { rltop_store_u32((unsigned char *)m + 16, v); }
 
-/* TradeEntry */
+/* ---- TradeEntry --------------------------------------------------------------------- */
+
+#pragma pack(push, 1)
+/** One trade in a `TradeSnapshot`. */
+struct rltop_trade_entry {
+    uint64_t trade_id; /* offset 0, 8 bytes */
+    int64_t price; /* offset 8, 8 bytes */
+    uint64_t quantity; /* offset 16, 8 bytes */
+    /** When the trade happened. */
+    uint64_t trade_time; /* offset 24, 8 bytes */
+    /** Aggressor side. */
+    uint8_t taker_side; /* offset 32, 1 byte */
+    uint8_t _reserved[7]; /* offset 33, 7 bytes */
+};
+#pragma pack(pop)
+RLTOP_STATIC_ASSERT(sizeof(rltop_trade_entry) == 40, "TradeEntry is 40 bytes");
+RLTOP_STATIC_ASSERT(offsetof(rltop_trade_entry, trade_id) == 0, "TradeEntry.trade_id is at offset 0");
+RLTOP_STATIC_ASSERT(offsetof(rltop_trade_entry, price) == 8, "TradeEntry.price is at offset 8");
+RLTOP_STATIC_ASSERT(offsetof(rltop_trade_entry, quantity) == 16, "TradeEntry.quantity is at offset 16");
+RLTOP_STATIC_ASSERT(offsetof(rltop_trade_entry, trade_time) == 24, "TradeEntry.trade_time is at offset 24");
+RLTOP_STATIC_ASSERT(offsetof(rltop_trade_entry, taker_side) == 32, "TradeEntry.taker_side is at offset 32");
+RLTOP_STATIC_ASSERT(offsetof(rltop_trade_entry, _reserved) == 33, "TradeEntry._reserved is at offset 33");
+
 static inline uint64_t rltop_trade_entry_trade_id(const rltop_trade_entry *m) { return rltop_load_u64((const unsigned char *)m + 0); }
 static inline void rltop_trade_entry_set_trade_id(rltop_trade_entry *m, uint64_t v) { rltop_store_u64((unsigned char *)m + 0, v); }
 static inline int64_t rltop_trade_entry_price(const rltop_trade_entry *m) { return rltop_load_i64((const unsigned char *)m + 8); }
@@ -2292,10 +1614,50 @@ static inline void rltop_trade_entry_set_quantity(rltop_trade_entry *m, uint64_t
 static inline uint64_t rltop_trade_entry_trade_time(const rltop_trade_entry *m) { return rltop_load_u64((const unsigned char *)m + 24); }
 static inline void rltop_trade_entry_set_trade_time(rltop_trade_entry *m, uint64_t v) { rltop_store_u64((unsigned char *)m + 24, v); }
 /** Aggressor side. */
-static inline uint8_t rltop_trade_entry_taker_side(const rltop_trade_entry *m) { return rltop_load_u8((const unsigned char *)m + 32); }
-static inline void rltop_trade_entry_set_taker_side(rltop_trade_entry *m, uint8_t v) { rltop_store_u8((unsigned char *)m + 32, v); }
+static inline rltop_side rltop_trade_entry_taker_side(const rltop_trade_entry *m) { return (rltop_side)rltop_load_u8((const unsigned char *)m + 32); }
+static inline void rltop_trade_entry_set_taker_side(rltop_trade_entry *m, rltop_side v) { rltop_store_u8((unsigned char *)m + 32, (uint8_t)v); }
 
-/* OrderBookSnapshot */
+/* ---- OrderBookSnapshot -------------------------------------------------------------- */
+
+#pragma pack(push, 1)
+/**
+ * Top-10 aggregated book of one instrument: the starting point of a rebuild.
+ *
+ * `snapshot_seq` is the instrument's `order_book_seq` as of the snapshot: the subscriber
+ * applies exactly the increments whose `order_book_seq` is greater (SPEC.md, "Rebuilding a
+ * book"). Bids are best (highest) first, asks best (lowest) first; entries past the counts
+ * are zero.
+ */
+struct rltop_order_book_snapshot {
+    rltop_message_header header; /* offset 0, 40 bytes */
+    uint32_t symbol_id; /* offset 40, 4 bytes */
+    /** Valid entries of `bids` (0..=10). */
+    uint8_t num_bid_levels; /* offset 44, 1 byte */
+    /** Valid entries of `asks` (0..=10). The draft had one count for both sides. */
+    uint8_t num_ask_levels; /* offset 45, 1 byte */
+    uint8_t _reserved1[2]; /* offset 46, 2 bytes */
+    /** The instrument's `order_book_seq` when the snapshot was taken. */
+    uint64_t snapshot_seq; /* offset 48, 8 bytes */
+    rltop_price_level bids[10]; /* offset 56, 240 bytes */
+    rltop_price_level asks[10]; /* offset 296, 240 bytes */
+    int64_t last_trade_price; /* offset 536, 8 bytes */
+    uint64_t volume_24h; /* offset 544, 8 bytes */
+    uint8_t _reserved2[24]; /* offset 552, 24 bytes */
+};
+#pragma pack(pop)
+RLTOP_STATIC_ASSERT(sizeof(rltop_order_book_snapshot) == 576, "OrderBookSnapshot is 576 bytes");
+RLTOP_STATIC_ASSERT(offsetof(rltop_order_book_snapshot, header) == 0, "OrderBookSnapshot.header is at offset 0");
+RLTOP_STATIC_ASSERT(offsetof(rltop_order_book_snapshot, symbol_id) == 40, "OrderBookSnapshot.symbol_id is at offset 40");
+RLTOP_STATIC_ASSERT(offsetof(rltop_order_book_snapshot, num_bid_levels) == 44, "OrderBookSnapshot.num_bid_levels is at offset 44");
+RLTOP_STATIC_ASSERT(offsetof(rltop_order_book_snapshot, num_ask_levels) == 45, "OrderBookSnapshot.num_ask_levels is at offset 45");
+RLTOP_STATIC_ASSERT(offsetof(rltop_order_book_snapshot, _reserved1) == 46, "OrderBookSnapshot._reserved1 is at offset 46");
+RLTOP_STATIC_ASSERT(offsetof(rltop_order_book_snapshot, snapshot_seq) == 48, "OrderBookSnapshot.snapshot_seq is at offset 48");
+RLTOP_STATIC_ASSERT(offsetof(rltop_order_book_snapshot, bids) == 56, "OrderBookSnapshot.bids is at offset 56");
+RLTOP_STATIC_ASSERT(offsetof(rltop_order_book_snapshot, asks) == 296, "OrderBookSnapshot.asks is at offset 296");
+RLTOP_STATIC_ASSERT(offsetof(rltop_order_book_snapshot, last_trade_price) == 536, "OrderBookSnapshot.last_trade_price is at offset 536");
+RLTOP_STATIC_ASSERT(offsetof(rltop_order_book_snapshot, volume_24h) == 544, "OrderBookSnapshot.volume_24h is at offset 544");
+RLTOP_STATIC_ASSERT(offsetof(rltop_order_book_snapshot, _reserved2) == 552, "OrderBookSnapshot._reserved2 is at offset 552");
+
 static inline const rltop_message_header *rltop_order_book_snapshot_header(const rltop_order_book_snapshot *m) { return (const rltop_message_header *)(const void *)((const unsigned char *)m + 0); }
 static inline rltop_message_header *rltop_order_book_snapshot_header_mut(rltop_order_book_snapshot *m) { return (rltop_message_header *)(void *)((unsigned char *)m + 0); }
 static inline uint32_t rltop_order_book_snapshot_symbol_id(const rltop_order_book_snapshot *m) { return rltop_load_u32((const unsigned char *)m + 40); }
@@ -2320,532 +1682,8 @@ static inline void rltop_order_book_snapshot_set_last_trade_price(rltop_order_bo
 static inline uint64_t rltop_order_book_snapshot_volume_24h(const rltop_order_book_snapshot *m) { return rltop_load_u64((const unsigned char *)m + 544); }
 static inline void rltop_order_book_snapshot_set_volume_24h(rltop_order_book_snapshot *m, uint64_t v) { rltop_store_u64((unsigned char *)m + 544, v); }
 
-/* TopOfBookSnapshot */
-static inline const rltop_message_header *rltop_top_of_book_snapshot_header(const rltop_top_of_book_snapshot *m) { return (const rltop_message_header *)(const void *)((const unsigned char *)m + 0); }
-static inline rltop_message_header *rltop_top_of_book_snapshot_header_mut(rltop_top_of_book_snapshot *m) { return (rltop_message_header *)(void *)((unsigned char *)m + 0); }
-static inline uint32_t rltop_top_of_book_snapshot_symbol_id(const rltop_top_of_book_snapshot *m) { return rltop_load_u32((const unsigned char *)m + 40); }
-static inline void rltop_top_of_book_snapshot_set_symbol_id(rltop_top_of_book_snapshot *m, uint32_t v) { rltop_store_u32((unsigned char *)m + 40, v); }
-static inline int64_t rltop_top_of_book_snapshot_best_bid_price(const rltop_top_of_book_snapshot *m) { return rltop_load_i64((const unsigned char *)m + 48); }
-static inline void rltop_top_of_book_snapshot_set_best_bid_price(rltop_top_of_book_snapshot *m, int64_t v) { rltop_store_i64((unsigned char *)m + 48, v); }
-static inline uint64_t rltop_top_of_book_snapshot_best_bid_qty(const rltop_top_of_book_snapshot *m) { return rltop_load_u64((const unsigned char *)m + 56); }
-static inline void rltop_top_of_book_snapshot_set_best_bid_qty(rltop_top_of_book_snapshot *m, uint64_t v) { rltop_store_u64((unsigned char *)m + 56, v); }
-static inline int64_t rltop_top_of_book_snapshot_best_ask_price(const rltop_top_of_book_snapshot *m) { return rltop_load_i64((const unsigned char *)m + 64); }
-static inline void rltop_top_of_book_snapshot_set_best_ask_price(rltop_top_of_book_snapshot *m, int64_t v) { rltop_store_i64((unsigned char *)m + 64, v); }
-static inline uint64_t rltop_top_of_book_snapshot_best_ask_qty(const rltop_top_of_book_snapshot *m) { return rltop_load_u64((const unsigned char *)m + 72); }
-static inline void rltop_top_of_book_snapshot_set_best_ask_qty(rltop_top_of_book_snapshot *m, uint64_t v) { rltop_store_u64((unsigned char *)m + 72, v); }
-/** `best_ask_price - best_bid_price` (zero when a side is empty). */
-static inline int64_t rltop_top_of_book_snapshot_spread(const rltop_top_of_book_snapshot *m) { return rltop_load_i64((const unsigned char *)m + 80); }
-static inline void rltop_top_of_book_snapshot_set_spread(rltop_top_of_book_snapshot *m, int64_t v) { rltop_store_i64((unsigned char *)m + 80, v); }
-/** `(best_bid_price + best_ask_price) / 2`, rounded toward negative infinity. */
-static inline int64_t rltop_top_of_book_snapshot_mid_price(const rltop_top_of_book_snapshot *m) { return rltop_load_i64((const unsigned char *)m + 88); }
-static inline void rltop_top_of_book_snapshot_set_mid_price(rltop_top_of_book_snapshot *m, int64_t v) { rltop_store_i64((unsigned char *)m + 88, v); }
-
-/* TradeSnapshot */
-static inline const rltop_message_header *rltop_trade_snapshot_header(const rltop_trade_snapshot *m) { return (const rltop_message_header *)(const void *)((const unsigned char *)m + 0); }
-static inline rltop_message_header *rltop_trade_snapshot_header_mut(rltop_trade_snapshot *m) { return (rltop_message_header *)(void *)((unsigned char *)m + 0); }
-static inline uint32_t rltop_trade_snapshot_symbol_id(const rltop_trade_snapshot *m) { return rltop_load_u32((const unsigned char *)m + 40); }
-static inline void rltop_trade_snapshot_set_symbol_id(rltop_trade_snapshot *m, uint32_t v) { rltop_store_u32((unsigned char *)m + 40, v); }
-/** Valid entries of `trades` (0..=5). */
-static inline uint8_t rltop_trade_snapshot_num_trades(const rltop_trade_snapshot *m) { return rltop_load_u8((const unsigned char *)m + 44); }
-static inline void rltop_trade_snapshot_set_num_trades(rltop_trade_snapshot *m, uint8_t v) { rltop_store_u8((unsigned char *)m + 44, v); }
-/* `i` must be below 5. */
-static inline const rltop_trade_entry *rltop_trade_snapshot_trades(const rltop_trade_snapshot *m, size_t i) { return (const rltop_trade_entry *)(const void *)((const unsigned char *)m + 48 + i * 40); }
-static inline rltop_trade_entry *rltop_trade_snapshot_trades_mut(rltop_trade_snapshot *m, size_t i) { return (rltop_trade_entry *)(void *)((unsigned char *)m + 48 + i * 40); }
-
-/* AddOrder */
-static inline const rltop_message_header *rltop_add_order_header(const rltop_add_order *m) { return (const rltop_message_header *)(const void *)((const unsigned char *)m + 0); }
-static inline rltop_message_header *rltop_add_order_header_mut(rltop_add_order *m) { return (rltop_message_header *)(void *)((unsigned char *)m + 0); }
-static inline uint64_t rltop_add_order_order_book_seq(const rltop_add_order *m) { return rltop_load_u64((const unsigned char *)m + 40); }
-static inline void rltop_add_order_set_order_book_seq(rltop_add_order *m, uint64_t v) { rltop_store_u64((unsigned char *)m + 40, v); }
-static inline uint64_t rltop_add_order_order_id(const rltop_add_order *m) { return rltop_load_u64((const unsigned char *)m + 48); }
-static inline void rltop_add_order_set_order_id(rltop_add_order *m, uint64_t v) { rltop_store_u64((unsigned char *)m + 48, v); }
-static inline uint32_t rltop_add_order_symbol_id(const rltop_add_order *m) { return rltop_load_u32((const unsigned char *)m + 56); }
-static inline void rltop_add_order_set_symbol_id(rltop_add_order *m, uint32_t v) { rltop_store_u32((unsigned char *)m + 56, v); }
-static inline uint8_t rltop_add_order_side(const rltop_add_order *m) { return rltop_load_u8((const unsigned char *)m + 60); }
-static inline void rltop_add_order_set_side(rltop_add_order *m, uint8_t v) { rltop_store_u8((unsigned char *)m + 60, v); }
-static inline uint8_t rltop_add_order_flags(const rltop_add_order *m) { return rltop_load_u8((const unsigned char *)m + 61); }
-static inline void rltop_add_order_set_flags(rltop_add_order *m, uint8_t v) { rltop_store_u8((unsigned char *)m + 61, v); }
-static inline int64_t rltop_add_order_price(const rltop_add_order *m) { return rltop_load_i64((const unsigned char *)m + 64); }
-static inline void rltop_add_order_set_price(rltop_add_order *m, int64_t v) { rltop_store_i64((unsigned char *)m + 64, v); }
-static inline uint64_t rltop_add_order_quantity(const rltop_add_order *m) { return rltop_load_u64((const unsigned char *)m + 72); }
-static inline void rltop_add_order_set_quantity(rltop_add_order *m, uint64_t v) { rltop_store_u64((unsigned char *)m + 72, v); }
-/** Visible quantity at (`side`, `price`) after this order was added. */
-static inline uint64_t rltop_add_order_level_quantity(const rltop_add_order *m) { return rltop_load_u64((const unsigned char *)m + 80); }
-static inline void rltop_add_order_set_level_quantity(rltop_add_order *m, uint64_t v) { rltop_store_u64((unsigned char *)m + 80, v); }
-/** Visible orders at (`side`, `price`) after this order was added. */
-static inline uint32_t rltop_add_order_level_order_count(const rltop_add_order *m) { return rltop_load_u32((const unsigned char *)m + 88); }
-static inline void rltop_add_order_set_level_order_count(rltop_add_order *m, uint32_t v) { rltop_store_u32((unsigned char *)m + 88, v); }
-
-/* ModifyOrder */
-static inline const rltop_message_header *rltop_modify_order_header(const rltop_modify_order *m) { return (const rltop_message_header *)(const void *)((const unsigned char *)m + 0); }
-static inline rltop_message_header *rltop_modify_order_header_mut(rltop_modify_order *m) { return (rltop_message_header *)(void *)((unsigned char *)m + 0); }
-static inline uint64_t rltop_modify_order_order_book_seq(const rltop_modify_order *m) { return rltop_load_u64((const unsigned char *)m + 40); }
-static inline void rltop_modify_order_set_order_book_seq(rltop_modify_order *m, uint64_t v) { rltop_store_u64((unsigned char *)m + 40, v); }
-static inline uint64_t rltop_modify_order_order_id(const rltop_modify_order *m) { return rltop_load_u64((const unsigned char *)m + 48); }
-static inline void rltop_modify_order_set_order_id(rltop_modify_order *m, uint64_t v) { rltop_store_u64((unsigned char *)m + 48, v); }
-static inline uint32_t rltop_modify_order_symbol_id(const rltop_modify_order *m) { return rltop_load_u32((const unsigned char *)m + 56); }
-static inline void rltop_modify_order_set_symbol_id(rltop_modify_order *m, uint32_t v) { rltop_store_u32((unsigned char *)m + 56, v); }
-static inline uint8_t rltop_modify_order_side(const rltop_modify_order *m) { return rltop_load_u8((const unsigned char *)m + 60); }
-static inline void rltop_modify_order_set_side(rltop_modify_order *m, uint8_t v) { rltop_store_u8((unsigned char *)m + 60, v); }
-static inline uint8_t rltop_modify_order_modify_type(const rltop_modify_order *m) { return rltop_load_u8((const unsigned char *)m + 61); }
-static inline void rltop_modify_order_set_modify_type(rltop_modify_order *m, uint8_t v) { rltop_store_u8((unsigned char *)m + 61, v); }
-/** The order's price before the change. */
-static inline int64_t rltop_modify_order_old_price(const rltop_modify_order *m) { return rltop_load_i64((const unsigned char *)m + 64); }
-static inline void rltop_modify_order_set_old_price(rltop_modify_order *m, int64_t v) { rltop_store_i64((unsigned char *)m + 64, v); }
-/** The order's price after the change (equal to `old_price` unless `PriceModify`). */
-static inline int64_t rltop_modify_order_new_price(const rltop_modify_order *m) { return rltop_load_i64((const unsigned char *)m + 72); }
-static inline void rltop_modify_order_set_new_price(rltop_modify_order *m, int64_t v) { rltop_store_i64((unsigned char *)m + 72, v); }
-/** The order's remaining quantity after the change. */
-static inline uint64_t rltop_modify_order_new_quantity(const rltop_modify_order *m) { return rltop_load_u64((const unsigned char *)m + 80); }
-static inline void rltop_modify_order_set_new_quantity(rltop_modify_order *m, uint64_t v) { rltop_store_u64((unsigned char *)m + 80, v); }
-/** Visible quantity left at (`side`, `old_price`). */
-static inline uint64_t rltop_modify_order_old_level_quantity(const rltop_modify_order *m) { return rltop_load_u64((const unsigned char *)m + 88); }
-static inline void rltop_modify_order_set_old_level_quantity(rltop_modify_order *m, uint64_t v) { rltop_store_u64((unsigned char *)m + 88, v); }
-/** Visible quantity at (`side`, `new_price`). */
-static inline uint64_t rltop_modify_order_new_level_quantity(const rltop_modify_order *m) { return rltop_load_u64((const unsigned char *)m + 96); }
-static inline void rltop_modify_order_set_new_level_quantity(rltop_modify_order *m, uint64_t v) { rltop_store_u64((unsigned char *)m + 96, v); }
-/** Visible orders left at (`side`, `old_price`). */
-static inline uint32_t rltop_modify_order_old_level_order_count(const rltop_modify_order *m) { return rltop_load_u32((const unsigned char *)m + 104); }
-static inline void rltop_modify_order_set_old_level_order_count(rltop_modify_order *m, uint32_t v) { rltop_store_u32((unsigned char *)m + 104, v); }
-/** Visible orders at (`side`, `new_price`). */
-static inline uint32_t rltop_modify_order_new_level_order_count(const rltop_modify_order *m) { return rltop_load_u32((const unsigned char *)m + 108); }
-static inline void rltop_modify_order_set_new_level_order_count(rltop_modify_order *m, uint32_t v) { rltop_store_u32((unsigned char *)m + 108, v); }
-
-/* DeleteOrder */
-static inline const rltop_message_header *rltop_delete_order_header(const rltop_delete_order *m) { return (const rltop_message_header *)(const void *)((const unsigned char *)m + 0); }
-static inline rltop_message_header *rltop_delete_order_header_mut(rltop_delete_order *m) { return (rltop_message_header *)(void *)((unsigned char *)m + 0); }
-static inline uint64_t rltop_delete_order_order_book_seq(const rltop_delete_order *m) { return rltop_load_u64((const unsigned char *)m + 40); }
-static inline void rltop_delete_order_set_order_book_seq(rltop_delete_order *m, uint64_t v) { rltop_store_u64((unsigned char *)m + 40, v); }
-static inline uint64_t rltop_delete_order_order_id(const rltop_delete_order *m) { return rltop_load_u64((const unsigned char *)m + 48); }
-static inline void rltop_delete_order_set_order_id(rltop_delete_order *m, uint64_t v) { rltop_store_u64((unsigned char *)m + 48, v); }
-static inline uint32_t rltop_delete_order_symbol_id(const rltop_delete_order *m) { return rltop_load_u32((const unsigned char *)m + 56); }
-static inline void rltop_delete_order_set_symbol_id(rltop_delete_order *m, uint32_t v) { rltop_store_u32((unsigned char *)m + 56, v); }
-static inline uint8_t rltop_delete_order_side(const rltop_delete_order *m) { return rltop_load_u8((const unsigned char *)m + 60); }
-static inline void rltop_delete_order_set_side(rltop_delete_order *m, uint8_t v) { rltop_store_u8((unsigned char *)m + 60, v); }
-static inline uint8_t rltop_delete_order_delete_reason(const rltop_delete_order *m) { return rltop_load_u8((const unsigned char *)m + 61); }
-static inline void rltop_delete_order_set_delete_reason(rltop_delete_order *m, uint8_t v) { rltop_store_u8((unsigned char *)m + 61, v); }
-/** The order's price, which names the level it left. */
-static inline int64_t rltop_delete_order_price(const rltop_delete_order *m) { return rltop_load_i64((const unsigned char *)m + 64); }
-static inline void rltop_delete_order_set_price(rltop_delete_order *m, int64_t v) { rltop_store_i64((unsigned char *)m + 64, v); }
-/** Visible quantity left at (`side`, `price`). */
-static inline uint64_t rltop_delete_order_level_quantity(const rltop_delete_order *m) { return rltop_load_u64((const unsigned char *)m + 72); }
-static inline void rltop_delete_order_set_level_quantity(rltop_delete_order *m, uint64_t v) { rltop_store_u64((unsigned char *)m + 72, v); }
-/** Visible orders left at (`side`, `price`). */
-static inline uint32_t rltop_delete_order_level_order_count(const rltop_delete_order *m) { return rltop_load_u32((const unsigned char *)m + 80); }
-static inline void rltop_delete_order_set_level_order_count(rltop_delete_order *m, uint32_t v) { rltop_store_u32((unsigned char *)m + 80, v); }
-
-/* ExecuteOrder */
-static inline const rltop_message_header *rltop_execute_order_header(const rltop_execute_order *m) { return (const rltop_message_header *)(const void *)((const unsigned char *)m + 0); }
-static inline rltop_message_header *rltop_execute_order_header_mut(rltop_execute_order *m) { return (rltop_message_header *)(void *)((unsigned char *)m + 0); }
-static inline uint64_t rltop_execute_order_order_book_seq(const rltop_execute_order *m) { return rltop_load_u64((const unsigned char *)m + 40); }
-static inline void rltop_execute_order_set_order_book_seq(rltop_execute_order *m, uint64_t v) { rltop_store_u64((unsigned char *)m + 40, v); }
-static inline uint64_t rltop_execute_order_order_id(const rltop_execute_order *m) { return rltop_load_u64((const unsigned char *)m + 48); }
-static inline void rltop_execute_order_set_order_id(rltop_execute_order *m, uint64_t v) { rltop_store_u64((unsigned char *)m + 48, v); }
-static inline uint32_t rltop_execute_order_symbol_id(const rltop_execute_order *m) { return rltop_load_u32((const unsigned char *)m + 56); }
-static inline void rltop_execute_order_set_symbol_id(rltop_execute_order *m, uint32_t v) { rltop_store_u32((unsigned char *)m + 56, v); }
-/** Side of the resting order. */
-static inline uint8_t rltop_execute_order_side(const rltop_execute_order *m) { return rltop_load_u8((const unsigned char *)m + 60); }
-static inline void rltop_execute_order_set_side(rltop_execute_order *m, uint8_t v) { rltop_store_u8((unsigned char *)m + 60, v); }
-/** Execution price: the resting order's price. */
-static inline int64_t rltop_execute_order_price(const rltop_execute_order *m) { return rltop_load_i64((const unsigned char *)m + 64); }
-static inline void rltop_execute_order_set_price(rltop_execute_order *m, int64_t v) { rltop_store_i64((unsigned char *)m + 64, v); }
-static inline uint64_t rltop_execute_order_executed_quantity(const rltop_execute_order *m) { return rltop_load_u64((const unsigned char *)m + 72); }
-static inline void rltop_execute_order_set_executed_quantity(rltop_execute_order *m, uint64_t v) { rltop_store_u64((unsigned char *)m + 72, v); }
-/** Quantity still resting; zero when the order is gone. */
-static inline uint64_t rltop_execute_order_remaining_quantity(const rltop_execute_order *m) { return rltop_load_u64((const unsigned char *)m + 80); }
-static inline void rltop_execute_order_set_remaining_quantity(rltop_execute_order *m, uint64_t v) { rltop_store_u64((unsigned char *)m + 80, v); }
-/** The `Trade` this execution is part of. */
-static inline uint64_t rltop_execute_order_trade_id(const rltop_execute_order *m) { return rltop_load_u64((const unsigned char *)m + 88); }
-static inline void rltop_execute_order_set_trade_id(rltop_execute_order *m, uint64_t v) { rltop_store_u64((unsigned char *)m + 88, v); }
-/** Visible quantity left at (`side`, `price`). */
-static inline uint64_t rltop_execute_order_level_quantity(const rltop_execute_order *m) { return rltop_load_u64((const unsigned char *)m + 96); }
-static inline void rltop_execute_order_set_level_quantity(rltop_execute_order *m, uint64_t v) { rltop_store_u64((unsigned char *)m + 96, v); }
-/** Visible orders left at (`side`, `price`). */
-static inline uint32_t rltop_execute_order_level_order_count(const rltop_execute_order *m) { return rltop_load_u32((const unsigned char *)m + 104); }
-static inline void rltop_execute_order_set_level_order_count(rltop_execute_order *m, uint32_t v) { rltop_store_u32((unsigned char *)m + 104, v); }
-
-/* Trade */
-static inline const rltop_message_header *rltop_trade_header(const rltop_trade *m) { return (const rltop_message_header *)(const void *)((const unsigned char *)m + 0); }
-static inline rltop_message_header *rltop_trade_header_mut(rltop_trade *m) { return (rltop_message_header *)(void *)((unsigned char *)m + 0); }
-/** Globally unique trade id. */
-static inline uint64_t rltop_trade_trade_id(const rltop_trade *m) { return rltop_load_u64((const unsigned char *)m + 40); }
-static inline void rltop_trade_set_trade_id(rltop_trade *m, uint64_t v) { rltop_store_u64((unsigned char *)m + 40, v); }
-static inline uint32_t rltop_trade_symbol_id(const rltop_trade *m) { return rltop_load_u32((const unsigned char *)m + 48); }
-static inline void rltop_trade_set_symbol_id(rltop_trade *m, uint32_t v) { rltop_store_u32((unsigned char *)m + 48, v); }
-static inline uint8_t rltop_trade_taker_side(const rltop_trade *m) { return rltop_load_u8((const unsigned char *)m + 52); }
-static inline void rltop_trade_set_taker_side(rltop_trade *m, uint8_t v) { rltop_store_u8((unsigned char *)m + 52, v); }
-static inline int64_t rltop_trade_price(const rltop_trade *m) { return rltop_load_i64((const unsigned char *)m + 56); }
-static inline void rltop_trade_set_price(rltop_trade *m, int64_t v) { rltop_store_i64((unsigned char *)m + 56, v); }
-static inline uint64_t rltop_trade_quantity(const rltop_trade *m) { return rltop_load_u64((const unsigned char *)m + 64); }
-static inline void rltop_trade_set_quantity(rltop_trade *m, uint64_t v) { rltop_store_u64((unsigned char *)m + 64, v); }
-static inline uint64_t rltop_trade_maker_order_id(const rltop_trade *m) { return rltop_load_u64((const unsigned char *)m + 72); }
-static inline void rltop_trade_set_maker_order_id(rltop_trade *m, uint64_t v) { rltop_store_u64((unsigned char *)m + 72, v); }
-static inline uint64_t rltop_trade_taker_order_id(const rltop_trade *m) { return rltop_load_u64((const unsigned char *)m + 80); }
-static inline void rltop_trade_set_taker_order_id(rltop_trade *m, uint64_t v) { rltop_store_u64((unsigned char *)m + 80, v); }
-
-/* DailyStatistics */
-static inline const rltop_message_header *rltop_daily_statistics_header(const rltop_daily_statistics *m) { return (const rltop_message_header *)(const void *)((const unsigned char *)m + 0); }
-static inline rltop_message_header *rltop_daily_statistics_header_mut(rltop_daily_statistics *m) { return (rltop_message_header *)(void *)((unsigned char *)m + 0); }
-static inline uint32_t rltop_daily_statistics_symbol_id(const rltop_daily_statistics *m) { return rltop_load_u32((const unsigned char *)m + 40); }
-static inline void rltop_daily_statistics_set_symbol_id(rltop_daily_statistics *m, uint32_t v) { rltop_store_u32((unsigned char *)m + 40, v); }
-/** The price 24 hours ago. */
-static inline int64_t rltop_daily_statistics_open_price(const rltop_daily_statistics *m) { return rltop_load_i64((const unsigned char *)m + 48); }
-static inline void rltop_daily_statistics_set_open_price(rltop_daily_statistics *m, int64_t v) { rltop_store_i64((unsigned char *)m + 48, v); }
-static inline int64_t rltop_daily_statistics_high_price(const rltop_daily_statistics *m) { return rltop_load_i64((const unsigned char *)m + 56); }
-static inline void rltop_daily_statistics_set_high_price(rltop_daily_statistics *m, int64_t v) { rltop_store_i64((unsigned char *)m + 56, v); }
-static inline int64_t rltop_daily_statistics_low_price(const rltop_daily_statistics *m) { return rltop_load_i64((const unsigned char *)m + 64); }
-static inline void rltop_daily_statistics_set_low_price(rltop_daily_statistics *m, int64_t v) { rltop_store_i64((unsigned char *)m + 64, v); }
-static inline int64_t rltop_daily_statistics_last_price(const rltop_daily_statistics *m) { return rltop_load_i64((const unsigned char *)m + 72); }
-static inline void rltop_daily_statistics_set_last_price(rltop_daily_statistics *m, int64_t v) { rltop_store_i64((unsigned char *)m + 72, v); }
-static inline uint64_t rltop_daily_statistics_volume_24h(const rltop_daily_statistics *m) { return rltop_load_u64((const unsigned char *)m + 80); }
-static inline void rltop_daily_statistics_set_volume_24h(rltop_daily_statistics *m, uint64_t v) { rltop_store_u64((unsigned char *)m + 80, v); }
-/** Sum of price × quantity over 24 hours, in price units (scaled by 10^price_exponent). */
-static inline uint64_t rltop_daily_statistics_turnover_24h(const rltop_daily_statistics *m) { return rltop_load_u64((const unsigned char *)m + 88); }
-static inline void rltop_daily_statistics_set_turnover_24h(rltop_daily_statistics *m, uint64_t v) { rltop_store_u64((unsigned char *)m + 88, v); }
-/** `last_price - open_price`. */
-static inline int64_t rltop_daily_statistics_price_change(const rltop_daily_statistics *m) { return rltop_load_i64((const unsigned char *)m + 96); }
-static inline void rltop_daily_statistics_set_price_change(rltop_daily_statistics *m, int64_t v) { rltop_store_i64((unsigned char *)m + 96, v); }
-/** Change in hundredths of a percent (basis points): +5.23 % is 523. */
-static inline int32_t rltop_daily_statistics_price_change_pct(const rltop_daily_statistics *m) { return rltop_load_i32((const unsigned char *)m + 104); }
-static inline void rltop_daily_statistics_set_price_change_pct(rltop_daily_statistics *m, int32_t v) { rltop_store_i32((unsigned char *)m + 104, v); }
-static inline uint32_t rltop_daily_statistics_trade_count(const rltop_daily_statistics *m) { return rltop_load_u32((const unsigned char *)m + 108); }
-static inline void rltop_daily_statistics_set_trade_count(rltop_daily_statistics *m, uint32_t v) { rltop_store_u32((unsigned char *)m + 108, v); }
-
-/* KlineUpdate */
-static inline const rltop_message_header *rltop_kline_update_header(const rltop_kline_update *m) { return (const rltop_message_header *)(const void *)((const unsigned char *)m + 0); }
-static inline rltop_message_header *rltop_kline_update_header_mut(rltop_kline_update *m) { return (rltop_message_header *)(void *)((unsigned char *)m + 0); }
-static inline uint32_t rltop_kline_update_symbol_id(const rltop_kline_update *m) { return rltop_load_u32((const unsigned char *)m + 40); }
-static inline void rltop_kline_update_set_symbol_id(rltop_kline_update *m, uint32_t v) { rltop_store_u32((unsigned char *)m + 40, v); }
-static inline uint8_t rltop_kline_update_interval(const rltop_kline_update *m) { return rltop_load_u8((const unsigned char *)m + 44); }
-static inline void rltop_kline_update_set_interval(rltop_kline_update *m, uint8_t v) { rltop_store_u8((unsigned char *)m + 44, v); }
-static inline uint8_t rltop_kline_update_flags(const rltop_kline_update *m) { return rltop_load_u8((const unsigned char *)m + 45); }
-static inline void rltop_kline_update_set_flags(rltop_kline_update *m, uint8_t v) { rltop_store_u8((unsigned char *)m + 45, v); }
-/** Start of the bar. */
-static inline uint64_t rltop_kline_update_open_time(const rltop_kline_update *m) { return rltop_load_u64((const unsigned char *)m + 48); }
-static inline void rltop_kline_update_set_open_time(rltop_kline_update *m, uint64_t v) { rltop_store_u64((unsigned char *)m + 48, v); }
-static inline int64_t rltop_kline_update_open_price(const rltop_kline_update *m) { return rltop_load_i64((const unsigned char *)m + 56); }
-static inline void rltop_kline_update_set_open_price(rltop_kline_update *m, int64_t v) { rltop_store_i64((unsigned char *)m + 56, v); }
-static inline int64_t rltop_kline_update_high_price(const rltop_kline_update *m) { return rltop_load_i64((const unsigned char *)m + 64); }
-static inline void rltop_kline_update_set_high_price(rltop_kline_update *m, int64_t v) { rltop_store_i64((unsigned char *)m + 64, v); }
-static inline int64_t rltop_kline_update_low_price(const rltop_kline_update *m) { return rltop_load_i64((const unsigned char *)m + 72); }
-static inline void rltop_kline_update_set_low_price(rltop_kline_update *m, int64_t v) { rltop_store_i64((unsigned char *)m + 72, v); }
-static inline int64_t rltop_kline_update_close_price(const rltop_kline_update *m) { return rltop_load_i64((const unsigned char *)m + 80); }
-static inline void rltop_kline_update_set_close_price(rltop_kline_update *m, int64_t v) { rltop_store_i64((unsigned char *)m + 80, v); }
-static inline uint64_t rltop_kline_update_volume(const rltop_kline_update *m) { return rltop_load_u64((const unsigned char *)m + 88); }
-static inline void rltop_kline_update_set_volume(rltop_kline_update *m, uint64_t v) { rltop_store_u64((unsigned char *)m + 88, v); }
-/** Sum of price × quantity over the bar, in price units. */
-static inline uint64_t rltop_kline_update_turnover(const rltop_kline_update *m) { return rltop_load_u64((const unsigned char *)m + 96); }
-static inline void rltop_kline_update_set_turnover(rltop_kline_update *m, uint64_t v) { rltop_store_u64((unsigned char *)m + 96, v); }
-static inline uint32_t rltop_kline_update_trade_count(const rltop_kline_update *m) { return rltop_load_u32((const unsigned char *)m + 104); }
-static inline void rltop_kline_update_set_trade_count(rltop_kline_update *m, uint32_t v) { rltop_store_u32((unsigned char *)m + 104, v); }
-
-/* TickerUpdate */
-static inline const rltop_message_header *rltop_ticker_update_header(const rltop_ticker_update *m) { return (const rltop_message_header *)(const void *)((const unsigned char *)m + 0); }
-static inline rltop_message_header *rltop_ticker_update_header_mut(rltop_ticker_update *m) { return (rltop_message_header *)(void *)((unsigned char *)m + 0); }
-static inline uint32_t rltop_ticker_update_symbol_id(const rltop_ticker_update *m) { return rltop_load_u32((const unsigned char *)m + 40); }
-static inline void rltop_ticker_update_set_symbol_id(rltop_ticker_update *m, uint32_t v) { rltop_store_u32((unsigned char *)m + 40, v); }
-static inline int64_t rltop_ticker_update_last_price(const rltop_ticker_update *m) { return rltop_load_i64((const unsigned char *)m + 48); }
-static inline void rltop_ticker_update_set_last_price(rltop_ticker_update *m, int64_t v) { rltop_store_i64((unsigned char *)m + 48, v); }
-static inline uint64_t rltop_ticker_update_last_qty(const rltop_ticker_update *m) { return rltop_load_u64((const unsigned char *)m + 56); }
-static inline void rltop_ticker_update_set_last_qty(rltop_ticker_update *m, uint64_t v) { rltop_store_u64((unsigned char *)m + 56, v); }
-static inline int64_t rltop_ticker_update_best_bid_price(const rltop_ticker_update *m) { return rltop_load_i64((const unsigned char *)m + 64); }
-static inline void rltop_ticker_update_set_best_bid_price(rltop_ticker_update *m, int64_t v) { rltop_store_i64((unsigned char *)m + 64, v); }
-static inline uint64_t rltop_ticker_update_best_bid_qty(const rltop_ticker_update *m) { return rltop_load_u64((const unsigned char *)m + 72); }
-static inline void rltop_ticker_update_set_best_bid_qty(rltop_ticker_update *m, uint64_t v) { rltop_store_u64((unsigned char *)m + 72, v); }
-static inline int64_t rltop_ticker_update_best_ask_price(const rltop_ticker_update *m) { return rltop_load_i64((const unsigned char *)m + 80); }
-static inline void rltop_ticker_update_set_best_ask_price(rltop_ticker_update *m, int64_t v) { rltop_store_i64((unsigned char *)m + 80, v); }
-static inline uint64_t rltop_ticker_update_best_ask_qty(const rltop_ticker_update *m) { return rltop_load_u64((const unsigned char *)m + 88); }
-static inline void rltop_ticker_update_set_best_ask_qty(rltop_ticker_update *m, uint64_t v) { rltop_store_u64((unsigned char *)m + 88, v); }
-/** `last_price` minus the price 24 hours ago. */
-static inline int64_t rltop_ticker_update_price_change_24h(const rltop_ticker_update *m) { return rltop_load_i64((const unsigned char *)m + 96); }
-static inline void rltop_ticker_update_set_price_change_24h(rltop_ticker_update *m, int64_t v) { rltop_store_i64((unsigned char *)m + 96, v); }
-static inline uint64_t rltop_ticker_update_volume_24h(const rltop_ticker_update *m) { return rltop_load_u64((const unsigned char *)m + 104); }
-static inline void rltop_ticker_update_set_volume_24h(rltop_ticker_update *m, uint64_t v) { rltop_store_u64((unsigned char *)m + 104, v); }
-static inline uint64_t rltop_ticker_update_turnover_24h(const rltop_ticker_update *m) { return rltop_load_u64((const unsigned char *)m + 112); }
-static inline void rltop_ticker_update_set_turnover_24h(rltop_ticker_update *m, uint64_t v) { rltop_store_u64((unsigned char *)m + 112, v); }
-/** Change in basis points, as in `DailyStatistics`. */
-static inline int32_t rltop_ticker_update_price_change_pct_24h(const rltop_ticker_update *m) { return rltop_load_i32((const unsigned char *)m + 120); }
-static inline void rltop_ticker_update_set_price_change_pct_24h(rltop_ticker_update *m, int32_t v) { rltop_store_i32((unsigned char *)m + 120, v); }
-
-/* LiquidationEvent */
-static inline const rltop_message_header *rltop_liquidation_event_header(const rltop_liquidation_event *m) { return (const rltop_message_header *)(const void *)((const unsigned char *)m + 0); }
-static inline rltop_message_header *rltop_liquidation_event_header_mut(rltop_liquidation_event *m) { return (rltop_message_header *)(void *)((unsigned char *)m + 0); }
-static inline uint32_t rltop_liquidation_event_symbol_id(const rltop_liquidation_event *m) { return rltop_load_u32((const unsigned char *)m + 40); }
-static inline void rltop_liquidation_event_set_symbol_id(rltop_liquidation_event *m, uint32_t v) { rltop_store_u32((unsigned char *)m + 40, v); }
-/** Side of the liquidation order (a long position is liquidated by a `Sell`). */
-static inline uint8_t rltop_liquidation_event_side(const rltop_liquidation_event *m) { return rltop_load_u8((const unsigned char *)m + 44); }
-static inline void rltop_liquidation_event_set_side(rltop_liquidation_event *m, uint8_t v) { rltop_store_u8((unsigned char *)m + 44, v); }
-static inline uint8_t rltop_liquidation_event_status(const rltop_liquidation_event *m) { return rltop_load_u8((const unsigned char *)m + 45); }
-static inline void rltop_liquidation_event_set_status(rltop_liquidation_event *m, uint8_t v) { rltop_store_u8((unsigned char *)m + 45, v); }
-static inline uint64_t rltop_liquidation_event_liquidation_id(const rltop_liquidation_event *m) { return rltop_load_u64((const unsigned char *)m + 48); }
-static inline void rltop_liquidation_event_set_liquidation_id(rltop_liquidation_event *m, uint64_t v) { rltop_store_u64((unsigned char *)m + 48, v); }
-/** Limit (bankruptcy) price of the liquidation order. */
-static inline int64_t rltop_liquidation_event_price(const rltop_liquidation_event *m) { return rltop_load_i64((const unsigned char *)m + 56); }
-static inline void rltop_liquidation_event_set_price(rltop_liquidation_event *m, int64_t v) { rltop_store_i64((unsigned char *)m + 56, v); }
-/** Original quantity. */
-static inline uint64_t rltop_liquidation_event_quantity(const rltop_liquidation_event *m) { return rltop_load_u64((const unsigned char *)m + 64); }
-static inline void rltop_liquidation_event_set_quantity(rltop_liquidation_event *m, uint64_t v) { rltop_store_u64((unsigned char *)m + 64, v); }
-/** Average fill price so far (zero before the first fill). */
-static inline int64_t rltop_liquidation_event_avg_price(const rltop_liquidation_event *m) { return rltop_load_i64((const unsigned char *)m + 72); }
-static inline void rltop_liquidation_event_set_avg_price(rltop_liquidation_event *m, int64_t v) { rltop_store_i64((unsigned char *)m + 72, v); }
-/** Cumulative filled quantity. */
-static inline uint64_t rltop_liquidation_event_filled_quantity(const rltop_liquidation_event *m) { return rltop_load_u64((const unsigned char *)m + 80); }
-static inline void rltop_liquidation_event_set_filled_quantity(rltop_liquidation_event *m, uint64_t v) { rltop_store_u64((unsigned char *)m + 80, v); }
-/** Quantity of the latest fill. */
-static inline uint64_t rltop_liquidation_event_last_fill_quantity(const rltop_liquidation_event *m) { return rltop_load_u64((const unsigned char *)m + 88); }
-static inline void rltop_liquidation_event_set_last_fill_quantity(rltop_liquidation_event *m, uint64_t v) { rltop_store_u64((unsigned char *)m + 88, v); }
-
-/* InstrumentDefinition */
-static inline const rltop_message_header *rltop_instrument_definition_header(const rltop_instrument_definition *m) { return (const rltop_message_header *)(const void *)((const unsigned char *)m + 0); }
-static inline rltop_message_header *rltop_instrument_definition_header_mut(rltop_instrument_definition *m) { return (rltop_message_header *)(void *)((unsigned char *)m + 0); }
-static inline uint32_t rltop_instrument_definition_symbol_id(const rltop_instrument_definition *m) { return rltop_load_u32((const unsigned char *)m + 40); }
-static inline void rltop_instrument_definition_set_symbol_id(rltop_instrument_definition *m, uint32_t v) { rltop_store_u32((unsigned char *)m + 40, v); }
-/** How many instruments the cycle defines: a subscriber knows when it has them all. */
-static inline uint32_t rltop_instrument_definition_total_instruments(const rltop_instrument_definition *m) { return rltop_load_u32((const unsigned char *)m + 44); }
-static inline void rltop_instrument_definition_set_total_instruments(rltop_instrument_definition *m, uint32_t v) { rltop_store_u32((unsigned char *)m + 44, v); }
-static inline uint8_t rltop_instrument_definition_trading_status(const rltop_instrument_definition *m) { return rltop_load_u8((const unsigned char *)m + 48); }
-static inline void rltop_instrument_definition_set_trading_status(rltop_instrument_definition *m, uint8_t v) { rltop_store_u8((unsigned char *)m + 48, v); }
-/** Real price = `Price` × 10^price_exponent (e.g. -2 for cents). */
-static inline int8_t rltop_instrument_definition_price_exponent(const rltop_instrument_definition *m) { return rltop_load_i8((const unsigned char *)m + 49); }
-static inline void rltop_instrument_definition_set_price_exponent(rltop_instrument_definition *m, int8_t v) { rltop_store_i8((unsigned char *)m + 49, v); }
-/** Real quantity = `Quantity` × 10^quantity_exponent. */
-static inline int8_t rltop_instrument_definition_quantity_exponent(const rltop_instrument_definition *m) { return rltop_load_i8((const unsigned char *)m + 50); }
-static inline void rltop_instrument_definition_set_quantity_exponent(rltop_instrument_definition *m, int8_t v) { rltop_store_i8((unsigned char *)m + 50, v); }
-/** Exchange symbol, ASCII, NUL padded (`BTCUSDT`). */
-/* Copies the text into `out` (17 bytes with the terminating NUL); returns its length. */
-static inline size_t rltop_instrument_definition_symbol(const rltop_instrument_definition *m, char out[17]) { return rltop_text_get((const unsigned char *)m + 56, 16, out); }
-/* 0, or -1 (unchanged) if `s` is longer than 16 or not printable ASCII. */
-static inline int rltop_instrument_definition_set_symbol(rltop_instrument_definition *m, const char *s) { return rltop_text_set((unsigned char *)m + 56, 16, s); }
-/** Base asset (`BTC`). */
-/* Copies the text into `out` (9 bytes with the terminating NUL); returns its length. */
-static inline size_t rltop_instrument_definition_base_asset(const rltop_instrument_definition *m, char out[9]) { return rltop_text_get((const unsigned char *)m + 72, 8, out); }
-/* 0, or -1 (unchanged) if `s` is longer than 8 or not printable ASCII. */
-static inline int rltop_instrument_definition_set_base_asset(rltop_instrument_definition *m, const char *s) { return rltop_text_set((unsigned char *)m + 72, 8, s); }
-/** Quote asset (`USDT`). */
-/* Copies the text into `out` (9 bytes with the terminating NUL); returns its length. */
-static inline size_t rltop_instrument_definition_quote_asset(const rltop_instrument_definition *m, char out[9]) { return rltop_text_get((const unsigned char *)m + 80, 8, out); }
-/* 0, or -1 (unchanged) if `s` is longer than 8 or not printable ASCII. */
-static inline int rltop_instrument_definition_set_quote_asset(rltop_instrument_definition *m, const char *s) { return rltop_text_set((unsigned char *)m + 80, 8, s); }
-/** Smallest price increment, in `Price` units. */
-static inline int64_t rltop_instrument_definition_tick_size(const rltop_instrument_definition *m) { return rltop_load_i64((const unsigned char *)m + 88); }
-static inline void rltop_instrument_definition_set_tick_size(rltop_instrument_definition *m, int64_t v) { rltop_store_i64((unsigned char *)m + 88, v); }
-/** Smallest quantity increment, in `Quantity` units. */
-static inline uint64_t rltop_instrument_definition_lot_size(const rltop_instrument_definition *m) { return rltop_load_u64((const unsigned char *)m + 96); }
-static inline void rltop_instrument_definition_set_lot_size(rltop_instrument_definition *m, uint64_t v) { rltop_store_u64((unsigned char *)m + 96, v); }
-static inline uint64_t rltop_instrument_definition_min_quantity(const rltop_instrument_definition *m) { return rltop_load_u64((const unsigned char *)m + 104); }
-static inline void rltop_instrument_definition_set_min_quantity(rltop_instrument_definition *m, uint64_t v) { rltop_store_u64((unsigned char *)m + 104, v); }
-static inline uint64_t rltop_instrument_definition_max_quantity(const rltop_instrument_definition *m) { return rltop_load_u64((const unsigned char *)m + 112); }
-static inline void rltop_instrument_definition_set_max_quantity(rltop_instrument_definition *m, uint64_t v) { rltop_store_u64((unsigned char *)m + 112, v); }
-
-/* Heartbeat */
-static inline const rltop_message_header *rltop_heartbeat_header(const rltop_heartbeat *m) { return (const rltop_message_header *)(const void *)((const unsigned char *)m + 0); }
-static inline rltop_message_header *rltop_heartbeat_header_mut(rltop_heartbeat *m) { return (rltop_message_header *)(void *)((unsigned char *)m + 0); }
-/** The channel this heartbeat was published on. */
-static inline uint8_t rltop_heartbeat_channel(const rltop_heartbeat *m) { return rltop_load_u8((const unsigned char *)m + 40); }
-static inline void rltop_heartbeat_set_channel(rltop_heartbeat *m, uint8_t v) { rltop_store_u8((unsigned char *)m + 40, v); }
-/** The publisher's heartbeat interval. */
-static inline uint32_t rltop_heartbeat_interval_ms(const rltop_heartbeat *m) { return rltop_load_u32((const unsigned char *)m + 44); }
-static inline void rltop_heartbeat_set_interval_ms(rltop_heartbeat *m, uint32_t v) { rltop_store_u32((unsigned char *)m + 44, v); }
-
-/* Login */
-static inline const rltop_message_header *rltop_login_header(const rltop_login *m) { return (const rltop_message_header *)(const void *)((const unsigned char *)m + 0); }
-static inline rltop_message_header *rltop_login_header_mut(rltop_login *m) { return (rltop_message_header *)(void *)((unsigned char *)m + 0); }
-/** The heartbeat interval the client would like; zero takes the gateway's. */
-static inline uint32_t rltop_login_heartbeat_ms(const rltop_login *m) { return rltop_load_u32((const unsigned char *)m + 40); }
-static inline void rltop_login_set_heartbeat_ms(rltop_login *m, uint32_t v) { rltop_store_u32((unsigned char *)m + 40, v); }
-/** Who is connecting, for the gateway's log and metrics. */
-/* Copies the text into `out` (17 bytes with the terminating NUL); returns its length. */
-static inline size_t rltop_login_client_name(const rltop_login *m, char out[17]) { return rltop_text_get((const unsigned char *)m + 48, 16, out); }
-/* 0, or -1 (unchanged) if `s` is longer than 16 or not printable ASCII. */
-static inline int rltop_login_set_client_name(rltop_login *m, const char *s) { return rltop_text_set((unsigned char *)m + 48, 16, s); }
-/** The gateway's shared secret; empty when it has none. */
-/* Copies the text into `out` (65 bytes with the terminating NUL); returns its length. */
-static inline size_t rltop_login_token(const rltop_login *m, char out[65]) { return rltop_text_get((const unsigned char *)m + 64, 64, out); }
-/* 0, or -1 (unchanged) if `s` is longer than 64 or not printable ASCII. */
-static inline int rltop_login_set_token(rltop_login *m, const char *s) { return rltop_text_set((unsigned char *)m + 64, 64, s); }
-
-/* LoginAccepted */
-static inline const rltop_message_header *rltop_login_accepted_header(const rltop_login_accepted *m) { return (const rltop_message_header *)(const void *)((const unsigned char *)m + 0); }
-static inline rltop_message_header *rltop_login_accepted_header_mut(rltop_login_accepted *m) { return (rltop_message_header *)(void *)((unsigned char *)m + 0); }
-/** The interval at which each side sends a `SessionHeartbeat` when it has sent nothing else. */
-static inline uint32_t rltop_login_accepted_heartbeat_ms(const rltop_login_accepted *m) { return rltop_load_u32((const unsigned char *)m + 40); }
-static inline void rltop_login_accepted_set_heartbeat_ms(rltop_login_accepted *m, uint32_t v) { rltop_store_u32((unsigned char *)m + 40, v); }
-/** A side that has received nothing for this long ends the connection. */
-static inline uint32_t rltop_login_accepted_idle_timeout_ms(const rltop_login_accepted *m) { return rltop_load_u32((const unsigned char *)m + 44); }
-static inline void rltop_login_accepted_set_idle_timeout_ms(rltop_login_accepted *m, uint32_t v) { rltop_store_u32((unsigned char *)m + 44, v); }
-/** How many `ChannelStatus` messages follow. */
-static inline uint16_t rltop_login_accepted_num_channels(const rltop_login_accepted *m) { return rltop_load_u16((const unsigned char *)m + 48); }
-static inline void rltop_login_accepted_set_num_channels(rltop_login_accepted *m, uint16_t v) { rltop_store_u16((unsigned char *)m + 48, v); }
-/** The most messages one `ReplayRequest` may ask for. */
-static inline uint32_t rltop_login_accepted_max_replay_count(const rltop_login_accepted *m) { return rltop_load_u32((const unsigned char *)m + 52); }
-static inline void rltop_login_accepted_set_max_replay_count(rltop_login_accepted *m, uint32_t v) { rltop_store_u32((unsigned char *)m + 52, v); }
-/**
- * Replayed messages a second this connection may ask for (a token bucket holding one
- * second's worth).
- */
-static inline uint32_t rltop_login_accepted_replay_rate(const rltop_login_accepted *m) { return rltop_load_u32((const unsigned char *)m + 56); }
-static inline void rltop_login_accepted_set_replay_rate(rltop_login_accepted *m, uint32_t v) { rltop_store_u32((unsigned char *)m + 56, v); }
-
-/* LoginRejected */
-static inline const rltop_message_header *rltop_login_rejected_header(const rltop_login_rejected *m) { return (const rltop_message_header *)(const void *)((const unsigned char *)m + 0); }
-static inline rltop_message_header *rltop_login_rejected_header_mut(rltop_login_rejected *m) { return (rltop_message_header *)(void *)((unsigned char *)m + 0); }
-static inline uint8_t rltop_login_rejected_reason(const rltop_login_rejected *m) { return rltop_load_u8((const unsigned char *)m + 40); }
-static inline void rltop_login_rejected_set_reason(rltop_login_rejected *m, uint8_t v) { rltop_store_u8((unsigned char *)m + 40, v); }
-/** A sentence for people. */
-/* Copies the text into `out` (81 bytes with the terminating NUL); returns its length. */
-static inline size_t rltop_login_rejected_detail(const rltop_login_rejected *m, char out[81]) { return rltop_text_get((const unsigned char *)m + 48, 80, out); }
-/* 0, or -1 (unchanged) if `s` is longer than 80 or not printable ASCII. */
-static inline int rltop_login_rejected_set_detail(rltop_login_rejected *m, const char *s) { return rltop_text_set((unsigned char *)m + 48, 80, s); }
-
-/* ChannelStatus */
-static inline const rltop_message_header *rltop_channel_status_header(const rltop_channel_status *m) { return (const rltop_message_header *)(const void *)((const unsigned char *)m + 0); }
-static inline rltop_message_header *rltop_channel_status_header_mut(rltop_channel_status *m) { return (rltop_message_header *)(void *)((unsigned char *)m + 0); }
-/** The channel's multicast `session_id`: what its market data carries. */
-static inline uint64_t rltop_channel_status_channel_session(const rltop_channel_status *m) { return rltop_load_u64((const unsigned char *)m + 40); }
-static inline void rltop_channel_status_set_channel_session(rltop_channel_status *m, uint64_t v) { rltop_store_u64((unsigned char *)m + 40, v); }
-static inline uint8_t rltop_channel_status_stream(const rltop_channel_status *m) { return rltop_load_u8((const unsigned char *)m + 48); }
-static inline void rltop_channel_status_set_stream(rltop_channel_status *m, uint8_t v) { rltop_store_u8((unsigned char *)m + 48, v); }
-static inline uint8_t rltop_channel_status_state(const rltop_channel_status *m) { return rltop_load_u8((const unsigned char *)m + 49); }
-static inline void rltop_channel_status_set_state(rltop_channel_status *m, uint8_t v) { rltop_store_u8((unsigned char *)m + 49, v); }
-/** The channel's instrument group `g` (SPEC.md §10). */
-static inline uint16_t rltop_channel_status_instrument_group(const rltop_channel_status *m) { return rltop_load_u16((const unsigned char *)m + 50); }
-static inline void rltop_channel_status_set_instrument_group(rltop_channel_status *m, uint16_t v) { rltop_store_u16((unsigned char *)m + 50, v); }
-/** Messages of the channel the gateway holds for replay. */
-static inline uint32_t rltop_channel_status_retained_messages(const rltop_channel_status *m) { return rltop_load_u32((const unsigned char *)m + 52); }
-static inline void rltop_channel_status_set_retained_messages(rltop_channel_status *m, uint32_t v) { rltop_store_u32((unsigned char *)m + 52, v); }
-/** `seq_num` of the oldest message held (0 when none is). */
-static inline uint64_t rltop_channel_status_first_seq(const rltop_channel_status *m) { return rltop_load_u64((const unsigned char *)m + 56); }
-static inline void rltop_channel_status_set_first_seq(rltop_channel_status *m, uint64_t v) { rltop_store_u64((unsigned char *)m + 56, v); }
-/** `seq_num` of the newest message held (0 when none is). */
-static inline uint64_t rltop_channel_status_last_seq(const rltop_channel_status *m) { return rltop_load_u64((const unsigned char *)m + 64); }
-static inline void rltop_channel_status_set_last_seq(rltop_channel_status *m, uint64_t v) { rltop_store_u64((unsigned char *)m + 64, v); }
-/** Bytes of the messages held. */
-static inline uint64_t rltop_channel_status_retained_bytes(const rltop_channel_status *m) { return rltop_load_u64((const unsigned char *)m + 72); }
-static inline void rltop_channel_status_set_retained_bytes(rltop_channel_status *m, uint64_t v) { rltop_store_u64((unsigned char *)m + 72, v); }
-
-/* Subscribe */
-static inline const rltop_message_header *rltop_subscribe_header(const rltop_subscribe *m) { return (const rltop_message_header *)(const void *)((const unsigned char *)m + 0); }
-static inline rltop_message_header *rltop_subscribe_header_mut(rltop_subscribe *m) { return (rltop_message_header *)(void *)((unsigned char *)m + 0); }
-static inline uint8_t rltop_subscribe_streams(const rltop_subscribe *m) { return rltop_load_u8((const unsigned char *)m + 40); }
-static inline void rltop_subscribe_set_streams(rltop_subscribe *m, uint8_t v) { rltop_store_u8((unsigned char *)m + 40, v); }
-/** Valid entries of `instruments` (0..=20); zero means every instrument group. */
-static inline uint8_t rltop_subscribe_num_instruments(const rltop_subscribe *m) { return rltop_load_u8((const unsigned char *)m + 41); }
-static inline void rltop_subscribe_set_num_instruments(rltop_subscribe *m, uint8_t v) { rltop_store_u8((unsigned char *)m + 41, v); }
-/* `i` must be below 20. */
-static inline uint32_t rltop_subscribe_instruments(const rltop_subscribe *m, size_t i) { return rltop_load_u32((const unsigned char *)m + 44 + i * 4); }
-static inline void rltop_subscribe_set_instruments(rltop_subscribe *m, size_t i, uint32_t v) { rltop_store_u32((unsigned char *)m + 44 + i * 4, v); }
-
-/* Unsubscribe */
-static inline const rltop_message_header *rltop_unsubscribe_header(const rltop_unsubscribe *m) { return (const rltop_message_header *)(const void *)((const unsigned char *)m + 0); }
-static inline rltop_message_header *rltop_unsubscribe_header_mut(rltop_unsubscribe *m) { return (rltop_message_header *)(void *)((unsigned char *)m + 0); }
-static inline uint8_t rltop_unsubscribe_streams(const rltop_unsubscribe *m) { return rltop_load_u8((const unsigned char *)m + 40); }
-static inline void rltop_unsubscribe_set_streams(rltop_unsubscribe *m, uint8_t v) { rltop_store_u8((unsigned char *)m + 40, v); }
-/** Valid entries of `instruments` (0..=20); zero means every instrument group. */
-static inline uint8_t rltop_unsubscribe_num_instruments(const rltop_unsubscribe *m) { return rltop_load_u8((const unsigned char *)m + 41); }
-static inline void rltop_unsubscribe_set_num_instruments(rltop_unsubscribe *m, uint8_t v) { rltop_store_u8((unsigned char *)m + 41, v); }
-/* `i` must be below 20. */
-static inline uint32_t rltop_unsubscribe_instruments(const rltop_unsubscribe *m, size_t i) { return rltop_load_u32((const unsigned char *)m + 44 + i * 4); }
-static inline void rltop_unsubscribe_set_instruments(rltop_unsubscribe *m, size_t i, uint32_t v) { rltop_store_u32((unsigned char *)m + 44 + i * 4, v); }
-
-/* ReplayRequest */
-static inline const rltop_message_header *rltop_replay_request_header(const rltop_replay_request *m) { return (const rltop_message_header *)(const void *)((const unsigned char *)m + 0); }
-static inline rltop_message_header *rltop_replay_request_header_mut(rltop_replay_request *m) { return (rltop_message_header *)(void *)((unsigned char *)m + 0); }
-/** Chosen by the client, echoed in the answer. */
-static inline uint32_t rltop_replay_request_request_id(const rltop_replay_request *m) { return rltop_load_u32((const unsigned char *)m + 40); }
-static inline void rltop_replay_request_set_request_id(rltop_replay_request *m, uint32_t v) { rltop_store_u32((unsigned char *)m + 40, v); }
-static inline uint32_t rltop_replay_request_count(const rltop_replay_request *m) { return rltop_load_u32((const unsigned char *)m + 44); }
-static inline void rltop_replay_request_set_count(rltop_replay_request *m, uint32_t v) { rltop_store_u32((unsigned char *)m + 44, v); }
-static inline uint64_t rltop_replay_request_channel_session(const rltop_replay_request *m) { return rltop_load_u64((const unsigned char *)m + 48); }
-static inline void rltop_replay_request_set_channel_session(rltop_replay_request *m, uint64_t v) { rltop_store_u64((unsigned char *)m + 48, v); }
-static inline uint64_t rltop_replay_request_first_seq(const rltop_replay_request *m) { return rltop_load_u64((const unsigned char *)m + 56); }
-static inline void rltop_replay_request_set_first_seq(rltop_replay_request *m, uint64_t v) { rltop_store_u64((unsigned char *)m + 56, v); }
-
-/* ReplayComplete */
-static inline const rltop_message_header *rltop_replay_complete_header(const rltop_replay_complete *m) { return (const rltop_message_header *)(const void *)((const unsigned char *)m + 0); }
-static inline rltop_message_header *rltop_replay_complete_header_mut(rltop_replay_complete *m) { return (rltop_message_header *)(void *)((unsigned char *)m + 0); }
-static inline uint32_t rltop_replay_complete_request_id(const rltop_replay_complete *m) { return rltop_load_u32((const unsigned char *)m + 40); }
-static inline void rltop_replay_complete_set_request_id(rltop_replay_complete *m, uint32_t v) { rltop_store_u32((unsigned char *)m + 40, v); }
-/** Messages sent (the request's `count`). */
-static inline uint32_t rltop_replay_complete_count(const rltop_replay_complete *m) { return rltop_load_u32((const unsigned char *)m + 44); }
-static inline void rltop_replay_complete_set_count(rltop_replay_complete *m, uint32_t v) { rltop_store_u32((unsigned char *)m + 44, v); }
-static inline uint64_t rltop_replay_complete_channel_session(const rltop_replay_complete *m) { return rltop_load_u64((const unsigned char *)m + 48); }
-static inline void rltop_replay_complete_set_channel_session(rltop_replay_complete *m, uint64_t v) { rltop_store_u64((unsigned char *)m + 48, v); }
-static inline uint64_t rltop_replay_complete_first_seq(const rltop_replay_complete *m) { return rltop_load_u64((const unsigned char *)m + 56); }
-static inline void rltop_replay_complete_set_first_seq(rltop_replay_complete *m, uint64_t v) { rltop_store_u64((unsigned char *)m + 56, v); }
-
-/* ReplayRejected */
-static inline const rltop_message_header *rltop_replay_rejected_header(const rltop_replay_rejected *m) { return (const rltop_message_header *)(const void *)((const unsigned char *)m + 0); }
-static inline rltop_message_header *rltop_replay_rejected_header_mut(rltop_replay_rejected *m) { return (rltop_message_header *)(void *)((unsigned char *)m + 0); }
-static inline uint32_t rltop_replay_rejected_request_id(const rltop_replay_rejected *m) { return rltop_load_u32((const unsigned char *)m + 40); }
-static inline void rltop_replay_rejected_set_request_id(rltop_replay_rejected *m, uint32_t v) { rltop_store_u32((unsigned char *)m + 40, v); }
-/** The request's `count`. */
-static inline uint32_t rltop_replay_rejected_count(const rltop_replay_rejected *m) { return rltop_load_u32((const unsigned char *)m + 44); }
-static inline void rltop_replay_rejected_set_count(rltop_replay_rejected *m, uint32_t v) { rltop_store_u32((unsigned char *)m + 44, v); }
-static inline uint64_t rltop_replay_rejected_channel_session(const rltop_replay_rejected *m) { return rltop_load_u64((const unsigned char *)m + 48); }
-static inline void rltop_replay_rejected_set_channel_session(rltop_replay_rejected *m, uint64_t v) { rltop_store_u64((unsigned char *)m + 48, v); }
-/** The request's `first_seq`. */
-static inline uint64_t rltop_replay_rejected_first_seq(const rltop_replay_rejected *m) { return rltop_load_u64((const unsigned char *)m + 56); }
-static inline void rltop_replay_rejected_set_first_seq(rltop_replay_rejected *m, uint64_t v) { rltop_store_u64((unsigned char *)m + 56, v); }
-static inline uint8_t rltop_replay_rejected_reason(const rltop_replay_rejected *m) { return rltop_load_u8((const unsigned char *)m + 64); }
-static inline void rltop_replay_rejected_set_reason(rltop_replay_rejected *m, uint8_t v) { rltop_store_u8((unsigned char *)m + 64, v); }
-/** `seq_num` of the oldest message the gateway holds for the channel (0 when none). */
-static inline uint64_t rltop_replay_rejected_window_first(const rltop_replay_rejected *m) { return rltop_load_u64((const unsigned char *)m + 72); }
-static inline void rltop_replay_rejected_set_window_first(rltop_replay_rejected *m, uint64_t v) { rltop_store_u64((unsigned char *)m + 72, v); }
-/** `seq_num` of the newest message the gateway holds for the channel (0 when none). */
-static inline uint64_t rltop_replay_rejected_window_last(const rltop_replay_rejected *m) { return rltop_load_u64((const unsigned char *)m + 80); }
-static inline void rltop_replay_rejected_set_window_last(rltop_replay_rejected *m, uint64_t v) { rltop_store_u64((unsigned char *)m + 80, v); }
-/** A sentence for people. */
-/* Copies the text into `out` (41 bytes with the terminating NUL); returns its length. */
-static inline size_t rltop_replay_rejected_detail(const rltop_replay_rejected *m, char out[41]) { return rltop_text_get((const unsigned char *)m + 88, 40, out); }
-/* 0, or -1 (unchanged) if `s` is longer than 40 or not printable ASCII. */
-static inline int rltop_replay_rejected_set_detail(rltop_replay_rejected *m, const char *s) { return rltop_text_set((unsigned char *)m + 88, 40, s); }
-
-/* SessionHeartbeat */
-static inline const rltop_message_header *rltop_session_heartbeat_header(const rltop_session_heartbeat *m) { return (const rltop_message_header *)(const void *)((const unsigned char *)m + 0); }
-static inline rltop_message_header *rltop_session_heartbeat_header_mut(rltop_session_heartbeat *m) { return (rltop_message_header *)(void *)((unsigned char *)m + 0); }
-
-/* Logout */
-static inline const rltop_message_header *rltop_logout_header(const rltop_logout *m) { return (const rltop_message_header *)(const void *)((const unsigned char *)m + 0); }
-static inline rltop_message_header *rltop_logout_header_mut(rltop_logout *m) { return (rltop_message_header *)(void *)((unsigned char *)m + 0); }
-
-/* EndOfSession */
-static inline const rltop_message_header *rltop_end_of_session_header(const rltop_end_of_session *m) { return (const rltop_message_header *)(const void *)((const unsigned char *)m + 0); }
-static inline rltop_message_header *rltop_end_of_session_header_mut(rltop_end_of_session *m) { return (rltop_message_header *)(void *)((unsigned char *)m + 0); }
-static inline uint8_t rltop_end_of_session_reason(const rltop_end_of_session *m) { return rltop_load_u8((const unsigned char *)m + 40); }
-static inline void rltop_end_of_session_set_reason(rltop_end_of_session *m, uint8_t v) { rltop_store_u8((unsigned char *)m + 40, v); }
-/** A sentence for people (for a slow consumer: how many bytes waited, and the bound). */
-/* Copies the text into `out` (81 bytes with the terminating NUL); returns its length. */
-static inline size_t rltop_end_of_session_detail(const rltop_end_of_session *m, char out[81]) { return rltop_text_get((const unsigned char *)m + 48, 80, out); }
-/* 0, or -1 (unchanged) if `s` is longer than 80 or not printable ASCII. */
-static inline int rltop_end_of_session_set_detail(rltop_end_of_session *m, const char *s) { return rltop_text_set((unsigned char *)m + 48, 80, s); }
-
-/* Reject */
-static inline const rltop_message_header *rltop_reject_header(const rltop_reject *m) { return (const rltop_message_header *)(const void *)((const unsigned char *)m + 0); }
-static inline rltop_message_header *rltop_reject_header_mut(rltop_reject *m) { return (rltop_message_header *)(void *)((unsigned char *)m + 0); }
-/** `msg_type` of the refused message. */
-static inline uint8_t rltop_reject_rejected_type(const rltop_reject *m) { return rltop_load_u8((const unsigned char *)m + 40); }
-static inline void rltop_reject_set_rejected_type(rltop_reject *m, uint8_t v) { rltop_store_u8((unsigned char *)m + 40, v); }
-static inline uint8_t rltop_reject_reason(const rltop_reject *m) { return rltop_load_u8((const unsigned char *)m + 41); }
-static inline void rltop_reject_set_reason(rltop_reject *m, uint8_t v) { rltop_store_u8((unsigned char *)m + 41, v); }
-/** Byte offset, within the refused message, of the field at fault (0 when none is). */
-static inline uint32_t rltop_reject_error_offset(const rltop_reject *m) { return rltop_load_u32((const unsigned char *)m + 44); }
-static inline void rltop_reject_set_error_offset(rltop_reject *m, uint32_t v) { rltop_store_u32((unsigned char *)m + 44, v); }
-/** `seq_num` of the refused message. */
-static inline uint64_t rltop_reject_rejected_seq(const rltop_reject *m) { return rltop_load_u64((const unsigned char *)m + 48); }
-static inline void rltop_reject_set_rejected_seq(rltop_reject *m, uint64_t v) { rltop_store_u64((unsigned char *)m + 48, v); }
-/** A sentence for people. */
-/* Copies the text into `out` (73 bytes with the terminating NUL); returns its length. */
-static inline size_t rltop_reject_detail(const rltop_reject *m, char out[73]) { return rltop_text_get((const unsigned char *)m + 56, 72, out); }
-/* 0, or -1 (unchanged) if `s` is longer than 72 or not printable ASCII. */
-static inline int rltop_reject_set_detail(rltop_reject *m, const char *s) { return rltop_text_set((unsigned char *)m + 56, 72, s); }
-
-/* ---- Validation, decoding and encoding per message ------------------------------------ */
-
 /** Checks OrderBookSnapshot's enumerations, counts and text (SPEC.md §4, check 8). */
 static inline rltop_error rltop_order_book_snapshot_validate(const unsigned char *b, size_t base, rltop_decode_error *err) {
-    (void)b;
-    (void)base;
-    (void)err;
     {
         uint64_t v = (uint64_t)rltop_load_u8(b + 44);
         if (v > 10u) return rltop_fail(err, RLTOP_ERR_BAD_COUNT, base + 44, "OrderBookSnapshot.num_bid_levels", v, 10u);
@@ -2871,7 +1709,7 @@ static inline const rltop_order_book_snapshot *rltop_as_order_book_snapshot(cons
     return m->type == RLTOP_ORDER_BOOK_SNAPSHOT_TYPE ? (const rltop_order_book_snapshot *)(const void *)m->bytes : NULL;
 }
 
-/** Decodes a OrderBookSnapshot at the start of buf[0..len), checking every rule (another type is
+/** Decodes an OrderBookSnapshot at the start of buf[0..len), checking every rule (another type is
  * UnexpectedType). On success *out points into buf. */
 static inline rltop_error rltop_order_book_snapshot_decode(const void *buf, size_t len, const rltop_order_book_snapshot **out, rltop_decode_error *err) {
     rltop_message m;
@@ -2884,8 +1722,160 @@ static inline rltop_error rltop_order_book_snapshot_decode(const void *buf, size
     return e;
 }
 
+/** OrderBookSnapshot's leaf fields, in wire order. */
+static const rltop_field_info rltop_order_book_snapshot_fields[] RLTOP_MAYBE_UNUSED = {
+    {"header.magic", 0, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.length", 4, 2, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.msg_type", 6, 1, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.version", 7, 1, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.session_id", 8, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.seq_num", 16, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.timestamp", 24, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.checksum", 32, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header._reserved", 36, 4, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"symbol_id", 40, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"num_bid_levels", 44, 1, RLTOP_FIELD_COUNT, 0, 1, "bids", 10, 0, NULL, NULL},
+    {"num_ask_levels", 45, 1, RLTOP_FIELD_COUNT, 0, 1, "asks", 10, 0, NULL, NULL},
+    {"_reserved1", 46, 2, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"snapshot_seq", 48, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"bids[0].price", 56, 8, RLTOP_FIELD_INT, 1, 1, NULL, 0, 0, NULL, NULL},
+    {"bids[0].quantity", 64, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"bids[0].order_count", 72, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"bids[0]._reserved", 76, 4, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"bids[1].price", 80, 8, RLTOP_FIELD_INT, 1, 1, NULL, 0, 0, NULL, NULL},
+    {"bids[1].quantity", 88, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"bids[1].order_count", 96, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"bids[1]._reserved", 100, 4, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"bids[2].price", 104, 8, RLTOP_FIELD_INT, 1, 1, NULL, 0, 0, NULL, NULL},
+    {"bids[2].quantity", 112, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"bids[2].order_count", 120, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"bids[2]._reserved", 124, 4, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"bids[3].price", 128, 8, RLTOP_FIELD_INT, 1, 1, NULL, 0, 0, NULL, NULL},
+    {"bids[3].quantity", 136, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"bids[3].order_count", 144, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"bids[3]._reserved", 148, 4, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"bids[4].price", 152, 8, RLTOP_FIELD_INT, 1, 1, NULL, 0, 0, NULL, NULL},
+    {"bids[4].quantity", 160, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"bids[4].order_count", 168, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"bids[4]._reserved", 172, 4, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"bids[5].price", 176, 8, RLTOP_FIELD_INT, 1, 1, NULL, 0, 0, NULL, NULL},
+    {"bids[5].quantity", 184, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"bids[5].order_count", 192, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"bids[5]._reserved", 196, 4, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"bids[6].price", 200, 8, RLTOP_FIELD_INT, 1, 1, NULL, 0, 0, NULL, NULL},
+    {"bids[6].quantity", 208, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"bids[6].order_count", 216, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"bids[6]._reserved", 220, 4, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"bids[7].price", 224, 8, RLTOP_FIELD_INT, 1, 1, NULL, 0, 0, NULL, NULL},
+    {"bids[7].quantity", 232, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"bids[7].order_count", 240, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"bids[7]._reserved", 244, 4, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"bids[8].price", 248, 8, RLTOP_FIELD_INT, 1, 1, NULL, 0, 0, NULL, NULL},
+    {"bids[8].quantity", 256, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"bids[8].order_count", 264, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"bids[8]._reserved", 268, 4, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"bids[9].price", 272, 8, RLTOP_FIELD_INT, 1, 1, NULL, 0, 0, NULL, NULL},
+    {"bids[9].quantity", 280, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"bids[9].order_count", 288, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"bids[9]._reserved", 292, 4, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"asks[0].price", 296, 8, RLTOP_FIELD_INT, 1, 1, NULL, 0, 0, NULL, NULL},
+    {"asks[0].quantity", 304, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"asks[0].order_count", 312, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"asks[0]._reserved", 316, 4, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"asks[1].price", 320, 8, RLTOP_FIELD_INT, 1, 1, NULL, 0, 0, NULL, NULL},
+    {"asks[1].quantity", 328, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"asks[1].order_count", 336, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"asks[1]._reserved", 340, 4, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"asks[2].price", 344, 8, RLTOP_FIELD_INT, 1, 1, NULL, 0, 0, NULL, NULL},
+    {"asks[2].quantity", 352, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"asks[2].order_count", 360, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"asks[2]._reserved", 364, 4, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"asks[3].price", 368, 8, RLTOP_FIELD_INT, 1, 1, NULL, 0, 0, NULL, NULL},
+    {"asks[3].quantity", 376, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"asks[3].order_count", 384, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"asks[3]._reserved", 388, 4, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"asks[4].price", 392, 8, RLTOP_FIELD_INT, 1, 1, NULL, 0, 0, NULL, NULL},
+    {"asks[4].quantity", 400, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"asks[4].order_count", 408, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"asks[4]._reserved", 412, 4, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"asks[5].price", 416, 8, RLTOP_FIELD_INT, 1, 1, NULL, 0, 0, NULL, NULL},
+    {"asks[5].quantity", 424, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"asks[5].order_count", 432, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"asks[5]._reserved", 436, 4, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"asks[6].price", 440, 8, RLTOP_FIELD_INT, 1, 1, NULL, 0, 0, NULL, NULL},
+    {"asks[6].quantity", 448, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"asks[6].order_count", 456, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"asks[6]._reserved", 460, 4, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"asks[7].price", 464, 8, RLTOP_FIELD_INT, 1, 1, NULL, 0, 0, NULL, NULL},
+    {"asks[7].quantity", 472, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"asks[7].order_count", 480, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"asks[7]._reserved", 484, 4, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"asks[8].price", 488, 8, RLTOP_FIELD_INT, 1, 1, NULL, 0, 0, NULL, NULL},
+    {"asks[8].quantity", 496, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"asks[8].order_count", 504, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"asks[8]._reserved", 508, 4, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"asks[9].price", 512, 8, RLTOP_FIELD_INT, 1, 1, NULL, 0, 0, NULL, NULL},
+    {"asks[9].quantity", 520, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"asks[9].order_count", 528, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"asks[9]._reserved", 532, 4, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"last_trade_price", 536, 8, RLTOP_FIELD_INT, 1, 1, NULL, 0, 0, NULL, NULL},
+    {"volume_24h", 544, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"_reserved2", 552, 24, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
+};
+
+/* ---- TopOfBookSnapshot -------------------------------------------------------------- */
+
+#pragma pack(push, 1)
+/** Best bid and offer of one instrument, sent whenever either changes. */
+struct rltop_top_of_book_snapshot {
+    rltop_message_header header; /* offset 0, 40 bytes */
+    uint32_t symbol_id; /* offset 40, 4 bytes */
+    uint8_t _reserved1[4]; /* offset 44, 4 bytes */
+    int64_t best_bid_price; /* offset 48, 8 bytes */
+    uint64_t best_bid_qty; /* offset 56, 8 bytes */
+    int64_t best_ask_price; /* offset 64, 8 bytes */
+    uint64_t best_ask_qty; /* offset 72, 8 bytes */
+    /** `best_ask_price - best_bid_price` (zero when a side is empty). */
+    int64_t spread; /* offset 80, 8 bytes */
+    /** `(best_bid_price + best_ask_price) / 2`, rounded toward negative infinity. */
+    int64_t mid_price; /* offset 88, 8 bytes */
+    uint8_t _reserved2[32]; /* offset 96, 32 bytes */
+};
+#pragma pack(pop)
+RLTOP_STATIC_ASSERT(sizeof(rltop_top_of_book_snapshot) == 128, "TopOfBookSnapshot is 128 bytes");
+RLTOP_STATIC_ASSERT(offsetof(rltop_top_of_book_snapshot, header) == 0, "TopOfBookSnapshot.header is at offset 0");
+RLTOP_STATIC_ASSERT(offsetof(rltop_top_of_book_snapshot, symbol_id) == 40, "TopOfBookSnapshot.symbol_id is at offset 40");
+RLTOP_STATIC_ASSERT(offsetof(rltop_top_of_book_snapshot, _reserved1) == 44, "TopOfBookSnapshot._reserved1 is at offset 44");
+RLTOP_STATIC_ASSERT(offsetof(rltop_top_of_book_snapshot, best_bid_price) == 48, "TopOfBookSnapshot.best_bid_price is at offset 48");
+RLTOP_STATIC_ASSERT(offsetof(rltop_top_of_book_snapshot, best_bid_qty) == 56, "TopOfBookSnapshot.best_bid_qty is at offset 56");
+RLTOP_STATIC_ASSERT(offsetof(rltop_top_of_book_snapshot, best_ask_price) == 64, "TopOfBookSnapshot.best_ask_price is at offset 64");
+RLTOP_STATIC_ASSERT(offsetof(rltop_top_of_book_snapshot, best_ask_qty) == 72, "TopOfBookSnapshot.best_ask_qty is at offset 72");
+RLTOP_STATIC_ASSERT(offsetof(rltop_top_of_book_snapshot, spread) == 80, "TopOfBookSnapshot.spread is at offset 80");
+RLTOP_STATIC_ASSERT(offsetof(rltop_top_of_book_snapshot, mid_price) == 88, "TopOfBookSnapshot.mid_price is at offset 88");
+RLTOP_STATIC_ASSERT(offsetof(rltop_top_of_book_snapshot, _reserved2) == 96, "TopOfBookSnapshot._reserved2 is at offset 96");
+
+static inline const rltop_message_header *rltop_top_of_book_snapshot_header(const rltop_top_of_book_snapshot *m) { return (const rltop_message_header *)(const void *)((const unsigned char *)m + 0); }
+static inline rltop_message_header *rltop_top_of_book_snapshot_header_mut(rltop_top_of_book_snapshot *m) { return (rltop_message_header *)(void *)((unsigned char *)m + 0); }
+static inline uint32_t rltop_top_of_book_snapshot_symbol_id(const rltop_top_of_book_snapshot *m) { return rltop_load_u32((const unsigned char *)m + 40); }
+static inline void rltop_top_of_book_snapshot_set_symbol_id(rltop_top_of_book_snapshot *m, uint32_t v) { rltop_store_u32((unsigned char *)m + 40, v); }
+static inline int64_t rltop_top_of_book_snapshot_best_bid_price(const rltop_top_of_book_snapshot *m) { return rltop_load_i64((const unsigned char *)m + 48); }
+static inline void rltop_top_of_book_snapshot_set_best_bid_price(rltop_top_of_book_snapshot *m, int64_t v) { rltop_store_i64((unsigned char *)m + 48, v); }
+static inline uint64_t rltop_top_of_book_snapshot_best_bid_qty(const rltop_top_of_book_snapshot *m) { return rltop_load_u64((const unsigned char *)m + 56); }
+static inline void rltop_top_of_book_snapshot_set_best_bid_qty(rltop_top_of_book_snapshot *m, uint64_t v) { rltop_store_u64((unsigned char *)m + 56, v); }
+static inline int64_t rltop_top_of_book_snapshot_best_ask_price(const rltop_top_of_book_snapshot *m) { return rltop_load_i64((const unsigned char *)m + 64); }
+static inline void rltop_top_of_book_snapshot_set_best_ask_price(rltop_top_of_book_snapshot *m, int64_t v) { rltop_store_i64((unsigned char *)m + 64, v); }
+static inline uint64_t rltop_top_of_book_snapshot_best_ask_qty(const rltop_top_of_book_snapshot *m) { return rltop_load_u64((const unsigned char *)m + 72); }
+static inline void rltop_top_of_book_snapshot_set_best_ask_qty(rltop_top_of_book_snapshot *m, uint64_t v) { rltop_store_u64((unsigned char *)m + 72, v); }
+/** `best_ask_price - best_bid_price` (zero when a side is empty). */
+static inline int64_t rltop_top_of_book_snapshot_spread(const rltop_top_of_book_snapshot *m) { return rltop_load_i64((const unsigned char *)m + 80); }
+static inline void rltop_top_of_book_snapshot_set_spread(rltop_top_of_book_snapshot *m, int64_t v) { rltop_store_i64((unsigned char *)m + 80, v); }
+/** `(best_bid_price + best_ask_price) / 2`, rounded toward negative infinity. */
+static inline int64_t rltop_top_of_book_snapshot_mid_price(const rltop_top_of_book_snapshot *m) { return rltop_load_i64((const unsigned char *)m + 88); }
+static inline void rltop_top_of_book_snapshot_set_mid_price(rltop_top_of_book_snapshot *m, int64_t v) { rltop_store_i64((unsigned char *)m + 88, v); }
+
 /** Checks TopOfBookSnapshot's enumerations, counts and text (SPEC.md §4, check 8). */
 static inline rltop_error rltop_top_of_book_snapshot_validate(const unsigned char *b, size_t base, rltop_decode_error *err) {
+    /* TopOfBookSnapshot has no enumeration, count or text field: nothing to check. */
     (void)b;
     (void)base;
     (void)err;
@@ -2919,11 +1909,66 @@ static inline rltop_error rltop_top_of_book_snapshot_decode(const void *buf, siz
     return e;
 }
 
+/** TopOfBookSnapshot's leaf fields, in wire order. */
+static const rltop_field_info rltop_top_of_book_snapshot_fields[] RLTOP_MAYBE_UNUSED = {
+    {"header.magic", 0, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.length", 4, 2, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.msg_type", 6, 1, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.version", 7, 1, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.session_id", 8, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.seq_num", 16, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.timestamp", 24, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.checksum", 32, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header._reserved", 36, 4, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"symbol_id", 40, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"_reserved1", 44, 4, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"best_bid_price", 48, 8, RLTOP_FIELD_INT, 1, 1, NULL, 0, 0, NULL, NULL},
+    {"best_bid_qty", 56, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"best_ask_price", 64, 8, RLTOP_FIELD_INT, 1, 1, NULL, 0, 0, NULL, NULL},
+    {"best_ask_qty", 72, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"spread", 80, 8, RLTOP_FIELD_INT, 1, 1, NULL, 0, 0, NULL, NULL},
+    {"mid_price", 88, 8, RLTOP_FIELD_INT, 1, 1, NULL, 0, 0, NULL, NULL},
+    {"_reserved2", 96, 32, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
+};
+
+/* ---- TradeSnapshot ------------------------------------------------------------------ */
+
+#pragma pack(push, 1)
+/**
+ * The most recent trades of one instrument, newest first, so a late joiner can show a
+ * trade tape at once. Five 40-byte entries fill the 256 bytes the draft names.
+ */
+struct rltop_trade_snapshot {
+    rltop_message_header header; /* offset 0, 40 bytes */
+    uint32_t symbol_id; /* offset 40, 4 bytes */
+    /** Valid entries of `trades` (0..=5). */
+    uint8_t num_trades; /* offset 44, 1 byte */
+    uint8_t _reserved1[3]; /* offset 45, 3 bytes */
+    rltop_trade_entry trades[5]; /* offset 48, 200 bytes */
+    uint8_t _reserved2[8]; /* offset 248, 8 bytes */
+};
+#pragma pack(pop)
+RLTOP_STATIC_ASSERT(sizeof(rltop_trade_snapshot) == 256, "TradeSnapshot is 256 bytes");
+RLTOP_STATIC_ASSERT(offsetof(rltop_trade_snapshot, header) == 0, "TradeSnapshot.header is at offset 0");
+RLTOP_STATIC_ASSERT(offsetof(rltop_trade_snapshot, symbol_id) == 40, "TradeSnapshot.symbol_id is at offset 40");
+RLTOP_STATIC_ASSERT(offsetof(rltop_trade_snapshot, num_trades) == 44, "TradeSnapshot.num_trades is at offset 44");
+RLTOP_STATIC_ASSERT(offsetof(rltop_trade_snapshot, _reserved1) == 45, "TradeSnapshot._reserved1 is at offset 45");
+RLTOP_STATIC_ASSERT(offsetof(rltop_trade_snapshot, trades) == 48, "TradeSnapshot.trades is at offset 48");
+RLTOP_STATIC_ASSERT(offsetof(rltop_trade_snapshot, _reserved2) == 248, "TradeSnapshot._reserved2 is at offset 248");
+
+static inline const rltop_message_header *rltop_trade_snapshot_header(const rltop_trade_snapshot *m) { return (const rltop_message_header *)(const void *)((const unsigned char *)m + 0); }
+static inline rltop_message_header *rltop_trade_snapshot_header_mut(rltop_trade_snapshot *m) { return (rltop_message_header *)(void *)((unsigned char *)m + 0); }
+static inline uint32_t rltop_trade_snapshot_symbol_id(const rltop_trade_snapshot *m) { return rltop_load_u32((const unsigned char *)m + 40); }
+static inline void rltop_trade_snapshot_set_symbol_id(rltop_trade_snapshot *m, uint32_t v) { rltop_store_u32((unsigned char *)m + 40, v); }
+/** Valid entries of `trades` (0..=5). */
+static inline uint8_t rltop_trade_snapshot_num_trades(const rltop_trade_snapshot *m) { return rltop_load_u8((const unsigned char *)m + 44); }
+static inline void rltop_trade_snapshot_set_num_trades(rltop_trade_snapshot *m, uint8_t v) { rltop_store_u8((unsigned char *)m + 44, v); }
+/* `i` must be below 5. */
+static inline const rltop_trade_entry *rltop_trade_snapshot_trades(const rltop_trade_snapshot *m, size_t i) { return (const rltop_trade_entry *)(const void *)((const unsigned char *)m + 48 + i * 40); }
+static inline rltop_trade_entry *rltop_trade_snapshot_trades_mut(rltop_trade_snapshot *m, size_t i) { return (rltop_trade_entry *)(void *)((unsigned char *)m + 48 + i * 40); }
+
 /** Checks TradeSnapshot's enumerations, counts and text (SPEC.md §4, check 8). */
 static inline rltop_error rltop_trade_snapshot_validate(const unsigned char *b, size_t base, rltop_decode_error *err) {
-    (void)b;
-    (void)base;
-    (void)err;
     {
         uint64_t v = (uint64_t)rltop_load_u8(b + 44);
         if (v > 5u) return rltop_fail(err, RLTOP_ERR_BAD_COUNT, base + 44, "TradeSnapshot.num_trades", v, 5u);
@@ -2978,11 +2023,119 @@ static inline rltop_error rltop_trade_snapshot_decode(const void *buf, size_t le
     return e;
 }
 
+/** TradeSnapshot's leaf fields, in wire order. */
+static const rltop_field_info rltop_trade_snapshot_fields[] RLTOP_MAYBE_UNUSED = {
+    {"header.magic", 0, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.length", 4, 2, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.msg_type", 6, 1, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.version", 7, 1, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.session_id", 8, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.seq_num", 16, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.timestamp", 24, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.checksum", 32, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header._reserved", 36, 4, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"symbol_id", 40, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"num_trades", 44, 1, RLTOP_FIELD_COUNT, 0, 1, "trades", 5, 0, NULL, NULL},
+    {"_reserved1", 45, 3, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"trades[0].trade_id", 48, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"trades[0].price", 56, 8, RLTOP_FIELD_INT, 1, 1, NULL, 0, 0, NULL, NULL},
+    {"trades[0].quantity", 64, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"trades[0].trade_time", 72, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"trades[0].taker_side", 80, 1, RLTOP_FIELD_ENUM, 0, 1, NULL, 0, 2, rltop_side_values, rltop_side_names},
+    {"trades[0]._reserved", 81, 7, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"trades[1].trade_id", 88, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"trades[1].price", 96, 8, RLTOP_FIELD_INT, 1, 1, NULL, 0, 0, NULL, NULL},
+    {"trades[1].quantity", 104, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"trades[1].trade_time", 112, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"trades[1].taker_side", 120, 1, RLTOP_FIELD_ENUM, 0, 1, NULL, 0, 2, rltop_side_values, rltop_side_names},
+    {"trades[1]._reserved", 121, 7, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"trades[2].trade_id", 128, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"trades[2].price", 136, 8, RLTOP_FIELD_INT, 1, 1, NULL, 0, 0, NULL, NULL},
+    {"trades[2].quantity", 144, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"trades[2].trade_time", 152, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"trades[2].taker_side", 160, 1, RLTOP_FIELD_ENUM, 0, 1, NULL, 0, 2, rltop_side_values, rltop_side_names},
+    {"trades[2]._reserved", 161, 7, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"trades[3].trade_id", 168, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"trades[3].price", 176, 8, RLTOP_FIELD_INT, 1, 1, NULL, 0, 0, NULL, NULL},
+    {"trades[3].quantity", 184, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"trades[3].trade_time", 192, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"trades[3].taker_side", 200, 1, RLTOP_FIELD_ENUM, 0, 1, NULL, 0, 2, rltop_side_values, rltop_side_names},
+    {"trades[3]._reserved", 201, 7, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"trades[4].trade_id", 208, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"trades[4].price", 216, 8, RLTOP_FIELD_INT, 1, 1, NULL, 0, 0, NULL, NULL},
+    {"trades[4].quantity", 224, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"trades[4].trade_time", 232, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"trades[4].taker_side", 240, 1, RLTOP_FIELD_ENUM, 0, 1, NULL, 0, 2, rltop_side_values, rltop_side_names},
+    {"trades[4]._reserved", 241, 7, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"_reserved2", 248, 8, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
+};
+
+/* ---- AddOrder ----------------------------------------------------------------------- */
+
+#pragma pack(push, 1)
+/**
+ * A new order rests on the book.
+ *
+ * Besides the order itself it carries the resulting state of its price level, so that a
+ * subscriber who rebuilt from an aggregated snapshot (and never saw the order ids) can apply
+ * it too: every increment is idempotent (the draft's principle 3).
+ */
+struct rltop_add_order {
+    rltop_message_header header; /* offset 0, 40 bytes */
+    uint64_t order_book_seq; /* offset 40, 8 bytes */
+    uint64_t order_id; /* offset 48, 8 bytes */
+    uint32_t symbol_id; /* offset 56, 4 bytes */
+    uint8_t side; /* offset 60, 1 byte */
+    uint8_t flags; /* offset 61, 1 byte */
+    uint8_t _reserved1[2]; /* offset 62, 2 bytes */
+    int64_t price; /* offset 64, 8 bytes */
+    uint64_t quantity; /* offset 72, 8 bytes */
+    /** Visible quantity at (`side`, `price`) after this order was added. */
+    uint64_t level_quantity; /* offset 80, 8 bytes */
+    /** Visible orders at (`side`, `price`) after this order was added. */
+    uint32_t level_order_count; /* offset 88, 4 bytes */
+    uint8_t _reserved2[36]; /* offset 92, 36 bytes */
+};
+#pragma pack(pop)
+RLTOP_STATIC_ASSERT(sizeof(rltop_add_order) == 128, "AddOrder is 128 bytes");
+RLTOP_STATIC_ASSERT(offsetof(rltop_add_order, header) == 0, "AddOrder.header is at offset 0");
+RLTOP_STATIC_ASSERT(offsetof(rltop_add_order, order_book_seq) == 40, "AddOrder.order_book_seq is at offset 40");
+RLTOP_STATIC_ASSERT(offsetof(rltop_add_order, order_id) == 48, "AddOrder.order_id is at offset 48");
+RLTOP_STATIC_ASSERT(offsetof(rltop_add_order, symbol_id) == 56, "AddOrder.symbol_id is at offset 56");
+RLTOP_STATIC_ASSERT(offsetof(rltop_add_order, side) == 60, "AddOrder.side is at offset 60");
+RLTOP_STATIC_ASSERT(offsetof(rltop_add_order, flags) == 61, "AddOrder.flags is at offset 61");
+RLTOP_STATIC_ASSERT(offsetof(rltop_add_order, _reserved1) == 62, "AddOrder._reserved1 is at offset 62");
+RLTOP_STATIC_ASSERT(offsetof(rltop_add_order, price) == 64, "AddOrder.price is at offset 64");
+RLTOP_STATIC_ASSERT(offsetof(rltop_add_order, quantity) == 72, "AddOrder.quantity is at offset 72");
+RLTOP_STATIC_ASSERT(offsetof(rltop_add_order, level_quantity) == 80, "AddOrder.level_quantity is at offset 80");
+RLTOP_STATIC_ASSERT(offsetof(rltop_add_order, level_order_count) == 88, "AddOrder.level_order_count is at offset 88");
+RLTOP_STATIC_ASSERT(offsetof(rltop_add_order, _reserved2) == 92, "AddOrder._reserved2 is at offset 92");
+
+static inline const rltop_message_header *rltop_add_order_header(const rltop_add_order *m) { return (const rltop_message_header *)(const void *)((const unsigned char *)m + 0); }
+static inline rltop_message_header *rltop_add_order_header_mut(rltop_add_order *m) { return (rltop_message_header *)(void *)((unsigned char *)m + 0); }
+static inline uint64_t rltop_add_order_order_book_seq(const rltop_add_order *m) { return rltop_load_u64((const unsigned char *)m + 40); }
+static inline void rltop_add_order_set_order_book_seq(rltop_add_order *m, uint64_t v) { rltop_store_u64((unsigned char *)m + 40, v); }
+static inline uint64_t rltop_add_order_order_id(const rltop_add_order *m) { return rltop_load_u64((const unsigned char *)m + 48); }
+static inline void rltop_add_order_set_order_id(rltop_add_order *m, uint64_t v) { rltop_store_u64((unsigned char *)m + 48, v); }
+static inline uint32_t rltop_add_order_symbol_id(const rltop_add_order *m) { return rltop_load_u32((const unsigned char *)m + 56); }
+static inline void rltop_add_order_set_symbol_id(rltop_add_order *m, uint32_t v) { rltop_store_u32((unsigned char *)m + 56, v); }
+static inline rltop_side rltop_add_order_side(const rltop_add_order *m) { return (rltop_side)rltop_load_u8((const unsigned char *)m + 60); }
+static inline void rltop_add_order_set_side(rltop_add_order *m, rltop_side v) { rltop_store_u8((unsigned char *)m + 60, (uint8_t)v); }
+static inline uint8_t rltop_add_order_flags(const rltop_add_order *m) { return rltop_load_u8((const unsigned char *)m + 61); }
+static inline void rltop_add_order_set_flags(rltop_add_order *m, uint8_t v) { rltop_store_u8((unsigned char *)m + 61, v); }
+static inline int64_t rltop_add_order_price(const rltop_add_order *m) { return rltop_load_i64((const unsigned char *)m + 64); }
+static inline void rltop_add_order_set_price(rltop_add_order *m, int64_t v) { rltop_store_i64((unsigned char *)m + 64, v); }
+static inline uint64_t rltop_add_order_quantity(const rltop_add_order *m) { return rltop_load_u64((const unsigned char *)m + 72); }
+static inline void rltop_add_order_set_quantity(rltop_add_order *m, uint64_t v) { rltop_store_u64((unsigned char *)m + 72, v); }
+/** Visible quantity at (`side`, `price`) after this order was added. */
+static inline uint64_t rltop_add_order_level_quantity(const rltop_add_order *m) { return rltop_load_u64((const unsigned char *)m + 80); }
+static inline void rltop_add_order_set_level_quantity(rltop_add_order *m, uint64_t v) { rltop_store_u64((unsigned char *)m + 80, v); }
+/** Visible orders at (`side`, `price`) after this order was added. */
+static inline uint32_t rltop_add_order_level_order_count(const rltop_add_order *m) { return rltop_load_u32((const unsigned char *)m + 88); }
+static inline void rltop_add_order_set_level_order_count(rltop_add_order *m, uint32_t v) { rltop_store_u32((unsigned char *)m + 88, v); }
+
 /** Checks AddOrder's enumerations, counts and text (SPEC.md §4, check 8). */
 static inline rltop_error rltop_add_order_validate(const unsigned char *b, size_t base, rltop_decode_error *err) {
-    (void)b;
-    (void)base;
-    (void)err;
     {
         int64_t v = (int64_t)rltop_load_u8(b + 60);
         if (v != INT64_C(1) && v != INT64_C(2)) return rltop_fail(err, RLTOP_ERR_BAD_ENUM, base + 60, "AddOrder.side", (uint64_t)v, 0);
@@ -3004,7 +2157,7 @@ static inline const rltop_add_order *rltop_as_add_order(const rltop_message *m) 
     return m->type == RLTOP_ADD_ORDER_TYPE ? (const rltop_add_order *)(const void *)m->bytes : NULL;
 }
 
-/** Decodes a AddOrder at the start of buf[0..len), checking every rule (another type is
+/** Decodes an AddOrder at the start of buf[0..len), checking every rule (another type is
  * UnexpectedType). On success *out points into buf. */
 static inline rltop_error rltop_add_order_decode(const void *buf, size_t len, const rltop_add_order **out, rltop_decode_error *err) {
     rltop_message m;
@@ -3017,11 +2170,116 @@ static inline rltop_error rltop_add_order_decode(const void *buf, size_t len, co
     return e;
 }
 
+/** AddOrder's leaf fields, in wire order. */
+static const rltop_field_info rltop_add_order_fields[] RLTOP_MAYBE_UNUSED = {
+    {"header.magic", 0, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.length", 4, 2, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.msg_type", 6, 1, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.version", 7, 1, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.session_id", 8, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.seq_num", 16, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.timestamp", 24, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.checksum", 32, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header._reserved", 36, 4, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"order_book_seq", 40, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"order_id", 48, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"symbol_id", 56, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"side", 60, 1, RLTOP_FIELD_ENUM, 0, 1, NULL, 0, 2, rltop_side_values, rltop_side_names},
+    {"flags", 61, 1, RLTOP_FIELD_FLAGS, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"_reserved1", 62, 2, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"price", 64, 8, RLTOP_FIELD_INT, 1, 1, NULL, 0, 0, NULL, NULL},
+    {"quantity", 72, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"level_quantity", 80, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"level_order_count", 88, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"_reserved2", 92, 36, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
+};
+
+/* ---- ModifyOrder -------------------------------------------------------------------- */
+
+#pragma pack(push, 1)
+/**
+ * A resting order changed price or quantity (`modify_type` tells which, and so whether it
+ * kept its queue priority). Carries both affected levels' resulting state: the old price's
+ * and the new price's (the same level when only the quantity changed).
+ */
+struct rltop_modify_order {
+    rltop_message_header header; /* offset 0, 40 bytes */
+    uint64_t order_book_seq; /* offset 40, 8 bytes */
+    uint64_t order_id; /* offset 48, 8 bytes */
+    uint32_t symbol_id; /* offset 56, 4 bytes */
+    uint8_t side; /* offset 60, 1 byte */
+    uint8_t modify_type; /* offset 61, 1 byte */
+    uint8_t _reserved1[2]; /* offset 62, 2 bytes */
+    /** The order's price before the change. */
+    int64_t old_price; /* offset 64, 8 bytes */
+    /** The order's price after the change (equal to `old_price` unless `PriceModify`). */
+    int64_t new_price; /* offset 72, 8 bytes */
+    /** The order's remaining quantity after the change. */
+    uint64_t new_quantity; /* offset 80, 8 bytes */
+    /** Visible quantity left at (`side`, `old_price`). */
+    uint64_t old_level_quantity; /* offset 88, 8 bytes */
+    /** Visible quantity at (`side`, `new_price`). */
+    uint64_t new_level_quantity; /* offset 96, 8 bytes */
+    /** Visible orders left at (`side`, `old_price`). */
+    uint32_t old_level_order_count; /* offset 104, 4 bytes */
+    /** Visible orders at (`side`, `new_price`). */
+    uint32_t new_level_order_count; /* offset 108, 4 bytes */
+    uint8_t _reserved2[16]; /* offset 112, 16 bytes */
+};
+#pragma pack(pop)
+RLTOP_STATIC_ASSERT(sizeof(rltop_modify_order) == 128, "ModifyOrder is 128 bytes");
+RLTOP_STATIC_ASSERT(offsetof(rltop_modify_order, header) == 0, "ModifyOrder.header is at offset 0");
+RLTOP_STATIC_ASSERT(offsetof(rltop_modify_order, order_book_seq) == 40, "ModifyOrder.order_book_seq is at offset 40");
+RLTOP_STATIC_ASSERT(offsetof(rltop_modify_order, order_id) == 48, "ModifyOrder.order_id is at offset 48");
+RLTOP_STATIC_ASSERT(offsetof(rltop_modify_order, symbol_id) == 56, "ModifyOrder.symbol_id is at offset 56");
+RLTOP_STATIC_ASSERT(offsetof(rltop_modify_order, side) == 60, "ModifyOrder.side is at offset 60");
+RLTOP_STATIC_ASSERT(offsetof(rltop_modify_order, modify_type) == 61, "ModifyOrder.modify_type is at offset 61");
+RLTOP_STATIC_ASSERT(offsetof(rltop_modify_order, _reserved1) == 62, "ModifyOrder._reserved1 is at offset 62");
+RLTOP_STATIC_ASSERT(offsetof(rltop_modify_order, old_price) == 64, "ModifyOrder.old_price is at offset 64");
+RLTOP_STATIC_ASSERT(offsetof(rltop_modify_order, new_price) == 72, "ModifyOrder.new_price is at offset 72");
+RLTOP_STATIC_ASSERT(offsetof(rltop_modify_order, new_quantity) == 80, "ModifyOrder.new_quantity is at offset 80");
+RLTOP_STATIC_ASSERT(offsetof(rltop_modify_order, old_level_quantity) == 88, "ModifyOrder.old_level_quantity is at offset 88");
+RLTOP_STATIC_ASSERT(offsetof(rltop_modify_order, new_level_quantity) == 96, "ModifyOrder.new_level_quantity is at offset 96");
+RLTOP_STATIC_ASSERT(offsetof(rltop_modify_order, old_level_order_count) == 104, "ModifyOrder.old_level_order_count is at offset 104");
+RLTOP_STATIC_ASSERT(offsetof(rltop_modify_order, new_level_order_count) == 108, "ModifyOrder.new_level_order_count is at offset 108");
+RLTOP_STATIC_ASSERT(offsetof(rltop_modify_order, _reserved2) == 112, "ModifyOrder._reserved2 is at offset 112");
+
+static inline const rltop_message_header *rltop_modify_order_header(const rltop_modify_order *m) { return (const rltop_message_header *)(const void *)((const unsigned char *)m + 0); }
+static inline rltop_message_header *rltop_modify_order_header_mut(rltop_modify_order *m) { return (rltop_message_header *)(void *)((unsigned char *)m + 0); }
+static inline uint64_t rltop_modify_order_order_book_seq(const rltop_modify_order *m) { return rltop_load_u64((const unsigned char *)m + 40); }
+static inline void rltop_modify_order_set_order_book_seq(rltop_modify_order *m, uint64_t v) { rltop_store_u64((unsigned char *)m + 40, v); }
+static inline uint64_t rltop_modify_order_order_id(const rltop_modify_order *m) { return rltop_load_u64((const unsigned char *)m + 48); }
+static inline void rltop_modify_order_set_order_id(rltop_modify_order *m, uint64_t v) { rltop_store_u64((unsigned char *)m + 48, v); }
+static inline uint32_t rltop_modify_order_symbol_id(const rltop_modify_order *m) { return rltop_load_u32((const unsigned char *)m + 56); }
+static inline void rltop_modify_order_set_symbol_id(rltop_modify_order *m, uint32_t v) { rltop_store_u32((unsigned char *)m + 56, v); }
+static inline rltop_side rltop_modify_order_side(const rltop_modify_order *m) { return (rltop_side)rltop_load_u8((const unsigned char *)m + 60); }
+static inline void rltop_modify_order_set_side(rltop_modify_order *m, rltop_side v) { rltop_store_u8((unsigned char *)m + 60, (uint8_t)v); }
+static inline rltop_modify_type rltop_modify_order_modify_type(const rltop_modify_order *m) { return (rltop_modify_type)rltop_load_u8((const unsigned char *)m + 61); }
+static inline void rltop_modify_order_set_modify_type(rltop_modify_order *m, rltop_modify_type v) { rltop_store_u8((unsigned char *)m + 61, (uint8_t)v); }
+/** The order's price before the change. */
+static inline int64_t rltop_modify_order_old_price(const rltop_modify_order *m) { return rltop_load_i64((const unsigned char *)m + 64); }
+static inline void rltop_modify_order_set_old_price(rltop_modify_order *m, int64_t v) { rltop_store_i64((unsigned char *)m + 64, v); }
+/** The order's price after the change (equal to `old_price` unless `PriceModify`). */
+static inline int64_t rltop_modify_order_new_price(const rltop_modify_order *m) { return rltop_load_i64((const unsigned char *)m + 72); }
+static inline void rltop_modify_order_set_new_price(rltop_modify_order *m, int64_t v) { rltop_store_i64((unsigned char *)m + 72, v); }
+/** The order's remaining quantity after the change. */
+static inline uint64_t rltop_modify_order_new_quantity(const rltop_modify_order *m) { return rltop_load_u64((const unsigned char *)m + 80); }
+static inline void rltop_modify_order_set_new_quantity(rltop_modify_order *m, uint64_t v) { rltop_store_u64((unsigned char *)m + 80, v); }
+/** Visible quantity left at (`side`, `old_price`). */
+static inline uint64_t rltop_modify_order_old_level_quantity(const rltop_modify_order *m) { return rltop_load_u64((const unsigned char *)m + 88); }
+static inline void rltop_modify_order_set_old_level_quantity(rltop_modify_order *m, uint64_t v) { rltop_store_u64((unsigned char *)m + 88, v); }
+/** Visible quantity at (`side`, `new_price`). */
+static inline uint64_t rltop_modify_order_new_level_quantity(const rltop_modify_order *m) { return rltop_load_u64((const unsigned char *)m + 96); }
+static inline void rltop_modify_order_set_new_level_quantity(rltop_modify_order *m, uint64_t v) { rltop_store_u64((unsigned char *)m + 96, v); }
+/** Visible orders left at (`side`, `old_price`). */
+static inline uint32_t rltop_modify_order_old_level_order_count(const rltop_modify_order *m) { return rltop_load_u32((const unsigned char *)m + 104); }
+static inline void rltop_modify_order_set_old_level_order_count(rltop_modify_order *m, uint32_t v) { rltop_store_u32((unsigned char *)m + 104, v); }
+/** Visible orders at (`side`, `new_price`). */
+static inline uint32_t rltop_modify_order_new_level_order_count(const rltop_modify_order *m) { return rltop_load_u32((const unsigned char *)m + 108); }
+static inline void rltop_modify_order_set_new_level_order_count(rltop_modify_order *m, uint32_t v) { rltop_store_u32((unsigned char *)m + 108, v); }
+
 /** Checks ModifyOrder's enumerations, counts and text (SPEC.md §4, check 8). */
 static inline rltop_error rltop_modify_order_validate(const unsigned char *b, size_t base, rltop_decode_error *err) {
-    (void)b;
-    (void)base;
-    (void)err;
     {
         int64_t v = (int64_t)rltop_load_u8(b + 60);
         if (v != INT64_C(1) && v != INT64_C(2)) return rltop_fail(err, RLTOP_ERR_BAD_ENUM, base + 60, "ModifyOrder.side", (uint64_t)v, 0);
@@ -3060,11 +2318,91 @@ static inline rltop_error rltop_modify_order_decode(const void *buf, size_t len,
     return e;
 }
 
+/** ModifyOrder's leaf fields, in wire order. */
+static const rltop_field_info rltop_modify_order_fields[] RLTOP_MAYBE_UNUSED = {
+    {"header.magic", 0, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.length", 4, 2, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.msg_type", 6, 1, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.version", 7, 1, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.session_id", 8, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.seq_num", 16, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.timestamp", 24, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.checksum", 32, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header._reserved", 36, 4, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"order_book_seq", 40, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"order_id", 48, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"symbol_id", 56, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"side", 60, 1, RLTOP_FIELD_ENUM, 0, 1, NULL, 0, 2, rltop_side_values, rltop_side_names},
+    {"modify_type", 61, 1, RLTOP_FIELD_ENUM, 0, 1, NULL, 0, 3, rltop_modify_type_values, rltop_modify_type_names},
+    {"_reserved1", 62, 2, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"old_price", 64, 8, RLTOP_FIELD_INT, 1, 1, NULL, 0, 0, NULL, NULL},
+    {"new_price", 72, 8, RLTOP_FIELD_INT, 1, 1, NULL, 0, 0, NULL, NULL},
+    {"new_quantity", 80, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"old_level_quantity", 88, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"new_level_quantity", 96, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"old_level_order_count", 104, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"new_level_order_count", 108, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"_reserved2", 112, 16, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
+};
+
+/* ---- DeleteOrder -------------------------------------------------------------------- */
+
+#pragma pack(push, 1)
+/** An order left the book. */
+struct rltop_delete_order {
+    rltop_message_header header; /* offset 0, 40 bytes */
+    uint64_t order_book_seq; /* offset 40, 8 bytes */
+    uint64_t order_id; /* offset 48, 8 bytes */
+    uint32_t symbol_id; /* offset 56, 4 bytes */
+    uint8_t side; /* offset 60, 1 byte */
+    uint8_t delete_reason; /* offset 61, 1 byte */
+    uint8_t _reserved1[2]; /* offset 62, 2 bytes */
+    /** The order's price, which names the level it left. */
+    int64_t price; /* offset 64, 8 bytes */
+    /** Visible quantity left at (`side`, `price`). */
+    uint64_t level_quantity; /* offset 72, 8 bytes */
+    /** Visible orders left at (`side`, `price`). */
+    uint32_t level_order_count; /* offset 80, 4 bytes */
+    uint8_t _reserved2[44]; /* offset 84, 44 bytes */
+};
+#pragma pack(pop)
+RLTOP_STATIC_ASSERT(sizeof(rltop_delete_order) == 128, "DeleteOrder is 128 bytes");
+RLTOP_STATIC_ASSERT(offsetof(rltop_delete_order, header) == 0, "DeleteOrder.header is at offset 0");
+RLTOP_STATIC_ASSERT(offsetof(rltop_delete_order, order_book_seq) == 40, "DeleteOrder.order_book_seq is at offset 40");
+RLTOP_STATIC_ASSERT(offsetof(rltop_delete_order, order_id) == 48, "DeleteOrder.order_id is at offset 48");
+RLTOP_STATIC_ASSERT(offsetof(rltop_delete_order, symbol_id) == 56, "DeleteOrder.symbol_id is at offset 56");
+RLTOP_STATIC_ASSERT(offsetof(rltop_delete_order, side) == 60, "DeleteOrder.side is at offset 60");
+RLTOP_STATIC_ASSERT(offsetof(rltop_delete_order, delete_reason) == 61, "DeleteOrder.delete_reason is at offset 61");
+RLTOP_STATIC_ASSERT(offsetof(rltop_delete_order, _reserved1) == 62, "DeleteOrder._reserved1 is at offset 62");
+RLTOP_STATIC_ASSERT(offsetof(rltop_delete_order, price) == 64, "DeleteOrder.price is at offset 64");
+RLTOP_STATIC_ASSERT(offsetof(rltop_delete_order, level_quantity) == 72, "DeleteOrder.level_quantity is at offset 72");
+RLTOP_STATIC_ASSERT(offsetof(rltop_delete_order, level_order_count) == 80, "DeleteOrder.level_order_count is at offset 80");
+RLTOP_STATIC_ASSERT(offsetof(rltop_delete_order, _reserved2) == 84, "DeleteOrder._reserved2 is at offset 84");
+
+static inline const rltop_message_header *rltop_delete_order_header(const rltop_delete_order *m) { return (const rltop_message_header *)(const void *)((const unsigned char *)m + 0); }
+static inline rltop_message_header *rltop_delete_order_header_mut(rltop_delete_order *m) { return (rltop_message_header *)(void *)((unsigned char *)m + 0); }
+static inline uint64_t rltop_delete_order_order_book_seq(const rltop_delete_order *m) { return rltop_load_u64((const unsigned char *)m + 40); }
+static inline void rltop_delete_order_set_order_book_seq(rltop_delete_order *m, uint64_t v) { rltop_store_u64((unsigned char *)m + 40, v); }
+static inline uint64_t rltop_delete_order_order_id(const rltop_delete_order *m) { return rltop_load_u64((const unsigned char *)m + 48); }
+static inline void rltop_delete_order_set_order_id(rltop_delete_order *m, uint64_t v) { rltop_store_u64((unsigned char *)m + 48, v); }
+static inline uint32_t rltop_delete_order_symbol_id(const rltop_delete_order *m) { return rltop_load_u32((const unsigned char *)m + 56); }
+static inline void rltop_delete_order_set_symbol_id(rltop_delete_order *m, uint32_t v) { rltop_store_u32((unsigned char *)m + 56, v); }
+static inline rltop_side rltop_delete_order_side(const rltop_delete_order *m) { return (rltop_side)rltop_load_u8((const unsigned char *)m + 60); }
+static inline void rltop_delete_order_set_side(rltop_delete_order *m, rltop_side v) { rltop_store_u8((unsigned char *)m + 60, (uint8_t)v); }
+static inline rltop_delete_reason rltop_delete_order_delete_reason(const rltop_delete_order *m) { return (rltop_delete_reason)rltop_load_u8((const unsigned char *)m + 61); }
+static inline void rltop_delete_order_set_delete_reason(rltop_delete_order *m, rltop_delete_reason v) { rltop_store_u8((unsigned char *)m + 61, (uint8_t)v); }
+/** The order's price, which names the level it left. */
+static inline int64_t rltop_delete_order_price(const rltop_delete_order *m) { return rltop_load_i64((const unsigned char *)m + 64); }
+static inline void rltop_delete_order_set_price(rltop_delete_order *m, int64_t v) { rltop_store_i64((unsigned char *)m + 64, v); }
+/** Visible quantity left at (`side`, `price`). */
+static inline uint64_t rltop_delete_order_level_quantity(const rltop_delete_order *m) { return rltop_load_u64((const unsigned char *)m + 72); }
+static inline void rltop_delete_order_set_level_quantity(rltop_delete_order *m, uint64_t v) { rltop_store_u64((unsigned char *)m + 72, v); }
+/** Visible orders left at (`side`, `price`). */
+static inline uint32_t rltop_delete_order_level_order_count(const rltop_delete_order *m) { return rltop_load_u32((const unsigned char *)m + 80); }
+static inline void rltop_delete_order_set_level_order_count(rltop_delete_order *m, uint32_t v) { rltop_store_u32((unsigned char *)m + 80, v); }
+
 /** Checks DeleteOrder's enumerations, counts and text (SPEC.md §4, check 8). */
 static inline rltop_error rltop_delete_order_validate(const unsigned char *b, size_t base, rltop_decode_error *err) {
-    (void)b;
-    (void)base;
-    (void)err;
     {
         int64_t v = (int64_t)rltop_load_u8(b + 60);
         if (v != INT64_C(1) && v != INT64_C(2)) return rltop_fail(err, RLTOP_ERR_BAD_ENUM, base + 60, "DeleteOrder.side", (uint64_t)v, 0);
@@ -3103,11 +2441,106 @@ static inline rltop_error rltop_delete_order_decode(const void *buf, size_t len,
     return e;
 }
 
+/** DeleteOrder's leaf fields, in wire order. */
+static const rltop_field_info rltop_delete_order_fields[] RLTOP_MAYBE_UNUSED = {
+    {"header.magic", 0, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.length", 4, 2, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.msg_type", 6, 1, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.version", 7, 1, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.session_id", 8, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.seq_num", 16, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.timestamp", 24, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.checksum", 32, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header._reserved", 36, 4, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"order_book_seq", 40, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"order_id", 48, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"symbol_id", 56, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"side", 60, 1, RLTOP_FIELD_ENUM, 0, 1, NULL, 0, 2, rltop_side_values, rltop_side_names},
+    {"delete_reason", 61, 1, RLTOP_FIELD_ENUM, 0, 1, NULL, 0, 4, rltop_delete_reason_values, rltop_delete_reason_names},
+    {"_reserved1", 62, 2, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"price", 64, 8, RLTOP_FIELD_INT, 1, 1, NULL, 0, 0, NULL, NULL},
+    {"level_quantity", 72, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"level_order_count", 80, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"_reserved2", 84, 44, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
+};
+
+/* ---- ExecuteOrder ------------------------------------------------------------------- */
+
+#pragma pack(push, 1)
+/**
+ * A resting (maker) order was executed, in part or in full. The draft lists this type but
+ * gives no layout; this one names the order, the trade it belongs to, what was executed and
+ * what remains, and the level's resulting state. A full execution leaves
+ * `remaining_quantity` zero and the order removed: no `DeleteOrder` follows.
+ */
+struct rltop_execute_order {
+    rltop_message_header header; /* offset 0, 40 bytes */
+    uint64_t order_book_seq; /* offset 40, 8 bytes */
+    uint64_t order_id; /* offset 48, 8 bytes */
+    uint32_t symbol_id; /* offset 56, 4 bytes */
+    /** Side of the resting order. */
+    uint8_t side; /* offset 60, 1 byte */
+    uint8_t _reserved1[3]; /* offset 61, 3 bytes */
+    /** Execution price: the resting order's price. */
+    int64_t price; /* offset 64, 8 bytes */
+    uint64_t executed_quantity; /* offset 72, 8 bytes */
+    /** Quantity still resting; zero when the order is gone. */
+    uint64_t remaining_quantity; /* offset 80, 8 bytes */
+    /** The `Trade` this execution is part of. */
+    uint64_t trade_id; /* offset 88, 8 bytes */
+    /** Visible quantity left at (`side`, `price`). */
+    uint64_t level_quantity; /* offset 96, 8 bytes */
+    /** Visible orders left at (`side`, `price`). */
+    uint32_t level_order_count; /* offset 104, 4 bytes */
+    uint8_t _reserved2[20]; /* offset 108, 20 bytes */
+};
+#pragma pack(pop)
+RLTOP_STATIC_ASSERT(sizeof(rltop_execute_order) == 128, "ExecuteOrder is 128 bytes");
+RLTOP_STATIC_ASSERT(offsetof(rltop_execute_order, header) == 0, "ExecuteOrder.header is at offset 0");
+RLTOP_STATIC_ASSERT(offsetof(rltop_execute_order, order_book_seq) == 40, "ExecuteOrder.order_book_seq is at offset 40");
+RLTOP_STATIC_ASSERT(offsetof(rltop_execute_order, order_id) == 48, "ExecuteOrder.order_id is at offset 48");
+RLTOP_STATIC_ASSERT(offsetof(rltop_execute_order, symbol_id) == 56, "ExecuteOrder.symbol_id is at offset 56");
+RLTOP_STATIC_ASSERT(offsetof(rltop_execute_order, side) == 60, "ExecuteOrder.side is at offset 60");
+RLTOP_STATIC_ASSERT(offsetof(rltop_execute_order, _reserved1) == 61, "ExecuteOrder._reserved1 is at offset 61");
+RLTOP_STATIC_ASSERT(offsetof(rltop_execute_order, price) == 64, "ExecuteOrder.price is at offset 64");
+RLTOP_STATIC_ASSERT(offsetof(rltop_execute_order, executed_quantity) == 72, "ExecuteOrder.executed_quantity is at offset 72");
+RLTOP_STATIC_ASSERT(offsetof(rltop_execute_order, remaining_quantity) == 80, "ExecuteOrder.remaining_quantity is at offset 80");
+RLTOP_STATIC_ASSERT(offsetof(rltop_execute_order, trade_id) == 88, "ExecuteOrder.trade_id is at offset 88");
+RLTOP_STATIC_ASSERT(offsetof(rltop_execute_order, level_quantity) == 96, "ExecuteOrder.level_quantity is at offset 96");
+RLTOP_STATIC_ASSERT(offsetof(rltop_execute_order, level_order_count) == 104, "ExecuteOrder.level_order_count is at offset 104");
+RLTOP_STATIC_ASSERT(offsetof(rltop_execute_order, _reserved2) == 108, "ExecuteOrder._reserved2 is at offset 108");
+
+static inline const rltop_message_header *rltop_execute_order_header(const rltop_execute_order *m) { return (const rltop_message_header *)(const void *)((const unsigned char *)m + 0); }
+static inline rltop_message_header *rltop_execute_order_header_mut(rltop_execute_order *m) { return (rltop_message_header *)(void *)((unsigned char *)m + 0); }
+static inline uint64_t rltop_execute_order_order_book_seq(const rltop_execute_order *m) { return rltop_load_u64((const unsigned char *)m + 40); }
+static inline void rltop_execute_order_set_order_book_seq(rltop_execute_order *m, uint64_t v) { rltop_store_u64((unsigned char *)m + 40, v); }
+static inline uint64_t rltop_execute_order_order_id(const rltop_execute_order *m) { return rltop_load_u64((const unsigned char *)m + 48); }
+static inline void rltop_execute_order_set_order_id(rltop_execute_order *m, uint64_t v) { rltop_store_u64((unsigned char *)m + 48, v); }
+static inline uint32_t rltop_execute_order_symbol_id(const rltop_execute_order *m) { return rltop_load_u32((const unsigned char *)m + 56); }
+static inline void rltop_execute_order_set_symbol_id(rltop_execute_order *m, uint32_t v) { rltop_store_u32((unsigned char *)m + 56, v); }
+/** Side of the resting order. */
+static inline rltop_side rltop_execute_order_side(const rltop_execute_order *m) { return (rltop_side)rltop_load_u8((const unsigned char *)m + 60); }
+static inline void rltop_execute_order_set_side(rltop_execute_order *m, rltop_side v) { rltop_store_u8((unsigned char *)m + 60, (uint8_t)v); }
+/** Execution price: the resting order's price. */
+static inline int64_t rltop_execute_order_price(const rltop_execute_order *m) { return rltop_load_i64((const unsigned char *)m + 64); }
+static inline void rltop_execute_order_set_price(rltop_execute_order *m, int64_t v) { rltop_store_i64((unsigned char *)m + 64, v); }
+static inline uint64_t rltop_execute_order_executed_quantity(const rltop_execute_order *m) { return rltop_load_u64((const unsigned char *)m + 72); }
+static inline void rltop_execute_order_set_executed_quantity(rltop_execute_order *m, uint64_t v) { rltop_store_u64((unsigned char *)m + 72, v); }
+/** Quantity still resting; zero when the order is gone. */
+static inline uint64_t rltop_execute_order_remaining_quantity(const rltop_execute_order *m) { return rltop_load_u64((const unsigned char *)m + 80); }
+static inline void rltop_execute_order_set_remaining_quantity(rltop_execute_order *m, uint64_t v) { rltop_store_u64((unsigned char *)m + 80, v); }
+/** The `Trade` this execution is part of. */
+static inline uint64_t rltop_execute_order_trade_id(const rltop_execute_order *m) { return rltop_load_u64((const unsigned char *)m + 88); }
+static inline void rltop_execute_order_set_trade_id(rltop_execute_order *m, uint64_t v) { rltop_store_u64((unsigned char *)m + 88, v); }
+/** Visible quantity left at (`side`, `price`). */
+static inline uint64_t rltop_execute_order_level_quantity(const rltop_execute_order *m) { return rltop_load_u64((const unsigned char *)m + 96); }
+static inline void rltop_execute_order_set_level_quantity(rltop_execute_order *m, uint64_t v) { rltop_store_u64((unsigned char *)m + 96, v); }
+/** Visible orders left at (`side`, `price`). */
+static inline uint32_t rltop_execute_order_level_order_count(const rltop_execute_order *m) { return rltop_load_u32((const unsigned char *)m + 104); }
+static inline void rltop_execute_order_set_level_order_count(rltop_execute_order *m, uint32_t v) { rltop_store_u32((unsigned char *)m + 104, v); }
+
 /** Checks ExecuteOrder's enumerations, counts and text (SPEC.md §4, check 8). */
 static inline rltop_error rltop_execute_order_validate(const unsigned char *b, size_t base, rltop_decode_error *err) {
-    (void)b;
-    (void)base;
-    (void)err;
     {
         int64_t v = (int64_t)rltop_load_u8(b + 60);
         if (v != INT64_C(1) && v != INT64_C(2)) return rltop_fail(err, RLTOP_ERR_BAD_ENUM, base + 60, "ExecuteOrder.side", (uint64_t)v, 0);
@@ -3129,7 +2562,7 @@ static inline const rltop_execute_order *rltop_as_execute_order(const rltop_mess
     return m->type == RLTOP_EXECUTE_ORDER_TYPE ? (const rltop_execute_order *)(const void *)m->bytes : NULL;
 }
 
-/** Decodes a ExecuteOrder at the start of buf[0..len), checking every rule (another type is
+/** Decodes an ExecuteOrder at the start of buf[0..len), checking every rule (another type is
  * UnexpectedType). On success *out points into buf. */
 static inline rltop_error rltop_execute_order_decode(const void *buf, size_t len, const rltop_execute_order **out, rltop_decode_error *err) {
     rltop_message m;
@@ -3142,11 +2575,84 @@ static inline rltop_error rltop_execute_order_decode(const void *buf, size_t len
     return e;
 }
 
+/** ExecuteOrder's leaf fields, in wire order. */
+static const rltop_field_info rltop_execute_order_fields[] RLTOP_MAYBE_UNUSED = {
+    {"header.magic", 0, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.length", 4, 2, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.msg_type", 6, 1, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.version", 7, 1, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.session_id", 8, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.seq_num", 16, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.timestamp", 24, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.checksum", 32, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header._reserved", 36, 4, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"order_book_seq", 40, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"order_id", 48, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"symbol_id", 56, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"side", 60, 1, RLTOP_FIELD_ENUM, 0, 1, NULL, 0, 2, rltop_side_values, rltop_side_names},
+    {"_reserved1", 61, 3, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"price", 64, 8, RLTOP_FIELD_INT, 1, 1, NULL, 0, 0, NULL, NULL},
+    {"executed_quantity", 72, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"remaining_quantity", 80, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"trade_id", 88, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"level_quantity", 96, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"level_order_count", 104, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"_reserved2", 108, 20, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
+};
+
+/* ---- Trade -------------------------------------------------------------------------- */
+
+#pragma pack(push, 1)
+/**
+ * A public trade: one aggressor against one resting order. An aggressor that sweeps
+ * several orders produces one `Trade` per order it meets.
+ */
+struct rltop_trade {
+    rltop_message_header header; /* offset 0, 40 bytes */
+    /** Globally unique trade id. */
+    uint64_t trade_id; /* offset 40, 8 bytes */
+    uint32_t symbol_id; /* offset 48, 4 bytes */
+    uint8_t taker_side; /* offset 52, 1 byte */
+    uint8_t _reserved1[3]; /* offset 53, 3 bytes */
+    int64_t price; /* offset 56, 8 bytes */
+    uint64_t quantity; /* offset 64, 8 bytes */
+    uint64_t maker_order_id; /* offset 72, 8 bytes */
+    uint64_t taker_order_id; /* offset 80, 8 bytes */
+    uint8_t _reserved2[40]; /* offset 88, 40 bytes */
+};
+#pragma pack(pop)
+RLTOP_STATIC_ASSERT(sizeof(rltop_trade) == 128, "Trade is 128 bytes");
+RLTOP_STATIC_ASSERT(offsetof(rltop_trade, header) == 0, "Trade.header is at offset 0");
+RLTOP_STATIC_ASSERT(offsetof(rltop_trade, trade_id) == 40, "Trade.trade_id is at offset 40");
+RLTOP_STATIC_ASSERT(offsetof(rltop_trade, symbol_id) == 48, "Trade.symbol_id is at offset 48");
+RLTOP_STATIC_ASSERT(offsetof(rltop_trade, taker_side) == 52, "Trade.taker_side is at offset 52");
+RLTOP_STATIC_ASSERT(offsetof(rltop_trade, _reserved1) == 53, "Trade._reserved1 is at offset 53");
+RLTOP_STATIC_ASSERT(offsetof(rltop_trade, price) == 56, "Trade.price is at offset 56");
+RLTOP_STATIC_ASSERT(offsetof(rltop_trade, quantity) == 64, "Trade.quantity is at offset 64");
+RLTOP_STATIC_ASSERT(offsetof(rltop_trade, maker_order_id) == 72, "Trade.maker_order_id is at offset 72");
+RLTOP_STATIC_ASSERT(offsetof(rltop_trade, taker_order_id) == 80, "Trade.taker_order_id is at offset 80");
+RLTOP_STATIC_ASSERT(offsetof(rltop_trade, _reserved2) == 88, "Trade._reserved2 is at offset 88");
+
+static inline const rltop_message_header *rltop_trade_header(const rltop_trade *m) { return (const rltop_message_header *)(const void *)((const unsigned char *)m + 0); }
+static inline rltop_message_header *rltop_trade_header_mut(rltop_trade *m) { return (rltop_message_header *)(void *)((unsigned char *)m + 0); }
+/** Globally unique trade id. */
+static inline uint64_t rltop_trade_trade_id(const rltop_trade *m) { return rltop_load_u64((const unsigned char *)m + 40); }
+static inline void rltop_trade_set_trade_id(rltop_trade *m, uint64_t v) { rltop_store_u64((unsigned char *)m + 40, v); }
+static inline uint32_t rltop_trade_symbol_id(const rltop_trade *m) { return rltop_load_u32((const unsigned char *)m + 48); }
+static inline void rltop_trade_set_symbol_id(rltop_trade *m, uint32_t v) { rltop_store_u32((unsigned char *)m + 48, v); }
+static inline rltop_side rltop_trade_taker_side(const rltop_trade *m) { return (rltop_side)rltop_load_u8((const unsigned char *)m + 52); }
+static inline void rltop_trade_set_taker_side(rltop_trade *m, rltop_side v) { rltop_store_u8((unsigned char *)m + 52, (uint8_t)v); }
+static inline int64_t rltop_trade_price(const rltop_trade *m) { return rltop_load_i64((const unsigned char *)m + 56); }
+static inline void rltop_trade_set_price(rltop_trade *m, int64_t v) { rltop_store_i64((unsigned char *)m + 56, v); }
+static inline uint64_t rltop_trade_quantity(const rltop_trade *m) { return rltop_load_u64((const unsigned char *)m + 64); }
+static inline void rltop_trade_set_quantity(rltop_trade *m, uint64_t v) { rltop_store_u64((unsigned char *)m + 64, v); }
+static inline uint64_t rltop_trade_maker_order_id(const rltop_trade *m) { return rltop_load_u64((const unsigned char *)m + 72); }
+static inline void rltop_trade_set_maker_order_id(rltop_trade *m, uint64_t v) { rltop_store_u64((unsigned char *)m + 72, v); }
+static inline uint64_t rltop_trade_taker_order_id(const rltop_trade *m) { return rltop_load_u64((const unsigned char *)m + 80); }
+static inline void rltop_trade_set_taker_order_id(rltop_trade *m, uint64_t v) { rltop_store_u64((unsigned char *)m + 80, v); }
+
 /** Checks Trade's enumerations, counts and text (SPEC.md §4, check 8). */
 static inline rltop_error rltop_trade_validate(const unsigned char *b, size_t base, rltop_decode_error *err) {
-    (void)b;
-    (void)base;
-    (void)err;
     {
         int64_t v = (int64_t)rltop_load_u8(b + 52);
         if (v != INT64_C(1) && v != INT64_C(2)) return rltop_fail(err, RLTOP_ERR_BAD_ENUM, base + 52, "Trade.taker_side", (uint64_t)v, 0);
@@ -3181,8 +2687,97 @@ static inline rltop_error rltop_trade_decode(const void *buf, size_t len, const 
     return e;
 }
 
+/** Trade's leaf fields, in wire order. */
+static const rltop_field_info rltop_trade_fields[] RLTOP_MAYBE_UNUSED = {
+    {"header.magic", 0, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.length", 4, 2, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.msg_type", 6, 1, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.version", 7, 1, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.session_id", 8, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.seq_num", 16, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.timestamp", 24, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.checksum", 32, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header._reserved", 36, 4, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"trade_id", 40, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"symbol_id", 48, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"taker_side", 52, 1, RLTOP_FIELD_ENUM, 0, 1, NULL, 0, 2, rltop_side_values, rltop_side_names},
+    {"_reserved1", 53, 3, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"price", 56, 8, RLTOP_FIELD_INT, 1, 1, NULL, 0, 0, NULL, NULL},
+    {"quantity", 64, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"maker_order_id", 72, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"taker_order_id", 80, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"_reserved2", 88, 40, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
+};
+
+/* ---- DailyStatistics ---------------------------------------------------------------- */
+
+#pragma pack(push, 1)
+/** Rolling 24-hour statistics of one instrument, once a second. */
+struct rltop_daily_statistics {
+    rltop_message_header header; /* offset 0, 40 bytes */
+    uint32_t symbol_id; /* offset 40, 4 bytes */
+    uint8_t _reserved1[4]; /* offset 44, 4 bytes */
+    /** The price 24 hours ago. */
+    int64_t open_price; /* offset 48, 8 bytes */
+    int64_t high_price; /* offset 56, 8 bytes */
+    int64_t low_price; /* offset 64, 8 bytes */
+    int64_t last_price; /* offset 72, 8 bytes */
+    uint64_t volume_24h; /* offset 80, 8 bytes */
+    /** Sum of price × quantity over 24 hours, in price units (scaled by 10^price_exponent). */
+    uint64_t turnover_24h; /* offset 88, 8 bytes */
+    /** `last_price - open_price`. */
+    int64_t price_change; /* offset 96, 8 bytes */
+    /** Change in hundredths of a percent (basis points): +5.23 % is 523. */
+    int32_t price_change_pct; /* offset 104, 4 bytes */
+    uint32_t trade_count; /* offset 108, 4 bytes */
+    uint8_t _reserved2[16]; /* offset 112, 16 bytes */
+};
+#pragma pack(pop)
+RLTOP_STATIC_ASSERT(sizeof(rltop_daily_statistics) == 128, "DailyStatistics is 128 bytes");
+RLTOP_STATIC_ASSERT(offsetof(rltop_daily_statistics, header) == 0, "DailyStatistics.header is at offset 0");
+RLTOP_STATIC_ASSERT(offsetof(rltop_daily_statistics, symbol_id) == 40, "DailyStatistics.symbol_id is at offset 40");
+RLTOP_STATIC_ASSERT(offsetof(rltop_daily_statistics, _reserved1) == 44, "DailyStatistics._reserved1 is at offset 44");
+RLTOP_STATIC_ASSERT(offsetof(rltop_daily_statistics, open_price) == 48, "DailyStatistics.open_price is at offset 48");
+RLTOP_STATIC_ASSERT(offsetof(rltop_daily_statistics, high_price) == 56, "DailyStatistics.high_price is at offset 56");
+RLTOP_STATIC_ASSERT(offsetof(rltop_daily_statistics, low_price) == 64, "DailyStatistics.low_price is at offset 64");
+RLTOP_STATIC_ASSERT(offsetof(rltop_daily_statistics, last_price) == 72, "DailyStatistics.last_price is at offset 72");
+RLTOP_STATIC_ASSERT(offsetof(rltop_daily_statistics, volume_24h) == 80, "DailyStatistics.volume_24h is at offset 80");
+RLTOP_STATIC_ASSERT(offsetof(rltop_daily_statistics, turnover_24h) == 88, "DailyStatistics.turnover_24h is at offset 88");
+RLTOP_STATIC_ASSERT(offsetof(rltop_daily_statistics, price_change) == 96, "DailyStatistics.price_change is at offset 96");
+RLTOP_STATIC_ASSERT(offsetof(rltop_daily_statistics, price_change_pct) == 104, "DailyStatistics.price_change_pct is at offset 104");
+RLTOP_STATIC_ASSERT(offsetof(rltop_daily_statistics, trade_count) == 108, "DailyStatistics.trade_count is at offset 108");
+RLTOP_STATIC_ASSERT(offsetof(rltop_daily_statistics, _reserved2) == 112, "DailyStatistics._reserved2 is at offset 112");
+
+static inline const rltop_message_header *rltop_daily_statistics_header(const rltop_daily_statistics *m) { return (const rltop_message_header *)(const void *)((const unsigned char *)m + 0); }
+static inline rltop_message_header *rltop_daily_statistics_header_mut(rltop_daily_statistics *m) { return (rltop_message_header *)(void *)((unsigned char *)m + 0); }
+static inline uint32_t rltop_daily_statistics_symbol_id(const rltop_daily_statistics *m) { return rltop_load_u32((const unsigned char *)m + 40); }
+static inline void rltop_daily_statistics_set_symbol_id(rltop_daily_statistics *m, uint32_t v) { rltop_store_u32((unsigned char *)m + 40, v); }
+/** The price 24 hours ago. */
+static inline int64_t rltop_daily_statistics_open_price(const rltop_daily_statistics *m) { return rltop_load_i64((const unsigned char *)m + 48); }
+static inline void rltop_daily_statistics_set_open_price(rltop_daily_statistics *m, int64_t v) { rltop_store_i64((unsigned char *)m + 48, v); }
+static inline int64_t rltop_daily_statistics_high_price(const rltop_daily_statistics *m) { return rltop_load_i64((const unsigned char *)m + 56); }
+static inline void rltop_daily_statistics_set_high_price(rltop_daily_statistics *m, int64_t v) { rltop_store_i64((unsigned char *)m + 56, v); }
+static inline int64_t rltop_daily_statistics_low_price(const rltop_daily_statistics *m) { return rltop_load_i64((const unsigned char *)m + 64); }
+static inline void rltop_daily_statistics_set_low_price(rltop_daily_statistics *m, int64_t v) { rltop_store_i64((unsigned char *)m + 64, v); }
+static inline int64_t rltop_daily_statistics_last_price(const rltop_daily_statistics *m) { return rltop_load_i64((const unsigned char *)m + 72); }
+static inline void rltop_daily_statistics_set_last_price(rltop_daily_statistics *m, int64_t v) { rltop_store_i64((unsigned char *)m + 72, v); }
+static inline uint64_t rltop_daily_statistics_volume_24h(const rltop_daily_statistics *m) { return rltop_load_u64((const unsigned char *)m + 80); }
+static inline void rltop_daily_statistics_set_volume_24h(rltop_daily_statistics *m, uint64_t v) { rltop_store_u64((unsigned char *)m + 80, v); }
+/** Sum of price × quantity over 24 hours, in price units (scaled by 10^price_exponent). */
+static inline uint64_t rltop_daily_statistics_turnover_24h(const rltop_daily_statistics *m) { return rltop_load_u64((const unsigned char *)m + 88); }
+static inline void rltop_daily_statistics_set_turnover_24h(rltop_daily_statistics *m, uint64_t v) { rltop_store_u64((unsigned char *)m + 88, v); }
+/** `last_price - open_price`. */
+static inline int64_t rltop_daily_statistics_price_change(const rltop_daily_statistics *m) { return rltop_load_i64((const unsigned char *)m + 96); }
+static inline void rltop_daily_statistics_set_price_change(rltop_daily_statistics *m, int64_t v) { rltop_store_i64((unsigned char *)m + 96, v); }
+/** Change in hundredths of a percent (basis points): +5.23 % is 523. */
+static inline int32_t rltop_daily_statistics_price_change_pct(const rltop_daily_statistics *m) { return rltop_load_i32((const unsigned char *)m + 104); }
+static inline void rltop_daily_statistics_set_price_change_pct(rltop_daily_statistics *m, int32_t v) { rltop_store_i32((unsigned char *)m + 104, v); }
+static inline uint32_t rltop_daily_statistics_trade_count(const rltop_daily_statistics *m) { return rltop_load_u32((const unsigned char *)m + 108); }
+static inline void rltop_daily_statistics_set_trade_count(rltop_daily_statistics *m, uint32_t v) { rltop_store_u32((unsigned char *)m + 108, v); }
+
 /** Checks DailyStatistics's enumerations, counts and text (SPEC.md §4, check 8). */
 static inline rltop_error rltop_daily_statistics_validate(const unsigned char *b, size_t base, rltop_decode_error *err) {
+    /* DailyStatistics has no enumeration, count or text field: nothing to check. */
     (void)b;
     (void)base;
     (void)err;
@@ -3216,11 +2811,103 @@ static inline rltop_error rltop_daily_statistics_decode(const void *buf, size_t 
     return e;
 }
 
+/** DailyStatistics's leaf fields, in wire order. */
+static const rltop_field_info rltop_daily_statistics_fields[] RLTOP_MAYBE_UNUSED = {
+    {"header.magic", 0, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.length", 4, 2, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.msg_type", 6, 1, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.version", 7, 1, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.session_id", 8, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.seq_num", 16, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.timestamp", 24, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.checksum", 32, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header._reserved", 36, 4, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"symbol_id", 40, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"_reserved1", 44, 4, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"open_price", 48, 8, RLTOP_FIELD_INT, 1, 1, NULL, 0, 0, NULL, NULL},
+    {"high_price", 56, 8, RLTOP_FIELD_INT, 1, 1, NULL, 0, 0, NULL, NULL},
+    {"low_price", 64, 8, RLTOP_FIELD_INT, 1, 1, NULL, 0, 0, NULL, NULL},
+    {"last_price", 72, 8, RLTOP_FIELD_INT, 1, 1, NULL, 0, 0, NULL, NULL},
+    {"volume_24h", 80, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"turnover_24h", 88, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"price_change", 96, 8, RLTOP_FIELD_INT, 1, 1, NULL, 0, 0, NULL, NULL},
+    {"price_change_pct", 104, 4, RLTOP_FIELD_INT, 1, 1, NULL, 0, 0, NULL, NULL},
+    {"trade_count", 108, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"_reserved2", 112, 16, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
+};
+
+/* ---- KlineUpdate -------------------------------------------------------------------- */
+
+#pragma pack(push, 1)
+/**
+ * One candlestick (OHLCV bar) of one instrument, sent as the bar forms and once more,
+ * flagged `Closed`, when it ends. The draft lists this type without a layout; this one is
+ * what charting clients and exchange kline streams carry.
+ */
+struct rltop_kline_update {
+    rltop_message_header header; /* offset 0, 40 bytes */
+    uint32_t symbol_id; /* offset 40, 4 bytes */
+    uint8_t interval; /* offset 44, 1 byte */
+    uint8_t flags; /* offset 45, 1 byte */
+    uint8_t _reserved1[2]; /* offset 46, 2 bytes */
+    /** Start of the bar. */
+    uint64_t open_time; /* offset 48, 8 bytes */
+    int64_t open_price; /* offset 56, 8 bytes */
+    int64_t high_price; /* offset 64, 8 bytes */
+    int64_t low_price; /* offset 72, 8 bytes */
+    int64_t close_price; /* offset 80, 8 bytes */
+    uint64_t volume; /* offset 88, 8 bytes */
+    /** Sum of price × quantity over the bar, in price units. */
+    uint64_t turnover; /* offset 96, 8 bytes */
+    uint32_t trade_count; /* offset 104, 4 bytes */
+    uint8_t _reserved2[20]; /* offset 108, 20 bytes */
+};
+#pragma pack(pop)
+RLTOP_STATIC_ASSERT(sizeof(rltop_kline_update) == 128, "KlineUpdate is 128 bytes");
+RLTOP_STATIC_ASSERT(offsetof(rltop_kline_update, header) == 0, "KlineUpdate.header is at offset 0");
+RLTOP_STATIC_ASSERT(offsetof(rltop_kline_update, symbol_id) == 40, "KlineUpdate.symbol_id is at offset 40");
+RLTOP_STATIC_ASSERT(offsetof(rltop_kline_update, interval) == 44, "KlineUpdate.interval is at offset 44");
+RLTOP_STATIC_ASSERT(offsetof(rltop_kline_update, flags) == 45, "KlineUpdate.flags is at offset 45");
+RLTOP_STATIC_ASSERT(offsetof(rltop_kline_update, _reserved1) == 46, "KlineUpdate._reserved1 is at offset 46");
+RLTOP_STATIC_ASSERT(offsetof(rltop_kline_update, open_time) == 48, "KlineUpdate.open_time is at offset 48");
+RLTOP_STATIC_ASSERT(offsetof(rltop_kline_update, open_price) == 56, "KlineUpdate.open_price is at offset 56");
+RLTOP_STATIC_ASSERT(offsetof(rltop_kline_update, high_price) == 64, "KlineUpdate.high_price is at offset 64");
+RLTOP_STATIC_ASSERT(offsetof(rltop_kline_update, low_price) == 72, "KlineUpdate.low_price is at offset 72");
+RLTOP_STATIC_ASSERT(offsetof(rltop_kline_update, close_price) == 80, "KlineUpdate.close_price is at offset 80");
+RLTOP_STATIC_ASSERT(offsetof(rltop_kline_update, volume) == 88, "KlineUpdate.volume is at offset 88");
+RLTOP_STATIC_ASSERT(offsetof(rltop_kline_update, turnover) == 96, "KlineUpdate.turnover is at offset 96");
+RLTOP_STATIC_ASSERT(offsetof(rltop_kline_update, trade_count) == 104, "KlineUpdate.trade_count is at offset 104");
+RLTOP_STATIC_ASSERT(offsetof(rltop_kline_update, _reserved2) == 108, "KlineUpdate._reserved2 is at offset 108");
+
+static inline const rltop_message_header *rltop_kline_update_header(const rltop_kline_update *m) { return (const rltop_message_header *)(const void *)((const unsigned char *)m + 0); }
+static inline rltop_message_header *rltop_kline_update_header_mut(rltop_kline_update *m) { return (rltop_message_header *)(void *)((unsigned char *)m + 0); }
+static inline uint32_t rltop_kline_update_symbol_id(const rltop_kline_update *m) { return rltop_load_u32((const unsigned char *)m + 40); }
+static inline void rltop_kline_update_set_symbol_id(rltop_kline_update *m, uint32_t v) { rltop_store_u32((unsigned char *)m + 40, v); }
+static inline rltop_kline_interval rltop_kline_update_interval(const rltop_kline_update *m) { return (rltop_kline_interval)rltop_load_u8((const unsigned char *)m + 44); }
+static inline void rltop_kline_update_set_interval(rltop_kline_update *m, rltop_kline_interval v) { rltop_store_u8((unsigned char *)m + 44, (uint8_t)v); }
+static inline uint8_t rltop_kline_update_flags(const rltop_kline_update *m) { return rltop_load_u8((const unsigned char *)m + 45); }
+static inline void rltop_kline_update_set_flags(rltop_kline_update *m, uint8_t v) { rltop_store_u8((unsigned char *)m + 45, v); }
+/** Start of the bar. */
+static inline uint64_t rltop_kline_update_open_time(const rltop_kline_update *m) { return rltop_load_u64((const unsigned char *)m + 48); }
+static inline void rltop_kline_update_set_open_time(rltop_kline_update *m, uint64_t v) { rltop_store_u64((unsigned char *)m + 48, v); }
+static inline int64_t rltop_kline_update_open_price(const rltop_kline_update *m) { return rltop_load_i64((const unsigned char *)m + 56); }
+static inline void rltop_kline_update_set_open_price(rltop_kline_update *m, int64_t v) { rltop_store_i64((unsigned char *)m + 56, v); }
+static inline int64_t rltop_kline_update_high_price(const rltop_kline_update *m) { return rltop_load_i64((const unsigned char *)m + 64); }
+static inline void rltop_kline_update_set_high_price(rltop_kline_update *m, int64_t v) { rltop_store_i64((unsigned char *)m + 64, v); }
+static inline int64_t rltop_kline_update_low_price(const rltop_kline_update *m) { return rltop_load_i64((const unsigned char *)m + 72); }
+static inline void rltop_kline_update_set_low_price(rltop_kline_update *m, int64_t v) { rltop_store_i64((unsigned char *)m + 72, v); }
+static inline int64_t rltop_kline_update_close_price(const rltop_kline_update *m) { return rltop_load_i64((const unsigned char *)m + 80); }
+static inline void rltop_kline_update_set_close_price(rltop_kline_update *m, int64_t v) { rltop_store_i64((unsigned char *)m + 80, v); }
+static inline uint64_t rltop_kline_update_volume(const rltop_kline_update *m) { return rltop_load_u64((const unsigned char *)m + 88); }
+static inline void rltop_kline_update_set_volume(rltop_kline_update *m, uint64_t v) { rltop_store_u64((unsigned char *)m + 88, v); }
+/** Sum of price × quantity over the bar, in price units. */
+static inline uint64_t rltop_kline_update_turnover(const rltop_kline_update *m) { return rltop_load_u64((const unsigned char *)m + 96); }
+static inline void rltop_kline_update_set_turnover(rltop_kline_update *m, uint64_t v) { rltop_store_u64((unsigned char *)m + 96, v); }
+static inline uint32_t rltop_kline_update_trade_count(const rltop_kline_update *m) { return rltop_load_u32((const unsigned char *)m + 104); }
+static inline void rltop_kline_update_set_trade_count(rltop_kline_update *m, uint32_t v) { rltop_store_u32((unsigned char *)m + 104, v); }
+
 /** Checks KlineUpdate's enumerations, counts and text (SPEC.md §4, check 8). */
 static inline rltop_error rltop_kline_update_validate(const unsigned char *b, size_t base, rltop_decode_error *err) {
-    (void)b;
-    (void)base;
-    (void)err;
     {
         int64_t v = (int64_t)rltop_load_u8(b + 44);
         if (v != INT64_C(1) && v != INT64_C(2) && v != INT64_C(3) && v != INT64_C(4) && v != INT64_C(5) && v != INT64_C(6)) return rltop_fail(err, RLTOP_ERR_BAD_ENUM, base + 44, "KlineUpdate.interval", (uint64_t)v, 0);
@@ -3255,8 +2942,105 @@ static inline rltop_error rltop_kline_update_decode(const void *buf, size_t len,
     return e;
 }
 
+/** KlineUpdate's leaf fields, in wire order. */
+static const rltop_field_info rltop_kline_update_fields[] RLTOP_MAYBE_UNUSED = {
+    {"header.magic", 0, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.length", 4, 2, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.msg_type", 6, 1, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.version", 7, 1, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.session_id", 8, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.seq_num", 16, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.timestamp", 24, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.checksum", 32, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header._reserved", 36, 4, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"symbol_id", 40, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"interval", 44, 1, RLTOP_FIELD_ENUM, 0, 1, NULL, 0, 6, rltop_kline_interval_values, rltop_kline_interval_names},
+    {"flags", 45, 1, RLTOP_FIELD_FLAGS, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"_reserved1", 46, 2, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"open_time", 48, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"open_price", 56, 8, RLTOP_FIELD_INT, 1, 1, NULL, 0, 0, NULL, NULL},
+    {"high_price", 64, 8, RLTOP_FIELD_INT, 1, 1, NULL, 0, 0, NULL, NULL},
+    {"low_price", 72, 8, RLTOP_FIELD_INT, 1, 1, NULL, 0, 0, NULL, NULL},
+    {"close_price", 80, 8, RLTOP_FIELD_INT, 1, 1, NULL, 0, 0, NULL, NULL},
+    {"volume", 88, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"turnover", 96, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"trade_count", 104, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"_reserved2", 108, 20, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
+};
+
+/* ---- TickerUpdate ------------------------------------------------------------------- */
+
+#pragma pack(push, 1)
+/**
+ * A 24-hour rolling ticker: last trade, best bid and offer, 24-hour change and volume;
+ * what a price board or a bot polls. The draft lists this type without a layout; the fields
+ * are those of the common exchange ticker streams (symbol, price, change, volume).
+ */
+struct rltop_ticker_update {
+    rltop_message_header header; /* offset 0, 40 bytes */
+    uint32_t symbol_id; /* offset 40, 4 bytes */
+    uint8_t _reserved1[4]; /* offset 44, 4 bytes */
+    int64_t last_price; /* offset 48, 8 bytes */
+    uint64_t last_qty; /* offset 56, 8 bytes */
+    int64_t best_bid_price; /* offset 64, 8 bytes */
+    uint64_t best_bid_qty; /* offset 72, 8 bytes */
+    int64_t best_ask_price; /* offset 80, 8 bytes */
+    uint64_t best_ask_qty; /* offset 88, 8 bytes */
+    /** `last_price` minus the price 24 hours ago. */
+    int64_t price_change_24h; /* offset 96, 8 bytes */
+    uint64_t volume_24h; /* offset 104, 8 bytes */
+    uint64_t turnover_24h; /* offset 112, 8 bytes */
+    /** Change in basis points, as in `DailyStatistics`. */
+    int32_t price_change_pct_24h; /* offset 120, 4 bytes */
+    uint8_t _reserved2[4]; /* offset 124, 4 bytes */
+};
+#pragma pack(pop)
+RLTOP_STATIC_ASSERT(sizeof(rltop_ticker_update) == 128, "TickerUpdate is 128 bytes");
+RLTOP_STATIC_ASSERT(offsetof(rltop_ticker_update, header) == 0, "TickerUpdate.header is at offset 0");
+RLTOP_STATIC_ASSERT(offsetof(rltop_ticker_update, symbol_id) == 40, "TickerUpdate.symbol_id is at offset 40");
+RLTOP_STATIC_ASSERT(offsetof(rltop_ticker_update, _reserved1) == 44, "TickerUpdate._reserved1 is at offset 44");
+RLTOP_STATIC_ASSERT(offsetof(rltop_ticker_update, last_price) == 48, "TickerUpdate.last_price is at offset 48");
+RLTOP_STATIC_ASSERT(offsetof(rltop_ticker_update, last_qty) == 56, "TickerUpdate.last_qty is at offset 56");
+RLTOP_STATIC_ASSERT(offsetof(rltop_ticker_update, best_bid_price) == 64, "TickerUpdate.best_bid_price is at offset 64");
+RLTOP_STATIC_ASSERT(offsetof(rltop_ticker_update, best_bid_qty) == 72, "TickerUpdate.best_bid_qty is at offset 72");
+RLTOP_STATIC_ASSERT(offsetof(rltop_ticker_update, best_ask_price) == 80, "TickerUpdate.best_ask_price is at offset 80");
+RLTOP_STATIC_ASSERT(offsetof(rltop_ticker_update, best_ask_qty) == 88, "TickerUpdate.best_ask_qty is at offset 88");
+RLTOP_STATIC_ASSERT(offsetof(rltop_ticker_update, price_change_24h) == 96, "TickerUpdate.price_change_24h is at offset 96");
+RLTOP_STATIC_ASSERT(offsetof(rltop_ticker_update, volume_24h) == 104, "TickerUpdate.volume_24h is at offset 104");
+RLTOP_STATIC_ASSERT(offsetof(rltop_ticker_update, turnover_24h) == 112, "TickerUpdate.turnover_24h is at offset 112");
+RLTOP_STATIC_ASSERT(offsetof(rltop_ticker_update, price_change_pct_24h) == 120, "TickerUpdate.price_change_pct_24h is at offset 120");
+RLTOP_STATIC_ASSERT(offsetof(rltop_ticker_update, _reserved2) == 124, "TickerUpdate._reserved2 is at offset 124");
+
+static inline const rltop_message_header *rltop_ticker_update_header(const rltop_ticker_update *m) { return (const rltop_message_header *)(const void *)((const unsigned char *)m + 0); }
+static inline rltop_message_header *rltop_ticker_update_header_mut(rltop_ticker_update *m) { return (rltop_message_header *)(void *)((unsigned char *)m + 0); }
+static inline uint32_t rltop_ticker_update_symbol_id(const rltop_ticker_update *m) { return rltop_load_u32((const unsigned char *)m + 40); }
+static inline void rltop_ticker_update_set_symbol_id(rltop_ticker_update *m, uint32_t v) { rltop_store_u32((unsigned char *)m + 40, v); }
+static inline int64_t rltop_ticker_update_last_price(const rltop_ticker_update *m) { return rltop_load_i64((const unsigned char *)m + 48); }
+static inline void rltop_ticker_update_set_last_price(rltop_ticker_update *m, int64_t v) { rltop_store_i64((unsigned char *)m + 48, v); }
+static inline uint64_t rltop_ticker_update_last_qty(const rltop_ticker_update *m) { return rltop_load_u64((const unsigned char *)m + 56); }
+static inline void rltop_ticker_update_set_last_qty(rltop_ticker_update *m, uint64_t v) { rltop_store_u64((unsigned char *)m + 56, v); }
+static inline int64_t rltop_ticker_update_best_bid_price(const rltop_ticker_update *m) { return rltop_load_i64((const unsigned char *)m + 64); }
+static inline void rltop_ticker_update_set_best_bid_price(rltop_ticker_update *m, int64_t v) { rltop_store_i64((unsigned char *)m + 64, v); }
+static inline uint64_t rltop_ticker_update_best_bid_qty(const rltop_ticker_update *m) { return rltop_load_u64((const unsigned char *)m + 72); }
+static inline void rltop_ticker_update_set_best_bid_qty(rltop_ticker_update *m, uint64_t v) { rltop_store_u64((unsigned char *)m + 72, v); }
+static inline int64_t rltop_ticker_update_best_ask_price(const rltop_ticker_update *m) { return rltop_load_i64((const unsigned char *)m + 80); }
+static inline void rltop_ticker_update_set_best_ask_price(rltop_ticker_update *m, int64_t v) { rltop_store_i64((unsigned char *)m + 80, v); }
+static inline uint64_t rltop_ticker_update_best_ask_qty(const rltop_ticker_update *m) { return rltop_load_u64((const unsigned char *)m + 88); }
+static inline void rltop_ticker_update_set_best_ask_qty(rltop_ticker_update *m, uint64_t v) { rltop_store_u64((unsigned char *)m + 88, v); }
+/** `last_price` minus the price 24 hours ago. */
+static inline int64_t rltop_ticker_update_price_change_24h(const rltop_ticker_update *m) { return rltop_load_i64((const unsigned char *)m + 96); }
+static inline void rltop_ticker_update_set_price_change_24h(rltop_ticker_update *m, int64_t v) { rltop_store_i64((unsigned char *)m + 96, v); }
+static inline uint64_t rltop_ticker_update_volume_24h(const rltop_ticker_update *m) { return rltop_load_u64((const unsigned char *)m + 104); }
+static inline void rltop_ticker_update_set_volume_24h(rltop_ticker_update *m, uint64_t v) { rltop_store_u64((unsigned char *)m + 104, v); }
+static inline uint64_t rltop_ticker_update_turnover_24h(const rltop_ticker_update *m) { return rltop_load_u64((const unsigned char *)m + 112); }
+static inline void rltop_ticker_update_set_turnover_24h(rltop_ticker_update *m, uint64_t v) { rltop_store_u64((unsigned char *)m + 112, v); }
+/** Change in basis points, as in `DailyStatistics`. */
+static inline int32_t rltop_ticker_update_price_change_pct_24h(const rltop_ticker_update *m) { return rltop_load_i32((const unsigned char *)m + 120); }
+static inline void rltop_ticker_update_set_price_change_pct_24h(rltop_ticker_update *m, int32_t v) { rltop_store_i32((unsigned char *)m + 120, v); }
+
 /** Checks TickerUpdate's enumerations, counts and text (SPEC.md §4, check 8). */
 static inline rltop_error rltop_ticker_update_validate(const unsigned char *b, size_t base, rltop_decode_error *err) {
+    /* TickerUpdate has no enumeration, count or text field: nothing to check. */
     (void)b;
     (void)base;
     (void)err;
@@ -3290,11 +3074,104 @@ static inline rltop_error rltop_ticker_update_decode(const void *buf, size_t len
     return e;
 }
 
+/** TickerUpdate's leaf fields, in wire order. */
+static const rltop_field_info rltop_ticker_update_fields[] RLTOP_MAYBE_UNUSED = {
+    {"header.magic", 0, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.length", 4, 2, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.msg_type", 6, 1, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.version", 7, 1, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.session_id", 8, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.seq_num", 16, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.timestamp", 24, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.checksum", 32, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header._reserved", 36, 4, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"symbol_id", 40, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"_reserved1", 44, 4, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"last_price", 48, 8, RLTOP_FIELD_INT, 1, 1, NULL, 0, 0, NULL, NULL},
+    {"last_qty", 56, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"best_bid_price", 64, 8, RLTOP_FIELD_INT, 1, 1, NULL, 0, 0, NULL, NULL},
+    {"best_bid_qty", 72, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"best_ask_price", 80, 8, RLTOP_FIELD_INT, 1, 1, NULL, 0, 0, NULL, NULL},
+    {"best_ask_qty", 88, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"price_change_24h", 96, 8, RLTOP_FIELD_INT, 1, 1, NULL, 0, 0, NULL, NULL},
+    {"volume_24h", 104, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"turnover_24h", 112, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"price_change_pct_24h", 120, 4, RLTOP_FIELD_INT, 1, 1, NULL, 0, 0, NULL, NULL},
+    {"_reserved2", 124, 4, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
+};
+
+/* ---- LiquidationEvent --------------------------------------------------------------- */
+
+#pragma pack(push, 1)
+/**
+ * A forced liquidation order and its progress. The draft lists this type without a
+ * layout; this one follows the usual exchange liquidation feed: which side was liquidated,
+ * at what price, how much, and how much has filled.
+ */
+struct rltop_liquidation_event {
+    rltop_message_header header; /* offset 0, 40 bytes */
+    uint32_t symbol_id; /* offset 40, 4 bytes */
+    /** Side of the liquidation order (a long position is liquidated by a `Sell`). */
+    uint8_t side; /* offset 44, 1 byte */
+    uint8_t status; /* offset 45, 1 byte */
+    uint8_t _reserved1[2]; /* offset 46, 2 bytes */
+    uint64_t liquidation_id; /* offset 48, 8 bytes */
+    /** Limit (bankruptcy) price of the liquidation order. */
+    int64_t price; /* offset 56, 8 bytes */
+    /** Original quantity. */
+    uint64_t quantity; /* offset 64, 8 bytes */
+    /** Average fill price so far (zero before the first fill). */
+    int64_t avg_price; /* offset 72, 8 bytes */
+    /** Cumulative filled quantity. */
+    uint64_t filled_quantity; /* offset 80, 8 bytes */
+    /** Quantity of the latest fill. */
+    uint64_t last_fill_quantity; /* offset 88, 8 bytes */
+    uint8_t _reserved2[32]; /* offset 96, 32 bytes */
+};
+#pragma pack(pop)
+RLTOP_STATIC_ASSERT(sizeof(rltop_liquidation_event) == 128, "LiquidationEvent is 128 bytes");
+RLTOP_STATIC_ASSERT(offsetof(rltop_liquidation_event, header) == 0, "LiquidationEvent.header is at offset 0");
+RLTOP_STATIC_ASSERT(offsetof(rltop_liquidation_event, symbol_id) == 40, "LiquidationEvent.symbol_id is at offset 40");
+RLTOP_STATIC_ASSERT(offsetof(rltop_liquidation_event, side) == 44, "LiquidationEvent.side is at offset 44");
+RLTOP_STATIC_ASSERT(offsetof(rltop_liquidation_event, status) == 45, "LiquidationEvent.status is at offset 45");
+RLTOP_STATIC_ASSERT(offsetof(rltop_liquidation_event, _reserved1) == 46, "LiquidationEvent._reserved1 is at offset 46");
+RLTOP_STATIC_ASSERT(offsetof(rltop_liquidation_event, liquidation_id) == 48, "LiquidationEvent.liquidation_id is at offset 48");
+RLTOP_STATIC_ASSERT(offsetof(rltop_liquidation_event, price) == 56, "LiquidationEvent.price is at offset 56");
+RLTOP_STATIC_ASSERT(offsetof(rltop_liquidation_event, quantity) == 64, "LiquidationEvent.quantity is at offset 64");
+RLTOP_STATIC_ASSERT(offsetof(rltop_liquidation_event, avg_price) == 72, "LiquidationEvent.avg_price is at offset 72");
+RLTOP_STATIC_ASSERT(offsetof(rltop_liquidation_event, filled_quantity) == 80, "LiquidationEvent.filled_quantity is at offset 80");
+RLTOP_STATIC_ASSERT(offsetof(rltop_liquidation_event, last_fill_quantity) == 88, "LiquidationEvent.last_fill_quantity is at offset 88");
+RLTOP_STATIC_ASSERT(offsetof(rltop_liquidation_event, _reserved2) == 96, "LiquidationEvent._reserved2 is at offset 96");
+
+static inline const rltop_message_header *rltop_liquidation_event_header(const rltop_liquidation_event *m) { return (const rltop_message_header *)(const void *)((const unsigned char *)m + 0); }
+static inline rltop_message_header *rltop_liquidation_event_header_mut(rltop_liquidation_event *m) { return (rltop_message_header *)(void *)((unsigned char *)m + 0); }
+static inline uint32_t rltop_liquidation_event_symbol_id(const rltop_liquidation_event *m) { return rltop_load_u32((const unsigned char *)m + 40); }
+static inline void rltop_liquidation_event_set_symbol_id(rltop_liquidation_event *m, uint32_t v) { rltop_store_u32((unsigned char *)m + 40, v); }
+/** Side of the liquidation order (a long position is liquidated by a `Sell`). */
+static inline rltop_side rltop_liquidation_event_side(const rltop_liquidation_event *m) { return (rltop_side)rltop_load_u8((const unsigned char *)m + 44); }
+static inline void rltop_liquidation_event_set_side(rltop_liquidation_event *m, rltop_side v) { rltop_store_u8((unsigned char *)m + 44, (uint8_t)v); }
+static inline rltop_liquidation_status rltop_liquidation_event_status(const rltop_liquidation_event *m) { return (rltop_liquidation_status)rltop_load_u8((const unsigned char *)m + 45); }
+static inline void rltop_liquidation_event_set_status(rltop_liquidation_event *m, rltop_liquidation_status v) { rltop_store_u8((unsigned char *)m + 45, (uint8_t)v); }
+static inline uint64_t rltop_liquidation_event_liquidation_id(const rltop_liquidation_event *m) { return rltop_load_u64((const unsigned char *)m + 48); }
+static inline void rltop_liquidation_event_set_liquidation_id(rltop_liquidation_event *m, uint64_t v) { rltop_store_u64((unsigned char *)m + 48, v); }
+/** Limit (bankruptcy) price of the liquidation order. */
+static inline int64_t rltop_liquidation_event_price(const rltop_liquidation_event *m) { return rltop_load_i64((const unsigned char *)m + 56); }
+static inline void rltop_liquidation_event_set_price(rltop_liquidation_event *m, int64_t v) { rltop_store_i64((unsigned char *)m + 56, v); }
+/** Original quantity. */
+static inline uint64_t rltop_liquidation_event_quantity(const rltop_liquidation_event *m) { return rltop_load_u64((const unsigned char *)m + 64); }
+static inline void rltop_liquidation_event_set_quantity(rltop_liquidation_event *m, uint64_t v) { rltop_store_u64((unsigned char *)m + 64, v); }
+/** Average fill price so far (zero before the first fill). */
+static inline int64_t rltop_liquidation_event_avg_price(const rltop_liquidation_event *m) { return rltop_load_i64((const unsigned char *)m + 72); }
+static inline void rltop_liquidation_event_set_avg_price(rltop_liquidation_event *m, int64_t v) { rltop_store_i64((unsigned char *)m + 72, v); }
+/** Cumulative filled quantity. */
+static inline uint64_t rltop_liquidation_event_filled_quantity(const rltop_liquidation_event *m) { return rltop_load_u64((const unsigned char *)m + 80); }
+static inline void rltop_liquidation_event_set_filled_quantity(rltop_liquidation_event *m, uint64_t v) { rltop_store_u64((unsigned char *)m + 80, v); }
+/** Quantity of the latest fill. */
+static inline uint64_t rltop_liquidation_event_last_fill_quantity(const rltop_liquidation_event *m) { return rltop_load_u64((const unsigned char *)m + 88); }
+static inline void rltop_liquidation_event_set_last_fill_quantity(rltop_liquidation_event *m, uint64_t v) { rltop_store_u64((unsigned char *)m + 88, v); }
+
 /** Checks LiquidationEvent's enumerations, counts and text (SPEC.md §4, check 8). */
 static inline rltop_error rltop_liquidation_event_validate(const unsigned char *b, size_t base, rltop_decode_error *err) {
-    (void)b;
-    (void)base;
-    (void)err;
     {
         int64_t v = (int64_t)rltop_load_u8(b + 44);
         if (v != INT64_C(1) && v != INT64_C(2)) return rltop_fail(err, RLTOP_ERR_BAD_ENUM, base + 44, "LiquidationEvent.side", (uint64_t)v, 0);
@@ -3333,11 +3210,123 @@ static inline rltop_error rltop_liquidation_event_decode(const void *buf, size_t
     return e;
 }
 
+/** LiquidationEvent's leaf fields, in wire order. */
+static const rltop_field_info rltop_liquidation_event_fields[] RLTOP_MAYBE_UNUSED = {
+    {"header.magic", 0, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.length", 4, 2, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.msg_type", 6, 1, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.version", 7, 1, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.session_id", 8, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.seq_num", 16, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.timestamp", 24, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.checksum", 32, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header._reserved", 36, 4, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"symbol_id", 40, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"side", 44, 1, RLTOP_FIELD_ENUM, 0, 1, NULL, 0, 2, rltop_side_values, rltop_side_names},
+    {"status", 45, 1, RLTOP_FIELD_ENUM, 0, 1, NULL, 0, 4, rltop_liquidation_status_values, rltop_liquidation_status_names},
+    {"_reserved1", 46, 2, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"liquidation_id", 48, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"price", 56, 8, RLTOP_FIELD_INT, 1, 1, NULL, 0, 0, NULL, NULL},
+    {"quantity", 64, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"avg_price", 72, 8, RLTOP_FIELD_INT, 1, 1, NULL, 0, 0, NULL, NULL},
+    {"filled_quantity", 80, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"last_fill_quantity", 88, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"_reserved2", 96, 32, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
+};
+
+/* ---- InstrumentDefinition ----------------------------------------------------------- */
+
+#pragma pack(push, 1)
+/**
+ * Static data of one instrument, cycled on the statistics channel so a late joiner learns
+ * every symbol id. Not in the draft: without it, prices and quantities cannot be scaled.
+ */
+struct rltop_instrument_definition {
+    rltop_message_header header; /* offset 0, 40 bytes */
+    uint32_t symbol_id; /* offset 40, 4 bytes */
+    /** How many instruments the cycle defines: a subscriber knows when it has them all. */
+    uint32_t total_instruments; /* offset 44, 4 bytes */
+    uint8_t trading_status; /* offset 48, 1 byte */
+    /** Real price = `Price` × 10^price_exponent (e.g. -2 for cents). */
+    int8_t price_exponent; /* offset 49, 1 byte */
+    /** Real quantity = `Quantity` × 10^quantity_exponent. */
+    int8_t quantity_exponent; /* offset 50, 1 byte */
+    uint8_t _reserved1[5]; /* offset 51, 5 bytes */
+    /** Exchange symbol, ASCII, NUL padded (`BTCUSDT`). */
+    char symbol[16]; /* offset 56, 16 bytes */
+    /** Base asset (`BTC`). */
+    char base_asset[8]; /* offset 72, 8 bytes */
+    /** Quote asset (`USDT`). */
+    char quote_asset[8]; /* offset 80, 8 bytes */
+    /** Smallest price increment, in `Price` units. */
+    int64_t tick_size; /* offset 88, 8 bytes */
+    /** Smallest quantity increment, in `Quantity` units. */
+    uint64_t lot_size; /* offset 96, 8 bytes */
+    uint64_t min_quantity; /* offset 104, 8 bytes */
+    uint64_t max_quantity; /* offset 112, 8 bytes */
+    uint8_t _reserved2[8]; /* offset 120, 8 bytes */
+};
+#pragma pack(pop)
+RLTOP_STATIC_ASSERT(sizeof(rltop_instrument_definition) == 128, "InstrumentDefinition is 128 bytes");
+RLTOP_STATIC_ASSERT(offsetof(rltop_instrument_definition, header) == 0, "InstrumentDefinition.header is at offset 0");
+RLTOP_STATIC_ASSERT(offsetof(rltop_instrument_definition, symbol_id) == 40, "InstrumentDefinition.symbol_id is at offset 40");
+RLTOP_STATIC_ASSERT(offsetof(rltop_instrument_definition, total_instruments) == 44, "InstrumentDefinition.total_instruments is at offset 44");
+RLTOP_STATIC_ASSERT(offsetof(rltop_instrument_definition, trading_status) == 48, "InstrumentDefinition.trading_status is at offset 48");
+RLTOP_STATIC_ASSERT(offsetof(rltop_instrument_definition, price_exponent) == 49, "InstrumentDefinition.price_exponent is at offset 49");
+RLTOP_STATIC_ASSERT(offsetof(rltop_instrument_definition, quantity_exponent) == 50, "InstrumentDefinition.quantity_exponent is at offset 50");
+RLTOP_STATIC_ASSERT(offsetof(rltop_instrument_definition, _reserved1) == 51, "InstrumentDefinition._reserved1 is at offset 51");
+RLTOP_STATIC_ASSERT(offsetof(rltop_instrument_definition, symbol) == 56, "InstrumentDefinition.symbol is at offset 56");
+RLTOP_STATIC_ASSERT(offsetof(rltop_instrument_definition, base_asset) == 72, "InstrumentDefinition.base_asset is at offset 72");
+RLTOP_STATIC_ASSERT(offsetof(rltop_instrument_definition, quote_asset) == 80, "InstrumentDefinition.quote_asset is at offset 80");
+RLTOP_STATIC_ASSERT(offsetof(rltop_instrument_definition, tick_size) == 88, "InstrumentDefinition.tick_size is at offset 88");
+RLTOP_STATIC_ASSERT(offsetof(rltop_instrument_definition, lot_size) == 96, "InstrumentDefinition.lot_size is at offset 96");
+RLTOP_STATIC_ASSERT(offsetof(rltop_instrument_definition, min_quantity) == 104, "InstrumentDefinition.min_quantity is at offset 104");
+RLTOP_STATIC_ASSERT(offsetof(rltop_instrument_definition, max_quantity) == 112, "InstrumentDefinition.max_quantity is at offset 112");
+RLTOP_STATIC_ASSERT(offsetof(rltop_instrument_definition, _reserved2) == 120, "InstrumentDefinition._reserved2 is at offset 120");
+
+static inline const rltop_message_header *rltop_instrument_definition_header(const rltop_instrument_definition *m) { return (const rltop_message_header *)(const void *)((const unsigned char *)m + 0); }
+static inline rltop_message_header *rltop_instrument_definition_header_mut(rltop_instrument_definition *m) { return (rltop_message_header *)(void *)((unsigned char *)m + 0); }
+static inline uint32_t rltop_instrument_definition_symbol_id(const rltop_instrument_definition *m) { return rltop_load_u32((const unsigned char *)m + 40); }
+static inline void rltop_instrument_definition_set_symbol_id(rltop_instrument_definition *m, uint32_t v) { rltop_store_u32((unsigned char *)m + 40, v); }
+/** How many instruments the cycle defines: a subscriber knows when it has them all. */
+static inline uint32_t rltop_instrument_definition_total_instruments(const rltop_instrument_definition *m) { return rltop_load_u32((const unsigned char *)m + 44); }
+static inline void rltop_instrument_definition_set_total_instruments(rltop_instrument_definition *m, uint32_t v) { rltop_store_u32((unsigned char *)m + 44, v); }
+static inline rltop_trading_status rltop_instrument_definition_trading_status(const rltop_instrument_definition *m) { return (rltop_trading_status)rltop_load_u8((const unsigned char *)m + 48); }
+static inline void rltop_instrument_definition_set_trading_status(rltop_instrument_definition *m, rltop_trading_status v) { rltop_store_u8((unsigned char *)m + 48, (uint8_t)v); }
+/** Real price = `Price` × 10^price_exponent (e.g. -2 for cents). */
+static inline int8_t rltop_instrument_definition_price_exponent(const rltop_instrument_definition *m) { return rltop_load_i8((const unsigned char *)m + 49); }
+static inline void rltop_instrument_definition_set_price_exponent(rltop_instrument_definition *m, int8_t v) { rltop_store_i8((unsigned char *)m + 49, v); }
+/** Real quantity = `Quantity` × 10^quantity_exponent. */
+static inline int8_t rltop_instrument_definition_quantity_exponent(const rltop_instrument_definition *m) { return rltop_load_i8((const unsigned char *)m + 50); }
+static inline void rltop_instrument_definition_set_quantity_exponent(rltop_instrument_definition *m, int8_t v) { rltop_store_i8((unsigned char *)m + 50, v); }
+/** Exchange symbol, ASCII, NUL padded (`BTCUSDT`). */
+/* Copies the text into `out` (17 bytes with the terminating NUL); returns its length. */
+static inline size_t rltop_instrument_definition_symbol(const rltop_instrument_definition *m, char out[17]) { return rltop_text_get((const unsigned char *)m + 56, 16, out); }
+/* 0, or -1 (unchanged) if `s` is longer than 16 or not printable ASCII. */
+static inline int rltop_instrument_definition_set_symbol(rltop_instrument_definition *m, const char *s) { return rltop_text_set((unsigned char *)m + 56, 16, s); }
+/** Base asset (`BTC`). */
+/* Copies the text into `out` (9 bytes with the terminating NUL); returns its length. */
+static inline size_t rltop_instrument_definition_base_asset(const rltop_instrument_definition *m, char out[9]) { return rltop_text_get((const unsigned char *)m + 72, 8, out); }
+/* 0, or -1 (unchanged) if `s` is longer than 8 or not printable ASCII. */
+static inline int rltop_instrument_definition_set_base_asset(rltop_instrument_definition *m, const char *s) { return rltop_text_set((unsigned char *)m + 72, 8, s); }
+/** Quote asset (`USDT`). */
+/* Copies the text into `out` (9 bytes with the terminating NUL); returns its length. */
+static inline size_t rltop_instrument_definition_quote_asset(const rltop_instrument_definition *m, char out[9]) { return rltop_text_get((const unsigned char *)m + 80, 8, out); }
+/* 0, or -1 (unchanged) if `s` is longer than 8 or not printable ASCII. */
+static inline int rltop_instrument_definition_set_quote_asset(rltop_instrument_definition *m, const char *s) { return rltop_text_set((unsigned char *)m + 80, 8, s); }
+/** Smallest price increment, in `Price` units. */
+static inline int64_t rltop_instrument_definition_tick_size(const rltop_instrument_definition *m) { return rltop_load_i64((const unsigned char *)m + 88); }
+static inline void rltop_instrument_definition_set_tick_size(rltop_instrument_definition *m, int64_t v) { rltop_store_i64((unsigned char *)m + 88, v); }
+/** Smallest quantity increment, in `Quantity` units. */
+static inline uint64_t rltop_instrument_definition_lot_size(const rltop_instrument_definition *m) { return rltop_load_u64((const unsigned char *)m + 96); }
+static inline void rltop_instrument_definition_set_lot_size(rltop_instrument_definition *m, uint64_t v) { rltop_store_u64((unsigned char *)m + 96, v); }
+static inline uint64_t rltop_instrument_definition_min_quantity(const rltop_instrument_definition *m) { return rltop_load_u64((const unsigned char *)m + 104); }
+static inline void rltop_instrument_definition_set_min_quantity(rltop_instrument_definition *m, uint64_t v) { rltop_store_u64((unsigned char *)m + 104, v); }
+static inline uint64_t rltop_instrument_definition_max_quantity(const rltop_instrument_definition *m) { return rltop_load_u64((const unsigned char *)m + 112); }
+static inline void rltop_instrument_definition_set_max_quantity(rltop_instrument_definition *m, uint64_t v) { rltop_store_u64((unsigned char *)m + 112, v); }
+
 /** Checks InstrumentDefinition's enumerations, counts and text (SPEC.md §4, check 8). */
 static inline rltop_error rltop_instrument_definition_validate(const unsigned char *b, size_t base, rltop_decode_error *err) {
-    (void)b;
-    (void)base;
-    (void)err;
     {
         int64_t v = (int64_t)rltop_load_u8(b + 48);
         if (v != INT64_C(1) && v != INT64_C(2) && v != INT64_C(3) && v != INT64_C(4)) return rltop_fail(err, RLTOP_ERR_BAD_ENUM, base + 48, "InstrumentDefinition.trading_status", (uint64_t)v, 0);
@@ -3362,7 +3351,7 @@ static inline const rltop_instrument_definition *rltop_as_instrument_definition(
     return m->type == RLTOP_INSTRUMENT_DEFINITION_TYPE ? (const rltop_instrument_definition *)(const void *)m->bytes : NULL;
 }
 
-/** Decodes a InstrumentDefinition at the start of buf[0..len), checking every rule (another type is
+/** Decodes an InstrumentDefinition at the start of buf[0..len), checking every rule (another type is
  * UnexpectedType). On success *out points into buf. */
 static inline rltop_error rltop_instrument_definition_decode(const void *buf, size_t len, const rltop_instrument_definition **out, rltop_decode_error *err) {
     rltop_message m;
@@ -3375,11 +3364,70 @@ static inline rltop_error rltop_instrument_definition_decode(const void *buf, si
     return e;
 }
 
+/** InstrumentDefinition's leaf fields, in wire order. */
+static const rltop_field_info rltop_instrument_definition_fields[] RLTOP_MAYBE_UNUSED = {
+    {"header.magic", 0, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.length", 4, 2, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.msg_type", 6, 1, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.version", 7, 1, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.session_id", 8, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.seq_num", 16, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.timestamp", 24, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.checksum", 32, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header._reserved", 36, 4, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"symbol_id", 40, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"total_instruments", 44, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"trading_status", 48, 1, RLTOP_FIELD_ENUM, 0, 1, NULL, 0, 4, rltop_trading_status_values, rltop_trading_status_names},
+    {"price_exponent", 49, 1, RLTOP_FIELD_INT, 1, 1, NULL, 0, 0, NULL, NULL},
+    {"quantity_exponent", 50, 1, RLTOP_FIELD_INT, 1, 1, NULL, 0, 0, NULL, NULL},
+    {"_reserved1", 51, 5, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"symbol", 56, 16, RLTOP_FIELD_TEXT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"base_asset", 72, 8, RLTOP_FIELD_TEXT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"quote_asset", 80, 8, RLTOP_FIELD_TEXT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"tick_size", 88, 8, RLTOP_FIELD_INT, 1, 1, NULL, 0, 0, NULL, NULL},
+    {"lot_size", 96, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"min_quantity", 104, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"max_quantity", 112, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"_reserved2", 120, 8, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
+};
+
+/* ---- Heartbeat ---------------------------------------------------------------------- */
+
+#pragma pack(push, 1)
+/**
+ * Sent on a channel that has had nothing to say for `interval_ms`, so a subscriber can
+ * tell a quiet market from a dead feed and detect loss at the tail of a burst. It takes a
+ * sequence number like any message. Not in the draft. Its type code lies in the statistics
+ * range, but it is published on every channel.
+ */
+struct rltop_heartbeat {
+    rltop_message_header header; /* offset 0, 40 bytes */
+    /** The channel this heartbeat was published on. */
+    uint8_t channel; /* offset 40, 1 byte */
+    uint8_t _reserved1[3]; /* offset 41, 3 bytes */
+    /** The publisher's heartbeat interval. */
+    uint32_t interval_ms; /* offset 44, 4 bytes */
+    uint8_t _reserved2[16]; /* offset 48, 16 bytes */
+};
+#pragma pack(pop)
+RLTOP_STATIC_ASSERT(sizeof(rltop_heartbeat) == 64, "Heartbeat is 64 bytes");
+RLTOP_STATIC_ASSERT(offsetof(rltop_heartbeat, header) == 0, "Heartbeat.header is at offset 0");
+RLTOP_STATIC_ASSERT(offsetof(rltop_heartbeat, channel) == 40, "Heartbeat.channel is at offset 40");
+RLTOP_STATIC_ASSERT(offsetof(rltop_heartbeat, _reserved1) == 41, "Heartbeat._reserved1 is at offset 41");
+RLTOP_STATIC_ASSERT(offsetof(rltop_heartbeat, interval_ms) == 44, "Heartbeat.interval_ms is at offset 44");
+RLTOP_STATIC_ASSERT(offsetof(rltop_heartbeat, _reserved2) == 48, "Heartbeat._reserved2 is at offset 48");
+
+static inline const rltop_message_header *rltop_heartbeat_header(const rltop_heartbeat *m) { return (const rltop_message_header *)(const void *)((const unsigned char *)m + 0); }
+static inline rltop_message_header *rltop_heartbeat_header_mut(rltop_heartbeat *m) { return (rltop_message_header *)(void *)((unsigned char *)m + 0); }
+/** The channel this heartbeat was published on. */
+static inline rltop_channel rltop_heartbeat_channel(const rltop_heartbeat *m) { return (rltop_channel)rltop_load_u8((const unsigned char *)m + 40); }
+static inline void rltop_heartbeat_set_channel(rltop_heartbeat *m, rltop_channel v) { rltop_store_u8((unsigned char *)m + 40, (uint8_t)v); }
+/** The publisher's heartbeat interval. */
+static inline uint32_t rltop_heartbeat_interval_ms(const rltop_heartbeat *m) { return rltop_load_u32((const unsigned char *)m + 44); }
+static inline void rltop_heartbeat_set_interval_ms(rltop_heartbeat *m, uint32_t v) { rltop_store_u32((unsigned char *)m + 44, v); }
+
 /** Checks Heartbeat's enumerations, counts and text (SPEC.md §4, check 8). */
 static inline rltop_error rltop_heartbeat_validate(const unsigned char *b, size_t base, rltop_decode_error *err) {
-    (void)b;
-    (void)base;
-    (void)err;
     {
         int64_t v = (int64_t)rltop_load_u8(b + 40);
         if (v != INT64_C(1) && v != INT64_C(2) && v != INT64_C(3) && v != INT64_C(4) && v != INT64_C(5)) return rltop_fail(err, RLTOP_ERR_BAD_ENUM, base + 40, "Heartbeat.channel", (uint64_t)v, 0);
@@ -3414,11 +3462,66 @@ static inline rltop_error rltop_heartbeat_decode(const void *buf, size_t len, co
     return e;
 }
 
+/** Heartbeat's leaf fields, in wire order. */
+static const rltop_field_info rltop_heartbeat_fields[] RLTOP_MAYBE_UNUSED = {
+    {"header.magic", 0, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.length", 4, 2, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.msg_type", 6, 1, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.version", 7, 1, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.session_id", 8, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.seq_num", 16, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.timestamp", 24, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.checksum", 32, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header._reserved", 36, 4, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"channel", 40, 1, RLTOP_FIELD_ENUM, 0, 1, NULL, 0, 5, rltop_channel_values, rltop_channel_names},
+    {"_reserved1", 41, 3, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"interval_ms", 44, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"_reserved2", 48, 16, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
+};
+
+/* ---- Login -------------------------------------------------------------------------- */
+
+#pragma pack(push, 1)
+/**
+ * Client → gateway, the first message on a connection. The header's `session_id` is zero
+ * and its `seq_num` 1.
+ */
+struct rltop_login {
+    rltop_message_header header; /* offset 0, 40 bytes */
+    /** The heartbeat interval the client would like; zero takes the gateway's. */
+    uint32_t heartbeat_ms; /* offset 40, 4 bytes */
+    uint8_t _reserved1[4]; /* offset 44, 4 bytes */
+    /** Who is connecting, for the gateway's log and metrics. */
+    char client_name[16]; /* offset 48, 16 bytes */
+    /** The gateway's shared secret; empty when it has none. */
+    char token[64]; /* offset 64, 64 bytes */
+};
+#pragma pack(pop)
+RLTOP_STATIC_ASSERT(sizeof(rltop_login) == 128, "Login is 128 bytes");
+RLTOP_STATIC_ASSERT(offsetof(rltop_login, header) == 0, "Login.header is at offset 0");
+RLTOP_STATIC_ASSERT(offsetof(rltop_login, heartbeat_ms) == 40, "Login.heartbeat_ms is at offset 40");
+RLTOP_STATIC_ASSERT(offsetof(rltop_login, _reserved1) == 44, "Login._reserved1 is at offset 44");
+RLTOP_STATIC_ASSERT(offsetof(rltop_login, client_name) == 48, "Login.client_name is at offset 48");
+RLTOP_STATIC_ASSERT(offsetof(rltop_login, token) == 64, "Login.token is at offset 64");
+
+static inline const rltop_message_header *rltop_login_header(const rltop_login *m) { return (const rltop_message_header *)(const void *)((const unsigned char *)m + 0); }
+static inline rltop_message_header *rltop_login_header_mut(rltop_login *m) { return (rltop_message_header *)(void *)((unsigned char *)m + 0); }
+/** The heartbeat interval the client would like; zero takes the gateway's. */
+static inline uint32_t rltop_login_heartbeat_ms(const rltop_login *m) { return rltop_load_u32((const unsigned char *)m + 40); }
+static inline void rltop_login_set_heartbeat_ms(rltop_login *m, uint32_t v) { rltop_store_u32((unsigned char *)m + 40, v); }
+/** Who is connecting, for the gateway's log and metrics. */
+/* Copies the text into `out` (17 bytes with the terminating NUL); returns its length. */
+static inline size_t rltop_login_client_name(const rltop_login *m, char out[17]) { return rltop_text_get((const unsigned char *)m + 48, 16, out); }
+/* 0, or -1 (unchanged) if `s` is longer than 16 or not printable ASCII. */
+static inline int rltop_login_set_client_name(rltop_login *m, const char *s) { return rltop_text_set((unsigned char *)m + 48, 16, s); }
+/** The gateway's shared secret; empty when it has none. */
+/* Copies the text into `out` (65 bytes with the terminating NUL); returns its length. */
+static inline size_t rltop_login_token(const rltop_login *m, char out[65]) { return rltop_text_get((const unsigned char *)m + 64, 64, out); }
+/* 0, or -1 (unchanged) if `s` is longer than 64 or not printable ASCII. */
+static inline int rltop_login_set_token(rltop_login *m, const char *s) { return rltop_text_set((unsigned char *)m + 64, 64, s); }
+
 /** Checks Login's enumerations, counts and text (SPEC.md §4, check 8). */
 static inline rltop_error rltop_login_validate(const unsigned char *b, size_t base, rltop_decode_error *err) {
-    (void)b;
-    (void)base;
-    (void)err;
     if (!rltop_text_valid(b + 48, 16)) return rltop_fail(err, RLTOP_ERR_BAD_TEXT, base + 48, "Login.client_name", 0, 0);
     if (!rltop_text_valid(b + 64, 64)) return rltop_fail(err, RLTOP_ERR_BAD_TEXT, base + 64, "Login.token", 0, 0);
     return RLTOP_OK;
@@ -3451,8 +3554,84 @@ static inline rltop_error rltop_login_decode(const void *buf, size_t len, const 
     return e;
 }
 
+/** Login's leaf fields, in wire order. */
+static const rltop_field_info rltop_login_fields[] RLTOP_MAYBE_UNUSED = {
+    {"header.magic", 0, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.length", 4, 2, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.msg_type", 6, 1, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.version", 7, 1, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.session_id", 8, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.seq_num", 16, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.timestamp", 24, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.checksum", 32, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header._reserved", 36, 4, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"heartbeat_ms", 40, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"_reserved1", 44, 4, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"client_name", 48, 16, RLTOP_FIELD_TEXT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"token", 64, 64, RLTOP_FIELD_TEXT, 0, 1, NULL, 0, 0, NULL, NULL},
+};
+
+/* ---- LoginAccepted ------------------------------------------------------------------ */
+
+#pragma pack(push, 1)
+/**
+ * Gateway → client: the login is accepted. The header's `session_id` is the connection's
+ * gateway session, which every later message in either direction carries. `num_channels`
+ * `ChannelStatus` messages follow at once, one per channel the gateway serves.
+ */
+struct rltop_login_accepted {
+    rltop_message_header header; /* offset 0, 40 bytes */
+    /** The interval at which each side sends a `SessionHeartbeat` when it has sent nothing else. */
+    uint32_t heartbeat_ms; /* offset 40, 4 bytes */
+    /** A side that has received nothing for this long ends the connection. */
+    uint32_t idle_timeout_ms; /* offset 44, 4 bytes */
+    /** How many `ChannelStatus` messages follow. */
+    uint16_t num_channels; /* offset 48, 2 bytes */
+    uint8_t _reserved1[2]; /* offset 50, 2 bytes */
+    /** The most messages one `ReplayRequest` may ask for. */
+    uint32_t max_replay_count; /* offset 52, 4 bytes */
+    /**
+     * Replayed messages a second this connection may ask for (a token bucket holding one
+     * second's worth).
+     */
+    uint32_t replay_rate; /* offset 56, 4 bytes */
+    uint8_t _reserved2[4]; /* offset 60, 4 bytes */
+};
+#pragma pack(pop)
+RLTOP_STATIC_ASSERT(sizeof(rltop_login_accepted) == 64, "LoginAccepted is 64 bytes");
+RLTOP_STATIC_ASSERT(offsetof(rltop_login_accepted, header) == 0, "LoginAccepted.header is at offset 0");
+RLTOP_STATIC_ASSERT(offsetof(rltop_login_accepted, heartbeat_ms) == 40, "LoginAccepted.heartbeat_ms is at offset 40");
+RLTOP_STATIC_ASSERT(offsetof(rltop_login_accepted, idle_timeout_ms) == 44, "LoginAccepted.idle_timeout_ms is at offset 44");
+RLTOP_STATIC_ASSERT(offsetof(rltop_login_accepted, num_channels) == 48, "LoginAccepted.num_channels is at offset 48");
+RLTOP_STATIC_ASSERT(offsetof(rltop_login_accepted, _reserved1) == 50, "LoginAccepted._reserved1 is at offset 50");
+RLTOP_STATIC_ASSERT(offsetof(rltop_login_accepted, max_replay_count) == 52, "LoginAccepted.max_replay_count is at offset 52");
+RLTOP_STATIC_ASSERT(offsetof(rltop_login_accepted, replay_rate) == 56, "LoginAccepted.replay_rate is at offset 56");
+RLTOP_STATIC_ASSERT(offsetof(rltop_login_accepted, _reserved2) == 60, "LoginAccepted._reserved2 is at offset 60");
+
+static inline const rltop_message_header *rltop_login_accepted_header(const rltop_login_accepted *m) { return (const rltop_message_header *)(const void *)((const unsigned char *)m + 0); }
+static inline rltop_message_header *rltop_login_accepted_header_mut(rltop_login_accepted *m) { return (rltop_message_header *)(void *)((unsigned char *)m + 0); }
+/** The interval at which each side sends a `SessionHeartbeat` when it has sent nothing else. */
+static inline uint32_t rltop_login_accepted_heartbeat_ms(const rltop_login_accepted *m) { return rltop_load_u32((const unsigned char *)m + 40); }
+static inline void rltop_login_accepted_set_heartbeat_ms(rltop_login_accepted *m, uint32_t v) { rltop_store_u32((unsigned char *)m + 40, v); }
+/** A side that has received nothing for this long ends the connection. */
+static inline uint32_t rltop_login_accepted_idle_timeout_ms(const rltop_login_accepted *m) { return rltop_load_u32((const unsigned char *)m + 44); }
+static inline void rltop_login_accepted_set_idle_timeout_ms(rltop_login_accepted *m, uint32_t v) { rltop_store_u32((unsigned char *)m + 44, v); }
+/** How many `ChannelStatus` messages follow. */
+static inline uint16_t rltop_login_accepted_num_channels(const rltop_login_accepted *m) { return rltop_load_u16((const unsigned char *)m + 48); }
+static inline void rltop_login_accepted_set_num_channels(rltop_login_accepted *m, uint16_t v) { rltop_store_u16((unsigned char *)m + 48, v); }
+/** The most messages one `ReplayRequest` may ask for. */
+static inline uint32_t rltop_login_accepted_max_replay_count(const rltop_login_accepted *m) { return rltop_load_u32((const unsigned char *)m + 52); }
+static inline void rltop_login_accepted_set_max_replay_count(rltop_login_accepted *m, uint32_t v) { rltop_store_u32((unsigned char *)m + 52, v); }
+/**
+ * Replayed messages a second this connection may ask for (a token bucket holding one
+ * second's worth).
+ */
+static inline uint32_t rltop_login_accepted_replay_rate(const rltop_login_accepted *m) { return rltop_load_u32((const unsigned char *)m + 56); }
+static inline void rltop_login_accepted_set_replay_rate(rltop_login_accepted *m, uint32_t v) { rltop_store_u32((unsigned char *)m + 56, v); }
+
 /** Checks LoginAccepted's enumerations, counts and text (SPEC.md §4, check 8). */
 static inline rltop_error rltop_login_accepted_validate(const unsigned char *b, size_t base, rltop_decode_error *err) {
+    /* LoginAccepted has no enumeration, count or text field: nothing to check. */
     (void)b;
     (void)base;
     (void)err;
@@ -3486,11 +3665,56 @@ static inline rltop_error rltop_login_accepted_decode(const void *buf, size_t le
     return e;
 }
 
+/** LoginAccepted's leaf fields, in wire order. */
+static const rltop_field_info rltop_login_accepted_fields[] RLTOP_MAYBE_UNUSED = {
+    {"header.magic", 0, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.length", 4, 2, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.msg_type", 6, 1, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.version", 7, 1, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.session_id", 8, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.seq_num", 16, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.timestamp", 24, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.checksum", 32, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header._reserved", 36, 4, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"heartbeat_ms", 40, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"idle_timeout_ms", 44, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"num_channels", 48, 2, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"_reserved1", 50, 2, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"max_replay_count", 52, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"replay_rate", 56, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"_reserved2", 60, 4, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
+};
+
+/* ---- LoginRejected ------------------------------------------------------------------ */
+
+#pragma pack(push, 1)
+/** Gateway → client: the login is refused; the gateway closes the connection after it. */
+struct rltop_login_rejected {
+    rltop_message_header header; /* offset 0, 40 bytes */
+    uint8_t reason; /* offset 40, 1 byte */
+    uint8_t _reserved1[7]; /* offset 41, 7 bytes */
+    /** A sentence for people. */
+    char detail[80]; /* offset 48, 80 bytes */
+};
+#pragma pack(pop)
+RLTOP_STATIC_ASSERT(sizeof(rltop_login_rejected) == 128, "LoginRejected is 128 bytes");
+RLTOP_STATIC_ASSERT(offsetof(rltop_login_rejected, header) == 0, "LoginRejected.header is at offset 0");
+RLTOP_STATIC_ASSERT(offsetof(rltop_login_rejected, reason) == 40, "LoginRejected.reason is at offset 40");
+RLTOP_STATIC_ASSERT(offsetof(rltop_login_rejected, _reserved1) == 41, "LoginRejected._reserved1 is at offset 41");
+RLTOP_STATIC_ASSERT(offsetof(rltop_login_rejected, detail) == 48, "LoginRejected.detail is at offset 48");
+
+static inline const rltop_message_header *rltop_login_rejected_header(const rltop_login_rejected *m) { return (const rltop_message_header *)(const void *)((const unsigned char *)m + 0); }
+static inline rltop_message_header *rltop_login_rejected_header_mut(rltop_login_rejected *m) { return (rltop_message_header *)(void *)((unsigned char *)m + 0); }
+static inline rltop_login_reject_reason rltop_login_rejected_reason(const rltop_login_rejected *m) { return (rltop_login_reject_reason)rltop_load_u8((const unsigned char *)m + 40); }
+static inline void rltop_login_rejected_set_reason(rltop_login_rejected *m, rltop_login_reject_reason v) { rltop_store_u8((unsigned char *)m + 40, (uint8_t)v); }
+/** A sentence for people. */
+/* Copies the text into `out` (81 bytes with the terminating NUL); returns its length. */
+static inline size_t rltop_login_rejected_detail(const rltop_login_rejected *m, char out[81]) { return rltop_text_get((const unsigned char *)m + 48, 80, out); }
+/* 0, or -1 (unchanged) if `s` is longer than 80 or not printable ASCII. */
+static inline int rltop_login_rejected_set_detail(rltop_login_rejected *m, const char *s) { return rltop_text_set((unsigned char *)m + 48, 80, s); }
+
 /** Checks LoginRejected's enumerations, counts and text (SPEC.md §4, check 8). */
 static inline rltop_error rltop_login_rejected_validate(const unsigned char *b, size_t base, rltop_decode_error *err) {
-    (void)b;
-    (void)base;
-    (void)err;
     {
         int64_t v = (int64_t)rltop_load_u8(b + 40);
         if (v != INT64_C(1) && v != INT64_C(2)) return rltop_fail(err, RLTOP_ERR_BAD_ENUM, base + 40, "LoginRejected.reason", (uint64_t)v, 0);
@@ -3526,11 +3750,86 @@ static inline rltop_error rltop_login_rejected_decode(const void *buf, size_t le
     return e;
 }
 
+/** LoginRejected's leaf fields, in wire order. */
+static const rltop_field_info rltop_login_rejected_fields[] RLTOP_MAYBE_UNUSED = {
+    {"header.magic", 0, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.length", 4, 2, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.msg_type", 6, 1, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.version", 7, 1, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.session_id", 8, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.seq_num", 16, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.timestamp", 24, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.checksum", 32, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header._reserved", 36, 4, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"reason", 40, 1, RLTOP_FIELD_ENUM, 0, 1, NULL, 0, 2, rltop_login_reject_reason_values, rltop_login_reject_reason_names},
+    {"_reserved1", 41, 7, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"detail", 48, 80, RLTOP_FIELD_TEXT, 0, 1, NULL, 0, 0, NULL, NULL},
+};
+
+/* ---- ChannelStatus ------------------------------------------------------------------ */
+
+#pragma pack(push, 1)
+/**
+ * Gateway → client: one channel (a session of the plan) and what the gateway retains of it.
+ * Sent after `LoginAccepted` for every channel, and after each `Subscribe` or
+ * `Unsubscribe` for every channel it changed.
+ */
+struct rltop_channel_status {
+    rltop_message_header header; /* offset 0, 40 bytes */
+    /** The channel's multicast `session_id`: what its market data carries. */
+    uint64_t channel_session; /* offset 40, 8 bytes */
+    uint8_t stream; /* offset 48, 1 byte */
+    uint8_t state; /* offset 49, 1 byte */
+    /** The channel's instrument group `g` (SPEC.md §10). */
+    uint16_t instrument_group; /* offset 50, 2 bytes */
+    /** Messages of the channel the gateway holds for replay. */
+    uint32_t retained_messages; /* offset 52, 4 bytes */
+    /** `seq_num` of the oldest message held (0 when none is). */
+    uint64_t first_seq; /* offset 56, 8 bytes */
+    /** `seq_num` of the newest message held (0 when none is). */
+    uint64_t last_seq; /* offset 64, 8 bytes */
+    /** Bytes of the messages held. */
+    uint64_t retained_bytes; /* offset 72, 8 bytes */
+};
+#pragma pack(pop)
+RLTOP_STATIC_ASSERT(sizeof(rltop_channel_status) == 80, "ChannelStatus is 80 bytes");
+RLTOP_STATIC_ASSERT(offsetof(rltop_channel_status, header) == 0, "ChannelStatus.header is at offset 0");
+RLTOP_STATIC_ASSERT(offsetof(rltop_channel_status, channel_session) == 40, "ChannelStatus.channel_session is at offset 40");
+RLTOP_STATIC_ASSERT(offsetof(rltop_channel_status, stream) == 48, "ChannelStatus.stream is at offset 48");
+RLTOP_STATIC_ASSERT(offsetof(rltop_channel_status, state) == 49, "ChannelStatus.state is at offset 49");
+RLTOP_STATIC_ASSERT(offsetof(rltop_channel_status, instrument_group) == 50, "ChannelStatus.instrument_group is at offset 50");
+RLTOP_STATIC_ASSERT(offsetof(rltop_channel_status, retained_messages) == 52, "ChannelStatus.retained_messages is at offset 52");
+RLTOP_STATIC_ASSERT(offsetof(rltop_channel_status, first_seq) == 56, "ChannelStatus.first_seq is at offset 56");
+RLTOP_STATIC_ASSERT(offsetof(rltop_channel_status, last_seq) == 64, "ChannelStatus.last_seq is at offset 64");
+RLTOP_STATIC_ASSERT(offsetof(rltop_channel_status, retained_bytes) == 72, "ChannelStatus.retained_bytes is at offset 72");
+
+static inline const rltop_message_header *rltop_channel_status_header(const rltop_channel_status *m) { return (const rltop_message_header *)(const void *)((const unsigned char *)m + 0); }
+static inline rltop_message_header *rltop_channel_status_header_mut(rltop_channel_status *m) { return (rltop_message_header *)(void *)((unsigned char *)m + 0); }
+/** The channel's multicast `session_id`: what its market data carries. */
+static inline uint64_t rltop_channel_status_channel_session(const rltop_channel_status *m) { return rltop_load_u64((const unsigned char *)m + 40); }
+static inline void rltop_channel_status_set_channel_session(rltop_channel_status *m, uint64_t v) { rltop_store_u64((unsigned char *)m + 40, v); }
+static inline rltop_stream rltop_channel_status_stream(const rltop_channel_status *m) { return (rltop_stream)rltop_load_u8((const unsigned char *)m + 48); }
+static inline void rltop_channel_status_set_stream(rltop_channel_status *m, rltop_stream v) { rltop_store_u8((unsigned char *)m + 48, (uint8_t)v); }
+static inline rltop_channel_state rltop_channel_status_state(const rltop_channel_status *m) { return (rltop_channel_state)rltop_load_u8((const unsigned char *)m + 49); }
+static inline void rltop_channel_status_set_state(rltop_channel_status *m, rltop_channel_state v) { rltop_store_u8((unsigned char *)m + 49, (uint8_t)v); }
+/** The channel's instrument group `g` (SPEC.md §10). */
+static inline uint16_t rltop_channel_status_instrument_group(const rltop_channel_status *m) { return rltop_load_u16((const unsigned char *)m + 50); }
+static inline void rltop_channel_status_set_instrument_group(rltop_channel_status *m, uint16_t v) { rltop_store_u16((unsigned char *)m + 50, v); }
+/** Messages of the channel the gateway holds for replay. */
+static inline uint32_t rltop_channel_status_retained_messages(const rltop_channel_status *m) { return rltop_load_u32((const unsigned char *)m + 52); }
+static inline void rltop_channel_status_set_retained_messages(rltop_channel_status *m, uint32_t v) { rltop_store_u32((unsigned char *)m + 52, v); }
+/** `seq_num` of the oldest message held (0 when none is). */
+static inline uint64_t rltop_channel_status_first_seq(const rltop_channel_status *m) { return rltop_load_u64((const unsigned char *)m + 56); }
+static inline void rltop_channel_status_set_first_seq(rltop_channel_status *m, uint64_t v) { rltop_store_u64((unsigned char *)m + 56, v); }
+/** `seq_num` of the newest message held (0 when none is). */
+static inline uint64_t rltop_channel_status_last_seq(const rltop_channel_status *m) { return rltop_load_u64((const unsigned char *)m + 64); }
+static inline void rltop_channel_status_set_last_seq(rltop_channel_status *m, uint64_t v) { rltop_store_u64((unsigned char *)m + 64, v); }
+/** Bytes of the messages held. */
+static inline uint64_t rltop_channel_status_retained_bytes(const rltop_channel_status *m) { return rltop_load_u64((const unsigned char *)m + 72); }
+static inline void rltop_channel_status_set_retained_bytes(rltop_channel_status *m, uint64_t v) { rltop_store_u64((unsigned char *)m + 72, v); }
+
 /** Checks ChannelStatus's enumerations, counts and text (SPEC.md §4, check 8). */
 static inline rltop_error rltop_channel_status_validate(const unsigned char *b, size_t base, rltop_decode_error *err) {
-    (void)b;
-    (void)base;
-    (void)err;
     {
         int64_t v = (int64_t)rltop_load_u8(b + 48);
         if (v != INT64_C(1) && v != INT64_C(2) && v != INT64_C(3) && v != INT64_C(4) && v != INT64_C(5)) return rltop_fail(err, RLTOP_ERR_BAD_ENUM, base + 48, "ChannelStatus.stream", (uint64_t)v, 0);
@@ -3569,11 +3868,66 @@ static inline rltop_error rltop_channel_status_decode(const void *buf, size_t le
     return e;
 }
 
+/** ChannelStatus's leaf fields, in wire order. */
+static const rltop_field_info rltop_channel_status_fields[] RLTOP_MAYBE_UNUSED = {
+    {"header.magic", 0, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.length", 4, 2, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.msg_type", 6, 1, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.version", 7, 1, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.session_id", 8, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.seq_num", 16, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.timestamp", 24, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.checksum", 32, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header._reserved", 36, 4, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"channel_session", 40, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"stream", 48, 1, RLTOP_FIELD_ENUM, 0, 1, NULL, 0, 5, rltop_stream_values, rltop_stream_names},
+    {"state", 49, 1, RLTOP_FIELD_ENUM, 0, 1, NULL, 0, 2, rltop_channel_state_values, rltop_channel_state_names},
+    {"instrument_group", 50, 2, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"retained_messages", 52, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"first_seq", 56, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"last_seq", 64, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"retained_bytes", 72, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+};
+
+/* ---- Subscribe ---------------------------------------------------------------------- */
+
+#pragma pack(push, 1)
+/**
+ * Client → gateway: forward these channels live. The channels are the sessions of the
+ * streams in `streams` for the instrument groups of `instruments` (every group when there
+ * are none). Whole sessions are forwarded, so their sequence numbers stay dense.
+ */
+struct rltop_subscribe {
+    rltop_message_header header; /* offset 0, 40 bytes */
+    uint8_t streams; /* offset 40, 1 byte */
+    /** Valid entries of `instruments` (0..=20); zero means every instrument group. */
+    uint8_t num_instruments; /* offset 41, 1 byte */
+    uint8_t _reserved1[2]; /* offset 42, 2 bytes */
+    uint32_t instruments[20]; /* offset 44, 80 bytes */
+    uint8_t _reserved2[4]; /* offset 124, 4 bytes */
+};
+#pragma pack(pop)
+RLTOP_STATIC_ASSERT(sizeof(rltop_subscribe) == 128, "Subscribe is 128 bytes");
+RLTOP_STATIC_ASSERT(offsetof(rltop_subscribe, header) == 0, "Subscribe.header is at offset 0");
+RLTOP_STATIC_ASSERT(offsetof(rltop_subscribe, streams) == 40, "Subscribe.streams is at offset 40");
+RLTOP_STATIC_ASSERT(offsetof(rltop_subscribe, num_instruments) == 41, "Subscribe.num_instruments is at offset 41");
+RLTOP_STATIC_ASSERT(offsetof(rltop_subscribe, _reserved1) == 42, "Subscribe._reserved1 is at offset 42");
+RLTOP_STATIC_ASSERT(offsetof(rltop_subscribe, instruments) == 44, "Subscribe.instruments is at offset 44");
+RLTOP_STATIC_ASSERT(offsetof(rltop_subscribe, _reserved2) == 124, "Subscribe._reserved2 is at offset 124");
+
+static inline const rltop_message_header *rltop_subscribe_header(const rltop_subscribe *m) { return (const rltop_message_header *)(const void *)((const unsigned char *)m + 0); }
+static inline rltop_message_header *rltop_subscribe_header_mut(rltop_subscribe *m) { return (rltop_message_header *)(void *)((unsigned char *)m + 0); }
+static inline uint8_t rltop_subscribe_streams(const rltop_subscribe *m) { return rltop_load_u8((const unsigned char *)m + 40); }
+static inline void rltop_subscribe_set_streams(rltop_subscribe *m, uint8_t v) { rltop_store_u8((unsigned char *)m + 40, v); }
+/** Valid entries of `instruments` (0..=20); zero means every instrument group. */
+static inline uint8_t rltop_subscribe_num_instruments(const rltop_subscribe *m) { return rltop_load_u8((const unsigned char *)m + 41); }
+static inline void rltop_subscribe_set_num_instruments(rltop_subscribe *m, uint8_t v) { rltop_store_u8((unsigned char *)m + 41, v); }
+/* `i` must be below 20. */
+static inline uint32_t rltop_subscribe_instruments(const rltop_subscribe *m, size_t i) { return (uint32_t)rltop_load_u32((const unsigned char *)m + 44 + i * 4); }
+static inline void rltop_subscribe_set_instruments(rltop_subscribe *m, size_t i, uint32_t v) { rltop_store_u32((unsigned char *)m + 44 + i * 4, (uint32_t)v); }
+
 /** Checks Subscribe's enumerations, counts and text (SPEC.md §4, check 8). */
 static inline rltop_error rltop_subscribe_validate(const unsigned char *b, size_t base, rltop_decode_error *err) {
-    (void)b;
-    (void)base;
-    (void)err;
     {
         uint64_t v = (uint64_t)rltop_load_u8(b + 41);
         if (v > 20u) return rltop_fail(err, RLTOP_ERR_BAD_COUNT, base + 41, "Subscribe.num_instruments", v, 20u);
@@ -3608,11 +3962,78 @@ static inline rltop_error rltop_subscribe_decode(const void *buf, size_t len, co
     return e;
 }
 
+/** Subscribe's leaf fields, in wire order. */
+static const rltop_field_info rltop_subscribe_fields[] RLTOP_MAYBE_UNUSED = {
+    {"header.magic", 0, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.length", 4, 2, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.msg_type", 6, 1, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.version", 7, 1, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.session_id", 8, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.seq_num", 16, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.timestamp", 24, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.checksum", 32, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header._reserved", 36, 4, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"streams", 40, 1, RLTOP_FIELD_FLAGS, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"num_instruments", 41, 1, RLTOP_FIELD_COUNT, 0, 1, "instruments", 20, 0, NULL, NULL},
+    {"_reserved1", 42, 2, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"instruments[0]", 44, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"instruments[1]", 48, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"instruments[2]", 52, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"instruments[3]", 56, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"instruments[4]", 60, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"instruments[5]", 64, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"instruments[6]", 68, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"instruments[7]", 72, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"instruments[8]", 76, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"instruments[9]", 80, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"instruments[10]", 84, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"instruments[11]", 88, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"instruments[12]", 92, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"instruments[13]", 96, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"instruments[14]", 100, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"instruments[15]", 104, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"instruments[16]", 108, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"instruments[17]", 112, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"instruments[18]", 116, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"instruments[19]", 120, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"_reserved2", 124, 4, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
+};
+
+/* ---- Unsubscribe -------------------------------------------------------------------- */
+
+#pragma pack(push, 1)
+/** Client → gateway: stop forwarding these channels live (the same selection as `Subscribe`). */
+struct rltop_unsubscribe {
+    rltop_message_header header; /* offset 0, 40 bytes */
+    uint8_t streams; /* offset 40, 1 byte */
+    /** Valid entries of `instruments` (0..=20); zero means every instrument group. */
+    uint8_t num_instruments; /* offset 41, 1 byte */
+    uint8_t _reserved1[2]; /* offset 42, 2 bytes */
+    uint32_t instruments[20]; /* offset 44, 80 bytes */
+    uint8_t _reserved2[4]; /* offset 124, 4 bytes */
+};
+#pragma pack(pop)
+RLTOP_STATIC_ASSERT(sizeof(rltop_unsubscribe) == 128, "Unsubscribe is 128 bytes");
+RLTOP_STATIC_ASSERT(offsetof(rltop_unsubscribe, header) == 0, "Unsubscribe.header is at offset 0");
+RLTOP_STATIC_ASSERT(offsetof(rltop_unsubscribe, streams) == 40, "Unsubscribe.streams is at offset 40");
+RLTOP_STATIC_ASSERT(offsetof(rltop_unsubscribe, num_instruments) == 41, "Unsubscribe.num_instruments is at offset 41");
+RLTOP_STATIC_ASSERT(offsetof(rltop_unsubscribe, _reserved1) == 42, "Unsubscribe._reserved1 is at offset 42");
+RLTOP_STATIC_ASSERT(offsetof(rltop_unsubscribe, instruments) == 44, "Unsubscribe.instruments is at offset 44");
+RLTOP_STATIC_ASSERT(offsetof(rltop_unsubscribe, _reserved2) == 124, "Unsubscribe._reserved2 is at offset 124");
+
+static inline const rltop_message_header *rltop_unsubscribe_header(const rltop_unsubscribe *m) { return (const rltop_message_header *)(const void *)((const unsigned char *)m + 0); }
+static inline rltop_message_header *rltop_unsubscribe_header_mut(rltop_unsubscribe *m) { return (rltop_message_header *)(void *)((unsigned char *)m + 0); }
+static inline uint8_t rltop_unsubscribe_streams(const rltop_unsubscribe *m) { return rltop_load_u8((const unsigned char *)m + 40); }
+static inline void rltop_unsubscribe_set_streams(rltop_unsubscribe *m, uint8_t v) { rltop_store_u8((unsigned char *)m + 40, v); }
+/** Valid entries of `instruments` (0..=20); zero means every instrument group. */
+static inline uint8_t rltop_unsubscribe_num_instruments(const rltop_unsubscribe *m) { return rltop_load_u8((const unsigned char *)m + 41); }
+static inline void rltop_unsubscribe_set_num_instruments(rltop_unsubscribe *m, uint8_t v) { rltop_store_u8((unsigned char *)m + 41, v); }
+/* `i` must be below 20. */
+static inline uint32_t rltop_unsubscribe_instruments(const rltop_unsubscribe *m, size_t i) { return (uint32_t)rltop_load_u32((const unsigned char *)m + 44 + i * 4); }
+static inline void rltop_unsubscribe_set_instruments(rltop_unsubscribe *m, size_t i, uint32_t v) { rltop_store_u32((unsigned char *)m + 44 + i * 4, (uint32_t)v); }
+
 /** Checks Unsubscribe's enumerations, counts and text (SPEC.md §4, check 8). */
 static inline rltop_error rltop_unsubscribe_validate(const unsigned char *b, size_t base, rltop_decode_error *err) {
-    (void)b;
-    (void)base;
-    (void)err;
     {
         uint64_t v = (uint64_t)rltop_load_u8(b + 41);
         if (v > 20u) return rltop_fail(err, RLTOP_ERR_BAD_COUNT, base + 41, "Unsubscribe.num_instruments", v, 20u);
@@ -3634,7 +4055,7 @@ static inline const rltop_unsubscribe *rltop_as_unsubscribe(const rltop_message 
     return m->type == RLTOP_UNSUBSCRIBE_TYPE ? (const rltop_unsubscribe *)(const void *)m->bytes : NULL;
 }
 
-/** Decodes a Unsubscribe at the start of buf[0..len), checking every rule (another type is
+/** Decodes an Unsubscribe at the start of buf[0..len), checking every rule (another type is
  * UnexpectedType). On success *out points into buf. */
 static inline rltop_error rltop_unsubscribe_decode(const void *buf, size_t len, const rltop_unsubscribe **out, rltop_decode_error *err) {
     rltop_message m;
@@ -3647,8 +4068,81 @@ static inline rltop_error rltop_unsubscribe_decode(const void *buf, size_t len, 
     return e;
 }
 
+/** Unsubscribe's leaf fields, in wire order. */
+static const rltop_field_info rltop_unsubscribe_fields[] RLTOP_MAYBE_UNUSED = {
+    {"header.magic", 0, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.length", 4, 2, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.msg_type", 6, 1, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.version", 7, 1, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.session_id", 8, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.seq_num", 16, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.timestamp", 24, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.checksum", 32, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header._reserved", 36, 4, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"streams", 40, 1, RLTOP_FIELD_FLAGS, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"num_instruments", 41, 1, RLTOP_FIELD_COUNT, 0, 1, "instruments", 20, 0, NULL, NULL},
+    {"_reserved1", 42, 2, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"instruments[0]", 44, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"instruments[1]", 48, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"instruments[2]", 52, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"instruments[3]", 56, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"instruments[4]", 60, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"instruments[5]", 64, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"instruments[6]", 68, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"instruments[7]", 72, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"instruments[8]", 76, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"instruments[9]", 80, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"instruments[10]", 84, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"instruments[11]", 88, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"instruments[12]", 92, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"instruments[13]", 96, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"instruments[14]", 100, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"instruments[15]", 104, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"instruments[16]", 108, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"instruments[17]", 112, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"instruments[18]", 116, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"instruments[19]", 120, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"_reserved2", 124, 4, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
+};
+
+/* ---- ReplayRequest ------------------------------------------------------------------ */
+
+#pragma pack(push, 1)
+/**
+ * Client → gateway: send again messages `first_seq .. first_seq + count` of a channel.
+ * They come as their original bytes, then a `ReplayComplete`; or a `ReplayRejected` alone.
+ */
+struct rltop_replay_request {
+    rltop_message_header header; /* offset 0, 40 bytes */
+    /** Chosen by the client, echoed in the answer. */
+    uint32_t request_id; /* offset 40, 4 bytes */
+    uint32_t count; /* offset 44, 4 bytes */
+    uint64_t channel_session; /* offset 48, 8 bytes */
+    uint64_t first_seq; /* offset 56, 8 bytes */
+};
+#pragma pack(pop)
+RLTOP_STATIC_ASSERT(sizeof(rltop_replay_request) == 64, "ReplayRequest is 64 bytes");
+RLTOP_STATIC_ASSERT(offsetof(rltop_replay_request, header) == 0, "ReplayRequest.header is at offset 0");
+RLTOP_STATIC_ASSERT(offsetof(rltop_replay_request, request_id) == 40, "ReplayRequest.request_id is at offset 40");
+RLTOP_STATIC_ASSERT(offsetof(rltop_replay_request, count) == 44, "ReplayRequest.count is at offset 44");
+RLTOP_STATIC_ASSERT(offsetof(rltop_replay_request, channel_session) == 48, "ReplayRequest.channel_session is at offset 48");
+RLTOP_STATIC_ASSERT(offsetof(rltop_replay_request, first_seq) == 56, "ReplayRequest.first_seq is at offset 56");
+
+static inline const rltop_message_header *rltop_replay_request_header(const rltop_replay_request *m) { return (const rltop_message_header *)(const void *)((const unsigned char *)m + 0); }
+static inline rltop_message_header *rltop_replay_request_header_mut(rltop_replay_request *m) { return (rltop_message_header *)(void *)((unsigned char *)m + 0); }
+/** Chosen by the client, echoed in the answer. */
+static inline uint32_t rltop_replay_request_request_id(const rltop_replay_request *m) { return rltop_load_u32((const unsigned char *)m + 40); }
+static inline void rltop_replay_request_set_request_id(rltop_replay_request *m, uint32_t v) { rltop_store_u32((unsigned char *)m + 40, v); }
+static inline uint32_t rltop_replay_request_count(const rltop_replay_request *m) { return rltop_load_u32((const unsigned char *)m + 44); }
+static inline void rltop_replay_request_set_count(rltop_replay_request *m, uint32_t v) { rltop_store_u32((unsigned char *)m + 44, v); }
+static inline uint64_t rltop_replay_request_channel_session(const rltop_replay_request *m) { return rltop_load_u64((const unsigned char *)m + 48); }
+static inline void rltop_replay_request_set_channel_session(rltop_replay_request *m, uint64_t v) { rltop_store_u64((unsigned char *)m + 48, v); }
+static inline uint64_t rltop_replay_request_first_seq(const rltop_replay_request *m) { return rltop_load_u64((const unsigned char *)m + 56); }
+static inline void rltop_replay_request_set_first_seq(rltop_replay_request *m, uint64_t v) { rltop_store_u64((unsigned char *)m + 56, v); }
+
 /** Checks ReplayRequest's enumerations, counts and text (SPEC.md §4, check 8). */
 static inline rltop_error rltop_replay_request_validate(const unsigned char *b, size_t base, rltop_decode_error *err) {
+    /* ReplayRequest has no enumeration, count or text field: nothing to check. */
     (void)b;
     (void)base;
     (void)err;
@@ -3682,8 +4176,58 @@ static inline rltop_error rltop_replay_request_decode(const void *buf, size_t le
     return e;
 }
 
+/** ReplayRequest's leaf fields, in wire order. */
+static const rltop_field_info rltop_replay_request_fields[] RLTOP_MAYBE_UNUSED = {
+    {"header.magic", 0, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.length", 4, 2, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.msg_type", 6, 1, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.version", 7, 1, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.session_id", 8, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.seq_num", 16, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.timestamp", 24, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.checksum", 32, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header._reserved", 36, 4, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"request_id", 40, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"count", 44, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"channel_session", 48, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"first_seq", 56, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+};
+
+/* ---- ReplayComplete ----------------------------------------------------------------- */
+
+#pragma pack(push, 1)
+/** Gateway → client: every message of the request has been sent, before this one. */
+struct rltop_replay_complete {
+    rltop_message_header header; /* offset 0, 40 bytes */
+    uint32_t request_id; /* offset 40, 4 bytes */
+    /** Messages sent (the request's `count`). */
+    uint32_t count; /* offset 44, 4 bytes */
+    uint64_t channel_session; /* offset 48, 8 bytes */
+    uint64_t first_seq; /* offset 56, 8 bytes */
+};
+#pragma pack(pop)
+RLTOP_STATIC_ASSERT(sizeof(rltop_replay_complete) == 64, "ReplayComplete is 64 bytes");
+RLTOP_STATIC_ASSERT(offsetof(rltop_replay_complete, header) == 0, "ReplayComplete.header is at offset 0");
+RLTOP_STATIC_ASSERT(offsetof(rltop_replay_complete, request_id) == 40, "ReplayComplete.request_id is at offset 40");
+RLTOP_STATIC_ASSERT(offsetof(rltop_replay_complete, count) == 44, "ReplayComplete.count is at offset 44");
+RLTOP_STATIC_ASSERT(offsetof(rltop_replay_complete, channel_session) == 48, "ReplayComplete.channel_session is at offset 48");
+RLTOP_STATIC_ASSERT(offsetof(rltop_replay_complete, first_seq) == 56, "ReplayComplete.first_seq is at offset 56");
+
+static inline const rltop_message_header *rltop_replay_complete_header(const rltop_replay_complete *m) { return (const rltop_message_header *)(const void *)((const unsigned char *)m + 0); }
+static inline rltop_message_header *rltop_replay_complete_header_mut(rltop_replay_complete *m) { return (rltop_message_header *)(void *)((unsigned char *)m + 0); }
+static inline uint32_t rltop_replay_complete_request_id(const rltop_replay_complete *m) { return rltop_load_u32((const unsigned char *)m + 40); }
+static inline void rltop_replay_complete_set_request_id(rltop_replay_complete *m, uint32_t v) { rltop_store_u32((unsigned char *)m + 40, v); }
+/** Messages sent (the request's `count`). */
+static inline uint32_t rltop_replay_complete_count(const rltop_replay_complete *m) { return rltop_load_u32((const unsigned char *)m + 44); }
+static inline void rltop_replay_complete_set_count(rltop_replay_complete *m, uint32_t v) { rltop_store_u32((unsigned char *)m + 44, v); }
+static inline uint64_t rltop_replay_complete_channel_session(const rltop_replay_complete *m) { return rltop_load_u64((const unsigned char *)m + 48); }
+static inline void rltop_replay_complete_set_channel_session(rltop_replay_complete *m, uint64_t v) { rltop_store_u64((unsigned char *)m + 48, v); }
+static inline uint64_t rltop_replay_complete_first_seq(const rltop_replay_complete *m) { return rltop_load_u64((const unsigned char *)m + 56); }
+static inline void rltop_replay_complete_set_first_seq(rltop_replay_complete *m, uint64_t v) { rltop_store_u64((unsigned char *)m + 56, v); }
+
 /** Checks ReplayComplete's enumerations, counts and text (SPEC.md §4, check 8). */
 static inline rltop_error rltop_replay_complete_validate(const unsigned char *b, size_t base, rltop_decode_error *err) {
+    /* ReplayComplete has no enumeration, count or text field: nothing to check. */
     (void)b;
     (void)base;
     (void)err;
@@ -3717,11 +4261,85 @@ static inline rltop_error rltop_replay_complete_decode(const void *buf, size_t l
     return e;
 }
 
+/** ReplayComplete's leaf fields, in wire order. */
+static const rltop_field_info rltop_replay_complete_fields[] RLTOP_MAYBE_UNUSED = {
+    {"header.magic", 0, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.length", 4, 2, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.msg_type", 6, 1, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.version", 7, 1, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.session_id", 8, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.seq_num", 16, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.timestamp", 24, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.checksum", 32, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header._reserved", 36, 4, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"request_id", 40, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"count", 44, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"channel_session", 48, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"first_seq", 56, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+};
+
+/* ---- ReplayRejected ----------------------------------------------------------------- */
+
+#pragma pack(push, 1)
+/** Gateway → client: the replay request was refused; nothing of it was sent. */
+struct rltop_replay_rejected {
+    rltop_message_header header; /* offset 0, 40 bytes */
+    uint32_t request_id; /* offset 40, 4 bytes */
+    /** The request's `count`. */
+    uint32_t count; /* offset 44, 4 bytes */
+    uint64_t channel_session; /* offset 48, 8 bytes */
+    /** The request's `first_seq`. */
+    uint64_t first_seq; /* offset 56, 8 bytes */
+    uint8_t reason; /* offset 64, 1 byte */
+    uint8_t _reserved1[7]; /* offset 65, 7 bytes */
+    /** `seq_num` of the oldest message the gateway holds for the channel (0 when none). */
+    uint64_t window_first; /* offset 72, 8 bytes */
+    /** `seq_num` of the newest message the gateway holds for the channel (0 when none). */
+    uint64_t window_last; /* offset 80, 8 bytes */
+    /** A sentence for people. */
+    char detail[40]; /* offset 88, 40 bytes */
+};
+#pragma pack(pop)
+RLTOP_STATIC_ASSERT(sizeof(rltop_replay_rejected) == 128, "ReplayRejected is 128 bytes");
+RLTOP_STATIC_ASSERT(offsetof(rltop_replay_rejected, header) == 0, "ReplayRejected.header is at offset 0");
+RLTOP_STATIC_ASSERT(offsetof(rltop_replay_rejected, request_id) == 40, "ReplayRejected.request_id is at offset 40");
+RLTOP_STATIC_ASSERT(offsetof(rltop_replay_rejected, count) == 44, "ReplayRejected.count is at offset 44");
+RLTOP_STATIC_ASSERT(offsetof(rltop_replay_rejected, channel_session) == 48, "ReplayRejected.channel_session is at offset 48");
+RLTOP_STATIC_ASSERT(offsetof(rltop_replay_rejected, first_seq) == 56, "ReplayRejected.first_seq is at offset 56");
+RLTOP_STATIC_ASSERT(offsetof(rltop_replay_rejected, reason) == 64, "ReplayRejected.reason is at offset 64");
+RLTOP_STATIC_ASSERT(offsetof(rltop_replay_rejected, _reserved1) == 65, "ReplayRejected._reserved1 is at offset 65");
+RLTOP_STATIC_ASSERT(offsetof(rltop_replay_rejected, window_first) == 72, "ReplayRejected.window_first is at offset 72");
+RLTOP_STATIC_ASSERT(offsetof(rltop_replay_rejected, window_last) == 80, "ReplayRejected.window_last is at offset 80");
+RLTOP_STATIC_ASSERT(offsetof(rltop_replay_rejected, detail) == 88, "ReplayRejected.detail is at offset 88");
+
+static inline const rltop_message_header *rltop_replay_rejected_header(const rltop_replay_rejected *m) { return (const rltop_message_header *)(const void *)((const unsigned char *)m + 0); }
+static inline rltop_message_header *rltop_replay_rejected_header_mut(rltop_replay_rejected *m) { return (rltop_message_header *)(void *)((unsigned char *)m + 0); }
+static inline uint32_t rltop_replay_rejected_request_id(const rltop_replay_rejected *m) { return rltop_load_u32((const unsigned char *)m + 40); }
+static inline void rltop_replay_rejected_set_request_id(rltop_replay_rejected *m, uint32_t v) { rltop_store_u32((unsigned char *)m + 40, v); }
+/** The request's `count`. */
+static inline uint32_t rltop_replay_rejected_count(const rltop_replay_rejected *m) { return rltop_load_u32((const unsigned char *)m + 44); }
+static inline void rltop_replay_rejected_set_count(rltop_replay_rejected *m, uint32_t v) { rltop_store_u32((unsigned char *)m + 44, v); }
+static inline uint64_t rltop_replay_rejected_channel_session(const rltop_replay_rejected *m) { return rltop_load_u64((const unsigned char *)m + 48); }
+static inline void rltop_replay_rejected_set_channel_session(rltop_replay_rejected *m, uint64_t v) { rltop_store_u64((unsigned char *)m + 48, v); }
+/** The request's `first_seq`. */
+static inline uint64_t rltop_replay_rejected_first_seq(const rltop_replay_rejected *m) { return rltop_load_u64((const unsigned char *)m + 56); }
+static inline void rltop_replay_rejected_set_first_seq(rltop_replay_rejected *m, uint64_t v) { rltop_store_u64((unsigned char *)m + 56, v); }
+static inline rltop_replay_reject_reason rltop_replay_rejected_reason(const rltop_replay_rejected *m) { return (rltop_replay_reject_reason)rltop_load_u8((const unsigned char *)m + 64); }
+static inline void rltop_replay_rejected_set_reason(rltop_replay_rejected *m, rltop_replay_reject_reason v) { rltop_store_u8((unsigned char *)m + 64, (uint8_t)v); }
+/** `seq_num` of the oldest message the gateway holds for the channel (0 when none). */
+static inline uint64_t rltop_replay_rejected_window_first(const rltop_replay_rejected *m) { return rltop_load_u64((const unsigned char *)m + 72); }
+static inline void rltop_replay_rejected_set_window_first(rltop_replay_rejected *m, uint64_t v) { rltop_store_u64((unsigned char *)m + 72, v); }
+/** `seq_num` of the newest message the gateway holds for the channel (0 when none). */
+static inline uint64_t rltop_replay_rejected_window_last(const rltop_replay_rejected *m) { return rltop_load_u64((const unsigned char *)m + 80); }
+static inline void rltop_replay_rejected_set_window_last(rltop_replay_rejected *m, uint64_t v) { rltop_store_u64((unsigned char *)m + 80, v); }
+/** A sentence for people. */
+/* Copies the text into `out` (41 bytes with the terminating NUL); returns its length. */
+static inline size_t rltop_replay_rejected_detail(const rltop_replay_rejected *m, char out[41]) { return rltop_text_get((const unsigned char *)m + 88, 40, out); }
+/* 0, or -1 (unchanged) if `s` is longer than 40 or not printable ASCII. */
+static inline int rltop_replay_rejected_set_detail(rltop_replay_rejected *m, const char *s) { return rltop_text_set((unsigned char *)m + 88, 40, s); }
+
 /** Checks ReplayRejected's enumerations, counts and text (SPEC.md §4, check 8). */
 static inline rltop_error rltop_replay_rejected_validate(const unsigned char *b, size_t base, rltop_decode_error *err) {
-    (void)b;
-    (void)base;
-    (void)err;
     {
         int64_t v = (int64_t)rltop_load_u8(b + 64);
         if (v != INT64_C(1) && v != INT64_C(2) && v != INT64_C(3) && v != INT64_C(4)) return rltop_fail(err, RLTOP_ERR_BAD_ENUM, base + 64, "ReplayRejected.reason", (uint64_t)v, 0);
@@ -3757,8 +4375,47 @@ static inline rltop_error rltop_replay_rejected_decode(const void *buf, size_t l
     return e;
 }
 
+/** ReplayRejected's leaf fields, in wire order. */
+static const rltop_field_info rltop_replay_rejected_fields[] RLTOP_MAYBE_UNUSED = {
+    {"header.magic", 0, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.length", 4, 2, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.msg_type", 6, 1, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.version", 7, 1, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.session_id", 8, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.seq_num", 16, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.timestamp", 24, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.checksum", 32, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header._reserved", 36, 4, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"request_id", 40, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"count", 44, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"channel_session", 48, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"first_seq", 56, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"reason", 64, 1, RLTOP_FIELD_ENUM, 0, 1, NULL, 0, 4, rltop_replay_reject_reason_values, rltop_replay_reject_reason_names},
+    {"_reserved1", 65, 7, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"window_first", 72, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"window_last", 80, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"detail", 88, 40, RLTOP_FIELD_TEXT, 0, 1, NULL, 0, 0, NULL, NULL},
+};
+
+/* ---- SessionHeartbeat --------------------------------------------------------------- */
+
+#pragma pack(push, 1)
+/** Either direction: sent when the sender has sent nothing else for `heartbeat_ms`. */
+struct rltop_session_heartbeat {
+    rltop_message_header header; /* offset 0, 40 bytes */
+    uint8_t _reserved1[8]; /* offset 40, 8 bytes */
+};
+#pragma pack(pop)
+RLTOP_STATIC_ASSERT(sizeof(rltop_session_heartbeat) == 48, "SessionHeartbeat is 48 bytes");
+RLTOP_STATIC_ASSERT(offsetof(rltop_session_heartbeat, header) == 0, "SessionHeartbeat.header is at offset 0");
+RLTOP_STATIC_ASSERT(offsetof(rltop_session_heartbeat, _reserved1) == 40, "SessionHeartbeat._reserved1 is at offset 40");
+
+static inline const rltop_message_header *rltop_session_heartbeat_header(const rltop_session_heartbeat *m) { return (const rltop_message_header *)(const void *)((const unsigned char *)m + 0); }
+static inline rltop_message_header *rltop_session_heartbeat_header_mut(rltop_session_heartbeat *m) { return (rltop_message_header *)(void *)((unsigned char *)m + 0); }
+
 /** Checks SessionHeartbeat's enumerations, counts and text (SPEC.md §4, check 8). */
 static inline rltop_error rltop_session_heartbeat_validate(const unsigned char *b, size_t base, rltop_decode_error *err) {
+    /* SessionHeartbeat has no enumeration, count or text field: nothing to check. */
     (void)b;
     (void)base;
     (void)err;
@@ -3792,8 +4449,42 @@ static inline rltop_error rltop_session_heartbeat_decode(const void *buf, size_t
     return e;
 }
 
+/** SessionHeartbeat's leaf fields, in wire order. */
+static const rltop_field_info rltop_session_heartbeat_fields[] RLTOP_MAYBE_UNUSED = {
+    {"header.magic", 0, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.length", 4, 2, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.msg_type", 6, 1, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.version", 7, 1, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.session_id", 8, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.seq_num", 16, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.timestamp", 24, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.checksum", 32, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header._reserved", 36, 4, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"_reserved1", 40, 8, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
+};
+
+/* ---- Logout ------------------------------------------------------------------------- */
+
+#pragma pack(push, 1)
+/**
+ * Client → gateway: the client is done; the gateway answers `EndOfSession` (`Logout`) and
+ * closes.
+ */
+struct rltop_logout {
+    rltop_message_header header; /* offset 0, 40 bytes */
+    uint8_t _reserved1[8]; /* offset 40, 8 bytes */
+};
+#pragma pack(pop)
+RLTOP_STATIC_ASSERT(sizeof(rltop_logout) == 48, "Logout is 48 bytes");
+RLTOP_STATIC_ASSERT(offsetof(rltop_logout, header) == 0, "Logout.header is at offset 0");
+RLTOP_STATIC_ASSERT(offsetof(rltop_logout, _reserved1) == 40, "Logout._reserved1 is at offset 40");
+
+static inline const rltop_message_header *rltop_logout_header(const rltop_logout *m) { return (const rltop_message_header *)(const void *)((const unsigned char *)m + 0); }
+static inline rltop_message_header *rltop_logout_header_mut(rltop_logout *m) { return (rltop_message_header *)(void *)((unsigned char *)m + 0); }
+
 /** Checks Logout's enumerations, counts and text (SPEC.md §4, check 8). */
 static inline rltop_error rltop_logout_validate(const unsigned char *b, size_t base, rltop_decode_error *err) {
+    /* Logout has no enumeration, count or text field: nothing to check. */
     (void)b;
     (void)base;
     (void)err;
@@ -3827,11 +4518,50 @@ static inline rltop_error rltop_logout_decode(const void *buf, size_t len, const
     return e;
 }
 
+/** Logout's leaf fields, in wire order. */
+static const rltop_field_info rltop_logout_fields[] RLTOP_MAYBE_UNUSED = {
+    {"header.magic", 0, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.length", 4, 2, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.msg_type", 6, 1, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.version", 7, 1, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.session_id", 8, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.seq_num", 16, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.timestamp", 24, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.checksum", 32, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header._reserved", 36, 4, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"_reserved1", 40, 8, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
+};
+
+/* ---- EndOfSession ------------------------------------------------------------------- */
+
+#pragma pack(push, 1)
+/** Gateway → client: the last message of a connection; the gateway closes after it. */
+struct rltop_end_of_session {
+    rltop_message_header header; /* offset 0, 40 bytes */
+    uint8_t reason; /* offset 40, 1 byte */
+    uint8_t _reserved1[7]; /* offset 41, 7 bytes */
+    /** A sentence for people (for a slow consumer: how many bytes waited, and the bound). */
+    char detail[80]; /* offset 48, 80 bytes */
+};
+#pragma pack(pop)
+RLTOP_STATIC_ASSERT(sizeof(rltop_end_of_session) == 128, "EndOfSession is 128 bytes");
+RLTOP_STATIC_ASSERT(offsetof(rltop_end_of_session, header) == 0, "EndOfSession.header is at offset 0");
+RLTOP_STATIC_ASSERT(offsetof(rltop_end_of_session, reason) == 40, "EndOfSession.reason is at offset 40");
+RLTOP_STATIC_ASSERT(offsetof(rltop_end_of_session, _reserved1) == 41, "EndOfSession._reserved1 is at offset 41");
+RLTOP_STATIC_ASSERT(offsetof(rltop_end_of_session, detail) == 48, "EndOfSession.detail is at offset 48");
+
+static inline const rltop_message_header *rltop_end_of_session_header(const rltop_end_of_session *m) { return (const rltop_message_header *)(const void *)((const unsigned char *)m + 0); }
+static inline rltop_message_header *rltop_end_of_session_header_mut(rltop_end_of_session *m) { return (rltop_message_header *)(void *)((unsigned char *)m + 0); }
+static inline rltop_end_reason rltop_end_of_session_reason(const rltop_end_of_session *m) { return (rltop_end_reason)rltop_load_u8((const unsigned char *)m + 40); }
+static inline void rltop_end_of_session_set_reason(rltop_end_of_session *m, rltop_end_reason v) { rltop_store_u8((unsigned char *)m + 40, (uint8_t)v); }
+/** A sentence for people (for a slow consumer: how many bytes waited, and the bound). */
+/* Copies the text into `out` (81 bytes with the terminating NUL); returns its length. */
+static inline size_t rltop_end_of_session_detail(const rltop_end_of_session *m, char out[81]) { return rltop_text_get((const unsigned char *)m + 48, 80, out); }
+/* 0, or -1 (unchanged) if `s` is longer than 80 or not printable ASCII. */
+static inline int rltop_end_of_session_set_detail(rltop_end_of_session *m, const char *s) { return rltop_text_set((unsigned char *)m + 48, 80, s); }
+
 /** Checks EndOfSession's enumerations, counts and text (SPEC.md §4, check 8). */
 static inline rltop_error rltop_end_of_session_validate(const unsigned char *b, size_t base, rltop_decode_error *err) {
-    (void)b;
-    (void)base;
-    (void)err;
     {
         int64_t v = (int64_t)rltop_load_u8(b + 40);
         if (v != INT64_C(1) && v != INT64_C(2) && v != INT64_C(3) && v != INT64_C(4) && v != INT64_C(5) && v != INT64_C(6)) return rltop_fail(err, RLTOP_ERR_BAD_ENUM, base + 40, "EndOfSession.reason", (uint64_t)v, 0);
@@ -3854,7 +4584,7 @@ static inline const rltop_end_of_session *rltop_as_end_of_session(const rltop_me
     return m->type == RLTOP_END_OF_SESSION_TYPE ? (const rltop_end_of_session *)(const void *)m->bytes : NULL;
 }
 
-/** Decodes a EndOfSession at the start of buf[0..len), checking every rule (another type is
+/** Decodes an EndOfSession at the start of buf[0..len), checking every rule (another type is
  * UnexpectedType). On success *out points into buf. */
 static inline rltop_error rltop_end_of_session_decode(const void *buf, size_t len, const rltop_end_of_session **out, rltop_decode_error *err) {
     rltop_message m;
@@ -3867,11 +4597,73 @@ static inline rltop_error rltop_end_of_session_decode(const void *buf, size_t le
     return e;
 }
 
+/** EndOfSession's leaf fields, in wire order. */
+static const rltop_field_info rltop_end_of_session_fields[] RLTOP_MAYBE_UNUSED = {
+    {"header.magic", 0, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.length", 4, 2, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.msg_type", 6, 1, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.version", 7, 1, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.session_id", 8, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.seq_num", 16, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.timestamp", 24, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.checksum", 32, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header._reserved", 36, 4, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"reason", 40, 1, RLTOP_FIELD_ENUM, 0, 1, NULL, 0, 6, rltop_end_reason_values, rltop_end_reason_names},
+    {"_reserved1", 41, 7, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"detail", 48, 80, RLTOP_FIELD_TEXT, 0, 1, NULL, 0, 0, NULL, NULL},
+};
+
+/* ---- Reject ------------------------------------------------------------------------- */
+
+#pragma pack(push, 1)
+/**
+ * Gateway → client: a control message was refused. The connection stays open unless an
+ * `EndOfSession` follows (SPEC.md §11 says when).
+ */
+struct rltop_reject {
+    rltop_message_header header; /* offset 0, 40 bytes */
+    /** `msg_type` of the refused message. */
+    uint8_t rejected_type; /* offset 40, 1 byte */
+    uint8_t reason; /* offset 41, 1 byte */
+    uint8_t _reserved1[2]; /* offset 42, 2 bytes */
+    /** Byte offset, within the refused message, of the field at fault (0 when none is). */
+    uint32_t error_offset; /* offset 44, 4 bytes */
+    /** `seq_num` of the refused message. */
+    uint64_t rejected_seq; /* offset 48, 8 bytes */
+    /** A sentence for people. */
+    char detail[72]; /* offset 56, 72 bytes */
+};
+#pragma pack(pop)
+RLTOP_STATIC_ASSERT(sizeof(rltop_reject) == 128, "Reject is 128 bytes");
+RLTOP_STATIC_ASSERT(offsetof(rltop_reject, header) == 0, "Reject.header is at offset 0");
+RLTOP_STATIC_ASSERT(offsetof(rltop_reject, rejected_type) == 40, "Reject.rejected_type is at offset 40");
+RLTOP_STATIC_ASSERT(offsetof(rltop_reject, reason) == 41, "Reject.reason is at offset 41");
+RLTOP_STATIC_ASSERT(offsetof(rltop_reject, _reserved1) == 42, "Reject._reserved1 is at offset 42");
+RLTOP_STATIC_ASSERT(offsetof(rltop_reject, error_offset) == 44, "Reject.error_offset is at offset 44");
+RLTOP_STATIC_ASSERT(offsetof(rltop_reject, rejected_seq) == 48, "Reject.rejected_seq is at offset 48");
+RLTOP_STATIC_ASSERT(offsetof(rltop_reject, detail) == 56, "Reject.detail is at offset 56");
+
+static inline const rltop_message_header *rltop_reject_header(const rltop_reject *m) { return (const rltop_message_header *)(const void *)((const unsigned char *)m + 0); }
+static inline rltop_message_header *rltop_reject_header_mut(rltop_reject *m) { return (rltop_message_header *)(void *)((unsigned char *)m + 0); }
+/** `msg_type` of the refused message. */
+static inline uint8_t rltop_reject_rejected_type(const rltop_reject *m) { return rltop_load_u8((const unsigned char *)m + 40); }
+static inline void rltop_reject_set_rejected_type(rltop_reject *m, uint8_t v) { rltop_store_u8((unsigned char *)m + 40, v); }
+static inline rltop_reject_code rltop_reject_reason(const rltop_reject *m) { return (rltop_reject_code)rltop_load_u8((const unsigned char *)m + 41); }
+static inline void rltop_reject_set_reason(rltop_reject *m, rltop_reject_code v) { rltop_store_u8((unsigned char *)m + 41, (uint8_t)v); }
+/** Byte offset, within the refused message, of the field at fault (0 when none is). */
+static inline uint32_t rltop_reject_error_offset(const rltop_reject *m) { return rltop_load_u32((const unsigned char *)m + 44); }
+static inline void rltop_reject_set_error_offset(rltop_reject *m, uint32_t v) { rltop_store_u32((unsigned char *)m + 44, v); }
+/** `seq_num` of the refused message. */
+static inline uint64_t rltop_reject_rejected_seq(const rltop_reject *m) { return rltop_load_u64((const unsigned char *)m + 48); }
+static inline void rltop_reject_set_rejected_seq(rltop_reject *m, uint64_t v) { rltop_store_u64((unsigned char *)m + 48, v); }
+/** A sentence for people. */
+/* Copies the text into `out` (73 bytes with the terminating NUL); returns its length. */
+static inline size_t rltop_reject_detail(const rltop_reject *m, char out[73]) { return rltop_text_get((const unsigned char *)m + 56, 72, out); }
+/* 0, or -1 (unchanged) if `s` is longer than 72 or not printable ASCII. */
+static inline int rltop_reject_set_detail(rltop_reject *m, const char *s) { return rltop_text_set((unsigned char *)m + 56, 72, s); }
+
 /** Checks Reject's enumerations, counts and text (SPEC.md §4, check 8). */
 static inline rltop_error rltop_reject_validate(const unsigned char *b, size_t base, rltop_decode_error *err) {
-    (void)b;
-    (void)base;
-    (void)err;
     {
         int64_t v = (int64_t)rltop_load_u8(b + 41);
         if (v != INT64_C(1) && v != INT64_C(2) && v != INT64_C(3) && v != INT64_C(4) && v != INT64_C(5)) return rltop_fail(err, RLTOP_ERR_BAD_ENUM, base + 41, "Reject.reason", (uint64_t)v, 0);
@@ -3907,6 +4699,27 @@ static inline rltop_error rltop_reject_decode(const void *buf, size_t len, const
     return e;
 }
 
+/** Reject's leaf fields, in wire order. */
+static const rltop_field_info rltop_reject_fields[] RLTOP_MAYBE_UNUSED = {
+    {"header.magic", 0, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.length", 4, 2, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.msg_type", 6, 1, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.version", 7, 1, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.session_id", 8, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.seq_num", 16, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.timestamp", 24, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header.checksum", 32, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"header._reserved", 36, 4, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"rejected_type", 40, 1, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"reason", 41, 1, RLTOP_FIELD_ENUM, 0, 1, NULL, 0, 5, rltop_reject_code_values, rltop_reject_code_names},
+    {"_reserved1", 42, 2, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"error_offset", 44, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"rejected_seq", 48, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
+    {"detail", 56, 72, RLTOP_FIELD_TEXT, 0, 1, NULL, 0, 0, NULL, NULL},
+};
+
+/* ---- Any message ---------------------------------------------------------------------- */
+
 static inline rltop_error rltop_validate_fields(const rltop_message *m, rltop_decode_error *err) {
     switch (m->type) {
     case RLTOP_ORDER_BOOK_SNAPSHOT_TYPE: return rltop_order_book_snapshot_validate(m->bytes, m->offset, err);
@@ -3940,749 +4753,38 @@ static inline rltop_error rltop_validate_fields(const rltop_message *m, rltop_de
     }
 }
 
-/* ---- Field tables ------------------------------------------------------------------- */
-
-typedef enum rltop_field_kind {
-    RLTOP_FIELD_INT,
-    RLTOP_FIELD_ENUM,
-    RLTOP_FIELD_FLAGS,
-    RLTOP_FIELD_COUNT,
-    RLTOP_FIELD_TEXT,
-    RLTOP_FIELD_RESERVED
-} rltop_field_kind;
-
-/** One leaf field of a message at its absolute offset (composites and arrays flattened). */
-typedef struct rltop_field_info {
-    /** Path from the message: "bids[3].price". */
-    const char *path;
-    uint16_t offset;
-    uint16_t size;
-    rltop_field_kind kind;
-    uint8_t is_signed;
-    /** Protocol version from which the field exists. */
-    uint8_t since;
-    /** COUNT: the top-level array it counts, and that array's length. */
-    const char *counted_array;
-    uint16_t count_max;
-    /** ENUM: the defined values and their names. */
-    uint8_t variant_count;
-    const int64_t *variant_values;
-    const char *const *variant_names;
-} rltop_field_info;
-
-typedef struct rltop_message_info {
-    const char *name;
-    uint8_t type;
-    uint16_t size;
-    const rltop_field_info *fields;
-    size_t field_count;
-} rltop_message_info;
+/* ---- Field tables: every message ----------------------------------------------------- */
 
 /** Every message type, in schema order; *count is set to how many. */
 static inline const rltop_message_info *rltop_message_infos(size_t *count) {
-    static const int64_t side_values[] = {INT64_C(1), INT64_C(2)};
-    static const char *const side_names[] = {"Buy", "Sell"};
-    static const int64_t modify_type_values[] = {INT64_C(1), INT64_C(2), INT64_C(3)};
-    static const char *const modify_type_names[] = {"PriceModify", "QuantityDecrease", "QuantityIncrease"};
-    static const int64_t delete_reason_values[] = {INT64_C(1), INT64_C(2), INT64_C(3), INT64_C(4)};
-    static const char *const delete_reason_names[] = {"Canceled", "Expired", "Filled", "Rejected"};
-    static const int64_t kline_interval_values[] = {INT64_C(1), INT64_C(2), INT64_C(3), INT64_C(4), INT64_C(5), INT64_C(6)};
-    static const char *const kline_interval_names[] = {"OneMinute", "FiveMinutes", "FifteenMinutes", "OneHour", "FourHours", "OneDay"};
-    static const int64_t liquidation_status_values[] = {INT64_C(1), INT64_C(2), INT64_C(3), INT64_C(4)};
-    static const char *const liquidation_status_names[] = {"New", "PartiallyFilled", "Filled", "Expired"};
-    static const int64_t trading_status_values[] = {INT64_C(1), INT64_C(2), INT64_C(3), INT64_C(4)};
-    static const char *const trading_status_names[] = {"PreOpen", "Trading", "Halted", "Closed"};
-    static const int64_t stream_values[] = {INT64_C(1), INT64_C(2), INT64_C(3), INT64_C(4), INT64_C(5)};
-    static const char *const stream_names[] = {"FullBook", "TopOfBook", "Incremental", "Trades", "Statistics"};
-    static const int64_t channel_state_values[] = {INT64_C(1), INT64_C(2)};
-    static const char *const channel_state_names[] = {"Unsubscribed", "Subscribed"};
-    static const int64_t login_reject_reason_values[] = {INT64_C(1), INT64_C(2)};
-    static const char *const login_reject_reason_names[] = {"BadToken", "ServerFull"};
-    static const int64_t replay_reject_reason_values[] = {INT64_C(1), INT64_C(2), INT64_C(3), INT64_C(4)};
-    static const char *const replay_reject_reason_names[] = {"OutOfWindow", "UnknownChannel", "BadCount", "RateLimited"};
-    static const int64_t reject_code_values[] = {INT64_C(1), INT64_C(2), INT64_C(3), INT64_C(4), INT64_C(5)};
-    static const char *const reject_code_names[] = {"Malformed", "NotLoggedIn", "AlreadyLoggedIn", "UnexpectedType", "BadSubscription"};
-    static const int64_t end_reason_values[] = {INT64_C(1), INT64_C(2), INT64_C(3), INT64_C(4), INT64_C(5), INT64_C(6)};
-    static const char *const end_reason_names[] = {"Logout", "Shutdown", "SlowConsumer", "IdleTimeout", "ProtocolError", "LoginTimeout"};
-    static const int64_t channel_values[] = {INT64_C(1), INT64_C(2), INT64_C(3), INT64_C(4), INT64_C(5)};
-    static const char *const channel_names[] = {"Snapshot", "Incremental", "Trade", "Statistics", "Session"};
-    static const rltop_field_info order_book_snapshot_fields[] = {
-        {"header.magic", 0, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.length", 4, 2, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.msg_type", 6, 1, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.version", 7, 1, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.session_id", 8, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.seq_num", 16, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.timestamp", 24, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.checksum", 32, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header._reserved", 36, 4, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"symbol_id", 40, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"num_bid_levels", 44, 1, RLTOP_FIELD_COUNT, 0, 1, "bids", 10, 0, NULL, NULL},
-        {"num_ask_levels", 45, 1, RLTOP_FIELD_COUNT, 0, 1, "asks", 10, 0, NULL, NULL},
-        {"_reserved1", 46, 2, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"snapshot_seq", 48, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"bids[0].price", 56, 8, RLTOP_FIELD_INT, 1, 1, NULL, 0, 0, NULL, NULL},
-        {"bids[0].quantity", 64, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"bids[0].order_count", 72, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"bids[0]._reserved", 76, 4, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"bids[1].price", 80, 8, RLTOP_FIELD_INT, 1, 1, NULL, 0, 0, NULL, NULL},
-        {"bids[1].quantity", 88, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"bids[1].order_count", 96, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"bids[1]._reserved", 100, 4, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"bids[2].price", 104, 8, RLTOP_FIELD_INT, 1, 1, NULL, 0, 0, NULL, NULL},
-        {"bids[2].quantity", 112, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"bids[2].order_count", 120, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"bids[2]._reserved", 124, 4, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"bids[3].price", 128, 8, RLTOP_FIELD_INT, 1, 1, NULL, 0, 0, NULL, NULL},
-        {"bids[3].quantity", 136, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"bids[3].order_count", 144, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"bids[3]._reserved", 148, 4, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"bids[4].price", 152, 8, RLTOP_FIELD_INT, 1, 1, NULL, 0, 0, NULL, NULL},
-        {"bids[4].quantity", 160, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"bids[4].order_count", 168, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"bids[4]._reserved", 172, 4, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"bids[5].price", 176, 8, RLTOP_FIELD_INT, 1, 1, NULL, 0, 0, NULL, NULL},
-        {"bids[5].quantity", 184, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"bids[5].order_count", 192, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"bids[5]._reserved", 196, 4, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"bids[6].price", 200, 8, RLTOP_FIELD_INT, 1, 1, NULL, 0, 0, NULL, NULL},
-        {"bids[6].quantity", 208, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"bids[6].order_count", 216, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"bids[6]._reserved", 220, 4, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"bids[7].price", 224, 8, RLTOP_FIELD_INT, 1, 1, NULL, 0, 0, NULL, NULL},
-        {"bids[7].quantity", 232, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"bids[7].order_count", 240, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"bids[7]._reserved", 244, 4, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"bids[8].price", 248, 8, RLTOP_FIELD_INT, 1, 1, NULL, 0, 0, NULL, NULL},
-        {"bids[8].quantity", 256, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"bids[8].order_count", 264, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"bids[8]._reserved", 268, 4, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"bids[9].price", 272, 8, RLTOP_FIELD_INT, 1, 1, NULL, 0, 0, NULL, NULL},
-        {"bids[9].quantity", 280, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"bids[9].order_count", 288, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"bids[9]._reserved", 292, 4, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"asks[0].price", 296, 8, RLTOP_FIELD_INT, 1, 1, NULL, 0, 0, NULL, NULL},
-        {"asks[0].quantity", 304, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"asks[0].order_count", 312, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"asks[0]._reserved", 316, 4, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"asks[1].price", 320, 8, RLTOP_FIELD_INT, 1, 1, NULL, 0, 0, NULL, NULL},
-        {"asks[1].quantity", 328, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"asks[1].order_count", 336, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"asks[1]._reserved", 340, 4, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"asks[2].price", 344, 8, RLTOP_FIELD_INT, 1, 1, NULL, 0, 0, NULL, NULL},
-        {"asks[2].quantity", 352, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"asks[2].order_count", 360, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"asks[2]._reserved", 364, 4, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"asks[3].price", 368, 8, RLTOP_FIELD_INT, 1, 1, NULL, 0, 0, NULL, NULL},
-        {"asks[3].quantity", 376, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"asks[3].order_count", 384, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"asks[3]._reserved", 388, 4, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"asks[4].price", 392, 8, RLTOP_FIELD_INT, 1, 1, NULL, 0, 0, NULL, NULL},
-        {"asks[4].quantity", 400, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"asks[4].order_count", 408, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"asks[4]._reserved", 412, 4, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"asks[5].price", 416, 8, RLTOP_FIELD_INT, 1, 1, NULL, 0, 0, NULL, NULL},
-        {"asks[5].quantity", 424, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"asks[5].order_count", 432, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"asks[5]._reserved", 436, 4, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"asks[6].price", 440, 8, RLTOP_FIELD_INT, 1, 1, NULL, 0, 0, NULL, NULL},
-        {"asks[6].quantity", 448, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"asks[6].order_count", 456, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"asks[6]._reserved", 460, 4, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"asks[7].price", 464, 8, RLTOP_FIELD_INT, 1, 1, NULL, 0, 0, NULL, NULL},
-        {"asks[7].quantity", 472, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"asks[7].order_count", 480, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"asks[7]._reserved", 484, 4, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"asks[8].price", 488, 8, RLTOP_FIELD_INT, 1, 1, NULL, 0, 0, NULL, NULL},
-        {"asks[8].quantity", 496, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"asks[8].order_count", 504, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"asks[8]._reserved", 508, 4, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"asks[9].price", 512, 8, RLTOP_FIELD_INT, 1, 1, NULL, 0, 0, NULL, NULL},
-        {"asks[9].quantity", 520, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"asks[9].order_count", 528, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"asks[9]._reserved", 532, 4, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"last_trade_price", 536, 8, RLTOP_FIELD_INT, 1, 1, NULL, 0, 0, NULL, NULL},
-        {"volume_24h", 544, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"_reserved2", 552, 24, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
-    };
-    static const rltop_field_info top_of_book_snapshot_fields[] = {
-        {"header.magic", 0, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.length", 4, 2, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.msg_type", 6, 1, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.version", 7, 1, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.session_id", 8, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.seq_num", 16, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.timestamp", 24, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.checksum", 32, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header._reserved", 36, 4, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"symbol_id", 40, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"_reserved1", 44, 4, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"best_bid_price", 48, 8, RLTOP_FIELD_INT, 1, 1, NULL, 0, 0, NULL, NULL},
-        {"best_bid_qty", 56, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"best_ask_price", 64, 8, RLTOP_FIELD_INT, 1, 1, NULL, 0, 0, NULL, NULL},
-        {"best_ask_qty", 72, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"spread", 80, 8, RLTOP_FIELD_INT, 1, 1, NULL, 0, 0, NULL, NULL},
-        {"mid_price", 88, 8, RLTOP_FIELD_INT, 1, 1, NULL, 0, 0, NULL, NULL},
-        {"_reserved2", 96, 32, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
-    };
-    static const rltop_field_info trade_snapshot_fields[] = {
-        {"header.magic", 0, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.length", 4, 2, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.msg_type", 6, 1, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.version", 7, 1, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.session_id", 8, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.seq_num", 16, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.timestamp", 24, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.checksum", 32, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header._reserved", 36, 4, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"symbol_id", 40, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"num_trades", 44, 1, RLTOP_FIELD_COUNT, 0, 1, "trades", 5, 0, NULL, NULL},
-        {"_reserved1", 45, 3, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"trades[0].trade_id", 48, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"trades[0].price", 56, 8, RLTOP_FIELD_INT, 1, 1, NULL, 0, 0, NULL, NULL},
-        {"trades[0].quantity", 64, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"trades[0].trade_time", 72, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"trades[0].taker_side", 80, 1, RLTOP_FIELD_ENUM, 0, 1, NULL, 0, 2, side_values, side_names},
-        {"trades[0]._reserved", 81, 7, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"trades[1].trade_id", 88, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"trades[1].price", 96, 8, RLTOP_FIELD_INT, 1, 1, NULL, 0, 0, NULL, NULL},
-        {"trades[1].quantity", 104, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"trades[1].trade_time", 112, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"trades[1].taker_side", 120, 1, RLTOP_FIELD_ENUM, 0, 1, NULL, 0, 2, side_values, side_names},
-        {"trades[1]._reserved", 121, 7, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"trades[2].trade_id", 128, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"trades[2].price", 136, 8, RLTOP_FIELD_INT, 1, 1, NULL, 0, 0, NULL, NULL},
-        {"trades[2].quantity", 144, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"trades[2].trade_time", 152, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"trades[2].taker_side", 160, 1, RLTOP_FIELD_ENUM, 0, 1, NULL, 0, 2, side_values, side_names},
-        {"trades[2]._reserved", 161, 7, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"trades[3].trade_id", 168, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"trades[3].price", 176, 8, RLTOP_FIELD_INT, 1, 1, NULL, 0, 0, NULL, NULL},
-        {"trades[3].quantity", 184, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"trades[3].trade_time", 192, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"trades[3].taker_side", 200, 1, RLTOP_FIELD_ENUM, 0, 1, NULL, 0, 2, side_values, side_names},
-        {"trades[3]._reserved", 201, 7, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"trades[4].trade_id", 208, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"trades[4].price", 216, 8, RLTOP_FIELD_INT, 1, 1, NULL, 0, 0, NULL, NULL},
-        {"trades[4].quantity", 224, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"trades[4].trade_time", 232, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"trades[4].taker_side", 240, 1, RLTOP_FIELD_ENUM, 0, 1, NULL, 0, 2, side_values, side_names},
-        {"trades[4]._reserved", 241, 7, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"_reserved2", 248, 8, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
-    };
-    static const rltop_field_info add_order_fields[] = {
-        {"header.magic", 0, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.length", 4, 2, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.msg_type", 6, 1, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.version", 7, 1, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.session_id", 8, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.seq_num", 16, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.timestamp", 24, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.checksum", 32, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header._reserved", 36, 4, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"order_book_seq", 40, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"order_id", 48, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"symbol_id", 56, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"side", 60, 1, RLTOP_FIELD_ENUM, 0, 1, NULL, 0, 2, side_values, side_names},
-        {"flags", 61, 1, RLTOP_FIELD_FLAGS, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"_reserved1", 62, 2, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"price", 64, 8, RLTOP_FIELD_INT, 1, 1, NULL, 0, 0, NULL, NULL},
-        {"quantity", 72, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"level_quantity", 80, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"level_order_count", 88, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"_reserved2", 92, 36, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
-    };
-    static const rltop_field_info modify_order_fields[] = {
-        {"header.magic", 0, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.length", 4, 2, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.msg_type", 6, 1, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.version", 7, 1, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.session_id", 8, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.seq_num", 16, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.timestamp", 24, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.checksum", 32, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header._reserved", 36, 4, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"order_book_seq", 40, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"order_id", 48, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"symbol_id", 56, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"side", 60, 1, RLTOP_FIELD_ENUM, 0, 1, NULL, 0, 2, side_values, side_names},
-        {"modify_type", 61, 1, RLTOP_FIELD_ENUM, 0, 1, NULL, 0, 3, modify_type_values, modify_type_names},
-        {"_reserved1", 62, 2, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"old_price", 64, 8, RLTOP_FIELD_INT, 1, 1, NULL, 0, 0, NULL, NULL},
-        {"new_price", 72, 8, RLTOP_FIELD_INT, 1, 1, NULL, 0, 0, NULL, NULL},
-        {"new_quantity", 80, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"old_level_quantity", 88, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"new_level_quantity", 96, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"old_level_order_count", 104, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"new_level_order_count", 108, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"_reserved2", 112, 16, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
-    };
-    static const rltop_field_info delete_order_fields[] = {
-        {"header.magic", 0, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.length", 4, 2, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.msg_type", 6, 1, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.version", 7, 1, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.session_id", 8, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.seq_num", 16, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.timestamp", 24, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.checksum", 32, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header._reserved", 36, 4, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"order_book_seq", 40, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"order_id", 48, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"symbol_id", 56, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"side", 60, 1, RLTOP_FIELD_ENUM, 0, 1, NULL, 0, 2, side_values, side_names},
-        {"delete_reason", 61, 1, RLTOP_FIELD_ENUM, 0, 1, NULL, 0, 4, delete_reason_values, delete_reason_names},
-        {"_reserved1", 62, 2, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"price", 64, 8, RLTOP_FIELD_INT, 1, 1, NULL, 0, 0, NULL, NULL},
-        {"level_quantity", 72, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"level_order_count", 80, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"_reserved2", 84, 44, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
-    };
-    static const rltop_field_info execute_order_fields[] = {
-        {"header.magic", 0, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.length", 4, 2, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.msg_type", 6, 1, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.version", 7, 1, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.session_id", 8, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.seq_num", 16, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.timestamp", 24, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.checksum", 32, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header._reserved", 36, 4, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"order_book_seq", 40, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"order_id", 48, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"symbol_id", 56, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"side", 60, 1, RLTOP_FIELD_ENUM, 0, 1, NULL, 0, 2, side_values, side_names},
-        {"_reserved1", 61, 3, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"price", 64, 8, RLTOP_FIELD_INT, 1, 1, NULL, 0, 0, NULL, NULL},
-        {"executed_quantity", 72, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"remaining_quantity", 80, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"trade_id", 88, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"level_quantity", 96, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"level_order_count", 104, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"_reserved2", 108, 20, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
-    };
-    static const rltop_field_info trade_fields[] = {
-        {"header.magic", 0, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.length", 4, 2, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.msg_type", 6, 1, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.version", 7, 1, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.session_id", 8, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.seq_num", 16, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.timestamp", 24, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.checksum", 32, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header._reserved", 36, 4, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"trade_id", 40, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"symbol_id", 48, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"taker_side", 52, 1, RLTOP_FIELD_ENUM, 0, 1, NULL, 0, 2, side_values, side_names},
-        {"_reserved1", 53, 3, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"price", 56, 8, RLTOP_FIELD_INT, 1, 1, NULL, 0, 0, NULL, NULL},
-        {"quantity", 64, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"maker_order_id", 72, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"taker_order_id", 80, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"_reserved2", 88, 40, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
-    };
-    static const rltop_field_info daily_statistics_fields[] = {
-        {"header.magic", 0, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.length", 4, 2, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.msg_type", 6, 1, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.version", 7, 1, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.session_id", 8, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.seq_num", 16, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.timestamp", 24, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.checksum", 32, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header._reserved", 36, 4, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"symbol_id", 40, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"_reserved1", 44, 4, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"open_price", 48, 8, RLTOP_FIELD_INT, 1, 1, NULL, 0, 0, NULL, NULL},
-        {"high_price", 56, 8, RLTOP_FIELD_INT, 1, 1, NULL, 0, 0, NULL, NULL},
-        {"low_price", 64, 8, RLTOP_FIELD_INT, 1, 1, NULL, 0, 0, NULL, NULL},
-        {"last_price", 72, 8, RLTOP_FIELD_INT, 1, 1, NULL, 0, 0, NULL, NULL},
-        {"volume_24h", 80, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"turnover_24h", 88, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"price_change", 96, 8, RLTOP_FIELD_INT, 1, 1, NULL, 0, 0, NULL, NULL},
-        {"price_change_pct", 104, 4, RLTOP_FIELD_INT, 1, 1, NULL, 0, 0, NULL, NULL},
-        {"trade_count", 108, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"_reserved2", 112, 16, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
-    };
-    static const rltop_field_info kline_update_fields[] = {
-        {"header.magic", 0, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.length", 4, 2, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.msg_type", 6, 1, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.version", 7, 1, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.session_id", 8, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.seq_num", 16, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.timestamp", 24, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.checksum", 32, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header._reserved", 36, 4, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"symbol_id", 40, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"interval", 44, 1, RLTOP_FIELD_ENUM, 0, 1, NULL, 0, 6, kline_interval_values, kline_interval_names},
-        {"flags", 45, 1, RLTOP_FIELD_FLAGS, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"_reserved1", 46, 2, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"open_time", 48, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"open_price", 56, 8, RLTOP_FIELD_INT, 1, 1, NULL, 0, 0, NULL, NULL},
-        {"high_price", 64, 8, RLTOP_FIELD_INT, 1, 1, NULL, 0, 0, NULL, NULL},
-        {"low_price", 72, 8, RLTOP_FIELD_INT, 1, 1, NULL, 0, 0, NULL, NULL},
-        {"close_price", 80, 8, RLTOP_FIELD_INT, 1, 1, NULL, 0, 0, NULL, NULL},
-        {"volume", 88, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"turnover", 96, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"trade_count", 104, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"_reserved2", 108, 20, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
-    };
-    static const rltop_field_info ticker_update_fields[] = {
-        {"header.magic", 0, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.length", 4, 2, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.msg_type", 6, 1, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.version", 7, 1, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.session_id", 8, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.seq_num", 16, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.timestamp", 24, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.checksum", 32, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header._reserved", 36, 4, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"symbol_id", 40, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"_reserved1", 44, 4, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"last_price", 48, 8, RLTOP_FIELD_INT, 1, 1, NULL, 0, 0, NULL, NULL},
-        {"last_qty", 56, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"best_bid_price", 64, 8, RLTOP_FIELD_INT, 1, 1, NULL, 0, 0, NULL, NULL},
-        {"best_bid_qty", 72, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"best_ask_price", 80, 8, RLTOP_FIELD_INT, 1, 1, NULL, 0, 0, NULL, NULL},
-        {"best_ask_qty", 88, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"price_change_24h", 96, 8, RLTOP_FIELD_INT, 1, 1, NULL, 0, 0, NULL, NULL},
-        {"volume_24h", 104, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"turnover_24h", 112, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"price_change_pct_24h", 120, 4, RLTOP_FIELD_INT, 1, 1, NULL, 0, 0, NULL, NULL},
-        {"_reserved2", 124, 4, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
-    };
-    static const rltop_field_info liquidation_event_fields[] = {
-        {"header.magic", 0, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.length", 4, 2, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.msg_type", 6, 1, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.version", 7, 1, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.session_id", 8, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.seq_num", 16, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.timestamp", 24, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.checksum", 32, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header._reserved", 36, 4, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"symbol_id", 40, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"side", 44, 1, RLTOP_FIELD_ENUM, 0, 1, NULL, 0, 2, side_values, side_names},
-        {"status", 45, 1, RLTOP_FIELD_ENUM, 0, 1, NULL, 0, 4, liquidation_status_values, liquidation_status_names},
-        {"_reserved1", 46, 2, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"liquidation_id", 48, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"price", 56, 8, RLTOP_FIELD_INT, 1, 1, NULL, 0, 0, NULL, NULL},
-        {"quantity", 64, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"avg_price", 72, 8, RLTOP_FIELD_INT, 1, 1, NULL, 0, 0, NULL, NULL},
-        {"filled_quantity", 80, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"last_fill_quantity", 88, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"_reserved2", 96, 32, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
-    };
-    static const rltop_field_info instrument_definition_fields[] = {
-        {"header.magic", 0, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.length", 4, 2, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.msg_type", 6, 1, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.version", 7, 1, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.session_id", 8, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.seq_num", 16, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.timestamp", 24, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.checksum", 32, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header._reserved", 36, 4, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"symbol_id", 40, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"total_instruments", 44, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"trading_status", 48, 1, RLTOP_FIELD_ENUM, 0, 1, NULL, 0, 4, trading_status_values, trading_status_names},
-        {"price_exponent", 49, 1, RLTOP_FIELD_INT, 1, 1, NULL, 0, 0, NULL, NULL},
-        {"quantity_exponent", 50, 1, RLTOP_FIELD_INT, 1, 1, NULL, 0, 0, NULL, NULL},
-        {"_reserved1", 51, 5, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"symbol", 56, 16, RLTOP_FIELD_TEXT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"base_asset", 72, 8, RLTOP_FIELD_TEXT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"quote_asset", 80, 8, RLTOP_FIELD_TEXT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"tick_size", 88, 8, RLTOP_FIELD_INT, 1, 1, NULL, 0, 0, NULL, NULL},
-        {"lot_size", 96, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"min_quantity", 104, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"max_quantity", 112, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"_reserved2", 120, 8, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
-    };
-    static const rltop_field_info heartbeat_fields[] = {
-        {"header.magic", 0, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.length", 4, 2, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.msg_type", 6, 1, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.version", 7, 1, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.session_id", 8, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.seq_num", 16, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.timestamp", 24, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.checksum", 32, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header._reserved", 36, 4, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"channel", 40, 1, RLTOP_FIELD_ENUM, 0, 1, NULL, 0, 5, channel_values, channel_names},
-        {"_reserved1", 41, 3, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"interval_ms", 44, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"_reserved2", 48, 16, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
-    };
-    static const rltop_field_info login_fields[] = {
-        {"header.magic", 0, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.length", 4, 2, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.msg_type", 6, 1, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.version", 7, 1, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.session_id", 8, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.seq_num", 16, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.timestamp", 24, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.checksum", 32, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header._reserved", 36, 4, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"heartbeat_ms", 40, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"_reserved1", 44, 4, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"client_name", 48, 16, RLTOP_FIELD_TEXT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"token", 64, 64, RLTOP_FIELD_TEXT, 0, 1, NULL, 0, 0, NULL, NULL},
-    };
-    static const rltop_field_info login_accepted_fields[] = {
-        {"header.magic", 0, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.length", 4, 2, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.msg_type", 6, 1, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.version", 7, 1, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.session_id", 8, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.seq_num", 16, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.timestamp", 24, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.checksum", 32, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header._reserved", 36, 4, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"heartbeat_ms", 40, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"idle_timeout_ms", 44, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"num_channels", 48, 2, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"_reserved1", 50, 2, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"max_replay_count", 52, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"replay_rate", 56, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"_reserved2", 60, 4, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
-    };
-    static const rltop_field_info login_rejected_fields[] = {
-        {"header.magic", 0, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.length", 4, 2, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.msg_type", 6, 1, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.version", 7, 1, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.session_id", 8, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.seq_num", 16, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.timestamp", 24, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.checksum", 32, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header._reserved", 36, 4, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"reason", 40, 1, RLTOP_FIELD_ENUM, 0, 1, NULL, 0, 2, login_reject_reason_values, login_reject_reason_names},
-        {"_reserved1", 41, 7, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"detail", 48, 80, RLTOP_FIELD_TEXT, 0, 1, NULL, 0, 0, NULL, NULL},
-    };
-    static const rltop_field_info channel_status_fields[] = {
-        {"header.magic", 0, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.length", 4, 2, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.msg_type", 6, 1, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.version", 7, 1, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.session_id", 8, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.seq_num", 16, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.timestamp", 24, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.checksum", 32, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header._reserved", 36, 4, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"channel_session", 40, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"stream", 48, 1, RLTOP_FIELD_ENUM, 0, 1, NULL, 0, 5, stream_values, stream_names},
-        {"state", 49, 1, RLTOP_FIELD_ENUM, 0, 1, NULL, 0, 2, channel_state_values, channel_state_names},
-        {"instrument_group", 50, 2, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"retained_messages", 52, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"first_seq", 56, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"last_seq", 64, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"retained_bytes", 72, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-    };
-    static const rltop_field_info subscribe_fields[] = {
-        {"header.magic", 0, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.length", 4, 2, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.msg_type", 6, 1, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.version", 7, 1, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.session_id", 8, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.seq_num", 16, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.timestamp", 24, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.checksum", 32, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header._reserved", 36, 4, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"streams", 40, 1, RLTOP_FIELD_FLAGS, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"num_instruments", 41, 1, RLTOP_FIELD_COUNT, 0, 1, "instruments", 20, 0, NULL, NULL},
-        {"_reserved1", 42, 2, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"instruments[0]", 44, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"instruments[1]", 48, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"instruments[2]", 52, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"instruments[3]", 56, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"instruments[4]", 60, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"instruments[5]", 64, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"instruments[6]", 68, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"instruments[7]", 72, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"instruments[8]", 76, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"instruments[9]", 80, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"instruments[10]", 84, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"instruments[11]", 88, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"instruments[12]", 92, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"instruments[13]", 96, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"instruments[14]", 100, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"instruments[15]", 104, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"instruments[16]", 108, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"instruments[17]", 112, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"instruments[18]", 116, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"instruments[19]", 120, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"_reserved2", 124, 4, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
-    };
-    static const rltop_field_info unsubscribe_fields[] = {
-        {"header.magic", 0, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.length", 4, 2, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.msg_type", 6, 1, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.version", 7, 1, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.session_id", 8, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.seq_num", 16, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.timestamp", 24, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.checksum", 32, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header._reserved", 36, 4, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"streams", 40, 1, RLTOP_FIELD_FLAGS, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"num_instruments", 41, 1, RLTOP_FIELD_COUNT, 0, 1, "instruments", 20, 0, NULL, NULL},
-        {"_reserved1", 42, 2, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"instruments[0]", 44, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"instruments[1]", 48, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"instruments[2]", 52, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"instruments[3]", 56, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"instruments[4]", 60, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"instruments[5]", 64, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"instruments[6]", 68, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"instruments[7]", 72, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"instruments[8]", 76, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"instruments[9]", 80, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"instruments[10]", 84, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"instruments[11]", 88, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"instruments[12]", 92, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"instruments[13]", 96, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"instruments[14]", 100, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"instruments[15]", 104, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"instruments[16]", 108, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"instruments[17]", 112, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"instruments[18]", 116, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"instruments[19]", 120, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"_reserved2", 124, 4, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
-    };
-    static const rltop_field_info replay_request_fields[] = {
-        {"header.magic", 0, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.length", 4, 2, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.msg_type", 6, 1, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.version", 7, 1, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.session_id", 8, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.seq_num", 16, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.timestamp", 24, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.checksum", 32, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header._reserved", 36, 4, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"request_id", 40, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"count", 44, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"channel_session", 48, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"first_seq", 56, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-    };
-    static const rltop_field_info replay_complete_fields[] = {
-        {"header.magic", 0, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.length", 4, 2, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.msg_type", 6, 1, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.version", 7, 1, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.session_id", 8, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.seq_num", 16, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.timestamp", 24, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.checksum", 32, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header._reserved", 36, 4, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"request_id", 40, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"count", 44, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"channel_session", 48, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"first_seq", 56, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-    };
-    static const rltop_field_info replay_rejected_fields[] = {
-        {"header.magic", 0, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.length", 4, 2, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.msg_type", 6, 1, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.version", 7, 1, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.session_id", 8, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.seq_num", 16, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.timestamp", 24, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.checksum", 32, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header._reserved", 36, 4, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"request_id", 40, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"count", 44, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"channel_session", 48, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"first_seq", 56, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"reason", 64, 1, RLTOP_FIELD_ENUM, 0, 1, NULL, 0, 4, replay_reject_reason_values, replay_reject_reason_names},
-        {"_reserved1", 65, 7, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"window_first", 72, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"window_last", 80, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"detail", 88, 40, RLTOP_FIELD_TEXT, 0, 1, NULL, 0, 0, NULL, NULL},
-    };
-    static const rltop_field_info session_heartbeat_fields[] = {
-        {"header.magic", 0, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.length", 4, 2, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.msg_type", 6, 1, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.version", 7, 1, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.session_id", 8, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.seq_num", 16, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.timestamp", 24, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.checksum", 32, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header._reserved", 36, 4, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"_reserved1", 40, 8, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
-    };
-    static const rltop_field_info logout_fields[] = {
-        {"header.magic", 0, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.length", 4, 2, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.msg_type", 6, 1, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.version", 7, 1, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.session_id", 8, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.seq_num", 16, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.timestamp", 24, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.checksum", 32, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header._reserved", 36, 4, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"_reserved1", 40, 8, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
-    };
-    static const rltop_field_info end_of_session_fields[] = {
-        {"header.magic", 0, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.length", 4, 2, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.msg_type", 6, 1, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.version", 7, 1, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.session_id", 8, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.seq_num", 16, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.timestamp", 24, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.checksum", 32, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header._reserved", 36, 4, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"reason", 40, 1, RLTOP_FIELD_ENUM, 0, 1, NULL, 0, 6, end_reason_values, end_reason_names},
-        {"_reserved1", 41, 7, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"detail", 48, 80, RLTOP_FIELD_TEXT, 0, 1, NULL, 0, 0, NULL, NULL},
-    };
-    static const rltop_field_info reject_fields[] = {
-        {"header.magic", 0, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.length", 4, 2, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.msg_type", 6, 1, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.version", 7, 1, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.session_id", 8, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.seq_num", 16, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.timestamp", 24, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header.checksum", 32, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"header._reserved", 36, 4, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"rejected_type", 40, 1, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"reason", 41, 1, RLTOP_FIELD_ENUM, 0, 1, NULL, 0, 5, reject_code_values, reject_code_names},
-        {"_reserved1", 42, 2, RLTOP_FIELD_RESERVED, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"error_offset", 44, 4, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"rejected_seq", 48, 8, RLTOP_FIELD_INT, 0, 1, NULL, 0, 0, NULL, NULL},
-        {"detail", 56, 72, RLTOP_FIELD_TEXT, 0, 1, NULL, 0, 0, NULL, NULL},
-    };
     static const rltop_message_info infos[] = {
-        {"OrderBookSnapshot", RLTOP_ORDER_BOOK_SNAPSHOT_TYPE, RLTOP_ORDER_BOOK_SNAPSHOT_SIZE, order_book_snapshot_fields, sizeof order_book_snapshot_fields / sizeof order_book_snapshot_fields[0]},
-        {"TopOfBookSnapshot", RLTOP_TOP_OF_BOOK_SNAPSHOT_TYPE, RLTOP_TOP_OF_BOOK_SNAPSHOT_SIZE, top_of_book_snapshot_fields, sizeof top_of_book_snapshot_fields / sizeof top_of_book_snapshot_fields[0]},
-        {"TradeSnapshot", RLTOP_TRADE_SNAPSHOT_TYPE, RLTOP_TRADE_SNAPSHOT_SIZE, trade_snapshot_fields, sizeof trade_snapshot_fields / sizeof trade_snapshot_fields[0]},
-        {"AddOrder", RLTOP_ADD_ORDER_TYPE, RLTOP_ADD_ORDER_SIZE, add_order_fields, sizeof add_order_fields / sizeof add_order_fields[0]},
-        {"ModifyOrder", RLTOP_MODIFY_ORDER_TYPE, RLTOP_MODIFY_ORDER_SIZE, modify_order_fields, sizeof modify_order_fields / sizeof modify_order_fields[0]},
-        {"DeleteOrder", RLTOP_DELETE_ORDER_TYPE, RLTOP_DELETE_ORDER_SIZE, delete_order_fields, sizeof delete_order_fields / sizeof delete_order_fields[0]},
-        {"ExecuteOrder", RLTOP_EXECUTE_ORDER_TYPE, RLTOP_EXECUTE_ORDER_SIZE, execute_order_fields, sizeof execute_order_fields / sizeof execute_order_fields[0]},
-        {"Trade", RLTOP_TRADE_TYPE, RLTOP_TRADE_SIZE, trade_fields, sizeof trade_fields / sizeof trade_fields[0]},
-        {"DailyStatistics", RLTOP_DAILY_STATISTICS_TYPE, RLTOP_DAILY_STATISTICS_SIZE, daily_statistics_fields, sizeof daily_statistics_fields / sizeof daily_statistics_fields[0]},
-        {"KlineUpdate", RLTOP_KLINE_UPDATE_TYPE, RLTOP_KLINE_UPDATE_SIZE, kline_update_fields, sizeof kline_update_fields / sizeof kline_update_fields[0]},
-        {"TickerUpdate", RLTOP_TICKER_UPDATE_TYPE, RLTOP_TICKER_UPDATE_SIZE, ticker_update_fields, sizeof ticker_update_fields / sizeof ticker_update_fields[0]},
-        {"LiquidationEvent", RLTOP_LIQUIDATION_EVENT_TYPE, RLTOP_LIQUIDATION_EVENT_SIZE, liquidation_event_fields, sizeof liquidation_event_fields / sizeof liquidation_event_fields[0]},
-        {"InstrumentDefinition", RLTOP_INSTRUMENT_DEFINITION_TYPE, RLTOP_INSTRUMENT_DEFINITION_SIZE, instrument_definition_fields, sizeof instrument_definition_fields / sizeof instrument_definition_fields[0]},
-        {"Heartbeat", RLTOP_HEARTBEAT_TYPE, RLTOP_HEARTBEAT_SIZE, heartbeat_fields, sizeof heartbeat_fields / sizeof heartbeat_fields[0]},
-        {"Login", RLTOP_LOGIN_TYPE, RLTOP_LOGIN_SIZE, login_fields, sizeof login_fields / sizeof login_fields[0]},
-        {"LoginAccepted", RLTOP_LOGIN_ACCEPTED_TYPE, RLTOP_LOGIN_ACCEPTED_SIZE, login_accepted_fields, sizeof login_accepted_fields / sizeof login_accepted_fields[0]},
-        {"LoginRejected", RLTOP_LOGIN_REJECTED_TYPE, RLTOP_LOGIN_REJECTED_SIZE, login_rejected_fields, sizeof login_rejected_fields / sizeof login_rejected_fields[0]},
-        {"ChannelStatus", RLTOP_CHANNEL_STATUS_TYPE, RLTOP_CHANNEL_STATUS_SIZE, channel_status_fields, sizeof channel_status_fields / sizeof channel_status_fields[0]},
-        {"Subscribe", RLTOP_SUBSCRIBE_TYPE, RLTOP_SUBSCRIBE_SIZE, subscribe_fields, sizeof subscribe_fields / sizeof subscribe_fields[0]},
-        {"Unsubscribe", RLTOP_UNSUBSCRIBE_TYPE, RLTOP_UNSUBSCRIBE_SIZE, unsubscribe_fields, sizeof unsubscribe_fields / sizeof unsubscribe_fields[0]},
-        {"ReplayRequest", RLTOP_REPLAY_REQUEST_TYPE, RLTOP_REPLAY_REQUEST_SIZE, replay_request_fields, sizeof replay_request_fields / sizeof replay_request_fields[0]},
-        {"ReplayComplete", RLTOP_REPLAY_COMPLETE_TYPE, RLTOP_REPLAY_COMPLETE_SIZE, replay_complete_fields, sizeof replay_complete_fields / sizeof replay_complete_fields[0]},
-        {"ReplayRejected", RLTOP_REPLAY_REJECTED_TYPE, RLTOP_REPLAY_REJECTED_SIZE, replay_rejected_fields, sizeof replay_rejected_fields / sizeof replay_rejected_fields[0]},
-        {"SessionHeartbeat", RLTOP_SESSION_HEARTBEAT_TYPE, RLTOP_SESSION_HEARTBEAT_SIZE, session_heartbeat_fields, sizeof session_heartbeat_fields / sizeof session_heartbeat_fields[0]},
-        {"Logout", RLTOP_LOGOUT_TYPE, RLTOP_LOGOUT_SIZE, logout_fields, sizeof logout_fields / sizeof logout_fields[0]},
-        {"EndOfSession", RLTOP_END_OF_SESSION_TYPE, RLTOP_END_OF_SESSION_SIZE, end_of_session_fields, sizeof end_of_session_fields / sizeof end_of_session_fields[0]},
-        {"Reject", RLTOP_REJECT_TYPE, RLTOP_REJECT_SIZE, reject_fields, sizeof reject_fields / sizeof reject_fields[0]},
+        {"OrderBookSnapshot", RLTOP_ORDER_BOOK_SNAPSHOT_TYPE, RLTOP_ORDER_BOOK_SNAPSHOT_SIZE, rltop_order_book_snapshot_fields, sizeof rltop_order_book_snapshot_fields / sizeof rltop_order_book_snapshot_fields[0]},
+        {"TopOfBookSnapshot", RLTOP_TOP_OF_BOOK_SNAPSHOT_TYPE, RLTOP_TOP_OF_BOOK_SNAPSHOT_SIZE, rltop_top_of_book_snapshot_fields, sizeof rltop_top_of_book_snapshot_fields / sizeof rltop_top_of_book_snapshot_fields[0]},
+        {"TradeSnapshot", RLTOP_TRADE_SNAPSHOT_TYPE, RLTOP_TRADE_SNAPSHOT_SIZE, rltop_trade_snapshot_fields, sizeof rltop_trade_snapshot_fields / sizeof rltop_trade_snapshot_fields[0]},
+        {"AddOrder", RLTOP_ADD_ORDER_TYPE, RLTOP_ADD_ORDER_SIZE, rltop_add_order_fields, sizeof rltop_add_order_fields / sizeof rltop_add_order_fields[0]},
+        {"ModifyOrder", RLTOP_MODIFY_ORDER_TYPE, RLTOP_MODIFY_ORDER_SIZE, rltop_modify_order_fields, sizeof rltop_modify_order_fields / sizeof rltop_modify_order_fields[0]},
+        {"DeleteOrder", RLTOP_DELETE_ORDER_TYPE, RLTOP_DELETE_ORDER_SIZE, rltop_delete_order_fields, sizeof rltop_delete_order_fields / sizeof rltop_delete_order_fields[0]},
+        {"ExecuteOrder", RLTOP_EXECUTE_ORDER_TYPE, RLTOP_EXECUTE_ORDER_SIZE, rltop_execute_order_fields, sizeof rltop_execute_order_fields / sizeof rltop_execute_order_fields[0]},
+        {"Trade", RLTOP_TRADE_TYPE, RLTOP_TRADE_SIZE, rltop_trade_fields, sizeof rltop_trade_fields / sizeof rltop_trade_fields[0]},
+        {"DailyStatistics", RLTOP_DAILY_STATISTICS_TYPE, RLTOP_DAILY_STATISTICS_SIZE, rltop_daily_statistics_fields, sizeof rltop_daily_statistics_fields / sizeof rltop_daily_statistics_fields[0]},
+        {"KlineUpdate", RLTOP_KLINE_UPDATE_TYPE, RLTOP_KLINE_UPDATE_SIZE, rltop_kline_update_fields, sizeof rltop_kline_update_fields / sizeof rltop_kline_update_fields[0]},
+        {"TickerUpdate", RLTOP_TICKER_UPDATE_TYPE, RLTOP_TICKER_UPDATE_SIZE, rltop_ticker_update_fields, sizeof rltop_ticker_update_fields / sizeof rltop_ticker_update_fields[0]},
+        {"LiquidationEvent", RLTOP_LIQUIDATION_EVENT_TYPE, RLTOP_LIQUIDATION_EVENT_SIZE, rltop_liquidation_event_fields, sizeof rltop_liquidation_event_fields / sizeof rltop_liquidation_event_fields[0]},
+        {"InstrumentDefinition", RLTOP_INSTRUMENT_DEFINITION_TYPE, RLTOP_INSTRUMENT_DEFINITION_SIZE, rltop_instrument_definition_fields, sizeof rltop_instrument_definition_fields / sizeof rltop_instrument_definition_fields[0]},
+        {"Heartbeat", RLTOP_HEARTBEAT_TYPE, RLTOP_HEARTBEAT_SIZE, rltop_heartbeat_fields, sizeof rltop_heartbeat_fields / sizeof rltop_heartbeat_fields[0]},
+        {"Login", RLTOP_LOGIN_TYPE, RLTOP_LOGIN_SIZE, rltop_login_fields, sizeof rltop_login_fields / sizeof rltop_login_fields[0]},
+        {"LoginAccepted", RLTOP_LOGIN_ACCEPTED_TYPE, RLTOP_LOGIN_ACCEPTED_SIZE, rltop_login_accepted_fields, sizeof rltop_login_accepted_fields / sizeof rltop_login_accepted_fields[0]},
+        {"LoginRejected", RLTOP_LOGIN_REJECTED_TYPE, RLTOP_LOGIN_REJECTED_SIZE, rltop_login_rejected_fields, sizeof rltop_login_rejected_fields / sizeof rltop_login_rejected_fields[0]},
+        {"ChannelStatus", RLTOP_CHANNEL_STATUS_TYPE, RLTOP_CHANNEL_STATUS_SIZE, rltop_channel_status_fields, sizeof rltop_channel_status_fields / sizeof rltop_channel_status_fields[0]},
+        {"Subscribe", RLTOP_SUBSCRIBE_TYPE, RLTOP_SUBSCRIBE_SIZE, rltop_subscribe_fields, sizeof rltop_subscribe_fields / sizeof rltop_subscribe_fields[0]},
+        {"Unsubscribe", RLTOP_UNSUBSCRIBE_TYPE, RLTOP_UNSUBSCRIBE_SIZE, rltop_unsubscribe_fields, sizeof rltop_unsubscribe_fields / sizeof rltop_unsubscribe_fields[0]},
+        {"ReplayRequest", RLTOP_REPLAY_REQUEST_TYPE, RLTOP_REPLAY_REQUEST_SIZE, rltop_replay_request_fields, sizeof rltop_replay_request_fields / sizeof rltop_replay_request_fields[0]},
+        {"ReplayComplete", RLTOP_REPLAY_COMPLETE_TYPE, RLTOP_REPLAY_COMPLETE_SIZE, rltop_replay_complete_fields, sizeof rltop_replay_complete_fields / sizeof rltop_replay_complete_fields[0]},
+        {"ReplayRejected", RLTOP_REPLAY_REJECTED_TYPE, RLTOP_REPLAY_REJECTED_SIZE, rltop_replay_rejected_fields, sizeof rltop_replay_rejected_fields / sizeof rltop_replay_rejected_fields[0]},
+        {"SessionHeartbeat", RLTOP_SESSION_HEARTBEAT_TYPE, RLTOP_SESSION_HEARTBEAT_SIZE, rltop_session_heartbeat_fields, sizeof rltop_session_heartbeat_fields / sizeof rltop_session_heartbeat_fields[0]},
+        {"Logout", RLTOP_LOGOUT_TYPE, RLTOP_LOGOUT_SIZE, rltop_logout_fields, sizeof rltop_logout_fields / sizeof rltop_logout_fields[0]},
+        {"EndOfSession", RLTOP_END_OF_SESSION_TYPE, RLTOP_END_OF_SESSION_SIZE, rltop_end_of_session_fields, sizeof rltop_end_of_session_fields / sizeof rltop_end_of_session_fields[0]},
+        {"Reject", RLTOP_REJECT_TYPE, RLTOP_REJECT_SIZE, rltop_reject_fields, sizeof rltop_reject_fields / sizeof rltop_reject_fields[0]},
     };
     *count = sizeof infos / sizeof infos[0];
     return infos;

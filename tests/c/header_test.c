@@ -62,8 +62,10 @@ static void add_order_round_trip(void) {
     }
     CHECK(strcmp(rltop_side_name(2), "Sell") == 0 && rltop_side_name(9) == NULL);
 
-    /* One bad enumeration value, resealed: BadEnum at the field, named as in Rust. */
-    rltop_add_order_set_side(&m, 9);
+    /* One bad enumeration value, resealed: BadEnum at the field, named as in Rust. The
+     * accessor is typed (rltop_side); any wire value converts, in C and in C++. */
+    rltop_add_order_set_side(&m, (rltop_side)9);
+    CHECK((int)rltop_add_order_side(&m) == 9);
     rltop_add_order_encode(&m, 3, 42, 0);
     CHECK(rltop_add_order_decode(&m, sizeof m, &d, &err) == RLTOP_ERR_BAD_ENUM);
     CHECK(err.offset == 60 && strcmp(err.field, "AddOrder.side") == 0 && err.found == 9);

@@ -115,13 +115,20 @@ fn crc_tables() -> [[u32; 256]; 8] {
     t
 }
 
+/// Whether the C header declares a C enumeration for `e` (its values fit an `int`; otherwise
+/// they are `#define`d constants and accessors use the repr's integer type).
+pub(crate) fn has_enum_type(e: &Enum) -> bool {
+    e.variants.iter().all(|v| i32::try_from(v.value).is_ok())
+}
+
 fn enumeration(out: &mut String, n: &Names, e: &Enum) {
     let ty = n.ty(&e.name);
     let up = n.constant(&e.name);
     doc(out, "", &e.doc);
-    let fits_int = e.variants.iter().all(|v| i32::try_from(v.value).is_ok());
-    if fits_int {
-        let _ = writeln!(out, "typedef enum {ty} {{");
+    if has_enum_type(e) {
+        // C++ gets the repr as the fixed underlying type, so any wire value converts
+        // without leaving the enumeration's range.
+        let _ = writeln!(out, "typedef enum {ty} {}_ENUM_BASE({}) {{", n.upper, ctype(e.repr));
         for (i, v) in e.variants.iter().enumerate() {
             doc(out, "    ", &v.doc);
             let comma = if i + 1 < e.variants.len() { "," } else { "" };
@@ -263,7 +270,9 @@ pub fn header(model: &Model) -> String {
          /* GCC inlines the validators of every type into a caller's datagram loop and then warns\n \
          * that a small buffer \"may be used uninitialized\" on paths the type check rules out. */\n\
          #if defined(__GNUC__) && !defined(__clang__)\n#pragma GCC diagnostic push\n#pragma GCC diagnostic ignored \"-Wmaybe-uninitialized\"\n#endif\n\n\
-         #ifdef __cplusplus\n#define {up}_STATIC_ASSERT(c, m) static_assert(c, m)\n#else\n#define {up}_STATIC_ASSERT(c, m) _Static_assert(c, m)\n#endif\n\n"
+         #ifdef __cplusplus\n#define {up}_STATIC_ASSERT(c, m) static_assert(c, m)\n#define {up}_ENUM_BASE(t) : t\n#else\n#define {up}_STATIC_ASSERT(c, m) _Static_assert(c, m)\n#define {up}_ENUM_BASE(t)\n#endif\n\n\
+         /* File-scope tables a translation unit may not use (GCC warns about unused static const in C). */\n\
+         #if defined(__GNUC__) || defined(__clang__)\n#define {up}_MAYBE_UNUSED __attribute__((unused))\n#else\n#define {up}_MAYBE_UNUSED\n#endif\n\n"
     );
     let _ = writeln!(out, "/* ---- Protocol ---------------------------------------------------------------------- */\n");
     let p = &s.protocol;

@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use super::{ctype, doc, Names};
+use super::{ctype, doc, has_enum_type, Names};
 use crate::layout::{Leaf, LeafKind, RecordLayout, Shape};
 use crate::model::{Prim, Record, Schema, Ty};
 use crate::Model;
@@ -22,6 +22,34 @@ fn member(s: &Schema, n: &Names, ty: &Ty, shape: &Shape, name: &str) -> String {
     }
 }
 
+/// "1 byte", "8 bytes".
+fn bytes(count: usize) -> String {
+    if count == 1 {
+        "1 byte".into()
+    } else {
+        format!("{count} bytes")
+    }
+}
+
+/// "a Trade", "an AddOrder".
+fn article(name: &str) -> &'static str {
+    if name.starts_with(['A', 'E', 'I', 'O', 'U', 'a', 'e', 'i', 'o', 'u']) {
+        "an"
+    } else {
+        "a"
+    }
+}
+
+/// The C type an accessor of a scalar of schema type `ty` (wire integer `prim`) takes and
+/// returns: the enumeration's type when the header declares one, else the integer type.
+fn value_type(s: &Schema, n: &Names, ty: &Ty, prim: Prim) -> String {
+    match ty {
+        Ty::Enum(e) if has_enum_type(&s.enums[*e]) => n.ty(&s.enums[*e].name),
+        Ty::Array(element, _) => value_type(s, n, element, prim),
+        _ => ctype(prim).to_string(),
+    }
+}
+
 fn declaration(out: &mut String, s: &Schema, n: &Names, r: &Record, l: &RecordLayout) {
     let ty = n.ty(&r.name);
     doc(out, "", &r.doc);
@@ -30,10 +58,10 @@ fn declaration(out: &mut String, s: &Schema, n: &Names, r: &Record, l: &RecordLa
         doc(out, "    ", &f.doc);
         let _ = writeln!(
             out,
-            "    {}; /* offset {}, {} bytes */",
+            "    {}; /* offset {}, {} */",
             member(s, n, &f.ty, &fl.shape, &f.name),
             fl.offset,
-            fl.size
+            bytes(fl.size)
         );
     }
     let _ = writeln!(out, "}};");
@@ -88,9 +116,9 @@ fn accessors(out: &mut String, s: &Schema, n: &Names, r: &Record, l: &RecordLayo
                         let _ = writeln!(out, "static inline {st} *{name}_mut({rec} *m, size_t i) {{ return ({st} *)(void *)({mb} + {at} + i * {step}); }}");
                     }
                     (_, Some(p)) => {
-                        let (t, pn) = (ctype(p), p.name());
-                        let _ = writeln!(out, "static inline {t} {name}(const {rec} *m, size_t i) {{ return {lo}_load_{pn}({cb} + {at} + i * {step}); }}");
-                        let _ = writeln!(out, "static inline void {setter}({rec} *m, size_t i, {t} v) {{ {lo}_store_{pn}({mb} + {at} + i * {step}, v); }}");
+                        let (t, wire, pn) = (value_type(s, n, e, p), ctype(p), p.name());
+                        let _ = writeln!(out, "static inline {t} {name}(const {rec} *m, size_t i) {{ return ({t}){lo}_load_{pn}({cb} + {at} + i * {step}); }}");
+                        let _ = writeln!(out, "static inline void {setter}({rec} *m, size_t i, {t} v) {{ {lo}_store_{pn}({mb} + {at} + i * {step}, ({wire})v); }}");
                     }
                     // Arrays of text or of arrays: the element's bytes.
                     _ => {
@@ -109,9 +137,16 @@ fn accessors(out: &mut String, s: &Schema, n: &Names, r: &Record, l: &RecordLayo
                 let Some(p) = fl.shape.scalar() else {
                     unreachable!("the layout pass gave the scalar {} the shape {:?}", f.name, fl.shape)
                 };
-                let (t, pn) = (ctype(p), p.name());
-                let _ = writeln!(out, "static inline {t} {name}(const {rec} *m) {{ return {lo}_load_{pn}({cb} + {at}); }}");
-                let _ = writeln!(out, "static inline void {setter}({rec} *m, {t} v) {{ {lo}_store_{pn}({mb} + {at}, v); }}");
+                let (t, wire, pn) = (value_type(s, n, &f.ty, p), ctype(p), p.name());
+                if t == wire {
+                    let _ = writeln!(out, "static inline {t} {name}(const {rec} *m) {{ return {lo}_load_{pn}({cb} + {at}); }}");
+                    let _ = writeln!(out, "static inline void {setter}({rec} *m, {t} v) {{ {lo}_store_{pn}({mb} + {at}, v); }}");
+                } else {
+                    // An enumeration: any wire value converts (the C++ enum has the repr as its
+                    // base); whether it is a defined one is the validator's question.
+                    let _ = writeln!(out, "static inline {t} {name}(const {rec} *m) {{ return ({t}){lo}_load_{pn}({cb} + {at}); }}");
+                    let _ = writeln!(out, "static inline void {setter}({rec} *m, {t} v) {{ {lo}_store_{pn}({mb} + {at}, ({wire})v); }}");
+                }
             }
         }
     }
@@ -154,7 +189,8 @@ fn validator(
         r.name
     );
     let _ = writeln!(out, "static inline {lo}_error {}_validate(const unsigned char *b, size_t base, {lo}_decode_error *err) {{", n.ty(&r.name));
-    let _ = writeln!(out, "    (void)b;\n    (void)base;\n    (void)err;");
+    // The checks first: a record without any has nothing to say about its parameters.
+    let mut checks = String::new();
     for leaf in &l.leaves {
         let g = guard(n, r, l, leaf, version_at);
         let path = format!("{}.{}", r.name, leaf.path);
@@ -169,24 +205,33 @@ fn validator(
                     .map(|v| format!("v != {}", super::literal(Prim::I64, v.value.into())))
                     .collect();
                 let _ = writeln!(
-                    out,
+                    checks,
                     "    {{\n        int64_t v = (int64_t){lo}_load_{pn}(b + {at});"
                 );
-                let _ = writeln!(out, "        if ({g}{}) return {lo}_fail(err, {up}_ERR_BAD_ENUM, base + {at}, \"{path}\", (uint64_t)v, 0);\n    }}", cond.join(" && "));
+                let _ = writeln!(checks, "        if ({g}{}) return {lo}_fail(err, {up}_ERR_BAD_ENUM, base + {at}, \"{path}\", (uint64_t)v, 0);\n    }}", cond.join(" && "));
             }
             LeafKind::Count { prim, max } => {
                 let _ = writeln!(
-                    out,
+                    checks,
                     "    {{\n        uint64_t v = (uint64_t){lo}_load_{}(b + {at});",
                     prim.name()
                 );
-                let _ = writeln!(out, "        if ({g}v > {max}u) return {lo}_fail(err, {up}_ERR_BAD_COUNT, base + {at}, \"{path}\", v, {max}u);\n    }}");
+                let _ = writeln!(checks, "        if ({g}v > {max}u) return {lo}_fail(err, {up}_ERR_BAD_COUNT, base + {at}, \"{path}\", v, {max}u);\n    }}");
             }
             LeafKind::Text => {
-                let _ = writeln!(out, "    if ({g}!{lo}_text_valid(b + {at}, {})) return {lo}_fail(err, {up}_ERR_BAD_TEXT, base + {at}, \"{path}\", 0, 0);", leaf.size);
+                let _ = writeln!(checks, "    if ({g}!{lo}_text_valid(b + {at}, {})) return {lo}_fail(err, {up}_ERR_BAD_TEXT, base + {at}, \"{path}\", 0, 0);", leaf.size);
             }
             LeafKind::Int(_) | LeafKind::Flags(_) | LeafKind::Reserved => {}
         }
+    }
+    if checks.is_empty() {
+        let _ = writeln!(
+            out,
+            "    /* {} has no enumeration, count or text field: nothing to check. */\n    (void)b;\n    (void)base;\n    (void)err;",
+            r.name
+        );
+    } else {
+        out.push_str(&checks);
     }
     let _ = writeln!(out, "    return {up}_OK;\n}}\n");
 }
@@ -209,7 +254,7 @@ fn typed(out: &mut String, n: &Names, r: &Record) {
          /** The {name} a decoded message is, or NULL if it is of another type. */\n\
          static inline const {ty} *{lo}_as_{short}(const {lo}_message *m) {{\n    \
          return m->type == {c}_TYPE ? (const {ty} *)(const void *)m->bytes : NULL;\n}}\n\n\
-         /** Decodes a {name} at the start of buf[0..len), checking every rule (another type is\n \
+         /** Decodes {a} {name} at the start of buf[0..len), checking every rule (another type is\n \
          * UnexpectedType). On success *out points into buf. */\n\
          static inline {lo}_error {ty}_decode(const void *buf, size_t len, const {ty} **out, {lo}_decode_error *err) {{\n    \
          {lo}_message m;\n    \
@@ -221,6 +266,7 @@ fn typed(out: &mut String, n: &Names, r: &Record) {
          if (e == {up}_OK) *out = {lo}_as_{short}(&m);\n    \
          return e;\n}}\n\n",
         name = r.name,
+        a = article(&r.name),
         size = c.clone() + "_SIZE"
     );
 }
@@ -237,14 +283,17 @@ fn kind_name(n: &Names, k: LeafKind) -> String {
     format!("{}_FIELD_{k}", n.upper)
 }
 
-/// Field tables, for tools that handle every message generically (dumpers, testees).
-fn reflection(out: &mut String, model: &Model, n: &Names) {
+/// The field-table types and each enumeration's values and names, before the records whose
+/// tables point at them.
+fn reflection_types(out: &mut String, model: &Model, n: &Names) {
     let s = &model.schema;
     let lo = &n.lower;
     let up = &n.upper;
     let _ = write!(
         out,
-        "/* ---- Field tables ------------------------------------------------------------------- */\n\n\
+        "/* ---- Field tables: types ------------------------------------------------------------\n \
+         * Every message's leaf fields, for tools that handle every type generically (dumpers,\n \
+         * testees): each message's table is with the message, {lo}_message_infos() lists them. */\n\n\
          typedef enum {lo}_field_kind {{\n    {up}_FIELD_INT,\n    {up}_FIELD_ENUM,\n    {up}_FIELD_FLAGS,\n    {up}_FIELD_COUNT,\n    {up}_FIELD_TEXT,\n    {up}_FIELD_RESERVED\n}} {lo}_field_kind;\n\n\
          /** One leaf field of a message at its absolute offset (composites and arrays flattened). */\n\
          typedef struct {lo}_field_info {{\n    \
@@ -253,12 +302,10 @@ fn reflection(out: &mut String, model: &Model, n: &Names) {
          /** Protocol version from which the field exists. */\n    uint8_t since;\n    \
          /** COUNT: the top-level array it counts, and that array's length. */\n    const char *counted_array;\n    uint16_t count_max;\n    \
          /** ENUM: the defined values and their names. */\n    uint8_t variant_count;\n    const int64_t *variant_values;\n    const char *const *variant_names;\n}} {lo}_field_info;\n\n\
-         typedef struct {lo}_message_info {{\n    const char *name;\n    uint8_t type;\n    uint16_t size;\n    const {lo}_field_info *fields;\n    size_t field_count;\n}} {lo}_message_info;\n\n\
-         /** Every message type, in schema order; *count is set to how many. */\n\
-         static inline const {lo}_message_info *{lo}_message_infos(size_t *count) {{\n"
+         typedef struct {lo}_message_info {{\n    const char *name;\n    uint8_t type;\n    uint16_t size;\n    const {lo}_field_info *fields;\n    size_t field_count;\n}} {lo}_message_info;\n\n"
     );
     for e in &s.enums {
-        let en = crate::case::snake(&e.name);
+        let en = n.ty(&e.name);
         let vals: Vec<String> = e
             .variants
             .iter()
@@ -271,63 +318,80 @@ fn reflection(out: &mut String, model: &Model, n: &Names) {
             .collect();
         let _ = writeln!(
             out,
-            "    static const int64_t {en}_values[] = {{{}}};",
+            "static const int64_t {en}_values[] {up}_MAYBE_UNUSED = {{{}}};",
             vals.join(", ")
         );
         let _ = writeln!(
             out,
-            "    static const char *const {en}_names[] = {{{}}};",
+            "static const char *const {en}_names[] {up}_MAYBE_UNUSED = {{{}}};",
             names.join(", ")
         );
     }
-    for (m, l) in s.messages.iter().zip(&model.layout.messages) {
+    out.push('\n');
+}
+
+/// One message's field table.
+fn field_table(out: &mut String, s: &Schema, n: &Names, m: &Record, l: &RecordLayout) {
+    let lo = &n.lower;
+    let up = &n.upper;
+    let _ = writeln!(out, "/** {}'s leaf fields, in wire order. */", m.name);
+    let _ = writeln!(
+        out,
+        "static const {lo}_field_info {}_fields[] {up}_MAYBE_UNUSED = {{",
+        n.ty(&m.name)
+    );
+    for leaf in &l.leaves {
+        let (signed, counted, max, enum_ref) = match leaf.kind {
+            LeafKind::Int(p) => (p.signed(), None, 0, None),
+            LeafKind::Enum(e) => (s.enums[e].repr.signed(), None, 0, Some(e)),
+            LeafKind::Count { max, .. } => {
+                let array = m.fields[leaf.field]
+                    .count_of
+                    .map(|t| m.fields[t].name.clone());
+                (false, array, max, None)
+            }
+            _ => (false, None, 0, None),
+        };
+        let counted = counted.map_or("NULL".to_string(), |a| format!("\"{a}\""));
+        let (variants, values, names) = match enum_ref {
+            Some(e) => {
+                let en = n.ty(&s.enums[e].name);
+                (
+                    s.enums[e].variants.len(),
+                    format!("{en}_values"),
+                    format!("{en}_names"),
+                )
+            }
+            None => (0, "NULL".into(), "NULL".into()),
+        };
         let _ = writeln!(
             out,
-            "    static const {lo}_field_info {}_fields[] = {{",
-            crate::case::snake(&m.name)
+            "    {{\"{}\", {}, {}, {}, {}, {}, {counted}, {max}, {variants}, {values}, {names}}},",
+            leaf.path,
+            leaf.offset,
+            leaf.size,
+            kind_name(n, leaf.kind),
+            u8::from(signed),
+            leaf.since
         );
-        for leaf in &l.leaves {
-            let (signed, counted, max, enum_ref) = match leaf.kind {
-                LeafKind::Int(p) => (p.signed(), None, 0, None),
-                LeafKind::Enum(e) => (s.enums[e].repr.signed(), None, 0, Some(e)),
-                LeafKind::Count { max, .. } => {
-                    let array = m.fields[leaf.field]
-                        .count_of
-                        .map(|t| m.fields[t].name.clone());
-                    (false, array, max, None)
-                }
-                _ => (false, None, 0, None),
-            };
-            let counted = counted.map_or("NULL".to_string(), |a| format!("\"{a}\""));
-            let (vc, vv, vn) = match enum_ref {
-                Some(e) => {
-                    let en = crate::case::snake(&s.enums[e].name);
-                    (
-                        s.enums[e].variants.len(),
-                        format!("{en}_values"),
-                        format!("{en}_names"),
-                    )
-                }
-                None => (0, "NULL".into(), "NULL".into()),
-            };
-            let _ = writeln!(
-                out,
-                "        {{\"{}\", {}, {}, {}, {}, {}, {counted}, {max}, {vc}, {vv}, {vn}}},",
-                leaf.path,
-                leaf.offset,
-                leaf.size,
-                kind_name(n, leaf.kind),
-                u8::from(signed),
-                leaf.since
-            );
-        }
-        let _ = writeln!(out, "    }};");
     }
-    let _ = writeln!(out, "    static const {lo}_message_info infos[] = {{");
-    for m in &s.messages {
+    let _ = writeln!(out, "}};\n");
+}
+
+/// The list of every message's table.
+fn message_infos(out: &mut String, model: &Model, n: &Names) {
+    let lo = &n.lower;
+    let _ = writeln!(
+        out,
+        "/* ---- Field tables: every message ----------------------------------------------------- */\n\n\
+         /** Every message type, in schema order; *count is set to how many. */\n\
+         static inline const {lo}_message_info *{lo}_message_infos(size_t *count) {{\n    \
+         static const {lo}_message_info infos[] = {{"
+    );
+    for m in &model.schema.messages {
         let c = n.constant(&m.name);
-        let sn = crate::case::snake(&m.name);
-        let _ = writeln!(out, "        {{\"{}\", {c}_TYPE, {c}_SIZE, {sn}_fields, sizeof {sn}_fields / sizeof {sn}_fields[0]}},", m.name);
+        let fields = format!("{}_fields", n.ty(&m.name));
+        let _ = writeln!(out, "        {{\"{}\", {c}_TYPE, {c}_SIZE, {fields}, sizeof {fields} / sizeof {fields}[0]}},", m.name);
     }
     let _ = writeln!(
         out,
@@ -335,50 +399,45 @@ fn reflection(out: &mut String, model: &Model, n: &Names) {
     );
 }
 
+/// Everything about one record, together: its struct, the assertions on its layout, its
+/// accessors and, for a message, its validator, typed helpers and field table.
+fn record(out: &mut String, model: &Model, n: &Names, r: &Record, l: &RecordLayout) {
+    let s = &model.schema;
+    let title = format!("/* ---- {} ", r.name);
+    let _ = writeln!(out, "{title}{} */\n", "-".repeat(88usize.saturating_sub(title.len())));
+    let _ = writeln!(out, "#pragma pack(push, 1)");
+    declaration(out, s, n, r, l);
+    let _ = writeln!(out, "#pragma pack(pop)");
+    asserts(out, n, r, l);
+    out.push('\n');
+    accessors(out, s, n, r, l);
+    if r.message.is_some() {
+        validator(out, s, n, r, l, model.layout.header(s).at.version);
+        typed(out, n, r);
+        field_table(out, s, n, r, l);
+    }
+}
+
 pub(super) fn emit(out: &mut String, model: &Model, n: &Names) {
     let s = &model.schema;
     let lo = &n.lower;
     let up = &n.upper;
-    let version_at = model.layout.header(s).at.version;
 
-    let _ = writeln!(out, "/* ---- Layouts --------------------------------------------------------------------------\n * Packed structs with the wire layout, checked against the schema's layout pass. Access\n * fields through the accessors below, which read little-endian bytes at fixed offsets. */\n");
+    let _ = writeln!(out, "/* ---- Layouts --------------------------------------------------------------------------\n * Packed structs with the wire layout, checked against the schema's layout pass. Access\n * fields through the accessors, which read little-endian bytes at fixed offsets. */\n");
     for r in s.structs.iter().chain(&s.messages) {
         let _ = writeln!(out, "typedef struct {0} {0};", n.ty(&r.name));
     }
-    let _ = writeln!(out, "\n#pragma pack(push, 1)\n");
+    out.push('\n');
+    reflection_types(out, model, n);
     for (r, l) in s
         .structs
         .iter()
         .zip(&model.layout.structs)
         .chain(s.messages.iter().zip(&model.layout.messages))
     {
-        declaration(out, s, n, r, l);
-        out.push('\n');
+        record(out, model, n, r, l);
     }
-    let _ = writeln!(out, "#pragma pack(pop)\n");
-    for (r, l) in s
-        .structs
-        .iter()
-        .zip(&model.layout.structs)
-        .chain(s.messages.iter().zip(&model.layout.messages))
-    {
-        asserts(out, n, r, l);
-    }
-    let _ = writeln!(out, "\n/* ---- Accessors ------------------------------------------------------------------------ */\n");
-    for (r, l) in s
-        .structs
-        .iter()
-        .zip(&model.layout.structs)
-        .chain(s.messages.iter().zip(&model.layout.messages))
-    {
-        let _ = writeln!(out, "/* {} */", r.name);
-        accessors(out, s, n, r, l);
-    }
-    let _ = writeln!(out, "/* ---- Validation, decoding and encoding per message ------------------------------------ */\n");
-    for (r, l) in s.messages.iter().zip(&model.layout.messages) {
-        validator(out, s, n, r, l, version_at);
-        typed(out, n, r);
-    }
+    let _ = writeln!(out, "/* ---- Any message ---------------------------------------------------------------------- */\n");
     let _ = writeln!(out, "static inline {lo}_error {lo}_validate_fields(const {lo}_message *m, {lo}_decode_error *err) {{\n    switch (m->type) {{");
     for m in &s.messages {
         let _ = writeln!(
@@ -389,5 +448,5 @@ pub(super) fn emit(out: &mut String, model: &Model, n: &Names) {
         );
     }
     let _ = writeln!(out, "    default: return {up}_OK;\n    }}\n}}\n");
-    reflection(out, model, n);
+    message_infos(out, model, n);
 }
