@@ -200,6 +200,21 @@ impl<T: Copy> HeaderRoles<T> {
         }
     }
 
+    /// Every role with its name as the bindings spell their constants (`MAGIC` for
+    /// `MAGIC_OFFSET`, `magic_offset`), in declaration order.
+    pub fn named(self) -> [(&'static str, T); 8] {
+        [
+            ("MAGIC", self.magic),
+            ("LENGTH", self.length),
+            ("TYPE", self.msg_type),
+            ("VERSION", self.version),
+            ("SESSION", self.session),
+            ("SEQUENCE", self.sequence),
+            ("TIMESTAMP", self.timestamp),
+            ("CHECKSUM", self.checksum),
+        ]
+    }
+
     /// The roles an encoder derives from the message itself: magic, length, type, version
     /// and the checksum over the rest. Session, sequence and timestamp the sender supplies.
     pub fn derived(self) -> [T; 5] {

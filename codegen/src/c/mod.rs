@@ -276,36 +276,36 @@ pub fn header(model: &Model) -> String {
     );
     let _ = writeln!(out, "/* ---- Protocol ---------------------------------------------------------------------- */\n");
     let p = &s.protocol;
-    let defines = [
+    let mut defines = vec![
         (
-            "MAGIC",
+            "MAGIC".to_string(),
             format!("{:#010X}u", p.magic).replace("0X", "0x"),
             "The magic number every header starts with.",
         ),
         (
-            "VERSION",
+            "VERSION".to_string(),
             p.version.to_string(),
             "The protocol version this header encodes.",
         ),
         (
-            "MIN_VERSION",
+            "MIN_VERSION".to_string(),
             p.min_version.to_string(),
             "The oldest version it decodes.",
         ),
-        ("HEADER_SIZE", h.size.to_string(), "Header size in bytes."),
         (
-            "MAGIC_OFFSET",
-            h.at.magic.to_string(),
-            "Offsets of the header fields the runtime needs.",
+            "HEADER_SIZE".to_string(),
+            h.size.to_string(),
+            "Header size in bytes.",
         ),
-        ("LENGTH_OFFSET", h.at.length.to_string(), ""),
-        ("TYPE_OFFSET", h.at.msg_type.to_string(), ""),
-        ("VERSION_OFFSET", h.at.version.to_string(), ""),
-        ("SESSION_OFFSET", h.at.session.to_string(), ""),
-        ("SEQUENCE_OFFSET", h.at.sequence.to_string(), ""),
-        ("TIMESTAMP_OFFSET", h.at.timestamp.to_string(), ""),
-        ("CHECKSUM_OFFSET", h.at.checksum.to_string(), ""),
     ];
+    for (i, (role, at)) in h.at.named().into_iter().enumerate() {
+        let comment = if i == 0 {
+            "Offsets of the header fields the runtime needs."
+        } else {
+            ""
+        };
+        defines.push((format!("{role}_OFFSET"), at.to_string(), comment));
+    }
     for (name, value, comment) in defines {
         if !comment.is_empty() {
             let _ = writeln!(out, "/** {comment} */");

@@ -648,23 +648,12 @@ fn messages(model: &Model) -> String {
     let p = &s.protocol;
     let _ = write!(
         out,
-        "\nPROTOCOL = \"{}\"\nMAGIC = {:#010x}\nVERSION = {}\nMIN_VERSION = {}\nHEADER_SIZE = {}\n\
-         MAGIC_OFFSET = {}\nLENGTH_OFFSET = {}\nTYPE_OFFSET = {}\nVERSION_OFFSET = {}\n\
-         SESSION_OFFSET = {}\nSEQUENCE_OFFSET = {}\nTIMESTAMP_OFFSET = {}\nCHECKSUM_OFFSET = {}\n",
-        p.name,
-        p.magic,
-        p.version,
-        p.min_version,
-        h.size,
-        h.at.magic,
-        h.at.length,
-        h.at.msg_type,
-        h.at.version,
-        h.at.session,
-        h.at.sequence,
-        h.at.timestamp,
-        h.at.checksum
+        "\nPROTOCOL = \"{}\"\nMAGIC = {:#010x}\nVERSION = {}\nMIN_VERSION = {}\nHEADER_SIZE = {}\n",
+        p.name, p.magic, p.version, p.min_version, h.size,
     );
+    for (role, at) in h.at.named() {
+        let _ = writeln!(out, "{role}_OFFSET = {at}");
+    }
     out.push_str(
         "\n\ndef _dec_enum(table, x, off, path):\n    e = table.get(x)\n    if e is None:\n        raise BadEnum(off, f\"invalid value {x}\", path)\n    return e\n\n\n\
          def _seq(x, path):\n    if not isinstance(x, (list, tuple)):\n        raise EncodeError(path, f\"expected a list, got {type(x).__name__}\")\n    return x\n",

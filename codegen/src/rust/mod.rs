@@ -23,18 +23,12 @@ fn protocol(model: &Model) -> TokenStream {
     let name = &s.protocol.name;
     let magic = hex(s.protocol.magic.into());
     let (version, min_version) = (s.protocol.version, s.protocol.min_version);
-    let [size, magic_o, length_o, type_o, version_o, session_o, seq_o, ts_o, crc_o] = [
-        h.size,
-        h.at.magic,
-        h.at.length,
-        h.at.msg_type,
-        h.at.version,
-        h.at.session,
-        h.at.sequence,
-        h.at.timestamp,
-        h.at.checksum,
-    ]
-    .map(usize_lit);
+    let size = usize_lit(h.size);
+    let offsets = h.at.named().map(|(role, at)| {
+        let field = quote::format_ident!("{}_offset", role.to_ascii_lowercase());
+        let at = usize_lit(at);
+        quote!(#field: #at,)
+    });
     let header = ident(&s.header().name);
     let doc = docs(&s.protocol.doc);
     quote! {
@@ -45,14 +39,7 @@ fn protocol(model: &Model) -> TokenStream {
             version: #version,
             min_version: #min_version,
             header_size: #size,
-            magic_offset: #magic_o,
-            length_offset: #length_o,
-            type_offset: #type_o,
-            version_offset: #version_o,
-            session_offset: #session_o,
-            sequence_offset: #seq_o,
-            timestamp_offset: #ts_o,
-            checksum_offset: #crc_o,
+            #(#offsets)*
         };
 
         impl ::rltop_runtime::Header for #header {
