@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use rltop_bench::{
-    datagram_sum, datagrams, decode_c, decode_datagram_c, decode_generated, encode_generated, encoded,
-    events, handwritten, peers, Digest,
+    datagram_sum, datagrams, decode_c, decode_datagram_c, decode_generated, encode_generated,
+    encoded, events, handwritten, peers, Digest,
 };
 use rltop_runtime::crc::{checksum_with_hole, checksums_with_hole};
 
@@ -38,8 +38,12 @@ fn decode(c: &mut Criterion) {
             .map(|d| f(black_box(d)))
             .fold(0, i64::wrapping_add)
     }
-    g.bench_function("generated_datagram", |b| b.iter(|| whole(&buf, datagram_sum)));
-    g.bench_function("c_header_datagram", |b| b.iter(|| whole(&buf, decode_datagram_c)));
+    g.bench_function("generated_datagram", |b| {
+        b.iter(|| whole(&buf, datagram_sum))
+    });
+    g.bench_function("c_header_datagram", |b| {
+        b.iter(|| whole(&buf, decode_datagram_c))
+    });
     g.finish();
 }
 
@@ -67,7 +71,8 @@ fn crc(c: &mut Criterion) {
                 let mut windows = black_box(d).chunks_exact(4 * 128);
                 for w in &mut windows {
                     let m = |i: usize| &w[i * 128..i * 128 + 128];
-                    let sums = checksums_with_hole([m(0), m(1), m(2), m(3)], 32).unwrap_or_default();
+                    let sums =
+                        checksums_with_hole([m(0), m(1), m(2), m(3)], 32).unwrap_or_default();
                     acc ^= sums.iter().fold(0, |a, s| a ^ s);
                 }
                 for m in windows.remainder().chunks_exact(128) {

@@ -369,7 +369,11 @@ mod tests {
             .collect();
         assert_eq!(batched, one_by_one, "the datagram decoder");
         for d in datagrams(&buf) {
-            assert_eq!(decode_datagram_c(d), datagram_sum(d), "the C datagram iterator");
+            assert_eq!(
+                decode_datagram_c(d),
+                datagram_sum(d),
+                "the C datagram iterator"
+            );
             assert_ne!(datagram_sum(d), 0);
         }
         let kinds: std::collections::BTreeSet<u8> = buf.chunks_exact(128).map(|m| m[6]).collect();

@@ -9,10 +9,10 @@ use crate::model::*;
 
 #[derive(Clone, Copy)]
 enum Named {
-    Alias(usize),
-    Enum(usize),
-    Flags(usize),
-    Struct(usize),
+    Alias(AliasId),
+    Enum(EnumId),
+    Flags(FlagsId),
+    Struct(StructId),
     Message,
 }
 
@@ -428,7 +428,7 @@ pub fn analyze(ast: &ast::SchemaAst) -> (Option<Schema>, Vec<Diagnostic>) {
             version: 1,
             min_version: 1,
             magic: 0,
-            header: 0,
+            header: StructId::new(0),
             roles: HeaderRoles {
                 magic: 0,
                 length: 0,
@@ -440,13 +440,13 @@ pub fn analyze(ast: &ast::SchemaAst) -> (Option<Schema>, Vec<Diagnostic>) {
                 checksum: 0,
             },
         },
-        aliases: Vec::new(),
-        enums: Vec::new(),
-        flags: Vec::new(),
-        channels: Vec::new(),
+        aliases: Table::new(),
+        enums: Table::new(),
+        flags: Table::new(),
+        channels: Table::new(),
         channel_enum: None,
-        structs: Vec::new(),
-        messages: Vec::new(),
+        structs: Table::new(),
+        messages: Table::new(),
     };
 
     // Pass 1: declare every name, so items may refer to each other in any order.
@@ -466,19 +466,19 @@ pub fn analyze(ast: &ast::SchemaAst) -> (Option<Schema>, Vec<Diagnostic>) {
     for item in &a.ast.items {
         match item {
             Item::Alias(x) => {
-                a.declare(&x.name, Named::Alias(n_alias));
+                a.declare(&x.name, Named::Alias(AliasId::new(n_alias)));
                 n_alias += 1;
             }
             Item::Enum(x) => {
-                a.declare(&x.name, Named::Enum(n_enum));
+                a.declare(&x.name, Named::Enum(EnumId::new(n_enum)));
                 n_enum += 1;
             }
             Item::Flags(x) => {
-                a.declare(&x.name, Named::Flags(n_flags));
+                a.declare(&x.name, Named::Flags(FlagsId::new(n_flags)));
                 n_flags += 1;
             }
             Item::Struct(x) => {
-                a.declare(&x.name, Named::Struct(n_struct));
+                a.declare(&x.name, Named::Struct(StructId::new(n_struct)));
                 n_struct += 1;
             }
             Item::Message(x) => a.declare(&x.name, Named::Message),
@@ -491,8 +491,8 @@ pub fn analyze(ast: &ast::SchemaAst) -> (Option<Schema>, Vec<Diagnostic>) {
             name: "Channel".into(),
             span: channels[0].name.span,
         };
-        a.declare(&name, Named::Enum(n_enum));
-        schema.channel_enum = Some(n_enum);
+        a.declare(&name, Named::Enum(EnumId::new(n_enum)));
+        schema.channel_enum = Some(EnumId::new(n_enum));
     }
 
     // Pass 2: definitions that need no other definition.
@@ -729,13 +729,13 @@ pub fn analyze(ast: &ast::SchemaAst) -> (Option<Schema>, Vec<Diagnostic>) {
                     m.name.span,
                     format!("{owner} does not name its channel (`channel Name`)"),
                 );
-                0
+                ChannelId::new(0)
             }
-            Some(c) => match schema.channels.iter().position(|x| x.name == c.name) {
+            Some(c) => match schema.channels.position(|x| x.name == c.name) {
                 None => {
                     a.err(c.span, format!("{owner}: unknown channel `{}`", c.name))
                         .label = "not declared".into();
-                    0
+                    ChannelId::new(0)
                 }
                 Some(i) => {
                     let ch = &schema.channels[i];
@@ -793,7 +793,7 @@ pub fn analyze(ast: &ast::SchemaAst) -> (Option<Schema>, Vec<Diagnostic>) {
 
 fn header_roles(
     schema: &Schema,
-    h: usize,
+    h: StructId,
     ty: &ast::Ident,
     roles: &[(ast::Ident, ast::Ident)],
     diags: &mut Vec<Diagnostic>,
@@ -875,7 +875,7 @@ fn header_roles(
 }
 
 fn check_struct_cycles(schema: &Schema, diags: &mut Vec<Diagnostic>) {
-    fn uses(ty: &Ty, out: &mut Vec<usize>) {
+    fn uses(ty: &Ty, out: &mut Vec<StructId>) {
         match ty {
             Ty::Struct(i) => out.push(*i),
             Ty::Array(e, _) => uses(e, out),
@@ -883,7 +883,7 @@ fn check_struct_cycles(schema: &Schema, diags: &mut Vec<Diagnostic>) {
         }
     }
     // A struct that reaches itself has no finite size.
-    for start in 0..schema.structs.len() {
+    for start in schema.structs.ids() {
         let mut stack = vec![start];
         let mut seen = vec![false; schema.structs.len()];
         while let Some(s) = stack.pop() {
@@ -900,8 +900,8 @@ fn check_struct_cycles(schema: &Schema, diags: &mut Vec<Diagnostic>) {
                     );
                     return;
                 }
-                if !seen[n] {
-                    seen[n] = true;
+                if !seen[n.index()] {
+                    seen[n.index()] = true;
                     stack.push(n);
                 }
             }

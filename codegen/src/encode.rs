@@ -25,7 +25,6 @@ pub fn message(model: &Model, json: &Value) -> Result<Vec<u8>, String> {
     let schema = &model.schema;
     let mi = schema
         .messages
-        .iter()
         .position(|m| m.name == name)
         .ok_or_else(|| {
             let names: Vec<&str> = schema.messages.iter().map(|m| m.name.as_str()).collect();

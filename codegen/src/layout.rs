@@ -22,7 +22,7 @@ pub enum Shape {
     Text(usize),
     Reserved(usize),
     /// Index into [`Layout::structs`].
-    Struct(usize),
+    Struct(StructId),
     Array {
         element: Box<Shape>,
         len: usize,
@@ -64,8 +64,8 @@ impl Shape {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LeafKind {
     Int(Prim),
-    Enum(usize),
-    Flags(usize),
+    Enum(EnumId),
+    Flags(FlagsId),
     /// Counts entries of an array of `max` elements.
     Count {
         prim: Prim,
@@ -104,15 +104,18 @@ impl RecordLayout {
     pub fn counted_by(&self, record: &Record, leaf: &Leaf) -> Option<(&Leaf, usize)> {
         let index = leaf.index?;
         let count_field = record.counter_of(leaf.field)?;
-        let count = self.leaves.iter().find(|l| l.field == count_field)?;
+        let count = self
+            .leaves
+            .iter()
+            .find(|layout| layout.field == count_field)?;
         Some((count, index))
     }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Layout {
-    pub structs: Vec<RecordLayout>,
-    pub messages: Vec<RecordLayout>,
+    pub structs: Table<StructId, RecordLayout>,
+    pub messages: Table<MessageId, RecordLayout>,
 }
 
 /// Where the header's roles sit, for the runtime's `Protocol` and the sealers.
@@ -128,13 +131,17 @@ impl Layout {
         let header = &self.structs[schema.protocol.header];
         HeaderOffsets {
             size: header.size,
-            at: schema.protocol.roles.map(|field| header.fields[field].offset),
+            at: schema
+                .protocol
+                .roles
+                .map(|field| header.fields[field].offset),
         }
     }
 }
 
 struct Pass<'s> {
     schema: &'s Schema,
+    /// Each struct's layout once computed (a struct is laid out once, however often used).
     structs: Vec<Option<RecordLayout>>,
 }
 
@@ -165,22 +172,22 @@ impl Pass<'_> {
         (Shape::Scalar(prim), prim.size())
     }
 
-    fn record_struct(&mut self, i: usize) -> RecordLayout {
-        if let Some(l) = &self.structs[i] {
-            return l.clone();
+    fn record_struct(&mut self, id: StructId) -> RecordLayout {
+        if let Some(layout) = &self.structs[id.index()] {
+            return layout.clone();
         }
-        let l = self.record(&self.schema.structs[i]);
-        self.structs[i] = Some(l.clone());
-        l
+        let layout = self.record(&self.schema.structs[id]);
+        self.structs[id.index()] = Some(layout.clone());
+        layout
     }
 
-    fn record(&mut self, r: &Record) -> RecordLayout {
+    fn record(&mut self, record: &Record) -> RecordLayout {
         let mut offset = 0;
-        let mut fields = Vec::with_capacity(r.fields.len());
+        let mut fields = Vec::with_capacity(record.fields.len());
         let mut leaves = Vec::new();
-        for (fi, f) in r.fields.iter().enumerate() {
+        for (fi, f) in record.fields.iter().enumerate() {
             let (shape, size) = self.shape_of(&f.ty);
-            let kind_of_count = f.count_of.map(|t| match &r.fields[t].ty {
+            let kind_of_count = f.count_of.map(|t| match &record.fields[t].ty {
                 Ty::Array(_, n) => *n,
                 _ => 0,
             });
@@ -252,14 +259,14 @@ impl Pass<'_> {
         match ty {
             Ty::Struct(s) => {
                 let inner = self.record_struct(*s);
-                for l in inner.leaves {
+                for leaf in inner.leaves {
                     out.push(Leaf {
-                        path: format!("{path}.{}", l.path),
-                        offset: offset + l.offset,
+                        path: format!("{path}.{}", leaf.path),
+                        offset: offset + leaf.offset,
                         since,
                         field,
                         index: None,
-                        ..l
+                        ..leaf
                     });
                 }
             }
@@ -282,48 +289,54 @@ impl Pass<'_> {
     }
 }
 
-fn field_sum(r: &Record, l: &RecordLayout) -> String {
-    r.fields
+fn field_sum(record: &Record, layout: &RecordLayout) -> String {
+    record
+        .fields
         .iter()
-        .zip(&l.fields)
+        .zip(&layout.fields)
         .map(|(f, fl)| format!("{} {}", f.name, fl.size))
         .collect::<Vec<_>>()
         .join(" + ")
 }
 
-fn check_size(r: &Record, l: &RecordLayout, kind: &str, diags: &mut Vec<Diagnostic>) {
-    let Some(declared) = r.declared_size else {
+fn check_size(record: &Record, layout: &RecordLayout, kind: &str, diags: &mut Vec<Diagnostic>) {
+    let Some(declared) = record.declared_size else {
         return;
     };
-    if declared == l.size {
+    if declared == layout.size {
         return;
     }
-    let (diff, how) = if declared > l.size {
-        (declared - l.size, "short of")
+    let (diff, how) = if declared > layout.size {
+        (declared - layout.size, "short of")
     } else {
-        (l.size - declared, "over")
+        (layout.size - declared, "over")
     };
-    let span = r.size_span.unwrap_or(r.span);
+    let span = record.size_span.unwrap_or(record.span);
     diags.push(
         Diagnostic::error(
             span,
-            format!("{kind} `{}` declares {declared} bytes but its fields sum to {} ({diff} byte{} {how} the declared size)", r.name, l.size, if diff == 1 { "" } else { "s" }),
+            format!("{kind} `{}` declares {declared} bytes but its fields sum to {} ({diff} byte{} {how} the declared size)", record.name, layout.size, if diff == 1 { "" } else { "s" }),
         )
-        .label(format!("declared {declared}, fields sum to {}", l.size))
-        .note(format!("fields: {} = {}", field_sum(r, l), l.size)),
+        .label(format!("declared {declared}, fields sum to {}", layout.size))
+        .note(format!("fields: {} = {}", field_sum(record, layout), layout.size)),
     );
 }
 
 /// Multi-byte scalars whose offset (from the message start, or the struct start) is not a
 /// multiple of their size cost an unaligned access on some CPUs: a warning, not an error.
-fn check_alignment(r: &Record, l: &RecordLayout, kind: &str, diags: &mut Vec<Diagnostic>) {
-    let mut warned = vec![false; r.fields.len()];
-    for leaf in &l.leaves {
+fn check_alignment(
+    record: &Record,
+    layout: &RecordLayout,
+    kind: &str,
+    diags: &mut Vec<Diagnostic>,
+) {
+    let mut warned = vec![false; record.fields.len()];
+    for leaf in &layout.leaves {
         let scalar = !matches!(leaf.kind, LeafKind::Text | LeafKind::Reserved);
         if scalar && leaf.size > 1 && leaf.offset % leaf.size != 0 && !warned[leaf.field] {
             warned[leaf.field] = true;
             diags.push(
-                Diagnostic::warning(r.fields[leaf.field].span, format!("{kind} `{}`, field `{}`: {}-byte value at offset {} is not naturally aligned", r.name, leaf.path, leaf.size, leaf.offset))
+                Diagnostic::warning(record.fields[leaf.field].span, format!("{kind} `{}`, field `{}`: {}-byte value at offset {} is not naturally aligned", record.name, leaf.path, leaf.size, leaf.offset))
                     .label(format!("offset {} is not a multiple of {}", leaf.offset, leaf.size)),
             );
         }
@@ -337,23 +350,26 @@ pub fn compute(schema: &Schema) -> (Layout, Vec<Diagnostic>) {
         structs: vec![None; schema.structs.len()],
     };
     let mut diags = Vec::new();
-    let structs: Vec<RecordLayout> = (0..schema.structs.len())
-        .map(|i| pass.record_struct(i))
+    let structs: Table<StructId, RecordLayout> = schema
+        .structs
+        .ids()
+        .map(|id| pass.record_struct(id))
         .collect();
-    for (r, l) in schema.structs.iter().zip(&structs) {
-        check_size(r, l, "struct", &mut diags);
-        check_alignment(r, l, "struct", &mut diags);
+    for (record, layout) in schema.structs.iter().zip(&structs) {
+        check_size(record, layout, "struct", &mut diags);
+        check_alignment(record, layout, "struct", &mut diags);
     }
-    let messages: Vec<RecordLayout> = schema.messages.iter().map(|m| pass.record(m)).collect();
-    for (r, l) in schema.messages.iter().zip(&messages) {
-        check_size(r, l, "message", &mut diags);
-        check_alignment(r, l, "message", &mut diags);
-        if l.size > usize::from(u16::MAX) {
+    let messages: Table<MessageId, RecordLayout> =
+        schema.messages.iter().map(|m| pass.record(m)).collect();
+    for (record, layout) in schema.messages.iter().zip(&messages) {
+        check_size(record, layout, "message", &mut diags);
+        check_alignment(record, layout, "message", &mut diags);
+        if layout.size > usize::from(u16::MAX) {
             diags.push(Diagnostic::error(
-                r.span,
+                record.span,
                 format!(
                     "message `{}` is {} bytes; the length field holds at most 65535",
-                    r.name, l.size
+                    record.name, layout.size
                 ),
             ));
         }

@@ -11,6 +11,7 @@ pub mod c;
 pub mod case;
 pub mod diagnostic;
 pub mod encode;
+pub mod id;
 pub mod layout;
 pub mod model;
 pub mod parser;

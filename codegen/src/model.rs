@@ -2,6 +2,7 @@
 //! [layout pass](crate::layout) computes them once, for every emitter.
 
 use crate::diagnostic::Span;
+pub use crate::id::{AliasId, ChannelId, EnumId, FlagsId, MessageId, StructId, Table};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Prim {
@@ -75,14 +76,14 @@ impl Prim {
     }
 }
 
-/// A field's type, with names resolved to indices into [`Schema`]'s lists.
+/// A field's type, with names resolved to ids into [`Schema`]'s tables.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Ty {
     Prim(Prim),
-    Alias(usize),
-    Enum(usize),
-    Flags(usize),
-    Struct(usize),
+    Alias(AliasId),
+    Enum(EnumId),
+    Flags(FlagsId),
+    Struct(StructId),
     Array(Box<Ty>, usize),
     Text(usize),
     Reserved(usize),
@@ -142,8 +143,7 @@ impl Field {
 #[derive(Debug, Clone, Copy)]
 pub struct MessageInfo {
     pub type_code: u8,
-    /// Index into [`Schema::channels`].
-    pub channel: usize,
+    pub channel: ChannelId,
 }
 
 /// A struct (composite) or a message: a fixed sequence of fields.
@@ -235,23 +235,23 @@ pub struct Protocol {
     pub version: u8,
     pub min_version: u8,
     pub magic: u32,
-    /// Index into [`Schema::structs`].
-    pub header: usize,
+    /// The header struct.
+    pub header: StructId,
     pub roles: HeaderRoles,
 }
 
 #[derive(Debug, Clone)]
 pub struct Schema {
     pub protocol: Protocol,
-    pub aliases: Vec<Alias>,
+    pub aliases: Table<AliasId, Alias>,
     /// Enumerations, including the one generated from the channels (see `channel_enum`).
-    pub enums: Vec<Enum>,
-    pub flags: Vec<Enum>,
-    pub channels: Vec<Channel>,
-    /// Index into `enums` of the enumeration of channels, if any channel is declared.
-    pub channel_enum: Option<usize>,
-    pub structs: Vec<Record>,
-    pub messages: Vec<Record>,
+    pub enums: Table<EnumId, Enum>,
+    pub flags: Table<FlagsId, Enum>,
+    pub channels: Table<ChannelId, Channel>,
+    /// The enumeration of channels, if any channel is declared.
+    pub channel_enum: Option<EnumId>,
+    pub structs: Table<StructId, Record>,
+    pub messages: Table<MessageId, Record>,
 }
 
 impl Schema {

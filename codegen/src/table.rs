@@ -60,7 +60,7 @@ pub fn render(model: &Model) -> String {
     if !s.aliases.is_empty() {
         out.push('\n');
     }
-    for (kind, list) in [("enum", &s.enums), ("flags", &s.flags)] {
+    for (kind, list) in [("enum", s.enums.iter()), ("flags", s.flags.iter())] {
         for e in list {
             let values: Vec<String> = e
                 .variants

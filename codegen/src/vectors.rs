@@ -21,14 +21,14 @@
 use serde_json::{json, Map, Value};
 
 use crate::layout::{HeaderOffsets, Leaf, LeafKind, RecordLayout, Shape};
-use crate::model::{Enum, Prim, Record, Schema, Ty};
+use crate::model::{Enum, MessageId, Prim, Record, Schema, Ty};
 use crate::Model;
 
 /// Every vector file, as (path under `conformance/vectors/`, pretty JSON text).
 pub fn build(model: &Model) -> Vec<(String, String)> {
     let v = Vectors::new(model);
     let mut files = Vec::new();
-    for (mi, m) in model.schema.messages.iter().enumerate() {
+    for (mi, m) in model.schema.messages.enumerate() {
         files.push((
             format!("messages/{}.json", m.name),
             pretty(&v.message_file(mi)),
@@ -213,9 +213,10 @@ impl Gen<'_> {
         let mut counts = vec![None; rec.fields.len()];
         for (i, f) in rec.fields.iter().enumerate() {
             let Some(array) = f.count_of else { continue };
-            let (Some(prim), Some((_, max, _))) =
-                (lay.fields[i].shape.scalar(), lay.fields[array].shape.array())
-            else {
+            let (Some(prim), Some((_, max, _))) = (
+                lay.fields[i].shape.scalar(),
+                lay.fields[array].shape.array(),
+            ) else {
                 continue;
             };
             let c = self.count(max);
@@ -332,7 +333,7 @@ impl<'m> Vectors<'m> {
     }
 
     /// Message `mi` filled as `fill`, with a seed taken from `case`.
-    fn build(&self, mi: usize, fill: Fill, case: &str) -> Built {
+    fn build(&self, mi: MessageId, fill: Fill, case: &str) -> Built {
         let rec = &self.schema.messages[mi];
         let lay = &self.model.layout.messages[mi];
         let mut gen = Gen {
@@ -359,7 +360,7 @@ impl<'m> Vectors<'m> {
         }
     }
 
-    fn typical(&self, mi: usize) -> Built {
+    fn typical(&self, mi: MessageId) -> Built {
         self.build(
             mi,
             Fill::Typical,
@@ -367,7 +368,7 @@ impl<'m> Vectors<'m> {
         )
     }
 
-    fn message_file(&self, mi: usize) -> Value {
+    fn message_file(&self, mi: MessageId) -> Value {
         let rec = &self.schema.messages[mi];
         let lay = &self.model.layout.messages[mi];
         let name = &rec.name;
@@ -415,7 +416,7 @@ impl<'m> Vectors<'m> {
             let mut expect = Vec::new();
             // A different run of types per datagram, kept under a 1472-byte UDP payload.
             for k in 0..n {
-                let mi = (d * 3 + k * (d + 1)) % n;
+                let mi = MessageId::new((d * 3 + k * (d + 1)) % n);
                 let b = self.build(mi, Fill::Typical, &format!("datagram-{d}/{k}"));
                 if bytes.len() + b.bytes.len() > 1472 {
                     break;
@@ -436,7 +437,7 @@ impl<'m> Vectors<'m> {
     fn error_file(&self) -> Value {
         let h = self.h;
         let mut cases = Vec::new();
-        for (mi, rec) in self.schema.messages.iter().enumerate() {
+        for (mi, rec) in self.schema.messages.enumerate() {
             let name = &rec.name;
             let lay = &self.model.layout.messages[mi];
             let good = self.typical(mi);
@@ -652,8 +653,13 @@ impl<'m> Vectors<'m> {
     /// and which errors end the datagram and which skip one message.
     fn datagram_error_cases(&self) -> Vec<Value> {
         let h = self.h;
-        let a = self.typical(0);
-        let b = self.typical(self.schema.messages.len() - 1);
+        let mut ids = self.schema.messages.ids();
+        let (first, last) = (ids.next(), ids.next_back());
+        let (Some(first), Some(last)) = (first, last.or(first)) else {
+            return Vec::new();
+        };
+        let a = self.typical(first);
+        let b = self.typical(last);
         let used: Vec<u8> = self
             .schema
             .messages
@@ -754,7 +760,7 @@ impl<'m> Vectors<'m> {
     /// JSON an encoder must refuse, one rule broken per case.
     fn encode_error_file(&self) -> Value {
         let mut cases = Vec::new();
-        for (mi, rec) in self.schema.messages.iter().enumerate() {
+        for (mi, rec) in self.schema.messages.enumerate() {
             let good = self.build(mi, Fill::Full, &format!("{}/full", rec.name));
             let lay = &self.model.layout.messages[mi];
             let name = &rec.name;

@@ -111,7 +111,7 @@ proptest! {
         let model = rltop_codegen::check("random.rlt", &text)
             .into_model()
             .map_err(|e| TestCaseError::fail(format!("{e}\n{text}")))?;
-        let layout = &model.layout.messages[0];
+        let layout = model.layout.messages.iter().next().expect("one message");
         prop_assert_eq!(layout.size, size);
 
         // Fields: back to back from 0, each as large as computed here.

@@ -132,12 +132,12 @@ fn field_ty(model: &Model, ty: &syn::Type, reserved: bool) -> syn::Result<Ty> {
                 }
             }
             // The runtime's byte-order types: `rltop_runtime::le::U32`, or `U32` after a `use`.
-            if let Some(prim) = Prim::from_name(&name.to_lowercase()).filter(|p| {
-                p.size() > 1 && name == name.to_uppercase()
-            }) {
+            if let Some(prim) = Prim::from_name(&name.to_lowercase())
+                .filter(|p| p.size() > 1 && name == name.to_uppercase())
+            {
                 return Ok(Ty::Prim(prim));
             }
-            if let Some(a) = s.aliases.iter().position(|a| a.name == name) {
+            if let Some(a) = s.aliases.position(|a| a.name == name) {
                 let native = s.aliases[a].prim;
                 if native.size() > 1 {
                     return Err(syn::Error::new(
@@ -151,7 +151,7 @@ fn field_ty(model: &Model, ty: &syn::Type, reserved: bool) -> syn::Result<Ty> {
                 }
                 return Ok(Ty::Alias(a));
             }
-            if let Some(st) = s.structs.iter().position(|r| r.name == name) {
+            if let Some(st) = s.structs.position(|r| r.name == name) {
                 return Ok(Ty::Struct(st));
             }
             Err(not_plain())
@@ -263,7 +263,6 @@ pub fn message(input: &syn::DeriveInput) -> syn::Result<TokenStream> {
     let Some(channel) = model
         .schema
         .channels
-        .iter()
         .position(|c| (c.first..=c.last).contains(&attrs.type_code))
     else {
         return Err(syn::Error::new(
@@ -289,7 +288,7 @@ pub fn message(input: &syn::DeriveInput) -> syn::Result<TokenStream> {
         ));
     }
 
-    model.schema.messages.push(Record {
+    let id = model.schema.messages.push(Record {
         name: name.to_string(),
         doc: Vec::new(),
         declared_size: Some(attrs.size),
@@ -311,7 +310,7 @@ pub fn message(input: &syn::DeriveInput) -> syn::Result<TokenStream> {
         return Err(syn::Error::new(attrs.size_span, msg));
     }
     model.layout = layout;
-    let which = Which::Message(model.schema.messages.len() - 1);
+    let which = Which::Message(id);
     let impls = record::impls(&model, which, &quote!(#name));
     Ok(quote! {
         const _: () = {

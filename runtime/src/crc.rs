@@ -163,7 +163,12 @@ mod hw {
     /// One word `k` of every chain of [`lockstep`], with `hole_bits` read as zero.
     #[target_feature(enable = "sse4.2")]
     #[inline]
-    fn round<const N: usize>(state: &mut [u64; N], bodies: &[&[[u8; 8]]; N], k: usize, hole_bits: u64) {
+    fn round<const N: usize>(
+        state: &mut [u64; N],
+        bodies: &[&[[u8; 8]]; N],
+        k: usize,
+        hole_bits: u64,
+    ) {
         for (s, body) in state.iter_mut().zip(bodies) {
             *s = _mm_crc32_u64(*s, u64::from_le_bytes(body[k]) & !hole_bits);
         }

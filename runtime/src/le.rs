@@ -114,7 +114,10 @@ mod tests {
     fn the_bytes_are_little_endian_whatever_the_host() {
         assert_eq!(U32::new(0x0102_0304).to_bytes(), [4, 3, 2, 1]);
         assert_eq!(I16::new(-2).to_bytes(), [0xFE, 0xFF]);
-        assert_eq!(U64::from_bytes([1, 0, 0, 0, 0, 0, 0, 0x80]).get(), 0x8000_0000_0000_0001);
+        assert_eq!(
+            U64::from_bytes([1, 0, 0, 0, 0, 0, 0, 0x80]).get(),
+            0x8000_0000_0000_0001
+        );
         assert_eq!(bytemuck::bytes_of(&I64::new(-1)), &[0xFF; 8]);
     }
 

@@ -20,12 +20,12 @@ pub mod le;
 mod text;
 
 pub use bytemuck;
+pub use error::{DecodeError, InvalidEnum, TextError};
 /// `#[derive(Message)]` for a hand-written extension message and `include_schema!` for a
 /// whole schema at compile time (feature `derive`); see the `rltop-derive` crate. The macro
 /// shares its name with the [`Message`] trait it implements, as serde's derives do.
 #[cfg(feature = "derive")]
 pub use rltop_derive::{include_schema, Message};
-pub use error::{DecodeError, InvalidEnum, TextError};
 pub use text::{ascii_str, set_ascii, valid_ascii};
 
 use core::marker::PhantomData;
@@ -296,7 +296,11 @@ pub fn check_checksum(frame: &Frame<'_>, p: &Protocol) -> Result<(), DecodeError
 /// Compares a frame's checksum field with `computed` (its CRC-32C with the field as zero;
 /// `None` if the frame cannot hold the field).
 #[inline]
-fn checksum_verdict(frame: &Frame<'_>, p: &Protocol, computed: Option<u32>) -> Result<(), DecodeError> {
+fn checksum_verdict(
+    frame: &Frame<'_>,
+    p: &Protocol,
+    computed: Option<u32>,
+) -> Result<(), DecodeError> {
     let found = frame
         .bytes
         .get(p.checksum_offset..p.checksum_offset + 4)
@@ -426,7 +430,9 @@ impl<'a> Window<'a> {
         // (each message's own checksum is interleaved in three lanes).
         self.summed = false;
         if self.filled == crc::BATCH {
-            if let Some(sums) = crc::checksums_with_hole(self.frames.map(|f| f.bytes), p.checksum_offset) {
+            if let Some(sums) =
+                crc::checksums_with_hole(self.frames.map(|f| f.bytes), p.checksum_offset)
+            {
                 self.sums = sums;
                 self.summed = true;
             }

@@ -191,7 +191,9 @@ fn fenced_block<'a>(readme: &'a str, lang: &str, marker: &str) -> Result<&'a str
 const README_CHECKOUT: &str = "path = \"rltop/";
 
 fn readme_example() -> Result<(), String> {
-    eprintln!("\n# the README's derive and include_schema! example, in a crate outside the workspace");
+    eprintln!(
+        "\n# the README's derive and include_schema! example, in a crate outside the workspace"
+    );
     let root = root();
     let readme = fs::read_to_string(root.join("README.md"))
         .map_err(|e| format!("cannot read README.md: {e}"))?;

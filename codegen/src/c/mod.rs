@@ -121,14 +121,19 @@ pub(crate) fn has_enum_type(e: &Enum) -> bool {
     e.variants.iter().all(|v| i32::try_from(v.value).is_ok())
 }
 
-fn enumeration(out: &mut String, n: &Names, e: &Enum) {
-    let ty = n.ty(&e.name);
-    let up = n.constant(&e.name);
+fn enumeration(out: &mut String, names: &Names, e: &Enum) {
+    let ty = names.ty(&e.name);
+    let up = names.constant(&e.name);
     doc(out, "", &e.doc);
     if has_enum_type(e) {
         // C++ gets the repr as the fixed underlying type, so any wire value converts
         // without leaving the enumeration's range.
-        let _ = writeln!(out, "typedef enum {ty} {}_ENUM_BASE({}) {{", n.upper, ctype(e.repr));
+        let _ = writeln!(
+            out,
+            "typedef enum {ty} {}_ENUM_BASE({}) {{",
+            names.upper,
+            ctype(e.repr)
+        );
         for (i, v) in e.variants.iter().enumerate() {
             doc(out, "    ", &v.doc);
             let comma = if i + 1 < e.variants.len() { "," } else { "" };
@@ -182,8 +187,8 @@ fn enumeration(out: &mut String, n: &Names, e: &Enum) {
     let _ = writeln!(out, "    return -1;\n}}\n");
 }
 
-fn flags(out: &mut String, n: &Names, f: &Enum) {
-    let up = n.constant(&f.name);
+fn flags(out: &mut String, names: &Names, f: &Enum) {
+    let up = names.constant(&f.name);
     doc(out, "", &f.doc);
     let mut all = 0u64;
     for v in &f.variants {
@@ -211,8 +216,8 @@ impl Names {
 
 /// Byte-order loads and stores, the CRC-32C tables and the CRC-32C functions (one message,
 /// four at once), as in the header.
-fn crc_section(n: &Names) -> String {
-    let lo = &n.lower;
+fn crc_section(names: &Names) -> String {
+    let lo = &names.lower;
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -228,7 +233,7 @@ fn crc_section(n: &Names) -> String {
         let _ = writeln!(out, "        }},");
     }
     let _ = writeln!(out, "    }};\n    return t;\n}}\n");
-    out.push_str(&n.runtime(CRC));
+    out.push_str(&names.runtime(CRC));
     out
 }
 
@@ -240,8 +245,8 @@ pub fn crc_source(model: &Model) -> String {
 
 pub fn header(model: &Model) -> String {
     let s = &model.schema;
-    let n = Names::new(model);
-    let (lo, up) = (&n.lower, &n.upper);
+    let names = Names::new(model);
+    let (lo, up) = (&names.lower, &names.upper);
     let h = model.layout.header(s);
     let mut out = String::new();
     let _ = writeln!(
@@ -316,13 +321,13 @@ pub fn header(model: &Model) -> String {
 
     let _ = writeln!(out, "/* ---- Enumerations and flags -------------------------------------------------------- */\n");
     for e in &s.enums {
-        enumeration(&mut out, &n, e);
+        enumeration(&mut out, &names, e);
     }
     for f in &s.flags {
-        flags(&mut out, &n, f);
+        flags(&mut out, &names, f);
     }
     if let Some(ce) = s.channel_enum {
-        let cty = n.ty(&s.enums[ce].name);
+        let cty = names.ty(&s.enums[ce].name);
         let _ = writeln!(
             out,
             "/** The channel a type code belongs to, or 0 if none. */"
@@ -344,7 +349,7 @@ pub fn header(model: &Model) -> String {
 
     let _ = writeln!(out, "/* ---- Message types ------------------------------------------------------------------ */\n");
     for (m, l) in s.messages.iter().zip(&model.layout.messages) {
-        let c = n.constant(&m.name);
+        let c = names.constant(&m.name);
         let code = m.message.map_or(0, |i| i.type_code);
         let _ = writeln!(
             out,
@@ -374,13 +379,13 @@ pub fn header(model: &Model) -> String {
     }
     let _ = writeln!(out, "    }};\n    return sizes[type];\n}}\n");
 
-    out.push_str(&crc_section(&n));
+    out.push_str(&crc_section(&names));
     let _ = writeln!(out, "typedef struct {lo}_message {lo}_message;\ntypedef struct {lo}_decode_error {lo}_decode_error;");
     out.push('\n');
-    out.push_str(&n.runtime(RUNTIME));
+    out.push_str(&names.runtime(RUNTIME));
     out.push('\n');
 
-    records::emit(&mut out, model, &n);
+    records::emit(&mut out, model, &names);
 
     let _ = write!(out, "\n#if defined(__GNUC__) && !defined(__clang__)\n#pragma GCC diagnostic pop\n#endif\n\n#ifdef __cplusplus\n}} /* extern \"C\" */\n#endif\n\n#endif /* {guard} */\n");
     out

@@ -9,12 +9,16 @@ use crate::model::{Prim, Record, Schema, Ty};
 use crate::Model;
 
 /// The member declaration of a field: `int64_t price`, `rltop_price_level bids[10]`.
-fn member(s: &Schema, n: &Names, ty: &Ty, shape: &Shape, name: &str) -> String {
+fn member(schema: &Schema, names: &Names, ty: &Ty, shape: &Shape, name: &str) -> String {
     match (ty, shape) {
-        (Ty::Struct(i), _) => format!("{} {name}", n.ty(&s.structs[*i].name)),
-        (Ty::Array(element_ty, len), Shape::Array { element, .. }) => {
-            member(s, n, element_ty, element, &format!("{name}[{len}]"))
-        }
+        (Ty::Struct(i), _) => format!("{} {name}", names.ty(&schema.structs[*i].name)),
+        (Ty::Array(element_ty, len), Shape::Array { element, .. }) => member(
+            schema,
+            names,
+            element_ty,
+            element,
+            &format!("{name}[{len}]"),
+        ),
         (Ty::Text(len), _) => format!("char {name}[{len}]"),
         (Ty::Reserved(len), _) => format!("uint8_t {name}[{len}]"),
         (_, Shape::Scalar(prim)) => format!("{} {name}", ctype(*prim)),
@@ -42,24 +46,30 @@ fn article(name: &str) -> &'static str {
 
 /// The C type an accessor of a scalar of schema type `ty` (wire integer `prim`) takes and
 /// returns: the enumeration's type when the header declares one, else the integer type.
-fn value_type(s: &Schema, n: &Names, ty: &Ty, prim: Prim) -> String {
+fn value_type(schema: &Schema, names: &Names, ty: &Ty, prim: Prim) -> String {
     match ty {
-        Ty::Enum(e) if has_enum_type(&s.enums[*e]) => n.ty(&s.enums[*e].name),
-        Ty::Array(element, _) => value_type(s, n, element, prim),
+        Ty::Enum(e) if has_enum_type(&schema.enums[*e]) => names.ty(&schema.enums[*e].name),
+        Ty::Array(element, _) => value_type(schema, names, element, prim),
         _ => ctype(prim).to_string(),
     }
 }
 
-fn declaration(out: &mut String, s: &Schema, n: &Names, r: &Record, l: &RecordLayout) {
-    let ty = n.ty(&r.name);
-    doc(out, "", &r.doc);
+fn declaration(
+    out: &mut String,
+    schema: &Schema,
+    names: &Names,
+    record: &Record,
+    layout: &RecordLayout,
+) {
+    let ty = names.ty(&record.name);
+    doc(out, "", &record.doc);
     let _ = writeln!(out, "struct {ty} {{");
-    for (f, fl) in r.fields.iter().zip(&l.fields) {
+    for (f, fl) in record.fields.iter().zip(&layout.fields) {
         doc(out, "    ", &f.doc);
         let _ = writeln!(
             out,
             "    {}; /* offset {}, {} */",
-            member(s, n, &f.ty, &fl.shape, &f.name),
+            member(schema, names, &f.ty, &fl.shape, &f.name),
             fl.offset,
             bytes(fl.size)
         );
@@ -67,28 +77,34 @@ fn declaration(out: &mut String, s: &Schema, n: &Names, r: &Record, l: &RecordLa
     let _ = writeln!(out, "}};");
 }
 
-fn asserts(out: &mut String, n: &Names, r: &Record, l: &RecordLayout) {
-    let ty = n.ty(&r.name);
-    let up = &n.upper;
+fn asserts(out: &mut String, names: &Names, record: &Record, layout: &RecordLayout) {
+    let ty = names.ty(&record.name);
+    let up = &names.upper;
     let _ = writeln!(
         out,
         "{up}_STATIC_ASSERT(sizeof({ty}) == {}, \"{} is {} bytes\");",
-        l.size, r.name, l.size
+        layout.size, record.name, layout.size
     );
-    for (f, fl) in r.fields.iter().zip(&l.fields) {
+    for (f, fl) in record.fields.iter().zip(&layout.fields) {
         let _ = writeln!(
             out,
             "{up}_STATIC_ASSERT(offsetof({ty}, {}) == {}, \"{}.{} is at offset {}\");",
-            f.name, fl.offset, r.name, f.name, fl.offset
+            f.name, fl.offset, record.name, f.name, fl.offset
         );
     }
 }
 
 /// Getters and setters of one record's top-level fields, at the layout's offsets.
-fn accessors(out: &mut String, s: &Schema, n: &Names, r: &Record, l: &RecordLayout) {
-    let rec = n.ty(&r.name);
-    let lo = &n.lower;
-    for (f, fl) in r.fields.iter().zip(&l.fields) {
+fn accessors(
+    out: &mut String,
+    schema: &Schema,
+    names: &Names,
+    record: &Record,
+    layout: &RecordLayout,
+) {
+    let rec = names.ty(&record.name);
+    let lo = &names.lower;
+    for (f, fl) in record.fields.iter().zip(&layout.fields) {
         if f.is_reserved() {
             continue;
         }
@@ -100,23 +116,26 @@ fn accessors(out: &mut String, s: &Schema, n: &Names, r: &Record, l: &RecordLayo
         doc(out, "", &f.doc);
         match &f.ty {
             Ty::Struct(i) => {
-                let st = n.ty(&s.structs[*i].name);
+                let st = names.ty(&schema.structs[*i].name);
                 let _ = writeln!(out, "static inline const {st} *{name}(const {rec} *m) {{ return (const {st} *)(const void *)({cb} + {at}); }}");
                 let _ = writeln!(out, "static inline {st} *{name}_mut({rec} *m) {{ return ({st} *)(void *)({mb} + {at}); }}");
             }
             Ty::Array(e, len) => {
                 let Some((element, _, step)) = fl.shape.array() else {
-                    unreachable!("the layout pass gave the array {} the shape {:?}", f.name, fl.shape)
+                    unreachable!(
+                        "the layout pass gave the array {} the shape {:?}",
+                        f.name, fl.shape
+                    )
                 };
                 let _ = writeln!(out, "/* `i` must be below {len}. */");
                 match (&**e, element.scalar()) {
                     (Ty::Struct(i), _) => {
-                        let st = n.ty(&s.structs[*i].name);
+                        let st = names.ty(&schema.structs[*i].name);
                         let _ = writeln!(out, "static inline const {st} *{name}(const {rec} *m, size_t i) {{ return (const {st} *)(const void *)({cb} + {at} + i * {step}); }}");
                         let _ = writeln!(out, "static inline {st} *{name}_mut({rec} *m, size_t i) {{ return ({st} *)(void *)({mb} + {at} + i * {step}); }}");
                     }
                     (_, Some(p)) => {
-                        let (t, wire, pn) = (value_type(s, n, e, p), ctype(p), p.name());
+                        let (t, wire, pn) = (value_type(schema, names, e, p), ctype(p), p.name());
                         let _ = writeln!(out, "static inline {t} {name}(const {rec} *m, size_t i) {{ return ({t}){lo}_load_{pn}({cb} + {at} + i * {step}); }}");
                         let _ = writeln!(out, "static inline void {setter}({rec} *m, size_t i, {t} v) {{ {lo}_store_{pn}({mb} + {at} + i * {step}, ({wire})v); }}");
                     }
@@ -135,9 +154,12 @@ fn accessors(out: &mut String, s: &Schema, n: &Names, r: &Record, l: &RecordLayo
             }
             _ => {
                 let Some(p) = fl.shape.scalar() else {
-                    unreachable!("the layout pass gave the scalar {} the shape {:?}", f.name, fl.shape)
+                    unreachable!(
+                        "the layout pass gave the scalar {} the shape {:?}",
+                        f.name, fl.shape
+                    )
                 };
-                let (t, wire, pn) = (value_type(s, n, &f.ty, p), ctype(p), p.name());
+                let (t, wire, pn) = (value_type(schema, names, &f.ty, p), ctype(p), p.name());
                 if t == wire {
                     let _ = writeln!(out, "static inline {t} {name}(const {rec} *m) {{ return {lo}_load_{pn}({cb} + {at}); }}");
                     let _ = writeln!(out, "static inline void {setter}({rec} *m, {t} v) {{ {lo}_store_{pn}({mb} + {at}, v); }}");
@@ -154,17 +176,23 @@ fn accessors(out: &mut String, s: &Schema, n: &Names, r: &Record, l: &RecordLayo
 }
 
 /// The condition under which a leaf is checked: present in this version, inside its count.
-fn guard(n: &Names, r: &Record, l: &RecordLayout, leaf: &Leaf, version_at: usize) -> String {
+fn guard(
+    names: &Names,
+    record: &Record,
+    layout: &RecordLayout,
+    leaf: &Leaf,
+    version_at: usize,
+) -> String {
     let mut g = String::new();
     if leaf.since > 1 {
         let _ = write!(g, "b[{version_at}] >= {} && ", leaf.since);
     }
-    if let Some((count, index)) = l.counted_by(r, leaf) {
+    if let Some((count, index)) = layout.counted_by(record, leaf) {
         if let LeafKind::Count { prim, .. } = count.kind {
             let _ = write!(
                 g,
                 "{}_load_{}(b + {}) > {index} && ",
-                n.lower,
+                names.lower,
                 prim.name(),
                 count.offset
             );
@@ -175,29 +203,29 @@ fn guard(n: &Names, r: &Record, l: &RecordLayout, leaf: &Leaf, version_at: usize
 
 fn validator(
     out: &mut String,
-    s: &Schema,
-    n: &Names,
-    r: &Record,
-    l: &RecordLayout,
+    schema: &Schema,
+    names: &Names,
+    record: &Record,
+    layout: &RecordLayout,
     version_at: usize,
 ) {
-    let lo = &n.lower;
-    let up = &n.upper;
+    let lo = &names.lower;
+    let up = &names.upper;
     let _ = writeln!(
         out,
         "/** Checks {}'s enumerations, counts and text (SPEC.md §4, check 8). */",
-        r.name
+        record.name
     );
-    let _ = writeln!(out, "static inline {lo}_error {}_validate(const unsigned char *b, size_t base, {lo}_decode_error *err) {{", n.ty(&r.name));
+    let _ = writeln!(out, "static inline {lo}_error {}_validate(const unsigned char *b, size_t base, {lo}_decode_error *err) {{", names.ty(&record.name));
     // The checks first: a record without any has nothing to say about its parameters.
     let mut checks = String::new();
-    for leaf in &l.leaves {
-        let g = guard(n, r, l, leaf, version_at);
-        let path = format!("{}.{}", r.name, leaf.path);
+    for leaf in &layout.leaves {
+        let g = guard(names, record, layout, leaf, version_at);
+        let path = format!("{}.{}", record.name, leaf.path);
         let at = leaf.offset;
         match leaf.kind {
             LeafKind::Enum(e) => {
-                let en = &s.enums[e];
+                let en = &schema.enums[e];
                 let pn = en.repr.name();
                 let cond: Vec<String> = en
                     .variants
@@ -228,7 +256,7 @@ fn validator(
         let _ = writeln!(
             out,
             "    /* {} has no enumeration, count or text field: nothing to check. */\n    (void)b;\n    (void)base;\n    (void)err;",
-            r.name
+            record.name
         );
     } else {
         out.push_str(&checks);
@@ -237,12 +265,12 @@ fn validator(
 }
 
 /// init / encode / as / decode for one message type.
-fn typed(out: &mut String, n: &Names, r: &Record) {
-    let lo = &n.lower;
-    let up = &n.upper;
-    let ty = n.ty(&r.name);
-    let c = n.constant(&r.name);
-    let short = crate::case::snake(&r.name);
+fn typed(out: &mut String, names: &Names, record: &Record) {
+    let lo = &names.lower;
+    let up = &names.upper;
+    let ty = names.ty(&record.name);
+    let c = names.constant(&record.name);
+    let short = crate::case::snake(&record.name);
     let _ = write!(
         out,
         "/** Zeroes a {name} (all reserved bytes zero, as the protocol wants). */\n\
@@ -265,14 +293,14 @@ fn typed(out: &mut String, n: &Names, r: &Record) {
          if (e == {up}_OK) e = {ty}_validate(m.bytes, 0, err);\n    \
          if (e == {up}_OK) *out = {lo}_as_{short}(&m);\n    \
          return e;\n}}\n\n",
-        name = r.name,
-        a = article(&r.name),
+        name = record.name,
+        a = article(&record.name),
         size = c.clone() + "_SIZE"
     );
 }
 
-fn kind_name(n: &Names, k: LeafKind) -> String {
-    let k = match k {
+fn kind_name(names: &Names, kind: LeafKind) -> String {
+    let suffix = match kind {
         LeafKind::Int(_) => "INT",
         LeafKind::Enum(_) => "ENUM",
         LeafKind::Flags(_) => "FLAGS",
@@ -280,15 +308,15 @@ fn kind_name(n: &Names, k: LeafKind) -> String {
         LeafKind::Text => "TEXT",
         LeafKind::Reserved => "RESERVED",
     };
-    format!("{}_FIELD_{k}", n.upper)
+    format!("{}_FIELD_{suffix}", names.upper)
 }
 
 /// The field-table types and each enumeration's values and names, before the records whose
 /// tables point at them.
-fn reflection_types(out: &mut String, model: &Model, n: &Names) {
-    let s = &model.schema;
-    let lo = &n.lower;
-    let up = &n.upper;
+fn reflection_types(out: &mut String, model: &Model, names: &Names) {
+    let schema = &model.schema;
+    let lo = &names.lower;
+    let up = &names.upper;
     let _ = write!(
         out,
         "/* ---- Field tables: types ------------------------------------------------------------\n \
@@ -304,8 +332,8 @@ fn reflection_types(out: &mut String, model: &Model, n: &Names) {
          /** ENUM: the defined values and their names. */\n    uint8_t variant_count;\n    const int64_t *variant_values;\n    const char *const *variant_names;\n}} {lo}_field_info;\n\n\
          typedef struct {lo}_message_info {{\n    const char *name;\n    uint8_t type;\n    uint16_t size;\n    const {lo}_field_info *fields;\n    size_t field_count;\n}} {lo}_message_info;\n\n"
     );
-    for e in &s.enums {
-        let en = n.ty(&e.name);
+    for e in &schema.enums {
+        let en = names.ty(&e.name);
         let vals: Vec<String> = e
             .variants
             .iter()
@@ -331,33 +359,39 @@ fn reflection_types(out: &mut String, model: &Model, n: &Names) {
 }
 
 /// One message's field table.
-fn field_table(out: &mut String, s: &Schema, n: &Names, m: &Record, l: &RecordLayout) {
-    let lo = &n.lower;
-    let up = &n.upper;
-    let _ = writeln!(out, "/** {}'s leaf fields, in wire order. */", m.name);
+fn field_table(
+    out: &mut String,
+    schema: &Schema,
+    names: &Names,
+    message: &Record,
+    layout: &RecordLayout,
+) {
+    let lo = &names.lower;
+    let up = &names.upper;
+    let _ = writeln!(out, "/** {}'s leaf fields, in wire order. */", message.name);
     let _ = writeln!(
         out,
         "static const {lo}_field_info {}_fields[] {up}_MAYBE_UNUSED = {{",
-        n.ty(&m.name)
+        names.ty(&message.name)
     );
-    for leaf in &l.leaves {
+    for leaf in &layout.leaves {
         let (signed, counted, max, enum_ref) = match leaf.kind {
             LeafKind::Int(p) => (p.signed(), None, 0, None),
-            LeafKind::Enum(e) => (s.enums[e].repr.signed(), None, 0, Some(e)),
+            LeafKind::Enum(e) => (schema.enums[e].repr.signed(), None, 0, Some(e)),
             LeafKind::Count { max, .. } => {
-                let array = m.fields[leaf.field]
+                let array = message.fields[leaf.field]
                     .count_of
-                    .map(|t| m.fields[t].name.clone());
+                    .map(|t| message.fields[t].name.clone());
                 (false, array, max, None)
             }
             _ => (false, None, 0, None),
         };
         let counted = counted.map_or("NULL".to_string(), |a| format!("\"{a}\""));
-        let (variants, values, names) = match enum_ref {
+        let (variant_count, variant_values, variant_names) = match enum_ref {
             Some(e) => {
-                let en = n.ty(&s.enums[e].name);
+                let en = names.ty(&schema.enums[e].name);
                 (
-                    s.enums[e].variants.len(),
+                    schema.enums[e].variants.len(),
                     format!("{en}_values"),
                     format!("{en}_names"),
                 )
@@ -366,11 +400,11 @@ fn field_table(out: &mut String, s: &Schema, n: &Names, m: &Record, l: &RecordLa
         };
         let _ = writeln!(
             out,
-            "    {{\"{}\", {}, {}, {}, {}, {}, {counted}, {max}, {variants}, {values}, {names}}},",
+            "    {{\"{}\", {}, {}, {}, {}, {}, {counted}, {max}, {variant_count}, {variant_values}, {variant_names}}},",
             leaf.path,
             leaf.offset,
             leaf.size,
-            kind_name(n, leaf.kind),
+            kind_name(names, leaf.kind),
             u8::from(signed),
             leaf.since
         );
@@ -379,8 +413,8 @@ fn field_table(out: &mut String, s: &Schema, n: &Names, m: &Record, l: &RecordLa
 }
 
 /// The list of every message's table.
-fn message_infos(out: &mut String, model: &Model, n: &Names) {
-    let lo = &n.lower;
+fn message_infos(out: &mut String, model: &Model, names: &Names) {
+    let lo = &names.lower;
     let _ = writeln!(
         out,
         "/* ---- Field tables: every message ----------------------------------------------------- */\n\n\
@@ -388,10 +422,10 @@ fn message_infos(out: &mut String, model: &Model, n: &Names) {
          static inline const {lo}_message_info *{lo}_message_infos(size_t *count) {{\n    \
          static const {lo}_message_info infos[] = {{"
     );
-    for m in &model.schema.messages {
-        let c = n.constant(&m.name);
-        let fields = format!("{}_fields", n.ty(&m.name));
-        let _ = writeln!(out, "        {{\"{}\", {c}_TYPE, {c}_SIZE, {fields}, sizeof {fields} / sizeof {fields}[0]}},", m.name);
+    for message in &model.schema.messages {
+        let c = names.constant(&message.name);
+        let fields = format!("{}_fields", names.ty(&message.name));
+        let _ = writeln!(out, "        {{\"{}\", {c}_TYPE, {c}_SIZE, {fields}, sizeof {fields} / sizeof {fields}[0]}},", message.name);
     }
     let _ = writeln!(
         out,
@@ -401,52 +435,69 @@ fn message_infos(out: &mut String, model: &Model, n: &Names) {
 
 /// Everything about one record, together: its struct, the assertions on its layout, its
 /// accessors and, for a message, its validator, typed helpers and field table.
-fn record(out: &mut String, model: &Model, n: &Names, r: &Record, l: &RecordLayout) {
-    let s = &model.schema;
-    let title = format!("/* ---- {} ", r.name);
-    let _ = writeln!(out, "{title}{} */\n", "-".repeat(88usize.saturating_sub(title.len())));
+fn record_section(
+    out: &mut String,
+    model: &Model,
+    names: &Names,
+    record: &Record,
+    layout: &RecordLayout,
+) {
+    let schema = &model.schema;
+    let title = format!("/* ---- {} ", record.name);
+    let _ = writeln!(
+        out,
+        "{title}{} */\n",
+        "-".repeat(88usize.saturating_sub(title.len()))
+    );
     let _ = writeln!(out, "#pragma pack(push, 1)");
-    declaration(out, s, n, r, l);
+    declaration(out, schema, names, record, layout);
     let _ = writeln!(out, "#pragma pack(pop)");
-    asserts(out, n, r, l);
+    asserts(out, names, record, layout);
     out.push('\n');
-    accessors(out, s, n, r, l);
-    if r.message.is_some() {
-        validator(out, s, n, r, l, model.layout.header(s).at.version);
-        typed(out, n, r);
-        field_table(out, s, n, r, l);
+    accessors(out, schema, names, record, layout);
+    if record.message.is_some() {
+        validator(
+            out,
+            schema,
+            names,
+            record,
+            layout,
+            model.layout.header(schema).at.version,
+        );
+        typed(out, names, record);
+        field_table(out, schema, names, record, layout);
     }
 }
 
-pub(super) fn emit(out: &mut String, model: &Model, n: &Names) {
-    let s = &model.schema;
-    let lo = &n.lower;
-    let up = &n.upper;
+pub(super) fn emit(out: &mut String, model: &Model, names: &Names) {
+    let schema = &model.schema;
+    let lo = &names.lower;
+    let up = &names.upper;
 
     let _ = writeln!(out, "/* ---- Layouts --------------------------------------------------------------------------\n * Packed structs with the wire layout, checked against the schema's layout pass. Access\n * fields through the accessors, which read little-endian bytes at fixed offsets. */\n");
-    for r in s.structs.iter().chain(&s.messages) {
-        let _ = writeln!(out, "typedef struct {0} {0};", n.ty(&r.name));
+    for record in schema.structs.iter().chain(&schema.messages) {
+        let _ = writeln!(out, "typedef struct {0} {0};", names.ty(&record.name));
     }
     out.push('\n');
-    reflection_types(out, model, n);
-    for (r, l) in s
+    reflection_types(out, model, names);
+    for (record, layout) in schema
         .structs
         .iter()
         .zip(&model.layout.structs)
-        .chain(s.messages.iter().zip(&model.layout.messages))
+        .chain(schema.messages.iter().zip(&model.layout.messages))
     {
-        record(out, model, n, r, l);
+        record_section(out, model, names, record, layout);
     }
     let _ = writeln!(out, "/* ---- Any message ---------------------------------------------------------------------- */\n");
     let _ = writeln!(out, "static inline {lo}_error {lo}_validate_fields(const {lo}_message *m, {lo}_decode_error *err) {{\n    switch (m->type) {{");
-    for m in &s.messages {
+    for message in &schema.messages {
         let _ = writeln!(
             out,
             "    case {}_TYPE: return {}_validate(m->bytes, m->offset, err);",
-            n.constant(&m.name),
-            n.ty(&m.name)
+            names.constant(&message.name),
+            names.ty(&message.name)
         );
     }
     let _ = writeln!(out, "    default: return {up}_OK;\n    }}\n}}\n");
-    message_infos(out, model, n);
+    message_infos(out, model, names);
 }

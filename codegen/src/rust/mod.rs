@@ -255,15 +255,15 @@ pub fn items(model: &Model) -> TokenStream {
     out.extend(s.enums.iter().map(types::enumeration));
     out.extend(channels(model));
     out.extend(s.flags.iter().map(types::flags));
-    for (i, r) in s.structs.iter().enumerate() {
+    for (id, r) in s.structs.enumerate() {
         let ty = ident(&r.name);
-        out.extend(record::declaration(model, Which::Struct(i)));
-        out.extend(record::impls(model, Which::Struct(i), &quote!(#ty)));
+        out.extend(record::declaration(model, Which::Struct(id)));
+        out.extend(record::impls(model, Which::Struct(id), &quote!(#ty)));
     }
-    for (i, r) in s.messages.iter().enumerate() {
+    for (id, r) in s.messages.enumerate() {
         let ty = ident(&r.name);
-        out.extend(record::declaration(model, Which::Message(i)));
-        out.extend(record::impls(model, Which::Message(i), &quote!(#ty)));
+        out.extend(record::declaration(model, Which::Message(id)));
+        out.extend(record::impls(model, Which::Message(id), &quote!(#ty)));
     }
     out.extend(dispatch(model));
     out

@@ -7,14 +7,14 @@ use quote::quote;
 
 use super::names::{docs, hex, ident, int, prim, usize_lit};
 use crate::layout::{LeafKind, RecordLayout, Shape};
-use crate::model::{Prim, Record, Schema, Ty};
+use crate::model::{MessageId, Prim, Record, Schema, StructId, Ty};
 use crate::Model;
 
 /// Which record of the model is being emitted.
 #[derive(Clone, Copy)]
 pub enum Which {
-    Struct(usize),
-    Message(usize),
+    Struct(StructId),
+    Message(MessageId),
 }
 
 struct Ctx<'a> {
