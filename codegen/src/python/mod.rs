@@ -4,8 +4,8 @@
 //! one dataclass per struct and message, and per record a decoder over one precompiled
 //! `struct.Struct` (whose format is the layout's leaves, reserved runs as pad bytes) and an
 //! encoder that checks every value before packing. The fixed parts (errors, CRC, framing,
-//! canonical JSON, numpy bulk path, pcap and the `dump` command) are the `.py` files beside
-//! this one, copied with a banner.
+//! canonical JSON, numpy bulk path, pcap, the book builder and the `dump` command, and the
+//! optional C accelerator) are the files in `codegen/runtime/python/`, copied with a banner.
 
 use std::fmt::Write as _;
 
@@ -32,17 +32,17 @@ pub fn package(model: &Model) -> Vec<(String, String)> {
     vec![
         ("pyproject.toml".into(), pyproject(s)),
         ("README.md".into(), readme(s)),
-        static_file("__init__.py", include_str!("__init__.py")),
-        static_file("__main__.py", include_str!("__main__.py")),
-        static_file("_runtime.py", include_str!("_runtime.py")),
-        static_file("canonical.py", include_str!("canonical.py")),
-        static_file("bulk.py", include_str!("bulk.py")),
-        static_file("pcap.py", include_str!("pcap.py")),
-        static_file("book.py", include_str!("book.py")),
-        static_file("gateway.py", include_str!("gateway.py")),
+        static_file("__init__.py", include_str!("../../runtime/python/__init__.py")),
+        static_file("__main__.py", include_str!("../../runtime/python/__main__.py")),
+        static_file("_runtime.py", include_str!("../../runtime/python/_runtime.py")),
+        static_file("canonical.py", include_str!("../../runtime/python/canonical.py")),
+        static_file("bulk.py", include_str!("../../runtime/python/bulk.py")),
+        static_file("pcap.py", include_str!("../../runtime/python/pcap.py")),
+        static_file("book.py", include_str!("../../runtime/python/book.py")),
+        static_file("gateway.py", include_str!("../../runtime/python/gateway.py")),
         ("rltop/messages.py".into(), messages(model)),
         ("setup.py".into(), format!("{BANNER}{SETUP_PY}")),
-        ("rltop/_crc.c".into(), format!("{C_BANNER}{}", include_str!("_crc.c"))),
+        ("rltop/_crc.c".into(), format!("{C_BANNER}{}", include_str!("../../runtime/python/_crc.c"))),
         (
             "rltop/_crc.h".into(),
             format!(
@@ -740,6 +740,6 @@ fn messages(model: &Model) -> String {
         let _ = writeln!(out, "    {name}: _encode_{sn},");
     }
     let _ = writeln!(out, "}}");
-    out.push_str(include_str!("codec_tail.py"));
+    out.push_str(include_str!("../../runtime/python/codec_tail.py"));
     out
 }
