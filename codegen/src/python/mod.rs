@@ -257,6 +257,27 @@ impl Py<'_> {
         }
     }
 
+    /// The expression turning `raw`, the unpacked value of a scalar or text field of type
+    /// `ty`, into the field's value; `None` when the raw value is the value (integers).
+    fn scalar_expr(&self, ty: &Ty, raw: &str, off: &str, path: &str) -> Option<String> {
+        match ty {
+            Ty::Enum(i) => Some(format!(
+                "_dec_enum(_{}, {raw}, {off}, {path})",
+                snake(&self.s.enums[*i].name).to_uppercase()
+            )),
+            Ty::Flags(i) => {
+                let f = &self.s.flags[*i];
+                Some(if f.repr.size() == 1 {
+                    format!("_{}[{raw}]", snake(&f.name).to_uppercase())
+                } else {
+                    format!("{}({raw})", f.name)
+                })
+            }
+            Ty::Text(_) => Some(format!("text({raw}, {off}, {path})")),
+            _ => None,
+        }
+    }
+
     /// An expression decoding one value of `ty` (laid out as `shape`) from tuple `v` at
     /// index `vi`.
     #[allow(clippy::too_many_arguments)]
@@ -271,19 +292,9 @@ impl Py<'_> {
         depth: usize,
     ) -> String {
         match ty {
-            Ty::Enum(i) => format!(
-                "_dec_enum(_{}, v[{vi}], {off}, {path})",
-                snake(&self.s.enums[*i].name).to_uppercase()
-            ),
-            Ty::Flags(i) => {
-                let f = &self.s.flags[*i];
-                if f.repr.size() == 1 {
-                    format!("_{}[v[{vi}]]", snake(&f.name).to_uppercase())
-                } else {
-                    format!("{}(v[{vi}])", f.name)
-                }
-            }
-            Ty::Text(_) => format!("text(v[{vi}], {off}, {path})"),
+            Ty::Enum(_) | Ty::Flags(_) | Ty::Text(_) => self
+                .scalar_expr(ty, &format!("v[{vi}]"), off, path)
+                .unwrap_or_else(|| format!("v[{vi}]")),
             Ty::Struct(i) => format!(
                 "_dec_{}(v, {vi}, {off}, ver, {path})",
                 snake(&self.s.structs[*i].name)
@@ -488,16 +499,59 @@ impl Py<'_> {
             .collect();
         let _ = writeln!(out, "{cls}._count_fields = {{{}}}", count_fields.join(", "));
 
-        // Decoder: values of the unpacked tuple from index i; offsets from `off`.
+        // Decoder: values of the unpacked tuple from index i; offsets from `off`. Every
+        // field that is one value of the tuple is unpacked by name, a run of neighbours at a
+        // time; arrays and structs decode their own part of the tuple.
         let _ = writeln!(out, "\n\ndef _dec_{sn}(v, i, off, ver, path):");
-        // Counts first: an array may come before the field that counts it.
-        for (fi, f) in record.fields.iter().enumerate() {
-            if let Some(t) = f.count_of {
+        let single = |fi: usize| {
+            slots[fi].1 == 1
+                && matches!(
+                    record.fields[fi].ty,
+                    Ty::Prim(_) | Ty::Alias(_) | Ty::Enum(_) | Ty::Flags(_) | Ty::Text(_)
+                )
+        };
+        let mut runs: Vec<Vec<usize>> = Vec::new();
+        for fi in (0..record.fields.len()).filter(|&fi| single(fi)) {
+            match runs.last_mut() {
+                Some(run)
+                    if run
+                        .last()
+                        .is_some_and(|&last| slots[last].0 + 1 == slots[fi].0) =>
+                {
+                    run.push(fi)
+                }
+                _ => runs.push(vec![fi]),
+            }
+        }
+        for run in &runs {
+            let names: Vec<String> = run
+                .iter()
+                .map(|&fi| format!("f_{}", record.fields[fi].name))
+                .collect();
+            let first = slots[run[0]].0;
+            let at = |k: usize| {
+                if k == 0 {
+                    "i".to_string()
+                } else {
+                    format!("i + {k}")
+                }
+            };
+            if run.len() == 1 {
+                let _ = writeln!(out, "    {} = v[{}]", names[0], at(first));
+            } else {
                 let _ = writeln!(
                     out,
-                    "    c_{} = v[i + {}]",
-                    record.fields[t].name, slots[fi].0
+                    "    {} = v[{}:{}]",
+                    names.join(", "),
+                    at(first),
+                    at(first + run.len())
                 );
+            }
+        }
+        // Counts before the arrays: an array may come before the field that counts it.
+        for f in &record.fields {
+            if let Some(t) = f.count_of {
+                let _ = writeln!(out, "    c_{} = f_{}", record.fields[t].name, f.name);
             }
         }
         let mut args = Vec::new();
@@ -521,15 +575,25 @@ impl Py<'_> {
                     Ty::Array(_, n) if ci > fi => format!("min(c_{}, {n})", f.name),
                     _ => format!("c_{}", f.name),
                 });
-                let _ = writeln!(
-                    body,
-                    "f_{} = {}",
-                    f.name,
-                    self.dec_expr(&f.ty, &fl.shape, &vi, &off, &path, count.as_deref(), 0)
-                );
+                let value = if single(fi) {
+                    self.scalar_expr(&f.ty, &format!("f_{}", f.name), &off, &path)
+                } else {
+                    Some(self.dec_expr(&f.ty, &fl.shape, &vi, &off, &path, count.as_deref(), 0))
+                };
+                if let Some(value) = value {
+                    let _ = writeln!(body, "f_{} = {value}", f.name);
+                }
                 args.push(format!("f_{}", f.name));
             }
             if f.since > 1 {
+                if body.is_empty() {
+                    let _ = writeln!(
+                        out,
+                        "    if ver < {}:\n        f_{} = None",
+                        f.since, f.name
+                    );
+                    continue;
+                }
                 let _ = writeln!(out, "    if ver >= {}:", f.since);
                 for line in body.lines() {
                     let _ = writeln!(out, "        {line}");

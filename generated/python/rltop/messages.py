@@ -328,14 +328,7 @@ MessageHeader._count_fields = {}
 
 
 def _dec_message_header(v, i, off, ver, path):
-    f_magic = v[i + 0]
-    f_length = v[i + 1]
-    f_msg_type = v[i + 2]
-    f_version = v[i + 3]
-    f_session_id = v[i + 4]
-    f_seq_num = v[i + 5]
-    f_timestamp = v[i + 6]
-    f_checksum = v[i + 7]
+    f_magic, f_length, f_msg_type, f_version, f_session_id, f_seq_num, f_timestamp, f_checksum = v[i:i + 8]
     return MessageHeader(f_magic, f_length, f_msg_type, f_version, f_session_id, f_seq_num, f_timestamp, f_checksum)
 
 
@@ -372,9 +365,7 @@ PriceLevel._count_fields = {}
 
 
 def _dec_price_level(v, i, off, ver, path):
-    f_price = v[i + 0]
-    f_quantity = v[i + 1]
-    f_order_count = v[i + 2]
+    f_price, f_quantity, f_order_count = v[i:i + 3]
     return PriceLevel(f_price, f_quantity, f_order_count)
 
 
@@ -410,11 +401,8 @@ TradeEntry._count_fields = {}
 
 
 def _dec_trade_entry(v, i, off, ver, path):
-    f_trade_id = v[i + 0]
-    f_price = v[i + 1]
-    f_quantity = v[i + 2]
-    f_trade_time = v[i + 3]
-    f_taker_side = _dec_enum(_SIDE, v[i + 4], off + 32, path + ".taker_side")
+    f_trade_id, f_price, f_quantity, f_trade_time, f_taker_side = v[i:i + 5]
+    f_taker_side = _dec_enum(_SIDE, f_taker_side, off + 32, path + ".taker_side")
     return TradeEntry(f_trade_id, f_price, f_quantity, f_trade_time, f_taker_side)
 
 
@@ -464,19 +452,17 @@ OrderBookSnapshot._count_fields = {"num_bid_levels": (44, 1), "num_ask_levels": 
 
 
 def _dec_order_book_snapshot(v, i, off, ver, path):
-    c_bids = v[i + 9]
-    c_asks = v[i + 10]
+    f_symbol_id, f_num_bid_levels, f_num_ask_levels, f_snapshot_seq = v[i + 8:i + 12]
+    f_last_trade_price, f_volume_24h = v[i + 72:i + 74]
+    c_bids = f_num_bid_levels
+    c_asks = f_num_ask_levels
     f_header = _dec_message_header(v, i + 0, off + 0, ver, path + ".header")
-    f_symbol_id = v[i + 8]
     if c_bids > 10:
         raise BadCount(off + 44, f"count {c_bids} above the array's 10", path + ".num_bid_levels")
     if c_asks > 10:
         raise BadCount(off + 45, f"count {c_asks} above the array's 10", path + ".num_ask_levels")
-    f_snapshot_seq = v[i + 11]
     f_bids = [_dec_price_level(v, i + 12 + 3 * j0, off + 56 + 24 * j0, ver, path + ".bids" + "[" + str(j0) + "]") for j0 in range(c_bids)]
     f_asks = [_dec_price_level(v, i + 42 + 3 * j0, off + 296 + 24 * j0, ver, path + ".asks" + "[" + str(j0) + "]") for j0 in range(c_asks)]
-    f_last_trade_price = v[i + 72]
-    f_volume_24h = v[i + 73]
     return OrderBookSnapshot(f_header, f_symbol_id, f_snapshot_seq, f_bids, f_asks, f_last_trade_price, f_volume_24h)
 
 
@@ -559,14 +545,8 @@ TopOfBookSnapshot._count_fields = {}
 
 
 def _dec_top_of_book_snapshot(v, i, off, ver, path):
+    f_symbol_id, f_best_bid_price, f_best_bid_qty, f_best_ask_price, f_best_ask_qty, f_spread, f_mid_price = v[i + 8:i + 15]
     f_header = _dec_message_header(v, i + 0, off + 0, ver, path + ".header")
-    f_symbol_id = v[i + 8]
-    f_best_bid_price = v[i + 9]
-    f_best_bid_qty = v[i + 10]
-    f_best_ask_price = v[i + 11]
-    f_best_ask_qty = v[i + 12]
-    f_spread = v[i + 13]
-    f_mid_price = v[i + 14]
     return TopOfBookSnapshot(f_header, f_symbol_id, f_best_bid_price, f_best_bid_qty, f_best_ask_price, f_best_ask_qty, f_spread, f_mid_price)
 
 
@@ -629,9 +609,9 @@ TradeSnapshot._count_fields = {"num_trades": (44, 1)}
 
 
 def _dec_trade_snapshot(v, i, off, ver, path):
-    c_trades = v[i + 9]
+    f_symbol_id, f_num_trades = v[i + 8:i + 10]
+    c_trades = f_num_trades
     f_header = _dec_message_header(v, i + 0, off + 0, ver, path + ".header")
-    f_symbol_id = v[i + 8]
     if c_trades > 5:
         raise BadCount(off + 44, f"count {c_trades} above the array's 5", path + ".num_trades")
     f_trades = [_dec_trade_entry(v, i + 10 + 5 * j0, off + 48 + 40 * j0, ver, path + ".trades" + "[" + str(j0) + "]") for j0 in range(c_trades)]
@@ -717,16 +697,10 @@ AddOrder._count_fields = {}
 
 
 def _dec_add_order(v, i, off, ver, path):
+    f_order_book_seq, f_order_id, f_symbol_id, f_side, f_flags, f_price, f_quantity, f_level_quantity, f_level_order_count = v[i + 8:i + 17]
     f_header = _dec_message_header(v, i + 0, off + 0, ver, path + ".header")
-    f_order_book_seq = v[i + 8]
-    f_order_id = v[i + 9]
-    f_symbol_id = v[i + 10]
-    f_side = _dec_enum(_SIDE, v[i + 11], off + 60, path + ".side")
-    f_flags = _ORDER_FLAGS[v[i + 12]]
-    f_price = v[i + 13]
-    f_quantity = v[i + 14]
-    f_level_quantity = v[i + 15]
-    f_level_order_count = v[i + 16]
+    f_side = _dec_enum(_SIDE, f_side, off + 60, path + ".side")
+    f_flags = _ORDER_FLAGS[f_flags]
     return AddOrder(f_header, f_order_book_seq, f_order_id, f_symbol_id, f_side, f_flags, f_price, f_quantity, f_level_quantity, f_level_order_count)
 
 
@@ -819,19 +793,10 @@ ModifyOrder._count_fields = {}
 
 
 def _dec_modify_order(v, i, off, ver, path):
+    f_order_book_seq, f_order_id, f_symbol_id, f_side, f_modify_type, f_old_price, f_new_price, f_new_quantity, f_old_level_quantity, f_new_level_quantity, f_old_level_order_count, f_new_level_order_count = v[i + 8:i + 20]
     f_header = _dec_message_header(v, i + 0, off + 0, ver, path + ".header")
-    f_order_book_seq = v[i + 8]
-    f_order_id = v[i + 9]
-    f_symbol_id = v[i + 10]
-    f_side = _dec_enum(_SIDE, v[i + 11], off + 60, path + ".side")
-    f_modify_type = _dec_enum(_MODIFY_TYPE, v[i + 12], off + 61, path + ".modify_type")
-    f_old_price = v[i + 13]
-    f_new_price = v[i + 14]
-    f_new_quantity = v[i + 15]
-    f_old_level_quantity = v[i + 16]
-    f_new_level_quantity = v[i + 17]
-    f_old_level_order_count = v[i + 18]
-    f_new_level_order_count = v[i + 19]
+    f_side = _dec_enum(_SIDE, f_side, off + 60, path + ".side")
+    f_modify_type = _dec_enum(_MODIFY_TYPE, f_modify_type, off + 61, path + ".modify_type")
     return ModifyOrder(f_header, f_order_book_seq, f_order_id, f_symbol_id, f_side, f_modify_type, f_old_price, f_new_price, f_new_quantity, f_old_level_quantity, f_new_level_quantity, f_old_level_order_count, f_new_level_order_count)
 
 
@@ -911,15 +876,10 @@ DeleteOrder._count_fields = {}
 
 
 def _dec_delete_order(v, i, off, ver, path):
+    f_order_book_seq, f_order_id, f_symbol_id, f_side, f_delete_reason, f_price, f_level_quantity, f_level_order_count = v[i + 8:i + 16]
     f_header = _dec_message_header(v, i + 0, off + 0, ver, path + ".header")
-    f_order_book_seq = v[i + 8]
-    f_order_id = v[i + 9]
-    f_symbol_id = v[i + 10]
-    f_side = _dec_enum(_SIDE, v[i + 11], off + 60, path + ".side")
-    f_delete_reason = _dec_enum(_DELETE_REASON, v[i + 12], off + 61, path + ".delete_reason")
-    f_price = v[i + 13]
-    f_level_quantity = v[i + 14]
-    f_level_order_count = v[i + 15]
+    f_side = _dec_enum(_SIDE, f_side, off + 60, path + ".side")
+    f_delete_reason = _dec_enum(_DELETE_REASON, f_delete_reason, off + 61, path + ".delete_reason")
     return DeleteOrder(f_header, f_order_book_seq, f_order_id, f_symbol_id, f_side, f_delete_reason, f_price, f_level_quantity, f_level_order_count)
 
 
@@ -1007,17 +967,9 @@ ExecuteOrder._count_fields = {}
 
 
 def _dec_execute_order(v, i, off, ver, path):
+    f_order_book_seq, f_order_id, f_symbol_id, f_side, f_price, f_executed_quantity, f_remaining_quantity, f_trade_id, f_level_quantity, f_level_order_count = v[i + 8:i + 18]
     f_header = _dec_message_header(v, i + 0, off + 0, ver, path + ".header")
-    f_order_book_seq = v[i + 8]
-    f_order_id = v[i + 9]
-    f_symbol_id = v[i + 10]
-    f_side = _dec_enum(_SIDE, v[i + 11], off + 60, path + ".side")
-    f_price = v[i + 12]
-    f_executed_quantity = v[i + 13]
-    f_remaining_quantity = v[i + 14]
-    f_trade_id = v[i + 15]
-    f_level_quantity = v[i + 16]
-    f_level_order_count = v[i + 17]
+    f_side = _dec_enum(_SIDE, f_side, off + 60, path + ".side")
     return ExecuteOrder(f_header, f_order_book_seq, f_order_id, f_symbol_id, f_side, f_price, f_executed_quantity, f_remaining_quantity, f_trade_id, f_level_quantity, f_level_order_count)
 
 
@@ -1094,14 +1046,9 @@ Trade._count_fields = {}
 
 
 def _dec_trade(v, i, off, ver, path):
+    f_trade_id, f_symbol_id, f_taker_side, f_price, f_quantity, f_maker_order_id, f_taker_order_id = v[i + 8:i + 15]
     f_header = _dec_message_header(v, i + 0, off + 0, ver, path + ".header")
-    f_trade_id = v[i + 8]
-    f_symbol_id = v[i + 9]
-    f_taker_side = _dec_enum(_SIDE, v[i + 10], off + 52, path + ".taker_side")
-    f_price = v[i + 11]
-    f_quantity = v[i + 12]
-    f_maker_order_id = v[i + 13]
-    f_taker_order_id = v[i + 14]
+    f_taker_side = _dec_enum(_SIDE, f_taker_side, off + 52, path + ".taker_side")
     return Trade(f_header, f_trade_id, f_symbol_id, f_taker_side, f_price, f_quantity, f_maker_order_id, f_taker_order_id)
 
 
@@ -1181,17 +1128,8 @@ DailyStatistics._count_fields = {}
 
 
 def _dec_daily_statistics(v, i, off, ver, path):
+    f_symbol_id, f_open_price, f_high_price, f_low_price, f_last_price, f_volume_24h, f_turnover_24h, f_price_change, f_price_change_pct, f_trade_count = v[i + 8:i + 18]
     f_header = _dec_message_header(v, i + 0, off + 0, ver, path + ".header")
-    f_symbol_id = v[i + 8]
-    f_open_price = v[i + 9]
-    f_high_price = v[i + 10]
-    f_low_price = v[i + 11]
-    f_last_price = v[i + 12]
-    f_volume_24h = v[i + 13]
-    f_turnover_24h = v[i + 14]
-    f_price_change = v[i + 15]
-    f_price_change_pct = v[i + 16]
-    f_trade_count = v[i + 17]
     return DailyStatistics(f_header, f_symbol_id, f_open_price, f_high_price, f_low_price, f_last_price, f_volume_24h, f_turnover_24h, f_price_change, f_price_change_pct, f_trade_count)
 
 
@@ -1278,18 +1216,10 @@ KlineUpdate._count_fields = {}
 
 
 def _dec_kline_update(v, i, off, ver, path):
+    f_symbol_id, f_interval, f_flags, f_open_time, f_open_price, f_high_price, f_low_price, f_close_price, f_volume, f_turnover, f_trade_count = v[i + 8:i + 19]
     f_header = _dec_message_header(v, i + 0, off + 0, ver, path + ".header")
-    f_symbol_id = v[i + 8]
-    f_interval = _dec_enum(_KLINE_INTERVAL, v[i + 9], off + 44, path + ".interval")
-    f_flags = _KLINE_FLAGS[v[i + 10]]
-    f_open_time = v[i + 11]
-    f_open_price = v[i + 12]
-    f_high_price = v[i + 13]
-    f_low_price = v[i + 14]
-    f_close_price = v[i + 15]
-    f_volume = v[i + 16]
-    f_turnover = v[i + 17]
-    f_trade_count = v[i + 18]
+    f_interval = _dec_enum(_KLINE_INTERVAL, f_interval, off + 44, path + ".interval")
+    f_flags = _KLINE_FLAGS[f_flags]
     return KlineUpdate(f_header, f_symbol_id, f_interval, f_flags, f_open_time, f_open_price, f_high_price, f_low_price, f_close_price, f_volume, f_turnover, f_trade_count)
 
 
@@ -1377,18 +1307,8 @@ TickerUpdate._count_fields = {}
 
 
 def _dec_ticker_update(v, i, off, ver, path):
+    f_symbol_id, f_last_price, f_last_qty, f_best_bid_price, f_best_bid_qty, f_best_ask_price, f_best_ask_qty, f_price_change_24h, f_volume_24h, f_turnover_24h, f_price_change_pct_24h = v[i + 8:i + 19]
     f_header = _dec_message_header(v, i + 0, off + 0, ver, path + ".header")
-    f_symbol_id = v[i + 8]
-    f_last_price = v[i + 9]
-    f_last_qty = v[i + 10]
-    f_best_bid_price = v[i + 11]
-    f_best_bid_qty = v[i + 12]
-    f_best_ask_price = v[i + 13]
-    f_best_ask_qty = v[i + 14]
-    f_price_change_24h = v[i + 15]
-    f_volume_24h = v[i + 16]
-    f_turnover_24h = v[i + 17]
-    f_price_change_pct_24h = v[i + 18]
     return TickerUpdate(f_header, f_symbol_id, f_last_price, f_last_qty, f_best_bid_price, f_best_bid_qty, f_best_ask_price, f_best_ask_qty, f_price_change_24h, f_volume_24h, f_turnover_24h, f_price_change_pct_24h)
 
 
@@ -1476,16 +1396,10 @@ LiquidationEvent._count_fields = {}
 
 
 def _dec_liquidation_event(v, i, off, ver, path):
+    f_symbol_id, f_side, f_status, f_liquidation_id, f_price, f_quantity, f_avg_price, f_filled_quantity, f_last_fill_quantity = v[i + 8:i + 17]
     f_header = _dec_message_header(v, i + 0, off + 0, ver, path + ".header")
-    f_symbol_id = v[i + 8]
-    f_side = _dec_enum(_SIDE, v[i + 9], off + 44, path + ".side")
-    f_status = _dec_enum(_LIQUIDATION_STATUS, v[i + 10], off + 45, path + ".status")
-    f_liquidation_id = v[i + 11]
-    f_price = v[i + 12]
-    f_quantity = v[i + 13]
-    f_avg_price = v[i + 14]
-    f_filled_quantity = v[i + 15]
-    f_last_fill_quantity = v[i + 16]
+    f_side = _dec_enum(_SIDE, f_side, off + 44, path + ".side")
+    f_status = _dec_enum(_LIQUIDATION_STATUS, f_status, off + 45, path + ".status")
     return LiquidationEvent(f_header, f_symbol_id, f_side, f_status, f_liquidation_id, f_price, f_quantity, f_avg_price, f_filled_quantity, f_last_fill_quantity)
 
 
@@ -1578,19 +1492,12 @@ InstrumentDefinition._count_fields = {}
 
 
 def _dec_instrument_definition(v, i, off, ver, path):
+    f_symbol_id, f_total_instruments, f_trading_status, f_price_exponent, f_quantity_exponent, f_symbol, f_base_asset, f_quote_asset, f_tick_size, f_lot_size, f_min_quantity, f_max_quantity = v[i + 8:i + 20]
     f_header = _dec_message_header(v, i + 0, off + 0, ver, path + ".header")
-    f_symbol_id = v[i + 8]
-    f_total_instruments = v[i + 9]
-    f_trading_status = _dec_enum(_TRADING_STATUS, v[i + 10], off + 48, path + ".trading_status")
-    f_price_exponent = v[i + 11]
-    f_quantity_exponent = v[i + 12]
-    f_symbol = text(v[i + 13], off + 56, path + ".symbol")
-    f_base_asset = text(v[i + 14], off + 72, path + ".base_asset")
-    f_quote_asset = text(v[i + 15], off + 80, path + ".quote_asset")
-    f_tick_size = v[i + 16]
-    f_lot_size = v[i + 17]
-    f_min_quantity = v[i + 18]
-    f_max_quantity = v[i + 19]
+    f_trading_status = _dec_enum(_TRADING_STATUS, f_trading_status, off + 48, path + ".trading_status")
+    f_symbol = text(f_symbol, off + 56, path + ".symbol")
+    f_base_asset = text(f_base_asset, off + 72, path + ".base_asset")
+    f_quote_asset = text(f_quote_asset, off + 80, path + ".quote_asset")
     return InstrumentDefinition(f_header, f_symbol_id, f_total_instruments, f_trading_status, f_price_exponent, f_quantity_exponent, f_symbol, f_base_asset, f_quote_asset, f_tick_size, f_lot_size, f_min_quantity, f_max_quantity)
 
 
@@ -1662,9 +1569,9 @@ Heartbeat._count_fields = {}
 
 
 def _dec_heartbeat(v, i, off, ver, path):
+    f_channel, f_interval_ms = v[i + 8:i + 10]
     f_header = _dec_message_header(v, i + 0, off + 0, ver, path + ".header")
-    f_channel = _dec_enum(_CHANNEL, v[i + 8], off + 40, path + ".channel")
-    f_interval_ms = v[i + 9]
+    f_channel = _dec_enum(_CHANNEL, f_channel, off + 40, path + ".channel")
     return Heartbeat(f_header, f_channel, f_interval_ms)
 
 
@@ -1727,10 +1634,10 @@ Login._count_fields = {}
 
 
 def _dec_login(v, i, off, ver, path):
+    f_heartbeat_ms, f_client_name, f_token = v[i + 8:i + 11]
     f_header = _dec_message_header(v, i + 0, off + 0, ver, path + ".header")
-    f_heartbeat_ms = v[i + 8]
-    f_client_name = text(v[i + 9], off + 48, path + ".client_name")
-    f_token = text(v[i + 10], off + 64, path + ".token")
+    f_client_name = text(f_client_name, off + 48, path + ".client_name")
+    f_token = text(f_token, off + 64, path + ".token")
     return Login(f_header, f_heartbeat_ms, f_client_name, f_token)
 
 
@@ -1804,12 +1711,8 @@ LoginAccepted._count_fields = {}
 
 
 def _dec_login_accepted(v, i, off, ver, path):
+    f_heartbeat_ms, f_idle_timeout_ms, f_num_channels, f_max_replay_count, f_replay_rate = v[i + 8:i + 13]
     f_header = _dec_message_header(v, i + 0, off + 0, ver, path + ".header")
-    f_heartbeat_ms = v[i + 8]
-    f_idle_timeout_ms = v[i + 9]
-    f_num_channels = v[i + 10]
-    f_max_replay_count = v[i + 11]
-    f_replay_rate = v[i + 12]
     return LoginAccepted(f_header, f_heartbeat_ms, f_idle_timeout_ms, f_num_channels, f_max_replay_count, f_replay_rate)
 
 
@@ -1868,9 +1771,10 @@ LoginRejected._count_fields = {}
 
 
 def _dec_login_rejected(v, i, off, ver, path):
+    f_reason, f_detail = v[i + 8:i + 10]
     f_header = _dec_message_header(v, i + 0, off + 0, ver, path + ".header")
-    f_reason = _dec_enum(_LOGIN_REJECT_REASON, v[i + 8], off + 40, path + ".reason")
-    f_detail = text(v[i + 9], off + 48, path + ".detail")
+    f_reason = _dec_enum(_LOGIN_REJECT_REASON, f_reason, off + 40, path + ".reason")
+    f_detail = text(f_detail, off + 48, path + ".detail")
     return LoginRejected(f_header, f_reason, f_detail)
 
 
@@ -1947,15 +1851,10 @@ ChannelStatus._count_fields = {}
 
 
 def _dec_channel_status(v, i, off, ver, path):
+    f_channel_session, f_stream, f_state, f_instrument_group, f_retained_messages, f_first_seq, f_last_seq, f_retained_bytes = v[i + 8:i + 16]
     f_header = _dec_message_header(v, i + 0, off + 0, ver, path + ".header")
-    f_channel_session = v[i + 8]
-    f_stream = _dec_enum(_STREAM, v[i + 9], off + 48, path + ".stream")
-    f_state = _dec_enum(_CHANNEL_STATE, v[i + 10], off + 49, path + ".state")
-    f_instrument_group = v[i + 11]
-    f_retained_messages = v[i + 12]
-    f_first_seq = v[i + 13]
-    f_last_seq = v[i + 14]
-    f_retained_bytes = v[i + 15]
+    f_stream = _dec_enum(_STREAM, f_stream, off + 48, path + ".stream")
+    f_state = _dec_enum(_CHANNEL_STATE, f_state, off + 49, path + ".state")
     return ChannelStatus(f_header, f_channel_session, f_stream, f_state, f_instrument_group, f_retained_messages, f_first_seq, f_last_seq, f_retained_bytes)
 
 
@@ -2020,9 +1919,10 @@ Subscribe._count_fields = {"num_instruments": (41, 1)}
 
 
 def _dec_subscribe(v, i, off, ver, path):
-    c_instruments = v[i + 9]
+    f_streams, f_num_instruments = v[i + 8:i + 10]
+    c_instruments = f_num_instruments
     f_header = _dec_message_header(v, i + 0, off + 0, ver, path + ".header")
-    f_streams = _STREAM_SET[v[i + 8]]
+    f_streams = _STREAM_SET[f_streams]
     if c_instruments > 20:
         raise BadCount(off + 41, f"count {c_instruments} above the array's 20", path + ".num_instruments")
     f_instruments = list(v[i + 10:i + 10 + c_instruments])
@@ -2086,9 +1986,10 @@ Unsubscribe._count_fields = {"num_instruments": (41, 1)}
 
 
 def _dec_unsubscribe(v, i, off, ver, path):
-    c_instruments = v[i + 9]
+    f_streams, f_num_instruments = v[i + 8:i + 10]
+    c_instruments = f_num_instruments
     f_header = _dec_message_header(v, i + 0, off + 0, ver, path + ".header")
-    f_streams = _STREAM_SET[v[i + 8]]
+    f_streams = _STREAM_SET[f_streams]
     if c_instruments > 20:
         raise BadCount(off + 41, f"count {c_instruments} above the array's 20", path + ".num_instruments")
     f_instruments = list(v[i + 10:i + 10 + c_instruments])
@@ -2160,11 +2061,8 @@ ReplayRequest._count_fields = {}
 
 
 def _dec_replay_request(v, i, off, ver, path):
+    f_request_id, f_count, f_channel_session, f_first_seq = v[i + 8:i + 12]
     f_header = _dec_message_header(v, i + 0, off + 0, ver, path + ".header")
-    f_request_id = v[i + 8]
-    f_count = v[i + 9]
-    f_channel_session = v[i + 10]
-    f_first_seq = v[i + 11]
     return ReplayRequest(f_header, f_request_id, f_count, f_channel_session, f_first_seq)
 
 
@@ -2226,11 +2124,8 @@ ReplayComplete._count_fields = {}
 
 
 def _dec_replay_complete(v, i, off, ver, path):
+    f_request_id, f_count, f_channel_session, f_first_seq = v[i + 8:i + 12]
     f_header = _dec_message_header(v, i + 0, off + 0, ver, path + ".header")
-    f_request_id = v[i + 8]
-    f_count = v[i + 9]
-    f_channel_session = v[i + 10]
-    f_first_seq = v[i + 11]
     return ReplayComplete(f_header, f_request_id, f_count, f_channel_session, f_first_seq)
 
 
@@ -2304,15 +2199,10 @@ ReplayRejected._count_fields = {}
 
 
 def _dec_replay_rejected(v, i, off, ver, path):
+    f_request_id, f_count, f_channel_session, f_first_seq, f_reason, f_window_first, f_window_last, f_detail = v[i + 8:i + 16]
     f_header = _dec_message_header(v, i + 0, off + 0, ver, path + ".header")
-    f_request_id = v[i + 8]
-    f_count = v[i + 9]
-    f_channel_session = v[i + 10]
-    f_first_seq = v[i + 11]
-    f_reason = _dec_enum(_REPLAY_REJECT_REASON, v[i + 12], off + 64, path + ".reason")
-    f_window_first = v[i + 13]
-    f_window_last = v[i + 14]
-    f_detail = text(v[i + 15], off + 88, path + ".detail")
+    f_reason = _dec_enum(_REPLAY_REJECT_REASON, f_reason, off + 64, path + ".reason")
+    f_detail = text(f_detail, off + 88, path + ".detail")
     return ReplayRejected(f_header, f_request_id, f_count, f_channel_session, f_first_seq, f_reason, f_window_first, f_window_last, f_detail)
 
 
@@ -2475,9 +2365,10 @@ EndOfSession._count_fields = {}
 
 
 def _dec_end_of_session(v, i, off, ver, path):
+    f_reason, f_detail = v[i + 8:i + 10]
     f_header = _dec_message_header(v, i + 0, off + 0, ver, path + ".header")
-    f_reason = _dec_enum(_END_REASON, v[i + 8], off + 40, path + ".reason")
-    f_detail = text(v[i + 9], off + 48, path + ".detail")
+    f_reason = _dec_enum(_END_REASON, f_reason, off + 40, path + ".reason")
+    f_detail = text(f_detail, off + 48, path + ".detail")
     return EndOfSession(f_header, f_reason, f_detail)
 
 
@@ -2545,12 +2436,10 @@ Reject._count_fields = {}
 
 
 def _dec_reject(v, i, off, ver, path):
+    f_rejected_type, f_reason, f_error_offset, f_rejected_seq, f_detail = v[i + 8:i + 13]
     f_header = _dec_message_header(v, i + 0, off + 0, ver, path + ".header")
-    f_rejected_type = v[i + 8]
-    f_reason = _dec_enum(_REJECT_CODE, v[i + 9], off + 41, path + ".reason")
-    f_error_offset = v[i + 10]
-    f_rejected_seq = v[i + 11]
-    f_detail = text(v[i + 12], off + 56, path + ".detail")
+    f_reason = _dec_enum(_REJECT_CODE, f_reason, off + 41, path + ".reason")
+    f_detail = text(f_detail, off + 56, path + ".detail")
     return Reject(f_header, f_rejected_type, f_reason, f_error_offset, f_rejected_seq, f_detail)
 
 
