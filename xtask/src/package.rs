@@ -146,8 +146,44 @@ fn rust_versions(metadata: &Value) -> Result<(), String> {
     }
 }
 
+/// Where Cargo unpacks the crates of local registries: `$CARGO_HOME/registry/src/-<hash>/`
+/// (the `-` is the empty host name of a directory registry, which is what `cargo package
+/// --workspace` puts the packaged crates in before it verifies each against the others).
+/// Cargo unpacks a version once and reuses the directory, even when the crate of the same
+/// version has changed since, so a second run would verify against the first run's code.
+fn forget_unpacked(names: &[(&str, &str)]) -> Result<(), String> {
+    let cargo_home = std::env::var_os("CARGO_HOME")
+        .map(std::path::PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".cargo")))
+        .ok_or("neither CARGO_HOME nor HOME is set")?;
+    let Ok(registries) = fs::read_dir(cargo_home.join("registry/src")) else {
+        return Ok(()); // nothing unpacked yet
+    };
+    for registry in registries.flatten() {
+        if !registry.file_name().to_string_lossy().starts_with('-') {
+            continue; // crates.io and other remote registries
+        }
+        for (name, version) in names {
+            let dir = registry.path().join(format!("{name}-{version}"));
+            if dir.exists() {
+                fs::remove_dir_all(&dir)
+                    .map_err(|e| format!("cannot remove {}: {e}", dir.display()))?;
+            }
+        }
+    }
+    Ok(())
+}
+
 fn package_all(metadata: &Value) -> Result<(), String> {
     let members = workspace_members(metadata);
+    let packaged: Vec<(&str, &str)> = metadata["packages"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|p| p["id"].as_str().is_some_and(|id| members.contains(id)))
+        .filter_map(|p| Some((p["name"].as_str()?, p["version"].as_str()?)))
+        .collect();
+    forget_unpacked(&packaged)?;
     // `publish = false` shows as an empty registry list.
     let unpublished: Vec<&str> = metadata["packages"]
         .as_array()
@@ -157,7 +193,24 @@ fn package_all(metadata: &Value) -> Result<(), String> {
         .filter(|p| p["publish"].as_array().is_some_and(Vec::is_empty))
         .filter_map(|p| p["name"].as_str())
         .collect();
-    let mut args = vec!["package", "--workspace", "--quiet"];
+    // Verification builds the packaged crates as registry crates, and Cargo takes a registry
+    // crate of a known version as unchanged: its earlier build would be reused. So they are
+    // built in a target directory of their own, cleaned of them first (their dependencies'
+    // builds are kept).
+    let verify_dir = root().join("target/package-verify");
+    let verify_dir = verify_dir.to_string_lossy();
+    let mut clean = vec!["clean", "--quiet", "--target-dir", &verify_dir];
+    for (name, _) in &packaged {
+        clean.extend(["-p", name]);
+    }
+    crate::test::cargo(&clean)?;
+    let mut args = vec![
+        "package",
+        "--workspace",
+        "--quiet",
+        "--target-dir",
+        &verify_dir,
+    ];
     for name in &unpublished {
         args.extend(["--exclude", name]);
     }
