@@ -465,6 +465,33 @@ fn debug_names_enums_and_flags() {
 }
 
 #[test]
+fn debug_shows_a_counted_array_up_to_its_count() {
+    let mut snap = OrderBookSnapshot::new();
+    snap.set_num_bid_levels(2);
+    snap.bids_mut()[1].set_price(42);
+    snap.bids_mut()[2].set_price(77);
+    let s = format!("{snap:?}");
+    assert_eq!(s.matches("PriceLevel {").count(), 2, "{s}");
+    assert!(s.contains("price: 42"), "{s}");
+    assert!(!s.contains("price: 77"), "{s}");
+    assert!(s.contains("asks: []"), "{s}");
+}
+
+#[test]
+fn integer_arrays_are_little_endian_element_by_element() {
+    let mut sub = Subscribe::new();
+    let mut ids = [0u32; 20];
+    ids[0] = 0x0102_0304;
+    ids[19] = u32::MAX - 1;
+    sub.set_instruments(ids);
+    sub.set_num_instruments(20);
+    let b = sub.encode(1, 1, 1).to_vec();
+    assert_eq!(b[44..48], [4, 3, 2, 1]);
+    assert_eq!(b[120..124], (u32::MAX - 1).to_le_bytes());
+    assert_eq!(Subscribe::decode(&b).unwrap().instruments(), ids);
+}
+
+#[test]
 fn enums_convert_both_ways() {
     for s in Side::ALL {
         assert_eq!(Side::try_from(s.value()), Ok(s));

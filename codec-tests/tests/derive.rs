@@ -86,6 +86,11 @@ fn since_fields_are_absent_in_older_messages_and_present_in_newer() {
         (d.a(), d.b(), d.color()),
         (1, Some(2), Some(Ok(evo::Color::Red)))
     );
+    let shown = format!("{d:?}");
+    assert!(
+        shown.contains("a: 1, b: Some(2), color: Some(Red)"),
+        "{shown}"
+    );
 
     // A version-1 encoder wrote zeros where v2 has `b` and `color`; zero is not a valid
     // Color, but a v1 message is not checked for fields it predates.
@@ -96,6 +101,8 @@ fn since_fields_are_absent_in_older_messages_and_present_in_newer() {
     rltop_runtime::seal(&mut bytes, &evo::PROTOCOL);
     let d = evo::Quote::decode(&bytes).unwrap();
     assert_eq!((d.a(), d.b(), d.color()), (1, None, None));
+    let shown = format!("{d:?}");
+    assert!(shown.contains("b: None, color: None"), "{shown}");
 
     // In a v2 message the same zero is an invalid Color, reported at its offset.
     bytes[7] = 2;

@@ -311,7 +311,7 @@ pub fn message(input: &syn::DeriveInput) -> syn::Result<TokenStream> {
     }
     model.layout = layout;
     let which = Which::Message(id);
-    let impls = record::impls(&model, which, &quote!(#name));
+    let impls = record::impls(&model, which, name);
     Ok(quote! {
         const _: () = {
             #(#uses)*

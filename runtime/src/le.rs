@@ -67,6 +67,20 @@ macro_rules! le_int {
             }
         }
 
+        impl Wire for $name {
+            type Native = $native;
+
+            #[inline(always)]
+            fn to_native(self) -> $native {
+                self.get()
+            }
+
+            #[inline(always)]
+            fn from_native(value: $native) -> Self {
+                Self::new(value)
+            }
+        }
+
         impl fmt::Debug for $name {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 fmt::Debug::fmt(&self.get(), f)
@@ -80,6 +94,37 @@ macro_rules! le_int {
         }
     };
 }
+
+/// How any integer field is stored: a wide one as its little-endian type, a one-byte one as
+/// itself. Lets one accessor (the [`record!`](crate::record) macro's) read and write both.
+pub trait Wire: Copy {
+    /// The integer the field holds.
+    type Native;
+    /// The value stored.
+    fn to_native(self) -> Self::Native;
+    /// The stored form of `value`.
+    fn from_native(value: Self::Native) -> Self;
+}
+
+macro_rules! one_byte {
+    ($($native:ty),*) => {$(
+        impl Wire for $native {
+            type Native = $native;
+
+            #[inline(always)]
+            fn to_native(self) -> $native {
+                self
+            }
+
+            #[inline(always)]
+            fn from_native(value: $native) -> Self {
+                value
+            }
+        }
+    )*};
+}
+
+one_byte!(u8, i8);
 
 le_int!(
     /// A `u16` in little-endian byte order.

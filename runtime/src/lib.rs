@@ -17,6 +17,7 @@ pub mod canonical;
 pub mod crc;
 mod error;
 pub mod le;
+mod record;
 mod text;
 
 pub use bytemuck;
@@ -98,6 +99,13 @@ pub enum FieldKind {
     Reserved,
 }
 
+impl FieldKind {
+    /// An unsigned integer.
+    pub const UNSIGNED: Self = Self::Int { signed: false };
+    /// A signed integer.
+    pub const SIGNED: Self = Self::Int { signed: true };
+}
+
 /// One leaf field of a message, at its absolute offset within the message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Field {
@@ -166,6 +174,13 @@ pub trait Message: bytemuck::Pod + core::fmt::Debug {
     /// Checks enumerations, counts and text. `base` is the message's offset in the
     /// caller's buffer, added to the offsets reported.
     fn validate(&self, base: usize) -> Result<(), DecodeError>;
+}
+
+/// The protocol version in `message`'s header: what a field added in a later version is
+/// checked against (see [`record!`]'s `since`).
+#[inline]
+pub fn version_of<M: Message>(message: &M) -> u8 {
+    bytemuck::bytes_of(message)[M::PROTOCOL.version_offset]
 }
 
 /// A message type described by value, for tools that handle every type generically

@@ -243,30 +243,58 @@ fn dispatch(model: &Model) -> TokenStream {
     }
 }
 
+/// A run of items of the generated crate: tokens for prettyplease, or a `record!` table,
+/// which the emitter lays out itself (prettyplease would print a macro's body token by token).
+enum Part {
+    Items(TokenStream),
+    Table(record::Table),
+}
+
+/// Every item of the generated crate, in order, without crate-level attributes.
+fn parts(model: &Model) -> Vec<Part> {
+    let s = &model.schema;
+    let mut items = quote! {
+        pub use ::rltop_runtime::{DecodeError, InvalidEnum, TextError};
+    };
+    items.extend(protocol(model));
+    items.extend(s.aliases.iter().map(types::alias));
+    items.extend(s.enums.iter().map(types::enumeration));
+    items.extend(channels(model));
+    items.extend(s.flags.iter().map(types::flags));
+    let mut parts = vec![Part::Items(items)];
+    let records = s
+        .structs
+        .enumerate()
+        .map(|(id, r)| (Which::Struct(id), &r.name))
+        .chain(
+            s.messages
+                .enumerate()
+                .map(|(id, r)| (Which::Message(id), &r.name)),
+        );
+    for (which, name) in records {
+        let ty = ident(name);
+        parts.push(Part::Items(record::declaration(model, which)));
+        parts.push(Part::Table(record::table(model, which, name)));
+        parts.push(Part::Items(record::message_impl(
+            model,
+            which,
+            &quote!(#ty),
+        )));
+    }
+    parts.push(Part::Items(dispatch(model)));
+    parts
+}
+
 /// Every item of the generated crate, without crate-level attributes: what
 /// `include_schema!` expands to.
 pub fn items(model: &Model) -> TokenStream {
-    let s = &model.schema;
-    let mut out = quote! {
-        pub use ::rltop_runtime::{DecodeError, InvalidEnum, TextError};
-    };
-    out.extend(protocol(model));
-    out.extend(s.aliases.iter().map(types::alias));
-    out.extend(s.enums.iter().map(types::enumeration));
-    out.extend(channels(model));
-    out.extend(s.flags.iter().map(types::flags));
-    for (id, r) in s.structs.enumerate() {
-        let ty = ident(&r.name);
-        out.extend(record::declaration(model, Which::Struct(id)));
-        out.extend(record::impls(model, Which::Struct(id), &quote!(#ty)));
-    }
-    for (id, r) in s.messages.enumerate() {
-        let ty = ident(&r.name);
-        out.extend(record::declaration(model, Which::Message(id)));
-        out.extend(record::impls(model, Which::Message(id), &quote!(#ty)));
-    }
-    out.extend(dispatch(model));
-    out
+    parts(model)
+        .into_iter()
+        .map(|part| match part {
+            Part::Items(tokens) => tokens,
+            Part::Table(table) => table.tokens(),
+        })
+        .collect()
 }
 
 /// The generated crate's `lib.rs`: banner, crate docs, items, formatted by prettyplease.
@@ -286,8 +314,7 @@ pub fn lib_rs(model: &Model) -> Result<String, String> {
     );
     crate_doc.push("datagram; encode by setting fields on `T::new()` and calling `encode`.".into());
     let crate_doc = crate_doc.iter().map(|l| format!(" {l}"));
-    let items = items(model);
-    let tokens = quote! {
+    let attrs = quote! {
         #(#![doc = #crate_doc])*
         #![forbid(unsafe_code)]
         // Formatted by prettyplease as `cargo xtask gen` writes it; rustfmt would make `gen --check` fail.
@@ -295,29 +322,21 @@ pub fn lib_rs(model: &Model) -> Result<String, String> {
         #![allow(clippy::len_without_is_empty, clippy::new_without_default, clippy::manual_range_patterns)]
 
         pub use ::rltop_runtime as runtime;
-
-        #items
     };
-    let file: syn::File =
-        syn::parse2(tokens).map_err(|e| format!("generated Rust does not parse: {e}"))?;
-    Ok(format!(
-        "{BANNER}\n{}",
-        tidy_macro_bodies(&prettyplease::unparse(&file))
-    ))
+    let mut out = format!("{BANNER}\n{}", unparse(attrs)?);
+    for part in parts(model) {
+        match part {
+            Part::Items(tokens) if tokens.is_empty() => {}
+            Part::Items(tokens) => out += &unparse(tokens)?,
+            Part::Table(table) => out += table.text(),
+        }
+    }
+    Ok(out)
 }
 
-/// prettyplease prints the insides of `assert!(...)` token by token
-/// (`size_of:: < T > ()`); put the turbofish back together.
-fn tidy_macro_bodies(code: &str) -> String {
-    code.lines()
-        .map(|l| {
-            if l.trim_start().starts_with("assert!(") {
-                l.replace(":: < ", "::<").replace(" > ()", ">()")
-            } else {
-                l.to_string()
-            }
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
-        + "\n"
+/// Items (or, first, the crate's attributes) formatted by prettyplease.
+fn unparse(tokens: TokenStream) -> Result<String, String> {
+    let file: syn::File =
+        syn::parse2(tokens).map_err(|e| format!("generated Rust does not parse: {e}"))?;
+    Ok(prettyplease::unparse(&file))
 }

@@ -1,6 +1,9 @@
-//! Structs and messages: the `#[repr(C, packed)]` declaration, and the impls that the
-//! generated crate and `#[derive(rltop_derive::Message)]` share (accessors, `Debug`, size
-//! and offset assertions, `rltop_runtime::Message`). Offsets come from the layout pass only.
+//! Structs and messages: the `#[repr(C, packed)]` declaration, then what the generated crate
+//! and `#[derive(rltop_runtime::Message)]` share: a `rltop_runtime::record!` table (the
+//! macro turns it into the size and offset assertions, accessors, `Default` and `Debug`, so
+//! that code is written once in the runtime, not once per message here) and, for a message,
+//! the `rltop_runtime::Message` impl with its field table and validator. Offsets come from
+//! the layout pass only.
 
 use proc_macro2::TokenStream;
 use quote::quote;
@@ -40,54 +43,35 @@ impl<'a> Ctx<'a> {
         }
     }
 
-    /// How a field is stored in the struct: multi-byte integers as the runtime's
-    /// little-endian types, so a raw field cannot be misread as a native integer.
-    fn storage(&self, shape: &Shape) -> TokenStream {
+    /// How a field is stored in the struct, as Rust source: multi-byte integers as the
+    /// runtime's little-endian types, so a raw field cannot be misread as a native integer.
+    fn storage(&self, shape: &Shape) -> String {
         match shape {
-            Shape::Struct(s) => {
-                let n = ident(&self.schema.structs[*s].name);
-                quote!(#n)
-            }
-            Shape::Array { element, len, .. } => {
-                let e = self.storage(element);
-                let n = usize_lit(*len);
-                quote!([#e; #n])
-            }
-            Shape::Text(n) | Shape::Reserved(n) => {
-                let n = usize_lit(*n);
-                quote!([u8; #n])
-            }
-            Shape::Scalar(p) => wire(*p),
+            Shape::Struct(s) => self.schema.structs[*s].name.clone(),
+            Shape::Array { element, len, .. } => format!("[{}; {len}]", self.storage(element)),
+            Shape::Text(n) | Shape::Reserved(n) => format!("[u8; {n}]"),
+            Shape::Scalar(p) if p.size() == 1 => p.name().to_string(),
+            Shape::Scalar(p) => format!("::rltop_runtime::le::{}", p.name().to_uppercase()),
         }
     }
 
     /// The type a scalar's getter returns (the alias name for aliases).
-    fn value_ty(&self, ty: &Ty) -> TokenStream {
+    fn value_ty(&self, ty: &Ty) -> String {
         match ty {
-            Ty::Alias(a) => {
-                let n = ident(&self.schema.aliases[*a].name);
-                quote!(#n)
-            }
-            Ty::Enum(e) => {
-                let n = ident(&self.schema.enums[*e].name);
-                quote!(#n)
-            }
-            Ty::Flags(e) => {
-                let n = ident(&self.schema.flags[*e].name);
-                quote!(#n)
-            }
-            Ty::Prim(p) => prim(*p),
+            Ty::Alias(a) => self.schema.aliases[*a].name.clone(),
+            Ty::Enum(e) => self.schema.enums[*e].name.clone(),
+            Ty::Flags(e) => self.schema.flags[*e].name.clone(),
+            Ty::Prim(p) => p.name().to_string(),
             other => unreachable!("{other:?} is not a scalar"),
         }
     }
+}
 
-    /// `self.header.version()`: the header's version accessor, for `since` fields.
-    fn version_expr(&self) -> TokenStream {
-        let hdr = ident(&self.record.fields[0].name);
-        let h = self.schema.header();
-        let v = ident(&h.fields[self.schema.protocol.roles.version].name);
-        quote!(self.#hdr.#v())
-    }
+/// Rust source the emitter wrote (a type), as tokens.
+fn tokens(source: &str) -> TokenStream {
+    source
+        .parse()
+        .expect("the emitter writes valid Rust tokens")
 }
 
 pub fn declaration(model: &Model, which: Which) -> TokenStream {
@@ -112,7 +96,7 @@ pub fn declaration(model: &Model, which: Which) -> TokenStream {
         }
         let doc = docs(&lines);
         let fname = ident(&f.name);
-        let ty = cx.storage(&fl.shape);
+        let ty = tokens(&cx.storage(&fl.shape));
         quote!(#doc pub #fname: #ty,)
     });
     quote! {
@@ -126,219 +110,89 @@ pub fn declaration(model: &Model, which: Which) -> TokenStream {
     }
 }
 
-fn accessors(cx: &Ctx) -> TokenStream {
-    let mut out = TokenStream::new();
+/// A record's `rltop_runtime::record!` table: one line per field, with the layout pass's
+/// offset and how the field is read (see that macro for the syntax). Rendered once, as text:
+/// the generated file shows it as written here and the proc macros parse the same text.
+pub struct Table(String);
+
+impl Table {
+    /// The table as it appears in the generated file.
+    pub fn text(&self) -> &str {
+        &self.0
+    }
+
+    /// The table as tokens, for `#[derive(Message)]` and `include_schema!`.
+    pub fn tokens(&self) -> TokenStream {
+        self.0
+            .parse()
+            .expect("a record! table the emitter wrote is valid Rust tokens")
+    }
+}
+
+pub fn table(model: &Model, which: Which, name: &str) -> Table {
+    let cx = Ctx::new(model, which);
+    let mut out = format!(
+        "::rltop_runtime::record! {{\n    {name}, {} bytes",
+        cx.layout.size
+    );
+    if let Some(m) = cx.record.message {
+        out += &format!(", message {:#04x}", m.type_code);
+    }
+    out += ";\n";
     for (fi, (f, fl)) in cx.record.fields.iter().zip(&cx.layout.fields).enumerate() {
-        if f.is_reserved() {
-            continue;
-        }
-        let doc = docs(&f.doc);
-        let fname = ident(&f.name);
-        let set = ident(&format!("set_{}", f.name));
-        let mut_name = ident(&format!("{}_mut", f.name));
-        let stored = cx.storage(&fl.shape);
-        let (ret, get) = match (&f.ty, &fl.shape) {
-            (Ty::Enum(_), Shape::Scalar(p)) => {
-                let e = cx.value_ty(&f.ty);
-                let raw = load(*p, quote!(self.#fname));
-                (
-                    quote!(::core::result::Result<#e, ::rltop_runtime::InvalidEnum>),
-                    quote!(#e::try_from(#raw)),
-                )
+        let since = (f.since > 1 && cx.is_message).then_some(f.since);
+        if !f.is_reserved() {
+            let mut doc = f.doc.clone();
+            if let Some(v) = since {
+                doc.push(String::new());
+                doc.push(format!(
+                    "`None` in messages older than protocol version {v}, which predate the field."
+                ));
             }
-            (Ty::Flags(_), Shape::Scalar(p)) => {
-                let e = cx.value_ty(&f.ty);
-                let raw = load(*p, quote!(self.#fname));
-                (e.clone(), quote!(#e::from_bits_retain(#raw)))
-            }
-            (_, Shape::Scalar(p)) => (cx.value_ty(&f.ty), load(*p, quote!(self.#fname))),
-            (Ty::Text(_), _) => (
-                quote!(&str),
-                quote!(::rltop_runtime::ascii_str(&self.#fname)),
-            ),
-            (_, shape) if shape.is_array_of_wide_ints() => {
-                let (element, len, _) = shape.array().expect("an array");
-                let p = element.scalar().expect("an array of integers");
-                let (native, wide) = (prim(p), wire(p));
-                let len = usize_lit(len);
-                (quote!([#native; #len]), quote!(self.#fname.map(#wide::get)))
-            }
-            _ => (quote!(&#stored), quote!(&self.#fname)),
-        };
-        let getter = if f.since > 1 && cx.is_message {
-            let since = usize_lit(f.since.into());
-            let v = cx.version_expr();
-            let note = docs(&[String::new(), format!("`None` in messages older than protocol version {since}, which predate the field.")]);
-            quote! {
-                #doc #note
-                #[inline]
-                pub fn #fname(&self) -> ::core::option::Option<#ret> {
-                    if #v >= #since { Some(#get) } else { None }
-                }
-            }
-        } else {
-            quote! {
-                #doc
-                #[inline]
-                pub fn #fname(&self) -> #ret {
-                    #get
-                }
-            }
-        };
-        out.extend(getter);
-        let setter = match (&f.ty, &fl.shape) {
-            (_, Shape::Scalar(p)) => {
-                let v = cx.value_ty(&f.ty);
-                let raw = match f.ty {
-                    Ty::Enum(_) => {
-                        let native = prim(*p);
-                        quote!(#native::from(value))
-                    }
-                    Ty::Flags(_) => quote!(value.bits()),
-                    _ => quote!(value),
-                };
-                let stored = store(*p, raw);
-                quote! {
-                    #[inline]
-                    pub fn #set(&mut self, value: #v) {
-                        self.#fname = #stored;
-                    }
-                }
-            }
-            (Ty::Text(_), _) => quote! {
-                /// Writes printable ASCII, NUL padded; refuses text that is too long or not ASCII.
-                pub fn #set(&mut self, value: &str) -> ::core::result::Result<(), ::rltop_runtime::TextError> {
-                    ::rltop_runtime::set_ascii(&mut self.#fname, value)
-                }
-            },
-            (_, shape) if shape.is_array_of_wide_ints() => {
-                let (element, len, _) = shape.array().expect("an array");
-                let p = element.scalar().expect("an array of integers");
-                let (native, wide) = (prim(p), wire(p));
-                let len = usize_lit(len);
-                quote! {
-                    #[inline]
-                    pub fn #set(&mut self, value: [#native; #len]) {
-                        self.#fname = value.map(#wide::new);
-                    }
-                }
-            }
-            _ => quote! {
-                #[inline]
-                pub fn #mut_name(&mut self) -> &mut #stored {
-                    &mut self.#fname
-                }
-            },
-        };
-        out.extend(setter);
-        if let (Some(ci), Some((element, len, _))) = (cx.record.counter_of(fi), fl.shape.array()) {
-            if !fl.shape.is_array_of_wide_ints() {
-                let count = &cx.record.fields[ci];
-                let used = ident(&format!("{}_used", f.name));
-                let cname = ident(&count.name);
-                let et = cx.storage(element);
-                let n = usize_lit(len);
-                let doc = format!(
-                    " The first `{}` entries of `{}` (never more than the array holds).",
-                    count.name, f.name
-                );
-                out.extend(quote! {
-                    #[doc = #doc]
-                    #[inline]
-                    pub fn #used(&self) -> &[#et] {
-                        let n = (self.#cname() as usize).min(#n);
-                        &self.#fname[..n]
-                    }
-                });
+            for line in doc {
+                out += format!("    /// {line}").trim_end();
+                out += "\n";
             }
         }
+        let kind = field_kind(&cx, fi);
+        out += &format!("    {} @ {}: {kind}", f.name, fl.offset);
+        if let Some(v) = since {
+            out += &format!(" since {v}");
+        }
+        out += ";\n";
     }
-    out
+    out += "}\n";
+    Table(out)
 }
 
-/// Reads a stored integer: wide ones through their byte-order type.
-fn load(p: Prim, stored: TokenStream) -> TokenStream {
-    if p.size() == 1 {
-        stored
-    } else {
-        quote!(#stored.get())
+/// The `kind(arguments)` of field `fi` in a `record!` table.
+fn field_kind(cx: &Ctx, fi: usize) -> String {
+    let (f, fl) = (&cx.record.fields[fi], &cx.layout.fields[fi]);
+    let set = format!("set_{}", f.name);
+    let mut_name = format!("{}_mut", f.name);
+    if f.is_reserved() {
+        return "reserved()".into();
     }
-}
-
-/// The stored form of a native integer.
-fn store(p: Prim, value: TokenStream) -> TokenStream {
-    if p.size() == 1 {
-        value
-    } else {
-        let w = wire(p);
-        quote!(#w::new(#value))
-    }
-}
-
-/// The type a field of integer `p` is stored as.
-fn wire(p: Prim) -> TokenStream {
-    if p.size() == 1 {
-        prim(p)
-    } else {
-        let name = ident(&p.name().to_uppercase());
-        quote!(::rltop_runtime::le::#name)
-    }
-}
-
-fn debug_impl(cx: &Ctx, self_ty: &TokenStream) -> TokenStream {
-    let name = &cx.record.name;
-    let fields = cx
-        .record
-        .fields
-        .iter()
-        .enumerate()
-        .filter(|(_, f)| !f.is_reserved())
-        .map(|(fi, f)| {
-            let fname = ident(&f.name);
-            let fstr = &f.name;
-            let shape = &cx.layout.fields[fi].shape;
-            let value = match &f.ty {
-                Ty::Enum(_) if f.since > 1 => {
-                    quote!(&self.#fname().map(::rltop_runtime::DebugEnum))
-                }
-                Ty::Enum(_) => quote!(&::rltop_runtime::DebugEnum(self.#fname())),
-                Ty::Array(..) if cx.record.is_counted(fi) && !shape.is_array_of_wide_ints() => {
-                    let used = ident(&format!("{}_used", f.name));
-                    quote!(&self.#used())
-                }
-                _ => quote!(&self.#fname()),
-            };
-            quote!(.field(#fstr, #value))
-        });
-    quote! {
-        impl ::core::fmt::Debug for #self_ty {
-            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-                f.debug_struct(#name)
-                    #(#fields)*
-                    .finish()
+    match (&f.ty, &fl.shape) {
+        (Ty::Enum(_), Shape::Scalar(_)) => format!("enumeration({}, {set})", cx.value_ty(&f.ty)),
+        (Ty::Flags(_), Shape::Scalar(_)) => format!("flags({}, {set})", cx.value_ty(&f.ty)),
+        (_, Shape::Scalar(_)) => format!("int({}, {set})", cx.value_ty(&f.ty)),
+        (Ty::Text(_), _) => format!("text({set})"),
+        (_, shape) if shape.is_array_of_wide_ints() => {
+            let (element, len, _) = shape.array().expect("an array");
+            let p = element.scalar().expect("an array of integers");
+            format!("ints([{}; {len}], {set})", p.name())
+        }
+        (_, shape) => {
+            let stored = cx.storage(shape);
+            match (cx.record.counter_of(fi), shape.array()) {
+                (Some(ci), Some(_)) => format!(
+                    "counted({stored}, {mut_name}, {}_used, {})",
+                    f.name, cx.record.fields[ci].name
+                ),
+                _ => format!("record({stored}, {mut_name})"),
             }
         }
-    }
-}
-
-fn layout_asserts(cx: &Ctx, self_ty: &TokenStream) -> TokenStream {
-    let size = usize_lit(cx.layout.size);
-    let offsets = cx
-        .record
-        .fields
-        .iter()
-        .zip(&cx.layout.fields)
-        .map(|(f, fl)| {
-            let fname = ident(&f.name);
-            let off = usize_lit(fl.offset);
-            quote!(assert!(::core::mem::offset_of!(#self_ty, #fname) == #off);)
-        });
-    quote! {
-        // The layout pass's numbers, checked by rustc against the struct itself.
-        const _: () = {
-            assert!(::core::mem::size_of::<#self_ty>() == #size);
-            #(#offsets)*
-        };
     }
 }
 
@@ -356,7 +210,7 @@ fn message_trait(cx: &Ctx, self_ty: &TokenStream) -> TokenStream {
     let name = &cx.record.name;
     let code = hex(m.type_code.into());
     let size = usize_lit(cx.layout.size);
-    let header_ty = cx.storage(&cx.layout.fields[0].shape);
+    let header_ty = tokens(&cx.storage(&cx.layout.fields[0].shape));
     let version_at = usize_lit(cx.model.layout.header(cx.schema).at.version);
     let mut checks = Vec::new();
     let mut fields = Vec::new();
@@ -382,10 +236,8 @@ fn message_trait(cx: &Ctx, self_ty: &TokenStream) -> TokenStream {
             None => since_guard,
         };
         let kind = match leaf.kind {
-            LeafKind::Int(p) => {
-                let signed = p.signed();
-                quote!(K::Int { signed: #signed })
-            }
+            LeafKind::Int(p) if p.signed() => quote!(K::SIGNED),
+            LeafKind::Int(_) => quote!(K::UNSIGNED),
             LeafKind::Enum(e) => {
                 let en = &cx.schema.enums[e];
                 let read = leaf_read(leaf.offset, en.repr);
@@ -396,10 +248,8 @@ fn message_trait(cx: &Ctx, self_ty: &TokenStream) -> TokenStream {
                         return Err(::rltop_runtime::DecodeError::BadEnum { offset: base + #at, field: #path, value: v as i64 });
                     }
                 });
-                let ename = &en.name;
-                let signed = en.repr.signed();
-                let names = en.variants.iter().map(|v| v.name.as_str());
-                quote!(K::Enum { name: #ename, values: &[#(#vals),*], names: &[#(#names),*], signed: #signed })
+                let ename = ident(&en.name);
+                quote!(#ename::FIELD_KIND)
             }
             LeafKind::Flags(e) => {
                 let fname = &cx.schema.flags[e].name;
@@ -462,65 +312,20 @@ fn message_trait(cx: &Ctx, self_ty: &TokenStream) -> TokenStream {
     }
 }
 
-/// Everything but the declaration: what `#[derive(rltop_derive::Message)]` emits too.
-pub fn impls(model: &Model, which: Which, self_ty: &TokenStream) -> TokenStream {
+/// The `rltop_runtime::Message` impl of a message; nothing for a struct.
+pub fn message_impl(model: &Model, which: Which, self_ty: &TokenStream) -> TokenStream {
     let cx = Ctx::new(model, which);
-    let accessors = accessors(&cx);
-    let debug = debug_impl(&cx, self_ty);
-    let asserts = layout_asserts(&cx, self_ty);
-    let size = usize_lit(cx.layout.size);
-    let (codec, trait_impl) = if let Some(m) = cx.record.message {
-        let code = hex(m.type_code.into());
-        let codec = quote! {
-            /// Header type code.
-            pub const TYPE_CODE: u8 = #code;
-
-            /// Decodes a message of this type at the start of `buf`, checking length, magic,
-            /// version, type, checksum and every field value. Never panics.
-            #[inline]
-            pub fn decode(buf: &[u8]) -> ::core::result::Result<&Self, ::rltop_runtime::DecodeError> {
-                ::rltop_runtime::decode(buf)
-            }
-
-            /// Fills the header (magic, length, type, version, session, sequence,
-            /// timestamp) and the checksum; returns the bytes to send.
-            #[inline]
-            pub fn encode(&mut self, session_id: u64, seq_num: u64, timestamp_ns: u64) -> &[u8] {
-                ::rltop_runtime::finalize(self, session_id, seq_num, timestamp_ns)
-            }
-        };
-        (codec, message_trait(&cx, self_ty))
+    if cx.record.message.is_some() {
+        message_trait(&cx, self_ty)
     } else {
-        (quote!(), quote!())
-    };
-    quote! {
-        #asserts
-
-        impl #self_ty {
-            /// Size in bytes.
-            pub const SIZE: usize = #size;
-            #codec
-
-            /// All bytes zero: set the fields, then encode.
-            pub fn new() -> Self {
-                ::rltop_runtime::bytemuck::Zeroable::zeroed()
-            }
-
-            /// The wire bytes.
-            pub fn as_bytes(&self) -> &[u8] {
-                ::rltop_runtime::bytemuck::bytes_of(self)
-            }
-
-            #accessors
-        }
-
-        impl ::core::default::Default for #self_ty {
-            fn default() -> Self {
-                Self::new()
-            }
-        }
-
-        #debug
-        #trait_impl
+        TokenStream::new()
     }
+}
+
+/// Everything but the declaration, as tokens: what `#[derive(rltop_derive::Message)]` emits
+/// for a hand-written struct named `name`.
+pub fn impls(model: &Model, which: Which, name: &proc_macro2::Ident) -> TokenStream {
+    let mut out = table(model, which, &name.to_string()).tokens();
+    out.extend(message_impl(model, which, &quote!(#name)));
+    out
 }

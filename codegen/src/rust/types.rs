@@ -31,6 +31,7 @@ pub fn enumeration(e: &Enum) -> TokenStream {
     let vstrs: Vec<&str> = e.variants.iter().map(|v| v.name.as_str()).collect();
     let vals: Vec<_> = e.variants.iter().map(|v| int(v.value)).collect();
     let n = e.variants.len();
+    let signed = e.repr.signed();
     quote! {
         #doc
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -42,6 +43,14 @@ pub fn enumeration(e: &Enum) -> TokenStream {
         impl #name {
             /// Every variant, in schema order.
             pub const ALL: [#name; #n] = [#(#name::#vnames),*];
+
+            /// How `Message::FIELDS` describes a field of this type.
+            pub const FIELD_KIND: ::rltop_runtime::FieldKind = ::rltop_runtime::FieldKind::Enum {
+                name: #enum_name,
+                values: &[#(#vals),*],
+                names: &[#(#vstrs),*],
+                signed: #signed,
+            };
 
             /// The wire value.
             pub const fn value(self) -> #repr {

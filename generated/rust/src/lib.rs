@@ -62,6 +62,13 @@ pub enum Side {
 impl Side {
     /// Every variant, in schema order.
     pub const ALL: [Side; 2usize] = [Side::Buy, Side::Sell];
+    /// How `Message::FIELDS` describes a field of this type.
+    pub const FIELD_KIND: ::rltop_runtime::FieldKind = ::rltop_runtime::FieldKind::Enum {
+        name: "Side",
+        values: &[1, 2],
+        names: &["Buy", "Sell"],
+        signed: false,
+    };
     /// The wire value.
     pub const fn value(self) -> u8 {
         self as u8
@@ -112,6 +119,13 @@ impl ModifyType {
         ModifyType::QuantityDecrease,
         ModifyType::QuantityIncrease,
     ];
+    /// How `Message::FIELDS` describes a field of this type.
+    pub const FIELD_KIND: ::rltop_runtime::FieldKind = ::rltop_runtime::FieldKind::Enum {
+        name: "ModifyType",
+        values: &[1, 2, 3],
+        names: &["PriceModify", "QuantityDecrease", "QuantityIncrease"],
+        signed: false,
+    };
     /// The wire value.
     pub const fn value(self) -> u8 {
         self as u8
@@ -167,6 +181,13 @@ impl DeleteReason {
         DeleteReason::Filled,
         DeleteReason::Rejected,
     ];
+    /// How `Message::FIELDS` describes a field of this type.
+    pub const FIELD_KIND: ::rltop_runtime::FieldKind = ::rltop_runtime::FieldKind::Enum {
+        name: "DeleteReason",
+        values: &[1, 2, 3, 4],
+        names: &["Canceled", "Expired", "Filled", "Rejected"],
+        signed: false,
+    };
     /// The wire value.
     pub const fn value(self) -> u8 {
         self as u8
@@ -224,6 +245,20 @@ impl KlineInterval {
         KlineInterval::FourHours,
         KlineInterval::OneDay,
     ];
+    /// How `Message::FIELDS` describes a field of this type.
+    pub const FIELD_KIND: ::rltop_runtime::FieldKind = ::rltop_runtime::FieldKind::Enum {
+        name: "KlineInterval",
+        values: &[1, 2, 3, 4, 5, 6],
+        names: &[
+            "OneMinute",
+            "FiveMinutes",
+            "FifteenMinutes",
+            "OneHour",
+            "FourHours",
+            "OneDay",
+        ],
+        signed: false,
+    };
     /// The wire value.
     pub const fn value(self) -> u8 {
         self as u8
@@ -283,6 +318,13 @@ impl LiquidationStatus {
         LiquidationStatus::Filled,
         LiquidationStatus::Expired,
     ];
+    /// How `Message::FIELDS` describes a field of this type.
+    pub const FIELD_KIND: ::rltop_runtime::FieldKind = ::rltop_runtime::FieldKind::Enum {
+        name: "LiquidationStatus",
+        values: &[1, 2, 3, 4],
+        names: &["New", "PartiallyFilled", "Filled", "Expired"],
+        signed: false,
+    };
     /// The wire value.
     pub const fn value(self) -> u8 {
         self as u8
@@ -340,6 +382,13 @@ impl TradingStatus {
         TradingStatus::Halted,
         TradingStatus::Closed,
     ];
+    /// How `Message::FIELDS` describes a field of this type.
+    pub const FIELD_KIND: ::rltop_runtime::FieldKind = ::rltop_runtime::FieldKind::Enum {
+        name: "TradingStatus",
+        values: &[1, 2, 3, 4],
+        names: &["PreOpen", "Trading", "Halted", "Closed"],
+        signed: false,
+    };
     /// The wire value.
     pub const fn value(self) -> u8 {
         self as u8
@@ -401,6 +450,13 @@ impl Stream {
         Stream::Trades,
         Stream::Statistics,
     ];
+    /// How `Message::FIELDS` describes a field of this type.
+    pub const FIELD_KIND: ::rltop_runtime::FieldKind = ::rltop_runtime::FieldKind::Enum {
+        name: "Stream",
+        values: &[1, 2, 3, 4, 5],
+        names: &["FullBook", "TopOfBook", "Incremental", "Trades", "Statistics"],
+        signed: false,
+    };
     /// The wire value.
     pub const fn value(self) -> u8 {
         self as u8
@@ -454,6 +510,13 @@ impl ChannelState {
         ChannelState::Unsubscribed,
         ChannelState::Subscribed,
     ];
+    /// How `Message::FIELDS` describes a field of this type.
+    pub const FIELD_KIND: ::rltop_runtime::FieldKind = ::rltop_runtime::FieldKind::Enum {
+        name: "ChannelState",
+        values: &[1, 2],
+        names: &["Unsubscribed", "Subscribed"],
+        signed: false,
+    };
     /// The wire value.
     pub const fn value(self) -> u8 {
         self as u8
@@ -501,6 +564,13 @@ impl LoginRejectReason {
         LoginRejectReason::BadToken,
         LoginRejectReason::ServerFull,
     ];
+    /// How `Message::FIELDS` describes a field of this type.
+    pub const FIELD_KIND: ::rltop_runtime::FieldKind = ::rltop_runtime::FieldKind::Enum {
+        name: "LoginRejectReason",
+        values: &[1, 2],
+        names: &["BadToken", "ServerFull"],
+        signed: false,
+    };
     /// The wire value.
     pub const fn value(self) -> u8 {
         self as u8
@@ -554,6 +624,13 @@ impl ReplayRejectReason {
         ReplayRejectReason::BadCount,
         ReplayRejectReason::RateLimited,
     ];
+    /// How `Message::FIELDS` describes a field of this type.
+    pub const FIELD_KIND: ::rltop_runtime::FieldKind = ::rltop_runtime::FieldKind::Enum {
+        name: "ReplayRejectReason",
+        values: &[1, 2, 3, 4],
+        names: &["OutOfWindow", "UnknownChannel", "BadCount", "RateLimited"],
+        signed: false,
+    };
     /// The wire value.
     pub const fn value(self) -> u8 {
         self as u8
@@ -615,6 +692,19 @@ impl RejectCode {
         RejectCode::UnexpectedType,
         RejectCode::BadSubscription,
     ];
+    /// How `Message::FIELDS` describes a field of this type.
+    pub const FIELD_KIND: ::rltop_runtime::FieldKind = ::rltop_runtime::FieldKind::Enum {
+        name: "RejectCode",
+        values: &[1, 2, 3, 4, 5],
+        names: &[
+            "Malformed",
+            "NotLoggedIn",
+            "AlreadyLoggedIn",
+            "UnexpectedType",
+            "BadSubscription",
+        ],
+        signed: false,
+    };
     /// The wire value.
     pub const fn value(self) -> u8 {
         self as u8
@@ -680,6 +770,20 @@ impl EndReason {
         EndReason::ProtocolError,
         EndReason::LoginTimeout,
     ];
+    /// How `Message::FIELDS` describes a field of this type.
+    pub const FIELD_KIND: ::rltop_runtime::FieldKind = ::rltop_runtime::FieldKind::Enum {
+        name: "EndReason",
+        values: &[1, 2, 3, 4, 5, 6],
+        names: &[
+            "Logout",
+            "Shutdown",
+            "SlowConsumer",
+            "IdleTimeout",
+            "ProtocolError",
+            "LoginTimeout",
+        ],
+        signed: false,
+    };
     /// The wire value.
     pub const fn value(self) -> u8 {
         self as u8
@@ -747,6 +851,13 @@ impl Channel {
         Channel::Statistics,
         Channel::Session,
     ];
+    /// How `Message::FIELDS` describes a field of this type.
+    pub const FIELD_KIND: ::rltop_runtime::FieldKind = ::rltop_runtime::FieldKind::Enum {
+        name: "Channel",
+        values: &[1, 2, 3, 4, 5],
+        names: &["Snapshot", "Incremental", "Trade", "Statistics", "Session"],
+        signed: false,
+    };
     /// The wire value.
     pub const fn value(self) -> u8 {
         self as u8
@@ -1030,120 +1141,25 @@ pub struct MessageHeader {
     /// Reserved: written as zero, ignored when read.
     pub _reserved: [u8; 4],
 }
-const _: () = {
-    assert!(::core::mem::size_of::<MessageHeader>() == 40);
-    assert!(::core::mem::offset_of!(MessageHeader, magic) == 0);
-    assert!(::core::mem::offset_of!(MessageHeader, length) == 4);
-    assert!(::core::mem::offset_of!(MessageHeader, msg_type) == 6);
-    assert!(::core::mem::offset_of!(MessageHeader, version) == 7);
-    assert!(::core::mem::offset_of!(MessageHeader, session_id) == 8);
-    assert!(::core::mem::offset_of!(MessageHeader, seq_num) == 16);
-    assert!(::core::mem::offset_of!(MessageHeader, timestamp) == 24);
-    assert!(::core::mem::offset_of!(MessageHeader, checksum) == 32);
-    assert!(::core::mem::offset_of!(MessageHeader, _reserved) == 36);
-};
-impl MessageHeader {
-    /// Size in bytes.
-    pub const SIZE: usize = 40;
-    /// All bytes zero: set the fields, then encode.
-    pub fn new() -> Self {
-        ::rltop_runtime::bytemuck::Zeroable::zeroed()
-    }
-    /// The wire bytes.
-    pub fn as_bytes(&self) -> &[u8] {
-        ::rltop_runtime::bytemuck::bytes_of(self)
-    }
+::rltop_runtime::record! {
+    MessageHeader, 40 bytes;
     /// Always `0x524C544F` ('RLTO').
-    #[inline]
-    pub fn magic(&self) -> u32 {
-        self.magic.get()
-    }
-    #[inline]
-    pub fn set_magic(&mut self, value: u32) {
-        self.magic = ::rltop_runtime::le::U32::new(value);
-    }
+    magic @ 0: int(u32, set_magic);
     /// Total message length in bytes, header included.
-    #[inline]
-    pub fn length(&self) -> u16 {
-        self.length.get()
-    }
-    #[inline]
-    pub fn set_length(&mut self, value: u16) {
-        self.length = ::rltop_runtime::le::U16::new(value);
-    }
+    length @ 4: int(u16, set_length);
     /// Message type code (0x70..=0x8F).
-    #[inline]
-    pub fn msg_type(&self) -> u8 {
-        self.msg_type
-    }
-    #[inline]
-    pub fn set_msg_type(&mut self, value: u8) {
-        self.msg_type = value;
-    }
+    msg_type @ 6: int(u8, set_msg_type);
     /// Protocol version of the encoder.
-    #[inline]
-    pub fn version(&self) -> u8 {
-        self.version
-    }
-    #[inline]
-    pub fn set_version(&mut self, value: u8) {
-        self.version = value;
-    }
+    version @ 7: int(u8, set_version);
     /// Session: identifies the multicast channel (group) the message was published on.
-    #[inline]
-    pub fn session_id(&self) -> u64 {
-        self.session_id.get()
-    }
-    #[inline]
-    pub fn set_session_id(&mut self, value: u64) {
-        self.session_id = ::rltop_runtime::le::U64::new(value);
-    }
+    session_id @ 8: int(u64, set_session_id);
     /// Per-session sequence number, +1 for every message; a hole is a lost message.
-    #[inline]
-    pub fn seq_num(&self) -> u64 {
-        self.seq_num.get()
-    }
-    #[inline]
-    pub fn set_seq_num(&mut self, value: u64) {
-        self.seq_num = ::rltop_runtime::le::U64::new(value);
-    }
+    seq_num @ 16: int(u64, set_seq_num);
     /// Time of publication.
-    #[inline]
-    pub fn timestamp(&self) -> Timestamp {
-        self.timestamp.get()
-    }
-    #[inline]
-    pub fn set_timestamp(&mut self, value: Timestamp) {
-        self.timestamp = ::rltop_runtime::le::U64::new(value);
-    }
+    timestamp @ 24: int(Timestamp, set_timestamp);
     /// CRC-32C of the whole message with this field as zero.
-    #[inline]
-    pub fn checksum(&self) -> u32 {
-        self.checksum.get()
-    }
-    #[inline]
-    pub fn set_checksum(&mut self, value: u32) {
-        self.checksum = ::rltop_runtime::le::U32::new(value);
-    }
-}
-impl ::core::default::Default for MessageHeader {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-impl ::core::fmt::Debug for MessageHeader {
-    fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-        f.debug_struct("MessageHeader")
-            .field("magic", &self.magic())
-            .field("length", &self.length())
-            .field("msg_type", &self.msg_type())
-            .field("version", &self.version())
-            .field("session_id", &self.session_id())
-            .field("seq_num", &self.seq_num())
-            .field("timestamp", &self.timestamp())
-            .field("checksum", &self.checksum())
-            .finish()
-    }
+    checksum @ 32: int(u32, set_checksum);
+    _reserved @ 36: reserved();
 }
 /// One aggregated price level of a book side.
 #[derive(
@@ -1163,64 +1179,14 @@ pub struct PriceLevel {
     /// Reserved: written as zero, ignored when read.
     pub _reserved: [u8; 4],
 }
-const _: () = {
-    assert!(::core::mem::size_of::<PriceLevel>() == 24);
-    assert!(::core::mem::offset_of!(PriceLevel, price) == 0);
-    assert!(::core::mem::offset_of!(PriceLevel, quantity) == 8);
-    assert!(::core::mem::offset_of!(PriceLevel, order_count) == 16);
-    assert!(::core::mem::offset_of!(PriceLevel, _reserved) == 20);
-};
-impl PriceLevel {
-    /// Size in bytes.
-    pub const SIZE: usize = 24;
-    /// All bytes zero: set the fields, then encode.
-    pub fn new() -> Self {
-        ::rltop_runtime::bytemuck::Zeroable::zeroed()
-    }
-    /// The wire bytes.
-    pub fn as_bytes(&self) -> &[u8] {
-        ::rltop_runtime::bytemuck::bytes_of(self)
-    }
-    #[inline]
-    pub fn price(&self) -> Price {
-        self.price.get()
-    }
-    #[inline]
-    pub fn set_price(&mut self, value: Price) {
-        self.price = ::rltop_runtime::le::I64::new(value);
-    }
+::rltop_runtime::record! {
+    PriceLevel, 24 bytes;
+    price @ 0: int(Price, set_price);
     /// Total visible quantity at this price.
-    #[inline]
-    pub fn quantity(&self) -> Quantity {
-        self.quantity.get()
-    }
-    #[inline]
-    pub fn set_quantity(&mut self, value: Quantity) {
-        self.quantity = ::rltop_runtime::le::U64::new(value);
-    }
+    quantity @ 8: int(Quantity, set_quantity);
     /// Number of visible orders at this price.
-    #[inline]
-    pub fn order_count(&self) -> u32 {
-        self.order_count.get()
-    }
-    #[inline]
-    pub fn set_order_count(&mut self, value: u32) {
-        self.order_count = ::rltop_runtime::le::U32::new(value);
-    }
-}
-impl ::core::default::Default for PriceLevel {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-impl ::core::fmt::Debug for PriceLevel {
-    fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-        f.debug_struct("PriceLevel")
-            .field("price", &self.price())
-            .field("quantity", &self.quantity())
-            .field("order_count", &self.order_count())
-            .finish()
-    }
+    order_count @ 16: int(u32, set_order_count);
+    _reserved @ 20: reserved();
 }
 /// One trade in a `TradeSnapshot`.
 #[derive(
@@ -1242,86 +1208,16 @@ pub struct TradeEntry {
     /// Reserved: written as zero, ignored when read.
     pub _reserved: [u8; 7],
 }
-const _: () = {
-    assert!(::core::mem::size_of::<TradeEntry>() == 40);
-    assert!(::core::mem::offset_of!(TradeEntry, trade_id) == 0);
-    assert!(::core::mem::offset_of!(TradeEntry, price) == 8);
-    assert!(::core::mem::offset_of!(TradeEntry, quantity) == 16);
-    assert!(::core::mem::offset_of!(TradeEntry, trade_time) == 24);
-    assert!(::core::mem::offset_of!(TradeEntry, taker_side) == 32);
-    assert!(::core::mem::offset_of!(TradeEntry, _reserved) == 33);
-};
-impl TradeEntry {
-    /// Size in bytes.
-    pub const SIZE: usize = 40;
-    /// All bytes zero: set the fields, then encode.
-    pub fn new() -> Self {
-        ::rltop_runtime::bytemuck::Zeroable::zeroed()
-    }
-    /// The wire bytes.
-    pub fn as_bytes(&self) -> &[u8] {
-        ::rltop_runtime::bytemuck::bytes_of(self)
-    }
-    #[inline]
-    pub fn trade_id(&self) -> u64 {
-        self.trade_id.get()
-    }
-    #[inline]
-    pub fn set_trade_id(&mut self, value: u64) {
-        self.trade_id = ::rltop_runtime::le::U64::new(value);
-    }
-    #[inline]
-    pub fn price(&self) -> Price {
-        self.price.get()
-    }
-    #[inline]
-    pub fn set_price(&mut self, value: Price) {
-        self.price = ::rltop_runtime::le::I64::new(value);
-    }
-    #[inline]
-    pub fn quantity(&self) -> Quantity {
-        self.quantity.get()
-    }
-    #[inline]
-    pub fn set_quantity(&mut self, value: Quantity) {
-        self.quantity = ::rltop_runtime::le::U64::new(value);
-    }
+::rltop_runtime::record! {
+    TradeEntry, 40 bytes;
+    trade_id @ 0: int(u64, set_trade_id);
+    price @ 8: int(Price, set_price);
+    quantity @ 16: int(Quantity, set_quantity);
     /// When the trade happened.
-    #[inline]
-    pub fn trade_time(&self) -> Timestamp {
-        self.trade_time.get()
-    }
-    #[inline]
-    pub fn set_trade_time(&mut self, value: Timestamp) {
-        self.trade_time = ::rltop_runtime::le::U64::new(value);
-    }
+    trade_time @ 24: int(Timestamp, set_trade_time);
     /// Aggressor side.
-    #[inline]
-    pub fn taker_side(
-        &self,
-    ) -> ::core::result::Result<Side, ::rltop_runtime::InvalidEnum> {
-        Side::try_from(self.taker_side)
-    }
-    #[inline]
-    pub fn set_taker_side(&mut self, value: Side) {
-        self.taker_side = u8::from(value);
-    }
-}
-impl ::core::default::Default for TradeEntry {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-impl ::core::fmt::Debug for TradeEntry {
-    fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-        f.debug_struct("TradeEntry")
-            .field("trade_id", &self.trade_id())
-            .field("price", &self.price())
-            .field("quantity", &self.quantity())
-            .field("trade_time", &self.trade_time())
-            .field("taker_side", &::rltop_runtime::DebugEnum(self.taker_side()))
-            .finish()
-    }
+    taker_side @ 32: enumeration(Side, set_taker_side);
+    _reserved @ 33: reserved();
 }
 /// Top-10 aggregated book of one instrument: the starting point of a rebuild.
 ///
@@ -1357,154 +1253,22 @@ pub struct OrderBookSnapshot {
     /// Reserved: written as zero, ignored when read.
     pub _reserved2: [u8; 24],
 }
-const _: () = {
-    assert!(::core::mem::size_of::<OrderBookSnapshot>() == 576);
-    assert!(::core::mem::offset_of!(OrderBookSnapshot, header) == 0);
-    assert!(::core::mem::offset_of!(OrderBookSnapshot, symbol_id) == 40);
-    assert!(::core::mem::offset_of!(OrderBookSnapshot, num_bid_levels) == 44);
-    assert!(::core::mem::offset_of!(OrderBookSnapshot, num_ask_levels) == 45);
-    assert!(::core::mem::offset_of!(OrderBookSnapshot, _reserved1) == 46);
-    assert!(::core::mem::offset_of!(OrderBookSnapshot, snapshot_seq) == 48);
-    assert!(::core::mem::offset_of!(OrderBookSnapshot, bids) == 56);
-    assert!(::core::mem::offset_of!(OrderBookSnapshot, asks) == 296);
-    assert!(::core::mem::offset_of!(OrderBookSnapshot, last_trade_price) == 536);
-    assert!(::core::mem::offset_of!(OrderBookSnapshot, volume_24h) == 544);
-    assert!(::core::mem::offset_of!(OrderBookSnapshot, _reserved2) == 552);
-};
-impl OrderBookSnapshot {
-    /// Size in bytes.
-    pub const SIZE: usize = 576;
-    /// Header type code.
-    pub const TYPE_CODE: u8 = 0x70;
-    /// Decodes a message of this type at the start of `buf`, checking length, magic,
-    /// version, type, checksum and every field value. Never panics.
-    #[inline]
-    pub fn decode(
-        buf: &[u8],
-    ) -> ::core::result::Result<&Self, ::rltop_runtime::DecodeError> {
-        ::rltop_runtime::decode(buf)
-    }
-    /// Fills the header (magic, length, type, version, session, sequence,
-    /// timestamp) and the checksum; returns the bytes to send.
-    #[inline]
-    pub fn encode(&mut self, session_id: u64, seq_num: u64, timestamp_ns: u64) -> &[u8] {
-        ::rltop_runtime::finalize(self, session_id, seq_num, timestamp_ns)
-    }
-    /// All bytes zero: set the fields, then encode.
-    pub fn new() -> Self {
-        ::rltop_runtime::bytemuck::Zeroable::zeroed()
-    }
-    /// The wire bytes.
-    pub fn as_bytes(&self) -> &[u8] {
-        ::rltop_runtime::bytemuck::bytes_of(self)
-    }
-    #[inline]
-    pub fn header(&self) -> &MessageHeader {
-        &self.header
-    }
-    #[inline]
-    pub fn header_mut(&mut self) -> &mut MessageHeader {
-        &mut self.header
-    }
-    #[inline]
-    pub fn symbol_id(&self) -> SymbolId {
-        self.symbol_id.get()
-    }
-    #[inline]
-    pub fn set_symbol_id(&mut self, value: SymbolId) {
-        self.symbol_id = ::rltop_runtime::le::U32::new(value);
-    }
+::rltop_runtime::record! {
+    OrderBookSnapshot, 576 bytes, message 0x70;
+    header @ 0: record(MessageHeader, header_mut);
+    symbol_id @ 40: int(SymbolId, set_symbol_id);
     /// Valid entries of `bids` (0..=10).
-    #[inline]
-    pub fn num_bid_levels(&self) -> u8 {
-        self.num_bid_levels
-    }
-    #[inline]
-    pub fn set_num_bid_levels(&mut self, value: u8) {
-        self.num_bid_levels = value;
-    }
+    num_bid_levels @ 44: int(u8, set_num_bid_levels);
     /// Valid entries of `asks` (0..=10). The draft had one count for both sides.
-    #[inline]
-    pub fn num_ask_levels(&self) -> u8 {
-        self.num_ask_levels
-    }
-    #[inline]
-    pub fn set_num_ask_levels(&mut self, value: u8) {
-        self.num_ask_levels = value;
-    }
+    num_ask_levels @ 45: int(u8, set_num_ask_levels);
+    _reserved1 @ 46: reserved();
     /// The instrument's `order_book_seq` when the snapshot was taken.
-    #[inline]
-    pub fn snapshot_seq(&self) -> BookSeq {
-        self.snapshot_seq.get()
-    }
-    #[inline]
-    pub fn set_snapshot_seq(&mut self, value: BookSeq) {
-        self.snapshot_seq = ::rltop_runtime::le::U64::new(value);
-    }
-    #[inline]
-    pub fn bids(&self) -> &[PriceLevel; 10] {
-        &self.bids
-    }
-    #[inline]
-    pub fn bids_mut(&mut self) -> &mut [PriceLevel; 10] {
-        &mut self.bids
-    }
-    /// The first `num_bid_levels` entries of `bids` (never more than the array holds).
-    #[inline]
-    pub fn bids_used(&self) -> &[PriceLevel] {
-        let n = (self.num_bid_levels() as usize).min(10);
-        &self.bids[..n]
-    }
-    #[inline]
-    pub fn asks(&self) -> &[PriceLevel; 10] {
-        &self.asks
-    }
-    #[inline]
-    pub fn asks_mut(&mut self) -> &mut [PriceLevel; 10] {
-        &mut self.asks
-    }
-    /// The first `num_ask_levels` entries of `asks` (never more than the array holds).
-    #[inline]
-    pub fn asks_used(&self) -> &[PriceLevel] {
-        let n = (self.num_ask_levels() as usize).min(10);
-        &self.asks[..n]
-    }
-    #[inline]
-    pub fn last_trade_price(&self) -> Price {
-        self.last_trade_price.get()
-    }
-    #[inline]
-    pub fn set_last_trade_price(&mut self, value: Price) {
-        self.last_trade_price = ::rltop_runtime::le::I64::new(value);
-    }
-    #[inline]
-    pub fn volume_24h(&self) -> Quantity {
-        self.volume_24h.get()
-    }
-    #[inline]
-    pub fn set_volume_24h(&mut self, value: Quantity) {
-        self.volume_24h = ::rltop_runtime::le::U64::new(value);
-    }
-}
-impl ::core::default::Default for OrderBookSnapshot {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-impl ::core::fmt::Debug for OrderBookSnapshot {
-    fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-        f.debug_struct("OrderBookSnapshot")
-            .field("header", &self.header())
-            .field("symbol_id", &self.symbol_id())
-            .field("num_bid_levels", &self.num_bid_levels())
-            .field("num_ask_levels", &self.num_ask_levels())
-            .field("snapshot_seq", &self.snapshot_seq())
-            .field("bids", &self.bids_used())
-            .field("asks", &self.asks_used())
-            .field("last_trade_price", &self.last_trade_price())
-            .field("volume_24h", &self.volume_24h())
-            .finish()
-    }
+    snapshot_seq @ 48: int(BookSeq, set_snapshot_seq);
+    bids @ 56: counted([PriceLevel; 10], bids_mut, bids_used, num_bid_levels);
+    asks @ 296: counted([PriceLevel; 10], asks_mut, asks_used, num_ask_levels);
+    last_trade_price @ 536: int(Price, set_last_trade_price);
+    volume_24h @ 544: int(Quantity, set_volume_24h);
+    _reserved2 @ 552: reserved();
 }
 impl ::rltop_runtime::Message for OrderBookSnapshot {
     const NAME: &'static str = "OrderBookSnapshot";
@@ -1514,16 +1278,16 @@ impl ::rltop_runtime::Message for OrderBookSnapshot {
     const FIELDS: &'static [::rltop_runtime::Field] = {
         use ::rltop_runtime::{Field as F, FieldKind as K};
         &[
-            F::new("header.magic", 0, 4, K::Int { signed: false }, 1),
-            F::new("header.length", 4, 2, K::Int { signed: false }, 1),
-            F::new("header.msg_type", 6, 1, K::Int { signed: false }, 1),
-            F::new("header.version", 7, 1, K::Int { signed: false }, 1),
-            F::new("header.session_id", 8, 8, K::Int { signed: false }, 1),
-            F::new("header.seq_num", 16, 8, K::Int { signed: false }, 1),
-            F::new("header.timestamp", 24, 8, K::Int { signed: false }, 1),
-            F::new("header.checksum", 32, 4, K::Int { signed: false }, 1),
+            F::new("header.magic", 0, 4, K::UNSIGNED, 1),
+            F::new("header.length", 4, 2, K::UNSIGNED, 1),
+            F::new("header.msg_type", 6, 1, K::UNSIGNED, 1),
+            F::new("header.version", 7, 1, K::UNSIGNED, 1),
+            F::new("header.session_id", 8, 8, K::UNSIGNED, 1),
+            F::new("header.seq_num", 16, 8, K::UNSIGNED, 1),
+            F::new("header.timestamp", 24, 8, K::UNSIGNED, 1),
+            F::new("header.checksum", 32, 4, K::UNSIGNED, 1),
             F::new("header._reserved", 36, 4, K::Reserved, 1),
-            F::new("symbol_id", 40, 4, K::Int { signed: false }, 1),
+            F::new("symbol_id", 40, 4, K::UNSIGNED, 1),
             F::new(
                 "num_bid_levels",
                 44,
@@ -1545,89 +1309,89 @@ impl ::rltop_runtime::Message for OrderBookSnapshot {
                 1,
             ),
             F::new("_reserved1", 46, 2, K::Reserved, 1),
-            F::new("snapshot_seq", 48, 8, K::Int { signed: false }, 1),
-            F::new("bids[0].price", 56, 8, K::Int { signed: true }, 1),
-            F::new("bids[0].quantity", 64, 8, K::Int { signed: false }, 1),
-            F::new("bids[0].order_count", 72, 4, K::Int { signed: false }, 1),
+            F::new("snapshot_seq", 48, 8, K::UNSIGNED, 1),
+            F::new("bids[0].price", 56, 8, K::SIGNED, 1),
+            F::new("bids[0].quantity", 64, 8, K::UNSIGNED, 1),
+            F::new("bids[0].order_count", 72, 4, K::UNSIGNED, 1),
             F::new("bids[0]._reserved", 76, 4, K::Reserved, 1),
-            F::new("bids[1].price", 80, 8, K::Int { signed: true }, 1),
-            F::new("bids[1].quantity", 88, 8, K::Int { signed: false }, 1),
-            F::new("bids[1].order_count", 96, 4, K::Int { signed: false }, 1),
+            F::new("bids[1].price", 80, 8, K::SIGNED, 1),
+            F::new("bids[1].quantity", 88, 8, K::UNSIGNED, 1),
+            F::new("bids[1].order_count", 96, 4, K::UNSIGNED, 1),
             F::new("bids[1]._reserved", 100, 4, K::Reserved, 1),
-            F::new("bids[2].price", 104, 8, K::Int { signed: true }, 1),
-            F::new("bids[2].quantity", 112, 8, K::Int { signed: false }, 1),
-            F::new("bids[2].order_count", 120, 4, K::Int { signed: false }, 1),
+            F::new("bids[2].price", 104, 8, K::SIGNED, 1),
+            F::new("bids[2].quantity", 112, 8, K::UNSIGNED, 1),
+            F::new("bids[2].order_count", 120, 4, K::UNSIGNED, 1),
             F::new("bids[2]._reserved", 124, 4, K::Reserved, 1),
-            F::new("bids[3].price", 128, 8, K::Int { signed: true }, 1),
-            F::new("bids[3].quantity", 136, 8, K::Int { signed: false }, 1),
-            F::new("bids[3].order_count", 144, 4, K::Int { signed: false }, 1),
+            F::new("bids[3].price", 128, 8, K::SIGNED, 1),
+            F::new("bids[3].quantity", 136, 8, K::UNSIGNED, 1),
+            F::new("bids[3].order_count", 144, 4, K::UNSIGNED, 1),
             F::new("bids[3]._reserved", 148, 4, K::Reserved, 1),
-            F::new("bids[4].price", 152, 8, K::Int { signed: true }, 1),
-            F::new("bids[4].quantity", 160, 8, K::Int { signed: false }, 1),
-            F::new("bids[4].order_count", 168, 4, K::Int { signed: false }, 1),
+            F::new("bids[4].price", 152, 8, K::SIGNED, 1),
+            F::new("bids[4].quantity", 160, 8, K::UNSIGNED, 1),
+            F::new("bids[4].order_count", 168, 4, K::UNSIGNED, 1),
             F::new("bids[4]._reserved", 172, 4, K::Reserved, 1),
-            F::new("bids[5].price", 176, 8, K::Int { signed: true }, 1),
-            F::new("bids[5].quantity", 184, 8, K::Int { signed: false }, 1),
-            F::new("bids[5].order_count", 192, 4, K::Int { signed: false }, 1),
+            F::new("bids[5].price", 176, 8, K::SIGNED, 1),
+            F::new("bids[5].quantity", 184, 8, K::UNSIGNED, 1),
+            F::new("bids[5].order_count", 192, 4, K::UNSIGNED, 1),
             F::new("bids[5]._reserved", 196, 4, K::Reserved, 1),
-            F::new("bids[6].price", 200, 8, K::Int { signed: true }, 1),
-            F::new("bids[6].quantity", 208, 8, K::Int { signed: false }, 1),
-            F::new("bids[6].order_count", 216, 4, K::Int { signed: false }, 1),
+            F::new("bids[6].price", 200, 8, K::SIGNED, 1),
+            F::new("bids[6].quantity", 208, 8, K::UNSIGNED, 1),
+            F::new("bids[6].order_count", 216, 4, K::UNSIGNED, 1),
             F::new("bids[6]._reserved", 220, 4, K::Reserved, 1),
-            F::new("bids[7].price", 224, 8, K::Int { signed: true }, 1),
-            F::new("bids[7].quantity", 232, 8, K::Int { signed: false }, 1),
-            F::new("bids[7].order_count", 240, 4, K::Int { signed: false }, 1),
+            F::new("bids[7].price", 224, 8, K::SIGNED, 1),
+            F::new("bids[7].quantity", 232, 8, K::UNSIGNED, 1),
+            F::new("bids[7].order_count", 240, 4, K::UNSIGNED, 1),
             F::new("bids[7]._reserved", 244, 4, K::Reserved, 1),
-            F::new("bids[8].price", 248, 8, K::Int { signed: true }, 1),
-            F::new("bids[8].quantity", 256, 8, K::Int { signed: false }, 1),
-            F::new("bids[8].order_count", 264, 4, K::Int { signed: false }, 1),
+            F::new("bids[8].price", 248, 8, K::SIGNED, 1),
+            F::new("bids[8].quantity", 256, 8, K::UNSIGNED, 1),
+            F::new("bids[8].order_count", 264, 4, K::UNSIGNED, 1),
             F::new("bids[8]._reserved", 268, 4, K::Reserved, 1),
-            F::new("bids[9].price", 272, 8, K::Int { signed: true }, 1),
-            F::new("bids[9].quantity", 280, 8, K::Int { signed: false }, 1),
-            F::new("bids[9].order_count", 288, 4, K::Int { signed: false }, 1),
+            F::new("bids[9].price", 272, 8, K::SIGNED, 1),
+            F::new("bids[9].quantity", 280, 8, K::UNSIGNED, 1),
+            F::new("bids[9].order_count", 288, 4, K::UNSIGNED, 1),
             F::new("bids[9]._reserved", 292, 4, K::Reserved, 1),
-            F::new("asks[0].price", 296, 8, K::Int { signed: true }, 1),
-            F::new("asks[0].quantity", 304, 8, K::Int { signed: false }, 1),
-            F::new("asks[0].order_count", 312, 4, K::Int { signed: false }, 1),
+            F::new("asks[0].price", 296, 8, K::SIGNED, 1),
+            F::new("asks[0].quantity", 304, 8, K::UNSIGNED, 1),
+            F::new("asks[0].order_count", 312, 4, K::UNSIGNED, 1),
             F::new("asks[0]._reserved", 316, 4, K::Reserved, 1),
-            F::new("asks[1].price", 320, 8, K::Int { signed: true }, 1),
-            F::new("asks[1].quantity", 328, 8, K::Int { signed: false }, 1),
-            F::new("asks[1].order_count", 336, 4, K::Int { signed: false }, 1),
+            F::new("asks[1].price", 320, 8, K::SIGNED, 1),
+            F::new("asks[1].quantity", 328, 8, K::UNSIGNED, 1),
+            F::new("asks[1].order_count", 336, 4, K::UNSIGNED, 1),
             F::new("asks[1]._reserved", 340, 4, K::Reserved, 1),
-            F::new("asks[2].price", 344, 8, K::Int { signed: true }, 1),
-            F::new("asks[2].quantity", 352, 8, K::Int { signed: false }, 1),
-            F::new("asks[2].order_count", 360, 4, K::Int { signed: false }, 1),
+            F::new("asks[2].price", 344, 8, K::SIGNED, 1),
+            F::new("asks[2].quantity", 352, 8, K::UNSIGNED, 1),
+            F::new("asks[2].order_count", 360, 4, K::UNSIGNED, 1),
             F::new("asks[2]._reserved", 364, 4, K::Reserved, 1),
-            F::new("asks[3].price", 368, 8, K::Int { signed: true }, 1),
-            F::new("asks[3].quantity", 376, 8, K::Int { signed: false }, 1),
-            F::new("asks[3].order_count", 384, 4, K::Int { signed: false }, 1),
+            F::new("asks[3].price", 368, 8, K::SIGNED, 1),
+            F::new("asks[3].quantity", 376, 8, K::UNSIGNED, 1),
+            F::new("asks[3].order_count", 384, 4, K::UNSIGNED, 1),
             F::new("asks[3]._reserved", 388, 4, K::Reserved, 1),
-            F::new("asks[4].price", 392, 8, K::Int { signed: true }, 1),
-            F::new("asks[4].quantity", 400, 8, K::Int { signed: false }, 1),
-            F::new("asks[4].order_count", 408, 4, K::Int { signed: false }, 1),
+            F::new("asks[4].price", 392, 8, K::SIGNED, 1),
+            F::new("asks[4].quantity", 400, 8, K::UNSIGNED, 1),
+            F::new("asks[4].order_count", 408, 4, K::UNSIGNED, 1),
             F::new("asks[4]._reserved", 412, 4, K::Reserved, 1),
-            F::new("asks[5].price", 416, 8, K::Int { signed: true }, 1),
-            F::new("asks[5].quantity", 424, 8, K::Int { signed: false }, 1),
-            F::new("asks[5].order_count", 432, 4, K::Int { signed: false }, 1),
+            F::new("asks[5].price", 416, 8, K::SIGNED, 1),
+            F::new("asks[5].quantity", 424, 8, K::UNSIGNED, 1),
+            F::new("asks[5].order_count", 432, 4, K::UNSIGNED, 1),
             F::new("asks[5]._reserved", 436, 4, K::Reserved, 1),
-            F::new("asks[6].price", 440, 8, K::Int { signed: true }, 1),
-            F::new("asks[6].quantity", 448, 8, K::Int { signed: false }, 1),
-            F::new("asks[6].order_count", 456, 4, K::Int { signed: false }, 1),
+            F::new("asks[6].price", 440, 8, K::SIGNED, 1),
+            F::new("asks[6].quantity", 448, 8, K::UNSIGNED, 1),
+            F::new("asks[6].order_count", 456, 4, K::UNSIGNED, 1),
             F::new("asks[6]._reserved", 460, 4, K::Reserved, 1),
-            F::new("asks[7].price", 464, 8, K::Int { signed: true }, 1),
-            F::new("asks[7].quantity", 472, 8, K::Int { signed: false }, 1),
-            F::new("asks[7].order_count", 480, 4, K::Int { signed: false }, 1),
+            F::new("asks[7].price", 464, 8, K::SIGNED, 1),
+            F::new("asks[7].quantity", 472, 8, K::UNSIGNED, 1),
+            F::new("asks[7].order_count", 480, 4, K::UNSIGNED, 1),
             F::new("asks[7]._reserved", 484, 4, K::Reserved, 1),
-            F::new("asks[8].price", 488, 8, K::Int { signed: true }, 1),
-            F::new("asks[8].quantity", 496, 8, K::Int { signed: false }, 1),
-            F::new("asks[8].order_count", 504, 4, K::Int { signed: false }, 1),
+            F::new("asks[8].price", 488, 8, K::SIGNED, 1),
+            F::new("asks[8].quantity", 496, 8, K::UNSIGNED, 1),
+            F::new("asks[8].order_count", 504, 4, K::UNSIGNED, 1),
             F::new("asks[8]._reserved", 508, 4, K::Reserved, 1),
-            F::new("asks[9].price", 512, 8, K::Int { signed: true }, 1),
-            F::new("asks[9].quantity", 520, 8, K::Int { signed: false }, 1),
-            F::new("asks[9].order_count", 528, 4, K::Int { signed: false }, 1),
+            F::new("asks[9].price", 512, 8, K::SIGNED, 1),
+            F::new("asks[9].quantity", 520, 8, K::UNSIGNED, 1),
+            F::new("asks[9].order_count", 528, 4, K::UNSIGNED, 1),
             F::new("asks[9]._reserved", 532, 4, K::Reserved, 1),
-            F::new("last_trade_price", 536, 8, K::Int { signed: true }, 1),
-            F::new("volume_24h", 544, 8, K::Int { signed: false }, 1),
+            F::new("last_trade_price", 536, 8, K::SIGNED, 1),
+            F::new("volume_24h", 544, 8, K::UNSIGNED, 1),
             F::new("_reserved2", 552, 24, K::Reserved, 1),
         ]
     };
@@ -1689,131 +1453,20 @@ pub struct TopOfBookSnapshot {
     /// Reserved: written as zero, ignored when read.
     pub _reserved2: [u8; 32],
 }
-const _: () = {
-    assert!(::core::mem::size_of::<TopOfBookSnapshot>() == 128);
-    assert!(::core::mem::offset_of!(TopOfBookSnapshot, header) == 0);
-    assert!(::core::mem::offset_of!(TopOfBookSnapshot, symbol_id) == 40);
-    assert!(::core::mem::offset_of!(TopOfBookSnapshot, _reserved1) == 44);
-    assert!(::core::mem::offset_of!(TopOfBookSnapshot, best_bid_price) == 48);
-    assert!(::core::mem::offset_of!(TopOfBookSnapshot, best_bid_qty) == 56);
-    assert!(::core::mem::offset_of!(TopOfBookSnapshot, best_ask_price) == 64);
-    assert!(::core::mem::offset_of!(TopOfBookSnapshot, best_ask_qty) == 72);
-    assert!(::core::mem::offset_of!(TopOfBookSnapshot, spread) == 80);
-    assert!(::core::mem::offset_of!(TopOfBookSnapshot, mid_price) == 88);
-    assert!(::core::mem::offset_of!(TopOfBookSnapshot, _reserved2) == 96);
-};
-impl TopOfBookSnapshot {
-    /// Size in bytes.
-    pub const SIZE: usize = 128;
-    /// Header type code.
-    pub const TYPE_CODE: u8 = 0x71;
-    /// Decodes a message of this type at the start of `buf`, checking length, magic,
-    /// version, type, checksum and every field value. Never panics.
-    #[inline]
-    pub fn decode(
-        buf: &[u8],
-    ) -> ::core::result::Result<&Self, ::rltop_runtime::DecodeError> {
-        ::rltop_runtime::decode(buf)
-    }
-    /// Fills the header (magic, length, type, version, session, sequence,
-    /// timestamp) and the checksum; returns the bytes to send.
-    #[inline]
-    pub fn encode(&mut self, session_id: u64, seq_num: u64, timestamp_ns: u64) -> &[u8] {
-        ::rltop_runtime::finalize(self, session_id, seq_num, timestamp_ns)
-    }
-    /// All bytes zero: set the fields, then encode.
-    pub fn new() -> Self {
-        ::rltop_runtime::bytemuck::Zeroable::zeroed()
-    }
-    /// The wire bytes.
-    pub fn as_bytes(&self) -> &[u8] {
-        ::rltop_runtime::bytemuck::bytes_of(self)
-    }
-    #[inline]
-    pub fn header(&self) -> &MessageHeader {
-        &self.header
-    }
-    #[inline]
-    pub fn header_mut(&mut self) -> &mut MessageHeader {
-        &mut self.header
-    }
-    #[inline]
-    pub fn symbol_id(&self) -> SymbolId {
-        self.symbol_id.get()
-    }
-    #[inline]
-    pub fn set_symbol_id(&mut self, value: SymbolId) {
-        self.symbol_id = ::rltop_runtime::le::U32::new(value);
-    }
-    #[inline]
-    pub fn best_bid_price(&self) -> Price {
-        self.best_bid_price.get()
-    }
-    #[inline]
-    pub fn set_best_bid_price(&mut self, value: Price) {
-        self.best_bid_price = ::rltop_runtime::le::I64::new(value);
-    }
-    #[inline]
-    pub fn best_bid_qty(&self) -> Quantity {
-        self.best_bid_qty.get()
-    }
-    #[inline]
-    pub fn set_best_bid_qty(&mut self, value: Quantity) {
-        self.best_bid_qty = ::rltop_runtime::le::U64::new(value);
-    }
-    #[inline]
-    pub fn best_ask_price(&self) -> Price {
-        self.best_ask_price.get()
-    }
-    #[inline]
-    pub fn set_best_ask_price(&mut self, value: Price) {
-        self.best_ask_price = ::rltop_runtime::le::I64::new(value);
-    }
-    #[inline]
-    pub fn best_ask_qty(&self) -> Quantity {
-        self.best_ask_qty.get()
-    }
-    #[inline]
-    pub fn set_best_ask_qty(&mut self, value: Quantity) {
-        self.best_ask_qty = ::rltop_runtime::le::U64::new(value);
-    }
+::rltop_runtime::record! {
+    TopOfBookSnapshot, 128 bytes, message 0x71;
+    header @ 0: record(MessageHeader, header_mut);
+    symbol_id @ 40: int(SymbolId, set_symbol_id);
+    _reserved1 @ 44: reserved();
+    best_bid_price @ 48: int(Price, set_best_bid_price);
+    best_bid_qty @ 56: int(Quantity, set_best_bid_qty);
+    best_ask_price @ 64: int(Price, set_best_ask_price);
+    best_ask_qty @ 72: int(Quantity, set_best_ask_qty);
     /// `best_ask_price - best_bid_price` (zero when a side is empty).
-    #[inline]
-    pub fn spread(&self) -> Price {
-        self.spread.get()
-    }
-    #[inline]
-    pub fn set_spread(&mut self, value: Price) {
-        self.spread = ::rltop_runtime::le::I64::new(value);
-    }
+    spread @ 80: int(Price, set_spread);
     /// `(best_bid_price + best_ask_price) / 2`, rounded toward negative infinity.
-    #[inline]
-    pub fn mid_price(&self) -> Price {
-        self.mid_price.get()
-    }
-    #[inline]
-    pub fn set_mid_price(&mut self, value: Price) {
-        self.mid_price = ::rltop_runtime::le::I64::new(value);
-    }
-}
-impl ::core::default::Default for TopOfBookSnapshot {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-impl ::core::fmt::Debug for TopOfBookSnapshot {
-    fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-        f.debug_struct("TopOfBookSnapshot")
-            .field("header", &self.header())
-            .field("symbol_id", &self.symbol_id())
-            .field("best_bid_price", &self.best_bid_price())
-            .field("best_bid_qty", &self.best_bid_qty())
-            .field("best_ask_price", &self.best_ask_price())
-            .field("best_ask_qty", &self.best_ask_qty())
-            .field("spread", &self.spread())
-            .field("mid_price", &self.mid_price())
-            .finish()
-    }
+    mid_price @ 88: int(Price, set_mid_price);
+    _reserved2 @ 96: reserved();
 }
 impl ::rltop_runtime::Message for TopOfBookSnapshot {
     const NAME: &'static str = "TopOfBookSnapshot";
@@ -1823,23 +1476,23 @@ impl ::rltop_runtime::Message for TopOfBookSnapshot {
     const FIELDS: &'static [::rltop_runtime::Field] = {
         use ::rltop_runtime::{Field as F, FieldKind as K};
         &[
-            F::new("header.magic", 0, 4, K::Int { signed: false }, 1),
-            F::new("header.length", 4, 2, K::Int { signed: false }, 1),
-            F::new("header.msg_type", 6, 1, K::Int { signed: false }, 1),
-            F::new("header.version", 7, 1, K::Int { signed: false }, 1),
-            F::new("header.session_id", 8, 8, K::Int { signed: false }, 1),
-            F::new("header.seq_num", 16, 8, K::Int { signed: false }, 1),
-            F::new("header.timestamp", 24, 8, K::Int { signed: false }, 1),
-            F::new("header.checksum", 32, 4, K::Int { signed: false }, 1),
+            F::new("header.magic", 0, 4, K::UNSIGNED, 1),
+            F::new("header.length", 4, 2, K::UNSIGNED, 1),
+            F::new("header.msg_type", 6, 1, K::UNSIGNED, 1),
+            F::new("header.version", 7, 1, K::UNSIGNED, 1),
+            F::new("header.session_id", 8, 8, K::UNSIGNED, 1),
+            F::new("header.seq_num", 16, 8, K::UNSIGNED, 1),
+            F::new("header.timestamp", 24, 8, K::UNSIGNED, 1),
+            F::new("header.checksum", 32, 4, K::UNSIGNED, 1),
             F::new("header._reserved", 36, 4, K::Reserved, 1),
-            F::new("symbol_id", 40, 4, K::Int { signed: false }, 1),
+            F::new("symbol_id", 40, 4, K::UNSIGNED, 1),
             F::new("_reserved1", 44, 4, K::Reserved, 1),
-            F::new("best_bid_price", 48, 8, K::Int { signed: true }, 1),
-            F::new("best_bid_qty", 56, 8, K::Int { signed: false }, 1),
-            F::new("best_ask_price", 64, 8, K::Int { signed: true }, 1),
-            F::new("best_ask_qty", 72, 8, K::Int { signed: false }, 1),
-            F::new("spread", 80, 8, K::Int { signed: true }, 1),
-            F::new("mid_price", 88, 8, K::Int { signed: true }, 1),
+            F::new("best_bid_price", 48, 8, K::SIGNED, 1),
+            F::new("best_bid_qty", 56, 8, K::UNSIGNED, 1),
+            F::new("best_ask_price", 64, 8, K::SIGNED, 1),
+            F::new("best_ask_qty", 72, 8, K::UNSIGNED, 1),
+            F::new("spread", 80, 8, K::SIGNED, 1),
+            F::new("mid_price", 88, 8, K::SIGNED, 1),
             F::new("_reserved2", 96, 32, K::Reserved, 1),
         ]
     };
@@ -1875,96 +1528,15 @@ pub struct TradeSnapshot {
     /// Reserved: written as zero, ignored when read.
     pub _reserved2: [u8; 8],
 }
-const _: () = {
-    assert!(::core::mem::size_of::<TradeSnapshot>() == 256);
-    assert!(::core::mem::offset_of!(TradeSnapshot, header) == 0);
-    assert!(::core::mem::offset_of!(TradeSnapshot, symbol_id) == 40);
-    assert!(::core::mem::offset_of!(TradeSnapshot, num_trades) == 44);
-    assert!(::core::mem::offset_of!(TradeSnapshot, _reserved1) == 45);
-    assert!(::core::mem::offset_of!(TradeSnapshot, trades) == 48);
-    assert!(::core::mem::offset_of!(TradeSnapshot, _reserved2) == 248);
-};
-impl TradeSnapshot {
-    /// Size in bytes.
-    pub const SIZE: usize = 256;
-    /// Header type code.
-    pub const TYPE_CODE: u8 = 0x72;
-    /// Decodes a message of this type at the start of `buf`, checking length, magic,
-    /// version, type, checksum and every field value. Never panics.
-    #[inline]
-    pub fn decode(
-        buf: &[u8],
-    ) -> ::core::result::Result<&Self, ::rltop_runtime::DecodeError> {
-        ::rltop_runtime::decode(buf)
-    }
-    /// Fills the header (magic, length, type, version, session, sequence,
-    /// timestamp) and the checksum; returns the bytes to send.
-    #[inline]
-    pub fn encode(&mut self, session_id: u64, seq_num: u64, timestamp_ns: u64) -> &[u8] {
-        ::rltop_runtime::finalize(self, session_id, seq_num, timestamp_ns)
-    }
-    /// All bytes zero: set the fields, then encode.
-    pub fn new() -> Self {
-        ::rltop_runtime::bytemuck::Zeroable::zeroed()
-    }
-    /// The wire bytes.
-    pub fn as_bytes(&self) -> &[u8] {
-        ::rltop_runtime::bytemuck::bytes_of(self)
-    }
-    #[inline]
-    pub fn header(&self) -> &MessageHeader {
-        &self.header
-    }
-    #[inline]
-    pub fn header_mut(&mut self) -> &mut MessageHeader {
-        &mut self.header
-    }
-    #[inline]
-    pub fn symbol_id(&self) -> SymbolId {
-        self.symbol_id.get()
-    }
-    #[inline]
-    pub fn set_symbol_id(&mut self, value: SymbolId) {
-        self.symbol_id = ::rltop_runtime::le::U32::new(value);
-    }
+::rltop_runtime::record! {
+    TradeSnapshot, 256 bytes, message 0x72;
+    header @ 0: record(MessageHeader, header_mut);
+    symbol_id @ 40: int(SymbolId, set_symbol_id);
     /// Valid entries of `trades` (0..=5).
-    #[inline]
-    pub fn num_trades(&self) -> u8 {
-        self.num_trades
-    }
-    #[inline]
-    pub fn set_num_trades(&mut self, value: u8) {
-        self.num_trades = value;
-    }
-    #[inline]
-    pub fn trades(&self) -> &[TradeEntry; 5] {
-        &self.trades
-    }
-    #[inline]
-    pub fn trades_mut(&mut self) -> &mut [TradeEntry; 5] {
-        &mut self.trades
-    }
-    /// The first `num_trades` entries of `trades` (never more than the array holds).
-    #[inline]
-    pub fn trades_used(&self) -> &[TradeEntry] {
-        let n = (self.num_trades() as usize).min(5);
-        &self.trades[..n]
-    }
-}
-impl ::core::default::Default for TradeSnapshot {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-impl ::core::fmt::Debug for TradeSnapshot {
-    fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-        f.debug_struct("TradeSnapshot")
-            .field("header", &self.header())
-            .field("symbol_id", &self.symbol_id())
-            .field("num_trades", &self.num_trades())
-            .field("trades", &self.trades_used())
-            .finish()
-    }
+    num_trades @ 44: int(u8, set_num_trades);
+    _reserved1 @ 45: reserved();
+    trades @ 48: counted([TradeEntry; 5], trades_mut, trades_used, num_trades);
+    _reserved2 @ 248: reserved();
 }
 impl ::rltop_runtime::Message for TradeSnapshot {
     const NAME: &'static str = "TradeSnapshot";
@@ -1974,16 +1546,16 @@ impl ::rltop_runtime::Message for TradeSnapshot {
     const FIELDS: &'static [::rltop_runtime::Field] = {
         use ::rltop_runtime::{Field as F, FieldKind as K};
         &[
-            F::new("header.magic", 0, 4, K::Int { signed: false }, 1),
-            F::new("header.length", 4, 2, K::Int { signed: false }, 1),
-            F::new("header.msg_type", 6, 1, K::Int { signed: false }, 1),
-            F::new("header.version", 7, 1, K::Int { signed: false }, 1),
-            F::new("header.session_id", 8, 8, K::Int { signed: false }, 1),
-            F::new("header.seq_num", 16, 8, K::Int { signed: false }, 1),
-            F::new("header.timestamp", 24, 8, K::Int { signed: false }, 1),
-            F::new("header.checksum", 32, 4, K::Int { signed: false }, 1),
+            F::new("header.magic", 0, 4, K::UNSIGNED, 1),
+            F::new("header.length", 4, 2, K::UNSIGNED, 1),
+            F::new("header.msg_type", 6, 1, K::UNSIGNED, 1),
+            F::new("header.version", 7, 1, K::UNSIGNED, 1),
+            F::new("header.session_id", 8, 8, K::UNSIGNED, 1),
+            F::new("header.seq_num", 16, 8, K::UNSIGNED, 1),
+            F::new("header.timestamp", 24, 8, K::UNSIGNED, 1),
+            F::new("header.checksum", 32, 4, K::UNSIGNED, 1),
             F::new("header._reserved", 36, 4, K::Reserved, 1),
-            F::new("symbol_id", 40, 4, K::Int { signed: false }, 1),
+            F::new("symbol_id", 40, 4, K::UNSIGNED, 1),
             F::new(
                 "num_trades",
                 44,
@@ -1995,90 +1567,35 @@ impl ::rltop_runtime::Message for TradeSnapshot {
                 1,
             ),
             F::new("_reserved1", 45, 3, K::Reserved, 1),
-            F::new("trades[0].trade_id", 48, 8, K::Int { signed: false }, 1),
-            F::new("trades[0].price", 56, 8, K::Int { signed: true }, 1),
-            F::new("trades[0].quantity", 64, 8, K::Int { signed: false }, 1),
-            F::new("trades[0].trade_time", 72, 8, K::Int { signed: false }, 1),
-            F::new(
-                "trades[0].taker_side",
-                80,
-                1,
-                K::Enum {
-                    name: "Side",
-                    values: &[1, 2],
-                    names: &["Buy", "Sell"],
-                    signed: false,
-                },
-                1,
-            ),
+            F::new("trades[0].trade_id", 48, 8, K::UNSIGNED, 1),
+            F::new("trades[0].price", 56, 8, K::SIGNED, 1),
+            F::new("trades[0].quantity", 64, 8, K::UNSIGNED, 1),
+            F::new("trades[0].trade_time", 72, 8, K::UNSIGNED, 1),
+            F::new("trades[0].taker_side", 80, 1, Side::FIELD_KIND, 1),
             F::new("trades[0]._reserved", 81, 7, K::Reserved, 1),
-            F::new("trades[1].trade_id", 88, 8, K::Int { signed: false }, 1),
-            F::new("trades[1].price", 96, 8, K::Int { signed: true }, 1),
-            F::new("trades[1].quantity", 104, 8, K::Int { signed: false }, 1),
-            F::new("trades[1].trade_time", 112, 8, K::Int { signed: false }, 1),
-            F::new(
-                "trades[1].taker_side",
-                120,
-                1,
-                K::Enum {
-                    name: "Side",
-                    values: &[1, 2],
-                    names: &["Buy", "Sell"],
-                    signed: false,
-                },
-                1,
-            ),
+            F::new("trades[1].trade_id", 88, 8, K::UNSIGNED, 1),
+            F::new("trades[1].price", 96, 8, K::SIGNED, 1),
+            F::new("trades[1].quantity", 104, 8, K::UNSIGNED, 1),
+            F::new("trades[1].trade_time", 112, 8, K::UNSIGNED, 1),
+            F::new("trades[1].taker_side", 120, 1, Side::FIELD_KIND, 1),
             F::new("trades[1]._reserved", 121, 7, K::Reserved, 1),
-            F::new("trades[2].trade_id", 128, 8, K::Int { signed: false }, 1),
-            F::new("trades[2].price", 136, 8, K::Int { signed: true }, 1),
-            F::new("trades[2].quantity", 144, 8, K::Int { signed: false }, 1),
-            F::new("trades[2].trade_time", 152, 8, K::Int { signed: false }, 1),
-            F::new(
-                "trades[2].taker_side",
-                160,
-                1,
-                K::Enum {
-                    name: "Side",
-                    values: &[1, 2],
-                    names: &["Buy", "Sell"],
-                    signed: false,
-                },
-                1,
-            ),
+            F::new("trades[2].trade_id", 128, 8, K::UNSIGNED, 1),
+            F::new("trades[2].price", 136, 8, K::SIGNED, 1),
+            F::new("trades[2].quantity", 144, 8, K::UNSIGNED, 1),
+            F::new("trades[2].trade_time", 152, 8, K::UNSIGNED, 1),
+            F::new("trades[2].taker_side", 160, 1, Side::FIELD_KIND, 1),
             F::new("trades[2]._reserved", 161, 7, K::Reserved, 1),
-            F::new("trades[3].trade_id", 168, 8, K::Int { signed: false }, 1),
-            F::new("trades[3].price", 176, 8, K::Int { signed: true }, 1),
-            F::new("trades[3].quantity", 184, 8, K::Int { signed: false }, 1),
-            F::new("trades[3].trade_time", 192, 8, K::Int { signed: false }, 1),
-            F::new(
-                "trades[3].taker_side",
-                200,
-                1,
-                K::Enum {
-                    name: "Side",
-                    values: &[1, 2],
-                    names: &["Buy", "Sell"],
-                    signed: false,
-                },
-                1,
-            ),
+            F::new("trades[3].trade_id", 168, 8, K::UNSIGNED, 1),
+            F::new("trades[3].price", 176, 8, K::SIGNED, 1),
+            F::new("trades[3].quantity", 184, 8, K::UNSIGNED, 1),
+            F::new("trades[3].trade_time", 192, 8, K::UNSIGNED, 1),
+            F::new("trades[3].taker_side", 200, 1, Side::FIELD_KIND, 1),
             F::new("trades[3]._reserved", 201, 7, K::Reserved, 1),
-            F::new("trades[4].trade_id", 208, 8, K::Int { signed: false }, 1),
-            F::new("trades[4].price", 216, 8, K::Int { signed: true }, 1),
-            F::new("trades[4].quantity", 224, 8, K::Int { signed: false }, 1),
-            F::new("trades[4].trade_time", 232, 8, K::Int { signed: false }, 1),
-            F::new(
-                "trades[4].taker_side",
-                240,
-                1,
-                K::Enum {
-                    name: "Side",
-                    values: &[1, 2],
-                    names: &["Buy", "Sell"],
-                    signed: false,
-                },
-                1,
-            ),
+            F::new("trades[4].trade_id", 208, 8, K::UNSIGNED, 1),
+            F::new("trades[4].price", 216, 8, K::SIGNED, 1),
+            F::new("trades[4].quantity", 224, 8, K::UNSIGNED, 1),
+            F::new("trades[4].trade_time", 232, 8, K::UNSIGNED, 1),
+            F::new("trades[4].taker_side", 240, 1, Side::FIELD_KIND, 1),
             F::new("trades[4]._reserved", 241, 7, K::Reserved, 1),
             F::new("_reserved2", 248, 8, K::Reserved, 1),
         ]
@@ -2186,151 +1703,22 @@ pub struct AddOrder {
     /// Reserved: written as zero, ignored when read.
     pub _reserved2: [u8; 36],
 }
-const _: () = {
-    assert!(::core::mem::size_of::<AddOrder>() == 128);
-    assert!(::core::mem::offset_of!(AddOrder, header) == 0);
-    assert!(::core::mem::offset_of!(AddOrder, order_book_seq) == 40);
-    assert!(::core::mem::offset_of!(AddOrder, order_id) == 48);
-    assert!(::core::mem::offset_of!(AddOrder, symbol_id) == 56);
-    assert!(::core::mem::offset_of!(AddOrder, side) == 60);
-    assert!(::core::mem::offset_of!(AddOrder, flags) == 61);
-    assert!(::core::mem::offset_of!(AddOrder, _reserved1) == 62);
-    assert!(::core::mem::offset_of!(AddOrder, price) == 64);
-    assert!(::core::mem::offset_of!(AddOrder, quantity) == 72);
-    assert!(::core::mem::offset_of!(AddOrder, level_quantity) == 80);
-    assert!(::core::mem::offset_of!(AddOrder, level_order_count) == 88);
-    assert!(::core::mem::offset_of!(AddOrder, _reserved2) == 92);
-};
-impl AddOrder {
-    /// Size in bytes.
-    pub const SIZE: usize = 128;
-    /// Header type code.
-    pub const TYPE_CODE: u8 = 0x78;
-    /// Decodes a message of this type at the start of `buf`, checking length, magic,
-    /// version, type, checksum and every field value. Never panics.
-    #[inline]
-    pub fn decode(
-        buf: &[u8],
-    ) -> ::core::result::Result<&Self, ::rltop_runtime::DecodeError> {
-        ::rltop_runtime::decode(buf)
-    }
-    /// Fills the header (magic, length, type, version, session, sequence,
-    /// timestamp) and the checksum; returns the bytes to send.
-    #[inline]
-    pub fn encode(&mut self, session_id: u64, seq_num: u64, timestamp_ns: u64) -> &[u8] {
-        ::rltop_runtime::finalize(self, session_id, seq_num, timestamp_ns)
-    }
-    /// All bytes zero: set the fields, then encode.
-    pub fn new() -> Self {
-        ::rltop_runtime::bytemuck::Zeroable::zeroed()
-    }
-    /// The wire bytes.
-    pub fn as_bytes(&self) -> &[u8] {
-        ::rltop_runtime::bytemuck::bytes_of(self)
-    }
-    #[inline]
-    pub fn header(&self) -> &MessageHeader {
-        &self.header
-    }
-    #[inline]
-    pub fn header_mut(&mut self) -> &mut MessageHeader {
-        &mut self.header
-    }
-    #[inline]
-    pub fn order_book_seq(&self) -> BookSeq {
-        self.order_book_seq.get()
-    }
-    #[inline]
-    pub fn set_order_book_seq(&mut self, value: BookSeq) {
-        self.order_book_seq = ::rltop_runtime::le::U64::new(value);
-    }
-    #[inline]
-    pub fn order_id(&self) -> OrderId {
-        self.order_id.get()
-    }
-    #[inline]
-    pub fn set_order_id(&mut self, value: OrderId) {
-        self.order_id = ::rltop_runtime::le::U64::new(value);
-    }
-    #[inline]
-    pub fn symbol_id(&self) -> SymbolId {
-        self.symbol_id.get()
-    }
-    #[inline]
-    pub fn set_symbol_id(&mut self, value: SymbolId) {
-        self.symbol_id = ::rltop_runtime::le::U32::new(value);
-    }
-    #[inline]
-    pub fn side(&self) -> ::core::result::Result<Side, ::rltop_runtime::InvalidEnum> {
-        Side::try_from(self.side)
-    }
-    #[inline]
-    pub fn set_side(&mut self, value: Side) {
-        self.side = u8::from(value);
-    }
-    #[inline]
-    pub fn flags(&self) -> OrderFlags {
-        OrderFlags::from_bits_retain(self.flags)
-    }
-    #[inline]
-    pub fn set_flags(&mut self, value: OrderFlags) {
-        self.flags = value.bits();
-    }
-    #[inline]
-    pub fn price(&self) -> Price {
-        self.price.get()
-    }
-    #[inline]
-    pub fn set_price(&mut self, value: Price) {
-        self.price = ::rltop_runtime::le::I64::new(value);
-    }
-    #[inline]
-    pub fn quantity(&self) -> Quantity {
-        self.quantity.get()
-    }
-    #[inline]
-    pub fn set_quantity(&mut self, value: Quantity) {
-        self.quantity = ::rltop_runtime::le::U64::new(value);
-    }
+::rltop_runtime::record! {
+    AddOrder, 128 bytes, message 0x78;
+    header @ 0: record(MessageHeader, header_mut);
+    order_book_seq @ 40: int(BookSeq, set_order_book_seq);
+    order_id @ 48: int(OrderId, set_order_id);
+    symbol_id @ 56: int(SymbolId, set_symbol_id);
+    side @ 60: enumeration(Side, set_side);
+    flags @ 61: flags(OrderFlags, set_flags);
+    _reserved1 @ 62: reserved();
+    price @ 64: int(Price, set_price);
+    quantity @ 72: int(Quantity, set_quantity);
     /// Visible quantity at (`side`, `price`) after this order was added.
-    #[inline]
-    pub fn level_quantity(&self) -> Quantity {
-        self.level_quantity.get()
-    }
-    #[inline]
-    pub fn set_level_quantity(&mut self, value: Quantity) {
-        self.level_quantity = ::rltop_runtime::le::U64::new(value);
-    }
+    level_quantity @ 80: int(Quantity, set_level_quantity);
     /// Visible orders at (`side`, `price`) after this order was added.
-    #[inline]
-    pub fn level_order_count(&self) -> u32 {
-        self.level_order_count.get()
-    }
-    #[inline]
-    pub fn set_level_order_count(&mut self, value: u32) {
-        self.level_order_count = ::rltop_runtime::le::U32::new(value);
-    }
-}
-impl ::core::default::Default for AddOrder {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-impl ::core::fmt::Debug for AddOrder {
-    fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-        f.debug_struct("AddOrder")
-            .field("header", &self.header())
-            .field("order_book_seq", &self.order_book_seq())
-            .field("order_id", &self.order_id())
-            .field("symbol_id", &self.symbol_id())
-            .field("side", &::rltop_runtime::DebugEnum(self.side()))
-            .field("flags", &self.flags())
-            .field("price", &self.price())
-            .field("quantity", &self.quantity())
-            .field("level_quantity", &self.level_quantity())
-            .field("level_order_count", &self.level_order_count())
-            .finish()
-    }
+    level_order_count @ 88: int(u32, set_level_order_count);
+    _reserved2 @ 92: reserved();
 }
 impl ::rltop_runtime::Message for AddOrder {
     const NAME: &'static str = "AddOrder";
@@ -2340,36 +1728,25 @@ impl ::rltop_runtime::Message for AddOrder {
     const FIELDS: &'static [::rltop_runtime::Field] = {
         use ::rltop_runtime::{Field as F, FieldKind as K};
         &[
-            F::new("header.magic", 0, 4, K::Int { signed: false }, 1),
-            F::new("header.length", 4, 2, K::Int { signed: false }, 1),
-            F::new("header.msg_type", 6, 1, K::Int { signed: false }, 1),
-            F::new("header.version", 7, 1, K::Int { signed: false }, 1),
-            F::new("header.session_id", 8, 8, K::Int { signed: false }, 1),
-            F::new("header.seq_num", 16, 8, K::Int { signed: false }, 1),
-            F::new("header.timestamp", 24, 8, K::Int { signed: false }, 1),
-            F::new("header.checksum", 32, 4, K::Int { signed: false }, 1),
+            F::new("header.magic", 0, 4, K::UNSIGNED, 1),
+            F::new("header.length", 4, 2, K::UNSIGNED, 1),
+            F::new("header.msg_type", 6, 1, K::UNSIGNED, 1),
+            F::new("header.version", 7, 1, K::UNSIGNED, 1),
+            F::new("header.session_id", 8, 8, K::UNSIGNED, 1),
+            F::new("header.seq_num", 16, 8, K::UNSIGNED, 1),
+            F::new("header.timestamp", 24, 8, K::UNSIGNED, 1),
+            F::new("header.checksum", 32, 4, K::UNSIGNED, 1),
             F::new("header._reserved", 36, 4, K::Reserved, 1),
-            F::new("order_book_seq", 40, 8, K::Int { signed: false }, 1),
-            F::new("order_id", 48, 8, K::Int { signed: false }, 1),
-            F::new("symbol_id", 56, 4, K::Int { signed: false }, 1),
-            F::new(
-                "side",
-                60,
-                1,
-                K::Enum {
-                    name: "Side",
-                    values: &[1, 2],
-                    names: &["Buy", "Sell"],
-                    signed: false,
-                },
-                1,
-            ),
+            F::new("order_book_seq", 40, 8, K::UNSIGNED, 1),
+            F::new("order_id", 48, 8, K::UNSIGNED, 1),
+            F::new("symbol_id", 56, 4, K::UNSIGNED, 1),
+            F::new("side", 60, 1, Side::FIELD_KIND, 1),
             F::new("flags", 61, 1, K::Flags { name: "OrderFlags" }, 1),
             F::new("_reserved1", 62, 2, K::Reserved, 1),
-            F::new("price", 64, 8, K::Int { signed: true }, 1),
-            F::new("quantity", 72, 8, K::Int { signed: false }, 1),
-            F::new("level_quantity", 80, 8, K::Int { signed: false }, 1),
-            F::new("level_order_count", 88, 4, K::Int { signed: false }, 1),
+            F::new("price", 64, 8, K::SIGNED, 1),
+            F::new("quantity", 72, 8, K::UNSIGNED, 1),
+            F::new("level_quantity", 80, 8, K::UNSIGNED, 1),
+            F::new("level_order_count", 88, 4, K::UNSIGNED, 1),
             F::new("_reserved2", 92, 36, K::Reserved, 1),
         ]
     };
@@ -2431,188 +1808,30 @@ pub struct ModifyOrder {
     /// Reserved: written as zero, ignored when read.
     pub _reserved2: [u8; 16],
 }
-const _: () = {
-    assert!(::core::mem::size_of::<ModifyOrder>() == 128);
-    assert!(::core::mem::offset_of!(ModifyOrder, header) == 0);
-    assert!(::core::mem::offset_of!(ModifyOrder, order_book_seq) == 40);
-    assert!(::core::mem::offset_of!(ModifyOrder, order_id) == 48);
-    assert!(::core::mem::offset_of!(ModifyOrder, symbol_id) == 56);
-    assert!(::core::mem::offset_of!(ModifyOrder, side) == 60);
-    assert!(::core::mem::offset_of!(ModifyOrder, modify_type) == 61);
-    assert!(::core::mem::offset_of!(ModifyOrder, _reserved1) == 62);
-    assert!(::core::mem::offset_of!(ModifyOrder, old_price) == 64);
-    assert!(::core::mem::offset_of!(ModifyOrder, new_price) == 72);
-    assert!(::core::mem::offset_of!(ModifyOrder, new_quantity) == 80);
-    assert!(::core::mem::offset_of!(ModifyOrder, old_level_quantity) == 88);
-    assert!(::core::mem::offset_of!(ModifyOrder, new_level_quantity) == 96);
-    assert!(::core::mem::offset_of!(ModifyOrder, old_level_order_count) == 104);
-    assert!(::core::mem::offset_of!(ModifyOrder, new_level_order_count) == 108);
-    assert!(::core::mem::offset_of!(ModifyOrder, _reserved2) == 112);
-};
-impl ModifyOrder {
-    /// Size in bytes.
-    pub const SIZE: usize = 128;
-    /// Header type code.
-    pub const TYPE_CODE: u8 = 0x79;
-    /// Decodes a message of this type at the start of `buf`, checking length, magic,
-    /// version, type, checksum and every field value. Never panics.
-    #[inline]
-    pub fn decode(
-        buf: &[u8],
-    ) -> ::core::result::Result<&Self, ::rltop_runtime::DecodeError> {
-        ::rltop_runtime::decode(buf)
-    }
-    /// Fills the header (magic, length, type, version, session, sequence,
-    /// timestamp) and the checksum; returns the bytes to send.
-    #[inline]
-    pub fn encode(&mut self, session_id: u64, seq_num: u64, timestamp_ns: u64) -> &[u8] {
-        ::rltop_runtime::finalize(self, session_id, seq_num, timestamp_ns)
-    }
-    /// All bytes zero: set the fields, then encode.
-    pub fn new() -> Self {
-        ::rltop_runtime::bytemuck::Zeroable::zeroed()
-    }
-    /// The wire bytes.
-    pub fn as_bytes(&self) -> &[u8] {
-        ::rltop_runtime::bytemuck::bytes_of(self)
-    }
-    #[inline]
-    pub fn header(&self) -> &MessageHeader {
-        &self.header
-    }
-    #[inline]
-    pub fn header_mut(&mut self) -> &mut MessageHeader {
-        &mut self.header
-    }
-    #[inline]
-    pub fn order_book_seq(&self) -> BookSeq {
-        self.order_book_seq.get()
-    }
-    #[inline]
-    pub fn set_order_book_seq(&mut self, value: BookSeq) {
-        self.order_book_seq = ::rltop_runtime::le::U64::new(value);
-    }
-    #[inline]
-    pub fn order_id(&self) -> OrderId {
-        self.order_id.get()
-    }
-    #[inline]
-    pub fn set_order_id(&mut self, value: OrderId) {
-        self.order_id = ::rltop_runtime::le::U64::new(value);
-    }
-    #[inline]
-    pub fn symbol_id(&self) -> SymbolId {
-        self.symbol_id.get()
-    }
-    #[inline]
-    pub fn set_symbol_id(&mut self, value: SymbolId) {
-        self.symbol_id = ::rltop_runtime::le::U32::new(value);
-    }
-    #[inline]
-    pub fn side(&self) -> ::core::result::Result<Side, ::rltop_runtime::InvalidEnum> {
-        Side::try_from(self.side)
-    }
-    #[inline]
-    pub fn set_side(&mut self, value: Side) {
-        self.side = u8::from(value);
-    }
-    #[inline]
-    pub fn modify_type(
-        &self,
-    ) -> ::core::result::Result<ModifyType, ::rltop_runtime::InvalidEnum> {
-        ModifyType::try_from(self.modify_type)
-    }
-    #[inline]
-    pub fn set_modify_type(&mut self, value: ModifyType) {
-        self.modify_type = u8::from(value);
-    }
+::rltop_runtime::record! {
+    ModifyOrder, 128 bytes, message 0x79;
+    header @ 0: record(MessageHeader, header_mut);
+    order_book_seq @ 40: int(BookSeq, set_order_book_seq);
+    order_id @ 48: int(OrderId, set_order_id);
+    symbol_id @ 56: int(SymbolId, set_symbol_id);
+    side @ 60: enumeration(Side, set_side);
+    modify_type @ 61: enumeration(ModifyType, set_modify_type);
+    _reserved1 @ 62: reserved();
     /// The order's price before the change.
-    #[inline]
-    pub fn old_price(&self) -> Price {
-        self.old_price.get()
-    }
-    #[inline]
-    pub fn set_old_price(&mut self, value: Price) {
-        self.old_price = ::rltop_runtime::le::I64::new(value);
-    }
+    old_price @ 64: int(Price, set_old_price);
     /// The order's price after the change (equal to `old_price` unless `PriceModify`).
-    #[inline]
-    pub fn new_price(&self) -> Price {
-        self.new_price.get()
-    }
-    #[inline]
-    pub fn set_new_price(&mut self, value: Price) {
-        self.new_price = ::rltop_runtime::le::I64::new(value);
-    }
+    new_price @ 72: int(Price, set_new_price);
     /// The order's remaining quantity after the change.
-    #[inline]
-    pub fn new_quantity(&self) -> Quantity {
-        self.new_quantity.get()
-    }
-    #[inline]
-    pub fn set_new_quantity(&mut self, value: Quantity) {
-        self.new_quantity = ::rltop_runtime::le::U64::new(value);
-    }
+    new_quantity @ 80: int(Quantity, set_new_quantity);
     /// Visible quantity left at (`side`, `old_price`).
-    #[inline]
-    pub fn old_level_quantity(&self) -> Quantity {
-        self.old_level_quantity.get()
-    }
-    #[inline]
-    pub fn set_old_level_quantity(&mut self, value: Quantity) {
-        self.old_level_quantity = ::rltop_runtime::le::U64::new(value);
-    }
+    old_level_quantity @ 88: int(Quantity, set_old_level_quantity);
     /// Visible quantity at (`side`, `new_price`).
-    #[inline]
-    pub fn new_level_quantity(&self) -> Quantity {
-        self.new_level_quantity.get()
-    }
-    #[inline]
-    pub fn set_new_level_quantity(&mut self, value: Quantity) {
-        self.new_level_quantity = ::rltop_runtime::le::U64::new(value);
-    }
+    new_level_quantity @ 96: int(Quantity, set_new_level_quantity);
     /// Visible orders left at (`side`, `old_price`).
-    #[inline]
-    pub fn old_level_order_count(&self) -> u32 {
-        self.old_level_order_count.get()
-    }
-    #[inline]
-    pub fn set_old_level_order_count(&mut self, value: u32) {
-        self.old_level_order_count = ::rltop_runtime::le::U32::new(value);
-    }
+    old_level_order_count @ 104: int(u32, set_old_level_order_count);
     /// Visible orders at (`side`, `new_price`).
-    #[inline]
-    pub fn new_level_order_count(&self) -> u32 {
-        self.new_level_order_count.get()
-    }
-    #[inline]
-    pub fn set_new_level_order_count(&mut self, value: u32) {
-        self.new_level_order_count = ::rltop_runtime::le::U32::new(value);
-    }
-}
-impl ::core::default::Default for ModifyOrder {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-impl ::core::fmt::Debug for ModifyOrder {
-    fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-        f.debug_struct("ModifyOrder")
-            .field("header", &self.header())
-            .field("order_book_seq", &self.order_book_seq())
-            .field("order_id", &self.order_id())
-            .field("symbol_id", &self.symbol_id())
-            .field("side", &::rltop_runtime::DebugEnum(self.side()))
-            .field("modify_type", &::rltop_runtime::DebugEnum(self.modify_type()))
-            .field("old_price", &self.old_price())
-            .field("new_price", &self.new_price())
-            .field("new_quantity", &self.new_quantity())
-            .field("old_level_quantity", &self.old_level_quantity())
-            .field("new_level_quantity", &self.new_level_quantity())
-            .field("old_level_order_count", &self.old_level_order_count())
-            .field("new_level_order_count", &self.new_level_order_count())
-            .finish()
-    }
+    new_level_order_count @ 108: int(u32, set_new_level_order_count);
+    _reserved2 @ 112: reserved();
 }
 impl ::rltop_runtime::Message for ModifyOrder {
     const NAME: &'static str = "ModifyOrder";
@@ -2622,50 +1841,28 @@ impl ::rltop_runtime::Message for ModifyOrder {
     const FIELDS: &'static [::rltop_runtime::Field] = {
         use ::rltop_runtime::{Field as F, FieldKind as K};
         &[
-            F::new("header.magic", 0, 4, K::Int { signed: false }, 1),
-            F::new("header.length", 4, 2, K::Int { signed: false }, 1),
-            F::new("header.msg_type", 6, 1, K::Int { signed: false }, 1),
-            F::new("header.version", 7, 1, K::Int { signed: false }, 1),
-            F::new("header.session_id", 8, 8, K::Int { signed: false }, 1),
-            F::new("header.seq_num", 16, 8, K::Int { signed: false }, 1),
-            F::new("header.timestamp", 24, 8, K::Int { signed: false }, 1),
-            F::new("header.checksum", 32, 4, K::Int { signed: false }, 1),
+            F::new("header.magic", 0, 4, K::UNSIGNED, 1),
+            F::new("header.length", 4, 2, K::UNSIGNED, 1),
+            F::new("header.msg_type", 6, 1, K::UNSIGNED, 1),
+            F::new("header.version", 7, 1, K::UNSIGNED, 1),
+            F::new("header.session_id", 8, 8, K::UNSIGNED, 1),
+            F::new("header.seq_num", 16, 8, K::UNSIGNED, 1),
+            F::new("header.timestamp", 24, 8, K::UNSIGNED, 1),
+            F::new("header.checksum", 32, 4, K::UNSIGNED, 1),
             F::new("header._reserved", 36, 4, K::Reserved, 1),
-            F::new("order_book_seq", 40, 8, K::Int { signed: false }, 1),
-            F::new("order_id", 48, 8, K::Int { signed: false }, 1),
-            F::new("symbol_id", 56, 4, K::Int { signed: false }, 1),
-            F::new(
-                "side",
-                60,
-                1,
-                K::Enum {
-                    name: "Side",
-                    values: &[1, 2],
-                    names: &["Buy", "Sell"],
-                    signed: false,
-                },
-                1,
-            ),
-            F::new(
-                "modify_type",
-                61,
-                1,
-                K::Enum {
-                    name: "ModifyType",
-                    values: &[1, 2, 3],
-                    names: &["PriceModify", "QuantityDecrease", "QuantityIncrease"],
-                    signed: false,
-                },
-                1,
-            ),
+            F::new("order_book_seq", 40, 8, K::UNSIGNED, 1),
+            F::new("order_id", 48, 8, K::UNSIGNED, 1),
+            F::new("symbol_id", 56, 4, K::UNSIGNED, 1),
+            F::new("side", 60, 1, Side::FIELD_KIND, 1),
+            F::new("modify_type", 61, 1, ModifyType::FIELD_KIND, 1),
             F::new("_reserved1", 62, 2, K::Reserved, 1),
-            F::new("old_price", 64, 8, K::Int { signed: true }, 1),
-            F::new("new_price", 72, 8, K::Int { signed: true }, 1),
-            F::new("new_quantity", 80, 8, K::Int { signed: false }, 1),
-            F::new("old_level_quantity", 88, 8, K::Int { signed: false }, 1),
-            F::new("new_level_quantity", 96, 8, K::Int { signed: false }, 1),
-            F::new("old_level_order_count", 104, 4, K::Int { signed: false }, 1),
-            F::new("new_level_order_count", 108, 4, K::Int { signed: false }, 1),
+            F::new("old_price", 64, 8, K::SIGNED, 1),
+            F::new("new_price", 72, 8, K::SIGNED, 1),
+            F::new("new_quantity", 80, 8, K::UNSIGNED, 1),
+            F::new("old_level_quantity", 88, 8, K::UNSIGNED, 1),
+            F::new("new_level_quantity", 96, 8, K::UNSIGNED, 1),
+            F::new("old_level_order_count", 104, 4, K::UNSIGNED, 1),
+            F::new("new_level_order_count", 108, 4, K::UNSIGNED, 1),
             F::new("_reserved2", 112, 16, K::Reserved, 1),
         ]
     };
@@ -2727,144 +1924,22 @@ pub struct DeleteOrder {
     /// Reserved: written as zero, ignored when read.
     pub _reserved2: [u8; 44],
 }
-const _: () = {
-    assert!(::core::mem::size_of::<DeleteOrder>() == 128);
-    assert!(::core::mem::offset_of!(DeleteOrder, header) == 0);
-    assert!(::core::mem::offset_of!(DeleteOrder, order_book_seq) == 40);
-    assert!(::core::mem::offset_of!(DeleteOrder, order_id) == 48);
-    assert!(::core::mem::offset_of!(DeleteOrder, symbol_id) == 56);
-    assert!(::core::mem::offset_of!(DeleteOrder, side) == 60);
-    assert!(::core::mem::offset_of!(DeleteOrder, delete_reason) == 61);
-    assert!(::core::mem::offset_of!(DeleteOrder, _reserved1) == 62);
-    assert!(::core::mem::offset_of!(DeleteOrder, price) == 64);
-    assert!(::core::mem::offset_of!(DeleteOrder, level_quantity) == 72);
-    assert!(::core::mem::offset_of!(DeleteOrder, level_order_count) == 80);
-    assert!(::core::mem::offset_of!(DeleteOrder, _reserved2) == 84);
-};
-impl DeleteOrder {
-    /// Size in bytes.
-    pub const SIZE: usize = 128;
-    /// Header type code.
-    pub const TYPE_CODE: u8 = 0x7a;
-    /// Decodes a message of this type at the start of `buf`, checking length, magic,
-    /// version, type, checksum and every field value. Never panics.
-    #[inline]
-    pub fn decode(
-        buf: &[u8],
-    ) -> ::core::result::Result<&Self, ::rltop_runtime::DecodeError> {
-        ::rltop_runtime::decode(buf)
-    }
-    /// Fills the header (magic, length, type, version, session, sequence,
-    /// timestamp) and the checksum; returns the bytes to send.
-    #[inline]
-    pub fn encode(&mut self, session_id: u64, seq_num: u64, timestamp_ns: u64) -> &[u8] {
-        ::rltop_runtime::finalize(self, session_id, seq_num, timestamp_ns)
-    }
-    /// All bytes zero: set the fields, then encode.
-    pub fn new() -> Self {
-        ::rltop_runtime::bytemuck::Zeroable::zeroed()
-    }
-    /// The wire bytes.
-    pub fn as_bytes(&self) -> &[u8] {
-        ::rltop_runtime::bytemuck::bytes_of(self)
-    }
-    #[inline]
-    pub fn header(&self) -> &MessageHeader {
-        &self.header
-    }
-    #[inline]
-    pub fn header_mut(&mut self) -> &mut MessageHeader {
-        &mut self.header
-    }
-    #[inline]
-    pub fn order_book_seq(&self) -> BookSeq {
-        self.order_book_seq.get()
-    }
-    #[inline]
-    pub fn set_order_book_seq(&mut self, value: BookSeq) {
-        self.order_book_seq = ::rltop_runtime::le::U64::new(value);
-    }
-    #[inline]
-    pub fn order_id(&self) -> OrderId {
-        self.order_id.get()
-    }
-    #[inline]
-    pub fn set_order_id(&mut self, value: OrderId) {
-        self.order_id = ::rltop_runtime::le::U64::new(value);
-    }
-    #[inline]
-    pub fn symbol_id(&self) -> SymbolId {
-        self.symbol_id.get()
-    }
-    #[inline]
-    pub fn set_symbol_id(&mut self, value: SymbolId) {
-        self.symbol_id = ::rltop_runtime::le::U32::new(value);
-    }
-    #[inline]
-    pub fn side(&self) -> ::core::result::Result<Side, ::rltop_runtime::InvalidEnum> {
-        Side::try_from(self.side)
-    }
-    #[inline]
-    pub fn set_side(&mut self, value: Side) {
-        self.side = u8::from(value);
-    }
-    #[inline]
-    pub fn delete_reason(
-        &self,
-    ) -> ::core::result::Result<DeleteReason, ::rltop_runtime::InvalidEnum> {
-        DeleteReason::try_from(self.delete_reason)
-    }
-    #[inline]
-    pub fn set_delete_reason(&mut self, value: DeleteReason) {
-        self.delete_reason = u8::from(value);
-    }
+::rltop_runtime::record! {
+    DeleteOrder, 128 bytes, message 0x7a;
+    header @ 0: record(MessageHeader, header_mut);
+    order_book_seq @ 40: int(BookSeq, set_order_book_seq);
+    order_id @ 48: int(OrderId, set_order_id);
+    symbol_id @ 56: int(SymbolId, set_symbol_id);
+    side @ 60: enumeration(Side, set_side);
+    delete_reason @ 61: enumeration(DeleteReason, set_delete_reason);
+    _reserved1 @ 62: reserved();
     /// The order's price, which names the level it left.
-    #[inline]
-    pub fn price(&self) -> Price {
-        self.price.get()
-    }
-    #[inline]
-    pub fn set_price(&mut self, value: Price) {
-        self.price = ::rltop_runtime::le::I64::new(value);
-    }
+    price @ 64: int(Price, set_price);
     /// Visible quantity left at (`side`, `price`).
-    #[inline]
-    pub fn level_quantity(&self) -> Quantity {
-        self.level_quantity.get()
-    }
-    #[inline]
-    pub fn set_level_quantity(&mut self, value: Quantity) {
-        self.level_quantity = ::rltop_runtime::le::U64::new(value);
-    }
+    level_quantity @ 72: int(Quantity, set_level_quantity);
     /// Visible orders left at (`side`, `price`).
-    #[inline]
-    pub fn level_order_count(&self) -> u32 {
-        self.level_order_count.get()
-    }
-    #[inline]
-    pub fn set_level_order_count(&mut self, value: u32) {
-        self.level_order_count = ::rltop_runtime::le::U32::new(value);
-    }
-}
-impl ::core::default::Default for DeleteOrder {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-impl ::core::fmt::Debug for DeleteOrder {
-    fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-        f.debug_struct("DeleteOrder")
-            .field("header", &self.header())
-            .field("order_book_seq", &self.order_book_seq())
-            .field("order_id", &self.order_id())
-            .field("symbol_id", &self.symbol_id())
-            .field("side", &::rltop_runtime::DebugEnum(self.side()))
-            .field("delete_reason", &::rltop_runtime::DebugEnum(self.delete_reason()))
-            .field("price", &self.price())
-            .field("level_quantity", &self.level_quantity())
-            .field("level_order_count", &self.level_order_count())
-            .finish()
-    }
+    level_order_count @ 80: int(u32, set_level_order_count);
+    _reserved2 @ 84: reserved();
 }
 impl ::rltop_runtime::Message for DeleteOrder {
     const NAME: &'static str = "DeleteOrder";
@@ -2874,46 +1949,24 @@ impl ::rltop_runtime::Message for DeleteOrder {
     const FIELDS: &'static [::rltop_runtime::Field] = {
         use ::rltop_runtime::{Field as F, FieldKind as K};
         &[
-            F::new("header.magic", 0, 4, K::Int { signed: false }, 1),
-            F::new("header.length", 4, 2, K::Int { signed: false }, 1),
-            F::new("header.msg_type", 6, 1, K::Int { signed: false }, 1),
-            F::new("header.version", 7, 1, K::Int { signed: false }, 1),
-            F::new("header.session_id", 8, 8, K::Int { signed: false }, 1),
-            F::new("header.seq_num", 16, 8, K::Int { signed: false }, 1),
-            F::new("header.timestamp", 24, 8, K::Int { signed: false }, 1),
-            F::new("header.checksum", 32, 4, K::Int { signed: false }, 1),
+            F::new("header.magic", 0, 4, K::UNSIGNED, 1),
+            F::new("header.length", 4, 2, K::UNSIGNED, 1),
+            F::new("header.msg_type", 6, 1, K::UNSIGNED, 1),
+            F::new("header.version", 7, 1, K::UNSIGNED, 1),
+            F::new("header.session_id", 8, 8, K::UNSIGNED, 1),
+            F::new("header.seq_num", 16, 8, K::UNSIGNED, 1),
+            F::new("header.timestamp", 24, 8, K::UNSIGNED, 1),
+            F::new("header.checksum", 32, 4, K::UNSIGNED, 1),
             F::new("header._reserved", 36, 4, K::Reserved, 1),
-            F::new("order_book_seq", 40, 8, K::Int { signed: false }, 1),
-            F::new("order_id", 48, 8, K::Int { signed: false }, 1),
-            F::new("symbol_id", 56, 4, K::Int { signed: false }, 1),
-            F::new(
-                "side",
-                60,
-                1,
-                K::Enum {
-                    name: "Side",
-                    values: &[1, 2],
-                    names: &["Buy", "Sell"],
-                    signed: false,
-                },
-                1,
-            ),
-            F::new(
-                "delete_reason",
-                61,
-                1,
-                K::Enum {
-                    name: "DeleteReason",
-                    values: &[1, 2, 3, 4],
-                    names: &["Canceled", "Expired", "Filled", "Rejected"],
-                    signed: false,
-                },
-                1,
-            ),
+            F::new("order_book_seq", 40, 8, K::UNSIGNED, 1),
+            F::new("order_id", 48, 8, K::UNSIGNED, 1),
+            F::new("symbol_id", 56, 4, K::UNSIGNED, 1),
+            F::new("side", 60, 1, Side::FIELD_KIND, 1),
+            F::new("delete_reason", 61, 1, DeleteReason::FIELD_KIND, 1),
             F::new("_reserved1", 62, 2, K::Reserved, 1),
-            F::new("price", 64, 8, K::Int { signed: true }, 1),
-            F::new("level_quantity", 72, 8, K::Int { signed: false }, 1),
-            F::new("level_order_count", 80, 4, K::Int { signed: false }, 1),
+            F::new("price", 64, 8, K::SIGNED, 1),
+            F::new("level_quantity", 72, 8, K::UNSIGNED, 1),
+            F::new("level_order_count", 80, 4, K::UNSIGNED, 1),
             F::new("_reserved2", 84, 44, K::Reserved, 1),
         ]
     };
@@ -2983,165 +2036,27 @@ pub struct ExecuteOrder {
     /// Reserved: written as zero, ignored when read.
     pub _reserved2: [u8; 20],
 }
-const _: () = {
-    assert!(::core::mem::size_of::<ExecuteOrder>() == 128);
-    assert!(::core::mem::offset_of!(ExecuteOrder, header) == 0);
-    assert!(::core::mem::offset_of!(ExecuteOrder, order_book_seq) == 40);
-    assert!(::core::mem::offset_of!(ExecuteOrder, order_id) == 48);
-    assert!(::core::mem::offset_of!(ExecuteOrder, symbol_id) == 56);
-    assert!(::core::mem::offset_of!(ExecuteOrder, side) == 60);
-    assert!(::core::mem::offset_of!(ExecuteOrder, _reserved1) == 61);
-    assert!(::core::mem::offset_of!(ExecuteOrder, price) == 64);
-    assert!(::core::mem::offset_of!(ExecuteOrder, executed_quantity) == 72);
-    assert!(::core::mem::offset_of!(ExecuteOrder, remaining_quantity) == 80);
-    assert!(::core::mem::offset_of!(ExecuteOrder, trade_id) == 88);
-    assert!(::core::mem::offset_of!(ExecuteOrder, level_quantity) == 96);
-    assert!(::core::mem::offset_of!(ExecuteOrder, level_order_count) == 104);
-    assert!(::core::mem::offset_of!(ExecuteOrder, _reserved2) == 108);
-};
-impl ExecuteOrder {
-    /// Size in bytes.
-    pub const SIZE: usize = 128;
-    /// Header type code.
-    pub const TYPE_CODE: u8 = 0x7b;
-    /// Decodes a message of this type at the start of `buf`, checking length, magic,
-    /// version, type, checksum and every field value. Never panics.
-    #[inline]
-    pub fn decode(
-        buf: &[u8],
-    ) -> ::core::result::Result<&Self, ::rltop_runtime::DecodeError> {
-        ::rltop_runtime::decode(buf)
-    }
-    /// Fills the header (magic, length, type, version, session, sequence,
-    /// timestamp) and the checksum; returns the bytes to send.
-    #[inline]
-    pub fn encode(&mut self, session_id: u64, seq_num: u64, timestamp_ns: u64) -> &[u8] {
-        ::rltop_runtime::finalize(self, session_id, seq_num, timestamp_ns)
-    }
-    /// All bytes zero: set the fields, then encode.
-    pub fn new() -> Self {
-        ::rltop_runtime::bytemuck::Zeroable::zeroed()
-    }
-    /// The wire bytes.
-    pub fn as_bytes(&self) -> &[u8] {
-        ::rltop_runtime::bytemuck::bytes_of(self)
-    }
-    #[inline]
-    pub fn header(&self) -> &MessageHeader {
-        &self.header
-    }
-    #[inline]
-    pub fn header_mut(&mut self) -> &mut MessageHeader {
-        &mut self.header
-    }
-    #[inline]
-    pub fn order_book_seq(&self) -> BookSeq {
-        self.order_book_seq.get()
-    }
-    #[inline]
-    pub fn set_order_book_seq(&mut self, value: BookSeq) {
-        self.order_book_seq = ::rltop_runtime::le::U64::new(value);
-    }
-    #[inline]
-    pub fn order_id(&self) -> OrderId {
-        self.order_id.get()
-    }
-    #[inline]
-    pub fn set_order_id(&mut self, value: OrderId) {
-        self.order_id = ::rltop_runtime::le::U64::new(value);
-    }
-    #[inline]
-    pub fn symbol_id(&self) -> SymbolId {
-        self.symbol_id.get()
-    }
-    #[inline]
-    pub fn set_symbol_id(&mut self, value: SymbolId) {
-        self.symbol_id = ::rltop_runtime::le::U32::new(value);
-    }
+::rltop_runtime::record! {
+    ExecuteOrder, 128 bytes, message 0x7b;
+    header @ 0: record(MessageHeader, header_mut);
+    order_book_seq @ 40: int(BookSeq, set_order_book_seq);
+    order_id @ 48: int(OrderId, set_order_id);
+    symbol_id @ 56: int(SymbolId, set_symbol_id);
     /// Side of the resting order.
-    #[inline]
-    pub fn side(&self) -> ::core::result::Result<Side, ::rltop_runtime::InvalidEnum> {
-        Side::try_from(self.side)
-    }
-    #[inline]
-    pub fn set_side(&mut self, value: Side) {
-        self.side = u8::from(value);
-    }
+    side @ 60: enumeration(Side, set_side);
+    _reserved1 @ 61: reserved();
     /// Execution price: the resting order's price.
-    #[inline]
-    pub fn price(&self) -> Price {
-        self.price.get()
-    }
-    #[inline]
-    pub fn set_price(&mut self, value: Price) {
-        self.price = ::rltop_runtime::le::I64::new(value);
-    }
-    #[inline]
-    pub fn executed_quantity(&self) -> Quantity {
-        self.executed_quantity.get()
-    }
-    #[inline]
-    pub fn set_executed_quantity(&mut self, value: Quantity) {
-        self.executed_quantity = ::rltop_runtime::le::U64::new(value);
-    }
+    price @ 64: int(Price, set_price);
+    executed_quantity @ 72: int(Quantity, set_executed_quantity);
     /// Quantity still resting; zero when the order is gone.
-    #[inline]
-    pub fn remaining_quantity(&self) -> Quantity {
-        self.remaining_quantity.get()
-    }
-    #[inline]
-    pub fn set_remaining_quantity(&mut self, value: Quantity) {
-        self.remaining_quantity = ::rltop_runtime::le::U64::new(value);
-    }
+    remaining_quantity @ 80: int(Quantity, set_remaining_quantity);
     /// The `Trade` this execution is part of.
-    #[inline]
-    pub fn trade_id(&self) -> u64 {
-        self.trade_id.get()
-    }
-    #[inline]
-    pub fn set_trade_id(&mut self, value: u64) {
-        self.trade_id = ::rltop_runtime::le::U64::new(value);
-    }
+    trade_id @ 88: int(u64, set_trade_id);
     /// Visible quantity left at (`side`, `price`).
-    #[inline]
-    pub fn level_quantity(&self) -> Quantity {
-        self.level_quantity.get()
-    }
-    #[inline]
-    pub fn set_level_quantity(&mut self, value: Quantity) {
-        self.level_quantity = ::rltop_runtime::le::U64::new(value);
-    }
+    level_quantity @ 96: int(Quantity, set_level_quantity);
     /// Visible orders left at (`side`, `price`).
-    #[inline]
-    pub fn level_order_count(&self) -> u32 {
-        self.level_order_count.get()
-    }
-    #[inline]
-    pub fn set_level_order_count(&mut self, value: u32) {
-        self.level_order_count = ::rltop_runtime::le::U32::new(value);
-    }
-}
-impl ::core::default::Default for ExecuteOrder {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-impl ::core::fmt::Debug for ExecuteOrder {
-    fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-        f.debug_struct("ExecuteOrder")
-            .field("header", &self.header())
-            .field("order_book_seq", &self.order_book_seq())
-            .field("order_id", &self.order_id())
-            .field("symbol_id", &self.symbol_id())
-            .field("side", &::rltop_runtime::DebugEnum(self.side()))
-            .field("price", &self.price())
-            .field("executed_quantity", &self.executed_quantity())
-            .field("remaining_quantity", &self.remaining_quantity())
-            .field("trade_id", &self.trade_id())
-            .field("level_quantity", &self.level_quantity())
-            .field("level_order_count", &self.level_order_count())
-            .finish()
-    }
+    level_order_count @ 104: int(u32, set_level_order_count);
+    _reserved2 @ 108: reserved();
 }
 impl ::rltop_runtime::Message for ExecuteOrder {
     const NAME: &'static str = "ExecuteOrder";
@@ -3151,37 +2066,26 @@ impl ::rltop_runtime::Message for ExecuteOrder {
     const FIELDS: &'static [::rltop_runtime::Field] = {
         use ::rltop_runtime::{Field as F, FieldKind as K};
         &[
-            F::new("header.magic", 0, 4, K::Int { signed: false }, 1),
-            F::new("header.length", 4, 2, K::Int { signed: false }, 1),
-            F::new("header.msg_type", 6, 1, K::Int { signed: false }, 1),
-            F::new("header.version", 7, 1, K::Int { signed: false }, 1),
-            F::new("header.session_id", 8, 8, K::Int { signed: false }, 1),
-            F::new("header.seq_num", 16, 8, K::Int { signed: false }, 1),
-            F::new("header.timestamp", 24, 8, K::Int { signed: false }, 1),
-            F::new("header.checksum", 32, 4, K::Int { signed: false }, 1),
+            F::new("header.magic", 0, 4, K::UNSIGNED, 1),
+            F::new("header.length", 4, 2, K::UNSIGNED, 1),
+            F::new("header.msg_type", 6, 1, K::UNSIGNED, 1),
+            F::new("header.version", 7, 1, K::UNSIGNED, 1),
+            F::new("header.session_id", 8, 8, K::UNSIGNED, 1),
+            F::new("header.seq_num", 16, 8, K::UNSIGNED, 1),
+            F::new("header.timestamp", 24, 8, K::UNSIGNED, 1),
+            F::new("header.checksum", 32, 4, K::UNSIGNED, 1),
             F::new("header._reserved", 36, 4, K::Reserved, 1),
-            F::new("order_book_seq", 40, 8, K::Int { signed: false }, 1),
-            F::new("order_id", 48, 8, K::Int { signed: false }, 1),
-            F::new("symbol_id", 56, 4, K::Int { signed: false }, 1),
-            F::new(
-                "side",
-                60,
-                1,
-                K::Enum {
-                    name: "Side",
-                    values: &[1, 2],
-                    names: &["Buy", "Sell"],
-                    signed: false,
-                },
-                1,
-            ),
+            F::new("order_book_seq", 40, 8, K::UNSIGNED, 1),
+            F::new("order_id", 48, 8, K::UNSIGNED, 1),
+            F::new("symbol_id", 56, 4, K::UNSIGNED, 1),
+            F::new("side", 60, 1, Side::FIELD_KIND, 1),
             F::new("_reserved1", 61, 3, K::Reserved, 1),
-            F::new("price", 64, 8, K::Int { signed: true }, 1),
-            F::new("executed_quantity", 72, 8, K::Int { signed: false }, 1),
-            F::new("remaining_quantity", 80, 8, K::Int { signed: false }, 1),
-            F::new("trade_id", 88, 8, K::Int { signed: false }, 1),
-            F::new("level_quantity", 96, 8, K::Int { signed: false }, 1),
-            F::new("level_order_count", 104, 4, K::Int { signed: false }, 1),
+            F::new("price", 64, 8, K::SIGNED, 1),
+            F::new("executed_quantity", 72, 8, K::UNSIGNED, 1),
+            F::new("remaining_quantity", 80, 8, K::UNSIGNED, 1),
+            F::new("trade_id", 88, 8, K::UNSIGNED, 1),
+            F::new("level_quantity", 96, 8, K::UNSIGNED, 1),
+            F::new("level_order_count", 104, 4, K::UNSIGNED, 1),
             F::new("_reserved2", 108, 20, K::Reserved, 1),
         ]
     };
@@ -3231,132 +2135,19 @@ pub struct Trade {
     /// Reserved: written as zero, ignored when read.
     pub _reserved2: [u8; 40],
 }
-const _: () = {
-    assert!(::core::mem::size_of::<Trade>() == 128);
-    assert!(::core::mem::offset_of!(Trade, header) == 0);
-    assert!(::core::mem::offset_of!(Trade, trade_id) == 40);
-    assert!(::core::mem::offset_of!(Trade, symbol_id) == 48);
-    assert!(::core::mem::offset_of!(Trade, taker_side) == 52);
-    assert!(::core::mem::offset_of!(Trade, _reserved1) == 53);
-    assert!(::core::mem::offset_of!(Trade, price) == 56);
-    assert!(::core::mem::offset_of!(Trade, quantity) == 64);
-    assert!(::core::mem::offset_of!(Trade, maker_order_id) == 72);
-    assert!(::core::mem::offset_of!(Trade, taker_order_id) == 80);
-    assert!(::core::mem::offset_of!(Trade, _reserved2) == 88);
-};
-impl Trade {
-    /// Size in bytes.
-    pub const SIZE: usize = 128;
-    /// Header type code.
-    pub const TYPE_CODE: u8 = 0x7c;
-    /// Decodes a message of this type at the start of `buf`, checking length, magic,
-    /// version, type, checksum and every field value. Never panics.
-    #[inline]
-    pub fn decode(
-        buf: &[u8],
-    ) -> ::core::result::Result<&Self, ::rltop_runtime::DecodeError> {
-        ::rltop_runtime::decode(buf)
-    }
-    /// Fills the header (magic, length, type, version, session, sequence,
-    /// timestamp) and the checksum; returns the bytes to send.
-    #[inline]
-    pub fn encode(&mut self, session_id: u64, seq_num: u64, timestamp_ns: u64) -> &[u8] {
-        ::rltop_runtime::finalize(self, session_id, seq_num, timestamp_ns)
-    }
-    /// All bytes zero: set the fields, then encode.
-    pub fn new() -> Self {
-        ::rltop_runtime::bytemuck::Zeroable::zeroed()
-    }
-    /// The wire bytes.
-    pub fn as_bytes(&self) -> &[u8] {
-        ::rltop_runtime::bytemuck::bytes_of(self)
-    }
-    #[inline]
-    pub fn header(&self) -> &MessageHeader {
-        &self.header
-    }
-    #[inline]
-    pub fn header_mut(&mut self) -> &mut MessageHeader {
-        &mut self.header
-    }
+::rltop_runtime::record! {
+    Trade, 128 bytes, message 0x7c;
+    header @ 0: record(MessageHeader, header_mut);
     /// Globally unique trade id.
-    #[inline]
-    pub fn trade_id(&self) -> u64 {
-        self.trade_id.get()
-    }
-    #[inline]
-    pub fn set_trade_id(&mut self, value: u64) {
-        self.trade_id = ::rltop_runtime::le::U64::new(value);
-    }
-    #[inline]
-    pub fn symbol_id(&self) -> SymbolId {
-        self.symbol_id.get()
-    }
-    #[inline]
-    pub fn set_symbol_id(&mut self, value: SymbolId) {
-        self.symbol_id = ::rltop_runtime::le::U32::new(value);
-    }
-    #[inline]
-    pub fn taker_side(
-        &self,
-    ) -> ::core::result::Result<Side, ::rltop_runtime::InvalidEnum> {
-        Side::try_from(self.taker_side)
-    }
-    #[inline]
-    pub fn set_taker_side(&mut self, value: Side) {
-        self.taker_side = u8::from(value);
-    }
-    #[inline]
-    pub fn price(&self) -> Price {
-        self.price.get()
-    }
-    #[inline]
-    pub fn set_price(&mut self, value: Price) {
-        self.price = ::rltop_runtime::le::I64::new(value);
-    }
-    #[inline]
-    pub fn quantity(&self) -> Quantity {
-        self.quantity.get()
-    }
-    #[inline]
-    pub fn set_quantity(&mut self, value: Quantity) {
-        self.quantity = ::rltop_runtime::le::U64::new(value);
-    }
-    #[inline]
-    pub fn maker_order_id(&self) -> OrderId {
-        self.maker_order_id.get()
-    }
-    #[inline]
-    pub fn set_maker_order_id(&mut self, value: OrderId) {
-        self.maker_order_id = ::rltop_runtime::le::U64::new(value);
-    }
-    #[inline]
-    pub fn taker_order_id(&self) -> OrderId {
-        self.taker_order_id.get()
-    }
-    #[inline]
-    pub fn set_taker_order_id(&mut self, value: OrderId) {
-        self.taker_order_id = ::rltop_runtime::le::U64::new(value);
-    }
-}
-impl ::core::default::Default for Trade {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-impl ::core::fmt::Debug for Trade {
-    fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-        f.debug_struct("Trade")
-            .field("header", &self.header())
-            .field("trade_id", &self.trade_id())
-            .field("symbol_id", &self.symbol_id())
-            .field("taker_side", &::rltop_runtime::DebugEnum(self.taker_side()))
-            .field("price", &self.price())
-            .field("quantity", &self.quantity())
-            .field("maker_order_id", &self.maker_order_id())
-            .field("taker_order_id", &self.taker_order_id())
-            .finish()
-    }
+    trade_id @ 40: int(u64, set_trade_id);
+    symbol_id @ 48: int(SymbolId, set_symbol_id);
+    taker_side @ 52: enumeration(Side, set_taker_side);
+    _reserved1 @ 53: reserved();
+    price @ 56: int(Price, set_price);
+    quantity @ 64: int(Quantity, set_quantity);
+    maker_order_id @ 72: int(OrderId, set_maker_order_id);
+    taker_order_id @ 80: int(OrderId, set_taker_order_id);
+    _reserved2 @ 88: reserved();
 }
 impl ::rltop_runtime::Message for Trade {
     const NAME: &'static str = "Trade";
@@ -3366,34 +2157,23 @@ impl ::rltop_runtime::Message for Trade {
     const FIELDS: &'static [::rltop_runtime::Field] = {
         use ::rltop_runtime::{Field as F, FieldKind as K};
         &[
-            F::new("header.magic", 0, 4, K::Int { signed: false }, 1),
-            F::new("header.length", 4, 2, K::Int { signed: false }, 1),
-            F::new("header.msg_type", 6, 1, K::Int { signed: false }, 1),
-            F::new("header.version", 7, 1, K::Int { signed: false }, 1),
-            F::new("header.session_id", 8, 8, K::Int { signed: false }, 1),
-            F::new("header.seq_num", 16, 8, K::Int { signed: false }, 1),
-            F::new("header.timestamp", 24, 8, K::Int { signed: false }, 1),
-            F::new("header.checksum", 32, 4, K::Int { signed: false }, 1),
+            F::new("header.magic", 0, 4, K::UNSIGNED, 1),
+            F::new("header.length", 4, 2, K::UNSIGNED, 1),
+            F::new("header.msg_type", 6, 1, K::UNSIGNED, 1),
+            F::new("header.version", 7, 1, K::UNSIGNED, 1),
+            F::new("header.session_id", 8, 8, K::UNSIGNED, 1),
+            F::new("header.seq_num", 16, 8, K::UNSIGNED, 1),
+            F::new("header.timestamp", 24, 8, K::UNSIGNED, 1),
+            F::new("header.checksum", 32, 4, K::UNSIGNED, 1),
             F::new("header._reserved", 36, 4, K::Reserved, 1),
-            F::new("trade_id", 40, 8, K::Int { signed: false }, 1),
-            F::new("symbol_id", 48, 4, K::Int { signed: false }, 1),
-            F::new(
-                "taker_side",
-                52,
-                1,
-                K::Enum {
-                    name: "Side",
-                    values: &[1, 2],
-                    names: &["Buy", "Sell"],
-                    signed: false,
-                },
-                1,
-            ),
+            F::new("trade_id", 40, 8, K::UNSIGNED, 1),
+            F::new("symbol_id", 48, 4, K::UNSIGNED, 1),
+            F::new("taker_side", 52, 1, Side::FIELD_KIND, 1),
             F::new("_reserved1", 53, 3, K::Reserved, 1),
-            F::new("price", 56, 8, K::Int { signed: true }, 1),
-            F::new("quantity", 64, 8, K::Int { signed: false }, 1),
-            F::new("maker_order_id", 72, 8, K::Int { signed: false }, 1),
-            F::new("taker_order_id", 80, 8, K::Int { signed: false }, 1),
+            F::new("price", 56, 8, K::SIGNED, 1),
+            F::new("quantity", 64, 8, K::UNSIGNED, 1),
+            F::new("maker_order_id", 72, 8, K::UNSIGNED, 1),
+            F::new("taker_order_id", 80, 8, K::UNSIGNED, 1),
             F::new("_reserved2", 88, 40, K::Reserved, 1),
         ]
     };
@@ -3448,163 +2228,25 @@ pub struct DailyStatistics {
     /// Reserved: written as zero, ignored when read.
     pub _reserved2: [u8; 16],
 }
-const _: () = {
-    assert!(::core::mem::size_of::<DailyStatistics>() == 128);
-    assert!(::core::mem::offset_of!(DailyStatistics, header) == 0);
-    assert!(::core::mem::offset_of!(DailyStatistics, symbol_id) == 40);
-    assert!(::core::mem::offset_of!(DailyStatistics, _reserved1) == 44);
-    assert!(::core::mem::offset_of!(DailyStatistics, open_price) == 48);
-    assert!(::core::mem::offset_of!(DailyStatistics, high_price) == 56);
-    assert!(::core::mem::offset_of!(DailyStatistics, low_price) == 64);
-    assert!(::core::mem::offset_of!(DailyStatistics, last_price) == 72);
-    assert!(::core::mem::offset_of!(DailyStatistics, volume_24h) == 80);
-    assert!(::core::mem::offset_of!(DailyStatistics, turnover_24h) == 88);
-    assert!(::core::mem::offset_of!(DailyStatistics, price_change) == 96);
-    assert!(::core::mem::offset_of!(DailyStatistics, price_change_pct) == 104);
-    assert!(::core::mem::offset_of!(DailyStatistics, trade_count) == 108);
-    assert!(::core::mem::offset_of!(DailyStatistics, _reserved2) == 112);
-};
-impl DailyStatistics {
-    /// Size in bytes.
-    pub const SIZE: usize = 128;
-    /// Header type code.
-    pub const TYPE_CODE: u8 = 0x80;
-    /// Decodes a message of this type at the start of `buf`, checking length, magic,
-    /// version, type, checksum and every field value. Never panics.
-    #[inline]
-    pub fn decode(
-        buf: &[u8],
-    ) -> ::core::result::Result<&Self, ::rltop_runtime::DecodeError> {
-        ::rltop_runtime::decode(buf)
-    }
-    /// Fills the header (magic, length, type, version, session, sequence,
-    /// timestamp) and the checksum; returns the bytes to send.
-    #[inline]
-    pub fn encode(&mut self, session_id: u64, seq_num: u64, timestamp_ns: u64) -> &[u8] {
-        ::rltop_runtime::finalize(self, session_id, seq_num, timestamp_ns)
-    }
-    /// All bytes zero: set the fields, then encode.
-    pub fn new() -> Self {
-        ::rltop_runtime::bytemuck::Zeroable::zeroed()
-    }
-    /// The wire bytes.
-    pub fn as_bytes(&self) -> &[u8] {
-        ::rltop_runtime::bytemuck::bytes_of(self)
-    }
-    #[inline]
-    pub fn header(&self) -> &MessageHeader {
-        &self.header
-    }
-    #[inline]
-    pub fn header_mut(&mut self) -> &mut MessageHeader {
-        &mut self.header
-    }
-    #[inline]
-    pub fn symbol_id(&self) -> SymbolId {
-        self.symbol_id.get()
-    }
-    #[inline]
-    pub fn set_symbol_id(&mut self, value: SymbolId) {
-        self.symbol_id = ::rltop_runtime::le::U32::new(value);
-    }
+::rltop_runtime::record! {
+    DailyStatistics, 128 bytes, message 0x80;
+    header @ 0: record(MessageHeader, header_mut);
+    symbol_id @ 40: int(SymbolId, set_symbol_id);
+    _reserved1 @ 44: reserved();
     /// The price 24 hours ago.
-    #[inline]
-    pub fn open_price(&self) -> Price {
-        self.open_price.get()
-    }
-    #[inline]
-    pub fn set_open_price(&mut self, value: Price) {
-        self.open_price = ::rltop_runtime::le::I64::new(value);
-    }
-    #[inline]
-    pub fn high_price(&self) -> Price {
-        self.high_price.get()
-    }
-    #[inline]
-    pub fn set_high_price(&mut self, value: Price) {
-        self.high_price = ::rltop_runtime::le::I64::new(value);
-    }
-    #[inline]
-    pub fn low_price(&self) -> Price {
-        self.low_price.get()
-    }
-    #[inline]
-    pub fn set_low_price(&mut self, value: Price) {
-        self.low_price = ::rltop_runtime::le::I64::new(value);
-    }
-    #[inline]
-    pub fn last_price(&self) -> Price {
-        self.last_price.get()
-    }
-    #[inline]
-    pub fn set_last_price(&mut self, value: Price) {
-        self.last_price = ::rltop_runtime::le::I64::new(value);
-    }
-    #[inline]
-    pub fn volume_24h(&self) -> Quantity {
-        self.volume_24h.get()
-    }
-    #[inline]
-    pub fn set_volume_24h(&mut self, value: Quantity) {
-        self.volume_24h = ::rltop_runtime::le::U64::new(value);
-    }
+    open_price @ 48: int(Price, set_open_price);
+    high_price @ 56: int(Price, set_high_price);
+    low_price @ 64: int(Price, set_low_price);
+    last_price @ 72: int(Price, set_last_price);
+    volume_24h @ 80: int(Quantity, set_volume_24h);
     /// Sum of price × quantity over 24 hours, in price units (scaled by 10^price_exponent).
-    #[inline]
-    pub fn turnover_24h(&self) -> u64 {
-        self.turnover_24h.get()
-    }
-    #[inline]
-    pub fn set_turnover_24h(&mut self, value: u64) {
-        self.turnover_24h = ::rltop_runtime::le::U64::new(value);
-    }
+    turnover_24h @ 88: int(u64, set_turnover_24h);
     /// `last_price - open_price`.
-    #[inline]
-    pub fn price_change(&self) -> Price {
-        self.price_change.get()
-    }
-    #[inline]
-    pub fn set_price_change(&mut self, value: Price) {
-        self.price_change = ::rltop_runtime::le::I64::new(value);
-    }
+    price_change @ 96: int(Price, set_price_change);
     /// Change in hundredths of a percent (basis points): +5.23 % is 523.
-    #[inline]
-    pub fn price_change_pct(&self) -> i32 {
-        self.price_change_pct.get()
-    }
-    #[inline]
-    pub fn set_price_change_pct(&mut self, value: i32) {
-        self.price_change_pct = ::rltop_runtime::le::I32::new(value);
-    }
-    #[inline]
-    pub fn trade_count(&self) -> u32 {
-        self.trade_count.get()
-    }
-    #[inline]
-    pub fn set_trade_count(&mut self, value: u32) {
-        self.trade_count = ::rltop_runtime::le::U32::new(value);
-    }
-}
-impl ::core::default::Default for DailyStatistics {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-impl ::core::fmt::Debug for DailyStatistics {
-    fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-        f.debug_struct("DailyStatistics")
-            .field("header", &self.header())
-            .field("symbol_id", &self.symbol_id())
-            .field("open_price", &self.open_price())
-            .field("high_price", &self.high_price())
-            .field("low_price", &self.low_price())
-            .field("last_price", &self.last_price())
-            .field("volume_24h", &self.volume_24h())
-            .field("turnover_24h", &self.turnover_24h())
-            .field("price_change", &self.price_change())
-            .field("price_change_pct", &self.price_change_pct())
-            .field("trade_count", &self.trade_count())
-            .finish()
-    }
+    price_change_pct @ 104: int(i32, set_price_change_pct);
+    trade_count @ 108: int(u32, set_trade_count);
+    _reserved2 @ 112: reserved();
 }
 impl ::rltop_runtime::Message for DailyStatistics {
     const NAME: &'static str = "DailyStatistics";
@@ -3614,26 +2256,26 @@ impl ::rltop_runtime::Message for DailyStatistics {
     const FIELDS: &'static [::rltop_runtime::Field] = {
         use ::rltop_runtime::{Field as F, FieldKind as K};
         &[
-            F::new("header.magic", 0, 4, K::Int { signed: false }, 1),
-            F::new("header.length", 4, 2, K::Int { signed: false }, 1),
-            F::new("header.msg_type", 6, 1, K::Int { signed: false }, 1),
-            F::new("header.version", 7, 1, K::Int { signed: false }, 1),
-            F::new("header.session_id", 8, 8, K::Int { signed: false }, 1),
-            F::new("header.seq_num", 16, 8, K::Int { signed: false }, 1),
-            F::new("header.timestamp", 24, 8, K::Int { signed: false }, 1),
-            F::new("header.checksum", 32, 4, K::Int { signed: false }, 1),
+            F::new("header.magic", 0, 4, K::UNSIGNED, 1),
+            F::new("header.length", 4, 2, K::UNSIGNED, 1),
+            F::new("header.msg_type", 6, 1, K::UNSIGNED, 1),
+            F::new("header.version", 7, 1, K::UNSIGNED, 1),
+            F::new("header.session_id", 8, 8, K::UNSIGNED, 1),
+            F::new("header.seq_num", 16, 8, K::UNSIGNED, 1),
+            F::new("header.timestamp", 24, 8, K::UNSIGNED, 1),
+            F::new("header.checksum", 32, 4, K::UNSIGNED, 1),
             F::new("header._reserved", 36, 4, K::Reserved, 1),
-            F::new("symbol_id", 40, 4, K::Int { signed: false }, 1),
+            F::new("symbol_id", 40, 4, K::UNSIGNED, 1),
             F::new("_reserved1", 44, 4, K::Reserved, 1),
-            F::new("open_price", 48, 8, K::Int { signed: true }, 1),
-            F::new("high_price", 56, 8, K::Int { signed: true }, 1),
-            F::new("low_price", 64, 8, K::Int { signed: true }, 1),
-            F::new("last_price", 72, 8, K::Int { signed: true }, 1),
-            F::new("volume_24h", 80, 8, K::Int { signed: false }, 1),
-            F::new("turnover_24h", 88, 8, K::Int { signed: false }, 1),
-            F::new("price_change", 96, 8, K::Int { signed: true }, 1),
-            F::new("price_change_pct", 104, 4, K::Int { signed: true }, 1),
-            F::new("trade_count", 108, 4, K::Int { signed: false }, 1),
+            F::new("open_price", 48, 8, K::SIGNED, 1),
+            F::new("high_price", 56, 8, K::SIGNED, 1),
+            F::new("low_price", 64, 8, K::SIGNED, 1),
+            F::new("last_price", 72, 8, K::SIGNED, 1),
+            F::new("volume_24h", 80, 8, K::UNSIGNED, 1),
+            F::new("turnover_24h", 88, 8, K::UNSIGNED, 1),
+            F::new("price_change", 96, 8, K::SIGNED, 1),
+            F::new("price_change_pct", 104, 4, K::SIGNED, 1),
+            F::new("trade_count", 108, 4, K::UNSIGNED, 1),
             F::new("_reserved2", 112, 16, K::Reserved, 1),
         ]
     };
@@ -3679,173 +2321,24 @@ pub struct KlineUpdate {
     /// Reserved: written as zero, ignored when read.
     pub _reserved2: [u8; 20],
 }
-const _: () = {
-    assert!(::core::mem::size_of::<KlineUpdate>() == 128);
-    assert!(::core::mem::offset_of!(KlineUpdate, header) == 0);
-    assert!(::core::mem::offset_of!(KlineUpdate, symbol_id) == 40);
-    assert!(::core::mem::offset_of!(KlineUpdate, interval) == 44);
-    assert!(::core::mem::offset_of!(KlineUpdate, flags) == 45);
-    assert!(::core::mem::offset_of!(KlineUpdate, _reserved1) == 46);
-    assert!(::core::mem::offset_of!(KlineUpdate, open_time) == 48);
-    assert!(::core::mem::offset_of!(KlineUpdate, open_price) == 56);
-    assert!(::core::mem::offset_of!(KlineUpdate, high_price) == 64);
-    assert!(::core::mem::offset_of!(KlineUpdate, low_price) == 72);
-    assert!(::core::mem::offset_of!(KlineUpdate, close_price) == 80);
-    assert!(::core::mem::offset_of!(KlineUpdate, volume) == 88);
-    assert!(::core::mem::offset_of!(KlineUpdate, turnover) == 96);
-    assert!(::core::mem::offset_of!(KlineUpdate, trade_count) == 104);
-    assert!(::core::mem::offset_of!(KlineUpdate, _reserved2) == 108);
-};
-impl KlineUpdate {
-    /// Size in bytes.
-    pub const SIZE: usize = 128;
-    /// Header type code.
-    pub const TYPE_CODE: u8 = 0x81;
-    /// Decodes a message of this type at the start of `buf`, checking length, magic,
-    /// version, type, checksum and every field value. Never panics.
-    #[inline]
-    pub fn decode(
-        buf: &[u8],
-    ) -> ::core::result::Result<&Self, ::rltop_runtime::DecodeError> {
-        ::rltop_runtime::decode(buf)
-    }
-    /// Fills the header (magic, length, type, version, session, sequence,
-    /// timestamp) and the checksum; returns the bytes to send.
-    #[inline]
-    pub fn encode(&mut self, session_id: u64, seq_num: u64, timestamp_ns: u64) -> &[u8] {
-        ::rltop_runtime::finalize(self, session_id, seq_num, timestamp_ns)
-    }
-    /// All bytes zero: set the fields, then encode.
-    pub fn new() -> Self {
-        ::rltop_runtime::bytemuck::Zeroable::zeroed()
-    }
-    /// The wire bytes.
-    pub fn as_bytes(&self) -> &[u8] {
-        ::rltop_runtime::bytemuck::bytes_of(self)
-    }
-    #[inline]
-    pub fn header(&self) -> &MessageHeader {
-        &self.header
-    }
-    #[inline]
-    pub fn header_mut(&mut self) -> &mut MessageHeader {
-        &mut self.header
-    }
-    #[inline]
-    pub fn symbol_id(&self) -> SymbolId {
-        self.symbol_id.get()
-    }
-    #[inline]
-    pub fn set_symbol_id(&mut self, value: SymbolId) {
-        self.symbol_id = ::rltop_runtime::le::U32::new(value);
-    }
-    #[inline]
-    pub fn interval(
-        &self,
-    ) -> ::core::result::Result<KlineInterval, ::rltop_runtime::InvalidEnum> {
-        KlineInterval::try_from(self.interval)
-    }
-    #[inline]
-    pub fn set_interval(&mut self, value: KlineInterval) {
-        self.interval = u8::from(value);
-    }
-    #[inline]
-    pub fn flags(&self) -> KlineFlags {
-        KlineFlags::from_bits_retain(self.flags)
-    }
-    #[inline]
-    pub fn set_flags(&mut self, value: KlineFlags) {
-        self.flags = value.bits();
-    }
+::rltop_runtime::record! {
+    KlineUpdate, 128 bytes, message 0x81;
+    header @ 0: record(MessageHeader, header_mut);
+    symbol_id @ 40: int(SymbolId, set_symbol_id);
+    interval @ 44: enumeration(KlineInterval, set_interval);
+    flags @ 45: flags(KlineFlags, set_flags);
+    _reserved1 @ 46: reserved();
     /// Start of the bar.
-    #[inline]
-    pub fn open_time(&self) -> Timestamp {
-        self.open_time.get()
-    }
-    #[inline]
-    pub fn set_open_time(&mut self, value: Timestamp) {
-        self.open_time = ::rltop_runtime::le::U64::new(value);
-    }
-    #[inline]
-    pub fn open_price(&self) -> Price {
-        self.open_price.get()
-    }
-    #[inline]
-    pub fn set_open_price(&mut self, value: Price) {
-        self.open_price = ::rltop_runtime::le::I64::new(value);
-    }
-    #[inline]
-    pub fn high_price(&self) -> Price {
-        self.high_price.get()
-    }
-    #[inline]
-    pub fn set_high_price(&mut self, value: Price) {
-        self.high_price = ::rltop_runtime::le::I64::new(value);
-    }
-    #[inline]
-    pub fn low_price(&self) -> Price {
-        self.low_price.get()
-    }
-    #[inline]
-    pub fn set_low_price(&mut self, value: Price) {
-        self.low_price = ::rltop_runtime::le::I64::new(value);
-    }
-    #[inline]
-    pub fn close_price(&self) -> Price {
-        self.close_price.get()
-    }
-    #[inline]
-    pub fn set_close_price(&mut self, value: Price) {
-        self.close_price = ::rltop_runtime::le::I64::new(value);
-    }
-    #[inline]
-    pub fn volume(&self) -> Quantity {
-        self.volume.get()
-    }
-    #[inline]
-    pub fn set_volume(&mut self, value: Quantity) {
-        self.volume = ::rltop_runtime::le::U64::new(value);
-    }
+    open_time @ 48: int(Timestamp, set_open_time);
+    open_price @ 56: int(Price, set_open_price);
+    high_price @ 64: int(Price, set_high_price);
+    low_price @ 72: int(Price, set_low_price);
+    close_price @ 80: int(Price, set_close_price);
+    volume @ 88: int(Quantity, set_volume);
     /// Sum of price × quantity over the bar, in price units.
-    #[inline]
-    pub fn turnover(&self) -> u64 {
-        self.turnover.get()
-    }
-    #[inline]
-    pub fn set_turnover(&mut self, value: u64) {
-        self.turnover = ::rltop_runtime::le::U64::new(value);
-    }
-    #[inline]
-    pub fn trade_count(&self) -> u32 {
-        self.trade_count.get()
-    }
-    #[inline]
-    pub fn set_trade_count(&mut self, value: u32) {
-        self.trade_count = ::rltop_runtime::le::U32::new(value);
-    }
-}
-impl ::core::default::Default for KlineUpdate {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-impl ::core::fmt::Debug for KlineUpdate {
-    fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-        f.debug_struct("KlineUpdate")
-            .field("header", &self.header())
-            .field("symbol_id", &self.symbol_id())
-            .field("interval", &::rltop_runtime::DebugEnum(self.interval()))
-            .field("flags", &self.flags())
-            .field("open_time", &self.open_time())
-            .field("open_price", &self.open_price())
-            .field("high_price", &self.high_price())
-            .field("low_price", &self.low_price())
-            .field("close_price", &self.close_price())
-            .field("volume", &self.volume())
-            .field("turnover", &self.turnover())
-            .field("trade_count", &self.trade_count())
-            .finish()
-    }
+    turnover @ 96: int(u64, set_turnover);
+    trade_count @ 104: int(u32, set_trade_count);
+    _reserved2 @ 108: reserved();
 }
 impl ::rltop_runtime::Message for KlineUpdate {
     const NAME: &'static str = "KlineUpdate";
@@ -3855,45 +2348,27 @@ impl ::rltop_runtime::Message for KlineUpdate {
     const FIELDS: &'static [::rltop_runtime::Field] = {
         use ::rltop_runtime::{Field as F, FieldKind as K};
         &[
-            F::new("header.magic", 0, 4, K::Int { signed: false }, 1),
-            F::new("header.length", 4, 2, K::Int { signed: false }, 1),
-            F::new("header.msg_type", 6, 1, K::Int { signed: false }, 1),
-            F::new("header.version", 7, 1, K::Int { signed: false }, 1),
-            F::new("header.session_id", 8, 8, K::Int { signed: false }, 1),
-            F::new("header.seq_num", 16, 8, K::Int { signed: false }, 1),
-            F::new("header.timestamp", 24, 8, K::Int { signed: false }, 1),
-            F::new("header.checksum", 32, 4, K::Int { signed: false }, 1),
+            F::new("header.magic", 0, 4, K::UNSIGNED, 1),
+            F::new("header.length", 4, 2, K::UNSIGNED, 1),
+            F::new("header.msg_type", 6, 1, K::UNSIGNED, 1),
+            F::new("header.version", 7, 1, K::UNSIGNED, 1),
+            F::new("header.session_id", 8, 8, K::UNSIGNED, 1),
+            F::new("header.seq_num", 16, 8, K::UNSIGNED, 1),
+            F::new("header.timestamp", 24, 8, K::UNSIGNED, 1),
+            F::new("header.checksum", 32, 4, K::UNSIGNED, 1),
             F::new("header._reserved", 36, 4, K::Reserved, 1),
-            F::new("symbol_id", 40, 4, K::Int { signed: false }, 1),
-            F::new(
-                "interval",
-                44,
-                1,
-                K::Enum {
-                    name: "KlineInterval",
-                    values: &[1, 2, 3, 4, 5, 6],
-                    names: &[
-                        "OneMinute",
-                        "FiveMinutes",
-                        "FifteenMinutes",
-                        "OneHour",
-                        "FourHours",
-                        "OneDay",
-                    ],
-                    signed: false,
-                },
-                1,
-            ),
+            F::new("symbol_id", 40, 4, K::UNSIGNED, 1),
+            F::new("interval", 44, 1, KlineInterval::FIELD_KIND, 1),
             F::new("flags", 45, 1, K::Flags { name: "KlineFlags" }, 1),
             F::new("_reserved1", 46, 2, K::Reserved, 1),
-            F::new("open_time", 48, 8, K::Int { signed: false }, 1),
-            F::new("open_price", 56, 8, K::Int { signed: true }, 1),
-            F::new("high_price", 64, 8, K::Int { signed: true }, 1),
-            F::new("low_price", 72, 8, K::Int { signed: true }, 1),
-            F::new("close_price", 80, 8, K::Int { signed: true }, 1),
-            F::new("volume", 88, 8, K::Int { signed: false }, 1),
-            F::new("turnover", 96, 8, K::Int { signed: false }, 1),
-            F::new("trade_count", 104, 4, K::Int { signed: false }, 1),
+            F::new("open_time", 48, 8, K::UNSIGNED, 1),
+            F::new("open_price", 56, 8, K::SIGNED, 1),
+            F::new("high_price", 64, 8, K::SIGNED, 1),
+            F::new("low_price", 72, 8, K::SIGNED, 1),
+            F::new("close_price", 80, 8, K::SIGNED, 1),
+            F::new("volume", 88, 8, K::UNSIGNED, 1),
+            F::new("turnover", 96, 8, K::UNSIGNED, 1),
+            F::new("trade_count", 104, 4, K::UNSIGNED, 1),
             F::new("_reserved2", 108, 20, K::Reserved, 1),
         ]
     };
@@ -3949,171 +2424,24 @@ pub struct TickerUpdate {
     /// Reserved: written as zero, ignored when read.
     pub _reserved2: [u8; 4],
 }
-const _: () = {
-    assert!(::core::mem::size_of::<TickerUpdate>() == 128);
-    assert!(::core::mem::offset_of!(TickerUpdate, header) == 0);
-    assert!(::core::mem::offset_of!(TickerUpdate, symbol_id) == 40);
-    assert!(::core::mem::offset_of!(TickerUpdate, _reserved1) == 44);
-    assert!(::core::mem::offset_of!(TickerUpdate, last_price) == 48);
-    assert!(::core::mem::offset_of!(TickerUpdate, last_qty) == 56);
-    assert!(::core::mem::offset_of!(TickerUpdate, best_bid_price) == 64);
-    assert!(::core::mem::offset_of!(TickerUpdate, best_bid_qty) == 72);
-    assert!(::core::mem::offset_of!(TickerUpdate, best_ask_price) == 80);
-    assert!(::core::mem::offset_of!(TickerUpdate, best_ask_qty) == 88);
-    assert!(::core::mem::offset_of!(TickerUpdate, price_change_24h) == 96);
-    assert!(::core::mem::offset_of!(TickerUpdate, volume_24h) == 104);
-    assert!(::core::mem::offset_of!(TickerUpdate, turnover_24h) == 112);
-    assert!(::core::mem::offset_of!(TickerUpdate, price_change_pct_24h) == 120);
-    assert!(::core::mem::offset_of!(TickerUpdate, _reserved2) == 124);
-};
-impl TickerUpdate {
-    /// Size in bytes.
-    pub const SIZE: usize = 128;
-    /// Header type code.
-    pub const TYPE_CODE: u8 = 0x82;
-    /// Decodes a message of this type at the start of `buf`, checking length, magic,
-    /// version, type, checksum and every field value. Never panics.
-    #[inline]
-    pub fn decode(
-        buf: &[u8],
-    ) -> ::core::result::Result<&Self, ::rltop_runtime::DecodeError> {
-        ::rltop_runtime::decode(buf)
-    }
-    /// Fills the header (magic, length, type, version, session, sequence,
-    /// timestamp) and the checksum; returns the bytes to send.
-    #[inline]
-    pub fn encode(&mut self, session_id: u64, seq_num: u64, timestamp_ns: u64) -> &[u8] {
-        ::rltop_runtime::finalize(self, session_id, seq_num, timestamp_ns)
-    }
-    /// All bytes zero: set the fields, then encode.
-    pub fn new() -> Self {
-        ::rltop_runtime::bytemuck::Zeroable::zeroed()
-    }
-    /// The wire bytes.
-    pub fn as_bytes(&self) -> &[u8] {
-        ::rltop_runtime::bytemuck::bytes_of(self)
-    }
-    #[inline]
-    pub fn header(&self) -> &MessageHeader {
-        &self.header
-    }
-    #[inline]
-    pub fn header_mut(&mut self) -> &mut MessageHeader {
-        &mut self.header
-    }
-    #[inline]
-    pub fn symbol_id(&self) -> SymbolId {
-        self.symbol_id.get()
-    }
-    #[inline]
-    pub fn set_symbol_id(&mut self, value: SymbolId) {
-        self.symbol_id = ::rltop_runtime::le::U32::new(value);
-    }
-    #[inline]
-    pub fn last_price(&self) -> Price {
-        self.last_price.get()
-    }
-    #[inline]
-    pub fn set_last_price(&mut self, value: Price) {
-        self.last_price = ::rltop_runtime::le::I64::new(value);
-    }
-    #[inline]
-    pub fn last_qty(&self) -> Quantity {
-        self.last_qty.get()
-    }
-    #[inline]
-    pub fn set_last_qty(&mut self, value: Quantity) {
-        self.last_qty = ::rltop_runtime::le::U64::new(value);
-    }
-    #[inline]
-    pub fn best_bid_price(&self) -> Price {
-        self.best_bid_price.get()
-    }
-    #[inline]
-    pub fn set_best_bid_price(&mut self, value: Price) {
-        self.best_bid_price = ::rltop_runtime::le::I64::new(value);
-    }
-    #[inline]
-    pub fn best_bid_qty(&self) -> Quantity {
-        self.best_bid_qty.get()
-    }
-    #[inline]
-    pub fn set_best_bid_qty(&mut self, value: Quantity) {
-        self.best_bid_qty = ::rltop_runtime::le::U64::new(value);
-    }
-    #[inline]
-    pub fn best_ask_price(&self) -> Price {
-        self.best_ask_price.get()
-    }
-    #[inline]
-    pub fn set_best_ask_price(&mut self, value: Price) {
-        self.best_ask_price = ::rltop_runtime::le::I64::new(value);
-    }
-    #[inline]
-    pub fn best_ask_qty(&self) -> Quantity {
-        self.best_ask_qty.get()
-    }
-    #[inline]
-    pub fn set_best_ask_qty(&mut self, value: Quantity) {
-        self.best_ask_qty = ::rltop_runtime::le::U64::new(value);
-    }
+::rltop_runtime::record! {
+    TickerUpdate, 128 bytes, message 0x82;
+    header @ 0: record(MessageHeader, header_mut);
+    symbol_id @ 40: int(SymbolId, set_symbol_id);
+    _reserved1 @ 44: reserved();
+    last_price @ 48: int(Price, set_last_price);
+    last_qty @ 56: int(Quantity, set_last_qty);
+    best_bid_price @ 64: int(Price, set_best_bid_price);
+    best_bid_qty @ 72: int(Quantity, set_best_bid_qty);
+    best_ask_price @ 80: int(Price, set_best_ask_price);
+    best_ask_qty @ 88: int(Quantity, set_best_ask_qty);
     /// `last_price` minus the price 24 hours ago.
-    #[inline]
-    pub fn price_change_24h(&self) -> Price {
-        self.price_change_24h.get()
-    }
-    #[inline]
-    pub fn set_price_change_24h(&mut self, value: Price) {
-        self.price_change_24h = ::rltop_runtime::le::I64::new(value);
-    }
-    #[inline]
-    pub fn volume_24h(&self) -> Quantity {
-        self.volume_24h.get()
-    }
-    #[inline]
-    pub fn set_volume_24h(&mut self, value: Quantity) {
-        self.volume_24h = ::rltop_runtime::le::U64::new(value);
-    }
-    #[inline]
-    pub fn turnover_24h(&self) -> u64 {
-        self.turnover_24h.get()
-    }
-    #[inline]
-    pub fn set_turnover_24h(&mut self, value: u64) {
-        self.turnover_24h = ::rltop_runtime::le::U64::new(value);
-    }
+    price_change_24h @ 96: int(Price, set_price_change_24h);
+    volume_24h @ 104: int(Quantity, set_volume_24h);
+    turnover_24h @ 112: int(u64, set_turnover_24h);
     /// Change in basis points, as in `DailyStatistics`.
-    #[inline]
-    pub fn price_change_pct_24h(&self) -> i32 {
-        self.price_change_pct_24h.get()
-    }
-    #[inline]
-    pub fn set_price_change_pct_24h(&mut self, value: i32) {
-        self.price_change_pct_24h = ::rltop_runtime::le::I32::new(value);
-    }
-}
-impl ::core::default::Default for TickerUpdate {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-impl ::core::fmt::Debug for TickerUpdate {
-    fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-        f.debug_struct("TickerUpdate")
-            .field("header", &self.header())
-            .field("symbol_id", &self.symbol_id())
-            .field("last_price", &self.last_price())
-            .field("last_qty", &self.last_qty())
-            .field("best_bid_price", &self.best_bid_price())
-            .field("best_bid_qty", &self.best_bid_qty())
-            .field("best_ask_price", &self.best_ask_price())
-            .field("best_ask_qty", &self.best_ask_qty())
-            .field("price_change_24h", &self.price_change_24h())
-            .field("volume_24h", &self.volume_24h())
-            .field("turnover_24h", &self.turnover_24h())
-            .field("price_change_pct_24h", &self.price_change_pct_24h())
-            .finish()
-    }
+    price_change_pct_24h @ 120: int(i32, set_price_change_pct_24h);
+    _reserved2 @ 124: reserved();
 }
 impl ::rltop_runtime::Message for TickerUpdate {
     const NAME: &'static str = "TickerUpdate";
@@ -4123,27 +2451,27 @@ impl ::rltop_runtime::Message for TickerUpdate {
     const FIELDS: &'static [::rltop_runtime::Field] = {
         use ::rltop_runtime::{Field as F, FieldKind as K};
         &[
-            F::new("header.magic", 0, 4, K::Int { signed: false }, 1),
-            F::new("header.length", 4, 2, K::Int { signed: false }, 1),
-            F::new("header.msg_type", 6, 1, K::Int { signed: false }, 1),
-            F::new("header.version", 7, 1, K::Int { signed: false }, 1),
-            F::new("header.session_id", 8, 8, K::Int { signed: false }, 1),
-            F::new("header.seq_num", 16, 8, K::Int { signed: false }, 1),
-            F::new("header.timestamp", 24, 8, K::Int { signed: false }, 1),
-            F::new("header.checksum", 32, 4, K::Int { signed: false }, 1),
+            F::new("header.magic", 0, 4, K::UNSIGNED, 1),
+            F::new("header.length", 4, 2, K::UNSIGNED, 1),
+            F::new("header.msg_type", 6, 1, K::UNSIGNED, 1),
+            F::new("header.version", 7, 1, K::UNSIGNED, 1),
+            F::new("header.session_id", 8, 8, K::UNSIGNED, 1),
+            F::new("header.seq_num", 16, 8, K::UNSIGNED, 1),
+            F::new("header.timestamp", 24, 8, K::UNSIGNED, 1),
+            F::new("header.checksum", 32, 4, K::UNSIGNED, 1),
             F::new("header._reserved", 36, 4, K::Reserved, 1),
-            F::new("symbol_id", 40, 4, K::Int { signed: false }, 1),
+            F::new("symbol_id", 40, 4, K::UNSIGNED, 1),
             F::new("_reserved1", 44, 4, K::Reserved, 1),
-            F::new("last_price", 48, 8, K::Int { signed: true }, 1),
-            F::new("last_qty", 56, 8, K::Int { signed: false }, 1),
-            F::new("best_bid_price", 64, 8, K::Int { signed: true }, 1),
-            F::new("best_bid_qty", 72, 8, K::Int { signed: false }, 1),
-            F::new("best_ask_price", 80, 8, K::Int { signed: true }, 1),
-            F::new("best_ask_qty", 88, 8, K::Int { signed: false }, 1),
-            F::new("price_change_24h", 96, 8, K::Int { signed: true }, 1),
-            F::new("volume_24h", 104, 8, K::Int { signed: false }, 1),
-            F::new("turnover_24h", 112, 8, K::Int { signed: false }, 1),
-            F::new("price_change_pct_24h", 120, 4, K::Int { signed: true }, 1),
+            F::new("last_price", 48, 8, K::SIGNED, 1),
+            F::new("last_qty", 56, 8, K::UNSIGNED, 1),
+            F::new("best_bid_price", 64, 8, K::SIGNED, 1),
+            F::new("best_bid_qty", 72, 8, K::UNSIGNED, 1),
+            F::new("best_ask_price", 80, 8, K::SIGNED, 1),
+            F::new("best_ask_qty", 88, 8, K::UNSIGNED, 1),
+            F::new("price_change_24h", 96, 8, K::SIGNED, 1),
+            F::new("volume_24h", 104, 8, K::UNSIGNED, 1),
+            F::new("turnover_24h", 112, 8, K::UNSIGNED, 1),
+            F::new("price_change_pct_24h", 120, 4, K::SIGNED, 1),
             F::new("_reserved2", 124, 4, K::Reserved, 1),
         ]
     };
@@ -4191,157 +2519,26 @@ pub struct LiquidationEvent {
     /// Reserved: written as zero, ignored when read.
     pub _reserved2: [u8; 32],
 }
-const _: () = {
-    assert!(::core::mem::size_of::<LiquidationEvent>() == 128);
-    assert!(::core::mem::offset_of!(LiquidationEvent, header) == 0);
-    assert!(::core::mem::offset_of!(LiquidationEvent, symbol_id) == 40);
-    assert!(::core::mem::offset_of!(LiquidationEvent, side) == 44);
-    assert!(::core::mem::offset_of!(LiquidationEvent, status) == 45);
-    assert!(::core::mem::offset_of!(LiquidationEvent, _reserved1) == 46);
-    assert!(::core::mem::offset_of!(LiquidationEvent, liquidation_id) == 48);
-    assert!(::core::mem::offset_of!(LiquidationEvent, price) == 56);
-    assert!(::core::mem::offset_of!(LiquidationEvent, quantity) == 64);
-    assert!(::core::mem::offset_of!(LiquidationEvent, avg_price) == 72);
-    assert!(::core::mem::offset_of!(LiquidationEvent, filled_quantity) == 80);
-    assert!(::core::mem::offset_of!(LiquidationEvent, last_fill_quantity) == 88);
-    assert!(::core::mem::offset_of!(LiquidationEvent, _reserved2) == 96);
-};
-impl LiquidationEvent {
-    /// Size in bytes.
-    pub const SIZE: usize = 128;
-    /// Header type code.
-    pub const TYPE_CODE: u8 = 0x83;
-    /// Decodes a message of this type at the start of `buf`, checking length, magic,
-    /// version, type, checksum and every field value. Never panics.
-    #[inline]
-    pub fn decode(
-        buf: &[u8],
-    ) -> ::core::result::Result<&Self, ::rltop_runtime::DecodeError> {
-        ::rltop_runtime::decode(buf)
-    }
-    /// Fills the header (magic, length, type, version, session, sequence,
-    /// timestamp) and the checksum; returns the bytes to send.
-    #[inline]
-    pub fn encode(&mut self, session_id: u64, seq_num: u64, timestamp_ns: u64) -> &[u8] {
-        ::rltop_runtime::finalize(self, session_id, seq_num, timestamp_ns)
-    }
-    /// All bytes zero: set the fields, then encode.
-    pub fn new() -> Self {
-        ::rltop_runtime::bytemuck::Zeroable::zeroed()
-    }
-    /// The wire bytes.
-    pub fn as_bytes(&self) -> &[u8] {
-        ::rltop_runtime::bytemuck::bytes_of(self)
-    }
-    #[inline]
-    pub fn header(&self) -> &MessageHeader {
-        &self.header
-    }
-    #[inline]
-    pub fn header_mut(&mut self) -> &mut MessageHeader {
-        &mut self.header
-    }
-    #[inline]
-    pub fn symbol_id(&self) -> SymbolId {
-        self.symbol_id.get()
-    }
-    #[inline]
-    pub fn set_symbol_id(&mut self, value: SymbolId) {
-        self.symbol_id = ::rltop_runtime::le::U32::new(value);
-    }
+::rltop_runtime::record! {
+    LiquidationEvent, 128 bytes, message 0x83;
+    header @ 0: record(MessageHeader, header_mut);
+    symbol_id @ 40: int(SymbolId, set_symbol_id);
     /// Side of the liquidation order (a long position is liquidated by a `Sell`).
-    #[inline]
-    pub fn side(&self) -> ::core::result::Result<Side, ::rltop_runtime::InvalidEnum> {
-        Side::try_from(self.side)
-    }
-    #[inline]
-    pub fn set_side(&mut self, value: Side) {
-        self.side = u8::from(value);
-    }
-    #[inline]
-    pub fn status(
-        &self,
-    ) -> ::core::result::Result<LiquidationStatus, ::rltop_runtime::InvalidEnum> {
-        LiquidationStatus::try_from(self.status)
-    }
-    #[inline]
-    pub fn set_status(&mut self, value: LiquidationStatus) {
-        self.status = u8::from(value);
-    }
-    #[inline]
-    pub fn liquidation_id(&self) -> u64 {
-        self.liquidation_id.get()
-    }
-    #[inline]
-    pub fn set_liquidation_id(&mut self, value: u64) {
-        self.liquidation_id = ::rltop_runtime::le::U64::new(value);
-    }
+    side @ 44: enumeration(Side, set_side);
+    status @ 45: enumeration(LiquidationStatus, set_status);
+    _reserved1 @ 46: reserved();
+    liquidation_id @ 48: int(u64, set_liquidation_id);
     /// Limit (bankruptcy) price of the liquidation order.
-    #[inline]
-    pub fn price(&self) -> Price {
-        self.price.get()
-    }
-    #[inline]
-    pub fn set_price(&mut self, value: Price) {
-        self.price = ::rltop_runtime::le::I64::new(value);
-    }
+    price @ 56: int(Price, set_price);
     /// Original quantity.
-    #[inline]
-    pub fn quantity(&self) -> Quantity {
-        self.quantity.get()
-    }
-    #[inline]
-    pub fn set_quantity(&mut self, value: Quantity) {
-        self.quantity = ::rltop_runtime::le::U64::new(value);
-    }
+    quantity @ 64: int(Quantity, set_quantity);
     /// Average fill price so far (zero before the first fill).
-    #[inline]
-    pub fn avg_price(&self) -> Price {
-        self.avg_price.get()
-    }
-    #[inline]
-    pub fn set_avg_price(&mut self, value: Price) {
-        self.avg_price = ::rltop_runtime::le::I64::new(value);
-    }
+    avg_price @ 72: int(Price, set_avg_price);
     /// Cumulative filled quantity.
-    #[inline]
-    pub fn filled_quantity(&self) -> Quantity {
-        self.filled_quantity.get()
-    }
-    #[inline]
-    pub fn set_filled_quantity(&mut self, value: Quantity) {
-        self.filled_quantity = ::rltop_runtime::le::U64::new(value);
-    }
+    filled_quantity @ 80: int(Quantity, set_filled_quantity);
     /// Quantity of the latest fill.
-    #[inline]
-    pub fn last_fill_quantity(&self) -> Quantity {
-        self.last_fill_quantity.get()
-    }
-    #[inline]
-    pub fn set_last_fill_quantity(&mut self, value: Quantity) {
-        self.last_fill_quantity = ::rltop_runtime::le::U64::new(value);
-    }
-}
-impl ::core::default::Default for LiquidationEvent {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-impl ::core::fmt::Debug for LiquidationEvent {
-    fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-        f.debug_struct("LiquidationEvent")
-            .field("header", &self.header())
-            .field("symbol_id", &self.symbol_id())
-            .field("side", &::rltop_runtime::DebugEnum(self.side()))
-            .field("status", &::rltop_runtime::DebugEnum(self.status()))
-            .field("liquidation_id", &self.liquidation_id())
-            .field("price", &self.price())
-            .field("quantity", &self.quantity())
-            .field("avg_price", &self.avg_price())
-            .field("filled_quantity", &self.filled_quantity())
-            .field("last_fill_quantity", &self.last_fill_quantity())
-            .finish()
-    }
+    last_fill_quantity @ 88: int(Quantity, set_last_fill_quantity);
+    _reserved2 @ 96: reserved();
 }
 impl ::rltop_runtime::Message for LiquidationEvent {
     const NAME: &'static str = "LiquidationEvent";
@@ -4351,47 +2548,25 @@ impl ::rltop_runtime::Message for LiquidationEvent {
     const FIELDS: &'static [::rltop_runtime::Field] = {
         use ::rltop_runtime::{Field as F, FieldKind as K};
         &[
-            F::new("header.magic", 0, 4, K::Int { signed: false }, 1),
-            F::new("header.length", 4, 2, K::Int { signed: false }, 1),
-            F::new("header.msg_type", 6, 1, K::Int { signed: false }, 1),
-            F::new("header.version", 7, 1, K::Int { signed: false }, 1),
-            F::new("header.session_id", 8, 8, K::Int { signed: false }, 1),
-            F::new("header.seq_num", 16, 8, K::Int { signed: false }, 1),
-            F::new("header.timestamp", 24, 8, K::Int { signed: false }, 1),
-            F::new("header.checksum", 32, 4, K::Int { signed: false }, 1),
+            F::new("header.magic", 0, 4, K::UNSIGNED, 1),
+            F::new("header.length", 4, 2, K::UNSIGNED, 1),
+            F::new("header.msg_type", 6, 1, K::UNSIGNED, 1),
+            F::new("header.version", 7, 1, K::UNSIGNED, 1),
+            F::new("header.session_id", 8, 8, K::UNSIGNED, 1),
+            F::new("header.seq_num", 16, 8, K::UNSIGNED, 1),
+            F::new("header.timestamp", 24, 8, K::UNSIGNED, 1),
+            F::new("header.checksum", 32, 4, K::UNSIGNED, 1),
             F::new("header._reserved", 36, 4, K::Reserved, 1),
-            F::new("symbol_id", 40, 4, K::Int { signed: false }, 1),
-            F::new(
-                "side",
-                44,
-                1,
-                K::Enum {
-                    name: "Side",
-                    values: &[1, 2],
-                    names: &["Buy", "Sell"],
-                    signed: false,
-                },
-                1,
-            ),
-            F::new(
-                "status",
-                45,
-                1,
-                K::Enum {
-                    name: "LiquidationStatus",
-                    values: &[1, 2, 3, 4],
-                    names: &["New", "PartiallyFilled", "Filled", "Expired"],
-                    signed: false,
-                },
-                1,
-            ),
+            F::new("symbol_id", 40, 4, K::UNSIGNED, 1),
+            F::new("side", 44, 1, Side::FIELD_KIND, 1),
+            F::new("status", 45, 1, LiquidationStatus::FIELD_KIND, 1),
             F::new("_reserved1", 46, 2, K::Reserved, 1),
-            F::new("liquidation_id", 48, 8, K::Int { signed: false }, 1),
-            F::new("price", 56, 8, K::Int { signed: true }, 1),
-            F::new("quantity", 64, 8, K::Int { signed: false }, 1),
-            F::new("avg_price", 72, 8, K::Int { signed: true }, 1),
-            F::new("filled_quantity", 80, 8, K::Int { signed: false }, 1),
-            F::new("last_fill_quantity", 88, 8, K::Int { signed: false }, 1),
+            F::new("liquidation_id", 48, 8, K::UNSIGNED, 1),
+            F::new("price", 56, 8, K::SIGNED, 1),
+            F::new("quantity", 64, 8, K::UNSIGNED, 1),
+            F::new("avg_price", 72, 8, K::SIGNED, 1),
+            F::new("filled_quantity", 80, 8, K::UNSIGNED, 1),
+            F::new("last_fill_quantity", 88, 8, K::UNSIGNED, 1),
             F::new("_reserved2", 96, 32, K::Reserved, 1),
         ]
     };
@@ -4463,198 +2638,31 @@ pub struct InstrumentDefinition {
     /// Reserved: written as zero, ignored when read.
     pub _reserved2: [u8; 8],
 }
-const _: () = {
-    assert!(::core::mem::size_of::<InstrumentDefinition>() == 128);
-    assert!(::core::mem::offset_of!(InstrumentDefinition, header) == 0);
-    assert!(::core::mem::offset_of!(InstrumentDefinition, symbol_id) == 40);
-    assert!(::core::mem::offset_of!(InstrumentDefinition, total_instruments) == 44);
-    assert!(::core::mem::offset_of!(InstrumentDefinition, trading_status) == 48);
-    assert!(::core::mem::offset_of!(InstrumentDefinition, price_exponent) == 49);
-    assert!(::core::mem::offset_of!(InstrumentDefinition, quantity_exponent) == 50);
-    assert!(::core::mem::offset_of!(InstrumentDefinition, _reserved1) == 51);
-    assert!(::core::mem::offset_of!(InstrumentDefinition, symbol) == 56);
-    assert!(::core::mem::offset_of!(InstrumentDefinition, base_asset) == 72);
-    assert!(::core::mem::offset_of!(InstrumentDefinition, quote_asset) == 80);
-    assert!(::core::mem::offset_of!(InstrumentDefinition, tick_size) == 88);
-    assert!(::core::mem::offset_of!(InstrumentDefinition, lot_size) == 96);
-    assert!(::core::mem::offset_of!(InstrumentDefinition, min_quantity) == 104);
-    assert!(::core::mem::offset_of!(InstrumentDefinition, max_quantity) == 112);
-    assert!(::core::mem::offset_of!(InstrumentDefinition, _reserved2) == 120);
-};
-impl InstrumentDefinition {
-    /// Size in bytes.
-    pub const SIZE: usize = 128;
-    /// Header type code.
-    pub const TYPE_CODE: u8 = 0x84;
-    /// Decodes a message of this type at the start of `buf`, checking length, magic,
-    /// version, type, checksum and every field value. Never panics.
-    #[inline]
-    pub fn decode(
-        buf: &[u8],
-    ) -> ::core::result::Result<&Self, ::rltop_runtime::DecodeError> {
-        ::rltop_runtime::decode(buf)
-    }
-    /// Fills the header (magic, length, type, version, session, sequence,
-    /// timestamp) and the checksum; returns the bytes to send.
-    #[inline]
-    pub fn encode(&mut self, session_id: u64, seq_num: u64, timestamp_ns: u64) -> &[u8] {
-        ::rltop_runtime::finalize(self, session_id, seq_num, timestamp_ns)
-    }
-    /// All bytes zero: set the fields, then encode.
-    pub fn new() -> Self {
-        ::rltop_runtime::bytemuck::Zeroable::zeroed()
-    }
-    /// The wire bytes.
-    pub fn as_bytes(&self) -> &[u8] {
-        ::rltop_runtime::bytemuck::bytes_of(self)
-    }
-    #[inline]
-    pub fn header(&self) -> &MessageHeader {
-        &self.header
-    }
-    #[inline]
-    pub fn header_mut(&mut self) -> &mut MessageHeader {
-        &mut self.header
-    }
-    #[inline]
-    pub fn symbol_id(&self) -> SymbolId {
-        self.symbol_id.get()
-    }
-    #[inline]
-    pub fn set_symbol_id(&mut self, value: SymbolId) {
-        self.symbol_id = ::rltop_runtime::le::U32::new(value);
-    }
+::rltop_runtime::record! {
+    InstrumentDefinition, 128 bytes, message 0x84;
+    header @ 0: record(MessageHeader, header_mut);
+    symbol_id @ 40: int(SymbolId, set_symbol_id);
     /// How many instruments the cycle defines: a subscriber knows when it has them all.
-    #[inline]
-    pub fn total_instruments(&self) -> u32 {
-        self.total_instruments.get()
-    }
-    #[inline]
-    pub fn set_total_instruments(&mut self, value: u32) {
-        self.total_instruments = ::rltop_runtime::le::U32::new(value);
-    }
-    #[inline]
-    pub fn trading_status(
-        &self,
-    ) -> ::core::result::Result<TradingStatus, ::rltop_runtime::InvalidEnum> {
-        TradingStatus::try_from(self.trading_status)
-    }
-    #[inline]
-    pub fn set_trading_status(&mut self, value: TradingStatus) {
-        self.trading_status = u8::from(value);
-    }
+    total_instruments @ 44: int(u32, set_total_instruments);
+    trading_status @ 48: enumeration(TradingStatus, set_trading_status);
     /// Real price = `Price` × 10^price_exponent (e.g. -2 for cents).
-    #[inline]
-    pub fn price_exponent(&self) -> i8 {
-        self.price_exponent
-    }
-    #[inline]
-    pub fn set_price_exponent(&mut self, value: i8) {
-        self.price_exponent = value;
-    }
+    price_exponent @ 49: int(i8, set_price_exponent);
     /// Real quantity = `Quantity` × 10^quantity_exponent.
-    #[inline]
-    pub fn quantity_exponent(&self) -> i8 {
-        self.quantity_exponent
-    }
-    #[inline]
-    pub fn set_quantity_exponent(&mut self, value: i8) {
-        self.quantity_exponent = value;
-    }
+    quantity_exponent @ 50: int(i8, set_quantity_exponent);
+    _reserved1 @ 51: reserved();
     /// Exchange symbol, ASCII, NUL padded (`BTCUSDT`).
-    #[inline]
-    pub fn symbol(&self) -> &str {
-        ::rltop_runtime::ascii_str(&self.symbol)
-    }
-    /// Writes printable ASCII, NUL padded; refuses text that is too long or not ASCII.
-    pub fn set_symbol(
-        &mut self,
-        value: &str,
-    ) -> ::core::result::Result<(), ::rltop_runtime::TextError> {
-        ::rltop_runtime::set_ascii(&mut self.symbol, value)
-    }
+    symbol @ 56: text(set_symbol);
     /// Base asset (`BTC`).
-    #[inline]
-    pub fn base_asset(&self) -> &str {
-        ::rltop_runtime::ascii_str(&self.base_asset)
-    }
-    /// Writes printable ASCII, NUL padded; refuses text that is too long or not ASCII.
-    pub fn set_base_asset(
-        &mut self,
-        value: &str,
-    ) -> ::core::result::Result<(), ::rltop_runtime::TextError> {
-        ::rltop_runtime::set_ascii(&mut self.base_asset, value)
-    }
+    base_asset @ 72: text(set_base_asset);
     /// Quote asset (`USDT`).
-    #[inline]
-    pub fn quote_asset(&self) -> &str {
-        ::rltop_runtime::ascii_str(&self.quote_asset)
-    }
-    /// Writes printable ASCII, NUL padded; refuses text that is too long or not ASCII.
-    pub fn set_quote_asset(
-        &mut self,
-        value: &str,
-    ) -> ::core::result::Result<(), ::rltop_runtime::TextError> {
-        ::rltop_runtime::set_ascii(&mut self.quote_asset, value)
-    }
+    quote_asset @ 80: text(set_quote_asset);
     /// Smallest price increment, in `Price` units.
-    #[inline]
-    pub fn tick_size(&self) -> Price {
-        self.tick_size.get()
-    }
-    #[inline]
-    pub fn set_tick_size(&mut self, value: Price) {
-        self.tick_size = ::rltop_runtime::le::I64::new(value);
-    }
+    tick_size @ 88: int(Price, set_tick_size);
     /// Smallest quantity increment, in `Quantity` units.
-    #[inline]
-    pub fn lot_size(&self) -> Quantity {
-        self.lot_size.get()
-    }
-    #[inline]
-    pub fn set_lot_size(&mut self, value: Quantity) {
-        self.lot_size = ::rltop_runtime::le::U64::new(value);
-    }
-    #[inline]
-    pub fn min_quantity(&self) -> Quantity {
-        self.min_quantity.get()
-    }
-    #[inline]
-    pub fn set_min_quantity(&mut self, value: Quantity) {
-        self.min_quantity = ::rltop_runtime::le::U64::new(value);
-    }
-    #[inline]
-    pub fn max_quantity(&self) -> Quantity {
-        self.max_quantity.get()
-    }
-    #[inline]
-    pub fn set_max_quantity(&mut self, value: Quantity) {
-        self.max_quantity = ::rltop_runtime::le::U64::new(value);
-    }
-}
-impl ::core::default::Default for InstrumentDefinition {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-impl ::core::fmt::Debug for InstrumentDefinition {
-    fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-        f.debug_struct("InstrumentDefinition")
-            .field("header", &self.header())
-            .field("symbol_id", &self.symbol_id())
-            .field("total_instruments", &self.total_instruments())
-            .field("trading_status", &::rltop_runtime::DebugEnum(self.trading_status()))
-            .field("price_exponent", &self.price_exponent())
-            .field("quantity_exponent", &self.quantity_exponent())
-            .field("symbol", &self.symbol())
-            .field("base_asset", &self.base_asset())
-            .field("quote_asset", &self.quote_asset())
-            .field("tick_size", &self.tick_size())
-            .field("lot_size", &self.lot_size())
-            .field("min_quantity", &self.min_quantity())
-            .field("max_quantity", &self.max_quantity())
-            .finish()
-    }
+    lot_size @ 96: int(Quantity, set_lot_size);
+    min_quantity @ 104: int(Quantity, set_min_quantity);
+    max_quantity @ 112: int(Quantity, set_max_quantity);
+    _reserved2 @ 120: reserved();
 }
 impl ::rltop_runtime::Message for InstrumentDefinition {
     const NAME: &'static str = "InstrumentDefinition";
@@ -4664,39 +2672,28 @@ impl ::rltop_runtime::Message for InstrumentDefinition {
     const FIELDS: &'static [::rltop_runtime::Field] = {
         use ::rltop_runtime::{Field as F, FieldKind as K};
         &[
-            F::new("header.magic", 0, 4, K::Int { signed: false }, 1),
-            F::new("header.length", 4, 2, K::Int { signed: false }, 1),
-            F::new("header.msg_type", 6, 1, K::Int { signed: false }, 1),
-            F::new("header.version", 7, 1, K::Int { signed: false }, 1),
-            F::new("header.session_id", 8, 8, K::Int { signed: false }, 1),
-            F::new("header.seq_num", 16, 8, K::Int { signed: false }, 1),
-            F::new("header.timestamp", 24, 8, K::Int { signed: false }, 1),
-            F::new("header.checksum", 32, 4, K::Int { signed: false }, 1),
+            F::new("header.magic", 0, 4, K::UNSIGNED, 1),
+            F::new("header.length", 4, 2, K::UNSIGNED, 1),
+            F::new("header.msg_type", 6, 1, K::UNSIGNED, 1),
+            F::new("header.version", 7, 1, K::UNSIGNED, 1),
+            F::new("header.session_id", 8, 8, K::UNSIGNED, 1),
+            F::new("header.seq_num", 16, 8, K::UNSIGNED, 1),
+            F::new("header.timestamp", 24, 8, K::UNSIGNED, 1),
+            F::new("header.checksum", 32, 4, K::UNSIGNED, 1),
             F::new("header._reserved", 36, 4, K::Reserved, 1),
-            F::new("symbol_id", 40, 4, K::Int { signed: false }, 1),
-            F::new("total_instruments", 44, 4, K::Int { signed: false }, 1),
-            F::new(
-                "trading_status",
-                48,
-                1,
-                K::Enum {
-                    name: "TradingStatus",
-                    values: &[1, 2, 3, 4],
-                    names: &["PreOpen", "Trading", "Halted", "Closed"],
-                    signed: false,
-                },
-                1,
-            ),
-            F::new("price_exponent", 49, 1, K::Int { signed: true }, 1),
-            F::new("quantity_exponent", 50, 1, K::Int { signed: true }, 1),
+            F::new("symbol_id", 40, 4, K::UNSIGNED, 1),
+            F::new("total_instruments", 44, 4, K::UNSIGNED, 1),
+            F::new("trading_status", 48, 1, TradingStatus::FIELD_KIND, 1),
+            F::new("price_exponent", 49, 1, K::SIGNED, 1),
+            F::new("quantity_exponent", 50, 1, K::SIGNED, 1),
             F::new("_reserved1", 51, 5, K::Reserved, 1),
             F::new("symbol", 56, 16, K::Text, 1),
             F::new("base_asset", 72, 8, K::Text, 1),
             F::new("quote_asset", 80, 8, K::Text, 1),
-            F::new("tick_size", 88, 8, K::Int { signed: true }, 1),
-            F::new("lot_size", 96, 8, K::Int { signed: false }, 1),
-            F::new("min_quantity", 104, 8, K::Int { signed: false }, 1),
-            F::new("max_quantity", 112, 8, K::Int { signed: false }, 1),
+            F::new("tick_size", 88, 8, K::SIGNED, 1),
+            F::new("lot_size", 96, 8, K::UNSIGNED, 1),
+            F::new("min_quantity", 104, 8, K::UNSIGNED, 1),
+            F::new("max_quantity", 112, 8, K::UNSIGNED, 1),
             F::new("_reserved2", 120, 8, K::Reserved, 1),
         ]
     };
@@ -4768,83 +2765,15 @@ pub struct Heartbeat {
     /// Reserved: written as zero, ignored when read.
     pub _reserved2: [u8; 16],
 }
-const _: () = {
-    assert!(::core::mem::size_of::<Heartbeat>() == 64);
-    assert!(::core::mem::offset_of!(Heartbeat, header) == 0);
-    assert!(::core::mem::offset_of!(Heartbeat, channel) == 40);
-    assert!(::core::mem::offset_of!(Heartbeat, _reserved1) == 41);
-    assert!(::core::mem::offset_of!(Heartbeat, interval_ms) == 44);
-    assert!(::core::mem::offset_of!(Heartbeat, _reserved2) == 48);
-};
-impl Heartbeat {
-    /// Size in bytes.
-    pub const SIZE: usize = 64;
-    /// Header type code.
-    pub const TYPE_CODE: u8 = 0x85;
-    /// Decodes a message of this type at the start of `buf`, checking length, magic,
-    /// version, type, checksum and every field value. Never panics.
-    #[inline]
-    pub fn decode(
-        buf: &[u8],
-    ) -> ::core::result::Result<&Self, ::rltop_runtime::DecodeError> {
-        ::rltop_runtime::decode(buf)
-    }
-    /// Fills the header (magic, length, type, version, session, sequence,
-    /// timestamp) and the checksum; returns the bytes to send.
-    #[inline]
-    pub fn encode(&mut self, session_id: u64, seq_num: u64, timestamp_ns: u64) -> &[u8] {
-        ::rltop_runtime::finalize(self, session_id, seq_num, timestamp_ns)
-    }
-    /// All bytes zero: set the fields, then encode.
-    pub fn new() -> Self {
-        ::rltop_runtime::bytemuck::Zeroable::zeroed()
-    }
-    /// The wire bytes.
-    pub fn as_bytes(&self) -> &[u8] {
-        ::rltop_runtime::bytemuck::bytes_of(self)
-    }
-    #[inline]
-    pub fn header(&self) -> &MessageHeader {
-        &self.header
-    }
-    #[inline]
-    pub fn header_mut(&mut self) -> &mut MessageHeader {
-        &mut self.header
-    }
+::rltop_runtime::record! {
+    Heartbeat, 64 bytes, message 0x85;
+    header @ 0: record(MessageHeader, header_mut);
     /// The channel this heartbeat was published on.
-    #[inline]
-    pub fn channel(
-        &self,
-    ) -> ::core::result::Result<Channel, ::rltop_runtime::InvalidEnum> {
-        Channel::try_from(self.channel)
-    }
-    #[inline]
-    pub fn set_channel(&mut self, value: Channel) {
-        self.channel = u8::from(value);
-    }
+    channel @ 40: enumeration(Channel, set_channel);
+    _reserved1 @ 41: reserved();
     /// The publisher's heartbeat interval.
-    #[inline]
-    pub fn interval_ms(&self) -> u32 {
-        self.interval_ms.get()
-    }
-    #[inline]
-    pub fn set_interval_ms(&mut self, value: u32) {
-        self.interval_ms = ::rltop_runtime::le::U32::new(value);
-    }
-}
-impl ::core::default::Default for Heartbeat {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-impl ::core::fmt::Debug for Heartbeat {
-    fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-        f.debug_struct("Heartbeat")
-            .field("header", &self.header())
-            .field("channel", &::rltop_runtime::DebugEnum(self.channel()))
-            .field("interval_ms", &self.interval_ms())
-            .finish()
-    }
+    interval_ms @ 44: int(u32, set_interval_ms);
+    _reserved2 @ 48: reserved();
 }
 impl ::rltop_runtime::Message for Heartbeat {
     const NAME: &'static str = "Heartbeat";
@@ -4854,35 +2783,18 @@ impl ::rltop_runtime::Message for Heartbeat {
     const FIELDS: &'static [::rltop_runtime::Field] = {
         use ::rltop_runtime::{Field as F, FieldKind as K};
         &[
-            F::new("header.magic", 0, 4, K::Int { signed: false }, 1),
-            F::new("header.length", 4, 2, K::Int { signed: false }, 1),
-            F::new("header.msg_type", 6, 1, K::Int { signed: false }, 1),
-            F::new("header.version", 7, 1, K::Int { signed: false }, 1),
-            F::new("header.session_id", 8, 8, K::Int { signed: false }, 1),
-            F::new("header.seq_num", 16, 8, K::Int { signed: false }, 1),
-            F::new("header.timestamp", 24, 8, K::Int { signed: false }, 1),
-            F::new("header.checksum", 32, 4, K::Int { signed: false }, 1),
+            F::new("header.magic", 0, 4, K::UNSIGNED, 1),
+            F::new("header.length", 4, 2, K::UNSIGNED, 1),
+            F::new("header.msg_type", 6, 1, K::UNSIGNED, 1),
+            F::new("header.version", 7, 1, K::UNSIGNED, 1),
+            F::new("header.session_id", 8, 8, K::UNSIGNED, 1),
+            F::new("header.seq_num", 16, 8, K::UNSIGNED, 1),
+            F::new("header.timestamp", 24, 8, K::UNSIGNED, 1),
+            F::new("header.checksum", 32, 4, K::UNSIGNED, 1),
             F::new("header._reserved", 36, 4, K::Reserved, 1),
-            F::new(
-                "channel",
-                40,
-                1,
-                K::Enum {
-                    name: "Channel",
-                    values: &[1, 2, 3, 4, 5],
-                    names: &[
-                        "Snapshot",
-                        "Incremental",
-                        "Trade",
-                        "Statistics",
-                        "Session",
-                    ],
-                    signed: false,
-                },
-                1,
-            ),
+            F::new("channel", 40, 1, Channel::FIELD_KIND, 1),
             F::new("_reserved1", 41, 3, K::Reserved, 1),
-            F::new("interval_ms", 44, 4, K::Int { signed: false }, 1),
+            F::new("interval_ms", 44, 4, K::UNSIGNED, 1),
             F::new("_reserved2", 48, 16, K::Reserved, 1),
         ]
     };
@@ -4928,97 +2840,16 @@ pub struct Login {
     /// The gateway's shared secret; empty when it has none.
     pub token: [u8; 64],
 }
-const _: () = {
-    assert!(::core::mem::size_of::<Login>() == 128);
-    assert!(::core::mem::offset_of!(Login, header) == 0);
-    assert!(::core::mem::offset_of!(Login, heartbeat_ms) == 40);
-    assert!(::core::mem::offset_of!(Login, _reserved1) == 44);
-    assert!(::core::mem::offset_of!(Login, client_name) == 48);
-    assert!(::core::mem::offset_of!(Login, token) == 64);
-};
-impl Login {
-    /// Size in bytes.
-    pub const SIZE: usize = 128;
-    /// Header type code.
-    pub const TYPE_CODE: u8 = 0x90;
-    /// Decodes a message of this type at the start of `buf`, checking length, magic,
-    /// version, type, checksum and every field value. Never panics.
-    #[inline]
-    pub fn decode(
-        buf: &[u8],
-    ) -> ::core::result::Result<&Self, ::rltop_runtime::DecodeError> {
-        ::rltop_runtime::decode(buf)
-    }
-    /// Fills the header (magic, length, type, version, session, sequence,
-    /// timestamp) and the checksum; returns the bytes to send.
-    #[inline]
-    pub fn encode(&mut self, session_id: u64, seq_num: u64, timestamp_ns: u64) -> &[u8] {
-        ::rltop_runtime::finalize(self, session_id, seq_num, timestamp_ns)
-    }
-    /// All bytes zero: set the fields, then encode.
-    pub fn new() -> Self {
-        ::rltop_runtime::bytemuck::Zeroable::zeroed()
-    }
-    /// The wire bytes.
-    pub fn as_bytes(&self) -> &[u8] {
-        ::rltop_runtime::bytemuck::bytes_of(self)
-    }
-    #[inline]
-    pub fn header(&self) -> &MessageHeader {
-        &self.header
-    }
-    #[inline]
-    pub fn header_mut(&mut self) -> &mut MessageHeader {
-        &mut self.header
-    }
+::rltop_runtime::record! {
+    Login, 128 bytes, message 0x90;
+    header @ 0: record(MessageHeader, header_mut);
     /// The heartbeat interval the client would like; zero takes the gateway's.
-    #[inline]
-    pub fn heartbeat_ms(&self) -> u32 {
-        self.heartbeat_ms.get()
-    }
-    #[inline]
-    pub fn set_heartbeat_ms(&mut self, value: u32) {
-        self.heartbeat_ms = ::rltop_runtime::le::U32::new(value);
-    }
+    heartbeat_ms @ 40: int(u32, set_heartbeat_ms);
+    _reserved1 @ 44: reserved();
     /// Who is connecting, for the gateway's log and metrics.
-    #[inline]
-    pub fn client_name(&self) -> &str {
-        ::rltop_runtime::ascii_str(&self.client_name)
-    }
-    /// Writes printable ASCII, NUL padded; refuses text that is too long or not ASCII.
-    pub fn set_client_name(
-        &mut self,
-        value: &str,
-    ) -> ::core::result::Result<(), ::rltop_runtime::TextError> {
-        ::rltop_runtime::set_ascii(&mut self.client_name, value)
-    }
+    client_name @ 48: text(set_client_name);
     /// The gateway's shared secret; empty when it has none.
-    #[inline]
-    pub fn token(&self) -> &str {
-        ::rltop_runtime::ascii_str(&self.token)
-    }
-    /// Writes printable ASCII, NUL padded; refuses text that is too long or not ASCII.
-    pub fn set_token(
-        &mut self,
-        value: &str,
-    ) -> ::core::result::Result<(), ::rltop_runtime::TextError> {
-        ::rltop_runtime::set_ascii(&mut self.token, value)
-    }
-}
-impl ::core::default::Default for Login {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-impl ::core::fmt::Debug for Login {
-    fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-        f.debug_struct("Login")
-            .field("header", &self.header())
-            .field("heartbeat_ms", &self.heartbeat_ms())
-            .field("client_name", &self.client_name())
-            .field("token", &self.token())
-            .finish()
-    }
+    token @ 64: text(set_token);
 }
 impl ::rltop_runtime::Message for Login {
     const NAME: &'static str = "Login";
@@ -5028,16 +2859,16 @@ impl ::rltop_runtime::Message for Login {
     const FIELDS: &'static [::rltop_runtime::Field] = {
         use ::rltop_runtime::{Field as F, FieldKind as K};
         &[
-            F::new("header.magic", 0, 4, K::Int { signed: false }, 1),
-            F::new("header.length", 4, 2, K::Int { signed: false }, 1),
-            F::new("header.msg_type", 6, 1, K::Int { signed: false }, 1),
-            F::new("header.version", 7, 1, K::Int { signed: false }, 1),
-            F::new("header.session_id", 8, 8, K::Int { signed: false }, 1),
-            F::new("header.seq_num", 16, 8, K::Int { signed: false }, 1),
-            F::new("header.timestamp", 24, 8, K::Int { signed: false }, 1),
-            F::new("header.checksum", 32, 4, K::Int { signed: false }, 1),
+            F::new("header.magic", 0, 4, K::UNSIGNED, 1),
+            F::new("header.length", 4, 2, K::UNSIGNED, 1),
+            F::new("header.msg_type", 6, 1, K::UNSIGNED, 1),
+            F::new("header.version", 7, 1, K::UNSIGNED, 1),
+            F::new("header.session_id", 8, 8, K::UNSIGNED, 1),
+            F::new("header.seq_num", 16, 8, K::UNSIGNED, 1),
+            F::new("header.timestamp", 24, 8, K::UNSIGNED, 1),
+            F::new("header.checksum", 32, 4, K::UNSIGNED, 1),
             F::new("header._reserved", 36, 4, K::Reserved, 1),
-            F::new("heartbeat_ms", 40, 4, K::Int { signed: false }, 1),
+            F::new("heartbeat_ms", 40, 4, K::UNSIGNED, 1),
             F::new("_reserved1", 44, 4, K::Reserved, 1),
             F::new("client_name", 48, 16, K::Text, 1),
             F::new("token", 64, 64, K::Text, 1),
@@ -5099,115 +2930,22 @@ pub struct LoginAccepted {
     /// Reserved: written as zero, ignored when read.
     pub _reserved2: [u8; 4],
 }
-const _: () = {
-    assert!(::core::mem::size_of::<LoginAccepted>() == 64);
-    assert!(::core::mem::offset_of!(LoginAccepted, header) == 0);
-    assert!(::core::mem::offset_of!(LoginAccepted, heartbeat_ms) == 40);
-    assert!(::core::mem::offset_of!(LoginAccepted, idle_timeout_ms) == 44);
-    assert!(::core::mem::offset_of!(LoginAccepted, num_channels) == 48);
-    assert!(::core::mem::offset_of!(LoginAccepted, _reserved1) == 50);
-    assert!(::core::mem::offset_of!(LoginAccepted, max_replay_count) == 52);
-    assert!(::core::mem::offset_of!(LoginAccepted, replay_rate) == 56);
-    assert!(::core::mem::offset_of!(LoginAccepted, _reserved2) == 60);
-};
-impl LoginAccepted {
-    /// Size in bytes.
-    pub const SIZE: usize = 64;
-    /// Header type code.
-    pub const TYPE_CODE: u8 = 0x91;
-    /// Decodes a message of this type at the start of `buf`, checking length, magic,
-    /// version, type, checksum and every field value. Never panics.
-    #[inline]
-    pub fn decode(
-        buf: &[u8],
-    ) -> ::core::result::Result<&Self, ::rltop_runtime::DecodeError> {
-        ::rltop_runtime::decode(buf)
-    }
-    /// Fills the header (magic, length, type, version, session, sequence,
-    /// timestamp) and the checksum; returns the bytes to send.
-    #[inline]
-    pub fn encode(&mut self, session_id: u64, seq_num: u64, timestamp_ns: u64) -> &[u8] {
-        ::rltop_runtime::finalize(self, session_id, seq_num, timestamp_ns)
-    }
-    /// All bytes zero: set the fields, then encode.
-    pub fn new() -> Self {
-        ::rltop_runtime::bytemuck::Zeroable::zeroed()
-    }
-    /// The wire bytes.
-    pub fn as_bytes(&self) -> &[u8] {
-        ::rltop_runtime::bytemuck::bytes_of(self)
-    }
-    #[inline]
-    pub fn header(&self) -> &MessageHeader {
-        &self.header
-    }
-    #[inline]
-    pub fn header_mut(&mut self) -> &mut MessageHeader {
-        &mut self.header
-    }
+::rltop_runtime::record! {
+    LoginAccepted, 64 bytes, message 0x91;
+    header @ 0: record(MessageHeader, header_mut);
     /// The interval at which each side sends a `SessionHeartbeat` when it has sent nothing else.
-    #[inline]
-    pub fn heartbeat_ms(&self) -> u32 {
-        self.heartbeat_ms.get()
-    }
-    #[inline]
-    pub fn set_heartbeat_ms(&mut self, value: u32) {
-        self.heartbeat_ms = ::rltop_runtime::le::U32::new(value);
-    }
+    heartbeat_ms @ 40: int(u32, set_heartbeat_ms);
     /// A side that has received nothing for this long ends the connection.
-    #[inline]
-    pub fn idle_timeout_ms(&self) -> u32 {
-        self.idle_timeout_ms.get()
-    }
-    #[inline]
-    pub fn set_idle_timeout_ms(&mut self, value: u32) {
-        self.idle_timeout_ms = ::rltop_runtime::le::U32::new(value);
-    }
+    idle_timeout_ms @ 44: int(u32, set_idle_timeout_ms);
     /// How many `ChannelStatus` messages follow.
-    #[inline]
-    pub fn num_channels(&self) -> u16 {
-        self.num_channels.get()
-    }
-    #[inline]
-    pub fn set_num_channels(&mut self, value: u16) {
-        self.num_channels = ::rltop_runtime::le::U16::new(value);
-    }
+    num_channels @ 48: int(u16, set_num_channels);
+    _reserved1 @ 50: reserved();
     /// The most messages one `ReplayRequest` may ask for.
-    #[inline]
-    pub fn max_replay_count(&self) -> u32 {
-        self.max_replay_count.get()
-    }
-    #[inline]
-    pub fn set_max_replay_count(&mut self, value: u32) {
-        self.max_replay_count = ::rltop_runtime::le::U32::new(value);
-    }
+    max_replay_count @ 52: int(u32, set_max_replay_count);
     /// Replayed messages a second this connection may ask for (a token bucket holding one
     /// second's worth).
-    #[inline]
-    pub fn replay_rate(&self) -> u32 {
-        self.replay_rate.get()
-    }
-    #[inline]
-    pub fn set_replay_rate(&mut self, value: u32) {
-        self.replay_rate = ::rltop_runtime::le::U32::new(value);
-    }
-}
-impl ::core::default::Default for LoginAccepted {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-impl ::core::fmt::Debug for LoginAccepted {
-    fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-        f.debug_struct("LoginAccepted")
-            .field("header", &self.header())
-            .field("heartbeat_ms", &self.heartbeat_ms())
-            .field("idle_timeout_ms", &self.idle_timeout_ms())
-            .field("num_channels", &self.num_channels())
-            .field("max_replay_count", &self.max_replay_count())
-            .field("replay_rate", &self.replay_rate())
-            .finish()
-    }
+    replay_rate @ 56: int(u32, set_replay_rate);
+    _reserved2 @ 60: reserved();
 }
 impl ::rltop_runtime::Message for LoginAccepted {
     const NAME: &'static str = "LoginAccepted";
@@ -5217,21 +2955,21 @@ impl ::rltop_runtime::Message for LoginAccepted {
     const FIELDS: &'static [::rltop_runtime::Field] = {
         use ::rltop_runtime::{Field as F, FieldKind as K};
         &[
-            F::new("header.magic", 0, 4, K::Int { signed: false }, 1),
-            F::new("header.length", 4, 2, K::Int { signed: false }, 1),
-            F::new("header.msg_type", 6, 1, K::Int { signed: false }, 1),
-            F::new("header.version", 7, 1, K::Int { signed: false }, 1),
-            F::new("header.session_id", 8, 8, K::Int { signed: false }, 1),
-            F::new("header.seq_num", 16, 8, K::Int { signed: false }, 1),
-            F::new("header.timestamp", 24, 8, K::Int { signed: false }, 1),
-            F::new("header.checksum", 32, 4, K::Int { signed: false }, 1),
+            F::new("header.magic", 0, 4, K::UNSIGNED, 1),
+            F::new("header.length", 4, 2, K::UNSIGNED, 1),
+            F::new("header.msg_type", 6, 1, K::UNSIGNED, 1),
+            F::new("header.version", 7, 1, K::UNSIGNED, 1),
+            F::new("header.session_id", 8, 8, K::UNSIGNED, 1),
+            F::new("header.seq_num", 16, 8, K::UNSIGNED, 1),
+            F::new("header.timestamp", 24, 8, K::UNSIGNED, 1),
+            F::new("header.checksum", 32, 4, K::UNSIGNED, 1),
             F::new("header._reserved", 36, 4, K::Reserved, 1),
-            F::new("heartbeat_ms", 40, 4, K::Int { signed: false }, 1),
-            F::new("idle_timeout_ms", 44, 4, K::Int { signed: false }, 1),
-            F::new("num_channels", 48, 2, K::Int { signed: false }, 1),
+            F::new("heartbeat_ms", 40, 4, K::UNSIGNED, 1),
+            F::new("idle_timeout_ms", 44, 4, K::UNSIGNED, 1),
+            F::new("num_channels", 48, 2, K::UNSIGNED, 1),
             F::new("_reserved1", 50, 2, K::Reserved, 1),
-            F::new("max_replay_count", 52, 4, K::Int { signed: false }, 1),
-            F::new("replay_rate", 56, 4, K::Int { signed: false }, 1),
+            F::new("max_replay_count", 52, 4, K::UNSIGNED, 1),
+            F::new("replay_rate", 56, 4, K::UNSIGNED, 1),
             F::new("_reserved2", 60, 4, K::Reserved, 1),
         ]
     };
@@ -5263,84 +3001,13 @@ pub struct LoginRejected {
     /// A sentence for people.
     pub detail: [u8; 80],
 }
-const _: () = {
-    assert!(::core::mem::size_of::<LoginRejected>() == 128);
-    assert!(::core::mem::offset_of!(LoginRejected, header) == 0);
-    assert!(::core::mem::offset_of!(LoginRejected, reason) == 40);
-    assert!(::core::mem::offset_of!(LoginRejected, _reserved1) == 41);
-    assert!(::core::mem::offset_of!(LoginRejected, detail) == 48);
-};
-impl LoginRejected {
-    /// Size in bytes.
-    pub const SIZE: usize = 128;
-    /// Header type code.
-    pub const TYPE_CODE: u8 = 0x92;
-    /// Decodes a message of this type at the start of `buf`, checking length, magic,
-    /// version, type, checksum and every field value. Never panics.
-    #[inline]
-    pub fn decode(
-        buf: &[u8],
-    ) -> ::core::result::Result<&Self, ::rltop_runtime::DecodeError> {
-        ::rltop_runtime::decode(buf)
-    }
-    /// Fills the header (magic, length, type, version, session, sequence,
-    /// timestamp) and the checksum; returns the bytes to send.
-    #[inline]
-    pub fn encode(&mut self, session_id: u64, seq_num: u64, timestamp_ns: u64) -> &[u8] {
-        ::rltop_runtime::finalize(self, session_id, seq_num, timestamp_ns)
-    }
-    /// All bytes zero: set the fields, then encode.
-    pub fn new() -> Self {
-        ::rltop_runtime::bytemuck::Zeroable::zeroed()
-    }
-    /// The wire bytes.
-    pub fn as_bytes(&self) -> &[u8] {
-        ::rltop_runtime::bytemuck::bytes_of(self)
-    }
-    #[inline]
-    pub fn header(&self) -> &MessageHeader {
-        &self.header
-    }
-    #[inline]
-    pub fn header_mut(&mut self) -> &mut MessageHeader {
-        &mut self.header
-    }
-    #[inline]
-    pub fn reason(
-        &self,
-    ) -> ::core::result::Result<LoginRejectReason, ::rltop_runtime::InvalidEnum> {
-        LoginRejectReason::try_from(self.reason)
-    }
-    #[inline]
-    pub fn set_reason(&mut self, value: LoginRejectReason) {
-        self.reason = u8::from(value);
-    }
+::rltop_runtime::record! {
+    LoginRejected, 128 bytes, message 0x92;
+    header @ 0: record(MessageHeader, header_mut);
+    reason @ 40: enumeration(LoginRejectReason, set_reason);
+    _reserved1 @ 41: reserved();
     /// A sentence for people.
-    #[inline]
-    pub fn detail(&self) -> &str {
-        ::rltop_runtime::ascii_str(&self.detail)
-    }
-    /// Writes printable ASCII, NUL padded; refuses text that is too long or not ASCII.
-    pub fn set_detail(
-        &mut self,
-        value: &str,
-    ) -> ::core::result::Result<(), ::rltop_runtime::TextError> {
-        ::rltop_runtime::set_ascii(&mut self.detail, value)
-    }
-}
-impl ::core::default::Default for LoginRejected {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-impl ::core::fmt::Debug for LoginRejected {
-    fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-        f.debug_struct("LoginRejected")
-            .field("header", &self.header())
-            .field("reason", &::rltop_runtime::DebugEnum(self.reason()))
-            .field("detail", &self.detail())
-            .finish()
-    }
+    detail @ 48: text(set_detail);
 }
 impl ::rltop_runtime::Message for LoginRejected {
     const NAME: &'static str = "LoginRejected";
@@ -5350,27 +3017,16 @@ impl ::rltop_runtime::Message for LoginRejected {
     const FIELDS: &'static [::rltop_runtime::Field] = {
         use ::rltop_runtime::{Field as F, FieldKind as K};
         &[
-            F::new("header.magic", 0, 4, K::Int { signed: false }, 1),
-            F::new("header.length", 4, 2, K::Int { signed: false }, 1),
-            F::new("header.msg_type", 6, 1, K::Int { signed: false }, 1),
-            F::new("header.version", 7, 1, K::Int { signed: false }, 1),
-            F::new("header.session_id", 8, 8, K::Int { signed: false }, 1),
-            F::new("header.seq_num", 16, 8, K::Int { signed: false }, 1),
-            F::new("header.timestamp", 24, 8, K::Int { signed: false }, 1),
-            F::new("header.checksum", 32, 4, K::Int { signed: false }, 1),
+            F::new("header.magic", 0, 4, K::UNSIGNED, 1),
+            F::new("header.length", 4, 2, K::UNSIGNED, 1),
+            F::new("header.msg_type", 6, 1, K::UNSIGNED, 1),
+            F::new("header.version", 7, 1, K::UNSIGNED, 1),
+            F::new("header.session_id", 8, 8, K::UNSIGNED, 1),
+            F::new("header.seq_num", 16, 8, K::UNSIGNED, 1),
+            F::new("header.timestamp", 24, 8, K::UNSIGNED, 1),
+            F::new("header.checksum", 32, 4, K::UNSIGNED, 1),
             F::new("header._reserved", 36, 4, K::Reserved, 1),
-            F::new(
-                "reason",
-                40,
-                1,
-                K::Enum {
-                    name: "LoginRejectReason",
-                    values: &[1, 2],
-                    names: &["BadToken", "ServerFull"],
-                    signed: false,
-                },
-                1,
-            ),
+            F::new("reason", 40, 1, LoginRejectReason::FIELD_KIND, 1),
             F::new("_reserved1", 41, 7, K::Reserved, 1),
             F::new("detail", 48, 80, K::Text, 1),
         ]
@@ -5432,147 +3088,23 @@ pub struct ChannelStatus {
     /// Bytes of the messages held.
     pub retained_bytes: ::rltop_runtime::le::U64,
 }
-const _: () = {
-    assert!(::core::mem::size_of::<ChannelStatus>() == 80);
-    assert!(::core::mem::offset_of!(ChannelStatus, header) == 0);
-    assert!(::core::mem::offset_of!(ChannelStatus, channel_session) == 40);
-    assert!(::core::mem::offset_of!(ChannelStatus, stream) == 48);
-    assert!(::core::mem::offset_of!(ChannelStatus, state) == 49);
-    assert!(::core::mem::offset_of!(ChannelStatus, instrument_group) == 50);
-    assert!(::core::mem::offset_of!(ChannelStatus, retained_messages) == 52);
-    assert!(::core::mem::offset_of!(ChannelStatus, first_seq) == 56);
-    assert!(::core::mem::offset_of!(ChannelStatus, last_seq) == 64);
-    assert!(::core::mem::offset_of!(ChannelStatus, retained_bytes) == 72);
-};
-impl ChannelStatus {
-    /// Size in bytes.
-    pub const SIZE: usize = 80;
-    /// Header type code.
-    pub const TYPE_CODE: u8 = 0x93;
-    /// Decodes a message of this type at the start of `buf`, checking length, magic,
-    /// version, type, checksum and every field value. Never panics.
-    #[inline]
-    pub fn decode(
-        buf: &[u8],
-    ) -> ::core::result::Result<&Self, ::rltop_runtime::DecodeError> {
-        ::rltop_runtime::decode(buf)
-    }
-    /// Fills the header (magic, length, type, version, session, sequence,
-    /// timestamp) and the checksum; returns the bytes to send.
-    #[inline]
-    pub fn encode(&mut self, session_id: u64, seq_num: u64, timestamp_ns: u64) -> &[u8] {
-        ::rltop_runtime::finalize(self, session_id, seq_num, timestamp_ns)
-    }
-    /// All bytes zero: set the fields, then encode.
-    pub fn new() -> Self {
-        ::rltop_runtime::bytemuck::Zeroable::zeroed()
-    }
-    /// The wire bytes.
-    pub fn as_bytes(&self) -> &[u8] {
-        ::rltop_runtime::bytemuck::bytes_of(self)
-    }
-    #[inline]
-    pub fn header(&self) -> &MessageHeader {
-        &self.header
-    }
-    #[inline]
-    pub fn header_mut(&mut self) -> &mut MessageHeader {
-        &mut self.header
-    }
+::rltop_runtime::record! {
+    ChannelStatus, 80 bytes, message 0x93;
+    header @ 0: record(MessageHeader, header_mut);
     /// The channel's multicast `session_id`: what its market data carries.
-    #[inline]
-    pub fn channel_session(&self) -> u64 {
-        self.channel_session.get()
-    }
-    #[inline]
-    pub fn set_channel_session(&mut self, value: u64) {
-        self.channel_session = ::rltop_runtime::le::U64::new(value);
-    }
-    #[inline]
-    pub fn stream(
-        &self,
-    ) -> ::core::result::Result<Stream, ::rltop_runtime::InvalidEnum> {
-        Stream::try_from(self.stream)
-    }
-    #[inline]
-    pub fn set_stream(&mut self, value: Stream) {
-        self.stream = u8::from(value);
-    }
-    #[inline]
-    pub fn state(
-        &self,
-    ) -> ::core::result::Result<ChannelState, ::rltop_runtime::InvalidEnum> {
-        ChannelState::try_from(self.state)
-    }
-    #[inline]
-    pub fn set_state(&mut self, value: ChannelState) {
-        self.state = u8::from(value);
-    }
+    channel_session @ 40: int(u64, set_channel_session);
+    stream @ 48: enumeration(Stream, set_stream);
+    state @ 49: enumeration(ChannelState, set_state);
     /// The channel's instrument group `g` (SPEC.md §10).
-    #[inline]
-    pub fn instrument_group(&self) -> u16 {
-        self.instrument_group.get()
-    }
-    #[inline]
-    pub fn set_instrument_group(&mut self, value: u16) {
-        self.instrument_group = ::rltop_runtime::le::U16::new(value);
-    }
+    instrument_group @ 50: int(u16, set_instrument_group);
     /// Messages of the channel the gateway holds for replay.
-    #[inline]
-    pub fn retained_messages(&self) -> u32 {
-        self.retained_messages.get()
-    }
-    #[inline]
-    pub fn set_retained_messages(&mut self, value: u32) {
-        self.retained_messages = ::rltop_runtime::le::U32::new(value);
-    }
+    retained_messages @ 52: int(u32, set_retained_messages);
     /// `seq_num` of the oldest message held (0 when none is).
-    #[inline]
-    pub fn first_seq(&self) -> u64 {
-        self.first_seq.get()
-    }
-    #[inline]
-    pub fn set_first_seq(&mut self, value: u64) {
-        self.first_seq = ::rltop_runtime::le::U64::new(value);
-    }
+    first_seq @ 56: int(u64, set_first_seq);
     /// `seq_num` of the newest message held (0 when none is).
-    #[inline]
-    pub fn last_seq(&self) -> u64 {
-        self.last_seq.get()
-    }
-    #[inline]
-    pub fn set_last_seq(&mut self, value: u64) {
-        self.last_seq = ::rltop_runtime::le::U64::new(value);
-    }
+    last_seq @ 64: int(u64, set_last_seq);
     /// Bytes of the messages held.
-    #[inline]
-    pub fn retained_bytes(&self) -> u64 {
-        self.retained_bytes.get()
-    }
-    #[inline]
-    pub fn set_retained_bytes(&mut self, value: u64) {
-        self.retained_bytes = ::rltop_runtime::le::U64::new(value);
-    }
-}
-impl ::core::default::Default for ChannelStatus {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-impl ::core::fmt::Debug for ChannelStatus {
-    fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-        f.debug_struct("ChannelStatus")
-            .field("header", &self.header())
-            .field("channel_session", &self.channel_session())
-            .field("stream", &::rltop_runtime::DebugEnum(self.stream()))
-            .field("state", &::rltop_runtime::DebugEnum(self.state()))
-            .field("instrument_group", &self.instrument_group())
-            .field("retained_messages", &self.retained_messages())
-            .field("first_seq", &self.first_seq())
-            .field("last_seq", &self.last_seq())
-            .field("retained_bytes", &self.retained_bytes())
-            .finish()
-    }
+    retained_bytes @ 72: int(u64, set_retained_bytes);
 }
 impl ::rltop_runtime::Message for ChannelStatus {
     const NAME: &'static str = "ChannelStatus";
@@ -5582,51 +3114,23 @@ impl ::rltop_runtime::Message for ChannelStatus {
     const FIELDS: &'static [::rltop_runtime::Field] = {
         use ::rltop_runtime::{Field as F, FieldKind as K};
         &[
-            F::new("header.magic", 0, 4, K::Int { signed: false }, 1),
-            F::new("header.length", 4, 2, K::Int { signed: false }, 1),
-            F::new("header.msg_type", 6, 1, K::Int { signed: false }, 1),
-            F::new("header.version", 7, 1, K::Int { signed: false }, 1),
-            F::new("header.session_id", 8, 8, K::Int { signed: false }, 1),
-            F::new("header.seq_num", 16, 8, K::Int { signed: false }, 1),
-            F::new("header.timestamp", 24, 8, K::Int { signed: false }, 1),
-            F::new("header.checksum", 32, 4, K::Int { signed: false }, 1),
+            F::new("header.magic", 0, 4, K::UNSIGNED, 1),
+            F::new("header.length", 4, 2, K::UNSIGNED, 1),
+            F::new("header.msg_type", 6, 1, K::UNSIGNED, 1),
+            F::new("header.version", 7, 1, K::UNSIGNED, 1),
+            F::new("header.session_id", 8, 8, K::UNSIGNED, 1),
+            F::new("header.seq_num", 16, 8, K::UNSIGNED, 1),
+            F::new("header.timestamp", 24, 8, K::UNSIGNED, 1),
+            F::new("header.checksum", 32, 4, K::UNSIGNED, 1),
             F::new("header._reserved", 36, 4, K::Reserved, 1),
-            F::new("channel_session", 40, 8, K::Int { signed: false }, 1),
-            F::new(
-                "stream",
-                48,
-                1,
-                K::Enum {
-                    name: "Stream",
-                    values: &[1, 2, 3, 4, 5],
-                    names: &[
-                        "FullBook",
-                        "TopOfBook",
-                        "Incremental",
-                        "Trades",
-                        "Statistics",
-                    ],
-                    signed: false,
-                },
-                1,
-            ),
-            F::new(
-                "state",
-                49,
-                1,
-                K::Enum {
-                    name: "ChannelState",
-                    values: &[1, 2],
-                    names: &["Unsubscribed", "Subscribed"],
-                    signed: false,
-                },
-                1,
-            ),
-            F::new("instrument_group", 50, 2, K::Int { signed: false }, 1),
-            F::new("retained_messages", 52, 4, K::Int { signed: false }, 1),
-            F::new("first_seq", 56, 8, K::Int { signed: false }, 1),
-            F::new("last_seq", 64, 8, K::Int { signed: false }, 1),
-            F::new("retained_bytes", 72, 8, K::Int { signed: false }, 1),
+            F::new("channel_session", 40, 8, K::UNSIGNED, 1),
+            F::new("stream", 48, 1, Stream::FIELD_KIND, 1),
+            F::new("state", 49, 1, ChannelState::FIELD_KIND, 1),
+            F::new("instrument_group", 50, 2, K::UNSIGNED, 1),
+            F::new("retained_messages", 52, 4, K::UNSIGNED, 1),
+            F::new("first_seq", 56, 8, K::UNSIGNED, 1),
+            F::new("last_seq", 64, 8, K::UNSIGNED, 1),
+            F::new("retained_bytes", 72, 8, K::UNSIGNED, 1),
         ]
     };
     #[inline]
@@ -5682,90 +3186,15 @@ pub struct Subscribe {
     /// Reserved: written as zero, ignored when read.
     pub _reserved2: [u8; 4],
 }
-const _: () = {
-    assert!(::core::mem::size_of::<Subscribe>() == 128);
-    assert!(::core::mem::offset_of!(Subscribe, header) == 0);
-    assert!(::core::mem::offset_of!(Subscribe, streams) == 40);
-    assert!(::core::mem::offset_of!(Subscribe, num_instruments) == 41);
-    assert!(::core::mem::offset_of!(Subscribe, _reserved1) == 42);
-    assert!(::core::mem::offset_of!(Subscribe, instruments) == 44);
-    assert!(::core::mem::offset_of!(Subscribe, _reserved2) == 124);
-};
-impl Subscribe {
-    /// Size in bytes.
-    pub const SIZE: usize = 128;
-    /// Header type code.
-    pub const TYPE_CODE: u8 = 0x94;
-    /// Decodes a message of this type at the start of `buf`, checking length, magic,
-    /// version, type, checksum and every field value. Never panics.
-    #[inline]
-    pub fn decode(
-        buf: &[u8],
-    ) -> ::core::result::Result<&Self, ::rltop_runtime::DecodeError> {
-        ::rltop_runtime::decode(buf)
-    }
-    /// Fills the header (magic, length, type, version, session, sequence,
-    /// timestamp) and the checksum; returns the bytes to send.
-    #[inline]
-    pub fn encode(&mut self, session_id: u64, seq_num: u64, timestamp_ns: u64) -> &[u8] {
-        ::rltop_runtime::finalize(self, session_id, seq_num, timestamp_ns)
-    }
-    /// All bytes zero: set the fields, then encode.
-    pub fn new() -> Self {
-        ::rltop_runtime::bytemuck::Zeroable::zeroed()
-    }
-    /// The wire bytes.
-    pub fn as_bytes(&self) -> &[u8] {
-        ::rltop_runtime::bytemuck::bytes_of(self)
-    }
-    #[inline]
-    pub fn header(&self) -> &MessageHeader {
-        &self.header
-    }
-    #[inline]
-    pub fn header_mut(&mut self) -> &mut MessageHeader {
-        &mut self.header
-    }
-    #[inline]
-    pub fn streams(&self) -> StreamSet {
-        StreamSet::from_bits_retain(self.streams)
-    }
-    #[inline]
-    pub fn set_streams(&mut self, value: StreamSet) {
-        self.streams = value.bits();
-    }
+::rltop_runtime::record! {
+    Subscribe, 128 bytes, message 0x94;
+    header @ 0: record(MessageHeader, header_mut);
+    streams @ 40: flags(StreamSet, set_streams);
     /// Valid entries of `instruments` (0..=20); zero means every instrument group.
-    #[inline]
-    pub fn num_instruments(&self) -> u8 {
-        self.num_instruments
-    }
-    #[inline]
-    pub fn set_num_instruments(&mut self, value: u8) {
-        self.num_instruments = value;
-    }
-    #[inline]
-    pub fn instruments(&self) -> [u32; 20] {
-        self.instruments.map(::rltop_runtime::le::U32::get)
-    }
-    #[inline]
-    pub fn set_instruments(&mut self, value: [u32; 20]) {
-        self.instruments = value.map(::rltop_runtime::le::U32::new);
-    }
-}
-impl ::core::default::Default for Subscribe {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-impl ::core::fmt::Debug for Subscribe {
-    fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-        f.debug_struct("Subscribe")
-            .field("header", &self.header())
-            .field("streams", &self.streams())
-            .field("num_instruments", &self.num_instruments())
-            .field("instruments", &self.instruments())
-            .finish()
-    }
+    num_instruments @ 41: int(u8, set_num_instruments);
+    _reserved1 @ 42: reserved();
+    instruments @ 44: ints([u32; 20], set_instruments);
+    _reserved2 @ 124: reserved();
 }
 impl ::rltop_runtime::Message for Subscribe {
     const NAME: &'static str = "Subscribe";
@@ -5775,14 +3204,14 @@ impl ::rltop_runtime::Message for Subscribe {
     const FIELDS: &'static [::rltop_runtime::Field] = {
         use ::rltop_runtime::{Field as F, FieldKind as K};
         &[
-            F::new("header.magic", 0, 4, K::Int { signed: false }, 1),
-            F::new("header.length", 4, 2, K::Int { signed: false }, 1),
-            F::new("header.msg_type", 6, 1, K::Int { signed: false }, 1),
-            F::new("header.version", 7, 1, K::Int { signed: false }, 1),
-            F::new("header.session_id", 8, 8, K::Int { signed: false }, 1),
-            F::new("header.seq_num", 16, 8, K::Int { signed: false }, 1),
-            F::new("header.timestamp", 24, 8, K::Int { signed: false }, 1),
-            F::new("header.checksum", 32, 4, K::Int { signed: false }, 1),
+            F::new("header.magic", 0, 4, K::UNSIGNED, 1),
+            F::new("header.length", 4, 2, K::UNSIGNED, 1),
+            F::new("header.msg_type", 6, 1, K::UNSIGNED, 1),
+            F::new("header.version", 7, 1, K::UNSIGNED, 1),
+            F::new("header.session_id", 8, 8, K::UNSIGNED, 1),
+            F::new("header.seq_num", 16, 8, K::UNSIGNED, 1),
+            F::new("header.timestamp", 24, 8, K::UNSIGNED, 1),
+            F::new("header.checksum", 32, 4, K::UNSIGNED, 1),
             F::new("header._reserved", 36, 4, K::Reserved, 1),
             F::new("streams", 40, 1, K::Flags { name: "StreamSet" }, 1),
             F::new(
@@ -5796,26 +3225,26 @@ impl ::rltop_runtime::Message for Subscribe {
                 1,
             ),
             F::new("_reserved1", 42, 2, K::Reserved, 1),
-            F::new("instruments[0]", 44, 4, K::Int { signed: false }, 1),
-            F::new("instruments[1]", 48, 4, K::Int { signed: false }, 1),
-            F::new("instruments[2]", 52, 4, K::Int { signed: false }, 1),
-            F::new("instruments[3]", 56, 4, K::Int { signed: false }, 1),
-            F::new("instruments[4]", 60, 4, K::Int { signed: false }, 1),
-            F::new("instruments[5]", 64, 4, K::Int { signed: false }, 1),
-            F::new("instruments[6]", 68, 4, K::Int { signed: false }, 1),
-            F::new("instruments[7]", 72, 4, K::Int { signed: false }, 1),
-            F::new("instruments[8]", 76, 4, K::Int { signed: false }, 1),
-            F::new("instruments[9]", 80, 4, K::Int { signed: false }, 1),
-            F::new("instruments[10]", 84, 4, K::Int { signed: false }, 1),
-            F::new("instruments[11]", 88, 4, K::Int { signed: false }, 1),
-            F::new("instruments[12]", 92, 4, K::Int { signed: false }, 1),
-            F::new("instruments[13]", 96, 4, K::Int { signed: false }, 1),
-            F::new("instruments[14]", 100, 4, K::Int { signed: false }, 1),
-            F::new("instruments[15]", 104, 4, K::Int { signed: false }, 1),
-            F::new("instruments[16]", 108, 4, K::Int { signed: false }, 1),
-            F::new("instruments[17]", 112, 4, K::Int { signed: false }, 1),
-            F::new("instruments[18]", 116, 4, K::Int { signed: false }, 1),
-            F::new("instruments[19]", 120, 4, K::Int { signed: false }, 1),
+            F::new("instruments[0]", 44, 4, K::UNSIGNED, 1),
+            F::new("instruments[1]", 48, 4, K::UNSIGNED, 1),
+            F::new("instruments[2]", 52, 4, K::UNSIGNED, 1),
+            F::new("instruments[3]", 56, 4, K::UNSIGNED, 1),
+            F::new("instruments[4]", 60, 4, K::UNSIGNED, 1),
+            F::new("instruments[5]", 64, 4, K::UNSIGNED, 1),
+            F::new("instruments[6]", 68, 4, K::UNSIGNED, 1),
+            F::new("instruments[7]", 72, 4, K::UNSIGNED, 1),
+            F::new("instruments[8]", 76, 4, K::UNSIGNED, 1),
+            F::new("instruments[9]", 80, 4, K::UNSIGNED, 1),
+            F::new("instruments[10]", 84, 4, K::UNSIGNED, 1),
+            F::new("instruments[11]", 88, 4, K::UNSIGNED, 1),
+            F::new("instruments[12]", 92, 4, K::UNSIGNED, 1),
+            F::new("instruments[13]", 96, 4, K::UNSIGNED, 1),
+            F::new("instruments[14]", 100, 4, K::UNSIGNED, 1),
+            F::new("instruments[15]", 104, 4, K::UNSIGNED, 1),
+            F::new("instruments[16]", 108, 4, K::UNSIGNED, 1),
+            F::new("instruments[17]", 112, 4, K::UNSIGNED, 1),
+            F::new("instruments[18]", 116, 4, K::UNSIGNED, 1),
+            F::new("instruments[19]", 120, 4, K::UNSIGNED, 1),
             F::new("_reserved2", 124, 4, K::Reserved, 1),
         ]
     };
@@ -5861,90 +3290,15 @@ pub struct Unsubscribe {
     /// Reserved: written as zero, ignored when read.
     pub _reserved2: [u8; 4],
 }
-const _: () = {
-    assert!(::core::mem::size_of::<Unsubscribe>() == 128);
-    assert!(::core::mem::offset_of!(Unsubscribe, header) == 0);
-    assert!(::core::mem::offset_of!(Unsubscribe, streams) == 40);
-    assert!(::core::mem::offset_of!(Unsubscribe, num_instruments) == 41);
-    assert!(::core::mem::offset_of!(Unsubscribe, _reserved1) == 42);
-    assert!(::core::mem::offset_of!(Unsubscribe, instruments) == 44);
-    assert!(::core::mem::offset_of!(Unsubscribe, _reserved2) == 124);
-};
-impl Unsubscribe {
-    /// Size in bytes.
-    pub const SIZE: usize = 128;
-    /// Header type code.
-    pub const TYPE_CODE: u8 = 0x95;
-    /// Decodes a message of this type at the start of `buf`, checking length, magic,
-    /// version, type, checksum and every field value. Never panics.
-    #[inline]
-    pub fn decode(
-        buf: &[u8],
-    ) -> ::core::result::Result<&Self, ::rltop_runtime::DecodeError> {
-        ::rltop_runtime::decode(buf)
-    }
-    /// Fills the header (magic, length, type, version, session, sequence,
-    /// timestamp) and the checksum; returns the bytes to send.
-    #[inline]
-    pub fn encode(&mut self, session_id: u64, seq_num: u64, timestamp_ns: u64) -> &[u8] {
-        ::rltop_runtime::finalize(self, session_id, seq_num, timestamp_ns)
-    }
-    /// All bytes zero: set the fields, then encode.
-    pub fn new() -> Self {
-        ::rltop_runtime::bytemuck::Zeroable::zeroed()
-    }
-    /// The wire bytes.
-    pub fn as_bytes(&self) -> &[u8] {
-        ::rltop_runtime::bytemuck::bytes_of(self)
-    }
-    #[inline]
-    pub fn header(&self) -> &MessageHeader {
-        &self.header
-    }
-    #[inline]
-    pub fn header_mut(&mut self) -> &mut MessageHeader {
-        &mut self.header
-    }
-    #[inline]
-    pub fn streams(&self) -> StreamSet {
-        StreamSet::from_bits_retain(self.streams)
-    }
-    #[inline]
-    pub fn set_streams(&mut self, value: StreamSet) {
-        self.streams = value.bits();
-    }
+::rltop_runtime::record! {
+    Unsubscribe, 128 bytes, message 0x95;
+    header @ 0: record(MessageHeader, header_mut);
+    streams @ 40: flags(StreamSet, set_streams);
     /// Valid entries of `instruments` (0..=20); zero means every instrument group.
-    #[inline]
-    pub fn num_instruments(&self) -> u8 {
-        self.num_instruments
-    }
-    #[inline]
-    pub fn set_num_instruments(&mut self, value: u8) {
-        self.num_instruments = value;
-    }
-    #[inline]
-    pub fn instruments(&self) -> [u32; 20] {
-        self.instruments.map(::rltop_runtime::le::U32::get)
-    }
-    #[inline]
-    pub fn set_instruments(&mut self, value: [u32; 20]) {
-        self.instruments = value.map(::rltop_runtime::le::U32::new);
-    }
-}
-impl ::core::default::Default for Unsubscribe {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-impl ::core::fmt::Debug for Unsubscribe {
-    fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-        f.debug_struct("Unsubscribe")
-            .field("header", &self.header())
-            .field("streams", &self.streams())
-            .field("num_instruments", &self.num_instruments())
-            .field("instruments", &self.instruments())
-            .finish()
-    }
+    num_instruments @ 41: int(u8, set_num_instruments);
+    _reserved1 @ 42: reserved();
+    instruments @ 44: ints([u32; 20], set_instruments);
+    _reserved2 @ 124: reserved();
 }
 impl ::rltop_runtime::Message for Unsubscribe {
     const NAME: &'static str = "Unsubscribe";
@@ -5954,14 +3308,14 @@ impl ::rltop_runtime::Message for Unsubscribe {
     const FIELDS: &'static [::rltop_runtime::Field] = {
         use ::rltop_runtime::{Field as F, FieldKind as K};
         &[
-            F::new("header.magic", 0, 4, K::Int { signed: false }, 1),
-            F::new("header.length", 4, 2, K::Int { signed: false }, 1),
-            F::new("header.msg_type", 6, 1, K::Int { signed: false }, 1),
-            F::new("header.version", 7, 1, K::Int { signed: false }, 1),
-            F::new("header.session_id", 8, 8, K::Int { signed: false }, 1),
-            F::new("header.seq_num", 16, 8, K::Int { signed: false }, 1),
-            F::new("header.timestamp", 24, 8, K::Int { signed: false }, 1),
-            F::new("header.checksum", 32, 4, K::Int { signed: false }, 1),
+            F::new("header.magic", 0, 4, K::UNSIGNED, 1),
+            F::new("header.length", 4, 2, K::UNSIGNED, 1),
+            F::new("header.msg_type", 6, 1, K::UNSIGNED, 1),
+            F::new("header.version", 7, 1, K::UNSIGNED, 1),
+            F::new("header.session_id", 8, 8, K::UNSIGNED, 1),
+            F::new("header.seq_num", 16, 8, K::UNSIGNED, 1),
+            F::new("header.timestamp", 24, 8, K::UNSIGNED, 1),
+            F::new("header.checksum", 32, 4, K::UNSIGNED, 1),
             F::new("header._reserved", 36, 4, K::Reserved, 1),
             F::new("streams", 40, 1, K::Flags { name: "StreamSet" }, 1),
             F::new(
@@ -5975,26 +3329,26 @@ impl ::rltop_runtime::Message for Unsubscribe {
                 1,
             ),
             F::new("_reserved1", 42, 2, K::Reserved, 1),
-            F::new("instruments[0]", 44, 4, K::Int { signed: false }, 1),
-            F::new("instruments[1]", 48, 4, K::Int { signed: false }, 1),
-            F::new("instruments[2]", 52, 4, K::Int { signed: false }, 1),
-            F::new("instruments[3]", 56, 4, K::Int { signed: false }, 1),
-            F::new("instruments[4]", 60, 4, K::Int { signed: false }, 1),
-            F::new("instruments[5]", 64, 4, K::Int { signed: false }, 1),
-            F::new("instruments[6]", 68, 4, K::Int { signed: false }, 1),
-            F::new("instruments[7]", 72, 4, K::Int { signed: false }, 1),
-            F::new("instruments[8]", 76, 4, K::Int { signed: false }, 1),
-            F::new("instruments[9]", 80, 4, K::Int { signed: false }, 1),
-            F::new("instruments[10]", 84, 4, K::Int { signed: false }, 1),
-            F::new("instruments[11]", 88, 4, K::Int { signed: false }, 1),
-            F::new("instruments[12]", 92, 4, K::Int { signed: false }, 1),
-            F::new("instruments[13]", 96, 4, K::Int { signed: false }, 1),
-            F::new("instruments[14]", 100, 4, K::Int { signed: false }, 1),
-            F::new("instruments[15]", 104, 4, K::Int { signed: false }, 1),
-            F::new("instruments[16]", 108, 4, K::Int { signed: false }, 1),
-            F::new("instruments[17]", 112, 4, K::Int { signed: false }, 1),
-            F::new("instruments[18]", 116, 4, K::Int { signed: false }, 1),
-            F::new("instruments[19]", 120, 4, K::Int { signed: false }, 1),
+            F::new("instruments[0]", 44, 4, K::UNSIGNED, 1),
+            F::new("instruments[1]", 48, 4, K::UNSIGNED, 1),
+            F::new("instruments[2]", 52, 4, K::UNSIGNED, 1),
+            F::new("instruments[3]", 56, 4, K::UNSIGNED, 1),
+            F::new("instruments[4]", 60, 4, K::UNSIGNED, 1),
+            F::new("instruments[5]", 64, 4, K::UNSIGNED, 1),
+            F::new("instruments[6]", 68, 4, K::UNSIGNED, 1),
+            F::new("instruments[7]", 72, 4, K::UNSIGNED, 1),
+            F::new("instruments[8]", 76, 4, K::UNSIGNED, 1),
+            F::new("instruments[9]", 80, 4, K::UNSIGNED, 1),
+            F::new("instruments[10]", 84, 4, K::UNSIGNED, 1),
+            F::new("instruments[11]", 88, 4, K::UNSIGNED, 1),
+            F::new("instruments[12]", 92, 4, K::UNSIGNED, 1),
+            F::new("instruments[13]", 96, 4, K::UNSIGNED, 1),
+            F::new("instruments[14]", 100, 4, K::UNSIGNED, 1),
+            F::new("instruments[15]", 104, 4, K::UNSIGNED, 1),
+            F::new("instruments[16]", 108, 4, K::UNSIGNED, 1),
+            F::new("instruments[17]", 112, 4, K::UNSIGNED, 1),
+            F::new("instruments[18]", 116, 4, K::UNSIGNED, 1),
+            F::new("instruments[19]", 120, 4, K::UNSIGNED, 1),
             F::new("_reserved2", 124, 4, K::Reserved, 1),
         ]
     };
@@ -6038,98 +3392,14 @@ pub struct ReplayRequest {
     pub channel_session: ::rltop_runtime::le::U64,
     pub first_seq: ::rltop_runtime::le::U64,
 }
-const _: () = {
-    assert!(::core::mem::size_of::<ReplayRequest>() == 64);
-    assert!(::core::mem::offset_of!(ReplayRequest, header) == 0);
-    assert!(::core::mem::offset_of!(ReplayRequest, request_id) == 40);
-    assert!(::core::mem::offset_of!(ReplayRequest, count) == 44);
-    assert!(::core::mem::offset_of!(ReplayRequest, channel_session) == 48);
-    assert!(::core::mem::offset_of!(ReplayRequest, first_seq) == 56);
-};
-impl ReplayRequest {
-    /// Size in bytes.
-    pub const SIZE: usize = 64;
-    /// Header type code.
-    pub const TYPE_CODE: u8 = 0x96;
-    /// Decodes a message of this type at the start of `buf`, checking length, magic,
-    /// version, type, checksum and every field value. Never panics.
-    #[inline]
-    pub fn decode(
-        buf: &[u8],
-    ) -> ::core::result::Result<&Self, ::rltop_runtime::DecodeError> {
-        ::rltop_runtime::decode(buf)
-    }
-    /// Fills the header (magic, length, type, version, session, sequence,
-    /// timestamp) and the checksum; returns the bytes to send.
-    #[inline]
-    pub fn encode(&mut self, session_id: u64, seq_num: u64, timestamp_ns: u64) -> &[u8] {
-        ::rltop_runtime::finalize(self, session_id, seq_num, timestamp_ns)
-    }
-    /// All bytes zero: set the fields, then encode.
-    pub fn new() -> Self {
-        ::rltop_runtime::bytemuck::Zeroable::zeroed()
-    }
-    /// The wire bytes.
-    pub fn as_bytes(&self) -> &[u8] {
-        ::rltop_runtime::bytemuck::bytes_of(self)
-    }
-    #[inline]
-    pub fn header(&self) -> &MessageHeader {
-        &self.header
-    }
-    #[inline]
-    pub fn header_mut(&mut self) -> &mut MessageHeader {
-        &mut self.header
-    }
+::rltop_runtime::record! {
+    ReplayRequest, 64 bytes, message 0x96;
+    header @ 0: record(MessageHeader, header_mut);
     /// Chosen by the client, echoed in the answer.
-    #[inline]
-    pub fn request_id(&self) -> u32 {
-        self.request_id.get()
-    }
-    #[inline]
-    pub fn set_request_id(&mut self, value: u32) {
-        self.request_id = ::rltop_runtime::le::U32::new(value);
-    }
-    #[inline]
-    pub fn count(&self) -> u32 {
-        self.count.get()
-    }
-    #[inline]
-    pub fn set_count(&mut self, value: u32) {
-        self.count = ::rltop_runtime::le::U32::new(value);
-    }
-    #[inline]
-    pub fn channel_session(&self) -> u64 {
-        self.channel_session.get()
-    }
-    #[inline]
-    pub fn set_channel_session(&mut self, value: u64) {
-        self.channel_session = ::rltop_runtime::le::U64::new(value);
-    }
-    #[inline]
-    pub fn first_seq(&self) -> u64 {
-        self.first_seq.get()
-    }
-    #[inline]
-    pub fn set_first_seq(&mut self, value: u64) {
-        self.first_seq = ::rltop_runtime::le::U64::new(value);
-    }
-}
-impl ::core::default::Default for ReplayRequest {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-impl ::core::fmt::Debug for ReplayRequest {
-    fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-        f.debug_struct("ReplayRequest")
-            .field("header", &self.header())
-            .field("request_id", &self.request_id())
-            .field("count", &self.count())
-            .field("channel_session", &self.channel_session())
-            .field("first_seq", &self.first_seq())
-            .finish()
-    }
+    request_id @ 40: int(u32, set_request_id);
+    count @ 44: int(u32, set_count);
+    channel_session @ 48: int(u64, set_channel_session);
+    first_seq @ 56: int(u64, set_first_seq);
 }
 impl ::rltop_runtime::Message for ReplayRequest {
     const NAME: &'static str = "ReplayRequest";
@@ -6139,19 +3409,19 @@ impl ::rltop_runtime::Message for ReplayRequest {
     const FIELDS: &'static [::rltop_runtime::Field] = {
         use ::rltop_runtime::{Field as F, FieldKind as K};
         &[
-            F::new("header.magic", 0, 4, K::Int { signed: false }, 1),
-            F::new("header.length", 4, 2, K::Int { signed: false }, 1),
-            F::new("header.msg_type", 6, 1, K::Int { signed: false }, 1),
-            F::new("header.version", 7, 1, K::Int { signed: false }, 1),
-            F::new("header.session_id", 8, 8, K::Int { signed: false }, 1),
-            F::new("header.seq_num", 16, 8, K::Int { signed: false }, 1),
-            F::new("header.timestamp", 24, 8, K::Int { signed: false }, 1),
-            F::new("header.checksum", 32, 4, K::Int { signed: false }, 1),
+            F::new("header.magic", 0, 4, K::UNSIGNED, 1),
+            F::new("header.length", 4, 2, K::UNSIGNED, 1),
+            F::new("header.msg_type", 6, 1, K::UNSIGNED, 1),
+            F::new("header.version", 7, 1, K::UNSIGNED, 1),
+            F::new("header.session_id", 8, 8, K::UNSIGNED, 1),
+            F::new("header.seq_num", 16, 8, K::UNSIGNED, 1),
+            F::new("header.timestamp", 24, 8, K::UNSIGNED, 1),
+            F::new("header.checksum", 32, 4, K::UNSIGNED, 1),
             F::new("header._reserved", 36, 4, K::Reserved, 1),
-            F::new("request_id", 40, 4, K::Int { signed: false }, 1),
-            F::new("count", 44, 4, K::Int { signed: false }, 1),
-            F::new("channel_session", 48, 8, K::Int { signed: false }, 1),
-            F::new("first_seq", 56, 8, K::Int { signed: false }, 1),
+            F::new("request_id", 40, 4, K::UNSIGNED, 1),
+            F::new("count", 44, 4, K::UNSIGNED, 1),
+            F::new("channel_session", 48, 8, K::UNSIGNED, 1),
+            F::new("first_seq", 56, 8, K::UNSIGNED, 1),
         ]
     };
     #[inline]
@@ -6182,98 +3452,14 @@ pub struct ReplayComplete {
     pub channel_session: ::rltop_runtime::le::U64,
     pub first_seq: ::rltop_runtime::le::U64,
 }
-const _: () = {
-    assert!(::core::mem::size_of::<ReplayComplete>() == 64);
-    assert!(::core::mem::offset_of!(ReplayComplete, header) == 0);
-    assert!(::core::mem::offset_of!(ReplayComplete, request_id) == 40);
-    assert!(::core::mem::offset_of!(ReplayComplete, count) == 44);
-    assert!(::core::mem::offset_of!(ReplayComplete, channel_session) == 48);
-    assert!(::core::mem::offset_of!(ReplayComplete, first_seq) == 56);
-};
-impl ReplayComplete {
-    /// Size in bytes.
-    pub const SIZE: usize = 64;
-    /// Header type code.
-    pub const TYPE_CODE: u8 = 0x97;
-    /// Decodes a message of this type at the start of `buf`, checking length, magic,
-    /// version, type, checksum and every field value. Never panics.
-    #[inline]
-    pub fn decode(
-        buf: &[u8],
-    ) -> ::core::result::Result<&Self, ::rltop_runtime::DecodeError> {
-        ::rltop_runtime::decode(buf)
-    }
-    /// Fills the header (magic, length, type, version, session, sequence,
-    /// timestamp) and the checksum; returns the bytes to send.
-    #[inline]
-    pub fn encode(&mut self, session_id: u64, seq_num: u64, timestamp_ns: u64) -> &[u8] {
-        ::rltop_runtime::finalize(self, session_id, seq_num, timestamp_ns)
-    }
-    /// All bytes zero: set the fields, then encode.
-    pub fn new() -> Self {
-        ::rltop_runtime::bytemuck::Zeroable::zeroed()
-    }
-    /// The wire bytes.
-    pub fn as_bytes(&self) -> &[u8] {
-        ::rltop_runtime::bytemuck::bytes_of(self)
-    }
-    #[inline]
-    pub fn header(&self) -> &MessageHeader {
-        &self.header
-    }
-    #[inline]
-    pub fn header_mut(&mut self) -> &mut MessageHeader {
-        &mut self.header
-    }
-    #[inline]
-    pub fn request_id(&self) -> u32 {
-        self.request_id.get()
-    }
-    #[inline]
-    pub fn set_request_id(&mut self, value: u32) {
-        self.request_id = ::rltop_runtime::le::U32::new(value);
-    }
+::rltop_runtime::record! {
+    ReplayComplete, 64 bytes, message 0x97;
+    header @ 0: record(MessageHeader, header_mut);
+    request_id @ 40: int(u32, set_request_id);
     /// Messages sent (the request's `count`).
-    #[inline]
-    pub fn count(&self) -> u32 {
-        self.count.get()
-    }
-    #[inline]
-    pub fn set_count(&mut self, value: u32) {
-        self.count = ::rltop_runtime::le::U32::new(value);
-    }
-    #[inline]
-    pub fn channel_session(&self) -> u64 {
-        self.channel_session.get()
-    }
-    #[inline]
-    pub fn set_channel_session(&mut self, value: u64) {
-        self.channel_session = ::rltop_runtime::le::U64::new(value);
-    }
-    #[inline]
-    pub fn first_seq(&self) -> u64 {
-        self.first_seq.get()
-    }
-    #[inline]
-    pub fn set_first_seq(&mut self, value: u64) {
-        self.first_seq = ::rltop_runtime::le::U64::new(value);
-    }
-}
-impl ::core::default::Default for ReplayComplete {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-impl ::core::fmt::Debug for ReplayComplete {
-    fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-        f.debug_struct("ReplayComplete")
-            .field("header", &self.header())
-            .field("request_id", &self.request_id())
-            .field("count", &self.count())
-            .field("channel_session", &self.channel_session())
-            .field("first_seq", &self.first_seq())
-            .finish()
-    }
+    count @ 44: int(u32, set_count);
+    channel_session @ 48: int(u64, set_channel_session);
+    first_seq @ 56: int(u64, set_first_seq);
 }
 impl ::rltop_runtime::Message for ReplayComplete {
     const NAME: &'static str = "ReplayComplete";
@@ -6283,19 +3469,19 @@ impl ::rltop_runtime::Message for ReplayComplete {
     const FIELDS: &'static [::rltop_runtime::Field] = {
         use ::rltop_runtime::{Field as F, FieldKind as K};
         &[
-            F::new("header.magic", 0, 4, K::Int { signed: false }, 1),
-            F::new("header.length", 4, 2, K::Int { signed: false }, 1),
-            F::new("header.msg_type", 6, 1, K::Int { signed: false }, 1),
-            F::new("header.version", 7, 1, K::Int { signed: false }, 1),
-            F::new("header.session_id", 8, 8, K::Int { signed: false }, 1),
-            F::new("header.seq_num", 16, 8, K::Int { signed: false }, 1),
-            F::new("header.timestamp", 24, 8, K::Int { signed: false }, 1),
-            F::new("header.checksum", 32, 4, K::Int { signed: false }, 1),
+            F::new("header.magic", 0, 4, K::UNSIGNED, 1),
+            F::new("header.length", 4, 2, K::UNSIGNED, 1),
+            F::new("header.msg_type", 6, 1, K::UNSIGNED, 1),
+            F::new("header.version", 7, 1, K::UNSIGNED, 1),
+            F::new("header.session_id", 8, 8, K::UNSIGNED, 1),
+            F::new("header.seq_num", 16, 8, K::UNSIGNED, 1),
+            F::new("header.timestamp", 24, 8, K::UNSIGNED, 1),
+            F::new("header.checksum", 32, 4, K::UNSIGNED, 1),
             F::new("header._reserved", 36, 4, K::Reserved, 1),
-            F::new("request_id", 40, 4, K::Int { signed: false }, 1),
-            F::new("count", 44, 4, K::Int { signed: false }, 1),
-            F::new("channel_session", 48, 8, K::Int { signed: false }, 1),
-            F::new("first_seq", 56, 8, K::Int { signed: false }, 1),
+            F::new("request_id", 40, 4, K::UNSIGNED, 1),
+            F::new("count", 44, 4, K::UNSIGNED, 1),
+            F::new("channel_session", 48, 8, K::UNSIGNED, 1),
+            F::new("first_seq", 56, 8, K::UNSIGNED, 1),
         ]
     };
     #[inline]
@@ -6336,148 +3522,23 @@ pub struct ReplayRejected {
     /// A sentence for people.
     pub detail: [u8; 40],
 }
-const _: () = {
-    assert!(::core::mem::size_of::<ReplayRejected>() == 128);
-    assert!(::core::mem::offset_of!(ReplayRejected, header) == 0);
-    assert!(::core::mem::offset_of!(ReplayRejected, request_id) == 40);
-    assert!(::core::mem::offset_of!(ReplayRejected, count) == 44);
-    assert!(::core::mem::offset_of!(ReplayRejected, channel_session) == 48);
-    assert!(::core::mem::offset_of!(ReplayRejected, first_seq) == 56);
-    assert!(::core::mem::offset_of!(ReplayRejected, reason) == 64);
-    assert!(::core::mem::offset_of!(ReplayRejected, _reserved1) == 65);
-    assert!(::core::mem::offset_of!(ReplayRejected, window_first) == 72);
-    assert!(::core::mem::offset_of!(ReplayRejected, window_last) == 80);
-    assert!(::core::mem::offset_of!(ReplayRejected, detail) == 88);
-};
-impl ReplayRejected {
-    /// Size in bytes.
-    pub const SIZE: usize = 128;
-    /// Header type code.
-    pub const TYPE_CODE: u8 = 0x98;
-    /// Decodes a message of this type at the start of `buf`, checking length, magic,
-    /// version, type, checksum and every field value. Never panics.
-    #[inline]
-    pub fn decode(
-        buf: &[u8],
-    ) -> ::core::result::Result<&Self, ::rltop_runtime::DecodeError> {
-        ::rltop_runtime::decode(buf)
-    }
-    /// Fills the header (magic, length, type, version, session, sequence,
-    /// timestamp) and the checksum; returns the bytes to send.
-    #[inline]
-    pub fn encode(&mut self, session_id: u64, seq_num: u64, timestamp_ns: u64) -> &[u8] {
-        ::rltop_runtime::finalize(self, session_id, seq_num, timestamp_ns)
-    }
-    /// All bytes zero: set the fields, then encode.
-    pub fn new() -> Self {
-        ::rltop_runtime::bytemuck::Zeroable::zeroed()
-    }
-    /// The wire bytes.
-    pub fn as_bytes(&self) -> &[u8] {
-        ::rltop_runtime::bytemuck::bytes_of(self)
-    }
-    #[inline]
-    pub fn header(&self) -> &MessageHeader {
-        &self.header
-    }
-    #[inline]
-    pub fn header_mut(&mut self) -> &mut MessageHeader {
-        &mut self.header
-    }
-    #[inline]
-    pub fn request_id(&self) -> u32 {
-        self.request_id.get()
-    }
-    #[inline]
-    pub fn set_request_id(&mut self, value: u32) {
-        self.request_id = ::rltop_runtime::le::U32::new(value);
-    }
+::rltop_runtime::record! {
+    ReplayRejected, 128 bytes, message 0x98;
+    header @ 0: record(MessageHeader, header_mut);
+    request_id @ 40: int(u32, set_request_id);
     /// The request's `count`.
-    #[inline]
-    pub fn count(&self) -> u32 {
-        self.count.get()
-    }
-    #[inline]
-    pub fn set_count(&mut self, value: u32) {
-        self.count = ::rltop_runtime::le::U32::new(value);
-    }
-    #[inline]
-    pub fn channel_session(&self) -> u64 {
-        self.channel_session.get()
-    }
-    #[inline]
-    pub fn set_channel_session(&mut self, value: u64) {
-        self.channel_session = ::rltop_runtime::le::U64::new(value);
-    }
+    count @ 44: int(u32, set_count);
+    channel_session @ 48: int(u64, set_channel_session);
     /// The request's `first_seq`.
-    #[inline]
-    pub fn first_seq(&self) -> u64 {
-        self.first_seq.get()
-    }
-    #[inline]
-    pub fn set_first_seq(&mut self, value: u64) {
-        self.first_seq = ::rltop_runtime::le::U64::new(value);
-    }
-    #[inline]
-    pub fn reason(
-        &self,
-    ) -> ::core::result::Result<ReplayRejectReason, ::rltop_runtime::InvalidEnum> {
-        ReplayRejectReason::try_from(self.reason)
-    }
-    #[inline]
-    pub fn set_reason(&mut self, value: ReplayRejectReason) {
-        self.reason = u8::from(value);
-    }
+    first_seq @ 56: int(u64, set_first_seq);
+    reason @ 64: enumeration(ReplayRejectReason, set_reason);
+    _reserved1 @ 65: reserved();
     /// `seq_num` of the oldest message the gateway holds for the channel (0 when none).
-    #[inline]
-    pub fn window_first(&self) -> u64 {
-        self.window_first.get()
-    }
-    #[inline]
-    pub fn set_window_first(&mut self, value: u64) {
-        self.window_first = ::rltop_runtime::le::U64::new(value);
-    }
+    window_first @ 72: int(u64, set_window_first);
     /// `seq_num` of the newest message the gateway holds for the channel (0 when none).
-    #[inline]
-    pub fn window_last(&self) -> u64 {
-        self.window_last.get()
-    }
-    #[inline]
-    pub fn set_window_last(&mut self, value: u64) {
-        self.window_last = ::rltop_runtime::le::U64::new(value);
-    }
+    window_last @ 80: int(u64, set_window_last);
     /// A sentence for people.
-    #[inline]
-    pub fn detail(&self) -> &str {
-        ::rltop_runtime::ascii_str(&self.detail)
-    }
-    /// Writes printable ASCII, NUL padded; refuses text that is too long or not ASCII.
-    pub fn set_detail(
-        &mut self,
-        value: &str,
-    ) -> ::core::result::Result<(), ::rltop_runtime::TextError> {
-        ::rltop_runtime::set_ascii(&mut self.detail, value)
-    }
-}
-impl ::core::default::Default for ReplayRejected {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-impl ::core::fmt::Debug for ReplayRejected {
-    fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-        f.debug_struct("ReplayRejected")
-            .field("header", &self.header())
-            .field("request_id", &self.request_id())
-            .field("count", &self.count())
-            .field("channel_session", &self.channel_session())
-            .field("first_seq", &self.first_seq())
-            .field("reason", &::rltop_runtime::DebugEnum(self.reason()))
-            .field("window_first", &self.window_first())
-            .field("window_last", &self.window_last())
-            .field("detail", &self.detail())
-            .finish()
-    }
+    detail @ 88: text(set_detail);
 }
 impl ::rltop_runtime::Message for ReplayRejected {
     const NAME: &'static str = "ReplayRejected";
@@ -6487,34 +3548,23 @@ impl ::rltop_runtime::Message for ReplayRejected {
     const FIELDS: &'static [::rltop_runtime::Field] = {
         use ::rltop_runtime::{Field as F, FieldKind as K};
         &[
-            F::new("header.magic", 0, 4, K::Int { signed: false }, 1),
-            F::new("header.length", 4, 2, K::Int { signed: false }, 1),
-            F::new("header.msg_type", 6, 1, K::Int { signed: false }, 1),
-            F::new("header.version", 7, 1, K::Int { signed: false }, 1),
-            F::new("header.session_id", 8, 8, K::Int { signed: false }, 1),
-            F::new("header.seq_num", 16, 8, K::Int { signed: false }, 1),
-            F::new("header.timestamp", 24, 8, K::Int { signed: false }, 1),
-            F::new("header.checksum", 32, 4, K::Int { signed: false }, 1),
+            F::new("header.magic", 0, 4, K::UNSIGNED, 1),
+            F::new("header.length", 4, 2, K::UNSIGNED, 1),
+            F::new("header.msg_type", 6, 1, K::UNSIGNED, 1),
+            F::new("header.version", 7, 1, K::UNSIGNED, 1),
+            F::new("header.session_id", 8, 8, K::UNSIGNED, 1),
+            F::new("header.seq_num", 16, 8, K::UNSIGNED, 1),
+            F::new("header.timestamp", 24, 8, K::UNSIGNED, 1),
+            F::new("header.checksum", 32, 4, K::UNSIGNED, 1),
             F::new("header._reserved", 36, 4, K::Reserved, 1),
-            F::new("request_id", 40, 4, K::Int { signed: false }, 1),
-            F::new("count", 44, 4, K::Int { signed: false }, 1),
-            F::new("channel_session", 48, 8, K::Int { signed: false }, 1),
-            F::new("first_seq", 56, 8, K::Int { signed: false }, 1),
-            F::new(
-                "reason",
-                64,
-                1,
-                K::Enum {
-                    name: "ReplayRejectReason",
-                    values: &[1, 2, 3, 4],
-                    names: &["OutOfWindow", "UnknownChannel", "BadCount", "RateLimited"],
-                    signed: false,
-                },
-                1,
-            ),
+            F::new("request_id", 40, 4, K::UNSIGNED, 1),
+            F::new("count", 44, 4, K::UNSIGNED, 1),
+            F::new("channel_session", 48, 8, K::UNSIGNED, 1),
+            F::new("first_seq", 56, 8, K::UNSIGNED, 1),
+            F::new("reason", 64, 1, ReplayRejectReason::FIELD_KIND, 1),
             F::new("_reserved1", 65, 7, K::Reserved, 1),
-            F::new("window_first", 72, 8, K::Int { signed: false }, 1),
-            F::new("window_last", 80, 8, K::Int { signed: false }, 1),
+            F::new("window_first", 72, 8, K::UNSIGNED, 1),
+            F::new("window_last", 80, 8, K::UNSIGNED, 1),
             F::new("detail", 88, 40, K::Text, 1),
         ]
     };
@@ -6561,56 +3611,10 @@ pub struct SessionHeartbeat {
     /// Reserved: written as zero, ignored when read.
     pub _reserved1: [u8; 8],
 }
-const _: () = {
-    assert!(::core::mem::size_of::<SessionHeartbeat>() == 48);
-    assert!(::core::mem::offset_of!(SessionHeartbeat, header) == 0);
-    assert!(::core::mem::offset_of!(SessionHeartbeat, _reserved1) == 40);
-};
-impl SessionHeartbeat {
-    /// Size in bytes.
-    pub const SIZE: usize = 48;
-    /// Header type code.
-    pub const TYPE_CODE: u8 = 0x99;
-    /// Decodes a message of this type at the start of `buf`, checking length, magic,
-    /// version, type, checksum and every field value. Never panics.
-    #[inline]
-    pub fn decode(
-        buf: &[u8],
-    ) -> ::core::result::Result<&Self, ::rltop_runtime::DecodeError> {
-        ::rltop_runtime::decode(buf)
-    }
-    /// Fills the header (magic, length, type, version, session, sequence,
-    /// timestamp) and the checksum; returns the bytes to send.
-    #[inline]
-    pub fn encode(&mut self, session_id: u64, seq_num: u64, timestamp_ns: u64) -> &[u8] {
-        ::rltop_runtime::finalize(self, session_id, seq_num, timestamp_ns)
-    }
-    /// All bytes zero: set the fields, then encode.
-    pub fn new() -> Self {
-        ::rltop_runtime::bytemuck::Zeroable::zeroed()
-    }
-    /// The wire bytes.
-    pub fn as_bytes(&self) -> &[u8] {
-        ::rltop_runtime::bytemuck::bytes_of(self)
-    }
-    #[inline]
-    pub fn header(&self) -> &MessageHeader {
-        &self.header
-    }
-    #[inline]
-    pub fn header_mut(&mut self) -> &mut MessageHeader {
-        &mut self.header
-    }
-}
-impl ::core::default::Default for SessionHeartbeat {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-impl ::core::fmt::Debug for SessionHeartbeat {
-    fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-        f.debug_struct("SessionHeartbeat").field("header", &self.header()).finish()
-    }
+::rltop_runtime::record! {
+    SessionHeartbeat, 48 bytes, message 0x99;
+    header @ 0: record(MessageHeader, header_mut);
+    _reserved1 @ 40: reserved();
 }
 impl ::rltop_runtime::Message for SessionHeartbeat {
     const NAME: &'static str = "SessionHeartbeat";
@@ -6620,14 +3624,14 @@ impl ::rltop_runtime::Message for SessionHeartbeat {
     const FIELDS: &'static [::rltop_runtime::Field] = {
         use ::rltop_runtime::{Field as F, FieldKind as K};
         &[
-            F::new("header.magic", 0, 4, K::Int { signed: false }, 1),
-            F::new("header.length", 4, 2, K::Int { signed: false }, 1),
-            F::new("header.msg_type", 6, 1, K::Int { signed: false }, 1),
-            F::new("header.version", 7, 1, K::Int { signed: false }, 1),
-            F::new("header.session_id", 8, 8, K::Int { signed: false }, 1),
-            F::new("header.seq_num", 16, 8, K::Int { signed: false }, 1),
-            F::new("header.timestamp", 24, 8, K::Int { signed: false }, 1),
-            F::new("header.checksum", 32, 4, K::Int { signed: false }, 1),
+            F::new("header.magic", 0, 4, K::UNSIGNED, 1),
+            F::new("header.length", 4, 2, K::UNSIGNED, 1),
+            F::new("header.msg_type", 6, 1, K::UNSIGNED, 1),
+            F::new("header.version", 7, 1, K::UNSIGNED, 1),
+            F::new("header.session_id", 8, 8, K::UNSIGNED, 1),
+            F::new("header.seq_num", 16, 8, K::UNSIGNED, 1),
+            F::new("header.timestamp", 24, 8, K::UNSIGNED, 1),
+            F::new("header.checksum", 32, 4, K::UNSIGNED, 1),
             F::new("header._reserved", 36, 4, K::Reserved, 1),
             F::new("_reserved1", 40, 8, K::Reserved, 1),
         ]
@@ -6658,56 +3662,10 @@ pub struct Logout {
     /// Reserved: written as zero, ignored when read.
     pub _reserved1: [u8; 8],
 }
-const _: () = {
-    assert!(::core::mem::size_of::<Logout>() == 48);
-    assert!(::core::mem::offset_of!(Logout, header) == 0);
-    assert!(::core::mem::offset_of!(Logout, _reserved1) == 40);
-};
-impl Logout {
-    /// Size in bytes.
-    pub const SIZE: usize = 48;
-    /// Header type code.
-    pub const TYPE_CODE: u8 = 0x9a;
-    /// Decodes a message of this type at the start of `buf`, checking length, magic,
-    /// version, type, checksum and every field value. Never panics.
-    #[inline]
-    pub fn decode(
-        buf: &[u8],
-    ) -> ::core::result::Result<&Self, ::rltop_runtime::DecodeError> {
-        ::rltop_runtime::decode(buf)
-    }
-    /// Fills the header (magic, length, type, version, session, sequence,
-    /// timestamp) and the checksum; returns the bytes to send.
-    #[inline]
-    pub fn encode(&mut self, session_id: u64, seq_num: u64, timestamp_ns: u64) -> &[u8] {
-        ::rltop_runtime::finalize(self, session_id, seq_num, timestamp_ns)
-    }
-    /// All bytes zero: set the fields, then encode.
-    pub fn new() -> Self {
-        ::rltop_runtime::bytemuck::Zeroable::zeroed()
-    }
-    /// The wire bytes.
-    pub fn as_bytes(&self) -> &[u8] {
-        ::rltop_runtime::bytemuck::bytes_of(self)
-    }
-    #[inline]
-    pub fn header(&self) -> &MessageHeader {
-        &self.header
-    }
-    #[inline]
-    pub fn header_mut(&mut self) -> &mut MessageHeader {
-        &mut self.header
-    }
-}
-impl ::core::default::Default for Logout {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-impl ::core::fmt::Debug for Logout {
-    fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-        f.debug_struct("Logout").field("header", &self.header()).finish()
-    }
+::rltop_runtime::record! {
+    Logout, 48 bytes, message 0x9a;
+    header @ 0: record(MessageHeader, header_mut);
+    _reserved1 @ 40: reserved();
 }
 impl ::rltop_runtime::Message for Logout {
     const NAME: &'static str = "Logout";
@@ -6717,14 +3675,14 @@ impl ::rltop_runtime::Message for Logout {
     const FIELDS: &'static [::rltop_runtime::Field] = {
         use ::rltop_runtime::{Field as F, FieldKind as K};
         &[
-            F::new("header.magic", 0, 4, K::Int { signed: false }, 1),
-            F::new("header.length", 4, 2, K::Int { signed: false }, 1),
-            F::new("header.msg_type", 6, 1, K::Int { signed: false }, 1),
-            F::new("header.version", 7, 1, K::Int { signed: false }, 1),
-            F::new("header.session_id", 8, 8, K::Int { signed: false }, 1),
-            F::new("header.seq_num", 16, 8, K::Int { signed: false }, 1),
-            F::new("header.timestamp", 24, 8, K::Int { signed: false }, 1),
-            F::new("header.checksum", 32, 4, K::Int { signed: false }, 1),
+            F::new("header.magic", 0, 4, K::UNSIGNED, 1),
+            F::new("header.length", 4, 2, K::UNSIGNED, 1),
+            F::new("header.msg_type", 6, 1, K::UNSIGNED, 1),
+            F::new("header.version", 7, 1, K::UNSIGNED, 1),
+            F::new("header.session_id", 8, 8, K::UNSIGNED, 1),
+            F::new("header.seq_num", 16, 8, K::UNSIGNED, 1),
+            F::new("header.timestamp", 24, 8, K::UNSIGNED, 1),
+            F::new("header.checksum", 32, 4, K::UNSIGNED, 1),
             F::new("header._reserved", 36, 4, K::Reserved, 1),
             F::new("_reserved1", 40, 8, K::Reserved, 1),
         ]
@@ -6757,84 +3715,13 @@ pub struct EndOfSession {
     /// A sentence for people (for a slow consumer: how many bytes waited, and the bound).
     pub detail: [u8; 80],
 }
-const _: () = {
-    assert!(::core::mem::size_of::<EndOfSession>() == 128);
-    assert!(::core::mem::offset_of!(EndOfSession, header) == 0);
-    assert!(::core::mem::offset_of!(EndOfSession, reason) == 40);
-    assert!(::core::mem::offset_of!(EndOfSession, _reserved1) == 41);
-    assert!(::core::mem::offset_of!(EndOfSession, detail) == 48);
-};
-impl EndOfSession {
-    /// Size in bytes.
-    pub const SIZE: usize = 128;
-    /// Header type code.
-    pub const TYPE_CODE: u8 = 0x9b;
-    /// Decodes a message of this type at the start of `buf`, checking length, magic,
-    /// version, type, checksum and every field value. Never panics.
-    #[inline]
-    pub fn decode(
-        buf: &[u8],
-    ) -> ::core::result::Result<&Self, ::rltop_runtime::DecodeError> {
-        ::rltop_runtime::decode(buf)
-    }
-    /// Fills the header (magic, length, type, version, session, sequence,
-    /// timestamp) and the checksum; returns the bytes to send.
-    #[inline]
-    pub fn encode(&mut self, session_id: u64, seq_num: u64, timestamp_ns: u64) -> &[u8] {
-        ::rltop_runtime::finalize(self, session_id, seq_num, timestamp_ns)
-    }
-    /// All bytes zero: set the fields, then encode.
-    pub fn new() -> Self {
-        ::rltop_runtime::bytemuck::Zeroable::zeroed()
-    }
-    /// The wire bytes.
-    pub fn as_bytes(&self) -> &[u8] {
-        ::rltop_runtime::bytemuck::bytes_of(self)
-    }
-    #[inline]
-    pub fn header(&self) -> &MessageHeader {
-        &self.header
-    }
-    #[inline]
-    pub fn header_mut(&mut self) -> &mut MessageHeader {
-        &mut self.header
-    }
-    #[inline]
-    pub fn reason(
-        &self,
-    ) -> ::core::result::Result<EndReason, ::rltop_runtime::InvalidEnum> {
-        EndReason::try_from(self.reason)
-    }
-    #[inline]
-    pub fn set_reason(&mut self, value: EndReason) {
-        self.reason = u8::from(value);
-    }
+::rltop_runtime::record! {
+    EndOfSession, 128 bytes, message 0x9b;
+    header @ 0: record(MessageHeader, header_mut);
+    reason @ 40: enumeration(EndReason, set_reason);
+    _reserved1 @ 41: reserved();
     /// A sentence for people (for a slow consumer: how many bytes waited, and the bound).
-    #[inline]
-    pub fn detail(&self) -> &str {
-        ::rltop_runtime::ascii_str(&self.detail)
-    }
-    /// Writes printable ASCII, NUL padded; refuses text that is too long or not ASCII.
-    pub fn set_detail(
-        &mut self,
-        value: &str,
-    ) -> ::core::result::Result<(), ::rltop_runtime::TextError> {
-        ::rltop_runtime::set_ascii(&mut self.detail, value)
-    }
-}
-impl ::core::default::Default for EndOfSession {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-impl ::core::fmt::Debug for EndOfSession {
-    fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-        f.debug_struct("EndOfSession")
-            .field("header", &self.header())
-            .field("reason", &::rltop_runtime::DebugEnum(self.reason()))
-            .field("detail", &self.detail())
-            .finish()
-    }
+    detail @ 48: text(set_detail);
 }
 impl ::rltop_runtime::Message for EndOfSession {
     const NAME: &'static str = "EndOfSession";
@@ -6844,34 +3731,16 @@ impl ::rltop_runtime::Message for EndOfSession {
     const FIELDS: &'static [::rltop_runtime::Field] = {
         use ::rltop_runtime::{Field as F, FieldKind as K};
         &[
-            F::new("header.magic", 0, 4, K::Int { signed: false }, 1),
-            F::new("header.length", 4, 2, K::Int { signed: false }, 1),
-            F::new("header.msg_type", 6, 1, K::Int { signed: false }, 1),
-            F::new("header.version", 7, 1, K::Int { signed: false }, 1),
-            F::new("header.session_id", 8, 8, K::Int { signed: false }, 1),
-            F::new("header.seq_num", 16, 8, K::Int { signed: false }, 1),
-            F::new("header.timestamp", 24, 8, K::Int { signed: false }, 1),
-            F::new("header.checksum", 32, 4, K::Int { signed: false }, 1),
+            F::new("header.magic", 0, 4, K::UNSIGNED, 1),
+            F::new("header.length", 4, 2, K::UNSIGNED, 1),
+            F::new("header.msg_type", 6, 1, K::UNSIGNED, 1),
+            F::new("header.version", 7, 1, K::UNSIGNED, 1),
+            F::new("header.session_id", 8, 8, K::UNSIGNED, 1),
+            F::new("header.seq_num", 16, 8, K::UNSIGNED, 1),
+            F::new("header.timestamp", 24, 8, K::UNSIGNED, 1),
+            F::new("header.checksum", 32, 4, K::UNSIGNED, 1),
             F::new("header._reserved", 36, 4, K::Reserved, 1),
-            F::new(
-                "reason",
-                40,
-                1,
-                K::Enum {
-                    name: "EndReason",
-                    values: &[1, 2, 3, 4, 5, 6],
-                    names: &[
-                        "Logout",
-                        "Shutdown",
-                        "SlowConsumer",
-                        "IdleTimeout",
-                        "ProtocolError",
-                        "LoginTimeout",
-                    ],
-                    signed: false,
-                },
-                1,
-            ),
+            F::new("reason", 40, 1, EndReason::FIELD_KIND, 1),
             F::new("_reserved1", 41, 7, K::Reserved, 1),
             F::new("detail", 48, 80, K::Text, 1),
         ]
@@ -6929,117 +3798,19 @@ pub struct Reject {
     /// A sentence for people.
     pub detail: [u8; 72],
 }
-const _: () = {
-    assert!(::core::mem::size_of::<Reject>() == 128);
-    assert!(::core::mem::offset_of!(Reject, header) == 0);
-    assert!(::core::mem::offset_of!(Reject, rejected_type) == 40);
-    assert!(::core::mem::offset_of!(Reject, reason) == 41);
-    assert!(::core::mem::offset_of!(Reject, _reserved1) == 42);
-    assert!(::core::mem::offset_of!(Reject, error_offset) == 44);
-    assert!(::core::mem::offset_of!(Reject, rejected_seq) == 48);
-    assert!(::core::mem::offset_of!(Reject, detail) == 56);
-};
-impl Reject {
-    /// Size in bytes.
-    pub const SIZE: usize = 128;
-    /// Header type code.
-    pub const TYPE_CODE: u8 = 0x9c;
-    /// Decodes a message of this type at the start of `buf`, checking length, magic,
-    /// version, type, checksum and every field value. Never panics.
-    #[inline]
-    pub fn decode(
-        buf: &[u8],
-    ) -> ::core::result::Result<&Self, ::rltop_runtime::DecodeError> {
-        ::rltop_runtime::decode(buf)
-    }
-    /// Fills the header (magic, length, type, version, session, sequence,
-    /// timestamp) and the checksum; returns the bytes to send.
-    #[inline]
-    pub fn encode(&mut self, session_id: u64, seq_num: u64, timestamp_ns: u64) -> &[u8] {
-        ::rltop_runtime::finalize(self, session_id, seq_num, timestamp_ns)
-    }
-    /// All bytes zero: set the fields, then encode.
-    pub fn new() -> Self {
-        ::rltop_runtime::bytemuck::Zeroable::zeroed()
-    }
-    /// The wire bytes.
-    pub fn as_bytes(&self) -> &[u8] {
-        ::rltop_runtime::bytemuck::bytes_of(self)
-    }
-    #[inline]
-    pub fn header(&self) -> &MessageHeader {
-        &self.header
-    }
-    #[inline]
-    pub fn header_mut(&mut self) -> &mut MessageHeader {
-        &mut self.header
-    }
+::rltop_runtime::record! {
+    Reject, 128 bytes, message 0x9c;
+    header @ 0: record(MessageHeader, header_mut);
     /// `msg_type` of the refused message.
-    #[inline]
-    pub fn rejected_type(&self) -> u8 {
-        self.rejected_type
-    }
-    #[inline]
-    pub fn set_rejected_type(&mut self, value: u8) {
-        self.rejected_type = value;
-    }
-    #[inline]
-    pub fn reason(
-        &self,
-    ) -> ::core::result::Result<RejectCode, ::rltop_runtime::InvalidEnum> {
-        RejectCode::try_from(self.reason)
-    }
-    #[inline]
-    pub fn set_reason(&mut self, value: RejectCode) {
-        self.reason = u8::from(value);
-    }
+    rejected_type @ 40: int(u8, set_rejected_type);
+    reason @ 41: enumeration(RejectCode, set_reason);
+    _reserved1 @ 42: reserved();
     /// Byte offset, within the refused message, of the field at fault (0 when none is).
-    #[inline]
-    pub fn error_offset(&self) -> u32 {
-        self.error_offset.get()
-    }
-    #[inline]
-    pub fn set_error_offset(&mut self, value: u32) {
-        self.error_offset = ::rltop_runtime::le::U32::new(value);
-    }
+    error_offset @ 44: int(u32, set_error_offset);
     /// `seq_num` of the refused message.
-    #[inline]
-    pub fn rejected_seq(&self) -> u64 {
-        self.rejected_seq.get()
-    }
-    #[inline]
-    pub fn set_rejected_seq(&mut self, value: u64) {
-        self.rejected_seq = ::rltop_runtime::le::U64::new(value);
-    }
+    rejected_seq @ 48: int(u64, set_rejected_seq);
     /// A sentence for people.
-    #[inline]
-    pub fn detail(&self) -> &str {
-        ::rltop_runtime::ascii_str(&self.detail)
-    }
-    /// Writes printable ASCII, NUL padded; refuses text that is too long or not ASCII.
-    pub fn set_detail(
-        &mut self,
-        value: &str,
-    ) -> ::core::result::Result<(), ::rltop_runtime::TextError> {
-        ::rltop_runtime::set_ascii(&mut self.detail, value)
-    }
-}
-impl ::core::default::Default for Reject {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-impl ::core::fmt::Debug for Reject {
-    fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-        f.debug_struct("Reject")
-            .field("header", &self.header())
-            .field("rejected_type", &self.rejected_type())
-            .field("reason", &::rltop_runtime::DebugEnum(self.reason()))
-            .field("error_offset", &self.error_offset())
-            .field("rejected_seq", &self.rejected_seq())
-            .field("detail", &self.detail())
-            .finish()
-    }
+    detail @ 56: text(set_detail);
 }
 impl ::rltop_runtime::Message for Reject {
     const NAME: &'static str = "Reject";
@@ -7049,37 +3820,20 @@ impl ::rltop_runtime::Message for Reject {
     const FIELDS: &'static [::rltop_runtime::Field] = {
         use ::rltop_runtime::{Field as F, FieldKind as K};
         &[
-            F::new("header.magic", 0, 4, K::Int { signed: false }, 1),
-            F::new("header.length", 4, 2, K::Int { signed: false }, 1),
-            F::new("header.msg_type", 6, 1, K::Int { signed: false }, 1),
-            F::new("header.version", 7, 1, K::Int { signed: false }, 1),
-            F::new("header.session_id", 8, 8, K::Int { signed: false }, 1),
-            F::new("header.seq_num", 16, 8, K::Int { signed: false }, 1),
-            F::new("header.timestamp", 24, 8, K::Int { signed: false }, 1),
-            F::new("header.checksum", 32, 4, K::Int { signed: false }, 1),
+            F::new("header.magic", 0, 4, K::UNSIGNED, 1),
+            F::new("header.length", 4, 2, K::UNSIGNED, 1),
+            F::new("header.msg_type", 6, 1, K::UNSIGNED, 1),
+            F::new("header.version", 7, 1, K::UNSIGNED, 1),
+            F::new("header.session_id", 8, 8, K::UNSIGNED, 1),
+            F::new("header.seq_num", 16, 8, K::UNSIGNED, 1),
+            F::new("header.timestamp", 24, 8, K::UNSIGNED, 1),
+            F::new("header.checksum", 32, 4, K::UNSIGNED, 1),
             F::new("header._reserved", 36, 4, K::Reserved, 1),
-            F::new("rejected_type", 40, 1, K::Int { signed: false }, 1),
-            F::new(
-                "reason",
-                41,
-                1,
-                K::Enum {
-                    name: "RejectCode",
-                    values: &[1, 2, 3, 4, 5],
-                    names: &[
-                        "Malformed",
-                        "NotLoggedIn",
-                        "AlreadyLoggedIn",
-                        "UnexpectedType",
-                        "BadSubscription",
-                    ],
-                    signed: false,
-                },
-                1,
-            ),
+            F::new("rejected_type", 40, 1, K::UNSIGNED, 1),
+            F::new("reason", 41, 1, RejectCode::FIELD_KIND, 1),
             F::new("_reserved1", 42, 2, K::Reserved, 1),
-            F::new("error_offset", 44, 4, K::Int { signed: false }, 1),
-            F::new("rejected_seq", 48, 8, K::Int { signed: false }, 1),
+            F::new("error_offset", 44, 4, K::UNSIGNED, 1),
+            F::new("rejected_seq", 48, 8, K::UNSIGNED, 1),
             F::new("detail", 56, 72, K::Text, 1),
         ]
     };
