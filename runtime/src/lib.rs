@@ -405,8 +405,8 @@ struct Window<'a> {
     frames: [Frame<'a>; crc::BATCH],
     /// `frames[..filled]` are split.
     filled: usize,
-    /// Whether `sums` holds the frames' checksums (a full window); if not, each frame's
-    /// checksum is computed as it is decoded.
+    /// Whether `sums` holds the frames' checksums (a window of two frames or more); if not,
+    /// each frame's checksum is computed as it is decoded.
     summed: bool,
     sums: [u32; crc::BATCH],
     /// A framing error met after `frames[..filled]`: nothing after it can be framed.
@@ -441,16 +441,24 @@ impl<'a> Window<'a> {
                 }
             }
         }
-        // A full window's checksums together; a datagram's last few messages one by one
-        // (each message's own checksum is interleaved in three lanes).
+        // The window's checksums together, whether full or a datagram's last few frames;
+        // a lone frame's own checksum is interleaved in three lanes as it is decoded.
         self.summed = false;
-        if self.filled == crc::BATCH {
-            if let Some(sums) =
-                crc::checksums_with_hole(self.frames.map(|f| f.bytes), p.checksum_offset)
-            {
-                self.sums = sums;
-                self.summed = true;
-            }
+        match self.filled {
+            4 => self.sum_first::<4>(p.checksum_offset),
+            3 => self.sum_first::<3>(p.checksum_offset),
+            2 => self.sum_first::<2>(p.checksum_offset),
+            _ => {}
+        }
+    }
+
+    /// Checksums `frames[..K]` together into `sums[..K]`.
+    #[inline(always)]
+    fn sum_first<const K: usize>(&mut self, hole: usize) {
+        let bytes: [&[u8]; K] = core::array::from_fn(|i| self.frames[i].bytes);
+        if let Some(sums) = crc::checksums_with_hole(bytes, hole) {
+            self.sums[..K].copy_from_slice(&sums);
+            self.summed = true;
         }
     }
 
