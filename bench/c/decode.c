@@ -5,30 +5,32 @@
 #include "rltop.h"
 
 /* The (type, id, price) every decoder of the benchmark reports: id and price of the five
- * order-flow types, zero for others. */
+ * order-flow types, zero for others. One switch on the type, as the Rust digest's match. */
 static void digest(const rltop_message *m, uint64_t *id, int64_t *price) {
-    const rltop_add_order *a;
-    const rltop_modify_order *mo;
-    const rltop_delete_order *d;
-    const rltop_execute_order *e;
-    const rltop_trade *t;
-    *id = 0;
-    *price = 0;
-    if ((a = rltop_as_add_order(m)) != NULL) {
-        *id = rltop_add_order_order_id(a);
-        *price = rltop_add_order_price(a);
-    } else if ((mo = rltop_as_modify_order(m)) != NULL) {
-        *id = rltop_modify_order_order_id(mo);
-        *price = rltop_modify_order_new_price(mo);
-    } else if ((d = rltop_as_delete_order(m)) != NULL) {
-        *id = rltop_delete_order_order_id(d);
-        *price = rltop_delete_order_price(d);
-    } else if ((e = rltop_as_execute_order(m)) != NULL) {
-        *id = rltop_execute_order_order_id(e);
-        *price = rltop_execute_order_price(e);
-    } else if ((t = rltop_as_trade(m)) != NULL) {
-        *id = rltop_trade_trade_id(t);
-        *price = rltop_trade_price(t);
+    switch (m->type) {
+    case RLTOP_ADD_ORDER_TYPE:
+        *id = rltop_add_order_order_id(rltop_as_add_order(m));
+        *price = rltop_add_order_price(rltop_as_add_order(m));
+        break;
+    case RLTOP_MODIFY_ORDER_TYPE:
+        *id = rltop_modify_order_order_id(rltop_as_modify_order(m));
+        *price = rltop_modify_order_new_price(rltop_as_modify_order(m));
+        break;
+    case RLTOP_DELETE_ORDER_TYPE:
+        *id = rltop_delete_order_order_id(rltop_as_delete_order(m));
+        *price = rltop_delete_order_price(rltop_as_delete_order(m));
+        break;
+    case RLTOP_EXECUTE_ORDER_TYPE:
+        *id = rltop_execute_order_order_id(rltop_as_execute_order(m));
+        *price = rltop_execute_order_price(rltop_as_execute_order(m));
+        break;
+    case RLTOP_TRADE_TYPE:
+        *id = rltop_trade_trade_id(rltop_as_trade(m));
+        *price = rltop_trade_price(rltop_as_trade(m));
+        break;
+    default:
+        *id = 0;
+        *price = 0;
     }
 }
 
