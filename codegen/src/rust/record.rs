@@ -129,6 +129,8 @@ impl Table {
     }
 }
 
+/// The `record!` table of record `which`, declared as the struct `name` (the schema's name in
+/// the generated crate, the user's in `#[derive(Message)]`).
 pub fn table(model: &Model, which: Which, name: &str) -> Table {
     let cx = Ctx::new(model, which);
     let mut out = format!(
