@@ -397,6 +397,9 @@ const NO_FRAME: Frame<'static> = Frame {
     bytes: &[],
 };
 
+// `Window::fill`'s match names every window size from 2 to `crc::BATCH`.
+const _: () = assert!(crc::BATCH == 4);
+
 /// Up to [`crc::BATCH`] consecutive frames of a datagram, split, with their checksums
 /// computed together: the unit of work of the datagram decoders ([`Messages`],
 /// [`for_each_message`]).
