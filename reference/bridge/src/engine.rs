@@ -194,7 +194,13 @@ fn handle(
                 Event::Trade(t) => market.trade(t, sink),
                 Event::Market(m) => market.market_message(&m, sink),
                 Event::Instrument(d) => {
-                    market.define(d, &mut shared.hub.symbols.lock().expect("symbols lock"))
+                    let mut symbols = shared.hub.symbols.lock().expect("symbols lock");
+                    if let Err(refused) = market.define(d, &mut symbols) {
+                        metrics.definitions_refused.fetch_add(1, Relaxed);
+                        if refused.first {
+                            eprintln!("rltop bridge: {refused}");
+                        }
+                    }
                 }
                 Event::Heartbeat(_) => {}
                 Event::Stale { .. } => {

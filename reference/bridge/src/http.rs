@@ -60,11 +60,13 @@ impl ApiError {
         }
     }
 
+    /// `{"code":…,"msg":…}`.
+    pub fn body(&self) -> String {
+        serde_json::json!({"code": self.code, "msg": self.msg}).to_string()
+    }
+
     pub fn response(&self) -> Response<Body> {
-        json(
-            self.status,
-            serde_json::json!({"code": self.code, "msg": self.msg}).to_string(),
-        )
+        json(self.status, self.body())
     }
 }
 
@@ -669,6 +671,18 @@ fn metrics(server: &Server) -> Response<Body> {
         "counter",
         "Times a book went stale.",
         m.source_stale_events.load(Relaxed),
+    );
+    metric(
+        "definitions_refused_total",
+        "counter",
+        "Instrument definitions refused: symbol outside the served alphabet.",
+        m.definitions_refused.load(Relaxed),
+    );
+    metric(
+        "instruments_refused",
+        "gauge",
+        "Instruments not served: their latest definition was refused.",
+        server.shared.market.read().expect("market lock").refused() as u64,
     );
     metric(
         "redis_messages_total",

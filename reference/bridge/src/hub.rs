@@ -85,6 +85,19 @@ pub struct Metrics {
     pub source_stale_events: AtomicU64,
     pub redis_messages: AtomicU64,
     pub redis_reconnects: AtomicU64,
+    /// Definitions refused for their symbol (each repetition counts).
+    pub definitions_refused: AtomicU64,
+}
+
+/// A combined-stream frame, `{"stream":<name>,"data":<event>}`.
+pub fn combined_frame(stream: &str, data: &str) -> String {
+    let mut s = String::with_capacity(stream.len() + data.len() + 22);
+    s.push_str("{\"stream\":");
+    crate::json::string(&mut s, stream);
+    s.push_str(",\"data\":");
+    s.push_str(data);
+    s.push('}');
+    s
 }
 
 #[derive(Debug, Default)]
@@ -245,7 +258,7 @@ impl Hub {
             let frame = if client.combined.load(Relaxed) {
                 let c = combined.get_or_insert_with(|| {
                     let name = crate::streams::name(topic, &self.symbols.lock().expect("symbols"));
-                    format!("{{\"stream\":\"{name}\",\"data\":{raw}}}").into()
+                    combined_frame(&name, &raw).into()
                 });
                 Frame::Text(c.clone())
             } else {

@@ -25,6 +25,7 @@ struct ReadmeDoctests;
 pub mod engine;
 pub mod http;
 pub mod hub;
+pub mod json;
 pub mod market;
 pub mod redis_source;
 pub mod source;
@@ -67,6 +68,8 @@ pub struct Config {
     pub pong_timeout: Duration,
     /// No datagram for this long: the source is stale.
     pub stale_after: Duration,
+    /// Which instrument symbols are served.
+    pub symbol_alphabet: streams::SymbolAlphabet,
 }
 
 impl Config {
@@ -84,6 +87,7 @@ impl Config {
             ping_interval: Duration::from_secs(20),
             pong_timeout: Duration::from_secs(60),
             stale_after: Duration::from_secs(3),
+            symbol_alphabet: streams::SymbolAlphabet::Binance,
         }
     }
 }
@@ -143,7 +147,7 @@ pub async fn start(config: Config) -> Result<Running, String> {
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let shared = Arc::new(Shared {
         hub: Hub::new(config.queue_bytes),
-        market: RwLock::new(market::Market::default()),
+        market: RwLock::new(market::Market::new(config.symbol_alphabet)),
         status: Mutex::new(Status {
             source: config.source.describe(),
             health: Health::Starting,

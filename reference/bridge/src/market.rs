@@ -24,6 +24,12 @@
 //! instrument stale its view stands still (no events); when it recovers, the next diff
 //! takes clients from the last good state to the recovered one.
 //!
+//! # Text
+//!
+//! Symbols and assets come off the wire: the alphabet ([`SymbolAlphabet`]) decides which
+//! instruments are served, and every string is written through [`crate::json`]; the symbol
+//! is escaped once per definition ([`Definition::symbol_json`]).
+//!
 //! # Prices and quantities
 //!
 //! Decimal strings from the scaled integers and the definition's exponents
@@ -39,7 +45,8 @@ use rltop_book::{Book, Side, TopLevel};
 use rltop_feed::decimal::write_decimal;
 use rltop_feed::FeedHandler;
 
-use crate::streams::{Interval, Kind, SymbolKey, Symbols, Topic};
+use crate::json::{self, Quoted};
+use crate::streams::{Interval, Kind, SymbolAlphabet, SymbolKey, Symbols, Topic};
 
 /// Trades kept per instrument for `/api/v3/trades` (Binance's maximum `limit`).
 pub const TRADES_KEPT: usize = 1000;
@@ -61,6 +68,8 @@ pub struct Definition {
     pub key: SymbolKey,
     /// As the exchange writes it (`SIM1USDT`).
     pub symbol: String,
+    /// `symbol` as a JSON string literal, escaped once for every event that names it.
+    pub symbol_json: Quoted,
     pub base: String,
     pub quote: String,
     pub status: &'static str,
@@ -267,7 +276,30 @@ pub struct Market {
     pub instruments: BTreeMap<u32, Instrument>,
     /// Upper-case symbol → symbol id.
     pub by_symbol: HashMap<String, u32>,
+    alphabet: SymbolAlphabet,
+    /// Symbol ids whose definition was refused, with the symbol refused.
+    refused: BTreeMap<u32, String>,
     scratch: Vec<TopLevel>,
+}
+
+/// A definition the bridge does not serve: its symbol is outside the alphabet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refused {
+    pub symbol_id: u32,
+    pub symbol: String,
+    /// The first refusal of this symbol for this id (definitions repeat every cycle).
+    pub first: bool,
+}
+
+impl std::fmt::Display for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // `{:?}` escapes quotes, backslashes and control characters for a log line.
+        write!(
+            f,
+            "definition of symbol id {} refused: symbol {:?} is outside the symbol alphabet",
+            self.symbol_id, self.symbol
+        )
+    }
 }
 
 fn ms(ns: u64) -> u64 {
@@ -275,17 +307,40 @@ fn ms(ns: u64) -> u64 {
 }
 
 impl Market {
+    /// A market that serves the symbols of `alphabet`.
+    pub fn new(alphabet: SymbolAlphabet) -> Market {
+        Market {
+            alphabet,
+            ..Market::default()
+        }
+    }
+
     pub fn instrument(&self, symbol: &str) -> Option<&Instrument> {
         self.instruments.get(self.by_symbol.get(symbol)?)
     }
 
-    /// A definition arrived (first or update).
-    pub fn define(&mut self, d: &rltop::InstrumentDefinition, symbols: &mut Symbols) {
+    /// Symbol ids whose definition is refused.
+    pub fn refused(&self) -> usize {
+        self.refused.len()
+    }
+
+    /// A definition arrived (first or update). One whose symbol is outside the alphabet is
+    /// refused, and an instrument defined before under another symbol stops being served.
+    pub fn define(
+        &mut self,
+        d: &rltop::InstrumentDefinition,
+        symbols: &mut Symbols,
+    ) -> Result<(), Refused> {
         let symbol = d.symbol().to_string();
+        if !self.alphabet.admits(&symbol) {
+            return Err(self.refuse(d.symbol_id(), symbol));
+        }
+        self.refused.remove(&d.symbol_id());
         let key = symbols.intern(&symbol.to_ascii_lowercase());
         let def = Definition {
             symbol_id: d.symbol_id(),
             key,
+            symbol_json: Quoted::new(&symbol),
             symbol: symbol.clone(),
             base: d.base_asset().to_string(),
             quote: d.quote_asset().to_string(),
@@ -305,6 +360,24 @@ impl Market {
         }
         self.by_symbol.insert(symbol, d.symbol_id());
         inst.def = Some(def);
+        Ok(())
+    }
+
+    fn refuse(&mut self, symbol_id: u32, symbol: String) -> Refused {
+        if let Some(old) = self
+            .instruments
+            .get_mut(&symbol_id)
+            .and_then(|i| i.def.take())
+        {
+            self.by_symbol.remove(&old.symbol);
+        }
+        let first = self.refused.get(&symbol_id) != Some(&symbol);
+        self.refused.insert(symbol_id, symbol.clone());
+        Refused {
+            symbol_id,
+            symbol,
+            first,
+        }
     }
 
     /// The book of `symbol_id` changed (at header time `ts_ns`).
@@ -367,8 +440,8 @@ impl Market {
             let mut s = String::with_capacity(160);
             let _ = write!(
                 s,
-                "{{\"e\":\"trade\",\"E\":{time_ms},\"s\":\"{}\",\"t\":{},\"p\":",
-                def.symbol, record.id
+                "{{\"e\":\"trade\",\"E\":{time_ms},\"s\":{},\"t\":{},\"p\":",
+                def.symbol_json, record.id
             );
             def.price(&mut s, i128::from(record.price));
             s.push_str(",\"q\":");
@@ -417,8 +490,8 @@ impl Market {
         let mut s = String::with_capacity(180);
         let _ = write!(
             s,
-            "{{\"e\":\"aggTrade\",\"E\":{},\"s\":\"{}\",\"a\":{},\"p\":",
-            a.time_ms, def.symbol, a.id
+            "{{\"e\":\"aggTrade\",\"E\":{},\"s\":{},\"a\":{},\"p\":",
+            a.time_ms, def.symbol_json, a.id
         );
         def.price(&mut s, i128::from(a.price));
         s.push_str(",\"q\":");
@@ -526,9 +599,9 @@ impl Market {
             let mut s = String::with_capacity(400);
             let _ = write!(
                 s,
-                "{{\"e\":\"kline\",\"E\":{},\"s\":\"{}\",\"k\":",
+                "{{\"e\":\"kline\",\"E\":{},\"s\":{},\"k\":",
                 ms(k.header().timestamp()),
-                def.symbol
+                def.symbol_json
             );
             kline_object(&mut s, def, interval, &bar);
             s.push('}');
@@ -558,7 +631,7 @@ impl Market {
             let topic = Topic::Symbol(def.key, Kind::BookTicker);
             if sink.wants(topic) {
                 let mut s = String::with_capacity(160);
-                let _ = write!(s, "{{\"u\":{seq},\"s\":\"{}\",\"b\":", def.symbol);
+                let _ = write!(s, "{{\"u\":{seq},\"s\":{},\"b\":", def.symbol_json);
                 def.price(&mut s, i128::from(top.0.map_or(0, |l| l.0)));
                 s.push_str(",\"B\":");
                 def.qty(&mut s, top.0.map_or(0, |l| l.1));
@@ -771,8 +844,8 @@ fn diff_event(
     let mut s = String::with_capacity(96 + 40 * (bids.len() + asks.len()));
     let _ = write!(
         s,
-        "{{\"e\":\"depthUpdate\",\"E\":{time_ms},\"s\":\"{}\",\"U\":{first},\"u\":{last},\"b\":",
-        def.symbol
+        "{{\"e\":\"depthUpdate\",\"E\":{time_ms},\"s\":{},\"U\":{first},\"u\":{last},\"b\":",
+        def.symbol_json
     );
     levels_array(&mut s, def, bids);
     s.push_str(",\"a\":");
@@ -800,10 +873,13 @@ fn kline_object(s: &mut String, def: &Definition, interval: Interval, bar: &Bar)
     let id = |t: Option<u64>| t.map_or(-1, |t| t as i128);
     let _ = write!(
         s,
-        "{{\"t\":{},\"T\":{close_ms},\"s\":\"{}\",\"i\":\"{}\",\"f\":{},\"L\":{},\"o\":",
-        bar.open_ms,
-        def.symbol,
-        interval.name(),
+        "{{\"t\":{},\"T\":{close_ms},\"s\":{},\"i\":",
+        bar.open_ms, def.symbol_json,
+    );
+    json::string(s, interval.name());
+    let _ = write!(
+        s,
+        ",\"f\":{},\"L\":{},\"o\":",
         id(bar.first_trade),
         id(bar.last_trade)
     );
@@ -970,8 +1046,8 @@ fn ticker_event(inst: &Instrument, def: &Definition) -> String {
     let mut s = String::with_capacity(480);
     let _ = write!(
         s,
-        "{{\"e\":\"24hrTicker\",\"E\":{},\"s\":\"{}\",\"p\":",
-        f.time_ms, def.symbol
+        "{{\"e\":\"24hrTicker\",\"E\":{},\"s\":{},\"p\":",
+        f.time_ms, def.symbol_json
     );
     def.price(&mut s, i128::from(f.change));
     s.push_str(",\"P\":");
@@ -1019,8 +1095,8 @@ fn mini_ticker_event(inst: &Instrument, def: &Definition) -> String {
     let mut s = String::with_capacity(240);
     let _ = write!(
         s,
-        "{{\"e\":\"24hrMiniTicker\",\"E\":{},\"s\":\"{}\",\"c\":",
-        f.time_ms, def.symbol
+        "{{\"e\":\"24hrMiniTicker\",\"E\":{},\"s\":{},\"c\":",
+        f.time_ms, def.symbol_json
     );
     def.price(&mut s, i128::from(f.last));
     s.push_str(",\"o\":");

@@ -65,6 +65,8 @@ pub struct SimSpec {
     pub rate: f64,
     /// Stop after this many events (None: run until stopped).
     pub events: Option<u64>,
+    /// Symbols of the first instruments ([`rltop_sim::Config::symbols`]).
+    pub symbols: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -97,7 +99,14 @@ impl SourceSpec {
     ) -> Result<std::thread::JoinHandle<()>, String> {
         let name = format!("source {}", self.describe());
         let run: Box<dyn FnOnce() + Send> = match self {
-            SourceSpec::Sim(spec) => Box::new(move || sim(spec, &tx, &stop)),
+            SourceSpec::Sim(spec) => {
+                rltop_sim::Config {
+                    symbols: spec.symbols.clone(),
+                    ..rltop_sim::Config::default()
+                }
+                .check()?;
+                Box::new(move || sim(spec, &tx, &stop))
+            }
             SourceSpec::Pcap { path, plan, speed } => {
                 // Read (and check) up front: a bad file is an error of the command.
                 let packets = read_capture(&path)?;
@@ -149,6 +158,7 @@ fn sim(spec: SimSpec, tx: &SyncSender<Input>, stop: &AtomicBool) {
         // snapshot cycles come when a viewer expects them.
         mean_gap_ns: 1e9 / spec.rate,
         start_ns: realtime_ns(),
+        symbols: spec.symbols,
         ..rltop_sim::Config::default()
     };
     let mut market = rltop_sim::Market::new(cfg);

@@ -166,6 +166,40 @@ impl Symbols {
     }
 }
 
+/// Which instrument symbols the bridge serves: where the line is drawn for text off the
+/// wire. Either way every symbol is written through [`crate::json`], so no symbol can break
+/// a frame; the alphabet decides which instruments clients see at all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SymbolAlphabet {
+    /// Binance's symbol alphabet, `^[A-Z0-9._-]{1,20}$` (what its REST validation quotes):
+    /// every symbol served can be named in a stream (lower-cased) and in a URL without
+    /// escaping, as Binance's clients build them. Definitions with other symbols are
+    /// refused: not served, counted and logged.
+    #[default]
+    Binance,
+    /// Any symbol the decoder accepts (printable ASCII, so `"`, `\`, `/`, `<`, `@` and
+    /// spaces too). One outside Binance's alphabet is served in `exchangeInfo`, the REST
+    /// endpoints (`symbol=` percent-encoded) and the all-market arrays, but has no
+    /// per-symbol stream: a stream name cannot carry it.
+    Printable,
+}
+
+impl SymbolAlphabet {
+    pub fn admits(self, symbol: &str) -> bool {
+        match self {
+            SymbolAlphabet::Binance => {
+                (1..=20).contains(&symbol.len())
+                    && symbol.bytes().all(|b| {
+                        b.is_ascii_uppercase() || b.is_ascii_digit() || b"._-".contains(&b)
+                    })
+            }
+            SymbolAlphabet::Printable => {
+                !symbol.is_empty() && symbol.bytes().all(|b| (b' '..=b'~').contains(&b))
+            }
+        }
+    }
+}
+
 /// Most symbols a bridge interns from client stream names: a bound on what clients can make
 /// it remember (names of instruments that never come).
 pub const MAX_SYMBOLS: usize = 100_000;
@@ -180,11 +214,11 @@ pub fn parse(name: &str, symbols: &mut Symbols) -> Result<Topic, BadStream> {
         _ => {}
     }
     let (symbol, rest) = name.split_once('@').ok_or_else(bad)?;
-    let symbol_ok = !symbol.is_empty()
-        && symbol.len() <= 16
+    // Binance's alphabet, lower-cased.
+    let symbol_ok = (1..=20).contains(&symbol.len())
         && symbol
             .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b));
     if !symbol_ok {
         return Err(bad());
     }
@@ -275,6 +309,11 @@ mod tests {
             let t = parse(n, &mut s).unwrap();
             assert_eq!(name(t, &s), n);
         }
+        // Binance's symbol alphabet, lower-cased.
+        for n in ["btc-usdt@trade", "brk.b@ticker", "a_b@depth5"] {
+            let t = parse(n, &mut s).unwrap();
+            assert_eq!(name(t, &s), n);
+        }
         // The explicit default speed is the same stream.
         assert_eq!(
             parse("btcusdt@depth@1000ms", &mut s),
@@ -293,11 +332,40 @@ mod tests {
             "btcusdt@depth7",
             "btcusdt@depth@10ms",
             "btcusdt@kline_2m",
-            "btc-usdt@trade",
+            "btc/usdt@trade",
+            "btc\"@trade",
+            "btc\\@trade",
+            "btc<b>@trade",
+            "abcdefghijklmnopqrstu@trade",
             "@trade",
             "!ticker",
         ] {
             assert_eq!(parse(n, &mut s), Err(BadStream(n.to_string())), "{n}");
+        }
+    }
+
+    #[test]
+    fn symbol_alphabets() {
+        use SymbolAlphabet::*;
+        for ok in ["BTCUSDT", "BRK.B", "A-B_C", "X", "ABCDEFGHIJKLMNOPQRST"] {
+            assert!(Binance.admits(ok), "{ok}");
+            assert!(Printable.admits(ok), "{ok}");
+        }
+        for (text, printable) in [
+            ("EV\"L\\X", true),
+            ("btcusdt", true),
+            ("A/B", true),
+            ("A<B", true),
+            ("A@B", true),
+            ("A B", true),
+            ("ABCDEFGHIJKLMNOPQRSTU", true),
+            ("", false),
+            ("A\u{7f}", false),
+            ("A\tB", false),
+            ("É", false),
+        ] {
+            assert!(!Binance.admits(text), "{text:?}");
+            assert_eq!(Printable.admits(text), printable, "{text:?}");
         }
     }
 

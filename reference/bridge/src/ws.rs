@@ -407,7 +407,7 @@ fn subscribe(
             // The current state at once, then changes.
             let event = server.shared.status.lock().expect("status lock").event();
             let text = if client.combined.load(Relaxed) {
-                format!("{{\"stream\":\"!bridgeStatus\",\"data\":{event}}}")
+                crate::hub::combined_frame("!bridgeStatus", &event)
             } else {
                 event
             };

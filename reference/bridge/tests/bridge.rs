@@ -9,14 +9,14 @@ use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
 use rltop_bridge::source::{SimSpec, SourceSpec};
-use rltop_bridge::{Config, Running};
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::Message;
 
-type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<TcpStream>>;
+mod common;
+use common::*;
 
 fn sim(rate: f64) -> SourceSpec {
     SourceSpec::Sim(SimSpec {
@@ -25,13 +25,8 @@ fn sim(rate: f64) -> SourceSpec {
         instruments: 3,
         rate,
         events: None,
+        symbols: Vec::new(),
     })
-}
-
-async fn start(source: SourceSpec, tune: impl FnOnce(&mut Config)) -> Running {
-    let mut config = Config::new("127.0.0.1:0".parse().unwrap(), source);
-    tune(&mut config);
-    rltop_bridge::start(config).await.expect("bridge starts")
 }
 
 /// Waits until the bridge has every instrument's definition and a live book.
@@ -49,70 +44,6 @@ async fn until_live(addr: SocketAddr) {
         }
         assert!(Instant::now() < deadline, "bridge not live: {body}");
         tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-/// A plain HTTP/1.1 GET: (status, body).
-async fn get(addr: SocketAddr, path: &str, headers: &[(&str, &str)]) -> (u16, String) {
-    let mut s = TcpStream::connect(addr).await.unwrap();
-    let mut req = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
-    for (k, v) in headers {
-        req += &format!("{k}: {v}\r\n");
-    }
-    req += "\r\n";
-    s.write_all(req.as_bytes()).await.unwrap();
-    let mut buf = Vec::new();
-    tokio::time::timeout(Duration::from_secs(10), s.read_to_end(&mut buf))
-        .await
-        .expect("response in time")
-        .unwrap();
-    parse_response(&buf)
-}
-
-fn parse_response(buf: &[u8]) -> (u16, String) {
-    let text = String::from_utf8_lossy(buf);
-    let status = text[9..12].parse().unwrap();
-    let (head, body) = text.split_once("\r\n\r\n").unwrap();
-    let body = if head
-        .to_ascii_lowercase()
-        .contains("transfer-encoding: chunked")
-    {
-        // Chunks: size line, data, CRLF.
-        let mut out = String::new();
-        let mut rest = body;
-        while let Some((size, after)) = rest.split_once("\r\n") {
-            let n = usize::from_str_radix(size.trim(), 16).unwrap();
-            if n == 0 {
-                break;
-            }
-            out += &after[..n];
-            rest = &after[n + 2..];
-        }
-        out
-    } else {
-        body.to_string()
-    };
-    (status, body)
-}
-
-async fn connect(addr: SocketAddr, path: &str) -> Ws {
-    let (ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}{path}"))
-        .await
-        .expect("upgrade");
-    ws
-}
-
-/// The next text frame, within `secs`.
-async fn next_text(ws: &mut Ws, secs: u64) -> String {
-    loop {
-        let m = tokio::time::timeout(Duration::from_secs(secs), ws.next())
-            .await
-            .expect("a frame in time")
-            .expect("open")
-            .expect("no error");
-        if let Message::Text(t) = m {
-            return t.to_string();
-        }
     }
 }
 
@@ -403,14 +334,6 @@ async fn silent_client(addr: SocketAddr, path: &str) -> TcpStream {
         String::from_utf8_lossy(&head)
     );
     s
-}
-
-fn metric(text: &str, name: &str) -> u64 {
-    text.lines()
-        .find_map(|l| l.strip_prefix(&format!("rltop_bridge_{name} ")))
-        .unwrap_or_else(|| panic!("{name} in {text}"))
-        .parse()
-        .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

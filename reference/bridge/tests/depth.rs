@@ -122,7 +122,7 @@ fn snapshots_and_diffs_rebuild_the_engines_books() {
     let snapshot_every = datagrams.len() / 12 + 1;
     for (i, d) in datagrams.iter().enumerate() {
         feed.on_datagram(&d.bytes, &mut |e| match e {
-            Event::Instrument(def) => market.define(def, &mut symbols),
+            Event::Instrument(def) => market.define(def, &mut symbols).expect("SIM<id>USDT"),
             Event::Trade(t) => market.trade(t, &mut sink),
             Event::Market(m) => market.market_message(&m, &mut sink),
             Event::Book { symbol_id, .. } => market.book_changed(symbol_id, d.time_ns),

@@ -8,6 +8,13 @@ use std::time::Duration;
 
 use clap::Args;
 use rltop_bridge::source::{RedisSpec, SimSpec, SourceSpec};
+use rltop_bridge::streams::SymbolAlphabet;
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum Alphabet {
+    Binance,
+    Printable,
+}
 
 use crate::util::parse_duration;
 
@@ -63,6 +70,15 @@ pub struct BridgeArgs {
     /// Simulator: stop after this many events (default: run until stopped).
     #[arg(long)]
     events: Option<u64>,
+    /// Simulator: symbols of the first instruments, comma-separated (the others are
+    /// SIM<id>USDT).
+    #[arg(long, value_delimiter = ',')]
+    symbols: Vec<String>,
+    /// Which instrument symbols are served: `binance` (A–Z 0–9 . _ -, as Binance's clients
+    /// expect; others are refused and counted) or `printable` (any the feed carries, with
+    /// no per-symbol stream for those outside Binance's alphabet).
+    #[arg(long, value_enum, default_value = "binance")]
+    symbol_alphabet: Alphabet,
     /// Most WebSocket connections at once.
     #[arg(long, default_value_t = 20_000)]
     max_connections: usize,
@@ -103,6 +119,7 @@ pub fn run(args: BridgeArgs) -> Result<(), String> {
                 instruments: args.instruments,
                 rate: args.rate,
                 events: args.events,
+                symbols: args.symbols.clone(),
             })
         }
         "multicast" => SourceSpec::Multicast {
@@ -138,6 +155,10 @@ pub fn run(args: BridgeArgs) -> Result<(), String> {
     config.incoming_per_second = args.incoming_rate;
     config.ping_interval = args.ping_interval;
     config.pong_timeout = args.pong_timeout;
+    config.symbol_alphabet = match args.symbol_alphabet {
+        Alphabet::Binance => SymbolAlphabet::Binance,
+        Alphabet::Printable => SymbolAlphabet::Printable,
+    };
     config.stale_after = args.stale_after;
     let scheme = if config.tls.is_some() {
         "https"

@@ -98,6 +98,7 @@ pub fn run(args: GatewayArgs) -> Result<(), String> {
                 instruments: args.instruments,
                 rate: args.rate,
                 events: args.events,
+                symbols: Vec::new(),
             })
         }
         "multicast" => SourceSpec::Multicast {

@@ -66,17 +66,24 @@ pub struct MarketArgs {
     /// Seconds of quiet after the flow: snapshots, statistics and heartbeats go on.
     #[arg(long, default_value_t = 3)]
     pub quiet_tail: u64,
+    /// Symbols of the first instruments, comma-separated (the others are SIM<id>USDT).
+    #[arg(long, value_delimiter = ',')]
+    pub symbols: Vec<String>,
 }
 
 impl MarketArgs {
-    pub fn config(&self) -> rltop_sim::Config {
-        rltop_sim::Config {
+    /// The simulator's settings; an error names a symbol the definition cannot carry.
+    pub fn config(&self) -> Result<rltop_sim::Config, String> {
+        let cfg = rltop_sim::Config {
             seed: self.seed,
             instruments: self.instruments,
             events: self.events,
             quiet_tail_s: self.quiet_tail,
+            symbols: self.symbols.clone(),
             ..rltop_sim::Config::default()
-        }
+        };
+        cfg.check().map_err(|e| format!("--symbols: {e}"))?;
+        Ok(cfg)
     }
 }
 
@@ -116,7 +123,7 @@ pub fn load_plan(path: Option<&PathBuf>) -> Result<Plan, String> {
 fn sim(args: SimArgs) -> Result<(), String> {
     use std::io::Write;
     let plan = load_plan(args.plan.as_ref())?;
-    let (datagrams, oracle) = rltop_sim::Simulation::with_plan(args.market.config(), plan).run();
+    let (datagrams, oracle) = rltop_sim::Simulation::with_plan(args.market.config()?, plan).run();
     let out = args.out.display().to_string();
     let write = || -> std::io::Result<()> {
         let file = std::io::BufWriter::new(std::fs::File::create(&args.out)?);

@@ -171,7 +171,7 @@ fn dpdk(plan: rltop_net::Plan, source: Source, args: &PublishArgs) -> Result<(),
 
 fn open_source(args: &PublishArgs) -> Result<Source, String> {
     if args.source == "sim" {
-        let mut cfg = args.market.config();
+        let mut cfg = args.market.config()?;
         if args.duration.is_some() && !user_gave_events() {
             // With --for the simulator runs until the time is up.
             cfg.events = u64::MAX;

@@ -42,7 +42,7 @@ pub struct Datagram {
 }
 
 /// Simulation settings.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Config {
     pub seed: u64,
     pub instruments: u32,
@@ -58,6 +58,29 @@ pub struct Config {
     /// Resting orders an instrument's book is kept at or above (real books hold hundreds to
     /// thousands): below it, order flow is passive orders only.
     pub min_resting: usize,
+    /// Symbols of the first instruments, in symbol-id order; the others are `SIM<id>USDT`.
+    /// Each must fit `InstrumentDefinition.symbol` ([`Config::check`]).
+    pub symbols: Vec<String>,
+}
+
+impl Config {
+    /// Refuses symbols the definition's text field cannot carry (too long, not printable
+    /// ASCII), naming the first such symbol and why.
+    pub fn check(&self) -> Result<(), String> {
+        let mut d = InstrumentDefinition::new();
+        for (i, symbol) in self.symbols.iter().enumerate() {
+            d.set_symbol(symbol)
+                .map_err(|e| format!("symbol {} ({symbol:?}): {e}", i + 1))?;
+        }
+        Ok(())
+    }
+
+    fn symbol(&self, symbol_id: u32) -> String {
+        match self.symbols.get(symbol_id as usize - 1) {
+            Some(s) => s.clone(),
+            None => format!("SIM{symbol_id}USDT"),
+        }
+    }
 }
 
 impl Default for Config {
@@ -70,6 +93,7 @@ impl Default for Config {
             quiet_tail_s: 3,
             start_ns: 1_700_000_000_000_000_000,
             min_resting: 500,
+            symbols: Vec::new(),
         }
     }
 }
@@ -147,15 +171,15 @@ impl Market {
             })
             .collect();
         Self {
+            now: cfg.start_ns,
+            last_second: cfg.start_ns / SECOND_NS,
             cfg,
             rng,
-            now: cfg.start_ns,
             insts,
             next_order_id: 1,
             next_trade_id: 0,
             next_liquidation_id: 0,
             events_done: 0,
-            last_second: cfg.start_ns / SECOND_NS,
         }
     }
 
@@ -471,8 +495,9 @@ impl Market {
         d.set_trading_status(TradingStatus::Trading);
         d.set_price_exponent(-2);
         d.set_quantity_exponent(-3);
-        // Names are short ASCII, within the 16/8-byte fields: these cannot fail.
-        let _ = d.set_symbol(&format!("SIM{sym}USDT"));
+        // Config::check refuses a symbol the field cannot carry; the default names and
+        // the assets are short ASCII.
+        let _ = d.set_symbol(&self.cfg.symbol(sym));
         let _ = d.set_base_asset(&format!("SIM{sym}"));
         let _ = d.set_quote_asset("USDT");
         d.set_tick_size(TICK);
@@ -505,6 +530,7 @@ impl Simulation {
     /// recovers), and the end of the session. Returns every datagram in publication order
     /// and the engines' final books.
     pub fn run(self) -> (Vec<Datagram>, Oracle) {
+        let quiet_tail_s = self.cfg.quiet_tail_s;
         let mut market = Market::new(self.cfg);
         let endpoints = self.plan.endpoints();
         let mut publisher = Publisher::new(self.plan, Memory::default());
@@ -521,7 +547,7 @@ impl Simulation {
         while market.step(&mut events) {
             publish(&mut publisher, &mut events, market.now());
         }
-        let end = market.now() + self.cfg.quiet_tail_s * SECOND_NS;
+        let end = market.now() + quiet_tail_s * SECOND_NS;
         while market.now() < end {
             market.idle(SECOND_NS / 4, &mut events);
             publish(&mut publisher, &mut events, market.now());
