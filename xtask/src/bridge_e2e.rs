@@ -194,7 +194,54 @@ pub fn browser(rltop: &Path, dir: &Path) -> Result<String, String> {
         Duration::from_secs(120),
     )
     .map_err(|e| format!("{e}\nbridge log:\n{}", tail(&bridge.log(), 20)))?;
-    Ok(format!("{}\nscreenshot: {}", tail(&out, 2), shot.display()))
+    drop(bridge);
+    let hostile = hostile_page(rltop, dir, &tests)?;
+    Ok(format!(
+        "{}\nscreenshot: {}\n{hostile}",
+        tail(&out, 2),
+        shot.display()
+    ))
+}
+
+/// Symbols with markup, quotes and backslashes (the longest is the field's 16 bytes).
+const HOSTILE_SYMBOLS: [&str; 3] = ["<b id=p>\"\\/</b>", "EV\"L\\X", "&lt;<i>&amp;"];
+
+/// The page against a bridge whose simulator names instruments with hostile text, served
+/// under `--symbol-alphabet printable`: every name shown verbatim, none parsed as markup.
+fn hostile_page(rltop: &Path, dir: &Path, tests: &Path) -> Result<String, String> {
+    let names = HOSTILE_SYMBOLS.join(",");
+    let (bridge, port) = bridge(
+        rltop,
+        &[
+            "--source",
+            "sim",
+            "--rate",
+            "2000",
+            "--symbols",
+            &names,
+            "--symbol-alphabet",
+            "printable",
+            // The test switches symbols faster than Binance's 5 requests a second.
+            "--incoming-rate",
+            "100",
+        ],
+        dir,
+        "bridge-hostile-page",
+    )?;
+    let every: Vec<&str> = HOSTILE_SYMBOLS.into_iter().chain(["SIM4USDT"]).collect();
+    let shot = dir.join("bridge-hostile-page.png");
+    let out = run_bounded(
+        Command::new("node")
+            .arg(tests.join("hostile_page_test.mjs"))
+            .arg(format!("http://127.0.0.1:{port}/?symbol=SIM4USDT"))
+            .arg(&shot)
+            .arg(serde_json::to_string(&every).map_err(|e| e.to_string())?)
+            .env("CHROMIUM", "/usr/bin/chromium"),
+        "node hostile_page_test.mjs (headless Chromium, hostile symbols)",
+        Duration::from_secs(120),
+    )
+    .map_err(|e| format!("{e}\nbridge log:\n{}", tail(&bridge.log(), 20)))?;
+    Ok(tail(&out, 1))
 }
 
 /// The crate's tests that need Debian's redis-server and nginx.
