@@ -141,46 +141,56 @@ fn counts(mt: &MessageType, bytes: &[u8]) -> HashMap<&'static str, u64> {
         .collect()
 }
 
-/// The canonical JSON of a decoded (already validated) message of protocol `p`.
+/// The canonical JSON of one field the form carries; `None` for reserved and count fields.
+fn leaf_json(f: &Field, bytes: &[u8]) -> Option<Value> {
+    Some(match f.kind {
+        FieldKind::Reserved | FieldKind::Count { .. } => return None,
+        FieldKind::Int { signed } => int_json(read_int(bytes, f, signed), f.size),
+        FieldKind::Flags { .. } => int_json(read_int(bytes, f, false), f.size),
+        FieldKind::Enum {
+            values,
+            names,
+            signed,
+            ..
+        } => {
+            let v = read_int(bytes, f, signed);
+            match values.iter().position(|x| i128::from(*x) == v) {
+                Some(k) => Value::String(names[k].to_string()),
+                None => int_json(v, f.size),
+            }
+        }
+        FieldKind::Text => {
+            Value::String(crate::ascii_str(&bytes[f.offset..f.offset + f.size]).to_string())
+        }
+    })
+}
+
+/// The canonical JSON of a decoded (already validated) message of protocol `p`: `"type"`,
+/// then the fields in the field table's order, which is the schema's declaration order.
 pub fn to_json(p: &Protocol, mt: &MessageType, bytes: &[u8]) -> Value {
     let version = bytes[p.version_offset];
     let counts = counts(mt, bytes);
     let mut root = Value::Object(Map::new());
     *slot(&mut root, &[Step::Key("type")]) = Value::String(mt.name.to_string());
     for f in mt.fields {
-        if let FieldKind::Count { array, .. } = f.kind {
-            // A counted array is present even when empty.
-            *slot(&mut root, &[Step::Key(array)]) = Value::Array(Vec::new());
-        }
-    }
-    for f in mt.fields {
-        let st = steps(f.name);
-        let (top, index) = top_and_index(&st);
-        let past_count = matches!((counts.get(top), index), (Some(&c), Some(i)) if i as u64 >= c);
-        if past_count || derived(p, f) || f.since > version {
+        if derived(p, f) || f.since > version {
             continue;
         }
-        let v = match f.kind {
-            FieldKind::Reserved | FieldKind::Count { .. } => continue,
-            FieldKind::Int { signed } => int_json(read_int(bytes, f, signed), f.size),
-            FieldKind::Flags { .. } => int_json(read_int(bytes, f, false), f.size),
-            FieldKind::Enum {
-                values,
-                names,
-                signed,
-                ..
-            } => {
-                let v = read_int(bytes, f, signed);
-                match values.iter().position(|x| i128::from(*x) == v) {
-                    Some(k) => Value::String(names[k].to_string()),
-                    None => int_json(v, f.size),
-                }
+        let st = steps(f.name);
+        let (top, index) = top_and_index(&st);
+        if let Some(&count) = counts.get(top) {
+            // A counted array is present even when empty, where its first entry is declared.
+            let array = slot(&mut root, &[Step::Key(top)]);
+            if array.is_null() {
+                *array = Value::Array(Vec::new());
             }
-            FieldKind::Text => {
-                Value::String(crate::ascii_str(&bytes[f.offset..f.offset + f.size]).to_string())
+            if index.is_some_and(|i| i as u64 >= count) {
+                continue;
             }
-        };
-        *slot(&mut root, &st) = v;
+        }
+        if let Some(v) = leaf_json(f, bytes) {
+            *slot(&mut root, &st) = v;
+        }
     }
     root
 }

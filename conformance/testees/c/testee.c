@@ -394,8 +394,6 @@ static jval *message_json(const rltop_message *m) {
     jval *root = jnew(J_OBJ);
     size_t i;
     jpush(root, "type", jstr(mi->name));
-    for (i = 0; i < mi->field_count; i++)
-        if (mi->fields[i].kind == RLTOP_FIELD_COUNT) jpush(root, mi->fields[i].counted_array, jnew(J_ARR));
     for (i = 0; i < mi->field_count; i++) {
         const rltop_field_info *f = &mi->fields[i];
         const unsigned char *p = m->bytes + f->offset;
@@ -403,7 +401,10 @@ static jval *message_json(const rltop_message *m) {
         size_t n = parse_path(f->path, s, 16);
         long long count = count_for(mi, m->bytes, s, n);
         jval *v, *at;
-        if (f->kind == RLTOP_FIELD_RESERVED || f->kind == RLTOP_FIELD_COUNT || derived(f) || f->since > m->version) continue;
+        if (derived(f) || f->since > m->version) continue;
+        /* A counted array is present even when empty, where its first entry is declared. */
+        if (count >= 0 && !jget(root, s[0].key)) jpush(root, s[0].key, jnew(J_ARR));
+        if (f->kind == RLTOP_FIELD_RESERVED || f->kind == RLTOP_FIELD_COUNT) continue;
         if (count >= 0 && (long long)s[1].index >= count) continue;
         switch (f->kind) {
         case RLTOP_FIELD_ENUM: {
