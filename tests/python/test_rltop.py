@@ -41,6 +41,7 @@ def test_vector_round_trip(case):
     data = bytes.fromhex(case["hex"])
     msg = rltop.decode(data)
     assert canonical.to_json(msg) == case["json"]
+    assert canonical.dumps(msg) == json.dumps(case["json"], separators=(",", ":")), "key order is the vector's"
     assert rltop.encode(msg) == data
     assert rltop.encode(canonical.from_json(case["json"])) == data
     assert type(msg).SIZE == len(data)
@@ -179,6 +180,8 @@ def test_pcap_round_trip_and_dump(tmp_path):
     out = subprocess.run([sys.executable, "-m", "rltop", "dump", str(path)], capture_output=True, text=True)
     lines = out.stdout.splitlines()
     assert out.returncode == 1, "an error was met, so the exit status says so"
+    assert lines[0].startswith("#0 1700000000.123456789 10.0.0.1:40000 > 239.255.0.4:9004 {")
+    assert lines[2].startswith("#1 1700000000.223456789 ")
     assert '"type":"Heartbeat"' in lines[0] and '"type":"Trade"' in lines[1]
     assert "ERROR Truncated offset=0" in lines[2]
 

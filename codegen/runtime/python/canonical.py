@@ -1,9 +1,11 @@
 """The canonical JSON form of a message, shared by every binding and by the conformance
-vectors (conformance/README.md): field names from the schema, ``"type"`` first; 64-bit
+vectors (conformance/README.md): field names from the schema, ``"type"`` first, then the
+fields in the schema's declaration order, written compactly (``dumps``); 64-bit
 integers as decimal strings; enumerations by variant name; flag sets as integers; text
 without padding; reserved and count fields left out (a counted array lists its valid
 entries); the header without the fields an encoder derives."""
 
+import json
 from typing import Any, Dict
 
 from . import messages
@@ -43,6 +45,11 @@ def to_json(msg) -> Dict[str, Any]:
     out: Dict[str, Any] = {"type": type(msg).__name__}
     out.update(_record_to_json(msg))
     return out
+
+
+def dumps(msg) -> str:
+    """The canonical JSON text of a message: the same characters in every binding."""
+    return json.dumps(to_json(msg), separators=(",", ":"))
 
 
 def _value_from_json(spec, j, path):

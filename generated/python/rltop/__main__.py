@@ -3,7 +3,6 @@
 messages back to back, one line each as canonical JSON, with errors where they are."""
 
 import argparse
-import json
 import os
 import sys
 
@@ -20,8 +19,13 @@ def _dump_datagram(label: str, payload: bytes, out) -> int:
             field = f" field={item.field}" if item.field else ""
             out.write(f"{label} ERROR {item.kind} offset={item.offset}{field}: {item}\n")
         else:
-            out.write(f"{label} {json.dumps(canonical.to_json(item), separators=(',', ':'))}\n")
+            out.write(f"{label} {canonical.dumps(item)}\n")
     return errors
+
+
+def _timestamp(ns: int) -> str:
+    """Seconds and a 9-digit fraction, from the integer: a float holds about 16 digits."""
+    return f"{ns // 1_000_000_000}.{ns % 1_000_000_000:09d}"
 
 
 def dump(path: str, out=sys.stdout) -> int:
@@ -32,7 +36,7 @@ def dump(path: str, out=sys.stdout) -> int:
         if pcap.is_pcap(head):
             errors = 0
             for p in pcap.read(f):
-                label = f"#{p.index} {p.timestamp_ns / 1e9:.9f} {p.src}:{p.sport} > {p.dst}:{p.dport}"
+                label = f"#{p.index} {_timestamp(p.timestamp_ns)} {p.src}:{p.sport} > {p.dst}:{p.dport}"
                 errors += _dump_datagram(label, p.payload, out)
             return errors
         return _dump_datagram(path, f.read(), out)
