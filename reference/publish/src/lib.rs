@@ -851,6 +851,12 @@ impl<T: Transport> Publisher<T> {
     }
 
     fn full_book(&mut self, instrument_at: usize, now_ns: u64) {
+        // The datagram holding the increments the snapshot covers goes to the outbox ahead
+        // of the snapshot's: a subscriber that gets the streams in the order they were sent
+        // (a gateway's TCP connection) never meets a snapshot newer than the increments
+        // before it, which a live level book must take for a loss (SPEC.md §8).
+        let group = self.instruments[instrument_at].group;
+        self.close(self.slot_index(group, Stream::Incremental));
         let inst = &mut self.instruments[instrument_at];
         let mut s = OrderBookSnapshot::new();
         s.set_symbol_id(inst.symbol_id);
@@ -871,7 +877,6 @@ impl<T: Transport> Publisher<T> {
         for (slot, t) in ts.trades_mut().iter_mut().zip(inst.recent.iter().rev()) {
             *slot = *t;
         }
-        let group = inst.group;
         self.stats.snapshots += 1;
         self.put(group, &mut s, now_ns);
         self.put(group, &mut ts, now_ns);

@@ -320,6 +320,39 @@ fn cycles_snapshots_top_of_book_statistics_definitions_heartbeats() {
 }
 
 #[test]
+fn a_snapshot_leaves_after_the_increments_it_covers() {
+    // Every 100 increments (at one instant: nothing leaves by the hold time before the
+    // flush), then once the full-book period has passed.
+    let mut p = publisher(Plan::default());
+    for order_id in 1..=250 {
+        p.publish(&add(1, order_id, Side::Buy, 100, 1), T0).unwrap();
+    }
+    let t1 = T0 + 1000 * MS;
+    p.publish(&add(1, 251, Side::Buy, 100, 1), t1).unwrap();
+    p.flush(t1).unwrap();
+    let sent = p.into_transport().sent;
+    let mut increments = 0;
+    let mut snapshots = Vec::new();
+    for (k, d) in sent.iter().enumerate() {
+        for m in rltop::messages(&d.bytes) {
+            match m.unwrap() {
+                Message::AddOrder(a) => increments = increments.max(a.order_book_seq()),
+                Message::OrderBookSnapshot(s) => {
+                    assert!(
+                        s.snapshot_seq() <= increments,
+                        "datagram {k}: snapshot at {} sent after increments up to {increments} only",
+                        s.snapshot_seq()
+                    );
+                    snapshots.push(s.snapshot_seq());
+                }
+                _ => {}
+            }
+        }
+    }
+    assert_eq!(snapshots, [100, 200, 251]);
+}
+
+#[test]
 fn instrument_groups_sessions_and_the_b_line() {
     let mut plan: Plan = Plan::from_toml(
         &format!(
