@@ -2,8 +2,8 @@
 //! with the feed handler (SPEC.md §8, A/B arbitration), and shows them: a live top-of-book
 //! table on a terminal, or `--json` lines of events. At exit, a summary (messages,
 //! datagrams, gaps, recoveries, time stale, latency from the header timestamp to the
-//! kernel's receive timestamp) and, with `--books-out`, the final books as JSON in the form
-//! `rltop sim --books` writes.
+//! kernel's receive timestamp; with `--json`, its counts also as the last line) and, with
+//! `--books-out`, the final books as JSON in the form `rltop sim --books` writes.
 //!
 //! Bad datagrams (garbage, truncated, corrupted) are counted, the first few reported with
 //! their group and byte offset; they never stop the listener.
@@ -442,6 +442,17 @@ pub fn run(args: ListenArgs) -> Result<(), String> {
     } else {
         println!("{summary}");
     }
+    if args.json {
+        let line = json_summary(
+            &stats,
+            datagrams,
+            bytes,
+            &c,
+            symbols.len(),
+            symbols.len() - stale.len(),
+        );
+        let _ = writeln!(std::io::stdout(), "{line}");
+    }
     if !stale.is_empty() {
         eprintln!("rltop listen: instruments not live at exit: {stale:?}");
     }
@@ -530,6 +541,31 @@ fn draw(
         )?;
     }
     out.flush()
+}
+
+/// The last `--json` line: the summary's counts, for scripts and tests.
+fn json_summary(
+    stats: &rltop_feed::Stats,
+    datagrams: u64,
+    bytes: u64,
+    c: &Counters,
+    instruments: usize,
+    live: usize,
+) -> String {
+    serde_json::json!({"summary": {
+        "messages": stats.messages,
+        "datagrams": datagrams,
+        "bytes": bytes,
+        "rejected": c.rejected,
+        "duplicates": stats.duplicates,
+        "session_gaps": c.gaps,
+        "recoveries": c.recoveries,
+        "stale_s": c.stale_ns as f64 / 1e9,
+        "instruments": instruments,
+        "live": live,
+        "trades": c.trades,
+    }})
+    .to_string()
 }
 
 /// One event as a JSON line.
