@@ -757,6 +757,100 @@ impl<'m> Vectors<'m> {
         ]
     }
 
+    /// Keys that name no field of the canonical form, each refused: the header fields the
+    /// encoder fills and its reserved bytes, count and reserved fields, and unknown keys in
+    /// the header and in a nested record.
+    fn keys_outside_the_form(&self, rec: &Record, good: &Value) -> Vec<Value> {
+        let mut cases = Vec::new();
+        let mut case = |what: String, j: Value| {
+            cases.push(json!({ "name": format!("{}/{what}", rec.name), "json": j }));
+        };
+        let header_key = &rec.fields[0].name;
+        for (i, f) in self.schema.header().fields.iter().enumerate() {
+            if self.schema.protocol.roles.derived().contains(&i) || f.is_reserved() {
+                let mut j = good.clone();
+                j[header_key][&f.name] = json!(0);
+                case(format!("header-key-{}", f.name), j);
+            }
+        }
+        let mut j = good.clone();
+        j[header_key]["no_such_field"] = json!(0);
+        case("header-unknown-key".into(), j);
+        for f in rec.fields.iter().skip(1) {
+            let kind = match (f.count_of, f.is_reserved()) {
+                (Some(array), _) => {
+                    let n = good[&rec.fields[array].name].as_array().map_or(0, Vec::len);
+                    Some(("count", json!(n)))
+                }
+                (None, true) => Some(("reserved", json!(0))),
+                (None, false) => None,
+            };
+            if let Some((what, value)) = kind {
+                let mut j = good.clone();
+                j[&f.name] = value;
+                case(format!("key-of-a-{what}-field-{}", f.name), j);
+            }
+        }
+        let nested = rec.fields.iter().skip(1).find_map(|f| match &good[&f.name] {
+            Value::Object(_) => Some(format!("/{}", f.name)),
+            Value::Array(a) if a.first().is_some_and(Value::is_object) => {
+                Some(format!("/{}/0", f.name))
+            }
+            _ => None,
+        });
+        if let Some(pointer) = nested {
+            let mut j = good.clone();
+            if let Some(Value::Object(o)) = j.pointer_mut(&pointer) {
+                o.insert("no_such_field".into(), json!(0));
+            }
+            case(format!("nested-unknown-key{}", pointer.replace('/', "-")), j);
+        }
+        cases
+    }
+
+    /// Values outside the canonical form, each refused: a 64-bit integer's decimal string
+    /// with a sign, leading zeros, `-0`, spaces, an exponent, hex or nothing; text with a
+    /// character outside ASCII.
+    fn values_outside_the_form(&self, rec: &Record, lay: &RecordLayout, good: &Value) -> Vec<Value> {
+        let mut cases = Vec::new();
+        let top_level = |l: &&Leaf| l.field != 0 && l.path == rec.fields[l.field].name;
+        let wide: Vec<(Prim, &str)> = lay
+            .leaves
+            .iter()
+            .filter(top_level)
+            .filter_map(|l| match l.kind {
+                LeafKind::Int(p) if p.size() == 8 => Some((p, rec.fields[l.field].name.as_str())),
+                _ => None,
+            })
+            .collect();
+        // A signed field where there is one: there `-0` and `-5` are numbers of its range.
+        if let Some(&(_, field)) = wide.iter().find(|(p, _)| p.signed()).or(wide.first()) {
+            for (what, text) in [
+                ("plus-sign", "+5"),
+                ("leading-zero", "007"),
+                ("minus-zero", "-0"),
+                ("leading-space", " 5"),
+                ("trailing-space", "5 "),
+                ("empty", ""),
+                ("exponent", "1e3"),
+                ("hex", "0x10"),
+                ("fraction", "5.0"),
+                ("underscore", "1_000"),
+            ] {
+                let mut j = good.clone();
+                j[field] = json!(text);
+                cases.push(json!({ "name": format!("{}/decimal-{what}-{field}", rec.name), "json": j }));
+            }
+        }
+        if let Some(leaf) = lay.leaves.iter().filter(top_level).find(|l| l.kind == LeafKind::Text) {
+            let field = &rec.fields[leaf.field].name;
+            let mut j = good.clone();
+            j[field] = json!("A\u{e9}");
+            cases.push(json!({ "name": format!("{}/text-non-ascii-{field}", rec.name), "json": j }));
+        }
+        cases
+    }
+
     /// JSON an encoder must refuse, one rule broken per case.
     fn encode_error_file(&self) -> Value {
         let mut cases = Vec::new();
@@ -849,6 +943,8 @@ impl<'m> Vectors<'m> {
             let mut j = good.json.clone();
             j["no_such_field"] = json!(0);
             cases.push(json!({ "name": format!("{name}/unknown-key"), "json": j }));
+            cases.extend(self.keys_outside_the_form(rec, &good.json));
+            cases.extend(self.values_outside_the_form(rec, lay, &good.json));
             let mut j = good.json.clone();
             if let Some(obj) = j.as_object_mut() {
                 // The first body field the JSON carries (reserved fields never appear in it);

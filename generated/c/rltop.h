@@ -487,8 +487,9 @@ static inline int rltop_channel_from_name(const char *s, int64_t *v) {
 }
 
 /**
- * Properties of a resting order. Unknown bits are reserved: encoders write zero,
- * decoders carry them without complaint.
+ * Properties of a resting order. Unknown bits are reserved: a publisher of this version
+ * sets none, decoders carry them without complaint, and an encoder writes the value it is
+ * given, unknown bits included, so a decoded message re-encodes to its own bytes.
  */
 /** Hidden (iceberg remainder): not shown in the aggregated levels. */
 #define RLTOP_ORDER_FLAGS_HIDDEN 0x1u
@@ -1562,7 +1563,10 @@ struct rltop_message_header {
     uint32_t magic; /* offset 0, 4 bytes */
     /** Total message length in bytes, header included. */
     uint16_t length; /* offset 4, 2 bytes */
-    /** Message type code (0x70..=0x8F). */
+    /**
+     * Message type code (0x70..=0x9F: the market-data channels and the gateway's session
+     * messages).
+     */
     uint8_t msg_type; /* offset 6, 1 byte */
     /** Protocol version of the encoder. */
     uint8_t version; /* offset 7, 1 byte */
@@ -1595,7 +1599,10 @@ static inline void rltop_message_header_set_magic(rltop_message_header *m, uint3
 /** Total message length in bytes, header included. */
 static inline uint16_t rltop_message_header_length(const rltop_message_header *m) { return rltop_load_u16((const unsigned char *)m + 4); }
 static inline void rltop_message_header_set_length(rltop_message_header *m, uint16_t v) { rltop_store_u16((unsigned char *)m + 4, v); }
-/** Message type code (0x70..=0x8F). */
+/**
+ * Message type code (0x70..=0x9F: the market-data channels and the gateway's session
+ * messages).
+ */
 static inline uint8_t rltop_message_header_msg_type(const rltop_message_header *m) { return rltop_load_u8((const unsigned char *)m + 6); }
 static inline void rltop_message_header_set_msg_type(rltop_message_header *m, uint8_t v) { rltop_store_u8((unsigned char *)m + 6, v); }
 /** Protocol version of the encoder. */

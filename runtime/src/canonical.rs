@@ -199,6 +199,22 @@ fn write(buf: &mut [u8], f: &Field, v: i128) {
     buf[f.offset..f.offset + f.size].copy_from_slice(&(v as u128).to_le_bytes()[..f.size]);
 }
 
+/// A 64-bit value's decimal string in the canonical form: `0`, or an optional `-` and
+/// digits not starting with 0 (so no `+`, leading zeros, `-0`, spaces or exponent).
+fn canonical_decimal(s: &str) -> Option<i128> {
+    let digits = s.strip_prefix('-').unwrap_or(s);
+    let canonical = match digits.as_bytes() {
+        [b'0'] => digits.len() == s.len(),
+        [b'1'..=b'9', rest @ ..] => rest.iter().all(u8::is_ascii_digit),
+        _ => false,
+    };
+    // At most 20 digits: parsing cannot overflow an i128.
+    if !canonical || digits.len() > 20 {
+        return None;
+    }
+    s.parse().ok()
+}
+
 fn int_from_json(v: &Value, f: &Field, signed: bool) -> Result<i128, String> {
     let n: i128 = if f.size == 8 {
         let s = v.as_str().ok_or_else(|| {
@@ -207,8 +223,12 @@ fn int_from_json(v: &Value, f: &Field, signed: bool) -> Result<i128, String> {
                 f.name
             )
         })?;
-        s.parse()
-            .map_err(|_| format!("{}: not a decimal integer: {s:?}", f.name))?
+        canonical_decimal(s).ok_or_else(|| {
+            format!(
+                "{}: not a canonical decimal integer (0, or an optional - and digits without a leading zero): {s:?}",
+                f.name
+            )
+        })?
     } else {
         v.as_i64()
             .map(i128::from)

@@ -161,7 +161,9 @@ def text(raw: bytes, offset: int, field: str) -> str:
 def enc_text(s, n: int, field: str) -> bytes:
     if not isinstance(s, str):
         raise EncodeError(field, f"expected a str, got {type(s).__name__}")
-    b = s.encode("ascii", "replace")
+    if not s.isascii():
+        raise EncodeError(field, "not ASCII")
+    b = s.encode("ascii")
     if len(b) > n:
         raise EncodeError(field, f"{len(b)} characters, at most {n}")
     if b.translate(None, _PRINTABLE) or len(b) != len(s):

@@ -514,7 +514,9 @@ class FeedHandler:
         try:
             inst.book.apply_snapshot(s)
         except BookError as e:
+            # Refused as an increment is: stale, and the buffer emptied (SPEC.md §8).
             inst.live = False
+            inst.buffer.clear()
             events.append(Stale(sym, "refused", e))
             return
         was_live = inst.started and inst.live

@@ -6,6 +6,7 @@ without padding; reserved and count fields left out (a counted array lists its v
 entries); the header without the fields an encoder derives."""
 
 import json
+import re
 from typing import Any, Dict
 
 from . import messages
@@ -52,16 +53,23 @@ def dumps(msg) -> str:
     return json.dumps(to_json(msg), separators=(",", ":"))
 
 
+# A 64-bit value's decimal string in the canonical form: `0`, or an optional `-` and ASCII
+# digits not starting with 0 (no `+`, leading zeros, `-0`, spaces, `_` or exponent).
+_DECIMAL = re.compile(r"0|-?[1-9][0-9]{0,19}")
+
+
 def _value_from_json(spec, j, path):
     kind = spec[0]
     if kind == "int":
         if spec[1] == 8:
             if not isinstance(j, str):
                 raise EncodeError(path, f"a 64-bit integer must be a decimal string, got {j!r}")
-            try:
-                return int(j, 10)
-            except ValueError:
-                raise EncodeError(path, f"not a decimal integer: {j!r}") from None
+            if not _DECIMAL.fullmatch(j):
+                raise EncodeError(
+                    path,
+                    f"not a canonical decimal integer (0, or an optional - and digits without a leading zero): {j!r}",
+                )
+            return int(j)
         if not isinstance(j, int) or isinstance(j, bool):
             raise EncodeError(path, f"expected an integer, got {j!r}")
         return j
@@ -92,7 +100,8 @@ def _record_from_json(cls, j, path):
     if not isinstance(j, dict):
         raise EncodeError(path, f"expected an object, got {j!r}")
     kwargs = {}
-    known = {name for name, *_ in cls._spec}
+    # The fields the encoder fills (magic, length, …) are not keys of the form either.
+    known = {name for name, *_ in cls._spec if name not in cls._derived}
     for key in j:
         if key not in known and key != "type":
             raise EncodeError(f"{path}.{key}", "no such field")

@@ -470,13 +470,24 @@ static int fail(const char *field, const char *what) {
     return -1;
 }
 
+/* The canonical decimal form: "0", or an optional '-' and digits not starting with '0'
+ * (no '+', leading zeros, "-0", spaces, fraction or exponent). */
+static int canonical_decimal(const char *s) {
+    const char *d = *s == '-' ? s + 1 : s;
+    if (*d == '0') return d[1] == '\0' && d == s;
+    if (*d < '1' || *d > '9') return 0;
+    for (d++; *d; d++)
+        if (*d < '0' || *d > '9') return 0;
+    return 1;
+}
+
 /* An integer of `size` bytes from JSON: 64-bit ones as decimal strings, others as numbers. */
 static int parse_int(const jval *v, const rltop_field_info *f, int is_signed, uint64_t *out) {
     const char *text;
     char *end;
     if (f->size == 8 ? v->t != J_STR : v->t != J_NUM) return fail(f->path, f->size == 8 ? "a 64-bit integer must be a decimal string" : "expected a number");
     text = v->s;
-    if (*text == '\0' || strpbrk(text, ".eE+ ")) return fail(f->path, "not an integer");
+    if (!canonical_decimal(text)) return fail(f->path, "not a canonical decimal integer");
     errno = 0;
     if (is_signed) {
         long long x = strtoll(text, &end, 10);

@@ -257,8 +257,9 @@ _CHANNEL_VALUES = {1: 1, 2: 2, 3: 3, 4: 4, 5: 5}
 
 class OrderFlags(IntFlag):
     """
-    Properties of a resting order. Unknown bits are reserved: encoders write zero,
-    decoders carry them without complaint.
+    Properties of a resting order. Unknown bits are reserved: a publisher of this version
+    sets none, decoders carry them without complaint, and an encoder writes the value it is
+    given, unknown bits included, so a decoded message re-encodes to its own bytes.
     """
     Hidden = 1
     """Hidden (iceberg remainder): not shown in the aggregated levels."""
@@ -298,7 +299,10 @@ class MessageHeader:
     length: int = 0
     """Total message length in bytes, header included."""
     msg_type: int = 0
-    """Message type code (0x70..=0x8F)."""
+    """
+    Message type code (0x70..=0x9F: the market-data channels and the gateway's session
+    messages).
+    """
     version: int = 0
     """Protocol version of the encoder."""
     session_id: int = 0

@@ -919,8 +919,9 @@ impl Channel {
         }
     }
 }
-/// Properties of a resting order. Unknown bits are reserved: encoders write zero,
-/// decoders carry them without complaint.
+/// Properties of a resting order. Unknown bits are reserved: a publisher of this version
+/// sets none, decoders carry them without complaint, and an encoder writes the value it is
+/// given, unknown bits included, so a decoded message re-encodes to its own bytes.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct OrderFlags(u8);
 impl OrderFlags {
@@ -1125,7 +1126,8 @@ pub struct MessageHeader {
     pub magic: ::rltop_runtime::le::U32,
     /// Total message length in bytes, header included.
     pub length: ::rltop_runtime::le::U16,
-    /// Message type code (0x70..=0x8F).
+    /// Message type code (0x70..=0x9F: the market-data channels and the gateway's session
+    /// messages).
     pub msg_type: u8,
     /// Protocol version of the encoder.
     pub version: u8,
@@ -1147,7 +1149,8 @@ pub struct MessageHeader {
     magic @ 0: int(u32, set_magic);
     /// Total message length in bytes, header included.
     length @ 4: int(u16, set_length);
-    /// Message type code (0x70..=0x8F).
+    /// Message type code (0x70..=0x9F: the market-data channels and the gateway's session
+    /// messages).
     msg_type @ 6: int(u8, set_msg_type);
     /// Protocol version of the encoder.
     version @ 7: int(u8, set_version);

@@ -600,7 +600,9 @@ impl FeedHandler {
         let bids: Vec<TopLevel> = s.bids_used().iter().map(conv).collect();
         let asks: Vec<TopLevel> = s.asks_used().iter().map(conv).collect();
         if let Err(e) = inst.book.apply_snapshot(&bids, &asks) {
+            // Refused as an increment is: stale, and the buffer emptied (SPEC.md §8).
             inst.state = State::Stale;
+            inst.buffer.clear();
             on_event(Event::Stale {
                 symbol_id,
                 cause: StaleCause::Refused(e),
