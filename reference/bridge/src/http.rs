@@ -3,10 +3,17 @@
 //!
 //! Errors have Binance's body, `{"code": <negative>, "msg": "..."}`, and its HTTP status
 //! (400 for a bad request, 404 for an unknown path, 401 without the token).
+//!
+//! Every `/api/v3` answer carries Binance's `x-mbx-used-weight` and `x-mbx-used-weight-1m`
+//! headers: the request weight the client's IP address has used this minute, with
+//! Binance's weight for each request ([`weight`]). The bridge counts, it does not limit
+//! (REST is answered from memory), so `exchangeInfo` lists no `rateLimits`.
 
+use std::collections::HashMap;
 use std::fmt::Write;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::atomic::Ordering::Relaxed;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use http_body_util::Full;
@@ -14,7 +21,8 @@ use hyper::body::Incoming;
 use hyper::header::{HeaderValue, CONTENT_TYPE};
 use hyper::{Method, Request, Response, StatusCode};
 
-use crate::market::{depth_object, kline_row, Definition, Instrument, Market};
+use crate::decimal;
+use crate::market::{depth_object, kline_row, AggTrade, Definition, Instrument, Market};
 use crate::streams::Interval;
 use crate::Server;
 
@@ -202,26 +210,7 @@ pub async fn handle(
                 crate::ws::upgrade(server.clone(), req)
             }
         }
-        (&Method::GET, p) if p.starts_with("/api/") => {
-            if !authorized(&server, &req) {
-                ApiError::unauthorized().response()
-            } else {
-                let q = query(&req);
-                let market = server.shared.market.read().expect("market lock");
-                match rest(&market, p, &q) {
-                    Ok(body) => json(StatusCode::OK, body),
-                    Err(e) => {
-                        server
-                            .shared
-                            .hub
-                            .metrics
-                            .request_errors
-                            .fetch_add(1, Relaxed);
-                        e.response()
-                    }
-                }
-            }
-        }
+        (&Method::GET, p) if p.starts_with("/api/") => api(&server, &req, p),
         (_, p) if p.starts_with("/api/") => ApiError {
             status: StatusCode::METHOD_NOT_ALLOWED,
             code: -1000,
@@ -239,6 +228,90 @@ pub async fn handle(
         .response(),
     };
     Ok(response)
+}
+
+/// A GET under `/api/`: the token, the answer, the weight headers.
+fn api(server: &Server, req: &Request<Incoming>, path: &str) -> Response<Body> {
+    if !authorized(server, req) {
+        return ApiError::unauthorized().response();
+    }
+    let q = query(req);
+    let result = {
+        let market = server.shared.market.read().expect("market lock");
+        rest(&market, path, &q)
+    };
+    let mut response = match result {
+        Ok(body) => json(StatusCode::OK, body),
+        Err(e) => {
+            server
+                .shared
+                .hub
+                .metrics
+                .request_errors
+                .fetch_add(1, Relaxed);
+            e.response()
+        }
+    };
+    // The peer's address, when the listener put it on the request.
+    let ip = req
+        .extensions()
+        .get::<SocketAddr>()
+        .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), SocketAddr::ip);
+    let used = server.weights.add(ip, weight(path, &q));
+    let h = response.headers_mut();
+    h.insert("x-mbx-used-weight", HeaderValue::from(used));
+    h.insert("x-mbx-used-weight-1m", HeaderValue::from(used));
+    response
+}
+
+/// Request weight used per IP address in the current minute (Binance's `1m` interval: the
+/// count starts again at each minute of the clock).
+#[derive(Debug, Default)]
+pub struct Weights {
+    /// The minute counted (ms since the epoch / 60 000) and each address's weight in it.
+    used: Mutex<(u64, HashMap<IpAddr, u64>)>,
+}
+
+impl Weights {
+    /// Adds `weight` to `ip`'s count; the count after it.
+    pub fn add(&self, ip: IpAddr, weight: u64) -> u64 {
+        let minute = crate::source::realtime_ns() / 60_000_000_000;
+        let mut used = self.used.lock().expect("weights lock");
+        if used.0 != minute {
+            *used = (minute, HashMap::new());
+        }
+        let count = used.1.entry(ip).or_default();
+        *count += weight;
+        *count
+    }
+}
+
+/// Binance's request weight of a market-data request (its spot API's documented weights).
+pub fn weight(path: &str, q: &[(String, String)]) -> u64 {
+    let one_symbol = param(q, "symbol").is_some();
+    let listed = param(q, "symbols")
+        .and_then(|list| serde_json::from_str::<Vec<serde_json::Value>>(list).ok())
+        .map(|v| v.len());
+    match path {
+        "/api/v3/exchangeInfo" => 20,
+        "/api/v3/depth" => match number(q, "limit").ok().flatten().unwrap_or(100) {
+            0..=100 => 5,
+            101..=500 => 25,
+            501..=1000 => 50,
+            _ => 250,
+        },
+        "/api/v3/trades" => 25,
+        "/api/v3/aggTrades" => 4,
+        "/api/v3/klines" | "/api/v3/avgPrice" => 2,
+        "/api/v3/ticker/24hr" => match (one_symbol, listed) {
+            (true, _) | (false, Some(0..=20)) => 2,
+            (false, Some(21..=100)) => 40,
+            _ => 80,
+        },
+        "/api/v3/ticker/price" | "/api/v3/ticker/bookTicker" if one_symbol => 2,
+        "/api/v3/ticker/price" | "/api/v3/ticker/bookTicker" => 4,
+        _ => 1,
+    }
 }
 
 /// The REST API, answered from the market model.
@@ -283,7 +356,10 @@ pub fn rest(market: &Market, path: &str, q: &[(String, String)]) -> Result<Strin
             s.push(']');
             Ok(s)
         }
+        "/api/v3/aggTrades" => agg_trades(market, q),
+        "/api/v3/avgPrice" => avg_price(market, q),
         "/api/v3/ticker/24hr" => per_symbol(market, q, ticker_24hr),
+        "/api/v3/ticker/price" => per_symbol(market, q, ticker_price),
         "/api/v3/ticker/bookTicker" => per_symbol(market, q, book_ticker),
         "/api/v3/klines" => klines(market, q),
         _ => Err(ApiError {
@@ -372,31 +448,40 @@ fn per_symbol(
 
 fn ticker_24hr(def: &Definition, inst: &Instrument) -> Option<String> {
     let f = inst.day_figures();
-    let p = |v: i128| def.price_string(v);
+    let p = |v: i64| def.price_string(i128::from(v));
     let qty = |v: u64| def.qty_string(v);
-    let unquote = |s: String| s.trim_matches('"').to_string();
     let mut turnover = String::new();
-    def.turnover(&mut turnover, u128::from(f.turnover));
-    let turnover = unquote(turnover);
+    decimal::write_unsigned(
+        &mut turnover,
+        u128::from(f.turnover),
+        def.turnover_exponent(),
+    );
+    let mut average = String::new();
+    decimal::write_ratio(
+        &mut average,
+        u128::from(f.turnover),
+        f.volume,
+        def.price_exponent,
+    );
     let mut percent = String::new();
     crate::market::percent(&mut percent, f.change_bp);
-    let percent = unquote(percent);
+    let percent = percent.trim_matches('"');
     Some(
         serde_json::json!({
             "symbol": def.symbol,
-            "priceChange": p(i128::from(f.change)),
+            "priceChange": p(f.change),
             "priceChangePercent": percent,
-            "weightedAvgPrice": p(f.weighted_avg),
-            "prevClosePrice": p(i128::from(f.open)),
-            "lastPrice": p(i128::from(f.last)),
+            "weightedAvgPrice": average,
+            "prevClosePrice": p(f.open),
+            "lastPrice": p(f.last),
             "lastQty": qty(f.last_qty),
-            "bidPrice": p(i128::from(f.bid.map_or(0, |l| l.0))),
+            "bidPrice": p(f.bid.map_or(0, |l| l.0)),
             "bidQty": qty(f.bid.map_or(0, |l| l.1)),
-            "askPrice": p(i128::from(f.ask.map_or(0, |l| l.0))),
+            "askPrice": p(f.ask.map_or(0, |l| l.0)),
             "askQty": qty(f.ask.map_or(0, |l| l.1)),
-            "openPrice": p(i128::from(f.open)),
-            "highPrice": p(i128::from(f.high)),
-            "lowPrice": p(i128::from(f.low)),
+            "openPrice": p(f.open),
+            "highPrice": p(f.high),
+            "lowPrice": p(f.low),
             "volume": qty(f.volume),
             "quoteVolume": turnover,
             "openTime": f.time_ms.saturating_sub(86_400_000),
@@ -404,6 +489,18 @@ fn ticker_24hr(def: &Definition, inst: &Instrument) -> Option<String> {
             "firstId": f.first_id as i64,
             "lastId": f.last_id as i64,
             "count": f.count,
+        })
+        .to_string(),
+    )
+}
+
+/// `{"symbol","price"}`: the last trade's price.
+fn ticker_price(def: &Definition, inst: &Instrument) -> Option<String> {
+    let last = inst.day_figures().last;
+    Some(
+        serde_json::json!({
+            "symbol": def.symbol,
+            "price": def.price_string(i128::from(last)),
         })
         .to_string(),
     )
@@ -454,6 +551,76 @@ fn klines(market: &Market, q: &[(String, String)]) -> Result<String, ApiError> {
     Ok(s)
 }
 
+/// `/api/v3/aggTrades`: from `fromId` or `startTime` the first `limit`, otherwise the
+/// latest `limit`, of the aggregate trades the bridge holds ([`AGG_TRADES_KEPT`]).
+fn agg_trades(market: &Market, q: &[(String, String)]) -> Result<String, ApiError> {
+    let (def, inst) = symbol(market, q)?;
+    let limit = limit(q, 500, 1000)?;
+    let from_id = number(q, "fromId")?;
+    let start = number(q, "startTime")?;
+    let end = number(q, "endTime")?;
+    if let (Some(start), Some(end)) = (start, end) {
+        if end.saturating_sub(start) > 3_600_000 {
+            return Err(ApiError::bad(
+                -1127,
+                "More than 1 hours between startTime and endTime.",
+            ));
+        }
+    }
+    let matching: Vec<&AggTrade> = inst
+        .agg_trades
+        .iter()
+        .filter(|a| {
+            from_id.is_none_or(|f| a.id >= f)
+                && start.is_none_or(|s| a.time_ms >= s)
+                && end.is_none_or(|e| a.time_ms <= e)
+        })
+        .collect();
+    let chosen = if from_id.is_some() || start.is_some() {
+        &matching[..matching.len().min(limit)]
+    } else {
+        &matching[matching.len().saturating_sub(limit)..]
+    };
+    let mut s = String::with_capacity(2 + 130 * chosen.len());
+    s.push('[');
+    for (i, a) in chosen.iter().enumerate() {
+        if i > 0 {
+            s.push(',');
+        }
+        let _ = write!(s, "{{\"a\":{},\"p\":", a.id);
+        def.price(&mut s, i128::from(a.price));
+        s.push_str(",\"q\":");
+        def.qty(&mut s, a.qty);
+        let _ = write!(
+            s,
+            ",\"f\":{},\"l\":{},\"T\":{},\"m\":{},\"M\":true}}",
+            a.first, a.last, a.time_ms, a.buyer_maker
+        );
+    }
+    s.push(']');
+    Ok(s)
+}
+
+/// `/api/v3/avgPrice`: the volume-weighted price of the last 5 one-minute bars (the one
+/// forming included), 8 places truncated; `closeTime` is the last trade's time.
+fn avg_price(market: &Market, q: &[(String, String)]) -> Result<String, ApiError> {
+    const MINS: u64 = 5;
+    let (def, inst) = symbol(market, q)?;
+    let close_ms = inst.trades.back().map_or(0, |t| t.time_ms);
+    let (mut turnover, mut volume) = (0u128, 0u64);
+    for bar in inst.bars(Interval::M1).iter().rev() {
+        if bar.open_ms + MINS * 60_000 <= close_ms {
+            break;
+        }
+        turnover += u128::from(bar.turnover);
+        volume = volume.saturating_add(bar.volume);
+    }
+    let mut s = format!("{{\"mins\":{MINS},\"price\":");
+    def.average(&mut s, turnover, volume);
+    let _ = write!(s, ",\"closeTime\":{close_ms}}}");
+    Ok(s)
+}
+
 fn exchange_info(market: &Market, q: &[(String, String)]) -> Result<String, ApiError> {
     let wanted: Option<Vec<String>> = match (param(q, "symbol"), param(q, "symbols")) {
         (Some(s), None) => Some(vec![s.to_string()]),
@@ -482,18 +649,18 @@ fn exchange_info(market: &Market, q: &[(String, String)]) -> Result<String, ApiE
     let symbols: Vec<serde_json::Value> = defs
         .iter()
         .map(|d| {
-            let price_places = (-i32::from(d.price_exponent)).max(0);
-            let qty_places = (-i32::from(d.quantity_exponent)).max(0);
+            // Binance spot writes every amount with 8 places, and says so.
+            let places = decimal::PLACES;
             serde_json::json!({
                 "symbol": d.symbol,
                 "status": d.status,
                 "baseAsset": d.base,
-                "baseAssetPrecision": qty_places,
+                "baseAssetPrecision": places,
                 "quoteAsset": d.quote,
-                "quotePrecision": price_places,
-                "quoteAssetPrecision": price_places,
-                "baseCommissionPrecision": qty_places,
-                "quoteCommissionPrecision": price_places,
+                "quotePrecision": places,
+                "quoteAssetPrecision": places,
+                "baseCommissionPrecision": places,
+                "quoteCommissionPrecision": places,
                 "orderTypes": ["LIMIT", "MARKET"],
                 "icebergAllowed": false,
                 "ocoAllowed": false,
@@ -527,7 +694,8 @@ fn exchange_info(market: &Market, q: &[(String, String)]) -> Result<String, ApiE
     Ok(serde_json::json!({
         "timezone": "UTC",
         "serverTime": crate::source::realtime_ns() / 1_000_000,
-        // No request weights are enforced: REST is answered from memory.
+        // No limit is enforced (REST is answered from memory); weights are counted and
+        // reported in the x-mbx-used-weight headers.
         "rateLimits": [],
         "exchangeFilters": [],
         "symbols": symbols,

@@ -22,6 +22,7 @@
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
 
+pub mod decimal;
 pub mod engine;
 pub mod http;
 pub mod hub;
@@ -98,6 +99,8 @@ pub struct Server {
     pub shared: Arc<Shared>,
     /// Notified once, at shutdown: every connection closes with 1001.
     pub shutdown: Notify,
+    /// REST request weight per IP address this minute.
+    pub weights: http::Weights,
 }
 
 /// A bridge started on its port: where it listens, and how to stop it.
@@ -174,6 +177,7 @@ pub async fn start(config: Config) -> Result<Running, String> {
         config,
         shared,
         shutdown: Notify::new(),
+        weights: http::Weights::default(),
     });
     let accept = tokio::spawn(accept_loop(listener, server.clone(), tls));
     Ok(Running {
@@ -191,7 +195,7 @@ async fn accept_loop(
     tls: Option<tokio_rustls::TlsAcceptor>,
 ) {
     loop {
-        let (stream, _) = match listener.accept().await {
+        let (stream, peer) = match listener.accept().await {
             Ok(s) => s,
             Err(_) => {
                 // Out of descriptors and the like: wait, do not spin.
@@ -208,20 +212,24 @@ async fn accept_loop(
                     if let Ok(Ok(s)) =
                         tokio::time::timeout(Duration::from_secs(10), acceptor.accept(stream)).await
                     {
-                        serve(TokioIo::new(s), server).await;
+                        serve(TokioIo::new(s), server, peer).await;
                     }
                 }
-                None => serve(TokioIo::new(stream), server).await,
+                None => serve(TokioIo::new(stream), server, peer).await,
             }
         });
     }
 }
 
-async fn serve<I>(io: I, server: Arc<Server>)
+async fn serve<I>(io: I, server: Arc<Server>, peer: SocketAddr)
 where
     I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
 {
-    let service = hyper::service::service_fn(move |req| http::handle(server.clone(), req));
+    let service = hyper::service::service_fn(move |mut req: hyper::Request<_>| {
+        // The peer's address, for per-address request weights.
+        req.extensions_mut().insert(peer);
+        http::handle(server.clone(), req)
+    });
     let _ = hyper::server::conn::http1::Builder::new()
         .timer(hyper_util::rt::TokioTimer::new())
         .header_read_timeout(Duration::from_secs(10))

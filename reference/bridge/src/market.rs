@@ -32,10 +32,11 @@
 //!
 //! # Prices and quantities
 //!
-//! Decimal strings from the scaled integers and the definition's exponents
-//! ([`rltop_feed::decimal`]); an instrument is not rendered before its definition has
-//! arrived. Turnover is Σ price × quantity of the scaled integers, so its exponent is the
-//! sum of the two.
+//! Decimal strings with Binance spot's 8 places, from the scaled integers and the
+//! definition's exponents ([`crate::decimal`]); an instrument is not rendered before its
+//! definition has arrived, and one whose price or quantity exponent is finer than 8 places
+//! is refused ([`Why::Precision`]): it could not be written without rounding. Turnover is
+//! Σ price × quantity of the scaled integers, so its exponent is the sum of the two.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::fmt::Write;
@@ -43,6 +44,8 @@ use std::fmt::Write;
 use rltop::{KlineFlags, Message, TradingStatus};
 use rltop_book::{Book, Side, TopLevel};
 use rltop_feed::decimal::write_decimal;
+
+use crate::decimal;
 use rltop_feed::FeedHandler;
 
 use crate::json::{self, Quoted};
@@ -50,6 +53,8 @@ use crate::streams::{Interval, Kind, SymbolAlphabet, SymbolKey, Symbols, Topic};
 
 /// Trades kept per instrument for `/api/v3/trades` (Binance's maximum `limit`).
 pub const TRADES_KEPT: usize = 1000;
+/// Aggregate trades kept per instrument for `/api/v3/aggTrades` (its maximum `limit`).
+pub const AGG_TRADES_KEPT: usize = 1000;
 /// Closed bars kept per instrument and interval for `/api/v3/klines`.
 pub const BARS_KEPT: usize = 1000;
 const DAY_MS: u64 = 86_400_000;
@@ -82,38 +87,50 @@ pub struct Definition {
 }
 
 impl Definition {
-    /// A price as a JSON string.
+    /// A price as a JSON string, 8 places (`"180.04000000"`).
     pub fn price(&self, out: &mut String, value: i128) {
-        quoted(out, value, self.price_exponent);
+        decimal::quoted(out, value, self.price_exponent);
     }
 
+    /// A quantity as a JSON string, 8 places (`"0.00000000"` for a level removed).
     pub fn qty(&self, out: &mut String, value: u64) {
-        quoted(out, i128::from(value), self.quantity_exponent);
+        decimal::quoted(out, i128::from(value), self.quantity_exponent);
     }
 
-    /// Turnover (Σ price × quantity, scaled integers).
+    /// Turnover (Σ price × quantity, scaled integers) as a JSON string: 8 places, more only
+    /// where the exact value has digits past the eighth.
     pub fn turnover(&self, out: &mut String, value: u128) {
-        let exponent = self.price_exponent.saturating_add(self.quantity_exponent);
-        quoted(out, i128::try_from(value).unwrap_or(i128::MAX), exponent);
+        out.push('"');
+        decimal::write_unsigned(out, value, self.turnover_exponent());
+        out.push('"');
+    }
+
+    /// Turnover / volume (a volume-weighted average price) as a JSON string, 8 places,
+    /// truncated.
+    pub fn average(&self, out: &mut String, turnover: u128, volume: u64) {
+        out.push('"');
+        decimal::write_ratio(out, turnover, volume, self.price_exponent);
+        out.push('"');
+    }
+
+    pub fn turnover_exponent(&self) -> i8 {
+        self.price_exponent.saturating_add(self.quantity_exponent)
     }
 
     pub fn price_string(&self, value: i128) -> String {
-        rltop_feed::decimal::decimal(value, self.price_exponent)
+        decimal::string(value, self.price_exponent)
     }
 
     pub fn qty_string(&self, value: u64) -> String {
-        rltop_feed::decimal::decimal(i128::from(value), self.quantity_exponent)
+        decimal::string(i128::from(value), self.quantity_exponent)
     }
 }
 
-/// A change in basis points as Binance's percentage, three places (`523` → `"5.230"`).
+/// A change in basis points as Binance's percentage, three places (`523` → `"5.230"`), as
+/// Binance writes `priceChangePercent` and `P`.
 pub fn percent(out: &mut String, basis_points: i32) {
-    quoted(out, i128::from(basis_points) * 10, -3);
-}
-
-fn quoted(out: &mut String, value: i128, exponent: i8) {
     out.push('"');
-    write_decimal(out, value, exponent);
+    write_decimal(out, i128::from(basis_points) * 10, -3);
     out.push('"');
 }
 
@@ -145,6 +162,19 @@ pub struct TradeRecord {
     pub id: u64,
     pub price: i64,
     pub qty: u64,
+    pub time_ms: u64,
+    pub buyer_maker: bool,
+}
+
+/// An aggregate trade (fills of one taker order at one price and time), as
+/// `/api/v3/aggTrades` gives it back.
+#[derive(Debug, Clone, Copy)]
+pub struct AggTrade {
+    pub id: u64,
+    pub price: i64,
+    pub qty: u64,
+    pub first: u64,
+    pub last: u64,
     pub time_ms: u64,
     pub buyer_maker: bool,
 }
@@ -259,6 +289,8 @@ pub struct Instrument {
     partial_fast_dirty: bool,
     partial_slow_dirty: bool,
     pub trades: VecDeque<TradeRecord>,
+    /// Completed aggregate trades, oldest first.
+    pub agg_trades: VecDeque<AggTrade>,
     agg: Option<Agg>,
     next_agg_id: u64,
     series: BTreeMap<Interval, Series>,
@@ -277,18 +309,33 @@ pub struct Market {
     /// Upper-case symbol → symbol id.
     pub by_symbol: HashMap<String, u32>,
     alphabet: SymbolAlphabet,
-    /// Symbol ids whose definition was refused, with the symbol refused.
-    refused: BTreeMap<u32, String>,
+    /// Symbol ids whose definition was refused, with the symbol refused and why.
+    refused: BTreeMap<u32, (String, Why)>,
     scratch: Vec<TopLevel>,
 }
 
-/// A definition the bridge does not serve: its symbol is outside the alphabet.
+/// A definition the bridge does not serve.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Refused {
     pub symbol_id: u32,
     pub symbol: String,
-    /// The first refusal of this symbol for this id (definitions repeat every cycle).
+    pub why: Why,
+    /// The first refusal of this symbol for this id and reason (definitions repeat every
+    /// cycle).
     pub first: bool,
+}
+
+/// Why a definition is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Why {
+    /// The symbol is outside the served alphabet.
+    Alphabet,
+    /// A price or quantity exponent finer than Binance's 8 places: its values could not be
+    /// written as Binance writes them without rounding.
+    Precision {
+        price_exponent: i8,
+        quantity_exponent: i8,
+    },
 }
 
 impl std::fmt::Display for Refused {
@@ -296,9 +343,22 @@ impl std::fmt::Display for Refused {
         // `{:?}` escapes quotes, backslashes and control characters for a log line.
         write!(
             f,
-            "definition of symbol id {} refused: symbol {:?} is outside the symbol alphabet",
+            "definition of symbol id {} refused: symbol {:?} ",
             self.symbol_id, self.symbol
-        )
+        )?;
+        match self.why {
+            Why::Alphabet => write!(f, "is outside the symbol alphabet"),
+            Why::Precision {
+                price_exponent,
+                quantity_exponent,
+            } => write!(
+                f,
+                "has price exponent {price_exponent} and quantity exponent \
+                 {quantity_exponent}: one is finer than the 8 decimal places Binance's API \
+                 writes (the finest served is {}), and the bridge does not round",
+                decimal::FINEST_EXPONENT
+            ),
+        }
     }
 }
 
@@ -324,8 +384,9 @@ impl Market {
         self.refused.len()
     }
 
-    /// A definition arrived (first or update). One whose symbol is outside the alphabet is
-    /// refused, and an instrument defined before under another symbol stops being served.
+    /// A definition arrived (first or update). One whose symbol is outside the alphabet, or
+    /// whose prices or quantities need more than 8 places, is refused, and an instrument
+    /// defined before stops being served.
     pub fn define(
         &mut self,
         d: &rltop::InstrumentDefinition,
@@ -333,7 +394,15 @@ impl Market {
     ) -> Result<(), Refused> {
         let symbol = d.symbol().to_string();
         if !self.alphabet.admits(&symbol) {
-            return Err(self.refuse(d.symbol_id(), symbol));
+            return Err(self.refuse(d.symbol_id(), symbol, Why::Alphabet));
+        }
+        let (price_exponent, quantity_exponent) = (d.price_exponent(), d.quantity_exponent());
+        if price_exponent.min(quantity_exponent) < decimal::FINEST_EXPONENT {
+            let why = Why::Precision {
+                price_exponent,
+                quantity_exponent,
+            };
+            return Err(self.refuse(d.symbol_id(), symbol, why));
         }
         self.refused.remove(&d.symbol_id());
         let key = symbols.intern(&symbol.to_ascii_lowercase());
@@ -345,8 +414,8 @@ impl Market {
             base: d.base_asset().to_string(),
             quote: d.quote_asset().to_string(),
             status: status_name(d.trading_status()),
-            price_exponent: d.price_exponent(),
-            quantity_exponent: d.quantity_exponent(),
+            price_exponent,
+            quantity_exponent,
             tick_size: d.tick_size(),
             lot_size: d.lot_size(),
             min_quantity: d.min_quantity(),
@@ -363,7 +432,7 @@ impl Market {
         Ok(())
     }
 
-    fn refuse(&mut self, symbol_id: u32, symbol: String) -> Refused {
+    fn refuse(&mut self, symbol_id: u32, symbol: String, why: Why) -> Refused {
         if let Some(old) = self
             .instruments
             .get_mut(&symbol_id)
@@ -371,11 +440,13 @@ impl Market {
         {
             self.by_symbol.remove(&old.symbol);
         }
-        let first = self.refused.get(&symbol_id) != Some(&symbol);
-        self.refused.insert(symbol_id, symbol.clone());
+        let refusal = (symbol, why);
+        let first = self.refused.get(&symbol_id) != Some(&refusal);
+        self.refused.insert(symbol_id, refusal.clone());
         Refused {
             symbol_id,
-            symbol,
+            symbol: refusal.0,
+            why,
             first,
         }
     }
@@ -480,7 +551,22 @@ impl Market {
     }
 
     fn flush_agg(inst: &mut Instrument, sink: &mut dyn Sink) {
-        let (Some(a), Some(def)) = (inst.agg.take(), &inst.def) else {
+        let Some(a) = inst.agg.take() else {
+            return;
+        };
+        if inst.agg_trades.len() == AGG_TRADES_KEPT {
+            inst.agg_trades.pop_front();
+        }
+        inst.agg_trades.push_back(AggTrade {
+            id: a.id,
+            price: a.price,
+            qty: a.qty,
+            first: a.first,
+            last: a.last,
+            time_ms: a.time_ms,
+            buyer_maker: a.buyer_maker,
+        });
+        let Some(def) = &inst.def else {
             return;
         };
         let topic = Topic::Symbol(def.key, Kind::AggTrade);
@@ -971,11 +1057,6 @@ impl Instrument {
             change_bp: d.change_bp,
             volume: d.volume,
             turnover: d.turnover,
-            weighted_avg: if d.volume == 0 {
-                0
-            } else {
-                (u128::from(d.turnover) / u128::from(d.volume)) as i128
-            },
             count: d.count,
             first_id,
             last_id,
@@ -1032,8 +1113,9 @@ pub struct DayFigures {
     pub change: i64,
     pub change_bp: i32,
     pub volume: u64,
+    /// Σ price × quantity; with `volume`, the weighted average price
+    /// ([`Definition::average`]).
     pub turnover: u64,
-    pub weighted_avg: i128,
     pub count: u32,
     pub first_id: i128,
     pub last_id: i128,
@@ -1053,7 +1135,7 @@ fn ticker_event(inst: &Instrument, def: &Definition) -> String {
     s.push_str(",\"P\":");
     percent(&mut s, f.change_bp);
     s.push_str(",\"w\":");
-    def.price(&mut s, f.weighted_avg);
+    def.average(&mut s, u128::from(f.turnover), f.volume);
     s.push_str(",\"x\":");
     def.price(&mut s, i128::from(f.open));
     s.push_str(",\"c\":");

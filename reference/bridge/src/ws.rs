@@ -59,85 +59,10 @@ pub fn upgrade(server: Arc<Server>, mut req: Request<Incoming>) -> Response<Body
         "/redis" => Endpoint::Redis,
         _ => Endpoint::Raw,
     };
-    // Initial subscriptions, checked before the upgrade.
-    let names: Vec<String> = match endpoint {
-        Endpoint::Raw => path
-            .strip_prefix("/ws")
-            .unwrap_or("")
-            .split('/')
-            .filter(|s| !s.is_empty())
-            .map(str::to_string)
-            .collect(),
-        Endpoint::Combined | Endpoint::Rltop => q
-            .iter()
-            .find(|(k, _)| k == "streams")
-            .map(|(_, v)| {
-                v.split('/')
-                    .filter(|s| !s.is_empty())
-                    .map(str::to_string)
-                    .collect()
-            })
-            .unwrap_or_default(),
-        Endpoint::Redis => q
-            .iter()
-            .find(|(k, _)| k == "channels")
-            .map(|(_, v)| {
-                v.split(',')
-                    .filter(|s| !s.is_empty())
-                    .map(str::to_string)
-                    .collect()
-            })
-            .unwrap_or_default(),
+    let keys = match initial_keys(&server, endpoint, &path, &q) {
+        Ok(keys) => keys,
+        Err(msg) => return bad_request(msg),
     };
-    if names.len() > server.config.max_streams {
-        return bad_request(format!(
-            "{} streams: a connection takes at most {}",
-            names.len(),
-            server.config.max_streams
-        ));
-    }
-    let mut keys = Vec::new();
-    for name in &names {
-        let key = match endpoint {
-            Endpoint::Raw | Endpoint::Combined => {
-                let parsed = streams::parse(
-                    name,
-                    &mut server.shared.hub.symbols.lock().expect("symbols lock"),
-                );
-                match parsed {
-                    Ok(topic) => Key::Market(topic),
-                    Err(e) => return bad_request(format!("{e}")),
-                }
-            }
-            Endpoint::Rltop => match name.as_str() {
-                "all" => {
-                    keys.extend(
-                        rltop_net::Stream::ALL.map(|s| (s.key().to_string(), Key::Rltop(s))),
-                    );
-                    continue;
-                }
-                _ => match rltop_net::Stream::ALL.into_iter().find(|s| s.key() == name) {
-                    Some(s) => Key::Rltop(s),
-                    None => {
-                        return bad_request(format!(
-                            "unknown RLTOP stream '{name}': expected all, {}",
-                            rltop_net::Stream::ALL.map(|s| s.key()).join(", ")
-                        ))
-                    }
-                },
-            },
-            Endpoint::Redis => Key::Redis(name.as_str().into()),
-        };
-        keys.push((name.clone(), key));
-    }
-    match endpoint {
-        Endpoint::Rltop if keys.is_empty() => {
-            keys.extend(rltop_net::Stream::ALL.map(|s| (s.key().to_string(), Key::Rltop(s))))
-        }
-        Endpoint::Redis if keys.is_empty() => keys.push(("*".into(), Key::RedisAll)),
-        _ => {}
-    }
-
     let headers = req.headers();
     let is_upgrade = headers
         .get(UPGRADE)
@@ -190,6 +115,99 @@ pub fn upgrade(server: Arc<Server>, mut req: Request<Incoming>) -> Response<Body
         HeaderValue::from_str(&accept).expect("base64 is a header value"),
     );
     r
+}
+
+/// The subscriptions a connection starts with, from its URL. Under `/ws` a path segment
+/// that is no stream name is passed over; elsewhere a bad name, and anywhere too many, is
+/// refused (the message of an HTTP 400 before any WebSocket exists).
+fn initial_keys(
+    server: &Server,
+    endpoint: Endpoint,
+    path: &str,
+    q: &[(String, String)],
+) -> Result<Vec<(String, Key)>, String> {
+    let names: Vec<String> = match endpoint {
+        Endpoint::Raw => path
+            .strip_prefix("/ws")
+            .unwrap_or("")
+            .split('/')
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect(),
+        Endpoint::Combined | Endpoint::Rltop => q
+            .iter()
+            .find(|(k, _)| k == "streams")
+            .map(|(_, v)| {
+                v.split('/')
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_string)
+                    .collect()
+            })
+            .unwrap_or_default(),
+        Endpoint::Redis => q
+            .iter()
+            .find(|(k, _)| k == "channels")
+            .map(|(_, v)| {
+                v.split(',')
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_string)
+                    .collect()
+            })
+            .unwrap_or_default(),
+    };
+    if names.len() > server.config.max_streams {
+        return Err(format!(
+            "{} streams: a connection takes at most {}",
+            names.len(),
+            server.config.max_streams
+        ));
+    }
+    let mut keys = Vec::new();
+    for name in &names {
+        let key = match endpoint {
+            Endpoint::Raw | Endpoint::Combined => {
+                let parsed = streams::parse(
+                    name,
+                    &mut server.shared.hub.symbols.lock().expect("symbols lock"),
+                );
+                match parsed {
+                    Ok(topic) => Key::Market(topic),
+                    // As Binance: any path under /ws opens a connection; a segment that is
+                    // not a stream name subscribes nothing (ccxt opens /ws/<n>, n a
+                    // stream-group index, then sends SUBSCRIBE).
+                    Err(_) if endpoint == Endpoint::Raw => continue,
+                    Err(e) => return Err(format!("{e}")),
+                }
+            }
+            Endpoint::Rltop => match name.as_str() {
+                "all" => {
+                    keys.extend(
+                        rltop_net::Stream::ALL.map(|s| (s.key().to_string(), Key::Rltop(s))),
+                    );
+                    continue;
+                }
+                _ => match rltop_net::Stream::ALL.into_iter().find(|s| s.key() == name) {
+                    Some(s) => Key::Rltop(s),
+                    None => {
+                        return Err(format!(
+                            "unknown RLTOP stream '{name}': expected all, {}",
+                            rltop_net::Stream::ALL.map(|s| s.key()).join(", ")
+                        ))
+                    }
+                },
+            },
+            Endpoint::Redis => Key::Redis(name.as_str().into()),
+        };
+        keys.push((name.clone(), key));
+    }
+    match endpoint {
+        Endpoint::Rltop if keys.is_empty() => {
+            keys.extend(rltop_net::Stream::ALL.map(|s| (s.key().to_string(), Key::Rltop(s))))
+        }
+        Endpoint::Redis if keys.is_empty() => keys.push(("*".into(), Key::RedisAll)),
+        _ => {}
+    }
+    Ok(keys)
 }
 
 /// A connection's subscriptions, by name as the client wrote it.

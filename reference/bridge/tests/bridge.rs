@@ -245,8 +245,9 @@ async fn limits_close_with_a_code_and_reason() {
         v["error"]["msg"],
         "Invalid request: a connection takes at most 4 streams"
     );
-    // A bad stream name at the URL: 400 before any WebSocket.
-    let (status, body) = get(addr, "/ws/btcusdt@depth7", &UPGRADE).await;
+    // A bad stream name in /stream?streams=: 400 before any WebSocket. (Under /ws any
+    // path is a connection: any_path_under_ws_is_a_connection.)
+    let (status, body) = get(addr, "/stream?streams=btcusdt@depth7", &UPGRADE).await;
     assert_eq!(status, 400);
     assert!(body.contains("invalid stream 'btcusdt@depth7'"), "{body}");
     // Connection limit: 3; one is open, two more pass, the fourth gets 503.
@@ -503,8 +504,10 @@ async fn rest_answers_and_errors_as_binance_does() {
     let s = &info["symbols"][0];
     assert_eq!(s["symbol"], "SIM2USDT");
     assert_eq!(s["baseAsset"], "SIM2");
-    assert_eq!(s["filters"][0]["tickSize"], "0.01");
-    assert_eq!(s["filters"][1]["stepSize"], "0.001");
+    // Binance's 8 places (the simulator's exponents: price -2, quantity -3).
+    assert_eq!(s["filters"][0]["tickSize"], "0.01000000");
+    assert_eq!(s["filters"][1]["stepSize"], "0.00100000");
+    assert_eq!(s["baseAssetPrecision"], 8);
     let depth = ok(get(addr, "/api/v3/depth?symbol=SIM1USDT&limit=5", &[]).await);
     assert_eq!(depth["bids"].as_array().unwrap().len(), 5);
     let best_bid: f64 = depth["bids"][0][0].as_str().unwrap().parse().unwrap();
@@ -516,6 +519,12 @@ async fn rest_answers_and_errors_as_binance_does() {
     assert!(trades.as_array().unwrap().len() <= 3);
     let ticker = ok(get(addr, "/api/v3/ticker/24hr?symbol=SIM1USDT", &[]).await);
     assert_eq!(ticker["symbol"], "SIM1USDT");
+    let aggs = ok(get(addr, "/api/v3/aggTrades?symbol=SIM1USDT&limit=3", &[]).await);
+    assert!(aggs.as_array().unwrap().len() <= 3);
+    let avg = ok(get(addr, "/api/v3/avgPrice?symbol=SIM1USDT", &[]).await);
+    assert_eq!(avg["mins"], 5);
+    let price = ok(get(addr, "/api/v3/ticker/price?symbol=SIM1USDT", &[]).await);
+    assert_eq!(price["symbol"], "SIM1USDT");
     let all = ok(get(addr, "/api/v3/ticker/bookTicker", &[]).await);
     assert_eq!(all.as_array().unwrap().len(), 3);
     let some = ok(get(
@@ -551,6 +560,16 @@ async fn rest_answers_and_errors_as_binance_does() {
             json!({"code": -1120, "msg": "Invalid interval."}),
         ),
         (
+            "/api/v3/aggTrades?symbol=SIM1USDT&startTime=1&endTime=3600002",
+            400,
+            json!({"code": -1127, "msg": "More than 1 hours between startTime and endTime."}),
+        ),
+        (
+            "/api/v3/avgPrice?symbol=NOPE",
+            400,
+            json!({"code": -1121, "msg": "Invalid symbol."}),
+        ),
+        (
             "/api/v3/trades?symbol=SIM1USDT&limit=abc",
             400,
             json!({"code": -1100, "msg": "Illegal characters found in parameter 'limit'; legal range is '^[0-9]{1,20}$'."}),
@@ -561,6 +580,75 @@ async fn rest_answers_and_errors_as_binance_does() {
         assert_eq!(serde_json::from_str::<Value>(&b).unwrap(), body, "{path}");
     }
     assert_eq!(get(addr, "/api/v3/order", &[]).await.0, 404);
+    bridge.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rest_answers_carry_the_used_weight_of_the_minute() {
+    let bridge = start(sim(2000.0), |_| {}).await;
+    let addr = bridge.addr;
+    until_live(addr).await;
+    let used = |headers: &[(String, String)]| -> (u64, u64) {
+        let find = |name: &str| {
+            headers
+                .iter()
+                .find(|(k, _)| k == name)
+                .unwrap_or_else(|| panic!("no {name} in {headers:?}"))
+                .1
+                .parse()
+                .unwrap()
+        };
+        (find("x-mbx-used-weight"), find("x-mbx-used-weight-1m"))
+    };
+    // Binance's weights: depth at limit 5000 is 250, trades 25, an error costs its request.
+    // A minute may turn between two requests: the count then starts again.
+    for _ in 0..3 {
+        let (_, h, _) =
+            get_with_headers(addr, "/api/v3/depth?symbol=SIM1USDT&limit=5000", &[]).await;
+        let (first, first_1m) = used(&h);
+        assert_eq!(first, first_1m);
+        let (_, h, _) = get_with_headers(addr, "/api/v3/trades?symbol=SIM1USDT", &[]).await;
+        let (second, _) = used(&h);
+        let (status, h, _) = get_with_headers(addr, "/api/v3/trades?symbol=NOPE", &[]).await;
+        assert_eq!(status, 400);
+        let (third, _) = used(&h);
+        if first >= 250 && second == first + 25 && third == second + 25 {
+            bridge.shutdown().await;
+            return;
+        }
+        assert!(second < first || third < second, "{first} {second} {third}");
+    }
+    panic!("three minutes turned in three tries");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn any_path_under_ws_is_a_connection() {
+    let bridge = start(sim(2000.0), |_| {}).await;
+    let addr = bridge.addr;
+    until_live(addr).await;
+    // ccxt opens /ws/<stream-group index>, then subscribes; a bad name subscribes nothing.
+    for path in ["/ws/0", "/ws/1/", "/ws/btcusdt@depth7", "/ws/x/y/z"] {
+        let mut ws = connect(addr, path).await;
+        let v = ask(&mut ws, json!({"method": "LIST_SUBSCRIPTIONS", "id": 1})).await;
+        assert_eq!(v, json!({"result": [], "id": 1}), "{path}");
+        let v = ask(
+            &mut ws,
+            json!({"method": "SUBSCRIBE", "params": ["sim1usdt@trade"], "id": 2}),
+        )
+        .await;
+        assert_eq!(v, json!({"result": null, "id": 2}), "{path}");
+        let event: Value = loop {
+            let v: Value = serde_json::from_str(&next_text(&mut ws, 10).await).unwrap();
+            if v.get("e").is_some() {
+                break v;
+            }
+        };
+        assert_eq!(event["e"], "trade", "{path}");
+    }
+    // Stream names among other segments still subscribe.
+    let mut ws = connect(addr, "/ws/0/sim2usdt@trade/nonsense").await;
+    let v = ask(&mut ws, json!({"method": "LIST_SUBSCRIPTIONS", "id": 3})).await;
+    assert_eq!(v, json!({"result": ["sim2usdt@trade"], "id": 3}));
     bridge.shutdown().await;
 }
 

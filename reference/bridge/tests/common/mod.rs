@@ -37,6 +37,36 @@ pub async fn get(addr: SocketAddr, path: &str, headers: &[(&str, &str)]) -> (u16
     parse_response(&buf)
 }
 
+/// [`get`] with the response's headers (names lower-cased): (status, headers, body).
+pub async fn get_with_headers(
+    addr: SocketAddr,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> (u16, Vec<(String, String)>, String) {
+    let mut s = TcpStream::connect(addr).await.unwrap();
+    let mut req = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    for (k, v) in headers {
+        req += &format!("{k}: {v}\r\n");
+    }
+    req += "\r\n";
+    s.write_all(req.as_bytes()).await.unwrap();
+    let mut buf = Vec::new();
+    tokio::time::timeout(Duration::from_secs(10), s.read_to_end(&mut buf))
+        .await
+        .expect("response in time")
+        .unwrap();
+    let text = String::from_utf8_lossy(&buf);
+    let head = text.split_once("\r\n\r\n").unwrap().0;
+    let fields = head
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
+        .collect();
+    let (status, body) = parse_response(&buf);
+    (status, fields, body)
+}
+
 pub fn parse_response(buf: &[u8]) -> (u16, String) {
     let text = String::from_utf8_lossy(buf);
     let status = text[9..12].parse().unwrap();
