@@ -1,12 +1,17 @@
-//! RLTOP protocol codegen: a plain library, driven by `cargo xtask gen` and by the
-//! `rltop-derive` macros alike (one implementation, two front ends).
+//! RLTOP protocol codegen: a plain library, driven by the `rltop-codegen` command, by
+//! `cargo xtask gen`, by build scripts ([`Builder`]) and by the `rltop-derive` macros alike
+//! (one implementation, four front ends).
 //!
 //! Pipeline, as in google/pdl: [`parser`] (text → [`ast`]) → [`analyze`] (names, ranges →
 //! [`model`]) → [`layout`] (the one pass that computes offsets) → one backend per artifact
 //! ([`rust`], [`c`], [`python`], [`table`], [`vectors`], [`streams`]). Every stage reports [`Diagnostic`]s instead of stopping at the first.
+//! [`artifacts`] maps a model and the wanted [`Outputs`] to files; every command writes
+//! through it.
 
 pub mod analyze;
+pub mod artifacts;
 pub mod ast;
+pub mod builder;
 pub mod c;
 pub mod case;
 pub mod diagnostic;
@@ -23,6 +28,8 @@ pub mod vectors;
 
 use std::path::Path;
 
+pub use artifacts::{artifacts, Banner, Outputs, RustCrate};
+pub use builder::{BuildError, Builder};
 pub use diagnostic::{Diagnostic, Severity, SourceFile, Span};
 pub use layout::Layout;
 pub use model::Schema;
@@ -32,6 +39,20 @@ pub use model::Schema;
 pub struct Model {
     pub schema: Schema,
     pub layout: Layout,
+}
+
+impl Model {
+    /// `N messages, N structs, N enums, N flag sets`.
+    pub fn summary(&self) -> String {
+        let s = &self.schema;
+        format!(
+            "{} messages, {} structs, {} enums, {} flag sets",
+            s.messages.len(),
+            s.structs.len(),
+            s.enums.len(),
+            s.flags.len()
+        )
+    }
 }
 
 /// The outcome of checking one schema file.

@@ -38,6 +38,10 @@ message Tick type 0x01 size 96 channel Main {
 }
 ";
 
+fn banner() -> rltop_codegen::Banner {
+    rltop_codegen::Banner::new("rltop-codegen", "small.rlt")
+}
+
 fn model() -> rltop_codegen::Model {
     rltop_codegen::check("small.rlt", SMALL)
         .into_model()
@@ -46,7 +50,12 @@ fn model() -> rltop_codegen::Model {
 
 #[test]
 fn emitted_rust() {
-    insta::assert_snapshot!(rltop_codegen::rust::lib_rs(&model()).unwrap());
+    insta::assert_snapshot!(rltop_codegen::rust::lib_rs(
+        &model(),
+        &banner(),
+        rltop_codegen::rust::Form::Crate
+    )
+    .unwrap());
 }
 
 #[test]
@@ -56,12 +65,12 @@ fn layout_table() {
 
 #[test]
 fn emitted_c() {
-    insta::assert_snapshot!(rltop_codegen::c::header(&model()));
+    insta::assert_snapshot!(rltop_codegen::c::header(&model(), &banner()));
 }
 
 #[test]
 fn emitted_python() {
-    let files = rltop_codegen::python::package(&model());
+    let files = rltop_codegen::python::package(&model(), &banner());
     let (_, messages) = files
         .iter()
         .find(|(path, _)| path == "rltop/messages.py")

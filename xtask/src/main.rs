@@ -90,11 +90,8 @@ fn check(files: &[String]) -> Result<(), String> {
         eprint!("{}", checked.render());
         match &checked.model {
             Some(m) => println!(
-                "{file}: ok: {} messages, {} structs, {} enums, {} flag sets ({} warnings)",
-                m.schema.messages.len(),
-                m.schema.structs.len(),
-                m.schema.enums.len(),
-                m.schema.flags.len(),
+                "{file}: ok: {} ({} warnings)",
+                m.summary(),
                 checked.diagnostics.len()
             ),
             None => failed.push(file.clone()),
