@@ -40,7 +40,45 @@ pub fn build(model: &Model) -> Vec<(String, String)> {
         "encode_errors.json".to_string(),
         pretty(&v.encode_error_file()),
     ));
+    files.push(("layout.json".to_string(), pretty(&layout_file(model))));
     files
+}
+
+/// Where each byte of each message lies, from the layout pass: a conformance runner names
+/// the field an encode difference falls in, and tells a checksum that differs over an equal
+/// body apart, from this file alone (without the schema or this library).
+fn layout_file(model: &Model) -> Value {
+    let header = model.layout.header(&model.schema);
+    let roles = model.schema.protocol.roles;
+    let checksum_size =
+        model.layout.structs[model.schema.protocol.header].fields[roles.checksum].size;
+    let messages: Vec<Value> = model
+        .schema
+        .messages
+        .iter()
+        .zip(&model.layout.messages)
+        .filter_map(|(record, layout)| {
+            let fields: Vec<Value> = layout
+                .leaves
+                .iter()
+                .map(|l| json!({ "offset": l.offset, "size": l.size, "path": l.path }))
+                .collect();
+            Some(json!({
+                "type_code": record.message?.type_code,
+                "name": record.name,
+                "size": layout.size,
+                "fields": fields,
+            }))
+        })
+        .collect();
+    json!({
+        "about": "Each message's fields by byte range (leaves: array entries and composite \
+                  members each their own), the type code's offset and the checksum's range, \
+                  from the schema's layout pass.",
+        "type_code_offset": header.at.msg_type,
+        "checksum": { "offset": header.at.checksum, "size": checksum_size },
+        "messages": messages,
+    })
 }
 
 fn pretty(v: &Value) -> String {
@@ -791,19 +829,26 @@ impl<'m> Vectors<'m> {
                 case(format!("key-of-a-{what}-field-{}", f.name), j);
             }
         }
-        let nested = rec.fields.iter().skip(1).find_map(|f| match &good[&f.name] {
-            Value::Object(_) => Some(format!("/{}", f.name)),
-            Value::Array(a) if a.first().is_some_and(Value::is_object) => {
-                Some(format!("/{}/0", f.name))
-            }
-            _ => None,
-        });
+        let nested = rec
+            .fields
+            .iter()
+            .skip(1)
+            .find_map(|f| match &good[&f.name] {
+                Value::Object(_) => Some(format!("/{}", f.name)),
+                Value::Array(a) if a.first().is_some_and(Value::is_object) => {
+                    Some(format!("/{}/0", f.name))
+                }
+                _ => None,
+            });
         if let Some(pointer) = nested {
             let mut j = good.clone();
             if let Some(Value::Object(o)) = j.pointer_mut(&pointer) {
                 o.insert("no_such_field".into(), json!(0));
             }
-            case(format!("nested-unknown-key{}", pointer.replace('/', "-")), j);
+            case(
+                format!("nested-unknown-key{}", pointer.replace('/', "-")),
+                j,
+            );
         }
         cases
     }
@@ -811,7 +856,12 @@ impl<'m> Vectors<'m> {
     /// Values outside the canonical form, each refused: a 64-bit integer's decimal string
     /// with a sign, leading zeros, `-0`, spaces, an exponent, hex or nothing; text with a
     /// character outside ASCII.
-    fn values_outside_the_form(&self, rec: &Record, lay: &RecordLayout, good: &Value) -> Vec<Value> {
+    fn values_outside_the_form(
+        &self,
+        rec: &Record,
+        lay: &RecordLayout,
+        good: &Value,
+    ) -> Vec<Value> {
         let mut cases = Vec::new();
         let top_level = |l: &&Leaf| l.field != 0 && l.path == rec.fields[l.field].name;
         let wide: Vec<(Prim, &str)> = lay
@@ -839,14 +889,22 @@ impl<'m> Vectors<'m> {
             ] {
                 let mut j = good.clone();
                 j[field] = json!(text);
-                cases.push(json!({ "name": format!("{}/decimal-{what}-{field}", rec.name), "json": j }));
+                cases.push(
+                    json!({ "name": format!("{}/decimal-{what}-{field}", rec.name), "json": j }),
+                );
             }
         }
-        if let Some(leaf) = lay.leaves.iter().filter(top_level).find(|l| l.kind == LeafKind::Text) {
+        if let Some(leaf) = lay
+            .leaves
+            .iter()
+            .filter(top_level)
+            .find(|l| l.kind == LeafKind::Text)
+        {
             let field = &rec.fields[leaf.field].name;
             let mut j = good.clone();
             j[field] = json!("A\u{e9}");
-            cases.push(json!({ "name": format!("{}/text-non-ascii-{field}", rec.name), "json": j }));
+            cases
+                .push(json!({ "name": format!("{}/text-non-ascii-{field}", rec.name), "json": j }));
         }
         cases
     }

@@ -32,8 +32,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use crate::conformance::{self, Case, FieldMap};
 use crate::{pyenv, root};
+use rltop_conformance::{self as conformance, Case, FieldMap, Vectors};
 
 const USAGE: &str = "\
 usage: cargo xtask fuzz [--seconds N | --minutes N]
@@ -374,7 +374,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
         py.display(),
         root.join("conformance/testees/python/testee.py").display()
     );
-    let fields = FieldMap::load(&root.join(crate::gen::SCHEMA))?;
+    let fields = FieldMap::load(&Vectors::Dir(root.join(crate::gen::VECTORS)))?;
     let mut decode_requests = Vec::new();
     for (name, bytes) in corpus_inputs(&decode_corpus, PYTHON_MAX / 2)? {
         let mut sealed = bytes.clone();

@@ -29,8 +29,8 @@ usage: cargo xtask <verb>
   bench gateway [--seconds S] [--clients N]
                        the TCP gateway: replay vs iperf3 on loopback, live fan-out to N
                        clients, gap-to-repair vs snapshot-only under loss (that part: root)
-  conformance --testee CMD [--failure-list FILE]
-                       run the conformance vectors against an implementation
+  conformance ARGS...  the rltop-conformance runner (crate conformance/) on this checkout's
+                       conformance/vectors; ARGS are its own (conformance --help)
   mutants [--filter S] one mutant of the Python package per rule of conformance/RULES.md:
                        the conformance suite must catch each
   fuzz [--seconds N | --minutes N]

@@ -25,8 +25,8 @@ use std::time::{Duration, Instant};
 
 use serde::Deserialize;
 
-use crate::conformance::{self, Case, FieldMap};
 use crate::{pyenv, root};
+use rltop_conformance::{self as conformance, Case, FieldMap, Vectors};
 
 const USAGE: &str = "\
 usage: cargo xtask mutants [--filter SUBSTRING] [--jobs N]
@@ -207,8 +207,8 @@ pub fn run(args: &[String]) -> Result<(), String> {
     let python = pyenv::python(&["pytest", "numpy", "crc32c"])?;
     let suite = Suite {
         python,
-        cases: conformance::load_cases(&root.join(crate::gen::VECTORS))?,
-        fields: FieldMap::load(&root.join(crate::gen::SCHEMA))?,
+        cases: conformance::cases::load(&Vectors::Dir(root.join(crate::gen::VECTORS)))?,
+        fields: FieldMap::load(&Vectors::Dir(root.join(crate::gen::VECTORS)))?,
         work: root.join("target/mutants"),
     };
     let started = Instant::now();

@@ -105,6 +105,9 @@ pub fn run() -> Result<(), String> {
         None,
     )?;
 
+    // The runner as an implementer meets it: installed, run from outside the repository.
+    installed_runner(&root.join("target/debug/rltop-conformance-rust"))?;
+
     // The Python package, installed from generated/python into a venv.
     eprintln!("\n# Python package");
     let py = pyenv::python(&["pytest", "numpy", "crc32c"])?;
@@ -146,4 +149,76 @@ pub fn run() -> Result<(), String> {
     // The last line: the end-to-end checks, in the plain form CI's log reader counts.
     println!("e2e: {e2e} passed, 0 failed");
     Ok(())
+}
+
+/// `cargo install --path conformance`, as conformance/README.md tells an implementer, then
+/// the installed `rltop-conformance` with its embedded vectors, started in a directory
+/// outside the repository, against the Rust testee; and `--format junit` from there too.
+fn installed_runner(testee: &std::path::Path) -> Result<(), String> {
+    let root = root();
+    let install = root.join("target/conformance-install");
+    eprintln!(
+        "\n$ cargo install --path conformance --root target/conformance-install --debug --locked"
+    );
+    let status = Command::new(env!("CARGO"))
+        .args([
+            "install", "--quiet", "--debug", "--locked", "--force", "--path",
+        ])
+        .arg(root.join("conformance"))
+        .arg("--root")
+        .arg(&install)
+        // Its own target directory, kept between runs (the workspace's would be locked).
+        .env(
+            "CARGO_TARGET_DIR",
+            root.join("target/conformance-install-build"),
+        )
+        .status()
+        .map_err(|e| format!("cannot run cargo install: {e}"))?;
+    if !status.success() {
+        return Err("cargo install --path conformance failed\n".into());
+    }
+    let outside = std::env::temp_dir().join(format!("rltop-conformance-{}", std::process::id()));
+    std::fs::create_dir_all(&outside).map_err(|e| format!("{}: {e}", outside.display()))?;
+    let runner = install.join("bin/rltop-conformance");
+    eprintln!(
+        "$ cd {} && {} --testee {}",
+        outside.display(),
+        runner.display(),
+        testee.display()
+    );
+    let result = (|| {
+        let status = Command::new(&runner)
+            .arg("--testee")
+            .arg(testee)
+            .current_dir(&outside)
+            .status()
+            .map_err(|e| format!("cannot run {}: {e}", runner.display()))?;
+        if !status.success() {
+            return Err(
+                "the installed rltop-conformance failed outside the repository\n".to_string(),
+            );
+        }
+        let junit = Command::new(&runner)
+            .args([
+                "--format",
+                "junit",
+                "--filter",
+                "decode/AddOrder/",
+                "--testee",
+            ])
+            .arg(testee)
+            .current_dir(&outside)
+            .output()
+            .map_err(|e| format!("cannot run {}: {e}", runner.display()))?;
+        let xml = String::from_utf8_lossy(&junit.stdout);
+        if !junit.status.success() || !xml.contains("<testsuite name=\"rltop-conformance\"") {
+            return Err(format!(
+                "rltop-conformance --format junit: {}\n{xml}",
+                junit.status
+            ));
+        }
+        Ok(())
+    })();
+    let _ = std::fs::remove_dir_all(&outside);
+    result
 }
