@@ -2,6 +2,8 @@
 
 use core::fmt;
 
+use crate::Protocol;
+
 /// Why a message (or a datagram) could not be decoded.
 ///
 /// Every variant carries `offset`: the byte offset, within the buffer handed to the
@@ -102,6 +104,30 @@ impl DecodeError {
         }
     }
 
+    /// The field at fault, as `<Message>.<path>` (`"AddOrder.side"`,
+    /// `"TradeSnapshot.trades[0].taker_side"`), for the kinds that concern one field.
+    pub fn field(&self) -> Option<&'static str> {
+        match *self {
+            Self::BadEnum { field, .. }
+            | Self::BadCount { field, .. }
+            | Self::BadText { field, .. } => Some(field),
+            _ => None,
+        }
+    }
+
+    /// What is wrong, without the kind, the offset and the field (which the caller prints
+    /// beside it), worded as the Python binding's errors word it (their `detail`): the text
+    /// of `rltop dump`'s ERROR lines, the same bytes as `python -m rltop dump`'s. `protocol`
+    /// is the decoder's (`rltop::PROTOCOL`): a length shorter than a header, for a type the
+    /// decoder does not know, is said to be so. ([`fmt::Display`] is the sentence for a log:
+    /// it names the offset and the field too.)
+    pub fn detail<'a>(&'a self, protocol: &'a Protocol) -> impl fmt::Display + 'a {
+        Detail {
+            error: self,
+            protocol,
+        }
+    }
+
     /// Whether the error leaves the rest of the datagram unreadable.
     pub fn is_framing(&self) -> bool {
         matches!(
@@ -153,6 +179,79 @@ impl fmt::Display for DecodeError {
 
 impl std::error::Error for DecodeError {}
 
+/// [`DecodeError::detail`]: what is wrong, in the words every binding's dump uses.
+struct Detail<'a> {
+    error: &'a DecodeError,
+    protocol: &'a Protocol,
+}
+
+impl fmt::Display for Detail<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self.error {
+            DecodeError::Truncated {
+                needed, available, ..
+            } => {
+                write!(f, "message needs {needed} bytes, {available} available")
+            }
+            DecodeError::BadMagic {
+                found, expected, ..
+            } => {
+                write!(f, "bad magic {found:#010x}, expected {expected:#010x}")
+            }
+            // A type framed as unknown is refused only for a length below the header's,
+            // and `expected` is then the header's size.
+            DecodeError::BadLength {
+                msg_type,
+                length,
+                expected,
+                ..
+            } if usize::from(expected) == self.protocol.header_size && length < expected => {
+                write!(
+                    f,
+                    "length {length} for type {msg_type:#04x}, shorter than a header"
+                )
+            }
+            DecodeError::BadLength {
+                msg_type,
+                length,
+                expected,
+                ..
+            } => {
+                write!(
+                    f,
+                    "length {length} for type {msg_type:#04x}, expected {expected}"
+                )
+            }
+            DecodeError::UnknownType {
+                msg_type, length, ..
+            } => {
+                write!(
+                    f,
+                    "unknown message type {msg_type:#04x} ({length} bytes skipped)"
+                )
+            }
+            DecodeError::UnexpectedType {
+                found, expected, ..
+            } => {
+                write!(f, "message type {found:#04x}, expected {expected:#04x}")
+            }
+            DecodeError::UnsupportedVersion { version, min, .. } => {
+                write!(f, "version {version} is older than {min}")
+            }
+            DecodeError::BadChecksum {
+                found, computed, ..
+            } => {
+                write!(f, "checksum {found:#010x}, computed {computed:#010x}")
+            }
+            DecodeError::BadEnum { value, .. } => write!(f, "invalid value {value}"),
+            DecodeError::BadCount { value, max, .. } => {
+                write!(f, "count {value} above the array's {max}")
+            }
+            DecodeError::BadText { .. } => write!(f, "text is not NUL-padded printable ASCII"),
+        }
+    }
+}
+
 /// A value outside an enumeration's defined values (returned by typed accessors).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct InvalidEnum {
@@ -192,3 +291,128 @@ impl fmt::Display for TextError {
 }
 
 impl std::error::Error for TextError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const P: Protocol = Protocol {
+        name: "T",
+        magic: 0x524C_544F,
+        version: 1,
+        min_version: 1,
+        header_size: 40,
+        magic_offset: 0,
+        length_offset: 4,
+        type_offset: 6,
+        version_offset: 7,
+        session_offset: 8,
+        sequence_offset: 16,
+        timestamp_offset: 24,
+        checksum_offset: 32,
+    };
+
+    /// The details, word for word those the Python binding raises with (its generated
+    /// decoder and `_runtime.py`), which `python -m rltop dump` prints.
+    #[test]
+    fn details_are_the_python_bindings_words() {
+        use DecodeError::*;
+        let cases = [
+            (
+                Truncated {
+                    offset: 0,
+                    needed: 40,
+                    available: 12,
+                },
+                "message needs 40 bytes, 12 available",
+            ),
+            (
+                BadMagic {
+                    offset: 0,
+                    found: 0xDEAD_BEEF,
+                    expected: 0x524C_544F,
+                },
+                "bad magic 0xdeadbeef, expected 0x524c544f",
+            ),
+            (
+                BadLength {
+                    offset: 4,
+                    msg_type: 0x78,
+                    length: 127,
+                    expected: 128,
+                },
+                "length 127 for type 0x78, expected 128",
+            ),
+            (
+                BadLength {
+                    offset: 4,
+                    msg_type: 0x05,
+                    length: 12,
+                    expected: 40,
+                },
+                "length 12 for type 0x05, shorter than a header",
+            ),
+            (
+                UnknownType {
+                    offset: 6,
+                    msg_type: 0x05,
+                    length: 48,
+                },
+                "unknown message type 0x05 (48 bytes skipped)",
+            ),
+            (
+                UnexpectedType {
+                    offset: 6,
+                    found: 0x79,
+                    expected: 0x78,
+                },
+                "message type 0x79, expected 0x78",
+            ),
+            (
+                UnsupportedVersion {
+                    offset: 7,
+                    version: 0,
+                    min: 1,
+                },
+                "version 0 is older than 1",
+            ),
+            (
+                BadChecksum {
+                    offset: 32,
+                    found: 0x0102_0304,
+                    computed: 0xA0B0_C0D0,
+                },
+                "checksum 0x01020304, computed 0xa0b0c0d0",
+            ),
+            (
+                BadEnum {
+                    offset: 60,
+                    field: "AddOrder.side",
+                    value: 7,
+                },
+                "invalid value 7",
+            ),
+            (
+                BadCount {
+                    offset: 44,
+                    field: "OrderBookSnapshot.num_bid_levels",
+                    value: 11,
+                    max: 10,
+                },
+                "count 11 above the array's 10",
+            ),
+            (
+                BadText {
+                    offset: 80,
+                    field: "InstrumentDefinition.symbol",
+                },
+                "text is not NUL-padded printable ASCII",
+            ),
+        ];
+        for (e, want) in cases {
+            assert_eq!(e.detail(&P).to_string(), want, "{e:?}");
+        }
+        assert_eq!(cases[8].0.field(), Some("AddOrder.side"));
+        assert_eq!(cases[7].0.field(), None);
+    }
+}
