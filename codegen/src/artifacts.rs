@@ -103,10 +103,30 @@ impl Outputs {
     }
 }
 
-/// The package name a protocol's crate gets by default: its name in lower case, `_` as `-`
-/// (`RLTOP` → `rltop`, `MyQuotes` → `my-quotes`).
+/// The package name a protocol's crate gets by default: its name in lower case, words
+/// joined by `-` (`RLTOP` → `rltop`, `MyQuotes` → `my-quotes`, `HTTPFeed` → `http-feed`).
 pub fn crate_name(protocol: &str) -> String {
-    crate::case::snake(protocol).replace('_', "-")
+    let chars: Vec<char> = protocol.chars().collect();
+    let mut name = String::new();
+    for (i, &c) in chars.iter().enumerate() {
+        let prev = i.checked_sub(1).map(|p| chars[p]);
+        let next = chars.get(i + 1);
+        let word_starts = c.is_ascii_uppercase()
+            && prev.is_some_and(|p| {
+                p.is_ascii_lowercase()
+                    || p.is_ascii_digit()
+                    || (p.is_ascii_uppercase() && next.is_some_and(char::is_ascii_lowercase))
+            });
+        if word_starts {
+            name.push('-');
+        }
+        name.push(if c == '_' {
+            '-'
+        } else {
+            c.to_ascii_lowercase()
+        });
+    }
+    name
 }
 
 /// Every file `outputs` asks for, keyed by path.
@@ -214,4 +234,20 @@ pub fn write(
         report.push((path.clone(), before));
     }
     Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn crate_names() {
+        for (protocol, name) in [
+            ("RLTOP", "rltop"),
+            ("MyQuotes", "my-quotes"),
+            ("HTTPFeed", "http-feed"),
+            ("Feed2Go", "feed2-go"),
+            ("my_proto", "my-proto"),
+        ] {
+            assert_eq!(super::crate_name(protocol), name);
+        }
+    }
 }
