@@ -4,6 +4,7 @@ Rust generator, not by this package) and against independent expectations."""
 import io
 import json
 import os
+import struct
 import subprocess
 import sys
 from pathlib import Path
@@ -194,6 +195,69 @@ def test_dump_raw_file(tmp_path):
 
     assert dump(str(path), out) == 0
     assert '"interval_ms":1' in out.getvalue()
+
+
+def _raw_record(timestamp_ns: int, frame: bytes, wire_len: int = 0) -> bytes:
+    sec, ns = divmod(timestamp_ns, 1_000_000_000)
+    return struct.pack("<IIII", sec, ns, len(frame), max(wire_len, len(frame))) + frame
+
+
+def test_pcap_records_are_numbered_in_the_file_and_say_why_they_hold_no_datagram(tmp_path):
+    # Python's Writer, then frames edited or written by hand: what tshark numbers 1, 2, ...
+    buf = io.BytesIO()
+    w = pcap.Writer(buf)
+    msg = rltop.encode(rltop.Heartbeat(interval_ms=5))
+    for i in range(2):
+        w.write(1_000 + i, "10.0.0.1", "239.255.0.4", 40000, 9004, msg)
+    head, whole = buf.getvalue()[:24], buf.getvalue()[24 + 16:24 + 16 + 42 + len(msg)]
+    arp = b"\xff" * 6 + b"\x02\x00\x0a\x00\x00\x01\x08\x06" + bytes(28)
+    frag = whole[:20] + b"\x20\x00" + whole[22:]  # more fragments
+    tail = whole[:20] + (1480 // 8).to_bytes(2, "big") + whole[22:]
+    ipv6 = whole[:14] + b"\x65" + whole[15:]
+    records = [_raw_record(2_000, arp), _raw_record(2_001, frag), _raw_record(2_002, tail),
+               _raw_record(2_003, ipv6), _raw_record(2_004, whole[:60], len(whole))]
+    path = tmp_path / "odd.pcap"
+    path.write_bytes(buf.getvalue() + b"".join(records))
+    with open(path, "rb") as f:
+        got = list(pcap.records(f))
+    assert [r.index for r in got] == list(range(7))
+    assert [type(r).__name__ for r in got] == ["Packet"] * 2 + ["Skipped"] * 5
+    assert [(r.reason, r.damaged) for r in got[2:]] == [
+        ("ethertype 0x0806 is not IPv4", False),
+        ("IPv4 fragment at offset 0, more follow: fragments are not reassembled", False),
+        ("IPv4 fragment at offset 1480, the last: fragments are not reassembled", False),
+        ("IP version 6 is not IPv4", False),
+        (f"packet cut short in the capture: IPv4 total length {len(whole) - 14}, 46 bytes captured", True),
+    ]
+    # The packets alone: other protocols and fragments passed over, a damaged one an error.
+    with open(path, "rb") as f, pytest.raises(pcap.PcapError, match="record at byte .*: packet cut short"):
+        assert len([p.index for p in pcap.read(f)]) == 2
+    out = subprocess.run([sys.executable, "-m", "rltop", "dump", str(path)], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines()[2:] == [
+        "#2 0.000002000 SKIP ethertype 0x0806 is not IPv4",
+        "#3 0.000002001 SKIP IPv4 fragment at offset 0, more follow: fragments are not reassembled",
+        "#4 0.000002002 SKIP IPv4 fragment at offset 1480, the last: fragments are not reassembled",
+        "#5 0.000002003 SKIP IP version 6 is not IPv4",
+        f"#6 0.000002004 SKIP packet cut short in the capture: IPv4 total length {len(whole) - 14}, 46 bytes captured",
+    ]
+
+
+def test_dump_error_lines_name_kind_offset_field_and_detail(tmp_path):
+    good = rltop.encode(rltop.AddOrder(side=rltop.Side.Buy))
+    bad = bytearray(good)
+    bad[60] = 7
+    bad[32:36] = rltop._runtime.crc_with_hole(bad, 0, len(bad), 32).to_bytes(4, "little")
+    path = tmp_path / "raw.bin"
+    path.write_bytes(good + bytes(bad))
+    out = io.StringIO()
+    from rltop.__main__ import dump
+
+    assert dump(str(path), out) == 1
+    assert out.getvalue().splitlines()[1] == f"{path} ERROR BadEnum offset=188 field=AddOrder.side: invalid value 7"
+    e = list(rltop.iter_datagram(bytes(bad)))[0]
+    assert (e.kind, e.offset, e.field, e.detail) == ("BadEnum", 60, "AddOrder.side", "invalid value 7")
+    assert str(e) == "invalid value 7 at byte 60 (AddOrder.side)", "the exception's text is unchanged"
 
 
 def test_dump_into_a_reader_that_stops_exits_quietly(tmp_path):

@@ -1,5 +1,10 @@
 """``python -m rltop dump FILE``: every message of a pcap capture, or of a raw file of
-messages back to back, one line each as canonical JSON, with errors where they are."""
+messages back to back, one line each as canonical JSON, with errors where they are; the
+same bytes as ``rltop dump`` (reference/cli/src/dump.rs).
+
+A capture's lines start ``#N sec.nanos src > dst``, N the record's place in the file from
+0 (tshark's frame N + 1), whatever the records before it hold. A record with no UDP datagram
+over IPv4 in it gets one line, ``#N sec.nanos SKIP reason`` (``rltop.pcap.records``)."""
 
 import argparse
 import os
@@ -10,13 +15,19 @@ from ._runtime import DecodeError
 from .messages import iter_datagram
 
 
+def _error_line(label: str, e: DecodeError) -> str:
+    """``<label> ERROR <kind> offset=<byte>[ field=<path>]: <detail>``, the detail in the
+    words every binding's dump uses (the Rust binding's ``DecodeError::detail``)."""
+    field = f" field={e.field}" if e.field else ""
+    return f"{label} ERROR {e.kind} offset={e.offset}{field}: {e.detail}\n"
+
+
 def _dump_datagram(label: str, payload: bytes, out) -> int:
     errors = 0
     for item in iter_datagram(payload):
         if isinstance(item, DecodeError):
             errors += 1
-            field = f" field={item.field}" if item.field else ""
-            out.write(f"{label} ERROR {item.kind} offset={item.offset}{field}: {item}\n")
+            out.write(_error_line(label, item))
         else:
             out.write(f"{label} {canonical.dumps(item)}\n")
     return errors
@@ -34,9 +45,12 @@ def dump(path: str, out=sys.stdout) -> int:
         f.seek(0)
         if pcap.is_pcap(head):
             errors = 0
-            for p in pcap.read(f):
-                label = f"#{p.index} {_timestamp(p.timestamp_ns)} {p.src}:{p.sport} > {p.dst}:{p.dport}"
-                errors += _dump_datagram(label, p.payload, out)
+            for r in pcap.records(f):
+                if isinstance(r, pcap.Skipped):
+                    out.write(f"#{r.index} {_timestamp(r.timestamp_ns)} SKIP {r.reason}\n")
+                    continue
+                label = f"#{r.index} {_timestamp(r.timestamp_ns)} {r.src}:{r.sport} > {r.dst}:{r.dport}"
+                errors += _dump_datagram(label, r.payload, out)
             return errors
         return _dump_datagram(path, f.read(), out)
 

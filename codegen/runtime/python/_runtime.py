@@ -16,7 +16,10 @@ __all__ = [
 
 class DecodeError(ValueError):
     """Why bytes are not a valid message. ``kind`` is the name shared by every binding;
-    ``offset`` the byte offset (in the buffer given to the decoder) of the field at fault."""
+    ``offset`` the byte offset (in the buffer given to the decoder) of the field at fault;
+    ``field`` its path where the error concerns one field; ``detail`` what is wrong, without
+    the offset and the field (the words of the Rust binding's ``DecodeError::detail``: the
+    dumps of both print it)."""
 
     kind = "DecodeError"
     #: Framing errors end a datagram; the others skip one message.
@@ -26,6 +29,7 @@ class DecodeError(ValueError):
         super().__init__(f"{detail} at byte {offset}" + (f" ({field})" if field else ""))
         self.offset = offset
         self.field = field
+        self.detail = detail
 
 
 class Truncated(DecodeError):

@@ -1,8 +1,13 @@
 """Classic pcap files (what tcpdump, Wireshark and tshark read and write): the UDP payloads
-of Ethernet/IPv4 (or raw IPv4) captures, and a writer with Ethernet/IPv4/UDP framing."""
+of Ethernet/IPv4 (or raw IPv4) captures, and a writer with Ethernet/IPv4/UDP framing.
+
+``records`` gives every record, numbered from 0 as in the file (tshark's frame N is record
+N - 1): a ``Packet``, or a ``Skipped`` saying why it holds no UDP datagram over IPv4 (another
+protocol, an IPv4 fragment, a packet malformed or cut short in the capture), in the words and
+after the checks of the Rust reader (``rltop_capture::Skip``). ``read`` gives the packets."""
 
 import struct
-from typing import BinaryIO, Iterator, NamedTuple
+from typing import BinaryIO, Iterator, NamedTuple, Union
 
 _LINK_ETHERNET = 1
 _LINK_RAW = (101, 228)  # LINKTYPE_RAW, LINKTYPE_IPV4
@@ -19,7 +24,7 @@ class PcapError(ValueError):
 
 
 class Packet(NamedTuple):
-    """One UDP datagram of a capture."""
+    """One UDP datagram of a capture; ``index`` is its record's place in the file, from 0."""
 
     index: int
     timestamp_ns: int
@@ -38,9 +43,62 @@ def _ip(b: bytes) -> str:
     return ".".join(str(x) for x in b)
 
 
-def read(f: BinaryIO) -> Iterator[Packet]:
-    """The UDP packets of a pcap file, in order. Non-UDP packets are passed over; a
-    truncated record or an unsupported link type raises PcapError."""
+class Skipped(NamedTuple):
+    """A record of a capture that holds no UDP datagram over IPv4, and why: ``reason`` in
+    the Rust reader's words; ``damaged`` when the packet is malformed or cut short in the
+    capture, rather than simply of another protocol or a fragment."""
+
+    index: int
+    timestamp_ns: int
+    reason: str
+    damaged: bool
+
+
+def _udp(index: int, ts: int, data: bytes, link: int) -> "Union[Packet, Skipped]":
+    """The UDP datagram of one record's bytes, or why there is none: the checks, their order
+    and their words are those of the Rust reader (rltop_capture::PcapReader::next_record)."""
+
+    def skip(reason: str, damaged: bool = False) -> Skipped:
+        return Skipped(index, ts, reason, damaged)
+
+    ip = data
+    if link == _LINK_ETHERNET:
+        if len(data) < 14:
+            return skip(f"frame of {len(data)} bytes is shorter than its Ethernet header", True)
+        ethertype, ip = int.from_bytes(data[12:14], "big"), data[14:]
+        if ethertype == 0x8100:  # one VLAN tag
+            if len(data) < 18:
+                return skip(f"frame of {len(data)} bytes is shorter than its Ethernet header", True)
+            ethertype, ip = int.from_bytes(data[16:18], "big"), data[18:]
+        if ethertype != 0x0800:
+            return skip(f"ethertype {ethertype:#06x} is not IPv4")
+    if len(ip) < 20:
+        return skip(f"IPv4 header cut short: {len(ip)} of 20 bytes captured", True)
+    if ip[0] >> 4 != 4:
+        return skip(f"IP version {ip[0] >> 4} is not IPv4")
+    if ip[9] != 17:
+        return skip(f"IP protocol {ip[9]} is not UDP")
+    frag = int.from_bytes(ip[6:8], "big")
+    if frag & 0x3FFF:  # more fragments, or an offset: a piece of a datagram
+        more = ", more follow" if frag & 0x2000 else ", the last"
+        return skip(f"IPv4 fragment at offset {(frag & 0x1FFF) * 8}{more}: fragments are not reassembled")
+    ihl = (ip[0] & 0x0F) * 4
+    if ihl < 20 or ihl > len(ip):
+        return skip(f"IPv4 header length {ihl} does not fit: at least 20, at most the {len(ip)} bytes captured", True)
+    total = int.from_bytes(ip[2:4], "big")  # not the bytes captured: a frame may be padded
+    if total < ihl + 8:
+        return skip(f"IPv4 total length {total} leaves no room for a UDP header after {ihl} bytes of IPv4 header", True)
+    if total > len(ip):
+        return skip(f"packet cut short in the capture: IPv4 total length {total}, {len(ip)} bytes captured", True)
+    udp = ip[ihl:total]
+    sport, dport, ulen = struct.unpack(">HHH", udp[:6])
+    if ulen < 8 or ulen > len(udp):
+        return skip(f"UDP length {ulen} does not fit: at least 8, at most the IPv4 payload's {len(udp)} bytes", True)
+    return Packet(index, ts, _ip(ip[12:16]), _ip(ip[16:20]), sport, dport, bytes(udp[8:ulen]))
+
+
+def _records(f: BinaryIO) -> "Iterator[tuple[int, Union[Packet, Skipped]]]":
+    """Every record with the file offset of its bytes."""
     head = f.read(24)
     if len(head) < 24 or head[:4] not in _MAGICS:
         raise PcapError("not a pcap file (bad magic at byte 0)")
@@ -57,29 +115,33 @@ def read(f: BinaryIO) -> Iterator[Packet]:
         if len(rh) < 16:
             raise PcapError(f"record header cut short at byte {pos}")
         sec, frac, caplen, _origlen = record.unpack(rh)
+        if caplen > 262_144:
+            raise PcapError(f"record length {caplen} at byte {pos + 8} is implausible")
         data = f.read(caplen)
         if len(data) < caplen:
             raise PcapError(f"record at byte {pos} holds {len(data)} of {caplen} bytes")
+        yield pos + 16, _udp(index, sec * 1_000_000_000 + frac * ns_per_unit, data, link)
         pos += 16 + caplen
-        ip = data[14:] if link == _LINK_ETHERNET else data
-        if link == _LINK_ETHERNET:
-            ethertype = int.from_bytes(data[12:14], "big") if len(data) >= 14 else 0
-            if ethertype == 0x8100 and len(data) >= 18:  # one VLAN tag
-                ethertype, ip = int.from_bytes(data[16:18], "big"), data[18:]
-            if ethertype != 0x0800:
-                index += 1
-                continue
-        if len(ip) < 20 or ip[0] >> 4 != 4 or ip[9] != 17:
-            index += 1
-            continue
-        ihl = (ip[0] & 0x0F) * 4
-        total = int.from_bytes(ip[2:4], "big")
-        udp = ip[ihl:total] if total else ip[ihl:]
-        if len(udp) < 8:
-            raise PcapError(f"record at byte {pos - caplen - 16}: UDP header cut short")
-        sport, dport, ulen = struct.unpack(">HHH", udp[:6])
-        yield Packet(index, sec * 1_000_000_000 + frac * ns_per_unit, _ip(ip[12:16]), _ip(ip[16:20]), sport, dport, bytes(udp[8:ulen]))
         index += 1
+
+
+def records(f: BinaryIO) -> "Iterator[Union[Packet, Skipped]]":
+    """Every record of a pcap file, in order: a Packet for each UDP datagram over IPv4, a
+    Skipped for any other. A damaged file (a record cut short, an unsupported link type)
+    raises PcapError."""
+    for _, r in _records(f):
+        yield r
+
+
+def read(f: BinaryIO) -> Iterator[Packet]:
+    """The UDP packets of a pcap file, in order. Records of other protocols and IPv4
+    fragments are passed over (fragments are not reassembled); a packet malformed or cut
+    short in the capture, a truncated record or an unsupported link type raises PcapError."""
+    for at, r in _records(f):
+        if isinstance(r, Packet):
+            yield r
+        elif r.damaged:
+            raise PcapError(f"record at byte {at}: {r.reason}")
 
 
 def payloads(path: str) -> Iterator[bytes]:
