@@ -1,18 +1,34 @@
 //! `rltop dump FILE`: every message of a pcap capture, or of a raw file of messages back to
 //! back, one line each as canonical JSON (conformance/README.md), with errors where they
-//! are — the same lines as `python -m rltop dump`.
+//! are — the same bytes as `python -m rltop dump` (its `rltop/__main__.py`).
+//!
+//! A capture's lines start `#N sec.nanos src > dst`, N the record's place in the file from 0
+//! (tshark's frame N + 1), whatever the records before it hold. A record with no UDP
+//! datagram over IPv4 in it (another protocol, an IPv4 fragment, a packet malformed or cut
+//! short in the capture) gets one line, `#N sec.nanos SKIP reason`, the reason worded by
+//! `rltop_capture::Skip`.
 
 use std::io::{BufReader, Read, Write};
 use std::path::PathBuf;
 
 use clap::Args;
 use rltop_capture::PcapReader;
-use rltop_runtime::canonical;
+use rltop_runtime::{canonical, DecodeError};
 
 #[derive(Args)]
 pub struct DumpArgs {
     /// A pcap capture, or a raw file of messages.
     file: PathBuf,
+}
+
+/// An error's line: `<label> ERROR <kind> offset=<byte>[ field=<path>]: <detail>`, the
+/// detail worded as every binding's dump words it ([`DecodeError::detail`]).
+fn error_line(label: &str, e: &DecodeError, out: &mut impl Write) -> std::io::Result<()> {
+    write!(out, "{label} ERROR {} offset={}", e.name(), e.offset())?;
+    if let Some(field) = e.field() {
+        write!(out, " field={field}")?;
+    }
+    writeln!(out, ": {}", e.detail(&rltop::PROTOCOL))
 }
 
 /// Writes one datagram's lines; returns how many errors it had.
@@ -26,7 +42,7 @@ fn datagram(label: &str, payload: &[u8], out: &mut impl Write) -> std::io::Resul
             }
             Err(e) => {
                 errors += 1;
-                writeln!(out, "{label} ERROR {} offset={}: {e}", e.name(), e.offset())?;
+                error_line(label, &e, out)?;
             }
         }
     }
@@ -50,18 +66,18 @@ pub fn run(args: DumpArgs) -> Result<(), String> {
         if is_pcap {
             let mut reader =
                 PcapReader::new(BufReader::new(&bytes[..])).map_err(|e| format!("{name}: {e}"))?;
-            for (i, p) in reader.by_ref().enumerate() {
-                let p = p.map_err(|e| format!("{name}: {e}"))?;
-                let label = format!(
-                    "#{i} {}.{:09} {} > {}",
-                    p.time_ns / 1_000_000_000,
-                    p.time_ns % 1_000_000_000,
-                    p.src,
-                    p.dst
-                );
-                errors += datagram(&label, &p.payload, &mut out).map_err(|e| e.to_string())?;
+            while let Some(r) = reader.next_record().map_err(|e| format!("{name}: {e}"))? {
+                let (sec, nanos) = (r.time_ns / 1_000_000_000, r.time_ns % 1_000_000_000);
+                match r.datagram {
+                    Ok(p) => {
+                        let label = format!("#{} {sec}.{nanos:09} {} > {}", r.index, p.src, p.dst);
+                        errors +=
+                            datagram(&label, &p.payload, &mut out).map_err(|e| e.to_string())?;
+                    }
+                    Err(skip) => writeln!(out, "#{} {sec}.{nanos:09} SKIP {skip}", r.index)
+                        .map_err(|e| e.to_string())?,
+                }
             }
-            crate::util::warn_fragments("dump", &name, reader.fragments_skipped());
         } else {
             errors += datagram(&name, &bytes, &mut out).map_err(|e| e.to_string())?;
         }
