@@ -1,8 +1,10 @@
-//! The WebSocket bridge end to end, with the clients and servers its users have: the
-//! official Binance Python SDK (`binance-connector`) following Binance's local-order-book
-//! procedure against `rltop bridge` on a capture, with the simulator's books as the oracle;
-//! the generated Python package decoding `/rltop` binary frames; the live page in headless
-//! Chromium (Debian); and the crate's tests that start a `redis-server` and nginx (Debian).
+//! The WebSocket bridge end to end, with the clients and servers its users have: Binance's
+//! client libraries, unmodified and pointed at the bridge by their base URLs (the official
+//! Python SDK `binance-connector` and Node connector `@binance/spot`, ccxt for Python and
+//! Node, python-binance), their local order books against `rltop bridge` on a capture with
+//! the simulator's books as the oracle; the generated Python package decoding `/rltop`
+//! binary frames; the live page in headless Chromium (Debian); and the crate's tests that
+//! start a `redis-server` and nginx (Debian).
 //!
 //! Every process started here is stopped when its check ends, whatever happens.
 
@@ -100,12 +102,28 @@ fn tail(text: &str, n: usize) -> String {
     lines[lines.len().saturating_sub(n)..].join("\n")
 }
 
-/// The Binance SDK and the `/rltop` decoder against a bridge replaying a capture, with the
-/// simulator's final books as the oracle.
+/// Binance's client libraries against the bridge, unmodified, only their base URLs changed:
+/// the official Python SDK (`binance-connector`), ccxt (Python and Node), python-binance and
+/// the official Node connector (`@binance/spot`) on a live simulator, with the `/rltop`
+/// decoder; then the local order books (the SDK's, python-binance's depth caches) against
+/// bridges replaying a capture, with the simulator's final books as the oracle.
 pub fn binance_sdk(rltop: &Path, dir: &Path) -> Result<String, String> {
-    let tests = root().join("reference/bridge/tests/python");
-    let requirements = tests.join("requirements.txt");
-    let py = crate::pyenv::python(&["-r", &requirements.to_string_lossy()])?;
+    let tests = root().join("reference/bridge/tests");
+    let requirements = |folder: &str| {
+        tests
+            .join(folder)
+            .join("requirements.txt")
+            .to_string_lossy()
+            .into_owned()
+    };
+    let py = crate::pyenv::python(&["-r", &requirements("python")])?;
+    // A venv of its own: python-binance and binance-connector both install `binance/`.
+    let pb = crate::pyenv::venv(
+        "pyenv-python-binance",
+        &["-r", &requirements("python-binance")],
+    )?;
+    crate::pyenv::ensure_debian(&[("node", "nodejs"), ("npm", "npm")])?;
+    npm_ci(&tests.join("node"))?;
     let capture = dir.join("bridge-sim.pcap");
     let oracle = dir.join("bridge-oracle.json");
     run_bounded(
@@ -126,41 +144,139 @@ pub fn binance_sdk(rltop: &Path, dir: &Path) -> Result<String, String> {
         "rltop sim --instruments 4 --events 60000 --quiet-tail 1",
         Duration::from_secs(60),
     )?;
-    // Everything but the local-book test, against a live simulator; then the local-book
-    // test alone against a bridge replaying the capture from its start (about 2.2 s of
-    // market at 0.1×: ~22 s to follow), so it sees every event and ends with the oracle's
-    // books.
-    let pytest = |port: u16, marker: &str, what: &str| {
+    let clients = Clients {
+        py,
+        pb,
+        tests,
+        oracle,
+    };
+    let live = clients.live(rltop, dir)?;
+    let books = clients.local_books(rltop, dir, &capture)?;
+    Ok(format!("{live}\n{books}"))
+}
+
+/// `npm ci` in `folder` unless its node_modules is newer than its package-lock.json.
+fn npm_ci(folder: &Path) -> Result<(), String> {
+    let modified = |p: PathBuf| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+    let lock = modified(folder.join("package-lock.json"));
+    let installed = modified(folder.join("node_modules/.package-lock.json"));
+    if installed.is_some() && installed >= lock {
+        return Ok(());
+    }
+    run_bounded(
+        Command::new("npm")
+            .args(["ci", "--no-audit", "--no-fund"])
+            .current_dir(folder),
+        &format!("npm ci ({})", folder.display()),
+        Duration::from_secs(300),
+    )?;
+    Ok(())
+}
+
+/// The client test suites and what they need.
+struct Clients {
+    /// target/pyenv: binance-connector, ccxt, the generated package.
+    py: PathBuf,
+    /// target/pyenv-python-binance.
+    pb: PathBuf,
+    /// reference/bridge/tests.
+    tests: PathBuf,
+    oracle: PathBuf,
+}
+
+impl Clients {
+    /// pytest on `folder` (under tests/) with `marker`, against the bridge on `port`.
+    fn pytest(
+        &self,
+        python: &Path,
+        folder: &str,
+        marker: &str,
+        port: u16,
+        what: &str,
+    ) -> Result<String, String> {
         run_bounded(
-            Command::new(&py)
+            Command::new(python)
                 .args(["-m", "pytest", "-q", "-p", "no:cacheprovider", "-m", marker])
-                .arg(&tests)
+                .arg(self.tests.join(folder))
                 .env("RLTOP_BRIDGE_URL", format!("http://127.0.0.1:{port}"))
-                .env("RLTOP_ORACLE", &oracle)
+                .env("RLTOP_ORACLE", &self.oracle)
                 .env("RLTOP_END_TIMEOUT", "60"),
             what,
             Duration::from_secs(180),
         )
-    };
-    let (live, port) = bridge(
-        rltop,
-        &["--source", "sim", "--instruments", "4", "--rate", "3000"],
-        dir,
-        "bridge-sdk-live",
-    )?;
-    let first = pytest(port, "not until_ended", "pytest -m 'not until_ended' reference/bridge/tests/python (binance-connector REST and streams, /rltop decoded by the generated package)")
-        .map_err(|e| format!("{e}\nbridge log:\n{}", tail(&live.log(), 20)))?;
-    drop(live);
-    let source = format!("pcap:{}", capture.display());
-    let (replay, port) = bridge(
-        rltop,
-        &["--source", &source, "--speed", "0.1"],
-        dir,
-        "bridge-sdk-book",
-    )?;
-    let second = pytest(port, "until_ended", "pytest -m until_ended reference/bridge/tests/python (Binance's local-order-book procedure through the SDK; books = REST = oracle)")
-        .map_err(|e| format!("{e}\nbridge log:\n{}", tail(&replay.log(), 20)))?;
-    Ok(format!("{}\n{}", tail(&first, 1), tail(&second, 1)))
+    }
+
+    /// Everything but the local books, against a live simulator.
+    fn live(&self, rltop: &Path, dir: &Path) -> Result<String, String> {
+        let (bridge, port) = bridge(
+            rltop,
+            &["--source", "sim", "--instruments", "4", "--rate", "3000"],
+            dir,
+            "bridge-clients-live",
+        )?;
+        let with_log = |e: String| format!("{e}\nbridge log:\n{}", tail(&bridge.log(), 20));
+        let sdk = self
+            .pytest(&self.py, "python", "not until_ended", port, "pytest -m 'not until_ended' reference/bridge/tests/python (binance-connector REST and streams, ccxt, /rltop decoded by the generated package)")
+            .map_err(with_log)?;
+        let pb = self
+            .pytest(&self.pb, "python-binance", "not until_ended", port, "pytest -m 'not until_ended' reference/bridge/tests/python-binance (AsyncClient, BinanceSocketManager)")
+            .map_err(with_log)?;
+        let node = run_bounded(
+            Command::new("node")
+                .args([
+                    "--test",
+                    "--test-timeout=60000",
+                    "ccxt.test.mjs",
+                    "binance_spot.test.mjs",
+                ])
+                .current_dir(self.tests.join("node"))
+                .env("RLTOP_BRIDGE_URL", format!("http://127.0.0.1:{port}")),
+            "node --test reference/bridge/tests/node (ccxt and @binance/spot for Node)",
+            Duration::from_secs(180),
+        )
+        .map_err(with_log)?;
+        let node_summary: Vec<&str> = node
+            .lines()
+            .filter(|l| l.starts_with("# pass") || l.starts_with("# fail"))
+            .collect();
+        Ok(format!(
+            "binance-connector, ccxt, /rltop: {}\npython-binance: {}\nnode (ccxt, @binance/spot): {}",
+            tail(&sdk, 1),
+            tail(&pb, 1),
+            node_summary.join(", ")
+        ))
+    }
+
+    /// The local-book tests, each against a bridge replaying the capture from its start
+    /// (about 2.2 s of market at 0.1×: ~22 s to follow), so they see every event and end
+    /// with the oracle's books.
+    fn local_books(&self, rltop: &Path, dir: &Path, capture: &Path) -> Result<String, String> {
+        let source = format!("pcap:{}", capture.display());
+        let suites = [
+            (&self.py, "python", "Binance's local-order-book procedure through binance-connector; books = REST = oracle"),
+            (&self.pb, "python-binance", "python-binance's DepthCacheManager on every symbol, no re-sync; caches = REST = oracle"),
+        ];
+        let mut lines = Vec::new();
+        for (python, folder, what) in suites {
+            let (replay, port) = bridge(
+                rltop,
+                &["--source", &source, "--speed", "0.1"],
+                dir,
+                &format!("bridge-{folder}-book"),
+            )?;
+            let out = self
+                .pytest(
+                    python,
+                    folder,
+                    "until_ended",
+                    port,
+                    &format!("pytest -m until_ended reference/bridge/tests/{folder} ({what})"),
+                )
+                .map_err(|e| format!("{e}\nbridge log:\n{}", tail(&replay.log(), 20)))?;
+            lines.push(format!("{folder} local books: {}", tail(&out, 1)));
+        }
+        Ok(lines.join("\n"))
+    }
 }
 
 /// The page in headless Chromium: book and tape update, symbol switch, reconnect; a

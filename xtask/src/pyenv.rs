@@ -1,5 +1,6 @@
-//! The Python environment the tests and benchmarks use: a venv under target/, with the
-//! generated package installed from generated/python exactly as a user would install it.
+//! The Python environments the tests and benchmarks use: a venv under target/, with the
+//! generated package installed from generated/python exactly as a user would install it, and
+//! venvs of their own for packages that cannot share it ([`venv`]).
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -36,7 +37,17 @@ pub fn apt_install(packages: &[&str]) -> Result<(), String> {
 /// target/pyenv/bin/python, created and filled on first use; `extra` are PyPI packages on
 /// top of the generated one (installed afresh each time, as it changes with the schema).
 pub fn python(extra: &[&str]) -> Result<PathBuf, String> {
-    let venv = root().join("target/pyenv");
+    let py = venv("pyenv", extra)?;
+    install_generated(&py)?;
+    Ok(py)
+}
+
+/// target/NAME/bin/python, the venv created on first use, with `extra` (PyPI packages)
+/// installed (pip does nothing when they already are) and nothing else: for packages that
+/// cannot share target/pyenv (python-binance and binance-connector both install a top-level
+/// `binance` package, each with its own `binance/__init__.py`).
+pub fn venv(name: &str, extra: &[&str]) -> Result<PathBuf, String> {
+    let venv = root().join("target").join(name);
     let py = venv.join("bin/python");
     if !py.exists() {
         if Command::new("python3").arg("--version").output().is_err() {
@@ -52,7 +63,7 @@ pub fn python(extra: &[&str]) -> Result<PathBuf, String> {
             apt_install(&["python3-venv"])?;
             run(
                 Command::new("python3").args(["-m", "venv"]).arg(&venv),
-                "python3 -m venv target/pyenv",
+                &format!("python3 -m venv target/{name}"),
             )?;
         }
     }
@@ -64,9 +75,14 @@ pub fn python(extra: &[&str]) -> Result<PathBuf, String> {
             &format!("pip install {}", extra.join(" ")),
         )?;
     }
+    Ok(py)
+}
+
+/// The generated package, with its C accelerator, into the venv of `py`.
+fn install_generated(py: &std::path::Path) -> Result<(), String> {
     // The package's C accelerator (rltop/_crc.c) needs Python's headers; pip would otherwise
     // skip it quietly (it is optional for users) and the test suite would say so.
-    let has_headers = Command::new(&py)
+    let has_headers = Command::new(py)
         .args([
             "-c",
             "import os, sys, sysconfig; sys.exit(not os.path.exists(os.path.join(sysconfig.get_paths()['include'], 'Python.h')))",
@@ -81,7 +97,7 @@ pub fn python(extra: &[&str]) -> Result<PathBuf, String> {
     let _ = std::fs::remove_dir_all(&src);
     copy_tree(&root().join("generated/python"), &src)?;
     run(
-        Command::new(&py)
+        Command::new(py)
             .args([
                 "-m",
                 "pip",
@@ -93,8 +109,7 @@ pub fn python(extra: &[&str]) -> Result<PathBuf, String> {
             ])
             .arg(&src),
         "pip install ./generated/python",
-    )?;
-    Ok(py)
+    )
 }
 
 fn copy_tree(from: &std::path::Path, to: &std::path::Path) -> Result<(), String> {

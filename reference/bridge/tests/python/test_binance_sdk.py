@@ -257,6 +257,64 @@ def test_klines(spot, symbols):
     assert any_kline or not traded, f"{traded} have trades (/api/v3/trades) but no kline"
 
 
+def test_agg_trades_avg_price_and_ticker_price(spot, symbols):
+    sym = symbols[0]
+    aggs = spot.agg_trades(sym, limit=50)
+    assert isinstance(aggs, list) and 0 < len(aggs) <= 50, aggs
+    for a in aggs:
+        assert list(a) == ["a", "p", "q", "f", "l", "T", "m", "M"], a
+        assert_decimal_fields(a, ["p", "q"], f"aggTrades {sym}")
+        assert a["f"] <= a["l"], a
+    ids = [a["a"] for a in aggs]
+    assert ids == list(range(ids[0], ids[0] + len(ids))), f"aggregate ids not consecutive: {ids}"
+    if aggs:
+        page = spot.agg_trades(sym, fromId=aggs[0]["a"], limit=2)
+        assert page == aggs[:2], (page, aggs[:2])
+    avg = spot.avg_price(sym)
+    assert list(avg) == ["mins", "price", "closeTime"] and avg["mins"] == 5, avg
+    assert_decimal_fields(avg, ["price"], f"avgPrice {sym}")
+    price = spot.ticker_price(sym)
+    assert list(price) == ["symbol", "price"] and price["symbol"] == sym, price
+    everything = spot.ticker_price()
+    assert sorted(p["symbol"] for p in everything) == sorted(symbols)
+    some = spot.ticker_price(symbols=symbols[:2])
+    assert sorted(p["symbol"] for p in some) == sorted(symbols[:2])
+    with pytest.raises(ClientError) as e:
+        spot.agg_trades(sym, startTime=1, endTime=3_600_002)
+    assert (e.value.status_code, e.value.error_code, e.value.error_message) == \
+        (400, -1127, "More than 1 hours between startTime and endTime.")
+
+
+def test_numbers_have_binance_spot_8_places(spot, symbols):
+    """Every price and quantity as Binance spot writes it (python-binance deletes a depth
+    level only on the string "0.00000000")."""
+    eight = re.compile(r"^-?\d+\.\d{8}$")
+    d = spot.depth(symbols[0], limit=20)
+    t = spot.trades(symbols[0], limit=20)
+    strings = [x for level in d["bids"] + d["asks"] for x in level]
+    strings += [r[k] for r in t for k in ("price", "qty")]
+    assert strings and all(eight.match(x) for x in strings), strings[:6]
+    info = spot.exchange_info(symbol=symbols[0])["symbols"][0]
+    assert info["baseAssetPrecision"] == info["quoteAssetPrecision"] == 8, info
+
+
+def test_used_weight_headers(bridge_url):
+    """The SDK's show_limit_usage reads Binance's x-mbx-used-weight headers."""
+    from binance.spot import Spot
+
+    client = Spot(base_url=bridge_url, timeout=10, show_limit_usage=True)
+    symbol = client.exchange_info()["data"]["symbols"][0]["symbol"]
+    first = client.depth(symbol, limit=5000)
+    usage = first["limit_usage"]
+    assert set(usage) >= {"x-mbx-used-weight", "x-mbx-used-weight-1m"}, usage
+    # Binance's weight of depth at limit 5000: 250 (exchangeInfo before it: 20).
+    assert int(usage["x-mbx-used-weight-1m"]) >= 270, usage
+    second = client.ping()["limit_usage"]
+    used = int(second["x-mbx-used-weight-1m"])
+    # One more (ping), unless the minute turned in between.
+    assert used == int(usage["x-mbx-used-weight-1m"]) + 1 or used <= 1, (usage, second)
+
+
 INVALID = "NOSUCHUSDT"
 
 
