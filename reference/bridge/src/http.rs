@@ -843,7 +843,7 @@ fn metrics(server: &Server) -> Response<Body> {
     metric(
         "definitions_refused_total",
         "counter",
-        "Instrument definitions refused: symbol outside the served alphabet.",
+        "Instrument definitions refused: symbol outside the served alphabet, or prices or quantities finer than 8 decimal places.",
         m.definitions_refused.load(Relaxed),
     );
     metric(
