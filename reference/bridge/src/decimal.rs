@@ -33,21 +33,21 @@ pub fn write(out: &mut String, value: i128, exponent: i8) {
     write_digits(out, value < 0, digits, i32::from(exponent));
 }
 
-/// [`write`] between double quotes: a JSON string.
+/// [`write()`] between double quotes: a JSON string.
 pub fn quoted(out: &mut String, value: i128, exponent: i8) {
     out.push('"');
     write(out, value, exponent);
     out.push('"');
 }
 
-/// [`write`] of an unsigned 128-bit value (turnover sums).
+/// [`write()`] of an unsigned 128-bit value (turnover sums).
 pub fn write_unsigned(out: &mut String, value: u128, exponent: i8) {
     let mut buf = [0u8; 40];
     let digits = digits_of(value, &mut buf);
     write_digits(out, false, digits, i32::from(exponent));
 }
 
-/// [`write`] as a new string.
+/// [`write()`] as a new string.
 pub fn string(value: i128, exponent: i8) -> String {
     let mut out = String::with_capacity(24);
     write(&mut out, value, exponent);

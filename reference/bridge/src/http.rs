@@ -552,7 +552,8 @@ fn klines(market: &Market, q: &[(String, String)]) -> Result<String, ApiError> {
 }
 
 /// `/api/v3/aggTrades`: from `fromId` or `startTime` the first `limit`, otherwise the
-/// latest `limit`, of the aggregate trades the bridge holds ([`AGG_TRADES_KEPT`]).
+/// latest `limit`, of the aggregate trades the bridge holds
+/// ([`crate::market::AGG_TRADES_KEPT`]).
 fn agg_trades(market: &Market, q: &[(String, String)]) -> Result<String, ApiError> {
     let (def, inst) = symbol(market, q)?;
     let limit = limit(q, 500, 1000)?;
