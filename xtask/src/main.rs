@@ -8,6 +8,7 @@ mod e2e;
 mod fuzz;
 mod gen;
 mod mutants;
+mod outside;
 mod package;
 mod process;
 mod pyenv;
@@ -37,7 +38,8 @@ usage: cargo xtask <verb>
                        libFuzzer on the C header = Rust binding and on the feed handler,
                        then the Python binding on both corpora
   package              cargo package of every publishable crate, rust-version against the
-                       dependencies', and the README's derive example in a fresh crate
+                       dependencies', and the README's examples of a protocol of one's own
+                       (rltop-codegen, build script, derive and include_schema!) in fresh crates
   e2e [bridge|gateway] publisher and subscriber in network namespaces under loss (root)
   test                 everything CI runs: gen --check, schema checks, all tests
 ";

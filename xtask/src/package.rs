@@ -3,11 +3,11 @@
 //! Three checks, each of something that works inside the workspace and can still be broken
 //! for a user:
 //!
-//! 1. **The README's extension example, in a fresh crate.** The README's `[dependencies]`
-//!    block and its derive / `include_schema!` block are copied verbatim into a new crate in a
-//!    temporary directory (outside this workspace, so no workspace setting helps it), with
-//!    the README's `rltop/` checkout path pointed at this repository, and built. This is what
-//!    catches an expansion naming a crate the user never added.
+//! 1. **The README's examples for a protocol of one's own, in fresh crates** (see
+//!    [`crate::outside`]): `rltop-codegen` and the crate it writes, a build script, and the
+//!    derive / `include_schema!` example, each copied verbatim into a new crate in a
+//!    temporary directory (outside this workspace, so no workspace setting helps it) and
+//!    built. This is what catches an expansion naming a crate the user never added.
 //! 2. **`cargo package` of every publishable crate** (those without `publish = false`), with
 //!    verification: each is built from its packaged sources alone, so a file read from
 //!    outside its package or a path dependency without a version fails here.
@@ -32,7 +32,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
     let metadata = metadata()?;
     rust_versions(&metadata)?;
     package_all(&metadata)?;
-    readme_example()
+    crate::outside::run()
 }
 
 fn metadata() -> Result<Value, String> {
@@ -219,85 +219,4 @@ fn package_all(metadata: &Value) -> Result<(), String> {
         args.push("--allow-dirty");
     }
     crate::test::cargo(&args)
-}
-
-/// The first fenced block of `lang` in `readme` whose text contains `marker`.
-fn fenced_block<'a>(readme: &'a str, lang: &str, marker: &str) -> Result<&'a str, String> {
-    let fence = format!("```{lang}\n");
-    let mut rest = readme;
-    while let Some(start) = rest.find(&fence) {
-        let body = &rest[start + fence.len()..];
-        let end = body
-            .find("```")
-            .ok_or_else(|| format!("README.md: a ```{lang} block is not closed"))?;
-        if body[..end].contains(marker) {
-            return Ok(&body[..end]);
-        }
-        rest = &body[end..];
-    }
-    Err(format!(
-        "README.md has no ```{lang} block containing `{marker}`"
-    ))
-}
-
-/// Where the README's example Cargo.toml expects this repository.
-const README_CHECKOUT: &str = "path = \"rltop/";
-
-fn readme_example() -> Result<(), String> {
-    eprintln!(
-        "\n# the README's derive and include_schema! example, in a crate outside the workspace"
-    );
-    let root = root();
-    let readme = fs::read_to_string(root.join("README.md"))
-        .map_err(|e| format!("cannot read README.md: {e}"))?;
-    let dependencies = fenced_block(&readme, "toml", "features = [\"derive\"]")?;
-    let code = fenced_block(&readme, "rust", "include_schema!")?;
-    if !dependencies.contains(README_CHECKOUT) {
-        return Err(format!(
-            "README.md: the example's dependencies no longer use `{README_CHECKOUT}…`; update xtask/src/package.rs"
-        ));
-    }
-    let here = format!("path = \"{}/", root.display());
-    let manifest = format!(
-        "[package]\nname = \"outside-user\"\nversion = \"0.1.0\"\nedition = \"2021\"\npublish = false\n\n\
-         # Its own workspace: nothing is inherited from the repository's.\n[workspace]\n\n{}",
-        dependencies.replace(README_CHECKOUT, &here)
-    );
-    let dir = std::env::temp_dir().join("rltop-outside-crate");
-    let _ = fs::remove_dir_all(&dir);
-    let write = |rel: &str, text: &str| -> Result<(), String> {
-        let path = dir.join(rel);
-        fs::create_dir_all(path.parent().unwrap_or(&dir))
-            .and_then(|()| fs::write(&path, text))
-            .map_err(|e| format!("cannot write {}: {e}", path.display()))
-    };
-    write("Cargo.toml", &manifest)?;
-    write("src/lib.rs", code)?;
-    // The user's own protocol: any valid schema; the canonical one is at hand.
-    let schema = fs::read_to_string(root.join(crate::gen::SCHEMA))
-        .map_err(|e| format!("cannot read {}: {e}", crate::gen::SCHEMA))?;
-    write("schemas/my-protocol.rlt", &schema)?;
-    // The workspace's lock file pins the same versions (the build then reuses target/).
-    fs::copy(root.join("Cargo.lock"), dir.join("Cargo.lock"))
-        .map_err(|e| format!("cannot copy Cargo.lock: {e}"))?;
-    build_outside(&dir, &root.join("target"))
-}
-
-fn build_outside(dir: &Path, target: &Path) -> Result<(), String> {
-    eprintln!("$ cargo build   (in {})", dir.display());
-    let status = Command::new(env!("CARGO"))
-        .args(["build", "--quiet"])
-        .env("CARGO_TARGET_DIR", target)
-        .current_dir(dir)
-        .status()
-        .map_err(|e| format!("cannot run cargo: {e}"))?;
-    if status.success() {
-        eprintln!("the README's example builds outside the workspace");
-        Ok(())
-    } else {
-        Err(format!(
-            "the README's derive / include_schema! example does not build in a fresh crate ({})\n",
-            dir.display()
-        ))
-    }
 }
