@@ -1,9 +1,9 @@
 //! One schema's generated files, as a map from path to text: what `rltop-codegen gen`,
 //! `cargo xtask gen` and the build-script [`Builder`](crate::Builder) all write.
 //!
-//! Policy: every front end calls [`artifacts`] with an [`Outputs`] saying where each artifact
+//! Policy: every front end calls [`artifacts()`] with an [`Outputs`] saying where each artifact
 //! goes and whose name the "do not edit" banner carries; nothing here reads or writes the
-//! disk except [`write`] and [`drift`], which compare and write a map relative to a root.
+//! disk except [`write()`] and [`drift`], which compare and write a map relative to a root.
 //! Files a front end adds of its own (this repository's SPEC.md tables, stream scenarios)
 //! are entries it inserts into the same map.
 
@@ -75,7 +75,7 @@ pub struct RustCrate {
     pub workspace: bool,
 }
 
-/// What to generate, and where. Paths are relative to the root given to [`write`] and
+/// What to generate, and where. Paths are relative to the root given to [`write()`] and
 /// [`drift`] (or absolute).
 #[derive(Debug, Clone)]
 pub struct Outputs {

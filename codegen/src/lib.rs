@@ -5,7 +5,7 @@
 //! Pipeline, as in google/pdl: [`parser`] (text → [`ast`]) → [`analyze`] (names, ranges →
 //! [`model`]) → [`layout`] (the one pass that computes offsets) → one backend per artifact
 //! ([`rust`], [`c`], [`python`], [`table`], [`vectors`], [`streams`]). Every stage reports [`Diagnostic`]s instead of stopping at the first.
-//! [`artifacts`] maps a model and the wanted [`Outputs`] to files; every command writes
+//! [`artifacts()`] maps a model and the wanted [`Outputs`] to files; every command writes
 //! through it.
 
 pub mod analyze;

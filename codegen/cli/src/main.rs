@@ -1,7 +1,7 @@
 //! `rltop-codegen`: the standalone generator, as protoc, flatc and sbe-tool are. It checks a
 //! schema of one's own and writes its Rust crate, C header, Python package and conformance
 //! vectors through the same library function `cargo xtask gen` uses for RLTOP's
-//! ([`rltop_codegen::artifacts`]).
+//! ([`rltop_codegen::artifacts()`]).
 //!
 //! Exit status, as grep's and diff's: 0 success; 1 a schema is rejected, or (`gen --check`)
 //! a generated file would change; 2 the command could not run as asked: a usage error
