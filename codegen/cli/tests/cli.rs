@@ -104,6 +104,21 @@ fn an_unreadable_schema_exits_2_and_says_which() {
 }
 
 #[test]
+fn an_unwritable_output_exits_2() {
+    let dir = scratch("unwritable");
+    fs::write(dir.join("quotes.rlt"), QUOTES).unwrap();
+    // A directory cannot be made under a file.
+    let out = run(&dir, &["gen", "quotes.rlt", "--c", "quotes.rlt/quotes.h"]);
+    assert_eq!(code(&out), 2);
+    assert!(
+        stderr(&out).contains("error: cannot create quotes.rlt"),
+        "{}",
+        stderr(&out)
+    );
+    let _ = fs::remove_dir_all(&dir);
+}
+
+#[test]
 fn check_reports_every_error_of_the_draft_with_the_literal_sum() {
     let out = run(
         &root(),
