@@ -141,10 +141,7 @@ fn enum_values_must_fit() {
         "{e}"
     );
     let e = one_error("flags F: i16 { A = 0 }\n");
-    assert!(
-        e.contains("flags `F` need an unsigned underlying type"),
-        "{e}"
-    );
+    assert!(e.contains("flags `F` need an unsigned integer type"), "{e}");
 }
 
 #[test]
@@ -235,33 +232,83 @@ fn keywords_are_refused_as_names() {
 fn protocol_rules() {
     let c = check(
         "p.rlt",
-        "protocol P { version 1; byte_order big; magic 1; checksum crc32 over body; }\n",
+        "protocol P { version 1; byte_order middle; magic 1; checksum crc64 over message; }\n",
     );
     let r = c.render();
     for want in [
-        "byte order `big` is not supported",
-        "checksum `crc32` is not supported",
-        "a checksum over `body` is not supported",
-        "protocol `P` does not declare its `header`",
+        "byte order `middle`: use `little` or `big`",
+        "checksum `crc64`: use `none`, `crc32c` (Castagnoli) or `crc32` (IEEE)",
+        "the protocol declares a `magic` but no header field plays the `magic` role",
+        "protocol `P` does not say where a message's type code is",
     ] {
         assert!(r.contains(want), "missing {want:?} in:\n{r}");
     }
     assert!(r.contains("rejected: 4 errors"), "{r}");
+    for (settings, want) in [
+        (
+            "checksum crc32c over body; type_code u8;",
+            "a checksum over `body` is not supported",
+        ),
+        (
+            "checksum none over message; type_code u8;",
+            "`checksum none` covers nothing",
+        ),
+        (
+            "checksum crc32; type_code u8;",
+            "checksum `crc32` needs `over message`",
+        ),
+        (
+            "checksum crc32 over message; type_code u8;",
+            "the checksum needs a header field in the `checksum` role",
+        ),
+        (
+            "checksum none; type_code u16;",
+            "type_code `u16`: the first byte of each message",
+        ),
+        (
+            "checksum none; type_code u8; framing ring;",
+            "framing `ring`: use `packed`, `moldudp64` or `soupbintcp`",
+        ),
+        (
+            "checksum none; type_code char;",
+            "does not declare its `byte_order`",
+        ),
+    ] {
+        let order = if want.contains("byte_order") {
+            ""
+        } else {
+            "byte_order big; "
+        };
+        let c = check("p.rlt", &format!("protocol P {{ {order}{settings} }}\n"));
+        let r = c.render();
+        assert!(r.contains(want), "missing {want:?} in:\n{r}");
+        assert!(c.laid.is_none(), "{r}");
+    }
 }
 
 #[test]
 fn header_roles_must_exist_and_have_the_right_width() {
-    let c = check("h.rlt", &BASE.replace("length: u16", "length: u32"));
+    let c = check(
+        "h.rlt",
+        &BASE.replace("length: u16", "length: u8, _p: reserved[1]"),
+    );
     assert!(
         c.render()
-            .contains("header field `length` plays `length` and must be a `u16`"),
+            .contains("header field `length` plays `length` and must be a `u16` or `u32`"),
         "{}",
         c.render()
     );
     let c = check("h.rlt", &BASE.replace(" checksum = crc;", ""));
     assert!(
         c.render()
-            .contains("header `H` lacks the role(s): checksum"),
+            .contains("the checksum needs a header field in the `checksum` role"),
+        "{}",
+        c.render()
+    );
+    let c = check("h.rlt", &BASE.replace(" magic = magic;", ""));
+    assert!(
+        c.render()
+            .contains("the protocol declares a `magic` but no header field plays the `magic` role"),
         "{}",
         c.render()
     );
