@@ -20,6 +20,24 @@ struct Analyzer<'a> {
     ast: &'a ast::SchemaAst,
     diags: Vec<Diagnostic>,
     names: HashMap<String, (Named, Span)>,
+    /// The protocol's byte order: fields without one of their own take it.
+    order: ByteOrder,
+}
+
+/// A built-in scalar type name: `u32`, `i48`, `char`, and the multi-byte integers with a byte
+/// order of their own (`u32be`, `u16le`), which overrides the protocol's.
+fn scalar_name(name: &str) -> Option<(Prim, Option<ByteOrder>)> {
+    if let Some(p) = Prim::from_name(name) {
+        return Some((p, None));
+    }
+    let (stem, order) = match name.split_at(name.len().checked_sub(2)?) {
+        (stem, "be") => (stem, ByteOrder::Big),
+        (stem, "le") => (stem, ByteOrder::Little),
+        _ => return None,
+    };
+    Prim::from_name(stem)
+        .filter(|p| p.size() > 1)
+        .map(|p| (p, Some(order)))
 }
 
 /// Names every backend must be able to emit as identifiers (Rust's keywords; C's and
@@ -108,7 +126,7 @@ impl<'a> Analyzer<'a> {
         if let Some(d) = keyword_error(id, "the name") {
             self.diags.push(d);
         }
-        if Prim::from_name(&id.name).is_some() || matches!(id.name.as_str(), "text" | "reserved") {
+        if scalar_name(&id.name).is_some() || matches!(id.name.as_str(), "text" | "reserved") {
             self.err(
                 id.span,
                 format!("`{}` is a built-in type and cannot be redefined", id.name),
@@ -127,17 +145,35 @@ impl<'a> Analyzer<'a> {
         self.names.insert(id.name.clone(), (what, id.span));
     }
 
-    fn int_prim(&mut self, id: &ast::Ident, what: &str) -> Option<Prim> {
-        let p = Prim::from_name(&id.name);
-        if p.is_none() {
-            self.err(
-                id.span,
-                format!(
-                    "{what} must be an integer type (u8..u64, i8..i64), not `{}`",
-                    id.name
-                ),
-            )
-            .label = "not an integer type".into();
+    /// An integer type (or `char`) named as the underlying type of something; `ordered`
+    /// allows a byte-order suffix (an alias's), which is returned.
+    fn int_prim(
+        &mut self,
+        id: &ast::Ident,
+        what: &str,
+        ordered: bool,
+    ) -> Option<(Prim, Option<ByteOrder>)> {
+        let p = scalar_name(&id.name);
+        match p {
+            None => {
+                self.err(
+                    id.span,
+                    format!(
+                        "{what} must be an integer type (u8, u16, u24, u32, u48, u64, their \
+                         signed i…, or char), not `{}`",
+                        id.name
+                    ),
+                )
+                .label = "not an integer type".into();
+            }
+            Some((_, Some(_))) if !ordered => {
+                self.err(
+                    id.span,
+                    format!("{what} takes no byte order: the field's (or the protocol's) applies"),
+                )
+                .label = "no byte order here".into();
+            }
+            _ => {}
         }
         p
     }
@@ -148,12 +184,13 @@ impl<'a> Analyzer<'a> {
             .int_prim(
                 &e.repr,
                 &format!("the underlying type of {kind} `{}`", e.name.name),
+                false,
             )
-            .unwrap_or(Prim::U8);
-        if flags && repr.signed() {
+            .map_or(Prim::U8, |(p, _)| p);
+        if flags && (repr.signed() || repr == Prim::Char) {
             self.err(
                 e.repr.span,
-                format!("flags `{}` need an unsigned underlying type", e.name.name),
+                format!("flags `{}` need an unsigned integer type", e.name.name),
             );
         }
         if e.variants.is_empty() {
@@ -166,6 +203,8 @@ impl<'a> Analyzer<'a> {
         for v in &e.variants {
             let (min, max, what) = if flags {
                 (0, repr.size() as i128 * 8 - 1, "bit number")
+            } else if repr == Prim::Char {
+                (repr.min(), repr.max(), "character (printable ASCII)")
             } else {
                 (repr.min(), repr.max(), "value")
             };
@@ -216,17 +255,24 @@ impl<'a> Analyzer<'a> {
         }
     }
 
-    fn resolve_ty(&mut self, t: &TypeExpr, ctx: &str, schema: &Schema) -> Option<Ty> {
+    /// A field's type, and the byte order its name gives it (`u32be`, or an alias's own).
+    fn resolve_ty(
+        &mut self,
+        t: &TypeExpr,
+        ctx: &str,
+        schema: &Schema,
+    ) -> Option<(Ty, Option<ByteOrder>)> {
+        let ty = |t| Some((t, None));
         match t {
             TypeExpr::Named(id) => {
-                if let Some(p) = Prim::from_name(&id.name) {
-                    return Some(Ty::Prim(p));
+                if let Some((p, order)) = scalar_name(&id.name) {
+                    return Some((Ty::Prim(p), order));
                 }
                 match self.names.get(&id.name).map(|(n, _)| *n) {
-                    Some(Named::Alias(i)) => Some(Ty::Alias(i)),
-                    Some(Named::Enum(i)) => Some(Ty::Enum(i)),
-                    Some(Named::Flags(i)) => Some(Ty::Flags(i)),
-                    Some(Named::Struct(i)) => Some(Ty::Struct(i)),
+                    Some(Named::Alias(i)) => Some((Ty::Alias(i), schema.aliases[i].order)),
+                    Some(Named::Enum(i)) => ty(Ty::Enum(i)),
+                    Some(Named::Flags(i)) => ty(Ty::Flags(i)),
+                    Some(Named::Struct(i)) => ty(Ty::Struct(i)),
                     Some(Named::Message) => {
                         self.err(
                             id.span,
@@ -259,9 +305,11 @@ impl<'a> Analyzer<'a> {
             }
             TypeExpr::Array { elem, len, .. } => {
                 let n = self.len(len, ctx, "array")?;
-                let e = self.resolve_ty(elem, ctx, schema)?;
+                let (e, order) = self.resolve_ty(elem, ctx, schema)?;
                 match e {
-                    Ty::Prim(_) | Ty::Alias(_) | Ty::Struct(_) => Some(Ty::Array(Box::new(e), n)),
+                    Ty::Prim(_) | Ty::Alias(_) | Ty::Struct(_) => {
+                        Some((Ty::Array(Box::new(e), n), order))
+                    }
                     _ => {
                         let msg = format!(
                             "{ctx}: arrays may hold integers and structs, not `{}`",
@@ -272,8 +320,36 @@ impl<'a> Analyzer<'a> {
                     }
                 }
             }
-            TypeExpr::Text { len, .. } => self.len(len, ctx, "text").map(Ty::Text),
-            TypeExpr::Reserved { len, .. } => self.len(len, ctx, "reserved").map(Ty::Reserved),
+            TypeExpr::Text { len, .. } => self.len(len, ctx, "text").and_then(|n| ty(Ty::Text(n))),
+            TypeExpr::Reserved { len, .. } => self
+                .len(len, ctx, "reserved")
+                .and_then(|n| ty(Ty::Reserved(n))),
+        }
+    }
+
+    /// `pad space|nul`, on text only.
+    fn padding(&mut self, f: &ast::Field, ty: &Ty, ctx: &str) -> Padding {
+        let Some(how) = &f.pad else {
+            return Padding::Nul;
+        };
+        if !matches!(ty, Ty::Text(_)) {
+            self.err(
+                how.span,
+                format!("{ctx}: only text is padded (`pad` after `text[N]`)"),
+            )
+            .label = "not text".into();
+        }
+        match how.name.as_str() {
+            "space" => Padding::Space,
+            "nul" => Padding::Nul,
+            other => {
+                self.err(
+                    how.span,
+                    format!("{ctx}: padding `{other}`: use `space` or `nul`"),
+                )
+                .label = "unknown padding".into();
+                Padding::Nul
+            }
         }
     }
 
@@ -308,9 +384,10 @@ impl<'a> Analyzer<'a> {
                 )
                 .label = "duplicate field".into();
             }
-            let ty = self
+            let (ty, order) = self
                 .resolve_ty(&f.ty, &ctx, schema)
-                .unwrap_or(Ty::Reserved(1));
+                .unwrap_or((Ty::Reserved(1), None));
+            let pad = self.padding(f, &ty, &ctx);
             let since = match &f.since {
                 None => 1,
                 Some(n) if !is_message => {
@@ -341,6 +418,8 @@ impl<'a> Analyzer<'a> {
                 ty,
                 since,
                 count_of: None,
+                order: order.unwrap_or(self.order),
+                pad,
                 span: f.name.span,
             });
         }
@@ -368,7 +447,11 @@ impl<'a> Analyzer<'a> {
                 continue;
             };
             match schema.scalar_prim(&out[i].ty) {
-                Some(p) if !p.signed() && matches!(out[i].ty, Ty::Prim(_) | Ty::Alias(_)) => {
+                Some(p)
+                    if !p.signed()
+                        && p != Prim::Char
+                        && matches!(out[i].ty, Ty::Prim(_) | Ty::Alias(_)) =>
+                {
                     if p.max() < max as i128 {
                         self.err(
                             f.ty.span(),
@@ -420,25 +503,21 @@ pub fn analyze(ast: &ast::SchemaAst) -> (Option<Schema>, Vec<Diagnostic>) {
         ast,
         diags: Vec::new(),
         names: HashMap::new(),
+        order: ByteOrder::Little,
     };
     let mut schema = Schema {
         protocol: Protocol {
             name: String::new(),
             doc: Vec::new(),
+            span: Span::default(),
             version: 1,
             min_version: 1,
-            magic: 0,
-            header: StructId::new(0),
-            roles: HeaderRoles {
-                magic: 0,
-                length: 0,
-                msg_type: 0,
-                version: 0,
-                session: 0,
-                sequence: 0,
-                timestamp: 0,
-                checksum: 0,
-            },
+            magic: None,
+            byte_order: ByteOrder::Little,
+            checksum: Checksum::None,
+            framing: Framing::Packed,
+            type_code: TypeCodeAt::Header,
+            header: None,
         },
         aliases: Table::new(),
         enums: Table::new(),
@@ -448,231 +527,355 @@ pub fn analyze(ast: &ast::SchemaAst) -> (Option<Schema>, Vec<Diagnostic>) {
         structs: Table::new(),
         messages: Table::new(),
     };
+    let channels = a.declare_all(&mut schema);
+    let protocols = a.definitions(&mut schema);
+    a.channels(&mut schema, &channels);
+    let settings = a.protocol(&mut schema, &protocols);
+    a.structs(&mut schema);
+    check_struct_cycles(&schema, &mut a.diags);
+    if let Some(p) = protocols.first() {
+        a.header(&mut schema, p, &settings);
+    }
+    a.messages(&mut schema);
+    let ok = !a.diags.iter().any(|d| d.is_error());
+    (ok.then_some(schema), a.diags)
+}
 
-    // Pass 1: declare every name, so items may refer to each other in any order.
-    let (mut n_alias, mut n_enum, mut n_flags, mut n_struct) = (0, 0, 0, 0);
-    let channels: Vec<&ast::Channel> = a
-        .ast
-        .items
-        .iter()
-        .filter_map(|i| {
-            if let Item::Channel(c) = i {
-                Some(c)
-            } else {
-                None
-            }
-        })
-        .collect();
-    for item in &a.ast.items {
-        match item {
-            Item::Alias(x) => {
-                a.declare(&x.name, Named::Alias(AliasId::new(n_alias)));
-                n_alias += 1;
-            }
-            Item::Enum(x) => {
-                a.declare(&x.name, Named::Enum(EnumId::new(n_enum)));
-                n_enum += 1;
-            }
-            Item::Flags(x) => {
-                a.declare(&x.name, Named::Flags(FlagsId::new(n_flags)));
-                n_flags += 1;
-            }
-            Item::Struct(x) => {
-                a.declare(&x.name, Named::Struct(StructId::new(n_struct)));
-                n_struct += 1;
-            }
-            Item::Message(x) => a.declare(&x.name, Named::Message),
-            Item::Protocol(_) | Item::Channel(_) => {}
-        }
-    }
-    if !channels.is_empty() {
-        // Channels form one enumeration, `Channel`, usable as a field type.
-        let name = ast::Ident {
-            name: "Channel".into(),
-            span: channels[0].name.span,
-        };
-        a.declare(&name, Named::Enum(EnumId::new(n_enum)));
-        schema.channel_enum = Some(EnumId::new(n_enum));
-    }
+/// `header T { role = field; … }`: the struct's name, the roles, the setting's span.
+type HeaderAst<'a> = (&'a ast::Ident, &'a Vec<(ast::Ident, ast::Ident)>, Span);
 
-    // Pass 2: definitions that need no other definition.
-    let mut protocols = Vec::new();
-    for item in &a.ast.items {
-        match item {
-            Item::Alias(x) => {
-                let prim = a
-                    .int_prim(&x.target, &format!("type `{}`", x.name.name))
-                    .unwrap_or(Prim::U8);
-                schema.aliases.push(Alias {
-                    name: x.name.name.clone(),
-                    doc: doc(&x.doc),
-                    prim,
-                });
-            }
-            Item::Enum(x) => {
-                let e = a.enum_def(x, false);
-                schema.enums.push(e);
-            }
-            Item::Flags(x) => {
-                let e = a.enum_def(x, true);
-                schema.flags.push(e);
-            }
-            Item::Protocol(p) => protocols.push(p),
-            _ => {}
-        }
-    }
-    let mut checked_channels = Vec::new();
-    for c in &channels {
-        let id = a
-            .number_in(&c.id, 0, 255, &format!("channel `{}`: id", c.name.name))
-            .unwrap_or(0) as u8;
-        let first = a
-            .number_in(
-                &c.first,
-                0,
-                255,
-                &format!("channel `{}`: first type code", c.name.name),
-            )
-            .unwrap_or(0) as u8;
-        let last = a
-            .number_in(
-                &c.last,
-                0,
-                255,
-                &format!("channel `{}`: last type code", c.name.name),
-            )
-            .unwrap_or(255) as u8;
-        if first > last {
-            a.err(
-                c.first.span,
-                format!(
-                    "channel `{}`: range {first:#04x}..={last:#04x} is empty",
-                    c.name.name
-                ),
-            );
-        }
-        if checked_channels
+/// What the protocol block says beyond the model's fields, for the checks that need the
+/// structs: the header and its roles, the magic and type-code settings.
+#[derive(Default)]
+struct Settings<'a> {
+    header: Option<HeaderAst<'a>>,
+    magic: Option<Span>,
+    checksum: Option<Span>,
+    type_code: Option<Span>,
+}
+
+impl<'a> Analyzer<'a> {
+    /// Pass 1: declares every name, so items may refer to each other in any order.
+    fn declare_all(&mut self, schema: &mut Schema) -> Vec<&'a ast::Channel> {
+        let (mut n_alias, mut n_enum, mut n_flags, mut n_struct) = (0, 0, 0, 0);
+        let ast = self.ast;
+        let channels: Vec<&ast::Channel> = ast
+            .items
             .iter()
-            .any(|(o, _): &(Channel, &ast::Channel)| o.name == c.name.name)
-        {
-            a.err(
-                c.name.span,
-                format!("the channel `{}` is defined twice", c.name.name),
-            );
+            .filter_map(|i| match i {
+                Item::Channel(c) => Some(c),
+                _ => None,
+            })
+            .collect();
+        for item in &ast.items {
+            match item {
+                Item::Alias(x) => {
+                    self.declare(&x.name, Named::Alias(AliasId::new(n_alias)));
+                    n_alias += 1;
+                }
+                Item::Enum(x) => {
+                    self.declare(&x.name, Named::Enum(EnumId::new(n_enum)));
+                    n_enum += 1;
+                }
+                Item::Flags(x) => {
+                    self.declare(&x.name, Named::Flags(FlagsId::new(n_flags)));
+                    n_flags += 1;
+                }
+                Item::Struct(x) => {
+                    self.declare(&x.name, Named::Struct(StructId::new(n_struct)));
+                    n_struct += 1;
+                }
+                Item::Message(x) => self.declare(&x.name, Named::Message),
+                Item::Protocol(_) | Item::Channel(_) => {}
+            }
         }
-        checked_channels.push((
-            Channel {
-                name: c.name.name.clone(),
+        if let Some(first) = channels.first() {
+            // Channels form one enumeration, `Channel`, usable as a field type.
+            let name = ast::Ident {
+                name: "Channel".into(),
+                span: first.name.span,
+            };
+            self.declare(&name, Named::Enum(EnumId::new(n_enum)));
+            schema.channel_enum = Some(EnumId::new(n_enum));
+        }
+        channels
+    }
+
+    /// Pass 2: the definitions that need no other definition; the protocol blocks.
+    fn definitions(&mut self, schema: &mut Schema) -> Vec<&'a ast::Protocol> {
+        let mut protocols = Vec::new();
+        let ast = self.ast;
+        for item in &ast.items {
+            match item {
+                Item::Alias(x) => {
+                    let alias = self.alias(x);
+                    schema.aliases.push(alias);
+                }
+                Item::Enum(x) => {
+                    let e = self.enum_def(x, false);
+                    schema.enums.push(e);
+                }
+                Item::Flags(x) => {
+                    let e = self.enum_def(x, true);
+                    schema.flags.push(e);
+                }
+                Item::Protocol(p) => protocols.push(p),
+                _ => {}
+            }
+        }
+        protocols
+    }
+
+    fn alias(&mut self, x: &ast::Alias) -> Alias {
+        let what = format!("type `{}`", x.name.name);
+        let (prim, order) = self
+            .int_prim(&x.target, &what, true)
+            .unwrap_or((Prim::U8, None));
+        let scale = x.scale.as_ref().and_then(|n| {
+            if prim == Prim::Char {
+                self.err(n.span, format!("{what}: a character has no decimal places"));
+                return None;
+            }
+            self.number_in(n, 0, 18, &format!("{what}: scale"))
+                .map(|v| v as u8)
+        });
+        Alias {
+            name: x.name.name.clone(),
+            doc: doc(&x.doc),
+            prim,
+            scale,
+            order,
+        }
+    }
+
+    fn channels(&mut self, schema: &mut Schema, channels: &[&ast::Channel]) {
+        let mut checked: Vec<(Channel, &ast::Channel)> = Vec::new();
+        for c in channels {
+            let name = &c.name.name;
+            let id = self
+                .number_in(&c.id, 0, 255, &format!("channel `{name}`: id"))
+                .unwrap_or(0) as u8;
+            let first = self
+                .number_in(
+                    &c.first,
+                    0,
+                    255,
+                    &format!("channel `{name}`: first type code"),
+                )
+                .unwrap_or(0) as u8;
+            let last = self
+                .number_in(
+                    &c.last,
+                    0,
+                    255,
+                    &format!("channel `{name}`: last type code"),
+                )
+                .unwrap_or(255) as u8;
+            if first > last {
+                self.err(
+                    c.first.span,
+                    format!("channel `{name}`: range {first:#04x}..={last:#04x} is empty"),
+                );
+            }
+            if checked.iter().any(|(o, _)| o.name == *name) {
+                self.err(
+                    c.name.span,
+                    format!("the channel `{name}` is defined twice"),
+                );
+            }
+            let channel = Channel {
+                name: name.clone(),
                 doc: doc(&c.doc),
                 id,
                 first,
                 last,
-            },
-            *c,
-        ));
+            };
+            checked.push((channel, *c));
+        }
+        check_channels(&checked, &mut self.diags);
+        if schema.channel_enum.is_some() {
+            schema.enums.push(Enum {
+                name: "Channel".into(),
+                doc: vec![
+                    "The feed's channels: each carries one range of message type codes.".into(),
+                ],
+                repr: Prim::U8,
+                variants: checked
+                    .iter()
+                    .map(|(c, _)| Variant {
+                        name: c.name.clone(),
+                        doc: c.doc.clone(),
+                        value: c.id.into(),
+                    })
+                    .collect(),
+            });
+        }
+        schema.channels = checked.into_iter().map(|(c, _)| c).collect();
     }
-    check_channels(&checked_channels, &mut a.diags);
-    if schema.channel_enum.is_some() {
-        schema.enums.push(Enum {
-            name: "Channel".into(),
-            doc: vec!["The feed's channels: each carries one range of message type codes.".into()],
-            repr: Prim::U8,
-            variants: checked_channels
-                .iter()
-                .map(|(c, _)| Variant {
-                    name: c.name.clone(),
-                    doc: c.doc.clone(),
-                    value: c.id.into(),
-                })
-                .collect(),
-        });
-    }
-    schema.channels = checked_channels.into_iter().map(|(c, _)| c).collect();
+}
 
-    // Protocol settings (exactly one block); the version bounds `since`.
-    match protocols.as_slice() {
-        [] => {
-            a.err(
-                Span::default(),
-                "the schema has no `protocol` block (version, magic, checksum, header)",
-            );
+impl<'a> Analyzer<'a> {
+    /// The protocol block (exactly one): version, byte order, magic, checksum, framing, where
+    /// the type code sits. The header's roles are checked once the structs exist.
+    fn protocol(&mut self, schema: &mut Schema, protocols: &[&'a ast::Protocol]) -> Settings<'a> {
+        let mut s = Settings::default();
+        match protocols {
+            [] => {
+                self.err(
+                    Span::default(),
+                    "the schema has no `protocol` block (byte_order, checksum, header or type_code)",
+                );
+                return s;
+            }
+            [_, extra, ..] => {
+                self.err(extra.name.span, "a schema has one `protocol` block");
+            }
+            _ => {}
         }
-        [_, extra, ..] => {
-            a.err(extra.name.span, "a schema has one `protocol` block");
-        }
-        _ => {}
-    }
-    let mut header_ast: Option<(&ast::Ident, &Vec<(ast::Ident, ast::Ident)>)> = None;
-    if let Some(p) = protocols.first() {
+        let p = protocols[0];
         schema.protocol.name = p.name.name.clone();
         schema.protocol.doc = doc(&p.doc);
-        let (mut seen_version, mut seen_magic, mut seen_checksum) = (false, false, false);
-        for (s, span) in &p.settings {
-            match s {
+        schema.protocol.span = p.name.span;
+        let mut byte_order = false;
+        for (setting, span) in &p.settings {
+            match setting {
                 Setting::Version(n) => {
-                    seen_version = true;
                     schema.protocol.version =
-                        a.number_in(n, 1, 255, "protocol version").unwrap_or(1) as u8;
+                        self.number_in(n, 1, 255, "protocol version").unwrap_or(1) as u8;
                 }
                 Setting::MinVersion(n) => {
-                    schema.protocol.min_version =
-                        a.number_in(n, 1, 255, "protocol min_version").unwrap_or(1) as u8;
+                    schema.protocol.min_version = self
+                        .number_in(n, 1, 255, "protocol min_version")
+                        .unwrap_or(1) as u8;
                 }
                 Setting::Magic(n) => {
-                    seen_magic = true;
-                    schema.protocol.magic =
-                        a.number_in(n, 0, u32::MAX.into(), "magic").unwrap_or(0) as u32;
+                    s.magic = Some(*span);
+                    schema.protocol.magic = self
+                        .number_in(n, 0, u32::MAX.into(), "magic")
+                        .map(|m| m as u32);
                 }
                 Setting::ByteOrder(id) => {
-                    if id.name != "little" {
-                        a.err(id.span, format!("byte order `{}` is not supported: RLTOP is little-endian (`little`)", id.name));
-                    }
+                    byte_order = true;
+                    schema.protocol.byte_order = match id.name.as_str() {
+                        "little" => ByteOrder::Little,
+                        "big" => ByteOrder::Big,
+                        other => {
+                            self.err(
+                                id.span,
+                                format!("byte order `{other}`: use `little` or `big`"),
+                            )
+                            .label = "unknown byte order".into();
+                            ByteOrder::Little
+                        }
+                    };
                 }
                 Setting::Checksum { algorithm, covers } => {
-                    seen_checksum = true;
-                    if algorithm.name != "crc32c" {
-                        a.err(algorithm.span, format!("checksum `{}` is not supported: use `crc32c` (CRC-32C, Castagnoli)", algorithm.name));
-                    }
-                    if covers.name != "message" {
-                        a.err(covers.span, format!("a checksum over `{}` is not supported: it covers the whole `message`, its own field as zero", covers.name));
-                    }
+                    s.checksum = Some(*span);
+                    schema.protocol.checksum = self.checksum(algorithm, covers.as_ref());
+                }
+                Setting::Framing(id) => {
+                    schema.protocol.framing = match id.name.as_str() {
+                        "packed" => Framing::Packed,
+                        "moldudp64" => Framing::MoldUdp64,
+                        "soupbintcp" => Framing::SoupBinTcp,
+                        other => {
+                            self.err(
+                                id.span,
+                                format!(
+                                    "framing `{other}`: use `packed`, `moldudp64` or `soupbintcp`"
+                                ),
+                            )
+                            .label = "unknown framing".into();
+                            Framing::Packed
+                        }
+                    };
+                }
+                Setting::TypeCode(id) => {
+                    s.type_code = Some(*span);
+                    let char_code = match id.name.as_str() {
+                        "u8" => false,
+                        "char" => true,
+                        other => {
+                            self.err(id.span, format!("type_code `{other}`: the first byte of each message, `u8` or `char`"))
+                                .label = "not u8 or char".into();
+                            false
+                        }
+                    };
+                    schema.protocol.type_code = TypeCodeAt::FirstByte { char_code };
                 }
                 Setting::Header { ty, roles } => {
-                    if header_ast.is_some() {
-                        a.err(*span, "the protocol names its header twice");
+                    if s.header.is_some() {
+                        self.err(*span, "the protocol names its header twice");
                     }
-                    header_ast = Some((ty, roles));
+                    s.header = Some((ty, roles, *span));
                 }
             }
         }
         for (seen, what) in [
-            (seen_version, "version"),
-            (seen_magic, "magic"),
-            (seen_checksum, "checksum"),
-            (header_ast.is_some(), "header"),
+            (byte_order, "byte_order"),
+            (s.checksum.is_some(), "checksum"),
         ] {
             if !seen {
-                a.err(
+                self.err(
                     p.name.span,
                     format!("protocol `{}` does not declare its `{what}`", p.name.name),
                 );
             }
         }
         if schema.protocol.min_version > schema.protocol.version {
-            a.err(p.name.span, "protocol min_version is above its version");
+            self.err(p.name.span, "protocol min_version is above its version");
         }
+        self.order = schema.protocol.byte_order;
+        s
     }
-    let version = schema.protocol.version;
 
-    // Pass 3: structs, then messages (structs may use each other in any order).
-    for item in &a.ast.items {
-        if let Item::Struct(s) = item {
+    fn checksum(&mut self, algorithm: &ast::Ident, covers: Option<&ast::Ident>) -> Checksum {
+        let c = match algorithm.name.as_str() {
+            "none" => Checksum::None,
+            "crc32c" => Checksum::Crc32c,
+            "crc32" => Checksum::Crc32,
+            other => {
+                self.err(
+                    algorithm.span,
+                    format!(
+                        "checksum `{other}`: use `none`, `crc32c` (Castagnoli) or `crc32` (IEEE)"
+                    ),
+                )
+                .label = "unknown checksum".into();
+                return Checksum::None;
+            }
+        };
+        match (c, covers) {
+            (Checksum::None, Some(over)) => {
+                self.err(over.span, "`checksum none` covers nothing: drop `over …`");
+            }
+            (Checksum::None, None) => {}
+            (_, None) => {
+                self.err(
+                    algorithm.span,
+                    format!("checksum `{}` needs `over message`", algorithm.name),
+                );
+            }
+            (_, Some(over)) if over.name != "message" => {
+                self.err(over.span, format!("a checksum over `{}` is not supported: it covers the whole `message`, its own field as zero", over.name));
+            }
+            _ => {}
+        }
+        c
+    }
+
+    /// Pass 3: the structs (they may use each other in any order).
+    fn structs(&mut self, schema: &mut Schema) {
+        let version = schema.protocol.version;
+        let ast = self.ast;
+        for item in &ast.items {
+            let Item::Struct(s) = item else { continue };
             let owner = format!("struct `{}`", s.name.name);
-            let fields = a.fields(&owner, &s.fields, false, version, &schema);
+            let fields = self.fields(&owner, &s.fields, false, version, schema);
             let declared_size = s
                 .size
                 .as_ref()
-                .and_then(|n| a.number_in(n, 1, 65535, &format!("{owner}: size")))
+                .and_then(|n| self.number_in(n, 1, 65535, &format!("{owner}: size")))
                 .map(|n| n as usize);
             schema.structs.push(Record {
                 name: s.name.name.clone(),
@@ -685,127 +888,235 @@ pub fn analyze(ast: &ast::SchemaAst) -> (Option<Schema>, Vec<Diagnostic>) {
             });
         }
     }
-    check_struct_cycles(&schema, &mut a.diags);
 
-    // The header and its roles.
-    if let Some((ty, roles)) = header_ast {
-        match a.names.get(&ty.name).map(|(n, _)| *n) {
-            Some(Named::Struct(h)) => {
-                schema.protocol.header = h;
-                if let Some(r) = header_roles(&schema, h, ty, roles, &mut a.diags) {
-                    schema.protocol.roles = r;
+    /// The header and its roles, and what depends on them: a magic and a magic role go
+    /// together, so do a checksum and a checksum role; the type code is the header's `type`
+    /// role or the first byte (`type_code`), one of the two.
+    fn header(&mut self, schema: &mut Schema, p: &ast::Protocol, s: &Settings) {
+        if let Some((ty, roles, _)) = s.header {
+            match self.names.get(&ty.name).map(|(n, _)| *n) {
+                Some(Named::Struct(id)) => {
+                    let roles = header_roles(schema, id, roles, &mut self.diags);
+                    schema.protocol.header = Some(Header { id, roles });
+                }
+                _ => {
+                    self.err(
+                        ty.span,
+                        format!("the header `{}` is not a struct of this schema", ty.name),
+                    );
                 }
             }
-            _ => {
-                a.err(
-                    ty.span,
-                    format!("the header `{}` is not a struct of this schema", ty.name),
+        }
+        let roles = schema.protocol.header.as_ref().map(|h| h.roles);
+        let has = |f: fn(&HeaderRoles<Option<usize>>) -> Option<usize>| {
+            roles.as_ref().and_then(f).is_some()
+        };
+        let at = s.header.map_or(p.name.span, |(ty, _, _)| ty.span);
+        if s.magic.is_some() != has(|r| r.magic) {
+            let msg = match s.magic {
+                Some(_) => {
+                    "the protocol declares a `magic` but no header field plays the `magic` role"
+                }
+                None => {
+                    "a header field plays the `magic` role but the protocol declares no `magic`"
+                }
+            };
+            self.err(s.magic.unwrap_or(at), msg);
+        }
+        let checksum = schema.protocol.checksum != Checksum::None;
+        if checksum != has(|r| r.checksum) {
+            let msg = if checksum {
+                "the checksum needs a header field in the `checksum` role"
+            } else {
+                "a header field plays the `checksum` role but the protocol says `checksum none`"
+            };
+            self.err(s.checksum.unwrap_or(at), msg);
+        }
+        match (has(|r| r.msg_type), s.type_code) {
+            (true, None) => schema.protocol.type_code = TypeCodeAt::Header,
+            (false, Some(_)) => {}
+            (true, Some(span)) => {
+                self.err(
+                    span,
+                    "the type code is the header's `type` role already: drop `type_code`",
                 );
+            }
+            (false, None) => {
+                self.err(p.name.span, format!(
+                    "protocol `{}` does not say where a message's type code is: a header field in the `type` role, or `type_code u8;` / `type_code char;` (the first byte)",
+                    p.name.name
+                ));
             }
         }
     }
+}
 
-    let mut codes: HashMap<u8, (String, Span)> = HashMap::new();
-    for item in &a.ast.items {
-        let Item::Message(m) = item else { continue };
-        let owner = format!("message `{}`", m.name.name);
-        let fields = a.fields(&owner, &m.fields, true, version, &schema);
-        let code = a
-            .number_in(&m.type_code, 0, 255, &format!("{owner}: type code"))
-            .unwrap_or(0) as u8;
-        if let Some((other, _)) = codes.get(&code) {
-            let other = other.clone();
-            a.err(
-                m.type_code.span,
-                format!("{owner} reuses type code {code:#04x} of message `{other}`"),
-            )
-            .label = "duplicate type code".into();
-        } else {
-            codes.insert(code, (m.name.name.clone(), m.type_code.span));
+impl Analyzer<'_> {
+    /// Pass 4: the messages.
+    fn messages(&mut self, schema: &mut Schema) {
+        let version = schema.protocol.version;
+        let mut codes: HashMap<u8, String> = HashMap::new();
+        let ast = self.ast;
+        for item in &ast.items {
+            let Item::Message(m) = item else { continue };
+            let owner = format!("message `{}`", m.name.name);
+            let fields = self.fields(&owner, &m.fields, true, version, schema);
+            let code = self.type_code(m, &owner, schema);
+            if let Some(other) = codes.get(&code) {
+                self.err(
+                    m.type_code.span,
+                    format!("{owner} reuses type code {code:#04x} of message `{other}`"),
+                )
+                .label = "duplicate type code".into();
+            } else {
+                codes.insert(code, m.name.name.clone());
+            }
+            let channel = self.message_channel(m, &owner, code, schema);
+            if m.size.is_none() {
+                self.err(
+                    m.name.span,
+                    format!("{owner} does not declare its size (`size N`)"),
+                );
+            }
+            let declared_size = m
+                .size
+                .as_ref()
+                .and_then(|n| self.number_in(n, 1, 65535, &format!("{owner}: size")))
+                .map(|n| n as usize);
+            self.first_field(m, &owner, &fields, schema);
+            schema.messages.push(Record {
+                name: m.name.name.clone(),
+                doc: doc(&m.doc),
+                declared_size,
+                fields,
+                span: m.name.span,
+                size_span: m.size.map(|n| n.span),
+                message: Some(MessageInfo {
+                    type_code: code,
+                    char_code: m.type_code.char,
+                    channel,
+                }),
+            });
         }
-        let channel = match &m.channel {
-            None => {
-                a.err(
+    }
+
+    /// Whether the protocol's type codes are characters (`type_code char`, or a header
+    /// `type` role of type `char`).
+    fn char_codes(schema: &Schema) -> bool {
+        match schema.protocol.type_code {
+            TypeCodeAt::FirstByte { char_code } => char_code,
+            TypeCodeAt::Header => schema.protocol.header.as_ref().is_some_and(|h| {
+                h.roles.msg_type.is_some_and(|f| {
+                    schema.scalar_prim(&schema.structs[h.id].fields[f].ty) == Some(Prim::Char)
+                })
+            }),
+        }
+    }
+
+    fn type_code(&mut self, m: &ast::Message, owner: &str, schema: &Schema) -> u8 {
+        let chars = Self::char_codes(schema);
+        if chars && !m.type_code.char {
+            self.err(
+                m.type_code.span,
+                format!("{owner}: this protocol's type codes are characters: write it as `'A'`"),
+            )
+            .label = "a number".into();
+        }
+        let (min, max) = if chars { (0x20, 0x7e) } else { (0, 255) };
+        self.number_in(&m.type_code, min, max, &format!("{owner}: type code"))
+            .unwrap_or(0) as u8
+    }
+
+    /// A protocol with channels names one per message, whose range holds its type code; a
+    /// protocol without channels names none.
+    fn message_channel(
+        &mut self,
+        m: &ast::Message,
+        owner: &str,
+        code: u8,
+        schema: &Schema,
+    ) -> Option<ChannelId> {
+        let Some(c) = &m.channel else {
+            if !schema.channels.is_empty() {
+                self.err(
                     m.name.span,
                     format!("{owner} does not name its channel (`channel Name`)"),
                 );
-                ChannelId::new(0)
             }
-            Some(c) => match schema.channels.position(|x| x.name == c.name) {
-                None => {
-                    a.err(c.span, format!("{owner}: unknown channel `{}`", c.name))
-                        .label = "not declared".into();
-                    ChannelId::new(0)
-                }
-                Some(i) => {
-                    let ch = &schema.channels[i];
-                    if code < ch.first || code > ch.last {
-                        let d = a.err(m.type_code.span, format!("{owner}: type code {code:#04x} is outside channel `{}` ({:#04x}..={:#04x})", ch.name, ch.first, ch.last));
-                        d.label = "outside the channel's range".into();
-                    }
-                    i
-                }
-            },
+            return None;
         };
-        if m.size.is_none() {
-            a.err(
-                m.name.span,
-                format!("{owner} does not declare its size (`size N`)"),
+        let Some(i) = schema.channels.position(|x| x.name == c.name) else {
+            self.err(c.span, format!("{owner}: unknown channel `{}`", c.name))
+                .label = "not declared".into();
+            return None;
+        };
+        let ch = &schema.channels[i];
+        if code < ch.first || code > ch.last {
+            let d = self.err(
+                m.type_code.span,
+                format!(
+                    "{owner}: type code {code:#04x} is outside channel `{}` ({:#04x}..={:#04x})",
+                    ch.name, ch.first, ch.last
+                ),
             );
+            d.label = "outside the channel's range".into();
         }
-        let declared_size = m
-            .size
-            .as_ref()
-            .and_then(|n| a.number_in(n, 1, 65535, &format!("{owner}: size")))
-            .map(|n| n as usize);
-        match fields.first() {
-            Some(f) if f.ty == Ty::Struct(schema.protocol.header) => {}
-            _ => {
-                let header = schema
-                    .structs
-                    .get(schema.protocol.header)
-                    .map_or("the header".into(), |h| format!("`{}`", h.name));
-                let at = m.fields.first().map_or(m.name.span, |f| f.ty.span());
-                a.err(
+        Some(i)
+    }
+
+    /// The first field is the header when there is one; otherwise, with `type_code`, the
+    /// byte that holds the type code (a `u8` or a `char`, as declared).
+    fn first_field(&mut self, m: &ast::Message, owner: &str, fields: &[Field], schema: &Schema) {
+        let at = m.fields.first().map_or(m.name.span, |f| f.ty.span());
+        let first = fields.first();
+        if let Some(h) = &schema.protocol.header {
+            if !first.is_some_and(|f| f.ty == Ty::Struct(h.id)) {
+                let header = &schema.structs[h.id].name;
+                self.err(
                     at,
-                    format!("{owner}: the first field must be the header {header}"),
+                    format!("{owner}: the first field must be the header `{header}`"),
                 )
                 .label = "not the header".into();
             }
+            return;
         }
-        schema.messages.push(Record {
-            name: m.name.name.clone(),
-            doc: doc(&m.doc),
-            declared_size,
-            fields,
-            span: m.name.span,
-            size_span: m.size.map(|n| n.span),
-            message: Some(MessageInfo {
-                type_code: code,
-                channel,
-            }),
-        });
+        if let TypeCodeAt::FirstByte { char_code } = schema.protocol.type_code {
+            let want = if char_code { Prim::Char } else { Prim::U8 };
+            let ok = first.is_some_and(|f| {
+                matches!(f.ty, Ty::Prim(_) | Ty::Alias(_))
+                    && schema.scalar_prim(&f.ty) == Some(want)
+            });
+            if !ok {
+                self.err(
+                    at,
+                    format!(
+                        "{owner}: the first field holds the type code (`type_code {}`) and must be a `{}`",
+                        want.name(),
+                        want.name()
+                    ),
+                )
+                .label = "not the type code".into();
+            }
+        }
     }
-
-    let ok = !a.diags.iter().any(|d| d.is_error());
-    (ok.then_some(schema), a.diags)
 }
 
+/// Which header field plays each role. Every role is optional; what needs which is checked
+/// by the caller. A role's field must be an integer of one of the role's widths.
 fn header_roles(
     schema: &Schema,
     h: StructId,
-    ty: &ast::Ident,
     roles: &[(ast::Ident, ast::Ident)],
     diags: &mut Vec<Diagnostic>,
-) -> Option<HeaderRoles> {
+) -> HeaderRoles<Option<usize>> {
     const ROLES: [(&str, &[Prim]); 8] = [
         ("magic", &[Prim::U32]),
-        ("length", &[Prim::U16]),
-        ("type", &[Prim::U8]),
+        ("length", &[Prim::U16, Prim::U32]),
+        ("type", &[Prim::U8, Prim::Char]),
         ("version", &[Prim::U8]),
-        ("session", &[Prim::U64]),
-        ("sequence", &[Prim::U64]),
-        ("timestamp", &[Prim::U64]),
+        ("session", &[Prim::U64, Prim::U32, Prim::U16]),
+        ("sequence", &[Prim::U64, Prim::U32]),
+        ("timestamp", &[Prim::U64, Prim::U48]),
         ("checksum", &[Prim::U32]),
     ];
     let header = &schema.structs[h];
@@ -827,13 +1138,14 @@ fn header_roles(
         if !matches!(header.fields[f].ty, Ty::Prim(_) | Ty::Alias(_))
             || !prim.is_some_and(|p| want.contains(&p))
         {
+            let names: Vec<String> = want.iter().map(|p| format!("`{}`", p.name())).collect();
             diags.push(Diagnostic::error(
                 field.span,
                 format!(
-                    "header field `{}` plays `{}` and must be a `{}`",
+                    "header field `{}` plays `{}` and must be a {}",
                     field.name,
                     role.name,
-                    want[0].name()
+                    names.join(" or ")
                 ),
             ));
         }
@@ -844,34 +1156,16 @@ fn header_roles(
             ));
         }
     }
-    let missing: Vec<&str> = ROLES
-        .iter()
-        .zip(&found)
-        .filter(|(_, f)| f.is_none())
-        .map(|((n, _), _)| *n)
-        .collect();
-    if !missing.is_empty() {
-        diags.push(Diagnostic::error(
-            ty.span,
-            format!(
-                "header `{}` lacks the role(s): {}",
-                ty.name,
-                missing.join(", ")
-            ),
-        ));
-        return None;
+    HeaderRoles {
+        magic: found[0],
+        length: found[1],
+        msg_type: found[2],
+        version: found[3],
+        session: found[4],
+        sequence: found[5],
+        timestamp: found[6],
+        checksum: found[7],
     }
-    let g = |i: usize| found[i].unwrap_or(0);
-    Some(HeaderRoles {
-        magic: g(0),
-        length: g(1),
-        msg_type: g(2),
-        version: g(3),
-        session: g(4),
-        sequence: g(5),
-        timestamp: g(6),
-        checksum: g(7),
-    })
 }
 
 fn check_struct_cycles(schema: &Schema, diags: &mut Vec<Diagnostic>) {

@@ -12,6 +12,8 @@ pub struct Ident {
 pub struct Number {
     pub value: i128,
     pub span: Span,
+    /// Written as a character literal (`'A'`): its ASCII code.
+    pub char: bool,
 }
 
 /// `///` lines before an item, field or variant, without the slashes.
@@ -53,6 +55,8 @@ pub struct Field {
     pub count_of: Option<Ident>,
     /// `since N`: the field exists from protocol version N.
     pub since: Option<Number>,
+    /// `pad space` / `pad nul` after a text type.
+    pub pad: Option<Ident>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -94,6 +98,8 @@ pub struct Alias {
     pub doc: Doc,
     pub name: Ident,
     pub target: Ident,
+    /// `scale N`: implied decimal places.
+    pub scale: Option<Number>,
 }
 
 /// `channel Snapshot = 1 types 0x70..=0x77;`
@@ -115,8 +121,12 @@ pub enum Setting {
     Magic(Number),
     Checksum {
         algorithm: Ident,
-        covers: Ident,
+        covers: Option<Ident>,
     },
+    /// `framing packed | moldudp64 | soupbintcp;`
+    Framing(Ident),
+    /// `type_code u8 | char;`: the first byte of every message holds its type code.
+    TypeCode(Ident),
     /// `header T { role = field; ... }`
     Header {
         ty: Ident,

@@ -37,8 +37,8 @@ pub fn message(model: &Model, json: &Value) -> Result<Vec<u8>, String> {
     rest.remove("type");
     Writer { model }.record(rec, lay, 0, &rest, &mut bytes, name, false)?;
     let p = &schema.protocol;
-    let h = model.layout.header(schema);
-    bytes[h.at.magic..h.at.magic + 4].copy_from_slice(&p.magic.to_le_bytes());
+    let h = model.layout.header(&model.framed);
+    bytes[h.at.magic..h.at.magic + 4].copy_from_slice(&model.framed.magic.to_le_bytes());
     bytes[h.at.length..h.at.length + 2].copy_from_slice(&(lay.size as u16).to_le_bytes());
     bytes[h.at.msg_type] = rec.message.map_or(0, |m| m.type_code);
     bytes[h.at.version] = p.version;
@@ -78,8 +78,7 @@ impl Writer<'_> {
         path: &str,
         is_header: bool,
     ) -> Result<(), String> {
-        let schema = &self.model.schema;
-        let derived = schema.protocol.roles.derived();
+        let derived = self.model.framed.roles.derived();
         for key in obj.keys() {
             let known = rec.fields.iter().enumerate().any(|(i, f)| {
                 &f.name == key
@@ -151,7 +150,7 @@ impl Writer<'_> {
                     .as_object()
                     .ok_or_else(|| format!("{path}: expected an object"))?;
                 let lay = &self.model.layout.structs[*s];
-                let is_header = *s == schema.protocol.header;
+                let is_header = *s == self.model.framed.header;
                 self.record(&schema.structs[*s], lay, at, obj, buf, path, is_header)
             }
             (

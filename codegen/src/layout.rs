@@ -89,6 +89,20 @@ pub struct Leaf {
     pub field: usize,
     /// When that field is an array: the element this leaf is in.
     pub index: Option<usize>,
+    /// The byte order of an integer leaf.
+    pub order: ByteOrder,
+    /// What pads a text leaf.
+    pub pad: Padding,
+}
+
+/// The top-level field a leaf belongs to, and what it gives the leaves of its own type (a
+/// nested struct's leaves keep their own byte order and padding).
+#[derive(Debug, Clone, Copy)]
+struct Owner {
+    since: u8,
+    field: usize,
+    order: ByteOrder,
+    pad: Padding,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -127,14 +141,12 @@ pub struct HeaderOffsets {
 }
 
 impl Layout {
-    pub fn header(&self, schema: &Schema) -> HeaderOffsets {
-        let header = &self.structs[schema.protocol.header];
+    /// Where a framed schema's header roles sit.
+    pub fn header(&self, framed: &Framed) -> HeaderOffsets {
+        let header = &self.structs[framed.header];
         HeaderOffsets {
             size: header.size,
-            at: schema
-                .protocol
-                .roles
-                .map(|field| header.fields[field].offset),
+            at: framed.roles.map(|field| header.fields[field].offset),
         }
     }
 }
@@ -192,15 +204,13 @@ impl Pass<'_> {
                 _ => 0,
             });
             let first = leaves.len();
-            self.leaves(
-                &f.ty,
-                &f.name,
-                offset,
-                f.since,
-                fi,
-                kind_of_count,
-                &mut leaves,
-            );
+            let owner = Owner {
+                since: f.since,
+                field: fi,
+                order: f.order,
+                pad: f.pad,
+            };
+            self.leaves(&f.ty, &f.name, offset, owner, kind_of_count, &mut leaves);
             if let Ty::Array(_, n) = &f.ty {
                 let per = (leaves.len() - first) / n.max(&1);
                 for (j, leaf) in leaves[first..].iter_mut().enumerate() {
@@ -221,17 +231,16 @@ impl Pass<'_> {
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn leaves(
         &mut self,
         ty: &Ty,
         path: &str,
         offset: usize,
-        since: u8,
-        field: usize,
+        owner: Owner,
         count_max: Option<usize>,
         out: &mut Vec<Leaf>,
     ) {
+        let Owner { since, field, .. } = owner;
         let (shape, size) = self.shape_of(ty);
         let kind = match (ty, shape) {
             (Ty::Prim(_) | Ty::Alias(_), Shape::Scalar(prim)) => match count_max {
@@ -253,6 +262,8 @@ impl Pass<'_> {
                 since,
                 field,
                 index: None,
+                order: owner.order,
+                pad: owner.pad,
             });
             return;
         }
@@ -277,8 +288,7 @@ impl Pass<'_> {
                         e,
                         &format!("{path}[{k}]"),
                         offset + k * step,
-                        since,
-                        field,
+                        owner,
                         None,
                         out,
                     );
@@ -324,6 +334,8 @@ fn check_size(record: &Record, layout: &RecordLayout, kind: &str, diags: &mut Ve
 
 /// Multi-byte scalars whose offset (from the message start, or the struct start) is not a
 /// multiple of their size cost an unaligned access on some CPUs: a warning, not an error.
+/// Only for little-endian integers of a machine's width, which a decoder may load as they
+/// are; big-endian and 24/48-bit ones are assembled byte by byte whatever their offset.
 fn check_alignment(
     record: &Record,
     layout: &RecordLayout,
@@ -332,7 +344,9 @@ fn check_alignment(
 ) {
     let mut warned = vec![false; record.fields.len()];
     for leaf in &layout.leaves {
-        let scalar = !matches!(leaf.kind, LeafKind::Text | LeafKind::Reserved);
+        let scalar = !matches!(leaf.kind, LeafKind::Text | LeafKind::Reserved)
+            && leaf.order == ByteOrder::Little
+            && matches!(leaf.size, 2 | 4 | 8);
         if scalar && leaf.size > 1 && leaf.offset % leaf.size != 0 && !warned[leaf.field] {
             warned[leaf.field] = true;
             diags.push(

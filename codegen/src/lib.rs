@@ -34,33 +34,63 @@ pub use diagnostic::{Diagnostic, Severity, SourceFile, Span};
 pub use layout::Layout;
 pub use model::Schema;
 
-/// A checked schema and the layout computed from it: what every emitter reads.
+/// A checked schema and the layout computed from it, whatever the protocol's shape: what
+/// `check` and `layout` read.
 #[derive(Debug, Clone)]
-pub struct Model {
+pub struct Laid {
     pub schema: Schema,
     pub layout: Layout,
 }
 
+/// A checked schema of RLTOP's shape ([`model::Framed`]) and its layout: what every
+/// generator of this version reads.
+#[derive(Debug, Clone)]
+pub struct Model {
+    pub schema: Schema,
+    pub layout: Layout,
+    pub framed: model::Framed,
+}
+
 impl Model {
+    /// A message's channel: every message of a framed schema has one.
+    pub fn channel_of(&self, record: &model::Record) -> model::ChannelId {
+        record
+            .message
+            .and_then(|m| m.channel)
+            .expect("every message of a Model names its channel (Schema::framed)")
+    }
+
     /// `N messages, N structs, N enums, N flag sets`.
     pub fn summary(&self) -> String {
-        let s = &self.schema;
-        format!(
-            "{} messages, {} structs, {} enums, {} flag sets",
-            s.messages.len(),
-            s.structs.len(),
-            s.enums.len(),
-            s.flags.len()
-        )
+        summary(&self.schema)
     }
+}
+
+impl Laid {
+    /// `N messages, N structs, N enums, N flag sets`.
+    pub fn summary(&self) -> String {
+        summary(&self.schema)
+    }
+}
+
+fn summary(s: &Schema) -> String {
+    format!(
+        "{} messages, {} structs, {} enums, {} flag sets",
+        s.messages.len(),
+        s.structs.len(),
+        s.enums.len(),
+        s.flags.len()
+    )
 }
 
 /// The outcome of checking one schema file.
 #[derive(Debug, Clone)]
 pub struct Checked {
     pub file: SourceFile,
-    /// Present when there is no error (warnings allowed).
+    /// Present when there is no error (warnings allowed) and the generators can emit it.
     pub model: Option<Model>,
+    /// Present when there is no error, whatever the shape.
+    pub laid: Option<Laid>,
     pub diagnostics: Vec<Diagnostic>,
 }
 
@@ -74,12 +104,27 @@ impl Checked {
         self.file.render_all(&self.diagnostics)
     }
 
-    /// The model, or the rendered diagnostics.
+    /// The model the generators read, or the rendered diagnostics: the schema's errors, or
+    /// (for a valid schema of another shape) what the generators cannot emit yet.
     pub fn into_model(self) -> Result<Model, String> {
-        match self.model {
-            Some(m) => Ok(m),
-            None => Err(self.render()),
+        if let Some(m) = self.model {
+            return Ok(m);
         }
+        let Some(laid) = &self.laid else {
+            return Err(self.render());
+        };
+        let reasons = laid.schema.framed().err().unwrap_or_default();
+        let d = Diagnostic::error(
+            laid.schema.protocol.span,
+            format!(
+                "the generators of this version emit protocols shaped as RLTOP only, and `{}` is not: {}",
+                laid.schema.protocol.name,
+                reasons.join("; ")
+            ),
+        )
+        .label("checked, laid out, not generated")
+        .note("`check` and `layout` take it; the Rust, C and Python generators and the vectors do not yet");
+        Err(self.file.render_all(&[d]))
     }
 }
 
@@ -92,18 +137,27 @@ pub fn check(name: &str, text: &str) -> Checked {
     // Syntax errors drop items; analysing the rest is still worth reporting, but no model
     // is produced from a schema that did not parse whole.
     let parse_ok = !diagnostics.iter().any(Diagnostic::is_error);
-    let model = match schema {
+    let laid = match schema {
         Some(schema) if parse_ok => {
             let (layout, more) = layout::compute(&schema);
             let ok = !more.iter().any(Diagnostic::is_error);
             diagnostics.extend(more);
-            ok.then_some(Model { schema, layout })
+            ok.then_some(Laid { schema, layout })
         }
         _ => None,
     };
+    let model = laid.as_ref().and_then(|l| {
+        let framed = l.schema.framed().ok()?;
+        Some(Model {
+            schema: l.schema.clone(),
+            layout: l.layout.clone(),
+            framed,
+        })
+    });
     Checked {
         file,
         model,
+        laid,
         diagnostics,
     }
 }

@@ -8,59 +8,88 @@ pub use crate::id::{AliasId, ChannelId, EnumId, FlagsId, MessageId, StructId, Ta
 pub enum Prim {
     U8,
     U16,
+    U24,
     U32,
+    U48,
     U64,
     I8,
     I16,
+    I24,
     I32,
+    I48,
     I64,
+    /// One printable ASCII byte (ITCH's `Alpha(1)`), stored as its code.
+    Char,
 }
 
 impl Prim {
-    pub const ALL: [Prim; 8] = [
+    pub const ALL: [Prim; 13] = [
         Prim::U8,
         Prim::U16,
+        Prim::U24,
         Prim::U32,
+        Prim::U48,
         Prim::U64,
         Prim::I8,
         Prim::I16,
+        Prim::I24,
         Prim::I32,
+        Prim::I48,
         Prim::I64,
+        Prim::Char,
     ];
 
     pub fn from_name(name: &str) -> Option<Prim> {
         Self::ALL.into_iter().find(|p| p.name() == name)
     }
 
-    /// The schema's (and Rust's) spelling.
+    /// The schema's spelling (and Rust's, for the native widths).
     pub fn name(self) -> &'static str {
         match self {
             Prim::U8 => "u8",
             Prim::U16 => "u16",
+            Prim::U24 => "u24",
             Prim::U32 => "u32",
+            Prim::U48 => "u48",
             Prim::U64 => "u64",
             Prim::I8 => "i8",
             Prim::I16 => "i16",
+            Prim::I24 => "i24",
             Prim::I32 => "i32",
+            Prim::I48 => "i48",
             Prim::I64 => "i64",
+            Prim::Char => "char",
         }
+    }
+
+    /// Whether the width is one a machine has (8, 16, 32 or 64 bits): the others (24, 48)
+    /// are read into the next one up.
+    pub fn is_native(self) -> bool {
+        !matches!(self, Prim::U24 | Prim::U48 | Prim::I24 | Prim::I48)
     }
 
     pub fn size(self) -> usize {
         match self {
-            Prim::U8 | Prim::I8 => 1,
+            Prim::U8 | Prim::I8 | Prim::Char => 1,
             Prim::U16 | Prim::I16 => 2,
+            Prim::U24 | Prim::I24 => 3,
             Prim::U32 | Prim::I32 => 4,
+            Prim::U48 | Prim::I48 => 6,
             Prim::U64 | Prim::I64 => 8,
         }
     }
 
     pub fn signed(self) -> bool {
-        matches!(self, Prim::I8 | Prim::I16 | Prim::I32 | Prim::I64)
+        matches!(
+            self,
+            Prim::I8 | Prim::I16 | Prim::I24 | Prim::I32 | Prim::I48 | Prim::I64
+        )
     }
 
     pub fn min(self) -> i128 {
-        if self.signed() {
+        if self == Prim::Char {
+            0x20
+        } else if self.signed() {
             -(1i128 << (self.size() * 8 - 1))
         } else {
             0
@@ -68,7 +97,9 @@ impl Prim {
     }
 
     pub fn max(self) -> i128 {
-        if self.signed() {
+        if self == Prim::Char {
+            0x7e
+        } else if self.signed() {
             (1i128 << (self.size() * 8 - 1)) - 1
         } else {
             (1i128 << (self.size() * 8)) - 1
@@ -94,6 +125,36 @@ pub struct Alias {
     pub name: String,
     pub doc: Vec<String>,
     pub prim: Prim,
+    /// Implied decimal places (`type Price4 = u32 scale 4`: the value is the integer × 10⁻⁴).
+    pub scale: Option<u8>,
+    /// The alias's own byte order (`type X = u32be`), over the protocol's.
+    pub order: Option<ByteOrder>,
+}
+
+/// How multi-byte integers are laid out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ByteOrder {
+    Little,
+    Big,
+}
+
+impl ByteOrder {
+    pub fn name(self) -> &'static str {
+        match self {
+            ByteOrder::Little => "little",
+            ByteOrder::Big => "big",
+        }
+    }
+}
+
+/// What fills a text field after its text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Padding {
+    /// NUL bytes (RLTOP): the text ends at the first NUL.
+    #[default]
+    Nul,
+    /// Spaces, the text left-aligned (ITCH's `Alpha`): trailing spaces are padding.
+    Space,
 }
 
 #[derive(Debug, Clone)]
@@ -131,6 +192,10 @@ pub struct Field {
     pub since: u8,
     /// Index of the array field this one counts.
     pub count_of: Option<usize>,
+    /// The byte order of its integers (the type's own, else the protocol's).
+    pub order: ByteOrder,
+    /// For text: what pads it.
+    pub pad: Padding,
     pub span: Span,
 }
 
@@ -143,7 +208,10 @@ impl Field {
 #[derive(Debug, Clone, Copy)]
 pub struct MessageInfo {
     pub type_code: u8,
-    pub channel: ChannelId,
+    /// Written as a character (`type 'A'`).
+    pub char_code: bool,
+    /// The channel it is published on (a protocol without channels has none).
+    pub channel: Option<ChannelId>,
 }
 
 /// A struct (composite) or a message: a fixed sequence of fields.
@@ -228,16 +296,82 @@ impl<T: Copy> HeaderRoles<T> {
     }
 }
 
+/// The integrity check of each message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Checksum {
+    None,
+    /// CRC-32C (Castagnoli) over the whole message, its own field taken as zero.
+    Crc32c,
+    /// CRC-32 (IEEE 802.3) over the whole message, its own field taken as zero.
+    Crc32,
+}
+
+/// How messages sit in a datagram or a stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Framing {
+    /// Back to back, each as long as its header's `length` (or its type's size).
+    Packed,
+    /// NASDAQ MoldUDP64: a 20-byte header (session `text[10]` space-padded, sequence u64,
+    /// count u16, big-endian), then `count` messages each behind a big-endian u16 length.
+    /// Count 0 is a heartbeat, 0xFFFF the end of the session.
+    MoldUdp64,
+    /// NASDAQ SoupBinTCP: packets of a big-endian u16 length and a packet-type character;
+    /// sequenced data packets (`S`) carry one message each.
+    SoupBinTcp,
+}
+
+impl Framing {
+    pub fn name(self) -> &'static str {
+        match self {
+            Framing::Packed => "packed",
+            Framing::MoldUdp64 => "moldudp64",
+            Framing::SoupBinTcp => "soupbintcp",
+        }
+    }
+}
+
+/// Where a message's type code is read from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TypeCodeAt {
+    /// The header's `type` role.
+    Header,
+    /// The first byte of every message (ITCH), as a number or a character.
+    FirstByte { char_code: bool },
+}
+
+/// A protocol's header struct and the fields that play its roles (each role optional).
+#[derive(Debug, Clone)]
+pub struct Header {
+    pub id: StructId,
+    pub roles: HeaderRoles<Option<usize>>,
+}
+
 #[derive(Debug, Clone)]
 pub struct Protocol {
     pub name: String,
     pub doc: Vec<String>,
+    /// The protocol's name in the schema.
+    pub span: Span,
+    /// The schema's protocol version (1 when not declared); bounds `since`.
     pub version: u8,
     pub min_version: u8,
-    pub magic: u32,
-    /// The header struct.
+    pub magic: Option<u32>,
+    pub byte_order: ByteOrder,
+    pub checksum: Checksum,
+    pub framing: Framing,
+    pub type_code: TypeCodeAt,
+    pub header: Option<Header>,
+}
+
+/// RLTOP's shape, which every generator of this version emits: a header with all eight
+/// roles, a magic, CRC-32C over the message, little-endian, packed framing, and no integer
+/// widths, characters, padding or scales beyond RLTOP's. [`Schema::framed`] answers whether
+/// a schema has it.
+#[derive(Debug, Clone, Copy)]
+pub struct Framed {
     pub header: StructId,
     pub roles: HeaderRoles,
+    pub magic: u32,
 }
 
 #[derive(Debug, Clone)]
@@ -280,7 +414,84 @@ impl Schema {
         }
     }
 
-    pub fn header(&self) -> &Record {
-        &self.structs[self.protocol.header]
+    /// The header record of a framed schema.
+    pub fn header(&self, framed: &Framed) -> &Record {
+        &self.structs[framed.header]
+    }
+
+    /// RLTOP's shape, or every way this schema differs from it (what the generators of this
+    /// version cannot emit yet).
+    pub fn framed(&self) -> Result<Framed, Vec<String>> {
+        let p = &self.protocol;
+        let mut not = Vec::new();
+        if p.byte_order != ByteOrder::Little {
+            not.push("it is big-endian".to_string());
+        }
+        if p.checksum != Checksum::Crc32c {
+            not.push("its checksum is not CRC-32C".to_string());
+        }
+        if p.framing != Framing::Packed {
+            not.push(format!("its framing is {}", p.framing.name()));
+        }
+        let roles = p.header.as_ref().map(|h| h.roles);
+        let all_roles = roles.and_then(|r| {
+            Some(HeaderRoles {
+                magic: r.magic?,
+                length: r.length?,
+                msg_type: r.msg_type?,
+                version: r.version?,
+                session: r.session?,
+                sequence: r.sequence?,
+                timestamp: r.timestamp?,
+                checksum: r.checksum?,
+            })
+        });
+        if all_roles.is_none() {
+            not.push("it has no header with all eight roles".to_string());
+        }
+        if p.magic.is_none() {
+            not.push("it has no magic".to_string());
+        }
+        let records = self.structs.iter().chain(self.messages.iter());
+        for f in records.flat_map(|r| r.fields.iter()) {
+            let prim = self.scalar_prim(&f.ty).or(match &f.ty {
+                Ty::Array(e, _) => self.scalar_prim(e),
+                _ => None,
+            });
+            if prim.is_some_and(|p| !p.is_native() || p == Prim::Char) {
+                not.push(format!(
+                    "field `{}` is a {}",
+                    f.name,
+                    prim.map_or("", Prim::name)
+                ));
+            }
+            if f.order != ByteOrder::Little {
+                not.push(format!("field `{}` is big-endian", f.name));
+            }
+            if f.pad != Padding::Nul {
+                not.push(format!("field `{}` is space-padded", f.name));
+            }
+        }
+        if self.aliases.iter().any(|a| a.scale.is_some()) {
+            not.push("it has scaled types".to_string());
+        }
+        if self
+            .messages
+            .iter()
+            .any(|m| m.message.is_some_and(|i| i.channel.is_none()))
+        {
+            not.push("a message has no channel".to_string());
+        }
+        match (p.header.as_ref(), all_roles, p.magic) {
+            (Some(h), Some(roles), Some(magic)) if not.is_empty() => Ok(Framed {
+                header: h.id,
+                roles,
+                magic,
+            }),
+            _ => {
+                not.dedup();
+                Err(not)
+            }
+        }
     }
 }

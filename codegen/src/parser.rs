@@ -154,6 +154,9 @@ impl<'s> Parser<'s> {
                 },
             ))(i)
         };
+        if let Some(rest) = i.strip_prefix('\'') {
+            return self.char_literal(i, rest);
+        }
         let (after_sign, neg) = opt(char::<_, PErr>('-'))(i).map(|(r, n)| (r, n.is_some()))?;
         let (rest, (radix, d)) = digits(after_sign).or_else(|_| fail(i, ""))?;
         let clean: String = d.chars().filter(|&c| c != '_').collect();
@@ -168,6 +171,30 @@ impl<'s> Parser<'s> {
             Number {
                 value: if neg { -v } else { v },
                 span: self.span(i, rest),
+                char: false,
+            },
+        ))
+    }
+
+    /// `'A'`: one printable ASCII character in single quotes (a quote or a backslash
+    /// escaped with a backslash), as its code.
+    fn char_literal<'a>(&self, start: &'a str, after_quote: &'a str) -> PResult<'a, Number> {
+        let (c, rest) = match after_quote.as_bytes() {
+            [b'\\', c @ (b'\'' | b'\\'), b'\'', ..] => (*c, &after_quote[3..]),
+            [c @ 0x20..=0x7e, b'\'', ..] if !matches!(c, b'\\' | b'\'') => (*c, &after_quote[2..]),
+            _ => {
+                return fail(
+                    start,
+                    "a character literal: one printable ASCII character in quotes",
+                )
+            }
+        };
+        Ok((
+            rest,
+            Number {
+                value: i128::from(c),
+                span: self.span(start, rest),
+                char: true,
             },
         ))
     }
@@ -211,7 +238,14 @@ impl<'s> Parser<'s> {
         let (mut i, ty) = expect(self.type_expr(i), "the field's type")?;
         let mut count_of = None;
         let mut since = None;
+        let mut pad = None;
         loop {
+            if let Ok((r, _)) = self.keyword(i, "pad") {
+                let (r, how) = expect(self.ident(r), "`space` or `nul` after `pad`")?;
+                pad = Some(how);
+                i = r;
+                continue;
+            }
             if let Ok((r, _)) = self.keyword(i, "count") {
                 let (r, _) = expect(self.sym(r, "("), "`(` after `count`")?;
                 let (r, target) = expect(self.ident(r), "the name of the counted array")?;
@@ -244,6 +278,7 @@ impl<'s> Parser<'s> {
                 ty,
                 count_of,
                 since,
+                pad,
             },
         ))
     }
@@ -346,8 +381,21 @@ impl<'s> Parser<'s> {
                 let (i, name) = expect(self.ident(after_kw), "the type's name")?;
                 let (i, _) = expect(self.sym(i, "="), "`=`")?;
                 let (i, target) = expect(self.ident(i), "an integer type")?;
+                let (i, scale) = match self.keyword(i, "scale") {
+                    Ok((i, _)) => expect(self.number(i), "the number of implied decimal places")
+                        .map(|(i, n)| (i, Some(n)))?,
+                    Err(_) => (i, None),
+                };
                 let (i, _) = expect(self.sym(i, ";"), "`;`")?;
-                Ok((i, Item::Alias(Alias { doc, name, target })))
+                Ok((
+                    i,
+                    Item::Alias(Alias {
+                        doc,
+                        name,
+                        target,
+                        scale,
+                    }),
+                ))
             }
             "enum" | "flags" => {
                 let (i, name) = expect(self.ident(after_kw), "a name")?;
@@ -464,14 +512,17 @@ impl<'s> Parser<'s> {
             "byte_order" => expect(self.ident(i), "`little` or `big`")
                 .map(|(i, n)| (i, Setting::ByteOrder(n)))?,
             "checksum" => {
-                let (i, algorithm) = expect(self.ident(i), "a checksum algorithm")?;
-                let (i, _) = expect(
-                    self.keyword(i, "over"),
-                    "`over` and what the checksum covers",
-                )?;
-                let (i, covers) = expect(self.ident(i), "`message`")?;
+                let (i, algorithm) = expect(self.ident(i), "a checksum algorithm or `none`")?;
+                let (i, covers) = match self.keyword(i, "over") {
+                    Ok((i, _)) => expect(self.ident(i), "`message`").map(|(i, c)| (i, Some(c)))?,
+                    Err(_) => (i, None),
+                };
                 (i, Setting::Checksum { algorithm, covers })
             }
+            "framing" => expect(self.ident(i), "`packed`, `moldudp64` or `soupbintcp`")
+                .map(|(i, n)| (i, Setting::Framing(n)))?,
+            "type_code" => expect(self.ident(i), "`u8` or `char`")
+                .map(|(i, n)| (i, Setting::TypeCode(n)))?,
             "header" => {
                 let (i, ty) = expect(self.ident(i), "the header struct's name")?;
                 let (i, _) = expect(self.sym(i, "{"), "`{` and the header's roles")?;
@@ -493,7 +544,7 @@ impl<'s> Parser<'s> {
             }
             _ => return fail(
                 start,
-                "a protocol setting (version, min_version, byte_order, magic, checksum, header)",
+                "a protocol setting (version, min_version, byte_order, magic, checksum, header, framing, type_code)",
             ),
         };
         let (i, _) = expect(self.sym(i, ";"), "`;`")?;

@@ -174,7 +174,8 @@ fn case(model: &Model, name: &str, src: &Source) -> Result<Value, String> {
                         .iter()
                         .find(|r| r.name == ty)
                         .and_then(|r| r.message)
-                        .map_or(0, |mi| schema.channels[mi.channel].id);
+                        .and_then(|mi| mi.channel)
+                        .map_or(0, |c| schema.channels[c].id);
                     let header = obj.entry("header").or_insert_with(|| json!({}));
                     let h = header
                         .as_object_mut()
@@ -198,7 +199,7 @@ fn case(model: &Model, name: &str, src: &Source) -> Result<Value, String> {
                     match corrupt.as_ref().map(|c| c.as_str()) {
                         None => {}
                         Some(Some("checksum")) => {
-                            let h = model.layout.header(schema);
+                            let h = model.layout.header(&model.framed);
                             msg[h.at.checksum] ^= 0x01;
                         }
                         Some(_) => {

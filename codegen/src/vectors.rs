@@ -48,10 +48,9 @@ pub fn build(model: &Model) -> Vec<(String, String)> {
 /// the field an encode difference falls in, and tells a checksum that differs over an equal
 /// body apart, from this file alone (without the schema or this library).
 fn layout_file(model: &Model) -> Value {
-    let header = model.layout.header(&model.schema);
-    let roles = model.schema.protocol.roles;
-    let checksum_size =
-        model.layout.structs[model.schema.protocol.header].fields[roles.checksum].size;
+    let header = model.layout.header(&model.framed);
+    let roles = model.framed.roles;
+    let checksum_size = model.layout.structs[model.framed.header].fields[roles.checksum].size;
     let messages: Vec<Value> = model
         .schema
         .messages
@@ -236,7 +235,7 @@ impl Gen<'_> {
     }
 
     fn is_derived_header_field(&self, field: usize) -> bool {
-        self.schema.protocol.roles.derived().contains(&field)
+        self.model.framed.roles.derived().contains(&field)
     }
 
     fn record(
@@ -294,7 +293,7 @@ impl Gen<'_> {
                     lay,
                     at,
                     buf,
-                    *s == schema.protocol.header,
+                    *s == self.model.framed.header,
                 ))
             }
             (
@@ -366,7 +365,7 @@ impl<'m> Vectors<'m> {
         Self {
             model,
             schema: &model.schema,
-            h: model.layout.header(&model.schema),
+            h: model.layout.header(&model.framed),
         }
     }
 
@@ -384,7 +383,7 @@ impl<'m> Vectors<'m> {
         let fields = gen.record(rec, lay, 0, &mut bytes, false);
         let p = &self.schema.protocol;
         let h = self.h;
-        bytes[h.at.magic..h.at.magic + 4].copy_from_slice(&p.magic.to_le_bytes());
+        bytes[h.at.magic..h.at.magic + 4].copy_from_slice(&self.model.framed.magic.to_le_bytes());
         bytes[h.at.length..h.at.length + 2].copy_from_slice(&(lay.size as u16).to_le_bytes());
         bytes[h.at.msg_type] = rec.message.map_or(0, |m| m.type_code);
         bytes[h.at.version] = p.version;
@@ -709,7 +708,7 @@ impl<'m> Vectors<'m> {
         let cat = |parts: &[&[u8]]| parts.concat();
 
         let mut u = vec![0u8; h.size + 8];
-        u[h.at.magic..h.at.magic + 4].copy_from_slice(&self.schema.protocol.magic.to_le_bytes());
+        u[h.at.magic..h.at.magic + 4].copy_from_slice(&self.model.framed.magic.to_le_bytes());
         let u_len = u.len() as u16;
         u[h.at.length..h.at.length + 2].copy_from_slice(&u_len.to_le_bytes());
         u[h.at.msg_type] = unknown;
@@ -804,8 +803,14 @@ impl<'m> Vectors<'m> {
             cases.push(json!({ "name": format!("{}/{what}", rec.name), "json": j }));
         };
         let header_key = &rec.fields[0].name;
-        for (i, f) in self.schema.header().fields.iter().enumerate() {
-            if self.schema.protocol.roles.derived().contains(&i) || f.is_reserved() {
+        for (i, f) in self
+            .schema
+            .header(&self.model.framed)
+            .fields
+            .iter()
+            .enumerate()
+        {
+            if self.model.framed.roles.derived().contains(&i) || f.is_reserved() {
                 let mut j = good.clone();
                 j[header_key][&f.name] = json!(0);
                 case(format!("header-key-{}", f.name), j);

@@ -141,10 +141,7 @@ fn enum_values_must_fit() {
         "{e}"
     );
     let e = one_error("flags F: i16 { A = 0 }\n");
-    assert!(
-        e.contains("flags `F` need an unsigned underlying type"),
-        "{e}"
-    );
+    assert!(e.contains("flags `F` need an unsigned integer type"), "{e}");
 }
 
 #[test]
@@ -235,33 +232,83 @@ fn keywords_are_refused_as_names() {
 fn protocol_rules() {
     let c = check(
         "p.rlt",
-        "protocol P { version 1; byte_order big; magic 1; checksum crc32 over body; }\n",
+        "protocol P { version 1; byte_order middle; magic 1; checksum crc64 over message; }\n",
     );
     let r = c.render();
     for want in [
-        "byte order `big` is not supported",
-        "checksum `crc32` is not supported",
-        "a checksum over `body` is not supported",
-        "protocol `P` does not declare its `header`",
+        "byte order `middle`: use `little` or `big`",
+        "checksum `crc64`: use `none`, `crc32c` (Castagnoli) or `crc32` (IEEE)",
+        "the protocol declares a `magic` but no header field plays the `magic` role",
+        "protocol `P` does not say where a message's type code is",
     ] {
         assert!(r.contains(want), "missing {want:?} in:\n{r}");
     }
     assert!(r.contains("rejected: 4 errors"), "{r}");
+    for (settings, want) in [
+        (
+            "checksum crc32c over body; type_code u8;",
+            "a checksum over `body` is not supported",
+        ),
+        (
+            "checksum none over message; type_code u8;",
+            "`checksum none` covers nothing",
+        ),
+        (
+            "checksum crc32; type_code u8;",
+            "checksum `crc32` needs `over message`",
+        ),
+        (
+            "checksum crc32 over message; type_code u8;",
+            "the checksum needs a header field in the `checksum` role",
+        ),
+        (
+            "checksum none; type_code u16;",
+            "type_code `u16`: the first byte of each message",
+        ),
+        (
+            "checksum none; type_code u8; framing ring;",
+            "framing `ring`: use `packed`, `moldudp64` or `soupbintcp`",
+        ),
+        (
+            "checksum none; type_code char;",
+            "does not declare its `byte_order`",
+        ),
+    ] {
+        let order = if want.contains("byte_order") {
+            ""
+        } else {
+            "byte_order big; "
+        };
+        let c = check("p.rlt", &format!("protocol P {{ {order}{settings} }}\n"));
+        let r = c.render();
+        assert!(r.contains(want), "missing {want:?} in:\n{r}");
+        assert!(c.laid.is_none(), "{r}");
+    }
 }
 
 #[test]
 fn header_roles_must_exist_and_have_the_right_width() {
-    let c = check("h.rlt", &BASE.replace("length: u16", "length: u32"));
+    let c = check(
+        "h.rlt",
+        &BASE.replace("length: u16", "length: u8, _p: reserved[1]"),
+    );
     assert!(
         c.render()
-            .contains("header field `length` plays `length` and must be a `u16`"),
+            .contains("header field `length` plays `length` and must be a `u16` or `u32`"),
         "{}",
         c.render()
     );
     let c = check("h.rlt", &BASE.replace(" checksum = crc;", ""));
     assert!(
         c.render()
-            .contains("header `H` lacks the role(s): checksum"),
+            .contains("the checksum needs a header field in the `checksum` role"),
+        "{}",
+        c.render()
+    );
+    let c = check("h.rlt", &BASE.replace(" magic = magic;", ""));
+    assert!(
+        c.render()
+            .contains("the protocol declares a `magic` but no header field plays the `magic` role"),
         "{}",
         c.render()
     );
@@ -320,5 +367,137 @@ fn canonical_schema_is_clean() {
             _ => 128,
         };
         assert_eq!(size, want, "{name}");
+    }
+}
+
+/// A big-endian protocol with character type codes and no header, for the new constructs.
+const VENUE: &str = "\
+protocol V {
+    byte_order big;
+    checksum none;
+    type_code char;
+}
+enum Side: char { Buy = 'B', Sell = 'S' }
+type P4 = u32 scale 4;
+";
+
+fn venue(extra: &str) -> Checked {
+    check("v.rlt", &format!("{VENUE}{extra}"))
+}
+
+/// The one error of `extra` on the venue protocol, rendered.
+fn venue_error(extra: &str) -> String {
+    let c = venue(extra);
+    let errors: Vec<String> = c
+        .diagnostics
+        .iter()
+        .filter(|d| d.severity == Severity::Error)
+        .map(|d| c.file.render(d))
+        .collect();
+    assert_eq!(
+        errors.len(),
+        1,
+        "expected one error, got:\n{}",
+        errors.join("\n")
+    );
+    errors.into_iter().next().unwrap()
+}
+
+#[test]
+fn a_venue_protocol_checks_and_lays_out() {
+    let c = venue(
+        "message Add type 'A' size 24 { t: char, ts: u48, side: Side, px: P4, qty: u32le, sym: text[8] pad space }\n",
+    );
+    assert!(c.diagnostics.is_empty(), "{}", c.render());
+    let laid = c.laid.unwrap();
+    let leaves = &laid.layout.messages[rltop_codegen::model::MessageId::new(0)].leaves;
+    let orders: Vec<_> = leaves
+        .iter()
+        .map(|l| (l.path.as_str(), l.offset, l.order))
+        .collect();
+    use rltop_codegen::model::ByteOrder::{Big, Little};
+    assert_eq!(
+        orders,
+        [
+            ("t", 0, Big),
+            ("ts", 1, Big),
+            ("side", 7, Big),
+            ("px", 8, Big),
+            ("qty", 12, Little),
+            ("sym", 16, Big)
+        ]
+    );
+    assert!(c.model.is_none(), "not RLTOP's shape: no generator model");
+}
+
+#[test]
+fn the_new_constructs_say_what_is_wrong_and_where() {
+    for (extra, want) in [
+        (
+            "message M type 65 size 1 { t: char }\n",
+            "error: message `M`: this protocol's type codes are characters: write it as `'A'`\n --> v.rlt:8:16",
+        ),
+        (
+            "message M type 'A' size 1 { t: u8 }\n",
+            "error: message `M`: the first field holds the type code (`type_code char`) and must be a `char`\n --> v.rlt:8:32",
+        ),
+        (
+            "message M type 'A' size 3 { t: char, x: u16 pad space }\n",
+            "message `M`, field `x`: only text is padded (`pad` after `text[N]`)",
+        ),
+        (
+            "message M type 'A' size 5 { t: char, x: text[4] pad zero }\n",
+            "message `M`, field `x`: padding `zero`: use `space` or `nul`",
+        ),
+        ("type X = char scale 2;\n", "type `X`: a character has no decimal places"),
+        ("type X = u32 scale 19;\n", "type `X`: scale 19 does not fit 0..=18"),
+        (
+            "enum E: char { A = 0x7f }\n",
+            "enum `E`, variant `A`: character (printable ASCII) 127 does not fit 32..=126",
+        ),
+        (
+            "enum E: u16be { A = 1 }\n",
+            "the underlying type of enum `E` takes no byte order",
+        ),
+        ("message M type 'A' size 2 { t: char, x: u8be }\n", "unknown type `u8be`"),
+        ("enum E: char {\n    A = 'AB',\n    B = 'B',\n}\n", "expected a character literal"),
+        (
+            "message M type 'A' size 1 { t: char }\nmessage N type 'A' size 1 { t: char }\n",
+            "message `N` reuses type code 0x41 of message `M`",
+        ),
+        (
+            "message M type 'A' size 1 channel X { t: char }\n",
+            "message `M`: unknown channel `X`",
+        ),
+        ("flags F: char { A = 0 }\n", "flags `F` need an unsigned integer type"),
+    ] {
+        let e = venue_error(extra);
+        assert!(e.contains(want), "{extra}: want {want:?} in\n{e}");
+    }
+}
+
+#[test]
+fn header_roles_and_settings_must_agree() {
+    // A checksum role without a checksum; a magic role without a magic.
+    let header = "struct H size 9 { t: char, len: u16, seq: u32, crc: u16 }\n";
+    for (roles, want) in [
+        (
+            "type = t; checksum = crc;",
+            "header field `crc` plays `checksum` and must be a `u32`",
+        ),
+        (
+            "type = t; length = len;",
+            "the type code is the header's `type` role already: drop `type_code`",
+        ),
+    ] {
+        let text = format!(
+            "protocol V {{ byte_order big; checksum none; type_code char; header H {{ {roles} }} }}\n{header}"
+        );
+        let c = check("v.rlt", &text);
+        assert!(
+            c.render().contains(want),
+            "{roles}: want {want:?} in\n{}",
+            c.render()
+        );
     }
 }

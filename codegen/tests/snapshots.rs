@@ -60,7 +60,8 @@ fn emitted_rust() {
 
 #[test]
 fn layout_table() {
-    insta::assert_snapshot!(rltop_codegen::table::render(&model()));
+    let m = model();
+    insta::assert_snapshot!(rltop_codegen::table::render(&m.schema, &m.layout));
 }
 
 #[test]

@@ -212,7 +212,7 @@ pub fn message(input: &syn::DeriveInput) -> syn::Result<TokenStream> {
     }
     let attrs = attrs(input)?;
     let mut model = canonical()?;
-    let header = model.schema.protocol.header;
+    let header = model.framed.header;
 
     let mut fields = Vec::new();
     let mut errors: Option<syn::Error> = None;
@@ -235,6 +235,8 @@ pub fn message(input: &syn::DeriveInput) -> syn::Result<TokenStream> {
                     ty,
                     since: 1,
                     count_of: None,
+                    order: model.schema.protocol.byte_order,
+                    pad: Default::default(),
                     span: Default::default(),
                 });
             }
@@ -297,7 +299,8 @@ pub fn message(input: &syn::DeriveInput) -> syn::Result<TokenStream> {
         size_span: None,
         message: Some(MessageInfo {
             type_code: attrs.type_code,
-            channel,
+            char_code: false,
+            channel: Some(channel),
         }),
     });
     // The same layout pass as the schema's; its size check is the one reported.

@@ -109,7 +109,7 @@ fn spec_with_tables(root: &Path, model: &rltop_codegen::Model) -> Result<String,
     let (_, tail) = rest
         .split_once(END)
         .ok_or_else(|| format!("{SPEC} lacks the line {END}"))?;
-    let tables = rltop_codegen::table::render(model);
+    let tables = rltop_codegen::table::render(&model.schema, &model.layout);
     Ok(format!(
         "{head}{BEGIN}\n\n```text\n{}```\n\n{END}{tail}",
         tables.trim_end().to_string() + "\n"

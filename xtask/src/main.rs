@@ -90,7 +90,7 @@ fn check(files: &[String]) -> Result<(), String> {
     for file in files {
         let checked = load(file)?;
         eprint!("{}", checked.render());
-        match &checked.model {
+        match &checked.laid {
             Some(m) => println!(
                 "{file}: ok: {} ({} warnings)",
                 m.summary(),
@@ -109,9 +109,9 @@ fn check(files: &[String]) -> Result<(), String> {
 fn layout(file: &str) -> Result<(), String> {
     let checked = load(file)?;
     eprint!("{}", checked.render());
-    let model = checked
-        .model
+    let laid = checked
+        .laid
         .ok_or_else(|| format!("{file}: no layout: the schema has errors\n"))?;
-    print!("{}", rltop_codegen::table::render(&model));
+    print!("{}", rltop_codegen::table::render(&laid.schema, &laid.layout));
     Ok(())
 }

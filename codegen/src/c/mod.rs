@@ -57,6 +57,12 @@ pub(crate) fn ctype(p: Prim) -> &'static str {
         Prim::I16 => "int16_t",
         Prim::I32 => "int32_t",
         Prim::I64 => "int64_t",
+        // Read into the next native width (not emitted yet: see `Schema::framed`).
+        Prim::U24 => "uint32_t",
+        Prim::U48 => "uint64_t",
+        Prim::I24 => "int32_t",
+        Prim::I48 => "int64_t",
+        Prim::Char => "char",
     }
 }
 
@@ -248,7 +254,7 @@ pub fn header(model: &Model, banner: &Banner) -> String {
     let s = &model.schema;
     let names = Names::new(model);
     let (lo, up) = (&names.lower, &names.upper);
-    let h = model.layout.header(s);
+    let h = model.layout.header(&model.framed);
     let mut out = String::new();
     let _ = writeln!(out, "/* {} */", banner.line());
     let mut pdoc = s.protocol.doc.clone();
@@ -282,7 +288,7 @@ pub fn header(model: &Model, banner: &Banner) -> String {
     let mut defines = vec![
         (
             "MAGIC".to_string(),
-            format!("{:#010X}u", p.magic).replace("0X", "0x"),
+            format!("{:#010X}u", model.framed.magic).replace("0X", "0x"),
             "The magic number every header starts with.",
         ),
         (

@@ -462,7 +462,7 @@ fn record_section(
             names,
             record,
             layout,
-            model.layout.header(schema).at.version,
+            model.layout.header(&model.framed).at.version,
         );
         typed(out, names, record);
         field_table(out, schema, names, record, layout);

@@ -89,6 +89,10 @@ fn struct_char(p: Prim) -> char {
         Prim::I16 => 'h',
         Prim::I32 => 'i',
         Prim::I64 => 'q',
+        Prim::Char => 'B',
+        Prim::U24 | Prim::I24 | Prim::U48 | Prim::I48 => {
+            unreachable!("a Model holds no 24- or 48-bit integers (Schema::framed)")
+        }
     }
 }
 
@@ -412,7 +416,6 @@ impl Py<'_> {
     }
 
     fn record(&self, out: &mut String, record: &Record, layout: &RecordLayout, is_header: bool) {
-        let s = self.s;
         let cls = &record.name;
         let sn = snake(cls);
         let slots = value_slots(record, layout);
@@ -469,7 +472,8 @@ impl Py<'_> {
         }
         let _ = writeln!(out, ")");
         let derived = if is_header {
-            s.protocol
+            self.model
+                .framed
                 .roles
                 .derived()
                 .iter()
@@ -707,7 +711,7 @@ impl Py<'_> {
 fn messages(model: &Model, banner: &str) -> String {
     let s = &model.schema;
     let py = Py { model, s };
-    let h = model.layout.header(s);
+    let h = model.layout.header(&model.framed);
     let mut out = String::from(banner);
     let mut mdoc = s.protocol.doc.clone();
     mdoc.push(String::new());
@@ -722,7 +726,7 @@ fn messages(model: &Model, banner: &str) -> String {
     let _ = write!(
         out,
         "\nPROTOCOL = \"{}\"\nMAGIC = {:#010x}\nVERSION = {}\nMIN_VERSION = {}\nHEADER_SIZE = {}\n",
-        p.name, p.magic, p.version, p.min_version, h.size,
+        p.name, model.framed.magic, p.version, p.min_version, h.size,
     );
     for (role, at) in h.at.named() {
         let _ = writeln!(out, "{role}_OFFSET = {at}");
@@ -739,7 +743,7 @@ fn messages(model: &Model, banner: &str) -> String {
     }
     for ((id, record), layout) in s.structs.enumerate().zip(&model.layout.structs) {
         out.push('\n');
-        py.record(&mut out, record, layout, id == s.protocol.header);
+        py.record(&mut out, record, layout, id == model.framed.header);
     }
     // Messages: the record, its Struct, and whole-message decode/encode.
     let mut table = Vec::new();

@@ -27,9 +27,9 @@ pub enum Form {
 
 fn protocol(model: &Model) -> TokenStream {
     let s = &model.schema;
-    let h = model.layout.header(s);
+    let h = model.layout.header(&model.framed);
     let name = &s.protocol.name;
-    let magic = hex(s.protocol.magic.into());
+    let magic = hex(model.framed.magic.into());
     let (version, min_version) = (s.protocol.version, s.protocol.min_version);
     let size = usize_lit(h.size);
     let offsets = h.at.named().map(|(role, at)| {
@@ -37,7 +37,7 @@ fn protocol(model: &Model) -> TokenStream {
         let at = usize_lit(at);
         quote!(#field: #at,)
     });
-    let header = ident(&s.header().name);
+    let header = ident(&s.header(&model.framed).name);
     let doc = docs(&s.protocol.doc);
     quote! {
         #doc
@@ -94,7 +94,7 @@ fn channels(model: &Model) -> TokenStream {
 
 fn dispatch(model: &Model) -> TokenStream {
     let s = &model.schema;
-    let header = ident(&s.header().name);
+    let header = ident(&s.header(&model.framed).name);
     let names: Vec<_> = s.messages.iter().map(|m| ident(&m.name)).collect();
     let codes: Vec<_> = s
         .messages
@@ -117,7 +117,7 @@ fn dispatch(model: &Model) -> TokenStream {
         let chans = s
             .messages
             .iter()
-            .map(|m| ident(&s.channels[m.message.expect("message").channel].name));
+            .map(|m| ident(&s.channels[model.channel_of(m)].name));
         quote! {
             /// The channel the message's type belongs to.
             pub fn channel(&self) -> #en {

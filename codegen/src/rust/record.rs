@@ -85,7 +85,9 @@ pub fn declaration(model: &Model, which: Which) -> TokenStream {
         }
         doc.push(format!(
             "Type code `{:#04x}`, {} bytes, channel `{}`.",
-            m.type_code, cx.layout.size, cx.schema.channels[m.channel].name
+            m.type_code,
+            cx.layout.size,
+            cx.schema.channels[cx.model.channel_of(cx.record)].name
         ));
     }
     let doc = docs(&doc);
@@ -213,7 +215,7 @@ fn message_trait(cx: &Ctx, self_ty: &TokenStream) -> TokenStream {
     let code = hex(m.type_code.into());
     let size = usize_lit(cx.layout.size);
     let header_ty = tokens(&cx.storage(&cx.layout.fields[0].shape));
-    let version_at = usize_lit(cx.model.layout.header(cx.schema).at.version);
+    let version_at = usize_lit(cx.model.layout.header(&cx.model.framed).at.version);
     let mut checks = Vec::new();
     let mut fields = Vec::new();
     for leaf in &cx.layout.leaves {
