@@ -452,25 +452,34 @@ impl Schema {
         if p.magic.is_none() {
             not.push("it has no magic".to_string());
         }
+        // Each kind of field once, with the first field of that kind as the example.
         let records = self.structs.iter().chain(self.messages.iter());
+        let mut kinds: Vec<(&str, &str)> = Vec::new();
         for f in records.flat_map(|r| r.fields.iter()) {
             let prim = self.scalar_prim(&f.ty).or(match &f.ty {
                 Ty::Array(e, _) => self.scalar_prim(e),
                 _ => None,
             });
-            if prim.is_some_and(|p| !p.is_native() || p == Prim::Char) {
-                not.push(format!(
-                    "field `{}` is a {}",
-                    f.name,
-                    prim.map_or("", Prim::name)
-                ));
+            let mut kind = |what| {
+                if !kinds.iter().any(|(k, _)| *k == what) {
+                    kinds.push((what, &f.name));
+                }
+            };
+            if prim.is_some_and(|p| !p.is_native()) {
+                kind("24- or 48-bit integers");
             }
-            if f.order != ByteOrder::Little {
-                not.push(format!("field `{}` is big-endian", f.name));
+            if prim == Some(Prim::Char) {
+                kind("characters");
+            }
+            if f.order != ByteOrder::Little && prim.is_some_and(|p| p.size() > 1) {
+                kind("big-endian fields");
             }
             if f.pad != Padding::Nul {
-                not.push(format!("field `{}` is space-padded", f.name));
+                kind("space-padded text");
             }
+        }
+        for (what, example) in kinds {
+            not.push(format!("it has {what} (`{example}`, …)"));
         }
         if self.aliases.iter().any(|a| a.scale.is_some()) {
             not.push("it has scaled types".to_string());

@@ -121,7 +121,7 @@ fn check(files: &[PathBuf]) -> Result<(), Failure> {
                 continue;
             }
         };
-        match &checked.model {
+        match &checked.laid {
             Some(model) => println!(
                 "{}: ok: {} ({} warnings)",
                 file.display(),
@@ -145,18 +145,27 @@ fn check(files: &[PathBuf]) -> Result<(), Failure> {
 }
 
 fn layout(file: &Path) -> Result<(), Failure> {
-    let Some(model) = load(file).map_err(Failure::Trouble)?.model else {
+    let Some(laid) = load(file).map_err(Failure::Trouble)?.laid else {
         eprintln!("{}: no layout: the schema has errors", file.display());
         return Err(Failure::No);
     };
-    print!("{}", rltop_codegen::table::render(&model));
+    print!("{}", rltop_codegen::table::render(&laid.schema, &laid.layout));
     Ok(())
 }
 
 fn gen(args: &Gen) -> Result<(), Failure> {
     let checked = load(&args.file).map_err(Failure::Trouble)?;
-    let Some(model) = checked.model else {
-        return Err(Failure::No);
+    let valid = checked.laid.is_some();
+    let model = match checked.into_model() {
+        Ok(model) => model,
+        Err(report) => {
+            // A rejected schema's diagnostics are shown already; a valid one of a shape
+            // the generators do not emit yet gets its own.
+            if valid {
+                eprint!("{report}");
+            }
+            return Err(Failure::No);
+        }
     };
     let outputs = outputs(args, &model.schema.protocol.name)?;
     let files = rltop_codegen::artifacts(&model, &outputs).map_err(Failure::Trouble)?;
