@@ -149,7 +149,10 @@ fn layout(file: &Path) -> Result<(), Failure> {
         eprintln!("{}: no layout: the schema has errors", file.display());
         return Err(Failure::No);
     };
-    print!("{}", rltop_codegen::table::render(&laid.schema, &laid.layout));
+    print!(
+        "{}",
+        rltop_codegen::table::render(&laid.schema, &laid.layout)
+    );
     Ok(())
 }
 
