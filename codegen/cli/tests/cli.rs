@@ -379,3 +379,33 @@ fn check_mode_reports_drift_and_writes_nothing() {
     assert_eq!(code(&run(&dir, &check)), 0);
     let _ = fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_venue_schema_is_checked_and_laid_out_and_gen_says_what_it_cannot_emit() {
+    let dir = scratch("itch");
+    let schema = root().join("schema/examples/itch50.rlt");
+    let schema = schema.to_str().unwrap();
+    let out = run(&dir, &["check", schema]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(stdout(&out).contains("ok: 23 messages"), "{}", stdout(&out));
+    let out = run(&dir, &["layout", schema]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let table = stdout(&out);
+    assert!(
+        table.starts_with(
+            "/* protocol ITCH v1 (decodes v1+), big-endian, no checksum, framing moldudp64 */"
+        ),
+        "{table}"
+    );
+    assert!(table.contains("message AddOrder (type 'A') {"), "{table}");
+    assert!(
+        table.contains("/*     24     8 */ stock                        text[8] pad space"),
+        "{table}"
+    );
+    let out = run(&dir, &["gen", schema, "--rust", "out"]);
+    assert_eq!(code(&out), 1);
+    let e = stderr(&out);
+    assert!(e.contains("the generators of this version emit protocols shaped as RLTOP only, and `ITCH` is not: it is big-endian"), "{e}");
+    assert!(e.contains("itch50.rlt:11:10"), "{e}");
+    assert!(!dir.join("out").exists(), "nothing written");
+}
