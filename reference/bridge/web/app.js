@@ -93,6 +93,21 @@
     }
     return (neg ? '-' : '') + t;
   }
+  // A decimal string with the instrument's places: the bridge writes 8 as Binance does
+  // ("133.20000000"); shown with a tick of 0.01 it is "133.20". Only zeros past the places
+  // are cut, from the text itself: no digit that matters is dropped or rounded.
+  function places(text, n) {
+    const s = String(text);
+    const dot = s.indexOf('.');
+    if (dot < 0 || n == null) return s;
+    let end = s.length;
+    while (end > dot + 1 + n && s[end - 1] === '0') end--;
+    return end === dot + 1 ? s.slice(0, dot) : s.slice(0, end);
+  }
+  const info = () => model.info.get(rltop.symbol) || {};
+  const price = (text) => places(text, info().tickDecimals);
+  const qty = (text) => places(text, info().stepDecimals);
+
   function decimalsOf(str) {
     const s = String(str);
     const i = s.indexOf('.');
@@ -558,7 +573,7 @@
         const spread = rescale(a, s) - rescale(b, s);
         const mid = (parseFloat(asks[0][0]) + parseFloat(bids[0][0])) / 2;
         const bps = mid > 0 ? (Number(spread) / 10 ** s / mid) * 1e4 : 0;
-        setText(els.spread, `Spread ${decFormat(spread, s)}  (${bps.toFixed(1)} bps)`);
+        setText(els.spread, `Spread ${price(decFormat(spread, s))}  (${bps.toFixed(1)} bps)`);
         els.spread.classList.toggle('crossed', spread <= 0n);
       }
     } else {
@@ -570,9 +585,9 @@
 
   function fillLevel(tr, level, cum, frac) {
     const c = tr.cells;
-    setText(c[0], String(level[0]));
-    setText(c[1], String(level[1]));
-    setText(c[2], decFormat(cum.v, cum.s));
+    setText(c[0], price(level[0]));
+    setText(c[1], qty(level[1]));
+    setText(c[2], qty(decFormat(cum.v, cum.s)));
     tr.style.setProperty('--w', `${Math.max(0, Math.min(1, frac)) * 100}%`);
   }
 
@@ -597,8 +612,8 @@
         tr.className = (t.m ? 'sell' : 'buy') + (t.fresh && flash ? ' new' : '');
         tr.title = t.m ? 'seller was the aggressor (buyer is maker)' : 'buyer was the aggressor';
         const td0 = tr.insertCell(); td0.textContent = fmtTime(t.time);
-        const td1 = tr.insertCell(); td1.textContent = String(t.price);
-        const td2 = tr.insertCell(); td2.textContent = String(t.qty);
+        const td1 = tr.insertCell(); td1.textContent = price(t.price);
+        const td2 = tr.insertCell(); td2.textContent = qty(t.qty);
         tradeRows.set(t, tr);
       }
       const at = before ? before.nextSibling : tbody.firstChild;
@@ -627,12 +642,12 @@
       document.title = rltop.symbol ? `${rltop.symbol} · RLTOP bridge` : 'RLTOP bridge';
       return;
     }
-    setText(els.lastPrice, lt.price);
-    setText(els.lastQty, `× ${lt.qty}`);
+    setText(els.lastPrice, price(lt.price));
+    setText(els.lastQty, `× ${qty(lt.qty)}`);
     const prev = model.prevLastPrice;
     const dir = prev == null || lt.p === prev ? (lt.m ? 'down' : 'up') : lt.p > prev ? 'up' : 'down';
     els.lastPrice.className = `num ${dir}`;
-    document.title = `${lt.price} ${rltop.symbol} · RLTOP bridge`;
+    document.title = `${price(lt.price)} ${rltop.symbol} · RLTOP bridge`;
   }
 
   // ---- Chart ----
@@ -709,7 +724,7 @@
 
     // Last-trade price (drawn last); axis labels under its tag are left out.
     const lastPrice = lt ? lt.p : vis.length ? vis[vis.length - 1].c : null;
-    const lastText = lt ? lt.price : vis.length ? vis[vis.length - 1].cs : null;
+    const lastText = lt ? price(lt.price) : vis.length ? price(vis[vis.length - 1].cs) : null;
     const lastY = lastPrice != null && isFinite(lastPrice) ? Math.round(y(lastPrice)) + 0.5 : null;
 
     // Horizontal grid + price axis.
@@ -802,7 +817,7 @@
       lab.textContent = k;
       const val = document.createElement('span');
       val.className = k === 'V' ? '' : dir;
-      val.textContent = v;
+      val.textContent = k === 'V' ? qty(v) : price(v);
       els.ohlc.append(lab, val);
     }
   }

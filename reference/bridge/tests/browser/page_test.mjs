@@ -194,6 +194,22 @@ await check('bids and asks have rows, best ask > best bid', async () => {
   return `${s.asks.length} asks / ${s.bids.length} bids, ${b.bidText} / ${b.askText}, ${s.spread}`;
 });
 
+await check("prices show the instrument's tick, quantities its step (the wire has 8 places)", async () => {
+  const s = await page.evaluate(snapshot);
+  // The instrument's filters, asked of REST here, not taken from the page.
+  const filters = await page.evaluate(async (symbol) => {
+    const r = await fetch(`api/v3/exchangeInfo?symbol=${encodeURIComponent(symbol)}${location.search.replace('?', '&')}`);
+    return (await r.json()).symbols[0].filters;
+  }, s.symbol);
+  const places = (step) => (step.split('.')[1] || '').replace(/0+$/, '').length;
+  const tick = places(filters.find((f) => f.filterType === 'PRICE_FILTER').tickSize);
+  const lot = places(filters.find((f) => f.filterType === 'LOT_SIZE').stepSize);
+  const digits = (text) => (text.split('.')[1] || '').length;
+  const bad = [...s.asks, ...s.bids].find((r) => digits(r[0]) !== tick || digits(r[1]) > Math.max(lot, 0));
+  if (bad) throw new Error(`level ${JSON.stringify(bad)}: price not at ${tick} places or quantity past ${lot}`);
+  return `${tick} price places, at most ${lot} quantity places, e.g. ${s.asks[0][0]} × ${s.asks[0][1]}`;
+});
+
 await check('trade tape gains rows over time', async () => {
   const before = new Set((await page.evaluate(snapshot)).trades.map((t) => t.id));
   const fresh = await until(page, (ids) => {
