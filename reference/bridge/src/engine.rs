@@ -113,6 +113,10 @@ pub fn run(
                 while let Some(i) = input.take() {
                     match i {
                         Input::State(SourceState::Up) => source_down = None,
+                        Input::State(SourceState::Reconnected) => {
+                            source_down = None;
+                            shared.hub.metrics.redis_reconnects.fetch_add(1, Relaxed);
+                        }
                         Input::State(SourceState::Down(reason)) => source_down = Some(reason),
                         Input::State(SourceState::Ended) => ended = true,
                         other => handle(&shared, &mut feed, &mut market, &mut sink, other),
@@ -246,46 +250,14 @@ pub fn envelope(channel: &str, payload: &[u8]) -> String {
 }
 
 fn base64(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let n = chunk
-            .iter()
-            .enumerate()
-            .fold(0u32, |n, (i, &b)| n | u32::from(b) << (16 - 8 * i));
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(char::from(ALPHABET[(n >> (18 - 6 * i) & 63) as usize]));
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
-/// `2024-01-15T10:30:00.123Z` from ns since the epoch (UTC; days to a civil date by Howard
-/// Hinnant's `civil_from_days`).
+/// `2024-01-15T10:30:00.123Z` from ns since the epoch (UTC, milliseconds).
 pub fn rfc3339(ns: u64) -> String {
-    let secs = ns / 1_000_000_000;
-    let millis = ns / 1_000_000 % 1000;
-    let days = (secs / 86_400) as i64;
-    let rem = secs % 86_400;
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{millis:03}Z",
-        rem / 3600,
-        rem / 60 % 60,
-        rem % 60
-    )
+    let t = std::time::UNIX_EPOCH + std::time::Duration::from_nanos(ns);
+    humantime::format_rfc3339_millis(t).to_string()
 }
 
 fn update_health(

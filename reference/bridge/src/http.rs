@@ -23,72 +23,23 @@ use hyper::{Method, Request, Response, StatusCode};
 
 use crate::decimal;
 use crate::market::{depth_object, kline_row, AggTrade, Definition, Instrument, Market};
+use crate::reply::{json, query, ApiError, Body};
 use crate::streams::Interval;
 use crate::Server;
-
-pub type Body = Full<Bytes>;
 
 const INDEX_HTML: &str = include_str!("../web/index.html");
 const APP_JS: &str = include_str!("../web/app.js");
 const STYLE_CSS: &str = include_str!("../web/style.css");
 
-/// A Binance error: HTTP status, code, message.
-#[derive(Debug)]
-pub struct ApiError {
-    pub status: StatusCode,
-    pub code: i32,
-    pub msg: String,
+fn invalid_symbol() -> ApiError {
+    ApiError::bad(-1121, "Invalid symbol.")
 }
 
-impl ApiError {
-    fn bad(code: i32, msg: impl Into<String>) -> ApiError {
-        ApiError {
-            status: StatusCode::BAD_REQUEST,
-            code,
-            msg: msg.into(),
-        }
-    }
-
-    fn invalid_symbol() -> ApiError {
-        ApiError::bad(-1121, "Invalid symbol.")
-    }
-
-    fn missing(param: &str) -> ApiError {
-        ApiError::bad(
-            -1102,
-            format!("Mandatory parameter '{param}' was not sent, was empty/null, or malformed."),
-        )
-    }
-
-    pub fn unauthorized() -> ApiError {
-        ApiError {
-            status: StatusCode::UNAUTHORIZED,
-            code: -2015,
-            msg: "Invalid token: send ?token= or Authorization: Bearer.".into(),
-        }
-    }
-
-    /// `{"code":…,"msg":…}`.
-    pub fn body(&self) -> String {
-        serde_json::json!({"code": self.code, "msg": self.msg}).to_string()
-    }
-
-    pub fn response(&self) -> Response<Body> {
-        json(self.status, self.body())
-    }
-}
-
-pub fn json(status: StatusCode, body: String) -> Response<Body> {
-    let mut r = Response::new(Full::new(Bytes::from(body)));
-    *r.status_mut() = status;
-    let h = r.headers_mut();
-    h.insert(
-        CONTENT_TYPE,
-        HeaderValue::from_static("application/json;charset=UTF-8"),
-    );
-    // Browser apps on other origins read market data (it is public once past the token).
-    h.insert("access-control-allow-origin", HeaderValue::from_static("*"));
-    r
+fn missing(param: &str) -> ApiError {
+    ApiError::bad(
+        -1102,
+        format!("Mandatory parameter '{param}' was not sent, was empty/null, or malformed."),
+    )
 }
 
 fn asset(content_type: &'static str, body: &'static str) -> Response<Body> {
@@ -98,45 +49,6 @@ fn asset(content_type: &'static str, body: &'static str) -> Response<Body> {
     r.headers_mut()
         .insert("cache-control", HeaderValue::from_static("no-cache"));
     r
-}
-
-/// Query parameters, percent-decoded, in order.
-pub fn query(req: &Request<Incoming>) -> Vec<(String, String)> {
-    req.uri()
-        .query()
-        .unwrap_or("")
-        .split('&')
-        .filter(|p| !p.is_empty())
-        .map(|p| {
-            let (k, v) = p.split_once('=').unwrap_or((p, ""));
-            (percent_decode(k), percent_decode(v))
-        })
-        .collect()
-}
-
-fn percent_decode(s: &str) -> String {
-    let hex = |b: u8| (b as char).to_digit(16).map(|d| d as u8);
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' => match (
-                bytes.get(i + 1).and_then(|&b| hex(b)),
-                bytes.get(i + 2).and_then(|&b| hex(b)),
-            ) {
-                (Some(high), Some(low)) => {
-                    out.push(high << 4 | low);
-                    i += 2;
-                }
-                _ => out.push(b'%'),
-            },
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 fn param<'a>(q: &'a [(String, String)], name: &str) -> Option<&'a str> {
@@ -374,7 +286,7 @@ fn symbol<'a>(
     market: &'a Market,
     q: &[(String, String)],
 ) -> Result<(&'a Definition, &'a Instrument), ApiError> {
-    let name = param(q, "symbol").ok_or_else(|| ApiError::missing("symbol"))?;
+    let name = param(q, "symbol").ok_or_else(|| missing("symbol"))?;
     lookup(market, name)
 }
 
@@ -382,10 +294,8 @@ fn lookup<'a>(
     market: &'a Market,
     name: &str,
 ) -> Result<(&'a Definition, &'a Instrument), ApiError> {
-    let inst = market
-        .instrument(name)
-        .ok_or_else(ApiError::invalid_symbol)?;
-    let def = inst.def.as_ref().ok_or_else(ApiError::invalid_symbol)?;
+    let inst = market.instrument(name).ok_or_else(invalid_symbol)?;
+    let def = inst.def.as_ref().ok_or_else(invalid_symbol)?;
     Ok((def, inst))
 }
 
@@ -523,7 +433,7 @@ fn book_ticker(def: &Definition, inst: &Instrument) -> Option<String> {
 
 fn klines(market: &Market, q: &[(String, String)]) -> Result<String, ApiError> {
     let (def, inst) = symbol(market, q)?;
-    let interval = param(q, "interval").ok_or_else(|| ApiError::missing("interval"))?;
+    let interval = param(q, "interval").ok_or_else(|| missing("interval"))?;
     let interval =
         Interval::parse(interval).ok_or_else(|| ApiError::bad(-1120, "Invalid interval."))?;
     let start = number(q, "startTime")?;
@@ -860,6 +770,24 @@ fn metrics(server: &Server) -> Response<Body> {
         m.redis_messages.load(Relaxed),
     );
     metric(
+        "accept_errors_total",
+        "counter",
+        "Connections the listener could not accept.",
+        m.accept_errors.load(Relaxed),
+    );
+    metric(
+        "tls_failures_total",
+        "counter",
+        "TLS handshakes that failed or timed out.",
+        m.tls_failures.load(Relaxed),
+    );
+    metric(
+        "redis_reconnects_total",
+        "counter",
+        "Times the Redis source connected again after losing Redis.",
+        m.redis_reconnects.load(Relaxed),
+    );
+    metric(
         "source_up",
         "gauge",
         "1 while the source is live.",
@@ -877,18 +805,4 @@ fn metrics(server: &Server) -> Response<Body> {
         HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
     );
     r
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn percent_decoding() {
-        assert_eq!(percent_decode("%5B%22A%22%5D"), "[\"A\"]");
-        assert_eq!(percent_decode("a+b"), "a b");
-        assert_eq!(percent_decode("100%"), "100%");
-        assert_eq!(percent_decode("%zz"), "%zz");
-        assert_eq!(percent_decode("%4"), "%4");
-    }
 }

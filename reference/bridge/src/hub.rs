@@ -85,6 +85,10 @@ pub struct Metrics {
     pub source_stale_events: AtomicU64,
     pub redis_messages: AtomicU64,
     pub redis_reconnects: AtomicU64,
+    /// Connections the listener could not accept (out of descriptors and the like).
+    pub accept_errors: AtomicU64,
+    /// TLS handshakes that failed or timed out.
+    pub tls_failures: AtomicU64,
     /// Definitions refused for their symbol (each repetition counts).
     pub definitions_refused: AtomicU64,
 }

@@ -29,6 +29,8 @@ pub mod hub;
 pub mod json;
 pub mod market;
 pub mod redis_source;
+pub mod reply;
+pub mod request;
 pub mod source;
 pub mod streams;
 pub mod ws;
@@ -197,8 +199,15 @@ async fn accept_loop(
     loop {
         let (stream, peer) = match listener.accept().await {
             Ok(s) => s,
-            Err(_) => {
-                // Out of descriptors and the like: wait, do not spin.
+            Err(e) => {
+                // Out of descriptors and the like: say so, wait, do not spin.
+                server
+                    .shared
+                    .hub
+                    .metrics
+                    .accept_errors
+                    .fetch_add(1, Relaxed);
+                eprintln!("rltop bridge: accept: {e}");
                 tokio::time::sleep(Duration::from_millis(50)).await;
                 continue;
             }
@@ -209,16 +218,24 @@ async fn accept_loop(
         tokio::spawn(async move {
             match tls {
                 Some(acceptor) => {
-                    if let Ok(Ok(s)) =
-                        tokio::time::timeout(Duration::from_secs(10), acceptor.accept(stream)).await
-                    {
-                        serve(TokioIo::new(s), server, peer).await;
+                    let handshake = Duration::from_secs(10);
+                    match tokio::time::timeout(handshake, acceptor.accept(stream)).await {
+                        Ok(Ok(s)) => serve(TokioIo::new(s), server, peer).await,
+                        Ok(Err(e)) => tls_failed(&server, peer, &e.to_string()),
+                        Err(_) => tls_failed(&server, peer, "no handshake within 10 s"),
                     }
                 }
                 None => serve(TokioIo::new(stream), server, peer).await,
             }
         });
     }
+}
+
+/// A TLS handshake that failed: counted, and logged with the peer (the error is rustls's
+/// own text, not the peer's bytes).
+fn tls_failed(server: &Server, peer: SocketAddr, why: &str) {
+    server.shared.hub.metrics.tls_failures.fetch_add(1, Relaxed);
+    eprintln!("rltop bridge: TLS handshake with {peer} failed: {why}");
 }
 
 async fn serve<I>(io: I, server: Arc<Server>, peer: SocketAddr)

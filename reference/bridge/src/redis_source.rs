@@ -32,8 +32,11 @@ pub fn run(spec: RedisSpec, tx: &SyncSender<Input>, stop: &AtomicBool) {
 
 async fn listen(spec: RedisSpec, tx: &SyncSender<Input>, stop: &AtomicBool) {
     let mut backoff = Duration::from_millis(200);
+    let mut first = true;
     while !stop.load(Relaxed) {
-        match session(&spec, tx, stop).await {
+        let result = session(&spec, tx, stop, first).await;
+        first = false;
+        match result {
             Ok(()) => return,
             Err(reason) => {
                 if tx.send(Input::State(SourceState::Down(reason))).is_err() {
@@ -55,6 +58,7 @@ async fn session(
     spec: &RedisSpec,
     tx: &SyncSender<Input>,
     stop: &AtomicBool,
+    first: bool,
 ) -> Result<(), String> {
     let client =
         redis::Client::open(spec.url.as_str()).map_err(|e| format!("{}: {e}", spec.url))?;
@@ -68,7 +72,12 @@ async fn session(
             .await
             .map_err(|e| format!("{}: PSUBSCRIBE {pattern}: {e}", spec.url))?;
     }
-    tx.send(Input::State(SourceState::Up))
+    let up = if first {
+        SourceState::Up
+    } else {
+        SourceState::Reconnected
+    };
+    tx.send(Input::State(up))
         .map_err(|_| "engine gone".to_string())?;
     let mut messages = pubsub.on_message();
     loop {

@@ -33,6 +33,8 @@ pub enum Input {
 pub enum SourceState {
     /// Connected (or reading) and delivering.
     Up,
+    /// Connected again after the source was lost (Redis): delivering, and counted.
+    Reconnected,
     /// Cannot deliver now (Redis down, reconnecting): the reason.
     Down(String),
     /// The source has nothing more (a capture's end, a finite simulation).

@@ -21,8 +21,9 @@ use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig
 use tokio_tungstenite::tungstenite::{handshake::derive_accept_key, Message};
 use tokio_tungstenite::WebSocketStream;
 
-use crate::http::{json, query, ApiError, Body};
 use crate::hub::{Client, Close, Frame, Key};
+use crate::reply::{json, query, ApiError, Body};
+use crate::request::{Refusal, Request as Asked};
 use crate::streams::{self, Topic};
 use crate::Server;
 
@@ -437,98 +438,45 @@ fn subscribe(
 
 /// One request of Binance's live-subscription protocol; the reply text.
 fn request(server: &Server, client: &Arc<Client>, subs: &mut Subscriptions, text: &str) -> String {
-    let error = |code: i32, msg: String, id: &Value| {
+    let (id, parsed) = crate::request::parse(text);
+    let error = |code: i32, msg: String| {
         serde_json::json!({"error": {"code": code, "msg": msg}, "id": id}).to_string()
     };
-    let v: Value = match serde_json::from_str(text) {
-        Ok(v) => v,
-        Err(e) => return error(3, format!("Invalid JSON: {e}"), &Value::Null),
-    };
-    let Some(obj) = v.as_object() else {
-        return error(
-            2,
-            "Invalid request: expected an object".into(),
-            &Value::Null,
-        );
-    };
-    let id = obj.get("id").cloned().unwrap_or(Value::Null);
-    let id_ok = match &id {
-        Value::Null => true,
-        Value::Number(n) => n.is_u64() || n.is_i64(),
-        Value::String(s) => {
-            s.len() <= 36 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
-        }
-        _ => false,
-    };
-    if !id_ok {
-        return error(
-            2,
-            "Invalid request: request ID must be an unsigned integer".into(),
-            &Value::Null,
-        );
-    }
-    if let Some(unknown) = obj
-        .keys()
-        .find(|k| !matches!(k.as_str(), "method" | "params" | "id"))
-    {
-        return error(
-            2,
-            format!("Invalid request: unknown field `{unknown}`"),
-            &id,
-        );
-    }
-    let Some(method) = obj.get("method") else {
-        return error(2, "Invalid request: missing field `method`".into(), &id);
-    };
-    let params = obj.get("params");
     let ok = |result: Value| serde_json::json!({"result": result, "id": id}).to_string();
-    match method.as_str() {
-        Some("SUBSCRIBE") | Some("UNSUBSCRIBE") => {
-            let Some(list) = params.and_then(Value::as_array) else {
-                return error(2, "Invalid request: params must be an array of stream names".into(), &id);
-            };
-            let mut names = Vec::new();
-            for p in list {
-                match p.as_str() {
-                    Some(s) => names.push(s.to_string()),
-                    None => return error(2, "Invalid request: stream names must be strings".into(), &id),
-                }
-            }
-            let mut topics = Vec::new();
-            {
-                let mut symbols = server.shared.hub.symbols.lock().expect("symbols lock");
-                for name in &names {
-                    match streams::parse(name, &mut symbols) {
-                        Ok(t) => topics.push(t),
-                        Err(_) => return error(2, "Invalid request: invalid stream".into(), &id),
-                    }
-                }
-            }
-            if method.as_str() == Some("SUBSCRIBE") {
+    match parsed {
+        Err(Refusal { code, msg }) => error(code, msg),
+        Ok(Asked::Subscribe(names)) => match topics(server, &names) {
+            None => error(2, "Invalid request: invalid stream".into()),
+            Some(topics) => {
                 let new = topics
                     .iter()
                     .filter(|t| !subs.list.iter().any(|(_, k)| *k == Key::Market(**t)))
                     .count();
                 if subs.list.len() + new > server.config.max_streams {
+                    let max = server.config.max_streams;
                     return error(
                         2,
-                        format!("Invalid request: a connection takes at most {} streams", server.config.max_streams),
-                        &id,
+                        format!("Invalid request: a connection takes at most {max} streams"),
                     );
                 }
                 for (name, topic) in names.into_iter().zip(topics) {
                     subscribe(server, client, subs, name, Key::Market(topic));
                 }
-            } else {
+                ok(Value::Null)
+            }
+        },
+        Ok(Asked::Unsubscribe(names)) => match topics(server, &names) {
+            None => error(2, "Invalid request: invalid stream".into()),
+            Some(topics) => {
                 for topic in topics {
                     let key = Key::Market(topic);
                     server.shared.hub.unsubscribe(&key, client.id);
                     subs.list.retain(|(_, k)| *k != key);
                 }
+                ok(Value::Null)
             }
-            ok(Value::Null)
-        }
-        Some("LIST_SUBSCRIPTIONS") => {
+        },
+        Ok(Asked::ListSubscriptions) => {
             let symbols = server.shared.hub.symbols.lock().expect("symbols lock");
             let names: Vec<Value> = subs
                 .list
@@ -540,35 +488,25 @@ fn request(server: &Server, client: &Arc<Client>, subs: &mut Subscriptions, text
                 .collect();
             ok(Value::Array(names))
         }
-        Some("SET_PROPERTY") => {
-            let p = params.and_then(Value::as_array).map(Vec::as_slice).unwrap_or(&[]);
-            match p {
-                [Value::String(name), value] if name == "combined" => match value.as_bool() {
-                    Some(b) => {
-                        client.combined.store(b, Relaxed);
-                        ok(Value::Null)
-                    }
-                    None => error(1, "Invalid value type: expected Boolean".into(), &id),
-                },
-                [Value::String(_), _] => error(0, "Unknown property".into(), &id),
-                [_, _] => error(2, "Invalid request: property name must be a string".into(), &id),
-                _ => error(2, "Invalid request: SET_PROPERTY takes [name, value]".into(), &id),
+        Ok(Asked::SetProperty(name, value)) if name == "combined" => match value.as_bool() {
+            Some(b) => {
+                client.combined.store(b, Relaxed);
+                ok(Value::Null)
             }
+            None => error(1, "Invalid value type: expected Boolean".into()),
+        },
+        Ok(Asked::GetProperty(name)) if name == "combined" => {
+            ok(Value::Bool(client.combined.load(Relaxed)))
         }
-        Some("GET_PROPERTY") => {
-            let p = params.and_then(Value::as_array).map(Vec::as_slice).unwrap_or(&[]);
-            match p {
-                [Value::String(name)] if name == "combined" => ok(Value::Bool(client.combined.load(Relaxed))),
-                [Value::String(_)] => error(0, "Unknown property".into(), &id),
-                [_] => error(2, "Invalid request: property name must be a string".into(), &id),
-                _ => error(2, "Invalid request: GET_PROPERTY takes [name]".into(), &id),
-            }
-        }
-        Some(other) => error(
-            2,
-            format!("Invalid request: unknown variant `{other}`, expected one of `SUBSCRIBE`, `UNSUBSCRIBE`, `LIST_SUBSCRIPTIONS`, `SET_PROPERTY`, `GET_PROPERTY`"),
-            &id,
-        ),
-        None => error(2, "Invalid request: method must be a string".into(), &id),
+        Ok(Asked::SetProperty(..) | Asked::GetProperty(_)) => error(0, "Unknown property".into()),
     }
+}
+
+/// The topics of stream names, or None if one is not a stream.
+fn topics(server: &Server, names: &[String]) -> Option<Vec<Topic>> {
+    let mut symbols = server.shared.hub.symbols.lock().expect("symbols lock");
+    names
+        .iter()
+        .map(|name| streams::parse(name, &mut symbols).ok())
+        .collect()
 }

@@ -305,6 +305,11 @@ async fn redis_channels_feed_the_books_and_reach_clients_in_envelopes_across_a_r
         !metrics.contains("rltop_bridge_redis_messages_total 0\n"),
         "{metrics}"
     );
+    // One loss, one reconnection (the failed attempts in between are not reconnections).
+    assert!(
+        metrics.contains("rltop_bridge_redis_reconnects_total 1\n"),
+        "{metrics}"
+    );
     bridge.shutdown().await;
     drop(redis_server);
     let _ = std::fs::remove_dir_all(&dir);
