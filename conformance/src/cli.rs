@@ -119,9 +119,9 @@ pub fn run(args: &Args) -> Result<(), Failure> {
         },
         filtered: args.filter.is_some(),
     };
-    let fields = FieldMap::load(&vectors).map_err(Failure::run)?;
+    let fields = FieldMap::load_if_any(&vectors).map_err(Failure::run)?;
     let text = matches!(args.format, Format::Text);
-    let report = run::run(&cases, &fields, &options, &mut |r| {
+    let report = run::run(&cases, fields.as_ref(), &options, &mut |r| {
         if let Some(line) = report::text_line(r).filter(|_| text) {
             println!("{line}");
         }

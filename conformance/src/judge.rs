@@ -78,6 +78,16 @@ pub struct FieldMap {
 type Leaf = (Range<usize>, String);
 
 impl FieldMap {
+    /// The vectors' `layout.json`, or None when they have none (an encode difference is
+    /// then reported by byte offset only).
+    pub fn load_if_any(vectors: &Vectors) -> Result<Option<FieldMap>, String> {
+        if vectors.has("layout.json") {
+            Self::load(vectors).map(Some)
+        } else {
+            Ok(None)
+        }
+    }
+
     pub fn load(vectors: &Vectors) -> Result<FieldMap, String> {
         let v = vectors.json("layout.json")?;
         let bad = |what: &str| format!("layout.json: {what}");

@@ -97,7 +97,7 @@ impl Report {
 /// Runs `cases`; `on_case` sees each result as it comes (a long run shows progress).
 pub fn run(
     cases: &[Case],
-    fields: &FieldMap,
+    fields: Option<&FieldMap>,
     o: &Options,
     on_case: &mut dyn FnMut(&CaseResult),
 ) -> Report {
@@ -129,7 +129,7 @@ pub fn run(
                 }
                 _ => {}
             }
-            judge(case, &response, Some(fields))
+            judge(case, &response, fields)
         });
         let listed = o.known.contains(&case.name);
         let status = match (outcome, listed) {

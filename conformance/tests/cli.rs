@@ -1,5 +1,5 @@
-//! The conformance runner against tiny scripted testees: what passes, what fails, and that a
-//! failure list cannot go stale.
+//! The `rltop-conformance` command against tiny scripted testees and vector directories of
+//! its own: what passes, what fails, and that a failure list cannot go stale.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -57,8 +57,8 @@ fn run_in(
     failure_list: Option<&str>,
     extra: &[&str],
 ) -> (bool, String) {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_xtask"));
-    cmd.args(["conformance", "--vectors"]).arg(&dir).args(extra);
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_rltop-conformance"));
+    cmd.arg("--vectors").arg(&dir).args(extra);
     if !testee.is_empty() {
         cmd.args(["--testee", testee]);
     }
@@ -250,13 +250,20 @@ fn stream_case_fails_on_the_first_different_event_or_book() {
 fn add_order_vector() -> (String, String) {
     let path = concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../conformance/vectors/messages/AddOrder.json"
+        "/vectors/messages/AddOrder.json"
     );
     let file: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     let case = file["cases"][0].clone();
     let hex = case["hex"].as_str().unwrap().to_string();
     (serde_json::json!({ "cases": [case] }).to_string(), hex)
+}
+
+/// `dir` with the protocol's `layout.json`, which names the fields of each message.
+fn with_layout(dir: PathBuf) -> PathBuf {
+    let layout = concat!(env!("CARGO_MANIFEST_DIR"), "/vectors/layout.json");
+    std::fs::copy(layout, dir.join("layout.json")).unwrap();
+    dir
 }
 
 /// `hex` with byte `at` changed.
@@ -272,7 +279,7 @@ fn an_encode_difference_names_the_field_and_tells_a_checksum_apart() {
     // SPEC.md §9's table: AddOrder's price is bytes 64..72. A body difference changes the
     // checksum too (byte 33 here); the report names the body's field, not the checksum.
     let (ok, out) = run_in(
-        vectors_with("encode-field", &vector, NO_STREAMS),
+        with_layout(vectors_with("encode-field", &vector, NO_STREAMS)),
         &answer(&flip(&flip(&hex, 65), 33)),
         None,
         &["--filter", "encode/"],
@@ -286,7 +293,7 @@ fn an_encode_difference_names_the_field_and_tells_a_checksum_apart() {
     );
     // The same body with another checksum.
     let (ok, out) = run_in(
-        vectors_with("encode-checksum", &vector, NO_STREAMS),
+        with_layout(vectors_with("encode-checksum", &vector, NO_STREAMS)),
         &answer(&flip(&hex, 33)),
         None,
         &["--filter", "encode/"],
@@ -300,7 +307,7 @@ fn an_encode_difference_names_the_field_and_tells_a_checksum_apart() {
     );
     // One byte short: the difference is where the testee's bytes end.
     let (ok, out) = run_in(
-        vectors_with("encode-short", &vector, NO_STREAMS),
+        with_layout(vectors_with("encode-short", &vector, NO_STREAMS)),
         &answer(&hex[..hex.len() - 2]),
         None,
         &["--filter", "encode/"],
@@ -311,16 +318,33 @@ fn an_encode_difference_names_the_field_and_tells_a_checksum_apart() {
         "{out}"
     );
     assert!(out.contains("128 vs 127 bytes"), "{out}");
+    // Vectors without a layout.json: the difference by byte offset only.
+    let (ok, out) = run_in(
+        vectors_with("encode-no-layout", &vector, NO_STREAMS),
+        &answer(&flip(&flip(&hex, 65), 33)),
+        None,
+        &["--filter", "encode/"],
+    );
+    assert!(!ok, "{out}");
+    assert!(
+        out.contains("bytes differ from byte 33 (128 vs 128 bytes)"),
+        "{out}"
+    );
 }
 
 #[test]
 fn help_list_and_a_filter_that_matches_nothing() {
-    let help = Command::new(env!("CARGO_BIN_EXE_xtask"))
-        .args(["conformance", "--help"])
+    let help = Command::new(env!("CARGO_BIN_EXE_rltop-conformance"))
+        .arg("--help")
         .output()
         .unwrap();
     assert!(help.status.success());
-    assert!(String::from_utf8_lossy(&help.stdout).contains("usage: cargo xtask conformance"));
+    assert!(String::from_utf8_lossy(&help.stdout).contains("Usage: rltop-conformance"));
+    let usage = Command::new(env!("CARGO_BIN_EXE_rltop-conformance"))
+        .arg("--no-such-flag")
+        .output()
+        .unwrap();
+    assert_eq!(usage.status.code(), Some(2));
     let (ok, out) = run("list", "", None, &["--list"]);
     assert!(ok, "{out}");
     assert_eq!(
