@@ -127,6 +127,9 @@ pub fn run(
                     }
                 }
                 market.after_batch(&feed, &mut sink);
+                drop(market);
+                // Each client with frames from this batch is written once, with all of them.
+                shared.hub.wake();
             }
             Err(RecvTimeoutError::Timeout) => {}
             Err(RecvTimeoutError::Disconnected) => {
@@ -155,6 +158,7 @@ pub fn run(
             );
             drop(market);
             update_health(&shared, &feed, stale_after, source_down.as_deref(), ended);
+            shared.hub.wake();
         }
     }
 }

@@ -11,9 +11,18 @@
 //!   outbox past its bound, the client is closed with code 1008 and a reason naming the
 //!   bound, and what was waiting is counted as dropped. A consumer that cannot keep up with
 //!   a sequence has lost it either way; closing says so, where silently skipping would not.
+//! * All outboxes together are bounded too ([`Hub::new`]'s `total_bytes`): past it, a frame
+//!   for a client that already has frames waiting closes that client (1008) as its own bound
+//!   would; a client whose outbox is empty is keeping up and always gets its frame. So the
+//!   server's memory stays near the bound however many clients fall behind at once, and
+//!   only clients that are behind pay.
+//!
+//! A frame is rendered once and shared: every outbox holds the same reference-counted
+//! bytes. Writers are woken once per engine batch ([`Hub::wake`]), not once per frame: a
+//! client with several frames from one batch is written once, with all of them.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, RwLock};
 
 use bytes::Bytes;
@@ -119,6 +128,8 @@ struct Outbox {
 #[derive(Debug)]
 pub struct Client {
     pub id: u64,
+    /// Bytes waiting in every outbox (the hub's, shared by its clients).
+    total: Arc<AtomicUsize>,
     outbox: Mutex<Outbox>,
     pub wake: Notify,
     /// Told when the client is closed without its waiting frames (a slow consumer): the
@@ -126,6 +137,8 @@ pub struct Client {
     pub abort: Notify,
     /// Combined payloads (`{"stream","data"}`): set by `/stream` and `SET_PROPERTY`.
     pub combined: AtomicBool,
+    /// Frames queued since the hub last woke it: it is on the hub's list to wake.
+    to_wake: AtomicBool,
 }
 
 impl Client {
@@ -139,6 +152,7 @@ impl Client {
         out.extend(o.slots.drain(..));
         o.base += n;
         o.waiting.clear();
+        self.total.fetch_sub(o.bytes, Relaxed);
         o.bytes = 0;
         close
     }
@@ -150,6 +164,7 @@ impl Client {
             metrics.dropped.fetch_add(o.slots.len() as u64, Relaxed);
             o.slots.clear();
             o.waiting.clear();
+            self.total.fetch_sub(o.bytes, Relaxed);
             o.bytes = 0;
             o.close = Some(close);
         }
@@ -174,6 +189,7 @@ impl Client {
         let mut o = self.outbox.lock().expect("outbox lock");
         if o.close.is_none() {
             o.bytes += text.len();
+            self.total.fetch_add(text.len(), Relaxed);
             o.slots.push_back(Frame::Text(text.into()));
         }
         drop(o);
@@ -195,16 +211,50 @@ pub struct Hub {
     next_id: AtomicU64,
     /// Outbox bound, bytes.
     pub queue_bytes: usize,
+    /// Bound of all outboxes together, bytes.
+    pub total_bytes: usize,
+    /// Bytes waiting in all outboxes.
+    total: Arc<AtomicUsize>,
+    /// Clients with frames queued since the last [`Hub::wake`].
+    to_wake: Mutex<Vec<Arc<Client>>>,
 }
 
 impl Hub {
-    pub fn new(queue_bytes: usize) -> Hub {
+    /// A hub whose outboxes hold at most `queue_bytes` each and `total_bytes` together.
+    pub fn new(queue_bytes: usize, total_bytes: usize) -> Hub {
         Hub {
             subs: RwLock::new(HashMap::new()),
             symbols: Mutex::new(Symbols::default()),
             metrics: Metrics::default(),
             next_id: AtomicU64::new(1),
             queue_bytes,
+            total_bytes,
+            total: Arc::new(AtomicUsize::new(0)),
+            to_wake: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Bytes waiting in all outboxes.
+    pub fn queued(&self) -> usize {
+        self.total.load(Relaxed)
+    }
+
+    /// Wakes, once each, the writers of the clients that got frames since the last call:
+    /// the engine calls it after each batch of inputs and each boundary.
+    pub fn wake(&self) {
+        let clients = std::mem::take(&mut *self.to_wake.lock().expect("wake list lock"));
+        for c in clients {
+            c.to_wake.store(false, Relaxed);
+            c.wake.notify_one();
+        }
+    }
+
+    fn wake_later(&self, client: &Arc<Client>) {
+        if !client.to_wake.swap(true, Relaxed) {
+            self.to_wake
+                .lock()
+                .expect("wake list lock")
+                .push(client.clone());
         }
     }
 
@@ -212,9 +262,11 @@ impl Hub {
         Arc::new(Client {
             id: self.next_id.fetch_add(1, Relaxed),
             outbox: Mutex::new(Outbox::default()),
+            total: self.total.clone(),
             wake: Notify::new(),
             abort: Notify::new(),
             combined: AtomicBool::new(combined),
+            to_wake: AtomicBool::new(false),
         })
     }
 
@@ -282,7 +334,7 @@ impl Hub {
         }
     }
 
-    fn push(&self, client: &Client, frame: Frame, latest_of: Option<Topic>) {
+    fn push(&self, client: &Arc<Client>, frame: Frame, latest_of: Option<Topic>) {
         let mut o = client.outbox.lock().expect("outbox lock");
         if o.close.is_some() {
             self.metrics.dropped.fetch_add(1, Relaxed);
@@ -296,32 +348,42 @@ impl Hub {
                 let old = slot.len();
                 *slot = frame;
                 o.bytes = o.bytes - old + len;
+                self.total.fetch_add(len, Relaxed);
+                self.total.fetch_sub(old, Relaxed);
                 self.metrics.conflated.fetch_add(1, Relaxed);
                 return;
             }
-            let at = o.base + o.slots.len() as u64;
-            o.waiting.insert(topic, at);
-        } else if o.bytes + len > self.queue_bytes {
+        }
+        let own = latest_of.is_none() && o.bytes + len > self.queue_bytes;
+        let all = o.bytes > 0 && self.total.load(Relaxed) + len > self.total_bytes;
+        if own || all {
             let waiting = o.bytes;
             drop(o);
+            let reason = if own {
+                format!(
+                    "slow consumer: {waiting} bytes waiting, bound {}",
+                    self.queue_bytes
+                )
+            } else {
+                format!(
+                    "slow consumer: {waiting} bytes waiting while the server's queues are full ({} bytes)",
+                    self.total_bytes
+                )
+            };
             self.metrics.slow_closes.fetch_add(1, Relaxed);
             self.metrics.dropped.fetch_add(1, Relaxed);
-            client.close(
-                Close {
-                    code: 1008,
-                    reason: format!(
-                        "slow consumer: {waiting} bytes waiting, bound {}",
-                        self.queue_bytes
-                    ),
-                },
-                &self.metrics,
-            );
+            client.close(Close { code: 1008, reason }, &self.metrics);
             return;
         }
+        if let Some(topic) = latest_of {
+            let at = o.base + o.slots.len() as u64;
+            o.waiting.insert(topic, at);
+        }
         o.bytes += len;
+        self.total.fetch_add(len, Relaxed);
         o.slots.push_back(frame);
         drop(o);
-        client.wake.notify_one();
+        self.wake_later(client);
     }
 
     /// Every connected client (for shutdown and the status stream).
@@ -364,7 +426,7 @@ mod tests {
 
     #[test]
     fn latest_wins_streams_conflate_in_place() {
-        let hub = Hub::new(1 << 20);
+        let hub = Hub::new(1 << 20, usize::MAX);
         let c = hub.client(false);
         let ticker = Topic::Symbol(SymbolKey(0), Kind::BookTicker);
         let trades = Topic::Symbol(SymbolKey(0), Kind::Trade);
@@ -385,7 +447,7 @@ mod tests {
 
     #[test]
     fn a_sequence_past_the_bound_closes_the_client() {
-        let hub = Hub::new(10);
+        let hub = Hub::new(10, usize::MAX);
         let c = hub.client(false);
         let trades = Topic::Symbol(SymbolKey(0), Kind::Trade);
         hub.subscribe(Key::Market(trades), &c);
@@ -403,8 +465,66 @@ mod tests {
     }
 
     #[test]
+    fn writers_are_woken_once_per_batch() {
+        use futures_util::FutureExt;
+        let hub = Hub::new(1 << 20, usize::MAX);
+        let c = hub.client(false);
+        let trades = Topic::Symbol(SymbolKey(0), Kind::Trade);
+        hub.subscribe(Key::Market(trades), &c);
+        for t in ["x1", "x2", "x3"] {
+            hub.publish_market(trades, t.into());
+        }
+        assert!(
+            c.wake.notified().now_or_never().is_none(),
+            "woken before the batch ended"
+        );
+        hub.wake();
+        assert!(c.wake.notified().now_or_never().is_some(), "not woken");
+        // One wake for the three frames: nothing more to wake for.
+        hub.wake();
+        assert!(c.wake.notified().now_or_never().is_none());
+        assert_eq!(texts(&c), ["x1", "x2", "x3"]);
+        assert_eq!(hub.queued(), 0);
+    }
+
+    #[test]
+    fn the_server_wide_bound_closes_clients_that_are_behind() {
+        let hub = Hub::new(1000, 20);
+        let trades = Topic::Symbol(SymbolKey(0), Kind::Trade);
+        let (a, b) = (hub.client(false), hub.client(false));
+        hub.subscribe(Key::Market(trades), &a);
+        hub.subscribe(Key::Market(trades), &b);
+        hub.publish_market(trades, "0123456789".into());
+        assert_eq!(hub.queued(), 20);
+        // Past the bound: the first client that has frames waiting is closed (and its
+        // bytes freed); then there is room for the second.
+        hub.publish_market(trades, "abcdefghij".into());
+        let close = a.take(&mut Vec::new()).expect("a closed");
+        assert_eq!(close.code, 1008);
+        assert!(
+            close
+                .reason
+                .contains("while the server's queues are full (20 bytes)"),
+            "{}",
+            close.reason
+        );
+        assert_eq!(texts(&b), ["0123456789", "abcdefghij"]);
+        // A client with nothing waiting keeps up: it gets its frame even when the server is
+        // over the bound.
+        let c = hub.client(false);
+        hub.subscribe(Key::Market(trades), &c);
+        hub.publish_market(trades, "0123456789".into());
+        assert_eq!(texts(&c), ["0123456789"]);
+        hub.publish_market(trades, "abcdefghij".into());
+        assert_eq!(hub.queued(), 30, "b's 20 and c's 10: over the bound");
+        assert_eq!(texts(&c), ["abcdefghij"]);
+        assert_eq!(texts(&b), ["0123456789", "abcdefghij"]);
+        assert_eq!(hub.queued(), 0);
+    }
+
+    #[test]
     fn combined_clients_get_the_envelope() {
-        let hub = Hub::new(1 << 20);
+        let hub = Hub::new(1 << 20, usize::MAX);
         let key = hub.symbols.lock().unwrap().intern("simusdt");
         let raw = hub.client(false);
         let combined = hub.client(true);

@@ -61,6 +61,8 @@ pub struct Config {
     pub max_connections: usize,
     /// Per-client outbox bound, bytes.
     pub queue_bytes: usize,
+    /// Bound of all outboxes together, bytes ([`hub`]'s policy).
+    pub queue_bytes_total: usize,
     /// Largest incoming WebSocket message, bytes.
     pub max_frame: usize,
     /// Streams a connection may hold (Binance: 1024).
@@ -84,6 +86,7 @@ impl Config {
             tls: None,
             max_connections: 20_000,
             queue_bytes: 4 << 20,
+            queue_bytes_total: 512 << 20,
             max_frame: 64 << 10,
             max_streams: 1024,
             incoming_per_second: 5,
@@ -151,7 +154,7 @@ pub async fn start(config: Config) -> Result<Running, String> {
         .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let shared = Arc::new(Shared {
-        hub: Hub::new(config.queue_bytes),
+        hub: Hub::new(config.queue_bytes, config.queue_bytes_total),
         market: RwLock::new(market::Market::new(config.symbol_alphabet)),
         status: Mutex::new(Status {
             source: config.source.describe(),

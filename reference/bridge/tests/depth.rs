@@ -5,24 +5,14 @@
 
 use std::collections::BTreeMap;
 
-use rltop_bridge::market::{depth_object, Market, Sink};
+use rltop_bridge::market::{depth_object, Market};
 use rltop_bridge::streams::{Kind, Symbols, Topic};
 use rltop_feed::decimal::parse_decimal;
 use rltop_feed::{Event, FeedHandler};
 use serde_json::Value;
 
-#[derive(Default)]
-struct Collect(Vec<(Topic, String)>);
-
-impl Sink for Collect {
-    fn wants(&self, _: Topic) -> bool {
-        true
-    }
-
-    fn send(&mut self, topic: Topic, json: String) {
-        self.0.push((topic, json));
-    }
-}
+mod common;
+use common::Collect;
 
 /// A local book kept by Binance's procedure, in scaled integers (price −2, qty −3).
 struct LocalBook {

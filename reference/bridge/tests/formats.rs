@@ -7,27 +7,13 @@
 //! network.
 
 use rltop_bridge::http::{rest, weight};
-use rltop_bridge::market::{Market, Sink, Why};
+use rltop_bridge::market::{Market, Why};
 use rltop_bridge::streams::{Symbols, Topic};
 use rltop_feed::decimal::parse_decimal;
-use rltop_feed::{Event, FeedHandler};
 use serde_json::Value;
 
 mod common;
-use common::strict_json;
-
-#[derive(Default)]
-struct Collect(Vec<(Topic, String)>);
-
-impl Sink for Collect {
-    fn wants(&self, _: Topic) -> bool {
-        true
-    }
-
-    fn send(&mut self, topic: Topic, json: String) {
-        self.0.push((topic, json));
-    }
-}
+use common::{render_session, strict_json};
 
 /// A simulated session rendered: the market at its end and every event.
 fn render() -> (Market, Vec<(Topic, String)>) {
@@ -39,25 +25,11 @@ fn render() -> (Market, Vec<(Topic, String)>) {
         ..rltop_sim::Config::default()
     };
     let (datagrams, _) = rltop_sim::Simulation::new(cfg).run();
-    let mut feed = FeedHandler::default();
     let mut market = Market::default();
     let mut symbols = Symbols::default();
-    let mut sink = Collect::default();
-    for (i, d) in datagrams.iter().enumerate() {
-        feed.on_datagram(&d.bytes, &mut |e| match e {
-            Event::Instrument(def) => market.define(def, &mut symbols).expect("served"),
-            Event::Trade(t) => market.trade(t, &mut sink),
-            Event::Market(m) => market.market_message(&m, &mut sink),
-            Event::Book { symbol_id, .. } => market.book_changed(symbol_id, d.time_ns),
-            _ => {}
-        });
-        market.after_batch(&feed, &mut sink);
-        if i % 5 == 0 {
-            market.boundary(i % 50 == 0, &feed, &mut sink);
-        }
-    }
-    market.boundary(true, &feed, &mut sink);
-    (market, sink.0)
+    let (events, refusals) = render_session(&datagrams, &mut market, &mut symbols);
+    assert_eq!(refusals, 0, "every definition served");
+    (market, events)
 }
 
 fn is_number_text(s: &str) -> bool {

@@ -10,10 +10,9 @@ use std::time::{Duration, Instant};
 
 use rltop_bridge::http::rest;
 use rltop_bridge::hub::combined_frame;
-use rltop_bridge::market::{Market, Sink};
+use rltop_bridge::market::Market;
 use rltop_bridge::source::{SimSpec, SourceSpec};
 use rltop_bridge::streams::{self, Interval, Kind, SymbolAlphabet, Symbols, Topic};
-use rltop_feed::{Event, FeedHandler};
 use serde_json::Value;
 
 mod common;
@@ -28,19 +27,6 @@ const HOSTILE: [&str; 3] = [
     "</script>\"\\/,:{}",
 ];
 const PLAIN: &str = "SIM4USDT";
-
-#[derive(Default)]
-struct Collect(Vec<(Topic, String)>);
-
-impl Sink for Collect {
-    fn wants(&self, _: Topic) -> bool {
-        true
-    }
-
-    fn send(&mut self, topic: Topic, json: String) {
-        self.0.push((topic, json));
-    }
-}
 
 fn datagrams() -> Vec<rltop_sim::Datagram> {
     let cfg = rltop_sim::Config {
@@ -57,28 +43,10 @@ fn datagrams() -> Vec<rltop_sim::Datagram> {
 /// Feeds the session through a feed handler into a market of `alphabet`; every event
 /// rendered, and the definitions refused.
 fn render(alphabet: SymbolAlphabet) -> (Market, Symbols, Vec<(Topic, String)>, usize) {
-    let mut feed = FeedHandler::default();
     let mut market = Market::new(alphabet);
     let mut symbols = Symbols::default();
-    let mut sink = Collect::default();
-    let mut refusals = 0;
-    for (i, d) in datagrams().iter().enumerate() {
-        feed.on_datagram(&d.bytes, &mut |e| match e {
-            Event::Instrument(def) => {
-                refusals += usize::from(market.define(def, &mut symbols).is_err());
-            }
-            Event::Trade(t) => market.trade(t, &mut sink),
-            Event::Market(m) => market.market_message(&m, &mut sink),
-            Event::Book { symbol_id, .. } => market.book_changed(symbol_id, d.time_ns),
-            _ => {}
-        });
-        market.after_batch(&feed, &mut sink);
-        if i % 5 == 0 {
-            market.boundary(i % 50 == 0, &feed, &mut sink);
-        }
-    }
-    market.boundary(true, &feed, &mut sink);
-    (market, symbols, sink.0, refusals)
+    let (events, refusals) = render_session(&datagrams(), &mut market, &mut symbols);
+    (market, symbols, events, refusals)
 }
 
 /// Every kind of per-symbol stream the simulator's messages feed.

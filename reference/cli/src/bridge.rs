@@ -86,6 +86,10 @@ pub struct BridgeArgs {
     /// is closed (1008); book and ticker streams conflate instead.
     #[arg(long, default_value_t = 4 << 20)]
     queue_bytes: usize,
+    /// All send queues together, bytes: past it, a client with frames already waiting is
+    /// closed (1008); one that keeps up always gets its frame.
+    #[arg(long, default_value_t = 512 << 20)]
+    queue_bytes_total: usize,
     /// Largest incoming WebSocket message, bytes (larger: closed with 1009).
     #[arg(long, default_value_t = 64 << 10)]
     max_frame: usize,
@@ -151,6 +155,7 @@ pub fn run(args: BridgeArgs) -> Result<(), String> {
     config.tls = args.tls_cert.zip(args.tls_key);
     config.max_connections = args.max_connections;
     config.queue_bytes = args.queue_bytes;
+    config.queue_bytes_total = args.queue_bytes_total;
     config.max_frame = args.max_frame;
     config.incoming_per_second = args.incoming_rate;
     config.ping_interval = args.ping_interval;

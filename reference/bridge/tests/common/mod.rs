@@ -189,3 +189,48 @@ impl<'de> serde::de::Visitor<'de> for NoRepeatedKeys {
         Ok(self)
     }
 }
+
+/// A sink that keeps every rendered event, wanted or not.
+#[derive(Default)]
+pub struct Collect(pub Vec<(rltop_bridge::streams::Topic, String)>);
+
+impl rltop_bridge::market::Sink for Collect {
+    fn wants(&self, _: rltop_bridge::streams::Topic) -> bool {
+        true
+    }
+
+    fn send(&mut self, topic: rltop_bridge::streams::Topic, json: String) {
+        self.0.push((topic, json));
+    }
+}
+
+/// A simulated session through a feed handler into `market`, as the engine drives it (a
+/// 100 ms boundary every 5 datagrams, a second every 50): every event rendered, and how
+/// many definitions the market refused.
+pub fn render_session(
+    datagrams: &[rltop_sim::Datagram],
+    market: &mut rltop_bridge::market::Market,
+    symbols: &mut rltop_bridge::streams::Symbols,
+) -> (Vec<(rltop_bridge::streams::Topic, String)>, usize) {
+    use rltop_feed::{Event, FeedHandler};
+    let mut feed = FeedHandler::default();
+    let mut sink = Collect::default();
+    let mut refusals = 0;
+    for (i, d) in datagrams.iter().enumerate() {
+        feed.on_datagram(&d.bytes, &mut |e| match e {
+            Event::Instrument(def) => {
+                refusals += usize::from(market.define(def, symbols).is_err());
+            }
+            Event::Trade(t) => market.trade(t, &mut sink),
+            Event::Market(m) => market.market_message(&m, &mut sink),
+            Event::Book { symbol_id, .. } => market.book_changed(symbol_id, d.time_ns),
+            _ => {}
+        });
+        market.after_batch(&feed, &mut sink);
+        if i % 5 == 0 {
+            market.boundary(i % 50 == 0, &feed, &mut sink);
+        }
+    }
+    market.boundary(true, &feed, &mut sink);
+    (sink.0, refusals)
+}
