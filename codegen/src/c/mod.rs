@@ -4,7 +4,7 @@
 //! `_Static_assert` on every `sizeof` and `offsetof`; every read and write goes through
 //! byte-offset accessors that use `memcpy` (no unaligned dereference, no aliasing
 //! violation, correct on big-endian hosts). The fixed part (byte order, CRC-32C, framing,
-//! iterator, finalize) is `codegen/runtime/c/` (`crc.h`, `runtime.h`); everything schema-specific is
+//! iterator, finalize) is `codegen/templates/c/` (`crc.h`, `runtime.h`); everything schema-specific is
 //! emitted here from the [`Model`]'s layout.
 
 mod records;
@@ -17,9 +17,9 @@ use crate::model::{Enum, Prim};
 use crate::Model;
 
 /// Byte order and CRC-32C: also the core of the Python package's C accelerator.
-const CRC: &str = include_str!("../../runtime/c/crc.h");
+const CRC: &str = include_str!("../../templates/c/crc.h");
 /// Text fields, errors, framing, the datagram iterator, finalize.
-const RUNTIME: &str = include_str!("../../runtime/c/runtime.h");
+const RUNTIME: &str = include_str!("../../templates/c/runtime.h");
 
 /// Names in the header: `rltop_…` functions and types, `RLTOP_…` constants.
 pub(crate) struct Names {

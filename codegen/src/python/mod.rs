@@ -5,7 +5,7 @@
 //! `struct.Struct` (whose format is the layout's leaves, reserved runs as pad bytes) and an
 //! encoder that checks every value before packing. The fixed parts (errors, CRC, framing,
 //! canonical JSON, numpy bulk path, pcap, the book builder and the `dump` command, and the
-//! optional C accelerator) are the files in `codegen/runtime/python/`, copied with a banner.
+//! optional C accelerator) are the files in `codegen/templates/python/`, copied with a banner.
 
 use std::fmt::Write as _;
 
@@ -32,17 +32,17 @@ pub fn package(model: &Model, banner: &Banner) -> Vec<(String, String)> {
     vec![
         ("pyproject.toml".into(), pyproject(s, &py_banner, schema)),
         ("README.md".into(), readme(s, &line)),
-        static_file("__init__.py", include_str!("../../runtime/python/__init__.py")),
-        static_file("__main__.py", include_str!("../../runtime/python/__main__.py")),
-        static_file("_runtime.py", include_str!("../../runtime/python/_runtime.py")),
-        static_file("canonical.py", include_str!("../../runtime/python/canonical.py")),
-        static_file("bulk.py", include_str!("../../runtime/python/bulk.py")),
-        static_file("pcap.py", include_str!("../../runtime/python/pcap.py")),
-        static_file("book.py", include_str!("../../runtime/python/book.py")),
-        static_file("gateway.py", include_str!("../../runtime/python/gateway.py")),
+        static_file("__init__.py", include_str!("../../templates/python/__init__.py")),
+        static_file("__main__.py", include_str!("../../templates/python/__main__.py")),
+        static_file("_runtime.py", include_str!("../../templates/python/_runtime.py")),
+        static_file("canonical.py", include_str!("../../templates/python/canonical.py")),
+        static_file("bulk.py", include_str!("../../templates/python/bulk.py")),
+        static_file("pcap.py", include_str!("../../templates/python/pcap.py")),
+        static_file("book.py", include_str!("../../templates/python/book.py")),
+        static_file("gateway.py", include_str!("../../templates/python/gateway.py")),
         ("rltop/messages.py".into(), messages(model, &py_banner)),
         ("setup.py".into(), format!("{py_banner}{SETUP_PY}")),
-        ("rltop/_crc.c".into(), format!("{c_banner}{}", include_str!("../../runtime/python/_crc.c"))),
+        ("rltop/_crc.c".into(), format!("{c_banner}{}", include_str!("../../templates/python/_crc.c"))),
         (
             "rltop/_crc.h".into(),
             format!(
@@ -808,6 +808,6 @@ fn messages(model: &Model, banner: &str) -> String {
         let _ = writeln!(out, "    {name}: _encode_{sn},");
     }
     let _ = writeln!(out, "}}");
-    out.push_str(include_str!("../../runtime/python/codec_tail.py"));
+    out.push_str(include_str!("../../templates/python/codec_tail.py"));
     out
 }

@@ -142,11 +142,7 @@ fn send(tx: &SyncSender<Input>, input: Input) -> bool {
     tx.send(input).is_ok()
 }
 
-pub fn realtime_ns() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos() as u64)
-}
+pub use rltop_net::realtime_ns;
 
 fn sim(spec: SimSpec, tx: &SyncSender<Input>, stop: &AtomicBool) {
     use rltop_publish::transport::Memory;

@@ -62,34 +62,49 @@ pub fn run(args: DumpArgs) -> Result<(), String> {
         [0xA1B2_C3D4, 0xA1B2_3C4D, 0xD4C3_B2A1, 0x4D3C_B2A1].contains(&magic)
     };
     let mut errors = 0;
-    let result: Result<(), String> = (|| {
+    // Writing stdout is the one I/O that can fail here; a pcap the reader refuses is an
+    // error of its own.
+    let result: Result<(), Failure> = (|| {
         if is_pcap {
-            let mut reader =
-                PcapReader::new(BufReader::new(&bytes[..])).map_err(|e| format!("{name}: {e}"))?;
-            while let Some(r) = reader.next_record().map_err(|e| format!("{name}: {e}"))? {
+            let bad = |e: rltop_capture::PcapError| Failure::Capture(format!("{name}: {e}"));
+            let mut reader = PcapReader::new(BufReader::new(&bytes[..])).map_err(bad)?;
+            while let Some(r) = reader.next_record().map_err(bad)? {
                 let (sec, nanos) = (r.time_ns / 1_000_000_000, r.time_ns % 1_000_000_000);
                 match r.datagram {
                     Ok(p) => {
                         let label = format!("#{} {sec}.{nanos:09} {} > {}", r.index, p.src, p.dst);
-                        errors +=
-                            datagram(&label, &p.payload, &mut out).map_err(|e| e.to_string())?;
+                        errors += datagram(&label, &p.payload, &mut out)?;
                     }
-                    Err(skip) => writeln!(out, "#{} {sec}.{nanos:09} SKIP {skip}", r.index)
-                        .map_err(|e| e.to_string())?,
+                    Err(skip) => writeln!(out, "#{} {sec}.{nanos:09} SKIP {skip}", r.index)?,
                 }
             }
         } else {
-            errors += datagram(&name, &bytes, &mut out).map_err(|e| e.to_string())?;
+            errors += datagram(&name, &bytes, &mut out)?;
         }
-        out.flush().map_err(|e| e.to_string())
+        Ok(out.flush()?)
     })();
     match result {
         // `rltop dump … | head`: a closed pipe ends the dump quietly.
-        Err(e) if e.contains("Broken pipe") => Ok(()),
-        Err(e) => Err(e),
+        Err(Failure::Output(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(Failure::Output(e)) => Err(format!("writing the dump: {e}")),
+        Err(Failure::Capture(e)) => Err(e),
         Ok(()) if errors > 0 => Err(format!(
             "{name}: {errors} message(s) failed to decode (lines with ERROR)"
         )),
         Ok(()) => Ok(()),
+    }
+}
+
+/// Why a dump stopped.
+enum Failure {
+    /// Writing the output failed (a closed pipe among others).
+    Output(std::io::Error),
+    /// The capture cannot be read on.
+    Capture(String),
+}
+
+impl From<std::io::Error> for Failure {
+    fn from(e: std::io::Error) -> Failure {
+        Failure::Output(e)
     }
 }

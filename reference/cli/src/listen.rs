@@ -132,7 +132,8 @@ struct Counters {
     /// Statistics sessions that have ended (SPEC.md §10, end of session).
     ended: HashSet<u64>,
     reported: usize,
-    io_error: Option<String>,
+    /// Writing the output (`--json`, `--pcap-out`) failed.
+    io_error: Option<std::io::Error>,
 }
 
 /// What the loop does with each feed-handler event, whichever way its bytes came.
@@ -190,7 +191,7 @@ fn on_event(
     if let Some(out) = json {
         if let Some(line) = json_line(e) {
             if let Err(err) = writeln!(out, "{line}") {
-                c.io_error.get_or_insert(err.to_string());
+                c.io_error.get_or_insert(err);
             }
         }
     }
@@ -279,7 +280,8 @@ pub fn run(args: ListenArgs) -> Result<(), String> {
                         endpoints[d.group].addr,
                         d.payload,
                     ) {
-                        c.io_error.get_or_insert(format!("pcap: {e}"));
+                        let e = std::io::Error::new(e.kind(), format!("pcap: {e}"));
+                        c.io_error.get_or_insert(e);
                     }
                 }
                 // Latency of every message whose frame is whole: header timestamp → receive.
@@ -347,10 +349,11 @@ pub fn run(args: ListenArgs) -> Result<(), String> {
             }
         }
         if let Some(e) = c.io_error.take() {
-            if e.contains("Broken pipe") {
+            // `rltop listen --json | head`: a closed pipe ends the listener quietly.
+            if e.kind() == std::io::ErrorKind::BrokenPipe {
                 break;
             }
-            return Err(e);
+            return Err(format!("writing the output: {e}"));
         }
         if args.until_end
             && ended_at.is_none()

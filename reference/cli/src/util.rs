@@ -29,12 +29,7 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
         .map_err(|_| format!("`{s}`: not a duration this clock can hold"))
 }
 
-/// Wall-clock time, ns since the Unix epoch.
-pub fn realtime_ns() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos() as u64)
-}
+pub use rltop_net::realtime_ns;
 
 /// Says, on stderr, that a capture held IPv4 fragments that were passed over (datagrams
 /// larger than the capturing link's MTU are not reassembled).

@@ -463,3 +463,35 @@ fn both_dumps_of_the_error_vectors_are_the_same_bytes_and_the_vectors_errors() {
         "every kind of error a datagram can hold: {kinds:?}"
     );
 }
+
+#[test]
+fn a_dump_whose_reader_goes_away_ends_quietly() {
+    use std::io::BufRead;
+    let file = sim_capture("broken-pipe");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_rltop"))
+        .arg("dump")
+        .arg(&file)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // `rltop dump … | head -1`: one line read, then the pipe closed; the dump (hundreds of
+    // kilobytes, past what the pipe holds) meets a closed pipe.
+    let mut first = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    assert!(first.starts_with("#0 "), "{first}");
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -188,16 +188,9 @@ impl Outgoing {
             &mut m,
             self.session,
             self.sent,
-            now_ns(),
+            rltop_net::realtime_ns(),
         ))
     }
-}
-
-/// Nanoseconds since the Unix epoch.
-pub fn now_ns() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos() as u64)
 }
 
 /// Writes `text` into a text field, cut to what fits and with non-printable characters

@@ -445,21 +445,20 @@ impl<T: Transport> Publisher<T> {
         // A batch at a time, described on the stack (no allocation per send).
         const MAX: usize = rltop_net::mcast::BATCH;
         let per_call = self.batch.min(MAX);
+        let unspecified = Outgoing {
+            dst: std::net::SocketAddrV4::new(std::net::Ipv4Addr::UNSPECIFIED, 0),
+            payload: &[],
+        };
         for chunk in self.outbox.chunks(per_call) {
-            let mut items = [const { std::mem::MaybeUninit::<Outgoing<'_>>::uninit() }; MAX];
+            let mut items = [unspecified; MAX];
             for (item, r) in items.iter_mut().zip(chunk) {
-                item.write(Outgoing {
+                *item = Outgoing {
                     dst: r.dst,
                     payload: &r.bytes,
-                });
+                };
             }
-            // SAFETY: the first chunk.len() (≤ MAX) entries were written just above, and
-            // Outgoing is Copy (nothing to drop); the slice borrows `items`.
-            let items = unsafe {
-                std::slice::from_raw_parts(items.as_ptr().cast::<Outgoing<'_>>(), chunk.len())
-            };
             self.stats.batches += 1;
-            if let Err(e) = self.transport.send(items, now_ns) {
+            if let Err(e) = self.transport.send(&items[..chunk.len()], now_ns) {
                 result = Err(e);
                 break;
             }
