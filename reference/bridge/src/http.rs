@@ -636,173 +636,59 @@ fn healthz(server: &Server) -> Response<Body> {
     json(code, body)
 }
 
+/// `/metrics`: the counters and gauges as OpenMetrics text (prometheus-client's encoder;
+/// counters get their `_total`).
 fn metrics(server: &Server) -> Response<Body> {
+    use prometheus_client::metrics::{counter::ConstCounter, gauge::ConstGauge};
+    enum Kind {
+        Counter,
+        Gauge,
+    }
     let m = &server.shared.hub.metrics;
     let status = server.shared.status.lock().expect("status lock").clone();
-    let mut s = String::new();
-    let mut metric = |name: &str, kind: &str, help: &str, value: u64| {
-        let _ = writeln!(s, "# HELP rltop_bridge_{name} {help}\n# TYPE rltop_bridge_{name} {kind}\nrltop_bridge_{name} {value}");
-    };
-    metric(
-        "connections",
-        "gauge",
-        "Open WebSocket connections.",
-        m.connections.load(Relaxed),
-    );
-    metric(
-        "connections_total",
-        "counter",
-        "WebSocket connections accepted.",
-        m.connections_total.load(Relaxed),
-    );
-    metric(
-        "connections_refused_total",
-        "counter",
-        "WebSocket upgrades refused at the connection limit.",
-        m.refused_connections.load(Relaxed),
-    );
-    metric(
-        "messages_out_total",
-        "counter",
-        "WebSocket messages sent.",
-        m.messages_out.load(Relaxed),
-    );
-    metric(
-        "bytes_out_total",
-        "counter",
-        "WebSocket payload bytes sent.",
-        m.bytes_out.load(Relaxed),
-    );
-    metric(
-        "conflated_total",
-        "counter",
-        "Latest-wins messages replaced by a newer one before a slow client took them.",
-        m.conflated.load(Relaxed),
-    );
-    metric(
-        "dropped_total",
-        "counter",
-        "Messages not delivered because their client was being closed.",
-        m.dropped.load(Relaxed),
-    );
-    metric(
-        "slow_closes_total",
-        "counter",
-        "Clients closed for falling behind a sequence stream.",
-        m.slow_closes.load(Relaxed),
-    );
-    metric(
-        "rate_limit_closes_total",
-        "counter",
-        "Clients closed for sending more than the incoming-message limit.",
-        m.rate_limit_closes.load(Relaxed),
-    );
-    metric(
-        "http_requests_total",
-        "counter",
-        "HTTP requests.",
-        m.requests.load(Relaxed),
-    );
-    metric(
-        "http_request_errors_total",
-        "counter",
-        "REST requests answered with an error.",
-        m.request_errors.load(Relaxed),
-    );
-    metric(
-        "source_datagrams_total",
-        "counter",
-        "Datagrams from the source.",
-        m.source_datagrams.load(Relaxed),
-    );
-    metric(
-        "source_bytes_total",
-        "counter",
-        "Bytes of datagrams from the source.",
-        m.source_bytes.load(Relaxed),
-    );
-    metric(
-        "source_messages_total",
-        "counter",
-        "RLTOP messages from the source.",
-        m.source_messages.load(Relaxed),
-    );
-    metric(
-        "source_rejected_total",
-        "counter",
-        "Source messages that failed verification.",
-        m.source_rejected.load(Relaxed),
-    );
-    metric(
-        "source_gaps_total",
-        "counter",
-        "Sequence gaps in the source's sessions.",
-        m.source_gaps.load(Relaxed),
-    );
-    metric(
-        "source_recoveries_total",
-        "counter",
-        "Books recovered after a gap.",
-        m.source_recoveries.load(Relaxed),
-    );
-    metric(
-        "source_stale_total",
-        "counter",
-        "Times a book went stale.",
-        m.source_stale_events.load(Relaxed),
-    );
-    metric(
-        "definitions_refused_total",
-        "counter",
-        "Instrument definitions refused: symbol outside the served alphabet, or prices or quantities finer than 8 decimal places.",
-        m.definitions_refused.load(Relaxed),
-    );
-    metric(
-        "instruments_refused",
-        "gauge",
-        "Instruments not served: their latest definition was refused.",
-        server.shared.market.read().expect("market lock").refused() as u64,
-    );
-    metric(
-        "redis_messages_total",
-        "counter",
-        "Redis pub/sub messages forwarded.",
-        m.redis_messages.load(Relaxed),
-    );
-    metric(
-        "accept_errors_total",
-        "counter",
-        "Connections the listener could not accept.",
-        m.accept_errors.load(Relaxed),
-    );
-    metric(
-        "tls_failures_total",
-        "counter",
-        "TLS handshakes that failed or timed out.",
-        m.tls_failures.load(Relaxed),
-    );
-    metric(
-        "redis_reconnects_total",
-        "counter",
-        "Times the Redis source connected again after losing Redis.",
-        m.redis_reconnects.load(Relaxed),
-    );
-    metric(
-        "source_up",
-        "gauge",
-        "1 while the source is live.",
-        u64::from(status.health == crate::engine::Health::Live),
-    );
-    metric(
-        "subscriptions",
-        "gauge",
-        "Stream subscriptions over all clients.",
-        server.shared.hub.subscriptions() as u64,
-    );
-    let mut r = Response::new(Full::new(Bytes::from(s)));
+    let refused = server.shared.market.read().expect("market lock").refused() as u64;
+    let rows = [
+        ("connections", Kind::Gauge, "Open WebSocket connections", m.connections.load(Relaxed)),
+        ("connections_accepted", Kind::Counter, "WebSocket connections accepted", m.connections_total.load(Relaxed)),
+        ("connections_refused", Kind::Counter, "WebSocket upgrades refused at the connection limit", m.refused_connections.load(Relaxed)),
+        ("messages_out", Kind::Counter, "WebSocket messages sent", m.messages_out.load(Relaxed)),
+        ("bytes_out", Kind::Counter, "WebSocket payload bytes sent", m.bytes_out.load(Relaxed)),
+        ("conflated", Kind::Counter, "Latest-wins messages replaced by a newer one before a slow client took them", m.conflated.load(Relaxed)),
+        ("dropped", Kind::Counter, "Messages not delivered because their client was being closed", m.dropped.load(Relaxed)),
+        ("slow_closes", Kind::Counter, "Clients closed for falling behind a sequence stream", m.slow_closes.load(Relaxed)),
+        ("rate_limit_closes", Kind::Counter, "Clients closed for sending more than the incoming-message limit", m.rate_limit_closes.load(Relaxed)),
+        ("http_requests", Kind::Counter, "HTTP requests", m.requests.load(Relaxed)),
+        ("http_request_errors", Kind::Counter, "REST requests answered with an error", m.request_errors.load(Relaxed)),
+        ("source_datagrams", Kind::Counter, "Datagrams from the source", m.source_datagrams.load(Relaxed)),
+        ("source_bytes", Kind::Counter, "Bytes of datagrams from the source", m.source_bytes.load(Relaxed)),
+        ("source_messages", Kind::Counter, "RLTOP messages from the source", m.source_messages.load(Relaxed)),
+        ("source_rejected", Kind::Counter, "Source messages that failed verification", m.source_rejected.load(Relaxed)),
+        ("source_gaps", Kind::Counter, "Sequence gaps in the source's sessions", m.source_gaps.load(Relaxed)),
+        ("source_recoveries", Kind::Counter, "Books recovered after a gap", m.source_recoveries.load(Relaxed)),
+        ("source_stale", Kind::Counter, "Times a book went stale", m.source_stale_events.load(Relaxed)),
+        ("definitions_refused", Kind::Counter, "Instrument definitions refused: symbol outside the served alphabet, or prices or quantities finer than 8 decimal places", m.definitions_refused.load(Relaxed)),
+        ("instruments_refused", Kind::Gauge, "Instruments not served: their latest definition was refused", refused),
+        ("redis_messages", Kind::Counter, "Redis pub/sub messages forwarded", m.redis_messages.load(Relaxed)),
+        ("accept_errors", Kind::Counter, "Connections the listener could not accept", m.accept_errors.load(Relaxed)),
+        ("tls_failures", Kind::Counter, "TLS handshakes that failed or timed out", m.tls_failures.load(Relaxed)),
+        ("redis_reconnects", Kind::Counter, "Times the Redis source connected again after losing Redis", m.redis_reconnects.load(Relaxed)),
+        ("source_up", Kind::Gauge, "1 while the source is live", u64::from(status.health == crate::engine::Health::Live)),
+        ("subscriptions", Kind::Gauge, "Stream subscriptions over all clients", server.shared.hub.subscriptions() as u64),
+    ];
+    let mut registry = prometheus_client::registry::Registry::with_prefix("rltop_bridge");
+    for (name, kind, help, value) in rows {
+        match kind {
+            Kind::Counter => registry.register(name, help, ConstCounter::new(value)),
+            Kind::Gauge => registry.register(name, help, ConstGauge::new(value as i64)),
+        }
+    }
+    let mut text = String::new();
+    prometheus_client::encoding::text::encode(&mut text, &registry)
+        .expect("encoding into a String cannot fail");
+    let mut r = Response::new(Full::new(Bytes::from(text)));
     r.headers_mut().insert(
         CONTENT_TYPE,
-        HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+        HeaderValue::from_static("application/openmetrics-text; version=1.0.0; charset=utf-8"),
     );
     r
 }

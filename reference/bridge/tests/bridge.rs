@@ -748,3 +748,26 @@ async fn tls_serves_wss_and_https() {
     bridge.shutdown().await;
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_are_openmetrics_text_with_one_family_a_name() {
+    let bridge = start(sim(500.0), |_| {}).await;
+    let (status, text) = get(bridge.addr, "/metrics", &[]).await;
+    assert_eq!(status, 200);
+    assert!(text.ends_with("# EOF\n"), "{text}");
+    let mut families = std::collections::BTreeSet::new();
+    for line in text.lines() {
+        if let Some(rest) = line.strip_prefix("# TYPE ") {
+            let name = rest.split(' ').next().unwrap();
+            assert!(
+                families.insert(name.to_string()),
+                "family {name} twice:\n{text}"
+            );
+        }
+    }
+    assert!(families.len() >= 20, "{families:?}");
+    // A counter's sample has the family's name and `_total`; a gauge's, the name alone.
+    assert_eq!(metric(&text, "connections_accepted_total"), 0);
+    assert_eq!(metric(&text, "connections"), 0);
+    bridge.shutdown().await;
+}

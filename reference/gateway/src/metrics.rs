@@ -1,55 +1,59 @@
-//! `/metrics` over plain HTTP/1.1: the gateway's counters as Prometheus text, for a
-//! scraper or `curl`. One request per connection; anything but `GET /metrics` is a 404.
+//! `/metrics` over HTTP/1.1 (hyper): the gateway's counters as OpenMetrics text, for a
+//! scraper or `curl`. Anything but `GET /metrics` is a 404 that says what is served.
 
+use std::convert::Infallible;
 use std::time::Duration;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::header::{HeaderValue, CONTENT_TYPE};
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::net::TcpListener;
 
 use crate::server::Gateway;
 
+/// Serves `/metrics` on `listener` until the task is dropped.
 pub async fn serve(listener: TcpListener, gateway: Gateway) {
     loop {
-        let Ok((stream, _)) = listener.accept().await else {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-            continue;
+        let stream = match listener.accept().await {
+            Ok((stream, _)) => stream,
+            Err(e) => {
+                // Out of descriptors and the like: say so, wait, do not spin.
+                eprintln!("rltop gateway: /metrics accept: {e}");
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                continue;
+            }
         };
-        let gw = gateway.clone();
+        let gateway = gateway.clone();
         tokio::spawn(async move {
-            let _ = tokio::time::timeout(Duration::from_secs(5), answer(stream, gw)).await;
+            let service = hyper::service::service_fn(move |req| answer(req, gateway.clone()));
+            let _ = hyper::server::conn::http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(Duration::from_secs(5))
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
         });
     }
 }
 
-async fn answer(mut stream: TcpStream, gateway: Gateway) -> std::io::Result<()> {
-    let mut request = Vec::with_capacity(1024);
-    let mut chunk = [0u8; 1024];
-    while !request.windows(4).any(|w| w == b"\r\n\r\n") {
-        let n = stream.read(&mut chunk).await?;
-        if n == 0 || request.len() > 16 << 10 {
-            return Ok(());
-        }
-        request.extend_from_slice(&chunk[..n]);
-    }
-    let line = request.split(|&b| b == b'\r').next().unwrap_or_default();
-    let (status, kind, body) = if line.starts_with(b"GET /metrics ") {
+async fn answer<B>(req: Request<B>, gateway: Gateway) -> Result<Response<Full<Bytes>>, Infallible> {
+    let (status, kind, body) = if req.method() == Method::GET && req.uri().path() == "/metrics" {
         (
-            "200 OK",
-            "text/plain; version=0.0.4",
+            StatusCode::OK,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
             gateway.metrics_text(),
         )
     } else {
         (
-            "404 Not Found",
-            "text/plain",
+            StatusCode::NOT_FOUND,
+            "text/plain; charset=utf-8",
             "only GET /metrics is served here\n".to_string(),
         )
     };
-    let head = format!(
-        "HTTP/1.1 {status}\r\ncontent-type: {kind}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
-        body.len()
-    );
-    stream.write_all(head.as_bytes()).await?;
-    stream.write_all(body.as_bytes()).await?;
-    stream.shutdown().await
+    let mut r = Response::new(Full::new(Bytes::from(body)));
+    *r.status_mut() = status;
+    r.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static(kind));
+    Ok(r)
 }

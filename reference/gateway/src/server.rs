@@ -556,154 +556,167 @@ impl Gateway {
     }
 
     /// The counters as Prometheus text.
+    /// `/metrics`: the counters and gauges as OpenMetrics text (prometheus-client's encoder;
+    /// counters get their `_total`), and the messages retained per channel.
     pub fn metrics_text(&self) -> String {
-        use std::fmt::Write;
-        let m = &self.inner.metrics;
-        let mut out = String::new();
-        let mut put = |name: &str, kind: &str, help: &str, value: u64| {
-            let _ = writeln!(out, "# HELP rltop_gateway_{name} {help}");
-            let _ = writeln!(out, "# TYPE rltop_gateway_{name} {kind}");
-            let _ = writeln!(out, "rltop_gateway_{name} {value}");
-        };
-        let c = |a: &AtomicU64| a.load(Relaxed);
-        put(
-            "connections",
-            "gauge",
-            "Open client connections.",
-            c(&m.connections),
-        );
-        put(
-            "connections_total",
-            "counter",
-            "Client connections accepted.",
-            c(&m.connections_total),
-        );
-        put("logins_total", "counter", "Logins accepted.", c(&m.logins));
-        put(
-            "logins_bad_token_total",
-            "counter",
-            "Logins refused for a wrong token.",
-            c(&m.logins_bad_token),
-        );
-        put(
-            "logins_server_full_total",
-            "counter",
-            "Logins refused at the connection limit.",
-            c(&m.logins_server_full),
-        );
-        put(
-            "datagrams_in_total",
-            "counter",
-            "Datagrams ingested.",
-            c(&m.datagrams_in),
-        );
-        put(
-            "messages_in_total",
-            "counter",
-            "Messages ingested.",
-            c(&m.messages_in),
-        );
-        put(
-            "messages_rejected_total",
-            "counter",
-            "Ingested messages failing verification.",
-            c(&m.messages_rejected),
-        );
-        put(
-            "messages_unknown_channel_total",
-            "counter",
-            "Ingested messages of a session outside the plan.",
-            c(&m.messages_unknown_channel),
-        );
-        put(
-            "messages_duplicate_total",
-            "counter",
-            "Ingested messages already retained (B line, retransmissions).",
-            c(&m.messages_duplicate),
-        );
-        put(
-            "messages_too_old_total",
-            "counter",
-            "Ingested messages older than the retention.",
-            c(&m.messages_too_old),
-        );
-        put(
-            "forwarded_messages_total",
-            "counter",
-            "Live messages queued to subscribers.",
-            c(&m.forwarded_messages),
-        );
-        put(
-            "bytes_out_total",
-            "counter",
-            "Bytes written to clients.",
-            c(&m.bytes_out),
-        );
-        put(
-            "replay_requests_total",
-            "counter",
-            "Replay requests received.",
-            c(&m.replay_requests),
-        );
-        put(
-            "replay_rejected_total",
-            "counter",
-            "Replay requests refused.",
-            c(&m.replay_rejected),
-        );
-        put(
-            "replayed_messages_total",
-            "counter",
-            "Messages sent by replay.",
-            c(&m.replayed_messages),
-        );
-        put(
-            "rejects_total",
-            "counter",
-            "Control messages refused with Reject.",
-            c(&m.rejects),
-        );
-        put(
-            "slow_consumer_closes_total",
-            "counter",
-            "Connections closed as slow consumers.",
-            c(&m.slow_closes),
-        );
-        put(
-            "idle_closes_total",
-            "counter",
-            "Connections closed after the idle timeout.",
-            c(&m.idle_closes),
-        );
-        put(
-            "protocol_error_closes_total",
-            "counter",
-            "Connections closed for framing errors.",
-            c(&m.protocol_error_closes),
-        );
-        put(
-            "dropped_bytes_total",
-            "counter",
-            "Bytes discarded from slow consumers' queues.",
-            c(&m.dropped_bytes),
-        );
-        let _ = writeln!(
-            out,
-            "# HELP rltop_gateway_retained_messages Messages retained, per channel."
-        );
-        let _ = writeln!(out, "# TYPE rltop_gateway_retained_messages gauge");
-        for ch in &self.inner.channels {
-            let d = lock(&ch.data);
-            let _ = writeln!(
-                out,
-                "rltop_gateway_retained_messages{{session=\"{}\",stream=\"{}\",group=\"{}\"}} {}",
-                ch.info.session,
-                ch.info.stream.key(),
-                ch.info.group,
-                d.retention.len()
-            );
+        use prometheus_client::metrics::counter::ConstCounter;
+        use prometheus_client::metrics::family::Family;
+        use prometheus_client::metrics::gauge::{ConstGauge, Gauge};
+        enum Kind {
+            Counter,
+            Gauge,
         }
-        out
+        let m = &self.inner.metrics;
+        let c = |a: &AtomicU64| a.load(Relaxed);
+        let rows = [
+            (
+                "connections",
+                Kind::Gauge,
+                "Open client connections",
+                c(&m.connections),
+            ),
+            (
+                "connections_accepted",
+                Kind::Counter,
+                "Client connections accepted",
+                c(&m.connections_total),
+            ),
+            ("logins", Kind::Counter, "Logins accepted", c(&m.logins)),
+            (
+                "logins_bad_token",
+                Kind::Counter,
+                "Logins refused for a wrong token",
+                c(&m.logins_bad_token),
+            ),
+            (
+                "logins_server_full",
+                Kind::Counter,
+                "Logins refused at the connection limit",
+                c(&m.logins_server_full),
+            ),
+            (
+                "datagrams_in",
+                Kind::Counter,
+                "Datagrams ingested",
+                c(&m.datagrams_in),
+            ),
+            (
+                "messages_in",
+                Kind::Counter,
+                "Messages ingested",
+                c(&m.messages_in),
+            ),
+            (
+                "messages_rejected",
+                Kind::Counter,
+                "Ingested messages failing verification",
+                c(&m.messages_rejected),
+            ),
+            (
+                "messages_unknown_channel",
+                Kind::Counter,
+                "Ingested messages of a session outside the plan",
+                c(&m.messages_unknown_channel),
+            ),
+            (
+                "messages_duplicate",
+                Kind::Counter,
+                "Ingested messages already retained (B line, retransmissions)",
+                c(&m.messages_duplicate),
+            ),
+            (
+                "messages_too_old",
+                Kind::Counter,
+                "Ingested messages older than the retention",
+                c(&m.messages_too_old),
+            ),
+            (
+                "forwarded_messages",
+                Kind::Counter,
+                "Live messages queued to subscribers",
+                c(&m.forwarded_messages),
+            ),
+            (
+                "bytes_out",
+                Kind::Counter,
+                "Bytes written to clients",
+                c(&m.bytes_out),
+            ),
+            (
+                "replay_requests",
+                Kind::Counter,
+                "Replay requests received",
+                c(&m.replay_requests),
+            ),
+            (
+                "replay_rejected",
+                Kind::Counter,
+                "Replay requests refused",
+                c(&m.replay_rejected),
+            ),
+            (
+                "replayed_messages",
+                Kind::Counter,
+                "Messages sent by replay",
+                c(&m.replayed_messages),
+            ),
+            (
+                "rejects",
+                Kind::Counter,
+                "Control messages refused with Reject",
+                c(&m.rejects),
+            ),
+            (
+                "slow_consumer_closes",
+                Kind::Counter,
+                "Connections closed as slow consumers",
+                c(&m.slow_closes),
+            ),
+            (
+                "idle_closes",
+                Kind::Counter,
+                "Connections closed after the idle timeout",
+                c(&m.idle_closes),
+            ),
+            (
+                "protocol_error_closes",
+                Kind::Counter,
+                "Connections closed for framing errors",
+                c(&m.protocol_error_closes),
+            ),
+            (
+                "dropped_bytes",
+                Kind::Counter,
+                "Bytes discarded from slow consumers' queues",
+                c(&m.dropped_bytes),
+            ),
+        ];
+        let mut registry = prometheus_client::registry::Registry::with_prefix("rltop_gateway");
+        for (name, kind, help, value) in rows {
+            match kind {
+                Kind::Counter => registry.register(name, help, ConstCounter::new(value)),
+                Kind::Gauge => registry.register(name, help, ConstGauge::new(value as i64)),
+            }
+        }
+        let retained = Family::<Vec<(String, String)>, Gauge>::default();
+        for ch in &self.inner.channels {
+            let labels = vec![
+                ("session".to_string(), ch.info.session.to_string()),
+                ("stream".to_string(), ch.info.stream.key().to_string()),
+                ("group".to_string(), ch.info.group.to_string()),
+            ];
+            let n = lock(&ch.data).retention.len();
+            retained.get_or_create(&labels).set(n as i64);
+        }
+        registry.register(
+            "retained_messages",
+            "Messages retained, per channel",
+            retained,
+        );
+        let mut text = String::new();
+        prometheus_client::encoding::text::encode(&mut text, &registry)
+            .expect("encoding into a String cannot fail");
+        text
     }
 
     /// Serves clients on `listener` until `stop` resolves; then ends every connection with
