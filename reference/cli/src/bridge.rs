@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Args;
-use rltop_bridge::source::{RedisSpec, SimSpec, SourceSpec};
+use rltop_bridge::source::{RedisSpec, SourceSpec};
 use rltop_bridge::streams::SymbolAlphabet;
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -58,22 +58,8 @@ pub struct BridgeArgs {
     /// Capture source: pace relative to the recording (0: as fast as possible).
     #[arg(long, default_value_t = 1.0)]
     speed: f64,
-    /// Simulator: seed.
-    #[arg(long, default_value_t = 1)]
-    seed: u64,
-    /// Simulator: instruments.
-    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=10_000))]
-    instruments: u32,
-    /// Simulator: order-flow events a second.
-    #[arg(long, default_value_t = 2000.0)]
-    rate: f64,
-    /// Simulator: stop after this many events (default: run until stopped).
-    #[arg(long)]
-    events: Option<u64>,
-    /// Simulator: symbols of the first instruments, comma-separated (the others are
-    /// SIM<id>USDT).
-    #[arg(long, value_delimiter = ',')]
-    symbols: Vec<String>,
+    #[command(flatten)]
+    sim: crate::live_sim::LiveSimArgs,
     /// Which instrument symbols are served: `binance` (A–Z 0–9 . _ -, as Binance's clients
     /// expect; others are refused and counted) or `printable` (any the feed carries, with
     /// no per-symbol stream for those outside Binance's alphabet).
@@ -110,22 +96,7 @@ pub struct BridgeArgs {
 pub fn run(args: BridgeArgs) -> Result<(), String> {
     let plan = crate::load_plan(args.plan.as_ref())?;
     let source = match args.source.as_str() {
-        "sim" => {
-            if !(1.0..=10_000_000.0).contains(&args.rate) {
-                return Err(format!(
-                    "--rate {}: must be 1 to 1e7 events a second",
-                    args.rate
-                ));
-            }
-            SourceSpec::Sim(SimSpec {
-                plan,
-                seed: args.seed,
-                instruments: args.instruments,
-                rate: args.rate,
-                events: args.events,
-                symbols: args.symbols.clone(),
-            })
-        }
+        "sim" => SourceSpec::Sim(args.sim.spec(plan)),
         "multicast" => SourceSpec::Multicast {
             plan,
             iface: args.iface.clone(),

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::Args;
-use rltop_bridge::source::{Input, SimSpec, SourceSpec, SourceState};
+use rltop_bridge::source::{Input, SourceSpec, SourceState};
 
 use crate::util::{parse_duration, stop_on_signals, stopped};
 
@@ -68,39 +68,14 @@ pub struct GatewayArgs {
     /// Capture source: pace relative to the recording (0: as fast as possible).
     #[arg(long, default_value_t = 1.0)]
     speed: f64,
-    /// Simulator: seed.
-    #[arg(long, default_value_t = 1)]
-    seed: u64,
-    /// Simulator: instruments.
-    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=10_000))]
-    instruments: u32,
-    /// Simulator: order-flow events a second.
-    #[arg(long, default_value_t = 2000.0)]
-    rate: f64,
-    /// Simulator: stop after this many events (the gateway keeps serving what it holds).
-    #[arg(long)]
-    events: Option<u64>,
+    #[command(flatten)]
+    sim: crate::live_sim::LiveSimArgs,
 }
 
 pub fn run(args: GatewayArgs) -> Result<(), String> {
     let plan = crate::load_plan(args.plan.as_ref())?;
     let source = match args.source.as_str() {
-        "sim" => {
-            if !(1.0..=10_000_000.0).contains(&args.rate) {
-                return Err(format!(
-                    "--rate {}: must be 1 to 1e7 events a second",
-                    args.rate
-                ));
-            }
-            SourceSpec::Sim(SimSpec {
-                plan: plan.clone(),
-                seed: args.seed,
-                instruments: args.instruments,
-                rate: args.rate,
-                events: args.events,
-                symbols: Vec::new(),
-            })
-        }
+        "sim" => SourceSpec::Sim(args.sim.spec(plan.clone())),
         "multicast" => SourceSpec::Multicast {
             plan: plan.clone(),
             iface: args.iface.clone(),

@@ -6,6 +6,7 @@ mod bridge;
 mod dump;
 mod gateway;
 mod listen;
+mod live_sim;
 mod publish;
 mod replay;
 mod util;

@@ -454,3 +454,28 @@ fn bridge_takes_seed_002s_environment_variables() {
         "{err}"
     );
 }
+
+#[test]
+fn the_bridge_and_the_gateway_take_the_same_simulator_arguments_with_the_same_limits() {
+    for command in ["bridge", "gateway"] {
+        for (args, want) in [
+            (
+                &["--rate", "0"][..],
+                "invalid value '0' for '--rate <RATE>': must be 1 to 1e7 events a second",
+            ),
+            (
+                &["--instruments", "0"][..],
+                "invalid value '0' for '--instruments <INSTRUMENTS>'",
+            ),
+            (
+                &["--symbols", "A,B", "--seed", "x"][..],
+                "invalid value 'x' for '--seed <SEED>'",
+            ),
+        ] {
+            let o = rltop(&[&[command][..], args].concat());
+            let (_, err) = text(&o);
+            assert_eq!(o.status.code(), Some(2), "{command} {args:?}: {err}");
+            assert!(err.contains(want), "{command} {args:?}: {err}");
+        }
+    }
+}
