@@ -8,6 +8,8 @@ use std::time::Duration;
 
 use clap::Args;
 use rltop_bridge::source::{RedisSpec, SourceSpec};
+
+use crate::source_arg::SourceArg;
 use rltop_bridge::streams::SymbolAlphabet;
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -23,8 +25,8 @@ pub struct BridgeArgs {
     /// Where the datagrams come from: `sim` (the embedded simulator), `multicast` (the
     /// channel plan's groups), `pcap:FILE` (replayed at pace), `redis` (REDIS_URL) or
     /// `redis://HOST:PORT`.
-    #[arg(long, default_value = "sim")]
-    source: String,
+    #[arg(long, default_value = "sim", value_parser = crate::source_arg::bridge)]
+    source: SourceArg,
     /// Port for HTTP and WebSocket (and TLS, with --tls-cert).
     #[arg(long, env = "WS_PORT", default_value_t = 8080)]
     port: u16,
@@ -95,31 +97,23 @@ pub struct BridgeArgs {
 
 pub fn run(args: BridgeArgs) -> Result<(), String> {
     let plan = crate::load_plan(args.plan.as_ref())?;
-    let source = match args.source.as_str() {
-        "sim" => SourceSpec::Sim(args.sim.spec(plan)),
-        "multicast" => SourceSpec::Multicast {
+    let source = match &args.source {
+        SourceArg::Sim => SourceSpec::Sim(args.sim.spec(plan)),
+        SourceArg::Multicast => SourceSpec::Multicast {
             plan,
             iface: args.iface.clone(),
         },
-        "redis" => redis(&args, args.redis_url.clone()),
-        s if s.starts_with("redis://") || s.starts_with("rediss://") => redis(&args, s.to_string()),
-        s => match s.strip_prefix("pcap:") {
-            Some(path) => {
-                if !(0.0..=1e6).contains(&args.speed) {
-                    return Err(format!("--speed {}: must be 0 to 1e6", args.speed));
-                }
-                SourceSpec::Pcap {
-                    path: path.into(),
-                    plan,
-                    speed: args.speed,
-                }
+        SourceArg::Redis(url) => redis(&args, url.clone().unwrap_or(args.redis_url.clone())),
+        SourceArg::Pcap(path) => {
+            if !(0.0..=1e6).contains(&args.speed) {
+                return Err(format!("--speed {}: must be 0 to 1e6", args.speed));
             }
-            None => {
-                return Err(format!(
-                    "--source {s}: expected sim, multicast, pcap:FILE, redis or redis://HOST:PORT"
-                ))
+            SourceSpec::Pcap {
+                path: path.clone(),
+                plan,
+                speed: args.speed,
             }
-        },
+        }
     };
     let mut config = rltop_bridge::Config::new(SocketAddr::new(args.listen, args.port), source);
     config.token = args.token.filter(|t| !t.is_empty());

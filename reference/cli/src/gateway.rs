@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use clap::Args;
 use rltop_bridge::source::{Input, SourceSpec, SourceState};
 
+use crate::source_arg::SourceArg;
 use crate::util::{parse_duration, stop_on_signals, stopped};
 
 #[derive(Args)]
@@ -21,8 +22,8 @@ pub struct GatewayArgs {
     listen: SocketAddr,
     /// Where the datagrams come from: `multicast` (the channel plan's groups), `sim` (the
     /// embedded simulator through the publisher, in-process) or `pcap:FILE`.
-    #[arg(long, default_value = "multicast")]
-    source: String,
+    #[arg(long, default_value = "multicast", value_parser = crate::source_arg::gateway)]
+    source: SourceArg,
     /// Channel plan (default: the draft's; see `rltop plan`).
     #[arg(long)]
     plan: Option<PathBuf>,
@@ -74,24 +75,20 @@ pub struct GatewayArgs {
 
 pub fn run(args: GatewayArgs) -> Result<(), String> {
     let plan = crate::load_plan(args.plan.as_ref())?;
-    let source = match args.source.as_str() {
-        "sim" => SourceSpec::Sim(args.sim.spec(plan.clone())),
-        "multicast" => SourceSpec::Multicast {
+    let source = match &args.source {
+        SourceArg::Sim => SourceSpec::Sim(args.sim.spec(plan.clone())),
+        SourceArg::Multicast => SourceSpec::Multicast {
             plan: plan.clone(),
             iface: args.iface.clone(),
         },
-        s => match s.strip_prefix("pcap:") {
-            Some(path) => SourceSpec::Pcap {
-                path: path.into(),
-                plan: plan.clone(),
-                speed: args.speed,
-            },
-            None => {
-                return Err(format!(
-                    "--source {s}: expected multicast, sim or pcap:FILE"
-                ))
-            }
+        SourceArg::Pcap(path) => SourceSpec::Pcap {
+            path: path.clone(),
+            plan: plan.clone(),
+            speed: args.speed,
         },
+        SourceArg::Redis(_) => {
+            return Err("--source redis: the gateway takes multicast, sim or pcap:FILE".into())
+        }
     };
     let config = rltop_gateway::Config {
         listen: args.listen,

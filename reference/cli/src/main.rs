@@ -9,6 +9,7 @@ mod listen;
 mod live_sim;
 mod publish;
 mod replay;
+mod source_arg;
 mod util;
 
 use std::path::PathBuf;

@@ -51,8 +51,8 @@ pub enum Send {
 #[derive(Args)]
 pub struct PublishArgs {
     /// Where events come from: `sim` (the embedded simulator) or `pcap:FILE`.
-    #[arg(long, default_value = "sim")]
-    source: String,
+    #[arg(long, default_value = "sim", value_parser = crate::source_arg::publish)]
+    source: crate::source_arg::SourceArg,
     /// Channel plan (default: the draft's; see `rltop plan`).
     #[arg(long)]
     plan: Option<PathBuf>,
@@ -170,21 +170,21 @@ fn dpdk(plan: rltop_net::Plan, source: Source, args: &PublishArgs) -> Result<(),
 }
 
 fn open_source(args: &PublishArgs) -> Result<Source, String> {
-    if args.source == "sim" {
-        let mut cfg = args.market.config()?;
-        if args.duration.is_some() && !user_gave_events() {
-            // With --for the simulator runs until the time is up.
-            cfg.events = u64::MAX;
+    use crate::source_arg::SourceArg;
+    match &args.source {
+        SourceArg::Sim => {
+            let mut cfg = args.market.config()?;
+            if args.duration.is_some() && !user_gave_events() {
+                // With --for the simulator runs until the time is up.
+                cfg.events = u64::MAX;
+            }
+            Ok(Source::Sim(rltop_sim::Market::new(cfg)))
         }
-        return Ok(Source::Sim(rltop_sim::Market::new(cfg)));
+        SourceArg::Pcap(path) => capture_events(&path.to_string_lossy()),
+        other => Err(format!(
+            "--source {other:?}: the publisher takes sim or pcap:FILE"
+        )),
     }
-    if let Some(path) = args.source.strip_prefix("pcap:") {
-        return capture_events(path);
-    }
-    Err(format!(
-        "--source {}: expected `sim` or `pcap:FILE`",
-        args.source
-    ))
 }
 
 fn user_gave_events() -> bool {

@@ -102,7 +102,9 @@ fn errors_name_what_is_wrong() {
     );
     let o = rltop(&["publish", "--source", "ftp://x"]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(text(&o).1.contains("expected `sim` or `pcap:FILE`"));
+    assert!(text(&o)
+        .1
+        .contains("invalid value 'ftp://x' for '--source <SOURCE>': expected sim, pcap:FILE"));
     #[cfg(not(feature = "dpdk"))]
     {
         let o = rltop(&["publish", "--backend", "dpdk", "--eal", "--no-huge"]);
@@ -449,7 +451,7 @@ fn bridge_takes_seed_002s_environment_variables() {
     assert_eq!(o.status.code(), Some(2));
     assert!(
         err.contains(
-            "--source nonsense: expected sim, multicast, pcap:FILE, redis or redis://HOST:PORT"
+            "invalid value 'nonsense' for '--source <SOURCE>': expected sim, multicast, pcap:FILE, redis or redis://HOST:PORT"
         ),
         "{err}"
     );
