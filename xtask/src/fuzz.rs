@@ -35,12 +35,17 @@ use serde_json::{json, Value};
 use crate::{pyenv, root};
 use rltop_conformance::{self as conformance, Case, FieldMap, Vectors};
 
-const USAGE: &str = "\
-usage: cargo xtask fuzz [--seconds N | --minutes N]
-
-  --seconds N   how long each of the two fuzzers runs (default 30)
-  --minutes N   the same in minutes, for long runs
-";
+/// libFuzzer on the C header = Rust binding and on the feed handler, then the Python binding
+/// on both corpora.
+#[derive(clap::Parser)]
+struct Args {
+    /// How long each of the two fuzzers runs, seconds (default 30).
+    #[arg(long, value_name = "N", conflicts_with = "minutes", value_parser = clap::value_parser!(u64).range(1..))]
+    seconds: Option<u64>,
+    /// The same in minutes, for long runs.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    minutes: Option<u64>,
+}
 
 /// Codegen flags for libFuzzer's coverage callbacks, the ones cargo-fuzz passes.
 const SANCOV: &[&str] = &[
@@ -327,28 +332,10 @@ fn python_agrees(
 }
 
 pub fn run(args: &[String]) -> Result<(), String> {
-    let mut seconds: u64 = 30;
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        let mut number = || -> Result<u64, String> {
-            let v = it
-                .next()
-                .ok_or_else(|| format!("{a} needs a value\n{USAGE}"))?;
-            v.parse()
-                .ok()
-                .filter(|&n| n > 0)
-                .ok_or(format!("{a}: not a positive number: {v}\n"))
-        };
-        match a.as_str() {
-            "--seconds" => seconds = number()?,
-            "--minutes" => seconds = 60 * number()?,
-            "-h" | "--help" => {
-                print!("{USAGE}");
-                return Ok(());
-            }
-            _ => return Err(format!("unknown argument {a}\n{USAGE}")),
-        }
-    }
+    let Some(args) = crate::parse_args::<Args>("fuzz", args)? else {
+        return Ok(());
+    };
+    let seconds = args.minutes.map_or(args.seconds.unwrap_or(30), |m| 60 * m);
     let root = root();
     let dir = root.join("target/fuzz");
     let findings = dir.join("findings");

@@ -72,6 +72,19 @@ fn main() -> ExitCode {
 }
 
 /// The workspace root (xtask lives one level below it).
+/// A verb's arguments parsed by clap: None when `--help` was asked (and printed).
+pub fn parse_args<T: clap::Parser>(verb: &str, args: &[String]) -> Result<Option<T>, String> {
+    let argv = std::iter::once(format!("cargo xtask {verb}")).chain(args.iter().cloned());
+    match T::try_parse_from(argv) {
+        Ok(t) => Ok(Some(t)),
+        Err(e) if !e.use_stderr() => {
+            print!("{e}");
+            Ok(None)
+        }
+        Err(e) => Err(e.render().to_string()),
+    }
+}
+
 pub fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
@@ -112,6 +125,9 @@ fn layout(file: &str) -> Result<(), String> {
     let laid = checked
         .laid
         .ok_or_else(|| format!("{file}: no layout: the schema has errors\n"))?;
-    print!("{}", rltop_codegen::table::render(&laid.schema, &laid.layout));
+    print!(
+        "{}",
+        rltop_codegen::table::render(&laid.schema, &laid.layout)
+    );
     Ok(())
 }

@@ -28,12 +28,17 @@ use serde::Deserialize;
 use crate::{pyenv, root};
 use rltop_conformance::{self as conformance, Case, FieldMap, Vectors};
 
-const USAGE: &str = "\
-usage: cargo xtask mutants [--filter SUBSTRING] [--jobs N]
-
-  --filter SUBSTRING  only the mutants whose rule id contains SUBSTRING
-  --jobs N            mutants run at once (default: the number of cores)
-";
+/// One mutant of the Python package per rule of conformance/RULES.md: the conformance suite
+/// must catch each.
+#[derive(clap::Parser)]
+struct Args {
+    /// Only the mutants whose rule id contains this.
+    #[arg(long, value_name = "SUBSTRING")]
+    filter: Option<String>,
+    /// Mutants run at once (default: the number of cores).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    jobs: Option<u16>,
+}
 
 const MUTANTS: &str = "conformance/mutants.toml";
 const RULES: &str = "conformance/RULES.md";
@@ -147,32 +152,14 @@ fn read_surviving(path: &Path) -> Result<BTreeSet<String>, String> {
 }
 
 pub fn run(args: &[String]) -> Result<(), String> {
-    let mut filter: Option<String> = None;
-    let mut jobs = std::thread::available_parallelism().map_or(2, |n| n.get());
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        let mut value = || {
-            it.next()
-                .cloned()
-                .ok_or_else(|| format!("{a} needs a value\n{USAGE}"))
-        };
-        match a.as_str() {
-            "--filter" => filter = Some(value()?),
-            "--jobs" => {
-                let v = value()?;
-                jobs = v
-                    .parse()
-                    .ok()
-                    .filter(|&n| n > 0)
-                    .ok_or(format!("--jobs: not a positive number: {v}\n"))?;
-            }
-            "-h" | "--help" => {
-                print!("{USAGE}");
-                return Ok(());
-            }
-            _ => return Err(format!("unknown argument {a}\n{USAGE}")),
-        }
-    }
+    let Some(args) = crate::parse_args::<Args>("mutants", args)? else {
+        return Ok(());
+    };
+    let filter = args.filter;
+    let jobs = args.jobs.map_or_else(
+        || std::thread::available_parallelism().map_or(2, |n| n.get()),
+        usize::from,
+    );
     let root = root();
     let file: MutantFile =
         toml::from_str(&read(&root.join(MUTANTS))?).map_err(|e| format!("{MUTANTS}: {e}"))?;

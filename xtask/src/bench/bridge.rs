@@ -43,20 +43,32 @@ use serde_json::Value;
 
 use crate::root;
 
-const USAGE: &str = "\
-usage: cargo xtask bench bridge [--clients N[,N...]] [--seconds S] [--rate R] [--record S] [--idle M]
-
-  --clients   client counts, one load run per server each (default 1000,10000)
-  --seconds   measurement window per load run, after all clients are connected (default 15)
-  --rate      simulator order-flow events a second (default 4000)
-  --record    seconds of the bridge's stream recorded for the Node peer (default 15)
-  --idle      idle connections for the memory figure (default: the largest client count)";
-
 /// The simulator's instruments (the client mix spreads over them).
 const INSTRUMENTS: usize = 8;
 /// The whole benchmark, builds excluded.
 const BUDGET: Duration = Duration::from_secs(280);
 
+/// The WebSocket bridge vs a Node ws peer, same stream, same clients.
+#[derive(clap::Parser)]
+struct Args {
+    /// Client counts, one load run per server each.
+    #[arg(long, value_delimiter = ',', default_value = "1000,10000", value_parser = clap::value_parser!(u64).range(1..))]
+    clients: Vec<u64>,
+    /// Measurement window per load run, after all clients are connected, seconds.
+    #[arg(long, default_value_t = 15.0, value_parser = positive)]
+    seconds: f64,
+    /// Simulator order-flow events a second.
+    #[arg(long, default_value_t = 4000.0, value_parser = positive)]
+    rate: f64,
+    /// Seconds of the bridge's stream recorded for the Node peer.
+    #[arg(long, default_value_t = 15.0, value_parser = positive)]
+    record: f64,
+    /// Idle connections for the memory figure (default: the largest client count).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    idle: Option<u64>,
+}
+
+/// The run's settings, resolved.
 struct Options {
     clients: Vec<usize>,
     seconds: f64,
@@ -65,59 +77,27 @@ struct Options {
     idle: usize,
 }
 
-impl Options {
-    fn parse(args: &[String]) -> Result<Options, String> {
-        let mut opts = Options {
-            clients: vec![1000, 10_000],
-            seconds: 15.0,
-            rate: 4000.0,
-            record: 15.0,
-            idle: 0,
-        };
-        let mut rest = args.iter();
-        while let Some(flag) = rest.next() {
-            let mut value = || {
-                rest.next()
-                    .ok_or_else(|| format!("{flag} needs a value\n{USAGE}"))
-            };
-            let bad = |v: &str| format!("{flag} {v}: not a positive number\n{USAGE}");
-            match flag.as_str() {
-                "--clients" => {
-                    let v = value()?;
-                    opts.clients = v
-                        .split(',')
-                        .map(|n| n.trim().parse().ok().filter(|&n: &usize| n > 0))
-                        .collect::<Option<_>>()
-                        .ok_or_else(|| bad(v))?;
-                }
-                "--seconds" | "--rate" | "--record" => {
-                    let v = value()?;
-                    let n: f64 = v
-                        .parse()
-                        .ok()
-                        .filter(|&n: &f64| n > 0.0)
-                        .ok_or_else(|| bad(v))?;
-                    match flag.as_str() {
-                        "--seconds" => opts.seconds = n,
-                        "--rate" => opts.rate = n,
-                        _ => opts.record = n,
-                    }
-                }
-                "--idle" => {
-                    let v = value()?;
-                    opts.idle = v
-                        .parse()
-                        .ok()
-                        .filter(|&n: &usize| n > 0)
-                        .ok_or_else(|| bad(v))?;
-                }
-                _ => return Err(USAGE.into()),
-            }
+impl Args {
+    fn options(self) -> Options {
+        let clients: Vec<usize> = self.clients.iter().map(|&n| n as usize).collect();
+        let idle = self.idle.map_or_else(
+            || clients.iter().copied().max().unwrap_or(1000),
+            |n| n as usize,
+        );
+        Options {
+            clients,
+            seconds: self.seconds,
+            rate: self.rate,
+            record: self.record,
+            idle,
         }
-        if opts.idle == 0 {
-            opts.idle = opts.clients.iter().copied().max().unwrap_or(1000);
-        }
-        Ok(opts)
+    }
+}
+
+fn positive(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(n) if n > 0.0 && n.is_finite() => Ok(n),
+        _ => Err("not a positive number".into()),
     }
 }
 
@@ -388,7 +368,10 @@ fn start_node(
 }
 
 pub fn run(args: &[String]) -> Result<(), String> {
-    let opts = Options::parse(args)?;
+    let Some(opts) = crate::parse_args::<Args>("bench bridge", args)? else {
+        return Ok(());
+    };
+    let opts = opts.options();
     let nofile = raise_nofile();
     let largest = opts
         .clients

@@ -40,51 +40,42 @@ use super::bridge::{build, free_port, target_dir, Process};
 use crate::e2e::{self, GatewaySetup, Loss};
 use crate::{process::run_bounded, pyenv};
 
-const USAGE: &str = "\
-usage: cargo xtask bench gateway [--seconds S] [--clients N]
-
-  --seconds   replay window, each fan-out window, and iperf3's -t (default 5)
-  --clients   live fan-out clients (default 100)";
-
 /// Everything after the builds.
 const BUDGET: Duration = Duration::from_secs(240);
 /// Loss on the increment groups, and the seed (`cargo xtask e2e` runs the same, seed 13).
 const LOSS_PERCENT: u32 = 20;
 const SEED: u64 = 13;
 
+/// The TCP gateway: replay vs iperf3 on loopback, live fan-out to N clients, gap-to-repair
+/// vs snapshot-only under loss (that part: root).
+#[derive(clap::Parser)]
 struct Options {
+    /// Replay window, each fan-out window, and iperf3's -t, seconds (at least 1).
+    #[arg(long, default_value_t = 5.0, value_parser = at_least_one)]
     seconds: f64,
+    /// Live fan-out clients.
+    #[arg(long, default_value_t = 100, value_parser = clients)]
     clients: usize,
 }
 
-impl Options {
-    fn parse(args: &[String]) -> Result<Options, String> {
-        let mut opts = Options {
-            seconds: 5.0,
-            clients: 100,
-        };
-        let mut rest = args.iter();
-        while let Some(flag) = rest.next() {
-            let v = rest
-                .next()
-                .ok_or_else(|| format!("{flag} needs a value\n{USAGE}"))?;
-            let n: f64 = v
-                .parse()
-                .ok()
-                .filter(|&n: &f64| n >= 1.0)
-                .ok_or_else(|| format!("{flag} {v}: not a number ≥ 1\n{USAGE}"))?;
-            match flag.as_str() {
-                "--seconds" => opts.seconds = n,
-                "--clients" => opts.clients = n as usize,
-                _ => return Err(USAGE.into()),
-            }
-        }
-        Ok(opts)
+fn clients(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err("not a number ≥ 1".into()),
+    }
+}
+
+fn at_least_one(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(n) if n >= 1.0 && n.is_finite() => Ok(n),
+        _ => Err("not a number ≥ 1".into()),
     }
 }
 
 pub fn run(args: &[String]) -> Result<(), String> {
-    let opts = Options::parse(args)?;
+    let Some(opts) = crate::parse_args::<Options>("bench gateway", args)? else {
+        return Ok(());
+    };
     let root = e2e::is_root();
     let mut debian = vec![("iperf3", "iperf3")];
     if root {
