@@ -49,8 +49,6 @@ use rltop_gateway::{ClientConfig, Config, Gateway, Subscription};
 use rltop_net::plan::{Plan, Stream};
 use serde_json::{json, Value};
 
-const USAGE: &str = "usage: gateway_load [--seconds S] [--clients N] [--events E] [--retention M] [--fixed-fraction F]";
-
 /// Replay requests outstanding at once on the replay connection.
 const DEPTH: usize = 4;
 /// How far the paced source may run ahead of the slowest client (the gateway closes a
@@ -61,38 +59,32 @@ const WAIT: Duration = Duration::from_secs(20);
 /// The header's size: a message shorter than this cannot be walked.
 const HEADER: usize = std::mem::size_of::<rltop::MessageHeader>();
 
+/// The gateway's measuring side (`cargo xtask bench gateway` runs it): replay on one
+/// connection, then live fan-out to N clients, the gateway in-process.
+#[derive(clap::Parser)]
+#[command(name = "gateway_load")]
 struct Options {
+    /// Replay window and each fan-out window, seconds.
+    #[arg(long, default_value_t = 5.0, value_parser = positive)]
     seconds: f64,
-    clients: usize,
+    /// Live fan-out clients.
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..))]
+    clients: u64,
+    /// Simulator order-flow events the feed is made of.
+    #[arg(long, default_value_t = 2_200_000, value_parser = clap::value_parser!(u64).range(1..))]
     events: u64,
-    retention: usize,
+    /// Messages the gateway retains.
+    #[arg(long, default_value_t = 2_000_000, value_parser = clap::value_parser!(u64).range(1..))]
+    retention: u64,
+    /// The fixed-rate fan-out's rate, as a fraction of the paced one.
+    #[arg(long, default_value_t = 0.7, value_parser = positive)]
     fixed_fraction: f64,
 }
 
-impl Options {
-    fn parse(args: &[String]) -> Result<Options, String> {
-        let mut o = Options {
-            seconds: 5.0,
-            clients: 100,
-            events: 2_200_000,
-            retention: 2_000_000,
-            fixed_fraction: 0.7,
-        };
-        let mut it = args.iter();
-        while let Some(flag) = it.next() {
-            let v = it.next().ok_or_else(|| format!("{flag} needs a value"))?;
-            let bad = || format!("{flag} {v}: not a positive number");
-            let f: f64 = v.parse().ok().filter(|&x: &f64| x > 0.0).ok_or_else(bad)?;
-            match flag.as_str() {
-                "--seconds" => o.seconds = f,
-                "--clients" => o.clients = f as usize,
-                "--events" => o.events = f as u64,
-                "--retention" => o.retention = f as usize,
-                "--fixed-fraction" => o.fixed_fraction = f,
-                _ => return Err(format!("unknown option {flag}")),
-            }
-        }
-        Ok(o)
+fn positive(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(n) if n > 0.0 && n.is_finite() => Ok(n),
+        _ => Err("not a positive number".into()),
     }
 }
 
@@ -393,7 +385,7 @@ async fn replay_client(
 }
 
 fn replay(feed: &Feed, opts: &Options) -> Result<Value, String> {
-    let running = gateway(opts.retention)?;
+    let running = gateway(opts.retention as usize)?;
     let gw = running.gateway().clone();
     let t = Instant::now();
     for d in &feed.datagrams {
@@ -708,13 +700,9 @@ fn run(opts: &Options) -> Result<Value, String> {
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let opts = match Options::parse(&args) {
-        Ok(o) => o,
-        Err(e) => {
-            eprintln!("gateway_load: {e}\n{USAGE}");
-            return ExitCode::from(2);
-        }
-    };
+    let opts = <Options as clap::Parser>::parse_from(
+        std::iter::once("gateway_load".to_string()).chain(args),
+    );
     match run(&opts) {
         Ok(v) => {
             println!("{v}");
