@@ -935,11 +935,14 @@ impl Session<'_> {
     fn reject(&self, bytes: &[u8], reason: rltop::RejectCode, offset: usize, detail: &str) {
         self.metrics().rejects.fetch_add(1, Relaxed);
         let mut r = rltop::Reject::new();
-        r.set_rejected_type(bytes[6]);
+        let p = &rltop::PROTOCOL;
+        r.set_rejected_type(bytes[p.type_offset]);
         r.set_reason(reason);
         r.set_error_offset(offset as u32);
         r.set_rejected_seq(u64::from_le_bytes(
-            bytes[16..24].try_into().expect("a whole header"),
+            bytes[p.sequence_offset..p.sequence_offset + 8]
+                .try_into()
+                .expect("a whole header"),
         ));
         let _ = r.set_detail(&fit_text(detail, 72));
         self.outbox.push_control(Control::Reject(r));
@@ -961,11 +964,13 @@ impl Session<'_> {
         };
         match (self.logged_in, message) {
             (false, Message::Login(l)) => self.login(l),
-            (false, _) if crate::wire::is_control(bytes[6]) && !is_from_gateway(bytes[6]) => {
+            (false, _)
+                if crate::wire::is_control(bytes[TYPE_AT]) && !is_from_gateway(bytes[TYPE_AT]) =>
+            {
                 self.reject(
                     bytes,
                     rltop::RejectCode::NotLoggedIn,
-                    6,
+                    TYPE_AT,
                     "log in first: Login is the only message accepted before the login",
                 );
                 self.not_logged_in()
@@ -974,7 +979,7 @@ impl Session<'_> {
                 self.reject(
                     bytes,
                     rltop::RejectCode::AlreadyLoggedIn,
-                    6,
+                    TYPE_AT,
                     "this connection is logged in already",
                 );
                 true
@@ -1011,10 +1016,10 @@ impl Session<'_> {
                 self.reject(
                     bytes,
                     rltop::RejectCode::UnexpectedType,
-                    6,
+                    TYPE_AT,
                     &format!(
                         "type 0x{:02X} is not a message a client sends to a gateway",
-                        bytes[6]
+                        bytes[TYPE_AT]
                     ),
                 );
                 logged_in || self.not_logged_in()
@@ -1098,7 +1103,7 @@ impl Session<'_> {
             return self.reject(
                 bytes,
                 rltop::RejectCode::BadSubscription,
-                40,
+                STREAMS_AT,
                 "no stream named",
             );
         }
@@ -1106,7 +1111,7 @@ impl Session<'_> {
             return self.reject(
                 bytes,
                 rltop::RejectCode::BadSubscription,
-                40,
+                STREAMS_AT,
                 &format!(
                     "stream bits 0x{:02X} name no stream",
                     streams.bits() & !named
@@ -1117,7 +1122,7 @@ impl Session<'_> {
             return self.reject(
                 bytes,
                 rltop::RejectCode::BadSubscription,
-                44 + 4 * k,
+                INSTRUMENTS_AT + k * std::mem::size_of::<u32>(),
                 "instrument id 0 names no instrument",
             );
         }
@@ -1222,8 +1227,28 @@ impl Session<'_> {
     }
 }
 
+/// Where a message's type code sits.
+const TYPE_AT: usize = rltop::PROTOCOL.type_offset;
+/// Where Subscribe and Unsubscribe hold their stream set and instrument ids (one layout).
+const STREAMS_AT: usize = std::mem::offset_of!(rltop::Subscribe, streams);
+const INSTRUMENTS_AT: usize = std::mem::offset_of!(rltop::Subscribe, instruments);
+const _: () = assert!(
+    STREAMS_AT == std::mem::offset_of!(rltop::Unsubscribe, streams)
+        && INSTRUMENTS_AT == std::mem::offset_of!(rltop::Unsubscribe, instruments)
+);
+
+/// The session messages only a gateway sends.
 fn is_from_gateway(msg_type: u8) -> bool {
-    matches!(msg_type, 0x91 | 0x92 | 0x93 | 0x97 | 0x98 | 0x9B | 0x9C)
+    [
+        rltop::LoginAccepted::TYPE_CODE,
+        rltop::LoginRejected::TYPE_CODE,
+        rltop::ChannelStatus::TYPE_CODE,
+        rltop::ReplayComplete::TYPE_CODE,
+        rltop::ReplayRejected::TYPE_CODE,
+        rltop::EndOfSession::TYPE_CODE,
+        rltop::Reject::TYPE_CODE,
+    ]
+    .contains(&msg_type)
 }
 
 fn status(ch: &Channel, d: &ChannelData, state: rltop::ChannelState) -> rltop::ChannelStatus {
