@@ -30,7 +30,7 @@
 //! bridge_load load   --port P --clients N --seconds S [--symbols K] [--server-pid PID] [--stats PATH]
 //! ```
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -43,12 +43,6 @@ use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::Semaphore;
-
-const USAGE: &str = "\
-usage: bridge_load record --port P --seconds S --out FILE [--symbols K]
-       bridge_load idle   --port P --count M --path PATH [--server-pid PID]
-       bridge_load load   --port P --clients N --seconds S [--symbols K] [--server-pid PID]
-                          [--stats PATH] [--threads T]";
 
 /// Handshakes in flight at once (the servers' listen backlogs are 511 to 1024).
 const CONNECTING: usize = 256;
@@ -90,35 +84,58 @@ fn all_streams(symbols: usize) -> Vec<String> {
 
 // ---- arguments -------------------------------------------------------------------------------
 
-struct Options(HashMap<String, String>);
+/// The load generator of `cargo xtask bench bridge`: WebSocket clients of the bridge or the
+/// Node peer, one JSON result on stdout.
+#[derive(clap::Parser)]
+#[command(name = "bridge_load")]
+struct Cli {
+    /// Runtime threads.
+    #[arg(long, default_value_t = 2, global = true)]
+    threads: usize,
+    #[command(subcommand)]
+    mode: Mode,
+}
 
-impl Options {
-    fn parse(args: &[String]) -> Result<Options, String> {
-        let mut map = HashMap::new();
-        let mut rest = args.iter();
-        while let Some(flag) = rest.next() {
-            let name = flag
-                .strip_prefix("--")
-                .ok_or_else(|| format!("unexpected argument {flag}"))?;
-            let value = rest.next().ok_or_else(|| format!("{flag} needs a value"))?;
-            map.insert(name.to_string(), value.clone());
-        }
-        Ok(Options(map))
-    }
-
-    fn text(&self, name: &str) -> Result<String, String> {
-        self.0
-            .get(name)
-            .cloned()
-            .ok_or_else(|| format!("--{name} is required"))
-    }
-
-    fn number<T: std::str::FromStr>(&self, name: &str, default: Option<T>) -> Result<T, String> {
-        match self.0.get(name) {
-            Some(v) => v.parse().map_err(|_| format!("--{name} {v}: not a number")),
-            None => default.ok_or_else(|| format!("--{name} is required")),
-        }
-    }
+#[derive(clap::Subcommand)]
+enum Mode {
+    /// Records every stream of the client mix on one connection, as JSON lines.
+    Record {
+        #[arg(long)]
+        port: u16,
+        #[arg(long)]
+        seconds: f64,
+        #[arg(long)]
+        out: String,
+        #[arg(long, default_value_t = 8)]
+        symbols: usize,
+    },
+    /// Opens idle connections and measures the server's memory per connection.
+    Idle {
+        #[arg(long)]
+        port: u16,
+        #[arg(long)]
+        count: usize,
+        #[arg(long)]
+        path: String,
+        #[arg(long)]
+        server_pid: Option<u32>,
+    },
+    /// Clients on the client mix for a window: delivered rates and trade latency.
+    Load {
+        #[arg(long)]
+        port: u16,
+        #[arg(long)]
+        clients: usize,
+        #[arg(long)]
+        seconds: f64,
+        #[arg(long, default_value_t = 8)]
+        symbols: usize,
+        #[arg(long)]
+        server_pid: Option<u32>,
+        /// The server's counters page (`/metrics`, `/healthz`).
+        #[arg(long)]
+        stats: Option<String>,
+    },
 }
 
 // ---- the WebSocket client ------------------------------------------------------------------
@@ -766,11 +783,12 @@ fn raise_nofile() {
 
 // ---- the modes -------------------------------------------------------------------------------
 
-async fn record(opts: &Options) -> Result<Value, String> {
-    let port: u16 = opts.number("port", None)?;
-    let seconds: f64 = opts.number("seconds", None)?;
-    let symbols: usize = opts.number("symbols", Some(8))?;
-    let out_path = opts.text("out")?;
+async fn record(
+    port: u16,
+    seconds: f64,
+    symbols: usize,
+    out_path: String,
+) -> Result<Value, String> {
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
     let streams = all_streams(symbols);
     let path = format!("/stream?streams={}", streams.join("/"));
@@ -843,11 +861,7 @@ async fn record(opts: &Options) -> Result<Value, String> {
     }))
 }
 
-async fn idle(opts: &Options) -> Result<Value, String> {
-    let port: u16 = opts.number("port", None)?;
-    let count: usize = opts.number("count", None)?;
-    let path = opts.text("path")?;
-    let pid: Option<u32> = opts.number("server-pid", None).ok();
+async fn idle(port: u16, count: usize, path: String, pid: Option<u32>) -> Result<Value, String> {
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
     // Let the server settle (a fresh process is still faulting in its first pages).
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -875,13 +889,14 @@ async fn idle(opts: &Options) -> Result<Value, String> {
     }))
 }
 
-async fn load(opts: &Options) -> Result<Value, String> {
-    let port: u16 = opts.number("port", None)?;
-    let clients: usize = opts.number("clients", None)?;
-    let seconds: f64 = opts.number("seconds", None)?;
-    let symbols: usize = opts.number("symbols", Some(8))?;
-    let pid: Option<u32> = opts.number("server-pid", None).ok();
-    let stats = opts.0.get("stats").cloned();
+async fn load(
+    port: u16,
+    clients: usize,
+    seconds: f64,
+    symbols: usize,
+    pid: Option<u32>,
+    stats: Option<String>,
+) -> Result<Value, String> {
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
     let shared = Arc::new(Shared {
         window_start: AtomicU64::new(0),
@@ -957,26 +972,9 @@ async fn load(opts: &Options) -> Result<Value, String> {
 }
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let Some(mode) = args.first().cloned() else {
-        eprintln!("{USAGE}");
-        return ExitCode::from(2);
-    };
-    let opts = match Options::parse(&args[1..]) {
-        Ok(o) => o,
-        Err(e) => {
-            eprintln!("bridge_load: {e}\n{USAGE}");
-            return ExitCode::from(2);
-        }
-    };
+    let cli = <Cli as clap::Parser>::parse();
     raise_nofile();
-    let threads: usize = match opts.number("threads", Some(2)) {
-        Ok(t) => t,
-        Err(e) => {
-            eprintln!("bridge_load: {e}");
-            return ExitCode::from(2);
-        }
-    };
+    let threads = cli.threads;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(threads)
         .thread_name("load")
@@ -984,11 +982,27 @@ fn main() -> ExitCode {
         .build()
         .expect("tokio runtime");
     let result = runtime.block_on(async {
-        match mode.as_str() {
-            "record" => record(&opts).await,
-            "idle" => idle(&opts).await,
-            "load" => load(&opts).await,
-            other => Err(format!("unknown mode {other}\n{USAGE}")),
+        match cli.mode {
+            Mode::Record {
+                port,
+                seconds,
+                out,
+                symbols,
+            } => record(port, seconds, symbols, out).await,
+            Mode::Idle {
+                port,
+                count,
+                path,
+                server_pid,
+            } => idle(port, count, path, server_pid).await,
+            Mode::Load {
+                port,
+                clients,
+                seconds,
+                symbols,
+                server_pid,
+                stats,
+            } => load(port, clients, seconds, symbols, server_pid, stats).await,
         }
     });
     match result {
