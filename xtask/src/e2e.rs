@@ -36,6 +36,76 @@ impl Netns {
         c.args(["netns", "exec", &self.0]).arg(program);
         c
     }
+
+    /// `program args` run inside: its standard output.
+    fn output(&self, program: &str, args: &[&str]) -> Result<String, String> {
+        let out = Command::new("ip")
+            .args(["netns", "exec", &self.0, program])
+            .args(args)
+            .output()
+            .map_err(|e| format!("cannot run {program} in {}: {e}", self.0))?;
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+
+    /// Waits (10 s at most) until the namespace has joined every group of `groups`, as
+    /// `/proc/net/igmp` read inside it says: a subscriber started there is ready.
+    fn until_joined(&self, groups: &[std::net::Ipv4Addr]) -> Result<(), String> {
+        self.until(&format!("joined {groups:?}"), || {
+            let table = self.output("cat", &["/proc/net/igmp"])?;
+            // Group lines hold the address as the kernel's u32 in hex (little-endian here).
+            let joined: Vec<std::net::Ipv4Addr> = table
+                .lines()
+                .filter_map(|l| l.split_whitespace().next())
+                .filter_map(|g| u32::from_str_radix(g, 16).ok().filter(|_| g.len() == 8))
+                .map(|g| std::net::Ipv4Addr::from(g.to_le_bytes()))
+                .collect();
+            Ok(groups.iter().all(|g| joined.contains(g)))
+        })
+    }
+
+    /// Waits (10 s at most) until something listens on TCP `port` inside the namespace.
+    fn until_listening(&self, port: u16) -> Result<(), String> {
+        let filter = format!("sport = :{port}");
+        self.until(&format!("listening on {port}"), || {
+            Ok(!self.output("ss", &["-ltnH", &filter])?.trim().is_empty())
+        })
+    }
+
+    fn until(
+        &self,
+        what: &str,
+        mut ready: impl FnMut() -> Result<bool, String>,
+    ) -> Result<(), String> {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !ready()? {
+            if Instant::now() > deadline {
+                return Err(format!("{}: not {what} after 10 s", self.0));
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Ok(())
+    }
+}
+
+/// The groups the C subscriber joins by default (reference/c-subscriber/rltop_bbo.c).
+const BBO_GROUPS: [std::net::Ipv4Addr; 2] = [
+    std::net::Ipv4Addr::new(239, 255, 0, 2),
+    std::net::Ipv4Addr::new(239, 255, 2, 1),
+];
+
+/// The plan that `--plan FILE` arguments name (none: the draft's).
+fn plan_of(args: &[String]) -> Result<rltop_net::Plan, String> {
+    match args {
+        [flag, file] if flag == "--plan" => {
+            rltop_net::Plan::load(Path::new(file)).map_err(|e| e.to_string())
+        }
+        _ => Ok(rltop_net::Plan::default()),
+    }
+}
+
+/// Every group of `plan`.
+fn groups_of(plan: &rltop_net::Plan) -> Vec<std::net::Ipv4Addr> {
+    plan.endpoints().iter().map(|e| *e.addr.ip()).collect()
 }
 
 impl Drop for Netns {
@@ -248,7 +318,7 @@ fn c_subscriber_bad_input(bin: &Path) -> Result<String, String> {
             .stdout(Stdio::piped()),
         "rltop-bbo",
     )?;
-    std::thread::sleep(Duration::from_millis(300));
+    ns.until_joined(&BBO_GROUPS)?;
     let sender = ns
         .command(Path::new("python3"))
         .arg(root().join("reference/c-subscriber/test_sender.py"))
@@ -395,7 +465,7 @@ fn dpdk_pcap_matches_kernel(rltop: &Path, dir: &Path) -> Result<String, String> 
             .stdout(Stdio::null()),
         "rltop listen",
     )?;
-    std::thread::sleep(Duration::from_millis(300));
+    ns.until_joined(&groups_of(&rltop_net::Plan::default()))?;
     let publisher = Running::start(
         ns.command(rltop)
             .args(["publish", "--iface", "lo"])
@@ -608,7 +678,9 @@ pub(crate) fn loss_run(
                 ])
                 .stdout(Stdio::null());
             let running = Running::start(&mut command, "rltop gateway")?;
-            std::thread::sleep(Duration::from_millis(300));
+            let port = GATEWAY_ADDR.rsplit(':').next().and_then(|p| p.parse().ok());
+            l.publisher
+                .until_listening(port.ok_or("GATEWAY_ADDR has no port")?)?;
             Some(running)
         }
         None => None,
@@ -650,7 +722,9 @@ pub(crate) fn loss_run(
             .stdout(Stdio::null()),
         "rltop listen",
     )?;
-    std::thread::sleep(Duration::from_millis(300));
+    if gateway.is_none() {
+        l.subscriber.until_joined(&groups_of(&plan_of(&plan)?))?;
+    }
     let publisher = Running::start(
         l.publisher
             .command(rltop)
@@ -783,7 +857,7 @@ fn c_subscriber(rltop: &Path, dir: &Path) -> Result<String, String> {
             .stdout(Stdio::piped()),
         "rltop-bbo",
     )?;
-    std::thread::sleep(Duration::from_millis(300));
+    l.subscriber.until_joined(&BBO_GROUPS)?;
     let publisher = Running::start(
         l.publisher
             .command(rltop)
