@@ -649,15 +649,68 @@ pub(crate) struct GatewaySetup {
 
 pub(crate) const GATEWAY_ADDR: &str = "10.231.0.1:9400";
 
+/// What `rltop listen --summary-json` says, as far as the checks and `bench gateway` read it.
+#[derive(serde::Deserialize)]
+pub(crate) struct ListenSummary {
+    pub(crate) repairs: Repairs,
+    pub(crate) gateway: Option<Replays>,
+}
+
+#[derive(serde::Deserialize)]
+pub(crate) struct Repairs {
+    pub(crate) count: u64,
+    pub(crate) stale_p50_ms: Option<f64>,
+    pub(crate) stale_p99_ms: Option<f64>,
+}
+
+#[derive(serde::Deserialize)]
+pub(crate) struct Replays {
+    pub(crate) replays_served: u64,
+    pub(crate) replays_refused: u64,
+}
+
+/// One [`loss_run`]: what nftables dropped, and the subscriber's summary.
+pub(crate) struct LossRun {
+    pub(crate) dropped: u64,
+    pub(crate) listen: ListenSummary,
+    /// `rltop listen`'s summary line, for people.
+    pub(crate) line: String,
+    /// What was run: the loss, and the gateway if any.
+    pub(crate) setup: String,
+}
+
+impl std::fmt::Display for LossRun {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}: {} datagrams dropped; books equal the oracle's; {}",
+            self.setup,
+            self.dropped,
+            self.line.trim()
+        )
+    }
+}
+
+/// Datagrams that the rules of `table inet rltop_loss` in `ns` dropped (`nft -j`'s counters).
+fn dropped_by_nft(ns: &Netns) -> Result<u64, String> {
+    let json = ns.output("nft", &["-j", "list", "table", "inet", "rltop_loss"])?;
+    let v: serde_json::Value =
+        serde_json::from_str(&json).map_err(|e| format!("nft -j list table: {e}: {json}"))?;
+    let rules = v["nftables"].as_array().into_iter().flatten();
+    let exprs = rules.filter_map(|o| o["rule"]["expr"].as_array()).flatten();
+    let packets = exprs.filter_map(|e| e["counter"]["packets"].as_u64());
+    Ok(packets.sum())
+}
+
 /// `bench gateway` runs it too, plain and with a gateway, for the stale percentiles of
-/// its summary (`rltop listen`'s, at the end of the returned report).
+/// the subscriber's summary.
 pub(crate) fn loss_run(
     rltop: &Path,
     loss: Loss,
     seed: u64,
     dir: &Path,
     gateway: Option<GatewaySetup>,
-) -> Result<String, String> {
+) -> Result<LossRun, String> {
     let l = link("loss")?;
     let _gateway = match gateway {
         Some(g) => {
@@ -703,6 +756,7 @@ pub(crate) fn loss_run(
         .exec("nft", &["-f", &rules.to_string_lossy()])?;
     let books = dir.join(format!("listen-{seed}.json"));
     let oracle = dir.join(format!("oracle-{seed}.json"));
+    let summary_json = dir.join(format!("summary-{seed}.json"));
     let listener = Running::start(
         l.subscriber
             .command(rltop)
@@ -717,6 +771,8 @@ pub(crate) fn loss_run(
                 "--books-out",
             ])
             .arg(&books)
+            .arg("--summary-json")
+            .arg(&summary_json)
             .args(&plan)
             .args(&gateway_args)
             .stdout(Stdio::null()),
@@ -750,76 +806,61 @@ pub(crate) fn loss_run(
         "rltop publish",
     )?;
     publisher.finish("rltop publish", Duration::from_secs(60))?;
-    let summary = listener.finish("rltop listen", Duration::from_secs(70))?;
-    let dropped = Command::new("ip")
-        .args([
-            "netns",
-            "exec",
-            &l.subscriber.0,
-            "nft",
-            "list",
-            "table",
-            "inet",
-            "rltop_loss",
-        ])
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).to_string())
-        .unwrap_or_default();
-    let packets = dropped
-        .split("counter packets ")
-        .nth(1)
-        .and_then(|s| s.split_whitespace().next())
-        .unwrap_or("?")
-        .to_string();
-    let got = std::fs::read_to_string(&books).map_err(|e| format!("{}: {e}", books.display()))?;
-    let want =
-        std::fs::read_to_string(&oracle).map_err(|e| format!("{}: {e}", oracle.display()))?;
-    if got != want {
+    let line = listener.finish("rltop listen", Duration::from_secs(70))?;
+    let read = |p: &Path| std::fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()));
+    #[derive(serde::Deserialize)]
+    struct Wrapped {
+        summary: ListenSummary,
+    }
+    let listen = serde_json::from_str::<Wrapped>(&read(&summary_json)?)
+        .map_err(|e| format!("{}: {e}", summary_json.display()))?
+        .summary;
+    let run = LossRun {
+        dropped: dropped_by_nft(&l.subscriber)?,
+        listen,
+        line,
+        setup: match gateway {
+            Some(g) => format!(
+                "{}, gaps repaired from a gateway retaining {} messages a channel",
+                loss.name(),
+                g.retention_messages
+            ),
+            None => loss.name(),
+        },
+    };
+    if read(&books)? != read(&oracle)? {
         return Err(format!(
-            "{}: the subscriber's books differ from the oracle's ({} vs {})\n{summary}",
+            "{}: the subscriber's books differ from the oracle's ({} vs {})\n{}",
             loss.name(),
             books.display(),
-            oracle.display()
+            oracle.display(),
+            run.line
         ));
     }
-    if packets == "0" || packets == "?" {
+    if run.dropped == 0 {
         return Err(format!(
-            "{}: nftables dropped no datagram ({packets}); the test did not test loss",
+            "{}: nftables dropped no datagram; the test did not test loss",
             loss.name()
         ));
     }
     if let Some(g) = gateway {
         // What the gateway did must show: replays served (or, beyond its retention, refused).
-        let number = |after: &str| -> u64 {
-            summary
-                .split(after)
-                .next()
-                .and_then(|s| s.split_whitespace().last())
-                .and_then(|n| n.parse().ok())
-                .unwrap_or(0)
-        };
-        let (served, refused) = (number(" replays served"), number(" refused,"));
+        let (served, refused) = run
+            .listen
+            .gateway
+            .as_ref()
+            .map_or((0, 0), |r| (r.replays_served, r.replays_refused));
         let tiny = g.retention_messages < 1000;
         if (tiny && refused == 0) || (!tiny && (served == 0 || refused != 0)) {
             return Err(format!(
-                "{} with a gateway (retention {}): {served} replays served, {refused} refused\n{summary}",
+                "{} with a gateway (retention {}): {served} replays served, {refused} refused\n{}",
                 loss.name(),
-                g.retention_messages
+                g.retention_messages,
+                run.line
             ));
         }
     }
-    Ok(format!(
-        "{}{}: {packets} datagrams dropped; books equal the oracle's; {}",
-        loss.name(),
-        match gateway {
-            Some(g) => format!(
-                ", gaps repaired from a gateway retaining {} messages a channel",
-                g.retention_messages
-            ),
-            None => String::new(),
-        },
-        summary.trim()
-    ))
+    Ok(run)
 }
 
 /// The C subscriber against `rltop publish`, in the namespaces (no loss).

@@ -2,7 +2,8 @@
 //! with the feed handler (SPEC.md §8, A/B arbitration), and shows them: a live top-of-book
 //! table on a terminal, or `--json` lines of events. At exit, a summary (messages,
 //! datagrams, gaps, recoveries, time stale, latency from the header timestamp to the
-//! kernel's receive timestamp; with `--json`, its counts also as the last line) and, with
+//! kernel's receive timestamp; as JSON too with `--json`, as the last line, or
+//! `--summary-json FILE`; see [`summary`]) and, with
 //! `--books-out`, the final books as JSON in the form `rltop sim --books` writes.
 //!
 //! Bad datagrams (garbage, truncated, corrupted) are counted, the first few reported with
@@ -19,6 +20,9 @@ use rltop_feed::decimal::decimal;
 use rltop_feed::{Event, FeedHandler, StaleCause};
 use rltop_net::mcast::{resolve_interface, Receiver};
 use rltop_net::plan::{Line, Stream};
+
+mod summary;
+use summary::Summary;
 
 use crate::util::{parse_duration, realtime_ns, stop_on_signals, stopped};
 
@@ -43,6 +47,9 @@ pub struct ListenArgs {
     /// No table, only the summary.
     #[arg(long)]
     quiet: bool,
+    /// At exit, write the summary as JSON (one object, the same as `--json`'s last line).
+    #[arg(long)]
+    summary_json: Option<PathBuf>,
     /// At exit, write the books (best 10 levels a side) as JSON.
     #[arg(long)]
     books_out: Option<PathBuf>,
@@ -195,10 +202,6 @@ fn on_event(
             }
         }
     }
-}
-
-fn micros(ns: u64) -> String {
-    format!("{:.1} µs", ns as f64 / 1e3)
 }
 
 pub fn run(args: ListenArgs) -> Result<(), String> {
@@ -377,87 +380,49 @@ pub fn run(args: ListenArgs) -> Result<(), String> {
         w.into_inner().flush().map_err(|e| format!("pcap: {e}"))?;
     }
     let stats = feed.stats();
-    let lat = latency
-        .percentiles()
-        .map_or("no samples".to_string(), |[p50, p99, p999]| {
-            format!(
-                "p50 {} p99 {} p99.9 {}",
-                micros(p50),
-                micros(p99),
-                micros(p999)
-            )
-        });
     let mut symbols: Vec<u32> = feed.symbols().collect();
     symbols.sort_unstable();
-    let stale: Vec<u32> = symbols
+    let not_live: Vec<u32> = symbols
         .iter()
         .copied()
         .filter(|&s| !feed.is_live(s))
         .collect();
-    c.repairs.sort_unstable();
-    let repair = if c.repairs.is_empty() {
-        "no repairs".to_string()
-    } else {
-        let at = |q: f64| c.repairs[((c.repairs.len() - 1) as f64 * q).round() as usize];
-        format!(
-            "{} repairs, stale p50 {:.3} ms p99 {:.3} ms",
-            c.repairs.len(),
-            at(0.5) as f64 / 1e6,
-            at(0.99) as f64 / 1e6
-        )
-    };
-    let gateway = match &recovery {
-        Some(r) => {
-            let st = r.stats();
-            let mut line = format!(
-                "; gateway: {} ranges asked ({} messages), {} replays served, {} refused, {} asked again (not yet at the gateway), {} disconnects",
-                st.requested_ranges,
-                st.requested_messages,
-                st.completed,
-                st.rejected,
-                st.retried,
-                st.disconnects
-            );
-            if let Some(why) = &r.last_rejection {
-                line.push_str(&format!(" (last refusal: {why})"));
-            }
-            line
-        }
-        None => String::new(),
-    };
-    let summary = format!(
-        "rltop listen: {} messages in {} datagrams ({} bytes), {} rejected, {} duplicates, {} session gaps, {} recoveries, {:.3} s stale in all, {} instruments ({} live), {} trades; latency header→receive: {}; {repair}{gateway}",
-        stats.messages,
+    let summary = Summary {
+        messages: stats.messages,
         datagrams,
         bytes,
-        c.rejected,
-        stats.duplicates,
-        c.gaps,
-        c.recoveries,
-        c.stale_ns as f64 / 1e9,
-        symbols.len(),
-        symbols.len() - stale.len(),
-        c.trades,
-        lat
-    );
+        rejected: c.rejected,
+        duplicates: stats.duplicates,
+        session_gaps: c.gaps,
+        recoveries: c.recoveries,
+        stale_s: c.stale_ns as f64 / 1e9,
+        instruments: symbols.len(),
+        live: symbols.len() - not_live.len(),
+        trades: c.trades,
+        latency_ns: latency
+            .percentiles()
+            .map(|[p50, p99, p999]| summary::Percentiles { p50, p99, p999 }),
+        repairs: summary::Repairs::of(std::mem::take(&mut c.repairs)),
+        gateway: recovery.as_ref().map(summary::Gateway::of),
+        not_live,
+    };
     if args.json || args.quiet || table {
         eprintln!("{summary}");
     } else {
         println!("{summary}");
     }
     if args.json {
-        let line = json_summary(
-            &stats,
-            datagrams,
-            bytes,
-            &c,
-            symbols.len(),
-            symbols.len() - stale.len(),
-        );
-        let _ = writeln!(std::io::stdout(), "{line}");
+        let _ = writeln!(std::io::stdout(), "{}", summary.to_json());
     }
-    if !stale.is_empty() {
-        eprintln!("rltop listen: instruments not live at exit: {stale:?}");
+    if let Some(path) = &args.summary_json {
+        std::fs::write(path, summary.to_json() + "\n")
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    }
+    if !summary.not_live.is_empty() {
+        eprintln!(
+            "rltop listen: instruments not live at exit: {:?}",
+            summary.not_live
+        );
     }
     if let Some(path) = &args.books_out {
         let level = |l: &rltop_book::TopLevel| (l.price, l.qty, l.count);
@@ -544,31 +509,6 @@ fn draw(
         )?;
     }
     out.flush()
-}
-
-/// The last `--json` line: the summary's counts, for scripts and tests.
-fn json_summary(
-    stats: &rltop_feed::Stats,
-    datagrams: u64,
-    bytes: u64,
-    c: &Counters,
-    instruments: usize,
-    live: usize,
-) -> String {
-    serde_json::json!({"summary": {
-        "messages": stats.messages,
-        "datagrams": datagrams,
-        "bytes": bytes,
-        "rejected": c.rejected,
-        "duplicates": stats.duplicates,
-        "session_gaps": c.gaps,
-        "recoveries": c.recoveries,
-        "stale_s": c.stale_ns as f64 / 1e9,
-        "instruments": instruments,
-        "live": live,
-        "trades": c.trades,
-    }})
-    .to_string()
 }
 
 /// One event as a JSON line.

@@ -37,7 +37,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use super::bridge::{build, free_port, target_dir, Process};
-use crate::e2e::{self, GatewaySetup, Loss};
+use crate::e2e::{self, GatewaySetup, Loss, LossRun};
 use crate::{process::run_bounded, pyenv};
 
 /// Everything after the builds.
@@ -288,54 +288,8 @@ fn iperf3(opts: &Options, dir: &Path, until: Instant) -> Result<Iperf, String> {
         })
 }
 
-/// One `rltop listen` run's figures, from `e2e::loss_run`'s report.
-struct Listen {
-    /// The report (`… datagrams dropped; books equal the oracle's; rltop listen: …`).
-    text: String,
-    repairs: Option<u64>,
-    /// Stale p50 and p99, ms.
-    p50: f64,
-    p99: f64,
-}
-
-impl Listen {
-    fn parse(text: String) -> Result<Listen, String> {
-        let after =
-            |key: &str| -> Option<&str> { text.split(key).nth(1)?.split_whitespace().next() };
-        let ms = |key: &str| after(key).and_then(|v| v.parse::<f64>().ok());
-        let (Some(p50), Some(p99)) = (ms("stale p50 "), ms(" ms p99 ")) else {
-            return Err(format!(
-                "no `stale p50 X ms p99 Y ms` in the summary:\n{text}"
-            ));
-        };
-        let repairs = text
-            .split(" repairs, stale p50")
-            .next()
-            .and_then(|s| s.split_whitespace().last())
-            .and_then(|n| n.parse().ok());
-        Ok(Listen {
-            text,
-            repairs,
-            p50,
-            p99,
-        })
-    }
-
-    /// The `rltop listen:` summary, without what loss_run puts before it.
-    fn summary(&self) -> &str {
-        self.text
-            .find("rltop listen:")
-            .map_or(self.text.as_str(), |at| &self.text[at..])
-    }
-
-    /// What loss_run reports before the summary: the loss and the datagrams it dropped.
-    fn dropped(&self) -> &str {
-        self.text.split("; books equal").next().unwrap_or("")
-    }
-}
-
 /// Snapshot-only, then with a gateway: the two `rltop listen` runs under 20 % loss.
-fn repair(rltop: &Path, dir: &Path) -> Result<(Listen, Listen), String> {
+fn repair(rltop: &Path, dir: &Path) -> Result<(LossRun, LossRun), String> {
     let loss = Loss::Percent(LOSS_PERCENT);
     let mut runs = Vec::new();
     for gateway in [
@@ -353,9 +307,9 @@ fn repair(rltop: &Path, dir: &Path) -> Result<(Listen, Listen), String> {
                 "rltop listen alone (snapshot recovery)".into()
             }
         );
-        let text = e2e::loss_run(rltop, loss, SEED, dir, gateway)?;
-        eprintln!("{text}");
-        runs.push(Listen::parse(text)?);
+        let run = e2e::loss_run(rltop, loss, SEED, dir, gateway)?;
+        eprintln!("{run}");
+        runs.push(run);
     }
     let gateway = runs.pop().expect("two runs");
     let alone = runs.pop().expect("two runs");
@@ -443,7 +397,7 @@ fn report(
     opts: &Options,
     load: &Result<Value, String>,
     iperf: &Result<Iperf, String>,
-    repair: &Option<Result<(Listen, Listen), String>>,
+    repair: &Option<Result<(LossRun, LossRun), String>>,
 ) -> String {
     let mut out = String::from("## TCP gateway (`cargo xtask bench gateway`)\n\n");
     let threads = load
@@ -615,26 +569,35 @@ fn report(
     }
     match repair {
         Some(Ok((alone, gateway))) => {
-            for (q, a, g) in [
-                ("p50", alone.p50, gateway.p50),
-                ("p99", alone.p99, gateway.p99),
+            let (a, g) = (&alone.listen.repairs, &gateway.listen.repairs);
+            for (q, a_ms, g_ms) in [
+                ("p50", a.stale_p50_ms, g.stale_p50_ms),
+                ("p99", a.stale_p99_ms, g.stale_p99_ms),
             ] {
+                let ms = |v: Option<f64>| v.map_or("–".into(), |v| format!("{v:.3} ms"));
+                let ratio = match (a_ms, g_ms) {
+                    (Some(a), Some(g)) if g > 0.0 => format!("{:.1}× shorter", a / g),
+                    _ => "–".into(),
+                };
                 out.push_str(&format!(
-                    "| gap-to-repair, time stale {q}, {LOSS_PERCENT} % loss | {g:.3} ms with a gateway ({} repairs) | {a:.3} ms snapshot-only ({} recoveries) | {:.1}× shorter | – |\n",
-                    gateway.repairs.map_or("?".into(), |n| n.to_string()),
-                    alone.repairs.map_or("?".into(), |n| n.to_string()),
-                    a / g,
+                    "| gap-to-repair, time stale {q}, {LOSS_PERCENT} % loss | {} with a gateway ({} repairs) | {} snapshot-only ({} recoveries) | {ratio} | – |\n",
+                    ms(g_ms),
+                    g.count,
+                    ms(a_ms),
+                    a.count,
                 ));
             }
             notes.push(format!(
-                "* Gap-to-repair, snapshot-only: {}; books equal the oracle's. `{}`\n",
-                alone.dropped(),
-                alone.summary()
+                "* Gap-to-repair, snapshot-only: {}, {} datagrams dropped; books equal the oracle's. `{}`\n",
+                alone.setup,
+                alone.dropped,
+                alone.line.trim()
             ));
             notes.push(format!(
-                "* Gap-to-repair, with `rltop gateway --source multicast` in the publisher's namespace: {}; books equal the oracle's. `{}`\n",
-                gateway.dropped(),
-                gateway.summary()
+                "* Gap-to-repair, with `rltop gateway --source multicast` in the publisher's namespace: {}, {} datagrams dropped; books equal the oracle's. `{}`\n",
+                gateway.setup,
+                gateway.dropped,
+                gateway.line.trim()
             ));
         }
         Some(Err(e)) => out.push_str(&format!(
