@@ -179,7 +179,7 @@ fn python_table(r: &serde_json::Value) -> Result<String, String> {
 /// tables), with the DPDK row (the `dpdk` feature, Debian's libdpdk-dev, installed if
 /// missing).
 fn publish() -> Result<(), String> {
-    pyenv::ensure_debian(&[
+    crate::debian::ensure_debian(&[
         ("pkg-config", "pkg-config"),
         ("/usr/include/dpdk/rte_ethdev.h", "libdpdk-dev"),
     ])?;

@@ -122,7 +122,7 @@ pub fn binance_sdk(rltop: &Path, dir: &Path) -> Result<String, String> {
         "pyenv-python-binance",
         &["-r", &requirements("python-binance")],
     )?;
-    crate::pyenv::ensure_debian(&[("node", "nodejs"), ("npm", "npm")])?;
+    crate::debian::ensure_debian(&[("node", "nodejs"), ("npm", "npm")])?;
     npm_ci(&tests.join("node"))?;
     let capture = dir.join("bridge-sim.pcap");
     let oracle = dir.join("bridge-oracle.json");
@@ -282,7 +282,7 @@ impl Clients {
 /// The page in headless Chromium: book and tape update, symbol switch, reconnect; a
 /// screenshot in target/e2e/bridge-page.png.
 pub fn browser(rltop: &Path, dir: &Path) -> Result<String, String> {
-    crate::pyenv::ensure_debian(&[("chromium", "chromium"), ("node", "nodejs"), ("npm", "npm")])?;
+    crate::debian::ensure_debian(&[("chromium", "chromium"), ("node", "nodejs"), ("npm", "npm")])?;
     let tests = root().join("reference/bridge/tests/browser");
     if !tests.join("node_modules/playwright-core").exists() {
         run_bounded(
@@ -362,9 +362,9 @@ fn hostile_page(rltop: &Path, dir: &Path, tests: &Path) -> Result<String, String
 
 /// The crate's tests that need Debian's redis-server and nginx.
 pub fn servers() -> Result<String, String> {
-    crate::pyenv::ensure_debian(&[("redis-server", "redis-server"), ("nginx", "nginx")])?;
+    crate::debian::ensure_debian(&[("redis-server", "redis-server"), ("nginx", "nginx")])?;
     let mut command = Command::new(env!("CARGO"));
-    if crate::test::have_nextest() {
+    if crate::process::have_nextest() {
         command.args([
             "nextest",
             "run",

@@ -927,7 +927,7 @@ pub fn run(args: &[String]) -> Result<usize, String> {
         // Everything the checks below start or build against: the namespaces and the
         // loss, the C subscriber (libev), the DPDK backend (libdpdk-dev through
         // pkg-config) and the reading of its capture (tshark).
-        crate::pyenv::ensure_debian(&[
+        crate::debian::ensure_debian(&[
             ("ip", "iproute2"),
             ("nft", "nftables"),
             ("/usr/include/ev.h", "libev-dev"),
@@ -949,7 +949,7 @@ pub fn run(args: &[String]) -> Result<usize, String> {
     }
     // The DPDK crate's own tests (EAL on net_pcap, net_null, net_ring; EAL errors): each
     // test file holds one EAL test and is its own process, as EAL initialises once.
-    let runner: &[&str] = if crate::test::have_nextest() {
+    let runner: &[&str] = if crate::process::have_nextest() {
         &["nextest", "run"]
     } else {
         &["test"]

@@ -75,11 +75,11 @@ fn host_triple() -> Result<String, String> {
 
 /// Builds the instrumented Rust library and both harnesses; their paths.
 fn build(dir: &Path) -> Result<(PathBuf, PathBuf), String> {
-    pyenv::ensure_debian(&[("clang", "clang"), ("clang", "libclang-rt-14-dev")])?;
+    crate::debian::ensure_debian(&[("clang", "clang"), ("clang", "libclang-rt-14-dev")])?;
     let root = root();
     let triple = host_triple()?;
     let target_dir = root.join("target/fuzz-build");
-    pyenv::run(
+    crate::process::run(
         Command::new(env!("CARGO"))
             .args([
                 "build",
@@ -99,7 +99,7 @@ fn build(dir: &Path) -> Result<(PathBuf, PathBuf), String> {
     let mut built = Vec::new();
     for name in ["decode", "feed"] {
         let out = dir.join(name);
-        pyenv::run(
+        crate::process::run(
             Command::new("clang")
                 .args([
                     "-std=c11",
@@ -350,7 +350,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
     let feed = fuzz(&feed_bin, &feed_corpus, &findings, seconds)?;
 
     // Python: every corpus input, expecting what the Rust testee answers.
-    crate::test::cargo(&["build", "--quiet", "-p", "rltop-conformance-rust"])?;
+    crate::process::cargo(&["build", "--quiet", "-p", "rltop-conformance-rust"])?;
     let rust = root
         .join("target/debug/rltop-conformance-rust")
         .display()

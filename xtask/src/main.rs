@@ -4,6 +4,7 @@ mod bench;
 mod bridge_e2e;
 mod conformance;
 mod ctests;
+mod debian;
 mod e2e;
 mod fuzz;
 mod gen;

@@ -171,7 +171,7 @@ fn codegen_command(readme: &str, schema: &Schema) -> Result<(), String> {
         .collect();
     let target = root().join("target");
     let target_dir = target.to_string_lossy();
-    crate::test::cargo(&[
+    crate::process::cargo(&[
         "build",
         "--quiet",
         "-p",

@@ -203,7 +203,7 @@ fn package_all(metadata: &Value) -> Result<(), String> {
     for (name, _) in &packaged {
         clean.extend(["-p", name]);
     }
-    crate::test::cargo(&clean)?;
+    crate::process::cargo(&clean)?;
     let mut args = vec![
         "package",
         "--workspace",
@@ -218,5 +218,5 @@ fn package_all(metadata: &Value) -> Result<(), String> {
     if std::env::var_os("CI").is_none() {
         args.push("--allow-dirty");
     }
-    crate::test::cargo(&args)
+    crate::process::cargo(&args)
 }

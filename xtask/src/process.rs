@@ -1,9 +1,48 @@
-//! Running a child process to completion within a time limit, with its output read as it
-//! comes (an output larger than a pipe's buffer must not stall the child).
+//! Running child processes, the one way xtask does: shown as `$ command` and an error that
+//! names it unless it succeeds ([`run`], [`cargo`]), or bounded in time with its output read as
+//! it comes ([`run_bounded`]: an output larger than a pipe's buffer must not stall the child).
 
 use std::io::Read;
 use std::process::{Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
+
+use crate::root;
+
+/// Runs `cmd`, shown as `$ what`; an error naming it unless it succeeds.
+pub fn run(cmd: &mut Command, what: &str) -> Result<(), String> {
+    eprintln!("$ {what}");
+    let status = cmd
+        .status()
+        .map_err(|e| format!("cannot run {what}: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("`{what}` failed ({status})\n"))
+    }
+}
+
+/// `cargo ARGS` in the repository root.
+pub fn cargo(args: &[&str]) -> Result<(), String> {
+    eprintln!("\n$ cargo {}", args.join(" "));
+    let status = Command::new(env!("CARGO"))
+        .args(args)
+        .current_dir(root())
+        .status()
+        .map_err(|e| format!("cannot run cargo: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("`cargo {}` failed\n", args.join(" ")))
+    }
+}
+
+/// Whether `cargo nextest` is installed.
+pub fn have_nextest() -> bool {
+    Command::new(env!("CARGO"))
+        .args(["nextest", "--version"])
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
 
 /// Runs `command` until it exits or `limit` passes (then it is killed: Err naming `what`).
 /// Ok: its exit status, stdout and stderr.

@@ -5,34 +5,9 @@
 use std::path::PathBuf;
 use std::process::Command;
 
+use crate::debian::apt_install;
+use crate::process::run;
 use crate::root;
-
-/// Runs `cmd`, shown as `$ what`; an error naming it unless it succeeds.
-pub fn run(cmd: &mut Command, what: &str) -> Result<(), String> {
-    eprintln!("$ {what}");
-    let status = cmd
-        .status()
-        .map_err(|e| format!("cannot run {what}: {e}"))?;
-    if status.success() {
-        Ok(())
-    } else {
-        Err(format!("`{what}` failed ({status})\n"))
-    }
-}
-
-pub fn apt_install(packages: &[&str]) -> Result<(), String> {
-    run(
-        Command::new("apt-get").arg("update").arg("-q"),
-        "apt-get update",
-    )?;
-    run(
-        Command::new("apt-get")
-            .args(["install", "-y", "-q"])
-            .args(packages)
-            .env("DEBIAN_FRONTEND", "noninteractive"),
-        &format!("apt-get install -y {}", packages.join(" ")),
-    )
-}
 
 /// target/pyenv/bin/python, created and filled on first use; `extra` are PyPI packages on
 /// top of the generated one (installed afresh each time, as it changes with the schema).
@@ -131,28 +106,4 @@ fn copy_tree(from: &std::path::Path, to: &std::path::Path) -> Result<(), String>
         }
     }
     Ok(())
-}
-
-/// Installs the Debian packages whose marker (a command on PATH, or an absolute path) is
-/// missing: `(marker, package)` pairs.
-pub fn ensure_debian(needs: &[(&str, &str)]) -> Result<(), String> {
-    let missing: Vec<&str> = needs
-        .iter()
-        .filter(|(marker, _)| {
-            if marker.starts_with('/') {
-                !std::path::Path::new(marker).exists()
-            } else {
-                !Command::new("sh")
-                    .args(["-c", &format!("command -v {marker}")])
-                    .output()
-                    .is_ok_and(|o| o.status.success())
-            }
-        })
-        .map(|(_, package)| *package)
-        .collect();
-    if missing.is_empty() {
-        Ok(())
-    } else {
-        apt_install(&missing)
-    }
 }

@@ -4,28 +4,8 @@
 
 use std::process::Command;
 
+use crate::process::{cargo, have_nextest};
 use crate::{conformance, ctests, pyenv, root};
-
-pub fn cargo(args: &[&str]) -> Result<(), String> {
-    eprintln!("\n$ cargo {}", args.join(" "));
-    let status = Command::new(env!("CARGO"))
-        .args(args)
-        .current_dir(root())
-        .status()
-        .map_err(|e| format!("cannot run cargo: {e}"))?;
-    if status.success() {
-        Ok(())
-    } else {
-        Err(format!("`cargo {}` failed\n", args.join(" ")))
-    }
-}
-
-pub fn have_nextest() -> bool {
-    Command::new(env!("CARGO"))
-        .args(["nextest", "--version"])
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
 
 /// The conformance suite against one testee, with its list of known failures if any.
 fn conform(name: &str, testee: &str, failure_list: Option<&str>) -> Result<(), String> {

@@ -38,7 +38,7 @@ use serde_json::Value;
 
 use super::bridge::{build, free_port, target_dir, Process};
 use crate::e2e::{self, GatewaySetup, Loss, LossRun};
-use crate::{process::run_bounded, pyenv};
+use crate::process::run_bounded;
 
 /// Everything after the builds.
 const BUDGET: Duration = Duration::from_secs(240);
@@ -81,7 +81,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
     if root {
         debian.extend([("ip", "iproute2"), ("nft", "nftables")]);
     }
-    pyenv::ensure_debian(&debian)?;
+    crate::debian::ensure_debian(&debian)?;
     build(&["-p", "rltop-cli"])?;
     build(&["-p", "xtask", "--bin", "gateway_load"])?;
     let release = target_dir().join("release");
