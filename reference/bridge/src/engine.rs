@@ -206,7 +206,7 @@ fn handle(
                     if let Err(refused) = market.define(d, &mut symbols) {
                         metrics.definitions_refused.fetch_add(1, Relaxed);
                         if refused.first {
-                            eprintln!("rltop bridge: {refused}");
+                            tracing::warn!("{refused}");
                         }
                     }
                 }

@@ -210,7 +210,7 @@ async fn accept_loop(
                     .metrics
                     .accept_errors
                     .fetch_add(1, Relaxed);
-                eprintln!("rltop bridge: accept: {e}");
+                tracing::warn!("accept: {e}");
                 tokio::time::sleep(Duration::from_millis(50)).await;
                 continue;
             }
@@ -238,7 +238,7 @@ async fn accept_loop(
 /// own text, not the peer's bytes).
 fn tls_failed(server: &Server, peer: SocketAddr, why: &str) {
     server.shared.hub.metrics.tls_failures.fetch_add(1, Relaxed);
-    eprintln!("rltop bridge: TLS handshake with {peer} failed: {why}");
+    tracing::warn!(%peer, "TLS handshake failed: {why}");
 }
 
 async fn serve<I>(io: I, server: Arc<Server>, peer: SocketAddr)

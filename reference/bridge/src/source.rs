@@ -232,8 +232,8 @@ fn read_capture(path: &PathBuf) -> Result<Vec<rltop_capture::Packet>, String> {
         packets.push(p.map_err(|e| format!("{}: {e}", path.display()))?);
     }
     if reader.fragments_skipped() > 0 {
-        eprintln!(
-            "rltop bridge: warning: {}: {} IPv4 fragment(s) passed over (fragmented datagrams are not reassembled)",
+        tracing::warn!(
+            "{}: {} IPv4 fragment(s) passed over (fragmented datagrams are not reassembled)",
             path.display(),
             reader.fragments_skipped()
         );

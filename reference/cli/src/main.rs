@@ -177,8 +177,20 @@ fn plan(args: PlanArgs) -> Result<(), String> {
     Ok(())
 }
 
+/// Logs (the servers' accept and TLS failures, refusals, warnings) go to stderr as
+/// `tracing` events, filtered by `RUST_LOG` (default: `info`).
+fn init_logs() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    init_logs();
     let (name, result) = match cli.command {
         Command::Sim(a) => ("sim", sim(a)),
         Command::Publish(a) => ("publish", publish::run(a)),

@@ -20,7 +20,7 @@ pub async fn serve(listener: TcpListener, gateway: Gateway) {
             Ok((stream, _)) => stream,
             Err(e) => {
                 // Out of descriptors and the like: say so, wait, do not spin.
-                eprintln!("rltop gateway: /metrics accept: {e}");
+                tracing::warn!("/metrics accept: {e}");
                 tokio::time::sleep(Duration::from_millis(10)).await;
                 continue;
             }

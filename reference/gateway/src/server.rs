@@ -727,10 +727,14 @@ impl Gateway {
             tokio::select! {
                 _ = &mut stop => break,
                 accepted = listener.accept() => {
-                    let Ok((stream, _peer)) = accepted else {
-                        // Out of descriptors and the like: try again shortly.
-                        tokio::time::sleep(Duration::from_millis(10)).await;
-                        continue;
+                    let (stream, _peer) = match accepted {
+                        Ok(accepted) => accepted,
+                        Err(e) => {
+                            // Out of descriptors and the like: say so, try again shortly.
+                            tracing::warn!("accept: {e}");
+                            tokio::time::sleep(Duration::from_millis(10)).await;
+                            continue;
+                        }
                     };
                     let gw = self.clone();
                     tokio::spawn(async move { gw.connection(stream).await });
