@@ -5,7 +5,7 @@
 //!   clients: token login, channels multiplexed on one connection, live fan-out, replay of
 //!   ranges as the original bytes, heartbeats and idle timeout, bounded queues with slow
 //!   consumers closed with a reason, a connection limit, a replay rate limit, `/metrics`.
-//! * [`client`]: one [`Connection`](client::Connection), and a [`Pool`](client::Pool) of
+//! * [`client`]: one [`Connection`](client::Connection), and a [`Pool`] of
 //!   them (seed 003: several connections, health-checked, reconnected with backoff, requests
 //!   spread over them).
 //! * [`recovery`]: the pool put to the feed handler's use: a session gap is asked for by
@@ -16,7 +16,6 @@
 //! and the rest of channel `Session`); [`wire`] frames them on a byte stream.
 
 pub mod client;
-mod metrics;
 pub mod recovery;
 pub mod retention;
 pub mod server;
