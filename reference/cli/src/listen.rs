@@ -204,6 +204,123 @@ fn on_event(
     }
 }
 
+/// What the loop keeps from one datagram to the next.
+struct State<'a> {
+    args: &'a ListenArgs,
+    endpoints: &'a [rltop_net::plan::Endpoint],
+    /// The statistics sessions whose end of session ends `--until-end`.
+    end_sessions: HashSet<u64>,
+    feed: FeedHandler,
+    latency: Latency,
+    c: Counters,
+    recovery: Option<rltop_gateway::Recovery>,
+    pcap: Option<Pcap>,
+    out: std::io::BufWriter<std::io::StdoutLock<'static>>,
+}
+
+impl State<'_> {
+    /// One datagram off a multicast group: recorded, timed, then through the feed handler.
+    fn datagram(&mut self, d: &rltop_net::mcast::Received<'_>) {
+        let endpoint = &self.endpoints[d.group];
+        let now = if d.rx_ns != 0 { d.rx_ns } else { realtime_ns() };
+        if let Some(w) = self.pcap.as_mut() {
+            let from = std::net::SocketAddrV4::new(std::net::Ipv4Addr::UNSPECIFIED, 0);
+            if let Err(e) = w.write(now, from, endpoint.addr, d.payload) {
+                let e = std::io::Error::new(e.kind(), format!("pcap: {e}"));
+                self.c.io_error.get_or_insert(e);
+            }
+        }
+        if d.rx_ns != 0 {
+            header_latencies(d.payload, d.rx_ns, &mut self.latency);
+        }
+        if d.truncated {
+            self.c.rejected += 1;
+            if self.c.reported < 10 {
+                self.c.reported += 1;
+                eprintln!(
+                    "rltop listen: {}: a datagram larger than the receive buffer was cut",
+                    endpoint.addr
+                );
+            }
+        }
+        let line = match endpoint.line {
+            Line::A => rltop_feed::Line::A,
+            Line::B => rltop_feed::Line::B,
+        };
+        let (group, json) = (endpoint.addr, self.args.json);
+        let (c, out, end_sessions) = (&mut self.c, &mut self.out, &self.end_sessions);
+        let recovery = &mut self.recovery;
+        self.feed.on_datagram_from(line, d.payload, &mut |e| {
+            if let Some(r) = recovery.as_mut() {
+                r.on_event(&e);
+            }
+            let json: Option<&mut dyn Write> = if json { Some(&mut *out) } else { None };
+            on_event(&e, now, &group, c, end_sessions, json);
+        });
+    }
+
+    /// What the gateway sent (replays; with `--unicast`, everything), waiting up to `wait`.
+    fn gateway_poll(&mut self, wait: Duration) {
+        let Some(r) = self.recovery.as_mut() else {
+            return;
+        };
+        let label = self.args.gateway.as_deref().unwrap_or_default();
+        let (c, out, end_sessions, json) = (
+            &mut self.c,
+            &mut self.out,
+            &self.end_sessions,
+            self.args.json,
+        );
+        r.poll(&mut self.feed, wait, &mut |e| {
+            let json: Option<&mut dyn Write> = if json { Some(&mut *out) } else { None };
+            on_event(&e, realtime_ns(), &label, c, end_sessions, json);
+        });
+    }
+}
+
+/// Latency of every message of `payload` whose frame is whole: header timestamp → `rx_ns`.
+/// (Framing only; the feed handler verifies the messages.)
+fn header_latencies(payload: &[u8], rx_ns: u64, latency: &mut Latency) {
+    let header_size = std::mem::size_of::<rltop::MessageHeader>();
+    let mut at = 0;
+    while let Some(bytes) = payload.get(at..at + header_size) {
+        let h: &rltop::MessageHeader = rltop_runtime::bytemuck::from_bytes(bytes);
+        let len = usize::from(h.length());
+        if len < header_size || at + len > payload.len() {
+            break;
+        }
+        if rx_ns >= h.timestamp() {
+            latency.add(rx_ns - h.timestamp());
+        }
+        at += len;
+    }
+}
+
+fn gateway_recovery(args: &ListenArgs) -> Result<Option<rltop_gateway::Recovery>, String> {
+    let Some(addr) = &args.gateway else {
+        return Ok(None);
+    };
+    let pool = rltop_gateway::Pool::start(rltop_gateway::ClientConfig {
+        addr: addr.clone(),
+        token: args.token.clone(),
+        name: "rltop listen".into(),
+        connections: args.pool as usize,
+        subscribe: args.unicast.then(rltop_gateway::Subscription::everything),
+        ..rltop_gateway::ClientConfig::default()
+    })?;
+    Ok(Some(rltop_gateway::Recovery::new(pool)))
+}
+
+type Pcap = rltop_capture::PcapWriter<std::io::BufWriter<std::fs::File>>;
+
+fn pcap_out(path: Option<&PathBuf>) -> Result<Option<Pcap>, String> {
+    let Some(p) = path else { return Ok(None) };
+    let file = std::fs::File::create(p).map_err(|e| format!("{}: {e}", p.display()))?;
+    rltop_capture::PcapWriter::new(std::io::BufWriter::new(file))
+        .map(Some)
+        .map_err(|e| format!("{}: {e}", p.display()))
+}
+
 pub fn run(args: ListenArgs) -> Result<(), String> {
     let plan = crate::load_plan(args.plan.as_ref())?;
     let iface = resolve_interface(&args.iface)?;
@@ -214,52 +331,33 @@ pub fn run(args: ListenArgs) -> Result<(), String> {
     } else {
         Some(Receiver::join(&groups, iface, args.rcvbuf)?)
     };
-    let mut recovery = match &args.gateway {
-        Some(addr) => Some(rltop_gateway::Recovery::new(rltop_gateway::Pool::start(
-            rltop_gateway::ClientConfig {
-                addr: addr.clone(),
-                token: args.token.clone(),
-                name: "rltop listen".into(),
-                connections: args.pool as usize,
-                subscribe: args.unicast.then(rltop_gateway::Subscription::everything),
-                ..rltop_gateway::ClientConfig::default()
-            },
-        )?)),
-        None => None,
-    };
-    let end_sessions: HashSet<u64> = endpoints
-        .iter()
-        .filter(|e| e.stream == Stream::Statistics)
-        .map(|e| e.session)
-        .collect();
-    let mut pcap = match &args.pcap_out {
-        Some(p) => Some(
-            rltop_capture::PcapWriter::new(std::io::BufWriter::new(
-                std::fs::File::create(p).map_err(|e| format!("{}: {e}", p.display()))?,
-            ))
-            .map_err(|e| format!("{}: {e}", p.display()))?,
-        ),
-        None => None,
+    let mut st = State {
+        args: &args,
+        endpoints: &endpoints,
+        end_sessions: endpoints
+            .iter()
+            .filter(|e| e.stream == Stream::Statistics)
+            .map(|e| e.session)
+            .collect(),
+        feed: FeedHandler::default(),
+        latency: Latency {
+            samples: Vec::new(),
+            seen: 0,
+            rng: 0x9E37_79B9_7F4A_7C15,
+        },
+        c: Counters::default(),
+        recovery: gateway_recovery(&args)?,
+        pcap: pcap_out(args.pcap_out.as_ref())?,
+        out: std::io::BufWriter::new(std::io::stdout().lock()),
     };
     stop_on_signals();
     let started = Instant::now();
     // A duration past what the clock can hold is no deadline at all.
     let deadline = args.duration.and_then(|d| started.checked_add(d));
     let table = !args.json && !args.quiet && is_terminal();
-    let mut feed = FeedHandler::default();
-    let mut latency = Latency {
-        samples: Vec::new(),
-        seen: 0,
-        rng: 0x9E37_79B9_7F4A_7C15,
-    };
-    let mut c = Counters::default();
     let mut ended_at: Option<Instant> = None;
     let mut last_draw = Instant::now();
-    let stdout = std::io::stdout();
-    let mut out = std::io::BufWriter::new(stdout.lock());
-    let mut datagrams = 0u64;
-    let mut bytes = 0u64;
-    let gateway_label = args.gateway.clone().unwrap_or_default();
+    let (mut datagrams, mut bytes) = (0u64, 0u64);
     loop {
         if stopped() || deadline.is_some_and(|d| Instant::now() >= d) {
             break;
@@ -269,89 +367,16 @@ pub fn run(args: ListenArgs) -> Result<(), String> {
         }
         if let Some(rx) = rx.as_mut() {
             // With a gateway, come back soon for what it sends.
-            let wait = if recovery.is_some() {
-                Duration::from_millis(2)
-            } else {
-                Duration::from_millis(50)
-            };
-            rx.poll(wait, &mut |d| {
-                let now = if d.rx_ns != 0 { d.rx_ns } else { realtime_ns() };
-                if let Some(w) = pcap.as_mut() {
-                    if let Err(e) = w.write(
-                        now,
-                        std::net::SocketAddrV4::new(std::net::Ipv4Addr::UNSPECIFIED, 0),
-                        endpoints[d.group].addr,
-                        d.payload,
-                    ) {
-                        let e = std::io::Error::new(e.kind(), format!("pcap: {e}"));
-                        c.io_error.get_or_insert(e);
-                    }
-                }
-                // Latency of every message whose frame is whole: header timestamp → receive.
-                // (Framing only; the feed handler verifies the messages.)
-                let header_size = std::mem::size_of::<rltop::MessageHeader>();
-                let mut at = 0;
-                while let Some(bytes) = d.payload.get(at..at + header_size) {
-                    let h: &rltop::MessageHeader = rltop_runtime::bytemuck::from_bytes(bytes);
-                    let len = usize::from(h.length());
-                    if len < header_size || at + len > d.payload.len() {
-                        break;
-                    }
-                    if d.rx_ns != 0 && d.rx_ns >= h.timestamp() {
-                        latency.add(d.rx_ns - h.timestamp());
-                    }
-                    at += len;
-                }
-                if d.truncated {
-                    c.rejected += 1;
-                    if c.reported < 10 {
-                        c.reported += 1;
-                        eprintln!(
-                            "rltop listen: {}: a datagram larger than the receive buffer was cut",
-                            endpoints[d.group].addr
-                        );
-                    }
-                }
-                let line = match endpoints[d.group].line {
-                    Line::A => rltop_feed::Line::A,
-                    Line::B => rltop_feed::Line::B,
-                };
-                let group = endpoints[d.group].addr;
-                feed.on_datagram_from(line, d.payload, &mut |e| {
-                    if let Some(r) = recovery.as_mut() {
-                        r.on_event(&e);
-                    }
-                    let json: Option<&mut dyn Write> =
-                        if args.json { Some(&mut out) } else { None };
-                    on_event(&e, now, &group, &mut c, &end_sessions, json);
-                });
-            })
-            .map_err(|e| format!("receive: {e}"))?;
-            datagrams = rx.stats.datagrams;
-            bytes = rx.stats.bytes;
+            let wait = Duration::from_millis(if st.recovery.is_some() { 2 } else { 50 });
+            rx.poll(wait, &mut |d| st.datagram(&d))
+                .map_err(|e| format!("receive: {e}"))?;
+            (datagrams, bytes) = (rx.stats.datagrams, rx.stats.bytes);
+            st.gateway_poll(Duration::ZERO);
+        } else {
+            st.gateway_poll(Duration::from_millis(50));
+            bytes = st.recovery.as_ref().map_or(0, |r| r.stats().bytes);
         }
-        if let Some(r) = recovery.as_mut() {
-            let wait = if rx.is_some() {
-                Duration::ZERO
-            } else {
-                Duration::from_millis(50)
-            };
-            r.poll(&mut feed, wait, &mut |e| {
-                let json: Option<&mut dyn Write> = if args.json { Some(&mut out) } else { None };
-                on_event(
-                    &e,
-                    realtime_ns(),
-                    &gateway_label,
-                    &mut c,
-                    &end_sessions,
-                    json,
-                );
-            });
-            if rx.is_none() {
-                bytes = r.stats().bytes;
-            }
-        }
-        if let Some(e) = c.io_error.take() {
+        if let Some(e) = st.c.io_error.take() {
             // `rltop listen --json | head`: a closed pipe ends the listener quietly.
             if e.kind() == std::io::ErrorKind::BrokenPipe {
                 break;
@@ -360,16 +385,31 @@ pub fn run(args: ListenArgs) -> Result<(), String> {
         }
         if args.until_end
             && ended_at.is_none()
-            && !end_sessions.is_empty()
-            && c.ended.len() == end_sessions.len()
+            && !st.end_sessions.is_empty()
+            && st.c.ended.len() == st.end_sessions.len()
         {
             ended_at = Some(Instant::now());
         }
         if table && last_draw.elapsed() >= Duration::from_millis(250) {
-            draw(&mut out, &feed, &c, started).map_err(|e| e.to_string())?;
+            draw(&mut st.out, &st.feed, &st.c, started).map_err(|e| e.to_string())?;
             last_draw = Instant::now();
         }
     }
+    report(st, datagrams, bytes, table)
+}
+
+/// At exit: the summary (line and JSON), and the books with `--books-out`.
+fn report(st: State<'_>, datagrams: u64, bytes: u64, table: bool) -> Result<(), String> {
+    let State {
+        args,
+        feed,
+        mut latency,
+        mut c,
+        recovery,
+        pcap,
+        mut out,
+        ..
+    } = st;
     let _ = out.flush();
     drop(out);
     let end = realtime_ns();
