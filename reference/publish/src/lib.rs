@@ -177,6 +177,13 @@ fn book_side(side: Side) -> rltop_book::Side {
     }
 }
 
+fn opposite(side: Side) -> Side {
+    match side {
+        Side::Buy => Side::Sell,
+        Side::Sell => Side::Buy,
+    }
+}
+
 fn wire_side(side: rltop_book::Side) -> Side {
     match side {
         rltop_book::Side::Bid => Side::Buy,
@@ -557,32 +564,29 @@ impl<T: Transport> Publisher<T> {
         move |error| PublishError::Refused { symbol_id, error }
     }
 
-    fn apply(&mut self, event: &Event, now_ns: u64) -> Result<(), PublishError> {
+    /// The instrument `event` concerns, introduced by it if it can be published: a change
+    /// to an order of an instrument never seen, or an empty order, is refused before
+    /// anything is kept.
+    fn instrument_for(&mut self, event: &Event, now_ns: u64) -> Result<usize, PublishError> {
         let symbol_id = event.symbol_id();
-        // Only what can be published introduces an instrument: a change to an order of an
-        // instrument never seen, or an empty order, is refused before anything is kept.
-        let unknown = |order_id| PublishError::Refused {
-            symbol_id,
-            error: BookError::UnknownOrder { order_id },
-        };
-        let i = match *event {
+        let refused = |error| PublishError::Refused { symbol_id, error };
+        match *event {
             Event::Modify { order_id, .. }
             | Event::Cancel { order_id, .. }
             | Event::Execute { order_id, .. } => self
                 .instrument_index(symbol_id)
-                .ok_or_else(|| unknown(order_id))?,
+                .ok_or_else(|| refused(BookError::UnknownOrder { order_id })),
             Event::Add {
                 order_id,
                 quantity: 0,
                 ..
-            } => {
-                return Err(PublishError::Refused {
-                    symbol_id,
-                    error: BookError::ZeroQuantity { order_id },
-                })
-            }
-            _ => self.instrument(symbol_id, now_ns),
-        };
+            } => Err(refused(BookError::ZeroQuantity { order_id })),
+            _ => Ok(self.instrument(symbol_id, now_ns)),
+        }
+    }
+
+    fn apply(&mut self, event: &Event, now_ns: u64) -> Result<(), PublishError> {
+        let i = self.instrument_for(event, now_ns)?;
         match *event {
             Event::Add {
                 order_id,
@@ -592,117 +596,25 @@ impl<T: Transport> Publisher<T> {
                 flags,
                 ..
             } => {
-                let inst = &mut self.instruments[i];
-                let after = inst
-                    .book
-                    .add(&rltop_book::Add {
-                        order_id,
-                        side: book_side(side),
-                        price,
-                        qty: quantity,
-                        hidden: flags.contains(OrderFlags::HIDDEN),
-                        level: LevelState::default(),
-                    })
-                    .map_err(Self::refused(symbol_id))?;
-                let mut m = AddOrder::new();
-                m.set_order_book_seq(inst.next_book_seq());
-                m.set_order_id(order_id);
-                m.set_symbol_id(symbol_id);
-                m.set_side(side);
-                m.set_flags(flags);
-                m.set_price(price);
-                m.set_quantity(quantity);
-                m.set_level_quantity(after.qty);
-                m.set_level_order_count(after.count);
-                let group = inst.group;
-                self.put(group, &mut m, now_ns);
-                self.after_increment(i, now_ns);
+                let add = rltop_book::Add {
+                    order_id,
+                    side: book_side(side),
+                    price,
+                    qty: quantity,
+                    hidden: flags.contains(OrderFlags::HIDDEN),
+                    level: LevelState::default(),
+                };
+                self.add_order(i, &add, flags, now_ns)?;
             }
             Event::Modify {
                 order_id,
                 price,
                 quantity,
                 ..
-            } => {
-                let inst = &mut self.instruments[i];
-                let o = resting(&inst.book, symbol_id, order_id)?;
-                let kind = if price != o.price {
-                    ModifyType::PriceModify
-                } else if quantity < o.qty {
-                    ModifyType::QuantityDecrease
-                } else if quantity > o.qty {
-                    ModifyType::QuantityIncrease
-                } else {
-                    return Err(PublishError::NoChange {
-                        symbol_id,
-                        order_id,
-                    });
-                };
-                let (old_after, new_after) = inst
-                    .book
-                    .modify(&rltop_book::Modify {
-                        order_id,
-                        side: o.side,
-                        kind: match kind {
-                            ModifyType::PriceModify => rltop_book::ModifyKind::Price,
-                            ModifyType::QuantityDecrease => {
-                                rltop_book::ModifyKind::QuantityDecrease
-                            }
-                            ModifyType::QuantityIncrease => {
-                                rltop_book::ModifyKind::QuantityIncrease
-                            }
-                        },
-                        old_price: o.price,
-                        new_price: price,
-                        new_qty: quantity,
-                        old_level: LevelState::default(),
-                        new_level: LevelState::default(),
-                    })
-                    .map_err(Self::refused(symbol_id))?;
-                let mut m = ModifyOrder::new();
-                m.set_order_book_seq(inst.next_book_seq());
-                m.set_order_id(order_id);
-                m.set_symbol_id(symbol_id);
-                m.set_side(wire_side(o.side));
-                m.set_modify_type(kind);
-                m.set_old_price(o.price);
-                m.set_new_price(price);
-                m.set_new_quantity(quantity);
-                m.set_old_level_quantity(old_after.qty);
-                m.set_old_level_order_count(old_after.count);
-                m.set_new_level_quantity(new_after.qty);
-                m.set_new_level_order_count(new_after.count);
-                let group = inst.group;
-                self.put(group, &mut m, now_ns);
-                self.after_increment(i, now_ns);
-            }
+            } => self.modify_order(i, order_id, price, quantity, now_ns)?,
             Event::Cancel {
                 order_id, reason, ..
-            } => {
-                let inst = &mut self.instruments[i];
-                let o = resting(&inst.book, symbol_id, order_id)?;
-                let after = inst
-                    .book
-                    .delete(&rltop_book::Delete {
-                        order_id,
-                        side: o.side,
-                        price: o.price,
-                        level: LevelState::default(),
-                    })
-                    .map_err(Self::refused(symbol_id))?;
-                let mut m = DeleteOrder::new();
-                m.set_order_book_seq(inst.next_book_seq());
-                m.set_order_id(order_id);
-                m.set_symbol_id(symbol_id);
-                m.set_side(wire_side(o.side));
-                m.set_delete_reason(reason);
-                m.set_price(o.price);
-                m.set_level_quantity(after.qty);
-                m.set_level_order_count(after.count);
-                let group = inst.group;
-                self.put(group, &mut m, now_ns);
-                self.after_increment(i, now_ns);
-            }
+            } => self.delete_order(i, order_id, reason, now_ns)?,
             Event::Execute {
                 order_id,
                 quantity,
@@ -710,44 +622,14 @@ impl<T: Transport> Publisher<T> {
                 taker_order_id,
                 ..
             } => {
-                let inst = &mut self.instruments[i];
-                let o = resting(&inst.book, symbol_id, order_id)?;
-                let remaining = o.qty.saturating_sub(quantity);
-                let after = inst
-                    .book
-                    .execute(&rltop_book::Execute {
-                        order_id,
-                        side: o.side,
-                        price: o.price,
-                        executed: quantity,
-                        remaining,
-                        level: LevelState::default(),
-                    })
-                    .map_err(Self::refused(symbol_id))?;
-                let side = wire_side(o.side);
-                let mut e = ExecuteOrder::new();
-                e.set_order_book_seq(inst.next_book_seq());
-                e.set_order_id(order_id);
-                e.set_symbol_id(symbol_id);
-                e.set_side(side);
-                e.set_price(o.price);
-                e.set_executed_quantity(quantity);
-                e.set_remaining_quantity(remaining);
-                e.set_trade_id(trade_id);
-                e.set_level_quantity(after.qty);
-                e.set_level_order_count(after.count);
-                let group = inst.group;
-                self.put(group, &mut e, now_ns);
-                let taker_side = match side {
-                    Side::Buy => Side::Sell,
-                    Side::Sell => Side::Buy,
-                };
+                let o = resting(&self.instruments[i].book, event.symbol_id(), order_id)?;
+                self.execute_order(i, &o, quantity, trade_id, now_ns)?;
                 self.trade(
                     i,
                     trade_id,
                     o.price,
                     quantity,
-                    taker_side,
+                    opposite(wire_side(o.side)),
                     order_id,
                     taker_order_id,
                     now_ns,
@@ -795,6 +677,165 @@ impl<T: Transport> Publisher<T> {
             Event::Kline(ref k) => self.statistic(i, &mut { **k }, now_ns),
             Event::Liquidation(ref l) => self.statistic(i, &mut { **l }, now_ns),
         }
+        Ok(())
+    }
+
+    /// An increment of instrument `i`, on its group's incremental stream; then what follows
+    /// every increment (a snapshot due, …).
+    fn increment<M: Message>(&mut self, i: usize, msg: &mut M, now_ns: u64) {
+        let group = self.instruments[i].group;
+        self.put(group, msg, now_ns);
+        self.after_increment(i, now_ns);
+    }
+
+    fn add_order(
+        &mut self,
+        i: usize,
+        add: &rltop_book::Add,
+        flags: OrderFlags,
+        now_ns: u64,
+    ) -> Result<(), PublishError> {
+        let inst = &mut self.instruments[i];
+        let symbol_id = inst.symbol_id;
+        let after = inst.book.add(add).map_err(Self::refused(symbol_id))?;
+        let mut m = AddOrder::new();
+        m.set_order_book_seq(inst.next_book_seq());
+        m.set_order_id(add.order_id);
+        m.set_symbol_id(symbol_id);
+        m.set_side(wire_side(add.side));
+        m.set_flags(flags);
+        m.set_price(add.price);
+        m.set_quantity(add.qty);
+        m.set_level_quantity(after.qty);
+        m.set_level_order_count(after.count);
+        self.increment(i, &mut m, now_ns);
+        Ok(())
+    }
+
+    fn modify_order(
+        &mut self,
+        i: usize,
+        order_id: u64,
+        price: i64,
+        quantity: u64,
+        now_ns: u64,
+    ) -> Result<(), PublishError> {
+        let inst = &mut self.instruments[i];
+        let symbol_id = inst.symbol_id;
+        let o = resting(&inst.book, symbol_id, order_id)?;
+        let (kind, book_kind) = if price != o.price {
+            (ModifyType::PriceModify, rltop_book::ModifyKind::Price)
+        } else if quantity < o.qty {
+            let kind = rltop_book::ModifyKind::QuantityDecrease;
+            (ModifyType::QuantityDecrease, kind)
+        } else if quantity > o.qty {
+            let kind = rltop_book::ModifyKind::QuantityIncrease;
+            (ModifyType::QuantityIncrease, kind)
+        } else {
+            return Err(PublishError::NoChange {
+                symbol_id,
+                order_id,
+            });
+        };
+        let (old_after, new_after) = inst
+            .book
+            .modify(&rltop_book::Modify {
+                order_id,
+                side: o.side,
+                kind: book_kind,
+                old_price: o.price,
+                new_price: price,
+                new_qty: quantity,
+                old_level: LevelState::default(),
+                new_level: LevelState::default(),
+            })
+            .map_err(Self::refused(symbol_id))?;
+        let mut m = ModifyOrder::new();
+        m.set_order_book_seq(inst.next_book_seq());
+        m.set_order_id(order_id);
+        m.set_symbol_id(symbol_id);
+        m.set_side(wire_side(o.side));
+        m.set_modify_type(kind);
+        m.set_old_price(o.price);
+        m.set_new_price(price);
+        m.set_new_quantity(quantity);
+        m.set_old_level_quantity(old_after.qty);
+        m.set_old_level_order_count(old_after.count);
+        m.set_new_level_quantity(new_after.qty);
+        m.set_new_level_order_count(new_after.count);
+        self.increment(i, &mut m, now_ns);
+        Ok(())
+    }
+
+    fn delete_order(
+        &mut self,
+        i: usize,
+        order_id: u64,
+        reason: DeleteReason,
+        now_ns: u64,
+    ) -> Result<(), PublishError> {
+        let inst = &mut self.instruments[i];
+        let symbol_id = inst.symbol_id;
+        let o = resting(&inst.book, symbol_id, order_id)?;
+        let after = inst
+            .book
+            .delete(&rltop_book::Delete {
+                order_id,
+                side: o.side,
+                price: o.price,
+                level: LevelState::default(),
+            })
+            .map_err(Self::refused(symbol_id))?;
+        let mut m = DeleteOrder::new();
+        m.set_order_book_seq(inst.next_book_seq());
+        m.set_order_id(order_id);
+        m.set_symbol_id(symbol_id);
+        m.set_side(wire_side(o.side));
+        m.set_delete_reason(reason);
+        m.set_price(o.price);
+        m.set_level_quantity(after.qty);
+        m.set_level_order_count(after.count);
+        self.increment(i, &mut m, now_ns);
+        Ok(())
+    }
+
+    /// The increment of an execution of resting order `o` (its public trade and what follows
+    /// the increment are the caller's: the trade goes between them).
+    fn execute_order(
+        &mut self,
+        i: usize,
+        o: &rltop_book::OrderView,
+        quantity: u64,
+        trade_id: u64,
+        now_ns: u64,
+    ) -> Result<(), PublishError> {
+        let inst = &mut self.instruments[i];
+        let symbol_id = inst.symbol_id;
+        let remaining = o.qty.saturating_sub(quantity);
+        let after = inst
+            .book
+            .execute(&rltop_book::Execute {
+                order_id: o.order_id,
+                side: o.side,
+                price: o.price,
+                executed: quantity,
+                remaining,
+                level: LevelState::default(),
+            })
+            .map_err(Self::refused(symbol_id))?;
+        let mut e = ExecuteOrder::new();
+        e.set_order_book_seq(inst.next_book_seq());
+        e.set_order_id(o.order_id);
+        e.set_symbol_id(symbol_id);
+        e.set_side(wire_side(o.side));
+        e.set_price(o.price);
+        e.set_executed_quantity(quantity);
+        e.set_remaining_quantity(remaining);
+        e.set_trade_id(trade_id);
+        e.set_level_quantity(after.qty);
+        e.set_level_order_count(after.count);
+        let group = inst.group;
+        self.put(group, &mut e, now_ns);
         Ok(())
     }
 
