@@ -573,6 +573,196 @@ pub struct Port {
 // longer touches the pool once the Port has moved away.
 unsafe impl Send for Port {}
 
+/// The settings [`Port::open`] cannot work with, refused before EAL starts.
+fn check_config(cfg: &Config) -> Result<(), Error> {
+    if cfg.burst == 0 || cfg.burst > usize::from(u16::MAX) {
+        return Err(Error::InvalidConfig(format!(
+            "burst is {}; it must be 1..=65535",
+            cfg.burst
+        )));
+    }
+    // The whole frame must fit one mbuf's data room, a u16 with the headroom.
+    let max_mtu = usize::from(u16::MAX) - ffi::RTE_PKTMBUF_HEADROOM - frame::HEADERS;
+    if cfg.mtu == 0 || cfg.mtu > max_mtu {
+        return Err(Error::InvalidConfig(format!(
+            "mtu (the largest UDP payload) is {}; it must be 1..={max_mtu} (a frame must fit \
+             one packet buffer)",
+            cfg.mtu
+        )));
+    }
+    if (cfg.mbufs as usize) < cfg.burst {
+        return Err(Error::InvalidConfig(format!(
+            "mbufs is {}, fewer than one burst of {}",
+            cfg.mbufs, cfg.burst
+        )));
+    }
+    Ok(())
+}
+
+/// Initialises EAL with `cfg.eal_args`, once a process. Returns the mark in EAL's log from
+/// which later errors quote it.
+fn init_eal(cfg: &Config) -> Result<u64, Error> {
+    let argv_strings: Vec<CString> = std::iter::once(PROGRAM.to_owned())
+        .chain(cfg.eal_args.iter().cloned())
+        .map(CString::new)
+        .collect::<Result<_, _>>()
+        .map_err(|e| Error::InvalidConfig(format!("an EAL argument contains a NUL byte: {e}")))?;
+    if EAL_CLAIMED.swap(true, Ordering::SeqCst) {
+        return Err(Error::EalAlreadyInitialised);
+    }
+    eal_log::install();
+    let mark = eal_log::mark();
+    // EAL may keep pointers into argv (and permutes the array), so both live for the
+    // rest of the process: leaked once, as EAL is initialised once.
+    let argv: &'static mut [*mut c_char] = Vec::leak(
+        argv_strings
+            .into_iter()
+            .map(CString::into_raw)
+            .collect::<Vec<_>>(),
+    );
+    let argc = argv.len() as c_int;
+    // SAFETY: argv holds argc valid NUL-terminated strings that are never freed; this
+    // is the only rte_eal_init call of the process (EAL_CLAIMED).
+    let rc =
+        eal_log::with_stdout_on_stderr(|| unsafe { ffi::rte_eal_init(argc, argv.as_mut_ptr()) });
+    if rc < 0 {
+        // SAFETY: reads the calling thread's rte_errno, set by the failed rte_eal_init.
+        let code = unsafe { ffi::rltop_errno() };
+        let log = eal_log::since(mark);
+        // SAFETY: geteuid has no preconditions.
+        let euid = unsafe { libc::geteuid() };
+        return Err(Error::Eal {
+            code,
+            args: cfg.eal_args.join(" "),
+            hint: eal_hint(code, &cfg.eal_args, &log, euid),
+            log,
+        });
+    }
+    Ok(mark)
+}
+
+/// The mbuf pool of the port's transmit queue: `cfg.mbufs` buffers, each room for a frame
+/// of `cfg.mtu` payload bytes.
+fn create_pool(cfg: &Config, port_id: u16, socket: c_int) -> Result<*mut RteMempool, Error> {
+    let data_room = ffi::RTE_PKTMBUF_HEADROOM + frame::frame_len(cfg.mtu).max(DEFAULT_DATA_ROOM);
+    let data_room = data_room as u16; // ≤ u16::MAX by check_config
+    let name = format!(
+        "rltop_tx{port_id}_{}",
+        POOL_SEQ.fetch_add(1, Ordering::Relaxed)
+    );
+    let cname = CString::new(name.clone()).expect("no NUL in a formatted name");
+    let cache = (cfg.mbufs / 2)
+        .min(256)
+        .min(ffi::RTE_MEMPOOL_CACHE_MAX_SIZE);
+    // SAFETY: EAL is initialised; the name is a valid C string (copied by DPDK); the
+    // sizes were checked by check_config.
+    let pool = unsafe {
+        ffi::rte_pktmbuf_pool_create(
+            cname.as_ptr(),
+            cfg.mbufs as c_uint,
+            cache,
+            0,
+            data_room,
+            socket,
+        )
+    };
+    if pool.is_null() {
+        // SAFETY: reads the calling thread's rte_errno, set by the failed call.
+        let code = unsafe { ffi::rltop_errno() };
+        return Err(Error::Mempool {
+            name,
+            mbufs: cfg.mbufs,
+            data_room,
+            code,
+        });
+    }
+    Ok(pool)
+}
+
+/// A DPDK call's return code as a result: negative is the failed `step`.
+fn step_ok(port: u16, step: &'static str, rc: c_int) -> Result<(), Error> {
+    if rc < 0 {
+        Err(Error::Configure {
+            port,
+            step,
+            code: -rc,
+        })
+    } else {
+        Ok(())
+    }
+}
+
+/// Configures the port with one tx queue (and one rx queue where the driver accepts it;
+/// some drivers need one), raises its MTU when the payloads need it, and starts it; `owned`
+/// records each step, so a failure tears down what was done.
+fn configure_and_start(
+    cfg: &Config,
+    port_id: u16,
+    dev_socket: c_int,
+    owned: &mut Owned,
+) -> Result<(), Error> {
+    let conf = Box::new(ffi::RteEthConf([0; 4096]));
+    let mut rx_queues = 1;
+    // SAFETY: valid port, not started; `conf` is an all-zero rte_eth_conf (the shim
+    // asserts it is large enough), DPDK's "defaults for everything".
+    let mut rc = unsafe { ffi::rte_eth_dev_configure(port_id, 1, 1, &*conf) };
+    if rc < 0 {
+        // A driver without receive queues: transmit only.
+        rx_queues = 0;
+        // SAFETY: as above.
+        rc = unsafe { ffi::rte_eth_dev_configure(port_id, 0, 1, &*conf) };
+    }
+    step_ok(port_id, "rte_eth_dev_configure", rc)?;
+    owned.configured = Some(port_id);
+    set_mtu(cfg, port_id)?;
+
+    let (mut rx_desc, mut tx_desc) = (RX_DESC, TX_DESC);
+    // SAFETY: valid, configured port; the pointers are to live locals.
+    let rc = unsafe { ffi::rte_eth_dev_adjust_nb_rx_tx_desc(port_id, &mut rx_desc, &mut tx_desc) };
+    if rc == -libc::ENOTSUP {
+        (rx_desc, tx_desc) = (RX_DESC, TX_DESC);
+    } else {
+        step_ok(port_id, "rte_eth_dev_adjust_nb_rx_tx_desc", rc)?;
+    }
+    let queue_socket = dev_socket as c_uint; // SOCKET_ID_ANY (-1) stays "any"
+    if rx_queues == 1 {
+        // SAFETY: valid, configured port with one rx queue; NULL rx_conf means the
+        // driver's defaults; the pool outlives the port (teardown closes the port first).
+        let rc = unsafe {
+            ffi::rte_eth_rx_queue_setup(port_id, 0, rx_desc, queue_socket, ptr::null(), owned.pool)
+        };
+        step_ok(port_id, "rte_eth_rx_queue_setup", rc)?;
+    }
+    // SAFETY: valid, configured port with one tx queue; NULL tx_conf: driver defaults.
+    let rc = unsafe { ffi::rte_eth_tx_queue_setup(port_id, 0, tx_desc, queue_socket, ptr::null()) };
+    step_ok(port_id, "rte_eth_tx_queue_setup", rc)?;
+    // SAFETY: valid port with all its queues set up.
+    let rc = unsafe { ffi::rte_eth_dev_start(port_id) };
+    step_ok(port_id, "rte_eth_dev_start", rc)?;
+    owned.started = true;
+    Ok(())
+}
+
+/// Payloads beyond a standard Ethernet MTU need the device's MTU raised; drivers without an
+/// MTU (net_null, net_pcap) answer -ENOTSUP, which is fine for them.
+fn set_mtu(cfg: &Config, port_id: u16) -> Result<(), Error> {
+    let ip_mtu = cfg.mtu + frame::IPV4_HLEN + frame::UDP_HLEN;
+    if ip_mtu <= STANDARD_MTU {
+        return Ok(());
+    }
+    // SAFETY: valid, configured port; ip_mtu ≤ u16::MAX by check_config.
+    let rc = unsafe { ffi::rte_eth_dev_set_mtu(port_id, ip_mtu as u16) };
+    if rc < 0 && rc != -libc::ENOTSUP {
+        return Err(Error::InvalidConfig(format!(
+            "port {port_id} refuses an IP MTU of {ip_mtu} bytes (Config::mtu {} + 28 \
+             bytes of IPv4 and UDP headers): rte_eth_dev_set_mtu returned {rc} ({})",
+            cfg.mtu,
+            describe(-rc)
+        )));
+    }
+    Ok(())
+}
+
 impl Port {
     /// Initialises EAL with `cfg.eal_args`, finds the port, creates the mbuf pool, configures
     /// the port with one tx queue (and one rx queue where the driver accepts it; some
@@ -581,74 +771,14 @@ impl Port {
     /// EAL's log goes to stderr; on failure the error quotes it. A second call in the same
     /// process returns [`Error::EalAlreadyInitialised`].
     pub fn open(cfg: &Config) -> Result<Port, Error> {
-        if cfg.burst == 0 || cfg.burst > usize::from(u16::MAX) {
-            return Err(Error::InvalidConfig(format!(
-                "burst is {}; it must be 1..=65535",
-                cfg.burst
-            )));
-        }
-        // The whole frame must fit one mbuf's data room, a u16 with the headroom.
-        let max_mtu = usize::from(u16::MAX) - ffi::RTE_PKTMBUF_HEADROOM - frame::HEADERS;
-        if cfg.mtu == 0 || cfg.mtu > max_mtu {
-            return Err(Error::InvalidConfig(format!(
-                "mtu (the largest UDP payload) is {}; it must be 1..={max_mtu} (a frame must fit \
-                 one packet buffer)",
-                cfg.mtu
-            )));
-        }
-        if (cfg.mbufs as usize) < cfg.burst {
-            return Err(Error::InvalidConfig(format!(
-                "mbufs is {}, fewer than one burst of {}",
-                cfg.mbufs, cfg.burst
-            )));
-        }
-        let argv_strings: Vec<CString> = std::iter::once(PROGRAM.to_owned())
-            .chain(cfg.eal_args.iter().cloned())
-            .map(CString::new)
-            .collect::<Result<_, _>>()
-            .map_err(|e| {
-                Error::InvalidConfig(format!("an EAL argument contains a NUL byte: {e}"))
-            })?;
-        if EAL_CLAIMED.swap(true, Ordering::SeqCst) {
-            return Err(Error::EalAlreadyInitialised);
-        }
-
-        eal_log::install();
-        let mark = eal_log::mark();
-        // EAL may keep pointers into argv (and permutes the array), so both live for the
-        // rest of the process: leaked once, as EAL is initialised once.
-        let argv: &'static mut [*mut c_char] = Vec::leak(
-            argv_strings
-                .into_iter()
-                .map(CString::into_raw)
-                .collect::<Vec<_>>(),
-        );
-        let argc = argv.len() as c_int;
-        // SAFETY: argv holds argc valid NUL-terminated strings that are never freed; this
-        // is the only rte_eal_init call of the process (EAL_CLAIMED).
-        let rc = eal_log::with_stdout_on_stderr(|| unsafe {
-            ffi::rte_eal_init(argc, argv.as_mut_ptr())
-        });
-        if rc < 0 {
-            // SAFETY: reads the calling thread's rte_errno, set by the failed rte_eal_init.
-            let code = unsafe { ffi::rltop_errno() };
-            let log = eal_log::since(mark);
-            // SAFETY: geteuid has no preconditions.
-            let euid = unsafe { libc::geteuid() };
-            return Err(Error::Eal {
-                code,
-                args: cfg.eal_args.join(" "),
-                hint: eal_hint(code, &cfg.eal_args, &log, euid),
-                log,
-            });
-        }
+        check_config(cfg)?;
+        let mark = init_eal(cfg)?;
         let mut owned = Owned {
             configured: None,
             started: false,
             pool: ptr::null_mut(),
             eal: true,
         };
-
         let available = ports();
         let port_id = match cfg.port_id {
             Some(p) => available.iter().find(|(id, _)| *id == p).map(|_| p),
@@ -662,7 +792,6 @@ impl Port {
                 available,
             });
         };
-
         // SAFETY: port_id is a valid port; these calls only read device data.
         let dev_socket = unsafe { ffi::rte_eth_dev_socket_id(port_id) };
         let socket = if dev_socket >= 0 {
@@ -671,120 +800,13 @@ impl Port {
             // SAFETY: no preconditions; the calling thread is EAL's main lcore.
             (unsafe { ffi::rte_socket_id() }) as c_int
         };
-
-        let data_room =
-            ffi::RTE_PKTMBUF_HEADROOM + frame::frame_len(cfg.mtu).max(DEFAULT_DATA_ROOM);
-        let data_room = data_room as u16; // ≤ u16::MAX by the mtu check above
-        let name = format!(
-            "rltop_tx{port_id}_{}",
-            POOL_SEQ.fetch_add(1, Ordering::Relaxed)
-        );
-        let cname = CString::new(name.clone()).expect("no NUL in a formatted name");
-        let cache = (cfg.mbufs / 2)
-            .min(256)
-            .min(ffi::RTE_MEMPOOL_CACHE_MAX_SIZE);
-        // SAFETY: EAL is initialised; the name is a valid C string (copied by DPDK); the
-        // sizes were checked above.
-        owned.pool = unsafe {
-            ffi::rte_pktmbuf_pool_create(
-                cname.as_ptr(),
-                cfg.mbufs as c_uint,
-                cache,
-                0,
-                data_room,
-                socket,
-            )
-        };
-        if owned.pool.is_null() {
-            // SAFETY: reads the calling thread's rte_errno, set by the failed call.
-            let code = unsafe { ffi::rltop_errno() };
-            return Err(Error::Mempool {
-                name,
-                mbufs: cfg.mbufs,
-                data_room,
-                code,
-            });
-        }
-
-        let conf = Box::new(ffi::RteEthConf([0; 4096]));
-        let check = |step: &'static str, rc: c_int| {
-            if rc < 0 {
-                Err(Error::Configure {
-                    port: port_id,
-                    step,
-                    code: -rc,
-                })
-            } else {
-                Ok(())
-            }
-        };
-        let mut rx_queues = 1;
-        // SAFETY: valid port, not started; `conf` is an all-zero rte_eth_conf (the shim
-        // asserts it is large enough), DPDK's "defaults for everything".
-        let mut rc = unsafe { ffi::rte_eth_dev_configure(port_id, 1, 1, &*conf) };
-        if rc < 0 {
-            // A driver without receive queues: transmit only.
-            rx_queues = 0;
-            // SAFETY: as above.
-            rc = unsafe { ffi::rte_eth_dev_configure(port_id, 0, 1, &*conf) };
-        }
-        check("rte_eth_dev_configure", rc)?;
-        owned.configured = Some(port_id);
-
-        // Payloads beyond a standard Ethernet MTU need the device's MTU raised; drivers
-        // without an MTU (net_null, net_pcap) answer -ENOTSUP, which is fine for them.
-        let ip_mtu = cfg.mtu + frame::IPV4_HLEN + frame::UDP_HLEN;
-        if ip_mtu > STANDARD_MTU {
-            // SAFETY: valid, configured port; ip_mtu ≤ u16::MAX by the mtu check above.
-            let rc = unsafe { ffi::rte_eth_dev_set_mtu(port_id, ip_mtu as u16) };
-            if rc < 0 && rc != -libc::ENOTSUP {
-                return Err(Error::InvalidConfig(format!(
-                    "port {port_id} refuses an IP MTU of {ip_mtu} bytes (Config::mtu {} + 28 \
-                     bytes of IPv4 and UDP headers): rte_eth_dev_set_mtu returned {rc} ({})",
-                    cfg.mtu,
-                    describe(-rc)
-                )));
-            }
-        }
-
-        let (mut rx_desc, mut tx_desc) = (RX_DESC, TX_DESC);
-        // SAFETY: valid, configured port; the pointers are to live locals.
-        let rc =
-            unsafe { ffi::rte_eth_dev_adjust_nb_rx_tx_desc(port_id, &mut rx_desc, &mut tx_desc) };
-        if rc == -libc::ENOTSUP {
-            (rx_desc, tx_desc) = (RX_DESC, TX_DESC);
-        } else {
-            check("rte_eth_dev_adjust_nb_rx_tx_desc", rc)?;
-        }
-        let queue_socket = dev_socket as c_uint; // SOCKET_ID_ANY (-1) stays "any"
-        if rx_queues == 1 {
-            // SAFETY: valid, configured port with one rx queue; NULL rx_conf means the
-            // driver's defaults; the pool outlives the port (teardown closes the port first).
-            let rc = unsafe {
-                ffi::rte_eth_rx_queue_setup(
-                    port_id,
-                    0,
-                    rx_desc,
-                    queue_socket,
-                    ptr::null(),
-                    owned.pool,
-                )
-            };
-            check("rte_eth_rx_queue_setup", rc)?;
-        }
-        // SAFETY: valid, configured port with one tx queue; NULL tx_conf: driver defaults.
-        let rc =
-            unsafe { ffi::rte_eth_tx_queue_setup(port_id, 0, tx_desc, queue_socket, ptr::null()) };
-        check("rte_eth_tx_queue_setup", rc)?;
-        // SAFETY: valid port with all its queues set up.
-        let rc = unsafe { ffi::rte_eth_dev_start(port_id) };
-        check("rte_eth_dev_start", rc)?;
-        owned.started = true;
+        owned.pool = create_pool(cfg, port_id, socket)?;
+        configure_and_start(cfg, port_id, dev_socket, &mut owned)?;
 
         let mut mac = ffi::RteEtherAddr::default();
         // SAFETY: valid port; `mac` is a properly aligned rte_ether_addr.
         let rc = unsafe { ffi::rte_eth_macaddr_get(port_id, &mut mac) };
-        check("rte_eth_macaddr_get", rc)?;
+        step_ok(port_id, "rte_eth_macaddr_get", rc)?;
 
         Ok(Port {
             owned,
