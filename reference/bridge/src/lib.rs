@@ -28,12 +28,13 @@ pub mod http;
 pub mod hub;
 pub mod json;
 pub mod market;
-pub mod redis_source;
 pub mod reply;
 pub mod request;
-pub mod source;
 pub mod streams;
 pub mod ws;
+
+/// The bridge's sources ([`rltop_source`], shared with the gateway).
+pub use rltop_source as source;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

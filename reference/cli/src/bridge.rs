@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Args;
-use rltop_bridge::source::{RedisSpec, SourceSpec};
+use rltop_source::{RedisSpec, SourceSpec};
 
 use crate::source_arg::SourceArg;
 use rltop_bridge::streams::SymbolAlphabet;

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::Args;
-use rltop_bridge::source::{Input, SourceSpec, SourceState};
+use rltop_source::{Input, SourceSpec, SourceState};
 
 use crate::source_arg::SourceArg;
 use crate::util::{parse_duration, stop_on_signals, stopped};

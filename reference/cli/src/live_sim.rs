@@ -2,7 +2,7 @@
 //! declared once, with the limits clap checks.
 
 use clap::Args;
-use rltop_bridge::source::SimSpec;
+use rltop_source::SimSpec;
 
 #[derive(Args, Clone, Debug)]
 pub struct LiveSimArgs {

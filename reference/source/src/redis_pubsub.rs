@@ -12,7 +12,7 @@ use bytes::Bytes;
 use futures_util::StreamExt;
 use rltop_net::plan::{Line, Stream};
 
-use crate::source::{Input, RedisSpec, SourceState};
+use crate::{Input, RedisSpec, SourceState};
 
 pub fn run(spec: RedisSpec, tx: &SyncSender<Input>, stop: &AtomicBool) {
     let runtime = match tokio::runtime::Builder::new_current_thread()

@@ -1,7 +1,11 @@
-//! Where the bridge's datagrams come from. Each source runs on a thread of its own and
-//! hands [`Input`]s to the engine over a bounded channel: a source faster than the engine
-//! waits (the simulator, a capture) or, on sockets, lets the kernel drop what does not fit,
-//! which the feed handler then sees as a gap and recovers from like any other loss.
+//! Where a consumer's RLTOP datagrams come from — the bridge's and the gateway's alike: the
+//! embedded simulator, a channel plan's multicast groups, a capture, or Redis pub/sub. Each
+//! source runs on a thread of its own and hands [`Input`]s to its consumer over a bounded
+//! channel: a source faster than its consumer waits (the simulator, a capture) or, on
+//! sockets, lets the kernel drop what does not fit, which a feed handler then sees as a gap
+//! and recovers from like any other loss.
+
+mod redis_pubsub;
 
 use std::collections::HashMap;
 use std::net::SocketAddrV4;
@@ -121,7 +125,7 @@ impl SourceSpec {
                 let rx = rltop_net::mcast::Receiver::join(&groups, addr, 16 << 20)?;
                 Box::new(move || multicast(rx, endpoints, &tx, &stop))
             }
-            SourceSpec::Redis(spec) => Box::new(move || crate::redis_source::run(spec, &tx, &stop)),
+            SourceSpec::Redis(spec) => Box::new(move || crate::redis_pubsub::run(spec, &tx, &stop)),
         };
         std::thread::Builder::new()
             .name(name)
@@ -304,3 +308,8 @@ fn multicast(
         }
     }
 }
+
+// The README's example is compiled as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
