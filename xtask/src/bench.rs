@@ -183,24 +183,15 @@ fn publish() -> Result<(), String> {
         ("pkg-config", "pkg-config"),
         ("/usr/include/dpdk/rte_ethdev.h", "libdpdk-dev"),
     ])?;
-    let status = Command::new(env!("CARGO"))
-        .args([
-            "bench",
-            "-p",
-            "rltop-bench",
-            "--features",
-            "dpdk",
-            "--bench",
-            "publish",
-        ])
-        .current_dir(root())
-        .status()
-        .map_err(|e| format!("cannot run cargo bench: {e}"))?;
-    if status.success() {
-        Ok(())
-    } else {
-        Err("cargo bench --bench publish failed\n".into())
-    }
+    crate::process::cargo(&[
+        "bench",
+        "-p",
+        "rltop-bench",
+        "--features",
+        "dpdk",
+        "--bench",
+        "publish",
+    ])
 }
 
 pub fn run(args: &[String]) -> Result<(), String> {

@@ -325,18 +325,8 @@ impl Server<'_> {
 /// rltop-cli` is run elsewhere, so both resolve the same features and neither makes the
 /// other rebuild.
 pub(super) fn build(args: &[&str]) -> Result<(), String> {
-    eprintln!("$ cargo build --release {}", args.join(" "));
-    let status = Command::new(env!("CARGO"))
-        .args(["build", "--release"])
-        .args(args)
-        .current_dir(root())
-        .status()
-        .map_err(|e| format!("cannot run cargo build: {e}"))?;
-    if status.success() {
-        Ok(())
-    } else {
-        Err(format!("cargo build --release {} failed", args.join(" ")))
-    }
+    let all: Vec<&str> = ["build", "--release"].iter().chain(args).copied().collect();
+    crate::process::cargo(&all)
 }
 
 /// A fresh Node peer replaying `events` (looping, `E` stamped at send) once `wait_clients`
