@@ -2,7 +2,7 @@
 //! this checkout's vectors, `conformance/vectors`, read from disk so a vector just generated
 //! is used without rebuilding the runner. Every argument is the runner's (`--help`).
 
-use crate::root;
+use rltop_devsupport::{root, VECTORS};
 
 pub fn run(args: &[String]) -> Result<(), String> {
     let mut args = args.to_vec();
@@ -10,7 +10,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
         .iter()
         .any(|a| a == "--vectors" || a.starts_with("--vectors="))
     {
-        let vectors = root().join(crate::gen::VECTORS);
+        let vectors = root().join(VECTORS);
         args.extend([
             "--vectors".to_string(),
             vectors.to_string_lossy().into_owned(),

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use rltop_codegen::artifacts::State;
 
-use crate::root;
+use rltop_devsupport::root;
 
 /// The canonical schema, relative to the workspace root.
 pub const SCHEMA: &str = "schema/rltop.rlt";
@@ -76,7 +76,7 @@ fn scenario_sources(root: &Path) -> Result<Vec<(String, String)>, String> {
 }
 
 /// Where the conformance vectors go (generated, checked in, covered by `--check`).
-pub const VECTORS: &str = "conformance/vectors";
+use rltop_devsupport::VECTORS;
 
 /// Directories whose every file must be one the schema produces.
 const GENERATED_DIRS: [&str; 2] = ["generated", VECTORS];
@@ -164,12 +164,7 @@ fn drift(root: &Path, artifacts: &BTreeMap<PathBuf, String>) -> Vec<String> {
     drift
 }
 
-pub fn run(args: &[String]) -> Result<(), String> {
-    let check = match args {
-        [] => false,
-        [a] if a == "--check" => true,
-        _ => return Err("usage: cargo xtask gen [--check]\n".into()),
-    };
+pub fn run(check: bool) -> Result<(), String> {
     let root = root();
     let artifacts = artifacts()?;
     if check {

@@ -1,64 +1,102 @@
-//! `cargo xtask <verb>`: the project's automation, in Rust (as rust-analyzer does it).
+//! `cargo xtask <verb>`: the repository's development automation, thin (as rust-analyzer's
+//! is): generating and checking the schema's outputs, packaging, and `test`, the README's
+//! test command, which runs everything CI checks in order. The tools it calls are programs
+//! of their own, runnable without it: the conformance runner (`conformance/`), its mutants
+//! and fuzz harnesses (`conformance/harness`), the benchmark harnesses and load generators
+//! (`bench/`), the end-to-end tests (`tests/e2e`).
 
-mod bench;
-mod bridge_e2e;
 mod conformance;
 mod ctests;
-mod debian;
-mod e2e;
-mod fuzz;
 mod gen;
-mod mutants;
 mod outside;
 mod package;
-mod process;
-mod pyenv;
 mod test;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
 
-const USAGE: &str = "\
-usage: cargo xtask <verb>
+use clap::{Parser, Subcommand};
+use rltop_devsupport::process;
 
-  gen [--check]        generate generated/ from schema/rltop.rlt (--check: fail on drift)
-  check FILE...        check schema files; print every error and warning
-  layout FILE          print each struct's and message's offset table
-  bench [--report-only] run the codec benchmarks; print messages/s and ratios
-  bench publish        the publisher: kernel (sendto, packed, sendmmsg) and DPDK net_null
-  bench bridge [--clients N,...] [--seconds S] [--rate R]
-                       the WebSocket bridge vs a Node ws peer, same stream, same clients
-  bench gateway [--seconds S] [--clients N]
-                       the TCP gateway: replay vs iperf3 on loopback, live fan-out to N
-                       clients, gap-to-repair vs snapshot-only under loss (that part: root)
-  conformance ARGS...  the rltop-conformance runner (crate conformance/) on this checkout's
-                       conformance/vectors; ARGS are its own (conformance --help)
-  mutants [--filter S] one mutant of the Python package per rule of conformance/RULES.md:
-                       the conformance suite must catch each
-  fuzz [--seconds N | --minutes N]
-                       libFuzzer on the C header = Rust binding and on the feed handler,
-                       then the Python binding on both corpora
-  package              cargo package of every publishable crate, rust-version against the
-                       dependencies', and the README's examples of a protocol of one's own
-                       (rltop-codegen, build script, derive and include_schema!) in fresh crates
-  e2e [bridge|gateway] publisher and subscriber in network namespaces under loss (root)
-  test                 everything CI runs: gen --check, schema checks, all tests
-";
+#[derive(Parser)]
+#[command(
+    name = "cargo xtask",
+    about = "The repository's development automation"
+)]
+struct Xtask {
+    #[command(subcommand)]
+    verb: Verb,
+}
+
+#[derive(Subcommand)]
+enum Verb {
+    /// Generate generated/ from schema/rltop.rlt.
+    Gen {
+        /// Change nothing; fail if generated/ has drifted from the schema.
+        #[arg(long)]
+        check: bool,
+    },
+    /// Check schema files; print every error and warning.
+    Check {
+        #[arg(required = true)]
+        files: Vec<String>,
+    },
+    /// Print each struct's and message's offset table.
+    Layout { file: String },
+    /// The benchmarks: codecs (default), `publish`, `bridge` (vs a Node ws peer) or
+    /// `gateway` (vs iperf3); the rest goes to the harness (`bench bridge --help`).
+    #[command(disable_help_flag = true)]
+    Bench {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+    /// The rltop-conformance runner on this checkout's conformance/vectors (`conformance
+    /// --help` for its arguments).
+    #[command(disable_help_flag = true)]
+    Conformance {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+    /// One mutant of the Python package per rule of conformance/RULES.md: the suite must
+    /// catch each (`mutants --help`).
+    #[command(disable_help_flag = true)]
+    Mutants {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+    /// libFuzzer on the C header against the Rust binding and on the feed handler, then the
+    /// Python binding on both corpora (`fuzz --help`).
+    #[command(disable_help_flag = true)]
+    Fuzz {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+    /// cargo package of every publishable crate, rust-version against the dependencies',
+    /// and the README's examples of a protocol of one's own in fresh crates.
+    Package,
+    /// The end-to-end tests (root): `cargo test -p rltop-e2e -- ARGS` (a name filters,
+    /// `--list` lists).
+    #[command(disable_help_flag = true)]
+    E2e {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+    /// Everything CI runs: gen --check, schema checks, all tests.
+    Test,
+}
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let result = match args.first().map(String::as_str) {
-        Some("gen") => gen::run(&args[1..]),
-        Some("check") if args.len() > 1 => check(&args[1..]),
-        Some("layout") if args.len() == 2 => layout(&args[1]),
-        Some("bench") => bench::run(&args[1..]),
-        Some("conformance") => conformance::run(&args[1..]),
-        Some("mutants") => mutants::run(&args[1..]),
-        Some("fuzz") => fuzz::run(&args[1..]),
-        Some("package") => package::run(&args[1..]),
-        Some("test") if args.len() == 1 => test::run(),
-        Some("e2e") => e2e::run(&args[1..]).map(|n| println!("e2e: {n} passed, 0 failed")),
-        _ => Err(USAGE.to_string()),
+    let result = match Xtask::parse().verb {
+        Verb::Gen { check } => gen::run(check),
+        Verb::Check { files } => check(&files),
+        Verb::Layout { file } => layout(&file),
+        Verb::Bench { args } => bench(&args),
+        Verb::Conformance { args } => conformance::run(&args),
+        Verb::Mutants { args } => tool("rltop-conformance-harness", "mutants", &args),
+        Verb::Fuzz { args } => tool("rltop-conformance-harness", "fuzz", &args),
+        Verb::Package => package::run(),
+        Verb::E2e { args } => e2e(&args),
+        Verb::Test => test::run(),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -72,25 +110,37 @@ fn main() -> ExitCode {
     }
 }
 
-/// The workspace root (xtask lives one level below it).
-/// A verb's arguments parsed by clap: None when `--help` was asked (and printed).
-pub fn parse_args<T: clap::Parser>(verb: &str, args: &[String]) -> Result<Option<T>, String> {
-    let argv = std::iter::once(format!("cargo xtask {verb}")).chain(args.iter().cloned());
-    match T::try_parse_from(argv) {
-        Ok(t) => Ok(Some(t)),
-        Err(e) if !e.use_stderr() => {
-            print!("{e}");
-            Ok(None)
+/// `cargo run -p PACKAGE --bin BIN -- ARGS`: a tool of the workspace, built if it must be.
+fn tool(package: &str, bin: &str, args: &[String]) -> Result<(), String> {
+    let mut all = vec!["run", "--quiet", "-p", package, "--bin", bin, "--"];
+    all.extend(args.iter().map(String::as_str));
+    process::cargo(&all)
+}
+
+/// `bench [publish | bridge | gateway] ARGS`: the harness of that benchmark (bench/).
+fn bench(args: &[String]) -> Result<(), String> {
+    match args.first().map(String::as_str) {
+        Some("bridge") => tool("rltop-bench", "bench-bridge", &args[1..]),
+        Some("gateway") => tool("rltop-bench", "bench-gateway", &args[1..]),
+        // The publisher's criterion harness, with the DPDK row (Debian's libdpdk-dev).
+        Some("publish") => {
+            rltop_devsupport::debian::ensure_debian(&[
+                ("pkg-config", "pkg-config"),
+                ("/usr/include/dpdk/rte_ethdev.h", "libdpdk-dev"),
+            ])?;
+            let mut all = vec!["bench", "-p", "rltop-bench", "--features", "dpdk"];
+            all.extend(["--bench", "publish"]);
+            process::cargo(&all)
         }
-        Err(e) => Err(e.render().to_string()),
+        _ => tool("rltop-bench", "bench-codecs", args),
     }
 }
 
-pub fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("xtask sits in the workspace")
-        .to_path_buf()
+/// `cargo test -p rltop-e2e --test e2e -- ARGS`.
+fn e2e(args: &[String]) -> Result<(), String> {
+    let mut all = vec!["test", "-p", "rltop-e2e", "--test", "e2e", "--"];
+    all.extend(args.iter().map(String::as_str));
+    process::cargo(&all)
 }
 
 /// Loads a schema; a path is shown as given, relative to the caller's directory.

@@ -20,7 +20,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::root;
+use rltop_devsupport::root;
 
 /// Where the README's examples expect this repository.
 const README_CHECKOUT: &str = "path = \"rltop/";
@@ -171,7 +171,7 @@ fn codegen_command(readme: &str, schema: &Schema) -> Result<(), String> {
         .collect();
     let target = root().join("target");
     let target_dir = target.to_string_lossy();
-    crate::process::cargo(&[
+    rltop_devsupport::process::cargo(&[
         "build",
         "--quiet",
         "-p",

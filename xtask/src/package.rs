@@ -19,16 +19,13 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::Path;
-use std::process::Command;
 
 use serde_json::Value;
 
-use crate::root;
+use rltop_devsupport::process::{cargo, cargo_command};
+use rltop_devsupport::root;
 
-pub fn run(args: &[String]) -> Result<(), String> {
-    if !args.is_empty() {
-        return Err("usage: cargo xtask package\n".into());
-    }
+pub fn run() -> Result<(), String> {
     let metadata = metadata()?;
     rust_versions(&metadata)?;
     package_all(&metadata)?;
@@ -36,7 +33,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
 }
 
 fn metadata() -> Result<Value, String> {
-    let out = Command::new(env!("CARGO"))
+    let out = cargo_command()
         .args(["metadata", "--format-version", "1", "--locked"])
         .current_dir(root())
         .output()
@@ -203,7 +200,7 @@ fn package_all(metadata: &Value) -> Result<(), String> {
     for (name, _) in &packaged {
         clean.extend(["-p", name]);
     }
-    crate::process::cargo(&clean)?;
+    cargo(&clean)?;
     let mut args = vec![
         "package",
         "--workspace",
@@ -218,5 +215,5 @@ fn package_all(metadata: &Value) -> Result<(), String> {
     if std::env::var_os("CI").is_none() {
         args.push("--allow-dirty");
     }
-    crate::process::cargo(&args)
+    cargo(&args)
 }

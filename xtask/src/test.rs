@@ -4,8 +4,10 @@
 
 use std::process::Command;
 
-use crate::process::{cargo, have_nextest};
-use crate::{conformance, ctests, pyenv, root};
+use rltop_devsupport::process::{cargo, cargo_command, have_nextest};
+use rltop_devsupport::{is_root, pyenv, root};
+
+use crate::{conformance, ctests, tool};
 
 /// The conformance suite against one testee, with its list of known failures if any.
 fn conform(name: &str, testee: &str, failure_list: Option<&str>) -> Result<(), String> {
@@ -19,8 +21,13 @@ fn conform(name: &str, testee: &str, failure_list: Option<&str>) -> Result<(), S
 
 pub fn run() -> Result<(), String> {
     let root = root();
+    // The end-to-end tests need network namespaces and nftables: without root they would
+    // only be listed as ignored, and this command would pass without them.
+    if !is_root() {
+        return Err("cargo xtask test runs the end-to-end tests, which need root\n".into());
+    }
     eprintln!("$ cargo xtask gen --check");
-    crate::gen::run(&["--check".to_string()])?;
+    crate::gen::run(true)?;
 
     eprintln!("\n$ cargo xtask check schema/rltop.rlt");
     crate::check(&["schema/rltop.rlt".to_string()])?;
@@ -51,16 +58,24 @@ pub fn run() -> Result<(), String> {
         "warnings",
     ])?;
 
+    // Every test but the end-to-end ones, which run last, one at a time, as root.
+    let e2e = ["--exclude", "rltop-e2e"];
     if have_nextest() {
-        cargo(&["nextest", "run", "--workspace", "--no-fail-fast"])?;
+        cargo(
+            &[
+                &["nextest", "run", "--workspace", "--no-fail-fast"][..],
+                &e2e,
+            ]
+            .concat(),
+        )?;
     } else {
         eprintln!("(cargo-nextest not installed: using cargo test)");
-        cargo(&["test", "--workspace", "--no-fail-fast"])?;
+        cargo(&[&["test", "--workspace", "--no-fail-fast"][..], &e2e].concat())?;
     }
     cargo(&["test", "--workspace", "--doc"])?;
     // The crates as an outside user meets them: packaged, and the README's example.
     eprintln!("\n$ cargo xtask package");
-    crate::package::run(&[])?;
+    crate::package::run()?;
 
     // The C header: its own tests, then the conformance suite in every build configuration.
     eprintln!("\n# C header");
@@ -107,13 +122,17 @@ pub fn run() -> Result<(), String> {
     // The README's `pip install ./generated/python` (pyenv did exactly that) must leave the
     // generated tree as the schema makes it.
     eprintln!("\n$ cargo xtask gen --check   (after pip install ./generated/python)");
-    crate::gen::run(&["--check".to_string()])?;
+    crate::gen::run(true)?;
     // Each rule's mutant of the Python package must fail the suite (or be a listed hole).
     eprintln!("\n$ cargo xtask mutants");
-    crate::mutants::run(&[])?;
+    tool("rltop-conformance-harness", "mutants", &[])?;
     // Differential fuzzing, briefly (long runs: cargo xtask fuzz --minutes N).
     eprintln!("\n$ cargo xtask fuzz --seconds 30");
-    crate::fuzz::run(&["--seconds".to_string(), "30".to_string()])?;
+    tool(
+        "rltop-conformance-harness",
+        "fuzz",
+        &["--seconds".into(), "30".into()],
+    )?;
     eprintln!("\n$ {py} -m pytest tests/python");
     let status = Command::new(&*py)
         .args(["-m", "pytest", "-q", "tests/python"])
@@ -123,11 +142,10 @@ pub fn run() -> Result<(), String> {
     if !status.success() {
         return Err("pytest tests/python failed\n".into());
     }
-    // The network end to end: namespaces, nftables loss, the C subscriber.
-    let e2e = crate::e2e::run(&[])?;
+    // The network end to end (tests/e2e); its last line, `e2e: N passed, 0 failed`, is
+    // the plain form CI's log reader counts.
+    crate::e2e(&[])?;
     eprintln!("\nall checks passed");
-    // The last line: the end-to-end checks, in the plain form CI's log reader counts.
-    println!("e2e: {e2e} passed, 0 failed");
     Ok(())
 }
 
@@ -140,7 +158,7 @@ fn installed_runner(testee: &std::path::Path) -> Result<(), String> {
     eprintln!(
         "\n$ cargo install --path conformance --root target/conformance-install --debug --locked"
     );
-    let status = Command::new(env!("CARGO"))
+    let status = cargo_command()
         .args([
             "install", "--quiet", "--debug", "--locked", "--force", "--path",
         ])

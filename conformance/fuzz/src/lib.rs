@@ -1,4 +1,4 @@
-//! The Rust side of the differential fuzzers (`cargo xtask fuzz`, xtask/src/fuzz.rs).
+//! The Rust side of the differential fuzzers (`cargo xtask fuzz`, conformance/harness/src/bin/fuzz.rs).
 //!
 //! libFuzzer drives C harnesses (`decode.c`, `feed.c` beside this crate) built with clang's
 //! `-fsanitize=fuzzer,address,undefined`; this crate, built as a static library with

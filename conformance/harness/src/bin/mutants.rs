@@ -25,12 +25,13 @@ use std::time::{Duration, Instant};
 
 use serde::Deserialize;
 
-use crate::{pyenv, root};
 use rltop_conformance::{self as conformance, Case, FieldMap, Vectors};
+use rltop_devsupport::{pyenv, root, VECTORS};
 
 /// One mutant of the Python package per rule of conformance/RULES.md: the conformance suite
 /// must catch each.
 #[derive(clap::Parser)]
+#[command(name = "mutants", about)]
 struct Args {
     /// Only the mutants whose rule id contains this.
     #[arg(long, value_name = "SUBSTRING")]
@@ -151,10 +152,17 @@ fn read_surviving(path: &Path) -> Result<BTreeSet<String>, String> {
         .collect())
 }
 
-pub fn run(args: &[String]) -> Result<(), String> {
-    let Some(args) = crate::parse_args::<Args>("mutants", args)? else {
-        return Ok(());
-    };
+fn main() -> std::process::ExitCode {
+    match run(<Args as clap::Parser>::parse()) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("{e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(args: Args) -> Result<(), String> {
     let filter = args.filter;
     let jobs = args.jobs.map_or_else(
         || std::thread::available_parallelism().map_or(2, |n| n.get()),
@@ -194,8 +202,8 @@ pub fn run(args: &[String]) -> Result<(), String> {
     let python = pyenv::python(&["pytest", "numpy", "crc32c"])?;
     let suite = Suite {
         python,
-        cases: conformance::cases::load(&Vectors::Dir(root.join(crate::gen::VECTORS)))?,
-        fields: FieldMap::load(&Vectors::Dir(root.join(crate::gen::VECTORS)))?,
+        cases: conformance::cases::load(&Vectors::Dir(root.join(VECTORS)))?,
+        fields: FieldMap::load(&Vectors::Dir(root.join(VECTORS)))?,
         work: root.join("target/mutants"),
     };
     let started = Instant::now();

@@ -1,23 +1,20 @@
 //! `cargo xtask bench`: runs the criterion benchmarks (Rust and the C header, same run), then
 //! the Python benchmark (generated package vs `construct`, numpy bulk), and prints
-//! messages/s and the ratios the issues ask for. `bench publish` (the publisher) and
-//! `bench bridge` (the WebSocket bridge against a Node `ws` peer, [`bridge`]) and `bench
-//! gateway` (the TCP gateway: replay against iperf3, fan-out, gap-to-repair, [`gateway`])
-//! are runs of their own.
+//! messages/s and the ratios the issues ask for. The publisher, the bridge and the gateway
+//! have harnesses of their own (`benches/publish.rs`, `bench-bridge`, `bench-gateway`).
 
-use std::process::Command;
+use std::process::{Command, ExitCode};
 
-use crate::{pyenv, root};
-
-mod bridge;
-mod gateway;
+use clap::Parser;
+use rltop_devsupport::process::cargo;
+use rltop_devsupport::{pyenv, root};
 
 /// Messages per benchmark iteration (benches/codec.rs).
 const PER_ITER: f64 = 4096.0;
 
 /// A value from one of criterion's result files for the last run of `group/codec`.
 fn criterion_value(group: &str, codec: &str, file: &str, pointer: &str) -> Result<f64, String> {
-    let path = root().join(format!("target/criterion/{group}/{codec}/new/{file}"));
+    let path = rltop_devsupport::target_dir().join(format!("criterion/{group}/{codec}/new/{file}"));
     let text = std::fs::read_to_string(&path)
         .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     let v: serde_json::Value =
@@ -175,50 +172,38 @@ fn python_table(r: &serde_json::Value) -> Result<String, String> {
     Ok(out)
 }
 
-/// `cargo xtask bench publish`: the publisher benchmark (its own harness prints the
-/// tables), with the DPDK row (the `dpdk` feature, Debian's libdpdk-dev, installed if
-/// missing).
-fn publish() -> Result<(), String> {
-    crate::debian::ensure_debian(&[
-        ("pkg-config", "pkg-config"),
-        ("/usr/include/dpdk/rte_ethdev.h", "libdpdk-dev"),
-    ])?;
-    crate::process::cargo(&[
-        "bench",
-        "-p",
-        "rltop-bench",
-        "--features",
-        "dpdk",
-        "--bench",
-        "publish",
-    ])
+/// The codec and feed benchmarks (criterion, Rust and the C header in the same run) and
+/// the Python one, then the tables.
+#[derive(clap::Parser)]
+#[command(name = "bench-codecs", about)]
+struct Args {
+    /// Print the tables from the last run's results, without running anything.
+    #[arg(long)]
+    report_only: bool,
 }
 
-pub fn run(args: &[String]) -> Result<(), String> {
-    match args.first().map(String::as_str) {
-        Some("publish") => return publish(),
-        Some("bridge") => return bridge::run(&args[1..]),
-        Some("gateway") => return gateway::run(&args[1..]),
-        _ => {}
-    }
-    let report_only = args.iter().any(|a| a == "--report-only");
-    if !report_only {
-        let status = Command::new(env!("CARGO"))
-            .args([
-                "bench",
-                "-p",
-                "rltop-bench",
-                "--bench",
-                "codec",
-                "--bench",
-                "feed",
-            ])
-            .current_dir(root())
-            .status()
-            .map_err(|e| format!("cannot run cargo bench: {e}"))?;
-        if !status.success() {
-            return Err("cargo bench failed\n".into());
+fn main() -> ExitCode {
+    match run(Args::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("{e}");
+            ExitCode::FAILURE
         }
+    }
+}
+
+fn run(args: Args) -> Result<(), String> {
+    let report_only = args.report_only;
+    if !report_only {
+        cargo(&[
+            "bench",
+            "-p",
+            "rltop-bench",
+            "--bench",
+            "codec",
+            "--bench",
+            "feed",
+        ])?;
     }
     let py_result = root().join("target/bench-python.json");
     if !report_only {

@@ -32,12 +32,13 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use crate::{pyenv, root};
 use rltop_conformance::{self as conformance, Case, FieldMap, Vectors};
+use rltop_devsupport::{pyenv, root, VECTORS};
 
 /// libFuzzer on the C header = Rust binding and on the feed handler, then the Python binding
 /// on both corpora.
 #[derive(clap::Parser)]
+#[command(name = "fuzz", about)]
 struct Args {
     /// How long each of the two fuzzers runs, seconds (default 30).
     #[arg(long, value_name = "N", conflicts_with = "minutes", value_parser = clap::value_parser!(u64).range(1..))]
@@ -75,12 +76,15 @@ fn host_triple() -> Result<String, String> {
 
 /// Builds the instrumented Rust library and both harnesses; their paths.
 fn build(dir: &Path) -> Result<(PathBuf, PathBuf), String> {
-    crate::debian::ensure_debian(&[("clang", "clang"), ("clang", "libclang-rt-14-dev")])?;
+    rltop_devsupport::debian::ensure_debian(&[
+        ("clang", "clang"),
+        ("clang", "libclang-rt-14-dev"),
+    ])?;
     let root = root();
     let triple = host_triple()?;
     let target_dir = root.join("target/fuzz-build");
-    crate::process::run(
-        Command::new(env!("CARGO"))
+    rltop_devsupport::process::run(
+        rltop_devsupport::process::cargo_command()
             .args([
                 "build",
                 "--release",
@@ -99,7 +103,7 @@ fn build(dir: &Path) -> Result<(PathBuf, PathBuf), String> {
     let mut built = Vec::new();
     for name in ["decode", "feed"] {
         let out = dir.join(name);
-        crate::process::run(
+        rltop_devsupport::process::run(
             Command::new("clang")
                 .args([
                     "-std=c11",
@@ -164,7 +168,7 @@ type Inputs = Vec<Vec<u8>>;
 
 /// The seed corpora: (decode, feed).
 fn seeds() -> Result<(Inputs, Inputs), String> {
-    let vectors = root().join(crate::gen::VECTORS);
+    let vectors = root().join(VECTORS);
     let mut decode: Inputs = Vec::new();
     let mut files: Vec<PathBuf> = std::fs::read_dir(vectors.join("messages"))
         .map_err(|e| e.to_string())?
@@ -331,10 +335,17 @@ fn python_agrees(
     }
 }
 
-pub fn run(args: &[String]) -> Result<(), String> {
-    let Some(args) = crate::parse_args::<Args>("fuzz", args)? else {
-        return Ok(());
-    };
+fn main() -> std::process::ExitCode {
+    match run(<Args as clap::Parser>::parse()) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("{e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(args: Args) -> Result<(), String> {
     let seconds = args.minutes.map_or(args.seconds.unwrap_or(30), |m| 60 * m);
     let root = root();
     let dir = root.join("target/fuzz");
@@ -350,7 +361,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
     let feed = fuzz(&feed_bin, &feed_corpus, &findings, seconds)?;
 
     // Python: every corpus input, expecting what the Rust testee answers.
-    crate::process::cargo(&["build", "--quiet", "-p", "rltop-conformance-rust"])?;
+    rltop_devsupport::process::cargo(&["build", "--quiet", "-p", "rltop-conformance-rust"])?;
     let rust = root
         .join("target/debug/rltop-conformance-rust")
         .display()
@@ -361,7 +372,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
         py.display(),
         root.join("conformance/testees/python/testee.py").display()
     );
-    let fields = FieldMap::load(&Vectors::Dir(root.join(crate::gen::VECTORS)))?;
+    let fields = FieldMap::load(&Vectors::Dir(root.join(VECTORS)))?;
     let mut decode_requests = Vec::new();
     for (name, bytes) in corpus_inputs(&decode_corpus, PYTHON_MAX / 2)? {
         let mut sealed = bytes.clone();

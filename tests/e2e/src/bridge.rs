@@ -8,98 +8,33 @@
 //!
 //! Every process started here is stopped when its check ends, whatever happens.
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
-use crate::root;
+use rltop_devsupport::process::{run_checked as run_bounded, Running};
+use rltop_devsupport::{debian, probe, pyenv, root, tail};
 
-/// A bridge (or any child) killed on drop; its stderr goes to a log file named in errors.
-struct Process {
-    child: Child,
-    log: PathBuf,
-}
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Process {
-    fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-}
-
-fn free_port() -> Result<u16, String> {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .map_err(|e| format!("no free port: {e}"))
-}
-
-/// `GET path` on loopback: (status, body), or None if nothing answers.
-fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    write!(
-        s,
-        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
-    )
-    .ok()?;
-    let mut text = String::new();
-    s.read_to_string(&mut text).ok()?;
-    let status = text.get(9..12)?.parse().ok()?;
-    Some((status, text.split_once("\r\n\r\n")?.1.to_string()))
-}
-
-/// Starts `rltop bridge` with `args` on a free port; waits until it answers `/healthz`.
-fn bridge(rltop: &Path, args: &[&str], dir: &Path, name: &str) -> Result<(Process, u16), String> {
-    let port = free_port()?;
-    let log = dir.join(format!("{name}.log"));
-    let file = std::fs::File::create(&log).map_err(|e| e.to_string())?;
+/// Starts `rltop bridge` with `args` on a free port, its output in `dir/name.log`; returns
+/// once it answers `/healthz`.
+fn bridge(rltop: &Path, args: &[&str], dir: &Path, name: &str) -> Result<(Running, u16), String> {
+    let port = probe::free_port()?;
     eprintln!("$ rltop bridge --port {port} {}", args.join(" "));
-    let child = Command::new(rltop)
+    let mut command = Command::new(rltop);
+    command
         .args(["bridge", "--port", &port.to_string()])
-        .args(args)
-        .stdout(Stdio::null())
-        .stderr(file)
-        .spawn()
-        .map_err(|e| format!("cannot start rltop bridge: {e}"))?;
-    let process = Process { child, log };
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while http_get(port, "/healthz").is_none() {
-        if Instant::now() > deadline {
-            return Err(format!(
-                "rltop bridge did not answer on {port}:\n{}",
-                process.log()
-            ));
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
+        .args(args);
+    let mut process = Running::logged(
+        &mut command,
+        "rltop bridge",
+        &dir.join(format!("{name}.log")),
+    )?;
+    probe::until("answering /healthz", Duration::from_secs(20), || {
+        process.alive()?;
+        Ok(probe::http_get(port, "/healthz").is_some())
+    })
+    .map_err(|e| format!("rltop bridge on {port}: {e}\n{}", process.log_tail()))?;
     Ok((process, port))
-}
-
-/// Runs `command` to completion within `limit`; Err with its output otherwise.
-fn run_bounded(command: &mut Command, what: &str, limit: Duration) -> Result<String, String> {
-    eprintln!("$ {what}");
-    let (status, out, err) = crate::process::run_bounded(command, what, limit)?;
-    let text = out + &err;
-    if status.success() {
-        Ok(text)
-    } else {
-        Err(format!("{what} failed ({status}):\n{text}"))
-    }
-}
-
-/// The last `n` lines of `text`.
-fn tail(text: &str, n: usize) -> String {
-    let lines: Vec<&str> = text.lines().collect();
-    lines[lines.len().saturating_sub(n)..].join("\n")
 }
 
 /// Binance's client libraries against the bridge, unmodified, only their base URLs changed:
@@ -116,13 +51,13 @@ pub fn binance_sdk(rltop: &Path, dir: &Path) -> Result<String, String> {
             .to_string_lossy()
             .into_owned()
     };
-    let py = crate::pyenv::python(&["-r", &requirements("python")])?;
+    let py = pyenv::python(&["-r", &requirements("python")])?;
     // A venv of its own: python-binance and binance-connector both install `binance/`.
-    let pb = crate::pyenv::venv(
+    let pb = pyenv::venv(
         "pyenv-python-binance",
         &["-r", &requirements("python-binance")],
     )?;
-    crate::debian::ensure_debian(&[("node", "nodejs"), ("npm", "npm")])?;
+    debian::ensure_debian(&[("node", "nodejs"), ("npm", "npm")])?;
     npm_ci(&tests.join("node"))?;
     let capture = dir.join("bridge-sim.pcap");
     let oracle = dir.join("bridge-oracle.json");
@@ -214,7 +149,7 @@ impl Clients {
             dir,
             "bridge-clients-live",
         )?;
-        let with_log = |e: String| format!("{e}\nbridge log:\n{}", tail(&bridge.log(), 20));
+        let with_log = |e: String| format!("{e}\nbridge log:\n{}", bridge.log_tail());
         let sdk = self
             .pytest(&self.py, "python", "not until_ended", port, "pytest -m 'not until_ended' reference/bridge/tests/python (binance-connector REST and streams, ccxt, /rltop decoded by the generated package)")
             .map_err(with_log)?;
@@ -272,7 +207,7 @@ impl Clients {
                     port,
                     &format!("pytest -m until_ended reference/bridge/tests/{folder} ({what})"),
                 )
-                .map_err(|e| format!("{e}\nbridge log:\n{}", tail(&replay.log(), 20)))?;
+                .map_err(|e| format!("{e}\nbridge log:\n{}", replay.log_tail()))?;
             lines.push(format!("{folder} local books: {}", tail(&out, 1)));
         }
         Ok(lines.join("\n"))
@@ -282,7 +217,7 @@ impl Clients {
 /// The page in headless Chromium: book and tape update, symbol switch, reconnect; a
 /// screenshot in target/e2e/bridge-page.png.
 pub fn browser(rltop: &Path, dir: &Path) -> Result<String, String> {
-    crate::debian::ensure_debian(&[("chromium", "chromium"), ("node", "nodejs"), ("npm", "npm")])?;
+    debian::ensure_debian(&[("chromium", "chromium"), ("node", "nodejs"), ("npm", "npm")])?;
     let tests = root().join("reference/bridge/tests/browser");
     if !tests.join("node_modules/playwright-core").exists() {
         run_bounded(
@@ -309,7 +244,7 @@ pub fn browser(rltop: &Path, dir: &Path) -> Result<String, String> {
         "node page_test.mjs (headless Chromium)",
         Duration::from_secs(120),
     )
-    .map_err(|e| format!("{e}\nbridge log:\n{}", tail(&bridge.log(), 20)))?;
+    .map_err(|e| format!("{e}\nbridge log:\n{}", bridge.log_tail()))?;
     drop(bridge);
     let hostile = hostile_page(rltop, dir, &tests)?;
     Ok(format!(
@@ -356,15 +291,15 @@ fn hostile_page(rltop: &Path, dir: &Path, tests: &Path) -> Result<String, String
         "node hostile_page_test.mjs (headless Chromium, hostile symbols)",
         Duration::from_secs(120),
     )
-    .map_err(|e| format!("{e}\nbridge log:\n{}", tail(&bridge.log(), 20)))?;
+    .map_err(|e| format!("{e}\nbridge log:\n{}", bridge.log_tail()))?;
     Ok(tail(&out, 1))
 }
 
 /// The crate's tests that need Debian's redis-server and nginx.
 pub fn servers() -> Result<String, String> {
-    crate::debian::ensure_debian(&[("redis-server", "redis-server"), ("nginx", "nginx")])?;
-    let mut command = Command::new(env!("CARGO"));
-    if crate::process::have_nextest() {
+    debian::ensure_debian(&[("redis-server", "redis-server"), ("nginx", "nginx")])?;
+    let mut command = rltop_devsupport::process::cargo_command();
+    if rltop_devsupport::process::have_nextest() {
         command.args([
             "nextest",
             "run",

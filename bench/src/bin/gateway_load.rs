@@ -1,10 +1,10 @@
-//! `gateway_load`: the measuring side of `cargo xtask bench gateway` (xtask/src/bench/gateway.rs).
+//! `gateway_load`: the measuring side of `cargo xtask bench gateway` (the `bench-gateway`
+//! harness, bench/src/bin/bench-gateway).
 //!
-//! Why a binary of its own, built in release: `cargo xtask` is a debug build (the alias is a
-//! plain `cargo run`), and a gateway or a client measured unoptimised measures the missing
-//! optimiser. So the parts of the benchmark that run the gateway's code run here, built
-//! with `cargo build --release -p xtask --bin gateway_load`, and the harness reads what this
-//! prints.
+//! Why a binary of its own, built in release: the harness is a debug build, and a gateway
+//! or a client measured unoptimised measures the missing optimiser. So the parts of the
+//! benchmark that run the gateway's code run here, built with `cargo build --release -p
+//! rltop-bench --bin gateway_load`, and the harness reads what this prints.
 //!
 //! The gateway runs in this process (`rltop_gateway::start`), fed through
 //! `Gateway::ingest` with datagrams the simulator made through the publisher before any
