@@ -106,7 +106,7 @@ pub fn run(args: GatewayArgs) -> Result<(), String> {
             .threads
             .unwrap_or_else(|| rltop_gateway::Config::default().threads),
     };
-    stop_on_signals();
+    stop_on_signals()?;
     let running = rltop_gateway::start(config, &plan)?;
     let describe = source.describe();
     let (tx, rx) = std::sync::mpsc::sync_channel::<Input>(4096);

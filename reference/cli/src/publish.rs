@@ -326,7 +326,7 @@ fn drive<T: Transport>(
     mut source: Source,
     args: &PublishArgs,
 ) -> Result<(), String> {
-    stop_on_signals();
+    stop_on_signals()?;
     let started = Instant::now();
     // A duration past what the clock can hold is no deadline at all.
     let deadline = args.duration.and_then(|d| started.checked_add(d));
