@@ -8,6 +8,7 @@
 
 pub mod handwritten;
 pub mod peers;
+pub mod report;
 pub mod seed_book;
 
 use rltop::*;

@@ -183,13 +183,7 @@ struct Args {
 }
 
 fn main() -> ExitCode {
-    match run(Args::parse()) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("{e}");
-            ExitCode::FAILURE
-        }
-    }
+    rltop_devsupport::exit(run(Args::parse()))
 }
 
 fn run(args: Args) -> Result<(), String> {

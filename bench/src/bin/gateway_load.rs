@@ -44,6 +44,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use rltop::Message;
+use rltop_bench::report::machine;
 use rltop_gateway::client::{Connection, Incoming};
 use rltop_gateway::{ClientConfig, Config, Gateway, Subscription};
 use rltop_net::plan::{Plan, Stream};
@@ -179,25 +180,6 @@ fn threads_cpu() -> BTreeMap<String, f64> {
         *out.entry(name).or_insert(0.0) += ticks / hz;
     }
     out
-}
-
-/// The machine's (busy, steal, total) jiffies from /proc/stat.
-fn machine() -> (f64, f64, f64) {
-    let text = std::fs::read_to_string("/proc/stat").unwrap_or_default();
-    let v: Vec<f64> = text
-        .lines()
-        .next()
-        .unwrap_or("")
-        .split_whitespace()
-        .skip(1)
-        .filter_map(|x| x.parse().ok())
-        .collect();
-    if v.len() < 8 {
-        return (0.0, 0.0, 1.0);
-    }
-    let total: f64 = v[..8].iter().sum();
-    let idle = v[3] + v[4];
-    (total - idle - v[7], v[7], total)
 }
 
 /// What a window cost: CPU per thread name in % of one core, the machine's busy and stolen

@@ -293,13 +293,7 @@ fn start_node(
 }
 
 fn main() -> ExitCode {
-    match run(Args::parse().options()) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("{e}");
-            ExitCode::FAILURE
-        }
-    }
+    rltop_devsupport::exit(run(Args::parse().options()))
 }
 
 fn run(opts: Options) -> Result<(), String> {

@@ -3,20 +3,10 @@
 
 use std::process::Command;
 
+use rltop_bench::report::rate;
 use serde_json::Value;
 
 use super::{Options, Results, INSTRUMENTS};
-
-/// A rate as the tables write it: `1.23 M`, `412 k`, `950`.
-fn rate(value: f64) -> String {
-    if value >= 1e6 {
-        format!("{:.2} M", value / 1e6)
-    } else if value >= 1e4 {
-        format!("{:.0} k", value / 1e3)
-    } else {
-        format!("{value:.0}")
-    }
-}
 
 /// `10000` → `10 000`.
 fn count(value: u64) -> String {

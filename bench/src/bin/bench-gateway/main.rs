@@ -34,6 +34,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use rltop_bench::report::machine;
 use serde_json::Value;
 
 use std::process::ExitCode;
@@ -80,13 +81,7 @@ fn at_least_one(s: &str) -> Result<f64, String> {
 }
 
 fn main() -> ExitCode {
-    match run(Options::parse()) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("{e}");
-            ExitCode::FAILURE
-        }
-    }
+    rltop_devsupport::exit(run(Options::parse()))
 }
 
 /// `cargo build --release` of one package (as the other harnesses build it, so that none
@@ -183,24 +178,6 @@ fn gateway_load(binary: &Path, opts: &Options, until: Instant) -> Result<Value, 
     }
     serde_json::from_str(out.lines().last().unwrap_or(""))
         .map_err(|e| format!("gateway_load printed no result ({e}):\n{out}"))
-}
-
-/// The machine's (busy, stolen, total) jiffies, all cores, from /proc/stat.
-fn machine() -> (f64, f64, f64) {
-    let text = std::fs::read_to_string("/proc/stat").unwrap_or_default();
-    let v: Vec<f64> = text
-        .lines()
-        .next()
-        .unwrap_or("")
-        .split_whitespace()
-        .skip(1)
-        .filter_map(|x| x.parse().ok())
-        .collect();
-    if v.len() < 8 {
-        return (0.0, 0.0, 1.0);
-    }
-    let total: f64 = v[..8].iter().sum();
-    (total - v[3] - v[4] - v[7], v[7], total)
 }
 
 /// What `iperf3` measured: the mean of its runs, and each run's bytes a second with the

@@ -1,6 +1,7 @@
 //! The benchmark's report: each figure beside its reference, the targets met or not, and
 //! where the time went.
 
+use rltop_bench::report::rate;
 use serde_json::Value;
 
 use super::{Iperf, Options, LOSS_PERCENT, SEED};
@@ -10,17 +11,6 @@ fn number(v: &Value, pointer: &str) -> f64 {
     v.pointer(pointer)
         .and_then(Value::as_f64)
         .unwrap_or(f64::NAN)
-}
-
-/// A rate as the tables write it: `1.23 M`, `412 k`, `950`.
-fn rate(value: f64) -> String {
-    if value >= 1e6 {
-        format!("{:.2} M", value / 1e6)
-    } else if value >= 1e4 {
-        format!("{:.0} k", value / 1e3)
-    } else {
-        format!("{value:.0}")
-    }
 }
 
 /// Bytes a second as `1.23 GB/s (9.8 Gbit/s)`.

@@ -336,13 +336,7 @@ fn python_agrees(
 }
 
 fn main() -> std::process::ExitCode {
-    match run(<Args as clap::Parser>::parse()) {
-        Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("{e}");
-            std::process::ExitCode::FAILURE
-        }
-    }
+    rltop_devsupport::exit(run(<Args as clap::Parser>::parse()))
 }
 
 fn run(args: Args) -> Result<(), String> {

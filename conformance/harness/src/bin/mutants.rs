@@ -153,13 +153,7 @@ fn read_surviving(path: &Path) -> Result<BTreeSet<String>, String> {
 }
 
 fn main() -> std::process::ExitCode {
-    match run(<Args as clap::Parser>::parse()) {
-        Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("{e}");
-            std::process::ExitCode::FAILURE
-        }
-    }
+    rltop_devsupport::exit(run(<Args as clap::Parser>::parse()))
 }
 
 fn run(args: Args) -> Result<(), String> {
