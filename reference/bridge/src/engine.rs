@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use rltop_feed::{Event, FeedHandler};
+use rltop_serve::lock::{Unpoisoned, UnpoisonedRw};
 
 use crate::hub::{Frame, Hub, Key};
 use crate::market::{Market, Sink};
@@ -106,7 +107,7 @@ pub fn run(
         let wait = next_boundary.saturating_duration_since(Instant::now());
         match rx.recv_timeout(wait) {
             Ok(first) => {
-                let mut market = shared.market.write().expect("market lock");
+                let mut market = shared.market.writing();
                 let mut sink = HubSink(&shared.hub);
                 let mut input = Some(first);
                 let mut n = 0;
@@ -150,7 +151,7 @@ pub fn run(
             if next_boundary < Instant::now() {
                 next_boundary = Instant::now() + BOUNDARY;
             }
-            let mut market = shared.market.write().expect("market lock");
+            let mut market = shared.market.writing();
             market.boundary(
                 boundaries.is_multiple_of(10),
                 &feed,
@@ -179,7 +180,7 @@ fn handle(
         } => {
             metrics.source_datagrams.fetch_add(1, Relaxed);
             metrics.source_bytes.fetch_add(bytes.len() as u64, Relaxed);
-            shared.status.lock().expect("status lock").last_input = Some(Instant::now());
+            shared.status.locked().last_input = Some(Instant::now());
             if let Some(stream) = stream {
                 let key = Key::Rltop(stream);
                 if shared.hub.wanted(&key) {
@@ -202,7 +203,7 @@ fn handle(
                 Event::Trade(t) => market.trade(t, sink),
                 Event::Market(m) => market.market_message(&m, sink),
                 Event::Instrument(d) => {
-                    let mut symbols = shared.hub.symbols.lock().expect("symbols lock");
+                    let mut symbols = shared.hub.symbols.locked();
                     if let Err(refused) = market.define(d, &mut symbols) {
                         metrics.definitions_refused.fetch_add(1, Relaxed);
                         if refused.first {
@@ -273,7 +274,7 @@ fn update_health(
 ) {
     let symbols: Vec<u32> = feed.symbols().collect();
     let live = symbols.iter().filter(|&&s| feed.is_live(s)).count();
-    let mut status = shared.status.lock().expect("status lock");
+    let mut status = shared.status.locked();
     let quiet = status.last_input.map(|t| t.elapsed());
     let (health, reason) = if ended {
         (Health::Ended, "the source has ended".to_string())

@@ -20,6 +20,7 @@ use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::header::{HeaderValue, CONTENT_TYPE};
 use hyper::{Method, Request, Response, StatusCode};
+use rltop_serve::lock::{Unpoisoned, UnpoisonedRw};
 
 use crate::decimal;
 use crate::market::{depth_object, kline_row, AggTrade, Definition, Instrument, Market};
@@ -149,7 +150,7 @@ fn api(server: &Server, req: &Request<Incoming>, path: &str) -> Response<Body> {
     }
     let q = query(req);
     let result = {
-        let market = server.shared.market.read().expect("market lock");
+        let market = server.shared.market.reading();
         rest(&market, path, &q)
     };
     let mut response = match result {
@@ -188,7 +189,7 @@ impl Weights {
     /// Adds `weight` to `ip`'s count; the count after it.
     pub fn add(&self, ip: IpAddr, weight: u64) -> u64 {
         let minute = crate::source::realtime_ns() / 60_000_000_000;
-        let mut used = self.used.lock().expect("weights lock");
+        let mut used = self.used.locked();
         if used.0 != minute {
             *used = (minute, HashMap::new());
         }
@@ -615,7 +616,7 @@ fn exchange_info(market: &Market, q: &[(String, String)]) -> Result<String, ApiE
 }
 
 fn healthz(server: &Server) -> Response<Body> {
-    let status = server.shared.status.lock().expect("status lock").clone();
+    let status = server.shared.status.locked().clone();
     let m = &server.shared.hub.metrics;
     let body = serde_json::json!({
         "status": status.health.name(),
@@ -645,8 +646,8 @@ fn metrics(server: &Server) -> Response<Body> {
         Gauge,
     }
     let m = &server.shared.hub.metrics;
-    let status = server.shared.status.lock().expect("status lock").clone();
-    let refused = server.shared.market.read().expect("market lock").refused() as u64;
+    let status = server.shared.status.locked().clone();
+    let refused = server.shared.market.reading().refused() as u64;
     let rows = [
         ("connections", Kind::Gauge, "Open WebSocket connections", m.connections.load(Relaxed)),
         ("connections_accepted", Kind::Counter, "WebSocket connections accepted", m.connections_total.load(Relaxed)),

@@ -26,6 +26,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, RwLock};
 
 use bytes::Bytes;
+use rltop_serve::lock::{Unpoisoned, UnpoisonedRw};
+use rltop_serve::slow::{admit, Bound};
 use tokio::sync::Notify;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
@@ -146,7 +148,7 @@ impl Client {
     /// the client is to be closed (after [`Client::close`] there are no frames: they were
     /// dropped and counted; after [`Client::close_after`] they go first).
     pub fn take(&self, out: &mut Vec<Frame>) -> Option<Close> {
-        let mut o = self.outbox.lock().expect("outbox lock");
+        let mut o = self.outbox.locked();
         let close = o.close.take();
         let n = o.slots.len() as u64;
         out.extend(o.slots.drain(..));
@@ -159,7 +161,7 @@ impl Client {
 
     /// Asks the writer to close the connection with `close` (the first request wins).
     pub fn close(&self, close: Close, metrics: &Metrics) {
-        let mut o = self.outbox.lock().expect("outbox lock");
+        let mut o = self.outbox.locked();
         if o.close.is_none() {
             metrics.dropped.fetch_add(o.slots.len() as u64, Relaxed);
             o.slots.clear();
@@ -176,7 +178,7 @@ impl Client {
     /// Asks the writer to close the connection once what is waiting has been sent (replies
     /// before a rate-limit close reach the client). Nothing is queued after it.
     pub fn close_after(&self, close: Close) {
-        let mut o = self.outbox.lock().expect("outbox lock");
+        let mut o = self.outbox.locked();
         if o.close.is_none() {
             o.close = Some(close);
         }
@@ -186,7 +188,7 @@ impl Client {
 
     /// Queues a reply (subscription results, errors): always delivered in order.
     pub fn reply(&self, text: String) {
-        let mut o = self.outbox.lock().expect("outbox lock");
+        let mut o = self.outbox.locked();
         if o.close.is_none() {
             o.bytes += text.len();
             self.total.fetch_add(text.len(), Relaxed);
@@ -198,7 +200,7 @@ impl Client {
 
     /// Bytes waiting.
     pub fn queued(&self) -> usize {
-        self.outbox.lock().expect("outbox lock").bytes
+        self.outbox.locked().bytes
     }
 }
 
@@ -242,7 +244,7 @@ impl Hub {
     /// Wakes, once each, the writers of the clients that got frames since the last call:
     /// the engine calls it after each batch of inputs and each boundary.
     pub fn wake(&self) {
-        let clients = std::mem::take(&mut *self.to_wake.lock().expect("wake list lock"));
+        let clients = std::mem::take(&mut *self.to_wake.locked());
         for c in clients {
             c.to_wake.store(false, Relaxed);
             c.wake.notify_one();
@@ -251,10 +253,7 @@ impl Hub {
 
     fn wake_later(&self, client: &Arc<Client>) {
         if !client.to_wake.swap(true, Relaxed) {
-            self.to_wake
-                .lock()
-                .expect("wake list lock")
-                .push(client.clone());
+            self.to_wake.locked().push(client.clone());
         }
     }
 
@@ -272,7 +271,7 @@ impl Hub {
 
     /// Adds `client` to `key`'s subscribers; false if it already was one.
     pub fn subscribe(&self, key: Key, client: &Arc<Client>) -> bool {
-        let mut subs = self.subs.write().expect("subscriptions lock");
+        let mut subs = self.subs.writing();
         let list = subs.entry(key).or_default();
         if list.iter().any(|c| c.id == client.id) {
             return false;
@@ -282,7 +281,7 @@ impl Hub {
     }
 
     pub fn unsubscribe(&self, key: &Key, client_id: u64) {
-        let mut subs = self.subs.write().expect("subscriptions lock");
+        let mut subs = self.subs.writing();
         if let Some(list) = subs.get_mut(key) {
             if let Some(at) = list.iter().position(|c| c.id == client_id) {
                 list.swap_remove(at);
@@ -295,16 +294,13 @@ impl Hub {
 
     /// Does anyone listen to `key`? (The engine renders only what someone will get.)
     pub fn wanted(&self, key: &Key) -> bool {
-        self.subs
-            .read()
-            .expect("subscriptions lock")
-            .contains_key(key)
+        self.subs.reading().contains_key(key)
     }
 
     /// Delivers a rendered market event: `raw` to raw-stream clients, `{"stream","data"}`
     /// to combined ones (made only if one listens).
     pub fn publish_market(&self, topic: Topic, raw: String) {
-        let subs = self.subs.read().expect("subscriptions lock");
+        let subs = self.subs.reading();
         let Some(list) = subs.get(&Key::Market(topic)) else {
             return;
         };
@@ -313,7 +309,7 @@ impl Hub {
         for client in list {
             let frame = if client.combined.load(Relaxed) {
                 let c = combined.get_or_insert_with(|| {
-                    let name = crate::streams::name(topic, &self.symbols.lock().expect("symbols"));
+                    let name = crate::streams::name(topic, &self.symbols.locked());
                     combined_frame(&name, &raw).into()
                 });
                 Frame::Text(c.clone())
@@ -326,7 +322,7 @@ impl Hub {
 
     /// Delivers a frame to `key`'s subscribers, in sequence (never conflated).
     pub fn publish(&self, key: &Key, frame: Frame) {
-        let subs = self.subs.read().expect("subscriptions lock");
+        let subs = self.subs.reading();
         if let Some(list) = subs.get(key) {
             for client in list {
                 self.push(client, frame.clone(), None);
@@ -335,7 +331,7 @@ impl Hub {
     }
 
     fn push(&self, client: &Arc<Client>, frame: Frame, latest_of: Option<Topic>) {
-        let mut o = client.outbox.lock().expect("outbox lock");
+        let mut o = client.outbox.locked();
         if o.close.is_some() {
             self.metrics.dropped.fetch_add(1, Relaxed);
             return;
@@ -354,22 +350,19 @@ impl Hub {
                 return;
             }
         }
-        let own = latest_of.is_none() && o.bytes + len > self.queue_bytes;
-        let all = o.bytes > 0 && self.total.load(Relaxed) + len > self.total_bytes;
-        if own || all {
-            let waiting = o.bytes;
+        // A latest-wins frame with nothing of its topic waiting is held to the shared bound
+        // only: it replaces itself from then on, so it cannot grow the queue.
+        let own = match latest_of {
+            None => admit(o.bytes, len, Bound::PerConnection(self.queue_bytes)),
+            Some(_) => Ok(()),
+        };
+        let shared = Bound::Shared {
+            bound: self.total_bytes,
+            all_waiting: self.total.load(Relaxed),
+        };
+        if let Err(slow) = own.and_then(|()| admit(o.bytes, len, shared)) {
             drop(o);
-            let reason = if own {
-                format!(
-                    "slow consumer: {waiting} bytes waiting, bound {}",
-                    self.queue_bytes
-                )
-            } else {
-                format!(
-                    "slow consumer: {waiting} bytes waiting while the server's queues are full ({} bytes)",
-                    self.total_bytes
-                )
-            };
+            let reason = slow.to_string();
             self.metrics.slow_closes.fetch_add(1, Relaxed);
             self.metrics.dropped.fetch_add(1, Relaxed);
             client.close(Close { code: 1008, reason }, &self.metrics);
@@ -388,7 +381,7 @@ impl Hub {
 
     /// Every connected client (for shutdown and the status stream).
     pub fn clients(&self) -> Vec<Arc<Client>> {
-        let subs = self.subs.read().expect("subscriptions lock");
+        let subs = self.subs.reading();
         let mut seen = HashMap::new();
         for list in subs.values() {
             for c in list {
@@ -399,12 +392,7 @@ impl Hub {
     }
 
     pub fn subscriptions(&self) -> usize {
-        self.subs
-            .read()
-            .expect("subscriptions lock")
-            .values()
-            .map(Vec::len)
-            .sum()
+        self.subs.reading().values().map(Vec::len).sum()
     }
 }
 

@@ -43,6 +43,8 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use hyper_util::rt::TokioIo;
+use rltop_serve::accept::accept_until;
+use rltop_serve::drain::drained;
 use tokio::net::TcpListener;
 use tokio::sync::Notify;
 
@@ -131,12 +133,8 @@ impl Running {
                 reason: "server shutting down".into(),
             });
         }
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
-        while self.server.shared.hub.metrics.connections.load(Relaxed) > 0
-            && tokio::time::Instant::now() < deadline
-        {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        let metrics = &self.server.shared.hub.metrics;
+        drained(|| metrics.connections.load(Relaxed), Duration::from_secs(2)).await;
         self.stop.store(true, Relaxed);
         for t in self.threads {
             let _ = tokio::task::spawn_blocking(move || t.join()).await;
@@ -200,23 +198,13 @@ async fn accept_loop(
     server: Arc<Server>,
     tls: Option<tokio_rustls::TlsAcceptor>,
 ) {
-    loop {
-        let (stream, peer) = match listener.accept().await {
-            Ok(s) => s,
-            Err(e) => {
-                // Out of descriptors and the like: say so, wait, do not spin.
-                server
-                    .shared
-                    .hub
-                    .metrics
-                    .accept_errors
-                    .fetch_add(1, Relaxed);
-                tracing::warn!("accept: {e}");
-                tokio::time::sleep(Duration::from_millis(50)).await;
-                continue;
-            }
-        };
-        let _ = stream.set_nodelay(true);
+    let failed = || {
+        let errors = &server.shared.hub.metrics.accept_errors;
+        errors.fetch_add(1, Relaxed);
+    };
+    // Stopped by aborting this task ([`Running::shutdown`]).
+    let forever = std::future::pending();
+    accept_until(&listener, "bridge", forever, failed, |stream, peer| {
         let server = server.clone();
         let tls = tls.clone();
         tokio::spawn(async move {
@@ -232,7 +220,8 @@ async fn accept_loop(
                 None => serve(TokioIo::new(stream), server, peer).await,
             }
         });
-    }
+    })
+    .await;
 }
 
 /// A TLS handshake that failed: counted, and logged with the peer (the error is rustls's

@@ -15,6 +15,7 @@ use hyper::body::Incoming;
 use hyper::header::{HeaderValue, CONNECTION, SEC_WEBSOCKET_ACCEPT, SEC_WEBSOCKET_KEY, UPGRADE};
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
+use rltop_serve::lock::Unpoisoned;
 use serde_json::Value;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
@@ -167,10 +168,7 @@ fn initial_keys(
     for name in &names {
         let key = match endpoint {
             Endpoint::Raw | Endpoint::Combined => {
-                let parsed = streams::parse(
-                    name,
-                    &mut server.shared.hub.symbols.lock().expect("symbols lock"),
-                );
+                let parsed = streams::parse(name, &mut server.shared.hub.symbols.locked());
                 match parsed {
                     Ok(topic) => Key::Market(topic),
                     // As Binance: any path under /ws opens a connection; a segment that is
@@ -424,7 +422,7 @@ fn subscribe(
     if server.shared.hub.subscribe(key.clone(), client) {
         if key == Key::Market(Topic::Status) {
             // The current state at once, then changes.
-            let event = server.shared.status.lock().expect("status lock").event();
+            let event = server.shared.status.locked().event();
             let text = if client.combined.load(Relaxed) {
                 crate::hub::combined_frame("!bridgeStatus", &event)
             } else {
@@ -477,7 +475,7 @@ fn request(server: &Server, client: &Arc<Client>, subs: &mut Subscriptions, text
             }
         },
         Ok(Asked::ListSubscriptions) => {
-            let symbols = server.shared.hub.symbols.lock().expect("symbols lock");
+            let symbols = server.shared.hub.symbols.locked();
             let names: Vec<Value> = subs
                 .list
                 .iter()
@@ -504,7 +502,7 @@ fn request(server: &Server, client: &Arc<Client>, subs: &mut Subscriptions, text
 
 /// The topics of stream names, or None if one is not a stream.
 fn topics(server: &Server, names: &[String]) -> Option<Vec<Topic>> {
-    let mut symbols = server.shared.hub.symbols.lock().expect("symbols lock");
+    let mut symbols = server.shared.hub.symbols.locked();
     names
         .iter()
         .map(|name| streams::parse(name, &mut symbols).ok())

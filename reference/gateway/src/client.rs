@@ -15,11 +15,12 @@
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering::Relaxed};
-use std::sync::{mpsc, Arc, Mutex, MutexGuard};
+use std::sync::{mpsc, Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
 use rltop::Message;
+use rltop_serve::lock::Unpoisoned;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpStream;
@@ -382,10 +383,6 @@ struct Shared {
     reconnects: AtomicU32,
 }
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
-}
-
 impl Shared {
     fn deliver(&self, d: Delivery) -> bool {
         self.deliveries.send(d).is_ok()
@@ -400,7 +397,7 @@ impl Shared {
                 return;
             }
         }
-        lock(&self.waiting).push_back(r);
+        self.waiting.locked().push_back(r);
     }
 }
 
@@ -586,7 +583,7 @@ async fn serve(
 ) -> ClientError {
     let mut pending: VecDeque<Request> = VecDeque::new();
     // Requests that waited for a healthy connection.
-    let waiting: Vec<Request> = lock(&shared.waiting).drain(..).collect();
+    let waiting: Vec<Request> = shared.waiting.locked().drain(..).collect();
     let reason = 'conn: {
         for r in waiting {
             if let Err(e) = send_request(shared, conn, &mut pending, r).await {

@@ -28,13 +28,15 @@
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::Relaxed};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
 use rltop_net::plan::{Plan, Stream};
+use rltop_serve::accept::accept_until;
+use rltop_serve::drain::drained;
+use rltop_serve::lock::Unpoisoned;
 use tokio::net::{TcpListener, TcpStream};
-use tokio::time::Instant;
 
 mod config;
 mod metrics;
@@ -112,12 +114,6 @@ pub struct Gateway {
     inner: Arc<Inner>,
 }
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    // A panic while holding one of these locks leaves plain data behind (queues, counters);
-    // carrying on with it beats taking every connection down.
-    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
 impl Gateway {
     /// A gateway for the channels of `plan` (its A-line sessions: the B line carries the
     /// same sessions).
@@ -179,7 +175,7 @@ impl Gateway {
     /// `(first, last)` `seq_num` retained of a channel.
     pub fn window(&self, session: u64) -> Option<(u64, u64)> {
         let k = *self.inner.by_session.get(&session)?;
-        lock(&self.inner.channels[k].data).retention.window()
+        self.inner.channels[k].data.locked().retention.window()
     }
 
     /// One datagram as received from the plan (or the publisher in-process): every valid
@@ -208,7 +204,9 @@ impl Gateway {
                 m.messages_unknown_channel.fetch_add(1, Relaxed);
                 continue;
             };
-            let inserted = lock(&self.inner.channels[k].data)
+            let inserted = self.inner.channels[k]
+                .data
+                .locked()
                 .retention
                 .insert(h.seq_num(), Piece::new(datagram.clone(), start..end));
             match inserted {
@@ -239,7 +237,7 @@ impl Gateway {
     fn forward(&self, datagram: &Bytes, (k, start, end, count): (usize, usize, usize, u64)) {
         let slice = datagram.slice(start..end);
         let m = &self.inner.metrics;
-        let data = lock(&self.inner.channels[k].data);
+        let data = self.inner.channels[k].data.locked();
         for sub in &data.subscribers {
             if sub.push_data(slice.clone(), m) {
                 m.slow_closes.fetch_add(1, Relaxed);
@@ -252,49 +250,41 @@ impl Gateway {
     /// Serves clients on `listener` until `stop` resolves; then ends every connection with
     /// `EndOfSession` (`Shutdown`) and waits (a second at most) for them to go.
     pub async fn serve(self, listener: TcpListener, stop: impl std::future::Future<Output = ()>) {
-        tokio::pin!(stop);
-        loop {
-            tokio::select! {
-                _ = &mut stop => break,
-                accepted = listener.accept() => {
-                    let (stream, _peer) = match accepted {
-                        Ok(accepted) => accepted,
-                        Err(e) => {
-                            // Out of descriptors and the like: say so, try again shortly.
-                            tracing::warn!("accept: {e}");
-                            tokio::time::sleep(Duration::from_millis(10)).await;
-                            continue;
-                        }
-                    };
-                    let gw = self.clone();
-                    tokio::spawn(async move { gw.connection(stream).await });
-                }
-            }
-        }
+        accept_until(
+            &listener,
+            "gateway",
+            stop,
+            || {},
+            |stream, _peer| {
+                let gw = self.clone();
+                tokio::spawn(async move { gw.connection(stream).await });
+            },
+        )
+        .await;
         self.inner.stopping.store(true, Relaxed);
         drop(listener);
-        let conns: Vec<Arc<Outbox>> = lock(&self.inner.conns).values().cloned().collect();
+        let conns: Vec<Arc<Outbox>> = self.inner.conns.locked().values().cloned().collect();
         for c in conns {
             c.finish(end_of_session(
                 rltop::EndReason::Shutdown,
                 "the gateway is shutting down",
             ));
         }
-        let deadline = Instant::now() + Duration::from_secs(1);
-        while self.inner.active.load(Relaxed) > 0 && Instant::now() < deadline {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
+        drained(
+            || self.inner.active.load(Relaxed) as u64,
+            Duration::from_secs(1),
+        )
+        .await;
     }
 
     async fn connection(self, stream: TcpStream) {
         let inner = &self.inner;
-        let _ = stream.set_nodelay(true);
         let over_limit = inner.active.fetch_add(1, Relaxed) >= inner.config.max_connections;
         inner.metrics.connections.fetch_add(1, Relaxed);
         inner.metrics.connections_total.fetch_add(1, Relaxed);
         let id = inner.next_conn.fetch_add(1, Relaxed);
         let outbox = Arc::new(Outbox::new(id, inner.config.queue_bytes));
-        lock(&inner.conns).insert(id, outbox.clone());
+        inner.conns.locked().insert(id, outbox.clone());
         let (rd, wr) = stream.into_split();
         let heartbeat = Arc::new(AtomicU64::new(inner.config.heartbeat.as_millis() as u64));
         let writer = tokio::spawn(write_loop(
@@ -322,7 +312,9 @@ impl Gateway {
         }
         // Teardown: no more live data, then let the writer finish what it was told to send.
         for &k in &session.subscribed {
-            lock(&inner.channels[k].data)
+            inner.channels[k]
+                .data
+                .locked()
                 .subscribers
                 .retain(|s| s.id != id);
         }
@@ -332,7 +324,7 @@ impl Gateway {
         {
             outbox.close();
         }
-        lock(&inner.conns).remove(&id);
+        inner.conns.locked().remove(&id);
         inner.active.fetch_sub(1, Relaxed);
         inner.metrics.connections.fetch_sub(1, Relaxed);
     }

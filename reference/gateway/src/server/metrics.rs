@@ -13,30 +13,32 @@ use tokio::net::TcpListener;
 
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
-use super::{lock, Gateway};
+use rltop_serve::accept::accept_until;
+use rltop_serve::lock::Unpoisoned;
+
+use super::Gateway;
 
 /// Serves `/metrics` on `listener` until the task is dropped.
 pub async fn serve(listener: TcpListener, gateway: Gateway) {
-    loop {
-        let stream = match listener.accept().await {
-            Ok((stream, _)) => stream,
-            Err(e) => {
-                // Out of descriptors and the like: say so, wait, do not spin.
-                tracing::warn!("/metrics accept: {e}");
-                tokio::time::sleep(Duration::from_millis(10)).await;
-                continue;
-            }
-        };
-        let gateway = gateway.clone();
-        tokio::spawn(async move {
-            let service = hyper::service::service_fn(move |req| answer(req, gateway.clone()));
-            let _ = hyper::server::conn::http1::Builder::new()
-                .timer(TokioTimer::new())
-                .header_read_timeout(Duration::from_secs(5))
-                .serve_connection(TokioIo::new(stream), service)
-                .await;
-        });
-    }
+    let pending = std::future::pending::<()>();
+    accept_until(
+        &listener,
+        "gateway /metrics",
+        pending,
+        || {},
+        |stream, _| {
+            let gateway = gateway.clone();
+            tokio::spawn(async move {
+                let service = hyper::service::service_fn(move |req| answer(req, gateway.clone()));
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .timer(TokioTimer::new())
+                    .header_read_timeout(Duration::from_secs(5))
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await;
+            });
+        },
+    )
+    .await;
 }
 
 async fn answer<B>(req: Request<B>, gateway: Gateway) -> Result<Response<Full<Bytes>>, Infallible> {
@@ -210,7 +212,7 @@ impl Gateway {
                 ("stream".to_string(), ch.info.stream.key().to_string()),
                 ("group".to_string(), ch.info.group.to_string()),
             ];
-            let n = lock(&ch.data).retention.len();
+            let n = ch.data.locked().retention.len();
             retained.get_or_create(&labels).set(n as i64);
         }
         registry.register(

@@ -10,7 +10,10 @@ use std::sync::Mutex;
 use bytes::Bytes;
 use tokio::sync::Notify;
 
-use super::{lock, Metrics};
+use rltop_serve::lock::Unpoisoned;
+use rltop_serve::slow::{admit, Bound};
+
+use super::Metrics;
 use crate::retention::Piece;
 use crate::wire::{fit_text, Outgoing};
 
@@ -177,25 +180,20 @@ impl Outbox {
 
     /// Queues market data; returns whether the connection is a slow consumer now.
     pub(super) fn push_data(&self, bytes: Bytes, metrics: &Metrics) -> bool {
-        let mut q = lock(&self.queues);
+        let mut q = self.queues.locked();
         if q.ending || q.closed {
             return false;
         }
-        if q.live_bytes + bytes.len() > self.bound {
-            let waiting = q.live_bytes;
+        if let Err(slow) = admit(q.live_bytes, bytes.len(), Bound::PerConnection(self.bound)) {
             metrics
                 .dropped_bytes
-                .fetch_add((waiting + bytes.len()) as u64, Relaxed);
+                .fetch_add((q.live_bytes + bytes.len()) as u64, Relaxed);
             q.live.clear();
             q.live_bytes = 0;
             q.ending = true;
             q.last = Some(end_of_session(
                 rltop::EndReason::SlowConsumer,
-                &format!(
-                    "slow consumer: {} bytes waiting, bound {}",
-                    waiting + bytes.len(),
-                    self.bound
-                ),
+                &slow.to_string(),
             ));
             drop(q);
             self.wake.notify_one();
@@ -210,7 +208,7 @@ impl Outbox {
     }
 
     pub(super) fn push_control(&self, c: Control) {
-        let mut q = lock(&self.queues);
+        let mut q = self.queues.locked();
         if q.ending || q.closed {
             return;
         }
@@ -220,7 +218,7 @@ impl Outbox {
     }
 
     pub(super) fn push_replay(&self, job: ReplayJob) {
-        let mut q = lock(&self.queues);
+        let mut q = self.queues.locked();
         if q.ending || q.closed {
             return;
         }
@@ -232,7 +230,7 @@ impl Outbox {
     /// Ends the connection with `last` after what is queued live. Returns false if it was
     /// ending already (the first reason stands).
     pub(super) fn finish(&self, last: Control) -> bool {
-        let mut q = lock(&self.queues);
+        let mut q = self.queues.locked();
         if q.ending || q.closed {
             return false;
         }
@@ -246,7 +244,7 @@ impl Outbox {
     }
 
     pub(super) fn close(&self) {
-        let mut q = lock(&self.queues);
+        let mut q = self.queues.locked();
         q.closed = true;
         q.ending = true;
         q.live.clear();
@@ -257,7 +255,7 @@ impl Outbox {
     }
 
     pub(super) fn is_ending(&self) -> bool {
-        let q = lock(&self.queues);
+        let q = self.queues.locked();
         q.ending || q.closed
     }
 }

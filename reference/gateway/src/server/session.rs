@@ -13,7 +13,9 @@ use tokio::io::AsyncReadExt;
 use tokio::time::Instant;
 
 use super::outbox::{end_of_session, Control, Outbox, ReplayJob, ReplaySend};
-use super::{lock, Channel, ChannelData, Gateway, Metrics};
+use rltop_serve::lock::Unpoisoned;
+
+use super::{Channel, ChannelData, Gateway, Metrics};
 use crate::retention::Missing;
 use crate::wire::{fit_text, Framer, MAX_CLIENT_MESSAGE};
 
@@ -299,7 +301,7 @@ impl Session<'_> {
         a.set_replay_rate(inner.config.replay_rate);
         self.outbox.push_control(Control::Accepted(a));
         for ch in &inner.channels {
-            let d = lock(&ch.data);
+            let d = ch.data.locked();
             self.outbox.push_control(Control::Status(status(
                 ch,
                 &d,
@@ -360,7 +362,7 @@ impl Session<'_> {
             if on == self.subscribed.contains(&k) {
                 continue;
             }
-            let mut d = lock(&ch.data);
+            let mut d = ch.data.locked();
             let state = if on {
                 d.subscribers.push(self.outbox.clone());
                 self.subscribed.insert(k);
@@ -416,7 +418,7 @@ impl Session<'_> {
             );
         }
         let (found, window) = {
-            let d = lock(&inner.channels[k].data);
+            let d = inner.channels[k].data.locked();
             (
                 d.retention.range(r.first_seq(), count),
                 d.retention.window(),

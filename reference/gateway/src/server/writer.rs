@@ -9,7 +9,9 @@ use tokio::io::AsyncWriteExt;
 use tokio::time::Instant;
 
 use super::outbox::{Control, Item, Outbox, ReplayJob, ReplaySend};
-use super::{lock, Gateway};
+use rltop_serve::lock::Unpoisoned;
+
+use super::Gateway;
 use crate::wire::Outgoing;
 
 /// How much the writer gathers before a write.
@@ -43,7 +45,7 @@ pub(super) async fn write_loop(
         buf.clear();
         let mut closing = false;
         {
-            let mut q = lock(&outbox.queues);
+            let mut q = outbox.queues.locked();
             if q.closed {
                 return;
             }
