@@ -12,7 +12,7 @@ use std::fmt::Write as _;
 use crate::artifacts::Banner;
 use crate::case::snake;
 use crate::layout::{LeafKind, RecordLayout, Shape};
-use crate::model::{Enum, Prim, Record, Schema, StructId, Ty};
+use crate::model::{Enum, Field, Prim, Record, Schema, StructId, Ty};
 use crate::Model;
 
 /// Builds the optional C accelerator; a failed build (no compiler, no Python headers)
@@ -416,10 +416,15 @@ impl Py<'_> {
     }
 
     fn record(&self, out: &mut String, record: &Record, layout: &RecordLayout, is_header: bool) {
+        self.dataclass(out, record, layout);
+        self.descriptor(out, record, layout, is_header);
+        self.decoder(out, record, layout);
+        self.encoder(out, record, layout);
+    }
+
+    /// The dataclass: one attribute per field the user sets, documented from the schema.
+    fn dataclass(&self, out: &mut String, record: &Record, layout: &RecordLayout) {
         let cls = &record.name;
-        let sn = snake(cls);
-        let slots = value_slots(record, layout);
-        // The dataclass.
         let _ = writeln!(out, "\n@dataclass\nclass {cls}:");
         doc_string(out, "    ", &record.doc);
         if let Some(m) = record.message {
@@ -445,7 +450,18 @@ impl Py<'_> {
             let _ = writeln!(out, "    {}: {ann} = {def}", f.name);
             doc_string(out, "    ", &f.doc);
         }
-        // Its description for generic tools.
+    }
+
+    /// The record's description for generic tools: size, field specs, derived header
+    /// fields, counts.
+    fn descriptor(
+        &self,
+        out: &mut String,
+        record: &Record,
+        layout: &RecordLayout,
+        is_header: bool,
+    ) {
+        let cls = &record.name;
         let _ = writeln!(out, "\n\n{cls}._size = {}", layout.size);
         let _ = writeln!(out, "{cls}._spec = (");
         for (fi, (f, fl)) in record.fields.iter().zip(&layout.fields).enumerate() {
@@ -502,10 +518,14 @@ impl Py<'_> {
             .map(|(f, fl)| format!("\"{}\": ({}, {})", f.name, fl.offset, fl.size))
             .collect();
         let _ = writeln!(out, "{cls}._count_fields = {{{}}}", count_fields.join(", "));
+    }
 
-        // Decoder: values of the unpacked tuple from index i; offsets from `off`. Every
-        // field that is one value of the tuple is unpacked by name, a run of neighbours at a
-        // time; arrays and structs decode their own part of the tuple.
+    /// The decoder `_dec_<record>`: values of the unpacked tuple from index `i`, offsets
+    /// from `off`. Every field that is one value of the tuple is unpacked by name, a run of
+    /// neighbours at a time; arrays and structs decode their own part of the tuple.
+    fn decoder(&self, out: &mut String, record: &Record, layout: &RecordLayout) {
+        let (cls, sn) = (&record.name, snake(&record.name));
+        let slots = value_slots(record, layout);
         let _ = writeln!(out, "\n\ndef _dec_{sn}(v, i, off, ver, path):");
         let single = |fi: usize| {
             slots[fi].1 == 1
@@ -514,44 +534,7 @@ impl Py<'_> {
                     Ty::Prim(_) | Ty::Alias(_) | Ty::Enum(_) | Ty::Flags(_) | Ty::Text(_)
                 )
         };
-        let mut runs: Vec<Vec<usize>> = Vec::new();
-        for fi in (0..record.fields.len()).filter(|&fi| single(fi)) {
-            match runs.last_mut() {
-                Some(run)
-                    if run
-                        .last()
-                        .is_some_and(|&last| slots[last].0 + 1 == slots[fi].0) =>
-                {
-                    run.push(fi)
-                }
-                _ => runs.push(vec![fi]),
-            }
-        }
-        for run in &runs {
-            let names: Vec<String> = run
-                .iter()
-                .map(|&fi| format!("f_{}", record.fields[fi].name))
-                .collect();
-            let first = slots[run[0]].0;
-            let at = |k: usize| {
-                if k == 0 {
-                    "i".to_string()
-                } else {
-                    format!("i + {k}")
-                }
-            };
-            if run.len() == 1 {
-                let _ = writeln!(out, "    {} = v[{}]", names[0], at(first));
-            } else {
-                let _ = writeln!(
-                    out,
-                    "    {} = v[{}:{}]",
-                    names.join(", "),
-                    at(first),
-                    at(first + run.len())
-                );
-            }
-        }
+        unpack_runs(out, record, &slots, &single);
         // Counts before the arrays: an array may come before the field that counts it.
         for f in &record.fields {
             if let Some(t) = f.count_of {
@@ -589,34 +572,15 @@ impl Py<'_> {
                 }
                 args.push(format!("f_{}", f.name));
             }
-            if f.since > 1 {
-                if body.is_empty() {
-                    let _ = writeln!(
-                        out,
-                        "    if ver < {}:\n        f_{} = None",
-                        f.since, f.name
-                    );
-                    continue;
-                }
-                let _ = writeln!(out, "    if ver >= {}:", f.since);
-                for line in body.lines() {
-                    let _ = writeln!(out, "        {line}");
-                }
-                let _ = writeln!(out, "    else:");
-                if let Some(t) = f.count_of {
-                    let _ = writeln!(out, "        c_{} = 0", record.fields[t].name);
-                } else {
-                    let _ = writeln!(out, "        f_{} = None", f.name);
-                }
-            } else {
-                for line in body.lines() {
-                    let _ = writeln!(out, "    {line}");
-                }
-            }
+            let counted = f.count_of.map(|t| record.fields[t].name.as_str());
+            versioned(out, f, counted, &body);
         }
         let _ = writeln!(out, "    return {cls}({})", args.join(", "));
+    }
 
-        // Encoder: appends the tuple's values, checked, to `out`.
+    /// The encoder `_enc_<record>`: appends the tuple's values, checked, to `out`.
+    fn encoder(&self, out: &mut String, record: &Record, layout: &RecordLayout) {
+        let sn = snake(&record.name);
         let _ = writeln!(out, "\n\ndef _enc_{sn}(o, out, path):");
         let mut any = false;
         for (fi, (f, fl)) in record.fields.iter().zip(&layout.fields).enumerate() {
@@ -810,4 +774,90 @@ fn messages(model: &Model, banner: &str) -> String {
     let _ = writeln!(out, "}}");
     out.push_str(include_str!("../../templates/python/codec_tail.py"));
     out
+}
+
+/// The tuple's single-value fields unpacked by name, a run of neighbours at a time.
+fn unpack_runs(
+    out: &mut String,
+    record: &Record,
+    slots: &[(usize, usize)],
+    single: &dyn Fn(usize) -> bool,
+) {
+    for run in single_runs(record, slots, single) {
+        let names: Vec<String> = run
+            .iter()
+            .map(|&fi| format!("f_{}", record.fields[fi].name))
+            .collect();
+        let first = slots[run[0]].0;
+        let at = |k: usize| {
+            if k == 0 {
+                "i".to_string()
+            } else {
+                format!("i + {k}")
+            }
+        };
+        if run.len() == 1 {
+            let _ = writeln!(out, "    {} = v[{}]", names[0], at(first));
+        } else {
+            let _ = writeln!(
+                out,
+                "    {} = v[{}:{}]",
+                names.join(", "),
+                at(first),
+                at(first + run.len())
+            );
+        }
+    }
+}
+
+/// A field's decoding statements (`body`), guarded by the version when the field is
+/// `since` a later one: absent (None, or a count of 0 for `counted`'s array) before it.
+fn versioned(out: &mut String, f: &Field, counted: Option<&str>, body: &str) {
+    if f.since > 1 {
+        if body.is_empty() {
+            let _ = writeln!(
+                out,
+                "    if ver < {}:\n        f_{} = None",
+                f.since, f.name
+            );
+            return;
+        }
+        let _ = writeln!(out, "    if ver >= {}:", f.since);
+        for line in body.lines() {
+            let _ = writeln!(out, "        {line}");
+        }
+        let _ = writeln!(out, "    else:");
+        if let Some(array) = counted {
+            let _ = writeln!(out, "        c_{array} = 0");
+        } else {
+            let _ = writeln!(out, "        f_{} = None", f.name);
+        }
+    } else {
+        for line in body.lines() {
+            let _ = writeln!(out, "    {line}");
+        }
+    }
+}
+
+/// Runs of neighbouring fields that are one value each of the unpacked tuple (`single`),
+/// unpacked together by the decoder.
+fn single_runs(
+    record: &Record,
+    slots: &[(usize, usize)],
+    single: &dyn Fn(usize) -> bool,
+) -> Vec<Vec<usize>> {
+    let mut runs: Vec<Vec<usize>> = Vec::new();
+    for fi in (0..record.fields.len()).filter(|&fi| single(fi)) {
+        match runs.last_mut() {
+            Some(run)
+                if run
+                    .last()
+                    .is_some_and(|&last| slots[last].0 + 1 == slots[fi].0) =>
+            {
+                run.push(fi)
+            }
+            _ => runs.push(vec![fi]),
+        }
+    }
+    runs
 }
