@@ -9,7 +9,7 @@ use proc_macro2::TokenStream;
 use quote::quote;
 
 use super::names::{docs, hex, ident, int, prim, usize_lit};
-use crate::layout::{LeafKind, RecordLayout, Shape};
+use crate::layout::{Leaf, LeafKind, RecordLayout, Shape};
 use crate::model::{MessageId, Prim, Record, Schema, StructId, Ty};
 use crate::Model;
 
@@ -215,77 +215,14 @@ fn message_trait(cx: &Ctx, self_ty: &TokenStream) -> TokenStream {
     let code = hex(m.type_code.into());
     let size = usize_lit(cx.layout.size);
     let header_ty = tokens(&cx.storage(&cx.layout.fields[0].shape));
-    let version_at = usize_lit(cx.model.layout.header(&cx.model.framed).at.version);
+    let version_at = cx.model.layout.header(&cx.model.framed).at.version;
     let mut checks = Vec::new();
     let mut fields = Vec::new();
     for leaf in &cx.layout.leaves {
-        let path = format!("{name}.{}", leaf.path);
-        let at = usize_lit(leaf.offset);
-        let since = usize_lit(leaf.since.into());
-        let since_guard = if leaf.since > 1 {
-            quote!(b[#version_at] >= #since &&)
-        } else {
-            quote!()
-        };
-        // Entries past a counted array's count carry nothing (zero bytes) and are not checked.
-        let guard = match cx.layout.counted_by(cx.record, leaf) {
-            Some((count, index)) => {
-                let LeafKind::Count { prim: cp, .. } = count.kind else {
-                    unreachable!("a count field's leaf is a count")
-                };
-                let read = leaf_read(count.offset, cp);
-                let index = index as u64;
-                quote!(#since_guard (#read as u64) > #index &&)
-            }
-            None => since_guard,
-        };
-        let kind = match leaf.kind {
-            LeafKind::Int(p) if p.signed() => quote!(K::SIGNED),
-            LeafKind::Int(_) => quote!(K::UNSIGNED),
-            LeafKind::Enum(e) => {
-                let en = &cx.schema.enums[e];
-                let read = leaf_read(leaf.offset, en.repr);
-                let vals: Vec<_> = en.variants.iter().map(|v| int(v.value)).collect();
-                checks.push(quote! {
-                    let v = #read;
-                    if #guard !matches!(v, #(#vals)|*) {
-                        return Err(::rltop_runtime::DecodeError::BadEnum { offset: base + #at, field: #path, value: v as i64 });
-                    }
-                });
-                let ename = ident(&en.name);
-                quote!(#ename::FIELD_KIND)
-            }
-            LeafKind::Flags(e) => {
-                let fname = &cx.schema.flags[e].name;
-                quote!(K::Flags { name: #fname })
-            }
-            LeafKind::Count { prim: p, max } => {
-                let read = leaf_read(leaf.offset, p);
-                let max = max as u64;
-                checks.push(quote! {
-                    let v = #read as u64;
-                    if #guard v > #max {
-                        return Err(::rltop_runtime::DecodeError::BadCount { offset: base + #at, field: #path, value: v, max: #max });
-                    }
-                });
-                let array = cx.record.fields[leaf.field]
-                    .count_of
-                    .map_or("", |array| cx.record.fields[array].name.as_str());
-                quote!(K::Count { max: #max, array: #array })
-            }
-            LeafKind::Text => {
-                let end = usize_lit(leaf.offset + leaf.size);
-                checks.push(quote! {
-                    if #guard !::rltop_runtime::valid_ascii(&b[#at..#end]) {
-                        return Err(::rltop_runtime::DecodeError::BadText { offset: base + #at, field: #path });
-                    }
-                });
-                quote!(K::Text)
-            }
-            LeafKind::Reserved => quote!(K::Reserved),
-        };
-        let lp = &leaf.path;
-        let lsize = usize_lit(leaf.size);
+        let (kind, check) = leaf_kind(cx, leaf, version_at);
+        checks.extend(check);
+        let (lp, at) = (&leaf.path, usize_lit(leaf.offset));
+        let (lsize, since) = (usize_lit(leaf.size), usize_lit(leaf.since.into()));
         fields.push(quote!(F::new(#lp, #at, #lsize, #kind, #since)));
     }
     let body = if checks.is_empty() {
@@ -314,6 +251,80 @@ fn message_trait(cx: &Ctx, self_ty: &TokenStream) -> TokenStream {
             }
         }
     }
+}
+
+/// A leaf's entry in the field table (`K::…`) and the check `validate` makes of it, if any
+/// (enumerations, counts and text are checked; a `since` leaf only in messages of that
+/// version on, and an entry past its array's count not at all).
+fn leaf_kind(cx: &Ctx, leaf: &Leaf, version_at: usize) -> (TokenStream, Option<TokenStream>) {
+    let path = format!("{}.{}", cx.record.name, leaf.path);
+    let at = usize_lit(leaf.offset);
+    let version_at = usize_lit(version_at);
+    let since = usize_lit(leaf.since.into());
+    let since_guard = if leaf.since > 1 {
+        quote!(b[#version_at] >= #since &&)
+    } else {
+        quote!()
+    };
+    // Entries past a counted array's count carry nothing (zero bytes) and are not checked.
+    let guard = match cx.layout.counted_by(cx.record, leaf) {
+        Some((count, index)) => {
+            let LeafKind::Count { prim: cp, .. } = count.kind else {
+                unreachable!("a count field's leaf is a count")
+            };
+            let read = leaf_read(count.offset, cp);
+            let index = index as u64;
+            quote!(#since_guard (#read as u64) > #index &&)
+        }
+        None => since_guard,
+    };
+    let mut check = None;
+    let kind = match leaf.kind {
+        LeafKind::Int(p) if p.signed() => quote!(K::SIGNED),
+        LeafKind::Int(_) => quote!(K::UNSIGNED),
+        LeafKind::Enum(e) => {
+            let en = &cx.schema.enums[e];
+            let read = leaf_read(leaf.offset, en.repr);
+            let vals: Vec<_> = en.variants.iter().map(|v| int(v.value)).collect();
+            check = Some(quote! {
+                let v = #read;
+                if #guard !matches!(v, #(#vals)|*) {
+                    return Err(::rltop_runtime::DecodeError::BadEnum { offset: base + #at, field: #path, value: v as i64 });
+                }
+            });
+            let ename = ident(&en.name);
+            quote!(#ename::FIELD_KIND)
+        }
+        LeafKind::Flags(e) => {
+            let fname = &cx.schema.flags[e].name;
+            quote!(K::Flags { name: #fname })
+        }
+        LeafKind::Count { prim: p, max } => {
+            let read = leaf_read(leaf.offset, p);
+            let max = max as u64;
+            check = Some(quote! {
+                let v = #read as u64;
+                if #guard v > #max {
+                    return Err(::rltop_runtime::DecodeError::BadCount { offset: base + #at, field: #path, value: v, max: #max });
+                }
+            });
+            let array = cx.record.fields[leaf.field]
+                .count_of
+                .map_or("", |array| cx.record.fields[array].name.as_str());
+            quote!(K::Count { max: #max, array: #array })
+        }
+        LeafKind::Text => {
+            let end = usize_lit(leaf.offset + leaf.size);
+            check = Some(quote! {
+                if #guard !::rltop_runtime::valid_ascii(&b[#at..#end]) {
+                    return Err(::rltop_runtime::DecodeError::BadText { offset: base + #at, field: #path });
+                }
+            });
+            quote!(K::Text)
+        }
+        LeafKind::Reserved => quote!(K::Reserved),
+    };
+    (kind, check)
 }
 
 /// The `rltop_runtime::Message` impl of a message; nothing for a struct.
