@@ -472,195 +472,206 @@ impl<'m> Vectors<'m> {
     }
 
     fn error_file(&self) -> Value {
-        let h = self.h;
         let mut cases = Vec::new();
         for (mi, rec) in self.schema.messages.enumerate() {
-            let name = &rec.name;
-            let lay = &self.model.layout.messages[mi];
-            let good = self.typical(mi);
-            let ok = json!({ "message": good.json });
-
-            // Cut short at every field boundary: inside the header, then inside the body.
-            let mut cuts: Vec<usize> = lay
-                .leaves
-                .iter()
-                .map(|l| l.offset)
-                .filter(|&o| o > 0)
-                .collect();
-            cuts.dedup();
-            for cut in cuts {
-                cases.push(Self::case(
-                    format!("{name}/truncated-at-{cut}"),
-                    &good.bytes[..cut],
-                    vec![err("Truncated", 0)],
-                ));
-            }
-
-            let mut b = good.bytes.clone();
-            b[h.at.magic] ^= 0xFF;
-            cases.push(Self::case(
-                format!("{name}/bad-magic"),
-                &b,
-                vec![err("BadMagic", h.at.magic)],
-            ));
-
-            for (what, len) in [("smaller", lay.size - 1), ("larger", lay.size + 1)] {
-                let mut b = good.bytes.clone();
-                b.resize(lay.size + 1, 0);
-                b[h.at.length..h.at.length + 2].copy_from_slice(&(len as u16).to_le_bytes());
-                seal(&mut b[..lay.size], &h);
-                cases.push(Self::case(
-                    format!("{name}/length-{what}-than-size"),
-                    &b,
-                    vec![err("BadLength", h.at.length)],
-                ));
-            }
-
-            let min = self.schema.protocol.min_version;
-            if min > 0 {
-                let mut b = good.bytes.clone();
-                b[h.at.version] = min - 1;
-                seal(&mut b, &h);
-                cases.push(Self::case(
-                    format!("{name}/unsupported-version"),
-                    &b,
-                    vec![err("UnsupportedVersion", h.at.version)],
-                ));
-                // The version is checked before the checksum (SPEC.md §4, 5 before 7).
-                b[h.at.checksum] ^= 0x01;
-                cases.push(Self::case(
-                    format!("{name}/unsupported-version-and-bad-checksum"),
-                    &b,
-                    vec![err("UnsupportedVersion", h.at.version)],
-                ));
-            }
-            // A newer version is accepted: it may only add fields in reserved bytes, so its
-            // message carries data there, which this version's decoder ignores. A message
-            // of this version with reserved bytes set decodes the same (SPEC.md §1, §5).
-            let mut in_reserved = good.bytes.clone();
-            for leaf in lay.leaves.iter().filter(|l| l.kind == LeafKind::Reserved) {
-                for (k, byte) in in_reserved[leaf.offset..leaf.offset + leaf.size]
-                    .iter_mut()
-                    .enumerate()
-                {
-                    *byte = 0xA5 ^ k as u8;
-                }
-            }
-            let mut b = in_reserved.clone();
-            seal(&mut b, &h);
-            cases.push(Self::case(
-                format!("{name}/reserved-bytes-ignored"),
-                &b,
-                vec![ok.clone()],
-            ));
-            let mut b = in_reserved;
-            b[h.at.version] = self.schema.protocol.version.saturating_add(1);
-            seal(&mut b, &h);
-            cases.push(Self::case(
-                format!("{name}/newer-version-accepted"),
-                &b,
-                vec![ok.clone()],
-            ));
-
-            let mut b = good.bytes.clone();
-            let last = b.len() - 1;
-            b[last] ^= 0x01;
-            cases.push(Self::case(
-                format!("{name}/bad-checksum"),
-                &b,
-                vec![err("BadChecksum", h.at.checksum)],
-            ));
-
-            // Field values: first enumeration, count and text leaf of each top-level field.
-            let full = self.build(mi, Fill::Full, &format!("{name}/full"));
-            let mut seen = Vec::new();
-            for leaf in &lay.leaves {
-                if seen.contains(&leaf.field) {
-                    continue;
-                }
-                let path = format!("{name}.{}", leaf.path);
-                let mut b = full.bytes.clone();
-                let Some(kind) = self.spoil(leaf, &mut b) else {
-                    continue;
-                };
-                let first_of_message = seen.is_empty();
-                seen.push(leaf.field);
-                seal(&mut b, &h);
-                let what = kind.trim_start_matches("Bad").to_lowercase();
-                cases.push(Self::case(
-                    format!("{name}/bad-{what}-{}", leaf.path),
-                    &b,
-                    vec![field_err(kind, leaf.offset, &path)],
-                ));
-                if first_of_message {
-                    // The checksum is checked before any field value (SPEC.md §4, 7 before 8).
-                    let mut b = b.clone();
-                    b[h.at.checksum] ^= 0x01;
-                    cases.push(Self::case(
-                        format!("{name}/bad-{what}-and-bad-checksum"),
-                        &b,
-                        vec![err("BadChecksum", h.at.checksum)],
-                    ));
-                }
-                if leaf.kind == LeafKind::Text {
-                    // DEL (0x7F) is not printable either.
-                    let mut b = full.bytes.clone();
-                    b[leaf.offset] = 0x7F;
-                    seal(&mut b, &h);
-                    cases.push(Self::case(
-                        format!("{name}/bad-text-del-{}", leaf.path),
-                        &b,
-                        vec![field_err("BadText", leaf.offset, &path)],
-                    ));
-                }
-                if leaf.kind == LeafKind::Text && leaf.size >= 3 {
-                    // Text after the NUL padding.
-                    let mut b = full.bytes.clone();
-                    b[leaf.offset..leaf.offset + leaf.size].fill(0);
-                    b[leaf.offset] = b'A';
-                    b[leaf.offset + 2] = b'B';
-                    seal(&mut b, &h);
-                    cases.push(Self::case(
-                        format!("{name}/text-after-padding-{}", leaf.path),
-                        &b,
-                        vec![field_err("BadText", leaf.offset, &path)],
-                    ));
-                }
-            }
-            // Two bad values in one message: the one at the lower offset is reported,
-            // whatever the kinds (SPEC.md §4, check 8 walks the fields in order).
-            let checked: Vec<&Leaf> = lay
-                .leaves
-                .iter()
-                .filter(|l| {
-                    matches!(
-                        l.kind,
-                        LeafKind::Enum(_) | LeafKind::Count { .. } | LeafKind::Text
-                    )
-                })
-                .collect();
-            if let (Some(first), Some(last)) = (checked.first(), checked.last()) {
-                if first.field != last.field {
-                    let mut b = full.bytes.clone();
-                    let kind = self.spoil(first, &mut b);
-                    self.spoil(last, &mut b);
-                    seal(&mut b, &h);
-                    if let Some(kind) = kind {
-                        cases.push(Self::case(
-                            format!("{name}/bad-{}-and-bad-{}", first.path, last.path),
-                            &b,
-                            vec![field_err(
-                                kind,
-                                first.offset,
-                                &format!("{name}.{}", first.path),
-                            )],
-                        ));
-                    }
-                }
-            }
+            self.framing_error_cases(mi, &rec.name, &mut cases);
+            self.field_error_cases(mi, &rec.name, &mut cases);
         }
         cases.extend(self.datagram_error_cases());
         json!({ "cases": cases })
+    }
+
+    /// Message `mi` broken in its frame: cut short at every field boundary, bad magic,
+    /// length, version and checksum, and the reserved bytes and newer versions it accepts.
+    fn framing_error_cases(&self, mi: MessageId, name: &str, cases: &mut Vec<Value>) {
+        let h = self.h;
+        let lay = &self.model.layout.messages[mi];
+        let good = self.typical(mi);
+        let ok = json!({ "message": good.json });
+        // Cut short at every field boundary: inside the header, then inside the body.
+        let mut cuts: Vec<usize> = lay
+            .leaves
+            .iter()
+            .map(|l| l.offset)
+            .filter(|&o| o > 0)
+            .collect();
+        cuts.dedup();
+        for cut in cuts {
+            cases.push(Self::case(
+                format!("{name}/truncated-at-{cut}"),
+                &good.bytes[..cut],
+                vec![err("Truncated", 0)],
+            ));
+        }
+
+        let mut b = good.bytes.clone();
+        b[h.at.magic] ^= 0xFF;
+        cases.push(Self::case(
+            format!("{name}/bad-magic"),
+            &b,
+            vec![err("BadMagic", h.at.magic)],
+        ));
+
+        for (what, len) in [("smaller", lay.size - 1), ("larger", lay.size + 1)] {
+            let mut b = good.bytes.clone();
+            b.resize(lay.size + 1, 0);
+            b[h.at.length..h.at.length + 2].copy_from_slice(&(len as u16).to_le_bytes());
+            seal(&mut b[..lay.size], &h);
+            cases.push(Self::case(
+                format!("{name}/length-{what}-than-size"),
+                &b,
+                vec![err("BadLength", h.at.length)],
+            ));
+        }
+
+        let min = self.schema.protocol.min_version;
+        if min > 0 {
+            let mut b = good.bytes.clone();
+            b[h.at.version] = min - 1;
+            seal(&mut b, &h);
+            cases.push(Self::case(
+                format!("{name}/unsupported-version"),
+                &b,
+                vec![err("UnsupportedVersion", h.at.version)],
+            ));
+            // The version is checked before the checksum (SPEC.md §4, 5 before 7).
+            b[h.at.checksum] ^= 0x01;
+            cases.push(Self::case(
+                format!("{name}/unsupported-version-and-bad-checksum"),
+                &b,
+                vec![err("UnsupportedVersion", h.at.version)],
+            ));
+        }
+        // A newer version is accepted: it may only add fields in reserved bytes, so its
+        // message carries data there, which this version's decoder ignores. A message
+        // of this version with reserved bytes set decodes the same (SPEC.md §1, §5).
+        let mut in_reserved = good.bytes.clone();
+        for leaf in lay.leaves.iter().filter(|l| l.kind == LeafKind::Reserved) {
+            for (k, byte) in in_reserved[leaf.offset..leaf.offset + leaf.size]
+                .iter_mut()
+                .enumerate()
+            {
+                *byte = 0xA5 ^ k as u8;
+            }
+        }
+        let mut b = in_reserved.clone();
+        seal(&mut b, &h);
+        cases.push(Self::case(
+            format!("{name}/reserved-bytes-ignored"),
+            &b,
+            vec![ok.clone()],
+        ));
+        let mut b = in_reserved;
+        b[h.at.version] = self.schema.protocol.version.saturating_add(1);
+        seal(&mut b, &h);
+        cases.push(Self::case(
+            format!("{name}/newer-version-accepted"),
+            &b,
+            vec![ok.clone()],
+        ));
+
+        let mut b = good.bytes.clone();
+        let last = b.len() - 1;
+        b[last] ^= 0x01;
+        cases.push(Self::case(
+            format!("{name}/bad-checksum"),
+            &b,
+            vec![err("BadChecksum", h.at.checksum)],
+        ));
+    }
+
+    /// Message `mi` with bad field values: the first enumeration, count and text leaf of
+    /// each top-level field, text's own cases, and two bad values at once.
+    fn field_error_cases(&self, mi: MessageId, name: &str, cases: &mut Vec<Value>) {
+        let h = self.h;
+        let lay = &self.model.layout.messages[mi];
+        // Field values: first enumeration, count and text leaf of each top-level field.
+        let full = self.build(mi, Fill::Full, &format!("{name}/full"));
+        let mut seen = Vec::new();
+        for leaf in &lay.leaves {
+            if seen.contains(&leaf.field) {
+                continue;
+            }
+            let path = format!("{name}.{}", leaf.path);
+            let mut b = full.bytes.clone();
+            let Some(kind) = self.spoil(leaf, &mut b) else {
+                continue;
+            };
+            let first_of_message = seen.is_empty();
+            seen.push(leaf.field);
+            seal(&mut b, &h);
+            let what = kind.trim_start_matches("Bad").to_lowercase();
+            cases.push(Self::case(
+                format!("{name}/bad-{what}-{}", leaf.path),
+                &b,
+                vec![field_err(kind, leaf.offset, &path)],
+            ));
+            if first_of_message {
+                // The checksum is checked before any field value (SPEC.md §4, 7 before 8).
+                let mut b = b.clone();
+                b[h.at.checksum] ^= 0x01;
+                cases.push(Self::case(
+                    format!("{name}/bad-{what}-and-bad-checksum"),
+                    &b,
+                    vec![err("BadChecksum", h.at.checksum)],
+                ));
+            }
+            if leaf.kind == LeafKind::Text {
+                // DEL (0x7F) is not printable either.
+                let mut b = full.bytes.clone();
+                b[leaf.offset] = 0x7F;
+                seal(&mut b, &h);
+                cases.push(Self::case(
+                    format!("{name}/bad-text-del-{}", leaf.path),
+                    &b,
+                    vec![field_err("BadText", leaf.offset, &path)],
+                ));
+            }
+            if leaf.kind == LeafKind::Text && leaf.size >= 3 {
+                // Text after the NUL padding.
+                let mut b = full.bytes.clone();
+                b[leaf.offset..leaf.offset + leaf.size].fill(0);
+                b[leaf.offset] = b'A';
+                b[leaf.offset + 2] = b'B';
+                seal(&mut b, &h);
+                cases.push(Self::case(
+                    format!("{name}/text-after-padding-{}", leaf.path),
+                    &b,
+                    vec![field_err("BadText", leaf.offset, &path)],
+                ));
+            }
+        }
+        // Two bad values in one message: the one at the lower offset is reported,
+        // whatever the kinds (SPEC.md §4, check 8 walks the fields in order).
+        let checked: Vec<&Leaf> = lay
+            .leaves
+            .iter()
+            .filter(|l| {
+                matches!(
+                    l.kind,
+                    LeafKind::Enum(_) | LeafKind::Count { .. } | LeafKind::Text
+                )
+            })
+            .collect();
+        if let (Some(first), Some(last)) = (checked.first(), checked.last()) {
+            if first.field != last.field {
+                let mut b = full.bytes.clone();
+                let kind = self.spoil(first, &mut b);
+                self.spoil(last, &mut b);
+                seal(&mut b, &h);
+                if let Some(kind) = kind {
+                    cases.push(Self::case(
+                        format!("{name}/bad-{}-and-bad-{}", first.path, last.path),
+                        &b,
+                        vec![field_err(
+                            kind,
+                            first.offset,
+                            &format!("{name}.{}", first.path),
+                        )],
+                    ));
+                }
+            }
+        }
     }
 
     /// Puts an invalid value in `leaf` (an enumeration, count or text); the error it makes.
