@@ -92,6 +92,8 @@ fn channels(model: &Model) -> TokenStream {
     }
 }
 
+/// `Message`, the enum of every message type, with its decoding and dispatch, and the
+/// functions over a datagram.
 fn dispatch(model: &Model) -> TokenStream {
     let s = &model.schema;
     let header = ident(&s.header(&model.framed).name);
@@ -127,7 +129,7 @@ fn dispatch(model: &Model) -> TokenStream {
             }
         }
     });
-    quote! {
+    let message = quote! {
         /// Any message of the protocol, borrowed from the buffer it was decoded from.
         #[derive(Debug, Clone, Copy)]
         pub enum Message<'a> {
@@ -187,6 +189,43 @@ fn dispatch(model: &Model) -> TokenStream {
             #channel_fn
         }
 
+    };
+    let dispatch = dispatch_impl(&names, &codes, &sizes);
+    quote! {
+        #message
+        #dispatch
+        /// Every message type of the protocol, in schema order.
+        pub const MESSAGE_TYPES: &[::rltop_runtime::MessageType] = &[
+            #(::rltop_runtime::MessageType::of::<#names>(),)*
+        ];
+
+        /// The messages of one datagram, in order: each item is a message or the error that
+        /// concerns it (see [`::rltop_runtime::Messages`]).
+        pub fn messages(datagram: &[u8]) -> ::rltop_runtime::Messages<'_, Message<'_>> {
+            ::rltop_runtime::Messages::new(datagram)
+        }
+
+        /// The items of [`messages`], passed to `each` in order without an iterator between
+        /// them: the fastest way through a datagram (checksums computed several messages at
+        /// a time, see [`::rltop_runtime::for_each_message`]).
+        #[inline]
+        pub fn for_each_message<'a>(
+            datagram: &'a [u8],
+            each: impl FnMut(::core::result::Result<Message<'a>, ::rltop_runtime::DecodeError>),
+        ) {
+            ::rltop_runtime::for_each_message(datagram, each)
+        }
+    }
+}
+
+/// `rltop_runtime::Dispatch` for `Message`: the size of each type code, and the frame to
+/// the message, with one call site for the checksum.
+fn dispatch_impl(
+    names: &[proc_macro2::Ident],
+    codes: &[TokenStream],
+    sizes: &[proc_macro2::Literal],
+) -> TokenStream {
+    quote! {
         impl<'a> ::rltop_runtime::Dispatch<'a> for Message<'a> {
             const PROTOCOL: &'static ::rltop_runtime::Protocol = &PROTOCOL;
 
@@ -227,27 +266,6 @@ fn dispatch(model: &Model) -> TokenStream {
             }
         }
 
-        /// Every message type of the protocol, in schema order.
-        pub const MESSAGE_TYPES: &[::rltop_runtime::MessageType] = &[
-            #(::rltop_runtime::MessageType::of::<#names>(),)*
-        ];
-
-        /// The messages of one datagram, in order: each item is a message or the error that
-        /// concerns it (see [`::rltop_runtime::Messages`]).
-        pub fn messages(datagram: &[u8]) -> ::rltop_runtime::Messages<'_, Message<'_>> {
-            ::rltop_runtime::Messages::new(datagram)
-        }
-
-        /// The items of [`messages`], passed to `each` in order without an iterator between
-        /// them: the fastest way through a datagram (checksums computed several messages at
-        /// a time, see [`::rltop_runtime::for_each_message`]).
-        #[inline]
-        pub fn for_each_message<'a>(
-            datagram: &'a [u8],
-            each: impl FnMut(::core::result::Result<Message<'a>, ::rltop_runtime::DecodeError>),
-        ) {
-            ::rltop_runtime::for_each_message(datagram, each)
-        }
     }
 }
 
