@@ -251,12 +251,31 @@ pub fn crc_source(model: &Model) -> String {
 }
 
 pub fn header(model: &Model, banner: &Banner) -> String {
-    let s = &model.schema;
     let names = Names::new(model);
-    let (lo, up) = (&names.lower, &names.upper);
-    let h = model.layout.header(&model.framed);
+    let lo = &names.lower;
     let mut out = String::new();
     let _ = writeln!(out, "/* {} */", banner.line());
+    let guard = preamble(&mut out, model, &names);
+    protocol_defines(&mut out, model, &names);
+    enumerations(&mut out, model, &names);
+    message_types(&mut out, model, &names);
+    out.push_str(&crc_section(&names));
+    let _ = writeln!(out, "typedef struct {lo}_message {lo}_message;\ntypedef struct {lo}_decode_error {lo}_decode_error;");
+    out.push('\n');
+    out.push_str(&names.runtime(RUNTIME));
+    out.push('\n');
+
+    records::emit(&mut out, model, &names);
+
+    let _ = write!(out, "\n#if defined(__GNUC__) && !defined(__clang__)\n#pragma GCC diagnostic pop\n#endif\n\n#ifdef __cplusplus\n}} /* extern \"C\" */\n#endif\n\n#endif /* {guard} */\n");
+    out
+}
+
+/// The protocol's documentation, the include guard (returned), the includes and the
+/// portability macros.
+fn preamble(out: &mut String, model: &Model, names: &Names) -> String {
+    let s = &model.schema;
+    let up = &names.upper;
     let mut pdoc = s.protocol.doc.clone();
     pdoc.push(String::new());
     pdoc.extend(
@@ -270,7 +289,7 @@ pub fn header(model: &Model, banner: &Banner) -> String {
         ]
         .map(String::from),
     );
-    doc(&mut out, "", &pdoc);
+    doc(out, "", &pdoc);
     let guard = format!("{up}_H");
     let _ = write!(
         out,
@@ -283,6 +302,13 @@ pub fn header(model: &Model, banner: &Banner) -> String {
          /* File-scope tables a translation unit may not use (GCC warns about unused static const in C). */\n\
          #if defined(__GNUC__) || defined(__clang__)\n#define {up}_MAYBE_UNUSED __attribute__((unused))\n#else\n#define {up}_MAYBE_UNUSED\n#endif\n\n"
     );
+    guard
+}
+
+/// The protocol's constants: magic, versions, header size and the offsets the runtime needs.
+fn protocol_defines(out: &mut String, model: &Model, names: &Names) {
+    let (s, up) = (&model.schema, &names.upper);
+    let h = model.layout.header(&model.framed);
     let _ = writeln!(out, "/* ---- Protocol ---------------------------------------------------------------------- */\n");
     let p = &s.protocol;
     let mut defines = vec![
@@ -322,13 +348,17 @@ pub fn header(model: &Model, banner: &Banner) -> String {
         let _ = writeln!(out, "#define {up}_{name} {value}");
     }
     out.push('\n');
+}
 
+/// The enumerations and flags, and the channel of a type code.
+fn enumerations(out: &mut String, model: &Model, names: &Names) {
+    let (s, lo) = (&model.schema, &names.lower);
     let _ = writeln!(out, "/* ---- Enumerations and flags -------------------------------------------------------- */\n");
     for e in &s.enums {
-        enumeration(&mut out, &names, e);
+        enumeration(out, names, e);
     }
     for f in &s.flags {
-        flags(&mut out, &names, f);
+        flags(out, names, f);
     }
     if let Some(ce) = s.channel_enum {
         let cty = names.ty(&s.enums[ce].name);
@@ -350,7 +380,11 @@ pub fn header(model: &Model, banner: &Banner) -> String {
         }
         let _ = writeln!(out, "    return 0;\n}}\n");
     }
+}
 
+/// Each message type's code and size, and the size of a type code.
+fn message_types(out: &mut String, model: &Model, names: &Names) {
+    let (s, lo) = (&model.schema, &names.lower);
     let _ = writeln!(out, "/* ---- Message types ------------------------------------------------------------------ */\n");
     for (m, l) in s.messages.iter().zip(&model.layout.messages) {
         let c = names.constant(&m.name);
@@ -382,15 +416,4 @@ pub fn header(model: &Model, banner: &Banner) -> String {
         let _ = writeln!(out, "        {},", cells.join(", "));
     }
     let _ = writeln!(out, "    }};\n    return sizes[type];\n}}\n");
-
-    out.push_str(&crc_section(&names));
-    let _ = writeln!(out, "typedef struct {lo}_message {lo}_message;\ntypedef struct {lo}_decode_error {lo}_decode_error;");
-    out.push('\n');
-    out.push_str(&names.runtime(RUNTIME));
-    out.push('\n');
-
-    records::emit(&mut out, model, &names);
-
-    let _ = write!(out, "\n#if defined(__GNUC__) && !defined(__clang__)\n#pragma GCC diagnostic pop\n#endif\n\n#ifdef __cplusplus\n}} /* extern \"C\" */\n#endif\n\n#endif /* {guard} */\n");
-    out
 }
