@@ -328,147 +328,195 @@ fn drive<T: Transport>(
 ) -> Result<(), String> {
     stop_on_signals()?;
     let started = Instant::now();
-    // A duration past what the clock can hold is no deadline at all.
-    let deadline = args.duration.and_then(|d| started.checked_add(d));
-    let mut events = Vec::new();
-    let mut first_source_ns = None;
-    let mut now_ns = 0;
-    let mut last_source_ns = 0;
-    let mut n_events = 0u64;
-    let mut refused = 0u64;
-    let mut first_refusal = None;
-    let clock = |source_ns: u64| match args.clock {
-        Clock::Fixed => source_ns,
-        Clock::System => realtime_ns(),
+    let mut run = Run {
+        publisher,
+        args,
+        events: Vec::new(),
+        refused: 0,
+        first_refusal: None,
+        now_ns: 0,
     };
-    if let Source::Sim(market) = &source {
-        market.definitions(&mut events);
-        now_ns = clock(market.now());
-        publish(
-            publisher,
-            &mut events,
-            now_ns,
-            &mut refused,
-            &mut first_refusal,
-        )?;
+    let last_source_ns = run.live(&mut source, started)?;
+    run.tail(&mut source, last_source_ns)?;
+    run.publisher
+        .end_session(run.now_ns)
+        .map_err(|e| e.to_string())?;
+    run.report(&source, started)
+}
+
+/// A run of the publisher, between its phases: live, the tail, the report.
+struct Run<'a, T: Transport> {
+    publisher: &'a mut Publisher<T>,
+    args: &'a PublishArgs,
+    events: Vec<Event>,
+    /// Events the publisher's book refused, and the first one's description.
+    refused: u64,
+    first_refusal: Option<String>,
+    /// The clock of the last datagrams, ns.
+    now_ns: u64,
+}
+
+impl<T: Transport> Run<'_, T> {
+    /// The time the datagrams of an event at `source_ns` carry.
+    fn clock(&self, source_ns: u64) -> u64 {
+        match self.args.clock {
+            Clock::Fixed => source_ns,
+            Clock::System => realtime_ns(),
+        }
     }
-    let mut poll_at = Instant::now();
-    loop {
-        if stopped() || deadline.is_some_and(|d| Instant::now() >= d) {
-            break;
+
+    /// Publishes the waiting events at `now_ns`.
+    fn publish(&mut self, now_ns: u64) -> Result<(), String> {
+        self.now_ns = now_ns;
+        publish(
+            self.publisher,
+            &mut self.events,
+            now_ns,
+            &mut self.refused,
+            &mut self.first_refusal,
+        )
+    }
+
+    /// The source at its pace (or `--rate`, or flat out) until it ends, `--for` expires or
+    /// a signal comes. Returns the last event's source time.
+    fn live(&mut self, source: &mut Source, started: Instant) -> Result<u64, String> {
+        let args = self.args;
+        // A duration past what the clock can hold is no deadline at all.
+        let deadline = args.duration.and_then(|d| started.checked_add(d));
+        let mut first_source_ns = None;
+        let mut last_source_ns = 0;
+        let mut n_events = 0u64;
+        if let Source::Sim(market) = &source {
+            market.definitions(&mut self.events);
+            self.publish(self.clock(market.now()))?;
         }
-        let Some(source_ns) = source.next(&mut events) else {
-            break;
-        };
-        n_events += events.len() as u64;
-        last_source_ns = source_ns;
-        let t0 = *first_source_ns.get_or_insert(source_ns);
-        if args.clock == Clock::Fixed {
-            // On the source's clock every step is a moment the cycles may fall due and held
-            // datagrams leave, before the step's events and before any wait: the bytes are
-            // a function of the source alone, and nothing is held through a pause.
-            publisher.poll(source_ns).map_err(|e| e.to_string())?;
+        let mut poll_at = Instant::now();
+        loop {
+            if stopped() || deadline.is_some_and(|d| Instant::now() >= d) {
+                break;
+            }
+            let Some(source_ns) = source.next(&mut self.events) else {
+                break;
+            };
+            n_events += self.events.len() as u64;
+            last_source_ns = source_ns;
+            let t0 = *first_source_ns.get_or_insert(source_ns);
+            if args.clock == Clock::Fixed {
+                // On the source's clock every step is a moment the cycles may fall due and
+                // held datagrams leave, before the step's events and before any wait: the
+                // bytes are a function of the source alone, and nothing is held through a
+                // pause.
+                self.publisher.poll(source_ns).map_err(|e| e.to_string())?;
+            }
+            // Pace.
+            let due = if args.flat {
+                None
+            } else if let Some(rate) = args.rate {
+                Duration::try_from_secs_f64(n_events as f64 / rate).ok()
+            } else {
+                Some(Duration::from_nanos(source_ns.saturating_sub(t0)))
+            };
+            if let Some(wait) = due.and_then(|due| due.checked_sub(started.elapsed())) {
+                self.wait(wait)?;
+            }
+            self.publish(self.clock(source_ns))?;
+            if args.clock == Clock::System && poll_at.elapsed() >= Duration::from_millis(1) {
+                self.publisher
+                    .poll(self.now_ns)
+                    .map_err(|e| e.to_string())?;
+                poll_at = Instant::now();
+            }
         }
-        // Pace.
-        let due = if args.flat {
-            None
-        } else if let Some(rate) = args.rate {
-            Duration::try_from_secs_f64(n_events as f64 / rate).ok()
-        } else {
-            Some(Duration::from_nanos(source_ns.saturating_sub(t0)))
-        };
-        if let Some(wait) = due.and_then(|due| due.checked_sub(started.elapsed())) {
-            // Waits of a millisecond or less are not slept (a sleep is ~50 µs late, and the
-            // next events catch up); longer ones sleep.
-            if wait > Duration::from_millis(1) {
-                if args.clock == Clock::System {
-                    // Going idle: nothing more to pack, so nothing waits out the hold.
-                    let now = realtime_ns();
-                    publisher.poll(now).map_err(|e| e.to_string())?;
-                    publisher.flush(now).map_err(|e| e.to_string())?;
+        Ok(last_source_ns)
+    }
+
+    /// Waits of a millisecond or less are not slept (a sleep is ~50 µs late, and the next
+    /// events catch up); longer ones sleep.
+    fn wait(&mut self, wait: Duration) -> Result<(), String> {
+        if wait > Duration::from_millis(1) {
+            if self.args.clock == Clock::System {
+                // Going idle: nothing more to pack, so nothing waits out the hold.
+                let now = realtime_ns();
+                self.publisher.poll(now).map_err(|e| e.to_string())?;
+                self.publisher.flush(now).map_err(|e| e.to_string())?;
+            }
+            std::thread::sleep(wait);
+        }
+        Ok(())
+    }
+
+    /// The tail: cycles go on, so subscribers that lost the end recover. A fixed number of
+    /// 50 ms steps, so a fixed clock gives the same bytes however the process is scheduled.
+    fn tail(&mut self, source: &mut Source, last_source_ns: u64) -> Result<(), String> {
+        let steps = (self.args.tail.max(0.0) * 20.0).ceil() as u64;
+        let mut tail_source_ns = last_source_ns.max(self.now_ns);
+        for _ in 0..steps {
+            if stopped() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+            tail_source_ns += 50_000_000;
+            if let Source::Sim(market) = source {
+                market.idle(50_000_000, &mut self.events);
+                tail_source_ns = market.now();
+                self.publish(self.clock(tail_source_ns))?;
+            }
+            self.now_ns = self.clock(tail_source_ns);
+            self.publisher
+                .poll(self.now_ns)
+                .map_err(|e| e.to_string())?;
+            if self.args.clock == Clock::System {
+                self.publisher
+                    .flush(self.now_ns)
+                    .map_err(|e| e.to_string())?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The summary line, the oracle's books with `--books`, and the refusals: an error
+    /// unless the capture was known to start mid-book.
+    fn report(self, source: &Source, started: Instant) -> Result<(), String> {
+        let stats = self.publisher.stats();
+        eprintln!(
+            "rltop publish: {} events, {} messages in {} datagrams ({} bytes, {} sends), {} snapshots, {} heartbeats, {:.1} s",
+            stats.events,
+            stats.messages,
+            stats.datagrams,
+            stats.bytes,
+            stats.batches,
+            stats.snapshots,
+            stats.heartbeats,
+            started.elapsed().as_secs_f64()
+        );
+        if let Some(path) = &self.args.books {
+            let oracle = match source {
+                Source::Sim(market) => market.oracle(),
+                Source::Capture { .. } => publisher_books(self.publisher),
+            };
+            std::fs::write(path, oracle.to_json())
+                .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        }
+        if self.refused > 0 {
+            let expected = matches!(
+                source,
+                Source::Capture {
+                    refusals_expected: true,
+                    ..
                 }
-                std::thread::sleep(wait);
+            );
+            let msg = format!(
+                "{} event(s) refused by the publisher's book, the first: {}",
+                self.refused,
+                self.first_refusal.unwrap_or_default()
+            );
+            if !expected {
+                return Err(msg);
             }
+            eprintln!("rltop publish: {msg}");
         }
-        now_ns = clock(source_ns);
-        publish(
-            publisher,
-            &mut events,
-            now_ns,
-            &mut refused,
-            &mut first_refusal,
-        )?;
-        if args.clock == Clock::System && poll_at.elapsed() >= Duration::from_millis(1) {
-            publisher.poll(now_ns).map_err(|e| e.to_string())?;
-            poll_at = Instant::now();
-        }
+        Ok(())
     }
-    // The tail: cycles go on, so subscribers that lost the end recover. A fixed number of
-    // 50 ms steps, so a fixed clock gives the same bytes however the process is scheduled.
-    let steps = (args.tail.max(0.0) * 20.0).ceil() as u64;
-    let mut tail_source_ns = last_source_ns.max(now_ns);
-    for _ in 0..steps {
-        if stopped() {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-        tail_source_ns += 50_000_000;
-        if let Source::Sim(market) = &mut source {
-            market.idle(50_000_000, &mut events);
-            tail_source_ns = market.now();
-            publish(
-                publisher,
-                &mut events,
-                clock(tail_source_ns),
-                &mut refused,
-                &mut first_refusal,
-            )?;
-        }
-        now_ns = clock(tail_source_ns);
-        publisher.poll(now_ns).map_err(|e| e.to_string())?;
-        if args.clock == Clock::System {
-            publisher.flush(now_ns).map_err(|e| e.to_string())?;
-        }
-    }
-    publisher.end_session(now_ns).map_err(|e| e.to_string())?;
-    let stats = publisher.stats();
-    eprintln!(
-        "rltop publish: {} events, {} messages in {} datagrams ({} bytes, {} sends), {} snapshots, {} heartbeats, {:.1} s",
-        stats.events,
-        stats.messages,
-        stats.datagrams,
-        stats.bytes,
-        stats.batches,
-        stats.snapshots,
-        stats.heartbeats,
-        started.elapsed().as_secs_f64()
-    );
-    if let Some(path) = &args.books {
-        let oracle = match &source {
-            Source::Sim(market) => market.oracle(),
-            Source::Capture { .. } => publisher_books(publisher),
-        };
-        std::fs::write(path, oracle.to_json())
-            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-    }
-    if refused > 0 {
-        let expected = matches!(
-            source,
-            Source::Capture {
-                refusals_expected: true,
-                ..
-            }
-        );
-        let msg = format!(
-            "{refused} event(s) refused by the publisher's book, the first: {}",
-            first_refusal.unwrap_or_default()
-        );
-        if !expected {
-            return Err(msg);
-        }
-        eprintln!("rltop publish: {msg}");
-    }
-    Ok(())
 }
 
 fn publish<T: Transport>(
