@@ -250,133 +250,155 @@ impl Market {
         }
         let count = inst.engine.order_count() as u64;
         if r < 0.45 || count < self.cfg.min_resting as u64 {
-            let side = if self.rng.chance(0.5) {
-                Side::Buy
-            } else {
-                Side::Sell
-            };
-            let away = self.rng.geometric(0.25) as i64 * TICK;
-            let inst = &self.insts[i];
-            let price = match side {
-                Side::Buy => inst
-                    .engine
-                    .best(Side::Sell)
-                    .map_or(inst.ref_price - away, |a| {
-                        (a - away).min(inst.ref_price - away + TICK)
-                    }),
-                Side::Sell => inst
-                    .engine
-                    .best(Side::Buy)
-                    .map_or(inst.ref_price + away, |b| {
-                        (b + away).max(inst.ref_price + away - TICK)
-                    }),
-            };
-            let qty = self.size();
-            let hidden = self.rng.chance(0.03);
-            let post_only = self.rng.chance(0.1);
-            let id = self.next_id();
-            let inst = &mut self.insts[i];
-            if inst.engine.crosses(side, price) {
-                if !post_only {
-                    inst.engine.take_liquidity(
-                        id,
-                        side,
-                        Some(price),
-                        qty,
-                        true,
-                        &mut self.next_trade_id,
-                        self.now,
-                        out,
-                    );
-                }
-            } else {
-                inst.engine.add(
-                    Resting {
-                        id,
-                        side,
-                        price,
-                        qty,
-                        hidden,
-                    },
-                    post_only,
+            self.limit_order(i, out);
+        } else if r < 0.82 {
+            self.cancel(i, out);
+        } else if r < 0.93 {
+            self.modify(i, out);
+        } else {
+            self.take(i, out);
+        }
+        self.account(i);
+    }
+
+    /// A limit order near the reference price: it rests, or trades if it crosses (unless
+    /// post-only, then it is dropped).
+    fn limit_order(&mut self, i: usize, out: &mut Vec<Event>) {
+        let side = if self.rng.chance(0.5) {
+            Side::Buy
+        } else {
+            Side::Sell
+        };
+        let away = self.rng.geometric(0.25) as i64 * TICK;
+        let inst = &self.insts[i];
+        let price = match side {
+            Side::Buy => inst
+                .engine
+                .best(Side::Sell)
+                .map_or(inst.ref_price - away, |a| {
+                    (a - away).min(inst.ref_price - away + TICK)
+                }),
+            Side::Sell => inst
+                .engine
+                .best(Side::Buy)
+                .map_or(inst.ref_price + away, |b| {
+                    (b + away).max(inst.ref_price + away - TICK)
+                }),
+        };
+        let qty = self.size();
+        let hidden = self.rng.chance(0.03);
+        let post_only = self.rng.chance(0.1);
+        let id = self.next_id();
+        let inst = &mut self.insts[i];
+        if inst.engine.crosses(side, price) {
+            if !post_only {
+                inst.engine.take_liquidity(
+                    id,
+                    side,
+                    Some(price),
+                    qty,
+                    true,
+                    &mut self.next_trade_id,
+                    self.now,
                     out,
                 );
             }
-        } else if r < 0.82 {
-            let pick = self.rng.next_u64();
-            if let Some(o) = self.insts[i].engine.order_at(pick) {
-                let reason = if self.rng.chance(0.9) {
-                    DeleteReason::Canceled
-                } else {
-                    DeleteReason::Expired
-                };
-                self.insts[i].engine.cancel(o.id, reason, out);
-            }
-        } else if r < 0.93 {
-            let pick = self.rng.next_u64();
-            if let Some(o) = self.insts[i].engine.order_at(pick) {
-                let step = (1 + self.rng.below(3) as i64) * TICK;
-                let (price, qty) = match self.rng.below(3) {
-                    0 => (
-                        if self.rng.chance(0.5) {
-                            o.price + step
-                        } else {
-                            o.price - step
-                        },
-                        o.qty,
-                    ),
-                    1 => (o.price, (o.qty / 2).max(1)),
-                    _ => (o.price, o.qty + self.size()),
-                };
-                self.insts[i].engine.modify(o.id, price, qty, out);
-            }
         } else {
-            let side = if self.rng.chance(0.5) {
-                Side::Buy
-            } else {
-                Side::Sell
-            };
-            let qty = self.size() * 4;
-            let through = self.rng.below(4) as i64 * TICK;
-            let id = self.next_id();
-            let market = self.rng.chance(0.2);
-            let now = self.now;
-            let inst = &mut self.insts[i];
-            let limit = match side {
-                Side::Buy => inst.engine.best(Side::Sell).map(|a| a + through),
-                Side::Sell => inst.engine.best(Side::Buy).map(|b| b - through),
-            };
-            let liquidation = self.rng.chance(0.02);
-            let traded = inst.engine.take_liquidity(
-                id,
-                side,
-                if market { None } else { limit },
-                qty,
-                !market,
-                &mut self.next_trade_id,
-                now,
+            inst.engine.add(
+                Resting {
+                    id,
+                    side,
+                    price,
+                    qty,
+                    hidden,
+                },
+                post_only,
                 out,
             );
-            if liquidation && traded > 0 {
-                self.next_liquidation_id += 1;
-                let mut l = LiquidationEvent::new();
-                l.set_symbol_id(self.insts[i].engine.symbol_id);
-                l.set_side(side);
-                l.set_status(if traded < qty {
-                    LiquidationStatus::PartiallyFilled
-                } else {
-                    LiquidationStatus::Filled
-                });
-                l.set_liquidation_id(self.next_liquidation_id);
-                l.set_price(limit.unwrap_or(0));
-                l.set_quantity(qty);
-                l.set_avg_price(limit.unwrap_or(0));
-                l.set_filled_quantity(traded);
-                l.set_last_fill_quantity(traded);
-                out.push(Event::Liquidation(Box::new(l)));
-            }
         }
-        self.account(i);
+    }
+
+    /// A resting order canceled (or expired).
+    fn cancel(&mut self, i: usize, out: &mut Vec<Event>) {
+        let pick = self.rng.next_u64();
+        if let Some(o) = self.insts[i].engine.order_at(pick) {
+            let reason = if self.rng.chance(0.9) {
+                DeleteReason::Canceled
+            } else {
+                DeleteReason::Expired
+            };
+            self.insts[i].engine.cancel(o.id, reason, out);
+        }
+    }
+
+    /// A resting order's price moved a few ticks, or its quantity halved or grown.
+    fn modify(&mut self, i: usize, out: &mut Vec<Event>) {
+        let pick = self.rng.next_u64();
+        if let Some(o) = self.insts[i].engine.order_at(pick) {
+            let step = (1 + self.rng.below(3) as i64) * TICK;
+            let (price, qty) = match self.rng.below(3) {
+                0 => (
+                    if self.rng.chance(0.5) {
+                        o.price + step
+                    } else {
+                        o.price - step
+                    },
+                    o.qty,
+                ),
+                1 => (o.price, (o.qty / 2).max(1)),
+                _ => (o.price, o.qty + self.size()),
+            };
+            self.insts[i].engine.modify(o.id, price, qty, out);
+        }
+    }
+
+    /// An aggressive order taking liquidity (a market order one time in five), now and
+    /// then reported as a liquidation.
+    fn take(&mut self, i: usize, out: &mut Vec<Event>) {
+        let side = if self.rng.chance(0.5) {
+            Side::Buy
+        } else {
+            Side::Sell
+        };
+        let qty = self.size() * 4;
+        let through = self.rng.below(4) as i64 * TICK;
+        let id = self.next_id();
+        let market = self.rng.chance(0.2);
+        let now = self.now;
+        let inst = &mut self.insts[i];
+        let limit = match side {
+            Side::Buy => inst.engine.best(Side::Sell).map(|a| a + through),
+            Side::Sell => inst.engine.best(Side::Buy).map(|b| b - through),
+        };
+        let liquidation = self.rng.chance(0.02);
+        let traded = inst.engine.take_liquidity(
+            id,
+            side,
+            if market { None } else { limit },
+            qty,
+            !market,
+            &mut self.next_trade_id,
+            now,
+            out,
+        );
+        if liquidation && traded > 0 {
+            self.next_liquidation_id += 1;
+            let mut l = LiquidationEvent::new();
+            l.set_symbol_id(self.insts[i].engine.symbol_id);
+            l.set_side(side);
+            l.set_status(if traded < qty {
+                LiquidationStatus::PartiallyFilled
+            } else {
+                LiquidationStatus::Filled
+            });
+            l.set_liquidation_id(self.next_liquidation_id);
+            l.set_price(limit.unwrap_or(0));
+            l.set_quantity(qty);
+            l.set_avg_price(limit.unwrap_or(0));
+            l.set_filled_quantity(traded);
+            l.set_last_fill_quantity(traded);
+            out.push(Event::Liquidation(Box::new(l)));
+        }
     }
 
     fn next_id(&mut self) -> u64 {
