@@ -168,22 +168,7 @@ fn run(args: Args) -> Result<(), String> {
     let rules = rule_ids(&read(&root.join(RULES))?);
     let surviving = read_surviving(&root.join(SURVIVING))?;
 
-    // Every rule has a mutant, every mutant a rule, every listed survivor a mutant.
-    let ruled: BTreeSet<&str> = rules.iter().map(String::as_str).collect();
-    let mutated: BTreeSet<&str> = file.mutant.iter().map(|m| m.rule.as_str()).collect();
-    let mut problems: Vec<String> = Vec::new();
-    for r in ruled.difference(&mutated) {
-        problems.push(format!("rule {r} ({RULES}) has no mutant in {MUTANTS}"));
-    }
-    for r in mutated.difference(&ruled) {
-        problems.push(format!("mutant {r} ({MUTANTS}) names no rule of {RULES}"));
-    }
-    for r in surviving.iter().filter(|r| !mutated.contains(r.as_str())) {
-        problems.push(format!("{SURVIVING} lists {r}, which is no mutant"));
-    }
-    if !problems.is_empty() {
-        return Err(problems.join("\n") + "\n");
-    }
+    every_rule_mutated(&rules, &file, &surviving)?;
 
     let mutants: Vec<Mutant> = file
         .mutant
@@ -216,26 +201,47 @@ fn run(args: Args) -> Result<(), String> {
         mutants.len()
     );
 
-    let next = AtomicUsize::new(0);
-    let verdicts: Mutex<Vec<Option<Result<Verdict, String>>>> =
-        Mutex::new((0..mutants.len()).map(|_| None).collect());
-    std::thread::scope(|scope| {
-        for _ in 0..jobs.min(mutants.len()) {
-            scope.spawn(|| loop {
-                let k = next.fetch_add(1, Ordering::Relaxed);
-                let Some(m) = mutants.get(k) else { break };
-                let dir = suite.work.join(&m.rule);
-                let verdict = prepare(&dir, Some(m)).and_then(|()| suite.judge(&dir));
-                if let Ok(mut all) = verdicts.lock() {
-                    all[k] = Some(verdict);
-                }
-            });
-        }
-    });
-    let verdicts = verdicts
-        .into_inner()
-        .map_err(|_| "a mutant's thread panicked")?;
+    let verdicts = suite.judge_all(&mutants, jobs)?;
+    report(&mutants, verdicts, &surviving, started)
+}
 
+impl Suite {
+    /// Each mutant's verdict, in order, `jobs` at a time.
+    fn judge_all(
+        &self,
+        mutants: &[Mutant],
+        jobs: usize,
+    ) -> Result<Vec<Option<Result<Verdict, String>>>, String> {
+        let next = AtomicUsize::new(0);
+        let verdicts: Mutex<Vec<Option<Result<Verdict, String>>>> =
+            Mutex::new((0..mutants.len()).map(|_| None).collect());
+        std::thread::scope(|scope| {
+            for _ in 0..jobs.min(mutants.len()) {
+                scope.spawn(|| loop {
+                    let k = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(m) = mutants.get(k) else { break };
+                    let dir = self.work.join(&m.rule);
+                    let verdict = prepare(&dir, Some(m)).and_then(|()| self.judge(&dir));
+                    if let Ok(mut all) = verdicts.lock() {
+                        all[k] = Some(verdict);
+                    }
+                });
+            }
+        });
+        verdicts
+            .into_inner()
+            .map_err(|_| "a mutant's thread panicked".to_string())
+    }
+}
+
+/// The verdicts printed, one line each, then the totals; an error for an unlisted
+/// survivor and for a listed one that is caught now.
+fn report(
+    mutants: &[Mutant],
+    verdicts: Vec<Option<Result<Verdict, String>>>,
+    surviving: &BTreeSet<String>,
+    started: Instant,
+) -> Result<(), String> {
     let (mut caught, mut unlisted, mut stale) = (0, Vec::new(), Vec::new());
     for (m, verdict) in mutants.iter().zip(verdicts) {
         match verdict.unwrap_or_else(|| Err("not run".into())) {
@@ -294,6 +300,31 @@ fn run(args: Args) -> Result<(), String> {
         Ok(())
     } else {
         Err(errors.join("\n") + "\n")
+    }
+}
+
+/// Every rule has a mutant, every mutant a rule, every listed survivor a mutant.
+fn every_rule_mutated(
+    rules: &[String],
+    file: &MutantFile,
+    surviving: &BTreeSet<String>,
+) -> Result<(), String> {
+    let ruled: BTreeSet<&str> = rules.iter().map(String::as_str).collect();
+    let mutated: BTreeSet<&str> = file.mutant.iter().map(|m| m.rule.as_str()).collect();
+    let mut problems: Vec<String> = Vec::new();
+    for r in ruled.difference(&mutated) {
+        problems.push(format!("rule {r} ({RULES}) has no mutant in {MUTANTS}"));
+    }
+    for r in mutated.difference(&ruled) {
+        problems.push(format!("mutant {r} ({MUTANTS}) names no rule of {RULES}"));
+    }
+    for r in surviving.iter().filter(|r| !mutated.contains(r.as_str())) {
+        problems.push(format!("{SURVIVING} lists {r}, which is no mutant"));
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(problems.join("\n") + "\n")
     }
 }
 
