@@ -24,7 +24,7 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use crate::artifacts::Banner;
+use crate::banner::Banner;
 use crate::rust::Form;
 
 /// Generates Rust from schemas in a build script. See the [module docs](self).

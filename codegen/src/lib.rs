@@ -11,6 +11,7 @@
 pub mod analyze;
 pub mod artifacts;
 pub mod ast;
+pub mod banner;
 pub mod builder;
 pub mod c;
 pub mod case;

@@ -11,7 +11,7 @@ mod records;
 
 use std::fmt::Write as _;
 
-use crate::artifacts::Banner;
+use crate::banner::Banner;
 use crate::case::{screaming, snake};
 use crate::model::{Enum, Prim};
 use crate::Model;

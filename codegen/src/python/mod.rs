@@ -9,7 +9,7 @@
 
 use std::fmt::Write as _;
 
-use crate::artifacts::Banner;
+use crate::banner::Banner;
 use crate::case::snake;
 use crate::layout::{LeafKind, RecordLayout, Shape};
 use crate::model::{Enum, Field, Prim, Record, Schema, StructId, Ty};

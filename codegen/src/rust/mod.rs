@@ -14,7 +14,7 @@ pub use record::Which;
 
 use crate::Model;
 
-use crate::artifacts::Banner;
+use crate::banner::Banner;
 
 /// What [`lib_rs`] writes: a crate's `lib.rs`, or items to `include!` inside a module.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
