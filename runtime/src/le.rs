@@ -7,148 +7,52 @@
 //! [`U64::new`] and [`U64::get`], which convert. Each type is a byte array, so its
 //! alignment is 1 and a `#[repr(C)]` struct of them has no padding wherever they sit.
 //!
-//! One-byte integers have no byte order and stay `u8` / `i8`.
+//! One-byte integers have no byte order and stay `u8` / `i8`. The 24- and 48-bit types read
+//! as the next native width and refuse a value they cannot hold ([`OutOfRange`]). The
+//! big-endian twins are in [`be`](crate::be).
 
-use core::fmt;
+use crate::wire_int::{full_int, narrow_int};
+pub use crate::wire_int::{OutOfRange, Wire};
 
-macro_rules! le_int {
-    ($(#[$doc:meta])* $name:ident, $native:ty, $bytes:literal) => {
-        $(#[$doc])*
-        #[derive(Clone, Copy, Default, PartialEq, Eq, Hash, bytemuck::Pod, bytemuck::Zeroable)]
-        #[repr(transparent)]
-        pub struct $name([u8; $bytes]);
-
-        impl $name {
-            /// Zero.
-            pub const ZERO: Self = Self([0; $bytes]);
-
-            /// The wire form of `value`.
-            #[inline(always)]
-            pub const fn new(value: $native) -> Self {
-                Self(value.to_le_bytes())
-            }
-
-            /// The value these wire bytes hold.
-            #[inline(always)]
-            pub const fn get(self) -> $native {
-                <$native>::from_le_bytes(self.0)
-            }
-
-            /// Stores `value` in wire form.
-            #[inline(always)]
-            pub fn set(&mut self, value: $native) {
-                *self = Self::new(value);
-            }
-
-            /// The bytes as they are on the wire.
-            #[inline(always)]
-            pub const fn to_bytes(self) -> [u8; $bytes] {
-                self.0
-            }
-
-            /// Wire bytes, as received.
-            #[inline(always)]
-            pub const fn from_bytes(bytes: [u8; $bytes]) -> Self {
-                Self(bytes)
-            }
-        }
-
-        impl From<$native> for $name {
-            #[inline(always)]
-            fn from(value: $native) -> Self {
-                Self::new(value)
-            }
-        }
-
-        impl From<$name> for $native {
-            #[inline(always)]
-            fn from(value: $name) -> Self {
-                value.get()
-            }
-        }
-
-        impl Wire for $name {
-            type Native = $native;
-
-            #[inline(always)]
-            fn to_native(self) -> $native {
-                self.get()
-            }
-
-            #[inline(always)]
-            fn from_native(value: $native) -> Self {
-                Self::new(value)
-            }
-        }
-
-        impl fmt::Debug for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                fmt::Debug::fmt(&self.get(), f)
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                fmt::Display::fmt(&self.get(), f)
-            }
-        }
-    };
-}
-
-/// How any integer field is stored: a wide one as its little-endian type, a one-byte one as
-/// itself. Lets one accessor (the [`record!`](crate::record) macro's) read and write both.
-pub trait Wire: Copy {
-    /// The integer the field holds.
-    type Native;
-    /// The value stored.
-    fn to_native(self) -> Self::Native;
-    /// The stored form of `value`.
-    fn from_native(value: Self::Native) -> Self;
-}
-
-macro_rules! one_byte {
-    ($($native:ty),*) => {$(
-        impl Wire for $native {
-            type Native = $native;
-
-            #[inline(always)]
-            fn to_native(self) -> $native {
-                self
-            }
-
-            #[inline(always)]
-            fn from_native(value: $native) -> Self {
-                value
-            }
-        }
-    )*};
-}
-
-one_byte!(u8, i8);
-
-le_int!(
+full_int!(
     /// A `u16` in little-endian byte order.
-    U16, u16, 2
+    U16, u16, 2, to_le_bytes, from_le_bytes
 );
-le_int!(
+full_int!(
     /// A `u32` in little-endian byte order.
-    U32, u32, 4
+    U32, u32, 4, to_le_bytes, from_le_bytes
 );
-le_int!(
+full_int!(
     /// A `u64` in little-endian byte order.
-    U64, u64, 8
+    U64, u64, 8, to_le_bytes, from_le_bytes
 );
-le_int!(
+full_int!(
     /// An `i16` in little-endian byte order.
-    I16, i16, 2
+    I16, i16, 2, to_le_bytes, from_le_bytes
 );
-le_int!(
+full_int!(
     /// An `i32` in little-endian byte order.
-    I32, i32, 4
+    I32, i32, 4, to_le_bytes, from_le_bytes
 );
-le_int!(
+full_int!(
     /// An `i64` in little-endian byte order.
-    I64, i64, 8
+    I64, i64, 8, to_le_bytes, from_le_bytes
+);
+narrow_int!(
+    /// A 24-bit unsigned integer in little-endian byte order, read as a `u32`.
+    U24, u32, u32, 3, big = false
+);
+narrow_int!(
+    /// A 48-bit unsigned integer in little-endian byte order, read as a `u64`.
+    U48, u64, u64, 6, big = false
+);
+narrow_int!(
+    /// A 24-bit signed integer in little-endian byte order, read as an `i32`.
+    I24, i32, u32, 3, big = false
+);
+narrow_int!(
+    /// A 48-bit signed integer in little-endian byte order, read as an `i64`.
+    I48, i64, u64, 6, big = false
 );
 
 #[cfg(test)]
@@ -174,8 +78,10 @@ mod tests {
             _a: u8,
             _b: U64,
             _c: U16,
+            _d: U48,
+            _e: I24,
         }
-        assert_eq!(core::mem::size_of::<Mixed>(), 11);
+        assert_eq!(core::mem::size_of::<Mixed>(), 20);
     }
 
     #[test]
@@ -185,5 +91,22 @@ mod tests {
         assert_eq!(v.to_bytes(), [1, 2]);
         assert_eq!(format!("{v:?} {v}"), "513 513");
         assert_eq!(u16::from(v), 513);
+    }
+
+    #[test]
+    fn odd_widths_put_the_least_significant_byte_first() {
+        assert_eq!(U24::new(0x01_0203).unwrap().to_bytes(), [3, 2, 1]);
+        assert_eq!(
+            U48::new(0x0102_0304_0506).unwrap().to_bytes(),
+            [6, 5, 4, 3, 2, 1]
+        );
+        assert_eq!(U48::from_bytes([6, 5, 4, 3, 2, 1]).get(), 0x0102_0304_0506);
+        assert_eq!(I24::from_bytes([0xFE, 0xFF, 0xFF]).get(), -2);
+        assert_eq!(
+            I48::new(-2).unwrap().to_bytes(),
+            [0xFE, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF]
+        );
+        assert_eq!(I24::from_bytes([0xFF, 0xFF, 0x7F]).get(), 0x7F_FFFF);
+        assert_eq!(I24::from_bytes([0, 0, 0x80]).get(), -0x80_0000);
     }
 }

@@ -12,13 +12,17 @@
 #![forbid(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs)]
 
+pub mod be;
 #[cfg(feature = "json")]
 pub mod canonical;
 pub mod crc;
 mod error;
 pub mod le;
+pub mod moldudp64;
 mod record;
+pub mod soupbintcp;
 mod text;
+mod wire_int;
 
 pub use bytemuck;
 pub use error::{DecodeError, InvalidEnum, TextError};
@@ -28,6 +32,7 @@ pub use error::{DecodeError, InvalidEnum, TextError};
 #[cfg(feature = "derive")]
 pub use rltop_derive::{include_schema, Message};
 pub use text::{ascii_str, set_ascii, valid_ascii};
+pub use wire_int::OutOfRange;
 
 use core::marker::PhantomData;
 
