@@ -12,7 +12,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 pub use crate::banner::Banner;
-use crate::Model;
+use crate::{Laid, Model};
 
 /// Where the generated Rust crate goes and how its manifest reads.
 #[derive(Debug, Clone)]
@@ -90,7 +90,7 @@ pub fn artifacts(model: &Model, outputs: &Outputs) -> Result<BTreeMap<PathBuf, S
     if let Some(krate) = &outputs.rust {
         files.insert(
             krate.dir.join("Cargo.toml"),
-            cargo_toml(model, banner, krate),
+            cargo_toml(&model.schema.protocol.name, banner, krate),
         );
         files.insert(
             krate.dir.join("src/lib.rs"),
@@ -113,9 +113,48 @@ pub fn artifacts(model: &Model, outputs: &Outputs) -> Result<BTreeMap<PathBuf, S
     Ok(files)
 }
 
+/// Every file `outputs` asks for, whatever the protocol's shape: RLTOP's shape through
+/// [`artifacts()`], any other through the backends that take it (the Rust crate; the C
+/// header, the Python package and the vectors do not yet, and asking for one names it).
+pub fn artifacts_of(laid: &Laid, outputs: &Outputs) -> Result<BTreeMap<PathBuf, String>, String> {
+    if let Some(model) = laid.model() {
+        return artifacts(&model, outputs);
+    }
+    let p = &laid.schema.protocol;
+    let missing: Vec<&str> = [
+        (outputs.c.is_some(), "the C header"),
+        (outputs.python.is_some(), "the Python package"),
+        (outputs.vectors.is_some(), "the conformance vectors"),
+    ]
+    .into_iter()
+    .filter_map(|(asked, what)| asked.then_some(what))
+    .collect();
+    if !missing.is_empty() {
+        let reasons = laid.schema.framed().err().unwrap_or_default();
+        return Err(format!(
+            "{} cannot be generated for `{}` yet: this version emits them for protocols shaped \
+             as RLTOP only, and it is not ({}); its Rust crate can be",
+            missing.join(", "),
+            p.name,
+            reasons.join("; ")
+        ));
+    }
+    let mut files = BTreeMap::new();
+    if let Some(krate) = &outputs.rust {
+        files.insert(
+            krate.dir.join("Cargo.toml"),
+            cargo_toml(&p.name, &outputs.banner, krate),
+        );
+        files.insert(
+            krate.dir.join("src/lib.rs"),
+            crate::rust::general::lib_rs(laid, &outputs.banner, crate::rust::Form::Crate)?,
+        );
+    }
+    Ok(files)
+}
+
 /// The generated crate's manifest.
-fn cargo_toml(model: &Model, banner: &Banner, krate: &RustCrate) -> String {
-    let protocol = &model.schema.protocol.name;
+fn cargo_toml(protocol: &str, banner: &Banner, krate: &RustCrate) -> String {
     let description = krate
         .description
         .clone()

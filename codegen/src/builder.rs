@@ -120,7 +120,7 @@ fn compile_one(
     let checked = crate::check_file(schema, &shown)
         .map_err(|e| BuildError(format!("cannot read schema {shown}: {e}")))?;
     let report = checked.render();
-    let Some(model) = checked.model else {
+    let Some(laid) = checked.laid else {
         return Err(BuildError(format!("schema {shown} is rejected:\n{report}")));
     };
     for line in report.lines() {
@@ -128,7 +128,11 @@ fn compile_one(
     }
     let mut banner = Banner::new("rltop-codegen", &shown);
     banner.regenerate = "cargo build".into();
-    let text = crate::rust::lib_rs(&model, &banner, Form::Module).map_err(BuildError)?;
+    let text = match laid.model() {
+        Some(model) => crate::rust::lib_rs(&model, &banner, Form::Module),
+        None => crate::rust::general::lib_rs(&laid, &banner, Form::Module),
+    }
+    .map_err(BuildError)?;
     let path = out_dir.join(format!("{stem}.rs"));
     let files = std::iter::once((path, text)).collect();
     crate::artifacts::write(Path::new(""), &files).map_err(BuildError)?;

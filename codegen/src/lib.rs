@@ -29,7 +29,7 @@ pub mod vectors;
 
 use std::path::Path;
 
-pub use artifacts::{artifacts, Banner, Outputs, RustCrate};
+pub use artifacts::{artifacts, artifacts_of, Banner, Outputs, RustCrate};
 pub use builder::{BuildError, Builder};
 pub use diagnostic::{Diagnostic, Severity, SourceFile, Span};
 pub use layout::Layout;
@@ -68,6 +68,16 @@ impl Model {
 }
 
 impl Laid {
+    /// The model RLTOP's generators read, if the schema has RLTOP's shape.
+    pub fn model(&self) -> Option<Model> {
+        let framed = self.schema.framed().ok()?;
+        Some(Model {
+            schema: self.schema.clone(),
+            layout: self.layout.clone(),
+            framed,
+        })
+    }
+
     /// `N messages, N structs, N enums, N flag sets`.
     pub fn summary(&self) -> String {
         summary(&self.schema)
@@ -147,14 +157,7 @@ pub fn check(name: &str, text: &str) -> Checked {
         }
         _ => None,
     };
-    let model = laid.as_ref().and_then(|l| {
-        let framed = l.schema.framed().ok()?;
-        Some(Model {
-            schema: l.schema.clone(),
-            layout: l.layout.clone(),
-            framed,
-        })
-    });
+    let model = laid.as_ref().and_then(Laid::model);
     Checked {
         file,
         model,

@@ -17,6 +17,7 @@ pub mod be;
 pub mod canonical;
 pub mod crc;
 mod error;
+pub mod fixed;
 pub mod le;
 pub mod moldudp64;
 mod record;
@@ -31,7 +32,7 @@ pub use error::{DecodeError, InvalidEnum, TextError};
 /// shares its name with the [`Message`] trait it implements, as serde's derives do.
 #[cfg(feature = "derive")]
 pub use rltop_derive::{include_schema, Message};
-pub use text::{ascii_str, set_ascii, valid_ascii};
+pub use text::{alpha_str, ascii_str, set_alpha, set_ascii, valid_alpha, valid_ascii};
 pub use wire_int::OutOfRange;
 
 use core::marker::PhantomData;

@@ -136,6 +136,32 @@ impl fmt::Display for FrameError {
 
 impl core::error::Error for FrameError {}
 
+/// Why a block of a packet yielded no message: the framing broke (the walk ends), or the
+/// block's message did not decode (the walk goes on with the next block).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BlockError {
+    /// The packet's framing: see [`FrameError`].
+    Frame(FrameError),
+    /// The message of block `sequence` did not decode.
+    Decode {
+        /// The block's sequence number.
+        sequence: u64,
+        /// Why, with the byte offset within the datagram.
+        error: crate::DecodeError,
+    },
+}
+
+impl fmt::Display for BlockError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BlockError::Frame(e) => e.fmt(f),
+            BlockError::Decode { sequence, error } => write!(f, "message {sequence}: {error}"),
+        }
+    }
+}
+
+impl core::error::Error for BlockError {}
+
 /// One packet: its header, and its message blocks through [`Packet::messages`].
 #[derive(Debug, Clone, Copy)]
 pub struct Packet<'a> {

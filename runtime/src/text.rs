@@ -1,4 +1,5 @@
-//! Fixed-width ASCII text fields: printable ASCII, left aligned, NUL padded.
+//! Fixed-width ASCII text fields: printable ASCII, left aligned, padded with NUL (RLTOP's
+//! `text`) or with spaces (ITCH's `Alpha`, a schema's `text[N] pad space`).
 
 use crate::TextError;
 
@@ -35,6 +36,27 @@ pub fn set_ascii(field: &mut [u8], text: &str) -> Result<(), TextError> {
     Ok(())
 }
 
+/// Whether `field` is printable ASCII (spaces included: they are the padding, and may
+/// also sit inside the text).
+pub fn valid_alpha(field: &[u8]) -> bool {
+    field.iter().all(|b| (0x20..0x7F).contains(b))
+}
+
+/// The text of a space-padded field: the field without its trailing spaces. An invalid
+/// field (see [`valid_alpha`]) yields its longest valid prefix rather than a panic.
+pub fn alpha_str(field: &[u8]) -> &str {
+    let text = ascii_str(field);
+    text.trim_end_matches(' ')
+}
+
+/// Writes `text` into `field`, left aligned, padding with spaces. Trailing spaces of `text`
+/// are indistinguishable from the padding: [`alpha_str`] reads the text without them.
+pub fn set_alpha(field: &mut [u8], text: &str) -> Result<(), TextError> {
+    set_ascii(field, text)?;
+    field[text.len()..].fill(b' ');
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -58,5 +80,22 @@ mod tests {
         assert!(!valid_ascii(b"A\x01"), "control byte");
         assert_eq!(ascii_str(b"AB\xFFC"), "AB");
         assert!(valid_ascii(&[0; 4]));
+    }
+
+    #[test]
+    fn space_padded_text() {
+        let mut f = [0u8; 8];
+        set_alpha(&mut f, "AAPL").unwrap();
+        assert_eq!(&f, b"AAPL    ");
+        assert!(valid_alpha(&f));
+        assert_eq!(alpha_str(&f), "AAPL");
+        assert_eq!(alpha_str(b"BRK A   "), "BRK A", "inner spaces are text");
+        assert_eq!(alpha_str(b"        "), "");
+        assert!(!valid_alpha(b"AAPL\0\0\0\0"), "NUL is not ITCH padding");
+        assert_eq!(
+            set_alpha(&mut f, "TOOLONGXX"),
+            Err(TextError::TooLong { len: 9, max: 8 })
+        );
+        assert_eq!(&f, b"AAPL    ", "a refused text leaves the field as it was");
     }
 }

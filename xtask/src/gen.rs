@@ -1,4 +1,5 @@
-//! `cargo xtask gen [--check]`: every artifact under generated/ from schema/rltop.rlt.
+//! `cargo xtask gen [--check]`: every artifact under generated/ from schema/rltop.rlt, and
+//! the crates of the example protocols (schema/examples/) the tests and benches use.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -30,7 +31,40 @@ pub fn artifacts() -> Result<BTreeMap<PathBuf, String>, String> {
         Path::new(VECTORS).join("streams.json"),
         rltop_codegen::streams::build(&model, &scenario_sources(&root)?)?,
     );
+    for (schema, dir, name) in EXAMPLES {
+        out.extend(example(&root, schema, dir, name)?);
+    }
     Ok(out)
+}
+
+/// Example protocols generated into the workspace: schema, crate directory, package name.
+pub const EXAMPLES: [(&str, &str, &str); 1] = [(
+    "schema/examples/itch50.rlt",
+    "generated/itch50/rust",
+    "rltop-itch50",
+)];
+
+/// One example protocol's crate, through the same library call as `rltop-codegen gen`.
+fn example(
+    root: &Path,
+    schema: &str,
+    dir: &str,
+    name: &str,
+) -> Result<BTreeMap<PathBuf, String>, String> {
+    let checked = rltop_codegen::check_file(&root.join(schema), schema)
+        .map_err(|e| format!("cannot read {schema}: {e}"))?;
+    let Some(laid) = checked.laid else {
+        return Err(checked.render());
+    };
+    let mut outputs =
+        rltop_codegen::Outputs::new(rltop_codegen::Banner::new("cargo xtask gen", schema));
+    outputs.rust = Some(rltop_codegen::RustCrate {
+        dir: PathBuf::from(dir),
+        name: name.into(),
+        description: None,
+        workspace: true,
+    });
+    rltop_codegen::artifacts_of(&laid, &outputs)
 }
 
 /// Where RLTOP's artifacts go, and the banner they carry.

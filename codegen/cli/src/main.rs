@@ -158,20 +158,15 @@ fn layout(file: &Path) -> Result<(), Failure> {
 
 fn gen(args: &Gen) -> Result<(), Failure> {
     let checked = load(&args.file).map_err(Failure::Trouble)?;
-    let valid = checked.laid.is_some();
-    let model = match checked.into_model() {
-        Ok(model) => model,
-        Err(report) => {
-            // A rejected schema's diagnostics are shown already; a valid one of a shape
-            // the generators do not emit yet gets its own.
-            if valid {
-                eprint!("{report}");
-            }
-            return Err(Failure::No);
-        }
+    // A rejected schema's diagnostics are shown already.
+    let Some(laid) = checked.laid else {
+        return Err(Failure::No);
     };
-    let outputs = outputs(args, &model.schema.protocol.name)?;
-    let files = rltop_codegen::artifacts(&model, &outputs).map_err(Failure::Trouble)?;
+    let outputs = outputs(args, &laid.schema.protocol.name)?;
+    let files = rltop_codegen::artifacts_of(&laid, &outputs).map_err(|e| {
+        eprintln!("error: {e}");
+        Failure::No
+    })?;
     let here = Path::new("");
     if args.check {
         let drift = artifacts::drift(here, &files);

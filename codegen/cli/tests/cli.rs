@@ -381,7 +381,7 @@ fn check_mode_reports_drift_and_writes_nothing() {
 }
 
 #[test]
-fn a_venue_schema_is_checked_and_laid_out_and_gen_says_what_it_cannot_emit() {
+fn a_venue_schema_is_checked_laid_out_and_generated_in_rust_and_gen_says_what_it_cannot_emit() {
     let dir = scratch("itch");
     let schema = root().join("schema/examples/itch50.rlt");
     let schema = schema.to_str().unwrap();
@@ -402,10 +402,26 @@ fn a_venue_schema_is_checked_and_laid_out_and_gen_says_what_it_cannot_emit() {
         table.contains("/*     24     8 */ stock                        text[8] pad space"),
         "{table}"
     );
-    let out = run(&dir, &["gen", schema, "--rust", "out"]);
+    let out = run(&dir, &["gen", schema, "--c", "itch.h", "--rust", "out"]);
     assert_eq!(code(&out), 1);
     let e = stderr(&out);
-    assert!(e.contains("the generators of this version emit protocols shaped as RLTOP only, and `ITCH` is not: it is big-endian"), "{e}");
-    assert!(e.contains("itch50.rlt:11:10"), "{e}");
-    assert!(!dir.join("out").exists(), "nothing written");
+    assert!(
+        e.contains("the C header cannot be generated for `ITCH` yet"),
+        "{e}"
+    );
+    assert!(e.contains("it is big-endian"), "{e}");
+    assert!(
+        !dir.join("out").exists(),
+        "nothing written when any part cannot be"
+    );
+    let out = run(&dir, &["gen", schema, "--rust", "out"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let lib = std::fs::read_to_string(dir.join("out/src/lib.rs")).unwrap();
+    assert!(lib.contains("pub struct AddOrder {"), "{lib}");
+    assert!(
+        lib.contains("pub timestamp: ::rltop_runtime::be::U48,"),
+        "big-endian 48-bit storage: {lib}"
+    );
+    let manifest = std::fs::read_to_string(dir.join("out/Cargo.toml")).unwrap();
+    assert!(manifest.contains("name = \"itch\""), "{manifest}");
 }

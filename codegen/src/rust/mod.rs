@@ -2,6 +2,7 @@
 //! accessors, a `Message<'a>` dispatch enum and a datagram iterator, all on top of
 //! `rltop_runtime`. No `unsafe` is emitted.
 
+pub mod general;
 mod names;
 pub mod record;
 mod types;

@@ -11,9 +11,34 @@ pub fn ident(name: &str) -> proc_macro2::Ident {
 
 pub use crate::case::screaming;
 
+/// The Rust type a value of `p` is read as: itself for the native widths, the next width up
+/// for 24 and 48 bits, `u8` for a character.
 pub fn prim(p: Prim) -> TokenStream {
-    let id = ident(p.name());
+    let id = ident(native(p));
     quote!(#id)
+}
+
+/// [`prim`]'s type, as text.
+pub fn native(p: Prim) -> &'static str {
+    match p {
+        Prim::U24 => "u32",
+        Prim::U48 => "u64",
+        Prim::I24 => "i32",
+        Prim::I48 => "i64",
+        Prim::Char => "u8",
+        other => other.name(),
+    }
+}
+
+/// A value of `p` as a literal: `b'A'` for a character, the number otherwise.
+pub fn value(p: Prim, v: i64) -> TokenStream {
+    match u8::try_from(v) {
+        Ok(c) if p == Prim::Char => {
+            let lit = Literal::byte_character(c);
+            quote!(#lit)
+        }
+        _ => int(v),
+    }
 }
 
 /// `0x78`, for type codes and magic numbers.

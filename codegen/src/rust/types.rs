@@ -3,7 +3,7 @@
 use proc_macro2::TokenStream;
 use quote::quote;
 
-use super::names::{docs, ident, int, prim, screaming};
+use super::names::{docs, ident, int, prim, screaming, value};
 use crate::model::{Alias, Enum};
 
 pub fn alias(a: &Alias) -> TokenStream {
@@ -24,12 +24,13 @@ pub fn enumeration(e: &Enum) -> TokenStream {
     let variants = e.variants.iter().map(|v| {
         let doc = docs(&v.doc);
         let vn = ident(&v.name);
-        let val = int(v.value);
+        let val = value(e.repr, v.value);
         quote!(#doc #vn = #val,)
     });
     let vnames: Vec<_> = e.variants.iter().map(|v| ident(&v.name)).collect();
     let vstrs: Vec<&str> = e.variants.iter().map(|v| v.name.as_str()).collect();
-    let vals: Vec<_> = e.variants.iter().map(|v| int(v.value)).collect();
+    let vals: Vec<_> = e.variants.iter().map(|v| value(e.repr, v.value)).collect();
+    let numbers: Vec<_> = e.variants.iter().map(|v| int(v.value)).collect();
     let n = e.variants.len();
     let signed = e.repr.signed();
     quote! {
@@ -47,7 +48,7 @@ pub fn enumeration(e: &Enum) -> TokenStream {
             /// How `Message::FIELDS` describes a field of this type.
             pub const FIELD_KIND: ::rltop_runtime::FieldKind = ::rltop_runtime::FieldKind::Enum {
                 name: #enum_name,
-                values: &[#(#vals),*],
+                values: &[#(#numbers),*],
                 names: &[#(#vstrs),*],
                 signed: #signed,
             };
