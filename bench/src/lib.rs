@@ -7,6 +7,7 @@
 //! decoder can skip its work.
 
 pub mod handwritten;
+pub mod itch;
 pub mod peers;
 pub mod report;
 pub mod seed_book;

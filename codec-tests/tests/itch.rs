@@ -3,174 +3,10 @@
 //! crate (an independent nom parser of ITCH 5.0, unmodified, from crates.io) reading what the
 //! generated crate wrote, and a MoldUDP64 session walked packet by packet.
 
+use rltop_bench::itch::sample;
 use rltop_itch50 as itch;
 use rltop_runtime::moldudp64;
 use rltop_runtime::DecodeError;
-
-/// A small deterministic generator (xorshift64*): the sample is the same on every run.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-
-    fn pick<T: Copy>(&mut self, from: &[T]) -> T {
-        from[self.below(from.len() as u64) as usize]
-    }
-}
-
-const STOCKS: [&str; 5] = ["AAPL", "MSFT", "BRK A", "ZVZZT", "QQQ"];
-
-/// Sets the four fields every ITCH message starts with.
-macro_rules! head {
-    ($m:expr, $rng:expr, $t:expr) => {{
-        $m.set_stock_locate($rng.below(9000) as u16 + 1);
-        $m.set_tracking_number($rng.below(1 << 16) as u16);
-        $m.set_timestamp($t).unwrap();
-    }};
-}
-
-/// One message of each type itchy reads, cycling, with random values in their ranges.
-fn sample(count: usize) -> Vec<Vec<u8>> {
-    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
-    let mut out = Vec::with_capacity(count);
-    for i in 0..count {
-        let t = 34_200_000_000_000 + i as u64 * 1_000 + rng.below(1_000);
-        let stock = rng.pick(&STOCKS);
-        let side = rng.pick(&itch::BuySell::ALL);
-        let price = rng.below(10_000_000) as u32;
-        let bytes = match i % 12 {
-            0 => {
-                let mut m = itch::AddOrder::new();
-                head!(m, rng, t);
-                m.set_order_reference_number(rng.next());
-                m.set_buy_sell_indicator(side);
-                m.set_shares(rng.below(100_000) as u32);
-                m.set_stock(stock).unwrap();
-                m.set_price(price);
-                m.as_bytes().to_vec()
-            }
-            1 => {
-                let mut m = itch::AddOrderMpid::new();
-                head!(m, rng, t);
-                m.set_order_reference_number(rng.next());
-                m.set_buy_sell_indicator(side);
-                m.set_shares(rng.below(100_000) as u32);
-                m.set_stock(stock).unwrap();
-                m.set_price(price);
-                m.set_attribution(rng.pick(&["GSCO", "MS", "JPMS"]))
-                    .unwrap();
-                m.as_bytes().to_vec()
-            }
-            2 => {
-                let mut m = itch::OrderExecuted::new();
-                head!(m, rng, t);
-                m.set_order_reference_number(rng.next());
-                m.set_executed_shares(rng.below(10_000) as u32);
-                m.set_match_number(rng.next());
-                m.as_bytes().to_vec()
-            }
-            3 => {
-                let mut m = itch::OrderExecutedWithPrice::new();
-                head!(m, rng, t);
-                m.set_order_reference_number(rng.next());
-                m.set_executed_shares(rng.below(10_000) as u32);
-                m.set_match_number(rng.next());
-                m.set_printable(rng.pick(&itch::YesNo::ALL));
-                m.set_execution_price(price);
-                m.as_bytes().to_vec()
-            }
-            4 => {
-                let mut m = itch::OrderCancel::new();
-                head!(m, rng, t);
-                m.set_order_reference_number(rng.next());
-                m.set_cancelled_shares(rng.below(10_000) as u32);
-                m.as_bytes().to_vec()
-            }
-            5 => {
-                let mut m = itch::OrderDelete::new();
-                head!(m, rng, t);
-                m.set_order_reference_number(rng.next());
-                m.as_bytes().to_vec()
-            }
-            6 => {
-                let mut m = itch::OrderReplace::new();
-                head!(m, rng, t);
-                m.set_original_order_reference_number(rng.next());
-                m.set_new_order_reference_number(rng.next());
-                m.set_shares(rng.below(100_000) as u32);
-                m.set_price(price);
-                m.as_bytes().to_vec()
-            }
-            7 => {
-                let mut m = itch::Trade::new();
-                head!(m, rng, t);
-                m.set_order_reference_number(rng.next());
-                m.set_buy_sell_indicator(side);
-                m.set_shares(rng.below(100_000) as u32);
-                m.set_stock(stock).unwrap();
-                m.set_price(price);
-                m.set_match_number(rng.next());
-                m.as_bytes().to_vec()
-            }
-            8 => {
-                let mut m = itch::CrossTrade::new();
-                head!(m, rng, t);
-                m.set_shares(rng.next() >> 20);
-                m.set_stock(stock).unwrap();
-                m.set_cross_price(price);
-                m.set_match_number(rng.next());
-                m.set_cross_type(rng.pick(&itch::CrossType::ALL));
-                m.as_bytes().to_vec()
-            }
-            9 => {
-                let mut m = itch::BrokenTrade::new();
-                head!(m, rng, t);
-                m.set_match_number(rng.next());
-                m.as_bytes().to_vec()
-            }
-            10 => {
-                let mut m = itch::Noii::new();
-                head!(m, rng, t);
-                m.set_paired_shares(rng.next() >> 24);
-                m.set_imbalance_shares(rng.next() >> 24);
-                // Not `Paused` ('P'): NASDAQ added it after itchy was written.
-                use itch::ImbalanceDirection as D;
-                m.set_imbalance_direction(rng.pick(&[
-                    D::Buy,
-                    D::Sell,
-                    D::NoImbalance,
-                    D::InsufficientOrders,
-                ]));
-                m.set_stock(stock).unwrap();
-                m.set_far_price(price);
-                m.set_near_price(price / 2);
-                m.set_current_reference_price(price / 3);
-                m.set_cross_type(rng.pick(&itch::NoiiCrossType::ALL));
-                m.set_price_variation_indicator(rng.pick(&itch::PriceVariation::ALL));
-                m.as_bytes().to_vec()
-            }
-            _ => {
-                let mut m = itch::MwcbDeclineLevel::new();
-                head!(m, rng, t);
-                m.set_level1(rng.next() >> 8);
-                m.set_level2(rng.next() >> 8);
-                m.set_level3(rng.next() >> 8);
-                m.as_bytes().to_vec()
-            }
-        };
-        out.push(bytes);
-    }
-    out
-}
 
 #[test]
 fn an_add_order_written_out_by_hand_from_the_specification_decodes() {
@@ -307,11 +143,7 @@ fn new_writes_the_type_code_and_the_padding() {
 fn itchy_reads_what_the_generated_crate_writes_field_by_field() {
     let messages = sample(12_000);
     // NASDAQ's file format, which itchy reads: each message behind a big-endian u16 length.
-    let mut file = Vec::new();
-    for m in &messages {
-        file.extend_from_slice(&(m.len() as u16).to_be_bytes());
-        file.extend_from_slice(m);
-    }
+    let file = rltop_bench::itch::file(&messages);
     let theirs: Vec<itchy::Message> = itchy::MessageStream::from_reader(&file[..])
         .collect::<Result<_, _>>()
         .expect("itchy reads the whole sample");

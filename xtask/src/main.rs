@@ -43,8 +43,9 @@ enum Verb {
     },
     /// Print each struct's and message's offset table.
     Layout { file: String },
-    /// The benchmarks: codecs (default), `publish`, `bridge` (vs a Node ws peer) or
-    /// `gateway` (vs iperf3); the rest goes to the harness (`bench bridge --help`).
+    /// The benchmarks: codecs (default), `publish`, `bridge` (vs a Node ws peer), `gateway`
+    /// (vs iperf3) or `itch` (the generated ITCH decoder vs itchy); the rest goes to the
+    /// harness (`bench bridge --help`).
     #[command(disable_help_flag = true)]
     Bench {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
@@ -117,11 +118,18 @@ fn tool(package: &str, bin: &str, args: &[String]) -> Result<(), String> {
     process::cargo(&all)
 }
 
-/// `bench [publish | bridge | gateway] ARGS`: the harness of that benchmark (bench/).
+/// `bench [publish | bridge | gateway | itch] ARGS`: the harness of that benchmark (bench/).
 fn bench(args: &[String]) -> Result<(), String> {
     match args.first().map(String::as_str) {
         Some("bridge") => tool("rltop-bench", "bench-bridge", &args[1..]),
         Some("gateway") => tool("rltop-bench", "bench-gateway", &args[1..]),
+        // The decoders themselves are timed here, so the harness is built in release.
+        Some("itch") => {
+            let mut all = vec!["run", "--quiet", "--release", "-p", "rltop-bench"];
+            all.extend(["--bin", "bench-itch", "--"]);
+            all.extend(args[1..].iter().map(String::as_str));
+            process::cargo(&all)
+        }
         // The publisher's criterion harness, with the DPDK row (Debian's libdpdk-dev).
         Some("publish") => {
             rltop_devsupport::debian::ensure_debian(&[

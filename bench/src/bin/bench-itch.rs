@@ -1,0 +1,206 @@
+//! `cargo xtask bench itch [--messages N] [--rounds R] [--json]`: the Rust crate generated
+//! from schema/examples/itch50.rlt against `itchy` (an independent nom ITCH 5.0 parser, from
+//! crates.io), on the same bytes, in the same run, in messages a second.
+//!
+//! The bytes: [`rltop_bench::itch::sample`] in NASDAQ's file format (each message behind a
+//! big-endian u16 length), held in memory, so neither side reads a disk. The work, the same
+//! for both: walk the file, decode every message, and fold its timestamp, stock locate and
+//! one type-specific field into a checksum, which both sides must agree on (so neither can
+//! skip a message or a field).
+//! * generated: `Message::decode_at` on each length-prefixed block: a borrowed view after
+//!   the type, length and every field-value check (enumerations, text), as a feed handler
+//!   uses it;
+//! * itchy: `MessageStream::from_reader` over the bytes, its documented entry point, which
+//!   parses each message into an owned `itchy::Message` (enumerations checked, prices and
+//!   text copied).
+//!
+//! Each side runs `--rounds` times alternately; the best round of each is reported (the least
+//! disturbed by other processes on this shared 2-core machine), with the median beside it.
+
+use std::hint::black_box;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use clap::Parser;
+use rltop_bench::itch;
+use rltop_bench::report::rate;
+use rltop_itch50 as gen;
+
+/// The generated ITCH decoder against itchy, same bytes, same run.
+#[derive(clap::Parser)]
+#[command(name = "bench-itch", about)]
+struct Args {
+    /// Messages in the sample.
+    #[arg(long, default_value_t = 2_000_000, value_parser = clap::value_parser!(u64).range(1_000..))]
+    messages: u64,
+    /// Rounds per decoder.
+    #[arg(long, default_value_t = 7, value_parser = clap::value_parser!(u64).range(1..))]
+    rounds: u64,
+    /// One JSON object on stdout instead of the table.
+    #[arg(long)]
+    json: bool,
+}
+
+/// The target: the generated decoder at least this many times itchy's rate.
+const TARGET: f64 = 3.0;
+
+fn fold(sum: u64, timestamp: u64, locate: u16, field: u64) -> u64 {
+    sum.wrapping_mul(31)
+        .wrapping_add(timestamp ^ u64::from(locate) ^ field)
+}
+
+/// The type-specific field each side folds in: an order reference, a match number or a
+/// level, by type.
+fn ours(m: &gen::Message<'_>) -> (u64, u16, u64) {
+    use gen::Message as M;
+    match m {
+        M::AddOrder(m) => (m.timestamp(), m.stock_locate(), m.order_reference_number()),
+        M::AddOrderMpid(m) => (m.timestamp(), m.stock_locate(), m.order_reference_number()),
+        M::OrderExecuted(m) => (m.timestamp(), m.stock_locate(), m.match_number()),
+        M::OrderExecutedWithPrice(m) => (m.timestamp(), m.stock_locate(), m.match_number()),
+        M::OrderCancel(m) => (m.timestamp(), m.stock_locate(), m.order_reference_number()),
+        M::OrderDelete(m) => (m.timestamp(), m.stock_locate(), m.order_reference_number()),
+        M::OrderReplace(m) => (
+            m.timestamp(),
+            m.stock_locate(),
+            m.new_order_reference_number(),
+        ),
+        M::Trade(m) => (m.timestamp(), m.stock_locate(), m.match_number()),
+        M::CrossTrade(m) => (m.timestamp(), m.stock_locate(), m.match_number()),
+        M::BrokenTrade(m) => (m.timestamp(), m.stock_locate(), m.match_number()),
+        M::Noii(m) => (m.timestamp(), m.stock_locate(), m.paired_shares()),
+        M::MwcbDeclineLevel(m) => (m.timestamp(), m.stock_locate(), m.level1()),
+        other => (0, 0, u64::from(other.type_code())),
+    }
+}
+
+fn theirs(m: &itchy::Message) -> (u64, u16, u64) {
+    use itchy::Body as B;
+    let field = match &m.body {
+        B::AddOrder(o) => o.reference,
+        B::OrderExecuted { match_number, .. } => *match_number,
+        B::OrderExecutedWithPrice { match_number, .. } => *match_number,
+        B::OrderCancelled { reference, .. } => *reference,
+        B::DeleteOrder { reference } => *reference,
+        B::ReplaceOrder(o) => o.new_reference,
+        B::NonCrossTrade(o) => o.match_number,
+        B::CrossTrade(o) => o.match_number,
+        B::BrokenTrade { match_number } => *match_number,
+        B::Imbalance(o) => o.paired_shares,
+        B::MwcbDeclineLevel { level1, .. } => level1.raw(),
+        _ => return (0, 0, u64::from(m.tag)),
+    };
+    (m.timestamp, m.stock_locate, field)
+}
+
+/// One pass of the generated decoder: (messages, checksum).
+fn generated(file: &[u8]) -> Result<(u64, u64), String> {
+    let (mut pos, mut n, mut sum) = (0, 0u64, 0u64);
+    while let Some(&[hi, lo]) = file.get(pos..).and_then(|r| r.first_chunk::<2>()) {
+        let len = usize::from(u16::from_be_bytes([hi, lo]));
+        let block = file
+            .get(pos + 2..pos + 2 + len)
+            .ok_or_else(|| format!("the sample is cut at byte {pos}"))?;
+        let m = gen::Message::decode_at(block, pos + 2).map_err(|e| e.to_string())?;
+        let (t, l, f) = ours(&m);
+        sum = fold(sum, t, l, f);
+        n += 1;
+        pos += 2 + len;
+    }
+    Ok((n, sum))
+}
+
+/// One pass of itchy: (messages, checksum).
+fn itchy_pass(file: &[u8]) -> Result<(u64, u64), String> {
+    let (mut n, mut sum) = (0u64, 0u64);
+    for m in itchy::MessageStream::from_reader(file) {
+        let m = m.map_err(|e| format!("itchy: {e}"))?;
+        let (t, l, f) = theirs(&m);
+        sum = fold(sum, t, l, f);
+        n += 1;
+    }
+    Ok((n, sum))
+}
+
+/// Best and median messages a second over the rounds.
+struct Figures {
+    best: f64,
+    median: f64,
+}
+
+fn figures(mut rates: Vec<f64>) -> Figures {
+    rates.sort_by(f64::total_cmp);
+    Figures {
+        best: rates.last().copied().unwrap_or(0.0),
+        median: rates[rates.len() / 2],
+    }
+}
+
+fn run(args: &Args) -> Result<(), String> {
+    let messages = itch::sample(args.messages as usize);
+    let file = itch::file(&messages);
+    let expected = generated(&file)?;
+    let check = itchy_pass(&file)?;
+    if expected != check {
+        return Err(format!(
+            "the decoders disagree on the sample: generated {expected:?}, itchy {check:?}"
+        ));
+    }
+    let (mut ours, mut theirs) = (Vec::new(), Vec::new());
+    for _ in 0..args.rounds {
+        let start = Instant::now();
+        let got = black_box(generated(black_box(&file))?);
+        ours.push(got.0 as f64 / start.elapsed().as_secs_f64());
+        let start = Instant::now();
+        let got = black_box(itchy_pass(black_box(&file))?);
+        theirs.push(got.0 as f64 / start.elapsed().as_secs_f64());
+    }
+    let (ours, theirs) = (figures(ours), figures(theirs));
+    let ratio = ours.best / theirs.best;
+    let met = ratio >= TARGET;
+    if args.json {
+        println!(
+            "{}",
+            serde_json::json!({
+                "messages": args.messages,
+                "bytes": file.len(),
+                "rounds": args.rounds,
+                "generated_msgs_per_s": ours.best,
+                "generated_median_msgs_per_s": ours.median,
+                "itchy_msgs_per_s": theirs.best,
+                "itchy_median_msgs_per_s": theirs.median,
+                "ratio": ratio,
+                "target": TARGET,
+                "met": met,
+            })
+        );
+        return Ok(());
+    }
+    println!(
+        "ITCH 5.0, {} messages ({} bytes, NASDAQ file format, in memory), best of {} rounds\n",
+        args.messages,
+        file.len(),
+        args.rounds
+    );
+    println!("| decoder | messages/s (best) | messages/s (median) | vs itchy |");
+    println!("|---|---:|---:|---:|");
+    println!(
+        "| generated (rltop-itch50) | {} | {} | {ratio:.2}× |",
+        rate(ours.best),
+        rate(ours.median)
+    );
+    println!(
+        "| itchy 0.3 | {} | {} | 1.00× |",
+        rate(theirs.best),
+        rate(theirs.median)
+    );
+    println!(
+        "\ntarget ≥ {TARGET}× itchy: {}",
+        if met { "met" } else { "NOT met" }
+    );
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    rltop_devsupport::exit(run(&Args::parse()))
+}
