@@ -14,6 +14,7 @@
 pub mod bridge;
 pub mod c_subscriber;
 pub mod dpdk;
+pub mod itch;
 pub mod multicast;
 
 use std::path::PathBuf;
@@ -72,6 +73,10 @@ pub fn checks() -> Vec<Check> {
         Check {
             name: "bridge::redis_and_nginx",
             run: |_| bridge::servers(),
+        },
+        Check {
+            name: "itch::moldudp64_pcap_with_tshark",
+            run: |e| itch::moldudp64_pcap(&e.dir),
         },
     ]);
     all
