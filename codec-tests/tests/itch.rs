@@ -36,6 +36,12 @@ fn an_add_order_written_out_by_hand_from_the_specification_decodes() {
         itch::Message::AddOrder(same) => assert_eq!(same.as_bytes(), &b[..]),
         other => panic!("decoded as {}", other.name()),
     }
+    // Its canonical JSON, written out by hand: enumerations by name, Price(4) as a decimal
+    // string, 64-bit integers as strings, text without its padding.
+    assert_eq!(
+        m.to_json(),
+        r#"{"type":"AddOrder","message_type":"A","stock_locate":42,"tracking_number":7,"timestamp":34200000000001,"order_reference_number":"12345","buy_sell_indicator":"Sell","shares":300,"stock":"AAPL","price":"150.0000"}"#
+    );
     // Written back through the setters: the same bytes.
     let mut again = itch::AddOrder::new();
     again.set_stock_locate(42);

@@ -18,6 +18,7 @@ pub mod canonical;
 pub mod crc;
 mod error;
 pub mod fixed;
+mod json_text;
 pub mod le;
 pub mod moldudp64;
 mod record;
@@ -27,6 +28,7 @@ mod wire_int;
 
 pub use bytemuck;
 pub use error::{DecodeError, InvalidEnum, TextError};
+pub use json_text::{push_decimal, push_json_string};
 /// `#[derive(Message)]` for a hand-written extension message and `include_schema!` for a
 /// whole schema at compile time (feature `derive`); see the `rltop-derive` crate. The macro
 /// shares its name with the [`Message`] trait it implements, as serde's derives do.

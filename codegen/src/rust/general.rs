@@ -179,6 +179,7 @@ fn record(s: &Schema, r: &Record, l: &RecordLayout) -> TokenStream {
     let mut offsets = Vec::new();
     let mut accessors = Vec::new();
     let mut debug = Vec::new();
+    let mut json = Vec::new();
     for (fi, (f, fl)) in r.fields.iter().zip(&l.fields).enumerate() {
         let fname = ident(&f.name);
         let fdoc = docs(&f.doc);
@@ -187,6 +188,16 @@ fn record(s: &Schema, r: &Record, l: &RecordLayout) -> TokenStream {
         let at = usize_lit(fl.offset);
         offsets.push(quote!(::core::assert!(::core::mem::offset_of!(#name, #fname) == #at);));
         if !f.is_reserved() {
+            let key = format!("\"{}\":", f.name);
+            let value = json_value(
+                s,
+                &f.ty,
+                &fl.shape,
+                quote!(self.#fname()),
+                quote!(self.#fname),
+            );
+            let comma = (!json.is_empty() || r.message.is_some()).then(|| quote!(out.push(',');));
+            json.push(quote!(#comma out.push_str(#key); #value));
             accessors.push(accessor(s, r, l, fi));
             let label = &f.name;
             debug.push(match f.ty {
@@ -199,6 +210,10 @@ fn record(s: &Schema, r: &Record, l: &RecordLayout) -> TokenStream {
     }
     let message = r.message.map(|_| message_items(s, r, l));
     let label = &r.name;
+    let type_key = r.message.map(|_| {
+        let key = format!("\"type\":\"{}\"", r.name);
+        quote!(out.push_str(#key);)
+    });
     quote! {
         #doc
         #[derive(Clone, Copy, ::rltop_runtime::bytemuck::Pod, ::rltop_runtime::bytemuck::Zeroable)]
@@ -225,6 +240,25 @@ fn record(s: &Schema, r: &Record, l: &RecordLayout) -> TokenStream {
 
             #message
 
+            /// The record as one line of canonical JSON: every field but reserved bytes, in
+            /// schema order; enumerations by name, scaled values and 64-bit integers as
+            /// decimal strings, text escaped.
+            pub fn to_json(&self) -> ::std::string::String {
+                let mut out = ::std::string::String::new();
+                self.write_json(&mut out);
+                out
+            }
+
+            /// [`Self::to_json`], appended to `out`.
+            pub fn write_json(&self, out: &mut ::std::string::String) {
+                #[allow(unused_imports)]
+                use ::core::fmt::Write as _;
+                out.push('{');
+                #type_key
+                #(#json)*
+                out.push('}');
+            }
+
             #(#accessors)*
         }
 
@@ -235,6 +269,67 @@ fn record(s: &Schema, r: &Record, l: &RecordLayout) -> TokenStream {
                 out.finish()
             }
         }
+    }
+}
+
+/// Appends a field's canonical JSON value to `out`: `get` reads it through its getter,
+/// `stored` is the struct member (for nested records and arrays).
+fn json_value(
+    s: &Schema,
+    ty: &Ty,
+    shape: &Shape,
+    get: TokenStream,
+    stored: TokenStream,
+) -> TokenStream {
+    match (ty, shape) {
+        (Ty::Enum(_), Shape::Scalar(_)) => quote! {
+            match #get {
+                Ok(v) => ::rltop_runtime::push_json_string(out, v.name()),
+                Err(e) => { let _ = write!(out, "{}", e.value); }
+            }
+        },
+        (Ty::Flags(_), Shape::Scalar(_)) => quote!({
+            let _ = write!(out, "{}", #get.bits());
+        }),
+        (Ty::Alias(a), Shape::Scalar(_)) if s.aliases[*a].scale.is_some() => {
+            let scale = u32::from(s.aliases[*a].scale.unwrap_or(0));
+            quote!(::rltop_runtime::push_decimal(out, i128::from(#get), #scale);)
+        }
+        (_, Shape::Scalar(Prim::Char)) => quote! {
+            ::rltop_runtime::push_json_string(out, char::from(#get).encode_utf8(&mut [0; 4]));
+        },
+        (_, Shape::Scalar(Prim::U64 | Prim::I64)) => quote!({
+            let _ = write!(out, "\"{}\"", #get);
+        }),
+        (_, Shape::Scalar(_)) => quote!({
+            let _ = write!(out, "{}", #get);
+        }),
+        (Ty::Text(_), _) => quote!(::rltop_runtime::push_json_string(out, #get);),
+        (_, Shape::Struct(_)) => quote!({ let v = #stored; v.write_json(out); }),
+        (Ty::Array(element, _), Shape::Array { element: es, .. }) => {
+            let item = match es.as_ref() {
+                Shape::Struct(_) => quote!(e.write_json(out);),
+                Shape::Scalar(p) => {
+                    let v = read(*p, quote!(e));
+                    json_value(s, element, es, v, quote!(e))
+                }
+                _ => quote!({
+                    let _ = write!(out, "{:?}", e);
+                }),
+            };
+            quote! {
+                out.push('[');
+                let all = #stored;
+                for (i, e) in all.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    #item
+                }
+                out.push(']');
+            }
+        }
+        _ => quote!(out.push_str("null");),
     }
 }
 

@@ -1587,6 +1587,51 @@ impl SystemEvent {
         }
         Ok(())
     }
+    /// The record as one line of canonical JSON: every field but reserved bytes, in
+    /// schema order; enumerations by name, scaled values and 64-bit integers as
+    /// decimal strings, text escaped.
+    pub fn to_json(&self) -> ::std::string::String {
+        let mut out = ::std::string::String::new();
+        self.write_json(&mut out);
+        out
+    }
+    /// [`Self::to_json`], appended to `out`.
+    pub fn write_json(&self, out: &mut ::std::string::String) {
+        #[allow(unused_imports)]
+        use ::core::fmt::Write as _;
+        out.push('{');
+        out.push_str("\"type\":\"SystemEvent\"");
+        out.push(',');
+        out.push_str("\"message_type\":");
+        ::rltop_runtime::push_json_string(
+            out,
+            char::from(self.message_type()).encode_utf8(&mut [0; 4]),
+        );
+        out.push(',');
+        out.push_str("\"stock_locate\":");
+        {
+            let _ = write!(out, "{}", self.stock_locate());
+        }
+        out.push(',');
+        out.push_str("\"tracking_number\":");
+        {
+            let _ = write!(out, "{}", self.tracking_number());
+        }
+        out.push(',');
+        out.push_str("\"timestamp\":");
+        {
+            let _ = write!(out, "{}", self.timestamp());
+        }
+        out.push(',');
+        out.push_str("\"event_code\":");
+        match self.event_code() {
+            Ok(v) => ::rltop_runtime::push_json_string(out, v.name()),
+            Err(e) => {
+                let _ = write!(out, "{}", e.value);
+            }
+        }
+        out.push('}');
+    }
     pub fn message_type(&self) -> u8 {
         self.message_type
     }
@@ -1873,6 +1918,139 @@ impl StockDirectory {
             }
         }
         Ok(())
+    }
+    /// The record as one line of canonical JSON: every field but reserved bytes, in
+    /// schema order; enumerations by name, scaled values and 64-bit integers as
+    /// decimal strings, text escaped.
+    pub fn to_json(&self) -> ::std::string::String {
+        let mut out = ::std::string::String::new();
+        self.write_json(&mut out);
+        out
+    }
+    /// [`Self::to_json`], appended to `out`.
+    pub fn write_json(&self, out: &mut ::std::string::String) {
+        #[allow(unused_imports)]
+        use ::core::fmt::Write as _;
+        out.push('{');
+        out.push_str("\"type\":\"StockDirectory\"");
+        out.push(',');
+        out.push_str("\"message_type\":");
+        ::rltop_runtime::push_json_string(
+            out,
+            char::from(self.message_type()).encode_utf8(&mut [0; 4]),
+        );
+        out.push(',');
+        out.push_str("\"stock_locate\":");
+        {
+            let _ = write!(out, "{}", self.stock_locate());
+        }
+        out.push(',');
+        out.push_str("\"tracking_number\":");
+        {
+            let _ = write!(out, "{}", self.tracking_number());
+        }
+        out.push(',');
+        out.push_str("\"timestamp\":");
+        {
+            let _ = write!(out, "{}", self.timestamp());
+        }
+        out.push(',');
+        out.push_str("\"stock\":");
+        ::rltop_runtime::push_json_string(out, self.stock());
+        out.push(',');
+        out.push_str("\"market_category\":");
+        match self.market_category() {
+            Ok(v) => ::rltop_runtime::push_json_string(out, v.name()),
+            Err(e) => {
+                let _ = write!(out, "{}", e.value);
+            }
+        }
+        out.push(',');
+        out.push_str("\"financial_status\":");
+        match self.financial_status() {
+            Ok(v) => ::rltop_runtime::push_json_string(out, v.name()),
+            Err(e) => {
+                let _ = write!(out, "{}", e.value);
+            }
+        }
+        out.push(',');
+        out.push_str("\"round_lot_size\":");
+        {
+            let _ = write!(out, "{}", self.round_lot_size());
+        }
+        out.push(',');
+        out.push_str("\"round_lots_only\":");
+        match self.round_lots_only() {
+            Ok(v) => ::rltop_runtime::push_json_string(out, v.name()),
+            Err(e) => {
+                let _ = write!(out, "{}", e.value);
+            }
+        }
+        out.push(',');
+        out.push_str("\"issue_classification\":");
+        match self.issue_classification() {
+            Ok(v) => ::rltop_runtime::push_json_string(out, v.name()),
+            Err(e) => {
+                let _ = write!(out, "{}", e.value);
+            }
+        }
+        out.push(',');
+        out.push_str("\"issue_sub_type\":");
+        ::rltop_runtime::push_json_string(out, self.issue_sub_type());
+        out.push(',');
+        out.push_str("\"authenticity\":");
+        match self.authenticity() {
+            Ok(v) => ::rltop_runtime::push_json_string(out, v.name()),
+            Err(e) => {
+                let _ = write!(out, "{}", e.value);
+            }
+        }
+        out.push(',');
+        out.push_str("\"short_sale_threshold\":");
+        match self.short_sale_threshold() {
+            Ok(v) => ::rltop_runtime::push_json_string(out, v.name()),
+            Err(e) => {
+                let _ = write!(out, "{}", e.value);
+            }
+        }
+        out.push(',');
+        out.push_str("\"ipo_flag\":");
+        match self.ipo_flag() {
+            Ok(v) => ::rltop_runtime::push_json_string(out, v.name()),
+            Err(e) => {
+                let _ = write!(out, "{}", e.value);
+            }
+        }
+        out.push(',');
+        out.push_str("\"luld_reference_price_tier\":");
+        match self.luld_reference_price_tier() {
+            Ok(v) => ::rltop_runtime::push_json_string(out, v.name()),
+            Err(e) => {
+                let _ = write!(out, "{}", e.value);
+            }
+        }
+        out.push(',');
+        out.push_str("\"etp_flag\":");
+        match self.etp_flag() {
+            Ok(v) => ::rltop_runtime::push_json_string(out, v.name()),
+            Err(e) => {
+                let _ = write!(out, "{}", e.value);
+            }
+        }
+        out.push(',');
+        out.push_str("\"etp_leverage_factor\":");
+        {
+            let _ = write!(out, "{}", self.etp_leverage_factor());
+        }
+        out.push(',');
+        out.push_str("\"inverse_indicator\":");
+        match self.inverse_indicator() {
+            Ok(v) => ::rltop_runtime::push_json_string(out, v.name()),
+            Err(e) => {
+                let _ = write!(out, "{}", e.value);
+            }
+        }
+        out.push('}');
     }
     pub fn message_type(&self) -> u8 {
         self.message_type
@@ -2183,6 +2361,57 @@ impl StockTradingAction {
         }
         Ok(())
     }
+    /// The record as one line of canonical JSON: every field but reserved bytes, in
+    /// schema order; enumerations by name, scaled values and 64-bit integers as
+    /// decimal strings, text escaped.
+    pub fn to_json(&self) -> ::std::string::String {
+        let mut out = ::std::string::String::new();
+        self.write_json(&mut out);
+        out
+    }
+    /// [`Self::to_json`], appended to `out`.
+    pub fn write_json(&self, out: &mut ::std::string::String) {
+        #[allow(unused_imports)]
+        use ::core::fmt::Write as _;
+        out.push('{');
+        out.push_str("\"type\":\"StockTradingAction\"");
+        out.push(',');
+        out.push_str("\"message_type\":");
+        ::rltop_runtime::push_json_string(
+            out,
+            char::from(self.message_type()).encode_utf8(&mut [0; 4]),
+        );
+        out.push(',');
+        out.push_str("\"stock_locate\":");
+        {
+            let _ = write!(out, "{}", self.stock_locate());
+        }
+        out.push(',');
+        out.push_str("\"tracking_number\":");
+        {
+            let _ = write!(out, "{}", self.tracking_number());
+        }
+        out.push(',');
+        out.push_str("\"timestamp\":");
+        {
+            let _ = write!(out, "{}", self.timestamp());
+        }
+        out.push(',');
+        out.push_str("\"stock\":");
+        ::rltop_runtime::push_json_string(out, self.stock());
+        out.push(',');
+        out.push_str("\"trading_state\":");
+        match self.trading_state() {
+            Ok(v) => ::rltop_runtime::push_json_string(out, v.name()),
+            Err(e) => {
+                let _ = write!(out, "{}", e.value);
+            }
+        }
+        out.push(',');
+        out.push_str("\"reason\":");
+        ::rltop_runtime::push_json_string(out, self.reason());
+        out.push('}');
+    }
     pub fn message_type(&self) -> u8 {
         self.message_type
     }
@@ -2362,6 +2591,54 @@ impl RegShoRestriction {
             }
         }
         Ok(())
+    }
+    /// The record as one line of canonical JSON: every field but reserved bytes, in
+    /// schema order; enumerations by name, scaled values and 64-bit integers as
+    /// decimal strings, text escaped.
+    pub fn to_json(&self) -> ::std::string::String {
+        let mut out = ::std::string::String::new();
+        self.write_json(&mut out);
+        out
+    }
+    /// [`Self::to_json`], appended to `out`.
+    pub fn write_json(&self, out: &mut ::std::string::String) {
+        #[allow(unused_imports)]
+        use ::core::fmt::Write as _;
+        out.push('{');
+        out.push_str("\"type\":\"RegShoRestriction\"");
+        out.push(',');
+        out.push_str("\"message_type\":");
+        ::rltop_runtime::push_json_string(
+            out,
+            char::from(self.message_type()).encode_utf8(&mut [0; 4]),
+        );
+        out.push(',');
+        out.push_str("\"stock_locate\":");
+        {
+            let _ = write!(out, "{}", self.stock_locate());
+        }
+        out.push(',');
+        out.push_str("\"tracking_number\":");
+        {
+            let _ = write!(out, "{}", self.tracking_number());
+        }
+        out.push(',');
+        out.push_str("\"timestamp\":");
+        {
+            let _ = write!(out, "{}", self.timestamp());
+        }
+        out.push(',');
+        out.push_str("\"stock\":");
+        ::rltop_runtime::push_json_string(out, self.stock());
+        out.push(',');
+        out.push_str("\"reg_sho_action\":");
+        match self.reg_sho_action() {
+            Ok(v) => ::rltop_runtime::push_json_string(out, v.name()),
+            Err(e) => {
+                let _ = write!(out, "{}", e.value);
+            }
+        }
+        out.push('}');
     }
     pub fn message_type(&self) -> u8 {
         self.message_type
@@ -2578,6 +2855,73 @@ impl MarketParticipantPosition {
         }
         Ok(())
     }
+    /// The record as one line of canonical JSON: every field but reserved bytes, in
+    /// schema order; enumerations by name, scaled values and 64-bit integers as
+    /// decimal strings, text escaped.
+    pub fn to_json(&self) -> ::std::string::String {
+        let mut out = ::std::string::String::new();
+        self.write_json(&mut out);
+        out
+    }
+    /// [`Self::to_json`], appended to `out`.
+    pub fn write_json(&self, out: &mut ::std::string::String) {
+        #[allow(unused_imports)]
+        use ::core::fmt::Write as _;
+        out.push('{');
+        out.push_str("\"type\":\"MarketParticipantPosition\"");
+        out.push(',');
+        out.push_str("\"message_type\":");
+        ::rltop_runtime::push_json_string(
+            out,
+            char::from(self.message_type()).encode_utf8(&mut [0; 4]),
+        );
+        out.push(',');
+        out.push_str("\"stock_locate\":");
+        {
+            let _ = write!(out, "{}", self.stock_locate());
+        }
+        out.push(',');
+        out.push_str("\"tracking_number\":");
+        {
+            let _ = write!(out, "{}", self.tracking_number());
+        }
+        out.push(',');
+        out.push_str("\"timestamp\":");
+        {
+            let _ = write!(out, "{}", self.timestamp());
+        }
+        out.push(',');
+        out.push_str("\"mpid\":");
+        ::rltop_runtime::push_json_string(out, self.mpid());
+        out.push(',');
+        out.push_str("\"stock\":");
+        ::rltop_runtime::push_json_string(out, self.stock());
+        out.push(',');
+        out.push_str("\"primary_market_maker\":");
+        match self.primary_market_maker() {
+            Ok(v) => ::rltop_runtime::push_json_string(out, v.name()),
+            Err(e) => {
+                let _ = write!(out, "{}", e.value);
+            }
+        }
+        out.push(',');
+        out.push_str("\"market_maker_mode\":");
+        match self.market_maker_mode() {
+            Ok(v) => ::rltop_runtime::push_json_string(out, v.name()),
+            Err(e) => {
+                let _ = write!(out, "{}", e.value);
+            }
+        }
+        out.push(',');
+        out.push_str("\"market_participant_state\":");
+        match self.market_participant_state() {
+            Ok(v) => ::rltop_runtime::push_json_string(out, v.name()),
+            Err(e) => {
+                let _ = write!(out, "{}", e.value);
+            }
+        }
+        out.push('}');
+    }
     pub fn message_type(&self) -> u8 {
         self.message_type
     }
@@ -2768,6 +3112,52 @@ impl MwcbDeclineLevel {
         }
         Ok(())
     }
+    /// The record as one line of canonical JSON: every field but reserved bytes, in
+    /// schema order; enumerations by name, scaled values and 64-bit integers as
+    /// decimal strings, text escaped.
+    pub fn to_json(&self) -> ::std::string::String {
+        let mut out = ::std::string::String::new();
+        self.write_json(&mut out);
+        out
+    }
+    /// [`Self::to_json`], appended to `out`.
+    pub fn write_json(&self, out: &mut ::std::string::String) {
+        #[allow(unused_imports)]
+        use ::core::fmt::Write as _;
+        out.push('{');
+        out.push_str("\"type\":\"MwcbDeclineLevel\"");
+        out.push(',');
+        out.push_str("\"message_type\":");
+        ::rltop_runtime::push_json_string(
+            out,
+            char::from(self.message_type()).encode_utf8(&mut [0; 4]),
+        );
+        out.push(',');
+        out.push_str("\"stock_locate\":");
+        {
+            let _ = write!(out, "{}", self.stock_locate());
+        }
+        out.push(',');
+        out.push_str("\"tracking_number\":");
+        {
+            let _ = write!(out, "{}", self.tracking_number());
+        }
+        out.push(',');
+        out.push_str("\"timestamp\":");
+        {
+            let _ = write!(out, "{}", self.timestamp());
+        }
+        out.push(',');
+        out.push_str("\"level1\":");
+        ::rltop_runtime::push_decimal(out, i128::from(self.level1()), 8u32);
+        out.push(',');
+        out.push_str("\"level2\":");
+        ::rltop_runtime::push_decimal(out, i128::from(self.level2()), 8u32);
+        out.push(',');
+        out.push_str("\"level3\":");
+        ::rltop_runtime::push_decimal(out, i128::from(self.level3()), 8u32);
+        out.push('}');
+    }
     pub fn message_type(&self) -> u8 {
         self.message_type
     }
@@ -2922,6 +3312,51 @@ impl MwcbStatus {
             }
         }
         Ok(())
+    }
+    /// The record as one line of canonical JSON: every field but reserved bytes, in
+    /// schema order; enumerations by name, scaled values and 64-bit integers as
+    /// decimal strings, text escaped.
+    pub fn to_json(&self) -> ::std::string::String {
+        let mut out = ::std::string::String::new();
+        self.write_json(&mut out);
+        out
+    }
+    /// [`Self::to_json`], appended to `out`.
+    pub fn write_json(&self, out: &mut ::std::string::String) {
+        #[allow(unused_imports)]
+        use ::core::fmt::Write as _;
+        out.push('{');
+        out.push_str("\"type\":\"MwcbStatus\"");
+        out.push(',');
+        out.push_str("\"message_type\":");
+        ::rltop_runtime::push_json_string(
+            out,
+            char::from(self.message_type()).encode_utf8(&mut [0; 4]),
+        );
+        out.push(',');
+        out.push_str("\"stock_locate\":");
+        {
+            let _ = write!(out, "{}", self.stock_locate());
+        }
+        out.push(',');
+        out.push_str("\"tracking_number\":");
+        {
+            let _ = write!(out, "{}", self.tracking_number());
+        }
+        out.push(',');
+        out.push_str("\"timestamp\":");
+        {
+            let _ = write!(out, "{}", self.timestamp());
+        }
+        out.push(',');
+        out.push_str("\"breached_level\":");
+        match self.breached_level() {
+            Ok(v) => ::rltop_runtime::push_json_string(out, v.name()),
+            Err(e) => {
+                let _ = write!(out, "{}", e.value);
+            }
+        }
+        out.push('}');
     }
     pub fn message_type(&self) -> u8 {
         self.message_type
@@ -3087,6 +3522,62 @@ impl IpoQuotingPeriodUpdate {
             }
         }
         Ok(())
+    }
+    /// The record as one line of canonical JSON: every field but reserved bytes, in
+    /// schema order; enumerations by name, scaled values and 64-bit integers as
+    /// decimal strings, text escaped.
+    pub fn to_json(&self) -> ::std::string::String {
+        let mut out = ::std::string::String::new();
+        self.write_json(&mut out);
+        out
+    }
+    /// [`Self::to_json`], appended to `out`.
+    pub fn write_json(&self, out: &mut ::std::string::String) {
+        #[allow(unused_imports)]
+        use ::core::fmt::Write as _;
+        out.push('{');
+        out.push_str("\"type\":\"IpoQuotingPeriodUpdate\"");
+        out.push(',');
+        out.push_str("\"message_type\":");
+        ::rltop_runtime::push_json_string(
+            out,
+            char::from(self.message_type()).encode_utf8(&mut [0; 4]),
+        );
+        out.push(',');
+        out.push_str("\"stock_locate\":");
+        {
+            let _ = write!(out, "{}", self.stock_locate());
+        }
+        out.push(',');
+        out.push_str("\"tracking_number\":");
+        {
+            let _ = write!(out, "{}", self.tracking_number());
+        }
+        out.push(',');
+        out.push_str("\"timestamp\":");
+        {
+            let _ = write!(out, "{}", self.timestamp());
+        }
+        out.push(',');
+        out.push_str("\"stock\":");
+        ::rltop_runtime::push_json_string(out, self.stock());
+        out.push(',');
+        out.push_str("\"ipo_quotation_release_time\":");
+        {
+            let _ = write!(out, "{}", self.ipo_quotation_release_time());
+        }
+        out.push(',');
+        out.push_str("\"ipo_quotation_release_qualifier\":");
+        match self.ipo_quotation_release_qualifier() {
+            Ok(v) => ::rltop_runtime::push_json_string(out, v.name()),
+            Err(e) => {
+                let _ = write!(out, "{}", e.value);
+            }
+        }
+        out.push(',');
+        out.push_str("\"ipo_price\":");
+        ::rltop_runtime::push_decimal(out, i128::from(self.ipo_price()), 4u32);
+        out.push('}');
     }
     pub fn message_type(&self) -> u8 {
         self.message_type
@@ -3275,6 +3766,72 @@ impl LuldAuctionCollar {
             }
         }
         Ok(())
+    }
+    /// The record as one line of canonical JSON: every field but reserved bytes, in
+    /// schema order; enumerations by name, scaled values and 64-bit integers as
+    /// decimal strings, text escaped.
+    pub fn to_json(&self) -> ::std::string::String {
+        let mut out = ::std::string::String::new();
+        self.write_json(&mut out);
+        out
+    }
+    /// [`Self::to_json`], appended to `out`.
+    pub fn write_json(&self, out: &mut ::std::string::String) {
+        #[allow(unused_imports)]
+        use ::core::fmt::Write as _;
+        out.push('{');
+        out.push_str("\"type\":\"LuldAuctionCollar\"");
+        out.push(',');
+        out.push_str("\"message_type\":");
+        ::rltop_runtime::push_json_string(
+            out,
+            char::from(self.message_type()).encode_utf8(&mut [0; 4]),
+        );
+        out.push(',');
+        out.push_str("\"stock_locate\":");
+        {
+            let _ = write!(out, "{}", self.stock_locate());
+        }
+        out.push(',');
+        out.push_str("\"tracking_number\":");
+        {
+            let _ = write!(out, "{}", self.tracking_number());
+        }
+        out.push(',');
+        out.push_str("\"timestamp\":");
+        {
+            let _ = write!(out, "{}", self.timestamp());
+        }
+        out.push(',');
+        out.push_str("\"stock\":");
+        ::rltop_runtime::push_json_string(out, self.stock());
+        out.push(',');
+        out.push_str("\"auction_collar_reference_price\":");
+        ::rltop_runtime::push_decimal(
+            out,
+            i128::from(self.auction_collar_reference_price()),
+            4u32,
+        );
+        out.push(',');
+        out.push_str("\"upper_auction_collar_price\":");
+        ::rltop_runtime::push_decimal(
+            out,
+            i128::from(self.upper_auction_collar_price()),
+            4u32,
+        );
+        out.push(',');
+        out.push_str("\"lower_auction_collar_price\":");
+        ::rltop_runtime::push_decimal(
+            out,
+            i128::from(self.lower_auction_collar_price()),
+            4u32,
+        );
+        out.push(',');
+        out.push_str("\"auction_collar_extension\":");
+        {
+            let _ = write!(out, "{}", self.auction_collar_extension());
+        }
+        out.push('}');
     }
     pub fn message_type(&self) -> u8 {
         self.message_type
@@ -3479,6 +4036,62 @@ impl OperationalHalt {
         }
         Ok(())
     }
+    /// The record as one line of canonical JSON: every field but reserved bytes, in
+    /// schema order; enumerations by name, scaled values and 64-bit integers as
+    /// decimal strings, text escaped.
+    pub fn to_json(&self) -> ::std::string::String {
+        let mut out = ::std::string::String::new();
+        self.write_json(&mut out);
+        out
+    }
+    /// [`Self::to_json`], appended to `out`.
+    pub fn write_json(&self, out: &mut ::std::string::String) {
+        #[allow(unused_imports)]
+        use ::core::fmt::Write as _;
+        out.push('{');
+        out.push_str("\"type\":\"OperationalHalt\"");
+        out.push(',');
+        out.push_str("\"message_type\":");
+        ::rltop_runtime::push_json_string(
+            out,
+            char::from(self.message_type()).encode_utf8(&mut [0; 4]),
+        );
+        out.push(',');
+        out.push_str("\"stock_locate\":");
+        {
+            let _ = write!(out, "{}", self.stock_locate());
+        }
+        out.push(',');
+        out.push_str("\"tracking_number\":");
+        {
+            let _ = write!(out, "{}", self.tracking_number());
+        }
+        out.push(',');
+        out.push_str("\"timestamp\":");
+        {
+            let _ = write!(out, "{}", self.timestamp());
+        }
+        out.push(',');
+        out.push_str("\"stock\":");
+        ::rltop_runtime::push_json_string(out, self.stock());
+        out.push(',');
+        out.push_str("\"market_code\":");
+        match self.market_code() {
+            Ok(v) => ::rltop_runtime::push_json_string(out, v.name()),
+            Err(e) => {
+                let _ = write!(out, "{}", e.value);
+            }
+        }
+        out.push(',');
+        out.push_str("\"operational_halt_action\":");
+        match self.operational_halt_action() {
+            Ok(v) => ::rltop_runtime::push_json_string(out, v.name()),
+            Err(e) => {
+                let _ = write!(out, "{}", e.value);
+            }
+        }
+        out.push('}');
+    }
     pub fn message_type(&self) -> u8 {
         self.message_type
     }
@@ -3663,6 +4276,67 @@ impl AddOrder {
             }
         }
         Ok(())
+    }
+    /// The record as one line of canonical JSON: every field but reserved bytes, in
+    /// schema order; enumerations by name, scaled values and 64-bit integers as
+    /// decimal strings, text escaped.
+    pub fn to_json(&self) -> ::std::string::String {
+        let mut out = ::std::string::String::new();
+        self.write_json(&mut out);
+        out
+    }
+    /// [`Self::to_json`], appended to `out`.
+    pub fn write_json(&self, out: &mut ::std::string::String) {
+        #[allow(unused_imports)]
+        use ::core::fmt::Write as _;
+        out.push('{');
+        out.push_str("\"type\":\"AddOrder\"");
+        out.push(',');
+        out.push_str("\"message_type\":");
+        ::rltop_runtime::push_json_string(
+            out,
+            char::from(self.message_type()).encode_utf8(&mut [0; 4]),
+        );
+        out.push(',');
+        out.push_str("\"stock_locate\":");
+        {
+            let _ = write!(out, "{}", self.stock_locate());
+        }
+        out.push(',');
+        out.push_str("\"tracking_number\":");
+        {
+            let _ = write!(out, "{}", self.tracking_number());
+        }
+        out.push(',');
+        out.push_str("\"timestamp\":");
+        {
+            let _ = write!(out, "{}", self.timestamp());
+        }
+        out.push(',');
+        out.push_str("\"order_reference_number\":");
+        {
+            let _ = write!(out, "\"{}\"", self.order_reference_number());
+        }
+        out.push(',');
+        out.push_str("\"buy_sell_indicator\":");
+        match self.buy_sell_indicator() {
+            Ok(v) => ::rltop_runtime::push_json_string(out, v.name()),
+            Err(e) => {
+                let _ = write!(out, "{}", e.value);
+            }
+        }
+        out.push(',');
+        out.push_str("\"shares\":");
+        {
+            let _ = write!(out, "{}", self.shares());
+        }
+        out.push(',');
+        out.push_str("\"stock\":");
+        ::rltop_runtime::push_json_string(out, self.stock());
+        out.push(',');
+        out.push_str("\"price\":");
+        ::rltop_runtime::push_decimal(out, i128::from(self.price()), 4u32);
+        out.push('}');
     }
     pub fn message_type(&self) -> u8 {
         self.message_type
@@ -3872,6 +4546,70 @@ impl AddOrderMpid {
         }
         Ok(())
     }
+    /// The record as one line of canonical JSON: every field but reserved bytes, in
+    /// schema order; enumerations by name, scaled values and 64-bit integers as
+    /// decimal strings, text escaped.
+    pub fn to_json(&self) -> ::std::string::String {
+        let mut out = ::std::string::String::new();
+        self.write_json(&mut out);
+        out
+    }
+    /// [`Self::to_json`], appended to `out`.
+    pub fn write_json(&self, out: &mut ::std::string::String) {
+        #[allow(unused_imports)]
+        use ::core::fmt::Write as _;
+        out.push('{');
+        out.push_str("\"type\":\"AddOrderMpid\"");
+        out.push(',');
+        out.push_str("\"message_type\":");
+        ::rltop_runtime::push_json_string(
+            out,
+            char::from(self.message_type()).encode_utf8(&mut [0; 4]),
+        );
+        out.push(',');
+        out.push_str("\"stock_locate\":");
+        {
+            let _ = write!(out, "{}", self.stock_locate());
+        }
+        out.push(',');
+        out.push_str("\"tracking_number\":");
+        {
+            let _ = write!(out, "{}", self.tracking_number());
+        }
+        out.push(',');
+        out.push_str("\"timestamp\":");
+        {
+            let _ = write!(out, "{}", self.timestamp());
+        }
+        out.push(',');
+        out.push_str("\"order_reference_number\":");
+        {
+            let _ = write!(out, "\"{}\"", self.order_reference_number());
+        }
+        out.push(',');
+        out.push_str("\"buy_sell_indicator\":");
+        match self.buy_sell_indicator() {
+            Ok(v) => ::rltop_runtime::push_json_string(out, v.name()),
+            Err(e) => {
+                let _ = write!(out, "{}", e.value);
+            }
+        }
+        out.push(',');
+        out.push_str("\"shares\":");
+        {
+            let _ = write!(out, "{}", self.shares());
+        }
+        out.push(',');
+        out.push_str("\"stock\":");
+        ::rltop_runtime::push_json_string(out, self.stock());
+        out.push(',');
+        out.push_str("\"price\":");
+        ::rltop_runtime::push_decimal(out, i128::from(self.price()), 4u32);
+        out.push(',');
+        out.push_str("\"attribution\":");
+        ::rltop_runtime::push_json_string(out, self.attribution());
+        out.push('}');
+    }
     pub fn message_type(&self) -> u8 {
         self.message_type
     }
@@ -4061,6 +4799,58 @@ impl OrderExecuted {
         }
         Ok(())
     }
+    /// The record as one line of canonical JSON: every field but reserved bytes, in
+    /// schema order; enumerations by name, scaled values and 64-bit integers as
+    /// decimal strings, text escaped.
+    pub fn to_json(&self) -> ::std::string::String {
+        let mut out = ::std::string::String::new();
+        self.write_json(&mut out);
+        out
+    }
+    /// [`Self::to_json`], appended to `out`.
+    pub fn write_json(&self, out: &mut ::std::string::String) {
+        #[allow(unused_imports)]
+        use ::core::fmt::Write as _;
+        out.push('{');
+        out.push_str("\"type\":\"OrderExecuted\"");
+        out.push(',');
+        out.push_str("\"message_type\":");
+        ::rltop_runtime::push_json_string(
+            out,
+            char::from(self.message_type()).encode_utf8(&mut [0; 4]),
+        );
+        out.push(',');
+        out.push_str("\"stock_locate\":");
+        {
+            let _ = write!(out, "{}", self.stock_locate());
+        }
+        out.push(',');
+        out.push_str("\"tracking_number\":");
+        {
+            let _ = write!(out, "{}", self.tracking_number());
+        }
+        out.push(',');
+        out.push_str("\"timestamp\":");
+        {
+            let _ = write!(out, "{}", self.timestamp());
+        }
+        out.push(',');
+        out.push_str("\"order_reference_number\":");
+        {
+            let _ = write!(out, "\"{}\"", self.order_reference_number());
+        }
+        out.push(',');
+        out.push_str("\"executed_shares\":");
+        {
+            let _ = write!(out, "{}", self.executed_shares());
+        }
+        out.push(',');
+        out.push_str("\"match_number\":");
+        {
+            let _ = write!(out, "\"{}\"", self.match_number());
+        }
+        out.push('}');
+    }
     pub fn message_type(&self) -> u8 {
         self.message_type
     }
@@ -4232,6 +5022,69 @@ impl OrderExecutedWithPrice {
         }
         Ok(())
     }
+    /// The record as one line of canonical JSON: every field but reserved bytes, in
+    /// schema order; enumerations by name, scaled values and 64-bit integers as
+    /// decimal strings, text escaped.
+    pub fn to_json(&self) -> ::std::string::String {
+        let mut out = ::std::string::String::new();
+        self.write_json(&mut out);
+        out
+    }
+    /// [`Self::to_json`], appended to `out`.
+    pub fn write_json(&self, out: &mut ::std::string::String) {
+        #[allow(unused_imports)]
+        use ::core::fmt::Write as _;
+        out.push('{');
+        out.push_str("\"type\":\"OrderExecutedWithPrice\"");
+        out.push(',');
+        out.push_str("\"message_type\":");
+        ::rltop_runtime::push_json_string(
+            out,
+            char::from(self.message_type()).encode_utf8(&mut [0; 4]),
+        );
+        out.push(',');
+        out.push_str("\"stock_locate\":");
+        {
+            let _ = write!(out, "{}", self.stock_locate());
+        }
+        out.push(',');
+        out.push_str("\"tracking_number\":");
+        {
+            let _ = write!(out, "{}", self.tracking_number());
+        }
+        out.push(',');
+        out.push_str("\"timestamp\":");
+        {
+            let _ = write!(out, "{}", self.timestamp());
+        }
+        out.push(',');
+        out.push_str("\"order_reference_number\":");
+        {
+            let _ = write!(out, "\"{}\"", self.order_reference_number());
+        }
+        out.push(',');
+        out.push_str("\"executed_shares\":");
+        {
+            let _ = write!(out, "{}", self.executed_shares());
+        }
+        out.push(',');
+        out.push_str("\"match_number\":");
+        {
+            let _ = write!(out, "\"{}\"", self.match_number());
+        }
+        out.push(',');
+        out.push_str("\"printable\":");
+        match self.printable() {
+            Ok(v) => ::rltop_runtime::push_json_string(out, v.name()),
+            Err(e) => {
+                let _ = write!(out, "{}", e.value);
+            }
+        }
+        out.push(',');
+        out.push_str("\"execution_price\":");
+        ::rltop_runtime::push_decimal(out, i128::from(self.execution_price()), 4u32);
+        out.push('}');
+    }
     pub fn message_type(&self) -> u8 {
         self.message_type
     }
@@ -4395,6 +5248,53 @@ impl OrderCancel {
         }
         Ok(())
     }
+    /// The record as one line of canonical JSON: every field but reserved bytes, in
+    /// schema order; enumerations by name, scaled values and 64-bit integers as
+    /// decimal strings, text escaped.
+    pub fn to_json(&self) -> ::std::string::String {
+        let mut out = ::std::string::String::new();
+        self.write_json(&mut out);
+        out
+    }
+    /// [`Self::to_json`], appended to `out`.
+    pub fn write_json(&self, out: &mut ::std::string::String) {
+        #[allow(unused_imports)]
+        use ::core::fmt::Write as _;
+        out.push('{');
+        out.push_str("\"type\":\"OrderCancel\"");
+        out.push(',');
+        out.push_str("\"message_type\":");
+        ::rltop_runtime::push_json_string(
+            out,
+            char::from(self.message_type()).encode_utf8(&mut [0; 4]),
+        );
+        out.push(',');
+        out.push_str("\"stock_locate\":");
+        {
+            let _ = write!(out, "{}", self.stock_locate());
+        }
+        out.push(',');
+        out.push_str("\"tracking_number\":");
+        {
+            let _ = write!(out, "{}", self.tracking_number());
+        }
+        out.push(',');
+        out.push_str("\"timestamp\":");
+        {
+            let _ = write!(out, "{}", self.timestamp());
+        }
+        out.push(',');
+        out.push_str("\"order_reference_number\":");
+        {
+            let _ = write!(out, "\"{}\"", self.order_reference_number());
+        }
+        out.push(',');
+        out.push_str("\"cancelled_shares\":");
+        {
+            let _ = write!(out, "{}", self.cancelled_shares());
+        }
+        out.push('}');
+    }
     pub fn message_type(&self) -> u8 {
         self.message_type
     }
@@ -4532,6 +5432,48 @@ impl OrderDelete {
             }
         }
         Ok(())
+    }
+    /// The record as one line of canonical JSON: every field but reserved bytes, in
+    /// schema order; enumerations by name, scaled values and 64-bit integers as
+    /// decimal strings, text escaped.
+    pub fn to_json(&self) -> ::std::string::String {
+        let mut out = ::std::string::String::new();
+        self.write_json(&mut out);
+        out
+    }
+    /// [`Self::to_json`], appended to `out`.
+    pub fn write_json(&self, out: &mut ::std::string::String) {
+        #[allow(unused_imports)]
+        use ::core::fmt::Write as _;
+        out.push('{');
+        out.push_str("\"type\":\"OrderDelete\"");
+        out.push(',');
+        out.push_str("\"message_type\":");
+        ::rltop_runtime::push_json_string(
+            out,
+            char::from(self.message_type()).encode_utf8(&mut [0; 4]),
+        );
+        out.push(',');
+        out.push_str("\"stock_locate\":");
+        {
+            let _ = write!(out, "{}", self.stock_locate());
+        }
+        out.push(',');
+        out.push_str("\"tracking_number\":");
+        {
+            let _ = write!(out, "{}", self.tracking_number());
+        }
+        out.push(',');
+        out.push_str("\"timestamp\":");
+        {
+            let _ = write!(out, "{}", self.timestamp());
+        }
+        out.push(',');
+        out.push_str("\"order_reference_number\":");
+        {
+            let _ = write!(out, "\"{}\"", self.order_reference_number());
+        }
+        out.push('}');
     }
     pub fn message_type(&self) -> u8 {
         self.message_type
@@ -4673,6 +5615,61 @@ impl OrderReplace {
             }
         }
         Ok(())
+    }
+    /// The record as one line of canonical JSON: every field but reserved bytes, in
+    /// schema order; enumerations by name, scaled values and 64-bit integers as
+    /// decimal strings, text escaped.
+    pub fn to_json(&self) -> ::std::string::String {
+        let mut out = ::std::string::String::new();
+        self.write_json(&mut out);
+        out
+    }
+    /// [`Self::to_json`], appended to `out`.
+    pub fn write_json(&self, out: &mut ::std::string::String) {
+        #[allow(unused_imports)]
+        use ::core::fmt::Write as _;
+        out.push('{');
+        out.push_str("\"type\":\"OrderReplace\"");
+        out.push(',');
+        out.push_str("\"message_type\":");
+        ::rltop_runtime::push_json_string(
+            out,
+            char::from(self.message_type()).encode_utf8(&mut [0; 4]),
+        );
+        out.push(',');
+        out.push_str("\"stock_locate\":");
+        {
+            let _ = write!(out, "{}", self.stock_locate());
+        }
+        out.push(',');
+        out.push_str("\"tracking_number\":");
+        {
+            let _ = write!(out, "{}", self.tracking_number());
+        }
+        out.push(',');
+        out.push_str("\"timestamp\":");
+        {
+            let _ = write!(out, "{}", self.timestamp());
+        }
+        out.push(',');
+        out.push_str("\"original_order_reference_number\":");
+        {
+            let _ = write!(out, "\"{}\"", self.original_order_reference_number());
+        }
+        out.push(',');
+        out.push_str("\"new_order_reference_number\":");
+        {
+            let _ = write!(out, "\"{}\"", self.new_order_reference_number());
+        }
+        out.push(',');
+        out.push_str("\"shares\":");
+        {
+            let _ = write!(out, "{}", self.shares());
+        }
+        out.push(',');
+        out.push_str("\"price\":");
+        ::rltop_runtime::push_decimal(out, i128::from(self.price()), 4u32);
+        out.push('}');
     }
     pub fn message_type(&self) -> u8 {
         self.message_type
@@ -4857,6 +5854,72 @@ impl Trade {
             }
         }
         Ok(())
+    }
+    /// The record as one line of canonical JSON: every field but reserved bytes, in
+    /// schema order; enumerations by name, scaled values and 64-bit integers as
+    /// decimal strings, text escaped.
+    pub fn to_json(&self) -> ::std::string::String {
+        let mut out = ::std::string::String::new();
+        self.write_json(&mut out);
+        out
+    }
+    /// [`Self::to_json`], appended to `out`.
+    pub fn write_json(&self, out: &mut ::std::string::String) {
+        #[allow(unused_imports)]
+        use ::core::fmt::Write as _;
+        out.push('{');
+        out.push_str("\"type\":\"Trade\"");
+        out.push(',');
+        out.push_str("\"message_type\":");
+        ::rltop_runtime::push_json_string(
+            out,
+            char::from(self.message_type()).encode_utf8(&mut [0; 4]),
+        );
+        out.push(',');
+        out.push_str("\"stock_locate\":");
+        {
+            let _ = write!(out, "{}", self.stock_locate());
+        }
+        out.push(',');
+        out.push_str("\"tracking_number\":");
+        {
+            let _ = write!(out, "{}", self.tracking_number());
+        }
+        out.push(',');
+        out.push_str("\"timestamp\":");
+        {
+            let _ = write!(out, "{}", self.timestamp());
+        }
+        out.push(',');
+        out.push_str("\"order_reference_number\":");
+        {
+            let _ = write!(out, "\"{}\"", self.order_reference_number());
+        }
+        out.push(',');
+        out.push_str("\"buy_sell_indicator\":");
+        match self.buy_sell_indicator() {
+            Ok(v) => ::rltop_runtime::push_json_string(out, v.name()),
+            Err(e) => {
+                let _ = write!(out, "{}", e.value);
+            }
+        }
+        out.push(',');
+        out.push_str("\"shares\":");
+        {
+            let _ = write!(out, "{}", self.shares());
+        }
+        out.push(',');
+        out.push_str("\"stock\":");
+        ::rltop_runtime::push_json_string(out, self.stock());
+        out.push(',');
+        out.push_str("\"price\":");
+        ::rltop_runtime::push_decimal(out, i128::from(self.price()), 4u32);
+        out.push(',');
+        out.push_str("\"match_number\":");
+        {
+            let _ = write!(out, "\"{}\"", self.match_number());
+        }
+        out.push('}');
     }
     pub fn message_type(&self) -> u8 {
         self.message_type
@@ -5062,6 +6125,67 @@ impl CrossTrade {
         }
         Ok(())
     }
+    /// The record as one line of canonical JSON: every field but reserved bytes, in
+    /// schema order; enumerations by name, scaled values and 64-bit integers as
+    /// decimal strings, text escaped.
+    pub fn to_json(&self) -> ::std::string::String {
+        let mut out = ::std::string::String::new();
+        self.write_json(&mut out);
+        out
+    }
+    /// [`Self::to_json`], appended to `out`.
+    pub fn write_json(&self, out: &mut ::std::string::String) {
+        #[allow(unused_imports)]
+        use ::core::fmt::Write as _;
+        out.push('{');
+        out.push_str("\"type\":\"CrossTrade\"");
+        out.push(',');
+        out.push_str("\"message_type\":");
+        ::rltop_runtime::push_json_string(
+            out,
+            char::from(self.message_type()).encode_utf8(&mut [0; 4]),
+        );
+        out.push(',');
+        out.push_str("\"stock_locate\":");
+        {
+            let _ = write!(out, "{}", self.stock_locate());
+        }
+        out.push(',');
+        out.push_str("\"tracking_number\":");
+        {
+            let _ = write!(out, "{}", self.tracking_number());
+        }
+        out.push(',');
+        out.push_str("\"timestamp\":");
+        {
+            let _ = write!(out, "{}", self.timestamp());
+        }
+        out.push(',');
+        out.push_str("\"shares\":");
+        {
+            let _ = write!(out, "\"{}\"", self.shares());
+        }
+        out.push(',');
+        out.push_str("\"stock\":");
+        ::rltop_runtime::push_json_string(out, self.stock());
+        out.push(',');
+        out.push_str("\"cross_price\":");
+        ::rltop_runtime::push_decimal(out, i128::from(self.cross_price()), 4u32);
+        out.push(',');
+        out.push_str("\"match_number\":");
+        {
+            let _ = write!(out, "\"{}\"", self.match_number());
+        }
+        out.push(',');
+        out.push_str("\"cross_type\":");
+        match self.cross_type() {
+            Ok(v) => ::rltop_runtime::push_json_string(out, v.name()),
+            Err(e) => {
+                let _ = write!(out, "{}", e.value);
+            }
+        }
+        out.push('}');
+    }
     pub fn message_type(&self) -> u8 {
         self.message_type
     }
@@ -5228,6 +6352,48 @@ impl BrokenTrade {
             }
         }
         Ok(())
+    }
+    /// The record as one line of canonical JSON: every field but reserved bytes, in
+    /// schema order; enumerations by name, scaled values and 64-bit integers as
+    /// decimal strings, text escaped.
+    pub fn to_json(&self) -> ::std::string::String {
+        let mut out = ::std::string::String::new();
+        self.write_json(&mut out);
+        out
+    }
+    /// [`Self::to_json`], appended to `out`.
+    pub fn write_json(&self, out: &mut ::std::string::String) {
+        #[allow(unused_imports)]
+        use ::core::fmt::Write as _;
+        out.push('{');
+        out.push_str("\"type\":\"BrokenTrade\"");
+        out.push(',');
+        out.push_str("\"message_type\":");
+        ::rltop_runtime::push_json_string(
+            out,
+            char::from(self.message_type()).encode_utf8(&mut [0; 4]),
+        );
+        out.push(',');
+        out.push_str("\"stock_locate\":");
+        {
+            let _ = write!(out, "{}", self.stock_locate());
+        }
+        out.push(',');
+        out.push_str("\"tracking_number\":");
+        {
+            let _ = write!(out, "{}", self.tracking_number());
+        }
+        out.push(',');
+        out.push_str("\"timestamp\":");
+        {
+            let _ = write!(out, "{}", self.timestamp());
+        }
+        out.push(',');
+        out.push_str("\"match_number\":");
+        {
+            let _ = write!(out, "\"{}\"", self.match_number());
+        }
+        out.push('}');
     }
     pub fn message_type(&self) -> u8 {
         self.message_type
@@ -5417,6 +6583,93 @@ impl Noii {
             }
         }
         Ok(())
+    }
+    /// The record as one line of canonical JSON: every field but reserved bytes, in
+    /// schema order; enumerations by name, scaled values and 64-bit integers as
+    /// decimal strings, text escaped.
+    pub fn to_json(&self) -> ::std::string::String {
+        let mut out = ::std::string::String::new();
+        self.write_json(&mut out);
+        out
+    }
+    /// [`Self::to_json`], appended to `out`.
+    pub fn write_json(&self, out: &mut ::std::string::String) {
+        #[allow(unused_imports)]
+        use ::core::fmt::Write as _;
+        out.push('{');
+        out.push_str("\"type\":\"Noii\"");
+        out.push(',');
+        out.push_str("\"message_type\":");
+        ::rltop_runtime::push_json_string(
+            out,
+            char::from(self.message_type()).encode_utf8(&mut [0; 4]),
+        );
+        out.push(',');
+        out.push_str("\"stock_locate\":");
+        {
+            let _ = write!(out, "{}", self.stock_locate());
+        }
+        out.push(',');
+        out.push_str("\"tracking_number\":");
+        {
+            let _ = write!(out, "{}", self.tracking_number());
+        }
+        out.push(',');
+        out.push_str("\"timestamp\":");
+        {
+            let _ = write!(out, "{}", self.timestamp());
+        }
+        out.push(',');
+        out.push_str("\"paired_shares\":");
+        {
+            let _ = write!(out, "\"{}\"", self.paired_shares());
+        }
+        out.push(',');
+        out.push_str("\"imbalance_shares\":");
+        {
+            let _ = write!(out, "\"{}\"", self.imbalance_shares());
+        }
+        out.push(',');
+        out.push_str("\"imbalance_direction\":");
+        match self.imbalance_direction() {
+            Ok(v) => ::rltop_runtime::push_json_string(out, v.name()),
+            Err(e) => {
+                let _ = write!(out, "{}", e.value);
+            }
+        }
+        out.push(',');
+        out.push_str("\"stock\":");
+        ::rltop_runtime::push_json_string(out, self.stock());
+        out.push(',');
+        out.push_str("\"far_price\":");
+        ::rltop_runtime::push_decimal(out, i128::from(self.far_price()), 4u32);
+        out.push(',');
+        out.push_str("\"near_price\":");
+        ::rltop_runtime::push_decimal(out, i128::from(self.near_price()), 4u32);
+        out.push(',');
+        out.push_str("\"current_reference_price\":");
+        ::rltop_runtime::push_decimal(
+            out,
+            i128::from(self.current_reference_price()),
+            4u32,
+        );
+        out.push(',');
+        out.push_str("\"cross_type\":");
+        match self.cross_type() {
+            Ok(v) => ::rltop_runtime::push_json_string(out, v.name()),
+            Err(e) => {
+                let _ = write!(out, "{}", e.value);
+            }
+        }
+        out.push(',');
+        out.push_str("\"price_variation_indicator\":");
+        match self.price_variation_indicator() {
+            Ok(v) => ::rltop_runtime::push_json_string(out, v.name()),
+            Err(e) => {
+                let _ = write!(out, "{}", e.value);
+            }
+        }
+        out.push('}');
     }
     pub fn message_type(&self) -> u8 {
         self.message_type
@@ -5644,6 +6897,54 @@ impl Rpii {
         }
         Ok(())
     }
+    /// The record as one line of canonical JSON: every field but reserved bytes, in
+    /// schema order; enumerations by name, scaled values and 64-bit integers as
+    /// decimal strings, text escaped.
+    pub fn to_json(&self) -> ::std::string::String {
+        let mut out = ::std::string::String::new();
+        self.write_json(&mut out);
+        out
+    }
+    /// [`Self::to_json`], appended to `out`.
+    pub fn write_json(&self, out: &mut ::std::string::String) {
+        #[allow(unused_imports)]
+        use ::core::fmt::Write as _;
+        out.push('{');
+        out.push_str("\"type\":\"Rpii\"");
+        out.push(',');
+        out.push_str("\"message_type\":");
+        ::rltop_runtime::push_json_string(
+            out,
+            char::from(self.message_type()).encode_utf8(&mut [0; 4]),
+        );
+        out.push(',');
+        out.push_str("\"stock_locate\":");
+        {
+            let _ = write!(out, "{}", self.stock_locate());
+        }
+        out.push(',');
+        out.push_str("\"tracking_number\":");
+        {
+            let _ = write!(out, "{}", self.tracking_number());
+        }
+        out.push(',');
+        out.push_str("\"timestamp\":");
+        {
+            let _ = write!(out, "{}", self.timestamp());
+        }
+        out.push(',');
+        out.push_str("\"stock\":");
+        ::rltop_runtime::push_json_string(out, self.stock());
+        out.push(',');
+        out.push_str("\"interest_flag\":");
+        match self.interest_flag() {
+            Ok(v) => ::rltop_runtime::push_json_string(out, v.name()),
+            Err(e) => {
+                let _ = write!(out, "{}", e.value);
+            }
+        }
+        out.push('}');
+    }
     pub fn message_type(&self) -> u8 {
         self.message_type
     }
@@ -5844,6 +7145,94 @@ impl DirectListingCapitalRaise {
             }
         }
         Ok(())
+    }
+    /// The record as one line of canonical JSON: every field but reserved bytes, in
+    /// schema order; enumerations by name, scaled values and 64-bit integers as
+    /// decimal strings, text escaped.
+    pub fn to_json(&self) -> ::std::string::String {
+        let mut out = ::std::string::String::new();
+        self.write_json(&mut out);
+        out
+    }
+    /// [`Self::to_json`], appended to `out`.
+    pub fn write_json(&self, out: &mut ::std::string::String) {
+        #[allow(unused_imports)]
+        use ::core::fmt::Write as _;
+        out.push('{');
+        out.push_str("\"type\":\"DirectListingCapitalRaise\"");
+        out.push(',');
+        out.push_str("\"message_type\":");
+        ::rltop_runtime::push_json_string(
+            out,
+            char::from(self.message_type()).encode_utf8(&mut [0; 4]),
+        );
+        out.push(',');
+        out.push_str("\"stock_locate\":");
+        {
+            let _ = write!(out, "{}", self.stock_locate());
+        }
+        out.push(',');
+        out.push_str("\"tracking_number\":");
+        {
+            let _ = write!(out, "{}", self.tracking_number());
+        }
+        out.push(',');
+        out.push_str("\"timestamp\":");
+        {
+            let _ = write!(out, "{}", self.timestamp());
+        }
+        out.push(',');
+        out.push_str("\"stock\":");
+        ::rltop_runtime::push_json_string(out, self.stock());
+        out.push(',');
+        out.push_str("\"open_eligibility_status\":");
+        match self.open_eligibility_status() {
+            Ok(v) => ::rltop_runtime::push_json_string(out, v.name()),
+            Err(e) => {
+                let _ = write!(out, "{}", e.value);
+            }
+        }
+        out.push(',');
+        out.push_str("\"minimum_allowable_price\":");
+        ::rltop_runtime::push_decimal(
+            out,
+            i128::from(self.minimum_allowable_price()),
+            4u32,
+        );
+        out.push(',');
+        out.push_str("\"maximum_allowable_price\":");
+        ::rltop_runtime::push_decimal(
+            out,
+            i128::from(self.maximum_allowable_price()),
+            4u32,
+        );
+        out.push(',');
+        out.push_str("\"near_execution_price\":");
+        ::rltop_runtime::push_decimal(
+            out,
+            i128::from(self.near_execution_price()),
+            4u32,
+        );
+        out.push(',');
+        out.push_str("\"near_execution_time\":");
+        {
+            let _ = write!(out, "\"{}\"", self.near_execution_time());
+        }
+        out.push(',');
+        out.push_str("\"lower_price_range_collar\":");
+        ::rltop_runtime::push_decimal(
+            out,
+            i128::from(self.lower_price_range_collar()),
+            4u32,
+        );
+        out.push(',');
+        out.push_str("\"upper_price_range_collar\":");
+        ::rltop_runtime::push_decimal(
+            out,
+            i128::from(self.upper_price_range_collar()),
+            4u32,
+        );
+        out.push('}');
     }
     pub fn message_type(&self) -> u8 {
         self.message_type
