@@ -403,3 +403,114 @@ fn a_moldudp64_session_walks_packet_by_packet_with_continuous_sequence_numbers()
     ));
     assert!(items[1..].iter().all(Result::is_ok));
 }
+
+/// One line a message, as `codec-tests/c/itch_walk.c` prints it.
+fn rust_line(item: itch::Sequenced<'_>) -> String {
+    match item {
+        Ok((seq, m)) => format!("{seq} {}", json_of(&m)),
+        Err(moldudp64::BlockError::Decode { sequence, error }) => {
+            let value = match error {
+                DecodeError::Truncated { needed, .. } => needed as i64,
+                DecodeError::BadLength { length, .. } => i64::from(length),
+                DecodeError::UnknownType { msg_type, .. } => i64::from(msg_type),
+                DecodeError::BadEnum { value, .. } => value,
+                _ => 0,
+            };
+            format!(
+                "{sequence} ERROR {} {} {} {value}",
+                error.name(),
+                error.offset(),
+                error.field().unwrap_or("-")
+            )
+        }
+        Err(moldudp64::BlockError::Frame(e)) => format!("- FRAME {e}"),
+    }
+}
+
+fn json_of(m: &itch::Message<'_>) -> String {
+    use itch::Message as M;
+    match m {
+        M::AddOrder(m) => m.to_json(),
+        M::AddOrderMpid(m) => m.to_json(),
+        M::OrderExecuted(m) => m.to_json(),
+        M::OrderExecutedWithPrice(m) => m.to_json(),
+        M::OrderCancel(m) => m.to_json(),
+        M::OrderDelete(m) => m.to_json(),
+        M::OrderReplace(m) => m.to_json(),
+        M::Trade(m) => m.to_json(),
+        M::CrossTrade(m) => m.to_json(),
+        M::BrokenTrade(m) => m.to_json(),
+        M::Noii(m) => m.to_json(),
+        M::MwcbDeclineLevel(m) => m.to_json(),
+        other => panic!("the sample has no {}", other.name()),
+    }
+}
+
+/// The generated C header (`generated/itch50/c/itch.h`), compiled with gcc under the address
+/// and undefined-behaviour sanitizers, walks the same MoldUDP64 packets as the Rust crate to
+/// the same lines: every message's canonical JSON, and every error's kind, offset, field
+/// and value, for messages damaged one way each.
+#[test]
+fn c_and_rust_walk_the_same_packets_to_the_same_lines() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut messages = sample(3_000);
+    // Damaged, one way each: an enumeration, a text, an unknown type, a short and a long block.
+    messages[0][19] = b'X';
+    messages[12][26] = 0x01;
+    messages[24][0] = b'z';
+    messages[36].pop();
+    messages[48].push(b' ');
+    let mut writer = moldudp64::Writer::new("CTEST", 100);
+    let mut file = Vec::new();
+    let mut expected = Vec::new();
+    let mut flush = |packet: Vec<u8>, file: &mut Vec<u8>| {
+        let (_, blocks) = itch::packet(&packet).unwrap();
+        expected.extend(blocks.map(rust_line));
+        file.extend_from_slice(&(packet.len() as u16).to_be_bytes());
+        file.extend_from_slice(&packet);
+    };
+    for m in &messages {
+        if writer.len() + 2 + m.len() > 1_472 {
+            flush(writer.finish(), &mut file);
+        }
+        writer.push(m).unwrap();
+    }
+    flush(writer.finish(), &mut file);
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("itch-c");
+    std::fs::create_dir_all(&dir).unwrap();
+    let input = dir.join("packets.bin");
+    std::fs::write(&input, &file).unwrap();
+    let exe = dir.join("itch_walk");
+    let built = std::process::Command::new("gcc")
+        .args(["-std=c11", "-Wall", "-Wextra", "-Werror", "-pedantic", "-g"])
+        .args(["-fsanitize=address,undefined", "-fno-sanitize-recover=all"])
+        .arg("-I")
+        .arg(root.join("generated/itch50/c"))
+        .arg(root.join("codec-tests/c/itch_walk.c"))
+        .arg("-o")
+        .arg(&exe)
+        .status()
+        .expect("gcc runs");
+    assert!(built.success(), "gcc failed on the generated header");
+    let out = std::process::Command::new(&exe)
+        .arg(&input)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let c = String::from_utf8(out.stdout).unwrap();
+    let c: Vec<&str> = c.lines().collect();
+    assert_eq!(c.len(), expected.len());
+    for (i, (c, rust)) in c.iter().zip(&expected).enumerate() {
+        assert_eq!(c, rust, "line {i}");
+    }
+    let errors: Vec<_> = expected.iter().filter(|l| l.contains(" ERROR ")).collect();
+    assert_eq!(errors.len(), 5, "{errors:?}");
+    assert!(
+        errors[0].ends_with("ERROR BadEnum 41 AddOrder.buy_sell_indicator 88"),
+        "{errors:?}"
+    );
+}

@@ -114,15 +114,14 @@ pub fn artifacts(model: &Model, outputs: &Outputs) -> Result<BTreeMap<PathBuf, S
 }
 
 /// Every file `outputs` asks for, whatever the protocol's shape: RLTOP's shape through
-/// [`artifacts()`], any other through the backends that take it (the Rust crate; the C
-/// header, the Python package and the vectors do not yet, and asking for one names it).
+/// [`artifacts()`], any other through the backends that take it (the Rust crate and the C
+/// header; the Python package and the vectors do not yet, and asking for one names it).
 pub fn artifacts_of(laid: &Laid, outputs: &Outputs) -> Result<BTreeMap<PathBuf, String>, String> {
     if let Some(model) = laid.model() {
         return artifacts(&model, outputs);
     }
     let p = &laid.schema.protocol;
     let missing: Vec<&str> = [
-        (outputs.c.is_some(), "the C header"),
         (outputs.python.is_some(), "the Python package"),
         (outputs.vectors.is_some(), "the conformance vectors"),
     ]
@@ -148,6 +147,12 @@ pub fn artifacts_of(laid: &Laid, outputs: &Outputs) -> Result<BTreeMap<PathBuf, 
         files.insert(
             krate.dir.join("src/lib.rs"),
             crate::rust::general::lib_rs(laid, &outputs.banner, crate::rust::Form::Crate)?,
+        );
+    }
+    if let Some(path) = &outputs.c {
+        files.insert(
+            path.clone(),
+            crate::c::general::header(laid, &outputs.banner)?,
         );
     }
     Ok(files)

@@ -31,17 +31,19 @@ pub fn artifacts() -> Result<BTreeMap<PathBuf, String>, String> {
         Path::new(VECTORS).join("streams.json"),
         rltop_codegen::streams::build(&model, &scenario_sources(&root)?)?,
     );
-    for (schema, dir, name) in EXAMPLES {
-        out.extend(example(&root, schema, dir, name)?);
+    for (schema, dir, name, c_header) in EXAMPLES {
+        out.extend(example(&root, schema, dir, name, c_header)?);
     }
     Ok(out)
 }
 
-/// Example protocols generated into the workspace: schema, crate directory, package name.
-pub const EXAMPLES: [(&str, &str, &str); 1] = [(
+/// Example protocols generated into the workspace: schema, crate directory, package name,
+/// C header (beside the crate, in `c/`).
+pub const EXAMPLES: [(&str, &str, &str, &str); 1] = [(
     "schema/examples/itch50.rlt",
     "generated/itch50/rust",
     "rltop-itch50",
+    "itch.h",
 )];
 
 /// One example protocol's crate, through the same library call as `rltop-codegen gen`.
@@ -50,6 +52,7 @@ fn example(
     schema: &str,
     dir: &str,
     name: &str,
+    c_header: &str,
 ) -> Result<BTreeMap<PathBuf, String>, String> {
     let checked = rltop_codegen::check_file(&root.join(schema), schema)
         .map_err(|e| format!("cannot read {schema}: {e}"))?;
@@ -64,6 +67,7 @@ fn example(
         description: None,
         workspace: true,
     });
+    outputs.c = Some(PathBuf::from(dir).with_file_name("c").join(c_header));
     rltop_codegen::artifacts_of(&laid, &outputs)
 }
 

@@ -402,11 +402,11 @@ fn a_venue_schema_is_checked_laid_out_and_generated_in_rust_and_gen_says_what_it
         table.contains("/*     24     8 */ stock                        text[8] pad space"),
         "{table}"
     );
-    let out = run(&dir, &["gen", schema, "--c", "itch.h", "--rust", "out"]);
+    let out = run(&dir, &["gen", schema, "--python", "py", "--rust", "out"]);
     assert_eq!(code(&out), 1);
     let e = stderr(&out);
     assert!(
-        e.contains("the C header cannot be generated for `ITCH` yet"),
+        e.contains("the Python package cannot be generated for `ITCH` yet"),
         "{e}"
     );
     assert!(e.contains("it is big-endian"), "{e}");
@@ -414,8 +414,13 @@ fn a_venue_schema_is_checked_laid_out_and_generated_in_rust_and_gen_says_what_it
         !dir.join("out").exists(),
         "nothing written when any part cannot be"
     );
-    let out = run(&dir, &["gen", schema, "--rust", "out"]);
+    let out = run(&dir, &["gen", schema, "--rust", "out", "--c", "itch.h"]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let header = std::fs::read_to_string(dir.join("itch.h")).unwrap();
+    assert!(
+        header.contains("static inline uint64_t itch_add_order_timestamp(const uint8_t *m) { return (uint64_t)itch_get_be(m + 5, 6); }"),
+        "{header}"
+    );
     let lib = std::fs::read_to_string(dir.join("out/src/lib.rs")).unwrap();
     assert!(lib.contains("pub struct AddOrder {"), "{lib}");
     assert!(

@@ -7,6 +7,7 @@
 //! iterator, finalize) is `codegen/templates/c/` (`crc.h`, `runtime.h`); everything schema-specific is
 //! emitted here from the [`Model`]'s layout.
 
+pub mod general;
 mod records;
 
 use std::fmt::Write as _;
