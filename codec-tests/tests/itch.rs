@@ -446,15 +446,11 @@ fn json_of(m: &itch::Message<'_>) -> String {
     }
 }
 
-/// The generated C header (`generated/itch50/c/itch.h`), compiled with gcc under the address
-/// and undefined-behaviour sanitizers, walks the same MoldUDP64 packets as the Rust crate to
-/// the same lines: every message's canonical JSON, and every error's kind, offset, field
-/// and value, for messages damaged one way each.
-#[test]
-fn c_and_rust_walk_the_same_packets_to_the_same_lines() {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+/// 3 000 sample messages in MoldUDP64 packets (each behind a u16 length, in a file), five of
+/// them damaged one way each, and the Rust crate's line for every one.
+fn damaged_session(who: &str) -> (std::path::PathBuf, Vec<String>) {
     let mut messages = sample(3_000);
-    // Damaged, one way each: an enumeration, a text, an unknown type, a short and a long block.
+    // An enumeration, a text, an unknown type, a short and a long block.
     messages[0][19] = b'X';
     messages[12][26] = 0x01;
     messages[24][0] = b'z';
@@ -476,17 +472,53 @@ fn c_and_rust_walk_the_same_packets_to_the_same_lines() {
         writer.push(m).unwrap();
     }
     flush(writer.finish(), &mut file);
-    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("itch-c");
+    // A directory per walker: the tests run in parallel.
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("itch-walk-{who}"));
     std::fs::create_dir_all(&dir).unwrap();
     let input = dir.join("packets.bin");
     std::fs::write(&input, &file).unwrap();
-    let exe = dir.join("itch_walk");
+    let errors: Vec<_> = expected.iter().filter(|l| l.contains(" ERROR ")).collect();
+    assert_eq!(errors.len(), 5, "{errors:?}");
+    assert!(
+        errors[0].ends_with("ERROR BadEnum 41 AddOrder.buy_sell_indicator 88"),
+        "{errors:?}"
+    );
+    (input, expected)
+}
+
+fn repo() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// Another walker's output, line by line against the Rust crate's.
+fn same_lines(who: &str, out: std::process::Output, expected: &[String]) {
+    assert!(
+        out.status.success(),
+        "{who}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), expected.len(), "{who}");
+    for (i, (theirs, ours)) in lines.iter().zip(expected).enumerate() {
+        assert_eq!(theirs, ours, "{who}, line {i}");
+    }
+}
+
+/// The generated C header (`generated/itch50/c/itch.h`), compiled with gcc under the address
+/// and undefined-behaviour sanitizers, walks the same MoldUDP64 packets as the Rust crate to
+/// the same lines: every message's canonical JSON, and every error's kind, offset, field
+/// and value.
+#[test]
+fn c_and_rust_walk_the_same_packets_to_the_same_lines() {
+    let (input, expected) = damaged_session("c");
+    let exe = input.with_file_name("itch_walk");
     let built = std::process::Command::new("gcc")
         .args(["-std=c11", "-Wall", "-Wextra", "-Werror", "-pedantic", "-g"])
         .args(["-fsanitize=address,undefined", "-fno-sanitize-recover=all"])
         .arg("-I")
-        .arg(root.join("generated/itch50/c"))
-        .arg(root.join("codec-tests/c/itch_walk.c"))
+        .arg(repo().join("generated/itch50/c"))
+        .arg(repo().join("codec-tests/c/itch_walk.c"))
         .arg("-o")
         .arg(&exe)
         .status()
@@ -496,21 +528,31 @@ fn c_and_rust_walk_the_same_packets_to_the_same_lines() {
         .arg(&input)
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let c = String::from_utf8(out.stdout).unwrap();
-    let c: Vec<&str> = c.lines().collect();
-    assert_eq!(c.len(), expected.len());
-    for (i, (c, rust)) in c.iter().zip(&expected).enumerate() {
-        assert_eq!(c, rust, "line {i}");
-    }
-    let errors: Vec<_> = expected.iter().filter(|l| l.contains(" ERROR ")).collect();
-    assert_eq!(errors.len(), 5, "{errors:?}");
-    assert!(
-        errors[0].ends_with("ERROR BadEnum 41 AddOrder.buy_sell_indicator 88"),
-        "{errors:?}"
+    same_lines("C", out, &expected);
+}
+
+/// The generated Python package (`generated/itch50/python`, standard library only) walks the
+/// same packets to the same lines.
+#[test]
+fn python_and_rust_walk_the_same_packets_to_the_same_lines() {
+    let (input, expected) = damaged_session("python");
+    let out = std::process::Command::new("python3")
+        .arg(repo().join("codec-tests/py/itch_walk.py"))
+        .arg(&input)
+        .env("PYTHONPATH", repo().join("generated/itch50/python"))
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .output()
+        .expect("python3 runs");
+    same_lines("Python", out, &expected);
+    // Encoding refuses what a field cannot hold, naming it.
+    let out = std::process::Command::new("python3")
+        .args(["-c", "import itch\ntry:\n    itch.AddOrder(timestamp=1 << 48).encode()\nexcept ValueError as e:\n    print(e)"])
+        .env("PYTHONPATH", repo().join("generated/itch50/python"))
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .output()
+        .expect("python3 runs");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "timestamp: 281474976710656 does not fit a 48-bit unsigned integer (0 to 281474976710655)"
     );
 }

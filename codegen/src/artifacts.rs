@@ -114,26 +114,19 @@ pub fn artifacts(model: &Model, outputs: &Outputs) -> Result<BTreeMap<PathBuf, S
 }
 
 /// Every file `outputs` asks for, whatever the protocol's shape: RLTOP's shape through
-/// [`artifacts()`], any other through the backends that take it (the Rust crate and the C
-/// header; the Python package and the vectors do not yet, and asking for one names it).
+/// [`artifacts()`], any other through the backends that take it (the Rust crate, the C header
+/// and the Python package; the vectors do not yet, and asking for them says so).
 pub fn artifacts_of(laid: &Laid, outputs: &Outputs) -> Result<BTreeMap<PathBuf, String>, String> {
     if let Some(model) = laid.model() {
         return artifacts(&model, outputs);
     }
     let p = &laid.schema.protocol;
-    let missing: Vec<&str> = [
-        (outputs.python.is_some(), "the Python package"),
-        (outputs.vectors.is_some(), "the conformance vectors"),
-    ]
-    .into_iter()
-    .filter_map(|(asked, what)| asked.then_some(what))
-    .collect();
-    if !missing.is_empty() {
+    if outputs.vectors.is_some() {
         let reasons = laid.schema.framed().err().unwrap_or_default();
         return Err(format!(
-            "{} cannot be generated for `{}` yet: this version emits them for protocols shaped \
-             as RLTOP only, and it is not ({}); its Rust crate can be",
-            missing.join(", "),
+            "the conformance vectors cannot be generated for `{}` yet: this version emits them \
+             for protocols shaped as RLTOP only, and it is not ({}); its Rust crate, C header \
+             and Python package can be",
             p.name,
             reasons.join("; ")
         ));
@@ -154,6 +147,11 @@ pub fn artifacts_of(laid: &Laid, outputs: &Outputs) -> Result<BTreeMap<PathBuf, 
             path.clone(),
             crate::c::general::header(laid, &outputs.banner)?,
         );
+    }
+    if let Some(dir) = &outputs.python {
+        for (name, text) in crate::python::general::package(laid, &outputs.banner)? {
+            files.insert(dir.join(name), text);
+        }
     }
     Ok(files)
 }

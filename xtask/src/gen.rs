@@ -38,7 +38,7 @@ pub fn artifacts() -> Result<BTreeMap<PathBuf, String>, String> {
 }
 
 /// Example protocols generated into the workspace: schema, crate directory, package name,
-/// C header (beside the crate, in `c/`).
+/// C header (beside the crate, in `c/`; the Python package in `python/`).
 pub const EXAMPLES: [(&str, &str, &str, &str); 1] = [(
     "schema/examples/itch50.rlt",
     "generated/itch50/rust",
@@ -68,6 +68,7 @@ fn example(
         workspace: true,
     });
     outputs.c = Some(PathBuf::from(dir).with_file_name("c").join(c_header));
+    outputs.python = Some(PathBuf::from(dir).with_file_name("python"));
     rltop_codegen::artifacts_of(&laid, &outputs)
 }
 

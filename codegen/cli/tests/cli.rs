@@ -402,11 +402,11 @@ fn a_venue_schema_is_checked_laid_out_and_generated_in_rust_and_gen_says_what_it
         table.contains("/*     24     8 */ stock                        text[8] pad space"),
         "{table}"
     );
-    let out = run(&dir, &["gen", schema, "--python", "py", "--rust", "out"]);
+    let out = run(&dir, &["gen", schema, "--vectors", "v", "--rust", "out"]);
     assert_eq!(code(&out), 1);
     let e = stderr(&out);
     assert!(
-        e.contains("the Python package cannot be generated for `ITCH` yet"),
+        e.contains("the conformance vectors cannot be generated for `ITCH` yet"),
         "{e}"
     );
     assert!(e.contains("it is big-endian"), "{e}");
@@ -414,7 +414,12 @@ fn a_venue_schema_is_checked_laid_out_and_generated_in_rust_and_gen_says_what_it
         !dir.join("out").exists(),
         "nothing written when any part cannot be"
     );
-    let out = run(&dir, &["gen", schema, "--rust", "out", "--c", "itch.h"]);
+    let out = run(
+        &dir,
+        &[
+            "gen", schema, "--rust", "out", "--c", "itch.h", "--python", "py",
+        ],
+    );
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     let header = std::fs::read_to_string(dir.join("itch.h")).unwrap();
     assert!(
@@ -427,6 +432,8 @@ fn a_venue_schema_is_checked_laid_out_and_generated_in_rust_and_gen_says_what_it
         lib.contains("pub timestamp: ::rltop_runtime::be::U48,"),
         "big-endian 48-bit storage: {lib}"
     );
+    let messages = std::fs::read_to_string(dir.join("py/itch/messages.py")).unwrap();
+    assert!(messages.contains("class AddOrder:"), "{messages}");
     let manifest = std::fs::read_to_string(dir.join("out/Cargo.toml")).unwrap();
     assert!(manifest.contains("name = \"itch\""), "{manifest}");
 }

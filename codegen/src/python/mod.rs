@@ -7,6 +7,8 @@
 //! canonical JSON, numpy bulk path, pcap, the book builder and the `dump` command, and the
 //! optional C accelerator) are the files in `codegen/templates/python/`, copied with a banner.
 
+pub mod general;
+
 use std::fmt::Write as _;
 
 use crate::banner::Banner;
