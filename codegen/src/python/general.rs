@@ -14,6 +14,7 @@ use crate::model::{ByteOrder, Enum, Framing, Padding, Prim, Record, Schema, Ty, 
 use crate::Laid;
 
 const RUNTIME: &str = include_str!("../../templates/python_general/_runtime.py");
+const BULK: &str = include_str!("../../templates/python_general/bulk.py");
 
 /// The package's files, relative to its directory, or why this version cannot write it.
 pub fn package(laid: &Laid, banner: &Banner) -> Result<Vec<(String, String)>, String> {
@@ -68,6 +69,7 @@ pub fn package(laid: &Laid, banner: &Banner) -> Result<Vec<(String, String)>, St
             format!("{py_banner}{RUNTIME}"),
         ),
         (format!("{name}/messages.py"), messages),
+        (format!("{name}/bulk.py"), format!("{py_banner}{BULK}")),
     ])
 }
 
@@ -140,6 +142,7 @@ fn message(out: &mut String, s: &Schema, r: &Record, l: &RecordLayout) -> Result
         number(m.type_code.into()),
         l.size
     );
+    layout_table(out, s, r, l);
     let (mut decoded, mut encode, mut json) = (Vec::new(), Vec::new(), Vec::new());
     for (f, fl) in r.fields.iter().zip(&l.fields) {
         if f.is_reserved() {
@@ -229,6 +232,63 @@ fn message(out: &mut String, s: &Schema, r: &Record, l: &RecordLayout) -> Result
         json.join(", ")
     );
     Ok(())
+}
+
+/// `LAYOUT`: each field's offset, size and kind, for the numpy bulk decoder (bulk.py): kind
+/// "int" (with byte order and sign), "enum" (with its values), "char" or "text" (with its
+/// padding).
+fn layout_table(out: &mut String, s: &Schema, r: &Record, l: &RecordLayout) {
+    let mut rows = Vec::new();
+    for (f, fl) in r.fields.iter().zip(&l.fields) {
+        let row = match (&f.ty, &fl.shape) {
+            (Ty::Reserved(_), _) => continue,
+            (Ty::Enum(e), Shape::Scalar(p)) => {
+                let values: Vec<String> = s.enums[*e]
+                    .variants
+                    .iter()
+                    .map(|v| number(v.value))
+                    .collect();
+                format!(
+                    "({:?}, {}, {}, \"enum\", {}, {}, ({},))",
+                    f.name,
+                    fl.offset,
+                    p.size(),
+                    py_bool(f.order == ByteOrder::Big),
+                    py_bool(p.signed()),
+                    values.join(", ")
+                )
+            }
+            (_, Shape::Scalar(Prim::Char)) => format!(
+                "({:?}, {}, 1, \"char\", True, False, None)",
+                f.name, fl.offset
+            ),
+            (_, Shape::Scalar(p)) => format!(
+                "({:?}, {}, {}, \"int\", {}, {}, None)",
+                f.name,
+                fl.offset,
+                p.size(),
+                py_bool(f.order == ByteOrder::Big),
+                py_bool(p.signed())
+            ),
+            (_, Shape::Text(n)) => format!(
+                "({:?}, {}, {n}, \"text\", {}, False, None)",
+                f.name,
+                fl.offset,
+                py_bool(f.pad == Padding::Space)
+            ),
+            _ => continue,
+        };
+        rows.push(row);
+    }
+    let _ = writeln!(
+        out,
+        "    #: (field, offset, size, kind, big-endian (text: space-padded), signed, enumeration values)
+    LAYOUT: ClassVar[tuple] = (
+        {},
+    )
+",
+        rows.join(",\n        ")
+    );
 }
 
 fn py_bool(b: bool) -> &'static str {

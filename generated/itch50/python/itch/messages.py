@@ -204,6 +204,15 @@ class SystemEvent:
     TYPE_CODE: ClassVar[int] = 0x53
     SIZE: ClassVar[int] = 12
 
+    #: (field, offset, size, kind, big-endian (text: space-padded), signed, enumeration values)
+    LAYOUT: ClassVar[tuple] = (
+        ("message_type", 0, 1, "char", True, False, None),
+        ("stock_locate", 1, 2, "int", True, False, None),
+        ("tracking_number", 3, 2, "int", True, False, None),
+        ("timestamp", 5, 6, "int", True, False, None),
+        ("event_code", 11, 1, "enum", True, False, (0x4f, 0x53, 0x51, 0x4d, 0x45, 0x43,)),
+    )
+
     message_type: str = 'S'
     stock_locate: int = 0
     tracking_number: int = 0
@@ -249,6 +258,28 @@ class StockDirectory:
 
     TYPE_CODE: ClassVar[int] = 0x52
     SIZE: ClassVar[int] = 39
+
+    #: (field, offset, size, kind, big-endian (text: space-padded), signed, enumeration values)
+    LAYOUT: ClassVar[tuple] = (
+        ("message_type", 0, 1, "char", True, False, None),
+        ("stock_locate", 1, 2, "int", True, False, None),
+        ("tracking_number", 3, 2, "int", True, False, None),
+        ("timestamp", 5, 6, "int", True, False, None),
+        ("stock", 11, 8, "text", True, False, None),
+        ("market_category", 19, 1, "enum", True, False, (0x51, 0x47, 0x53, 0x4e, 0x41, 0x50, 0x5a, 0x56, 0x20,)),
+        ("financial_status", 20, 1, "enum", True, False, (0x44, 0x45, 0x51, 0x53, 0x47, 0x48, 0x4a, 0x4b, 0x43, 0x4e, 0x20,)),
+        ("round_lot_size", 21, 4, "int", True, False, None),
+        ("round_lots_only", 25, 1, "enum", True, False, (0x59, 0x4e,)),
+        ("issue_classification", 26, 1, "enum", True, False, (0x41, 0x42, 0x43, 0x46, 0x49, 0x4c, 0x4e, 0x4f, 0x50, 0x51, 0x52, 0x53, 0x54, 0x55, 0x56, 0x57,)),
+        ("issue_sub_type", 27, 2, "text", True, False, None),
+        ("authenticity", 29, 1, "enum", True, False, (0x50, 0x54,)),
+        ("short_sale_threshold", 30, 1, "enum", True, False, (0x59, 0x4e, 0x20,)),
+        ("ipo_flag", 31, 1, "enum", True, False, (0x59, 0x4e, 0x20,)),
+        ("luld_reference_price_tier", 32, 1, "enum", True, False, (0x31, 0x32, 0x20,)),
+        ("etp_flag", 33, 1, "enum", True, False, (0x59, 0x4e, 0x20,)),
+        ("etp_leverage_factor", 34, 4, "int", True, False, None),
+        ("inverse_indicator", 38, 1, "enum", True, False, (0x59, 0x4e,)),
+    )
 
     message_type: str = 'R'
     stock_locate: int = 0
@@ -353,6 +384,17 @@ class StockTradingAction:
     TYPE_CODE: ClassVar[int] = 0x48
     SIZE: ClassVar[int] = 25
 
+    #: (field, offset, size, kind, big-endian (text: space-padded), signed, enumeration values)
+    LAYOUT: ClassVar[tuple] = (
+        ("message_type", 0, 1, "char", True, False, None),
+        ("stock_locate", 1, 2, "int", True, False, None),
+        ("tracking_number", 3, 2, "int", True, False, None),
+        ("timestamp", 5, 6, "int", True, False, None),
+        ("stock", 11, 8, "text", True, False, None),
+        ("trading_state", 19, 1, "enum", True, False, (0x48, 0x50, 0x51, 0x54,)),
+        ("reason", 21, 4, "text", True, False, None),
+    )
+
     message_type: str = 'H'
     stock_locate: int = 0
     tracking_number: int = 0
@@ -407,6 +449,16 @@ class RegShoRestriction:
     TYPE_CODE: ClassVar[int] = 0x59
     SIZE: ClassVar[int] = 20
 
+    #: (field, offset, size, kind, big-endian (text: space-padded), signed, enumeration values)
+    LAYOUT: ClassVar[tuple] = (
+        ("message_type", 0, 1, "char", True, False, None),
+        ("stock_locate", 1, 2, "int", True, False, None),
+        ("tracking_number", 3, 2, "int", True, False, None),
+        ("timestamp", 5, 6, "int", True, False, None),
+        ("stock", 11, 8, "text", True, False, None),
+        ("reg_sho_action", 19, 1, "enum", True, False, (0x30, 0x31, 0x32,)),
+    )
+
     message_type: str = 'Y'
     stock_locate: int = 0
     tracking_number: int = 0
@@ -456,6 +508,19 @@ class MarketParticipantPosition:
 
     TYPE_CODE: ClassVar[int] = 0x4c
     SIZE: ClassVar[int] = 26
+
+    #: (field, offset, size, kind, big-endian (text: space-padded), signed, enumeration values)
+    LAYOUT: ClassVar[tuple] = (
+        ("message_type", 0, 1, "char", True, False, None),
+        ("stock_locate", 1, 2, "int", True, False, None),
+        ("tracking_number", 3, 2, "int", True, False, None),
+        ("timestamp", 5, 6, "int", True, False, None),
+        ("mpid", 11, 4, "text", True, False, None),
+        ("stock", 15, 8, "text", True, False, None),
+        ("primary_market_maker", 23, 1, "enum", True, False, (0x59, 0x4e,)),
+        ("market_maker_mode", 24, 1, "enum", True, False, (0x4e, 0x50, 0x53, 0x52, 0x4c,)),
+        ("market_participant_state", 25, 1, "enum", True, False, (0x41, 0x45, 0x57, 0x53, 0x44,)),
+    )
 
     message_type: str = 'L'
     stock_locate: int = 0
@@ -521,6 +586,17 @@ class MwcbDeclineLevel:
     TYPE_CODE: ClassVar[int] = 0x56
     SIZE: ClassVar[int] = 35
 
+    #: (field, offset, size, kind, big-endian (text: space-padded), signed, enumeration values)
+    LAYOUT: ClassVar[tuple] = (
+        ("message_type", 0, 1, "char", True, False, None),
+        ("stock_locate", 1, 2, "int", True, False, None),
+        ("tracking_number", 3, 2, "int", True, False, None),
+        ("timestamp", 5, 6, "int", True, False, None),
+        ("level1", 11, 8, "int", True, False, None),
+        ("level2", 19, 8, "int", True, False, None),
+        ("level3", 27, 8, "int", True, False, None),
+    )
+
     message_type: str = 'V'
     stock_locate: int = 0
     tracking_number: int = 0
@@ -568,6 +644,15 @@ class MwcbStatus:
     TYPE_CODE: ClassVar[int] = 0x57
     SIZE: ClassVar[int] = 12
 
+    #: (field, offset, size, kind, big-endian (text: space-padded), signed, enumeration values)
+    LAYOUT: ClassVar[tuple] = (
+        ("message_type", 0, 1, "char", True, False, None),
+        ("stock_locate", 1, 2, "int", True, False, None),
+        ("tracking_number", 3, 2, "int", True, False, None),
+        ("timestamp", 5, 6, "int", True, False, None),
+        ("breached_level", 11, 1, "enum", True, False, (0x31, 0x32, 0x33,)),
+    )
+
     message_type: str = 'W'
     stock_locate: int = 0
     tracking_number: int = 0
@@ -613,6 +698,18 @@ class IpoQuotingPeriodUpdate:
 
     TYPE_CODE: ClassVar[int] = 0x4b
     SIZE: ClassVar[int] = 28
+
+    #: (field, offset, size, kind, big-endian (text: space-padded), signed, enumeration values)
+    LAYOUT: ClassVar[tuple] = (
+        ("message_type", 0, 1, "char", True, False, None),
+        ("stock_locate", 1, 2, "int", True, False, None),
+        ("tracking_number", 3, 2, "int", True, False, None),
+        ("timestamp", 5, 6, "int", True, False, None),
+        ("stock", 11, 8, "text", True, False, None),
+        ("ipo_quotation_release_time", 19, 4, "int", True, False, None),
+        ("ipo_quotation_release_qualifier", 23, 1, "enum", True, False, (0x41, 0x43,)),
+        ("ipo_price", 24, 4, "int", True, False, None),
+    )
 
     message_type: str = 'K'
     stock_locate: int = 0
@@ -668,6 +765,19 @@ class LuldAuctionCollar:
     TYPE_CODE: ClassVar[int] = 0x4a
     SIZE: ClassVar[int] = 35
 
+    #: (field, offset, size, kind, big-endian (text: space-padded), signed, enumeration values)
+    LAYOUT: ClassVar[tuple] = (
+        ("message_type", 0, 1, "char", True, False, None),
+        ("stock_locate", 1, 2, "int", True, False, None),
+        ("tracking_number", 3, 2, "int", True, False, None),
+        ("timestamp", 5, 6, "int", True, False, None),
+        ("stock", 11, 8, "text", True, False, None),
+        ("auction_collar_reference_price", 19, 4, "int", True, False, None),
+        ("upper_auction_collar_price", 23, 4, "int", True, False, None),
+        ("lower_auction_collar_price", 27, 4, "int", True, False, None),
+        ("auction_collar_extension", 31, 4, "int", True, False, None),
+    )
+
     message_type: str = 'J'
     stock_locate: int = 0
     tracking_number: int = 0
@@ -720,6 +830,17 @@ class OperationalHalt:
 
     TYPE_CODE: ClassVar[int] = 0x68
     SIZE: ClassVar[int] = 21
+
+    #: (field, offset, size, kind, big-endian (text: space-padded), signed, enumeration values)
+    LAYOUT: ClassVar[tuple] = (
+        ("message_type", 0, 1, "char", True, False, None),
+        ("stock_locate", 1, 2, "int", True, False, None),
+        ("tracking_number", 3, 2, "int", True, False, None),
+        ("timestamp", 5, 6, "int", True, False, None),
+        ("stock", 11, 8, "text", True, False, None),
+        ("market_code", 19, 1, "enum", True, False, (0x51, 0x42, 0x58,)),
+        ("operational_halt_action", 20, 1, "enum", True, False, (0x48, 0x54,)),
+    )
 
     message_type: str = 'h'
     stock_locate: int = 0
@@ -776,6 +897,19 @@ class AddOrder:
     TYPE_CODE: ClassVar[int] = 0x41
     SIZE: ClassVar[int] = 36
 
+    #: (field, offset, size, kind, big-endian (text: space-padded), signed, enumeration values)
+    LAYOUT: ClassVar[tuple] = (
+        ("message_type", 0, 1, "char", True, False, None),
+        ("stock_locate", 1, 2, "int", True, False, None),
+        ("tracking_number", 3, 2, "int", True, False, None),
+        ("timestamp", 5, 6, "int", True, False, None),
+        ("order_reference_number", 11, 8, "int", True, False, None),
+        ("buy_sell_indicator", 19, 1, "enum", True, False, (0x42, 0x53,)),
+        ("shares", 20, 4, "int", True, False, None),
+        ("stock", 24, 8, "text", True, False, None),
+        ("price", 32, 4, "int", True, False, None),
+    )
+
     message_type: str = 'A'
     stock_locate: int = 0
     tracking_number: int = 0
@@ -831,6 +965,20 @@ class AddOrderMpid:
 
     TYPE_CODE: ClassVar[int] = 0x46
     SIZE: ClassVar[int] = 40
+
+    #: (field, offset, size, kind, big-endian (text: space-padded), signed, enumeration values)
+    LAYOUT: ClassVar[tuple] = (
+        ("message_type", 0, 1, "char", True, False, None),
+        ("stock_locate", 1, 2, "int", True, False, None),
+        ("tracking_number", 3, 2, "int", True, False, None),
+        ("timestamp", 5, 6, "int", True, False, None),
+        ("order_reference_number", 11, 8, "int", True, False, None),
+        ("buy_sell_indicator", 19, 1, "enum", True, False, (0x42, 0x53,)),
+        ("shares", 20, 4, "int", True, False, None),
+        ("stock", 24, 8, "text", True, False, None),
+        ("price", 32, 4, "int", True, False, None),
+        ("attribution", 36, 4, "text", True, False, None),
+    )
 
     message_type: str = 'F'
     stock_locate: int = 0
@@ -892,6 +1040,17 @@ class OrderExecuted:
     TYPE_CODE: ClassVar[int] = 0x45
     SIZE: ClassVar[int] = 31
 
+    #: (field, offset, size, kind, big-endian (text: space-padded), signed, enumeration values)
+    LAYOUT: ClassVar[tuple] = (
+        ("message_type", 0, 1, "char", True, False, None),
+        ("stock_locate", 1, 2, "int", True, False, None),
+        ("tracking_number", 3, 2, "int", True, False, None),
+        ("timestamp", 5, 6, "int", True, False, None),
+        ("order_reference_number", 11, 8, "int", True, False, None),
+        ("executed_shares", 19, 4, "int", True, False, None),
+        ("match_number", 23, 8, "int", True, False, None),
+    )
+
     message_type: str = 'E'
     stock_locate: int = 0
     tracking_number: int = 0
@@ -938,6 +1097,19 @@ class OrderExecutedWithPrice:
 
     TYPE_CODE: ClassVar[int] = 0x43
     SIZE: ClassVar[int] = 36
+
+    #: (field, offset, size, kind, big-endian (text: space-padded), signed, enumeration values)
+    LAYOUT: ClassVar[tuple] = (
+        ("message_type", 0, 1, "char", True, False, None),
+        ("stock_locate", 1, 2, "int", True, False, None),
+        ("tracking_number", 3, 2, "int", True, False, None),
+        ("timestamp", 5, 6, "int", True, False, None),
+        ("order_reference_number", 11, 8, "int", True, False, None),
+        ("executed_shares", 19, 4, "int", True, False, None),
+        ("match_number", 23, 8, "int", True, False, None),
+        ("printable", 31, 1, "enum", True, False, (0x59, 0x4e,)),
+        ("execution_price", 32, 4, "int", True, False, None),
+    )
 
     message_type: str = 'C'
     stock_locate: int = 0
@@ -993,6 +1165,16 @@ class OrderCancel:
     TYPE_CODE: ClassVar[int] = 0x58
     SIZE: ClassVar[int] = 23
 
+    #: (field, offset, size, kind, big-endian (text: space-padded), signed, enumeration values)
+    LAYOUT: ClassVar[tuple] = (
+        ("message_type", 0, 1, "char", True, False, None),
+        ("stock_locate", 1, 2, "int", True, False, None),
+        ("tracking_number", 3, 2, "int", True, False, None),
+        ("timestamp", 5, 6, "int", True, False, None),
+        ("order_reference_number", 11, 8, "int", True, False, None),
+        ("cancelled_shares", 19, 4, "int", True, False, None),
+    )
+
     message_type: str = 'X'
     stock_locate: int = 0
     tracking_number: int = 0
@@ -1038,6 +1220,15 @@ class OrderDelete:
     TYPE_CODE: ClassVar[int] = 0x44
     SIZE: ClassVar[int] = 19
 
+    #: (field, offset, size, kind, big-endian (text: space-padded), signed, enumeration values)
+    LAYOUT: ClassVar[tuple] = (
+        ("message_type", 0, 1, "char", True, False, None),
+        ("stock_locate", 1, 2, "int", True, False, None),
+        ("tracking_number", 3, 2, "int", True, False, None),
+        ("timestamp", 5, 6, "int", True, False, None),
+        ("order_reference_number", 11, 8, "int", True, False, None),
+    )
+
     message_type: str = 'D'
     stock_locate: int = 0
     tracking_number: int = 0
@@ -1080,6 +1271,18 @@ class OrderReplace:
 
     TYPE_CODE: ClassVar[int] = 0x55
     SIZE: ClassVar[int] = 35
+
+    #: (field, offset, size, kind, big-endian (text: space-padded), signed, enumeration values)
+    LAYOUT: ClassVar[tuple] = (
+        ("message_type", 0, 1, "char", True, False, None),
+        ("stock_locate", 1, 2, "int", True, False, None),
+        ("tracking_number", 3, 2, "int", True, False, None),
+        ("timestamp", 5, 6, "int", True, False, None),
+        ("original_order_reference_number", 11, 8, "int", True, False, None),
+        ("new_order_reference_number", 19, 8, "int", True, False, None),
+        ("shares", 27, 4, "int", True, False, None),
+        ("price", 31, 4, "int", True, False, None),
+    )
 
     message_type: str = 'U'
     stock_locate: int = 0
@@ -1129,6 +1332,20 @@ class Trade:
 
     TYPE_CODE: ClassVar[int] = 0x50
     SIZE: ClassVar[int] = 44
+
+    #: (field, offset, size, kind, big-endian (text: space-padded), signed, enumeration values)
+    LAYOUT: ClassVar[tuple] = (
+        ("message_type", 0, 1, "char", True, False, None),
+        ("stock_locate", 1, 2, "int", True, False, None),
+        ("tracking_number", 3, 2, "int", True, False, None),
+        ("timestamp", 5, 6, "int", True, False, None),
+        ("order_reference_number", 11, 8, "int", True, False, None),
+        ("buy_sell_indicator", 19, 1, "enum", True, False, (0x42, 0x53,)),
+        ("shares", 20, 4, "int", True, False, None),
+        ("stock", 24, 8, "text", True, False, None),
+        ("price", 32, 4, "int", True, False, None),
+        ("match_number", 36, 8, "int", True, False, None),
+    )
 
     message_type: str = 'P'
     stock_locate: int = 0
@@ -1188,6 +1405,19 @@ class CrossTrade:
     TYPE_CODE: ClassVar[int] = 0x51
     SIZE: ClassVar[int] = 40
 
+    #: (field, offset, size, kind, big-endian (text: space-padded), signed, enumeration values)
+    LAYOUT: ClassVar[tuple] = (
+        ("message_type", 0, 1, "char", True, False, None),
+        ("stock_locate", 1, 2, "int", True, False, None),
+        ("tracking_number", 3, 2, "int", True, False, None),
+        ("timestamp", 5, 6, "int", True, False, None),
+        ("shares", 11, 8, "int", True, False, None),
+        ("stock", 19, 8, "text", True, False, None),
+        ("cross_price", 27, 4, "int", True, False, None),
+        ("match_number", 31, 8, "int", True, False, None),
+        ("cross_type", 39, 1, "enum", True, False, (0x4f, 0x43, 0x48, 0x49,)),
+    )
+
     message_type: str = 'Q'
     stock_locate: int = 0
     tracking_number: int = 0
@@ -1244,6 +1474,15 @@ class BrokenTrade:
     TYPE_CODE: ClassVar[int] = 0x42
     SIZE: ClassVar[int] = 19
 
+    #: (field, offset, size, kind, big-endian (text: space-padded), signed, enumeration values)
+    LAYOUT: ClassVar[tuple] = (
+        ("message_type", 0, 1, "char", True, False, None),
+        ("stock_locate", 1, 2, "int", True, False, None),
+        ("tracking_number", 3, 2, "int", True, False, None),
+        ("timestamp", 5, 6, "int", True, False, None),
+        ("match_number", 11, 8, "int", True, False, None),
+    )
+
     message_type: str = 'B'
     stock_locate: int = 0
     tracking_number: int = 0
@@ -1286,6 +1525,23 @@ class Noii:
 
     TYPE_CODE: ClassVar[int] = 0x49
     SIZE: ClassVar[int] = 50
+
+    #: (field, offset, size, kind, big-endian (text: space-padded), signed, enumeration values)
+    LAYOUT: ClassVar[tuple] = (
+        ("message_type", 0, 1, "char", True, False, None),
+        ("stock_locate", 1, 2, "int", True, False, None),
+        ("tracking_number", 3, 2, "int", True, False, None),
+        ("timestamp", 5, 6, "int", True, False, None),
+        ("paired_shares", 11, 8, "int", True, False, None),
+        ("imbalance_shares", 19, 8, "int", True, False, None),
+        ("imbalance_direction", 27, 1, "enum", True, False, (0x42, 0x53, 0x4e, 0x4f, 0x50,)),
+        ("stock", 28, 8, "text", True, False, None),
+        ("far_price", 36, 4, "int", True, False, None),
+        ("near_price", 40, 4, "int", True, False, None),
+        ("current_reference_price", 44, 4, "int", True, False, None),
+        ("cross_type", 48, 1, "enum", True, False, (0x4f, 0x43, 0x48, 0x41,)),
+        ("price_variation_indicator", 49, 1, "enum", True, False, (0x4c, 0x31, 0x32, 0x33, 0x34, 0x35, 0x36, 0x37, 0x38, 0x39, 0x41, 0x42, 0x43, 0x20,)),
+    )
 
     message_type: str = 'I'
     stock_locate: int = 0
@@ -1357,6 +1613,16 @@ class Rpii:
     TYPE_CODE: ClassVar[int] = 0x4e
     SIZE: ClassVar[int] = 20
 
+    #: (field, offset, size, kind, big-endian (text: space-padded), signed, enumeration values)
+    LAYOUT: ClassVar[tuple] = (
+        ("message_type", 0, 1, "char", True, False, None),
+        ("stock_locate", 1, 2, "int", True, False, None),
+        ("tracking_number", 3, 2, "int", True, False, None),
+        ("timestamp", 5, 6, "int", True, False, None),
+        ("stock", 11, 8, "text", True, False, None),
+        ("interest_flag", 19, 1, "enum", True, False, (0x42, 0x53, 0x41, 0x4e,)),
+    )
+
     message_type: str = 'N'
     stock_locate: int = 0
     tracking_number: int = 0
@@ -1406,6 +1672,22 @@ class DirectListingCapitalRaise:
 
     TYPE_CODE: ClassVar[int] = 0x4f
     SIZE: ClassVar[int] = 48
+
+    #: (field, offset, size, kind, big-endian (text: space-padded), signed, enumeration values)
+    LAYOUT: ClassVar[tuple] = (
+        ("message_type", 0, 1, "char", True, False, None),
+        ("stock_locate", 1, 2, "int", True, False, None),
+        ("tracking_number", 3, 2, "int", True, False, None),
+        ("timestamp", 5, 6, "int", True, False, None),
+        ("stock", 11, 8, "text", True, False, None),
+        ("open_eligibility_status", 19, 1, "enum", True, False, (0x59, 0x4e,)),
+        ("minimum_allowable_price", 20, 4, "int", True, False, None),
+        ("maximum_allowable_price", 24, 4, "int", True, False, None),
+        ("near_execution_price", 28, 4, "int", True, False, None),
+        ("near_execution_time", 32, 8, "int", True, False, None),
+        ("lower_price_range_collar", 40, 4, "int", True, False, None),
+        ("upper_price_range_collar", 44, 4, "int", True, False, None),
+    )
 
     message_type: str = 'O'
     stock_locate: int = 0
