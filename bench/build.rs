@@ -1,5 +1,5 @@
-//! Compiles the C decoder shim over generated/c/rltop.h, so the C header runs in the same
-//! criterion benchmark as the Rust decoders.
+//! Compiles the C decoder shims over generated/c/rltop.h and generated/itch50/c/itch.h, so
+//! each C header runs in the same benchmark run as the Rust decoders.
 
 fn main() {
     println!("cargo:rerun-if-changed=c/decode.c");
@@ -11,4 +11,13 @@ fn main() {
         .opt_level(2)
         .warnings_into_errors(true)
         .compile("rltop_bench_c");
+    println!("cargo:rerun-if-changed=c/itch.c");
+    println!("cargo:rerun-if-changed=../generated/itch50/c/itch.h");
+    cc::Build::new()
+        .file("c/itch.c")
+        .include("../generated/itch50/c")
+        .flag("-std=c11")
+        .opt_level(2)
+        .warnings_into_errors(true)
+        .compile("rltop_bench_itch_c");
 }

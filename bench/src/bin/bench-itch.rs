@@ -14,8 +14,14 @@
 //!   parses each message into an owned `itchy::Message` (enumerations checked, prices and
 //!   text copied).
 //!
-//! Each side runs `--rounds` times alternately; the best round of each is reported (the least
-//! disturbed by other processes on this shared 2-core machine), with the median beside it.
+//! * the generated C header (`bench/c/itch.c`, built by bench/build.rs at -O2): `itch_decode`
+//!   and the accessors, through FFI on the same bytes;
+//! * the generated Python package, once, in the pyenv venv: per-message `itch.decode` on the
+//!   first `--python-messages` messages, and `itch.bulk.load` (numpy) on the whole file.
+//!
+//! Rust, itchy and C run `--rounds` times alternately; the best round of each is reported (the
+//! least disturbed by other processes on this shared 2-core machine), with the median beside
+//! it. Every side's checksum must equal the generated Rust decoder's before anything counts.
 
 use std::hint::black_box;
 use std::process::ExitCode;
@@ -36,6 +42,9 @@ struct Args {
     /// Rounds per decoder.
     #[arg(long, default_value_t = 7, value_parser = clap::value_parser!(u64).range(1..))]
     rounds: u64,
+    /// Messages the Python per-message decoder walks (it is ~100× slower than the others).
+    #[arg(long, default_value_t = 200_000, value_parser = clap::value_parser!(u64).range(1..))]
+    python_messages: u64,
     /// One JSON object on stdout instead of the table.
     #[arg(long)]
     json: bool,
@@ -122,6 +131,69 @@ fn itchy_pass(file: &[u8]) -> Result<(u64, u64), String> {
     Ok((n, sum))
 }
 
+unsafe extern "C" {
+    /// bench/c/itch.c: the checksum of the file in NASDAQ's format, decoded by the generated C
+    /// header; `count` is u64::MAX (and `offset` the byte at fault) if a message does not decode.
+    fn rltop_bench_itch_walk(
+        file: *const u8,
+        len: usize,
+        count: *mut u64,
+        offset: *mut usize,
+    ) -> u64;
+}
+
+/// One pass of the generated C header: (messages, checksum).
+fn c_pass(file: &[u8]) -> Result<(u64, u64), String> {
+    let (mut count, mut offset) = (0u64, 0usize);
+    // SAFETY: `file` is a live slice of `file.len()` bytes the C side only reads, within
+    // bounds it checks against `len`; `count` and `offset` are valid for writes.
+    let sum = unsafe { rltop_bench_itch_walk(file.as_ptr(), file.len(), &mut count, &mut offset) };
+    if count == u64::MAX {
+        return Err(format!("the C header refused the sample at byte {offset}"));
+    }
+    Ok((count, sum))
+}
+
+/// The Python package's figures: (per-message msgs/s, bulk msgs/s), after checking its
+/// per-message checksum against the Rust decoder's on the same messages.
+fn python(messages: &[Vec<u8>], file: &[u8], limit: u64) -> Result<(f64, f64), String> {
+    let dir = rltop_devsupport::target_dir().join("bench-itch");
+    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let path = dir.join("sample.itch");
+    std::fs::write(&path, file).map_err(|e| format!("{}: {e}", path.display()))?;
+    let py = rltop_devsupport::pyenv::python(&["numpy"])?;
+    let out = std::process::Command::new(py)
+        .arg(rltop_devsupport::root().join("bench/python/bench_itch.py"))
+        .arg(&path)
+        .arg(limit.to_string())
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .output()
+        .map_err(|e| format!("cannot run the Python benchmark: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "the Python benchmark failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .map_err(|e| format!("the Python benchmark printed no JSON ({e})"))?;
+    let n = r["per_message_messages"].as_u64().unwrap_or(0) as usize;
+    let prefix = itch::file(&messages[..n.min(messages.len())]);
+    let (_, expected) = generated(&prefix)?;
+    if r["per_message_checksum"].as_str() != Some(expected.to_string().as_str()) {
+        return Err(format!(
+            "Python's checksum differs from the Rust decoder's: {r}"
+        ));
+    }
+    if r["bulk_messages"].as_u64() != Some(messages.len() as u64) {
+        return Err(format!("Python's bulk decoder read a different count: {r}"));
+    }
+    Ok((
+        r["per_message_msgs_per_s"].as_f64().unwrap_or(0.0),
+        r["bulk_msgs_per_s"].as_f64().unwrap_or(0.0),
+    ))
+}
+
 /// Best and median messages a second over the rounds.
 struct Figures {
     best: f64,
@@ -140,22 +212,33 @@ fn run(args: &Args) -> Result<(), String> {
     let messages = itch::sample(args.messages as usize);
     let file = itch::file(&messages);
     let expected = generated(&file)?;
-    let check = itchy_pass(&file)?;
-    if expected != check {
-        return Err(format!(
-            "the decoders disagree on the sample: generated {expected:?}, itchy {check:?}"
-        ));
+    for (who, got) in [
+        ("itchy", itchy_pass(&file)?),
+        ("the C header", c_pass(&file)?),
+    ] {
+        if got != expected {
+            return Err(format!(
+                "{who} disagrees with the generated Rust decoder on the sample: {got:?} against {expected:?}"
+            ));
+        }
     }
-    let (mut ours, mut theirs) = (Vec::new(), Vec::new());
+    let (mut ours, mut theirs, mut c) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..args.rounds {
-        let start = Instant::now();
-        let got = black_box(generated(black_box(&file))?);
-        ours.push(got.0 as f64 / start.elapsed().as_secs_f64());
-        let start = Instant::now();
-        let got = black_box(itchy_pass(black_box(&file))?);
-        theirs.push(got.0 as f64 / start.elapsed().as_secs_f64());
+        for (rates, pass) in [
+            (
+                &mut ours,
+                generated as fn(&[u8]) -> Result<(u64, u64), String>,
+            ),
+            (&mut theirs, itchy_pass),
+            (&mut c, c_pass),
+        ] {
+            let start = Instant::now();
+            let got = black_box(pass(black_box(&file))?);
+            rates.push(got.0 as f64 / start.elapsed().as_secs_f64());
+        }
     }
-    let (ours, theirs) = (figures(ours), figures(theirs));
+    let (ours, theirs, c) = (figures(ours), figures(theirs), figures(c));
+    let (py_each, py_bulk) = python(&messages, &file, args.python_messages)?;
     let ratio = ours.best / theirs.best;
     let met = ratio >= TARGET;
     if args.json {
@@ -169,6 +252,10 @@ fn run(args: &Args) -> Result<(), String> {
                 "generated_median_msgs_per_s": ours.median,
                 "itchy_msgs_per_s": theirs.best,
                 "itchy_median_msgs_per_s": theirs.median,
+                "c_msgs_per_s": c.best,
+                "c_median_msgs_per_s": c.median,
+                "python_msgs_per_s": py_each,
+                "python_bulk_msgs_per_s": py_bulk,
                 "ratio": ratio,
                 "target": TARGET,
                 "met": met,
@@ -193,6 +280,23 @@ fn run(args: &Args) -> Result<(), String> {
         "| itchy 0.3 | {} | {} | 1.00× |",
         rate(theirs.best),
         rate(theirs.median)
+    );
+    println!(
+        "| generated C header (gcc -O2) | {} | {} | {:.2}× |",
+        rate(c.best),
+        rate(c.median),
+        c.best / theirs.best
+    );
+    println!(
+        "| generated Python, per message (first {}) | {} | – | {:.3}× |",
+        args.python_messages,
+        rate(py_each),
+        py_each / theirs.best
+    );
+    println!(
+        "| generated Python, numpy bulk | {} | – | {:.3}× |",
+        rate(py_bulk),
+        py_bulk / theirs.best
     );
     println!(
         "\ntarget ≥ {TARGET}× itchy: {}",
