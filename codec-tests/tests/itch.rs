@@ -556,3 +556,30 @@ fn python_and_rust_walk_the_same_packets_to_the_same_lines() {
         "timestamp: 281474976710656 does not fit a 48-bit unsigned integer (0 to 281474976710655)"
     );
 }
+
+/// The same schema expanded at compile time by `include_schema!`.
+mod expanded {
+    rltop_runtime::include_schema!("../schema/examples/itch50.rlt");
+}
+
+/// `include_schema!` gives a protocol of another shape the same API and the same decoding
+/// as the generated crate: every sample message to the same canonical JSON.
+#[test]
+fn include_schema_expands_itch_to_the_generated_crate_s_decoder() {
+    for bytes in sample(1_200) {
+        let a = itch::Message::decode(&bytes).unwrap();
+        let b = expanded::Message::decode(&bytes).unwrap();
+        assert_eq!(a.name(), b.name());
+        let json = match b {
+            expanded::Message::AddOrder(m) => m.to_json(),
+            expanded::Message::OrderExecuted(m) => m.to_json(),
+            expanded::Message::Trade(m) => m.to_json(),
+            expanded::Message::Noii(m) => m.to_json(),
+            _ => continue,
+        };
+        assert_eq!(json, json_of(&a));
+    }
+    let mut m = expanded::AddOrder::new();
+    assert!(m.set_timestamp(1 << 48).is_err());
+    assert_eq!(expanded::PRICE4_SCALE, 4);
+}

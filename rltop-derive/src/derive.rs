@@ -330,10 +330,20 @@ pub fn include_schema(lit: &syn::LitStr) -> syn::Result<TokenStream> {
     let text = std::fs::read_to_string(&path)
         .map_err(|e| syn::Error::new(lit.span(), format!("cannot read {}: {e}", path.display())))?;
     let checked = rltop_codegen::check(&lit.value(), &text);
-    let model = checked
-        .into_model()
-        .map_err(|report| syn::Error::new(lit.span(), format!("schema rejected:\n{report}")))?;
-    let items = rltop_codegen::rust::items(&model);
+    let Some(laid) = &checked.laid else {
+        let report = checked.render();
+        return Err(syn::Error::new(
+            lit.span(),
+            format!("schema rejected:\n{report}"),
+        ));
+    };
+    // RLTOP's shape through its backend; any other protocol through the general one.
+    let items = match laid.model() {
+        Some(model) => rltop_codegen::rust::items(&model),
+        None => {
+            rltop_codegen::rust::general::items(laid).map_err(|e| syn::Error::new(lit.span(), e))?
+        }
+    };
     let track = path.to_string_lossy().into_owned();
     Ok(quote! {
         // Rebuild when the schema changes.

@@ -30,21 +30,34 @@ use crate::Laid;
 
 /// The crate's `lib.rs` ([`Form::Crate`]) or items to `include!` in a module ([`Form::Module`]).
 pub fn lib_rs(laid: &Laid, banner: &Banner, form: Form) -> Result<String, String> {
-    let at = type_code_offset(laid)?;
     let s = &laid.schema;
-    let mut items = match form {
+    let mut tokens = match form {
         Form::Crate => crate_attributes(s),
         Form::Module => quote!(
             pub use ::rltop_runtime as runtime;
         ),
     };
-    items.extend(quote! {
+    tokens.extend(items(laid)?);
+    let file: syn::File =
+        syn::parse2(tokens).map_err(|e| format!("generated Rust does not parse: {e}"))?;
+    Ok(format!(
+        "{}\n{}",
+        banner.rust_comment(&s.protocol.name),
+        prettyplease::unparse(&file)
+    ))
+}
+
+/// Every item of the crate, without crate-level attributes: what `include_schema!` expands to.
+pub fn items(laid: &Laid) -> Result<TokenStream, String> {
+    let at = type_code_offset(laid)?;
+    let s = &laid.schema;
+    let mut items = quote! {
         pub use ::rltop_runtime::{DecodeError, InvalidEnum, OutOfRange, TextError};
 
         /// Where every message keeps its type code.
         pub const TYPE_CODE_AT: ::rltop_runtime::fixed::TypeCode =
             ::rltop_runtime::fixed::TypeCode { offset: #at };
-    });
+    };
     items.extend(s.aliases.iter().map(alias));
     items.extend(s.enums.iter().map(types::enumeration));
     items.extend(s.flags.iter().map(types::flags));
@@ -56,13 +69,7 @@ pub fn lib_rs(laid: &Laid, banner: &Banner, form: Form) -> Result<String, String
     }
     items.extend(dispatch(laid));
     items.extend(framing(s.protocol.framing));
-    let file: syn::File =
-        syn::parse2(items).map_err(|e| format!("generated Rust does not parse: {e}"))?;
-    Ok(format!(
-        "{}\n{}",
-        banner.rust_comment(&s.protocol.name),
-        prettyplease::unparse(&file)
-    ))
+    Ok(items)
 }
 
 /// Where the type code sits: the first byte, or the header's `type` field.
