@@ -82,6 +82,26 @@ impl Laid {
     pub fn summary(&self) -> String {
         summary(&self.schema)
     }
+
+    /// Whether the C and Python backends for protocols of another shape take this schema:
+    /// flat records (no nested structs) and the type code in the first byte. `what` names
+    /// the artifact in the error ("the C header").
+    pub fn flat_first_byte(&self, what: &str) -> Result<(), String> {
+        let p = &self.schema.protocol;
+        if !matches!(p.type_code, model::TypeCodeAt::FirstByte { .. }) {
+            return Err(format!(
+                "{what} of `{}`: this version takes a type code in the first byte only",
+                p.name
+            ));
+        }
+        if let Some(r) = self.schema.structs.iter().next() {
+            return Err(format!(
+                "{what} of `{}`: this version emits no nested records (`{}`)",
+                p.name, r.name
+            ));
+        }
+        Ok(())
+    }
 }
 
 fn summary(s: &Schema) -> String {

@@ -15,7 +15,7 @@ use super::doc;
 use crate::banner::Banner;
 use crate::case::{screaming, snake};
 use crate::layout::{RecordLayout, Shape};
-use crate::model::{ByteOrder, Enum, Framing, Padding, Prim, Record, Schema, Ty, TypeCodeAt};
+use crate::model::{ByteOrder, Enum, Framing, Padding, Prim, Record, Schema, Ty};
 use crate::Laid;
 
 /// The fixed part: byte order, errors, the JSON buffer. `itch_` and `ITCH_` stand for the
@@ -28,18 +28,7 @@ const MOLDUDP64: &str = include_str!("../../templates/c/moldudp64.h");
 pub fn header(laid: &Laid, banner: &Banner) -> Result<String, String> {
     let s = &laid.schema;
     let p = &s.protocol;
-    if !matches!(p.type_code, TypeCodeAt::FirstByte { .. }) {
-        return Err(format!(
-            "the C header of `{}`: this version takes a type code in the first byte only",
-            p.name
-        ));
-    }
-    if let Some(r) = s.structs.iter().next() {
-        return Err(format!(
-            "the C header of `{}`: this version emits no nested records (`{}`)",
-            p.name, r.name
-        ));
-    }
+    laid.flat_first_byte("the C header")?;
     let lo = p.name.to_ascii_lowercase();
     let up = lo.to_ascii_uppercase();
     let mut out = String::new();

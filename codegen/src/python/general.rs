@@ -10,7 +10,7 @@ use std::fmt::Write as _;
 use crate::banner::Banner;
 use crate::case::screaming;
 use crate::layout::{LeafKind, RecordLayout, Shape};
-use crate::model::{ByteOrder, Enum, Framing, Padding, Prim, Record, Schema, Ty, TypeCodeAt};
+use crate::model::{ByteOrder, Enum, Framing, Padding, Prim, Record, Schema, Ty};
 use crate::Laid;
 
 const RUNTIME: &str = include_str!("../../templates/python_general/_runtime.py");
@@ -20,18 +20,7 @@ const BULK: &str = include_str!("../../templates/python_general/bulk.py");
 pub fn package(laid: &Laid, banner: &Banner) -> Result<Vec<(String, String)>, String> {
     let s = &laid.schema;
     let p = &s.protocol;
-    if !matches!(p.type_code, TypeCodeAt::FirstByte { .. }) {
-        return Err(format!(
-            "the Python package of `{}`: this version takes a type code in the first byte only",
-            p.name
-        ));
-    }
-    if let Some(r) = s.structs.iter().next() {
-        return Err(format!(
-            "the Python package of `{}`: this version emits no nested records (`{}`)",
-            p.name, r.name
-        ));
-    }
+    laid.flat_first_byte("the Python package")?;
     let name = p.name.to_ascii_lowercase();
     let py_banner = format!("# {}\n", banner.line());
     let mut messages = format!("{py_banner}{}", header(s));
