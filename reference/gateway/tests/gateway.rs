@@ -255,7 +255,14 @@ fn replay_beyond_retention_is_refused_with_the_window_and_snapshots_recover() {
 #[test]
 fn long_replays_and_live_data_share_the_connection_message_by_message() {
     let (ds, _) = sim(26, 60_000);
-    let gw = rltop_gateway::start(config(), &Plan::default()).unwrap();
+    // This test is about replays, not liveness: config()'s 100 ms heartbeat gives a 300 ms idle
+    // timeout, which a loaded machine running the suite in parallel overran once (the gateway
+    // ended the session). Three 1 s heartbeats leave it out of the way.
+    let config = Config {
+        heartbeat: Duration::from_secs(1),
+        ..config()
+    };
+    let gw = rltop_gateway::start(config, &Plan::default()).unwrap();
     let incremental = Plan::default().session(Stream::Incremental, 0);
     let (before, after) = ds.split_at(ds.len() / 2);
     for d in before {
