@@ -355,7 +355,7 @@ impl Writer {
     pub fn finish(&mut self) -> Vec<u8> {
         self.header(self.count);
         self.next += u64::from(self.count);
-        let packet = self.buf.clone();
+        let packet = core::mem::replace(&mut self.buf, Vec::with_capacity(1500));
         self.clear();
         packet
     }

@@ -336,7 +336,7 @@ fn json_value(
                 out.push(']');
             }
         }
-        _ => quote!(out.push_str("null");),
+        (ty, shape) => unreachable!("the layout pass gives {ty:?} no shape {shape:?}"),
     }
 }
 
@@ -612,23 +612,29 @@ fn dispatch(laid: &Laid) -> TokenStream {
             /// offsets count from that buffer's start.
             #[inline]
             pub fn decode_at(buf: &'a [u8], base: usize) -> ::core::result::Result<Self, ::rltop_runtime::DecodeError> {
-                let code = TYPE_CODE_AT.read(buf, base)?;
-                #(if code == #names::TYPE_CODE {
-                    return #names::decode_at(buf, base).map(Self::#names);
-                })*
-                Err(::rltop_runtime::DecodeError::UnknownType {
-                    offset: base + TYPE_CODE_AT.offset,
-                    msg_type: code,
-                    length: u16::try_from(buf.len()).unwrap_or(u16::MAX),
-                })
+                match TYPE_CODE_AT.read(buf, base)? {
+                    #(#names::TYPE_CODE => #names::decode_at(buf, base).map(Self::#names),)*
+                    code => Err(::rltop_runtime::DecodeError::UnknownType {
+                        offset: base + TYPE_CODE_AT.offset,
+                        msg_type: code,
+                        length: u16::try_from(buf.len()).unwrap_or(u16::MAX),
+                    }),
+                }
             }
 
             /// The size of messages of type `code`, if the protocol has that type.
             pub const fn size_of_type(code: u8) -> Option<usize> {
-                #(if code == #names::TYPE_CODE {
-                    return Some(#size);
-                })*
-                None
+                match code {
+                    #(#names::TYPE_CODE => Some(#size),)*
+                    _ => None,
+                }
+            }
+
+            /// The message's canonical JSON line (each type's `to_json`).
+            pub fn to_json(&self) -> ::std::string::String {
+                match self {
+                    #(Self::#names(m) => m.to_json(),)*
+                }
             }
 
             /// The message's name in the schema.

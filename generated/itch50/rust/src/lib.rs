@@ -7404,159 +7404,137 @@ impl<'a> Message<'a> {
         buf: &'a [u8],
         base: usize,
     ) -> ::core::result::Result<Self, ::rltop_runtime::DecodeError> {
-        let code = TYPE_CODE_AT.read(buf, base)?;
-        if code == SystemEvent::TYPE_CODE {
-            return SystemEvent::decode_at(buf, base).map(Self::SystemEvent);
+        match TYPE_CODE_AT.read(buf, base)? {
+            SystemEvent::TYPE_CODE => {
+                SystemEvent::decode_at(buf, base).map(Self::SystemEvent)
+            }
+            StockDirectory::TYPE_CODE => {
+                StockDirectory::decode_at(buf, base).map(Self::StockDirectory)
+            }
+            StockTradingAction::TYPE_CODE => {
+                StockTradingAction::decode_at(buf, base).map(Self::StockTradingAction)
+            }
+            RegShoRestriction::TYPE_CODE => {
+                RegShoRestriction::decode_at(buf, base).map(Self::RegShoRestriction)
+            }
+            MarketParticipantPosition::TYPE_CODE => {
+                MarketParticipantPosition::decode_at(buf, base)
+                    .map(Self::MarketParticipantPosition)
+            }
+            MwcbDeclineLevel::TYPE_CODE => {
+                MwcbDeclineLevel::decode_at(buf, base).map(Self::MwcbDeclineLevel)
+            }
+            MwcbStatus::TYPE_CODE => {
+                MwcbStatus::decode_at(buf, base).map(Self::MwcbStatus)
+            }
+            IpoQuotingPeriodUpdate::TYPE_CODE => {
+                IpoQuotingPeriodUpdate::decode_at(buf, base)
+                    .map(Self::IpoQuotingPeriodUpdate)
+            }
+            LuldAuctionCollar::TYPE_CODE => {
+                LuldAuctionCollar::decode_at(buf, base).map(Self::LuldAuctionCollar)
+            }
+            OperationalHalt::TYPE_CODE => {
+                OperationalHalt::decode_at(buf, base).map(Self::OperationalHalt)
+            }
+            AddOrder::TYPE_CODE => AddOrder::decode_at(buf, base).map(Self::AddOrder),
+            AddOrderMpid::TYPE_CODE => {
+                AddOrderMpid::decode_at(buf, base).map(Self::AddOrderMpid)
+            }
+            OrderExecuted::TYPE_CODE => {
+                OrderExecuted::decode_at(buf, base).map(Self::OrderExecuted)
+            }
+            OrderExecutedWithPrice::TYPE_CODE => {
+                OrderExecutedWithPrice::decode_at(buf, base)
+                    .map(Self::OrderExecutedWithPrice)
+            }
+            OrderCancel::TYPE_CODE => {
+                OrderCancel::decode_at(buf, base).map(Self::OrderCancel)
+            }
+            OrderDelete::TYPE_CODE => {
+                OrderDelete::decode_at(buf, base).map(Self::OrderDelete)
+            }
+            OrderReplace::TYPE_CODE => {
+                OrderReplace::decode_at(buf, base).map(Self::OrderReplace)
+            }
+            Trade::TYPE_CODE => Trade::decode_at(buf, base).map(Self::Trade),
+            CrossTrade::TYPE_CODE => {
+                CrossTrade::decode_at(buf, base).map(Self::CrossTrade)
+            }
+            BrokenTrade::TYPE_CODE => {
+                BrokenTrade::decode_at(buf, base).map(Self::BrokenTrade)
+            }
+            Noii::TYPE_CODE => Noii::decode_at(buf, base).map(Self::Noii),
+            Rpii::TYPE_CODE => Rpii::decode_at(buf, base).map(Self::Rpii),
+            DirectListingCapitalRaise::TYPE_CODE => {
+                DirectListingCapitalRaise::decode_at(buf, base)
+                    .map(Self::DirectListingCapitalRaise)
+            }
+            code => {
+                Err(::rltop_runtime::DecodeError::UnknownType {
+                    offset: base + TYPE_CODE_AT.offset,
+                    msg_type: code,
+                    length: u16::try_from(buf.len()).unwrap_or(u16::MAX),
+                })
+            }
         }
-        if code == StockDirectory::TYPE_CODE {
-            return StockDirectory::decode_at(buf, base).map(Self::StockDirectory);
-        }
-        if code == StockTradingAction::TYPE_CODE {
-            return StockTradingAction::decode_at(buf, base)
-                .map(Self::StockTradingAction);
-        }
-        if code == RegShoRestriction::TYPE_CODE {
-            return RegShoRestriction::decode_at(buf, base).map(Self::RegShoRestriction);
-        }
-        if code == MarketParticipantPosition::TYPE_CODE {
-            return MarketParticipantPosition::decode_at(buf, base)
-                .map(Self::MarketParticipantPosition);
-        }
-        if code == MwcbDeclineLevel::TYPE_CODE {
-            return MwcbDeclineLevel::decode_at(buf, base).map(Self::MwcbDeclineLevel);
-        }
-        if code == MwcbStatus::TYPE_CODE {
-            return MwcbStatus::decode_at(buf, base).map(Self::MwcbStatus);
-        }
-        if code == IpoQuotingPeriodUpdate::TYPE_CODE {
-            return IpoQuotingPeriodUpdate::decode_at(buf, base)
-                .map(Self::IpoQuotingPeriodUpdate);
-        }
-        if code == LuldAuctionCollar::TYPE_CODE {
-            return LuldAuctionCollar::decode_at(buf, base).map(Self::LuldAuctionCollar);
-        }
-        if code == OperationalHalt::TYPE_CODE {
-            return OperationalHalt::decode_at(buf, base).map(Self::OperationalHalt);
-        }
-        if code == AddOrder::TYPE_CODE {
-            return AddOrder::decode_at(buf, base).map(Self::AddOrder);
-        }
-        if code == AddOrderMpid::TYPE_CODE {
-            return AddOrderMpid::decode_at(buf, base).map(Self::AddOrderMpid);
-        }
-        if code == OrderExecuted::TYPE_CODE {
-            return OrderExecuted::decode_at(buf, base).map(Self::OrderExecuted);
-        }
-        if code == OrderExecutedWithPrice::TYPE_CODE {
-            return OrderExecutedWithPrice::decode_at(buf, base)
-                .map(Self::OrderExecutedWithPrice);
-        }
-        if code == OrderCancel::TYPE_CODE {
-            return OrderCancel::decode_at(buf, base).map(Self::OrderCancel);
-        }
-        if code == OrderDelete::TYPE_CODE {
-            return OrderDelete::decode_at(buf, base).map(Self::OrderDelete);
-        }
-        if code == OrderReplace::TYPE_CODE {
-            return OrderReplace::decode_at(buf, base).map(Self::OrderReplace);
-        }
-        if code == Trade::TYPE_CODE {
-            return Trade::decode_at(buf, base).map(Self::Trade);
-        }
-        if code == CrossTrade::TYPE_CODE {
-            return CrossTrade::decode_at(buf, base).map(Self::CrossTrade);
-        }
-        if code == BrokenTrade::TYPE_CODE {
-            return BrokenTrade::decode_at(buf, base).map(Self::BrokenTrade);
-        }
-        if code == Noii::TYPE_CODE {
-            return Noii::decode_at(buf, base).map(Self::Noii);
-        }
-        if code == Rpii::TYPE_CODE {
-            return Rpii::decode_at(buf, base).map(Self::Rpii);
-        }
-        if code == DirectListingCapitalRaise::TYPE_CODE {
-            return DirectListingCapitalRaise::decode_at(buf, base)
-                .map(Self::DirectListingCapitalRaise);
-        }
-        Err(::rltop_runtime::DecodeError::UnknownType {
-            offset: base + TYPE_CODE_AT.offset,
-            msg_type: code,
-            length: u16::try_from(buf.len()).unwrap_or(u16::MAX),
-        })
     }
     /// The size of messages of type `code`, if the protocol has that type.
     pub const fn size_of_type(code: u8) -> Option<usize> {
-        if code == SystemEvent::TYPE_CODE {
-            return Some(12);
+        match code {
+            SystemEvent::TYPE_CODE => Some(12),
+            StockDirectory::TYPE_CODE => Some(39),
+            StockTradingAction::TYPE_CODE => Some(25),
+            RegShoRestriction::TYPE_CODE => Some(20),
+            MarketParticipantPosition::TYPE_CODE => Some(26),
+            MwcbDeclineLevel::TYPE_CODE => Some(35),
+            MwcbStatus::TYPE_CODE => Some(12),
+            IpoQuotingPeriodUpdate::TYPE_CODE => Some(28),
+            LuldAuctionCollar::TYPE_CODE => Some(35),
+            OperationalHalt::TYPE_CODE => Some(21),
+            AddOrder::TYPE_CODE => Some(36),
+            AddOrderMpid::TYPE_CODE => Some(40),
+            OrderExecuted::TYPE_CODE => Some(31),
+            OrderExecutedWithPrice::TYPE_CODE => Some(36),
+            OrderCancel::TYPE_CODE => Some(23),
+            OrderDelete::TYPE_CODE => Some(19),
+            OrderReplace::TYPE_CODE => Some(35),
+            Trade::TYPE_CODE => Some(44),
+            CrossTrade::TYPE_CODE => Some(40),
+            BrokenTrade::TYPE_CODE => Some(19),
+            Noii::TYPE_CODE => Some(50),
+            Rpii::TYPE_CODE => Some(20),
+            DirectListingCapitalRaise::TYPE_CODE => Some(48),
+            _ => None,
         }
-        if code == StockDirectory::TYPE_CODE {
-            return Some(39);
+    }
+    /// The message's canonical JSON line (each type's `to_json`).
+    pub fn to_json(&self) -> ::std::string::String {
+        match self {
+            Self::SystemEvent(m) => m.to_json(),
+            Self::StockDirectory(m) => m.to_json(),
+            Self::StockTradingAction(m) => m.to_json(),
+            Self::RegShoRestriction(m) => m.to_json(),
+            Self::MarketParticipantPosition(m) => m.to_json(),
+            Self::MwcbDeclineLevel(m) => m.to_json(),
+            Self::MwcbStatus(m) => m.to_json(),
+            Self::IpoQuotingPeriodUpdate(m) => m.to_json(),
+            Self::LuldAuctionCollar(m) => m.to_json(),
+            Self::OperationalHalt(m) => m.to_json(),
+            Self::AddOrder(m) => m.to_json(),
+            Self::AddOrderMpid(m) => m.to_json(),
+            Self::OrderExecuted(m) => m.to_json(),
+            Self::OrderExecutedWithPrice(m) => m.to_json(),
+            Self::OrderCancel(m) => m.to_json(),
+            Self::OrderDelete(m) => m.to_json(),
+            Self::OrderReplace(m) => m.to_json(),
+            Self::Trade(m) => m.to_json(),
+            Self::CrossTrade(m) => m.to_json(),
+            Self::BrokenTrade(m) => m.to_json(),
+            Self::Noii(m) => m.to_json(),
+            Self::Rpii(m) => m.to_json(),
+            Self::DirectListingCapitalRaise(m) => m.to_json(),
         }
-        if code == StockTradingAction::TYPE_CODE {
-            return Some(25);
-        }
-        if code == RegShoRestriction::TYPE_CODE {
-            return Some(20);
-        }
-        if code == MarketParticipantPosition::TYPE_CODE {
-            return Some(26);
-        }
-        if code == MwcbDeclineLevel::TYPE_CODE {
-            return Some(35);
-        }
-        if code == MwcbStatus::TYPE_CODE {
-            return Some(12);
-        }
-        if code == IpoQuotingPeriodUpdate::TYPE_CODE {
-            return Some(28);
-        }
-        if code == LuldAuctionCollar::TYPE_CODE {
-            return Some(35);
-        }
-        if code == OperationalHalt::TYPE_CODE {
-            return Some(21);
-        }
-        if code == AddOrder::TYPE_CODE {
-            return Some(36);
-        }
-        if code == AddOrderMpid::TYPE_CODE {
-            return Some(40);
-        }
-        if code == OrderExecuted::TYPE_CODE {
-            return Some(31);
-        }
-        if code == OrderExecutedWithPrice::TYPE_CODE {
-            return Some(36);
-        }
-        if code == OrderCancel::TYPE_CODE {
-            return Some(23);
-        }
-        if code == OrderDelete::TYPE_CODE {
-            return Some(19);
-        }
-        if code == OrderReplace::TYPE_CODE {
-            return Some(35);
-        }
-        if code == Trade::TYPE_CODE {
-            return Some(44);
-        }
-        if code == CrossTrade::TYPE_CODE {
-            return Some(40);
-        }
-        if code == BrokenTrade::TYPE_CODE {
-            return Some(19);
-        }
-        if code == Noii::TYPE_CODE {
-            return Some(50);
-        }
-        if code == Rpii::TYPE_CODE {
-            return Some(20);
-        }
-        if code == DirectListingCapitalRaise::TYPE_CODE {
-            return Some(48);
-        }
-        None
     }
     /// The message's name in the schema.
     pub fn name(&self) -> &'static str {
