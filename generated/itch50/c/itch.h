@@ -790,7 +790,7 @@ static inline size_t itch_stock_directory_json(const uint8_t *m, char *out, size
 #define ITCH_STOCK_TRADING_ACTION_TIMESTAMP_OFFSET 5
 #define ITCH_STOCK_TRADING_ACTION_STOCK_OFFSET 11
 #define ITCH_STOCK_TRADING_ACTION_TRADING_STATE_OFFSET 19
-#define ITCH_STOCK_TRADING_ACTION__RESERVED_OFFSET 20
+#define ITCH_STOCK_TRADING_ACTION_RESERVED_OFFSET 20
 #define ITCH_STOCK_TRADING_ACTION_REASON_OFFSET 21
 
 static inline uint8_t itch_stock_trading_action_message_type(const uint8_t *m) { return (uint8_t)itch_get_be(m + 0, 1); }
@@ -808,6 +808,9 @@ static inline size_t itch_stock_trading_action_stock(const uint8_t *m, char out[
 static inline int itch_stock_trading_action_set_stock(uint8_t *m, const char *text) { return itch_text_set(m + 11, 8, 1, text); }
 static inline uint8_t itch_stock_trading_action_trading_state(const uint8_t *m) { return (uint8_t)itch_get_be(m + 19, 1); }
 static inline void itch_stock_trading_action_set_trading_state(uint8_t *m, uint8_t v) { itch_put_be(m + 19, 1, (uint64_t)v); }
+/** "Reserved", an alpha byte in the specification: a space in NASDAQ's and RITCH's data. */
+static inline uint8_t itch_stock_trading_action_reserved(const uint8_t *m) { return (uint8_t)itch_get_be(m + 20, 1); }
+static inline void itch_stock_trading_action_set_reserved(uint8_t *m, uint8_t v) { itch_put_be(m + 20, 1, (uint64_t)v); }
 /** Copies the text up to its padding into `out` (NUL-terminated); returns its length. */
 static inline size_t itch_stock_trading_action_reason(const uint8_t *m, char out[5]) { return itch_text_get(m + 21, 4, 1, out); }
 /** Writes `text` and its padding; -1 (field unchanged) if too long or not printable ASCII. */
@@ -816,6 +819,7 @@ static inline int itch_stock_trading_action_set_reason(uint8_t *m, const char *t
 static inline void itch_stock_trading_action_init(uint8_t *m) {
     memset(m + 0, ' ', 1);
     memset(m + 11, ' ', 8);
+    memset(m + 20, ' ', 1);
     memset(m + 21, ' ', 4);
     m[0] = ITCH_STOCK_TRADING_ACTION_TYPE;
 }
@@ -825,6 +829,7 @@ static inline int itch_stock_trading_action_validate(const uint8_t *m, size_t ba
     if (!itch_text_valid(m + 0, 1, 1)) return itch_fail(err, ITCH_BAD_TEXT, base + 0, "StockTradingAction.message_type", 0);
     if (!itch_text_valid(m + 11, 8, 1)) return itch_fail(err, ITCH_BAD_TEXT, base + 11, "StockTradingAction.stock", 0);
     { int64_t v = (int64_t)(uint8_t)itch_get_be(m + 19, 1); if (!itch_trading_state_name(v)) return itch_fail(err, ITCH_BAD_ENUM, base + 19, "StockTradingAction.trading_state", v); }
+    if (!itch_text_valid(m + 20, 1, 1)) return itch_fail(err, ITCH_BAD_TEXT, base + 20, "StockTradingAction.reserved", 0);
     if (!itch_text_valid(m + 21, 4, 1)) return itch_fail(err, ITCH_BAD_TEXT, base + 21, "StockTradingAction.reason", 0);
     (void)m; (void)base; (void)err;
     return 0;
@@ -846,6 +851,8 @@ static inline size_t itch_stock_trading_action_json(const uint8_t *m, char *out,
     { char t[9]; size_t n = itch_stock_trading_action_stock(m, t); itch_put_string(&b, t, n); }
     itch_put(&b, ",\"trading_state\":");
     { int64_t v = (int64_t)itch_stock_trading_action_trading_state(m); const char *n = itch_trading_state_name(v); if (n) itch_put_string(&b, n, strlen(n)); else itch_put_i64(&b, v); }
+    itch_put(&b, ",\"reserved\":");
+    { char c = (char)itch_stock_trading_action_reserved(m); itch_put_string(&b, &c, 1); }
     itch_put(&b, ",\"reason\":");
     { char t[5]; size_t n = itch_stock_trading_action_reason(m, t); itch_put_string(&b, t, n); }
     itch_put(&b, "}");

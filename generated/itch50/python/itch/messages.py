@@ -392,6 +392,7 @@ class StockTradingAction:
         ("timestamp", 5, 6, "int", True, False, None),
         ("stock", 11, 8, "text", True, False, None),
         ("trading_state", 19, 1, "enum", True, False, (0x48, 0x50, 0x51, 0x54,)),
+        ("reserved", 20, 1, "char", True, False, None),
         ("reason", 21, 4, "text", True, False, None),
     )
 
@@ -401,6 +402,7 @@ class StockTradingAction:
     timestamp: int = 0
     stock: str = ""
     trading_state: Union[TradingState, int] = TradingState.Halted
+    reserved: str = ' '
     reason: str = ""
 
     @classmethod
@@ -421,9 +423,11 @@ class StockTradingAction:
         v = b[19]
         if v not in (0x48, 0x50, 0x51, 0x54,):
             raise DecodeError("BadEnum", base + 19, "StockTradingAction.trading_state", v)
+        if not text_valid(b, 20, 1, True):
+            raise DecodeError("BadText", base + 20, "StockTradingAction.reserved")
         if not text_valid(b, 21, 4, True):
             raise DecodeError("BadText", base + 21, "StockTradingAction.reason")
-        return cls(message_type=chr(b[0]), stock_locate=get_int(b, 1, 2, True, False), tracking_number=get_int(b, 3, 2, True, False), timestamp=get_int(b, 5, 6, True, False), stock=get_text(b, 11, 8, True), trading_state=TradingState(b[19]), reason=get_text(b, 21, 4, True))
+        return cls(message_type=chr(b[0]), stock_locate=get_int(b, 1, 2, True, False), tracking_number=get_int(b, 3, 2, True, False), timestamp=get_int(b, 5, 6, True, False), stock=get_text(b, 11, 8, True), trading_state=TradingState(b[19]), reserved=chr(b[20]), reason=get_text(b, 21, 4, True))
 
     def encode(self) -> bytes:
         """The message's bytes; ValueError names a field whose value does not fit."""
@@ -434,12 +438,13 @@ class StockTradingAction:
         put_int(b, 5, 6, True, False, self.timestamp, "timestamp")
         put_text(b, 11, 8, True, self.stock, "stock")
         put_int(b, 19, 1, True, False, int(self.trading_state), "trading_state")
+        put_text(b, 20, 1, True, self.reserved, "reserved")
         put_text(b, 21, 4, True, self.reason, "reason")
         return bytes(b)
 
     def to_json(self) -> str:
         """The canonical JSON line (the Rust crate's to_json)."""
-        return '{' + ','.join(['"type":"StockTradingAction"', '"message_type":' + json_string(self.message_type), '"stock_locate":' + str(self.stock_locate), '"tracking_number":' + str(self.tracking_number), '"timestamp":' + str(self.timestamp), '"stock":' + json_string(self.stock), '"trading_state":' + json_string(self.trading_state.name) if isinstance(self.trading_state, enum.Enum) else str(self.trading_state), '"reason":' + json_string(self.reason)]) + '}'
+        return '{' + ','.join(['"type":"StockTradingAction"', '"message_type":' + json_string(self.message_type), '"stock_locate":' + str(self.stock_locate), '"tracking_number":' + str(self.tracking_number), '"timestamp":' + str(self.timestamp), '"stock":' + json_string(self.stock), '"trading_state":' + json_string(self.trading_state.name) if isinstance(self.trading_state, enum.Enum) else str(self.trading_state), '"reserved":' + json_string(self.reserved), '"reason":' + json_string(self.reason)]) + '}'
 
 
 @dataclass

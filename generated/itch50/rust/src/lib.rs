@@ -2259,7 +2259,8 @@ pub struct StockTradingAction {
     pub timestamp: ::rltop_runtime::be::U48,
     pub stock: [u8; 8],
     pub trading_state: u8,
-    pub _reserved: [u8; 1],
+    /// "Reserved", an alpha byte in the specification: a space in NASDAQ's and RITCH's data.
+    pub reserved: u8,
     pub reason: [u8; 4],
 }
 const _: () = {
@@ -2270,7 +2271,7 @@ const _: () = {
     ::core::assert!(::core::mem::offset_of!(StockTradingAction, timestamp) == 5);
     ::core::assert!(::core::mem::offset_of!(StockTradingAction, stock) == 11);
     ::core::assert!(::core::mem::offset_of!(StockTradingAction, trading_state) == 19);
-    ::core::assert!(::core::mem::offset_of!(StockTradingAction, _reserved) == 20);
+    ::core::assert!(::core::mem::offset_of!(StockTradingAction, reserved) == 20);
     ::core::assert!(::core::mem::offset_of!(StockTradingAction, reason) == 21);
 };
 impl StockTradingAction {
@@ -2289,6 +2290,7 @@ impl StockTradingAction {
         let b = ::rltop_runtime::bytemuck::bytes_of_mut(&mut m);
         b[0..1].fill(b' ');
         b[11..19].fill(b' ');
+        b[20..21].fill(b' ');
         b[21..25].fill(b' ');
         b[TYPE_CODE_AT.offset] = Self::TYPE_CODE;
         m
@@ -2352,6 +2354,14 @@ impl StockTradingAction {
             }
         }
         {
+            if !::rltop_runtime::valid_alpha(&b[20..21]) {
+                return Err(::rltop_runtime::DecodeError::BadText {
+                    offset: base + 20,
+                    field: "StockTradingAction.reserved",
+                });
+            }
+        }
+        {
             if !::rltop_runtime::valid_alpha(&b[21..25]) {
                 return Err(::rltop_runtime::DecodeError::BadText {
                     offset: base + 21,
@@ -2408,6 +2418,12 @@ impl StockTradingAction {
             }
         }
         out.push(',');
+        out.push_str("\"reserved\":");
+        ::rltop_runtime::push_json_string(
+            out,
+            char::from(self.reserved()).encode_utf8(&mut [0; 4]),
+        );
+        out.push(',');
         out.push_str("\"reason\":");
         ::rltop_runtime::push_json_string(out, self.reason());
         out.push('}');
@@ -2459,6 +2475,13 @@ impl StockTradingAction {
     pub fn set_trading_state(&mut self, value: TradingState) {
         self.trading_state = value.value();
     }
+    /// "Reserved", an alpha byte in the specification: a space in NASDAQ's and RITCH's data.
+    pub fn reserved(&self) -> u8 {
+        self.reserved
+    }
+    pub fn set_reserved(&mut self, value: u8) {
+        self.reserved = value;
+    }
     /// The text up to its padding.
     pub fn reason(&self) -> &str {
         ::rltop_runtime::alpha_str(&self.reason)
@@ -2481,6 +2504,7 @@ impl ::core::fmt::Debug for StockTradingAction {
         out.field("timestamp", &self.timestamp());
         out.field("stock", &self.stock());
         out.field("trading_state", &::rltop_runtime::DebugEnum(self.trading_state()));
+        out.field("reserved", &self.reserved());
         out.field("reason", &self.reason());
         out.finish()
     }
