@@ -86,3 +86,11 @@ def test_a_damaged_file_raises_what_decode_raises_at_its_byte():
     with pytest.raises(itch.DecodeError) as cut:
         itch.bulk.load(data[:-3])
     assert cut.value.kind == "Truncated"
+
+
+def test_an_enumeration_given_as_its_code_is_named_in_json_and_a_bad_code_is_refused():
+    m = itch.AddOrder(buy_sell_indicator=ord("S"))
+    assert '"buy_sell_indicator":"Sell"' in m.to_json()
+    assert itch.decode(m.encode()).to_json() == m.to_json()
+    with pytest.raises(ValueError, match="88 is not a valid BuySell"):
+        itch.AddOrder(buy_sell_indicator=ord("X")).to_json()

@@ -151,7 +151,7 @@ fn message(out: &mut String, s: &Schema, r: &Record, l: &RecordLayout) -> Result
                     format!("{}.{}", en.name, en.variants[0].name),
                     format!("{}({})", en.name, read_int(*p, f.order, at)),
                     format!("put_int(b, {at}, {}, {big}, {}, int(self.{}), {:?})", p.size(), py_bool(p.signed()), f.name, f.name),
-                    format!("json_string(self.{0}.name) if isinstance(self.{0}, enum.Enum) else str(self.{0})", f.name),
+                    format!("json_string({}(self.{}).name)", en.name, f.name),
                 )
             }
             (_, Shape::Scalar(Prim::Char)) => {

@@ -249,7 +249,7 @@ class SystemEvent:
 
     def to_json(self) -> str:
         """The canonical JSON line (the Rust crate's to_json)."""
-        return '{' + ','.join(['"type":"SystemEvent"', '"message_type":' + json_string(self.message_type), '"stock_locate":' + str(self.stock_locate), '"tracking_number":' + str(self.tracking_number), '"timestamp":' + str(self.timestamp), '"event_code":' + json_string(self.event_code.name) if isinstance(self.event_code, enum.Enum) else str(self.event_code)]) + '}'
+        return '{' + ','.join(['"type":"SystemEvent"', '"message_type":' + json_string(self.message_type), '"stock_locate":' + str(self.stock_locate), '"tracking_number":' + str(self.tracking_number), '"timestamp":' + str(self.timestamp), '"event_code":' + json_string(SystemEventCode(self.event_code).name)]) + '}'
 
 
 @dataclass
@@ -374,7 +374,7 @@ class StockDirectory:
 
     def to_json(self) -> str:
         """The canonical JSON line (the Rust crate's to_json)."""
-        return '{' + ','.join(['"type":"StockDirectory"', '"message_type":' + json_string(self.message_type), '"stock_locate":' + str(self.stock_locate), '"tracking_number":' + str(self.tracking_number), '"timestamp":' + str(self.timestamp), '"stock":' + json_string(self.stock), '"market_category":' + json_string(self.market_category.name) if isinstance(self.market_category, enum.Enum) else str(self.market_category), '"financial_status":' + json_string(self.financial_status.name) if isinstance(self.financial_status, enum.Enum) else str(self.financial_status), '"round_lot_size":' + str(self.round_lot_size), '"round_lots_only":' + json_string(self.round_lots_only.name) if isinstance(self.round_lots_only, enum.Enum) else str(self.round_lots_only), '"issue_classification":' + json_string(self.issue_classification.name) if isinstance(self.issue_classification, enum.Enum) else str(self.issue_classification), '"issue_sub_type":' + json_string(self.issue_sub_type), '"authenticity":' + json_string(self.authenticity.name) if isinstance(self.authenticity, enum.Enum) else str(self.authenticity), '"short_sale_threshold":' + json_string(self.short_sale_threshold.name) if isinstance(self.short_sale_threshold, enum.Enum) else str(self.short_sale_threshold), '"ipo_flag":' + json_string(self.ipo_flag.name) if isinstance(self.ipo_flag, enum.Enum) else str(self.ipo_flag), '"luld_reference_price_tier":' + json_string(self.luld_reference_price_tier.name) if isinstance(self.luld_reference_price_tier, enum.Enum) else str(self.luld_reference_price_tier), '"etp_flag":' + json_string(self.etp_flag.name) if isinstance(self.etp_flag, enum.Enum) else str(self.etp_flag), '"etp_leverage_factor":' + str(self.etp_leverage_factor), '"inverse_indicator":' + json_string(self.inverse_indicator.name) if isinstance(self.inverse_indicator, enum.Enum) else str(self.inverse_indicator)]) + '}'
+        return '{' + ','.join(['"type":"StockDirectory"', '"message_type":' + json_string(self.message_type), '"stock_locate":' + str(self.stock_locate), '"tracking_number":' + str(self.tracking_number), '"timestamp":' + str(self.timestamp), '"stock":' + json_string(self.stock), '"market_category":' + json_string(MarketCategory(self.market_category).name), '"financial_status":' + json_string(FinancialStatus(self.financial_status).name), '"round_lot_size":' + str(self.round_lot_size), '"round_lots_only":' + json_string(YesNo(self.round_lots_only).name), '"issue_classification":' + json_string(IssueClassification(self.issue_classification).name), '"issue_sub_type":' + json_string(self.issue_sub_type), '"authenticity":' + json_string(Authenticity(self.authenticity).name), '"short_sale_threshold":' + json_string(YesNoOrNotAvailable(self.short_sale_threshold).name), '"ipo_flag":' + json_string(YesNoOrNotAvailable(self.ipo_flag).name), '"luld_reference_price_tier":' + json_string(LuldReferencePriceTier(self.luld_reference_price_tier).name), '"etp_flag":' + json_string(YesNoOrNotAvailable(self.etp_flag).name), '"etp_leverage_factor":' + str(self.etp_leverage_factor), '"inverse_indicator":' + json_string(YesNo(self.inverse_indicator).name)]) + '}'
 
 
 @dataclass
@@ -444,7 +444,7 @@ class StockTradingAction:
 
     def to_json(self) -> str:
         """The canonical JSON line (the Rust crate's to_json)."""
-        return '{' + ','.join(['"type":"StockTradingAction"', '"message_type":' + json_string(self.message_type), '"stock_locate":' + str(self.stock_locate), '"tracking_number":' + str(self.tracking_number), '"timestamp":' + str(self.timestamp), '"stock":' + json_string(self.stock), '"trading_state":' + json_string(self.trading_state.name) if isinstance(self.trading_state, enum.Enum) else str(self.trading_state), '"reserved":' + json_string(self.reserved), '"reason":' + json_string(self.reason)]) + '}'
+        return '{' + ','.join(['"type":"StockTradingAction"', '"message_type":' + json_string(self.message_type), '"stock_locate":' + str(self.stock_locate), '"tracking_number":' + str(self.tracking_number), '"timestamp":' + str(self.timestamp), '"stock":' + json_string(self.stock), '"trading_state":' + json_string(TradingState(self.trading_state).name), '"reserved":' + json_string(self.reserved), '"reason":' + json_string(self.reason)]) + '}'
 
 
 @dataclass
@@ -504,7 +504,7 @@ class RegShoRestriction:
 
     def to_json(self) -> str:
         """The canonical JSON line (the Rust crate's to_json)."""
-        return '{' + ','.join(['"type":"RegShoRestriction"', '"message_type":' + json_string(self.message_type), '"stock_locate":' + str(self.stock_locate), '"tracking_number":' + str(self.tracking_number), '"timestamp":' + str(self.timestamp), '"stock":' + json_string(self.stock), '"reg_sho_action":' + json_string(self.reg_sho_action.name) if isinstance(self.reg_sho_action, enum.Enum) else str(self.reg_sho_action)]) + '}'
+        return '{' + ','.join(['"type":"RegShoRestriction"', '"message_type":' + json_string(self.message_type), '"stock_locate":' + str(self.stock_locate), '"tracking_number":' + str(self.tracking_number), '"timestamp":' + str(self.timestamp), '"stock":' + json_string(self.stock), '"reg_sho_action":' + json_string(RegShoAction(self.reg_sho_action).name)]) + '}'
 
 
 @dataclass
@@ -581,7 +581,7 @@ class MarketParticipantPosition:
 
     def to_json(self) -> str:
         """The canonical JSON line (the Rust crate's to_json)."""
-        return '{' + ','.join(['"type":"MarketParticipantPosition"', '"message_type":' + json_string(self.message_type), '"stock_locate":' + str(self.stock_locate), '"tracking_number":' + str(self.tracking_number), '"timestamp":' + str(self.timestamp), '"mpid":' + json_string(self.mpid), '"stock":' + json_string(self.stock), '"primary_market_maker":' + json_string(self.primary_market_maker.name) if isinstance(self.primary_market_maker, enum.Enum) else str(self.primary_market_maker), '"market_maker_mode":' + json_string(self.market_maker_mode.name) if isinstance(self.market_maker_mode, enum.Enum) else str(self.market_maker_mode), '"market_participant_state":' + json_string(self.market_participant_state.name) if isinstance(self.market_participant_state, enum.Enum) else str(self.market_participant_state)]) + '}'
+        return '{' + ','.join(['"type":"MarketParticipantPosition"', '"message_type":' + json_string(self.message_type), '"stock_locate":' + str(self.stock_locate), '"tracking_number":' + str(self.tracking_number), '"timestamp":' + str(self.timestamp), '"mpid":' + json_string(self.mpid), '"stock":' + json_string(self.stock), '"primary_market_maker":' + json_string(YesNo(self.primary_market_maker).name), '"market_maker_mode":' + json_string(MarketMakerMode(self.market_maker_mode).name), '"market_participant_state":' + json_string(MarketParticipantState(self.market_participant_state).name)]) + '}'
 
 
 @dataclass
@@ -694,7 +694,7 @@ class MwcbStatus:
 
     def to_json(self) -> str:
         """The canonical JSON line (the Rust crate's to_json)."""
-        return '{' + ','.join(['"type":"MwcbStatus"', '"message_type":' + json_string(self.message_type), '"stock_locate":' + str(self.stock_locate), '"tracking_number":' + str(self.tracking_number), '"timestamp":' + str(self.timestamp), '"breached_level":' + json_string(self.breached_level.name) if isinstance(self.breached_level, enum.Enum) else str(self.breached_level)]) + '}'
+        return '{' + ','.join(['"type":"MwcbStatus"', '"message_type":' + json_string(self.message_type), '"stock_locate":' + str(self.stock_locate), '"tracking_number":' + str(self.tracking_number), '"timestamp":' + str(self.timestamp), '"breached_level":' + json_string(BreachedLevel(self.breached_level).name)]) + '}'
 
 
 @dataclass
@@ -760,7 +760,7 @@ class IpoQuotingPeriodUpdate:
 
     def to_json(self) -> str:
         """The canonical JSON line (the Rust crate's to_json)."""
-        return '{' + ','.join(['"type":"IpoQuotingPeriodUpdate"', '"message_type":' + json_string(self.message_type), '"stock_locate":' + str(self.stock_locate), '"tracking_number":' + str(self.tracking_number), '"timestamp":' + str(self.timestamp), '"stock":' + json_string(self.stock), '"ipo_quotation_release_time":' + str(self.ipo_quotation_release_time), '"ipo_quotation_release_qualifier":' + json_string(self.ipo_quotation_release_qualifier.name) if isinstance(self.ipo_quotation_release_qualifier, enum.Enum) else str(self.ipo_quotation_release_qualifier), '"ipo_price":' + decimal(self.ipo_price, 4)]) + '}'
+        return '{' + ','.join(['"type":"IpoQuotingPeriodUpdate"', '"message_type":' + json_string(self.message_type), '"stock_locate":' + str(self.stock_locate), '"tracking_number":' + str(self.tracking_number), '"timestamp":' + str(self.timestamp), '"stock":' + json_string(self.stock), '"ipo_quotation_release_time":' + str(self.ipo_quotation_release_time), '"ipo_quotation_release_qualifier":' + json_string(IpoReleaseQualifier(self.ipo_quotation_release_qualifier).name), '"ipo_price":' + decimal(self.ipo_price, 4)]) + '}'
 
 
 @dataclass
@@ -892,7 +892,7 @@ class OperationalHalt:
 
     def to_json(self) -> str:
         """The canonical JSON line (the Rust crate's to_json)."""
-        return '{' + ','.join(['"type":"OperationalHalt"', '"message_type":' + json_string(self.message_type), '"stock_locate":' + str(self.stock_locate), '"tracking_number":' + str(self.tracking_number), '"timestamp":' + str(self.timestamp), '"stock":' + json_string(self.stock), '"market_code":' + json_string(self.market_code.name) if isinstance(self.market_code, enum.Enum) else str(self.market_code), '"operational_halt_action":' + json_string(self.operational_halt_action.name) if isinstance(self.operational_halt_action, enum.Enum) else str(self.operational_halt_action)]) + '}'
+        return '{' + ','.join(['"type":"OperationalHalt"', '"message_type":' + json_string(self.message_type), '"stock_locate":' + str(self.stock_locate), '"tracking_number":' + str(self.tracking_number), '"timestamp":' + str(self.timestamp), '"stock":' + json_string(self.stock), '"market_code":' + json_string(MarketCode(self.market_code).name), '"operational_halt_action":' + json_string(OperationalHaltAction(self.operational_halt_action).name)]) + '}'
 
 
 @dataclass
@@ -961,7 +961,7 @@ class AddOrder:
 
     def to_json(self) -> str:
         """The canonical JSON line (the Rust crate's to_json)."""
-        return '{' + ','.join(['"type":"AddOrder"', '"message_type":' + json_string(self.message_type), '"stock_locate":' + str(self.stock_locate), '"tracking_number":' + str(self.tracking_number), '"timestamp":' + str(self.timestamp), '"order_reference_number":' + '"' + str(self.order_reference_number) + '"', '"buy_sell_indicator":' + json_string(self.buy_sell_indicator.name) if isinstance(self.buy_sell_indicator, enum.Enum) else str(self.buy_sell_indicator), '"shares":' + str(self.shares), '"stock":' + json_string(self.stock), '"price":' + decimal(self.price, 4)]) + '}'
+        return '{' + ','.join(['"type":"AddOrder"', '"message_type":' + json_string(self.message_type), '"stock_locate":' + str(self.stock_locate), '"tracking_number":' + str(self.tracking_number), '"timestamp":' + str(self.timestamp), '"order_reference_number":' + '"' + str(self.order_reference_number) + '"', '"buy_sell_indicator":' + json_string(BuySell(self.buy_sell_indicator).name), '"shares":' + str(self.shares), '"stock":' + json_string(self.stock), '"price":' + decimal(self.price, 4)]) + '}'
 
 
 @dataclass
@@ -1035,7 +1035,7 @@ class AddOrderMpid:
 
     def to_json(self) -> str:
         """The canonical JSON line (the Rust crate's to_json)."""
-        return '{' + ','.join(['"type":"AddOrderMpid"', '"message_type":' + json_string(self.message_type), '"stock_locate":' + str(self.stock_locate), '"tracking_number":' + str(self.tracking_number), '"timestamp":' + str(self.timestamp), '"order_reference_number":' + '"' + str(self.order_reference_number) + '"', '"buy_sell_indicator":' + json_string(self.buy_sell_indicator.name) if isinstance(self.buy_sell_indicator, enum.Enum) else str(self.buy_sell_indicator), '"shares":' + str(self.shares), '"stock":' + json_string(self.stock), '"price":' + decimal(self.price, 4), '"attribution":' + json_string(self.attribution)]) + '}'
+        return '{' + ','.join(['"type":"AddOrderMpid"', '"message_type":' + json_string(self.message_type), '"stock_locate":' + str(self.stock_locate), '"tracking_number":' + str(self.tracking_number), '"timestamp":' + str(self.timestamp), '"order_reference_number":' + '"' + str(self.order_reference_number) + '"', '"buy_sell_indicator":' + json_string(BuySell(self.buy_sell_indicator).name), '"shares":' + str(self.shares), '"stock":' + json_string(self.stock), '"price":' + decimal(self.price, 4), '"attribution":' + json_string(self.attribution)]) + '}'
 
 
 @dataclass
@@ -1160,7 +1160,7 @@ class OrderExecutedWithPrice:
 
     def to_json(self) -> str:
         """The canonical JSON line (the Rust crate's to_json)."""
-        return '{' + ','.join(['"type":"OrderExecutedWithPrice"', '"message_type":' + json_string(self.message_type), '"stock_locate":' + str(self.stock_locate), '"tracking_number":' + str(self.tracking_number), '"timestamp":' + str(self.timestamp), '"order_reference_number":' + '"' + str(self.order_reference_number) + '"', '"executed_shares":' + str(self.executed_shares), '"match_number":' + '"' + str(self.match_number) + '"', '"printable":' + json_string(self.printable.name) if isinstance(self.printable, enum.Enum) else str(self.printable), '"execution_price":' + decimal(self.execution_price, 4)]) + '}'
+        return '{' + ','.join(['"type":"OrderExecutedWithPrice"', '"message_type":' + json_string(self.message_type), '"stock_locate":' + str(self.stock_locate), '"tracking_number":' + str(self.tracking_number), '"timestamp":' + str(self.timestamp), '"order_reference_number":' + '"' + str(self.order_reference_number) + '"', '"executed_shares":' + str(self.executed_shares), '"match_number":' + '"' + str(self.match_number) + '"', '"printable":' + json_string(YesNo(self.printable).name), '"execution_price":' + decimal(self.execution_price, 4)]) + '}'
 
 
 @dataclass
@@ -1400,7 +1400,7 @@ class Trade:
 
     def to_json(self) -> str:
         """The canonical JSON line (the Rust crate's to_json)."""
-        return '{' + ','.join(['"type":"Trade"', '"message_type":' + json_string(self.message_type), '"stock_locate":' + str(self.stock_locate), '"tracking_number":' + str(self.tracking_number), '"timestamp":' + str(self.timestamp), '"order_reference_number":' + '"' + str(self.order_reference_number) + '"', '"buy_sell_indicator":' + json_string(self.buy_sell_indicator.name) if isinstance(self.buy_sell_indicator, enum.Enum) else str(self.buy_sell_indicator), '"shares":' + str(self.shares), '"stock":' + json_string(self.stock), '"price":' + decimal(self.price, 4), '"match_number":' + '"' + str(self.match_number) + '"']) + '}'
+        return '{' + ','.join(['"type":"Trade"', '"message_type":' + json_string(self.message_type), '"stock_locate":' + str(self.stock_locate), '"tracking_number":' + str(self.tracking_number), '"timestamp":' + str(self.timestamp), '"order_reference_number":' + '"' + str(self.order_reference_number) + '"', '"buy_sell_indicator":' + json_string(BuySell(self.buy_sell_indicator).name), '"shares":' + str(self.shares), '"stock":' + json_string(self.stock), '"price":' + decimal(self.price, 4), '"match_number":' + '"' + str(self.match_number) + '"']) + '}'
 
 
 @dataclass
@@ -1469,7 +1469,7 @@ class CrossTrade:
 
     def to_json(self) -> str:
         """The canonical JSON line (the Rust crate's to_json)."""
-        return '{' + ','.join(['"type":"CrossTrade"', '"message_type":' + json_string(self.message_type), '"stock_locate":' + str(self.stock_locate), '"tracking_number":' + str(self.tracking_number), '"timestamp":' + str(self.timestamp), '"shares":' + '"' + str(self.shares) + '"', '"stock":' + json_string(self.stock), '"cross_price":' + decimal(self.cross_price, 4), '"match_number":' + '"' + str(self.match_number) + '"', '"cross_type":' + json_string(self.cross_type.name) if isinstance(self.cross_type, enum.Enum) else str(self.cross_type)]) + '}'
+        return '{' + ','.join(['"type":"CrossTrade"', '"message_type":' + json_string(self.message_type), '"stock_locate":' + str(self.stock_locate), '"tracking_number":' + str(self.tracking_number), '"timestamp":' + str(self.timestamp), '"shares":' + '"' + str(self.shares) + '"', '"stock":' + json_string(self.stock), '"cross_price":' + decimal(self.cross_price, 4), '"match_number":' + '"' + str(self.match_number) + '"', '"cross_type":' + json_string(CrossType(self.cross_type).name)]) + '}'
 
 
 @dataclass
@@ -1608,7 +1608,7 @@ class Noii:
 
     def to_json(self) -> str:
         """The canonical JSON line (the Rust crate's to_json)."""
-        return '{' + ','.join(['"type":"Noii"', '"message_type":' + json_string(self.message_type), '"stock_locate":' + str(self.stock_locate), '"tracking_number":' + str(self.tracking_number), '"timestamp":' + str(self.timestamp), '"paired_shares":' + '"' + str(self.paired_shares) + '"', '"imbalance_shares":' + '"' + str(self.imbalance_shares) + '"', '"imbalance_direction":' + json_string(self.imbalance_direction.name) if isinstance(self.imbalance_direction, enum.Enum) else str(self.imbalance_direction), '"stock":' + json_string(self.stock), '"far_price":' + decimal(self.far_price, 4), '"near_price":' + decimal(self.near_price, 4), '"current_reference_price":' + decimal(self.current_reference_price, 4), '"cross_type":' + json_string(self.cross_type.name) if isinstance(self.cross_type, enum.Enum) else str(self.cross_type), '"price_variation_indicator":' + json_string(self.price_variation_indicator.name) if isinstance(self.price_variation_indicator, enum.Enum) else str(self.price_variation_indicator)]) + '}'
+        return '{' + ','.join(['"type":"Noii"', '"message_type":' + json_string(self.message_type), '"stock_locate":' + str(self.stock_locate), '"tracking_number":' + str(self.tracking_number), '"timestamp":' + str(self.timestamp), '"paired_shares":' + '"' + str(self.paired_shares) + '"', '"imbalance_shares":' + '"' + str(self.imbalance_shares) + '"', '"imbalance_direction":' + json_string(ImbalanceDirection(self.imbalance_direction).name), '"stock":' + json_string(self.stock), '"far_price":' + decimal(self.far_price, 4), '"near_price":' + decimal(self.near_price, 4), '"current_reference_price":' + decimal(self.current_reference_price, 4), '"cross_type":' + json_string(NoiiCrossType(self.cross_type).name), '"price_variation_indicator":' + json_string(PriceVariation(self.price_variation_indicator).name)]) + '}'
 
 
 @dataclass
@@ -1668,7 +1668,7 @@ class Rpii:
 
     def to_json(self) -> str:
         """The canonical JSON line (the Rust crate's to_json)."""
-        return '{' + ','.join(['"type":"Rpii"', '"message_type":' + json_string(self.message_type), '"stock_locate":' + str(self.stock_locate), '"tracking_number":' + str(self.tracking_number), '"timestamp":' + str(self.timestamp), '"stock":' + json_string(self.stock), '"interest_flag":' + json_string(self.interest_flag.name) if isinstance(self.interest_flag, enum.Enum) else str(self.interest_flag)]) + '}'
+        return '{' + ','.join(['"type":"Rpii"', '"message_type":' + json_string(self.message_type), '"stock_locate":' + str(self.stock_locate), '"tracking_number":' + str(self.tracking_number), '"timestamp":' + str(self.timestamp), '"stock":' + json_string(self.stock), '"interest_flag":' + json_string(InterestFlag(self.interest_flag).name)]) + '}'
 
 
 @dataclass
@@ -1746,7 +1746,7 @@ class DirectListingCapitalRaise:
 
     def to_json(self) -> str:
         """The canonical JSON line (the Rust crate's to_json)."""
-        return '{' + ','.join(['"type":"DirectListingCapitalRaise"', '"message_type":' + json_string(self.message_type), '"stock_locate":' + str(self.stock_locate), '"tracking_number":' + str(self.tracking_number), '"timestamp":' + str(self.timestamp), '"stock":' + json_string(self.stock), '"open_eligibility_status":' + json_string(self.open_eligibility_status.name) if isinstance(self.open_eligibility_status, enum.Enum) else str(self.open_eligibility_status), '"minimum_allowable_price":' + decimal(self.minimum_allowable_price, 4), '"maximum_allowable_price":' + decimal(self.maximum_allowable_price, 4), '"near_execution_price":' + decimal(self.near_execution_price, 4), '"near_execution_time":' + '"' + str(self.near_execution_time) + '"', '"lower_price_range_collar":' + decimal(self.lower_price_range_collar, 4), '"upper_price_range_collar":' + decimal(self.upper_price_range_collar, 4)]) + '}'
+        return '{' + ','.join(['"type":"DirectListingCapitalRaise"', '"message_type":' + json_string(self.message_type), '"stock_locate":' + str(self.stock_locate), '"tracking_number":' + str(self.tracking_number), '"timestamp":' + str(self.timestamp), '"stock":' + json_string(self.stock), '"open_eligibility_status":' + json_string(YesNo(self.open_eligibility_status).name), '"minimum_allowable_price":' + decimal(self.minimum_allowable_price, 4), '"maximum_allowable_price":' + decimal(self.maximum_allowable_price, 4), '"near_execution_price":' + decimal(self.near_execution_price, 4), '"near_execution_time":' + '"' + str(self.near_execution_time) + '"', '"lower_price_range_collar":' + decimal(self.lower_price_range_collar, 4), '"upper_price_range_collar":' + decimal(self.upper_price_range_collar, 4)]) + '}'
 
 
 #: Every message class, by type code.
