@@ -1,11 +1,12 @@
-//! The ITCH 5.0 workload of `bench-itch` and of codec-tests' ITCH tests: a deterministic
-//! sample of the busiest message types, written by the generated `rltop-itch50` crate.
+//! The ITCH 5.0 workloads of `bench-itch` and of codec-tests' ITCH tests.
 //!
-//! NASDAQ's sample files are not reachable from this machine (only the package registries
-//! are), so the sample is made here: the twelve types that carry most of a trading day, in
-//! a fixed rotation, with values drawn from their ranges by a seeded generator. It is the
-//! same on every run. Only codes the `itchy` parser knows are drawn, so the same bytes can
-//! be read by both decoders.
+//! * [`ritch`]: RITCH's published sample file (tests/data/ritch), 12 012 real messages of ten
+//!   types, framed by [`frame_by_type`] because its length prefixes are zero.
+//! * [`sample`]: a deterministic sample of the twelve busiest types, written by the generated
+//!   `rltop-itch50` crate, in a fixed rotation, with values drawn from their ranges by a seeded
+//!   generator. It reaches the types RITCH's file lacks (cross trades, imbalances, MWCB
+//!   levels) and any length. Only codes the `itchy` parser knows are drawn, so the same bytes
+//!   can be read by both decoders.
 
 use rltop_itch50 as itch;
 
@@ -184,4 +185,94 @@ pub fn file(messages: &[Vec<u8>]) -> Vec<u8> {
         out.extend_from_slice(m);
     }
     out
+}
+
+/// RITCH's sample file (see tests/data/ritch/README.md for its origin and licence).
+pub const RITCH_FILE: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../tests/data/ritch/ex20101224.TEST_ITCH_50"
+);
+
+/// RITCH's sample, one message a `Vec`, framed by [`frame_by_type`].
+pub fn ritch() -> Result<Vec<Vec<u8>>, String> {
+    let file = std::fs::read(RITCH_FILE).map_err(|e| format!("{RITCH_FILE}: {e}"))?;
+    frame_by_type(&file)
+}
+
+/// Splits a file of ITCH messages, each behind a two-byte prefix, by each message's type code
+/// and the size the schema gives that type.
+///
+/// RITCH's sample writes every prefix as zero, so the prefix cannot frame it. A prefix is
+/// accepted when it is zero or the type's size; any other value, an unknown type code or a
+/// message cut by the end of the file is an error naming the byte.
+pub fn frame_by_type(file: &[u8]) -> Result<Vec<Vec<u8>>, String> {
+    let mut out = Vec::new();
+    let mut pos = 0;
+    while pos < file.len() {
+        let Some(&[hi, lo, code]) = file[pos..].first_chunk::<3>() else {
+            return Err(format!("byte {pos}: the file ends inside a length prefix"));
+        };
+        let size = itch::Message::size_of_type(code).ok_or_else(|| {
+            format!(
+                "byte {}: unknown type code '{}'",
+                pos + 2,
+                char::from(code).escape_default()
+            )
+        })?;
+        let prefix = usize::from(u16::from_be_bytes([hi, lo]));
+        if prefix != 0 && prefix != size {
+            return Err(format!(
+                "byte {pos}: length prefix {prefix}, but type '{}' is {size} bytes",
+                char::from(code)
+            ));
+        }
+        let message = file.get(pos + 2..pos + 2 + size).ok_or_else(|| {
+            format!(
+                "byte {}: type '{}' is {size} bytes, the file ends after {}",
+                pos + 2,
+                char::from(code),
+                file.len() - pos - 2
+            )
+        })?;
+        out.push(message.to_vec());
+        pos += 2 + size;
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::frame_by_type;
+
+    #[test]
+    fn framing_by_type_takes_zero_or_the_size_and_names_the_byte_of_anything_else() {
+        let mut file = vec![0, 0, b'S'];
+        file.extend([0; 11]);
+        file.extend([0, 12, b'S']);
+        file.extend([0; 11]);
+        let got = frame_by_type(&file).unwrap();
+        assert_eq!(got.len(), 2);
+        assert_eq!((got[0].len(), got[1][0]), (12, b'S'));
+
+        let mut wrong = file.clone();
+        wrong[15] = 13;
+        assert_eq!(
+            frame_by_type(&wrong).unwrap_err(),
+            "byte 14: length prefix 13, but type 'S' is 12 bytes"
+        );
+        wrong = file.clone();
+        wrong[16] = b'!';
+        assert_eq!(
+            frame_by_type(&wrong).unwrap_err(),
+            "byte 16: unknown type code '!'"
+        );
+        assert_eq!(
+            frame_by_type(&file[..27]).unwrap_err(),
+            "byte 16: type 'S' is 12 bytes, the file ends after 11"
+        );
+        assert_eq!(
+            frame_by_type(&file[..15]).unwrap_err(),
+            "byte 14: the file ends inside a length prefix"
+        );
+    }
 }

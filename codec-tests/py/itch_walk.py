@@ -1,6 +1,7 @@
 """Walks a file of MoldUDP64 packets (each behind a big-endian u16 length) with the generated
 ITCH package and prints one line a message, as codec-tests/c/itch_walk.c does:
-"SEQ JSON", or "SEQ ERROR KIND OFFSET FIELD VALUE". Usage: python3 itch_walk.py FILE
+"SEQ JSON", or "SEQ ERROR KIND OFFSET FIELD VALUE". Each message it decodes is encoded back from
+its dataclass, and a message whose bytes differ prints "SEQ ENCODED HEX" instead. Usage: python3 itch_walk.py FILE
 (with generated/itch50/python on PYTHONPATH)."""
 
 import sys
@@ -15,12 +16,15 @@ def main(path: str) -> None:
         n = int.from_bytes(data[pos:pos + 2], "big")
         packet = data[pos + 2:pos + 2 + n]
         pos += 2 + n
-        _, messages = itch.packet(packet)
-        for seq, m in messages:
-            if isinstance(m, itch.DecodeError):
-                out.append(f"{seq} ERROR {m.kind} {m.offset} {m.field or '-'} {m.value}")
-            else:
-                out.append(f"{seq} {m.to_json()}")
+        _, blocks = itch.mold_blocks(packet)
+        for seq, offset, block in blocks:
+            try:
+                m = itch.decode(block, offset)
+            except itch.DecodeError as e:
+                out.append(f"{seq} ERROR {e.kind} {e.offset} {e.field or '-'} {e.value}")
+                continue
+            encoded = m.encode()
+            out.append(f"{seq} {m.to_json()}" if encoded == block else f"{seq} ENCODED {encoded.hex()}")
     sys.stdout.write("\n".join(out) + "\n")
 
 

@@ -330,10 +330,176 @@ fn agree(ours: &itch::Message<'_>, them: &itchy::Message) -> Result<(), String> 
                 "level3": m.level3(), level3.raw();
             }
         }
+        (ours, theirs) => return agree_reference_data(ours, theirs),
+    }
+    Ok(())
+}
+
+/// Whether the start-of-day messages (S, R, H) agree field by field, enumerations compared
+/// through itchy's own variants by the specification's codes (the tables below).
+fn agree_reference_data(ours: &itch::Message<'_>, them: &itchy::Body) -> Result<(), String> {
+    use itch::Message as M;
+    use itchy::Body as B;
+    let eq = |what: &str, a: String, b: String| {
+        if a == b {
+            Ok(())
+        } else {
+            Err(format!("{what}: ours {a}, itchy {b}"))
+        }
+    };
+    macro_rules! same {
+        ($($what:literal: $a:expr, $b:expr;)*) => {{
+            $(eq($what, format!("{:?}", $a), format!("{:?}", $b))?;)*
+        }};
+    }
+    let code = |v: Option<u8>| v.map(char::from);
+    let yes_no = |b: bool| Some(if b { 'Y' } else { 'N' });
+    let maybe = |b: Option<bool>| Some(b.map_or(' ', |b| if b { 'Y' } else { 'N' }));
+    match (ours, them) {
+        (M::SystemEvent(m), B::SystemEvent { event }) => same! {
+            "event_code": code(m.event_code().ok().map(|e| e.value())),
+            code_of(*event, &EVENT_CODES);
+        },
+        (
+            M::StockTradingAction(m),
+            B::TradingAction {
+                stock,
+                trading_state,
+                reason,
+            },
+        ) => same! {
+            "stock": m.stock(), stock.trim_end_matches(' ');
+            "trading_state": code(m.trading_state().ok().map(|e| e.value())),
+                code_of(*trading_state, &TRADING_STATES);
+            "reason": m.reason(), reason.trim_end_matches(' ');
+        },
+        (M::StockDirectory(m), B::StockDirectory(d)) => same! {
+            "stock": m.stock(), d.stock.trim_end_matches(' ');
+            "market_category": code(m.market_category().ok().map(|e| e.value())),
+                code_of(d.market_category, &MARKET_CATEGORIES);
+            "financial_status": code(m.financial_status().ok().map(|e| e.value())),
+                code_of(d.financial_status, &FINANCIAL_STATUSES);
+            "round_lot_size": m.round_lot_size(), d.round_lot_size;
+            "round_lots_only": code(m.round_lots_only().ok().map(|e| e.value())),
+                yes_no(d.round_lots_only);
+            "issue_classification": code(m.issue_classification().ok().map(|e| e.value())),
+                code_of(d.issue_classification, &ISSUE_CLASSIFICATIONS);
+            "issue_sub_type": Some(format!("{:<2}", m.issue_sub_type())),
+                ISSUE_SUB_TYPES.iter().find(|(_, v)| *v == d.issue_subtype).map(|(c, _)| c.to_string());
+            "authenticity": code(m.authenticity().ok().map(|e| e.value())),
+                Some(if d.authenticity { 'P' } else { 'T' });
+            "short_sale_threshold": code(m.short_sale_threshold().ok().map(|e| e.value())),
+                maybe(d.short_sale_threshold);
+            "ipo_flag": code(m.ipo_flag().ok().map(|e| e.value())), maybe(d.ipo_flag);
+            "luld_reference_price_tier": code(m.luld_reference_price_tier().ok().map(|e| e.value())),
+                code_of(d.luld_ref_price_tier, &LULD_TIERS);
+            // itchy reads 'M' as Some(true) too; RITCH's sample has none.
+            "etp_flag": code(m.etp_flag().ok().map(|e| e.value())), maybe(d.etp_flag);
+            "etp_leverage_factor": m.etp_leverage_factor(), d.etp_leverage_factor;
+            "inverse_indicator": code(m.inverse_indicator().ok().map(|e| e.value())),
+                yes_no(d.inverse_indicator);
+        },
         (ours, theirs) => return Err(format!("{} read by itchy as {theirs:?}", ours.name())),
     }
     Ok(())
 }
+
+/// The specification's code for one of itchy's variants, from a table below.
+fn code_of<T: PartialEq + Copy>(v: T, table: &[(u8, T)]) -> Option<char> {
+    table
+        .iter()
+        .find(|(_, t)| *t == v)
+        .map(|(c, _)| char::from(*c))
+}
+
+/// The codes of ITCH 5.0's specification (section 4), against itchy's variants.
+const EVENT_CODES: [(u8, itchy::EventCode); 6] = {
+    use itchy::EventCode as E;
+    [
+        (b'O', E::StartOfMessages),
+        (b'S', E::StartOfSystemHours),
+        (b'Q', E::StartOfMarketHours),
+        (b'M', E::EndOfMarketHours),
+        (b'E', E::EndOfSystemHours),
+        (b'C', E::EndOfMessages),
+    ]
+};
+const TRADING_STATES: [(u8, itchy::TradingState); 4] = {
+    use itchy::TradingState as T;
+    [
+        (b'H', T::Halted),
+        (b'P', T::Paused),
+        (b'Q', T::QuotationOnly),
+        (b'T', T::Trading),
+    ]
+};
+const MARKET_CATEGORIES: [(u8, itchy::MarketCategory); 9] = {
+    use itchy::MarketCategory as M;
+    [
+        (b'Q', M::NasdaqGlobalSelect),
+        (b'G', M::NasdaqGlobalMarket),
+        (b'S', M::NasdaqCapitalMarket),
+        (b'N', M::Nyse),
+        (b'A', M::NyseMkt),
+        (b'P', M::NyseArca),
+        (b'Z', M::BatsZExchange),
+        (b'V', M::InvestorsExchange),
+        (b' ', M::Unavailable),
+    ]
+};
+const FINANCIAL_STATUSES: [(u8, itchy::FinancialStatus); 11] = {
+    use itchy::FinancialStatus as F;
+    [
+        (b'N', F::Normal),
+        (b'D', F::Deficient),
+        (b'E', F::Delinquent),
+        (b'Q', F::Bankrupt),
+        (b'S', F::Suspended),
+        (b'G', F::DeficientBankrupt),
+        (b'H', F::DeficientDelinquent),
+        (b'J', F::DelinquentBankrupt),
+        (b'K', F::DeficientDelinquentBankrupt),
+        (b'C', F::EtpSuspended),
+        (b' ', F::Unavailable),
+    ]
+};
+const ISSUE_CLASSIFICATIONS: [(u8, itchy::IssueClassification); 16] = {
+    use itchy::IssueClassification as I;
+    [
+        (b'A', I::AmericanDepositaryShare),
+        (b'B', I::Bond),
+        (b'C', I::CommonStock),
+        (b'F', I::DepositoryReceipt),
+        (b'I', I::A144),
+        (b'L', I::LimitedPartnership),
+        (b'N', I::Notes),
+        (b'O', I::OrdinaryShare),
+        (b'P', I::PreferredStock),
+        (b'Q', I::OtherSecurities),
+        (b'R', I::Right),
+        (b'S', I::SharesOfBeneficialInterest),
+        (b'T', I::ConvertibleDebenture),
+        (b'U', I::Unit),
+        (b'V', I::UnitsPerBenifInt),
+        (b'W', I::Warrant),
+    ]
+};
+const LULD_TIERS: [(u8, itchy::LuldRefPriceTier); 3] = {
+    use itchy::LuldRefPriceTier as L;
+    [(b' ', L::Na), (b'1', L::Tier1), (b'2', L::Tier2)]
+};
+/// The sub-types RITCH's sample uses, and a few beside them (the table has ~60).
+const ISSUE_SUB_TYPES: [(&str, itchy::IssueSubType); 6] = {
+    use itchy::IssueSubType as S;
+    [
+        ("A ", S::PreferredTrustSecurities),
+        ("C ", S::CommonShares),
+        ("E ", S::ETFPortfolioDepositaryReceipt),
+        ("I ", S::ETFIndexFundShares),
+        ("Z ", S::NotApplicable),
+        ("RT", S::REIT),
+    ]
+};
 
 /// itchy's cross type as the specification's code.
 fn cross(c: itchy::CrossType) -> u8 {
@@ -437,6 +603,19 @@ fn damaged_session(who: &str) -> (std::path::PathBuf, Vec<String>) {
     messages[24][0] = b'z';
     messages[36].pop();
     messages[48].push(b' ');
+    let (input, expected) = session_file(who, &messages);
+    let errors: Vec<_> = expected.iter().filter(|l| l.contains(" ERROR ")).collect();
+    assert_eq!(errors.len(), 5, "{errors:?}");
+    assert!(
+        errors[0].ends_with("ERROR BadEnum 41 AddOrder.buy_sell_indicator 88"),
+        "{errors:?}"
+    );
+    (input, expected)
+}
+
+/// `messages` in MoldUDP64 packets within a 1 500-byte MTU, written to a file (each packet
+/// behind a u16 length) in a directory of `who`'s own, and the Rust crate's line for each.
+fn session_file(who: &str, messages: &[Vec<u8>]) -> (std::path::PathBuf, Vec<String>) {
     let mut writer = moldudp64::Writer::new("CTEST", 100);
     let mut file = Vec::new();
     let mut expected = Vec::new();
@@ -446,7 +625,7 @@ fn damaged_session(who: &str) -> (std::path::PathBuf, Vec<String>) {
         file.extend_from_slice(&(packet.len() as u16).to_be_bytes());
         file.extend_from_slice(&packet);
     };
-    for m in &messages {
+    for m in messages {
         if writer.len() + 2 + m.len() > 1_472 {
             flush(writer.finish(), &mut file);
         }
@@ -458,12 +637,7 @@ fn damaged_session(who: &str) -> (std::path::PathBuf, Vec<String>) {
     std::fs::create_dir_all(&dir).unwrap();
     let input = dir.join("packets.bin");
     std::fs::write(&input, &file).unwrap();
-    let errors: Vec<_> = expected.iter().filter(|l| l.contains(" ERROR ")).collect();
-    assert_eq!(errors.len(), 5, "{errors:?}");
-    assert!(
-        errors[0].ends_with("ERROR BadEnum 41 AddOrder.buy_sell_indicator 88"),
-        "{errors:?}"
-    );
+    assert_eq!(expected.len(), messages.len());
     (input, expected)
 }
 
@@ -493,6 +667,11 @@ fn same_lines(who: &str, out: std::process::Output, expected: &[String]) {
 #[test]
 fn c_and_rust_walk_the_same_packets_to_the_same_lines() {
     let (input, expected) = damaged_session("c");
+    same_lines("C", c_walk(&input), &expected);
+}
+
+/// `codec-tests/c/itch_walk.c` on `input`, built beside it with gcc and the sanitizers.
+fn c_walk(input: &std::path::Path) -> std::process::Output {
     let exe = input.with_file_name("itch_walk");
     let built = std::process::Command::new("gcc")
         .args(["-std=c11", "-Wall", "-Wextra", "-Werror", "-pedantic", "-g"])
@@ -505,26 +684,18 @@ fn c_and_rust_walk_the_same_packets_to_the_same_lines() {
         .status()
         .expect("gcc runs");
     assert!(built.success(), "gcc failed on the generated header");
-    let out = std::process::Command::new(&exe)
-        .arg(&input)
+    std::process::Command::new(&exe)
+        .arg(input)
         .output()
-        .unwrap();
-    same_lines("C", out, &expected);
+        .unwrap()
 }
 
 /// The generated Python package (`generated/itch50/python`, standard library only) walks the
-/// same packets to the same lines.
+/// same packets to the same lines, and encodes every message it decodes back to its bytes.
 #[test]
 fn python_and_rust_walk_the_same_packets_to_the_same_lines() {
     let (input, expected) = damaged_session("python");
-    let out = std::process::Command::new("python3")
-        .arg(repo().join("codec-tests/py/itch_walk.py"))
-        .arg(&input)
-        .env("PYTHONPATH", repo().join("generated/itch50/python"))
-        .env("PYTHONDONTWRITEBYTECODE", "1")
-        .output()
-        .expect("python3 runs");
-    same_lines("Python", out, &expected);
+    same_lines("Python", python_walk(&input), &expected);
     // Encoding refuses what a field cannot hold, naming it.
     let out = std::process::Command::new("python3")
         .args(["-c", "import itch\ntry:\n    itch.AddOrder(timestamp=1 << 48).encode()\nexcept ValueError as e:\n    print(e)"])
@@ -536,6 +707,73 @@ fn python_and_rust_walk_the_same_packets_to_the_same_lines() {
         String::from_utf8_lossy(&out.stdout).trim(),
         "timestamp: 281474976710656 does not fit a 48-bit unsigned integer (0 to 281474976710655)"
     );
+}
+
+/// `codec-tests/py/itch_walk.py` on `input`.
+fn python_walk(input: &std::path::Path) -> std::process::Output {
+    std::process::Command::new("python3")
+        .arg(repo().join("codec-tests/py/itch_walk.py"))
+        .arg(input)
+        .env("PYTHONPATH", repo().join("generated/itch50/python"))
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .output()
+        .expect("python3 runs")
+}
+
+/// RITCH's published counts per type for its sample (its `inst/tinytest/test_read_functions.R`).
+const RITCH_COUNTS: [(u8, usize); 10] = [
+    (b'S', 6),
+    (b'R', 3),
+    (b'H', 3),
+    (b'A', 4_997),
+    (b'F', 3),
+    (b'E', 198),
+    (b'X', 45),
+    (b'D', 1_745),
+    (b'U', 12),
+    (b'P', 5_000),
+];
+
+/// RITCH's sample (tests/data/ritch) decodes whole with the generated crate, to the counts
+/// per type RITCH publishes, and none of the other thirteen types.
+#[test]
+fn ritch_s_sample_decodes_to_ritch_s_published_counts_per_type() {
+    let messages = rltop_bench::itch::ritch().unwrap();
+    let mut counts = std::collections::BTreeMap::<u8, usize>::new();
+    for (i, bytes) in messages.iter().enumerate() {
+        let m = itch::Message::decode(bytes).unwrap_or_else(|e| panic!("message {i}: {e}"));
+        *counts.entry(m.type_code()).or_default() += 1;
+    }
+    let expected: std::collections::BTreeMap<u8, usize> = RITCH_COUNTS.into_iter().collect();
+    assert_eq!(counts, expected);
+    assert_eq!(messages.len(), 12_012);
+}
+
+/// The generated Rust, C and Python read RITCH's sample, sent as a MoldUDP64 session, to the
+/// same canonical JSON line by line, and Python encodes each message back to its bytes.
+#[test]
+fn rust_c_and_python_read_ritch_s_sample_to_the_same_lines() {
+    let messages = rltop_bench::itch::ritch().unwrap();
+    let (input, expected) = session_file("ritch", &messages);
+    assert!(expected.iter().all(|l| !l.contains(" ERROR ")));
+    same_lines("C", c_walk(&input), &expected);
+    same_lines("Python", python_walk(&input), &expected);
+}
+
+/// itchy (an independent nom parser) reads RITCH's sample, given the lengths its prefixes
+/// lack, field by field as the generated crate does.
+#[test]
+fn itchy_agrees_field_by_field_on_ritch_s_sample() {
+    let messages = rltop_bench::itch::ritch().unwrap();
+    let file = rltop_bench::itch::file(&messages);
+    let theirs: Vec<itchy::Message> = itchy::MessageStream::from_reader(&file[..])
+        .collect::<Result<_, _>>()
+        .expect("itchy reads the whole sample");
+    assert_eq!(theirs.len(), messages.len());
+    for (i, (bytes, them)) in messages.iter().zip(&theirs).enumerate() {
+        let ours = itch::Message::decode(bytes).unwrap_or_else(|e| panic!("message {i}: {e}"));
+        agree(&ours, them).unwrap_or_else(|e| panic!("message {i} ({}): {e}", ours.name()));
+    }
 }
 
 /// The same schema expanded at compile time by `include_schema!`.
