@@ -1,9 +1,12 @@
-//! `cargo xtask bench itch [--messages N] [--rounds R] [--json]`: the Rust crate generated
-//! from schema/examples/itch50.rlt against `itchy` (an independent nom ITCH 5.0 parser, from
-//! crates.io), on the same bytes, in the same run, in messages a second.
+//! `cargo xtask bench itch [--sample ritch|synthetic] [--messages N] [--rounds R] [--json]`:
+//! the Rust crate generated from schema/examples/itch50.rlt against `itchy` (an independent
+//! nom ITCH 5.0 parser, from crates.io), on the same bytes, in the same run, in messages a
+//! second.
 //!
-//! The bytes: [`rltop_bench::itch::sample`] in NASDAQ's file format (each message behind a
-//! big-endian u16 length), held in memory, so neither side reads a disk. The work, the same
+//! The bytes: RITCH's published sample ([`rltop_bench::itch::ritch`], 12 012 messages, the
+//! default) repeated to `--messages`, or [`rltop_bench::itch::sample`] (the twelve busiest
+//! types in rotation), in NASDAQ's file format (each message behind a big-endian u16
+//! length), held in memory, so neither side reads a disk. The work, the same
 //! for both: walk the file, decode every message, and fold its timestamp, stock locate and
 //! one type-specific field into a checksum, which both sides must agree on (so neither can
 //! skip a message or a field).
@@ -36,7 +39,10 @@ use rltop_itch50 as gen;
 #[derive(clap::Parser)]
 #[command(name = "bench-itch", about)]
 struct Args {
-    /// Messages in the sample.
+    /// Which messages: RITCH's sample, repeated, or the synthetic rotation of twelve types.
+    #[arg(long, value_enum, default_value_t = Sample::Ritch)]
+    sample: Sample,
+    /// Messages decoded per round.
     #[arg(long, default_value_t = 2_000_000, value_parser = clap::value_parser!(u64).range(1_000..))]
     messages: u64,
     /// Rounds per decoder.
@@ -48,6 +54,28 @@ struct Args {
     /// One JSON object on stdout instead of the table.
     #[arg(long)]
     json: bool,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum Sample {
+    Ritch,
+    Synthetic,
+}
+
+impl Sample {
+    fn messages(self, count: usize) -> Result<Vec<Vec<u8>>, String> {
+        Ok(match self {
+            Sample::Ritch => itch::ritch()?.into_iter().cycle().take(count).collect(),
+            Sample::Synthetic => itch::sample(count),
+        })
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Sample::Ritch => "RITCH's sample, repeated",
+            Sample::Synthetic => "the synthetic twelve-type sample",
+        }
+    }
 }
 
 /// The target: the generated decoder at least this many times itchy's rate.
@@ -209,7 +237,7 @@ fn figures(mut rates: Vec<f64>) -> Figures {
 }
 
 fn run(args: &Args) -> Result<(), String> {
-    let messages = itch::sample(args.messages as usize);
+    let messages = args.sample.messages(args.messages as usize)?;
     let file = itch::file(&messages);
     let expected = generated(&file)?;
     for (who, got) in [
@@ -245,6 +273,7 @@ fn run(args: &Args) -> Result<(), String> {
         println!(
             "{}",
             serde_json::json!({
+                "sample": args.sample.name(),
                 "messages": args.messages,
                 "bytes": file.len(),
                 "rounds": args.rounds,
@@ -264,8 +293,9 @@ fn run(args: &Args) -> Result<(), String> {
         return Ok(());
     }
     println!(
-        "ITCH 5.0, {} messages ({} bytes, NASDAQ file format, in memory), best of {} rounds\n",
+        "ITCH 5.0, {} messages of {} ({} bytes, NASDAQ file format, in memory), best of {} rounds\n",
         args.messages,
+        args.sample.name(),
         file.len(),
         args.rounds
     );

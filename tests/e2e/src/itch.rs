@@ -1,4 +1,5 @@
-//! ITCH 5.0 over MoldUDP64 in a capture: the sample of `bench/src/itch.rs` packed into
+//! ITCH 5.0 over MoldUDP64 in a capture: RITCH's published sample, then the synthetic sample
+//! of `bench/src/itch.rs` (for the types RITCH's lacks), packed into
 //! MTU-sized MoldUDP64 packets, written as a pcap, read back through `rltop-capture`, walked
 //! with the generated crate's `packet()`, and dissected by tshark's own MoldUDP64 dissector,
 //! which must agree packet by packet and block by block.
@@ -124,7 +125,8 @@ fn tshark_walk(pcap: &Path) -> Result<Vec<Walked>, String> {
 
 /// The check: our walk of the capture and tshark's agree, packet by packet.
 pub fn moldudp64_pcap(dir: &Path) -> Result<String, String> {
-    let messages = rltop_bench::itch::sample(20_000);
+    let mut messages = rltop_bench::itch::ritch()?;
+    messages.extend(rltop_bench::itch::sample(8_000));
     let pcap = dir.join("itch50-moldudp64.pcap");
     let ours = write_and_walk(&pcap, &messages)?;
     let theirs = tshark_walk(&pcap)?;
