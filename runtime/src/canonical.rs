@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 
+use crate::json_read::{canonical_decimal, range};
 use crate::{Field, FieldKind, MessageType, Protocol};
 use serde_json::{Map, Value};
 
@@ -199,22 +200,6 @@ fn write(buf: &mut [u8], f: &Field, v: i128) {
     buf[f.offset..f.offset + f.size].copy_from_slice(&(v as u128).to_le_bytes()[..f.size]);
 }
 
-/// A 64-bit value's decimal string in the canonical form: `0`, or an optional `-` and
-/// digits not starting with 0 (so no `+`, leading zeros, `-0`, spaces or exponent).
-fn canonical_decimal(s: &str) -> Option<i128> {
-    let digits = s.strip_prefix('-').unwrap_or(s);
-    let canonical = match digits.as_bytes() {
-        [b'0'] => digits.len() == s.len(),
-        [b'1'..=b'9', rest @ ..] => rest.iter().all(u8::is_ascii_digit),
-        _ => false,
-    };
-    // At most 20 digits: parsing cannot overflow an i128.
-    if !canonical || digits.len() > 20 {
-        return None;
-    }
-    s.parse().ok()
-}
-
 fn int_from_json(v: &Value, f: &Field, signed: bool) -> Result<i128, String> {
     let n: i128 = if f.size == 8 {
         let s = v.as_str().ok_or_else(|| {
@@ -234,12 +219,7 @@ fn int_from_json(v: &Value, f: &Field, signed: bool) -> Result<i128, String> {
             .map(i128::from)
             .ok_or_else(|| format!("{}: expected an integer number, got {v}", f.name))?
     };
-    let bits = 8 * f.size as u32;
-    let (min, max) = if signed {
-        (-(1i128 << (bits - 1)), (1i128 << (bits - 1)) - 1)
-    } else {
-        (0, (1i128 << bits) - 1)
-    };
+    let (min, max) = range(8 * f.size as u32, signed);
     if n < min || n > max {
         return Err(format!("{}: {n} is outside {min}..={max}", f.name));
     }

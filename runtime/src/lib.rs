@@ -18,6 +18,8 @@ pub mod canonical;
 pub mod crc;
 mod error;
 pub mod fixed;
+#[cfg(feature = "json")]
+pub mod json_read;
 mod json_text;
 pub mod le;
 pub mod moldudp64;
@@ -34,6 +36,9 @@ pub use json_text::{push_decimal, push_json_string};
 /// shares its name with the [`Message`] trait it implements, as serde's derives do.
 #[cfg(feature = "derive")]
 pub use rltop_derive::{include_schema, Message};
+/// The JSON values the generated `from_json` reads (feature `json`).
+#[cfg(feature = "json")]
+pub use serde_json;
 pub use text::{alpha_str, ascii_str, set_alpha, set_ascii, valid_alpha, valid_ascii};
 pub use wire_int::OutOfRange;
 

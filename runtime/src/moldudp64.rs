@@ -111,6 +111,16 @@ pub enum FrameError {
     },
 }
 
+impl FrameError {
+    /// The byte where the framing goes wrong, from the datagram's start.
+    pub fn offset(&self) -> usize {
+        match *self {
+            FrameError::ShortHeader { .. } => 0,
+            FrameError::Truncated { offset, .. } | FrameError::Trailing { offset, .. } => offset,
+        }
+    }
+}
+
 impl fmt::Display for FrameError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
@@ -487,6 +497,12 @@ mod tests {
                 bytes: 1
             }))
         );
+        let offsets = [
+            FrameError::ShortHeader { length: 19 }.offset(),
+            got[1].unwrap_err().offset(),
+            last.unwrap().unwrap_err().offset(),
+        ];
+        assert_eq!(offsets, [0, 24, 29]);
         assert_eq!(
             FrameError::Trailing {
                 offset: 29,
