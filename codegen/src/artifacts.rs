@@ -90,7 +90,7 @@ pub fn artifacts(model: &Model, outputs: &Outputs) -> Result<BTreeMap<PathBuf, S
     if let Some(krate) = &outputs.rust {
         files.insert(
             krate.dir.join("Cargo.toml"),
-            cargo_toml(&model.schema.protocol.name, banner, krate),
+            cargo_toml(&model.schema.protocol.name, banner, krate, ""),
         );
         files.insert(
             krate.dir.join("src/lib.rs"),
@@ -114,28 +114,18 @@ pub fn artifacts(model: &Model, outputs: &Outputs) -> Result<BTreeMap<PathBuf, S
 }
 
 /// Every file `outputs` asks for, whatever the protocol's shape: RLTOP's shape through
-/// [`artifacts()`], any other through the backends that take it (the Rust crate, the C header
-/// and the Python package; the vectors do not yet, and asking for them says so).
+/// [`artifacts()`], any other through the backends for other protocols, each of which says
+/// what it cannot take.
 pub fn artifacts_of(laid: &Laid, outputs: &Outputs) -> Result<BTreeMap<PathBuf, String>, String> {
     if let Some(model) = laid.model() {
         return artifacts(&model, outputs);
     }
     let p = &laid.schema.protocol;
-    if outputs.vectors.is_some() {
-        let reasons = laid.schema.framed().err().unwrap_or_default();
-        return Err(format!(
-            "the conformance vectors cannot be generated for `{}` yet: this version emits them \
-             for protocols shaped as RLTOP only, and it is not ({}); its Rust crate, C header \
-             and Python package can be",
-            p.name,
-            reasons.join("; ")
-        ));
-    }
     let mut files = BTreeMap::new();
     if let Some(krate) = &outputs.rust {
         files.insert(
             krate.dir.join("Cargo.toml"),
-            cargo_toml(&p.name, &outputs.banner, krate),
+            cargo_toml(&p.name, &outputs.banner, krate, JSON_FEATURE),
         );
         files.insert(
             krate.dir.join("src/lib.rs"),
@@ -153,11 +143,20 @@ pub fn artifacts_of(laid: &Laid, outputs: &Outputs) -> Result<BTreeMap<PathBuf, 
             files.insert(dir.join(name), text);
         }
     }
+    if let Some(dir) = &outputs.vectors {
+        for (name, text) in crate::vectors::general::build(laid)? {
+            files.insert(dir.join(name), text);
+        }
+    }
     Ok(files)
 }
 
-/// The generated crate's manifest.
-fn cargo_toml(protocol: &str, banner: &Banner, krate: &RustCrate) -> String {
+/// The features of a crate for a protocol not of RLTOP's shape: `from_json` and
+/// `encode_json` need the runtime's JSON reader.
+const JSON_FEATURE: &str = "\n[features]\n# `from_json` and `encode_json`: messages from their canonical JSON.\njson = [\"rltop-runtime/json\"]\n";
+
+/// The generated crate's manifest, `features` (a TOML table, or nothing) at its end.
+fn cargo_toml(protocol: &str, banner: &Banner, krate: &RustCrate, features: &str) -> String {
     let description = krate
         .description
         .clone()
@@ -171,12 +170,12 @@ fn cargo_toml(protocol: &str, banner: &Banner, krate: &RustCrate) -> String {
     if krate.workspace {
         format!(
             "{head}version.workspace = true\nedition.workspace = true\nrust-version.workspace = true\n\
-             license.workspace = true\n\n[dependencies]\nrltop-runtime.workspace = true\n"
+             license.workspace = true\n\n[dependencies]\nrltop-runtime.workspace = true\n{features}"
         )
     } else {
         format!(
             "{head}version = \"0.1.0\"\nedition = \"2021\"\nrust-version = \"{}\"\n\n\
-             [dependencies]\nrltop-runtime = \"{}\"\n",
+             [dependencies]\nrltop-runtime = \"{}\"\n{features}",
             env!("CARGO_PKG_RUST_VERSION"),
             env!("CARGO_PKG_VERSION")
         )

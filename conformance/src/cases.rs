@@ -116,10 +116,22 @@ pub fn load(vectors: &Vectors) -> Result<Vec<Case>, String> {
         for c in cases_of(&file, name)? {
             let id = str_of(c, "name", name)?;
             let hex = str_of(c, "hex", name)?;
+            // A protocol whose datagrams frame their messages (MoldUDP64) gives the message
+            // framed, and the results with the framing's sequence numbers.
+            let datagram = c
+                .get("datagram")
+                .map_or(Ok(hex), |_| str_of(c, "datagram", name))?;
+            let expect = match c.get("expect") {
+                Some(e) => e
+                    .as_array()
+                    .cloned()
+                    .ok_or_else(|| format!("{name}: {id}'s \"expect\" is not a list"))?,
+                None => vec![json!({ "message": c["json"] })],
+            };
             cases.push(Case {
                 name: format!("decode/{id}"),
-                request: json!({ "op": "decode", "hex": hex }),
-                expect: Expect::Results(vec![json!({ "message": c["json"] })]),
+                request: json!({ "op": "decode", "hex": datagram }),
+                expect: Expect::Results(expect),
             });
             cases.push(Case {
                 name: format!("encode/{id}"),

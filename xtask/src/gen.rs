@@ -38,7 +38,8 @@ pub fn artifacts() -> Result<BTreeMap<PathBuf, String>, String> {
 }
 
 /// Example protocols generated into the workspace: schema, crate directory, package name,
-/// C header (beside the crate, in `c/`; the Python package in `python/`).
+/// C header (beside the crate, in `c/`; the Python package in `python/`, the conformance
+/// vectors in `vectors/`).
 pub const EXAMPLES: [(&str, &str, &str, &str); 1] = [(
     "schema/examples/itch50.rlt",
     "generated/itch50/rust",
@@ -69,6 +70,7 @@ fn example(
     });
     outputs.c = Some(PathBuf::from(dir).with_file_name("c").join(c_header));
     outputs.python = Some(PathBuf::from(dir).with_file_name("python"));
+    outputs.vectors = Some(PathBuf::from(dir).with_file_name("vectors"));
     rltop_codegen::artifacts_of(&laid, &outputs)
 }
 

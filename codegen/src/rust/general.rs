@@ -38,6 +38,9 @@ pub fn lib_rs(laid: &Laid, banner: &Banner, form: Form) -> Result<String, String
         ),
     };
     tokens.extend(items(laid)?);
+    if form == Form::Crate {
+        tokens.extend(super::from_json::items(laid));
+    }
     let file: syn::File =
         syn::parse2(tokens).map_err(|e| format!("generated Rust does not parse: {e}"))?;
     Ok(format!(

@@ -2,6 +2,7 @@
 //! accessors, a `Message<'a>` dispatch enum and a datagram iterator, all on top of
 //! `rltop_runtime`. No `unsafe` is emitted.
 
+mod from_json;
 pub mod general;
 mod names;
 pub mod record;

@@ -7675,3 +7675,1281 @@ pub fn packet(
         });
     Ok((packet.header, blocks))
 }
+#[cfg(feature = "json")]
+impl SystemEvent {
+    /// The message from its canonical JSON (conformance/README.md): every field
+    /// present and no other key, each value checked against its field's type.
+    pub fn from_json(
+        json: &::rltop_runtime::serde_json::Value,
+    ) -> ::core::result::Result<Self, ::rltop_runtime::json_read::JsonError> {
+        let o = ::rltop_runtime::json_read::Object::new(
+            json,
+            "SystemEvent",
+            &[
+                "message_type",
+                "stock_locate",
+                "tracking_number",
+                "timestamp",
+                "event_code",
+            ],
+        )?;
+        let mut m = Self::new();
+        o.type_code("message_type", Self::TYPE_CODE, true)?;
+        m.set_stock_locate(o.int("stock_locate", 16, false)? as u16);
+        m.set_tracking_number(o.int("tracking_number", 16, false)? as u16);
+        o.set("timestamp", m.set_timestamp(o.int("timestamp", 48, false)? as u64))?;
+        m.set_event_code(
+            match o.name("event_code")? {
+                "StartOfMessages" => SystemEventCode::StartOfMessages,
+                "StartOfSystemHours" => SystemEventCode::StartOfSystemHours,
+                "StartOfMarketHours" => SystemEventCode::StartOfMarketHours,
+                "EndOfMarketHours" => SystemEventCode::EndOfMarketHours,
+                "EndOfSystemHours" => SystemEventCode::EndOfSystemHours,
+                "EndOfMessages" => SystemEventCode::EndOfMessages,
+                other => {
+                    return Err(o.not_a_variant("event_code", other, "SystemEventCode"));
+                }
+            },
+        );
+        Ok(m)
+    }
+}
+#[cfg(feature = "json")]
+impl StockDirectory {
+    /// The message from its canonical JSON (conformance/README.md): every field
+    /// present and no other key, each value checked against its field's type.
+    pub fn from_json(
+        json: &::rltop_runtime::serde_json::Value,
+    ) -> ::core::result::Result<Self, ::rltop_runtime::json_read::JsonError> {
+        let o = ::rltop_runtime::json_read::Object::new(
+            json,
+            "StockDirectory",
+            &[
+                "message_type",
+                "stock_locate",
+                "tracking_number",
+                "timestamp",
+                "stock",
+                "market_category",
+                "financial_status",
+                "round_lot_size",
+                "round_lots_only",
+                "issue_classification",
+                "issue_sub_type",
+                "authenticity",
+                "short_sale_threshold",
+                "ipo_flag",
+                "luld_reference_price_tier",
+                "etp_flag",
+                "etp_leverage_factor",
+                "inverse_indicator",
+            ],
+        )?;
+        let mut m = Self::new();
+        o.type_code("message_type", Self::TYPE_CODE, true)?;
+        m.set_stock_locate(o.int("stock_locate", 16, false)? as u16);
+        m.set_tracking_number(o.int("tracking_number", 16, false)? as u16);
+        o.set("timestamp", m.set_timestamp(o.int("timestamp", 48, false)? as u64))?;
+        o.set("stock", m.set_stock(o.text("stock")?))?;
+        m.set_market_category(
+            match o.name("market_category")? {
+                "NasdaqGlobalSelectMarket" => MarketCategory::NasdaqGlobalSelectMarket,
+                "NasdaqGlobalMarket" => MarketCategory::NasdaqGlobalMarket,
+                "NasdaqCapitalMarket" => MarketCategory::NasdaqCapitalMarket,
+                "Nyse" => MarketCategory::Nyse,
+                "NyseAmerican" => MarketCategory::NyseAmerican,
+                "NyseArca" => MarketCategory::NyseArca,
+                "BatsZExchange" => MarketCategory::BatsZExchange,
+                "InvestorsExchange" => MarketCategory::InvestorsExchange,
+                "NotAvailable" => MarketCategory::NotAvailable,
+                other => {
+                    return Err(
+                        o.not_a_variant("market_category", other, "MarketCategory"),
+                    );
+                }
+            },
+        );
+        m.set_financial_status(
+            match o.name("financial_status")? {
+                "Deficient" => FinancialStatus::Deficient,
+                "Delinquent" => FinancialStatus::Delinquent,
+                "Bankrupt" => FinancialStatus::Bankrupt,
+                "Suspended" => FinancialStatus::Suspended,
+                "DeficientAndBankrupt" => FinancialStatus::DeficientAndBankrupt,
+                "DeficientAndDelinquent" => FinancialStatus::DeficientAndDelinquent,
+                "DelinquentAndBankrupt" => FinancialStatus::DelinquentAndBankrupt,
+                "DeficientDelinquentAndBankrupt" => {
+                    FinancialStatus::DeficientDelinquentAndBankrupt
+                }
+                "CreationsRedemptionsSuspended" => {
+                    FinancialStatus::CreationsRedemptionsSuspended
+                }
+                "Normal" => FinancialStatus::Normal,
+                "NotAvailable" => FinancialStatus::NotAvailable,
+                other => {
+                    return Err(
+                        o.not_a_variant("financial_status", other, "FinancialStatus"),
+                    );
+                }
+            },
+        );
+        m.set_round_lot_size(o.int("round_lot_size", 32, false)? as u32);
+        m.set_round_lots_only(
+            match o.name("round_lots_only")? {
+                "Yes" => YesNo::Yes,
+                "No" => YesNo::No,
+                other => return Err(o.not_a_variant("round_lots_only", other, "YesNo")),
+            },
+        );
+        m.set_issue_classification(
+            match o.name("issue_classification")? {
+                "AmericanDepositaryShare" => IssueClassification::AmericanDepositaryShare,
+                "Bond" => IssueClassification::Bond,
+                "CommonStock" => IssueClassification::CommonStock,
+                "DepositoryReceipt" => IssueClassification::DepositoryReceipt,
+                "Rule144A" => IssueClassification::Rule144A,
+                "LimitedPartnership" => IssueClassification::LimitedPartnership,
+                "Notes" => IssueClassification::Notes,
+                "OrdinaryShare" => IssueClassification::OrdinaryShare,
+                "PreferredStock" => IssueClassification::PreferredStock,
+                "OtherSecurities" => IssueClassification::OtherSecurities,
+                "Right" => IssueClassification::Right,
+                "SharesOfBeneficialInterest" => {
+                    IssueClassification::SharesOfBeneficialInterest
+                }
+                "ConvertibleDebenture" => IssueClassification::ConvertibleDebenture,
+                "Unit" => IssueClassification::Unit,
+                "UnitsBenifInt" => IssueClassification::UnitsBenifInt,
+                "Warrant" => IssueClassification::Warrant,
+                other => {
+                    return Err(
+                        o
+                            .not_a_variant(
+                                "issue_classification",
+                                other,
+                                "IssueClassification",
+                            ),
+                    );
+                }
+            },
+        );
+        o.set("issue_sub_type", m.set_issue_sub_type(o.text("issue_sub_type")?))?;
+        m.set_authenticity(
+            match o.name("authenticity")? {
+                "LiveProduction" => Authenticity::LiveProduction,
+                "TestMode" => Authenticity::TestMode,
+                other => {
+                    return Err(o.not_a_variant("authenticity", other, "Authenticity"));
+                }
+            },
+        );
+        m.set_short_sale_threshold(
+            match o.name("short_sale_threshold")? {
+                "Yes" => YesNoOrNotAvailable::Yes,
+                "No" => YesNoOrNotAvailable::No,
+                "NotAvailable" => YesNoOrNotAvailable::NotAvailable,
+                other => {
+                    return Err(
+                        o
+                            .not_a_variant(
+                                "short_sale_threshold",
+                                other,
+                                "YesNoOrNotAvailable",
+                            ),
+                    );
+                }
+            },
+        );
+        m.set_ipo_flag(
+            match o.name("ipo_flag")? {
+                "Yes" => YesNoOrNotAvailable::Yes,
+                "No" => YesNoOrNotAvailable::No,
+                "NotAvailable" => YesNoOrNotAvailable::NotAvailable,
+                other => {
+                    return Err(o.not_a_variant("ipo_flag", other, "YesNoOrNotAvailable"));
+                }
+            },
+        );
+        m.set_luld_reference_price_tier(
+            match o.name("luld_reference_price_tier")? {
+                "Tier1" => LuldReferencePriceTier::Tier1,
+                "Tier2" => LuldReferencePriceTier::Tier2,
+                "NotAvailable" => LuldReferencePriceTier::NotAvailable,
+                other => {
+                    return Err(
+                        o
+                            .not_a_variant(
+                                "luld_reference_price_tier",
+                                other,
+                                "LuldReferencePriceTier",
+                            ),
+                    );
+                }
+            },
+        );
+        m.set_etp_flag(
+            match o.name("etp_flag")? {
+                "Yes" => YesNoOrNotAvailable::Yes,
+                "No" => YesNoOrNotAvailable::No,
+                "NotAvailable" => YesNoOrNotAvailable::NotAvailable,
+                other => {
+                    return Err(o.not_a_variant("etp_flag", other, "YesNoOrNotAvailable"));
+                }
+            },
+        );
+        m.set_etp_leverage_factor(o.int("etp_leverage_factor", 32, false)? as u32);
+        m.set_inverse_indicator(
+            match o.name("inverse_indicator")? {
+                "Yes" => YesNo::Yes,
+                "No" => YesNo::No,
+                other => return Err(o.not_a_variant("inverse_indicator", other, "YesNo")),
+            },
+        );
+        Ok(m)
+    }
+}
+#[cfg(feature = "json")]
+impl StockTradingAction {
+    /// The message from its canonical JSON (conformance/README.md): every field
+    /// present and no other key, each value checked against its field's type.
+    pub fn from_json(
+        json: &::rltop_runtime::serde_json::Value,
+    ) -> ::core::result::Result<Self, ::rltop_runtime::json_read::JsonError> {
+        let o = ::rltop_runtime::json_read::Object::new(
+            json,
+            "StockTradingAction",
+            &[
+                "message_type",
+                "stock_locate",
+                "tracking_number",
+                "timestamp",
+                "stock",
+                "trading_state",
+                "reserved",
+                "reason",
+            ],
+        )?;
+        let mut m = Self::new();
+        o.type_code("message_type", Self::TYPE_CODE, true)?;
+        m.set_stock_locate(o.int("stock_locate", 16, false)? as u16);
+        m.set_tracking_number(o.int("tracking_number", 16, false)? as u16);
+        o.set("timestamp", m.set_timestamp(o.int("timestamp", 48, false)? as u64))?;
+        o.set("stock", m.set_stock(o.text("stock")?))?;
+        m.set_trading_state(
+            match o.name("trading_state")? {
+                "Halted" => TradingState::Halted,
+                "Paused" => TradingState::Paused,
+                "QuotationOnly" => TradingState::QuotationOnly,
+                "Trading" => TradingState::Trading,
+                other => {
+                    return Err(o.not_a_variant("trading_state", other, "TradingState"));
+                }
+            },
+        );
+        m.set_reserved(o.char("reserved")?);
+        o.set("reason", m.set_reason(o.text("reason")?))?;
+        Ok(m)
+    }
+}
+#[cfg(feature = "json")]
+impl RegShoRestriction {
+    /// The message from its canonical JSON (conformance/README.md): every field
+    /// present and no other key, each value checked against its field's type.
+    pub fn from_json(
+        json: &::rltop_runtime::serde_json::Value,
+    ) -> ::core::result::Result<Self, ::rltop_runtime::json_read::JsonError> {
+        let o = ::rltop_runtime::json_read::Object::new(
+            json,
+            "RegShoRestriction",
+            &[
+                "message_type",
+                "stock_locate",
+                "tracking_number",
+                "timestamp",
+                "stock",
+                "reg_sho_action",
+            ],
+        )?;
+        let mut m = Self::new();
+        o.type_code("message_type", Self::TYPE_CODE, true)?;
+        m.set_stock_locate(o.int("stock_locate", 16, false)? as u16);
+        m.set_tracking_number(o.int("tracking_number", 16, false)? as u16);
+        o.set("timestamp", m.set_timestamp(o.int("timestamp", 48, false)? as u64))?;
+        o.set("stock", m.set_stock(o.text("stock")?))?;
+        m.set_reg_sho_action(
+            match o.name("reg_sho_action")? {
+                "NoPriceTest" => RegShoAction::NoPriceTest,
+                "RestrictionInEffectIntraDayDrop" => {
+                    RegShoAction::RestrictionInEffectIntraDayDrop
+                }
+                "RestrictionRemainsInEffect" => RegShoAction::RestrictionRemainsInEffect,
+                other => {
+                    return Err(o.not_a_variant("reg_sho_action", other, "RegShoAction"));
+                }
+            },
+        );
+        Ok(m)
+    }
+}
+#[cfg(feature = "json")]
+impl MarketParticipantPosition {
+    /// The message from its canonical JSON (conformance/README.md): every field
+    /// present and no other key, each value checked against its field's type.
+    pub fn from_json(
+        json: &::rltop_runtime::serde_json::Value,
+    ) -> ::core::result::Result<Self, ::rltop_runtime::json_read::JsonError> {
+        let o = ::rltop_runtime::json_read::Object::new(
+            json,
+            "MarketParticipantPosition",
+            &[
+                "message_type",
+                "stock_locate",
+                "tracking_number",
+                "timestamp",
+                "mpid",
+                "stock",
+                "primary_market_maker",
+                "market_maker_mode",
+                "market_participant_state",
+            ],
+        )?;
+        let mut m = Self::new();
+        o.type_code("message_type", Self::TYPE_CODE, true)?;
+        m.set_stock_locate(o.int("stock_locate", 16, false)? as u16);
+        m.set_tracking_number(o.int("tracking_number", 16, false)? as u16);
+        o.set("timestamp", m.set_timestamp(o.int("timestamp", 48, false)? as u64))?;
+        o.set("mpid", m.set_mpid(o.text("mpid")?))?;
+        o.set("stock", m.set_stock(o.text("stock")?))?;
+        m.set_primary_market_maker(
+            match o.name("primary_market_maker")? {
+                "Yes" => YesNo::Yes,
+                "No" => YesNo::No,
+                other => {
+                    return Err(o.not_a_variant("primary_market_maker", other, "YesNo"));
+                }
+            },
+        );
+        m.set_market_maker_mode(
+            match o.name("market_maker_mode")? {
+                "Normal" => MarketMakerMode::Normal,
+                "Passive" => MarketMakerMode::Passive,
+                "Syndicate" => MarketMakerMode::Syndicate,
+                "PreSyndicate" => MarketMakerMode::PreSyndicate,
+                "Penalty" => MarketMakerMode::Penalty,
+                other => {
+                    return Err(
+                        o.not_a_variant("market_maker_mode", other, "MarketMakerMode"),
+                    );
+                }
+            },
+        );
+        m.set_market_participant_state(
+            match o.name("market_participant_state")? {
+                "Active" => MarketParticipantState::Active,
+                "Excused" => MarketParticipantState::Excused,
+                "Withdrawn" => MarketParticipantState::Withdrawn,
+                "Suspended" => MarketParticipantState::Suspended,
+                "Deleted" => MarketParticipantState::Deleted,
+                other => {
+                    return Err(
+                        o
+                            .not_a_variant(
+                                "market_participant_state",
+                                other,
+                                "MarketParticipantState",
+                            ),
+                    );
+                }
+            },
+        );
+        Ok(m)
+    }
+}
+#[cfg(feature = "json")]
+impl MwcbDeclineLevel {
+    /// The message from its canonical JSON (conformance/README.md): every field
+    /// present and no other key, each value checked against its field's type.
+    pub fn from_json(
+        json: &::rltop_runtime::serde_json::Value,
+    ) -> ::core::result::Result<Self, ::rltop_runtime::json_read::JsonError> {
+        let o = ::rltop_runtime::json_read::Object::new(
+            json,
+            "MwcbDeclineLevel",
+            &[
+                "message_type",
+                "stock_locate",
+                "tracking_number",
+                "timestamp",
+                "level1",
+                "level2",
+                "level3",
+            ],
+        )?;
+        let mut m = Self::new();
+        o.type_code("message_type", Self::TYPE_CODE, true)?;
+        m.set_stock_locate(o.int("stock_locate", 16, false)? as u16);
+        m.set_tracking_number(o.int("tracking_number", 16, false)? as u16);
+        o.set("timestamp", m.set_timestamp(o.int("timestamp", 48, false)? as u64))?;
+        m.set_level1(o.decimal("level1", 64, false, 8)? as u64);
+        m.set_level2(o.decimal("level2", 64, false, 8)? as u64);
+        m.set_level3(o.decimal("level3", 64, false, 8)? as u64);
+        Ok(m)
+    }
+}
+#[cfg(feature = "json")]
+impl MwcbStatus {
+    /// The message from its canonical JSON (conformance/README.md): every field
+    /// present and no other key, each value checked against its field's type.
+    pub fn from_json(
+        json: &::rltop_runtime::serde_json::Value,
+    ) -> ::core::result::Result<Self, ::rltop_runtime::json_read::JsonError> {
+        let o = ::rltop_runtime::json_read::Object::new(
+            json,
+            "MwcbStatus",
+            &[
+                "message_type",
+                "stock_locate",
+                "tracking_number",
+                "timestamp",
+                "breached_level",
+            ],
+        )?;
+        let mut m = Self::new();
+        o.type_code("message_type", Self::TYPE_CODE, true)?;
+        m.set_stock_locate(o.int("stock_locate", 16, false)? as u16);
+        m.set_tracking_number(o.int("tracking_number", 16, false)? as u16);
+        o.set("timestamp", m.set_timestamp(o.int("timestamp", 48, false)? as u64))?;
+        m.set_breached_level(
+            match o.name("breached_level")? {
+                "Level1" => BreachedLevel::Level1,
+                "Level2" => BreachedLevel::Level2,
+                "Level3" => BreachedLevel::Level3,
+                other => {
+                    return Err(o.not_a_variant("breached_level", other, "BreachedLevel"));
+                }
+            },
+        );
+        Ok(m)
+    }
+}
+#[cfg(feature = "json")]
+impl IpoQuotingPeriodUpdate {
+    /// The message from its canonical JSON (conformance/README.md): every field
+    /// present and no other key, each value checked against its field's type.
+    pub fn from_json(
+        json: &::rltop_runtime::serde_json::Value,
+    ) -> ::core::result::Result<Self, ::rltop_runtime::json_read::JsonError> {
+        let o = ::rltop_runtime::json_read::Object::new(
+            json,
+            "IpoQuotingPeriodUpdate",
+            &[
+                "message_type",
+                "stock_locate",
+                "tracking_number",
+                "timestamp",
+                "stock",
+                "ipo_quotation_release_time",
+                "ipo_quotation_release_qualifier",
+                "ipo_price",
+            ],
+        )?;
+        let mut m = Self::new();
+        o.type_code("message_type", Self::TYPE_CODE, true)?;
+        m.set_stock_locate(o.int("stock_locate", 16, false)? as u16);
+        m.set_tracking_number(o.int("tracking_number", 16, false)? as u16);
+        o.set("timestamp", m.set_timestamp(o.int("timestamp", 48, false)? as u64))?;
+        o.set("stock", m.set_stock(o.text("stock")?))?;
+        m.set_ipo_quotation_release_time(
+            o.int("ipo_quotation_release_time", 32, false)? as u32,
+        );
+        m.set_ipo_quotation_release_qualifier(
+            match o.name("ipo_quotation_release_qualifier")? {
+                "Anticipated" => IpoReleaseQualifier::Anticipated,
+                "CanceledOrPostponed" => IpoReleaseQualifier::CanceledOrPostponed,
+                other => {
+                    return Err(
+                        o
+                            .not_a_variant(
+                                "ipo_quotation_release_qualifier",
+                                other,
+                                "IpoReleaseQualifier",
+                            ),
+                    );
+                }
+            },
+        );
+        m.set_ipo_price(o.decimal("ipo_price", 32, false, 4)? as u32);
+        Ok(m)
+    }
+}
+#[cfg(feature = "json")]
+impl LuldAuctionCollar {
+    /// The message from its canonical JSON (conformance/README.md): every field
+    /// present and no other key, each value checked against its field's type.
+    pub fn from_json(
+        json: &::rltop_runtime::serde_json::Value,
+    ) -> ::core::result::Result<Self, ::rltop_runtime::json_read::JsonError> {
+        let o = ::rltop_runtime::json_read::Object::new(
+            json,
+            "LuldAuctionCollar",
+            &[
+                "message_type",
+                "stock_locate",
+                "tracking_number",
+                "timestamp",
+                "stock",
+                "auction_collar_reference_price",
+                "upper_auction_collar_price",
+                "lower_auction_collar_price",
+                "auction_collar_extension",
+            ],
+        )?;
+        let mut m = Self::new();
+        o.type_code("message_type", Self::TYPE_CODE, true)?;
+        m.set_stock_locate(o.int("stock_locate", 16, false)? as u16);
+        m.set_tracking_number(o.int("tracking_number", 16, false)? as u16);
+        o.set("timestamp", m.set_timestamp(o.int("timestamp", 48, false)? as u64))?;
+        o.set("stock", m.set_stock(o.text("stock")?))?;
+        m.set_auction_collar_reference_price(
+            o.decimal("auction_collar_reference_price", 32, false, 4)? as u32,
+        );
+        m.set_upper_auction_collar_price(
+            o.decimal("upper_auction_collar_price", 32, false, 4)? as u32,
+        );
+        m.set_lower_auction_collar_price(
+            o.decimal("lower_auction_collar_price", 32, false, 4)? as u32,
+        );
+        m.set_auction_collar_extension(
+            o.int("auction_collar_extension", 32, false)? as u32,
+        );
+        Ok(m)
+    }
+}
+#[cfg(feature = "json")]
+impl OperationalHalt {
+    /// The message from its canonical JSON (conformance/README.md): every field
+    /// present and no other key, each value checked against its field's type.
+    pub fn from_json(
+        json: &::rltop_runtime::serde_json::Value,
+    ) -> ::core::result::Result<Self, ::rltop_runtime::json_read::JsonError> {
+        let o = ::rltop_runtime::json_read::Object::new(
+            json,
+            "OperationalHalt",
+            &[
+                "message_type",
+                "stock_locate",
+                "tracking_number",
+                "timestamp",
+                "stock",
+                "market_code",
+                "operational_halt_action",
+            ],
+        )?;
+        let mut m = Self::new();
+        o.type_code("message_type", Self::TYPE_CODE, true)?;
+        m.set_stock_locate(o.int("stock_locate", 16, false)? as u16);
+        m.set_tracking_number(o.int("tracking_number", 16, false)? as u16);
+        o.set("timestamp", m.set_timestamp(o.int("timestamp", 48, false)? as u64))?;
+        o.set("stock", m.set_stock(o.text("stock")?))?;
+        m.set_market_code(
+            match o.name("market_code")? {
+                "Nasdaq" => MarketCode::Nasdaq,
+                "Bx" => MarketCode::Bx,
+                "Psx" => MarketCode::Psx,
+                other => return Err(o.not_a_variant("market_code", other, "MarketCode")),
+            },
+        );
+        m.set_operational_halt_action(
+            match o.name("operational_halt_action")? {
+                "Halted" => OperationalHaltAction::Halted,
+                "Resumed" => OperationalHaltAction::Resumed,
+                other => {
+                    return Err(
+                        o
+                            .not_a_variant(
+                                "operational_halt_action",
+                                other,
+                                "OperationalHaltAction",
+                            ),
+                    );
+                }
+            },
+        );
+        Ok(m)
+    }
+}
+#[cfg(feature = "json")]
+impl AddOrder {
+    /// The message from its canonical JSON (conformance/README.md): every field
+    /// present and no other key, each value checked against its field's type.
+    pub fn from_json(
+        json: &::rltop_runtime::serde_json::Value,
+    ) -> ::core::result::Result<Self, ::rltop_runtime::json_read::JsonError> {
+        let o = ::rltop_runtime::json_read::Object::new(
+            json,
+            "AddOrder",
+            &[
+                "message_type",
+                "stock_locate",
+                "tracking_number",
+                "timestamp",
+                "order_reference_number",
+                "buy_sell_indicator",
+                "shares",
+                "stock",
+                "price",
+            ],
+        )?;
+        let mut m = Self::new();
+        o.type_code("message_type", Self::TYPE_CODE, true)?;
+        m.set_stock_locate(o.int("stock_locate", 16, false)? as u16);
+        m.set_tracking_number(o.int("tracking_number", 16, false)? as u16);
+        o.set("timestamp", m.set_timestamp(o.int("timestamp", 48, false)? as u64))?;
+        m.set_order_reference_number(o.int("order_reference_number", 64, false)? as u64);
+        m.set_buy_sell_indicator(
+            match o.name("buy_sell_indicator")? {
+                "Buy" => BuySell::Buy,
+                "Sell" => BuySell::Sell,
+                other => {
+                    return Err(o.not_a_variant("buy_sell_indicator", other, "BuySell"));
+                }
+            },
+        );
+        m.set_shares(o.int("shares", 32, false)? as u32);
+        o.set("stock", m.set_stock(o.text("stock")?))?;
+        m.set_price(o.decimal("price", 32, false, 4)? as u32);
+        Ok(m)
+    }
+}
+#[cfg(feature = "json")]
+impl AddOrderMpid {
+    /// The message from its canonical JSON (conformance/README.md): every field
+    /// present and no other key, each value checked against its field's type.
+    pub fn from_json(
+        json: &::rltop_runtime::serde_json::Value,
+    ) -> ::core::result::Result<Self, ::rltop_runtime::json_read::JsonError> {
+        let o = ::rltop_runtime::json_read::Object::new(
+            json,
+            "AddOrderMpid",
+            &[
+                "message_type",
+                "stock_locate",
+                "tracking_number",
+                "timestamp",
+                "order_reference_number",
+                "buy_sell_indicator",
+                "shares",
+                "stock",
+                "price",
+                "attribution",
+            ],
+        )?;
+        let mut m = Self::new();
+        o.type_code("message_type", Self::TYPE_CODE, true)?;
+        m.set_stock_locate(o.int("stock_locate", 16, false)? as u16);
+        m.set_tracking_number(o.int("tracking_number", 16, false)? as u16);
+        o.set("timestamp", m.set_timestamp(o.int("timestamp", 48, false)? as u64))?;
+        m.set_order_reference_number(o.int("order_reference_number", 64, false)? as u64);
+        m.set_buy_sell_indicator(
+            match o.name("buy_sell_indicator")? {
+                "Buy" => BuySell::Buy,
+                "Sell" => BuySell::Sell,
+                other => {
+                    return Err(o.not_a_variant("buy_sell_indicator", other, "BuySell"));
+                }
+            },
+        );
+        m.set_shares(o.int("shares", 32, false)? as u32);
+        o.set("stock", m.set_stock(o.text("stock")?))?;
+        m.set_price(o.decimal("price", 32, false, 4)? as u32);
+        o.set("attribution", m.set_attribution(o.text("attribution")?))?;
+        Ok(m)
+    }
+}
+#[cfg(feature = "json")]
+impl OrderExecuted {
+    /// The message from its canonical JSON (conformance/README.md): every field
+    /// present and no other key, each value checked against its field's type.
+    pub fn from_json(
+        json: &::rltop_runtime::serde_json::Value,
+    ) -> ::core::result::Result<Self, ::rltop_runtime::json_read::JsonError> {
+        let o = ::rltop_runtime::json_read::Object::new(
+            json,
+            "OrderExecuted",
+            &[
+                "message_type",
+                "stock_locate",
+                "tracking_number",
+                "timestamp",
+                "order_reference_number",
+                "executed_shares",
+                "match_number",
+            ],
+        )?;
+        let mut m = Self::new();
+        o.type_code("message_type", Self::TYPE_CODE, true)?;
+        m.set_stock_locate(o.int("stock_locate", 16, false)? as u16);
+        m.set_tracking_number(o.int("tracking_number", 16, false)? as u16);
+        o.set("timestamp", m.set_timestamp(o.int("timestamp", 48, false)? as u64))?;
+        m.set_order_reference_number(o.int("order_reference_number", 64, false)? as u64);
+        m.set_executed_shares(o.int("executed_shares", 32, false)? as u32);
+        m.set_match_number(o.int("match_number", 64, false)? as u64);
+        Ok(m)
+    }
+}
+#[cfg(feature = "json")]
+impl OrderExecutedWithPrice {
+    /// The message from its canonical JSON (conformance/README.md): every field
+    /// present and no other key, each value checked against its field's type.
+    pub fn from_json(
+        json: &::rltop_runtime::serde_json::Value,
+    ) -> ::core::result::Result<Self, ::rltop_runtime::json_read::JsonError> {
+        let o = ::rltop_runtime::json_read::Object::new(
+            json,
+            "OrderExecutedWithPrice",
+            &[
+                "message_type",
+                "stock_locate",
+                "tracking_number",
+                "timestamp",
+                "order_reference_number",
+                "executed_shares",
+                "match_number",
+                "printable",
+                "execution_price",
+            ],
+        )?;
+        let mut m = Self::new();
+        o.type_code("message_type", Self::TYPE_CODE, true)?;
+        m.set_stock_locate(o.int("stock_locate", 16, false)? as u16);
+        m.set_tracking_number(o.int("tracking_number", 16, false)? as u16);
+        o.set("timestamp", m.set_timestamp(o.int("timestamp", 48, false)? as u64))?;
+        m.set_order_reference_number(o.int("order_reference_number", 64, false)? as u64);
+        m.set_executed_shares(o.int("executed_shares", 32, false)? as u32);
+        m.set_match_number(o.int("match_number", 64, false)? as u64);
+        m.set_printable(
+            match o.name("printable")? {
+                "Yes" => YesNo::Yes,
+                "No" => YesNo::No,
+                other => return Err(o.not_a_variant("printable", other, "YesNo")),
+            },
+        );
+        m.set_execution_price(o.decimal("execution_price", 32, false, 4)? as u32);
+        Ok(m)
+    }
+}
+#[cfg(feature = "json")]
+impl OrderCancel {
+    /// The message from its canonical JSON (conformance/README.md): every field
+    /// present and no other key, each value checked against its field's type.
+    pub fn from_json(
+        json: &::rltop_runtime::serde_json::Value,
+    ) -> ::core::result::Result<Self, ::rltop_runtime::json_read::JsonError> {
+        let o = ::rltop_runtime::json_read::Object::new(
+            json,
+            "OrderCancel",
+            &[
+                "message_type",
+                "stock_locate",
+                "tracking_number",
+                "timestamp",
+                "order_reference_number",
+                "cancelled_shares",
+            ],
+        )?;
+        let mut m = Self::new();
+        o.type_code("message_type", Self::TYPE_CODE, true)?;
+        m.set_stock_locate(o.int("stock_locate", 16, false)? as u16);
+        m.set_tracking_number(o.int("tracking_number", 16, false)? as u16);
+        o.set("timestamp", m.set_timestamp(o.int("timestamp", 48, false)? as u64))?;
+        m.set_order_reference_number(o.int("order_reference_number", 64, false)? as u64);
+        m.set_cancelled_shares(o.int("cancelled_shares", 32, false)? as u32);
+        Ok(m)
+    }
+}
+#[cfg(feature = "json")]
+impl OrderDelete {
+    /// The message from its canonical JSON (conformance/README.md): every field
+    /// present and no other key, each value checked against its field's type.
+    pub fn from_json(
+        json: &::rltop_runtime::serde_json::Value,
+    ) -> ::core::result::Result<Self, ::rltop_runtime::json_read::JsonError> {
+        let o = ::rltop_runtime::json_read::Object::new(
+            json,
+            "OrderDelete",
+            &[
+                "message_type",
+                "stock_locate",
+                "tracking_number",
+                "timestamp",
+                "order_reference_number",
+            ],
+        )?;
+        let mut m = Self::new();
+        o.type_code("message_type", Self::TYPE_CODE, true)?;
+        m.set_stock_locate(o.int("stock_locate", 16, false)? as u16);
+        m.set_tracking_number(o.int("tracking_number", 16, false)? as u16);
+        o.set("timestamp", m.set_timestamp(o.int("timestamp", 48, false)? as u64))?;
+        m.set_order_reference_number(o.int("order_reference_number", 64, false)? as u64);
+        Ok(m)
+    }
+}
+#[cfg(feature = "json")]
+impl OrderReplace {
+    /// The message from its canonical JSON (conformance/README.md): every field
+    /// present and no other key, each value checked against its field's type.
+    pub fn from_json(
+        json: &::rltop_runtime::serde_json::Value,
+    ) -> ::core::result::Result<Self, ::rltop_runtime::json_read::JsonError> {
+        let o = ::rltop_runtime::json_read::Object::new(
+            json,
+            "OrderReplace",
+            &[
+                "message_type",
+                "stock_locate",
+                "tracking_number",
+                "timestamp",
+                "original_order_reference_number",
+                "new_order_reference_number",
+                "shares",
+                "price",
+            ],
+        )?;
+        let mut m = Self::new();
+        o.type_code("message_type", Self::TYPE_CODE, true)?;
+        m.set_stock_locate(o.int("stock_locate", 16, false)? as u16);
+        m.set_tracking_number(o.int("tracking_number", 16, false)? as u16);
+        o.set("timestamp", m.set_timestamp(o.int("timestamp", 48, false)? as u64))?;
+        m.set_original_order_reference_number(
+            o.int("original_order_reference_number", 64, false)? as u64,
+        );
+        m.set_new_order_reference_number(
+            o.int("new_order_reference_number", 64, false)? as u64,
+        );
+        m.set_shares(o.int("shares", 32, false)? as u32);
+        m.set_price(o.decimal("price", 32, false, 4)? as u32);
+        Ok(m)
+    }
+}
+#[cfg(feature = "json")]
+impl Trade {
+    /// The message from its canonical JSON (conformance/README.md): every field
+    /// present and no other key, each value checked against its field's type.
+    pub fn from_json(
+        json: &::rltop_runtime::serde_json::Value,
+    ) -> ::core::result::Result<Self, ::rltop_runtime::json_read::JsonError> {
+        let o = ::rltop_runtime::json_read::Object::new(
+            json,
+            "Trade",
+            &[
+                "message_type",
+                "stock_locate",
+                "tracking_number",
+                "timestamp",
+                "order_reference_number",
+                "buy_sell_indicator",
+                "shares",
+                "stock",
+                "price",
+                "match_number",
+            ],
+        )?;
+        let mut m = Self::new();
+        o.type_code("message_type", Self::TYPE_CODE, true)?;
+        m.set_stock_locate(o.int("stock_locate", 16, false)? as u16);
+        m.set_tracking_number(o.int("tracking_number", 16, false)? as u16);
+        o.set("timestamp", m.set_timestamp(o.int("timestamp", 48, false)? as u64))?;
+        m.set_order_reference_number(o.int("order_reference_number", 64, false)? as u64);
+        m.set_buy_sell_indicator(
+            match o.name("buy_sell_indicator")? {
+                "Buy" => BuySell::Buy,
+                "Sell" => BuySell::Sell,
+                other => {
+                    return Err(o.not_a_variant("buy_sell_indicator", other, "BuySell"));
+                }
+            },
+        );
+        m.set_shares(o.int("shares", 32, false)? as u32);
+        o.set("stock", m.set_stock(o.text("stock")?))?;
+        m.set_price(o.decimal("price", 32, false, 4)? as u32);
+        m.set_match_number(o.int("match_number", 64, false)? as u64);
+        Ok(m)
+    }
+}
+#[cfg(feature = "json")]
+impl CrossTrade {
+    /// The message from its canonical JSON (conformance/README.md): every field
+    /// present and no other key, each value checked against its field's type.
+    pub fn from_json(
+        json: &::rltop_runtime::serde_json::Value,
+    ) -> ::core::result::Result<Self, ::rltop_runtime::json_read::JsonError> {
+        let o = ::rltop_runtime::json_read::Object::new(
+            json,
+            "CrossTrade",
+            &[
+                "message_type",
+                "stock_locate",
+                "tracking_number",
+                "timestamp",
+                "shares",
+                "stock",
+                "cross_price",
+                "match_number",
+                "cross_type",
+            ],
+        )?;
+        let mut m = Self::new();
+        o.type_code("message_type", Self::TYPE_CODE, true)?;
+        m.set_stock_locate(o.int("stock_locate", 16, false)? as u16);
+        m.set_tracking_number(o.int("tracking_number", 16, false)? as u16);
+        o.set("timestamp", m.set_timestamp(o.int("timestamp", 48, false)? as u64))?;
+        m.set_shares(o.int("shares", 64, false)? as u64);
+        o.set("stock", m.set_stock(o.text("stock")?))?;
+        m.set_cross_price(o.decimal("cross_price", 32, false, 4)? as u32);
+        m.set_match_number(o.int("match_number", 64, false)? as u64);
+        m.set_cross_type(
+            match o.name("cross_type")? {
+                "Opening" => CrossType::Opening,
+                "Closing" => CrossType::Closing,
+                "IpoOrHalted" => CrossType::IpoOrHalted,
+                "IntradayOrPostClose" => CrossType::IntradayOrPostClose,
+                other => return Err(o.not_a_variant("cross_type", other, "CrossType")),
+            },
+        );
+        Ok(m)
+    }
+}
+#[cfg(feature = "json")]
+impl BrokenTrade {
+    /// The message from its canonical JSON (conformance/README.md): every field
+    /// present and no other key, each value checked against its field's type.
+    pub fn from_json(
+        json: &::rltop_runtime::serde_json::Value,
+    ) -> ::core::result::Result<Self, ::rltop_runtime::json_read::JsonError> {
+        let o = ::rltop_runtime::json_read::Object::new(
+            json,
+            "BrokenTrade",
+            &[
+                "message_type",
+                "stock_locate",
+                "tracking_number",
+                "timestamp",
+                "match_number",
+            ],
+        )?;
+        let mut m = Self::new();
+        o.type_code("message_type", Self::TYPE_CODE, true)?;
+        m.set_stock_locate(o.int("stock_locate", 16, false)? as u16);
+        m.set_tracking_number(o.int("tracking_number", 16, false)? as u16);
+        o.set("timestamp", m.set_timestamp(o.int("timestamp", 48, false)? as u64))?;
+        m.set_match_number(o.int("match_number", 64, false)? as u64);
+        Ok(m)
+    }
+}
+#[cfg(feature = "json")]
+impl Noii {
+    /// The message from its canonical JSON (conformance/README.md): every field
+    /// present and no other key, each value checked against its field's type.
+    pub fn from_json(
+        json: &::rltop_runtime::serde_json::Value,
+    ) -> ::core::result::Result<Self, ::rltop_runtime::json_read::JsonError> {
+        let o = ::rltop_runtime::json_read::Object::new(
+            json,
+            "Noii",
+            &[
+                "message_type",
+                "stock_locate",
+                "tracking_number",
+                "timestamp",
+                "paired_shares",
+                "imbalance_shares",
+                "imbalance_direction",
+                "stock",
+                "far_price",
+                "near_price",
+                "current_reference_price",
+                "cross_type",
+                "price_variation_indicator",
+            ],
+        )?;
+        let mut m = Self::new();
+        o.type_code("message_type", Self::TYPE_CODE, true)?;
+        m.set_stock_locate(o.int("stock_locate", 16, false)? as u16);
+        m.set_tracking_number(o.int("tracking_number", 16, false)? as u16);
+        o.set("timestamp", m.set_timestamp(o.int("timestamp", 48, false)? as u64))?;
+        m.set_paired_shares(o.int("paired_shares", 64, false)? as u64);
+        m.set_imbalance_shares(o.int("imbalance_shares", 64, false)? as u64);
+        m.set_imbalance_direction(
+            match o.name("imbalance_direction")? {
+                "Buy" => ImbalanceDirection::Buy,
+                "Sell" => ImbalanceDirection::Sell,
+                "NoImbalance" => ImbalanceDirection::NoImbalance,
+                "InsufficientOrders" => ImbalanceDirection::InsufficientOrders,
+                "Paused" => ImbalanceDirection::Paused,
+                other => {
+                    return Err(
+                        o
+                            .not_a_variant(
+                                "imbalance_direction",
+                                other,
+                                "ImbalanceDirection",
+                            ),
+                    );
+                }
+            },
+        );
+        o.set("stock", m.set_stock(o.text("stock")?))?;
+        m.set_far_price(o.decimal("far_price", 32, false, 4)? as u32);
+        m.set_near_price(o.decimal("near_price", 32, false, 4)? as u32);
+        m.set_current_reference_price(
+            o.decimal("current_reference_price", 32, false, 4)? as u32,
+        );
+        m.set_cross_type(
+            match o.name("cross_type")? {
+                "Opening" => NoiiCrossType::Opening,
+                "Closing" => NoiiCrossType::Closing,
+                "IpoOrHalted" => NoiiCrossType::IpoOrHalted,
+                "ExtendedTradingClose" => NoiiCrossType::ExtendedTradingClose,
+                other => {
+                    return Err(o.not_a_variant("cross_type", other, "NoiiCrossType"));
+                }
+            },
+        );
+        m.set_price_variation_indicator(
+            match o.name("price_variation_indicator")? {
+                "LessThan1Percent" => PriceVariation::LessThan1Percent,
+                "From1To2Percent" => PriceVariation::From1To2Percent,
+                "From2To3Percent" => PriceVariation::From2To3Percent,
+                "From3To4Percent" => PriceVariation::From3To4Percent,
+                "From4To5Percent" => PriceVariation::From4To5Percent,
+                "From5To6Percent" => PriceVariation::From5To6Percent,
+                "From6To7Percent" => PriceVariation::From6To7Percent,
+                "From7To8Percent" => PriceVariation::From7To8Percent,
+                "From8To9Percent" => PriceVariation::From8To9Percent,
+                "From9To10Percent" => PriceVariation::From9To10Percent,
+                "From10To20Percent" => PriceVariation::From10To20Percent,
+                "From20To30Percent" => PriceVariation::From20To30Percent,
+                "From30Percent" => PriceVariation::From30Percent,
+                "NotAvailable" => PriceVariation::NotAvailable,
+                other => {
+                    return Err(
+                        o
+                            .not_a_variant(
+                                "price_variation_indicator",
+                                other,
+                                "PriceVariation",
+                            ),
+                    );
+                }
+            },
+        );
+        Ok(m)
+    }
+}
+#[cfg(feature = "json")]
+impl Rpii {
+    /// The message from its canonical JSON (conformance/README.md): every field
+    /// present and no other key, each value checked against its field's type.
+    pub fn from_json(
+        json: &::rltop_runtime::serde_json::Value,
+    ) -> ::core::result::Result<Self, ::rltop_runtime::json_read::JsonError> {
+        let o = ::rltop_runtime::json_read::Object::new(
+            json,
+            "Rpii",
+            &[
+                "message_type",
+                "stock_locate",
+                "tracking_number",
+                "timestamp",
+                "stock",
+                "interest_flag",
+            ],
+        )?;
+        let mut m = Self::new();
+        o.type_code("message_type", Self::TYPE_CODE, true)?;
+        m.set_stock_locate(o.int("stock_locate", 16, false)? as u16);
+        m.set_tracking_number(o.int("tracking_number", 16, false)? as u16);
+        o.set("timestamp", m.set_timestamp(o.int("timestamp", 48, false)? as u64))?;
+        o.set("stock", m.set_stock(o.text("stock")?))?;
+        m.set_interest_flag(
+            match o.name("interest_flag")? {
+                "BuySide" => InterestFlag::BuySide,
+                "SellSide" => InterestFlag::SellSide,
+                "BothSides" => InterestFlag::BothSides,
+                "NoInterest" => InterestFlag::NoInterest,
+                other => {
+                    return Err(o.not_a_variant("interest_flag", other, "InterestFlag"));
+                }
+            },
+        );
+        Ok(m)
+    }
+}
+#[cfg(feature = "json")]
+impl DirectListingCapitalRaise {
+    /// The message from its canonical JSON (conformance/README.md): every field
+    /// present and no other key, each value checked against its field's type.
+    pub fn from_json(
+        json: &::rltop_runtime::serde_json::Value,
+    ) -> ::core::result::Result<Self, ::rltop_runtime::json_read::JsonError> {
+        let o = ::rltop_runtime::json_read::Object::new(
+            json,
+            "DirectListingCapitalRaise",
+            &[
+                "message_type",
+                "stock_locate",
+                "tracking_number",
+                "timestamp",
+                "stock",
+                "open_eligibility_status",
+                "minimum_allowable_price",
+                "maximum_allowable_price",
+                "near_execution_price",
+                "near_execution_time",
+                "lower_price_range_collar",
+                "upper_price_range_collar",
+            ],
+        )?;
+        let mut m = Self::new();
+        o.type_code("message_type", Self::TYPE_CODE, true)?;
+        m.set_stock_locate(o.int("stock_locate", 16, false)? as u16);
+        m.set_tracking_number(o.int("tracking_number", 16, false)? as u16);
+        o.set("timestamp", m.set_timestamp(o.int("timestamp", 48, false)? as u64))?;
+        o.set("stock", m.set_stock(o.text("stock")?))?;
+        m.set_open_eligibility_status(
+            match o.name("open_eligibility_status")? {
+                "Yes" => YesNo::Yes,
+                "No" => YesNo::No,
+                other => {
+                    return Err(
+                        o.not_a_variant("open_eligibility_status", other, "YesNo"),
+                    );
+                }
+            },
+        );
+        m.set_minimum_allowable_price(
+            o.decimal("minimum_allowable_price", 32, false, 4)? as u32,
+        );
+        m.set_maximum_allowable_price(
+            o.decimal("maximum_allowable_price", 32, false, 4)? as u32,
+        );
+        m.set_near_execution_price(
+            o.decimal("near_execution_price", 32, false, 4)? as u32,
+        );
+        m.set_near_execution_time(o.int("near_execution_time", 64, false)? as u64);
+        m.set_lower_price_range_collar(
+            o.decimal("lower_price_range_collar", 32, false, 4)? as u32,
+        );
+        m.set_upper_price_range_collar(
+            o.decimal("upper_price_range_collar", 32, false, 4)? as u32,
+        );
+        Ok(m)
+    }
+}
+/// The bytes of the message `json` gives in canonical JSON, chosen by its `"type"`;
+/// the error names the field at fault.
+#[cfg(feature = "json")]
+pub fn encode_json(
+    json: &::rltop_runtime::serde_json::Value,
+) -> ::core::result::Result<::std::vec::Vec<u8>, ::rltop_runtime::json_read::JsonError> {
+    match json.get("type").and_then(::rltop_runtime::serde_json::Value::as_str) {
+        Some("SystemEvent") => {
+            SystemEvent::from_json(json)
+                .map(|m| ::rltop_runtime::bytemuck::bytes_of(&m).to_vec())
+        }
+        Some("StockDirectory") => {
+            StockDirectory::from_json(json)
+                .map(|m| ::rltop_runtime::bytemuck::bytes_of(&m).to_vec())
+        }
+        Some("StockTradingAction") => {
+            StockTradingAction::from_json(json)
+                .map(|m| ::rltop_runtime::bytemuck::bytes_of(&m).to_vec())
+        }
+        Some("RegShoRestriction") => {
+            RegShoRestriction::from_json(json)
+                .map(|m| ::rltop_runtime::bytemuck::bytes_of(&m).to_vec())
+        }
+        Some("MarketParticipantPosition") => {
+            MarketParticipantPosition::from_json(json)
+                .map(|m| ::rltop_runtime::bytemuck::bytes_of(&m).to_vec())
+        }
+        Some("MwcbDeclineLevel") => {
+            MwcbDeclineLevel::from_json(json)
+                .map(|m| ::rltop_runtime::bytemuck::bytes_of(&m).to_vec())
+        }
+        Some("MwcbStatus") => {
+            MwcbStatus::from_json(json)
+                .map(|m| ::rltop_runtime::bytemuck::bytes_of(&m).to_vec())
+        }
+        Some("IpoQuotingPeriodUpdate") => {
+            IpoQuotingPeriodUpdate::from_json(json)
+                .map(|m| ::rltop_runtime::bytemuck::bytes_of(&m).to_vec())
+        }
+        Some("LuldAuctionCollar") => {
+            LuldAuctionCollar::from_json(json)
+                .map(|m| ::rltop_runtime::bytemuck::bytes_of(&m).to_vec())
+        }
+        Some("OperationalHalt") => {
+            OperationalHalt::from_json(json)
+                .map(|m| ::rltop_runtime::bytemuck::bytes_of(&m).to_vec())
+        }
+        Some("AddOrder") => {
+            AddOrder::from_json(json)
+                .map(|m| ::rltop_runtime::bytemuck::bytes_of(&m).to_vec())
+        }
+        Some("AddOrderMpid") => {
+            AddOrderMpid::from_json(json)
+                .map(|m| ::rltop_runtime::bytemuck::bytes_of(&m).to_vec())
+        }
+        Some("OrderExecuted") => {
+            OrderExecuted::from_json(json)
+                .map(|m| ::rltop_runtime::bytemuck::bytes_of(&m).to_vec())
+        }
+        Some("OrderExecutedWithPrice") => {
+            OrderExecutedWithPrice::from_json(json)
+                .map(|m| ::rltop_runtime::bytemuck::bytes_of(&m).to_vec())
+        }
+        Some("OrderCancel") => {
+            OrderCancel::from_json(json)
+                .map(|m| ::rltop_runtime::bytemuck::bytes_of(&m).to_vec())
+        }
+        Some("OrderDelete") => {
+            OrderDelete::from_json(json)
+                .map(|m| ::rltop_runtime::bytemuck::bytes_of(&m).to_vec())
+        }
+        Some("OrderReplace") => {
+            OrderReplace::from_json(json)
+                .map(|m| ::rltop_runtime::bytemuck::bytes_of(&m).to_vec())
+        }
+        Some("Trade") => {
+            Trade::from_json(json)
+                .map(|m| ::rltop_runtime::bytemuck::bytes_of(&m).to_vec())
+        }
+        Some("CrossTrade") => {
+            CrossTrade::from_json(json)
+                .map(|m| ::rltop_runtime::bytemuck::bytes_of(&m).to_vec())
+        }
+        Some("BrokenTrade") => {
+            BrokenTrade::from_json(json)
+                .map(|m| ::rltop_runtime::bytemuck::bytes_of(&m).to_vec())
+        }
+        Some("Noii") => {
+            Noii::from_json(json)
+                .map(|m| ::rltop_runtime::bytemuck::bytes_of(&m).to_vec())
+        }
+        Some("Rpii") => {
+            Rpii::from_json(json)
+                .map(|m| ::rltop_runtime::bytemuck::bytes_of(&m).to_vec())
+        }
+        Some("DirectListingCapitalRaise") => {
+            DirectListingCapitalRaise::from_json(json)
+                .map(|m| ::rltop_runtime::bytemuck::bytes_of(&m).to_vec())
+        }
+        other => {
+            Err(::rltop_runtime::json_read::JsonError {
+                field: "type".into(),
+                reason: ::std::format!("no message named {other:?}"),
+            })
+        }
+    }
+}

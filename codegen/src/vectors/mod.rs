@@ -24,6 +24,8 @@ use crate::layout::{HeaderOffsets, Leaf, LeafKind, RecordLayout, Shape};
 use crate::model::{Enum, MessageId, Prim, Record, Schema, Ty};
 use crate::Model;
 
+pub mod general;
+
 /// Every vector file, as (path under `conformance/vectors/`, pretty JSON text).
 pub fn build(model: &Model) -> Vec<(String, String)> {
     let v = Vectors::new(model);
