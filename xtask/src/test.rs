@@ -11,9 +11,22 @@ use crate::{conformance, ctests, tool};
 
 /// The conformance suite against one testee, with its list of known failures if any.
 fn conform(name: &str, testee: &str, failure_list: Option<&str>) -> Result<(), String> {
+    conform_with(name, testee, failure_list, None)
+}
+
+/// [`conform`] on another schema's vectors (`--vectors DIR`) when `vectors` is given.
+fn conform_with(
+    name: &str,
+    testee: &str,
+    failure_list: Option<&str>,
+    vectors: Option<&std::path::Path>,
+) -> Result<(), String> {
     let mut args = vec!["--testee".to_string(), testee.to_string()];
     if let Some(list) = failure_list {
         args.extend(["--failure-list".to_string(), list.to_string()]);
+    }
+    if let Some(dir) = vectors {
+        args.extend(["--vectors".to_string(), dir.to_string_lossy().into_owned()]);
     }
     eprintln!("\n$ cargo xtask conformance {}    # {name}", args.join(" "));
     conformance::run(&args).map_err(|e| format!("{name}: {e}"))
@@ -119,6 +132,7 @@ pub fn run() -> Result<(), String> {
         &format!("RLTOP_PURE_PYTHON=1 {py} {testee}"),
         None,
     )?;
+    itch(&py)?;
     // The README's `pip install ./generated/python` (pyenv did exactly that) must leave the
     // generated tree as the schema makes it.
     eprintln!("\n$ cargo xtask gen --check   (after pip install ./generated/python)");
@@ -146,6 +160,28 @@ pub fn run() -> Result<(), String> {
     // the plain form CI's log reader counts.
     crate::e2e(&[])?;
     eprintln!("\nall checks passed");
+    Ok(())
+}
+
+/// ITCH 5.0 over MoldUDP64: the vectors `cargo xtask gen` writes from
+/// schema/examples/itch50.rlt, against the generated Rust crate and Python package.
+fn itch(py: &str) -> Result<(), String> {
+    eprintln!("\n# ITCH 5.0 (generated/itch50)");
+    let root = root();
+    let vectors = root.join("generated/itch50/vectors");
+    cargo(&["build", "--quiet", "-p", "rltop-conformance-itch50"])?;
+    let rust = root.join("target/debug/rltop-conformance-itch50");
+    let python = format!(
+        "{py} {} {} itch",
+        root.join("conformance/testees/python/general.py").display(),
+        root.join("generated/itch50/python").display()
+    );
+    for (name, testee) in [
+        ("ITCH, Rust", rust.display().to_string()),
+        ("ITCH, Python", python),
+    ] {
+        conform_with(name, &testee, None, Some(&vectors))?;
+    }
     Ok(())
 }
 

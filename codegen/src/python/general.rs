@@ -66,7 +66,7 @@ fn header(s: &Schema) -> String {
     format!(
         "\"\"\"The messages of {}, generated from the schema: {} types, {}-endian, framing {}.\"\"\"\n\n\
          from __future__ import annotations\n\nimport enum\nfrom dataclasses import dataclass\nfrom typing import ClassVar, Iterator, Tuple, Union\n\n\
-         from ._runtime import (DecodeError, decimal, get_int, get_text, json_string, mold_blocks,\n    put_int, put_text, text_valid)\n\n\n",
+         from ._runtime import (DecodeError, decimal, get_int, get_text, json_char, json_decimal, json_enum,\n    json_int, json_object, json_string, json_text, json_type_code, mold_blocks, put_int, put_text,\n    text_valid)\n\n\n",
         s.protocol.name,
         s.messages.len(),
         s.protocol.byte_order.name(),
@@ -133,6 +133,7 @@ fn message(out: &mut String, s: &Schema, r: &Record, l: &RecordLayout) -> Result
     );
     layout_table(out, s, r, l);
     let (mut decoded, mut encode, mut json) = (Vec::new(), Vec::new(), Vec::new());
+    let mut reads = Vec::new();
     for (f, fl) in r.fields.iter().zip(&l.fields) {
         if f.is_reserved() {
             continue;
@@ -200,6 +201,7 @@ fn message(out: &mut String, s: &Schema, r: &Record, l: &RecordLayout) -> Result
             }
         };
         let _ = writeln!(out, "    {}: {ty} = {default}", f.name);
+        reads.push(format!("{}={}", f.name, json_read(s, r, f, fl)));
         decoded.push(format!("{}={get}", f.name));
         encode.push(put);
         json.push(format!("'\"{}\":' + {value}", f.name));
@@ -216,11 +218,62 @@ fn message(out: &mut String, s: &Schema, r: &Record, l: &RecordLayout) -> Result
     }
     let _ = writeln!(
         out,
-        "        return bytes(b)\n\n    def to_json(self) -> str:\n        \"\"\"The canonical JSON line (the Rust crate's to_json).\"\"\"\n        return '{{' + ','.join(['\"type\":\"{}\"', {}]) + '}}'\n\n",
+        "        return bytes(b)\n\n    def to_json(self) -> str:\n        \"\"\"The canonical JSON line (the Rust crate's to_json).\"\"\"\n        return '{{' + ','.join(['\"type\":\"{}\"', {}]) + '}}'\n",
         r.name,
         json.join(", ")
     );
+    let keys: Vec<String> = r
+        .fields
+        .iter()
+        .filter(|f| !f.is_reserved())
+        .map(|f| format!("{:?}", f.name))
+        .collect();
+    let _ = writeln!(
+        out,
+        "    @classmethod\n    def from_json(cls, obj) -> \"{0}\":\n        \"\"\"The message from its canonical JSON (a dict, as json.loads gives it); ValueError\n        names the field at fault.\"\"\"\n        \
+         json_object(obj, {0:?}, ({1},))\n        return cls({2})\n\n",
+        r.name,
+        keys.join(", "),
+        reads.join(", ")
+    );
     Ok(())
+}
+
+/// The `from_json` reader of one field: its form checked by the runtime's `json_*`.
+fn json_read(
+    s: &Schema,
+    r: &Record,
+    f: &crate::model::Field,
+    fl: &crate::layout::FieldLayout,
+) -> String {
+    let (m, name) = (&r.name, &f.name);
+    match (&f.ty, &fl.shape) {
+        (Ty::Enum(e), _) => format!("json_enum(obj, {m:?}, {name:?}, {})", s.enums[*e].name),
+        (_, Shape::Scalar(p)) if fl.offset == 0 => {
+            let code = r.message.map_or(0, |m| m.type_code);
+            format!(
+                "json_type_code(obj, {m:?}, {name:?}, {}, {})",
+                number(code.into()),
+                py_bool(*p == Prim::Char)
+            )
+        }
+        (_, Shape::Scalar(Prim::Char)) => format!("json_char(obj, {m:?}, {name:?})"),
+        (ty, Shape::Scalar(p)) => match ty {
+            Ty::Alias(a) if s.aliases[*a].scale.is_some() => format!(
+                "json_decimal(obj, {m:?}, {name:?}, {}, {}, {})",
+                p.size(),
+                py_bool(p.signed()),
+                s.aliases[*a].scale.unwrap_or(0)
+            ),
+            _ => format!(
+                "json_int(obj, {m:?}, {name:?}, {}, {})",
+                p.size(),
+                py_bool(p.signed())
+            ),
+        },
+        (_, Shape::Text(n)) => format!("json_text(obj, {m:?}, {name:?}, {n})"),
+        _ => "None".into(),
+    }
 }
 
 /// `LAYOUT`: each field's offset, size and kind, for the numpy bulk decoder (bulk.py): kind
@@ -340,11 +393,16 @@ fn dispatch(out: &mut String, s: &Schema) {
     let _ = writeln!(
         out,
         "#: Every message class, by type code.\nTYPES = {{cls.TYPE_CODE: cls for cls in ({},)}}\n\n\
+         #: Every message class, by name.\nBY_NAME = {{cls.__name__: cls for cls in TYPES.values()}}\n\n\
          Message = Union[{}]\n\n\n\
          def decode(b, base: int = 0) -> Message:\n    \"\"\"`b` as exactly one message of any type.\"\"\"\n    \
          if len(b) < 1:\n        raise DecodeError(\"Truncated\", base, None, 1)\n    \
          cls = TYPES.get(b[0])\n    if cls is None:\n        raise DecodeError(\"UnknownType\", base, None, b[0])\n    \
-         return cls.decode(b, base)\n",
+         return cls.decode(b, base)\n\n\n\
+         def from_json(obj) -> Message:\n    \"\"\"Any message from its canonical JSON, chosen by its \"type\"; ValueError names what is wrong.\"\"\"\n    \
+         cls = BY_NAME.get(obj.get(\"type\")) if isinstance(obj, dict) else None\n    if cls is None:\n        \
+         raise ValueError(f\"no message named {{obj.get('type') if isinstance(obj, dict) else obj!r}}\")\n    \
+         return cls.from_json(obj)\n",
         names.join(", "),
         names.join(", ")
     );

@@ -4,6 +4,7 @@ schema; this file is the same for every protocol."""
 
 from __future__ import annotations
 
+import re
 from typing import Iterator, Optional, Tuple
 
 
@@ -61,6 +62,92 @@ def put_text(b: bytearray, at: int, n: int, space: bool, text: str, name: str) -
     if len(data) > n:
         raise ValueError(f"{name}: {len(data)} bytes do not fit {n}")
     b[at:at + n] = data + (b" " if space else b"\0") * (n - len(data))
+
+
+# ---- Reading canonical JSON (the generated from_json): every field present, no other key,
+# each value in its field's form; every refusal is a ValueError naming "Message.field". ----
+
+_CANONICAL_INT = re.compile(r"-?(?:0|[1-9][0-9]{0,19})")
+
+
+def json_object(obj, message: str, fields) -> None:
+    """Checks that `obj` is a JSON object of `message`: its "type", and no key but `fields`."""
+    if not isinstance(obj, dict):
+        raise ValueError(f"{message}: a message is a JSON object, got {obj!r}")
+    if obj.get("type") != message:
+        raise ValueError(f"{message}: \"type\" must be {message!r}, got {obj.get('type')!r}")
+    for k in obj:
+        if k != "type" and k not in fields:
+            raise ValueError(f"{message}: no field named {k!r}")
+
+
+def _field(obj, message: str, field: str):
+    if field not in obj:
+        raise ValueError(f"{message}.{field}: missing")
+    return obj[field]
+
+
+def _in_range(v: int, message: str, field: str, n: int, signed: bool) -> int:
+    lo, hi = (-(1 << (8 * n - 1)), (1 << (8 * n - 1)) - 1) if signed else (0, (1 << (8 * n)) - 1)
+    if not lo <= v <= hi:
+        raise ValueError(f"{message}.{field}: {v} is outside {lo}..={hi}")
+    return v
+
+
+def json_int(obj, message: str, field: str, n: int, signed: bool) -> int:
+    """An integer of `n` bytes: a canonical decimal string when 64-bit, else a JSON integer."""
+    v = _field(obj, message, field)
+    if n == 8:
+        if not isinstance(v, str) or not _CANONICAL_INT.fullmatch(v) or v == "-0":
+            raise ValueError(f"{message}.{field}: a 64-bit integer is a canonical decimal string, got {v!r}")
+        v = int(v)
+    elif type(v) is not int:
+        raise ValueError(f"{message}.{field}: expected a JSON integer, got {v!r}")
+    return _in_range(v, message, field, n, signed)
+
+
+def json_decimal(obj, message: str, field: str, n: int, signed: bool, scale: int) -> int:
+    """A scaled integer: a decimal string with exactly `scale` places ("150.0000")."""
+    v = _field(obj, message, field)
+    places = r"\.([0-9]{%d})" % scale if scale else "()"
+    m = re.fullmatch(r"(-?)(0|[1-9][0-9]{0,19})" + places, v) if isinstance(v, str) else None
+    if m is None or (m.group(1) and int(m.group(2) + (m.group(3) or "0")) == 0):
+        raise ValueError(f"{message}.{field}: expected a decimal string with exactly {scale} places, got {v!r}")
+    magnitude = int(m.group(2)) * 10 ** scale + int(m.group(3) or "0")
+    return _in_range(-magnitude if m.group(1) else magnitude, message, field, n, signed)
+
+
+def json_char(obj, message: str, field: str) -> str:
+    """A character field: one printable ASCII character."""
+    v = _field(obj, message, field)
+    if not isinstance(v, str) or len(v) != 1 or not " " <= v <= "~":
+        raise ValueError(f"{message}.{field}: expected one printable ASCII character, got {v!r}")
+    return v
+
+
+def json_type_code(obj, message: str, field: str, code: int, is_char: bool):
+    """The type code's own field, which must be the message's code."""
+    v = _field(obj, message, field)
+    expected = chr(code) if is_char else code
+    if type(v) is not type(expected) or v != expected:
+        raise ValueError(f"{message}.{field}: must be the type code {expected!r}, got {v!r}")
+    return v
+
+
+def json_text(obj, message: str, field: str, n: int) -> str:
+    """Text of at most `n` printable ASCII characters."""
+    v = _field(obj, message, field)
+    if not isinstance(v, str) or len(v) > n or any(not " " <= c <= "~" for c in v):
+        raise ValueError(f"{message}.{field}: expected printable ASCII text of at most {n} characters, got {v!r}")
+    return v
+
+
+def json_enum(obj, message: str, field: str, enum_class):
+    """An enumeration's variant, by its name."""
+    v = _field(obj, message, field)
+    if not isinstance(v, str) or v not in enum_class.__members__:
+        raise ValueError(f"{message}.{field}: {v!r} is not a variant of {enum_class.__name__}")
+    return enum_class[v]
 
 
 def json_string(text: str) -> str:

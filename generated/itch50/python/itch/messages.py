@@ -7,8 +7,9 @@ import enum
 from dataclasses import dataclass
 from typing import ClassVar, Iterator, Tuple, Union
 
-from ._runtime import (DecodeError, decimal, get_int, get_text, json_string, mold_blocks,
-    put_int, put_text, text_valid)
+from ._runtime import (DecodeError, decimal, get_int, get_text, json_char, json_decimal, json_enum,
+    json_int, json_object, json_string, json_text, json_type_code, mold_blocks, put_int, put_text,
+    text_valid)
 
 
 #: Implied decimal places of Price4.
@@ -251,6 +252,13 @@ class SystemEvent:
         """The canonical JSON line (the Rust crate's to_json)."""
         return '{' + ','.join(['"type":"SystemEvent"', '"message_type":' + json_string(self.message_type), '"stock_locate":' + str(self.stock_locate), '"tracking_number":' + str(self.tracking_number), '"timestamp":' + str(self.timestamp), '"event_code":' + json_string(SystemEventCode(self.event_code).name)]) + '}'
 
+    @classmethod
+    def from_json(cls, obj) -> "SystemEvent":
+        """The message from its canonical JSON (a dict, as json.loads gives it); ValueError
+        names the field at fault."""
+        json_object(obj, "SystemEvent", ("message_type", "stock_locate", "tracking_number", "timestamp", "event_code",))
+        return cls(message_type=json_type_code(obj, "SystemEvent", "message_type", 0x53, True), stock_locate=json_int(obj, "SystemEvent", "stock_locate", 2, False), tracking_number=json_int(obj, "SystemEvent", "tracking_number", 2, False), timestamp=json_int(obj, "SystemEvent", "timestamp", 6, False), event_code=json_enum(obj, "SystemEvent", "event_code", SystemEventCode))
+
 
 @dataclass
 class StockDirectory:
@@ -376,6 +384,13 @@ class StockDirectory:
         """The canonical JSON line (the Rust crate's to_json)."""
         return '{' + ','.join(['"type":"StockDirectory"', '"message_type":' + json_string(self.message_type), '"stock_locate":' + str(self.stock_locate), '"tracking_number":' + str(self.tracking_number), '"timestamp":' + str(self.timestamp), '"stock":' + json_string(self.stock), '"market_category":' + json_string(MarketCategory(self.market_category).name), '"financial_status":' + json_string(FinancialStatus(self.financial_status).name), '"round_lot_size":' + str(self.round_lot_size), '"round_lots_only":' + json_string(YesNo(self.round_lots_only).name), '"issue_classification":' + json_string(IssueClassification(self.issue_classification).name), '"issue_sub_type":' + json_string(self.issue_sub_type), '"authenticity":' + json_string(Authenticity(self.authenticity).name), '"short_sale_threshold":' + json_string(YesNoOrNotAvailable(self.short_sale_threshold).name), '"ipo_flag":' + json_string(YesNoOrNotAvailable(self.ipo_flag).name), '"luld_reference_price_tier":' + json_string(LuldReferencePriceTier(self.luld_reference_price_tier).name), '"etp_flag":' + json_string(YesNoOrNotAvailable(self.etp_flag).name), '"etp_leverage_factor":' + str(self.etp_leverage_factor), '"inverse_indicator":' + json_string(YesNo(self.inverse_indicator).name)]) + '}'
 
+    @classmethod
+    def from_json(cls, obj) -> "StockDirectory":
+        """The message from its canonical JSON (a dict, as json.loads gives it); ValueError
+        names the field at fault."""
+        json_object(obj, "StockDirectory", ("message_type", "stock_locate", "tracking_number", "timestamp", "stock", "market_category", "financial_status", "round_lot_size", "round_lots_only", "issue_classification", "issue_sub_type", "authenticity", "short_sale_threshold", "ipo_flag", "luld_reference_price_tier", "etp_flag", "etp_leverage_factor", "inverse_indicator",))
+        return cls(message_type=json_type_code(obj, "StockDirectory", "message_type", 0x52, True), stock_locate=json_int(obj, "StockDirectory", "stock_locate", 2, False), tracking_number=json_int(obj, "StockDirectory", "tracking_number", 2, False), timestamp=json_int(obj, "StockDirectory", "timestamp", 6, False), stock=json_text(obj, "StockDirectory", "stock", 8), market_category=json_enum(obj, "StockDirectory", "market_category", MarketCategory), financial_status=json_enum(obj, "StockDirectory", "financial_status", FinancialStatus), round_lot_size=json_int(obj, "StockDirectory", "round_lot_size", 4, False), round_lots_only=json_enum(obj, "StockDirectory", "round_lots_only", YesNo), issue_classification=json_enum(obj, "StockDirectory", "issue_classification", IssueClassification), issue_sub_type=json_text(obj, "StockDirectory", "issue_sub_type", 2), authenticity=json_enum(obj, "StockDirectory", "authenticity", Authenticity), short_sale_threshold=json_enum(obj, "StockDirectory", "short_sale_threshold", YesNoOrNotAvailable), ipo_flag=json_enum(obj, "StockDirectory", "ipo_flag", YesNoOrNotAvailable), luld_reference_price_tier=json_enum(obj, "StockDirectory", "luld_reference_price_tier", LuldReferencePriceTier), etp_flag=json_enum(obj, "StockDirectory", "etp_flag", YesNoOrNotAvailable), etp_leverage_factor=json_int(obj, "StockDirectory", "etp_leverage_factor", 4, False), inverse_indicator=json_enum(obj, "StockDirectory", "inverse_indicator", YesNo))
+
 
 @dataclass
 class StockTradingAction:
@@ -446,6 +461,13 @@ class StockTradingAction:
         """The canonical JSON line (the Rust crate's to_json)."""
         return '{' + ','.join(['"type":"StockTradingAction"', '"message_type":' + json_string(self.message_type), '"stock_locate":' + str(self.stock_locate), '"tracking_number":' + str(self.tracking_number), '"timestamp":' + str(self.timestamp), '"stock":' + json_string(self.stock), '"trading_state":' + json_string(TradingState(self.trading_state).name), '"reserved":' + json_string(self.reserved), '"reason":' + json_string(self.reason)]) + '}'
 
+    @classmethod
+    def from_json(cls, obj) -> "StockTradingAction":
+        """The message from its canonical JSON (a dict, as json.loads gives it); ValueError
+        names the field at fault."""
+        json_object(obj, "StockTradingAction", ("message_type", "stock_locate", "tracking_number", "timestamp", "stock", "trading_state", "reserved", "reason",))
+        return cls(message_type=json_type_code(obj, "StockTradingAction", "message_type", 0x48, True), stock_locate=json_int(obj, "StockTradingAction", "stock_locate", 2, False), tracking_number=json_int(obj, "StockTradingAction", "tracking_number", 2, False), timestamp=json_int(obj, "StockTradingAction", "timestamp", 6, False), stock=json_text(obj, "StockTradingAction", "stock", 8), trading_state=json_enum(obj, "StockTradingAction", "trading_state", TradingState), reserved=json_char(obj, "StockTradingAction", "reserved"), reason=json_text(obj, "StockTradingAction", "reason", 4))
+
 
 @dataclass
 class RegShoRestriction:
@@ -505,6 +527,13 @@ class RegShoRestriction:
     def to_json(self) -> str:
         """The canonical JSON line (the Rust crate's to_json)."""
         return '{' + ','.join(['"type":"RegShoRestriction"', '"message_type":' + json_string(self.message_type), '"stock_locate":' + str(self.stock_locate), '"tracking_number":' + str(self.tracking_number), '"timestamp":' + str(self.timestamp), '"stock":' + json_string(self.stock), '"reg_sho_action":' + json_string(RegShoAction(self.reg_sho_action).name)]) + '}'
+
+    @classmethod
+    def from_json(cls, obj) -> "RegShoRestriction":
+        """The message from its canonical JSON (a dict, as json.loads gives it); ValueError
+        names the field at fault."""
+        json_object(obj, "RegShoRestriction", ("message_type", "stock_locate", "tracking_number", "timestamp", "stock", "reg_sho_action",))
+        return cls(message_type=json_type_code(obj, "RegShoRestriction", "message_type", 0x59, True), stock_locate=json_int(obj, "RegShoRestriction", "stock_locate", 2, False), tracking_number=json_int(obj, "RegShoRestriction", "tracking_number", 2, False), timestamp=json_int(obj, "RegShoRestriction", "timestamp", 6, False), stock=json_text(obj, "RegShoRestriction", "stock", 8), reg_sho_action=json_enum(obj, "RegShoRestriction", "reg_sho_action", RegShoAction))
 
 
 @dataclass
@@ -583,6 +612,13 @@ class MarketParticipantPosition:
         """The canonical JSON line (the Rust crate's to_json)."""
         return '{' + ','.join(['"type":"MarketParticipantPosition"', '"message_type":' + json_string(self.message_type), '"stock_locate":' + str(self.stock_locate), '"tracking_number":' + str(self.tracking_number), '"timestamp":' + str(self.timestamp), '"mpid":' + json_string(self.mpid), '"stock":' + json_string(self.stock), '"primary_market_maker":' + json_string(YesNo(self.primary_market_maker).name), '"market_maker_mode":' + json_string(MarketMakerMode(self.market_maker_mode).name), '"market_participant_state":' + json_string(MarketParticipantState(self.market_participant_state).name)]) + '}'
 
+    @classmethod
+    def from_json(cls, obj) -> "MarketParticipantPosition":
+        """The message from its canonical JSON (a dict, as json.loads gives it); ValueError
+        names the field at fault."""
+        json_object(obj, "MarketParticipantPosition", ("message_type", "stock_locate", "tracking_number", "timestamp", "mpid", "stock", "primary_market_maker", "market_maker_mode", "market_participant_state",))
+        return cls(message_type=json_type_code(obj, "MarketParticipantPosition", "message_type", 0x4c, True), stock_locate=json_int(obj, "MarketParticipantPosition", "stock_locate", 2, False), tracking_number=json_int(obj, "MarketParticipantPosition", "tracking_number", 2, False), timestamp=json_int(obj, "MarketParticipantPosition", "timestamp", 6, False), mpid=json_text(obj, "MarketParticipantPosition", "mpid", 4), stock=json_text(obj, "MarketParticipantPosition", "stock", 8), primary_market_maker=json_enum(obj, "MarketParticipantPosition", "primary_market_maker", YesNo), market_maker_mode=json_enum(obj, "MarketParticipantPosition", "market_maker_mode", MarketMakerMode), market_participant_state=json_enum(obj, "MarketParticipantPosition", "market_participant_state", MarketParticipantState))
+
 
 @dataclass
 class MwcbDeclineLevel:
@@ -641,6 +677,13 @@ class MwcbDeclineLevel:
         """The canonical JSON line (the Rust crate's to_json)."""
         return '{' + ','.join(['"type":"MwcbDeclineLevel"', '"message_type":' + json_string(self.message_type), '"stock_locate":' + str(self.stock_locate), '"tracking_number":' + str(self.tracking_number), '"timestamp":' + str(self.timestamp), '"level1":' + decimal(self.level1, 8), '"level2":' + decimal(self.level2, 8), '"level3":' + decimal(self.level3, 8)]) + '}'
 
+    @classmethod
+    def from_json(cls, obj) -> "MwcbDeclineLevel":
+        """The message from its canonical JSON (a dict, as json.loads gives it); ValueError
+        names the field at fault."""
+        json_object(obj, "MwcbDeclineLevel", ("message_type", "stock_locate", "tracking_number", "timestamp", "level1", "level2", "level3",))
+        return cls(message_type=json_type_code(obj, "MwcbDeclineLevel", "message_type", 0x56, True), stock_locate=json_int(obj, "MwcbDeclineLevel", "stock_locate", 2, False), tracking_number=json_int(obj, "MwcbDeclineLevel", "tracking_number", 2, False), timestamp=json_int(obj, "MwcbDeclineLevel", "timestamp", 6, False), level1=json_decimal(obj, "MwcbDeclineLevel", "level1", 8, False, 8), level2=json_decimal(obj, "MwcbDeclineLevel", "level2", 8, False, 8), level3=json_decimal(obj, "MwcbDeclineLevel", "level3", 8, False, 8))
+
 
 @dataclass
 class MwcbStatus:
@@ -695,6 +738,13 @@ class MwcbStatus:
     def to_json(self) -> str:
         """The canonical JSON line (the Rust crate's to_json)."""
         return '{' + ','.join(['"type":"MwcbStatus"', '"message_type":' + json_string(self.message_type), '"stock_locate":' + str(self.stock_locate), '"tracking_number":' + str(self.tracking_number), '"timestamp":' + str(self.timestamp), '"breached_level":' + json_string(BreachedLevel(self.breached_level).name)]) + '}'
+
+    @classmethod
+    def from_json(cls, obj) -> "MwcbStatus":
+        """The message from its canonical JSON (a dict, as json.loads gives it); ValueError
+        names the field at fault."""
+        json_object(obj, "MwcbStatus", ("message_type", "stock_locate", "tracking_number", "timestamp", "breached_level",))
+        return cls(message_type=json_type_code(obj, "MwcbStatus", "message_type", 0x57, True), stock_locate=json_int(obj, "MwcbStatus", "stock_locate", 2, False), tracking_number=json_int(obj, "MwcbStatus", "tracking_number", 2, False), timestamp=json_int(obj, "MwcbStatus", "timestamp", 6, False), breached_level=json_enum(obj, "MwcbStatus", "breached_level", BreachedLevel))
 
 
 @dataclass
@@ -762,6 +812,13 @@ class IpoQuotingPeriodUpdate:
         """The canonical JSON line (the Rust crate's to_json)."""
         return '{' + ','.join(['"type":"IpoQuotingPeriodUpdate"', '"message_type":' + json_string(self.message_type), '"stock_locate":' + str(self.stock_locate), '"tracking_number":' + str(self.tracking_number), '"timestamp":' + str(self.timestamp), '"stock":' + json_string(self.stock), '"ipo_quotation_release_time":' + str(self.ipo_quotation_release_time), '"ipo_quotation_release_qualifier":' + json_string(IpoReleaseQualifier(self.ipo_quotation_release_qualifier).name), '"ipo_price":' + decimal(self.ipo_price, 4)]) + '}'
 
+    @classmethod
+    def from_json(cls, obj) -> "IpoQuotingPeriodUpdate":
+        """The message from its canonical JSON (a dict, as json.loads gives it); ValueError
+        names the field at fault."""
+        json_object(obj, "IpoQuotingPeriodUpdate", ("message_type", "stock_locate", "tracking_number", "timestamp", "stock", "ipo_quotation_release_time", "ipo_quotation_release_qualifier", "ipo_price",))
+        return cls(message_type=json_type_code(obj, "IpoQuotingPeriodUpdate", "message_type", 0x4b, True), stock_locate=json_int(obj, "IpoQuotingPeriodUpdate", "stock_locate", 2, False), tracking_number=json_int(obj, "IpoQuotingPeriodUpdate", "tracking_number", 2, False), timestamp=json_int(obj, "IpoQuotingPeriodUpdate", "timestamp", 6, False), stock=json_text(obj, "IpoQuotingPeriodUpdate", "stock", 8), ipo_quotation_release_time=json_int(obj, "IpoQuotingPeriodUpdate", "ipo_quotation_release_time", 4, False), ipo_quotation_release_qualifier=json_enum(obj, "IpoQuotingPeriodUpdate", "ipo_quotation_release_qualifier", IpoReleaseQualifier), ipo_price=json_decimal(obj, "IpoQuotingPeriodUpdate", "ipo_price", 4, False, 4))
+
 
 @dataclass
 class LuldAuctionCollar:
@@ -828,6 +885,13 @@ class LuldAuctionCollar:
         """The canonical JSON line (the Rust crate's to_json)."""
         return '{' + ','.join(['"type":"LuldAuctionCollar"', '"message_type":' + json_string(self.message_type), '"stock_locate":' + str(self.stock_locate), '"tracking_number":' + str(self.tracking_number), '"timestamp":' + str(self.timestamp), '"stock":' + json_string(self.stock), '"auction_collar_reference_price":' + decimal(self.auction_collar_reference_price, 4), '"upper_auction_collar_price":' + decimal(self.upper_auction_collar_price, 4), '"lower_auction_collar_price":' + decimal(self.lower_auction_collar_price, 4), '"auction_collar_extension":' + str(self.auction_collar_extension)]) + '}'
 
+    @classmethod
+    def from_json(cls, obj) -> "LuldAuctionCollar":
+        """The message from its canonical JSON (a dict, as json.loads gives it); ValueError
+        names the field at fault."""
+        json_object(obj, "LuldAuctionCollar", ("message_type", "stock_locate", "tracking_number", "timestamp", "stock", "auction_collar_reference_price", "upper_auction_collar_price", "lower_auction_collar_price", "auction_collar_extension",))
+        return cls(message_type=json_type_code(obj, "LuldAuctionCollar", "message_type", 0x4a, True), stock_locate=json_int(obj, "LuldAuctionCollar", "stock_locate", 2, False), tracking_number=json_int(obj, "LuldAuctionCollar", "tracking_number", 2, False), timestamp=json_int(obj, "LuldAuctionCollar", "timestamp", 6, False), stock=json_text(obj, "LuldAuctionCollar", "stock", 8), auction_collar_reference_price=json_decimal(obj, "LuldAuctionCollar", "auction_collar_reference_price", 4, False, 4), upper_auction_collar_price=json_decimal(obj, "LuldAuctionCollar", "upper_auction_collar_price", 4, False, 4), lower_auction_collar_price=json_decimal(obj, "LuldAuctionCollar", "lower_auction_collar_price", 4, False, 4), auction_collar_extension=json_int(obj, "LuldAuctionCollar", "auction_collar_extension", 4, False))
+
 
 @dataclass
 class OperationalHalt:
@@ -893,6 +957,13 @@ class OperationalHalt:
     def to_json(self) -> str:
         """The canonical JSON line (the Rust crate's to_json)."""
         return '{' + ','.join(['"type":"OperationalHalt"', '"message_type":' + json_string(self.message_type), '"stock_locate":' + str(self.stock_locate), '"tracking_number":' + str(self.tracking_number), '"timestamp":' + str(self.timestamp), '"stock":' + json_string(self.stock), '"market_code":' + json_string(MarketCode(self.market_code).name), '"operational_halt_action":' + json_string(OperationalHaltAction(self.operational_halt_action).name)]) + '}'
+
+    @classmethod
+    def from_json(cls, obj) -> "OperationalHalt":
+        """The message from its canonical JSON (a dict, as json.loads gives it); ValueError
+        names the field at fault."""
+        json_object(obj, "OperationalHalt", ("message_type", "stock_locate", "tracking_number", "timestamp", "stock", "market_code", "operational_halt_action",))
+        return cls(message_type=json_type_code(obj, "OperationalHalt", "message_type", 0x68, True), stock_locate=json_int(obj, "OperationalHalt", "stock_locate", 2, False), tracking_number=json_int(obj, "OperationalHalt", "tracking_number", 2, False), timestamp=json_int(obj, "OperationalHalt", "timestamp", 6, False), stock=json_text(obj, "OperationalHalt", "stock", 8), market_code=json_enum(obj, "OperationalHalt", "market_code", MarketCode), operational_halt_action=json_enum(obj, "OperationalHalt", "operational_halt_action", OperationalHaltAction))
 
 
 @dataclass
@@ -962,6 +1033,13 @@ class AddOrder:
     def to_json(self) -> str:
         """The canonical JSON line (the Rust crate's to_json)."""
         return '{' + ','.join(['"type":"AddOrder"', '"message_type":' + json_string(self.message_type), '"stock_locate":' + str(self.stock_locate), '"tracking_number":' + str(self.tracking_number), '"timestamp":' + str(self.timestamp), '"order_reference_number":' + '"' + str(self.order_reference_number) + '"', '"buy_sell_indicator":' + json_string(BuySell(self.buy_sell_indicator).name), '"shares":' + str(self.shares), '"stock":' + json_string(self.stock), '"price":' + decimal(self.price, 4)]) + '}'
+
+    @classmethod
+    def from_json(cls, obj) -> "AddOrder":
+        """The message from its canonical JSON (a dict, as json.loads gives it); ValueError
+        names the field at fault."""
+        json_object(obj, "AddOrder", ("message_type", "stock_locate", "tracking_number", "timestamp", "order_reference_number", "buy_sell_indicator", "shares", "stock", "price",))
+        return cls(message_type=json_type_code(obj, "AddOrder", "message_type", 0x41, True), stock_locate=json_int(obj, "AddOrder", "stock_locate", 2, False), tracking_number=json_int(obj, "AddOrder", "tracking_number", 2, False), timestamp=json_int(obj, "AddOrder", "timestamp", 6, False), order_reference_number=json_int(obj, "AddOrder", "order_reference_number", 8, False), buy_sell_indicator=json_enum(obj, "AddOrder", "buy_sell_indicator", BuySell), shares=json_int(obj, "AddOrder", "shares", 4, False), stock=json_text(obj, "AddOrder", "stock", 8), price=json_decimal(obj, "AddOrder", "price", 4, False, 4))
 
 
 @dataclass
@@ -1037,6 +1115,13 @@ class AddOrderMpid:
         """The canonical JSON line (the Rust crate's to_json)."""
         return '{' + ','.join(['"type":"AddOrderMpid"', '"message_type":' + json_string(self.message_type), '"stock_locate":' + str(self.stock_locate), '"tracking_number":' + str(self.tracking_number), '"timestamp":' + str(self.timestamp), '"order_reference_number":' + '"' + str(self.order_reference_number) + '"', '"buy_sell_indicator":' + json_string(BuySell(self.buy_sell_indicator).name), '"shares":' + str(self.shares), '"stock":' + json_string(self.stock), '"price":' + decimal(self.price, 4), '"attribution":' + json_string(self.attribution)]) + '}'
 
+    @classmethod
+    def from_json(cls, obj) -> "AddOrderMpid":
+        """The message from its canonical JSON (a dict, as json.loads gives it); ValueError
+        names the field at fault."""
+        json_object(obj, "AddOrderMpid", ("message_type", "stock_locate", "tracking_number", "timestamp", "order_reference_number", "buy_sell_indicator", "shares", "stock", "price", "attribution",))
+        return cls(message_type=json_type_code(obj, "AddOrderMpid", "message_type", 0x46, True), stock_locate=json_int(obj, "AddOrderMpid", "stock_locate", 2, False), tracking_number=json_int(obj, "AddOrderMpid", "tracking_number", 2, False), timestamp=json_int(obj, "AddOrderMpid", "timestamp", 6, False), order_reference_number=json_int(obj, "AddOrderMpid", "order_reference_number", 8, False), buy_sell_indicator=json_enum(obj, "AddOrderMpid", "buy_sell_indicator", BuySell), shares=json_int(obj, "AddOrderMpid", "shares", 4, False), stock=json_text(obj, "AddOrderMpid", "stock", 8), price=json_decimal(obj, "AddOrderMpid", "price", 4, False, 4), attribution=json_text(obj, "AddOrderMpid", "attribution", 4))
+
 
 @dataclass
 class OrderExecuted:
@@ -1094,6 +1179,13 @@ class OrderExecuted:
     def to_json(self) -> str:
         """The canonical JSON line (the Rust crate's to_json)."""
         return '{' + ','.join(['"type":"OrderExecuted"', '"message_type":' + json_string(self.message_type), '"stock_locate":' + str(self.stock_locate), '"tracking_number":' + str(self.tracking_number), '"timestamp":' + str(self.timestamp), '"order_reference_number":' + '"' + str(self.order_reference_number) + '"', '"executed_shares":' + str(self.executed_shares), '"match_number":' + '"' + str(self.match_number) + '"']) + '}'
+
+    @classmethod
+    def from_json(cls, obj) -> "OrderExecuted":
+        """The message from its canonical JSON (a dict, as json.loads gives it); ValueError
+        names the field at fault."""
+        json_object(obj, "OrderExecuted", ("message_type", "stock_locate", "tracking_number", "timestamp", "order_reference_number", "executed_shares", "match_number",))
+        return cls(message_type=json_type_code(obj, "OrderExecuted", "message_type", 0x45, True), stock_locate=json_int(obj, "OrderExecuted", "stock_locate", 2, False), tracking_number=json_int(obj, "OrderExecuted", "tracking_number", 2, False), timestamp=json_int(obj, "OrderExecuted", "timestamp", 6, False), order_reference_number=json_int(obj, "OrderExecuted", "order_reference_number", 8, False), executed_shares=json_int(obj, "OrderExecuted", "executed_shares", 4, False), match_number=json_int(obj, "OrderExecuted", "match_number", 8, False))
 
 
 @dataclass
@@ -1162,6 +1254,13 @@ class OrderExecutedWithPrice:
         """The canonical JSON line (the Rust crate's to_json)."""
         return '{' + ','.join(['"type":"OrderExecutedWithPrice"', '"message_type":' + json_string(self.message_type), '"stock_locate":' + str(self.stock_locate), '"tracking_number":' + str(self.tracking_number), '"timestamp":' + str(self.timestamp), '"order_reference_number":' + '"' + str(self.order_reference_number) + '"', '"executed_shares":' + str(self.executed_shares), '"match_number":' + '"' + str(self.match_number) + '"', '"printable":' + json_string(YesNo(self.printable).name), '"execution_price":' + decimal(self.execution_price, 4)]) + '}'
 
+    @classmethod
+    def from_json(cls, obj) -> "OrderExecutedWithPrice":
+        """The message from its canonical JSON (a dict, as json.loads gives it); ValueError
+        names the field at fault."""
+        json_object(obj, "OrderExecutedWithPrice", ("message_type", "stock_locate", "tracking_number", "timestamp", "order_reference_number", "executed_shares", "match_number", "printable", "execution_price",))
+        return cls(message_type=json_type_code(obj, "OrderExecutedWithPrice", "message_type", 0x43, True), stock_locate=json_int(obj, "OrderExecutedWithPrice", "stock_locate", 2, False), tracking_number=json_int(obj, "OrderExecutedWithPrice", "tracking_number", 2, False), timestamp=json_int(obj, "OrderExecutedWithPrice", "timestamp", 6, False), order_reference_number=json_int(obj, "OrderExecutedWithPrice", "order_reference_number", 8, False), executed_shares=json_int(obj, "OrderExecutedWithPrice", "executed_shares", 4, False), match_number=json_int(obj, "OrderExecutedWithPrice", "match_number", 8, False), printable=json_enum(obj, "OrderExecutedWithPrice", "printable", YesNo), execution_price=json_decimal(obj, "OrderExecutedWithPrice", "execution_price", 4, False, 4))
+
 
 @dataclass
 class OrderCancel:
@@ -1217,6 +1316,13 @@ class OrderCancel:
         """The canonical JSON line (the Rust crate's to_json)."""
         return '{' + ','.join(['"type":"OrderCancel"', '"message_type":' + json_string(self.message_type), '"stock_locate":' + str(self.stock_locate), '"tracking_number":' + str(self.tracking_number), '"timestamp":' + str(self.timestamp), '"order_reference_number":' + '"' + str(self.order_reference_number) + '"', '"cancelled_shares":' + str(self.cancelled_shares)]) + '}'
 
+    @classmethod
+    def from_json(cls, obj) -> "OrderCancel":
+        """The message from its canonical JSON (a dict, as json.loads gives it); ValueError
+        names the field at fault."""
+        json_object(obj, "OrderCancel", ("message_type", "stock_locate", "tracking_number", "timestamp", "order_reference_number", "cancelled_shares",))
+        return cls(message_type=json_type_code(obj, "OrderCancel", "message_type", 0x58, True), stock_locate=json_int(obj, "OrderCancel", "stock_locate", 2, False), tracking_number=json_int(obj, "OrderCancel", "tracking_number", 2, False), timestamp=json_int(obj, "OrderCancel", "timestamp", 6, False), order_reference_number=json_int(obj, "OrderCancel", "order_reference_number", 8, False), cancelled_shares=json_int(obj, "OrderCancel", "cancelled_shares", 4, False))
+
 
 @dataclass
 class OrderDelete:
@@ -1268,6 +1374,13 @@ class OrderDelete:
     def to_json(self) -> str:
         """The canonical JSON line (the Rust crate's to_json)."""
         return '{' + ','.join(['"type":"OrderDelete"', '"message_type":' + json_string(self.message_type), '"stock_locate":' + str(self.stock_locate), '"tracking_number":' + str(self.tracking_number), '"timestamp":' + str(self.timestamp), '"order_reference_number":' + '"' + str(self.order_reference_number) + '"']) + '}'
+
+    @classmethod
+    def from_json(cls, obj) -> "OrderDelete":
+        """The message from its canonical JSON (a dict, as json.loads gives it); ValueError
+        names the field at fault."""
+        json_object(obj, "OrderDelete", ("message_type", "stock_locate", "tracking_number", "timestamp", "order_reference_number",))
+        return cls(message_type=json_type_code(obj, "OrderDelete", "message_type", 0x44, True), stock_locate=json_int(obj, "OrderDelete", "stock_locate", 2, False), tracking_number=json_int(obj, "OrderDelete", "tracking_number", 2, False), timestamp=json_int(obj, "OrderDelete", "timestamp", 6, False), order_reference_number=json_int(obj, "OrderDelete", "order_reference_number", 8, False))
 
 
 @dataclass
@@ -1329,6 +1442,13 @@ class OrderReplace:
     def to_json(self) -> str:
         """The canonical JSON line (the Rust crate's to_json)."""
         return '{' + ','.join(['"type":"OrderReplace"', '"message_type":' + json_string(self.message_type), '"stock_locate":' + str(self.stock_locate), '"tracking_number":' + str(self.tracking_number), '"timestamp":' + str(self.timestamp), '"original_order_reference_number":' + '"' + str(self.original_order_reference_number) + '"', '"new_order_reference_number":' + '"' + str(self.new_order_reference_number) + '"', '"shares":' + str(self.shares), '"price":' + decimal(self.price, 4)]) + '}'
+
+    @classmethod
+    def from_json(cls, obj) -> "OrderReplace":
+        """The message from its canonical JSON (a dict, as json.loads gives it); ValueError
+        names the field at fault."""
+        json_object(obj, "OrderReplace", ("message_type", "stock_locate", "tracking_number", "timestamp", "original_order_reference_number", "new_order_reference_number", "shares", "price",))
+        return cls(message_type=json_type_code(obj, "OrderReplace", "message_type", 0x55, True), stock_locate=json_int(obj, "OrderReplace", "stock_locate", 2, False), tracking_number=json_int(obj, "OrderReplace", "tracking_number", 2, False), timestamp=json_int(obj, "OrderReplace", "timestamp", 6, False), original_order_reference_number=json_int(obj, "OrderReplace", "original_order_reference_number", 8, False), new_order_reference_number=json_int(obj, "OrderReplace", "new_order_reference_number", 8, False), shares=json_int(obj, "OrderReplace", "shares", 4, False), price=json_decimal(obj, "OrderReplace", "price", 4, False, 4))
 
 
 @dataclass
@@ -1402,6 +1522,13 @@ class Trade:
         """The canonical JSON line (the Rust crate's to_json)."""
         return '{' + ','.join(['"type":"Trade"', '"message_type":' + json_string(self.message_type), '"stock_locate":' + str(self.stock_locate), '"tracking_number":' + str(self.tracking_number), '"timestamp":' + str(self.timestamp), '"order_reference_number":' + '"' + str(self.order_reference_number) + '"', '"buy_sell_indicator":' + json_string(BuySell(self.buy_sell_indicator).name), '"shares":' + str(self.shares), '"stock":' + json_string(self.stock), '"price":' + decimal(self.price, 4), '"match_number":' + '"' + str(self.match_number) + '"']) + '}'
 
+    @classmethod
+    def from_json(cls, obj) -> "Trade":
+        """The message from its canonical JSON (a dict, as json.loads gives it); ValueError
+        names the field at fault."""
+        json_object(obj, "Trade", ("message_type", "stock_locate", "tracking_number", "timestamp", "order_reference_number", "buy_sell_indicator", "shares", "stock", "price", "match_number",))
+        return cls(message_type=json_type_code(obj, "Trade", "message_type", 0x50, True), stock_locate=json_int(obj, "Trade", "stock_locate", 2, False), tracking_number=json_int(obj, "Trade", "tracking_number", 2, False), timestamp=json_int(obj, "Trade", "timestamp", 6, False), order_reference_number=json_int(obj, "Trade", "order_reference_number", 8, False), buy_sell_indicator=json_enum(obj, "Trade", "buy_sell_indicator", BuySell), shares=json_int(obj, "Trade", "shares", 4, False), stock=json_text(obj, "Trade", "stock", 8), price=json_decimal(obj, "Trade", "price", 4, False, 4), match_number=json_int(obj, "Trade", "match_number", 8, False))
+
 
 @dataclass
 class CrossTrade:
@@ -1471,6 +1598,13 @@ class CrossTrade:
         """The canonical JSON line (the Rust crate's to_json)."""
         return '{' + ','.join(['"type":"CrossTrade"', '"message_type":' + json_string(self.message_type), '"stock_locate":' + str(self.stock_locate), '"tracking_number":' + str(self.tracking_number), '"timestamp":' + str(self.timestamp), '"shares":' + '"' + str(self.shares) + '"', '"stock":' + json_string(self.stock), '"cross_price":' + decimal(self.cross_price, 4), '"match_number":' + '"' + str(self.match_number) + '"', '"cross_type":' + json_string(CrossType(self.cross_type).name)]) + '}'
 
+    @classmethod
+    def from_json(cls, obj) -> "CrossTrade":
+        """The message from its canonical JSON (a dict, as json.loads gives it); ValueError
+        names the field at fault."""
+        json_object(obj, "CrossTrade", ("message_type", "stock_locate", "tracking_number", "timestamp", "shares", "stock", "cross_price", "match_number", "cross_type",))
+        return cls(message_type=json_type_code(obj, "CrossTrade", "message_type", 0x51, True), stock_locate=json_int(obj, "CrossTrade", "stock_locate", 2, False), tracking_number=json_int(obj, "CrossTrade", "tracking_number", 2, False), timestamp=json_int(obj, "CrossTrade", "timestamp", 6, False), shares=json_int(obj, "CrossTrade", "shares", 8, False), stock=json_text(obj, "CrossTrade", "stock", 8), cross_price=json_decimal(obj, "CrossTrade", "cross_price", 4, False, 4), match_number=json_int(obj, "CrossTrade", "match_number", 8, False), cross_type=json_enum(obj, "CrossTrade", "cross_type", CrossType))
+
 
 @dataclass
 class BrokenTrade:
@@ -1522,6 +1656,13 @@ class BrokenTrade:
     def to_json(self) -> str:
         """The canonical JSON line (the Rust crate's to_json)."""
         return '{' + ','.join(['"type":"BrokenTrade"', '"message_type":' + json_string(self.message_type), '"stock_locate":' + str(self.stock_locate), '"tracking_number":' + str(self.tracking_number), '"timestamp":' + str(self.timestamp), '"match_number":' + '"' + str(self.match_number) + '"']) + '}'
+
+    @classmethod
+    def from_json(cls, obj) -> "BrokenTrade":
+        """The message from its canonical JSON (a dict, as json.loads gives it); ValueError
+        names the field at fault."""
+        json_object(obj, "BrokenTrade", ("message_type", "stock_locate", "tracking_number", "timestamp", "match_number",))
+        return cls(message_type=json_type_code(obj, "BrokenTrade", "message_type", 0x42, True), stock_locate=json_int(obj, "BrokenTrade", "stock_locate", 2, False), tracking_number=json_int(obj, "BrokenTrade", "tracking_number", 2, False), timestamp=json_int(obj, "BrokenTrade", "timestamp", 6, False), match_number=json_int(obj, "BrokenTrade", "match_number", 8, False))
 
 
 @dataclass
@@ -1610,6 +1751,13 @@ class Noii:
         """The canonical JSON line (the Rust crate's to_json)."""
         return '{' + ','.join(['"type":"Noii"', '"message_type":' + json_string(self.message_type), '"stock_locate":' + str(self.stock_locate), '"tracking_number":' + str(self.tracking_number), '"timestamp":' + str(self.timestamp), '"paired_shares":' + '"' + str(self.paired_shares) + '"', '"imbalance_shares":' + '"' + str(self.imbalance_shares) + '"', '"imbalance_direction":' + json_string(ImbalanceDirection(self.imbalance_direction).name), '"stock":' + json_string(self.stock), '"far_price":' + decimal(self.far_price, 4), '"near_price":' + decimal(self.near_price, 4), '"current_reference_price":' + decimal(self.current_reference_price, 4), '"cross_type":' + json_string(NoiiCrossType(self.cross_type).name), '"price_variation_indicator":' + json_string(PriceVariation(self.price_variation_indicator).name)]) + '}'
 
+    @classmethod
+    def from_json(cls, obj) -> "Noii":
+        """The message from its canonical JSON (a dict, as json.loads gives it); ValueError
+        names the field at fault."""
+        json_object(obj, "Noii", ("message_type", "stock_locate", "tracking_number", "timestamp", "paired_shares", "imbalance_shares", "imbalance_direction", "stock", "far_price", "near_price", "current_reference_price", "cross_type", "price_variation_indicator",))
+        return cls(message_type=json_type_code(obj, "Noii", "message_type", 0x49, True), stock_locate=json_int(obj, "Noii", "stock_locate", 2, False), tracking_number=json_int(obj, "Noii", "tracking_number", 2, False), timestamp=json_int(obj, "Noii", "timestamp", 6, False), paired_shares=json_int(obj, "Noii", "paired_shares", 8, False), imbalance_shares=json_int(obj, "Noii", "imbalance_shares", 8, False), imbalance_direction=json_enum(obj, "Noii", "imbalance_direction", ImbalanceDirection), stock=json_text(obj, "Noii", "stock", 8), far_price=json_decimal(obj, "Noii", "far_price", 4, False, 4), near_price=json_decimal(obj, "Noii", "near_price", 4, False, 4), current_reference_price=json_decimal(obj, "Noii", "current_reference_price", 4, False, 4), cross_type=json_enum(obj, "Noii", "cross_type", NoiiCrossType), price_variation_indicator=json_enum(obj, "Noii", "price_variation_indicator", PriceVariation))
+
 
 @dataclass
 class Rpii:
@@ -1669,6 +1817,13 @@ class Rpii:
     def to_json(self) -> str:
         """The canonical JSON line (the Rust crate's to_json)."""
         return '{' + ','.join(['"type":"Rpii"', '"message_type":' + json_string(self.message_type), '"stock_locate":' + str(self.stock_locate), '"tracking_number":' + str(self.tracking_number), '"timestamp":' + str(self.timestamp), '"stock":' + json_string(self.stock), '"interest_flag":' + json_string(InterestFlag(self.interest_flag).name)]) + '}'
+
+    @classmethod
+    def from_json(cls, obj) -> "Rpii":
+        """The message from its canonical JSON (a dict, as json.loads gives it); ValueError
+        names the field at fault."""
+        json_object(obj, "Rpii", ("message_type", "stock_locate", "tracking_number", "timestamp", "stock", "interest_flag",))
+        return cls(message_type=json_type_code(obj, "Rpii", "message_type", 0x4e, True), stock_locate=json_int(obj, "Rpii", "stock_locate", 2, False), tracking_number=json_int(obj, "Rpii", "tracking_number", 2, False), timestamp=json_int(obj, "Rpii", "timestamp", 6, False), stock=json_text(obj, "Rpii", "stock", 8), interest_flag=json_enum(obj, "Rpii", "interest_flag", InterestFlag))
 
 
 @dataclass
@@ -1748,9 +1903,19 @@ class DirectListingCapitalRaise:
         """The canonical JSON line (the Rust crate's to_json)."""
         return '{' + ','.join(['"type":"DirectListingCapitalRaise"', '"message_type":' + json_string(self.message_type), '"stock_locate":' + str(self.stock_locate), '"tracking_number":' + str(self.tracking_number), '"timestamp":' + str(self.timestamp), '"stock":' + json_string(self.stock), '"open_eligibility_status":' + json_string(YesNo(self.open_eligibility_status).name), '"minimum_allowable_price":' + decimal(self.minimum_allowable_price, 4), '"maximum_allowable_price":' + decimal(self.maximum_allowable_price, 4), '"near_execution_price":' + decimal(self.near_execution_price, 4), '"near_execution_time":' + '"' + str(self.near_execution_time) + '"', '"lower_price_range_collar":' + decimal(self.lower_price_range_collar, 4), '"upper_price_range_collar":' + decimal(self.upper_price_range_collar, 4)]) + '}'
 
+    @classmethod
+    def from_json(cls, obj) -> "DirectListingCapitalRaise":
+        """The message from its canonical JSON (a dict, as json.loads gives it); ValueError
+        names the field at fault."""
+        json_object(obj, "DirectListingCapitalRaise", ("message_type", "stock_locate", "tracking_number", "timestamp", "stock", "open_eligibility_status", "minimum_allowable_price", "maximum_allowable_price", "near_execution_price", "near_execution_time", "lower_price_range_collar", "upper_price_range_collar",))
+        return cls(message_type=json_type_code(obj, "DirectListingCapitalRaise", "message_type", 0x4f, True), stock_locate=json_int(obj, "DirectListingCapitalRaise", "stock_locate", 2, False), tracking_number=json_int(obj, "DirectListingCapitalRaise", "tracking_number", 2, False), timestamp=json_int(obj, "DirectListingCapitalRaise", "timestamp", 6, False), stock=json_text(obj, "DirectListingCapitalRaise", "stock", 8), open_eligibility_status=json_enum(obj, "DirectListingCapitalRaise", "open_eligibility_status", YesNo), minimum_allowable_price=json_decimal(obj, "DirectListingCapitalRaise", "minimum_allowable_price", 4, False, 4), maximum_allowable_price=json_decimal(obj, "DirectListingCapitalRaise", "maximum_allowable_price", 4, False, 4), near_execution_price=json_decimal(obj, "DirectListingCapitalRaise", "near_execution_price", 4, False, 4), near_execution_time=json_int(obj, "DirectListingCapitalRaise", "near_execution_time", 8, False), lower_price_range_collar=json_decimal(obj, "DirectListingCapitalRaise", "lower_price_range_collar", 4, False, 4), upper_price_range_collar=json_decimal(obj, "DirectListingCapitalRaise", "upper_price_range_collar", 4, False, 4))
+
 
 #: Every message class, by type code.
 TYPES = {cls.TYPE_CODE: cls for cls in (SystemEvent, StockDirectory, StockTradingAction, RegShoRestriction, MarketParticipantPosition, MwcbDeclineLevel, MwcbStatus, IpoQuotingPeriodUpdate, LuldAuctionCollar, OperationalHalt, AddOrder, AddOrderMpid, OrderExecuted, OrderExecutedWithPrice, OrderCancel, OrderDelete, OrderReplace, Trade, CrossTrade, BrokenTrade, Noii, Rpii, DirectListingCapitalRaise,)}
+
+#: Every message class, by name.
+BY_NAME = {cls.__name__: cls for cls in TYPES.values()}
 
 Message = Union[SystemEvent, StockDirectory, StockTradingAction, RegShoRestriction, MarketParticipantPosition, MwcbDeclineLevel, MwcbStatus, IpoQuotingPeriodUpdate, LuldAuctionCollar, OperationalHalt, AddOrder, AddOrderMpid, OrderExecuted, OrderExecutedWithPrice, OrderCancel, OrderDelete, OrderReplace, Trade, CrossTrade, BrokenTrade, Noii, Rpii, DirectListingCapitalRaise]
 
@@ -1763,6 +1928,14 @@ def decode(b, base: int = 0) -> Message:
     if cls is None:
         raise DecodeError("UnknownType", base, None, b[0])
     return cls.decode(b, base)
+
+
+def from_json(obj) -> Message:
+    """Any message from its canonical JSON, chosen by its "type"; ValueError names what is wrong."""
+    cls = BY_NAME.get(obj.get("type")) if isinstance(obj, dict) else None
+    if cls is None:
+        raise ValueError(f"no message named {obj.get('type') if isinstance(obj, dict) else obj!r}")
+    return cls.from_json(obj)
 
 
 
