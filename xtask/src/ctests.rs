@@ -121,3 +121,28 @@ pub fn testees() -> Result<Vec<(&'static str, PathBuf)>, String> {
         ),
     ])
 }
+
+/// The ITCH testee (`conformance/testees/c/itch_testee.c`, on generated/itch50/c/itch.h),
+/// optimised and under the sanitizers.
+pub fn itch_testees() -> Result<Vec<(&'static str, PathBuf)>, String> {
+    let src = "conformance/testees/c/itch_testee.c";
+    let include = root().join("generated/itch50/c");
+    let include = include.to_string_lossy();
+    let with = |flags: &[&'static str]| [&["-I", &*include][..], flags].concat();
+    Ok(vec![
+        (
+            "ITCH, C (-O2)",
+            compile("gcc", "c11", src, "itch_testee", &with(&["-O2"]))?,
+        ),
+        (
+            "ITCH, C (ASan+UBSan)",
+            compile(
+                "gcc",
+                "c11",
+                src,
+                "itch_testee_asan",
+                &with(&[&["-O1"][..], &SANITIZE].concat()),
+            )?,
+        ),
+    ])
+}

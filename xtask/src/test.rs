@@ -164,7 +164,7 @@ pub fn run() -> Result<(), String> {
 }
 
 /// ITCH 5.0 over MoldUDP64: the vectors `cargo xtask gen` writes from
-/// schema/examples/itch50.rlt, against the generated Rust crate and Python package.
+/// schema/examples/itch50.rlt, against the generated Rust crate, Python package and C header.
 fn itch(py: &str) -> Result<(), String> {
     eprintln!("\n# ITCH 5.0 (generated/itch50)");
     let root = root();
@@ -176,10 +176,14 @@ fn itch(py: &str) -> Result<(), String> {
         root.join("conformance/testees/python/general.py").display(),
         root.join("generated/itch50/python").display()
     );
-    for (name, testee) in [
+    let mut testees = vec![
         ("ITCH, Rust", rust.display().to_string()),
         ("ITCH, Python", python),
-    ] {
+    ];
+    for (name, bin) in ctests::itch_testees()? {
+        testees.push((name, bin.display().to_string()));
+    }
+    for (name, testee) in testees {
         conform_with(name, &testee, None, Some(&vectors))?;
     }
     Ok(())

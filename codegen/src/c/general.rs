@@ -69,6 +69,8 @@ pub fn header(laid: &Laid, banner: &Banner) -> Result<String, String> {
         message(&mut out, s, &lo, &up, r, l)?;
     }
     dispatch(&mut out, s, &lo, &up);
+    let messages: Vec<_> = s.messages.iter().zip(laid.layout.messages.iter()).collect();
+    super::tables::message_infos(&mut out, s, &lo, &up, &messages);
     if p.framing == Framing::MoldUdp64 {
         out.push_str(&prefixed(MOLDUDP64, &lo, &up));
     }
@@ -87,7 +89,7 @@ fn prefixed(template: &str, lo: &str, up: &str) -> String {
 }
 
 /// `'B'` for a printable character code, the number otherwise.
-fn code(p: Prim, v: i64) -> String {
+pub(super) fn code(p: Prim, v: i64) -> String {
     match u8::try_from(v) {
         Ok(c) if p == Prim::Char && (0x20..0x7f).contains(&c) && c != b'\'' && c != b'\\' => {
             format!("'{}'", char::from(c))

@@ -9,6 +9,7 @@
 
 pub mod general;
 mod records;
+mod tables;
 
 use std::fmt::Write as _;
 

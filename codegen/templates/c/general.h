@@ -99,6 +99,45 @@ static inline int itch_text_set(uint8_t *p, size_t n, int space, const char *tex
     return 0;
 }
 
+/* ---- Field tables (itch_message_infos): every message's fields, for generic tools such as a
+ * JSON reader or a dissector. Reserved bytes are left out. ---- */
+
+typedef enum itch_field_kind {
+    ITCH_FIELD_TYPE_CODE, /* the type code's own character field: always the message's code */
+    ITCH_FIELD_INT,       /* an integer; scale > 0: that many implied decimal places */
+    ITCH_FIELD_FLAGS,     /* a flag set, as its integer */
+    ITCH_FIELD_ENUM,      /* an enumeration: one of `variants` */
+    ITCH_FIELD_CHAR,      /* one printable ASCII character */
+    ITCH_FIELD_TEXT       /* printable ASCII, padded with spaces (space_padded) or NULs */
+} itch_field_kind;
+
+/** An enumeration's variant: its name in the schema and its value. */
+typedef struct itch_variant {
+    const char *name;
+    int64_t value;
+} itch_variant;
+
+typedef struct itch_field_info {
+    const char *name;
+    uint16_t offset;
+    uint16_t size;
+    itch_field_kind kind;
+    uint8_t is_signed;
+    uint8_t big_endian;
+    uint8_t space_padded;
+    uint8_t scale;
+    const itch_variant *variants; /* ENUM */
+    size_t variant_count;
+} itch_field_info;
+
+typedef struct itch_message_info {
+    const char *name;
+    uint8_t type;
+    uint16_t size;
+    const itch_field_info *fields;
+    size_t field_count;
+} itch_message_info;
+
 /* ---- Canonical JSON into a caller's buffer: cut at its capacity, NUL-terminated. ---- */
 
 typedef struct itch_buf { char *p; size_t cap; size_t len; } itch_buf;

@@ -118,6 +118,45 @@ static inline int itch_text_set(uint8_t *p, size_t n, int space, const char *tex
     return 0;
 }
 
+/* ---- Field tables (itch_message_infos): every message's fields, for generic tools such as a
+ * JSON reader or a dissector. Reserved bytes are left out. ---- */
+
+typedef enum itch_field_kind {
+    ITCH_FIELD_TYPE_CODE, /* the type code's own character field: always the message's code */
+    ITCH_FIELD_INT,       /* an integer; scale > 0: that many implied decimal places */
+    ITCH_FIELD_FLAGS,     /* a flag set, as its integer */
+    ITCH_FIELD_ENUM,      /* an enumeration: one of `variants` */
+    ITCH_FIELD_CHAR,      /* one printable ASCII character */
+    ITCH_FIELD_TEXT       /* printable ASCII, padded with spaces (space_padded) or NULs */
+} itch_field_kind;
+
+/** An enumeration's variant: its name in the schema and its value. */
+typedef struct itch_variant {
+    const char *name;
+    int64_t value;
+} itch_variant;
+
+typedef struct itch_field_info {
+    const char *name;
+    uint16_t offset;
+    uint16_t size;
+    itch_field_kind kind;
+    uint8_t is_signed;
+    uint8_t big_endian;
+    uint8_t space_padded;
+    uint8_t scale;
+    const itch_variant *variants; /* ENUM */
+    size_t variant_count;
+} itch_field_info;
+
+typedef struct itch_message_info {
+    const char *name;
+    uint8_t type;
+    uint16_t size;
+    const itch_field_info *fields;
+    size_t field_count;
+} itch_message_info;
+
 /* ---- Canonical JSON into a caller's buffer: cut at its capacity, NUL-terminated. ---- */
 
 typedef struct itch_buf { char *p; size_t cap; size_t len; } itch_buf;
@@ -2378,6 +2417,296 @@ static inline size_t itch_json(const uint8_t *m, char *out, size_t cap) {
     case ITCH_DIRECT_LISTING_CAPITAL_RAISE_TYPE: return itch_direct_listing_capital_raise_json(m, out, cap);
     default: if (cap) out[0] = 0; return 0;
     }
+}
+
+/** Every message's field table, in schema order; `*count` is set to how many. */
+static inline const itch_message_info *itch_message_infos(size_t *count) {
+    static const itch_variant system_event_code_variants[] = {{"StartOfMessages", 'O'}, {"StartOfSystemHours", 'S'}, {"StartOfMarketHours", 'Q'}, {"EndOfMarketHours", 'M'}, {"EndOfSystemHours", 'E'}, {"EndOfMessages", 'C'}};
+    static const itch_variant market_category_variants[] = {{"NasdaqGlobalSelectMarket", 'Q'}, {"NasdaqGlobalMarket", 'G'}, {"NasdaqCapitalMarket", 'S'}, {"Nyse", 'N'}, {"NyseAmerican", 'A'}, {"NyseArca", 'P'}, {"BatsZExchange", 'Z'}, {"InvestorsExchange", 'V'}, {"NotAvailable", ' '}};
+    static const itch_variant financial_status_variants[] = {{"Deficient", 'D'}, {"Delinquent", 'E'}, {"Bankrupt", 'Q'}, {"Suspended", 'S'}, {"DeficientAndBankrupt", 'G'}, {"DeficientAndDelinquent", 'H'}, {"DelinquentAndBankrupt", 'J'}, {"DeficientDelinquentAndBankrupt", 'K'}, {"CreationsRedemptionsSuspended", 'C'}, {"Normal", 'N'}, {"NotAvailable", ' '}};
+    static const itch_variant yes_no_variants[] = {{"Yes", 'Y'}, {"No", 'N'}};
+    static const itch_variant yes_no_or_not_available_variants[] = {{"Yes", 'Y'}, {"No", 'N'}, {"NotAvailable", ' '}};
+    static const itch_variant issue_classification_variants[] = {{"AmericanDepositaryShare", 'A'}, {"Bond", 'B'}, {"CommonStock", 'C'}, {"DepositoryReceipt", 'F'}, {"Rule144A", 'I'}, {"LimitedPartnership", 'L'}, {"Notes", 'N'}, {"OrdinaryShare", 'O'}, {"PreferredStock", 'P'}, {"OtherSecurities", 'Q'}, {"Right", 'R'}, {"SharesOfBeneficialInterest", 'S'}, {"ConvertibleDebenture", 'T'}, {"Unit", 'U'}, {"UnitsBenifInt", 'V'}, {"Warrant", 'W'}};
+    static const itch_variant authenticity_variants[] = {{"LiveProduction", 'P'}, {"TestMode", 'T'}};
+    static const itch_variant luld_reference_price_tier_variants[] = {{"Tier1", '1'}, {"Tier2", '2'}, {"NotAvailable", ' '}};
+    static const itch_variant trading_state_variants[] = {{"Halted", 'H'}, {"Paused", 'P'}, {"QuotationOnly", 'Q'}, {"Trading", 'T'}};
+    static const itch_variant reg_sho_action_variants[] = {{"NoPriceTest", '0'}, {"RestrictionInEffectIntraDayDrop", '1'}, {"RestrictionRemainsInEffect", '2'}};
+    static const itch_variant market_maker_mode_variants[] = {{"Normal", 'N'}, {"Passive", 'P'}, {"Syndicate", 'S'}, {"PreSyndicate", 'R'}, {"Penalty", 'L'}};
+    static const itch_variant market_participant_state_variants[] = {{"Active", 'A'}, {"Excused", 'E'}, {"Withdrawn", 'W'}, {"Suspended", 'S'}, {"Deleted", 'D'}};
+    static const itch_variant breached_level_variants[] = {{"Level1", '1'}, {"Level2", '2'}, {"Level3", '3'}};
+    static const itch_variant ipo_release_qualifier_variants[] = {{"Anticipated", 'A'}, {"CanceledOrPostponed", 'C'}};
+    static const itch_variant market_code_variants[] = {{"Nasdaq", 'Q'}, {"Bx", 'B'}, {"Psx", 'X'}};
+    static const itch_variant operational_halt_action_variants[] = {{"Halted", 'H'}, {"Resumed", 'T'}};
+    static const itch_variant buy_sell_variants[] = {{"Buy", 'B'}, {"Sell", 'S'}};
+    static const itch_variant cross_type_variants[] = {{"Opening", 'O'}, {"Closing", 'C'}, {"IpoOrHalted", 'H'}, {"IntradayOrPostClose", 'I'}};
+    static const itch_variant noii_cross_type_variants[] = {{"Opening", 'O'}, {"Closing", 'C'}, {"IpoOrHalted", 'H'}, {"ExtendedTradingClose", 'A'}};
+    static const itch_variant imbalance_direction_variants[] = {{"Buy", 'B'}, {"Sell", 'S'}, {"NoImbalance", 'N'}, {"InsufficientOrders", 'O'}, {"Paused", 'P'}};
+    static const itch_variant price_variation_variants[] = {{"LessThan1Percent", 'L'}, {"From1To2Percent", '1'}, {"From2To3Percent", '2'}, {"From3To4Percent", '3'}, {"From4To5Percent", '4'}, {"From5To6Percent", '5'}, {"From6To7Percent", '6'}, {"From7To8Percent", '7'}, {"From8To9Percent", '8'}, {"From9To10Percent", '9'}, {"From10To20Percent", 'A'}, {"From20To30Percent", 'B'}, {"From30Percent", 'C'}, {"NotAvailable", ' '}};
+    static const itch_variant interest_flag_variants[] = {{"BuySide", 'B'}, {"SellSide", 'S'}, {"BothSides", 'A'}, {"NoInterest", 'N'}};
+    static const itch_field_info system_event_fields[] = {
+        {"message_type", 0, 1, ITCH_FIELD_TYPE_CODE, 0, 1, 0, 0, NULL, 0},
+        {"stock_locate", 1, 2, ITCH_FIELD_INT, 0, 1, 0, 0, NULL, 0},
+        {"tracking_number", 3, 2, ITCH_FIELD_INT, 0, 1, 0, 0, NULL, 0},
+        {"timestamp", 5, 6, ITCH_FIELD_INT, 0, 1, 0, 0, NULL, 0},
+        {"event_code", 11, 1, ITCH_FIELD_ENUM, 0, 1, 0, 0, system_event_code_variants, sizeof system_event_code_variants / sizeof system_event_code_variants[0]},
+    };
+    static const itch_field_info stock_directory_fields[] = {
+        {"message_type", 0, 1, ITCH_FIELD_TYPE_CODE, 0, 1, 0, 0, NULL, 0},
+        {"stock_locate", 1, 2, ITCH_FIELD_INT, 0, 1, 0, 0, NULL, 0},
+        {"tracking_number", 3, 2, ITCH_FIELD_INT, 0, 1, 0, 0, NULL, 0},
+        {"timestamp", 5, 6, ITCH_FIELD_INT, 0, 1, 0, 0, NULL, 0},
+        {"stock", 11, 8, ITCH_FIELD_TEXT, 0, 1, 1, 0, NULL, 0},
+        {"market_category", 19, 1, ITCH_FIELD_ENUM, 0, 1, 0, 0, market_category_variants, sizeof market_category_variants / sizeof market_category_variants[0]},
+        {"financial_status", 20, 1, ITCH_FIELD_ENUM, 0, 1, 0, 0, financial_status_variants, sizeof financial_status_variants / sizeof financial_status_variants[0]},
+        {"round_lot_size", 21, 4, ITCH_FIELD_INT, 0, 1, 0, 0, NULL, 0},
+        {"round_lots_only", 25, 1, ITCH_FIELD_ENUM, 0, 1, 0, 0, yes_no_variants, sizeof yes_no_variants / sizeof yes_no_variants[0]},
+        {"issue_classification", 26, 1, ITCH_FIELD_ENUM, 0, 1, 0, 0, issue_classification_variants, sizeof issue_classification_variants / sizeof issue_classification_variants[0]},
+        {"issue_sub_type", 27, 2, ITCH_FIELD_TEXT, 0, 1, 1, 0, NULL, 0},
+        {"authenticity", 29, 1, ITCH_FIELD_ENUM, 0, 1, 0, 0, authenticity_variants, sizeof authenticity_variants / sizeof authenticity_variants[0]},
+        {"short_sale_threshold", 30, 1, ITCH_FIELD_ENUM, 0, 1, 0, 0, yes_no_or_not_available_variants, sizeof yes_no_or_not_available_variants / sizeof yes_no_or_not_available_variants[0]},
+        {"ipo_flag", 31, 1, ITCH_FIELD_ENUM, 0, 1, 0, 0, yes_no_or_not_available_variants, sizeof yes_no_or_not_available_variants / sizeof yes_no_or_not_available_variants[0]},
+        {"luld_reference_price_tier", 32, 1, ITCH_FIELD_ENUM, 0, 1, 0, 0, luld_reference_price_tier_variants, sizeof luld_reference_price_tier_variants / sizeof luld_reference_price_tier_variants[0]},
+        {"etp_flag", 33, 1, ITCH_FIELD_ENUM, 0, 1, 0, 0, yes_no_or_not_available_variants, sizeof yes_no_or_not_available_variants / sizeof yes_no_or_not_available_variants[0]},
+        {"etp_leverage_factor", 34, 4, ITCH_FIELD_INT, 0, 1, 0, 0, NULL, 0},
+        {"inverse_indicator", 38, 1, ITCH_FIELD_ENUM, 0, 1, 0, 0, yes_no_variants, sizeof yes_no_variants / sizeof yes_no_variants[0]},
+    };
+    static const itch_field_info stock_trading_action_fields[] = {
+        {"message_type", 0, 1, ITCH_FIELD_TYPE_CODE, 0, 1, 0, 0, NULL, 0},
+        {"stock_locate", 1, 2, ITCH_FIELD_INT, 0, 1, 0, 0, NULL, 0},
+        {"tracking_number", 3, 2, ITCH_FIELD_INT, 0, 1, 0, 0, NULL, 0},
+        {"timestamp", 5, 6, ITCH_FIELD_INT, 0, 1, 0, 0, NULL, 0},
+        {"stock", 11, 8, ITCH_FIELD_TEXT, 0, 1, 1, 0, NULL, 0},
+        {"trading_state", 19, 1, ITCH_FIELD_ENUM, 0, 1, 0, 0, trading_state_variants, sizeof trading_state_variants / sizeof trading_state_variants[0]},
+        {"reserved", 20, 1, ITCH_FIELD_CHAR, 0, 1, 0, 0, NULL, 0},
+        {"reason", 21, 4, ITCH_FIELD_TEXT, 0, 1, 1, 0, NULL, 0},
+    };
+    static const itch_field_info reg_sho_restriction_fields[] = {
+        {"message_type", 0, 1, ITCH_FIELD_TYPE_CODE, 0, 1, 0, 0, NULL, 0},
+        {"stock_locate", 1, 2, ITCH_FIELD_INT, 0, 1, 0, 0, NULL, 0},
+        {"tracking_number", 3, 2, ITCH_FIELD_INT, 0, 1, 0, 0, NULL, 0},
+        {"timestamp", 5, 6, ITCH_FIELD_INT, 0, 1, 0, 0, NULL, 0},
+        {"stock", 11, 8, ITCH_FIELD_TEXT, 0, 1, 1, 0, NULL, 0},
+        {"reg_sho_action", 19, 1, ITCH_FIELD_ENUM, 0, 1, 0, 0, reg_sho_action_variants, sizeof reg_sho_action_variants / sizeof reg_sho_action_variants[0]},
+    };
+    static const itch_field_info market_participant_position_fields[] = {
+        {"message_type", 0, 1, ITCH_FIELD_TYPE_CODE, 0, 1, 0, 0, NULL, 0},
+        {"stock_locate", 1, 2, ITCH_FIELD_INT, 0, 1, 0, 0, NULL, 0},
+        {"tracking_number", 3, 2, ITCH_FIELD_INT, 0, 1, 0, 0, NULL, 0},
+        {"timestamp", 5, 6, ITCH_FIELD_INT, 0, 1, 0, 0, NULL, 0},
+        {"mpid", 11, 4, ITCH_FIELD_TEXT, 0, 1, 1, 0, NULL, 0},
+        {"stock", 15, 8, ITCH_FIELD_TEXT, 0, 1, 1, 0, NULL, 0},
+        {"primary_market_maker", 23, 1, ITCH_FIELD_ENUM, 0, 1, 0, 0, yes_no_variants, sizeof yes_no_variants / sizeof yes_no_variants[0]},
+        {"market_maker_mode", 24, 1, ITCH_FIELD_ENUM, 0, 1, 0, 0, market_maker_mode_variants, sizeof market_maker_mode_variants / sizeof market_maker_mode_variants[0]},
+        {"market_participant_state", 25, 1, ITCH_FIELD_ENUM, 0, 1, 0, 0, market_participant_state_variants, sizeof market_participant_state_variants / sizeof market_participant_state_variants[0]},
+    };
+    static const itch_field_info mwcb_decline_level_fields[] = {
+        {"message_type", 0, 1, ITCH_FIELD_TYPE_CODE, 0, 1, 0, 0, NULL, 0},
+        {"stock_locate", 1, 2, ITCH_FIELD_INT, 0, 1, 0, 0, NULL, 0},
+        {"tracking_number", 3, 2, ITCH_FIELD_INT, 0, 1, 0, 0, NULL, 0},
+        {"timestamp", 5, 6, ITCH_FIELD_INT, 0, 1, 0, 0, NULL, 0},
+        {"level1", 11, 8, ITCH_FIELD_INT, 0, 1, 0, 8, NULL, 0},
+        {"level2", 19, 8, ITCH_FIELD_INT, 0, 1, 0, 8, NULL, 0},
+        {"level3", 27, 8, ITCH_FIELD_INT, 0, 1, 0, 8, NULL, 0},
+    };
+    static const itch_field_info mwcb_status_fields[] = {
+        {"message_type", 0, 1, ITCH_FIELD_TYPE_CODE, 0, 1, 0, 0, NULL, 0},
+        {"stock_locate", 1, 2, ITCH_FIELD_INT, 0, 1, 0, 0, NULL, 0},
+        {"tracking_number", 3, 2, ITCH_FIELD_INT, 0, 1, 0, 0, NULL, 0},
+        {"timestamp", 5, 6, ITCH_FIELD_INT, 0, 1, 0, 0, NULL, 0},
+        {"breached_level", 11, 1, ITCH_FIELD_ENUM, 0, 1, 0, 0, breached_level_variants, sizeof breached_level_variants / sizeof breached_level_variants[0]},
+    };
+    static const itch_field_info ipo_quoting_period_update_fields[] = {
+        {"message_type", 0, 1, ITCH_FIELD_TYPE_CODE, 0, 1, 0, 0, NULL, 0},
+        {"stock_locate", 1, 2, ITCH_FIELD_INT, 0, 1, 0, 0, NULL, 0},
+        {"tracking_number", 3, 2, ITCH_FIELD_INT, 0, 1, 0, 0, NULL, 0},
+        {"timestamp", 5, 6, ITCH_FIELD_INT, 0, 1, 0, 0, NULL, 0},
+        {"stock", 11, 8, ITCH_FIELD_TEXT, 0, 1, 1, 0, NULL, 0},
+        {"ipo_quotation_release_time", 19, 4, ITCH_FIELD_INT, 0, 1, 0, 0, NULL, 0},
+        {"ipo_quotation_release_qualifier", 23, 1, ITCH_FIELD_ENUM, 0, 1, 0, 0, ipo_release_qualifier_variants, sizeof ipo_release_qualifier_variants / sizeof ipo_release_qualifier_variants[0]},
+        {"ipo_price", 24, 4, ITCH_FIELD_INT, 0, 1, 0, 4, NULL, 0},
+    };
+    static const itch_field_info luld_auction_collar_fields[] = {
+        {"message_type", 0, 1, ITCH_FIELD_TYPE_CODE, 0, 1, 0, 0, NULL, 0},
+        {"stock_locate", 1, 2, ITCH_FIELD_INT, 0, 1, 0, 0, NULL, 0},
+        {"tracking_number", 3, 2, ITCH_FIELD_INT, 0, 1, 0, 0, NULL, 0},
+        {"timestamp", 5, 6, ITCH_FIELD_INT, 0, 1, 0, 0, NULL, 0},
+        {"stock", 11, 8, ITCH_FIELD_TEXT, 0, 1, 1, 0, NULL, 0},
+        {"auction_collar_reference_price", 19, 4, ITCH_FIELD_INT, 0, 1, 0, 4, NULL, 0},
+        {"upper_auction_collar_price", 23, 4, ITCH_FIELD_INT, 0, 1, 0, 4, NULL, 0},
+        {"lower_auction_collar_price", 27, 4, ITCH_FIELD_INT, 0, 1, 0, 4, NULL, 0},
+        {"auction_collar_extension", 31, 4, ITCH_FIELD_INT, 0, 1, 0, 0, NULL, 0},
+    };
+    static const itch_field_info operational_halt_fields[] = {
+        {"message_type", 0, 1, ITCH_FIELD_TYPE_CODE, 0, 1, 0, 0, NULL, 0},
+        {"stock_locate", 1, 2, ITCH_FIELD_INT, 0, 1, 0, 0, NULL, 0},
+        {"tracking_number", 3, 2, ITCH_FIELD_INT, 0, 1, 0, 0, NULL, 0},
+        {"timestamp", 5, 6, ITCH_FIELD_INT, 0, 1, 0, 0, NULL, 0},
+        {"stock", 11, 8, ITCH_FIELD_TEXT, 0, 1, 1, 0, NULL, 0},
+        {"market_code", 19, 1, ITCH_FIELD_ENUM, 0, 1, 0, 0, market_code_variants, sizeof market_code_variants / sizeof market_code_variants[0]},
+        {"operational_halt_action", 20, 1, ITCH_FIELD_ENUM, 0, 1, 0, 0, operational_halt_action_variants, sizeof operational_halt_action_variants / sizeof operational_halt_action_variants[0]},
+    };
+    static const itch_field_info add_order_fields[] = {
+        {"message_type", 0, 1, ITCH_FIELD_TYPE_CODE, 0, 1, 0, 0, NULL, 0},
+        {"stock_locate", 1, 2, ITCH_FIELD_INT, 0, 1, 0, 0, NULL, 0},
+        {"tracking_number", 3, 2, ITCH_FIELD_INT, 0, 1, 0, 0, NULL, 0},
+        {"timestamp", 5, 6, ITCH_FIELD_INT, 0, 1, 0, 0, NULL, 0},
+        {"order_reference_number", 11, 8, ITCH_FIELD_INT, 0, 1, 0, 0, NULL, 0},
+        {"buy_sell_indicator", 19, 1, ITCH_FIELD_ENUM, 0, 1, 0, 0, buy_sell_variants, sizeof buy_sell_variants / sizeof buy_sell_variants[0]},
+        {"shares", 20, 4, ITCH_FIELD_INT, 0, 1, 0, 0, NULL, 0},
+        {"stock", 24, 8, ITCH_FIELD_TEXT, 0, 1, 1, 0, NULL, 0},
+        {"price", 32, 4, ITCH_FIELD_INT, 0, 1, 0, 4, NULL, 0},
+    };
+    static const itch_field_info add_order_mpid_fields[] = {
+        {"message_type", 0, 1, ITCH_FIELD_TYPE_CODE, 0, 1, 0, 0, NULL, 0},
+        {"stock_locate", 1, 2, ITCH_FIELD_INT, 0, 1, 0, 0, NULL, 0},
+        {"tracking_number", 3, 2, ITCH_FIELD_INT, 0, 1, 0, 0, NULL, 0},
+        {"timestamp", 5, 6, ITCH_FIELD_INT, 0, 1, 0, 0, NULL, 0},
+        {"order_reference_number", 11, 8, ITCH_FIELD_INT, 0, 1, 0, 0, NULL, 0},
+        {"buy_sell_indicator", 19, 1, ITCH_FIELD_ENUM, 0, 1, 0, 0, buy_sell_variants, sizeof buy_sell_variants / sizeof buy_sell_variants[0]},
+        {"shares", 20, 4, ITCH_FIELD_INT, 0, 1, 0, 0, NULL, 0},
+        {"stock", 24, 8, ITCH_FIELD_TEXT, 0, 1, 1, 0, NULL, 0},
+        {"price", 32, 4, ITCH_FIELD_INT, 0, 1, 0, 4, NULL, 0},
+        {"attribution", 36, 4, ITCH_FIELD_TEXT, 0, 1, 1, 0, NULL, 0},
+    };
+    static const itch_field_info order_executed_fields[] = {
+        {"message_type", 0, 1, ITCH_FIELD_TYPE_CODE, 0, 1, 0, 0, NULL, 0},
+        {"stock_locate", 1, 2, ITCH_FIELD_INT, 0, 1, 0, 0, NULL, 0},
+        {"tracking_number", 3, 2, ITCH_FIELD_INT, 0, 1, 0, 0, NULL, 0},
+        {"timestamp", 5, 6, ITCH_FIELD_INT, 0, 1, 0, 0, NULL, 0},
+        {"order_reference_number", 11, 8, ITCH_FIELD_INT, 0, 1, 0, 0, NULL, 0},
+        {"executed_shares", 19, 4, ITCH_FIELD_INT, 0, 1, 0, 0, NULL, 0},
+        {"match_number", 23, 8, ITCH_FIELD_INT, 0, 1, 0, 0, NULL, 0},
+    };
+    static const itch_field_info order_executed_with_price_fields[] = {
+        {"message_type", 0, 1, ITCH_FIELD_TYPE_CODE, 0, 1, 0, 0, NULL, 0},
+        {"stock_locate", 1, 2, ITCH_FIELD_INT, 0, 1, 0, 0, NULL, 0},
+        {"tracking_number", 3, 2, ITCH_FIELD_INT, 0, 1, 0, 0, NULL, 0},
+        {"timestamp", 5, 6, ITCH_FIELD_INT, 0, 1, 0, 0, NULL, 0},
+        {"order_reference_number", 11, 8, ITCH_FIELD_INT, 0, 1, 0, 0, NULL, 0},
+        {"executed_shares", 19, 4, ITCH_FIELD_INT, 0, 1, 0, 0, NULL, 0},
+        {"match_number", 23, 8, ITCH_FIELD_INT, 0, 1, 0, 0, NULL, 0},
+        {"printable", 31, 1, ITCH_FIELD_ENUM, 0, 1, 0, 0, yes_no_variants, sizeof yes_no_variants / sizeof yes_no_variants[0]},
+        {"execution_price", 32, 4, ITCH_FIELD_INT, 0, 1, 0, 4, NULL, 0},
+    };
+    static const itch_field_info order_cancel_fields[] = {
+        {"message_type", 0, 1, ITCH_FIELD_TYPE_CODE, 0, 1, 0, 0, NULL, 0},
+        {"stock_locate", 1, 2, ITCH_FIELD_INT, 0, 1, 0, 0, NULL, 0},
+        {"tracking_number", 3, 2, ITCH_FIELD_INT, 0, 1, 0, 0, NULL, 0},
+        {"timestamp", 5, 6, ITCH_FIELD_INT, 0, 1, 0, 0, NULL, 0},
+        {"order_reference_number", 11, 8, ITCH_FIELD_INT, 0, 1, 0, 0, NULL, 0},
+        {"cancelled_shares", 19, 4, ITCH_FIELD_INT, 0, 1, 0, 0, NULL, 0},
+    };
+    static const itch_field_info order_delete_fields[] = {
+        {"message_type", 0, 1, ITCH_FIELD_TYPE_CODE, 0, 1, 0, 0, NULL, 0},
+        {"stock_locate", 1, 2, ITCH_FIELD_INT, 0, 1, 0, 0, NULL, 0},
+        {"tracking_number", 3, 2, ITCH_FIELD_INT, 0, 1, 0, 0, NULL, 0},
+        {"timestamp", 5, 6, ITCH_FIELD_INT, 0, 1, 0, 0, NULL, 0},
+        {"order_reference_number", 11, 8, ITCH_FIELD_INT, 0, 1, 0, 0, NULL, 0},
+    };
+    static const itch_field_info order_replace_fields[] = {
+        {"message_type", 0, 1, ITCH_FIELD_TYPE_CODE, 0, 1, 0, 0, NULL, 0},
+        {"stock_locate", 1, 2, ITCH_FIELD_INT, 0, 1, 0, 0, NULL, 0},
+        {"tracking_number", 3, 2, ITCH_FIELD_INT, 0, 1, 0, 0, NULL, 0},
+        {"timestamp", 5, 6, ITCH_FIELD_INT, 0, 1, 0, 0, NULL, 0},
+        {"original_order_reference_number", 11, 8, ITCH_FIELD_INT, 0, 1, 0, 0, NULL, 0},
+        {"new_order_reference_number", 19, 8, ITCH_FIELD_INT, 0, 1, 0, 0, NULL, 0},
+        {"shares", 27, 4, ITCH_FIELD_INT, 0, 1, 0, 0, NULL, 0},
+        {"price", 31, 4, ITCH_FIELD_INT, 0, 1, 0, 4, NULL, 0},
+    };
+    static const itch_field_info trade_fields[] = {
+        {"message_type", 0, 1, ITCH_FIELD_TYPE_CODE, 0, 1, 0, 0, NULL, 0},
+        {"stock_locate", 1, 2, ITCH_FIELD_INT, 0, 1, 0, 0, NULL, 0},
+        {"tracking_number", 3, 2, ITCH_FIELD_INT, 0, 1, 0, 0, NULL, 0},
+        {"timestamp", 5, 6, ITCH_FIELD_INT, 0, 1, 0, 0, NULL, 0},
+        {"order_reference_number", 11, 8, ITCH_FIELD_INT, 0, 1, 0, 0, NULL, 0},
+        {"buy_sell_indicator", 19, 1, ITCH_FIELD_ENUM, 0, 1, 0, 0, buy_sell_variants, sizeof buy_sell_variants / sizeof buy_sell_variants[0]},
+        {"shares", 20, 4, ITCH_FIELD_INT, 0, 1, 0, 0, NULL, 0},
+        {"stock", 24, 8, ITCH_FIELD_TEXT, 0, 1, 1, 0, NULL, 0},
+        {"price", 32, 4, ITCH_FIELD_INT, 0, 1, 0, 4, NULL, 0},
+        {"match_number", 36, 8, ITCH_FIELD_INT, 0, 1, 0, 0, NULL, 0},
+    };
+    static const itch_field_info cross_trade_fields[] = {
+        {"message_type", 0, 1, ITCH_FIELD_TYPE_CODE, 0, 1, 0, 0, NULL, 0},
+        {"stock_locate", 1, 2, ITCH_FIELD_INT, 0, 1, 0, 0, NULL, 0},
+        {"tracking_number", 3, 2, ITCH_FIELD_INT, 0, 1, 0, 0, NULL, 0},
+        {"timestamp", 5, 6, ITCH_FIELD_INT, 0, 1, 0, 0, NULL, 0},
+        {"shares", 11, 8, ITCH_FIELD_INT, 0, 1, 0, 0, NULL, 0},
+        {"stock", 19, 8, ITCH_FIELD_TEXT, 0, 1, 1, 0, NULL, 0},
+        {"cross_price", 27, 4, ITCH_FIELD_INT, 0, 1, 0, 4, NULL, 0},
+        {"match_number", 31, 8, ITCH_FIELD_INT, 0, 1, 0, 0, NULL, 0},
+        {"cross_type", 39, 1, ITCH_FIELD_ENUM, 0, 1, 0, 0, cross_type_variants, sizeof cross_type_variants / sizeof cross_type_variants[0]},
+    };
+    static const itch_field_info broken_trade_fields[] = {
+        {"message_type", 0, 1, ITCH_FIELD_TYPE_CODE, 0, 1, 0, 0, NULL, 0},
+        {"stock_locate", 1, 2, ITCH_FIELD_INT, 0, 1, 0, 0, NULL, 0},
+        {"tracking_number", 3, 2, ITCH_FIELD_INT, 0, 1, 0, 0, NULL, 0},
+        {"timestamp", 5, 6, ITCH_FIELD_INT, 0, 1, 0, 0, NULL, 0},
+        {"match_number", 11, 8, ITCH_FIELD_INT, 0, 1, 0, 0, NULL, 0},
+    };
+    static const itch_field_info noii_fields[] = {
+        {"message_type", 0, 1, ITCH_FIELD_TYPE_CODE, 0, 1, 0, 0, NULL, 0},
+        {"stock_locate", 1, 2, ITCH_FIELD_INT, 0, 1, 0, 0, NULL, 0},
+        {"tracking_number", 3, 2, ITCH_FIELD_INT, 0, 1, 0, 0, NULL, 0},
+        {"timestamp", 5, 6, ITCH_FIELD_INT, 0, 1, 0, 0, NULL, 0},
+        {"paired_shares", 11, 8, ITCH_FIELD_INT, 0, 1, 0, 0, NULL, 0},
+        {"imbalance_shares", 19, 8, ITCH_FIELD_INT, 0, 1, 0, 0, NULL, 0},
+        {"imbalance_direction", 27, 1, ITCH_FIELD_ENUM, 0, 1, 0, 0, imbalance_direction_variants, sizeof imbalance_direction_variants / sizeof imbalance_direction_variants[0]},
+        {"stock", 28, 8, ITCH_FIELD_TEXT, 0, 1, 1, 0, NULL, 0},
+        {"far_price", 36, 4, ITCH_FIELD_INT, 0, 1, 0, 4, NULL, 0},
+        {"near_price", 40, 4, ITCH_FIELD_INT, 0, 1, 0, 4, NULL, 0},
+        {"current_reference_price", 44, 4, ITCH_FIELD_INT, 0, 1, 0, 4, NULL, 0},
+        {"cross_type", 48, 1, ITCH_FIELD_ENUM, 0, 1, 0, 0, noii_cross_type_variants, sizeof noii_cross_type_variants / sizeof noii_cross_type_variants[0]},
+        {"price_variation_indicator", 49, 1, ITCH_FIELD_ENUM, 0, 1, 0, 0, price_variation_variants, sizeof price_variation_variants / sizeof price_variation_variants[0]},
+    };
+    static const itch_field_info rpii_fields[] = {
+        {"message_type", 0, 1, ITCH_FIELD_TYPE_CODE, 0, 1, 0, 0, NULL, 0},
+        {"stock_locate", 1, 2, ITCH_FIELD_INT, 0, 1, 0, 0, NULL, 0},
+        {"tracking_number", 3, 2, ITCH_FIELD_INT, 0, 1, 0, 0, NULL, 0},
+        {"timestamp", 5, 6, ITCH_FIELD_INT, 0, 1, 0, 0, NULL, 0},
+        {"stock", 11, 8, ITCH_FIELD_TEXT, 0, 1, 1, 0, NULL, 0},
+        {"interest_flag", 19, 1, ITCH_FIELD_ENUM, 0, 1, 0, 0, interest_flag_variants, sizeof interest_flag_variants / sizeof interest_flag_variants[0]},
+    };
+    static const itch_field_info direct_listing_capital_raise_fields[] = {
+        {"message_type", 0, 1, ITCH_FIELD_TYPE_CODE, 0, 1, 0, 0, NULL, 0},
+        {"stock_locate", 1, 2, ITCH_FIELD_INT, 0, 1, 0, 0, NULL, 0},
+        {"tracking_number", 3, 2, ITCH_FIELD_INT, 0, 1, 0, 0, NULL, 0},
+        {"timestamp", 5, 6, ITCH_FIELD_INT, 0, 1, 0, 0, NULL, 0},
+        {"stock", 11, 8, ITCH_FIELD_TEXT, 0, 1, 1, 0, NULL, 0},
+        {"open_eligibility_status", 19, 1, ITCH_FIELD_ENUM, 0, 1, 0, 0, yes_no_variants, sizeof yes_no_variants / sizeof yes_no_variants[0]},
+        {"minimum_allowable_price", 20, 4, ITCH_FIELD_INT, 0, 1, 0, 4, NULL, 0},
+        {"maximum_allowable_price", 24, 4, ITCH_FIELD_INT, 0, 1, 0, 4, NULL, 0},
+        {"near_execution_price", 28, 4, ITCH_FIELD_INT, 0, 1, 0, 4, NULL, 0},
+        {"near_execution_time", 32, 8, ITCH_FIELD_INT, 0, 1, 0, 0, NULL, 0},
+        {"lower_price_range_collar", 40, 4, ITCH_FIELD_INT, 0, 1, 0, 4, NULL, 0},
+        {"upper_price_range_collar", 44, 4, ITCH_FIELD_INT, 0, 1, 0, 4, NULL, 0},
+    };
+    static const itch_message_info infos[] = {
+        {"SystemEvent", ITCH_SYSTEM_EVENT_TYPE, ITCH_SYSTEM_EVENT_SIZE, system_event_fields, sizeof system_event_fields / sizeof system_event_fields[0]},
+        {"StockDirectory", ITCH_STOCK_DIRECTORY_TYPE, ITCH_STOCK_DIRECTORY_SIZE, stock_directory_fields, sizeof stock_directory_fields / sizeof stock_directory_fields[0]},
+        {"StockTradingAction", ITCH_STOCK_TRADING_ACTION_TYPE, ITCH_STOCK_TRADING_ACTION_SIZE, stock_trading_action_fields, sizeof stock_trading_action_fields / sizeof stock_trading_action_fields[0]},
+        {"RegShoRestriction", ITCH_REG_SHO_RESTRICTION_TYPE, ITCH_REG_SHO_RESTRICTION_SIZE, reg_sho_restriction_fields, sizeof reg_sho_restriction_fields / sizeof reg_sho_restriction_fields[0]},
+        {"MarketParticipantPosition", ITCH_MARKET_PARTICIPANT_POSITION_TYPE, ITCH_MARKET_PARTICIPANT_POSITION_SIZE, market_participant_position_fields, sizeof market_participant_position_fields / sizeof market_participant_position_fields[0]},
+        {"MwcbDeclineLevel", ITCH_MWCB_DECLINE_LEVEL_TYPE, ITCH_MWCB_DECLINE_LEVEL_SIZE, mwcb_decline_level_fields, sizeof mwcb_decline_level_fields / sizeof mwcb_decline_level_fields[0]},
+        {"MwcbStatus", ITCH_MWCB_STATUS_TYPE, ITCH_MWCB_STATUS_SIZE, mwcb_status_fields, sizeof mwcb_status_fields / sizeof mwcb_status_fields[0]},
+        {"IpoQuotingPeriodUpdate", ITCH_IPO_QUOTING_PERIOD_UPDATE_TYPE, ITCH_IPO_QUOTING_PERIOD_UPDATE_SIZE, ipo_quoting_period_update_fields, sizeof ipo_quoting_period_update_fields / sizeof ipo_quoting_period_update_fields[0]},
+        {"LuldAuctionCollar", ITCH_LULD_AUCTION_COLLAR_TYPE, ITCH_LULD_AUCTION_COLLAR_SIZE, luld_auction_collar_fields, sizeof luld_auction_collar_fields / sizeof luld_auction_collar_fields[0]},
+        {"OperationalHalt", ITCH_OPERATIONAL_HALT_TYPE, ITCH_OPERATIONAL_HALT_SIZE, operational_halt_fields, sizeof operational_halt_fields / sizeof operational_halt_fields[0]},
+        {"AddOrder", ITCH_ADD_ORDER_TYPE, ITCH_ADD_ORDER_SIZE, add_order_fields, sizeof add_order_fields / sizeof add_order_fields[0]},
+        {"AddOrderMpid", ITCH_ADD_ORDER_MPID_TYPE, ITCH_ADD_ORDER_MPID_SIZE, add_order_mpid_fields, sizeof add_order_mpid_fields / sizeof add_order_mpid_fields[0]},
+        {"OrderExecuted", ITCH_ORDER_EXECUTED_TYPE, ITCH_ORDER_EXECUTED_SIZE, order_executed_fields, sizeof order_executed_fields / sizeof order_executed_fields[0]},
+        {"OrderExecutedWithPrice", ITCH_ORDER_EXECUTED_WITH_PRICE_TYPE, ITCH_ORDER_EXECUTED_WITH_PRICE_SIZE, order_executed_with_price_fields, sizeof order_executed_with_price_fields / sizeof order_executed_with_price_fields[0]},
+        {"OrderCancel", ITCH_ORDER_CANCEL_TYPE, ITCH_ORDER_CANCEL_SIZE, order_cancel_fields, sizeof order_cancel_fields / sizeof order_cancel_fields[0]},
+        {"OrderDelete", ITCH_ORDER_DELETE_TYPE, ITCH_ORDER_DELETE_SIZE, order_delete_fields, sizeof order_delete_fields / sizeof order_delete_fields[0]},
+        {"OrderReplace", ITCH_ORDER_REPLACE_TYPE, ITCH_ORDER_REPLACE_SIZE, order_replace_fields, sizeof order_replace_fields / sizeof order_replace_fields[0]},
+        {"Trade", ITCH_TRADE_TYPE, ITCH_TRADE_SIZE, trade_fields, sizeof trade_fields / sizeof trade_fields[0]},
+        {"CrossTrade", ITCH_CROSS_TRADE_TYPE, ITCH_CROSS_TRADE_SIZE, cross_trade_fields, sizeof cross_trade_fields / sizeof cross_trade_fields[0]},
+        {"BrokenTrade", ITCH_BROKEN_TRADE_TYPE, ITCH_BROKEN_TRADE_SIZE, broken_trade_fields, sizeof broken_trade_fields / sizeof broken_trade_fields[0]},
+        {"Noii", ITCH_NOII_TYPE, ITCH_NOII_SIZE, noii_fields, sizeof noii_fields / sizeof noii_fields[0]},
+        {"Rpii", ITCH_RPII_TYPE, ITCH_RPII_SIZE, rpii_fields, sizeof rpii_fields / sizeof rpii_fields[0]},
+        {"DirectListingCapitalRaise", ITCH_DIRECT_LISTING_CAPITAL_RAISE_TYPE, ITCH_DIRECT_LISTING_CAPITAL_RAISE_SIZE, direct_listing_capital_raise_fields, sizeof direct_listing_capital_raise_fields / sizeof direct_listing_capital_raise_fields[0]},
+    };
+    *count = sizeof infos / sizeof infos[0];
+    return infos;
 }
 
 /* ---- MoldUDP64: a 20-byte header (session, sequence, count), then `count` blocks, each a
