@@ -22,42 +22,54 @@ fn canonical() -> syn::Result<Model> {
         })
 }
 
+/// What `#[rltop(...)]` says: an extension message's type code and size, or the schema and
+/// message a struct is checked against.
+#[derive(Default)]
 struct Attrs {
-    type_code: u8,
-    code_span: Span,
-    size: usize,
-    size_span: Span,
+    type_code: Option<(u8, Span)>,
+    size: Option<(usize, Span)>,
+    schema: Option<syn::LitStr>,
+    message: Option<syn::LitStr>,
 }
 
 fn attrs(input: &syn::DeriveInput) -> syn::Result<Attrs> {
-    let mut type_code = None;
-    let mut size = None;
+    let mut out = Attrs::default();
     for a in input.attrs.iter().filter(|a| a.path().is_ident("rltop")) {
         a.parse_nested_meta(|meta| {
-            let lit: syn::LitInt = meta.value()?.parse()?;
+            let value = meta.value()?;
             if meta.path.is_ident("type_code") {
+                let lit: syn::LitInt = value.parse()?;
                 let code = lit.base10_parse::<u8>().map_err(|_| {
                     syn::Error::new(lit.span(), "type_code must fit a u8 (0..=255)")
                 })?;
-                type_code = Some((code, lit.span()));
+                out.type_code = Some((code, lit.span()));
             } else if meta.path.is_ident("size") {
-                size = Some((lit.base10_parse::<usize>()?, lit.span()));
+                let lit: syn::LitInt = value.parse()?;
+                out.size = Some((lit.base10_parse::<usize>()?, lit.span()));
+            } else if meta.path.is_ident("schema") {
+                out.schema = Some(value.parse()?);
+            } else if meta.path.is_ident("message") {
+                out.message = Some(value.parse()?);
             } else {
-                return Err(
-                    meta.error("unknown rltop attribute: expected `type_code = N` or `size = N`")
-                );
+                return Err(meta.error(
+                    "unknown rltop attribute: expected `type_code = N, size = N` (an RLTOP extension message) or `schema = \"FILE\", message = \"NAME\"` (a message of a schema of your own)",
+                ));
             }
             Ok(())
         })?;
     }
-    let name = &input.ident;
-    let (type_code, code_span) = type_code.ok_or_else(|| {
+    Ok(out)
+}
+
+/// An extension message's type code and size, both required.
+fn extension_attrs(name: &syn::Ident, a: &Attrs) -> syn::Result<((u8, Span), (usize, Span))> {
+    let code = a.type_code.ok_or_else(|| {
         syn::Error::new(
             name.span(),
             format!("`{name}` needs #[rltop(type_code = N, size = N)]: the type code is missing"),
         )
     })?;
-    let (size, size_span) = size.ok_or_else(|| {
+    let size = a.size.ok_or_else(|| {
         syn::Error::new(
             name.span(),
             format!(
@@ -65,15 +77,10 @@ fn attrs(input: &syn::DeriveInput) -> syn::Result<Attrs> {
             ),
         )
     })?;
-    Ok(Attrs {
-        type_code,
-        code_span,
-        size,
-        size_span,
-    })
+    Ok((code, size))
 }
 
-fn has_repr_c_packed(input: &syn::DeriveInput) -> bool {
+pub(crate) fn has_repr_c_packed(input: &syn::DeriveInput) -> bool {
     let mut c = false;
     let mut packed = false;
     for a in input.attrs.iter().filter(|a| a.path().is_ident("repr")) {
@@ -211,6 +218,22 @@ pub fn message(input: &syn::DeriveInput) -> syn::Result<TokenStream> {
         ));
     }
     let attrs = attrs(input)?;
+    if let (Some(schema), Some(message)) = (&attrs.schema, &attrs.message) {
+        if attrs.type_code.is_some() || attrs.size.is_some() {
+            return Err(syn::Error::new(
+                schema.span(),
+                "a message of a schema takes its type code and size from the schema: give `schema` and `message` alone",
+            ));
+        }
+        return crate::against::message(input, named, schema, message);
+    }
+    if let Some(lit) = attrs.schema.as_ref().or(attrs.message.as_ref()) {
+        return Err(syn::Error::new(
+            lit.span(),
+            "`schema = \"FILE\"` and `message = \"NAME\"` go together",
+        ));
+    }
+    let ((type_code, code_span), (size, size_span)) = extension_attrs(name, &attrs)?;
     let mut model = canonical()?;
     let header = model.framed.header;
 
@@ -265,27 +288,24 @@ pub fn message(input: &syn::DeriveInput) -> syn::Result<TokenStream> {
     let Some(channel) = model
         .schema
         .channels
-        .position(|c| (c.first..=c.last).contains(&attrs.type_code))
+        .position(|c| (c.first..=c.last).contains(&type_code))
     else {
         return Err(syn::Error::new(
-            attrs.code_span,
-            format!(
-                "type code {:#04x} lies in no channel's range",
-                attrs.type_code
-            ),
+            code_span,
+            format!("type code {type_code:#04x} lies in no channel's range"),
         ));
     };
     if let Some(m) = model
         .schema
         .messages
         .iter()
-        .find(|m| m.message.is_some_and(|i| i.type_code == attrs.type_code))
+        .find(|m| m.message.is_some_and(|i| i.type_code == type_code))
     {
         return Err(syn::Error::new(
-            attrs.code_span,
+            code_span,
             format!(
-                "type code {:#04x} is already the schema's `{}`",
-                attrs.type_code, m.name
+                "type code {type_code:#04x} is already the schema's `{}`",
+                m.name
             ),
         ));
     }
@@ -293,12 +313,12 @@ pub fn message(input: &syn::DeriveInput) -> syn::Result<TokenStream> {
     let id = model.schema.messages.push(Record {
         name: name.to_string(),
         doc: Vec::new(),
-        declared_size: Some(attrs.size),
+        declared_size: Some(size),
         fields,
         span: Default::default(),
         size_span: None,
         message: Some(MessageInfo {
-            type_code: attrs.type_code,
+            type_code,
             char_code: false,
             channel: Some(channel),
         }),
@@ -310,7 +330,7 @@ pub fn message(input: &syn::DeriveInput) -> syn::Result<TokenStream> {
         for n in &d.notes {
             msg.push_str(&format!("\n= note: {n}"));
         }
-        return Err(syn::Error::new(attrs.size_span, msg));
+        return Err(syn::Error::new(size_span, msg));
     }
     model.layout = layout;
     let which = Which::Message(id);
@@ -323,28 +343,33 @@ pub fn message(input: &syn::DeriveInput) -> syn::Result<TokenStream> {
     })
 }
 
-pub fn include_schema(lit: &syn::LitStr) -> syn::Result<TokenStream> {
+/// A schema file named relative to the using crate's `Cargo.toml`, checked and laid out, and
+/// the path to track for rebuilds; a rejected schema is a compile error with the report.
+pub(crate) fn load_schema(lit: &syn::LitStr) -> syn::Result<(rltop_codegen::Laid, String)> {
     let dir = std::env::var("CARGO_MANIFEST_DIR")
         .map_err(|_| syn::Error::new(lit.span(), "CARGO_MANIFEST_DIR is not set"))?;
     let path = std::path::Path::new(&dir).join(lit.value());
     let text = std::fs::read_to_string(&path)
         .map_err(|e| syn::Error::new(lit.span(), format!("cannot read {}: {e}", path.display())))?;
     let checked = rltop_codegen::check(&lit.value(), &text);
-    let Some(laid) = &checked.laid else {
+    let Some(laid) = checked.laid else {
         let report = checked.render();
         return Err(syn::Error::new(
             lit.span(),
             format!("schema rejected:\n{report}"),
         ));
     };
+    Ok((laid, path.to_string_lossy().into_owned()))
+}
+
+pub fn include_schema(lit: &syn::LitStr) -> syn::Result<TokenStream> {
+    let (laid, track) = load_schema(lit)?;
     // RLTOP's shape through its backend; any other protocol through the general one.
     let items = match laid.model() {
         Some(model) => rltop_codegen::rust::items(&model),
-        None => {
-            rltop_codegen::rust::general::items(laid).map_err(|e| syn::Error::new(lit.span(), e))?
-        }
+        None => rltop_codegen::rust::general::items(&laid)
+            .map_err(|e| syn::Error::new(lit.span(), e))?,
     };
-    let track = path.to_string_lossy().into_owned();
     Ok(quote! {
         // Rebuild when the schema changes.
         const _: &str = include_str!(#track);

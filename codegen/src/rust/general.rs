@@ -52,14 +52,12 @@ pub fn lib_rs(laid: &Laid, banner: &Banner, form: Form) -> Result<String, String
 
 /// Every item of the crate, without crate-level attributes: what `include_schema!` expands to.
 pub fn items(laid: &Laid) -> Result<TokenStream, String> {
-    let at = type_code_offset(laid)?;
     let s = &laid.schema;
+    let type_code_at = type_code_const(laid)?;
     let mut items = quote! {
         pub use ::rltop_runtime::{DecodeError, InvalidEnum, OutOfRange, TextError};
 
-        /// Where every message keeps its type code.
-        pub const TYPE_CODE_AT: ::rltop_runtime::fixed::TypeCode =
-            ::rltop_runtime::fixed::TypeCode { offset: #at };
+        #type_code_at
     };
     items.extend(s.aliases.iter().map(alias));
     items.extend(s.enums.iter().map(types::enumeration));
@@ -73,6 +71,17 @@ pub fn items(laid: &Laid) -> Result<TokenStream, String> {
     items.extend(dispatch(laid));
     items.extend(framing(s.protocol.framing));
     Ok(items)
+}
+
+/// `TYPE_CODE_AT`, which every message's `new` and `decode` read: where the protocol keeps
+/// its type code.
+pub fn type_code_const(laid: &Laid) -> Result<TokenStream, String> {
+    let at = type_code_offset(laid)?;
+    Ok(quote! {
+        /// Where every message keeps its type code.
+        pub const TYPE_CODE_AT: ::rltop_runtime::fixed::TypeCode =
+            ::rltop_runtime::fixed::TypeCode { offset: #at };
+    })
 }
 
 /// Where the type code sits: the first byte, or the header's `type` field.
@@ -139,8 +148,9 @@ fn alias(a: &crate::model::Alias) -> TokenStream {
 }
 
 /// The stored type of a field's bytes: the runtime's byte-ordered integers, byte arrays for
-/// text, nested structs by name.
-fn storage(s: &Schema, shape: &Shape, order: ByteOrder) -> TokenStream {
+/// text, nested structs by name. A hand-written struct deriving `Message` from a schema must
+/// declare the same (the derive checks it).
+pub fn storage(s: &Schema, shape: &Shape, order: ByteOrder) -> TokenStream {
     match shape {
         Shape::Struct(id) => {
             let name = ident(&s.structs[*id].name);
@@ -184,17 +194,41 @@ fn record(s: &Schema, r: &Record, l: &RecordLayout) -> TokenStream {
         doc.push(format!("Type {code}, {} bytes.", l.size));
     }
     let doc = docs(&doc);
+    let fields = r.fields.iter().zip(&l.fields).map(|(f, fl)| {
+        let (fname, fdoc, ty) = (ident(&f.name), docs(&f.doc), storage(s, &fl.shape, f.order));
+        quote!(#fdoc pub #fname: #ty,)
+    });
+    let impls = record_impls(s, r, l, &name);
+    quote! {
+        #doc
+        #[derive(Clone, Copy, ::rltop_runtime::bytemuck::Pod, ::rltop_runtime::bytemuck::Zeroable)]
+        #[bytemuck(crate = "::rltop_runtime::bytemuck")]
+        #[repr(C, packed)]
+        pub struct #name {
+            #(#fields)*
+        }
+
+        #impls
+    }
+}
+
+/// Everything of a record but its struct: the layout's sizes and offsets asserted against
+/// the struct named `name`, its accessors, and for a message its type code, `new`, `decode`,
+/// `validate` and canonical JSON. The generated crate puts it after its own struct;
+/// `#[derive(Message)]` after a hand-written one.
+pub fn record_impls(
+    s: &Schema,
+    r: &Record,
+    l: &RecordLayout,
+    name: &proc_macro2::Ident,
+) -> TokenStream {
     let size = usize_lit(l.size);
-    let mut fields = Vec::new();
     let mut offsets = Vec::new();
     let mut accessors = Vec::new();
     let mut debug = Vec::new();
     let mut json = Vec::new();
     for (fi, (f, fl)) in r.fields.iter().zip(&l.fields).enumerate() {
         let fname = ident(&f.name);
-        let fdoc = docs(&f.doc);
-        let ty = storage(s, &fl.shape, f.order);
-        fields.push(quote!(#fdoc pub #fname: #ty,));
         let at = usize_lit(fl.offset);
         offsets.push(quote!(::core::assert!(::core::mem::offset_of!(#name, #fname) == #at);));
         if !f.is_reserved() {
@@ -225,14 +259,6 @@ fn record(s: &Schema, r: &Record, l: &RecordLayout) -> TokenStream {
         quote!(out.push_str(#key);)
     });
     quote! {
-        #doc
-        #[derive(Clone, Copy, ::rltop_runtime::bytemuck::Pod, ::rltop_runtime::bytemuck::Zeroable)]
-        #[bytemuck(crate = "::rltop_runtime::bytemuck")]
-        #[repr(C, packed)]
-        pub struct #name {
-            #(#fields)*
-        }
-
         // The layout pass's numbers, checked by rustc against the struct itself.
         const _: () = {
             ::core::assert!(::core::mem::size_of::<#name>() == #size);
