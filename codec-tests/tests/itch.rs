@@ -575,22 +575,27 @@ fn rust_line(item: itch::Sequenced<'_>) -> String {
     match item {
         Ok((seq, m)) => format!("{seq} {}", m.to_json()),
         Err(moldudp64::BlockError::Decode { sequence, error }) => {
-            let value = match error {
-                DecodeError::Truncated { needed, .. } => needed as i64,
-                DecodeError::BadLength { length, .. } => i64::from(length),
-                DecodeError::UnknownType { msg_type, .. } => i64::from(msg_type),
-                DecodeError::BadEnum { value, .. } => value,
-                _ => 0,
-            };
-            format!(
-                "{sequence} ERROR {} {} {} {value}",
-                error.name(),
-                error.offset(),
-                error.field().unwrap_or("-")
-            )
+            format!("{sequence} {}", error_line(&error))
         }
         Err(moldudp64::BlockError::Frame(e)) => format!("- FRAME {e}"),
     }
+}
+
+/// `ERROR KIND OFFSET FIELD VALUE`, as the C and Python walkers print a decode error.
+fn error_line(error: &DecodeError) -> String {
+    let value = match *error {
+        DecodeError::Truncated { needed, .. } => needed as i64,
+        DecodeError::BadLength { length, .. } => i64::from(length),
+        DecodeError::UnknownType { msg_type, .. } => i64::from(msg_type),
+        DecodeError::BadEnum { value, .. } => value,
+        _ => 0,
+    };
+    format!(
+        "ERROR {} {} {} {value}",
+        error.name(),
+        error.offset(),
+        error.field().unwrap_or("-")
+    )
 }
 
 /// 3 000 sample messages in MoldUDP64 packets (each behind a u16 length, in a file), five of
@@ -867,4 +872,118 @@ fn a_hand_written_struct_derived_from_the_schema_decodes_as_the_generated_crate(
         itch::AddOrder::new().as_bytes()
     );
     assert_eq!(MyAddOrder::SIZE, itch::AddOrder::SIZE);
+}
+
+/// The ITCH schema with SoupBinTCP framing: its C header and Python package, generated into a
+/// directory of this test's own through the library `rltop-codegen gen` runs.
+fn soup_artifacts() -> std::path::PathBuf {
+    let text = std::fs::read_to_string(repo().join("schema/examples/itch50.rlt")).unwrap();
+    let text = text.replace("framing moldudp64;", "framing soupbintcp;");
+    let checked = rltop_codegen::check("itch50-soupbintcp.rlt", &text);
+    let laid = checked
+        .laid
+        .expect("the schema checks with SoupBinTCP framing");
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("itch-soup");
+    let mut outputs = rltop_codegen::Outputs::new(rltop_codegen::Banner::new(
+        "codec-tests",
+        "itch50-soupbintcp.rlt",
+    ));
+    outputs.c = Some(dir.join("c/itch.h"));
+    outputs.python = Some(dir.join("py"));
+    let files = rltop_codegen::artifacts_of(&laid, &outputs).unwrap();
+    rltop_codegen::artifacts::write(std::path::Path::new("/"), &files).unwrap();
+    dir
+}
+
+/// A SoupBinTCP session: the login, then 3 000 sample messages as sequenced data (five
+/// damaged), with heartbeats, a debug packet, an unsequenced message and the end of the
+/// session among them; and the Rust runtime's line for each packet.
+fn soup_session(dir: &std::path::Path) -> (std::path::PathBuf, Vec<String>) {
+    use rltop_runtime::soupbintcp::{self, Kind, Sequencer};
+    let mut messages = sample(3_000);
+    messages[0][19] = b'X';
+    messages[12][26] = 0x01;
+    messages[24][0] = b'z';
+    messages[36].pop();
+    messages[48].push(b' ');
+    let mut stream = Vec::new();
+    let login = format!("{:<10}{:>20}", "SOUP01", 7_000_000_000u64);
+    soupbintcp::write(&mut stream, b'A', login.as_bytes()).unwrap();
+    for (i, m) in messages.iter().enumerate() {
+        soupbintcp::write(&mut stream, b'S', m).unwrap();
+        match i % 500 {
+            0 => soupbintcp::write(&mut stream, b'H', b"").unwrap(),
+            1 => soupbintcp::write(&mut stream, b'+', b"debug \x01 text").unwrap(),
+            2 => soupbintcp::write(&mut stream, b'U', &messages[3]).unwrap(),
+            _ => {}
+        }
+    }
+    soupbintcp::write(&mut stream, b'Z', b"").unwrap();
+    let (packets, used, error) = soupbintcp::split(&stream);
+    assert_eq!((used, error), (stream.len(), None));
+    let mut sequencer = Sequencer::default();
+    let lines: Vec<String> = packets
+        .iter()
+        .map(|p| {
+            let seq = sequencer
+                .number(p)
+                .map_or("-".to_string(), |n| n.to_string());
+            let kind = match p.kind {
+                Kind::Other(c) => char::from(c),
+                _ => char::from(stream[p.offset + 2]),
+            };
+            match p.kind {
+                Kind::SequencedData | Kind::UnsequencedData => {
+                    match itch::Message::decode_at(p.payload, p.offset + 3) {
+                        Ok(m) => format!("{seq} {kind} {}", m.to_json()),
+                        Err(e) => format!("{seq} {kind} {}", error_line(&e)),
+                    }
+                }
+                _ => format!("- {kind}"),
+            }
+        })
+        .collect();
+    assert_eq!(lines.iter().filter(|l| l.contains(" ERROR ")).count(), 5);
+    assert!(
+        lines[1].starts_with("7000000000 S ERROR BadEnum 55 AddOrder.buy_sell_indicator"),
+        "{}",
+        lines[1]
+    );
+    let input = dir.join("stream.bin");
+    std::fs::write(&input, &stream).unwrap();
+    (input, lines)
+}
+
+/// The C header and the Python package generated for ITCH over SoupBinTCP read a session off
+/// a stream in 97-byte reads, keeping partial packets, to the Rust runtime's lines: sequence
+/// numbers from the login, every message's JSON or error, the session's other packets.
+#[test]
+fn soupbintcp_streams_read_the_same_in_rust_c_and_python() {
+    let dir = soup_artifacts();
+    let (input, expected) = soup_session(&dir);
+    let exe = dir.join("itch_soup_walk");
+    let built = std::process::Command::new("gcc")
+        .args(["-std=c11", "-Wall", "-Wextra", "-Werror", "-pedantic", "-g"])
+        .args(["-fsanitize=address,undefined", "-fno-sanitize-recover=all"])
+        .arg("-I")
+        .arg(dir.join("c"))
+        .arg(repo().join("codec-tests/c/itch_soup_walk.c"))
+        .arg("-o")
+        .arg(&exe)
+        .status()
+        .expect("gcc runs");
+    assert!(built.success(), "gcc failed on the SoupBinTCP header");
+    let out = std::process::Command::new(&exe)
+        .arg(&input)
+        .output()
+        .unwrap();
+    same_lines("C", out, &expected);
+    let out = std::process::Command::new("python3")
+        .arg(repo().join("codec-tests/py/itch_soup_walk.py"))
+        .arg(dir.join("py"))
+        .arg(&input)
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .output()
+        .expect("python3 runs");
+    same_lines("Python", out, &expected);
 }

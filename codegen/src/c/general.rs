@@ -23,6 +23,8 @@ use crate::Laid;
 const RUNTIME: &str = include_str!("../../templates/c/general.h");
 /// MoldUDP64's iterator, for `framing moldudp64`.
 const MOLDUDP64: &str = include_str!("../../templates/c/moldudp64.h");
+/// SoupBinTCP's packet reader, for `framing soupbintcp`.
+const SOUPBINTCP: &str = include_str!("../../templates/c/soupbintcp.h");
 
 /// The header for `laid`, or why this version cannot write it.
 pub fn header(laid: &Laid, banner: &Banner) -> Result<String, String> {
@@ -41,7 +43,7 @@ pub fn header(laid: &Laid, banner: &Banner) -> Result<String, String> {
         p.framing.name()
     ));
     lines.push(format!(
-        "Decode: {lo}_decode on one message (after the framing: {lo}_mold_open/_next for MoldUDP64), then the accessors {lo}_<message>_<field>."
+        "Decode: {lo}_decode on one message (after the framing: {lo}_mold_open/_next for MoldUDP64, {lo}_soup_next for SoupBinTCP), then the accessors {lo}_<message>_<field>."
     ));
     lines.push(format!(
         "Encode: memset a buffer of {up}_<MESSAGE>_SIZE, {lo}_<message>_init, the setters."
@@ -71,8 +73,10 @@ pub fn header(laid: &Laid, banner: &Banner) -> Result<String, String> {
     dispatch(&mut out, s, &lo, &up);
     let messages: Vec<_> = s.messages.iter().zip(laid.layout.messages.iter()).collect();
     super::tables::message_infos(&mut out, s, &lo, &up, &messages);
-    if p.framing == Framing::MoldUdp64 {
-        out.push_str(&prefixed(MOLDUDP64, &lo, &up));
+    match p.framing {
+        Framing::MoldUdp64 => out.push_str(&prefixed(MOLDUDP64, &lo, &up)),
+        Framing::SoupBinTcp => out.push_str(&prefixed(SOUPBINTCP, &lo, &up)),
+        Framing::Packed => {}
     }
     let _ = write!(
         out,

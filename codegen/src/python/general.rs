@@ -66,7 +66,7 @@ fn header(s: &Schema) -> String {
     format!(
         "\"\"\"The messages of {}, generated from the schema: {} types, {}-endian, framing {}.\"\"\"\n\n\
          from __future__ import annotations\n\nimport enum\nfrom dataclasses import dataclass\nfrom typing import ClassVar, Iterator, Tuple, Union\n\n\
-         from ._runtime import (DecodeError, decimal, get_int, get_text, json_char, json_decimal, json_enum,\n    json_int, json_object, json_string, json_text, json_type_code, mold_blocks, put_int, put_text,\n    text_valid)\n\n\n",
+         from ._runtime import (DecodeError, decimal, get_int, get_text, json_char, json_decimal, json_enum,\n    json_int, json_object, json_string, json_text, json_type_code, mold_blocks, put_int, put_text,\n    soup_login_sequence, soup_split, text_valid, SOUP_DATA_TYPES)\n\n\n",
         s.protocol.name,
         s.messages.len(),
         s.protocol.byte_order.name(),
@@ -416,6 +416,16 @@ fn dispatch(out: &mut String, s: &Schema) {
              def messages():\n        for seq, offset, data in blocks:\n            try:\n                \
              yield seq, decode(data, offset)\n            except DecodeError as e:\n                yield seq, e\n\n    \
              return header, messages()\n",
+        );
+    }
+    if s.protocol.framing == Framing::SoupBinTcp {
+        out.push_str(
+            "\n\ndef soup_message(packet_type: str, payload, offset: int) -> Union[Message, None]:\n    \
+             \"\"\"The message a SoupBinTCP data packet ('S' sequenced, 'U' unsequenced) carries, decoded\n    \
+             with offsets from the stream's start (the packet's length prefix at `offset`); None for the\n    \
+             session's other packets. DecodeError as decode. Packets come from soup_split.\"\"\"\n    \
+             if packet_type not in SOUP_DATA_TYPES:\n        return None\n    \
+             return decode(payload, offset + 3)\n",
         );
     }
 }

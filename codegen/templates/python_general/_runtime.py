@@ -214,3 +214,34 @@ def mold_blocks(datagram) -> Tuple[Tuple[bytes, int, int], Iterator[Tuple[int, i
             raise FrameError(f"{len(datagram) - pos} bytes after the last message block the header counts", pos)
 
     return (session, sequence, count), blocks()
+
+
+SOUP_DATA_TYPES = ("S", "U")
+
+
+def soup_split(stream) -> Tuple[list, int, Optional[FrameError]]:
+    """The complete SoupBinTCP packets at the front of `stream`, each as (packet-type
+    character, payload, offset of its length prefix), how many bytes they take (keep the rest
+    and read more), and the FrameError that stopped the split, if any: a packet length of 0,
+    which leaves no room for the type."""
+    packets, pos = [], 0
+    while len(stream) - pos >= 2:
+        n = int.from_bytes(stream[pos:pos + 2], "big")
+        if n == 0:
+            return packets, pos, FrameError("a SoupBinTCP packet of length 0 has no packet type", pos)
+        if len(stream) - pos - 2 < n:
+            break
+        packets.append((chr(stream[pos + 2]), bytes(stream[pos + 3:pos + 2 + n]), pos))
+        pos += 2 + n
+    return packets, pos, None
+
+
+def soup_login_sequence(payload) -> Optional[int]:
+    """The sequence number of the next sequenced message, as a login-accepted packet's payload
+    announces it (20 ASCII digits after the 10-character session, space-padded on the left),
+    or None if the payload does not hold one."""
+    digits = bytes(payload[10:30])
+    text = digits.lstrip(b" ")
+    if len(digits) != 20 or not text or any(not 0x30 <= c <= 0x39 for c in text):
+        return None
+    return int(text)

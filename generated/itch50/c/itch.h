@@ -3,7 +3,7 @@
  * NASDAQ TotalView-ITCH 5.0 market data.
  *
  * C11 header, no dependency beyond libc; usable from C++ (extern "C"). big-endian, framing moldudp64.
- * Decode: itch_decode on one message (after the framing: itch_mold_open/_next for MoldUDP64), then the accessors itch_<message>_<field>.
+ * Decode: itch_decode on one message (after the framing: itch_mold_open/_next for MoldUDP64, itch_soup_next for SoupBinTCP), then the accessors itch_<message>_<field>.
  * Encode: memset a buffer of ITCH_<MESSAGE>_SIZE, itch_<message>_init, the setters.
  */
 #ifndef ITCH_H

@@ -9,7 +9,7 @@ from typing import ClassVar, Iterator, Tuple, Union
 
 from ._runtime import (DecodeError, decimal, get_int, get_text, json_char, json_decimal, json_enum,
     json_int, json_object, json_string, json_text, json_type_code, mold_blocks, put_int, put_text,
-    text_valid)
+    soup_login_sequence, soup_split, text_valid, SOUP_DATA_TYPES)
 
 
 #: Implied decimal places of Price4.
