@@ -135,8 +135,9 @@ impl Checked {
         self.file.render_all(&self.diagnostics)
     }
 
-    /// The model the generators read, or the rendered diagnostics: the schema's errors, or
-    /// (for a valid schema of another shape) what the generators cannot emit yet.
+    /// RLTOP's model (what its stream scenarios, SPEC.md tables and extension messages need),
+    /// or the rendered diagnostics: the schema's errors, or (for a valid schema of another
+    /// shape) why it is not RLTOP's. [`artifacts_of`] takes either shape.
     pub fn into_model(self) -> Result<Model, String> {
         if let Some(m) = self.model {
             return Ok(m);
@@ -148,13 +149,13 @@ impl Checked {
         let d = Diagnostic::error(
             laid.schema.protocol.span,
             format!(
-                "the generators of this version emit protocols shaped as RLTOP only, and `{}` is not: {}",
+                "this needs a protocol of RLTOP's shape, and `{}` is not: {}",
                 laid.schema.protocol.name,
                 reasons.join("; ")
             ),
         )
-        .label("checked, laid out, not generated")
-        .note("`check` and `layout` take it; the Rust, C and Python generators and the vectors do not yet");
+        .label("checked and laid out, of another shape")
+        .note("`rltop-codegen gen`, the build script and `include_schema!` take it; RLTOP's stream scenarios, SPEC.md tables and extension messages do not");
         Err(self.file.render_all(&[d]))
     }
 }

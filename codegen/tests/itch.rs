@@ -138,12 +138,10 @@ fn a_wrong_length_on_any_message_is_refused_with_the_literal_sum() {
 }
 
 #[test]
-fn the_generators_say_what_they_cannot_emit_yet() {
+fn rltop_s_model_says_why_itch_is_not_of_its_shape() {
     let e = check("itch50.rlt", ITCH).into_model().unwrap_err();
     assert!(
-        e.contains(
-            "the generators of this version emit protocols shaped as RLTOP only, and `ITCH` is not"
-        ),
+        e.contains("this needs a protocol of RLTOP's shape, and `ITCH` is not"),
         "{e}"
     );
     for reason in [
