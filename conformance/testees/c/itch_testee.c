@@ -215,13 +215,6 @@ static int encode(const jval *msg, uint8_t *buf, size_t *len) {
 
 /* ---- Requests ------------------------------------------------------------------------- */
 
-static int hexval(char c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
 static void answer(const char *line, sbuf *out) {
     reader r = {line, NULL};
     jval *req = read_value(&r, 0);

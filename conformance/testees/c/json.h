@@ -1,6 +1,6 @@
 /* The conformance testees' JSON: a small reader and writer of JSON values, shared by the C
- * testees (testee.c for RLTOP, itch_testee.c for ITCH). The generated headers have no JSON
- * reader of their own. Every function is static inline, so a testee that does not use one
+ * testees (testee.c for RLTOP, itch_testee.c for ITCH), and the hex of their requests' bytes.
+ * The generated headers have no JSON reader of their own. Every function is static inline, so a testee that does not use one
  * carries no warning. */
 
 #ifndef TESTEE_JSON_H
@@ -281,6 +281,16 @@ static inline void write_value(sbuf *b, const jval *v) {
         sb_str(b, v->t == J_OBJ ? "}" : "]");
         break;
     }
+}
+
+/* ---- Hex (the requests' bytes) -------------------------------------------------------- */
+
+/** The value of hex digit `c`, or -1. */
+static inline int hexval(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
 }
 
 #endif /* TESTEE_JSON_H */
