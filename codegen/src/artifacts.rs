@@ -42,6 +42,16 @@ pub struct Outputs {
     /// The conformance vectors' directory (`messages/*.json`, `datagrams.json`, `errors.json`,
     /// `encode_errors.json`).
     pub vectors: Option<PathBuf>,
+    /// The Wireshark dissector.
+    pub lua: Option<LuaDissector>,
+}
+
+/// Where the Wireshark dissector goes, and the UDP ports its preference holds by default.
+#[derive(Debug, Clone)]
+pub struct LuaDissector {
+    pub path: PathBuf,
+    /// A Wireshark range (`9001-9004`), or empty for the heuristic and Decode As alone.
+    pub udp_ports: String,
 }
 
 impl Outputs {
@@ -53,6 +63,7 @@ impl Outputs {
             c: None,
             python: None,
             vectors: None,
+            lua: None,
         }
     }
 }
@@ -110,6 +121,12 @@ pub fn artifacts(model: &Model, outputs: &Outputs) -> Result<BTreeMap<PathBuf, S
             files.insert(dir.join(name), text);
         }
     }
+    if let Some(lua) = &outputs.lua {
+        files.insert(
+            lua.path.clone(),
+            crate::lua::dissector(model, banner, &lua.udp_ports),
+        );
+    }
     Ok(files)
 }
 
@@ -121,6 +138,12 @@ pub fn artifacts_of(laid: &Laid, outputs: &Outputs) -> Result<BTreeMap<PathBuf, 
         return artifacts(&model, outputs);
     }
     let p = &laid.schema.protocol;
+    if outputs.lua.is_some() {
+        return Err(format!(
+            "the Wireshark dissector of `{}`: this version writes them for protocols of RLTOP's shape",
+            p.name
+        ));
+    }
     let mut files = BTreeMap::new();
     if let Some(krate) = &outputs.rust {
         files.insert(

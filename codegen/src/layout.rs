@@ -93,6 +93,9 @@ pub struct Leaf {
     pub order: ByteOrder,
     /// What pads a text leaf.
     pub pad: Padding,
+    /// The alias an integer leaf is declared with (`Price`, `Timestamp`), which says what it
+    /// means beyond its width.
+    pub alias: Option<AliasId>,
 }
 
 /// The top-level field a leaf belongs to, and what it gives the leaves of its own type (a
@@ -264,6 +267,10 @@ impl Pass<'_> {
                 index: None,
                 order: owner.order,
                 pad: owner.pad,
+                alias: match ty {
+                    Ty::Alias(a) => Some(*a),
+                    _ => None,
+                },
             });
             return;
         }

@@ -19,6 +19,7 @@ pub mod diagnostic;
 pub mod encode;
 pub mod id;
 pub mod layout;
+pub mod lua;
 pub mod model;
 pub mod parser;
 pub mod python;

@@ -87,7 +87,30 @@ fn outputs() -> rltop_codegen::Outputs {
     outputs.c = Some(PathBuf::from("generated/c/rltop.h"));
     outputs.python = Some(PathBuf::from("generated/python"));
     outputs.vectors = Some(PathBuf::from(VECTORS));
+    outputs.lua = Some(rltop_codegen::artifacts::LuaDissector {
+        path: PathBuf::from("generated/wireshark/rltop.lua"),
+        udp_ports: plan_ports(),
+    });
     outputs
+}
+
+/// The UDP ports of the draft's channel plan, as a Wireshark range (`9001-9004`).
+fn plan_ports() -> String {
+    let s = rltop_net::plan::Plan::default().streams;
+    let ports = [
+        s.full_book,
+        s.top_of_book,
+        s.incremental,
+        s.trades,
+        s.statistics,
+    ]
+    .map(|p| p.port);
+    let (lo, hi) = (ports.iter().min(), ports.iter().max());
+    match (lo, hi) {
+        (Some(lo), Some(hi)) if lo != hi => format!("{lo}-{hi}"),
+        (Some(lo), _) => lo.to_string(),
+        _ => String::new(),
+    }
 }
 
 /// Hand-written stream scenarios, one JSON file each.

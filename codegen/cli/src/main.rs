@@ -65,6 +65,13 @@ struct Gen {
     /// encode_errors.json.
     #[arg(long, value_name = "DIR", group = "outputs")]
     vectors: Option<PathBuf>,
+    /// Write the Wireshark dissector (Lua, Wireshark 4.0+) to FILE.lua.
+    #[arg(long, value_name = "FILE.lua", group = "outputs")]
+    lua: Option<PathBuf>,
+    /// The UDP ports the dissector's preference holds by default (a Wireshark range such as
+    /// 9001-9004); without them it finds the protocol by its heuristic or by Decode As.
+    #[arg(long, value_name = "RANGE", default_value = "", requires = "lua")]
+    udp_ports: String,
     /// The Rust package's name [default: the protocol's name in lower case, words joined by `-`].
     #[arg(long, value_name = "NAME", requires = "rust")]
     crate_name: Option<String>,
@@ -226,6 +233,13 @@ fn outputs(args: &Gen, protocol: &str) -> Result<Outputs, Failure> {
     outputs.c = args.c.clone();
     outputs.python = args.python.clone();
     outputs.vectors = args.vectors.clone();
+    outputs.lua = args
+        .lua
+        .clone()
+        .map(|path| rltop_codegen::artifacts::LuaDissector {
+            path,
+            udp_ports: args.udp_ports.clone(),
+        });
     Ok(outputs)
 }
 

@@ -218,6 +218,7 @@ fn gen_of_the_rltop_schema_is_the_checked_in_generated_tree() {
     let out_dir = scratch("rltop");
     let o = |rel: &str| out_dir.join(rel).to_string_lossy().into_owned();
     let (rust, c, python, vectors) = (o("rust"), o("c/rltop.h"), o("python"), o("vectors"));
+    let lua = o("wireshark/rltop.lua");
     let out = run(
         &root(),
         &[
@@ -233,10 +234,19 @@ fn gen_of_the_rltop_schema_is_the_checked_in_generated_tree() {
             &python,
             "--vectors",
             &vectors,
+            "--lua",
+            &lua,
+            "--udp-ports",
+            "9001-9004",
         ],
     );
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     let root = root();
+    assert_same_tree(
+        &out_dir.join("wireshark"),
+        &root.join("generated/wireshark"),
+        &[],
+    );
     // The manifest differs by design: the repository's inherits from the workspace.
     assert_same_tree(
         &out_dir.join("rust"),
@@ -430,6 +440,13 @@ fn a_venue_schema_is_checked_laid_out_and_generated_and_gen_says_what_it_cannot_
     assert!(
         !dir.join("out").exists() && !dir.join("v").exists(),
         "nothing written when any part cannot be"
+    );
+    let out = run(&dir, &["gen", schema, "--lua", "itch.lua"]);
+    assert_eq!(code(&out), 1);
+    assert!(
+        stderr(&out).contains("the Wireshark dissector of `ITCH`: this version writes them for protocols of RLTOP's shape"),
+        "{}",
+        stderr(&out)
     );
     let out = run(&dir, &["gen", schema, "--vectors", "v"]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
