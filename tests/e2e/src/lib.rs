@@ -16,6 +16,7 @@ pub mod c_subscriber;
 pub mod dpdk;
 pub mod itch;
 pub mod multicast;
+pub mod wireshark;
 
 use std::path::PathBuf;
 
@@ -78,6 +79,10 @@ pub fn checks() -> Vec<Check> {
             name: "itch::moldudp64_pcap_with_tshark",
             run: |e| itch::moldudp64_pcap(&e.dir),
         },
+        Check {
+            name: "wireshark::vectors_dissect_to_their_values",
+            run: |_| wireshark::vectors_dissect_to_their_values(),
+        },
     ]);
     all
 }
@@ -93,6 +98,7 @@ pub fn setup() -> Result<Env, String> {
         ("pkg-config", "pkg-config"),
         ("/usr/include/dpdk/rte_ethdev.h", "libdpdk-dev"),
         ("tshark", "tshark"),
+        ("luac5.2", "lua5.2"),
     ])?;
     let dir = root().join("target/e2e");
     std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;

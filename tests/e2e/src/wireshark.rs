@@ -1,0 +1,616 @@
+//! The generated Wireshark dissector (`generated/wireshark/rltop.lua`) checked value by value
+//! with tshark: every conformance vector in a pcap, dissected, and compared with the vector.
+//!
+//! * Each message vector: every field the vector's canonical JSON has is shown by the field
+//!   of that name, at the layout's offset and size, with the JSON's value (an integer, a
+//!   variant's name, text, or a timestamp as tshark writes it); no other field is shown.
+//! * Each error and datagram vector: the expert items, in order, are the vector's errors:
+//!   the same kind at the same offset, naming the same field.
+//!
+//! Wireshark refuses Lua scripts when run as root, so tshark runs as `nobody`, on copies in a
+//! scratch directory it can read; the directory is removed however the check ends.
+
+use std::collections::HashMap;
+use std::net::{Ipv4Addr, SocketAddrV4};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use rltop_capture::PcapWriter;
+use rltop_devsupport::root;
+use serde_json::Value;
+
+/// Where tshark sees the vectors: a port of the dissector's default preference.
+const DST: SocketAddrV4 = SocketAddrV4::new(Ipv4Addr::new(239, 255, 1, 1), 9002);
+const SRC: SocketAddrV4 = SocketAddrV4::new(Ipv4Addr::new(10, 0, 0, 1), 40_000);
+/// Ethernet, IPv4 and UDP headers before the payload in the pcap's frames.
+const PAYLOAD_AT: usize = 42;
+
+/// A directory `nobody` can read, removed on drop.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new() -> Result<Scratch, String> {
+        let dir = std::env::temp_dir().join(format!("rltop-wireshark-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        readable(&dir, 0o755)?;
+        Ok(Scratch(dir))
+    }
+
+    /// Writes `bytes` to `name` in the directory, readable by everyone.
+    fn put(&self, name: &str, bytes: &[u8]) -> Result<PathBuf, String> {
+        let path = self.0.join(name);
+        std::fs::write(&path, bytes).map_err(|e| format!("{}: {e}", path.display()))?;
+        readable(&path, 0o644)?;
+        Ok(path)
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn readable(path: &Path, mode: u32) -> Result<(), String> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+        .map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// A case: its name, its bytes, and what the dissector must show.
+struct Case {
+    name: String,
+    bytes: Vec<u8>,
+    expect: Expect,
+}
+
+enum Expect {
+    /// A message's canonical JSON.
+    Message(Value),
+    /// The results of a datagram: only their errors are compared.
+    Results(Vec<Value>),
+}
+
+fn json(path: &Path) -> Result<Value, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+fn unhex(s: &str) -> Result<Vec<u8>, String> {
+    (0..s.len() / 2)
+        .map(|i| u8::from_str_radix(&s[2 * i..2 * i + 2], 16).map_err(|e| e.to_string()))
+        .collect()
+}
+
+/// Every message, datagram and error vector.
+fn cases(vectors: &Path) -> Result<Vec<Case>, String> {
+    let mut out = Vec::new();
+    let mut files: Vec<PathBuf> = std::fs::read_dir(vectors.join("messages"))
+        .map_err(|e| e.to_string())?
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    files.sort();
+    for file in files {
+        for c in json(&file)?["cases"].as_array().into_iter().flatten() {
+            out.push(Case {
+                name: c["name"].as_str().unwrap_or("?").to_string(),
+                bytes: unhex(c["hex"].as_str().unwrap_or(""))?,
+                expect: Expect::Message(c["json"].clone()),
+            });
+        }
+    }
+    for file in ["datagrams.json", "errors.json"] {
+        for c in json(&vectors.join(file))?["cases"]
+            .as_array()
+            .into_iter()
+            .flatten()
+        {
+            out.push(Case {
+                name: c["name"].as_str().unwrap_or("?").to_string(),
+                bytes: unhex(c["hex"].as_str().unwrap_or(""))?,
+                expect: Expect::Results(c["expect"].as_array().cloned().unwrap_or_default()),
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// One `<field …>` of PDML: its name, position in the frame, size, `show` and `showname`.
+#[derive(Debug, Clone)]
+struct Field {
+    name: String,
+    pos: usize,
+    size: usize,
+    show: String,
+    showname: String,
+}
+
+fn attribute(line: &str, key: &str) -> Option<String> {
+    let start = line.find(&format!(" {key}=\""))? + key.len() + 3;
+    let end = start + line[start..].find('"')?;
+    Some(unescape(&line[start..end]))
+}
+
+/// XML's escapes, as tshark writes them.
+fn unescape(s: &str) -> String {
+    let mut out = String::new();
+    let mut rest = s;
+    while let Some(at) = rest.find('&') {
+        out.push_str(&rest[..at]);
+        let Some(end) = rest[at..].find(';') else {
+            out.push_str(&rest[at..]);
+            return out;
+        };
+        let entity = &rest[at + 1..at + end];
+        let c = match entity {
+            "quot" => Some('"'),
+            "amp" => Some('&'),
+            "lt" => Some('<'),
+            "gt" => Some('>'),
+            "apos" => Some('\''),
+            e if e.starts_with("#x") => u32::from_str_radix(&e[2..], 16)
+                .ok()
+                .and_then(char::from_u32),
+            e if e.starts_with('#') => e[1..].parse().ok().and_then(char::from_u32),
+            _ => None,
+        };
+        match c {
+            Some(c) => out.push(c),
+            None => out.push_str(&rest[at..=at + end]),
+        }
+        rest = &rest[at + end + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The fields of each packet of a PDML document, in order.
+fn packets(pdml: &str) -> Vec<Vec<Field>> {
+    let mut out: Vec<Vec<Field>> = Vec::new();
+    for line in pdml.lines() {
+        let line = line.trim_start();
+        if line.starts_with("<packet>") {
+            out.push(Vec::new());
+        } else if line.starts_with("<field ") || line.starts_with("<proto ") {
+            let (Some(packet), Some(name)) = (out.last_mut(), attribute(line, "name")) else {
+                continue;
+            };
+            packet.push(Field {
+                name,
+                pos: attribute(line, "pos")
+                    .and_then(|p| p.parse().ok())
+                    .unwrap_or(0),
+                size: attribute(line, "size")
+                    .and_then(|p| p.parse().ok())
+                    .unwrap_or(0),
+                show: attribute(line, "show").unwrap_or_default(),
+                showname: attribute(line, "showname").unwrap_or_default(),
+            });
+        }
+    }
+    out
+}
+
+/// `AddOrder` → `add_order`.
+fn snake(name: &str) -> String {
+    let mut out = String::new();
+    for (i, c) in name.chars().enumerate() {
+        if c.is_ascii_uppercase() && i > 0 {
+            out.push('_');
+        }
+        out.push(c.to_ascii_lowercase());
+    }
+    out
+}
+
+/// A leaf of a message's canonical JSON: its filter name, path and value.
+struct Leaf {
+    abbr: String,
+    path: String,
+    value: Value,
+}
+
+/// The leaves of `json` under `prefix` (the filter name so far) and `path`.
+fn leaves(json: &Value, prefix: &str, path: &str, out: &mut Vec<Leaf>) {
+    match json {
+        Value::Object(map) => {
+            for (k, v) in map {
+                let (abbr, p) = match path {
+                    "" if k == "header" => ("rltop.header".to_string(), "header".to_string()),
+                    "" => (format!("{prefix}.{k}"), k.clone()),
+                    _ => (format!("{prefix}.{k}"), format!("{path}.{k}")),
+                };
+                leaves(v, &abbr, &p, out);
+            }
+        }
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                leaves(item, prefix, &format!("{path}[{i}]"), out);
+            }
+        }
+        v => out.push(Leaf {
+            abbr: prefix.to_string(),
+            path: path.to_string(),
+            value: v.clone(),
+        }),
+    }
+}
+
+/// Nanoseconds since the epoch as tshark shows absolute time in UTC:
+/// `Jan  1, 1970 00:00:00.000000741 UTC`.
+fn utc(ns: u64) -> String {
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let (secs, frac) = (ns / 1_000_000_000, ns % 1_000_000_000);
+    let (days, rem) = ((secs / 86_400) as i64, secs % 86_400);
+    // Howard Hinnant's days-to-civil.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{} {day:>2}, {year} {:02}:{:02}:{:02}.{frac:09} UTC",
+        MONTHS[(month - 1) as usize],
+        rem / 3_600,
+        rem % 3_600 / 60,
+        rem % 60
+    )
+}
+
+/// Whether a field shows `value`: as an integer, a variant's name, text, or a timestamp.
+fn shows(field: &Field, value: &Value) -> bool {
+    let text = match value {
+        Value::String(s) => s.clone(),
+        Value::Number(n) => n.to_string(),
+        _ => return false,
+    };
+    let label = field.showname.split(": ").next().unwrap_or("");
+    let number = field
+        .show
+        .strip_prefix("0x")
+        .and_then(|h| u64::from_str_radix(h, 16).ok())
+        .map(|n| n.to_string());
+    field.show == text
+        || number.as_deref() == Some(text.as_str())
+        || field.showname == format!("{label}: {text} ({})", field.show)
+        || text.parse().is_ok_and(|ns: u64| field.show == utc(ns))
+}
+
+/// The fields the dissector shows beyond the canonical JSON: the header's derived fields and
+/// each flag's bit.
+fn derived(f: &Field) -> bool {
+    matches!(
+        f.name.as_str(),
+        "rltop.header.magic"
+            | "rltop.header.length"
+            | "rltop.type"
+            | "rltop.header.version"
+            | "rltop.header.checksum"
+    ) || f.showname.starts_with('.')
+        || f.showname.contains(" = ")
+}
+
+/// Each message field's offset and size, by (message, path), from the vectors' layout.json.
+type Offsets = HashMap<(String, String), (usize, usize)>;
+
+fn layout(vectors: &Path) -> Result<Offsets, String> {
+    let mut out = HashMap::new();
+    for m in json(&vectors.join("layout.json"))?["messages"]
+        .as_array()
+        .into_iter()
+        .flatten()
+    {
+        let name = m["name"].as_str().unwrap_or("").to_string();
+        for f in m["fields"].as_array().into_iter().flatten() {
+            let n = |k: &str| f[k].as_u64().unwrap_or(0) as usize;
+            out.insert(
+                (name.clone(), f["path"].as_str().unwrap_or("").to_string()),
+                (n("offset"), n("size")),
+            );
+        }
+    }
+    Ok(out)
+}
+
+/// A message vector against its packet: every JSON leaf shown once, where and as it should be.
+fn check_message(
+    json: &Value,
+    fields: &[Field],
+    layout: &Offsets,
+) -> Result<(), String> {
+    let name = json["type"].as_str().unwrap_or("");
+    let mut expected = Vec::new();
+    let mut body = json.clone();
+    if let Some(o) = body.as_object_mut() {
+        o.remove("type");
+    }
+    leaves(&body, &format!("rltop.{}", snake(name)), "", &mut expected);
+    if let Some(e) = experts(fields).first() {
+        return Err(format!("a valid message has the expert item {e:?}"));
+    }
+    // An expert item's own field follows its `_ws.expert`: not a field of the message.
+    let shown: Vec<&Field> = fields
+        .iter()
+        .enumerate()
+        .filter(|(i, f)| {
+            f.name.starts_with("rltop.")
+                && !derived(f)
+                && (*i == 0 || fields[i - 1].name != "_ws.expert")
+        })
+        .map(|(_, f)| f)
+        .collect();
+    let mut used = vec![false; shown.len()];
+    for leaf in &expected {
+        let Some(k) = (0..shown.len()).find(|&k| !used[k] && shown[k].name == leaf.abbr) else {
+            return Err(format!("{} ({}) is not shown", leaf.abbr, leaf.path));
+        };
+        used[k] = true;
+        let f = shown[k];
+        if !shows(f, &leaf.value) {
+            return Err(format!(
+                "{} shows {:?} ({:?}), expected {}",
+                leaf.abbr, f.show, f.showname, leaf.value
+            ));
+        }
+        let at = layout.get(&(name.to_string(), leaf.path.clone()));
+        if at != Some(&(f.pos - PAYLOAD_AT, f.size)) {
+            return Err(format!(
+                "{} is shown at bytes {}+{}, the layout has {:?}",
+                leaf.path,
+                f.pos - PAYLOAD_AT,
+                f.size,
+                at
+            ));
+        }
+    }
+    // What remains is a count, which links to its array: it must say how many entries the
+    // vector's array has.
+    for (k, f) in shown.iter().enumerate().filter(|(k, _)| !used[*k]) {
+        let Some(array) = f
+            .showname
+            .rsplit_once(" (entries of ")
+            .and_then(|(_, a)| a.strip_suffix(')'))
+        else {
+            return Err(format!(
+                "{} is shown but is not in the vector",
+                shown[k].name
+            ));
+        };
+        let entries = body[array].as_array().map_or(0, Vec::len);
+        if f.show != entries.to_string() {
+            return Err(format!(
+                "{} shows {}, the vector's {array} has {entries}",
+                f.name, f.show
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The expert items of a packet, without sequence gaps: (kind, offset, message).
+fn experts(fields: &[Field]) -> Vec<(String, usize, String)> {
+    let mut out = Vec::new();
+    for (i, f) in fields.iter().enumerate() {
+        if f.name != "_ws.expert" {
+            continue;
+        }
+        let Some(kind) = fields
+            .get(i + 1)
+            .and_then(|k| k.name.strip_prefix("rltop."))
+        else {
+            continue;
+        };
+        if kind == "sequence_gap" {
+            continue;
+        }
+        let camel: String = kind
+            .split('_')
+            .map(|w| w[..1].to_ascii_uppercase() + &w[1..])
+            .collect();
+        out.push((camel, f.pos - PAYLOAD_AT, f.showname.clone()));
+    }
+    out
+}
+
+/// A datagram's or error vector's errors against the packet's expert items, in order.
+fn check_errors(expect: &[Value], fields: &[Field]) -> Result<(), String> {
+    let got = experts(fields);
+    let want: Vec<&Value> = expect.iter().filter_map(|r| r.get("error")).collect();
+    if got.len() != want.len() {
+        return Err(format!(
+            "{} expert items, expected {} errors: {got:?} vs {want:?}",
+            got.len(),
+            want.len()
+        ));
+    }
+    for ((kind, offset, text), w) in got.iter().zip(want) {
+        let (wk, wo) = (
+            w["kind"].as_str().unwrap_or(""),
+            w["offset"].as_u64().unwrap_or(0) as usize,
+        );
+        if kind != wk || *offset != wo {
+            return Err(format!(
+                "expert {kind} at {offset}, expected {wk} at {wo} ({text})"
+            ));
+        }
+        if let Some(field) = w.get("field").and_then(Value::as_str) {
+            if !text.contains(field) {
+                return Err(format!("expert {text:?} does not name {field}"));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// tshark as `nobody` with the dissector, on `pcap`: its PDML, or why it failed (a Lua error
+/// included: tshark prints those on stderr).
+fn tshark(scratch: &Scratch, lua: &Path, pcap: &Path, extra: &[&str]) -> Result<String, String> {
+    let out = Command::new("runuser")
+        .args(["-u", "nobody", "--", "tshark"])
+        .arg("-X")
+        .arg(format!("lua_script:{}", lua.display()))
+        .arg("-r")
+        .arg(pcap)
+        .args(extra)
+        .current_dir(&scratch.0)
+        .output()
+        .map_err(|e| format!("cannot run tshark: {e}"))?;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if !out.status.success() || stderr.contains("Lua") {
+        return Err(format!("tshark failed ({}):\n{stderr}", out.status));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// Every enumeration value of the schema, as `tshark -G values` lists it: a line
+/// `V<TAB>filter name<TAB>value<TAB>variant` for each field of an enumeration type.
+fn schema_values() -> Result<Vec<String>, String> {
+    use rltop_codegen::layout::LeafKind;
+    let path = root().join("schema/rltop.rlt");
+    let model = rltop_codegen::check_file(&path, "schema/rltop.rlt")
+        .map_err(|e| e.to_string())?
+        .into_model()?;
+    let s = &model.schema;
+    let mut out = Vec::new();
+    for (r, l) in s.messages.iter().zip(model.layout.messages.iter()) {
+        for leaf in &l.leaves {
+            let LeafKind::Enum(e) = leaf.kind else {
+                continue;
+            };
+            let bare: String = leaf
+                .path
+                .split('.')
+                .map(|p| p.split('[').next().unwrap_or(p))
+                .collect::<Vec<_>>()
+                .join(".");
+            let abbr = match bare.strip_prefix("header.") {
+                Some(h) => format!("rltop.header.{h}"),
+                None => format!("rltop.{}.{bare}", snake(&r.name)),
+            };
+            for v in &s.enums[e].variants {
+                out.push(format!("V\t{abbr}\t{}\t{}", v.value, v.name));
+            }
+        }
+    }
+    out.sort();
+    out.dedup();
+    Ok(out)
+}
+
+/// `tshark -G values` with the dissector lists every enumeration value of the schema.
+fn values_listed(lua: &Path) -> Result<usize, String> {
+    let out = Command::new("runuser")
+        .args(["-u", "nobody", "--", "tshark", "-G", "values", "-X"])
+        .arg(format!("lua_script:{}", lua.display()))
+        .output()
+        .map_err(|e| format!("cannot run tshark: {e}"))?;
+    let listed = String::from_utf8_lossy(&out.stdout);
+    let listed: std::collections::HashSet<&str> = listed.lines().collect();
+    let expected = schema_values()?;
+    if let Some(missing) = expected.iter().find(|v| !listed.contains(v.as_str())) {
+        return Err(format!("tshark -G values does not list {missing:?}"));
+    }
+    Ok(expected.len())
+}
+
+/// The check: the dissector parses, loads, and shows every vector as the vector says.
+pub fn vectors_dissect_to_their_values() -> Result<String, String> {
+    let source = root().join("generated/wireshark/rltop.lua");
+    let lua_check = Command::new("luac5.2")
+        .arg("-p")
+        .arg(&source)
+        .output()
+        .map_err(|e| format!("cannot run luac5.2: {e}"))?;
+    if !lua_check.status.success() {
+        return Err(format!(
+            "luac5.2 -p: {}",
+            String::from_utf8_lossy(&lua_check.stderr)
+        ));
+    }
+    let scratch = Scratch::new()?;
+    let lua = scratch.put(
+        "rltop.lua",
+        &std::fs::read(&source).map_err(|e| e.to_string())?,
+    )?;
+    let vectors = root().join("conformance/vectors");
+    let cases = cases(&vectors)?;
+    let mut writer = PcapWriter::new(Vec::new()).map_err(|e| e.to_string())?;
+    for (i, c) in cases.iter().enumerate() {
+        writer
+            .write(
+                1_700_000_000_000_000_000 + i as u64 * 1_000,
+                SRC,
+                DST,
+                &c.bytes,
+            )
+            .map_err(|e| e.to_string())?;
+    }
+    let pcap = scratch.put("vectors.pcap", &writer.into_inner())?;
+    let empty = scratch.put(
+        "empty.pcap",
+        &PcapWriter::new(Vec::new())
+            .map_err(|e| e.to_string())?
+            .into_inner(),
+    )?;
+    tshark(&scratch, &lua, &empty, &[])?;
+    let values = values_listed(&lua)?;
+    let pdml = tshark(&scratch, &lua, &pcap, &["-T", "pdml"])?;
+    let packets = packets(&pdml);
+    if packets.len() != cases.len() {
+        return Err(format!(
+            "{} packets dissected, {} written",
+            packets.len(),
+            cases.len()
+        ));
+    }
+    let layout = layout(&vectors)?;
+    let (mut messages, mut errors) = (0, 0);
+    for (c, fields) in cases.iter().zip(&packets) {
+        let result = match &c.expect {
+            Expect::Message(json) => {
+                messages += 1;
+                check_message(json, fields, &layout)
+            }
+            Expect::Results(expect) => {
+                errors += expect.iter().filter(|r| r.get("error").is_some()).count();
+                check_errors(expect, fields)
+            }
+        };
+        result.map_err(|e| format!("{}: {e}", c.name))?;
+    }
+    Ok(format!(
+        "luac5.2 -p and an empty capture: no Lua error; tshark -G values lists all {values} enumeration values of the schema's fields; {messages} message vectors shown field by field at the layout's offsets; {} datagram and error vectors with their {errors} errors as expert items of the same kind, offset and field",
+        cases.len() - messages
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn utc_is_written_as_tshark_writes_it() {
+        assert_eq!(utc(741), "Jan  1, 1970 00:00:00.000000741 UTC");
+        // 2026-12-07 17:00:00.5 UTC.
+        assert_eq!(
+            utc(1_796_662_800_500_000_000),
+            "Dec  7, 2026 17:00:00.500000000 UTC"
+        );
+        assert_eq!(
+            utc(951_782_400_000_000_000),
+            "Feb 29, 2000 00:00:00.000000000 UTC"
+        );
+    }
+
+    #[test]
+    fn xml_escapes_are_undone() {
+        assert_eq!(unescape("a&quot;b&amp;&lt;&gt;&#x41;&#66;"), "a\"b&<>AB");
+    }
+}
