@@ -83,6 +83,10 @@ pub fn checks() -> Vec<Check> {
             name: "wireshark::vectors_dissect_to_their_values",
             run: |_| wireshark::vectors_dissect_to_their_values(),
         },
+        Check {
+            name: "wireshark::simulator_capture_with_damage",
+            run: |e| wireshark::simulator_capture_with_damage(&e.rltop),
+        },
     ]);
     all
 }

@@ -320,11 +320,7 @@ fn layout(vectors: &Path) -> Result<Offsets, String> {
 }
 
 /// A message vector against its packet: every JSON leaf shown once, where and as it should be.
-fn check_message(
-    json: &Value,
-    fields: &[Field],
-    layout: &Offsets,
-) -> Result<(), String> {
+fn check_message(json: &Value, fields: &[Field], layout: &Offsets) -> Result<(), String> {
     let name = json["type"].as_str().unwrap_or("");
     let mut expected = Vec::new();
     let mut body = json.clone();
@@ -588,6 +584,139 @@ pub fn vectors_dissect_to_their_values() -> Result<String, String> {
     Ok(format!(
         "luac5.2 -p and an empty capture: no Lua error; tshark -G values lists all {values} enumeration values of the schema's fields; {messages} message vectors shown field by field at the layout's offsets; {} datagram and error vectors with their {errors} errors as expert items of the same kind, offset and field",
         cases.len() - messages
+    ))
+}
+
+/// One way to damage a datagram of the simulator's capture, and the error it must give.
+const DAMAGES: [&str; 6] = [
+    "BadChecksum",
+    "BadMagic",
+    "BadLength",
+    "Truncated",
+    "UnsupportedVersion",
+    "UnknownType",
+];
+
+/// Damages the first message of `payload` the `k`th way (see [`DAMAGES`]).
+fn damage(payload: &mut Vec<u8>, k: usize) {
+    let p = &rltop::PROTOCOL;
+    match k % DAMAGES.len() {
+        // A body byte: the checksum no longer holds.
+        0 => payload[p.header_size] ^= 0x5A,
+        1 => payload[p.magic_offset] ^= 0xFF,
+        2 => payload[p.length_offset] = payload[p.length_offset].wrapping_add(1),
+        3 => payload.truncate(p.header_size + 3),
+        4 => payload[p.version_offset] = 0,
+        // A code of no channel's range.
+        _ => payload[p.type_offset] = 0x6F,
+    }
+}
+
+/// (frame, kind, offset) of every ERROR line of `rltop dump`.
+fn dump_errors(rltop: &Path, pcap: &Path) -> Result<Vec<(usize, String, usize)>, String> {
+    let out = Command::new(rltop)
+        .arg("dump")
+        .arg(pcap)
+        .output()
+        .map_err(|e| format!("cannot run rltop dump: {e}"))?;
+    let mut errors = Vec::new();
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        let Some((head, rest)) = line.split_once(" ERROR ") else {
+            continue;
+        };
+        let frame: usize = head
+            .trim_start_matches('#')
+            .split(' ')
+            .next()
+            .and_then(|n| n.parse().ok())
+            .ok_or(line)?;
+        let (kind, rest) = rest.split_once(" offset=").ok_or(line)?;
+        let offset: usize = rest
+            .split(':')
+            .next()
+            .and_then(|n| n.parse().ok())
+            .ok_or(line)?;
+        errors.push((frame + 1, kind.to_string(), offset));
+    }
+    Ok(errors)
+}
+
+/// The check: a simulator capture of several seconds, every 40th datagram damaged one of six
+/// ways, dissects without a Lua error, and its expert items are `rltop dump`'s errors: the
+/// same kinds at the same offsets in the same frames.
+pub fn simulator_capture_with_damage(rltop: &Path) -> Result<String, String> {
+    use rltop_capture::PcapReader;
+    let scratch = Scratch::new()?;
+    let sim = scratch.0.join("sim.pcap");
+    let status = Command::new(rltop)
+        .args(["sim", "--events", "20000", "--quiet-tail", "3", "--out"])
+        .arg(&sim)
+        .output()
+        .map_err(|e| format!("cannot run rltop sim: {e}"))?;
+    if !status.status.success() {
+        return Err(format!(
+            "rltop sim: {}",
+            String::from_utf8_lossy(&status.stderr)
+        ));
+    }
+    let file = std::fs::File::open(&sim).map_err(|e| e.to_string())?;
+    let mut reader = PcapReader::new(std::io::BufReader::new(file)).map_err(|e| e.to_string())?;
+    let mut writer = PcapWriter::new(Vec::new()).map_err(|e| e.to_string())?;
+    let (mut n, mut damaged, mut first, mut last) = (0, 0, u64::MAX, 0);
+    while let Some(mut p) = reader.next_packet().map_err(|e| e.to_string())? {
+        if n % 40 == 7 {
+            damage(&mut p.payload, damaged);
+            damaged += 1;
+        }
+        (first, last) = (first.min(p.time_ns), last.max(p.time_ns));
+        writer
+            .write(p.time_ns, p.src, p.dst, &p.payload)
+            .map_err(|e| e.to_string())?;
+        n += 1;
+    }
+    let pcap = scratch.put("damaged.pcap", &writer.into_inner())?;
+    let source = root().join("generated/wireshark/rltop.lua");
+    let lua = scratch.put(
+        "rltop.lua",
+        &std::fs::read(&source).map_err(|e| e.to_string())?,
+    )?;
+    let pdml = tshark(&scratch, &lua, &pcap, &["-T", "pdml"])?;
+    if pdml.contains("Lua Error") {
+        let at = pdml.find("Lua Error").unwrap_or(0);
+        return Err(format!(
+            "a Lua error in the dissection: {}",
+            &pdml[at..(at + 300).min(pdml.len())]
+        ));
+    }
+    let packets = packets(&pdml);
+    let mut ours = Vec::new();
+    for (i, fields) in packets.iter().enumerate() {
+        ours.extend(
+            experts(fields)
+                .into_iter()
+                .map(|(kind, offset, _)| (i + 1, kind, offset)),
+        );
+    }
+    let theirs = dump_errors(rltop, &pcap)?;
+    if let Some(k) = (0..ours.len().max(theirs.len())).find(|&k| ours.get(k) != theirs.get(k)) {
+        return Err(format!(
+            "expert item {k} is {:?}, rltop dump's error is {:?} ({} against {})",
+            ours.get(k),
+            theirs.get(k),
+            ours.len(),
+            theirs.len()
+        ));
+    }
+    let count = |kind: &str| theirs.iter().filter(|(_, k, _)| k == kind).count();
+    let by_kind: Vec<String> = DAMAGES
+        .iter()
+        .map(|k| format!("{k} {}", count(k)))
+        .collect();
+    Ok(format!(
+        "{n} datagrams over {:.1} s of simulated market, {damaged} damaged: no Lua error; {} expert items, the same frames, kinds and offsets as rltop dump's errors ({})",
+        (last - first) as f64 / 1e9,
+        ours.len(),
+        by_kind.join(", ")
     ))
 }
 
