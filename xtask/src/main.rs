@@ -118,15 +118,16 @@ fn tool(package: &str, bin: &str, args: &[String]) -> Result<(), String> {
     process::cargo(&all)
 }
 
-/// `bench [publish | bridge | gateway | itch] ARGS`: the harness of that benchmark (bench/).
+/// `bench [publish | bridge | gateway | itch | wireshark] ARGS`: the harness of that benchmark (bench/).
 fn bench(args: &[String]) -> Result<(), String> {
     match args.first().map(String::as_str) {
         Some("bridge") => tool("rltop-bench", "bench-bridge", &args[1..]),
         Some("gateway") => tool("rltop-bench", "bench-gateway", &args[1..]),
-        // The decoders themselves are timed here, so the harness is built in release.
-        Some("itch") => {
+        // The decoders (or the capture's simulator) run here, so the harness is in release.
+        Some(which @ ("itch" | "wireshark")) => {
+            let bin = format!("bench-{which}");
             let mut all = vec!["run", "--quiet", "--release", "-p", "rltop-bench"];
-            all.extend(["--bin", "bench-itch", "--"]);
+            all.extend(["--bin", bin.as_str(), "--"]);
             all.extend(args[1..].iter().map(String::as_str));
             process::cargo(&all)
         }

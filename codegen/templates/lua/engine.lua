@@ -14,12 +14,21 @@ for i = 0, 255 do
 end
 
 -- The CRC-32C of `bytes` (a Lua string) with the 4 bytes from `skip` (1-based) taken as zero.
+-- The bytes are taken out of the string a chunk at a time: one call per byte would cost more
+-- than the table step itself.
 local function crc32c(bytes, skip)
     local crc = 0xFFFFFFFF
-    local byte = string.byte
-    for i = 1, #bytes do
-        local b = (i >= skip and i < skip + 4) and 0 or byte(bytes, i)
-        crc = bxor(CRC_TABLE[band(bxor(crc, b), 0xFF)], rshift(crc, 8))
+    local byte, n = string.byte, #bytes
+    local i = 1
+    while i <= n do
+        local last = math.min(i + 199, n)
+        local chunk = { byte(bytes, i, last) }
+        for k = 1, #chunk do
+            local at = i + k - 1
+            local b = (at >= skip and at < skip + 4) and 0 or chunk[k]
+            crc = bxor(CRC_TABLE[band(bxor(crc, b), 0xFF)], rshift(crc, 8))
+        end
+        i = last + 1
     end
     return bxor(crc, 0xFFFFFFFF)
 end

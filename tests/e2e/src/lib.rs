@@ -87,6 +87,10 @@ pub fn checks() -> Vec<Check> {
             name: "wireshark::simulator_capture_with_damage",
             run: |e| wireshark::simulator_capture_with_damage(&e.rltop),
         },
+        Check {
+            name: "wireshark::screenshot",
+            run: |e| wireshark::screenshot(&e.rltop, &e.dir),
+        },
     ]);
     all
 }

@@ -720,6 +720,128 @@ pub fn simulator_capture_with_damage(rltop: &Path) -> Result<String, String> {
     ))
 }
 
+/// `text` for HTML: the one escaper of this page (tshark's text holds what came off the wire).
+fn html_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c if c.is_control() && c != '\n' => out.push_str(&format!("&#x{:x};", u32::from(c))),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The check, and the README's picture: two datagrams of the simulator's increments, the
+/// second with its first message damaged, dissected by tshark (`-V -O rltop`), laid out as a
+/// page and photographed by headless Chromium into `target/e2e/wireshark-rltop.png`
+/// (docs/wireshark-rltop.png is a copy).
+pub fn screenshot(rltop: &Path, dir: &Path) -> Result<String, String> {
+    use rltop_capture::PcapReader;
+    rltop_devsupport::debian::ensure_debian(&[("chromium", "chromium")])?;
+    let scratch = Scratch::new()?;
+    let sim = scratch.0.join("sim.pcap");
+    let status = Command::new(rltop)
+        .args([
+            "sim",
+            "--instruments",
+            "2",
+            "--events",
+            "60",
+            "--quiet-tail",
+            "0",
+            "--symbols",
+            "BTCUSDT,ETHUSDT",
+            "--out",
+        ])
+        .arg(&sim)
+        .output()
+        .map_err(|e| format!("cannot run rltop sim: {e}"))?;
+    if !status.status.success() {
+        return Err(format!(
+            "rltop sim: {}",
+            String::from_utf8_lossy(&status.stderr)
+        ));
+    }
+    let file = std::fs::File::open(&sim).map_err(|e| e.to_string())?;
+    let mut reader = PcapReader::new(std::io::BufReader::new(file)).map_err(|e| e.to_string())?;
+    let mut writer = PcapWriter::new(Vec::new()).map_err(|e| e.to_string())?;
+    let mut kept = 0;
+    while let Some(mut p) = reader.next_packet().map_err(|e| e.to_string())? {
+        let messages = p.payload.len() / 128;
+        if p.dst.port() != DST.port() || !(2..=3).contains(&messages) {
+            continue;
+        }
+        if kept == 1 {
+            damage(&mut p.payload, 0);
+        }
+        writer
+            .write(p.time_ns, p.src, p.dst, &p.payload)
+            .map_err(|e| e.to_string())?;
+        kept += 1;
+        if kept == 2 {
+            break;
+        }
+    }
+    let pcap = scratch.put("shot.pcap", &writer.into_inner())?;
+    let source = root().join("generated/wireshark/rltop.lua");
+    let lua = scratch.put(
+        "rltop.lua",
+        &std::fs::read(&source).map_err(|e| e.to_string())?,
+    )?;
+    let text = tshark(&scratch, &lua, &pcap, &["-V", "-O", "rltop"])?;
+    let page = format!(
+        "<!doctype html><meta charset=utf-8><title>RLTOP in tshark</title>\
+         <body style=\"margin:0;background:#fff;font:13px/1.35 'DejaVu Sans Mono',monospace\">\
+         <div style=\"background:#dde5ee;padding:6px 12px;border-bottom:1px solid #9ab\">\
+         $ tshark -X lua_script:generated/wireshark/rltop.lua -r capture.pcap -V -O rltop</div>\
+         <pre style=\"margin:0;padding:10px 12px\">{}</pre></body>",
+        html_escape(&text)
+    );
+    let html = dir.join("wireshark-rltop.html");
+    std::fs::write(&html, page).map_err(|e| format!("{}: {e}", html.display()))?;
+    let png = dir.join("wireshark-rltop.png");
+    let _ = std::fs::remove_file(&png);
+    let out = Command::new("timeout")
+        .args([
+            "60",
+            "chromium",
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--hide-scrollbars",
+        ])
+        .arg(format!("--screenshot={}", png.display()))
+        .arg("--window-size=1100,2150")
+        .arg(format!("file://{}", html.display()))
+        .output()
+        .map_err(|e| format!("cannot run chromium: {e}"))?;
+    let bytes = std::fs::read(&png).map_err(|e| {
+        format!(
+            "chromium wrote no screenshot ({e}): {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })?;
+    if !bytes.starts_with(b"\x89PNG\r\n\x1a\n") || bytes.len() < 20_000 {
+        return Err(format!(
+            "{} is not a picture of the page ({} bytes)",
+            png.display(),
+            bytes.len()
+        ));
+    }
+    let messages = text.matches("session ").count();
+    Ok(format!(
+        "{messages} messages of {kept} datagrams, one damaged, dissected (-V -O rltop) and photographed: {} ({} bytes)",
+        png.display(),
+        bytes.len()
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -735,6 +857,14 @@ mod tests {
         assert_eq!(
             utc(951_782_400_000_000_000),
             "Feb 29, 2000 00:00:00.000000000 UTC"
+        );
+    }
+
+    #[test]
+    fn html_is_escaped_whatever_the_wire_held() {
+        assert_eq!(
+            html_escape("<script>\"x\" & 'y'</script>\u{1b}[31m\n"),
+            "&lt;script&gt;&quot;x&quot; &amp; &#39;y&#39;&lt;/script&gt;&#x1b;[31m\n"
         );
     }
 
