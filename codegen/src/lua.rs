@@ -111,9 +111,14 @@ pub fn dissector(model: &Model, banner: &Banner, ports: &str) -> String {
         })
         .collect::<Vec<_>>()
         .join(", ");
+    let def = definition(s, model);
+    let scaled: Vec<&str> = def
+        .iter()
+        .flat_map(|(_, _, e)| e.iter().map(|(n, _)| n.as_str()))
+        .collect();
     let mut messages = String::new();
     for (r, l) in s.messages.iter().zip(model.layout.messages.iter()) {
-        message_table(&mut messages, s, &lo, r, l, &mut fields);
+        message_table(&mut messages, s, &lo, (r, l), &scaled, &mut fields);
     }
     out.push_str("local F = {}\n");
     out.push_str(&fields.declarations);
@@ -124,6 +129,7 @@ pub fn dissector(model: &Model, banner: &Banner, ports: &str) -> String {
         header_rows.join("\n")
     );
     experts(&mut out, &lo);
+    definition_table(&mut out, &def);
     let _ = writeln!(out, "local MESSAGES = {{\n{messages}}}\n");
     out.push_str(ENGINE);
     out
@@ -302,8 +308,8 @@ fn message_table(
     out: &mut String,
     s: &Schema,
     lo: &str,
-    r: &Record,
-    l: &RecordLayout,
+    (r, l): (&Record, &RecordLayout),
+    scaled: &[&str],
     fields: &mut Fields,
 ) {
     let Some(m) = r.message else { return };
@@ -337,6 +343,12 @@ fn message_table(
         };
         let mut row = leaf_row(s, &var, leaf, 0, &parent);
         row.push_str(&bits);
+        // A scaled type's exponent, by the alias's name (see `definition`).
+        if let Some(name) = leaf.alias.map(|a| snake(&s.aliases[a].name)) {
+            if scaled.contains(&name.as_str()) && matches!(leaf.kind, LeafKind::Int(_)) {
+                let _ = write!(row, ", scale = {name:?}");
+            }
+        }
         if let Some((top, k)) = &array {
             let counted = r
                 .fields
@@ -363,9 +375,11 @@ fn message_table(
         .iter()
         .map(|(e, off, size)| format!("[{e:?}] = {{ {off}, {size} }}"))
         .collect();
+    let symbol =
+        top_level(r, l, "symbol_id").map_or(String::new(), |at| format!("symbol = {at}, "));
     let _ = writeln!(
         out,
-        "    [{:#04x}] = {{ name = {:?}, size = {}, counts = {{ {} }}, parents = {{ {} }}, leaves = {{\n{}\n    }} }},",
+        "    [{:#04x}] = {{ name = {:?}, size = {}, {symbol}counts = {{ {} }}, parents = {{ {} }}, leaves = {{\n{}\n    }} }},",
         m.type_code,
         r.name,
         l.size,
@@ -373,6 +387,55 @@ fn message_table(
         parents.join(", "),
         rows.join("\n")
     );
+}
+
+/// The message whose fields `<alias>_exponent` (i8) give an instrument's `symbol_id` the
+/// exponents of its scaled types (RLTOP's InstrumentDefinition: real price = `Price` ×
+/// 10^price_exponent): its type code, the symbol's offset, and each alias (snake case) with
+/// its exponent's offset. Without one, fields of those aliases show their integer alone.
+type Definition = (u8, usize, Vec<(String, usize)>);
+
+fn definition(s: &Schema, model: &Model) -> Option<Definition> {
+    s.messages
+        .iter()
+        .zip(model.layout.messages.iter())
+        .find_map(|(r, l)| {
+            let symbol = top_level(r, l, "symbol_id")?;
+            let code = r.message?.type_code;
+            let exponents: Vec<(String, usize)> = s
+                .aliases
+                .iter()
+                .filter_map(|a| {
+                    let name = snake(&a.name);
+                    let at = top_level(r, l, &format!("{name}_exponent"))?;
+                    Some((name, at))
+                })
+                .collect();
+            (!exponents.is_empty()).then_some((code, symbol, exponents))
+        })
+}
+
+fn definition_table(out: &mut String, found: &Option<Definition>) {
+    match found {
+        Some((code, symbol, exponents)) => {
+            let list: Vec<String> = exponents
+                .iter()
+                .map(|(n, at)| format!("{n} = {at}"))
+                .collect();
+            let _ = writeln!(
+                out,
+                "local DEFINITION = {{ type = {code:#04x}, symbol = {symbol}, exponents = {{ {} }} }}\n",
+                list.join(", ")
+            );
+        }
+        None => out.push_str("local DEFINITION = nil\n\n"),
+    }
+}
+
+/// The offset of a top-level field of `r` named `name`.
+fn top_level(r: &Record, l: &RecordLayout, name: &str) -> Option<usize> {
+    let k = r.fields.iter().position(|f| f.name == name)?;
+    Some(l.fields[k].offset)
 }
 
 /// `bids[3].price` → `bids.price`.

@@ -254,219 +254,221 @@ local EXPERT = {
 }
 PROTO.experts = { EXPERT.truncated, EXPERT.bad_magic, EXPERT.bad_length, EXPERT.unsupported_version, EXPERT.unknown_type, EXPERT.bad_checksum, EXPERT.bad_enum, EXPERT.bad_count, EXPERT.bad_text, EXPERT.sequence_gap }
 
+local DEFINITION = { type = 0x84, symbol = 40, exponents = { price = 49, quantity = 50 } }
+
 local MESSAGES = {
-    [0x70] = { name = "OrderBookSnapshot", size = 576, counts = { { array = "bids", off = 44, size = 1 }, { array = "asks", off = 45, size = 1 } }, parents = { ["bids[0]"] = { 56, 24 }, ["bids[1]"] = { 80, 24 }, ["bids[2]"] = { 104, 24 }, ["bids[3]"] = { 128, 24 }, ["bids[4]"] = { 152, 24 }, ["bids[5]"] = { 176, 24 }, ["bids[6]"] = { 200, 24 }, ["bids[7]"] = { 224, 24 }, ["bids[8]"] = { 248, 24 }, ["bids[9]"] = { 272, 24 }, ["asks[0]"] = { 296, 24 }, ["asks[1]"] = { 320, 24 }, ["asks[2]"] = { 344, 24 }, ["asks[3]"] = { 368, 24 }, ["asks[4]"] = { 392, 24 }, ["asks[5]"] = { 416, 24 }, ["asks[6]"] = { 440, 24 }, ["asks[7]"] = { 464, 24 }, ["asks[8]"] = { 488, 24 }, ["asks[9]"] = { 512, 24 } }, leaves = {
+    [0x70] = { name = "OrderBookSnapshot", size = 576, symbol = 40, counts = { { array = "bids", off = 44, size = 1 }, { array = "asks", off = 45, size = 1 } }, parents = { ["bids[0]"] = { 56, 24 }, ["bids[1]"] = { 80, 24 }, ["bids[2]"] = { 104, 24 }, ["bids[3]"] = { 128, 24 }, ["bids[4]"] = { 152, 24 }, ["bids[5]"] = { 176, 24 }, ["bids[6]"] = { 200, 24 }, ["bids[7]"] = { 224, 24 }, ["bids[8]"] = { 248, 24 }, ["bids[9]"] = { 272, 24 }, ["asks[0]"] = { 296, 24 }, ["asks[1]"] = { 320, 24 }, ["asks[2]"] = { 344, 24 }, ["asks[3]"] = { 368, 24 }, ["asks[4]"] = { 392, 24 }, ["asks[5]"] = { 416, 24 }, ["asks[6]"] = { 440, 24 }, ["asks[7]"] = { 464, 24 }, ["asks[8]"] = { 488, 24 }, ["asks[9]"] = { 512, 24 } }, leaves = {
             { f = F[9], off = 40, size = 4, kind = "int", since = 1, path = "symbol_id", parent = "" },
             { f = F[10], off = 44, size = 1, kind = "count", since = 1, path = "num_bid_levels", parent = "", max = 10, counts = "bids" },
             { f = F[11], off = 45, size = 1, kind = "count", since = 1, path = "num_ask_levels", parent = "", max = 10, counts = "asks" },
             { f = F[12], off = 48, size = 8, kind = "int", since = 1, path = "snapshot_seq", parent = "" },
-            { f = F[13], off = 56, size = 8, kind = "int", since = 1, path = "bids[0].price", parent = "bids[0]", signed = true, array = "bids", index = 0 },
-            { f = F[14], off = 64, size = 8, kind = "int", since = 1, path = "bids[0].quantity", parent = "bids[0]", array = "bids", index = 0 },
+            { f = F[13], off = 56, size = 8, kind = "int", since = 1, path = "bids[0].price", parent = "bids[0]", signed = true, scale = "price", array = "bids", index = 0 },
+            { f = F[14], off = 64, size = 8, kind = "int", since = 1, path = "bids[0].quantity", parent = "bids[0]", scale = "quantity", array = "bids", index = 0 },
             { f = F[15], off = 72, size = 4, kind = "int", since = 1, path = "bids[0].order_count", parent = "bids[0]", array = "bids", index = 0 },
-            { f = F[13], off = 80, size = 8, kind = "int", since = 1, path = "bids[1].price", parent = "bids[1]", signed = true, array = "bids", index = 1 },
-            { f = F[14], off = 88, size = 8, kind = "int", since = 1, path = "bids[1].quantity", parent = "bids[1]", array = "bids", index = 1 },
+            { f = F[13], off = 80, size = 8, kind = "int", since = 1, path = "bids[1].price", parent = "bids[1]", signed = true, scale = "price", array = "bids", index = 1 },
+            { f = F[14], off = 88, size = 8, kind = "int", since = 1, path = "bids[1].quantity", parent = "bids[1]", scale = "quantity", array = "bids", index = 1 },
             { f = F[15], off = 96, size = 4, kind = "int", since = 1, path = "bids[1].order_count", parent = "bids[1]", array = "bids", index = 1 },
-            { f = F[13], off = 104, size = 8, kind = "int", since = 1, path = "bids[2].price", parent = "bids[2]", signed = true, array = "bids", index = 2 },
-            { f = F[14], off = 112, size = 8, kind = "int", since = 1, path = "bids[2].quantity", parent = "bids[2]", array = "bids", index = 2 },
+            { f = F[13], off = 104, size = 8, kind = "int", since = 1, path = "bids[2].price", parent = "bids[2]", signed = true, scale = "price", array = "bids", index = 2 },
+            { f = F[14], off = 112, size = 8, kind = "int", since = 1, path = "bids[2].quantity", parent = "bids[2]", scale = "quantity", array = "bids", index = 2 },
             { f = F[15], off = 120, size = 4, kind = "int", since = 1, path = "bids[2].order_count", parent = "bids[2]", array = "bids", index = 2 },
-            { f = F[13], off = 128, size = 8, kind = "int", since = 1, path = "bids[3].price", parent = "bids[3]", signed = true, array = "bids", index = 3 },
-            { f = F[14], off = 136, size = 8, kind = "int", since = 1, path = "bids[3].quantity", parent = "bids[3]", array = "bids", index = 3 },
+            { f = F[13], off = 128, size = 8, kind = "int", since = 1, path = "bids[3].price", parent = "bids[3]", signed = true, scale = "price", array = "bids", index = 3 },
+            { f = F[14], off = 136, size = 8, kind = "int", since = 1, path = "bids[3].quantity", parent = "bids[3]", scale = "quantity", array = "bids", index = 3 },
             { f = F[15], off = 144, size = 4, kind = "int", since = 1, path = "bids[3].order_count", parent = "bids[3]", array = "bids", index = 3 },
-            { f = F[13], off = 152, size = 8, kind = "int", since = 1, path = "bids[4].price", parent = "bids[4]", signed = true, array = "bids", index = 4 },
-            { f = F[14], off = 160, size = 8, kind = "int", since = 1, path = "bids[4].quantity", parent = "bids[4]", array = "bids", index = 4 },
+            { f = F[13], off = 152, size = 8, kind = "int", since = 1, path = "bids[4].price", parent = "bids[4]", signed = true, scale = "price", array = "bids", index = 4 },
+            { f = F[14], off = 160, size = 8, kind = "int", since = 1, path = "bids[4].quantity", parent = "bids[4]", scale = "quantity", array = "bids", index = 4 },
             { f = F[15], off = 168, size = 4, kind = "int", since = 1, path = "bids[4].order_count", parent = "bids[4]", array = "bids", index = 4 },
-            { f = F[13], off = 176, size = 8, kind = "int", since = 1, path = "bids[5].price", parent = "bids[5]", signed = true, array = "bids", index = 5 },
-            { f = F[14], off = 184, size = 8, kind = "int", since = 1, path = "bids[5].quantity", parent = "bids[5]", array = "bids", index = 5 },
+            { f = F[13], off = 176, size = 8, kind = "int", since = 1, path = "bids[5].price", parent = "bids[5]", signed = true, scale = "price", array = "bids", index = 5 },
+            { f = F[14], off = 184, size = 8, kind = "int", since = 1, path = "bids[5].quantity", parent = "bids[5]", scale = "quantity", array = "bids", index = 5 },
             { f = F[15], off = 192, size = 4, kind = "int", since = 1, path = "bids[5].order_count", parent = "bids[5]", array = "bids", index = 5 },
-            { f = F[13], off = 200, size = 8, kind = "int", since = 1, path = "bids[6].price", parent = "bids[6]", signed = true, array = "bids", index = 6 },
-            { f = F[14], off = 208, size = 8, kind = "int", since = 1, path = "bids[6].quantity", parent = "bids[6]", array = "bids", index = 6 },
+            { f = F[13], off = 200, size = 8, kind = "int", since = 1, path = "bids[6].price", parent = "bids[6]", signed = true, scale = "price", array = "bids", index = 6 },
+            { f = F[14], off = 208, size = 8, kind = "int", since = 1, path = "bids[6].quantity", parent = "bids[6]", scale = "quantity", array = "bids", index = 6 },
             { f = F[15], off = 216, size = 4, kind = "int", since = 1, path = "bids[6].order_count", parent = "bids[6]", array = "bids", index = 6 },
-            { f = F[13], off = 224, size = 8, kind = "int", since = 1, path = "bids[7].price", parent = "bids[7]", signed = true, array = "bids", index = 7 },
-            { f = F[14], off = 232, size = 8, kind = "int", since = 1, path = "bids[7].quantity", parent = "bids[7]", array = "bids", index = 7 },
+            { f = F[13], off = 224, size = 8, kind = "int", since = 1, path = "bids[7].price", parent = "bids[7]", signed = true, scale = "price", array = "bids", index = 7 },
+            { f = F[14], off = 232, size = 8, kind = "int", since = 1, path = "bids[7].quantity", parent = "bids[7]", scale = "quantity", array = "bids", index = 7 },
             { f = F[15], off = 240, size = 4, kind = "int", since = 1, path = "bids[7].order_count", parent = "bids[7]", array = "bids", index = 7 },
-            { f = F[13], off = 248, size = 8, kind = "int", since = 1, path = "bids[8].price", parent = "bids[8]", signed = true, array = "bids", index = 8 },
-            { f = F[14], off = 256, size = 8, kind = "int", since = 1, path = "bids[8].quantity", parent = "bids[8]", array = "bids", index = 8 },
+            { f = F[13], off = 248, size = 8, kind = "int", since = 1, path = "bids[8].price", parent = "bids[8]", signed = true, scale = "price", array = "bids", index = 8 },
+            { f = F[14], off = 256, size = 8, kind = "int", since = 1, path = "bids[8].quantity", parent = "bids[8]", scale = "quantity", array = "bids", index = 8 },
             { f = F[15], off = 264, size = 4, kind = "int", since = 1, path = "bids[8].order_count", parent = "bids[8]", array = "bids", index = 8 },
-            { f = F[13], off = 272, size = 8, kind = "int", since = 1, path = "bids[9].price", parent = "bids[9]", signed = true, array = "bids", index = 9 },
-            { f = F[14], off = 280, size = 8, kind = "int", since = 1, path = "bids[9].quantity", parent = "bids[9]", array = "bids", index = 9 },
+            { f = F[13], off = 272, size = 8, kind = "int", since = 1, path = "bids[9].price", parent = "bids[9]", signed = true, scale = "price", array = "bids", index = 9 },
+            { f = F[14], off = 280, size = 8, kind = "int", since = 1, path = "bids[9].quantity", parent = "bids[9]", scale = "quantity", array = "bids", index = 9 },
             { f = F[15], off = 288, size = 4, kind = "int", since = 1, path = "bids[9].order_count", parent = "bids[9]", array = "bids", index = 9 },
-            { f = F[16], off = 296, size = 8, kind = "int", since = 1, path = "asks[0].price", parent = "asks[0]", signed = true, array = "asks", index = 0 },
-            { f = F[17], off = 304, size = 8, kind = "int", since = 1, path = "asks[0].quantity", parent = "asks[0]", array = "asks", index = 0 },
+            { f = F[16], off = 296, size = 8, kind = "int", since = 1, path = "asks[0].price", parent = "asks[0]", signed = true, scale = "price", array = "asks", index = 0 },
+            { f = F[17], off = 304, size = 8, kind = "int", since = 1, path = "asks[0].quantity", parent = "asks[0]", scale = "quantity", array = "asks", index = 0 },
             { f = F[18], off = 312, size = 4, kind = "int", since = 1, path = "asks[0].order_count", parent = "asks[0]", array = "asks", index = 0 },
-            { f = F[16], off = 320, size = 8, kind = "int", since = 1, path = "asks[1].price", parent = "asks[1]", signed = true, array = "asks", index = 1 },
-            { f = F[17], off = 328, size = 8, kind = "int", since = 1, path = "asks[1].quantity", parent = "asks[1]", array = "asks", index = 1 },
+            { f = F[16], off = 320, size = 8, kind = "int", since = 1, path = "asks[1].price", parent = "asks[1]", signed = true, scale = "price", array = "asks", index = 1 },
+            { f = F[17], off = 328, size = 8, kind = "int", since = 1, path = "asks[1].quantity", parent = "asks[1]", scale = "quantity", array = "asks", index = 1 },
             { f = F[18], off = 336, size = 4, kind = "int", since = 1, path = "asks[1].order_count", parent = "asks[1]", array = "asks", index = 1 },
-            { f = F[16], off = 344, size = 8, kind = "int", since = 1, path = "asks[2].price", parent = "asks[2]", signed = true, array = "asks", index = 2 },
-            { f = F[17], off = 352, size = 8, kind = "int", since = 1, path = "asks[2].quantity", parent = "asks[2]", array = "asks", index = 2 },
+            { f = F[16], off = 344, size = 8, kind = "int", since = 1, path = "asks[2].price", parent = "asks[2]", signed = true, scale = "price", array = "asks", index = 2 },
+            { f = F[17], off = 352, size = 8, kind = "int", since = 1, path = "asks[2].quantity", parent = "asks[2]", scale = "quantity", array = "asks", index = 2 },
             { f = F[18], off = 360, size = 4, kind = "int", since = 1, path = "asks[2].order_count", parent = "asks[2]", array = "asks", index = 2 },
-            { f = F[16], off = 368, size = 8, kind = "int", since = 1, path = "asks[3].price", parent = "asks[3]", signed = true, array = "asks", index = 3 },
-            { f = F[17], off = 376, size = 8, kind = "int", since = 1, path = "asks[3].quantity", parent = "asks[3]", array = "asks", index = 3 },
+            { f = F[16], off = 368, size = 8, kind = "int", since = 1, path = "asks[3].price", parent = "asks[3]", signed = true, scale = "price", array = "asks", index = 3 },
+            { f = F[17], off = 376, size = 8, kind = "int", since = 1, path = "asks[3].quantity", parent = "asks[3]", scale = "quantity", array = "asks", index = 3 },
             { f = F[18], off = 384, size = 4, kind = "int", since = 1, path = "asks[3].order_count", parent = "asks[3]", array = "asks", index = 3 },
-            { f = F[16], off = 392, size = 8, kind = "int", since = 1, path = "asks[4].price", parent = "asks[4]", signed = true, array = "asks", index = 4 },
-            { f = F[17], off = 400, size = 8, kind = "int", since = 1, path = "asks[4].quantity", parent = "asks[4]", array = "asks", index = 4 },
+            { f = F[16], off = 392, size = 8, kind = "int", since = 1, path = "asks[4].price", parent = "asks[4]", signed = true, scale = "price", array = "asks", index = 4 },
+            { f = F[17], off = 400, size = 8, kind = "int", since = 1, path = "asks[4].quantity", parent = "asks[4]", scale = "quantity", array = "asks", index = 4 },
             { f = F[18], off = 408, size = 4, kind = "int", since = 1, path = "asks[4].order_count", parent = "asks[4]", array = "asks", index = 4 },
-            { f = F[16], off = 416, size = 8, kind = "int", since = 1, path = "asks[5].price", parent = "asks[5]", signed = true, array = "asks", index = 5 },
-            { f = F[17], off = 424, size = 8, kind = "int", since = 1, path = "asks[5].quantity", parent = "asks[5]", array = "asks", index = 5 },
+            { f = F[16], off = 416, size = 8, kind = "int", since = 1, path = "asks[5].price", parent = "asks[5]", signed = true, scale = "price", array = "asks", index = 5 },
+            { f = F[17], off = 424, size = 8, kind = "int", since = 1, path = "asks[5].quantity", parent = "asks[5]", scale = "quantity", array = "asks", index = 5 },
             { f = F[18], off = 432, size = 4, kind = "int", since = 1, path = "asks[5].order_count", parent = "asks[5]", array = "asks", index = 5 },
-            { f = F[16], off = 440, size = 8, kind = "int", since = 1, path = "asks[6].price", parent = "asks[6]", signed = true, array = "asks", index = 6 },
-            { f = F[17], off = 448, size = 8, kind = "int", since = 1, path = "asks[6].quantity", parent = "asks[6]", array = "asks", index = 6 },
+            { f = F[16], off = 440, size = 8, kind = "int", since = 1, path = "asks[6].price", parent = "asks[6]", signed = true, scale = "price", array = "asks", index = 6 },
+            { f = F[17], off = 448, size = 8, kind = "int", since = 1, path = "asks[6].quantity", parent = "asks[6]", scale = "quantity", array = "asks", index = 6 },
             { f = F[18], off = 456, size = 4, kind = "int", since = 1, path = "asks[6].order_count", parent = "asks[6]", array = "asks", index = 6 },
-            { f = F[16], off = 464, size = 8, kind = "int", since = 1, path = "asks[7].price", parent = "asks[7]", signed = true, array = "asks", index = 7 },
-            { f = F[17], off = 472, size = 8, kind = "int", since = 1, path = "asks[7].quantity", parent = "asks[7]", array = "asks", index = 7 },
+            { f = F[16], off = 464, size = 8, kind = "int", since = 1, path = "asks[7].price", parent = "asks[7]", signed = true, scale = "price", array = "asks", index = 7 },
+            { f = F[17], off = 472, size = 8, kind = "int", since = 1, path = "asks[7].quantity", parent = "asks[7]", scale = "quantity", array = "asks", index = 7 },
             { f = F[18], off = 480, size = 4, kind = "int", since = 1, path = "asks[7].order_count", parent = "asks[7]", array = "asks", index = 7 },
-            { f = F[16], off = 488, size = 8, kind = "int", since = 1, path = "asks[8].price", parent = "asks[8]", signed = true, array = "asks", index = 8 },
-            { f = F[17], off = 496, size = 8, kind = "int", since = 1, path = "asks[8].quantity", parent = "asks[8]", array = "asks", index = 8 },
+            { f = F[16], off = 488, size = 8, kind = "int", since = 1, path = "asks[8].price", parent = "asks[8]", signed = true, scale = "price", array = "asks", index = 8 },
+            { f = F[17], off = 496, size = 8, kind = "int", since = 1, path = "asks[8].quantity", parent = "asks[8]", scale = "quantity", array = "asks", index = 8 },
             { f = F[18], off = 504, size = 4, kind = "int", since = 1, path = "asks[8].order_count", parent = "asks[8]", array = "asks", index = 8 },
-            { f = F[16], off = 512, size = 8, kind = "int", since = 1, path = "asks[9].price", parent = "asks[9]", signed = true, array = "asks", index = 9 },
-            { f = F[17], off = 520, size = 8, kind = "int", since = 1, path = "asks[9].quantity", parent = "asks[9]", array = "asks", index = 9 },
+            { f = F[16], off = 512, size = 8, kind = "int", since = 1, path = "asks[9].price", parent = "asks[9]", signed = true, scale = "price", array = "asks", index = 9 },
+            { f = F[17], off = 520, size = 8, kind = "int", since = 1, path = "asks[9].quantity", parent = "asks[9]", scale = "quantity", array = "asks", index = 9 },
             { f = F[18], off = 528, size = 4, kind = "int", since = 1, path = "asks[9].order_count", parent = "asks[9]", array = "asks", index = 9 },
-            { f = F[19], off = 536, size = 8, kind = "int", since = 1, path = "last_trade_price", parent = "", signed = true },
-            { f = F[20], off = 544, size = 8, kind = "int", since = 1, path = "volume_24h", parent = "" },
+            { f = F[19], off = 536, size = 8, kind = "int", since = 1, path = "last_trade_price", parent = "", signed = true, scale = "price" },
+            { f = F[20], off = 544, size = 8, kind = "int", since = 1, path = "volume_24h", parent = "", scale = "quantity" },
     } },
-    [0x71] = { name = "TopOfBookSnapshot", size = 128, counts = {  }, parents = {  }, leaves = {
+    [0x71] = { name = "TopOfBookSnapshot", size = 128, symbol = 40, counts = {  }, parents = {  }, leaves = {
             { f = F[21], off = 40, size = 4, kind = "int", since = 1, path = "symbol_id", parent = "" },
-            { f = F[22], off = 48, size = 8, kind = "int", since = 1, path = "best_bid_price", parent = "", signed = true },
-            { f = F[23], off = 56, size = 8, kind = "int", since = 1, path = "best_bid_qty", parent = "" },
-            { f = F[24], off = 64, size = 8, kind = "int", since = 1, path = "best_ask_price", parent = "", signed = true },
-            { f = F[25], off = 72, size = 8, kind = "int", since = 1, path = "best_ask_qty", parent = "" },
-            { f = F[26], off = 80, size = 8, kind = "int", since = 1, path = "spread", parent = "", signed = true },
-            { f = F[27], off = 88, size = 8, kind = "int", since = 1, path = "mid_price", parent = "", signed = true },
+            { f = F[22], off = 48, size = 8, kind = "int", since = 1, path = "best_bid_price", parent = "", signed = true, scale = "price" },
+            { f = F[23], off = 56, size = 8, kind = "int", since = 1, path = "best_bid_qty", parent = "", scale = "quantity" },
+            { f = F[24], off = 64, size = 8, kind = "int", since = 1, path = "best_ask_price", parent = "", signed = true, scale = "price" },
+            { f = F[25], off = 72, size = 8, kind = "int", since = 1, path = "best_ask_qty", parent = "", scale = "quantity" },
+            { f = F[26], off = 80, size = 8, kind = "int", since = 1, path = "spread", parent = "", signed = true, scale = "price" },
+            { f = F[27], off = 88, size = 8, kind = "int", since = 1, path = "mid_price", parent = "", signed = true, scale = "price" },
     } },
-    [0x72] = { name = "TradeSnapshot", size = 256, counts = { { array = "trades", off = 44, size = 1 } }, parents = { ["trades[0]"] = { 48, 40 }, ["trades[1]"] = { 88, 40 }, ["trades[2]"] = { 128, 40 }, ["trades[3]"] = { 168, 40 }, ["trades[4]"] = { 208, 40 } }, leaves = {
+    [0x72] = { name = "TradeSnapshot", size = 256, symbol = 40, counts = { { array = "trades", off = 44, size = 1 } }, parents = { ["trades[0]"] = { 48, 40 }, ["trades[1]"] = { 88, 40 }, ["trades[2]"] = { 128, 40 }, ["trades[3]"] = { 168, 40 }, ["trades[4]"] = { 208, 40 } }, leaves = {
             { f = F[28], off = 40, size = 4, kind = "int", since = 1, path = "symbol_id", parent = "" },
             { f = F[29], off = 44, size = 1, kind = "count", since = 1, path = "num_trades", parent = "", max = 5, counts = "trades" },
             { f = F[30], off = 48, size = 8, kind = "int", since = 1, path = "trades[0].trade_id", parent = "trades[0]", array = "trades", index = 0 },
-            { f = F[31], off = 56, size = 8, kind = "int", since = 1, path = "trades[0].price", parent = "trades[0]", signed = true, array = "trades", index = 0 },
-            { f = F[32], off = 64, size = 8, kind = "int", since = 1, path = "trades[0].quantity", parent = "trades[0]", array = "trades", index = 0 },
+            { f = F[31], off = 56, size = 8, kind = "int", since = 1, path = "trades[0].price", parent = "trades[0]", signed = true, scale = "price", array = "trades", index = 0 },
+            { f = F[32], off = 64, size = 8, kind = "int", since = 1, path = "trades[0].quantity", parent = "trades[0]", scale = "quantity", array = "trades", index = 0 },
             { f = F[33], off = 72, size = 8, kind = "time", since = 1, path = "trades[0].trade_time", parent = "trades[0]", array = "trades", index = 0 },
             { f = F[34], off = 80, size = 1, kind = "enum", since = 1, path = "trades[0].taker_side", parent = "trades[0]", names = side_names, array = "trades", index = 0 },
             { f = F[30], off = 88, size = 8, kind = "int", since = 1, path = "trades[1].trade_id", parent = "trades[1]", array = "trades", index = 1 },
-            { f = F[31], off = 96, size = 8, kind = "int", since = 1, path = "trades[1].price", parent = "trades[1]", signed = true, array = "trades", index = 1 },
-            { f = F[32], off = 104, size = 8, kind = "int", since = 1, path = "trades[1].quantity", parent = "trades[1]", array = "trades", index = 1 },
+            { f = F[31], off = 96, size = 8, kind = "int", since = 1, path = "trades[1].price", parent = "trades[1]", signed = true, scale = "price", array = "trades", index = 1 },
+            { f = F[32], off = 104, size = 8, kind = "int", since = 1, path = "trades[1].quantity", parent = "trades[1]", scale = "quantity", array = "trades", index = 1 },
             { f = F[33], off = 112, size = 8, kind = "time", since = 1, path = "trades[1].trade_time", parent = "trades[1]", array = "trades", index = 1 },
             { f = F[34], off = 120, size = 1, kind = "enum", since = 1, path = "trades[1].taker_side", parent = "trades[1]", names = side_names, array = "trades", index = 1 },
             { f = F[30], off = 128, size = 8, kind = "int", since = 1, path = "trades[2].trade_id", parent = "trades[2]", array = "trades", index = 2 },
-            { f = F[31], off = 136, size = 8, kind = "int", since = 1, path = "trades[2].price", parent = "trades[2]", signed = true, array = "trades", index = 2 },
-            { f = F[32], off = 144, size = 8, kind = "int", since = 1, path = "trades[2].quantity", parent = "trades[2]", array = "trades", index = 2 },
+            { f = F[31], off = 136, size = 8, kind = "int", since = 1, path = "trades[2].price", parent = "trades[2]", signed = true, scale = "price", array = "trades", index = 2 },
+            { f = F[32], off = 144, size = 8, kind = "int", since = 1, path = "trades[2].quantity", parent = "trades[2]", scale = "quantity", array = "trades", index = 2 },
             { f = F[33], off = 152, size = 8, kind = "time", since = 1, path = "trades[2].trade_time", parent = "trades[2]", array = "trades", index = 2 },
             { f = F[34], off = 160, size = 1, kind = "enum", since = 1, path = "trades[2].taker_side", parent = "trades[2]", names = side_names, array = "trades", index = 2 },
             { f = F[30], off = 168, size = 8, kind = "int", since = 1, path = "trades[3].trade_id", parent = "trades[3]", array = "trades", index = 3 },
-            { f = F[31], off = 176, size = 8, kind = "int", since = 1, path = "trades[3].price", parent = "trades[3]", signed = true, array = "trades", index = 3 },
-            { f = F[32], off = 184, size = 8, kind = "int", since = 1, path = "trades[3].quantity", parent = "trades[3]", array = "trades", index = 3 },
+            { f = F[31], off = 176, size = 8, kind = "int", since = 1, path = "trades[3].price", parent = "trades[3]", signed = true, scale = "price", array = "trades", index = 3 },
+            { f = F[32], off = 184, size = 8, kind = "int", since = 1, path = "trades[3].quantity", parent = "trades[3]", scale = "quantity", array = "trades", index = 3 },
             { f = F[33], off = 192, size = 8, kind = "time", since = 1, path = "trades[3].trade_time", parent = "trades[3]", array = "trades", index = 3 },
             { f = F[34], off = 200, size = 1, kind = "enum", since = 1, path = "trades[3].taker_side", parent = "trades[3]", names = side_names, array = "trades", index = 3 },
             { f = F[30], off = 208, size = 8, kind = "int", since = 1, path = "trades[4].trade_id", parent = "trades[4]", array = "trades", index = 4 },
-            { f = F[31], off = 216, size = 8, kind = "int", since = 1, path = "trades[4].price", parent = "trades[4]", signed = true, array = "trades", index = 4 },
-            { f = F[32], off = 224, size = 8, kind = "int", since = 1, path = "trades[4].quantity", parent = "trades[4]", array = "trades", index = 4 },
+            { f = F[31], off = 216, size = 8, kind = "int", since = 1, path = "trades[4].price", parent = "trades[4]", signed = true, scale = "price", array = "trades", index = 4 },
+            { f = F[32], off = 224, size = 8, kind = "int", since = 1, path = "trades[4].quantity", parent = "trades[4]", scale = "quantity", array = "trades", index = 4 },
             { f = F[33], off = 232, size = 8, kind = "time", since = 1, path = "trades[4].trade_time", parent = "trades[4]", array = "trades", index = 4 },
             { f = F[34], off = 240, size = 1, kind = "enum", since = 1, path = "trades[4].taker_side", parent = "trades[4]", names = side_names, array = "trades", index = 4 },
     } },
-    [0x78] = { name = "AddOrder", size = 128, counts = {  }, parents = {  }, leaves = {
+    [0x78] = { name = "AddOrder", size = 128, symbol = 56, counts = {  }, parents = {  }, leaves = {
             { f = F[35], off = 40, size = 8, kind = "int", since = 1, path = "order_book_seq", parent = "" },
             { f = F[36], off = 48, size = 8, kind = "int", since = 1, path = "order_id", parent = "" },
             { f = F[37], off = 56, size = 4, kind = "int", since = 1, path = "symbol_id", parent = "" },
             { f = F[38], off = 60, size = 1, kind = "enum", since = 1, path = "side", parent = "", names = side_names },
             { f = F[39], off = 61, size = 1, kind = "flags", since = 1, path = "flags", parent = "", bits = { F[40], F[41] } },
-            { f = F[42], off = 64, size = 8, kind = "int", since = 1, path = "price", parent = "", signed = true },
-            { f = F[43], off = 72, size = 8, kind = "int", since = 1, path = "quantity", parent = "" },
-            { f = F[44], off = 80, size = 8, kind = "int", since = 1, path = "level_quantity", parent = "" },
+            { f = F[42], off = 64, size = 8, kind = "int", since = 1, path = "price", parent = "", signed = true, scale = "price" },
+            { f = F[43], off = 72, size = 8, kind = "int", since = 1, path = "quantity", parent = "", scale = "quantity" },
+            { f = F[44], off = 80, size = 8, kind = "int", since = 1, path = "level_quantity", parent = "", scale = "quantity" },
             { f = F[45], off = 88, size = 4, kind = "int", since = 1, path = "level_order_count", parent = "" },
     } },
-    [0x79] = { name = "ModifyOrder", size = 128, counts = {  }, parents = {  }, leaves = {
+    [0x79] = { name = "ModifyOrder", size = 128, symbol = 56, counts = {  }, parents = {  }, leaves = {
             { f = F[46], off = 40, size = 8, kind = "int", since = 1, path = "order_book_seq", parent = "" },
             { f = F[47], off = 48, size = 8, kind = "int", since = 1, path = "order_id", parent = "" },
             { f = F[48], off = 56, size = 4, kind = "int", since = 1, path = "symbol_id", parent = "" },
             { f = F[49], off = 60, size = 1, kind = "enum", since = 1, path = "side", parent = "", names = side_names },
             { f = F[50], off = 61, size = 1, kind = "enum", since = 1, path = "modify_type", parent = "", names = modify_type_names },
-            { f = F[51], off = 64, size = 8, kind = "int", since = 1, path = "old_price", parent = "", signed = true },
-            { f = F[52], off = 72, size = 8, kind = "int", since = 1, path = "new_price", parent = "", signed = true },
-            { f = F[53], off = 80, size = 8, kind = "int", since = 1, path = "new_quantity", parent = "" },
-            { f = F[54], off = 88, size = 8, kind = "int", since = 1, path = "old_level_quantity", parent = "" },
-            { f = F[55], off = 96, size = 8, kind = "int", since = 1, path = "new_level_quantity", parent = "" },
+            { f = F[51], off = 64, size = 8, kind = "int", since = 1, path = "old_price", parent = "", signed = true, scale = "price" },
+            { f = F[52], off = 72, size = 8, kind = "int", since = 1, path = "new_price", parent = "", signed = true, scale = "price" },
+            { f = F[53], off = 80, size = 8, kind = "int", since = 1, path = "new_quantity", parent = "", scale = "quantity" },
+            { f = F[54], off = 88, size = 8, kind = "int", since = 1, path = "old_level_quantity", parent = "", scale = "quantity" },
+            { f = F[55], off = 96, size = 8, kind = "int", since = 1, path = "new_level_quantity", parent = "", scale = "quantity" },
             { f = F[56], off = 104, size = 4, kind = "int", since = 1, path = "old_level_order_count", parent = "" },
             { f = F[57], off = 108, size = 4, kind = "int", since = 1, path = "new_level_order_count", parent = "" },
     } },
-    [0x7a] = { name = "DeleteOrder", size = 128, counts = {  }, parents = {  }, leaves = {
+    [0x7a] = { name = "DeleteOrder", size = 128, symbol = 56, counts = {  }, parents = {  }, leaves = {
             { f = F[58], off = 40, size = 8, kind = "int", since = 1, path = "order_book_seq", parent = "" },
             { f = F[59], off = 48, size = 8, kind = "int", since = 1, path = "order_id", parent = "" },
             { f = F[60], off = 56, size = 4, kind = "int", since = 1, path = "symbol_id", parent = "" },
             { f = F[61], off = 60, size = 1, kind = "enum", since = 1, path = "side", parent = "", names = side_names },
             { f = F[62], off = 61, size = 1, kind = "enum", since = 1, path = "delete_reason", parent = "", names = delete_reason_names },
-            { f = F[63], off = 64, size = 8, kind = "int", since = 1, path = "price", parent = "", signed = true },
-            { f = F[64], off = 72, size = 8, kind = "int", since = 1, path = "level_quantity", parent = "" },
+            { f = F[63], off = 64, size = 8, kind = "int", since = 1, path = "price", parent = "", signed = true, scale = "price" },
+            { f = F[64], off = 72, size = 8, kind = "int", since = 1, path = "level_quantity", parent = "", scale = "quantity" },
             { f = F[65], off = 80, size = 4, kind = "int", since = 1, path = "level_order_count", parent = "" },
     } },
-    [0x7b] = { name = "ExecuteOrder", size = 128, counts = {  }, parents = {  }, leaves = {
+    [0x7b] = { name = "ExecuteOrder", size = 128, symbol = 56, counts = {  }, parents = {  }, leaves = {
             { f = F[66], off = 40, size = 8, kind = "int", since = 1, path = "order_book_seq", parent = "" },
             { f = F[67], off = 48, size = 8, kind = "int", since = 1, path = "order_id", parent = "" },
             { f = F[68], off = 56, size = 4, kind = "int", since = 1, path = "symbol_id", parent = "" },
             { f = F[69], off = 60, size = 1, kind = "enum", since = 1, path = "side", parent = "", names = side_names },
-            { f = F[70], off = 64, size = 8, kind = "int", since = 1, path = "price", parent = "", signed = true },
-            { f = F[71], off = 72, size = 8, kind = "int", since = 1, path = "executed_quantity", parent = "" },
-            { f = F[72], off = 80, size = 8, kind = "int", since = 1, path = "remaining_quantity", parent = "" },
+            { f = F[70], off = 64, size = 8, kind = "int", since = 1, path = "price", parent = "", signed = true, scale = "price" },
+            { f = F[71], off = 72, size = 8, kind = "int", since = 1, path = "executed_quantity", parent = "", scale = "quantity" },
+            { f = F[72], off = 80, size = 8, kind = "int", since = 1, path = "remaining_quantity", parent = "", scale = "quantity" },
             { f = F[73], off = 88, size = 8, kind = "int", since = 1, path = "trade_id", parent = "" },
-            { f = F[74], off = 96, size = 8, kind = "int", since = 1, path = "level_quantity", parent = "" },
+            { f = F[74], off = 96, size = 8, kind = "int", since = 1, path = "level_quantity", parent = "", scale = "quantity" },
             { f = F[75], off = 104, size = 4, kind = "int", since = 1, path = "level_order_count", parent = "" },
     } },
-    [0x7c] = { name = "Trade", size = 128, counts = {  }, parents = {  }, leaves = {
+    [0x7c] = { name = "Trade", size = 128, symbol = 48, counts = {  }, parents = {  }, leaves = {
             { f = F[76], off = 40, size = 8, kind = "int", since = 1, path = "trade_id", parent = "" },
             { f = F[77], off = 48, size = 4, kind = "int", since = 1, path = "symbol_id", parent = "" },
             { f = F[78], off = 52, size = 1, kind = "enum", since = 1, path = "taker_side", parent = "", names = side_names },
-            { f = F[79], off = 56, size = 8, kind = "int", since = 1, path = "price", parent = "", signed = true },
-            { f = F[80], off = 64, size = 8, kind = "int", since = 1, path = "quantity", parent = "" },
+            { f = F[79], off = 56, size = 8, kind = "int", since = 1, path = "price", parent = "", signed = true, scale = "price" },
+            { f = F[80], off = 64, size = 8, kind = "int", since = 1, path = "quantity", parent = "", scale = "quantity" },
             { f = F[81], off = 72, size = 8, kind = "int", since = 1, path = "maker_order_id", parent = "" },
             { f = F[82], off = 80, size = 8, kind = "int", since = 1, path = "taker_order_id", parent = "" },
     } },
-    [0x80] = { name = "DailyStatistics", size = 128, counts = {  }, parents = {  }, leaves = {
+    [0x80] = { name = "DailyStatistics", size = 128, symbol = 40, counts = {  }, parents = {  }, leaves = {
             { f = F[83], off = 40, size = 4, kind = "int", since = 1, path = "symbol_id", parent = "" },
-            { f = F[84], off = 48, size = 8, kind = "int", since = 1, path = "open_price", parent = "", signed = true },
-            { f = F[85], off = 56, size = 8, kind = "int", since = 1, path = "high_price", parent = "", signed = true },
-            { f = F[86], off = 64, size = 8, kind = "int", since = 1, path = "low_price", parent = "", signed = true },
-            { f = F[87], off = 72, size = 8, kind = "int", since = 1, path = "last_price", parent = "", signed = true },
-            { f = F[88], off = 80, size = 8, kind = "int", since = 1, path = "volume_24h", parent = "" },
+            { f = F[84], off = 48, size = 8, kind = "int", since = 1, path = "open_price", parent = "", signed = true, scale = "price" },
+            { f = F[85], off = 56, size = 8, kind = "int", since = 1, path = "high_price", parent = "", signed = true, scale = "price" },
+            { f = F[86], off = 64, size = 8, kind = "int", since = 1, path = "low_price", parent = "", signed = true, scale = "price" },
+            { f = F[87], off = 72, size = 8, kind = "int", since = 1, path = "last_price", parent = "", signed = true, scale = "price" },
+            { f = F[88], off = 80, size = 8, kind = "int", since = 1, path = "volume_24h", parent = "", scale = "quantity" },
             { f = F[89], off = 88, size = 8, kind = "int", since = 1, path = "turnover_24h", parent = "" },
-            { f = F[90], off = 96, size = 8, kind = "int", since = 1, path = "price_change", parent = "", signed = true },
+            { f = F[90], off = 96, size = 8, kind = "int", since = 1, path = "price_change", parent = "", signed = true, scale = "price" },
             { f = F[91], off = 104, size = 4, kind = "int", since = 1, path = "price_change_pct", parent = "", signed = true },
             { f = F[92], off = 108, size = 4, kind = "int", since = 1, path = "trade_count", parent = "" },
     } },
-    [0x81] = { name = "KlineUpdate", size = 128, counts = {  }, parents = {  }, leaves = {
+    [0x81] = { name = "KlineUpdate", size = 128, symbol = 40, counts = {  }, parents = {  }, leaves = {
             { f = F[93], off = 40, size = 4, kind = "int", since = 1, path = "symbol_id", parent = "" },
             { f = F[94], off = 44, size = 1, kind = "enum", since = 1, path = "interval", parent = "", names = kline_interval_names },
             { f = F[95], off = 45, size = 1, kind = "flags", since = 1, path = "flags", parent = "", bits = { F[96] } },
             { f = F[97], off = 48, size = 8, kind = "time", since = 1, path = "open_time", parent = "" },
-            { f = F[98], off = 56, size = 8, kind = "int", since = 1, path = "open_price", parent = "", signed = true },
-            { f = F[99], off = 64, size = 8, kind = "int", since = 1, path = "high_price", parent = "", signed = true },
-            { f = F[100], off = 72, size = 8, kind = "int", since = 1, path = "low_price", parent = "", signed = true },
-            { f = F[101], off = 80, size = 8, kind = "int", since = 1, path = "close_price", parent = "", signed = true },
-            { f = F[102], off = 88, size = 8, kind = "int", since = 1, path = "volume", parent = "" },
+            { f = F[98], off = 56, size = 8, kind = "int", since = 1, path = "open_price", parent = "", signed = true, scale = "price" },
+            { f = F[99], off = 64, size = 8, kind = "int", since = 1, path = "high_price", parent = "", signed = true, scale = "price" },
+            { f = F[100], off = 72, size = 8, kind = "int", since = 1, path = "low_price", parent = "", signed = true, scale = "price" },
+            { f = F[101], off = 80, size = 8, kind = "int", since = 1, path = "close_price", parent = "", signed = true, scale = "price" },
+            { f = F[102], off = 88, size = 8, kind = "int", since = 1, path = "volume", parent = "", scale = "quantity" },
             { f = F[103], off = 96, size = 8, kind = "int", since = 1, path = "turnover", parent = "" },
             { f = F[104], off = 104, size = 4, kind = "int", since = 1, path = "trade_count", parent = "" },
     } },
-    [0x82] = { name = "TickerUpdate", size = 128, counts = {  }, parents = {  }, leaves = {
+    [0x82] = { name = "TickerUpdate", size = 128, symbol = 40, counts = {  }, parents = {  }, leaves = {
             { f = F[105], off = 40, size = 4, kind = "int", since = 1, path = "symbol_id", parent = "" },
-            { f = F[106], off = 48, size = 8, kind = "int", since = 1, path = "last_price", parent = "", signed = true },
-            { f = F[107], off = 56, size = 8, kind = "int", since = 1, path = "last_qty", parent = "" },
-            { f = F[108], off = 64, size = 8, kind = "int", since = 1, path = "best_bid_price", parent = "", signed = true },
-            { f = F[109], off = 72, size = 8, kind = "int", since = 1, path = "best_bid_qty", parent = "" },
-            { f = F[110], off = 80, size = 8, kind = "int", since = 1, path = "best_ask_price", parent = "", signed = true },
-            { f = F[111], off = 88, size = 8, kind = "int", since = 1, path = "best_ask_qty", parent = "" },
-            { f = F[112], off = 96, size = 8, kind = "int", since = 1, path = "price_change_24h", parent = "", signed = true },
-            { f = F[113], off = 104, size = 8, kind = "int", since = 1, path = "volume_24h", parent = "" },
+            { f = F[106], off = 48, size = 8, kind = "int", since = 1, path = "last_price", parent = "", signed = true, scale = "price" },
+            { f = F[107], off = 56, size = 8, kind = "int", since = 1, path = "last_qty", parent = "", scale = "quantity" },
+            { f = F[108], off = 64, size = 8, kind = "int", since = 1, path = "best_bid_price", parent = "", signed = true, scale = "price" },
+            { f = F[109], off = 72, size = 8, kind = "int", since = 1, path = "best_bid_qty", parent = "", scale = "quantity" },
+            { f = F[110], off = 80, size = 8, kind = "int", since = 1, path = "best_ask_price", parent = "", signed = true, scale = "price" },
+            { f = F[111], off = 88, size = 8, kind = "int", since = 1, path = "best_ask_qty", parent = "", scale = "quantity" },
+            { f = F[112], off = 96, size = 8, kind = "int", since = 1, path = "price_change_24h", parent = "", signed = true, scale = "price" },
+            { f = F[113], off = 104, size = 8, kind = "int", since = 1, path = "volume_24h", parent = "", scale = "quantity" },
             { f = F[114], off = 112, size = 8, kind = "int", since = 1, path = "turnover_24h", parent = "" },
             { f = F[115], off = 120, size = 4, kind = "int", since = 1, path = "price_change_pct_24h", parent = "", signed = true },
     } },
-    [0x83] = { name = "LiquidationEvent", size = 128, counts = {  }, parents = {  }, leaves = {
+    [0x83] = { name = "LiquidationEvent", size = 128, symbol = 40, counts = {  }, parents = {  }, leaves = {
             { f = F[116], off = 40, size = 4, kind = "int", since = 1, path = "symbol_id", parent = "" },
             { f = F[117], off = 44, size = 1, kind = "enum", since = 1, path = "side", parent = "", names = side_names },
             { f = F[118], off = 45, size = 1, kind = "enum", since = 1, path = "status", parent = "", names = liquidation_status_names },
             { f = F[119], off = 48, size = 8, kind = "int", since = 1, path = "liquidation_id", parent = "" },
-            { f = F[120], off = 56, size = 8, kind = "int", since = 1, path = "price", parent = "", signed = true },
-            { f = F[121], off = 64, size = 8, kind = "int", since = 1, path = "quantity", parent = "" },
-            { f = F[122], off = 72, size = 8, kind = "int", since = 1, path = "avg_price", parent = "", signed = true },
-            { f = F[123], off = 80, size = 8, kind = "int", since = 1, path = "filled_quantity", parent = "" },
-            { f = F[124], off = 88, size = 8, kind = "int", since = 1, path = "last_fill_quantity", parent = "" },
+            { f = F[120], off = 56, size = 8, kind = "int", since = 1, path = "price", parent = "", signed = true, scale = "price" },
+            { f = F[121], off = 64, size = 8, kind = "int", since = 1, path = "quantity", parent = "", scale = "quantity" },
+            { f = F[122], off = 72, size = 8, kind = "int", since = 1, path = "avg_price", parent = "", signed = true, scale = "price" },
+            { f = F[123], off = 80, size = 8, kind = "int", since = 1, path = "filled_quantity", parent = "", scale = "quantity" },
+            { f = F[124], off = 88, size = 8, kind = "int", since = 1, path = "last_fill_quantity", parent = "", scale = "quantity" },
     } },
-    [0x84] = { name = "InstrumentDefinition", size = 128, counts = {  }, parents = {  }, leaves = {
+    [0x84] = { name = "InstrumentDefinition", size = 128, symbol = 40, counts = {  }, parents = {  }, leaves = {
             { f = F[125], off = 40, size = 4, kind = "int", since = 1, path = "symbol_id", parent = "" },
             { f = F[126], off = 44, size = 4, kind = "int", since = 1, path = "total_instruments", parent = "" },
             { f = F[127], off = 48, size = 1, kind = "enum", since = 1, path = "trading_status", parent = "", names = trading_status_names },
@@ -475,10 +477,10 @@ local MESSAGES = {
             { f = F[130], off = 56, size = 16, kind = "text", since = 1, path = "symbol", parent = "", space = false },
             { f = F[131], off = 72, size = 8, kind = "text", since = 1, path = "base_asset", parent = "", space = false },
             { f = F[132], off = 80, size = 8, kind = "text", since = 1, path = "quote_asset", parent = "", space = false },
-            { f = F[133], off = 88, size = 8, kind = "int", since = 1, path = "tick_size", parent = "", signed = true },
-            { f = F[134], off = 96, size = 8, kind = "int", since = 1, path = "lot_size", parent = "" },
-            { f = F[135], off = 104, size = 8, kind = "int", since = 1, path = "min_quantity", parent = "" },
-            { f = F[136], off = 112, size = 8, kind = "int", since = 1, path = "max_quantity", parent = "" },
+            { f = F[133], off = 88, size = 8, kind = "int", since = 1, path = "tick_size", parent = "", signed = true, scale = "price" },
+            { f = F[134], off = 96, size = 8, kind = "int", since = 1, path = "lot_size", parent = "", scale = "quantity" },
+            { f = F[135], off = 104, size = 8, kind = "int", since = 1, path = "min_quantity", parent = "", scale = "quantity" },
+            { f = F[136], off = 112, size = 8, kind = "int", since = 1, path = "max_quantity", parent = "", scale = "quantity" },
     } },
     [0x85] = { name = "Heartbeat", size = 64, counts = {  }, parents = {  }, leaves = {
             { f = F[137], off = 40, size = 1, kind = "enum", since = 1, path = "channel", parent = "", names = channel_names },
@@ -690,11 +692,41 @@ local function text_of(raw, space)
 end
 
 -- Per capture: the next sequence number each session should carry, and the gaps found on
--- the first pass (kept, so a packet shows the same whenever it is dissected again).
-local next_seq, gaps = {}, {}
+-- the first pass (kept, so a packet shows the same whenever it is dissected again); each
+-- instrument's exponents from its definition, with where they were learnt.
+local next_seq, gaps, exponents = {}, {}, {}
 
 function PROTO.init()
-    next_seq, gaps = {}, {}
+    next_seq, gaps, exponents = {}, {}, {}
+end
+
+-- `v` × 10^`e` as a decimal string: `v` an integer (a number, Int64 or UInt64).
+local function decimal(v, e)
+    local s = tostring(v)
+    local sign = ""
+    if s:sub(1, 1) == "-" then sign, s = "-", s:sub(2) end
+    if e >= 0 then return sign .. s .. string.rep("0", e) end
+    local places = -e
+    if #s <= places then s = string.rep("0", places - #s + 1) .. s end
+    return sign .. s:sub(1, #s - places) .. "." .. s:sub(#s - places + 1)
+end
+
+-- The exponents of the instrument of the message at `base`, if a definition seen before it
+-- (earlier in the capture) gave them.
+local function exponents_of(tvb, pinfo, base, m)
+    if m.symbol == nil then return nil end
+    local ex = exponents[uint(tvb(base + m.symbol, 4))]
+    if ex == nil then return nil end
+    if ex.frame < pinfo.number or (ex.frame == pinfo.number and ex.base < base) then return ex end
+    return nil
+end
+
+-- A valid definition's exponents, learnt on the first pass.
+local function learn(tvb, pinfo, base, code)
+    if DEFINITION == nil or code ~= DEFINITION.type or pinfo.visited then return end
+    local ex = { frame = pinfo.number, base = base }
+    for name, off in pairs(DEFINITION.exponents) do ex[name] = tvb(base + off, 1):int() end
+    exponents[uint(tvb(base + DEFINITION.symbol, 4))] = ex
 end
 
 local function expert(item, which, text)
@@ -739,7 +771,8 @@ end
 -- The message's fields under `sub`, counted arrays to their count and `since` fields from
 -- their version on; when `report`, the first invalid one gets the expert item (SPEC.md §4
 -- check 8; after a bad checksum only the checksum is reported).
-local function add_fields(tvb, base, sub, m, version, report)
+local function add_fields(tvb, pinfo, base, sub, m, version, report)
+    local ex = exponents_of(tvb, pinfo, base, m)
     local counts = {}
     for _, c in ipairs(m.counts) do
         counts[c.array] = uint(tvb(base + c.off, c.size))
@@ -755,6 +788,7 @@ local function add_fields(tvb, base, sub, m, version, report)
                 parents[l.parent] = parent
             end
             local value, item = add_leaf(tvb, base, parent, l)
+            if l.scale and ex and ex[l.scale] then item:append_text(" (" .. decimal(value, ex[l.scale]) .. ")") end
             if report and not faulted then
                 local which, text = leaf_fault(m, l, value)
                 if which then
@@ -835,10 +869,10 @@ local function dissect_message(tvb, pinfo, tree, base, info)
     local computed = crc32c(tvb(base, length):raw(), AT.checksum + 1)
     if stored ~= computed then
         expert(items.checksum, EXPERT.bad_checksum, string.format("BadChecksum: stored 0x%08x, computed 0x%08x", stored, computed))
-        add_fields(tvb, base, sub, m, version, false)
+        add_fields(tvb, pinfo, base, sub, m, version, false)
         return base + length
     end
-    add_fields(tvb, base, sub, m, version, true)
+    if not add_fields(tvb, pinfo, base, sub, m, version, true) then learn(tvb, pinfo, base, code) end
     return base + length
 end
 

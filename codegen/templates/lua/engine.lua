@@ -89,11 +89,41 @@ local function text_of(raw, space)
 end
 
 -- Per capture: the next sequence number each session should carry, and the gaps found on
--- the first pass (kept, so a packet shows the same whenever it is dissected again).
-local next_seq, gaps = {}, {}
+-- the first pass (kept, so a packet shows the same whenever it is dissected again); each
+-- instrument's exponents from its definition, with where they were learnt.
+local next_seq, gaps, exponents = {}, {}, {}
 
 function PROTO.init()
-    next_seq, gaps = {}, {}
+    next_seq, gaps, exponents = {}, {}, {}
+end
+
+-- `v` × 10^`e` as a decimal string: `v` an integer (a number, Int64 or UInt64).
+local function decimal(v, e)
+    local s = tostring(v)
+    local sign = ""
+    if s:sub(1, 1) == "-" then sign, s = "-", s:sub(2) end
+    if e >= 0 then return sign .. s .. string.rep("0", e) end
+    local places = -e
+    if #s <= places then s = string.rep("0", places - #s + 1) .. s end
+    return sign .. s:sub(1, #s - places) .. "." .. s:sub(#s - places + 1)
+end
+
+-- The exponents of the instrument of the message at `base`, if a definition seen before it
+-- (earlier in the capture) gave them.
+local function exponents_of(tvb, pinfo, base, m)
+    if m.symbol == nil then return nil end
+    local ex = exponents[uint(tvb(base + m.symbol, 4))]
+    if ex == nil then return nil end
+    if ex.frame < pinfo.number or (ex.frame == pinfo.number and ex.base < base) then return ex end
+    return nil
+end
+
+-- A valid definition's exponents, learnt on the first pass.
+local function learn(tvb, pinfo, base, code)
+    if DEFINITION == nil or code ~= DEFINITION.type or pinfo.visited then return end
+    local ex = { frame = pinfo.number, base = base }
+    for name, off in pairs(DEFINITION.exponents) do ex[name] = tvb(base + off, 1):int() end
+    exponents[uint(tvb(base + DEFINITION.symbol, 4))] = ex
 end
 
 local function expert(item, which, text)
@@ -138,7 +168,8 @@ end
 -- The message's fields under `sub`, counted arrays to their count and `since` fields from
 -- their version on; when `report`, the first invalid one gets the expert item (SPEC.md §4
 -- check 8; after a bad checksum only the checksum is reported).
-local function add_fields(tvb, base, sub, m, version, report)
+local function add_fields(tvb, pinfo, base, sub, m, version, report)
+    local ex = exponents_of(tvb, pinfo, base, m)
     local counts = {}
     for _, c in ipairs(m.counts) do
         counts[c.array] = uint(tvb(base + c.off, c.size))
@@ -154,6 +185,7 @@ local function add_fields(tvb, base, sub, m, version, report)
                 parents[l.parent] = parent
             end
             local value, item = add_leaf(tvb, base, parent, l)
+            if l.scale and ex and ex[l.scale] then item:append_text(" (" .. decimal(value, ex[l.scale]) .. ")") end
             if report and not faulted then
                 local which, text = leaf_fault(m, l, value)
                 if which then
@@ -234,10 +266,10 @@ local function dissect_message(tvb, pinfo, tree, base, info)
     local computed = crc32c(tvb(base, length):raw(), AT.checksum + 1)
     if stored ~= computed then
         expert(items.checksum, EXPERT.bad_checksum, string.format("BadChecksum: stored 0x%08x, computed 0x%08x", stored, computed))
-        add_fields(tvb, base, sub, m, version, false)
+        add_fields(tvb, pinfo, base, sub, m, version, false)
         return base + length
     end
-    add_fields(tvb, base, sub, m, version, true)
+    if not add_fields(tvb, pinfo, base, sub, m, version, true) then learn(tvb, pinfo, base, code) end
     return base + length
 end
 

@@ -612,6 +612,117 @@ fn damage(payload: &mut Vec<u8>, k: usize) {
     }
 }
 
+/// `v` × 10^`e` as a decimal string.
+fn scaled(v: &str, e: i32) -> String {
+    let (sign, digits) = v.strip_prefix('-').map_or(("", v), |d| ("-", d));
+    if e >= 0 {
+        return format!("{sign}{digits}{}", "0".repeat(e as usize));
+    }
+    let places = (-e) as usize;
+    let padded = format!("{digits:0>width$}", width = places + 1);
+    let (whole, frac) = padded.split_at(padded.len() - places);
+    format!("{sign}{whole}.{frac}")
+}
+
+/// Each field of a `Price` or `Quantity` type, by filter name, with which it is.
+fn scaled_fields() -> Result<HashMap<String, bool>, String> {
+    let path = root().join("schema/rltop.rlt");
+    let model = rltop_codegen::check_file(&path, "schema/rltop.rlt")
+        .map_err(|e| e.to_string())?
+        .into_model()?;
+    let s = &model.schema;
+    let mut out = HashMap::new();
+    for (r, l) in s.messages.iter().zip(model.layout.messages.iter()) {
+        for leaf in &l.leaves {
+            let Some(alias) = leaf.alias.map(|a| s.aliases[a].name.as_str()) else {
+                continue;
+            };
+            if alias != "Price" && alias != "Quantity" {
+                continue;
+            }
+            let bare: Vec<&str> = leaf
+                .path
+                .split('.')
+                .map(|p| p.split('[').next().unwrap_or(p))
+                .collect();
+            out.insert(
+                format!("rltop.{}.{}", snake(&r.name), bare.join(".")),
+                alias == "Price",
+            );
+        }
+    }
+    Ok(out)
+}
+
+/// The prices and quantities shown with a decimal, each checked against the exponent the
+/// instrument's definition (earlier in the capture) gives: how many were checked.
+fn check_decimals(packets: &[Vec<Field>]) -> Result<usize, String> {
+    let kinds = scaled_fields()?;
+    let mut exponents: HashMap<String, (i32, i32)> = HashMap::new();
+    let mut checked = 0;
+    for packet in packets {
+        // Each message: from its subtree's `rltop` item to the next.
+        let starts: Vec<usize> = (0..packet.len())
+            .filter(|&i| packet[i].name == "rltop" && packet[i].showname.contains(", seq "))
+            .chain([packet.len()])
+            .collect();
+        for w in starts.windows(2) {
+            let message = &packet[w[0]..w[1]];
+            let faulty = !experts(message).is_empty();
+            let symbol = message
+                .iter()
+                .find(|f| f.name.ends_with(".symbol_id"))
+                .map(|f| f.show.clone())
+                .unwrap_or_default();
+            let exp = |name: &str| {
+                message
+                    .iter()
+                    .find(|f| f.name.ends_with(name))
+                    .and_then(|f| f.show.parse::<i32>().ok())
+            };
+            // A damaged definition teaches nothing (the dissector does not learn from it).
+            if let (false, Some(p), Some(q)) = (
+                faulty,
+                exp("instrument_definition.price_exponent"),
+                exp("instrument_definition.quantity_exponent"),
+            ) {
+                exponents.insert(symbol.clone(), (p, q));
+            }
+            for f in message {
+                let Some((_, shown)) = f.showname.rsplit_once(" (") else {
+                    continue;
+                };
+                let Some(shown) = shown.strip_suffix(')').filter(|d| d.contains('.')) else {
+                    continue;
+                };
+                let Some(&is_price) = kinds.get(&f.name) else {
+                    return Err(format!(
+                        "{} shows {shown} but is neither a Price nor a Quantity",
+                        f.name
+                    ));
+                };
+                let Some(&(price, quantity)) = exponents.get(&symbol) else {
+                    return Err(format!(
+                        "{} shows {shown} before its instrument's definition",
+                        f.name
+                    ));
+                };
+                let e = if is_price { price } else { quantity };
+                if shown != scaled(&f.show, e) {
+                    return Err(format!(
+                        "{}: {} shown as {shown}, 10^{e} makes {}",
+                        f.name,
+                        f.show,
+                        scaled(&f.show, e)
+                    ));
+                }
+                checked += 1;
+            }
+        }
+    }
+    Ok(checked)
+}
+
 /// (frame, kind, offset) of every ERROR line of `rltop dump`.
 fn dump_errors(rltop: &Path, pcap: &Path) -> Result<Vec<(usize, String, usize)>, String> {
     let out = Command::new(rltop)
@@ -707,13 +818,17 @@ pub fn simulator_capture_with_damage(rltop: &Path) -> Result<String, String> {
             theirs.len()
         ));
     }
+    let decimals = check_decimals(&packets)?;
+    if decimals == 0 {
+        return Err("no price or quantity was shown with its decimal".into());
+    }
     let count = |kind: &str| theirs.iter().filter(|(_, k, _)| k == kind).count();
     let by_kind: Vec<String> = DAMAGES
         .iter()
         .map(|k| format!("{k} {}", count(k)))
         .collect();
     Ok(format!(
-        "{n} datagrams over {:.1} s of simulated market, {damaged} damaged: no Lua error; {} expert items, the same frames, kinds and offsets as rltop dump's errors ({})",
+        "{n} datagrams over {:.1} s of simulated market, {damaged} damaged: no Lua error; {} expert items, the same frames, kinds and offsets as rltop dump's errors ({}); {decimals} prices and quantities shown with the decimal their instrument's definition gives",
         (last - first) as f64 / 1e9,
         ours.len(),
         by_kind.join(", ")
@@ -858,6 +973,14 @@ mod tests {
             utc(951_782_400_000_000_000),
             "Feb 29, 2000 00:00:00.000000000 UTC"
         );
+    }
+
+    #[test]
+    fn scaled_integers_are_written_as_decimals() {
+        assert_eq!(scaled("13324", -2), "133.24");
+        assert_eq!(scaled("-5", -3), "-0.005");
+        assert_eq!(scaled("7", 2), "700");
+        assert_eq!(scaled("0", -1), "0.0");
     }
 
     #[test]
