@@ -138,12 +138,6 @@ pub fn artifacts_of(laid: &Laid, outputs: &Outputs) -> Result<BTreeMap<PathBuf, 
         return artifacts(&model, outputs);
     }
     let p = &laid.schema.protocol;
-    if outputs.lua.is_some() {
-        return Err(format!(
-            "the Wireshark dissector of `{}`: this version writes them for protocols of RLTOP's shape",
-            p.name
-        ));
-    }
     let mut files = BTreeMap::new();
     if let Some(krate) = &outputs.rust {
         files.insert(
@@ -170,6 +164,12 @@ pub fn artifacts_of(laid: &Laid, outputs: &Outputs) -> Result<BTreeMap<PathBuf, 
         for (name, text) in crate::vectors::general::build(laid)? {
             files.insert(dir.join(name), text);
         }
+    }
+    if let Some(lua) = &outputs.lua {
+        files.insert(
+            lua.path.clone(),
+            crate::lua::general::dissector(laid, &outputs.banner, &lua.udp_ports)?,
+        );
     }
     Ok(files)
 }

@@ -28,7 +28,7 @@ local replay_reject_reason_names = { [1] = "OutOfWindow", [2] = "UnknownChannel"
 local reject_code_names = { [1] = "Malformed", [2] = "NotLoggedIn", [3] = "AlreadyLoggedIn", [4] = "UnexpectedType", [5] = "BadSubscription" }
 local end_reason_names = { [1] = "Logout", [2] = "Shutdown", [3] = "SlowConsumer", [4] = "IdleTimeout", [5] = "ProtocolError", [6] = "LoginTimeout" }
 local channel_names = { [1] = "Snapshot", [2] = "Incremental", [3] = "Trade", [4] = "Statistics", [5] = "Session" }
-local message_names = { [0x70] = "OrderBookSnapshot", [0x71] = "TopOfBookSnapshot", [0x72] = "TradeSnapshot", [0x78] = "AddOrder", [0x79] = "ModifyOrder", [0x7a] = "DeleteOrder", [0x7b] = "ExecuteOrder", [0x7c] = "Trade", [0x80] = "DailyStatistics", [0x81] = "KlineUpdate", [0x82] = "TickerUpdate", [0x83] = "LiquidationEvent", [0x84] = "InstrumentDefinition", [0x85] = "Heartbeat", [0x90] = "Login", [0x91] = "LoginAccepted", [0x92] = "LoginRejected", [0x93] = "ChannelStatus", [0x94] = "Subscribe", [0x95] = "Unsubscribe", [0x96] = "ReplayRequest", [0x97] = "ReplayComplete", [0x98] = "ReplayRejected", [0x99] = "SessionHeartbeat", [0x9a] = "Logout", [0x9b] = "EndOfSession", [0x9c] = "Reject" }
+local MESSAGE_NAMES = { [0x70] = "OrderBookSnapshot", [0x71] = "TopOfBookSnapshot", [0x72] = "TradeSnapshot", [0x78] = "AddOrder", [0x79] = "ModifyOrder", [0x7a] = "DeleteOrder", [0x7b] = "ExecuteOrder", [0x7c] = "Trade", [0x80] = "DailyStatistics", [0x81] = "KlineUpdate", [0x82] = "TickerUpdate", [0x83] = "LiquidationEvent", [0x84] = "InstrumentDefinition", [0x85] = "Heartbeat", [0x90] = "Login", [0x91] = "LoginAccepted", [0x92] = "LoginRejected", [0x93] = "ChannelStatus", [0x94] = "Subscribe", [0x95] = "Unsubscribe", [0x96] = "ReplayRequest", [0x97] = "ReplayComplete", [0x98] = "ReplayRejected", [0x99] = "SessionHeartbeat", [0x9a] = "Logout", [0x9b] = "EndOfSession", [0x9c] = "Reject" }
 
 local F = {}
 F[1] = ProtoField.uint32("rltop.header.magic", "magic", base.HEX)
@@ -601,40 +601,8 @@ local MESSAGES = {
     } },
 }
 
--- ---- The engine: the same for every protocol of RLTOP's shape; the tables above are the
--- schema's. Checks in SPEC.md §4's order, each failure an expert item at its byte. ----
-
-local band, bxor, rshift = bit32.band, bit32.bxor, bit32.rshift
-
--- CRC-32C (Castagnoli, reflected polynomial 0x82F63B78), a byte at a time from a table.
-local CRC_TABLE = {}
-for i = 0, 255 do
-    local c = i
-    for _ = 1, 8 do
-        if band(c, 1) == 1 then c = bxor(rshift(c, 1), 0x82F63B78) else c = rshift(c, 1) end
-    end
-    CRC_TABLE[i] = c
-end
-
--- The CRC-32C of `bytes` (a Lua string) with the 4 bytes from `skip` (1-based) taken as zero.
--- The bytes are taken out of the string a chunk at a time: one call per byte would cost more
--- than the table step itself.
-local function crc32c(bytes, skip)
-    local crc = 0xFFFFFFFF
-    local byte, n = string.byte, #bytes
-    local i = 1
-    while i <= n do
-        local last = math.min(i + 199, n)
-        local chunk = { byte(bytes, i, last) }
-        for k = 1, #chunk do
-            local at = i + k - 1
-            local b = (at >= skip and at < skip + 4) and 0 or chunk[k]
-            crc = bxor(CRC_TABLE[band(bxor(crc, b), 0xFF)], rshift(crc, 8))
-        end
-        i = last + 1
-    end
-    return bxor(crc, 0xFFFFFFFF)
-end
+-- ---- The engine's common part: reading fields in the protocol's byte order, text,
+-- decimals, the per-capture state, and a message's fields from its table. ----
 
 -- An unsigned integer of up to 4 bytes, in the protocol's byte order.
 local function uint(range)
@@ -744,11 +712,22 @@ local function add_leaf(tvb, base, parent, l)
         local secs = (v / 1000000000):tonumber()
         local ns = (v % 1000000000):tonumber()
         return v, add(parent, l.f, range, NSTime.new(secs, ns))
-    elseif l.size == 8 then
+    elseif l.kind == "char" or l.kind == "type" then
+        local raw = range:raw()
+        -- A character as it is: a space is the value, not padding.
+        local item = add(parent, l.f, range, text_of(raw, false))
+        if l.kind == "type" and MESSAGE_NAMES[range:uint()] then
+            item:append_text(" (" .. MESSAGE_NAMES[range:uint()] .. ")")
+        end
+        return raw, item
+    elseif l.size > 4 then
         local v = l.signed and (BIG_ENDIAN and range:int64() or range:le_int64()) or uint64(range)
-        return v, add(parent, l.f, range)
+        local item = add(parent, l.f, range, v)
+        if l.places then item:append_text(" (" .. decimal(v, -l.places) .. ")") end
+        return v, item
     end
     local item = add(parent, l.f, range)
+    if l.places then item:append_text(" (" .. decimal(uint(range), -l.places) .. ")") end
     if l.counts then item:append_text(" (entries of " .. l.counts .. ")") end
     if l.bits then
         for _, bit in ipairs(l.bits) do add(item, bit, range) end
@@ -762,7 +741,7 @@ local function leaf_fault(m, l, value)
         return EXPERT.bad_enum, string.format("BadEnum: %s.%s holds %d, which names no variant", m.name, l.path, value)
     elseif l.kind == "count" and value > l.max then
         return EXPERT.bad_count, string.format("BadCount: %s.%s is %d, its array holds %d", m.name, l.path, value, l.max)
-    elseif l.kind == "text" and not text_valid(value, l.space) then
+    elseif (l.kind == "text" or l.kind == "char") and not text_valid(value, l.space or l.kind == "char") then
         return EXPERT.bad_text, string.format("BadText: %s.%s is not printable ASCII and padding", m.name, l.path)
     end
     return nil
@@ -774,7 +753,7 @@ end
 local function add_fields(tvb, pinfo, base, sub, m, version, report)
     local ex = exponents_of(tvb, pinfo, base, m)
     local counts = {}
-    for _, c in ipairs(m.counts) do
+    for _, c in ipairs(m.counts or {}) do
         counts[c.array] = uint(tvb(base + c.off, c.size))
     end
     local parents, faulted = { [""] = sub }, false
@@ -799,6 +778,43 @@ local function add_fields(tvb, pinfo, base, sub, m, version, report)
         end
     end
     return faulted
+end
+
+
+-- ---- Protocols of RLTOP's shape: a header with magic, length, type, version, session,
+-- sequence and checksum; messages back to back in a datagram. SPEC.md §4's checks in order,
+-- each failure an expert item at its byte. ----
+
+local band, bxor, rshift = bit32.band, bit32.bxor, bit32.rshift
+
+-- CRC-32C (Castagnoli, reflected polynomial 0x82F63B78), a byte at a time from a table.
+local CRC_TABLE = {}
+for i = 0, 255 do
+    local c = i
+    for _ = 1, 8 do
+        if band(c, 1) == 1 then c = bxor(rshift(c, 1), 0x82F63B78) else c = rshift(c, 1) end
+    end
+    CRC_TABLE[i] = c
+end
+
+-- The CRC-32C of `bytes` (a Lua string) with the 4 bytes from `skip` (1-based) taken as zero.
+-- The bytes are taken out of the string a chunk at a time: one call per byte would cost more
+-- than the table step itself.
+local function crc32c(bytes, skip)
+    local crc = 0xFFFFFFFF
+    local byte, n = string.byte, #bytes
+    local i = 1
+    while i <= n do
+        local last = math.min(i + 199, n)
+        local chunk = { byte(bytes, i, last) }
+        for k = 1, #chunk do
+            local at = i + k - 1
+            local b = (at >= skip and at < skip + 4) and 0 or chunk[k]
+            crc = bxor(CRC_TABLE[band(bxor(crc, b), 0xFF)], rshift(crc, 8))
+        end
+        i = last + 1
+    end
+    return bxor(crc, 0xFFFFFFFF)
 end
 
 -- One message at `base`: the checks of SPEC.md §4 in order. Returns the next message's
@@ -912,6 +928,9 @@ end
 
 PROTO:register_heuristic("udp", heuristic)
 
+
+-- ---- Finding the traffic: Decode As, and a preference of UDP ports. ----
+
 local udp_port = DissectorTable.get("udp.port")
 udp_port:add_for_decode_as(PROTO)
 PROTO.prefs.ports = Pref.range("UDP ports", DEFAULT_PORTS, "UDP ports dissected as " .. PROTO_NAME .. " without the heuristic", 65535)
@@ -924,3 +943,4 @@ local function apply_ports()
 end
 PROTO.prefs_changed = apply_ports
 apply_ports()
+

@@ -39,7 +39,7 @@ pub fn artifacts() -> Result<BTreeMap<PathBuf, String>, String> {
 
 /// Example protocols generated into the workspace: schema, crate directory, package name,
 /// C header (beside the crate, in `c/`; the Python package in `python/`, the conformance
-/// vectors in `vectors/`).
+/// vectors in `vectors/`, the Wireshark dissector in `wireshark/`, named as the header).
 pub const EXAMPLES: [(&str, &str, &str, &str); 1] = [(
     "schema/examples/itch50.rlt",
     "generated/itch50/rust",
@@ -71,6 +71,12 @@ fn example(
     outputs.c = Some(PathBuf::from(dir).with_file_name("c").join(c_header));
     outputs.python = Some(PathBuf::from(dir).with_file_name("python"));
     outputs.vectors = Some(PathBuf::from(dir).with_file_name("vectors"));
+    outputs.lua = Some(rltop_codegen::artifacts::LuaDissector {
+        path: PathBuf::from(dir)
+            .with_file_name("wireshark")
+            .join(c_header.replace(".h", ".lua")),
+        udp_ports: String::new(),
+    });
     rltop_codegen::artifacts_of(&laid, &outputs)
 }
 

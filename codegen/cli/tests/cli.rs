@@ -442,9 +442,13 @@ fn a_venue_schema_is_checked_laid_out_and_generated_and_gen_says_what_it_cannot_
         "nothing written when any part cannot be"
     );
     let out = run(&dir, &["gen", schema, "--lua", "itch.lua"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let lua = fs::read_to_string(dir.join("itch.lua")).unwrap();
+    assert!(lua.contains("local FRAMING = \"moldudp64\""), "{lua}");
+    let out = run(&dir, &["gen", soup.to_str().unwrap(), "--lua", "soup.lua"]);
     assert_eq!(code(&out), 1);
     assert!(
-        stderr(&out).contains("the Wireshark dissector of `ITCH`: this version writes them for protocols of RLTOP's shape"),
+        stderr(&out).contains("the Wireshark dissector of `ITCH`: this version reads packed and MoldUDP64 framing, not SoupBinTCP"),
         "{}",
         stderr(&out)
     );

@@ -81,7 +81,11 @@ pub fn checks() -> Vec<Check> {
         },
         Check {
             name: "wireshark::vectors_dissect_to_their_values",
-            run: |_| wireshark::vectors_dissect_to_their_values(),
+            run: |_| wireshark::vectors_dissect_to_their_values(&wireshark::RLTOP),
+        },
+        Check {
+            name: "wireshark::itch_vectors_dissect_to_their_values",
+            run: |_| wireshark::vectors_dissect_to_their_values(&wireshark::ITCH),
         },
         Check {
             name: "wireshark::simulator_capture_with_damage",

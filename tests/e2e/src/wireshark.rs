@@ -25,6 +25,49 @@ const SRC: SocketAddrV4 = SocketAddrV4::new(Ipv4Addr::new(10, 0, 0, 1), 40_000);
 /// Ethernet, IPv4 and UDP headers before the payload in the pcap's frames.
 const PAYLOAD_AT: usize = 42;
 
+/// A generated dissector and what checks it: its protocol's filter prefix, files, and where
+/// its messages sit in a datagram of its vectors.
+pub struct Target {
+    proto: &'static str,
+    /// The dissector, the schema and the vectors, under the repository's root.
+    lua: &'static str,
+    schema: &'static str,
+    vectors: &'static str,
+    /// Where a message vector's message starts in its datagram (after MoldUDP64's header and
+    /// block length, for ITCH).
+    message_at: usize,
+    /// The UDP port the vectors are sent to, and the Decode As that port needs, if any.
+    port: u16,
+    decode_as: Option<&'static str>,
+    /// RLTOP's header (a `header` object, its derived fields not in the JSON), or the type
+    /// code's own field first in every message (`<proto>.type`).
+    rltop_header: bool,
+}
+
+/// RLTOP, found on the channel plan's ports by the port preference.
+pub const RLTOP: Target = Target {
+    proto: "rltop",
+    lua: "generated/wireshark/rltop.lua",
+    schema: "schema/rltop.rlt",
+    vectors: "conformance/vectors",
+    message_at: 0,
+    port: 9002,
+    decode_as: None,
+    rltop_header: true,
+};
+
+/// ITCH 5.0 over MoldUDP64, on a port of its own given by Decode As.
+pub const ITCH: Target = Target {
+    proto: "itch",
+    lua: "generated/itch50/wireshark/itch.lua",
+    schema: "schema/examples/itch50.rlt",
+    vectors: "generated/itch50/vectors",
+    message_at: 22,
+    port: 26_477,
+    decode_as: Some("udp.port==26477,itch"),
+    rltop_header: false,
+};
+
 /// A directory `nobody` can read, removed on drop.
 struct Scratch(PathBuf);
 
@@ -93,9 +136,11 @@ fn cases(vectors: &Path) -> Result<Vec<Case>, String> {
     files.sort();
     for file in files {
         for c in json(&file)?["cases"].as_array().into_iter().flatten() {
+            // A protocol whose datagrams frame their messages gives the message framed.
+            let bytes = c.get("datagram").unwrap_or(&c["hex"]);
             out.push(Case {
                 name: c["name"].as_str().unwrap_or("?").to_string(),
-                bytes: unhex(c["hex"].as_str().unwrap_or(""))?,
+                bytes: unhex(bytes.as_str().unwrap_or(""))?,
                 expect: Expect::Message(c["json"].clone()),
             });
         }
@@ -211,17 +256,29 @@ struct Leaf {
     value: Value,
 }
 
+/// The leaves of a message's JSON `body` (without its `type`), as `t` names them: for a
+/// protocol of another shape, the field in the message's first byte is the type code's own.
+fn message_leaves(t: &Target, name: &str, body: &Value, layout: &Offsets) -> Vec<Leaf> {
+    let mut out = Vec::new();
+    let proto = t.proto;
+    for (key, v) in body.as_object().into_iter().flatten() {
+        let first_byte = layout.get(&(name.to_string(), key.clone())) == Some(&(0, 1));
+        let abbr = match key.as_str() {
+            "header" if t.rltop_header => format!("{proto}.header"),
+            _ if first_byte && !t.rltop_header => format!("{proto}.type"),
+            _ => format!("{proto}.{}.{key}", snake(name)),
+        };
+        leaves(v, &abbr, key, &mut out);
+    }
+    out
+}
+
 /// The leaves of `json` under `prefix` (the filter name so far) and `path`.
 fn leaves(json: &Value, prefix: &str, path: &str, out: &mut Vec<Leaf>) {
     match json {
         Value::Object(map) => {
             for (k, v) in map {
-                let (abbr, p) = match path {
-                    "" if k == "header" => ("rltop.header".to_string(), "header".to_string()),
-                    "" => (format!("{prefix}.{k}"), k.clone()),
-                    _ => (format!("{prefix}.{k}"), format!("{path}.{k}")),
-                };
-                leaves(v, &abbr, &p, out);
+                leaves(v, &format!("{prefix}.{k}"), &format!("{path}.{k}"), out);
             }
         }
         Value::Array(items) => {
@@ -280,20 +337,21 @@ fn shows(field: &Field, value: &Value) -> bool {
     field.show == text
         || number.as_deref() == Some(text.as_str())
         || field.showname == format!("{label}: {text} ({})", field.show)
+        || field.showname == format!("{label}: {} ({text})", field.show)
         || text.parse().is_ok_and(|ns: u64| field.show == utc(ns))
 }
 
-/// The fields the dissector shows beyond the canonical JSON: the header's derived fields and
-/// each flag's bit.
-fn derived(f: &Field) -> bool {
-    matches!(
-        f.name.as_str(),
-        "rltop.header.magic"
-            | "rltop.header.length"
-            | "rltop.type"
-            | "rltop.header.version"
-            | "rltop.header.checksum"
-    ) || f.showname.starts_with('.')
+/// The fields the dissector shows beyond the canonical JSON: RLTOP's derived header fields,
+/// MoldUDP64's header, and each flag's bit.
+fn derived(t: &Target, f: &Field) -> bool {
+    let rest = f.name.strip_prefix(t.proto).unwrap_or("");
+    (t.rltop_header
+        && matches!(
+            rest,
+            ".header.magic" | ".header.length" | ".type" | ".header.version" | ".header.checksum"
+        ))
+        || rest.starts_with(".moldudp64.")
+        || f.showname.starts_with('.')
         || f.showname.contains(" = ")
 }
 
@@ -320,15 +378,19 @@ fn layout(vectors: &Path) -> Result<Offsets, String> {
 }
 
 /// A message vector against its packet: every JSON leaf shown once, where and as it should be.
-fn check_message(json: &Value, fields: &[Field], layout: &Offsets) -> Result<(), String> {
+fn check_message(
+    t: &Target,
+    json: &Value,
+    fields: &[Field],
+    layout: &Offsets,
+) -> Result<(), String> {
     let name = json["type"].as_str().unwrap_or("");
-    let mut expected = Vec::new();
     let mut body = json.clone();
     if let Some(o) = body.as_object_mut() {
         o.remove("type");
     }
-    leaves(&body, &format!("rltop.{}", snake(name)), "", &mut expected);
-    if let Some(e) = experts(fields).first() {
+    let expected = message_leaves(t, name, &body, layout);
+    if let Some(e) = experts(t, fields).first() {
         return Err(format!("a valid message has the expert item {e:?}"));
     }
     // An expert item's own field follows its `_ws.expert`: not a field of the message.
@@ -336,8 +398,8 @@ fn check_message(json: &Value, fields: &[Field], layout: &Offsets) -> Result<(),
         .iter()
         .enumerate()
         .filter(|(i, f)| {
-            f.name.starts_with("rltop.")
-                && !derived(f)
+            f.name.starts_with(&format!("{}.", t.proto))
+                && !derived(t, f)
                 && (*i == 0 || fields[i - 1].name != "_ws.expert")
         })
         .map(|(_, f)| f)
@@ -356,13 +418,11 @@ fn check_message(json: &Value, fields: &[Field], layout: &Offsets) -> Result<(),
             ));
         }
         let at = layout.get(&(name.to_string(), leaf.path.clone()));
-        if at != Some(&(f.pos - PAYLOAD_AT, f.size)) {
+        let shown_at = f.pos - PAYLOAD_AT - t.message_at;
+        if at != Some(&(shown_at, f.size)) {
             return Err(format!(
-                "{} is shown at bytes {}+{}, the layout has {:?}",
-                leaf.path,
-                f.pos - PAYLOAD_AT,
-                f.size,
-                at
+                "{} is shown at bytes {shown_at}+{}, the layout has {at:?}",
+                leaf.path, f.size
             ));
         }
     }
@@ -391,7 +451,7 @@ fn check_message(json: &Value, fields: &[Field], layout: &Offsets) -> Result<(),
 }
 
 /// The expert items of a packet, without sequence gaps: (kind, offset, message).
-fn experts(fields: &[Field]) -> Vec<(String, usize, String)> {
+fn experts(t: &Target, fields: &[Field]) -> Vec<(String, usize, String)> {
     let mut out = Vec::new();
     for (i, f) in fields.iter().enumerate() {
         if f.name != "_ws.expert" {
@@ -399,7 +459,8 @@ fn experts(fields: &[Field]) -> Vec<(String, usize, String)> {
         }
         let Some(kind) = fields
             .get(i + 1)
-            .and_then(|k| k.name.strip_prefix("rltop."))
+            .and_then(|k| k.name.strip_prefix(t.proto))
+            .and_then(|k| k.strip_prefix('.'))
         else {
             continue;
         };
@@ -416,8 +477,8 @@ fn experts(fields: &[Field]) -> Vec<(String, usize, String)> {
 }
 
 /// A datagram's or error vector's errors against the packet's expert items, in order.
-fn check_errors(expect: &[Value], fields: &[Field]) -> Result<(), String> {
-    let got = experts(fields);
+fn check_errors(t: &Target, expect: &[Value], fields: &[Field]) -> Result<(), String> {
+    let got = experts(t, fields);
     let want: Vec<&Value> = expect.iter().filter_map(|r| r.get("error")).collect();
     if got.len() != want.len() {
         return Err(format!(
@@ -467,12 +528,11 @@ fn tshark(scratch: &Scratch, lua: &Path, pcap: &Path, extra: &[&str]) -> Result<
 
 /// Every enumeration value of the schema, as `tshark -G values` lists it: a line
 /// `V<TAB>filter name<TAB>value<TAB>variant` for each field of an enumeration type.
-fn schema_values() -> Result<Vec<String>, String> {
+fn schema_values(t: &Target) -> Result<Vec<String>, String> {
     use rltop_codegen::layout::LeafKind;
-    let path = root().join("schema/rltop.rlt");
-    let model = rltop_codegen::check_file(&path, "schema/rltop.rlt")
-        .map_err(|e| e.to_string())?
-        .into_model()?;
+    let checked =
+        rltop_codegen::check_file(&root().join(t.schema), t.schema).map_err(|e| e.to_string())?;
+    let model = checked.laid.as_ref().ok_or_else(|| checked.render())?;
     let s = &model.schema;
     let mut out = Vec::new();
     for (r, l) in s.messages.iter().zip(model.layout.messages.iter()) {
@@ -486,9 +546,10 @@ fn schema_values() -> Result<Vec<String>, String> {
                 .map(|p| p.split('[').next().unwrap_or(p))
                 .collect::<Vec<_>>()
                 .join(".");
+            let proto = t.proto;
             let abbr = match bare.strip_prefix("header.") {
-                Some(h) => format!("rltop.header.{h}"),
-                None => format!("rltop.{}.{bare}", snake(&r.name)),
+                Some(h) if t.rltop_header => format!("{proto}.header.{h}"),
+                _ => format!("{proto}.{}.{bare}", snake(&r.name)),
             };
             for v in &s.enums[e].variants {
                 out.push(format!("V\t{abbr}\t{}\t{}", v.value, v.name));
@@ -501,7 +562,7 @@ fn schema_values() -> Result<Vec<String>, String> {
 }
 
 /// `tshark -G values` with the dissector lists every enumeration value of the schema.
-fn values_listed(lua: &Path) -> Result<usize, String> {
+fn values_listed(t: &Target, lua: &Path) -> Result<usize, String> {
     let out = Command::new("runuser")
         .args(["-u", "nobody", "--", "tshark", "-G", "values", "-X"])
         .arg(format!("lua_script:{}", lua.display()))
@@ -509,16 +570,16 @@ fn values_listed(lua: &Path) -> Result<usize, String> {
         .map_err(|e| format!("cannot run tshark: {e}"))?;
     let listed = String::from_utf8_lossy(&out.stdout);
     let listed: std::collections::HashSet<&str> = listed.lines().collect();
-    let expected = schema_values()?;
+    let expected = schema_values(t)?;
     if let Some(missing) = expected.iter().find(|v| !listed.contains(v.as_str())) {
         return Err(format!("tshark -G values does not list {missing:?}"));
     }
     Ok(expected.len())
 }
 
-/// The check: the dissector parses, loads, and shows every vector as the vector says.
-pub fn vectors_dissect_to_their_values() -> Result<String, String> {
-    let source = root().join("generated/wireshark/rltop.lua");
+/// The check: `t`'s dissector parses, loads, and shows every vector as the vector says.
+pub fn vectors_dissect_to_their_values(t: &Target) -> Result<String, String> {
+    let source = root().join(t.lua);
     let lua_check = Command::new("luac5.2")
         .arg("-p")
         .arg(&source)
@@ -532,18 +593,19 @@ pub fn vectors_dissect_to_their_values() -> Result<String, String> {
     }
     let scratch = Scratch::new()?;
     let lua = scratch.put(
-        "rltop.lua",
+        &format!("{}.lua", t.proto),
         &std::fs::read(&source).map_err(|e| e.to_string())?,
     )?;
-    let vectors = root().join("conformance/vectors");
+    let vectors = root().join(t.vectors);
     let cases = cases(&vectors)?;
     let mut writer = PcapWriter::new(Vec::new()).map_err(|e| e.to_string())?;
+    let dst = SocketAddrV4::new(*DST.ip(), t.port);
     for (i, c) in cases.iter().enumerate() {
         writer
             .write(
                 1_700_000_000_000_000_000 + i as u64 * 1_000,
                 SRC,
-                DST,
+                dst,
                 &c.bytes,
             )
             .map_err(|e| e.to_string())?;
@@ -556,8 +618,12 @@ pub fn vectors_dissect_to_their_values() -> Result<String, String> {
             .into_inner(),
     )?;
     tshark(&scratch, &lua, &empty, &[])?;
-    let values = values_listed(&lua)?;
-    let pdml = tshark(&scratch, &lua, &pcap, &["-T", "pdml"])?;
+    let values = values_listed(t, &lua)?;
+    let mut args = vec!["-T", "pdml"];
+    if let Some(d) = t.decode_as {
+        args.extend(["-d", d]);
+    }
+    let pdml = tshark(&scratch, &lua, &pcap, &args)?;
     let packets = packets(&pdml);
     if packets.len() != cases.len() {
         return Err(format!(
@@ -567,23 +633,37 @@ pub fn vectors_dissect_to_their_values() -> Result<String, String> {
         ));
     }
     let layout = layout(&vectors)?;
-    let (mut messages, mut errors) = (0, 0);
+    let (mut messages, mut errors, mut empty) = (0, 0, 0);
     for (c, fields) in cases.iter().zip(&packets) {
+        // Wireshark calls no dissector on an empty UDP payload: the vector's error (MoldUDP64's
+        // BadFrame for a datagram without its header) cannot show. Such a packet must show
+        // nothing of the protocol.
+        if c.bytes.is_empty() {
+            if fields.iter().any(|f| f.name.starts_with(t.proto)) {
+                return Err(format!(
+                    "{}: an empty datagram shows fields of {}",
+                    c.name, t.proto
+                ));
+            }
+            empty += 1;
+            continue;
+        }
         let result = match &c.expect {
             Expect::Message(json) => {
                 messages += 1;
-                check_message(json, fields, &layout)
+                check_message(t, json, fields, &layout)
             }
             Expect::Results(expect) => {
                 errors += expect.iter().filter(|r| r.get("error").is_some()).count();
-                check_errors(expect, fields)
+                check_errors(t, expect, fields)
             }
         };
         result.map_err(|e| format!("{}: {e}", c.name))?;
     }
     Ok(format!(
-        "luac5.2 -p and an empty capture: no Lua error; tshark -G values lists all {values} enumeration values of the schema's fields; {messages} message vectors shown field by field at the layout's offsets; {} datagram and error vectors with their {errors} errors as expert items of the same kind, offset and field",
-        cases.len() - messages
+        "{}: luac5.2 -p and an empty capture: no Lua error; tshark -G values lists all {values} enumeration values of the schema's fields; {messages} message vectors shown field by field at the layout's offsets; {} datagram and error vectors with their {errors} errors as expert items of the same kind, offset and field; {empty} empty datagrams, on which Wireshark calls no dissector, show nothing",
+        t.lua,
+        cases.len() - messages - empty
     ))
 }
 
@@ -668,7 +748,7 @@ fn check_decimals(packets: &[Vec<Field>]) -> Result<usize, String> {
             .collect();
         for w in starts.windows(2) {
             let message = &packet[w[0]..w[1]];
-            let faulty = !experts(message).is_empty();
+            let faulty = !experts(&RLTOP, message).is_empty();
             let symbol = message
                 .iter()
                 .find(|f| f.name.ends_with(".symbol_id"))
@@ -803,7 +883,7 @@ pub fn simulator_capture_with_damage(rltop: &Path) -> Result<String, String> {
     let mut ours = Vec::new();
     for (i, fields) in packets.iter().enumerate() {
         ours.extend(
-            experts(fields)
+            experts(&RLTOP, fields)
                 .into_iter()
                 .map(|(kind, offset, _)| (i + 1, kind, offset)),
         );

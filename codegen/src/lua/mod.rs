@@ -7,7 +7,8 @@
 //!   name without their index (`rltop.order_book_snapshot.bids.price`). Enumerations get a
 //!   value_string, flag sets a masked bool per flag, text a string, `Timestamp` absolute time.
 //! * The offsets, sizes, kinds and checks come from the layout pass: this module writes tables
-//!   of them, and `templates/lua/engine.lua` (the same for every protocol) walks the tables.
+//!   of them, and the engine in `templates/lua/` (the same for every protocol of a shape)
+//!   walks the tables.
 //!   Nothing here re-derives an offset.
 //! * Every check of SPEC.md §4 is an expert item at its byte, in that order, with the error's
 //!   name first in its text (`BadChecksum: stored …, computed …`); a sequence gap within a
@@ -15,7 +16,8 @@
 //! * Registration: a strict heuristic on UDP (magic, version, length and checksum of the
 //!   first message), Decode As, and a preference of UDP ports, `ports` by default.
 //!
-//! This version writes dissectors for protocols of RLTOP's shape.
+//! Protocols of RLTOP's shape are written here; others (ITCH over MoldUDP64) by
+//! [`general`], over the same tables and the engine's common part.
 
 use std::fmt::Write as _;
 
@@ -25,7 +27,12 @@ use crate::layout::{Leaf, LeafKind, RecordLayout};
 use crate::model::{ByteOrder, Padding, Prim, Record, Schema};
 use crate::Model;
 
-const ENGINE: &str = include_str!("../templates/lua/engine.lua");
+pub mod general;
+
+/// The engine: the common part, then the protocol shape's, then the port registration.
+const COMMON: &str = include_str!("../../templates/lua/common.lua");
+const RLTOP_SHAPE: &str = include_str!("../../templates/lua/rltop.lua");
+const PORTS: &str = include_str!("../../templates/lua/ports.lua");
 
 /// The dissector of `model`'s protocol; `ports` is the UDP port preference's default (a
 /// Wireshark range such as `9001-9004`, or empty for the heuristic and Decode As alone).
@@ -128,10 +135,13 @@ pub fn dissector(model: &Model, banner: &Banner, ports: &str) -> String {
         "local HEADER_FIELDS = {{ {header_fields} }}\nlocal HEADER_LAYOUT = {{\n{}\n}}\n",
         header_rows.join("\n")
     );
-    experts(&mut out, &lo);
+    experts(&mut out, &lo, &RLTOP_EXPERTS);
     definition_table(&mut out, &def);
     let _ = writeln!(out, "local MESSAGES = {{\n{messages}}}\n");
-    out.push_str(ENGINE);
+    for part in [COMMON, RLTOP_SHAPE, PORTS] {
+        out.push_str(part);
+        out.push('\n');
+    }
     out
 }
 
@@ -155,7 +165,7 @@ fn value_strings(out: &mut String, s: &Schema) {
         .iter()
         .filter_map(|m| Some(format!("[{:#04x}] = {:?}", m.message?.type_code, m.name)))
         .collect();
-    let _ = writeln!(out, "local message_names = {{ {} }}\n", names.join(", "));
+    let _ = writeln!(out, "local MESSAGE_NAMES = {{ {} }}\n", names.join(", "));
 }
 
 /// The ProtoFields declared so far: one per abbreviation, each an entry of the Lua table `F`
@@ -182,7 +192,9 @@ impl Fields {
         let label = leaf.path.rsplit('.').next().unwrap_or(&leaf.path);
         let label = label.split('[').next().unwrap_or(label);
         let ctor = match leaf.kind {
-            LeafKind::Text => format!("ProtoField.string({abbr:?}, {label:?})"),
+            LeafKind::Text | LeafKind::Int(Prim::Char) => {
+                format!("ProtoField.string({abbr:?}, {label:?})")
+            }
             _ if is_time(s, leaf) => {
                 format!("ProtoField.absolute_time({abbr:?}, {label:?}, base.UTC)")
             }
@@ -276,6 +288,9 @@ fn int_type(p: Prim) -> &'static str {
 fn leaf_row(s: &Schema, var: &str, leaf: &Leaf, max: usize, parent: &str) -> String {
     let kind = match leaf.kind {
         LeafKind::Text => "text",
+        // A character in the first byte is the type code (protocols of another shape).
+        LeafKind::Int(Prim::Char) if leaf.offset == 0 => "type",
+        LeafKind::Int(Prim::Char) => "char",
         LeafKind::Enum(_) => "enum",
         LeafKind::Flags(_) => "flags",
         LeafKind::Count { .. } => "count",
@@ -299,6 +314,10 @@ fn leaf_row(s: &Schema, var: &str, leaf: &Leaf, max: usize, parent: &str) -> Str
         LeafKind::Int(p) if p.signed() => row.push_str(", signed = true"),
         _ => {}
     }
+    // A type of fixed implied decimals (`type Price4 = u32 scale 4`).
+    if let Some(k) = leaf.alias.and_then(|a| s.aliases[a].scale) {
+        let _ = write!(row, ", places = {k}");
+    }
     let _ = max;
     row
 }
@@ -312,19 +331,38 @@ fn message_table(
     scaled: &[&str],
     fields: &mut Fields,
 ) {
+    message_rows(out, s, lo, (r, l), scaled, fields, Some(0));
+}
+
+/// [`message_table`]'s work: `header_field`, the message's header (RLTOP's first field), is
+/// left to the header table; without one, a character in the first byte is the type code,
+/// filtered as `<protocol>.type`.
+fn message_rows(
+    out: &mut String,
+    s: &Schema,
+    lo: &str,
+    (r, l): (&Record, &RecordLayout),
+    scaled: &[&str],
+    fields: &mut Fields,
+    header_field: Option<usize>,
+) {
     let Some(m) = r.message else { return };
     let mn = snake(&r.name);
-    let header_field = 0;
     let mut rows = Vec::new();
     let mut counts = Vec::new();
     let mut parents: Vec<(String, usize, usize)> = Vec::new();
     for leaf in l
         .leaves
         .iter()
-        .filter(|x| x.field != header_field && x.kind != LeafKind::Reserved)
+        .filter(|x| Some(x.field) != header_field && x.kind != LeafKind::Reserved)
     {
         let bare: String = strip_indexes(&leaf.path);
-        let abbr = format!("{lo}.{mn}.{bare}");
+        let abbr = match leaf.kind {
+            LeafKind::Int(Prim::Char) if header_field.is_none() && leaf.offset == 0 => {
+                format!("{lo}.type")
+            }
+            _ => format!("{lo}.{mn}.{bare}"),
+        };
         let var = fields.declare(s, lo, &abbr, leaf);
         let bits = fields.bits(s, &abbr, leaf);
         let (parent, array) = match leaf.index {
@@ -453,27 +491,32 @@ fn strip_indexes(path: &str) -> String {
     out
 }
 
-/// The expert items, one per error kind of SPEC.md §4, and the sequence gap.
-fn experts(out: &mut String, lo: &str) {
-    let kinds = [
-        ("truncated", "Truncated", "MALFORMED", "ERROR"),
-        ("bad_magic", "BadMagic", "MALFORMED", "ERROR"),
-        ("bad_length", "BadLength", "MALFORMED", "ERROR"),
-        (
-            "unsupported_version",
-            "UnsupportedVersion",
-            "PROTOCOL",
-            "ERROR",
-        ),
-        ("unknown_type", "UnknownType", "UNDECODED", "WARN"),
-        ("bad_checksum", "BadChecksum", "CHECKSUM", "ERROR"),
-        ("bad_enum", "BadEnum", "MALFORMED", "ERROR"),
-        ("bad_count", "BadCount", "MALFORMED", "ERROR"),
-        ("bad_text", "BadText", "MALFORMED", "ERROR"),
-        ("sequence_gap", "Sequence gap", "SEQUENCE", "WARN"),
-    ];
+/// RLTOP's expert items: one per error kind of SPEC.md §4, and the sequence gap.
+const RLTOP_EXPERTS: [Expert; 10] = [
+    ("truncated", "Truncated", "MALFORMED", "ERROR"),
+    ("bad_magic", "BadMagic", "MALFORMED", "ERROR"),
+    ("bad_length", "BadLength", "MALFORMED", "ERROR"),
+    (
+        "unsupported_version",
+        "UnsupportedVersion",
+        "PROTOCOL",
+        "ERROR",
+    ),
+    ("unknown_type", "UnknownType", "UNDECODED", "WARN"),
+    ("bad_checksum", "BadChecksum", "CHECKSUM", "ERROR"),
+    ("bad_enum", "BadEnum", "MALFORMED", "ERROR"),
+    ("bad_count", "BadCount", "MALFORMED", "ERROR"),
+    ("bad_text", "BadText", "MALFORMED", "ERROR"),
+    ("sequence_gap", "Sequence gap", "SEQUENCE", "WARN"),
+];
+
+/// An expert item: its key (and filter name under the protocol), title, group and severity.
+type Expert = (&'static str, &'static str, &'static str, &'static str);
+
+/// The expert items of `kinds`, as `EXPERT.<key>`.
+fn experts(out: &mut String, lo: &str, kinds: &[Expert]) {
     let _ = writeln!(out, "local EXPERT = {{");
-    for (key, name, group, severity) in kinds {
+    for &(key, name, group, severity) in kinds {
         let _ = writeln!(
             out,
             "    {key} = ProtoExpert.new(\"{lo}.{key}\", {name:?}, expert.group.{group}, expert.severity.{severity}),"
