@@ -11,10 +11,11 @@
 use rltop_itch50 as itch;
 
 /// A small deterministic generator (xorshift64*): the sample is the same on every run.
-struct Rng(u64);
+pub struct Rng(pub u64);
 
 impl Rng {
-    fn next(&mut self) -> u64 {
+    /// The next value.
+    pub fn next_u64(&mut self) -> u64 {
         self.0 ^= self.0 >> 12;
         self.0 ^= self.0 << 25;
         self.0 ^= self.0 >> 27;
@@ -22,7 +23,7 @@ impl Rng {
     }
 
     fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
+        self.next_u64() % n
     }
 
     fn pick<T: Copy>(&mut self, from: &[T]) -> T {
@@ -54,7 +55,7 @@ pub fn sample(count: usize) -> Vec<Vec<u8>> {
             0 => {
                 let mut m = itch::AddOrder::new();
                 head!(m, rng, t);
-                m.set_order_reference_number(rng.next());
+                m.set_order_reference_number(rng.next_u64());
                 m.set_buy_sell_indicator(side);
                 m.set_shares(rng.below(100_000) as u32);
                 m.set_stock(stock).unwrap();
@@ -64,7 +65,7 @@ pub fn sample(count: usize) -> Vec<Vec<u8>> {
             1 => {
                 let mut m = itch::AddOrderMpid::new();
                 head!(m, rng, t);
-                m.set_order_reference_number(rng.next());
+                m.set_order_reference_number(rng.next_u64());
                 m.set_buy_sell_indicator(side);
                 m.set_shares(rng.below(100_000) as u32);
                 m.set_stock(stock).unwrap();
@@ -76,17 +77,17 @@ pub fn sample(count: usize) -> Vec<Vec<u8>> {
             2 => {
                 let mut m = itch::OrderExecuted::new();
                 head!(m, rng, t);
-                m.set_order_reference_number(rng.next());
+                m.set_order_reference_number(rng.next_u64());
                 m.set_executed_shares(rng.below(10_000) as u32);
-                m.set_match_number(rng.next());
+                m.set_match_number(rng.next_u64());
                 m.as_bytes().to_vec()
             }
             3 => {
                 let mut m = itch::OrderExecutedWithPrice::new();
                 head!(m, rng, t);
-                m.set_order_reference_number(rng.next());
+                m.set_order_reference_number(rng.next_u64());
                 m.set_executed_shares(rng.below(10_000) as u32);
-                m.set_match_number(rng.next());
+                m.set_match_number(rng.next_u64());
                 m.set_printable(rng.pick(&itch::YesNo::ALL));
                 m.set_execution_price(price);
                 m.as_bytes().to_vec()
@@ -94,21 +95,21 @@ pub fn sample(count: usize) -> Vec<Vec<u8>> {
             4 => {
                 let mut m = itch::OrderCancel::new();
                 head!(m, rng, t);
-                m.set_order_reference_number(rng.next());
+                m.set_order_reference_number(rng.next_u64());
                 m.set_cancelled_shares(rng.below(10_000) as u32);
                 m.as_bytes().to_vec()
             }
             5 => {
                 let mut m = itch::OrderDelete::new();
                 head!(m, rng, t);
-                m.set_order_reference_number(rng.next());
+                m.set_order_reference_number(rng.next_u64());
                 m.as_bytes().to_vec()
             }
             6 => {
                 let mut m = itch::OrderReplace::new();
                 head!(m, rng, t);
-                m.set_original_order_reference_number(rng.next());
-                m.set_new_order_reference_number(rng.next());
+                m.set_original_order_reference_number(rng.next_u64());
+                m.set_new_order_reference_number(rng.next_u64());
                 m.set_shares(rng.below(100_000) as u32);
                 m.set_price(price);
                 m.as_bytes().to_vec()
@@ -116,35 +117,35 @@ pub fn sample(count: usize) -> Vec<Vec<u8>> {
             7 => {
                 let mut m = itch::Trade::new();
                 head!(m, rng, t);
-                m.set_order_reference_number(rng.next());
+                m.set_order_reference_number(rng.next_u64());
                 m.set_buy_sell_indicator(side);
                 m.set_shares(rng.below(100_000) as u32);
                 m.set_stock(stock).unwrap();
                 m.set_price(price);
-                m.set_match_number(rng.next());
+                m.set_match_number(rng.next_u64());
                 m.as_bytes().to_vec()
             }
             8 => {
                 let mut m = itch::CrossTrade::new();
                 head!(m, rng, t);
-                m.set_shares(rng.next() >> 20);
+                m.set_shares(rng.next_u64() >> 20);
                 m.set_stock(stock).unwrap();
                 m.set_cross_price(price);
-                m.set_match_number(rng.next());
+                m.set_match_number(rng.next_u64());
                 m.set_cross_type(rng.pick(&itch::CrossType::ALL));
                 m.as_bytes().to_vec()
             }
             9 => {
                 let mut m = itch::BrokenTrade::new();
                 head!(m, rng, t);
-                m.set_match_number(rng.next());
+                m.set_match_number(rng.next_u64());
                 m.as_bytes().to_vec()
             }
             10 => {
                 let mut m = itch::Noii::new();
                 head!(m, rng, t);
-                m.set_paired_shares(rng.next() >> 24);
-                m.set_imbalance_shares(rng.next() >> 24);
+                m.set_paired_shares(rng.next_u64() >> 24);
+                m.set_imbalance_shares(rng.next_u64() >> 24);
                 // Not `Paused` ('P'): NASDAQ added it after itchy was written.
                 use itch::ImbalanceDirection as D;
                 m.set_imbalance_direction(rng.pick(&[
@@ -164,9 +165,9 @@ pub fn sample(count: usize) -> Vec<Vec<u8>> {
             _ => {
                 let mut m = itch::MwcbDeclineLevel::new();
                 head!(m, rng, t);
-                m.set_level1(rng.next() >> 8);
-                m.set_level2(rng.next() >> 8);
-                m.set_level3(rng.next() >> 8);
+                m.set_level1(rng.next_u64() >> 8);
+                m.set_level2(rng.next_u64() >> 8);
+                m.set_level3(rng.next_u64() >> 8);
                 m.as_bytes().to_vec()
             }
         };

@@ -10,19 +10,8 @@
 use std::ops::ControlFlow;
 
 use itch5::messages as their;
+use rltop_bench::itch::Rng;
 use rltop_itch50 as itch;
-
-/// xorshift64*: the same messages on every run.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-}
 
 const STOCKS: [&str; 4] = ["AAPL", "BRK A", "ZVZZT", "Q"];
 
@@ -32,10 +21,10 @@ fn messages(n: usize) -> Vec<Vec<u8>> {
     let mut out = Vec::new();
     for i in 0..n {
         let stock = STOCKS[i % STOCKS.len()];
-        let t = rng.next() >> 16;
+        let t = rng.next_u64() >> 16;
         let mut h = itch::OperationalHalt::new();
-        h.set_stock_locate(rng.next() as u16);
-        h.set_tracking_number(rng.next() as u16);
+        h.set_stock_locate(rng.next_u64() as u16);
+        h.set_tracking_number(rng.next_u64() as u16);
         h.set_timestamp(t).unwrap();
         h.set_stock(stock).unwrap();
         h.set_market_code(itch::MarketCode::ALL[i % itch::MarketCode::ALL.len()]);
@@ -45,32 +34,32 @@ fn messages(n: usize) -> Vec<Vec<u8>> {
         out.push(h.as_bytes().to_vec());
 
         let mut o = itch::DirectListingCapitalRaise::new();
-        o.set_stock_locate(rng.next() as u16);
-        o.set_tracking_number(rng.next() as u16);
+        o.set_stock_locate(rng.next_u64() as u16);
+        o.set_tracking_number(rng.next_u64() as u16);
         o.set_timestamp(t).unwrap();
         o.set_stock(stock).unwrap();
         o.set_open_eligibility_status(itch::YesNo::ALL[i % 2]);
-        o.set_minimum_allowable_price(rng.next() as u32);
-        o.set_maximum_allowable_price(rng.next() as u32);
-        o.set_near_execution_price(rng.next() as u32);
-        o.set_near_execution_time(rng.next());
-        o.set_lower_price_range_collar(rng.next() as u32);
-        o.set_upper_price_range_collar(rng.next() as u32);
+        o.set_minimum_allowable_price(rng.next_u64() as u32);
+        o.set_maximum_allowable_price(rng.next_u64() as u32);
+        o.set_near_execution_price(rng.next_u64() as u32);
+        o.set_near_execution_time(rng.next_u64());
+        o.set_lower_price_range_collar(rng.next_u64() as u32);
+        o.set_upper_price_range_collar(rng.next_u64() as u32);
         out.push(o.as_bytes().to_vec());
 
         let mut m = itch::Noii::new();
-        m.set_stock_locate(rng.next() as u16);
-        m.set_tracking_number(rng.next() as u16);
+        m.set_stock_locate(rng.next_u64() as u16);
+        m.set_tracking_number(rng.next_u64() as u16);
         m.set_timestamp(t).unwrap();
-        m.set_paired_shares(rng.next());
-        m.set_imbalance_shares(rng.next());
+        m.set_paired_shares(rng.next_u64());
+        m.set_imbalance_shares(rng.next_u64());
         m.set_imbalance_direction(
             itch::ImbalanceDirection::ALL[i % itch::ImbalanceDirection::ALL.len()],
         );
         m.set_stock(stock).unwrap();
-        m.set_far_price(rng.next() as u32);
-        m.set_near_price(rng.next() as u32);
-        m.set_current_reference_price(rng.next() as u32);
+        m.set_far_price(rng.next_u64() as u32);
+        m.set_near_price(rng.next_u64() as u32);
+        m.set_current_reference_price(rng.next_u64() as u32);
         m.set_cross_type(itch::NoiiCrossType::ALL[i % itch::NoiiCrossType::ALL.len()]);
         m.set_price_variation_indicator(
             itch::PriceVariation::ALL[i % itch::PriceVariation::ALL.len()],

@@ -11,7 +11,7 @@
 
 use std::fmt::Write as _;
 
-use super::{experts, message_rows, value_strings, Expert, Fields, COMMON, PORTS};
+use super::{experts, message_rows, preamble, value_strings, Expert, Fields, COMMON, PORTS};
 use crate::banner::Banner;
 use crate::model::{ByteOrder, Checksum, Framing, Ty};
 use crate::Laid;
@@ -55,16 +55,10 @@ pub fn dissector(laid: &Laid, banner: &Banner, ports: &str) -> Result<String, St
         }
     }
     let lo = p.name.to_ascii_lowercase();
-    let mut out = String::new();
-    let _ = writeln!(out, "-- {}", banner.line());
-    for line in &p.doc {
-        let _ = writeln!(out, "-- {line}");
-    }
-    let _ = writeln!(
-        out,
-        "--\n-- Wireshark 4.0 or later. Install: copy this file into your personal Lua plugins folder\n\
-         -- (Help > About Wireshark > Folders; ~/.local/lib/wireshark/plugins on Linux), or run\n\
-         -- `tshark -X lua_script:{lo}.lua` and Decode As (or a port preference) on its UDP port.\n"
+    let mut out = preamble(
+        p,
+        banner,
+        " and Decode As (or a port preference) on its UDP port",
     );
     let _ = writeln!(
         out,

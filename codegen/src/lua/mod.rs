@@ -41,17 +41,7 @@ pub fn dissector(model: &Model, banner: &Banner, ports: &str) -> String {
     let p = &s.protocol;
     let lo = p.name.to_ascii_lowercase();
     let h = model.layout.header(&model.framed);
-    let mut out = String::new();
-    let _ = writeln!(out, "-- {}", banner.line());
-    for line in &p.doc {
-        let _ = writeln!(out, "-- {line}");
-    }
-    let _ = writeln!(
-        out,
-        "--\n-- Wireshark 4.0 or later. Install: copy this file into your personal Lua plugins folder\n\
-         -- (Help > About Wireshark > Folders; ~/.local/lib/wireshark/plugins on Linux), or run\n\
-         -- `tshark -X lua_script:{lo}.lua`.\n"
-    );
+    let mut out = preamble(p, banner, "");
     let _ = writeln!(
         out,
         "local PROTO = Proto(\"{lo}\", {:?})\nlocal PROTO_NAME = {:?}\nlocal BIG_ENDIAN = {}\n\
@@ -142,6 +132,24 @@ pub fn dissector(model: &Model, banner: &Banner, ports: &str) -> String {
         out.push_str(part);
         out.push('\n');
     }
+    out
+}
+
+/// The file's head: the banner, the protocol's doc, how to install it (`found`: how tshark
+/// finds the protocol's traffic, when it needs telling).
+fn preamble(p: &crate::model::Protocol, banner: &Banner, found: &str) -> String {
+    let lo = p.name.to_ascii_lowercase();
+    let mut out = String::new();
+    let _ = writeln!(out, "-- {}", banner.line());
+    for line in &p.doc {
+        let _ = writeln!(out, "-- {line}");
+    }
+    let _ = writeln!(
+        out,
+        "--\n-- Wireshark 4.0 or later. Install: copy this file into your personal Lua plugins folder\n\
+         -- (Help > About Wireshark > Folders; ~/.local/lib/wireshark/plugins on Linux), or run\n\
+         -- `tshark -X lua_script:{lo}.lua`{found}.\n"
+    );
     out
 }
 

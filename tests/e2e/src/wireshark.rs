@@ -832,29 +832,45 @@ fn dump_errors(rltop: &Path, pcap: &Path) -> Result<Vec<(usize, String, usize)>,
     Ok(errors)
 }
 
+/// The datagrams of a simulator capture `rltop sim ARGS` writes into `scratch`.
+fn simulate(
+    rltop: &Path,
+    scratch: &Scratch,
+    args: &[&str],
+) -> Result<Vec<rltop_capture::Packet>, String> {
+    let sim = scratch.0.join("sim.pcap");
+    let out = Command::new(rltop)
+        .arg("sim")
+        .args(args)
+        .arg("--out")
+        .arg(&sim)
+        .output()
+        .map_err(|e| format!("cannot run rltop sim: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "rltop sim: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    let file = std::fs::File::open(&sim).map_err(|e| e.to_string())?;
+    let mut reader =
+        rltop_capture::PcapReader::new(std::io::BufReader::new(file)).map_err(|e| e.to_string())?;
+    let mut packets = Vec::new();
+    while let Some(p) = reader.next_packet().map_err(|e| e.to_string())? {
+        packets.push(p);
+    }
+    Ok(packets)
+}
+
 /// The check: a simulator capture of several seconds, every 40th datagram damaged one of six
 /// ways, dissects without a Lua error, and its expert items are `rltop dump`'s errors: the
 /// same kinds at the same offsets in the same frames.
 pub fn simulator_capture_with_damage(rltop: &Path) -> Result<String, String> {
-    use rltop_capture::PcapReader;
     let scratch = Scratch::new()?;
-    let sim = scratch.0.join("sim.pcap");
-    let status = Command::new(rltop)
-        .args(["sim", "--events", "20000", "--quiet-tail", "3", "--out"])
-        .arg(&sim)
-        .output()
-        .map_err(|e| format!("cannot run rltop sim: {e}"))?;
-    if !status.status.success() {
-        return Err(format!(
-            "rltop sim: {}",
-            String::from_utf8_lossy(&status.stderr)
-        ));
-    }
-    let file = std::fs::File::open(&sim).map_err(|e| e.to_string())?;
-    let mut reader = PcapReader::new(std::io::BufReader::new(file)).map_err(|e| e.to_string())?;
+    let sim = simulate(rltop, &scratch, &["--events", "20000", "--quiet-tail", "3"])?;
     let mut writer = PcapWriter::new(Vec::new()).map_err(|e| e.to_string())?;
     let (mut n, mut damaged, mut first, mut last) = (0, 0, u64::MAX, 0);
-    while let Some(mut p) = reader.next_packet().map_err(|e| e.to_string())? {
+    for mut p in sim {
         if n % 40 == 7 {
             damage(&mut p.payload, damaged);
             damaged += 1;
@@ -937,13 +953,12 @@ fn html_escape(text: &str) -> String {
 /// page and photographed by headless Chromium into `target/e2e/wireshark-rltop.png`
 /// (docs/wireshark-rltop.png is a copy).
 pub fn screenshot(rltop: &Path, dir: &Path) -> Result<String, String> {
-    use rltop_capture::PcapReader;
     rltop_devsupport::debian::ensure_debian(&[("chromium", "chromium")])?;
     let scratch = Scratch::new()?;
-    let sim = scratch.0.join("sim.pcap");
-    let status = Command::new(rltop)
-        .args([
-            "sim",
+    let sim = simulate(
+        rltop,
+        &scratch,
+        &[
             "--instruments",
             "2",
             "--events",
@@ -952,22 +967,11 @@ pub fn screenshot(rltop: &Path, dir: &Path) -> Result<String, String> {
             "0",
             "--symbols",
             "BTCUSDT,ETHUSDT",
-            "--out",
-        ])
-        .arg(&sim)
-        .output()
-        .map_err(|e| format!("cannot run rltop sim: {e}"))?;
-    if !status.status.success() {
-        return Err(format!(
-            "rltop sim: {}",
-            String::from_utf8_lossy(&status.stderr)
-        ));
-    }
-    let file = std::fs::File::open(&sim).map_err(|e| e.to_string())?;
-    let mut reader = PcapReader::new(std::io::BufReader::new(file)).map_err(|e| e.to_string())?;
+        ],
+    )?;
     let mut writer = PcapWriter::new(Vec::new()).map_err(|e| e.to_string())?;
     let mut kept = 0;
-    while let Some(mut p) = reader.next_packet().map_err(|e| e.to_string())? {
+    for mut p in sim {
         let messages = p.payload.len() / 128;
         if p.dst.port() != DST.port() || !(2..=3).contains(&messages) {
             continue;
