@@ -92,7 +92,7 @@ pub fn dissector(model: &Model, banner: &Banner, ports: &str) -> String {
         };
         let var = fields.declare(s, &lo, &abbr, leaf);
         let role = role.map_or(String::new(), |r| format!(", role = \"{r}\""));
-        header_rows.push(format!("    {}{role} }},", leaf_row(s, &var, leaf, 0, "")));
+        header_rows.push(format!("    {}{role} }},", leaf_row(s, &var, leaf, "")));
     }
     let header_fields = ["magic", "length"]
         .iter()
@@ -293,7 +293,7 @@ fn int_type(p: Prim) -> &'static str {
 
 /// One leaf's row: `{ f = f3, off = 56, size = 1, kind = "enum", names = side_names, … `
 /// (the caller closes it).
-fn leaf_row(s: &Schema, var: &str, leaf: &Leaf, max: usize, parent: &str) -> String {
+fn leaf_row(s: &Schema, var: &str, leaf: &Leaf, parent: &str) -> String {
     let kind = match leaf.kind {
         LeafKind::Text => "text",
         // A character in the first byte is the type code (protocols of another shape).
@@ -326,7 +326,6 @@ fn leaf_row(s: &Schema, var: &str, leaf: &Leaf, max: usize, parent: &str) -> Str
     if let Some(k) = leaf.alias.and_then(|a| s.aliases[a].scale) {
         let _ = write!(row, ", places = {k}");
     }
-    let _ = max;
     row
 }
 
@@ -387,7 +386,7 @@ fn message_rows(
             }
             None => (String::new(), None),
         };
-        let mut row = leaf_row(s, &var, leaf, 0, &parent);
+        let mut row = leaf_row(s, &var, leaf, &parent);
         row.push_str(&bits);
         // A scaled type's exponent, by the alias's name (see `definition`).
         if let Some(name) = leaf.alias.map(|a| snake(&s.aliases[a].name)) {
