@@ -199,15 +199,15 @@ impl<'a> Analyzer<'a> {
                 format!("{kind} `{}` has no variants", e.name.name),
             );
         }
+        let (min, max, what) = if flags {
+            (0, repr.size() as i128 * 8 - 1, "bit number")
+        } else if repr == Prim::Char {
+            (repr.min(), repr.max(), "character (printable ASCII)")
+        } else {
+            (repr.min(), repr.max(), "value")
+        };
         let mut variants: Vec<Variant> = Vec::new();
         for v in &e.variants {
-            let (min, max, what) = if flags {
-                (0, repr.size() as i128 * 8 - 1, "bit number")
-            } else if repr == Prim::Char {
-                (repr.min(), repr.max(), "character (printable ASCII)")
-            } else {
-                (repr.min(), repr.max(), "value")
-            };
             let value = self.number_in(
                 &v.value,
                 min,
@@ -245,14 +245,56 @@ impl<'a> Analyzer<'a> {
                 name: v.name.name.clone(),
                 doc: doc(&v.doc),
                 value: value.unwrap_or(0) as i64,
+                span: v.name.span,
             });
         }
+        let reserved = self.reserved_values(e, kind, &variants, (min, max, what));
         Enum {
             name: e.name.name.clone(),
             doc: doc(&e.doc),
             repr,
             variants,
+            reserved,
+            span: e.name.span,
         }
+    }
+
+    /// `reserved 3, 5;` of an enum or flags: each in the type's range, none taken by a variant.
+    fn reserved_values(
+        &mut self,
+        e: &ast::Enum,
+        kind: &str,
+        variants: &[Variant],
+        (min, max, what): (i128, i128, &str),
+    ) -> Vec<(i64, Span)> {
+        let mut out: Vec<(i64, Span)> = Vec::new();
+        for n in &e.reserved {
+            let ctx = format!("{kind} `{}`: reserved {what}", e.name.name);
+            let Some(v) = self.number_in(n, min, max, &ctx) else {
+                continue;
+            };
+            let v = v as i64;
+            if let Some(taken) = variants.iter().find(|x| x.value == v) {
+                let d = Diagnostic::error(
+                    taken.span,
+                    format!(
+                        "{kind} `{}`: variant `{}` takes the value {v}, which is reserved (retired)",
+                        e.name.name, taken.name
+                    ),
+                )
+                .label("reserved value")
+                .note(format!("`reserved {v};` in `{}` retires it: a retired value is never reused, so no reader takes it for its old meaning", e.name.name));
+                self.diags.push(d);
+            }
+            if out.iter().any(|(o, _)| *o == v) {
+                self.err(
+                    n.span,
+                    format!("{kind} `{}`: {v} is reserved twice", e.name.name),
+                );
+            }
+            out.push((v, n.span));
+        }
+        out
     }
 
     /// A field's type, and the byte order its name gives it (`u32be`, or an alias's own).
@@ -518,6 +560,8 @@ pub fn analyze(ast: &ast::SchemaAst) -> (Option<Schema>, Vec<Diagnostic>) {
             framing: Framing::Packed,
             type_code: TypeCodeAt::Header,
             header: None,
+            reserved_types: Vec::new(),
+            at: SettingSpans::default(),
         },
         aliases: Table::new(),
         enums: Table::new(),
@@ -645,6 +689,7 @@ impl<'a> Analyzer<'a> {
             prim,
             scale,
             order,
+            span: x.name.span,
         }
     }
 
@@ -689,6 +734,7 @@ impl<'a> Analyzer<'a> {
                 id,
                 first,
                 last,
+                span: c.name.span,
             };
             checked.push((channel, *c));
         }
@@ -706,8 +752,11 @@ impl<'a> Analyzer<'a> {
                         name: c.name.clone(),
                         doc: c.doc.clone(),
                         value: c.id.into(),
+                        span: c.span,
                     })
                     .collect(),
+                reserved: Vec::new(),
+                span: checked.first().map_or(Span::default(), |(c, _)| c.span),
             });
         }
         schema.channels = checked.into_iter().map(|(c, _)| c).collect();
@@ -738,7 +787,15 @@ impl<'a> Analyzer<'a> {
         schema.protocol.span = p.name.span;
         let mut byte_order = false;
         for (setting, span) in &p.settings {
+            self.setting_span(&mut schema.protocol.at, setting, *span);
             match setting {
+                Setting::ReservedTypes(codes) => {
+                    for n in codes {
+                        if let Some(c) = self.number_in(n, 0, 255, "a reserved type code") {
+                            schema.protocol.reserved_types.push((c as u8, n.span));
+                        }
+                    }
+                }
                 Setting::Version(n) => {
                     schema.protocol.version =
                         self.number_in(n, 1, 255, "protocol version").unwrap_or(1) as u8;
@@ -952,6 +1009,22 @@ impl<'a> Analyzer<'a> {
 }
 
 impl Analyzer<'_> {
+    /// Records where a protocol setting is written.
+    fn setting_span(&mut self, at: &mut SettingSpans, setting: &Setting, span: Span) {
+        let slot = match setting {
+            Setting::Version(_) => &mut at.version,
+            Setting::MinVersion(_) => &mut at.min_version,
+            Setting::Magic(_) => &mut at.magic,
+            Setting::ByteOrder(_) => &mut at.byte_order,
+            Setting::Checksum { .. } => &mut at.checksum,
+            Setting::Framing(_) => &mut at.framing,
+            Setting::TypeCode(_) => &mut at.type_code,
+            Setting::Header { .. } => &mut at.header,
+            Setting::ReservedTypes(_) => return,
+        };
+        *slot = Some(span);
+    }
+
     /// Pass 4: the messages.
     fn messages(&mut self, schema: &mut Schema) {
         let version = schema.protocol.version;
@@ -962,6 +1035,20 @@ impl Analyzer<'_> {
             let owner = format!("message `{}`", m.name.name);
             let fields = self.fields(&owner, &m.fields, true, version, schema);
             let code = self.type_code(m, &owner, schema);
+            if schema
+                .protocol
+                .reserved_types
+                .iter()
+                .any(|(c, _)| *c == code)
+            {
+                let d = Diagnostic::error(
+                    m.type_code.span,
+                    format!("{owner} takes type code {code:#04x}, which is reserved (retired)"),
+                )
+                .label("reserved type code")
+                .note("`reserved types` in the protocol block retires it: a retired type code is never reused, so no reader takes the message for the retired one");
+                self.diags.push(d);
+            }
             if let Some(other) = codes.get(&code) {
                 self.err(
                     m.type_code.span,

@@ -91,6 +91,8 @@ pub struct Enum {
     pub name: Ident,
     pub repr: Ident,
     pub variants: Vec<Variant>,
+    /// `reserved 3, 5;`: retired values no variant may take again.
+    pub reserved: Vec<Number>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -127,6 +129,8 @@ pub enum Setting {
     Framing(Ident),
     /// `type_code u8 | char;`: the first byte of every message holds its type code.
     TypeCode(Ident),
+    /// `reserved types 0x74, 0x7D;`: retired type codes no message may take again.
+    ReservedTypes(Vec<Number>),
     /// `header T { role = field; ... }`
     Header {
         ty: Ident,

@@ -128,24 +128,37 @@ impl SourceFile {
 
     /// Renders one diagnostic with its source line and caret.
     pub fn render(&self, d: &Diagnostic) -> String {
-        let (line, col) = self.line_col(d.span.start);
-        let text = self.line_text(line);
-        let gutter = line.to_string().len();
-        let pad = " ".repeat(gutter);
         let kind = match d.severity {
             Severity::Error => "error",
             Severity::Warning => "warning",
         };
+        let (line, _) = self.line_col(d.span.start);
+        let pad = " ".repeat(line.to_string().len());
+        let mut out = format!("{kind}: {}\n", d.message);
+        out.push_str(&self.snippet(d.span, &d.label, "-->"));
+        for note in &d.notes {
+            let _ = writeln!(out, "{pad} = note: {note}");
+        }
+        out
+    }
+
+    /// `--> file:line:col`, the source line and a caret under `span` with `label`: the
+    /// body of a diagnostic. `arrow` is `-->` for the first place a report names, `:::` for
+    /// the others, as rustc writes them.
+    pub fn snippet(&self, span: Span, label: &str, arrow: &str) -> String {
+        let (line, col) = self.line_col(span.start);
+        let text = self.line_text(line);
+        let gutter = line.to_string().len();
+        let pad = " ".repeat(gutter);
         let mut out = String::new();
-        let _ = writeln!(out, "{kind}: {}", d.message);
-        let _ = writeln!(out, "{pad}--> {}:{line}:{col}", self.name);
+        let _ = writeln!(out, "{pad}{arrow} {}:{line}:{col}", self.name);
         let _ = writeln!(out, "{pad} |");
         let _ = writeln!(out, "{line} | {text}");
         // The caret covers the span on its first line, at least one character.
         let line_end = self.line_starts[line - 1] + text.len();
         let span_chars = self
             .text
-            .get(d.span.start..d.span.end.min(line_end))
+            .get(span.start..span.end.min(line_end))
             .map_or(1, |s| s.chars().count())
             .max(1);
         let lead: String = text
@@ -153,15 +166,12 @@ impl SourceFile {
             .take(col - 1)
             .map(|c| if c == '\t' { '\t' } else { ' ' })
             .collect();
-        let label = if d.label.is_empty() {
+        let label = if label.is_empty() {
             String::new()
         } else {
-            format!(" {}", d.label)
+            format!(" {label}")
         };
         let _ = writeln!(out, "{pad} | {lead}{}{label}", "^".repeat(span_chars));
-        for note in &d.notes {
-            let _ = writeln!(out, "{pad} = note: {note}");
-        }
         out
     }
 

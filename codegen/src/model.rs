@@ -129,6 +129,8 @@ pub struct Alias {
     pub scale: Option<u8>,
     /// The alias's own byte order (`type X = u32be`), over the protocol's.
     pub order: Option<ByteOrder>,
+    /// Its name in the schema.
+    pub span: Span,
 }
 
 /// How multi-byte integers are laid out.
@@ -163,6 +165,8 @@ pub struct Variant {
     pub doc: Vec<String>,
     /// The value for an enum; the bit number for a flag.
     pub value: i64,
+    /// Its name in the schema.
+    pub span: Span,
 }
 
 /// An enumeration, a flag set, or the enumeration of channels.
@@ -172,6 +176,18 @@ pub struct Enum {
     pub doc: Vec<String>,
     pub repr: Prim,
     pub variants: Vec<Variant>,
+    /// Retired values (bit numbers for flags) that no variant may take again
+    /// (`reserved 3, 5;`), each with where it is written.
+    pub reserved: Vec<(i64, Span)>,
+    /// Its name in the schema (the channels' enumeration: the first channel's).
+    pub span: Span,
+}
+
+impl Enum {
+    /// Whether `value` is retired: reserved, so no variant may take it again.
+    pub fn is_reserved(&self, value: i64) -> bool {
+        self.reserved.iter().any(|(v, _)| *v == value)
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -181,6 +197,8 @@ pub struct Channel {
     pub id: u8,
     pub first: u8,
     pub last: u8,
+    /// Its name in the schema.
+    pub span: Span,
 }
 
 #[derive(Debug, Clone)]
@@ -361,6 +379,30 @@ pub struct Protocol {
     pub framing: Framing,
     pub type_code: TypeCodeAt,
     pub header: Option<Header>,
+    /// Retired type codes that no message may take again (`reserved types 0x74;`).
+    pub reserved_types: Vec<(u8, Span)>,
+    /// Where each setting is written, for diagnostics that compare schemas.
+    pub at: SettingSpans,
+}
+
+/// Where each protocol setting is written (None: not written, the default holds).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SettingSpans {
+    pub version: Option<Span>,
+    pub min_version: Option<Span>,
+    pub magic: Option<Span>,
+    pub byte_order: Option<Span>,
+    pub checksum: Option<Span>,
+    pub framing: Option<Span>,
+    pub type_code: Option<Span>,
+    pub header: Option<Span>,
+}
+
+impl SettingSpans {
+    /// A setting's span, or the protocol's name when the setting is not written.
+    pub fn or(at: Option<Span>, protocol: &Protocol) -> Span {
+        at.unwrap_or(protocol.span)
+    }
 }
 
 /// RLTOP's shape, which every generator of this version emits: a header with all eight

@@ -18,6 +18,12 @@ use crate::ast::*;
 use crate::diagnostic::{Diagnostic, Span};
 
 /// Words that start a top-level item.
+/// One entry of an enum or flags body.
+enum EnumEntry {
+    Variant(Variant),
+    Reserved(Vec<Number>),
+}
+
 const ITEM_KEYWORDS: [&str; 7] = [
     "protocol", "type", "enum", "flags", "channel", "struct", "message",
 ];
@@ -300,6 +306,32 @@ impl<'s> Parser<'s> {
         Ok((i, Variant { doc, name, value }))
     }
 
+    /// An entry of an enum or flags body: a variant, or `reserved 3, 5;` (a variant named
+    /// `reserved` is still one: `reserved = 3,`).
+    fn enum_entry<'a>(&self, i: &'a str, doc: Doc) -> PResult<'a, EnumEntry> {
+        if let Ok((r, _)) = self.keyword(i, "reserved") {
+            if self.sym(r, "=").is_err() {
+                let (r, values) = self.numbers(r, "a retired value or bit number")?;
+                let (r, _) = expect(self.sym(r, ";"), "`,` or `;` after the reserved values")?;
+                return Ok((r, EnumEntry::Reserved(values)));
+            }
+        }
+        self.variant(i, doc)
+            .map(|(r, v)| (r, EnumEntry::Variant(v)))
+    }
+
+    /// `N, N, …`: at least one number.
+    fn numbers<'a>(&self, i: &'a str, what: &'static str) -> PResult<'a, Vec<Number>> {
+        let (mut i, first) = expect(self.number(i), what)?;
+        let mut out = vec![first];
+        while let Ok((r, _)) = self.sym(i, ",") {
+            let (r, n) = expect(self.number(r), what)?;
+            out.push(n);
+            i = r;
+        }
+        Ok((i, out))
+    }
+
     /// `{ entry* }` where each entry is parsed by `entry`; a bad entry is reported and
     /// skipped to the end of its line.
     fn body<'a, T>(
@@ -401,12 +433,20 @@ impl<'s> Parser<'s> {
                 let (i, name) = expect(self.ident(after_kw), "a name")?;
                 let (i, _) = expect(self.sym(i, ":"), "`:` and the underlying integer type")?;
                 let (i, repr) = expect(self.ident(i), "an integer type")?;
-                let (i, variants) = self.body(i, |p, i, doc| p.variant(i, doc))?;
+                let (i, entries) = self.body(i, |p, i, doc| p.enum_entry(i, doc))?;
+                let (mut variants, mut reserved) = (Vec::new(), Vec::new());
+                for entry in entries {
+                    match entry {
+                        EnumEntry::Variant(v) => variants.push(v),
+                        EnumEntry::Reserved(values) => reserved.extend(values),
+                    }
+                }
                 let e = Enum {
                     doc,
                     name,
                     repr,
                     variants,
+                    reserved,
                 };
                 Ok((
                     i,
@@ -523,6 +563,11 @@ impl<'s> Parser<'s> {
                 .map(|(i, n)| (i, Setting::Framing(n)))?,
             "type_code" => expect(self.ident(i), "`u8` or `char`")
                 .map(|(i, n)| (i, Setting::TypeCode(n)))?,
+            "reserved" => {
+                let (i, _) = expect(self.keyword(i, "types"), "`types` and the retired type codes")?;
+                self.numbers(i, "a retired type code")
+                    .map(|(i, n)| (i, Setting::ReservedTypes(n)))?
+            }
             "header" => {
                 let (i, ty) = expect(self.ident(i), "the header struct's name")?;
                 let (i, _) = expect(self.sym(i, "{"), "`{` and the header's roles")?;
@@ -544,7 +589,7 @@ impl<'s> Parser<'s> {
             }
             _ => return fail(
                 start,
-                "a protocol setting (version, min_version, byte_order, magic, checksum, header, framing, type_code)",
+                "a protocol setting (version, min_version, byte_order, magic, checksum, header, framing, type_code, reserved types)",
             ),
         };
         let (i, _) = expect(self.sym(i, ";"), "`;`")?;

@@ -145,6 +145,46 @@ fn enum_values_must_fit() {
 }
 
 #[test]
+fn retired_values_and_type_codes_are_never_taken_again() {
+    let e = one_error("enum F: u8 {\n    A = 1,\n    reserved 2, 3;\n    B = 3,\n}\n");
+    assert!(
+        e.starts_with("error: enum `F`: variant `B` takes the value 3, which is reserved (retired)\n  --> t.rlt:15:5"),
+        "{e}"
+    );
+    let e = one_error("flags F: u8 { A = 0, reserved 8; }\n");
+    assert!(
+        e.contains("flags `F`: reserved bit number 8 does not fit 0..=7"),
+        "{e}"
+    );
+    let e = one_error("enum F: u8 { A = 1, reserved 2, 2; }\n");
+    assert!(e.contains("enum `F`: 2 is reserved twice"), "{e}");
+    // A variant may still be called `reserved`.
+    assert!(with("enum F: u8 { reserved = 1, reserved 2; }\n")
+        .laid
+        .is_some());
+    let c = check(
+        "t.rlt",
+        &BASE.replace(
+            "    version 2;\n",
+            "    version 2;\n    reserved types 0x11, 0x12;\n",
+        ),
+    );
+    assert!(c.laid.is_some(), "{}", c.render());
+    let text = BASE.replace(
+        "    version 2;\n",
+        "    version 2;\n    reserved types 0x11;\n",
+    ) + "message M type 0x11 size 48 channel Main { header: H, x: u64 }\n";
+    let c = check("t.rlt", &text);
+    let e: Vec<_> = c.errors().map(|d| c.file.render(d)).collect();
+    assert_eq!(e.len(), 1, "{e:?}");
+    assert!(
+        e[0].starts_with("error: message `M` takes type code 0x11, which is reserved (retired)\n  --> t.rlt:13:16"),
+        "{}",
+        e[0]
+    );
+}
+
+#[test]
 fn zero_length_arrays() {
     for ty in ["[u8; 0]", "text[0]", "reserved[0]"] {
         let e = one_error(&format!("struct S {{ a: {ty} }}\n"));
