@@ -15,6 +15,7 @@ pub mod banner;
 pub mod builder;
 pub mod c;
 pub mod case;
+pub mod compat;
 pub mod diagnostic;
 pub mod encode;
 pub mod id;
