@@ -5,6 +5,7 @@
 //! and fuzz harnesses (`conformance/harness`), the benchmark harnesses and load generators
 //! (`bench/`), the end-to-end tests (`tests/e2e`).
 
+mod compat;
 mod conformance;
 mod ctests;
 mod gen;
@@ -82,6 +83,13 @@ enum Verb {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
+    /// schema/rltop.rlt against its last release (the newest tag, else main) with
+    /// `rltop-codegen compat`; with arguments, `rltop-codegen compat ARGS`.
+    #[command(disable_help_flag = true)]
+    Compat {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
     /// Everything CI runs: gen --check, schema checks, all tests.
     Test,
 }
@@ -97,6 +105,7 @@ fn main() -> ExitCode {
         Verb::Fuzz { args } => tool("rltop-conformance-harness", "fuzz", &args),
         Verb::Package => package::run(),
         Verb::E2e { args } => e2e(&args),
+        Verb::Compat { args } => compat::run(&args),
         Verb::Test => test::run(),
     };
     match result {

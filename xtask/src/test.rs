@@ -60,6 +60,10 @@ pub fn run() -> Result<(), String> {
     }
     eprintln!("rejected with {n} errors, as it must be");
 
+    // No change may break the schema's deployed decoders.
+    eprintln!("\n$ cargo xtask compat");
+    crate::compat::run(&[])?;
+
     // Lint-clean, every unsafe block with its SAFETY comment ([workspace.lints]).
     cargo(&[
         "clippy",

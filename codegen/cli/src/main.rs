@@ -9,6 +9,8 @@
 //! unreadable schema is a 2, not a 1: nothing was checked, and a script can tell "fix the
 //! schema" from "fix the command".
 
+mod compat;
+
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -43,6 +45,9 @@ enum Verb {
     },
     /// Generate any of: a Rust crate, a C header, a Python package, conformance vectors.
     Gen(Gen),
+    /// Compare versions of a schema: each change with its rule and whom it breaks; exit 1
+    /// when one fails the mode, 2 when nothing could be compared.
+    Compat(compat::Compat),
 }
 
 #[derive(Args)]
@@ -97,6 +102,7 @@ fn main() -> ExitCode {
         Verb::Check { files } => check(&files),
         Verb::Layout { file } => layout(&file),
         Verb::Gen(args) => gen(&args),
+        Verb::Compat(args) => compat::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
