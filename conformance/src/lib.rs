@@ -6,13 +6,15 @@
 //!
 //! Modules: [`cases`] (the vectors as requests and expectations), [`judge`] (an answer
 //! against its case), [`testee`] (the process under test), [`run`] (a run and its failure
-//! list), [`report`] (text, JSON, JUnit), [`cli`] (the command line).
+//! list), [`report`] (text, JSON, JUnit), [`cli`] (the command line); [`serve`] is the
+//! testee's side, for testees written in Rust.
 
 pub mod cases;
 pub mod cli;
 pub mod judge;
 pub mod report;
 pub mod run;
+pub mod serve;
 pub mod testee;
 
 mod embedded {

@@ -27,6 +27,18 @@ fn compile(
     out: &str,
     extra: &[&str],
 ) -> Result<PathBuf, String> {
+    compile_on("generated/c", compiler, std, src, out, extra)
+}
+
+/// [`compile`] on the header in `include` (relative to the root) instead of RLTOP's.
+fn compile_on(
+    include: &str,
+    compiler: &str,
+    std: &str,
+    src: &str,
+    out: &str,
+    extra: &[&str],
+) -> Result<PathBuf, String> {
     let root = root();
     let out_path = out_dir().join(out);
     std::fs::create_dir_all(out_dir()).map_err(|e| format!("cannot create target/c: {e}"))?;
@@ -34,14 +46,14 @@ fn compile(
     cmd.arg(format!("-std={std}"))
         .args(WARNINGS)
         .arg("-I")
-        .arg(root.join("generated/c"))
+        .arg(root.join(include))
         .args(extra);
     if compiler == "g++" {
         cmd.args(["-x", "c++"]);
     }
     cmd.arg(root.join(src)).arg("-o").arg(&out_path);
     eprintln!(
-        "$ {compiler} -std={std} {} {} {src} -o target/c/{out}",
+        "$ {compiler} -std={std} {} -I {include} {} {src} -o target/c/{out}",
         WARNINGS.join(" "),
         extra.join(" ")
     );
@@ -126,23 +138,35 @@ pub fn testees() -> Result<Vec<(&'static str, PathBuf)>, String> {
 /// optimised and under the sanitizers.
 pub fn itch_testees() -> Result<Vec<(&'static str, PathBuf)>, String> {
     let src = "conformance/testees/c/itch_testee.c";
-    let include = root().join("generated/itch50/c");
-    let include = include.to_string_lossy();
-    let with = |flags: &[&'static str]| [&["-I", &*include][..], flags].concat();
+    let on = "generated/itch50/c";
     Ok(vec![
         (
             "ITCH, C (-O2)",
-            compile("gcc", "c11", src, "itch_testee", &with(&["-O2"]))?,
+            compile_on(on, "gcc", "c11", src, "itch_testee", &["-O2"])?,
         ),
         (
             "ITCH, C (ASan+UBSan)",
-            compile(
+            compile_on(
+                on,
                 "gcc",
                 "c11",
                 src,
                 "itch_testee_asan",
-                &with(&[&["-O1"][..], &SANITIZE].concat()),
+                &[&["-O1"][..], &SANITIZE].concat(),
             )?,
         ),
     ])
+}
+
+/// RLTOP's testee on version 2's header (generated/rltop-v2/c/rltop.h), under the
+/// sanitizers.
+pub fn v2_testee() -> Result<PathBuf, String> {
+    compile_on(
+        "generated/rltop-v2/c",
+        "gcc",
+        "c11",
+        "conformance/testees/c/testee.c",
+        "testee_v2_asan",
+        &[&["-O1"][..], &SANITIZE].concat(),
+    )
 }

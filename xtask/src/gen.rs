@@ -31,6 +31,7 @@ pub fn artifacts() -> Result<BTreeMap<PathBuf, String>, String> {
         Path::new(VECTORS).join("streams.json"),
         rltop_codegen::streams::build(&model, &scenario_sources(&root)?)?,
     );
+    out.extend(crate::evolution::artifacts(&root, &model)?);
     for (schema, dir, name, c_header) in EXAMPLES {
         out.extend(example(&root, schema, dir, name, c_header)?);
     }

@@ -8,6 +8,7 @@
 mod compat;
 mod conformance;
 mod ctests;
+mod evolution;
 mod gen;
 mod outside;
 mod package;

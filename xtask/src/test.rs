@@ -137,6 +137,7 @@ pub fn run() -> Result<(), String> {
         None,
     )?;
     itch(&py)?;
+    versions(&py)?;
     // The README's `pip install ./generated/python` (pyenv did exactly that) must leave the
     // generated tree as the schema makes it.
     eprintln!("\n$ cargo xtask gen --check   (after pip install ./generated/python)");
@@ -189,6 +190,58 @@ fn itch(py: &str) -> Result<(), String> {
     }
     for (name, testee) in testees {
         conform_with(name, &testee, None, Some(&vectors))?;
+    }
+    Ok(())
+}
+
+/// RLTOP version 2 (generated/rltop-v2, from schema/examples/rltop-v2.rlt): its own vectors,
+/// and each version's messages as the other version's decoders must read them, through the
+/// generated Rust crate, C header and Python package of each version.
+fn versions(py: &str) -> Result<(), String> {
+    use crate::evolution::{DIR, V1_READ_BY_V2, V2_READ_BY_V1};
+    eprintln!("\n# RLTOP version 2 and version 1, each reading the other's messages");
+    let root = root();
+    cargo(&["build", "--quiet", "-p", "rltop-conformance-v2"])?;
+    let testee = root.join("conformance/testees/python/testee.py");
+    let v2 = [
+        (
+            "version 2, Rust",
+            root.join("target/debug/rltop-conformance-v2")
+                .display()
+                .to_string(),
+        ),
+        (
+            "version 2, C (ASan+UBSan)",
+            ctests::v2_testee()?.display().to_string(),
+        ),
+        (
+            "version 2, Python (pure)",
+            format!(
+                "env PYTHONPATH={} RLTOP_PURE_PYTHON=1 {py} {}",
+                root.join(DIR).join("python").display(),
+                testee.display()
+            ),
+        ),
+    ];
+    let v1 = [
+        (
+            "version 1, Rust",
+            root.join("target/debug/rltop-conformance-rust")
+                .display()
+                .to_string(),
+        ),
+        (
+            "version 1, C (ASan+UBSan)",
+            ctests::out_dir().join("testee_asan").display().to_string(),
+        ),
+        ("version 1, Python", format!("{py} {}", testee.display())),
+    ];
+    for (name, t) in &v2 {
+        conform_with(name, t, None, Some(&root.join(DIR).join("vectors")))?;
+        conform_with(name, t, None, Some(&root.join(V1_READ_BY_V2)))?;
+    }
+    for (name, t) in &v1 {
+        conform_with(name, t, None, Some(&root.join(V2_READ_BY_V1)))?;
     }
     Ok(())
 }

@@ -24,6 +24,7 @@ use crate::layout::{HeaderOffsets, Leaf, LeafKind, RecordLayout, Shape};
 use crate::model::{Enum, MessageId, Prim, Record, Schema, Ty};
 use crate::Model;
 
+pub mod cross;
 pub mod general;
 
 /// Every vector file, as (path under `conformance/vectors/`, pretty JSON text).
@@ -411,6 +412,28 @@ impl<'m> Vectors<'m> {
         let rec = &self.schema.messages[mi];
         let lay = &self.model.layout.messages[mi];
         let name = &rec.name;
+        let cases: Vec<Value> = self
+            .fills(mi)
+            .into_iter()
+            .map(|(case, fill)| {
+                let id = format!("{name}/{case}");
+                let b = self.build(mi, fill, &id);
+                json!({ "name": id, "hex": hex(&b.bytes), "json": b.json })
+            })
+            .collect();
+        json!({
+            "message": name,
+            "type_code": rec.message.map_or(0, |m| m.type_code),
+            "size": lay.size,
+            "cases": cases,
+        })
+    }
+
+    /// The cases of one message type: typical values, the extremes, each enumeration
+    /// variant, and (with a counted array) empty and full.
+    fn fills(&self, mi: MessageId) -> Vec<(String, Fill)> {
+        let rec = &self.schema.messages[mi];
+        let lay = &self.model.layout.messages[mi];
         let mut fills: Vec<(String, Fill)> = (0..4)
             .map(|k| (format!("typical-{k}"), Fill::Typical))
             .collect();
@@ -430,20 +453,7 @@ impl<'m> Vectors<'m> {
             fills.push(("empty".into(), Fill::Empty));
             fills.push(("full".into(), Fill::Full));
         }
-        let cases: Vec<Value> = fills
-            .into_iter()
-            .map(|(case, fill)| {
-                let id = format!("{name}/{case}");
-                let b = self.build(mi, fill, &id);
-                json!({ "name": id, "hex": hex(&b.bytes), "json": b.json })
-            })
-            .collect();
-        json!({
-            "message": name,
-            "type_code": rec.message.map_or(0, |m| m.type_code),
-            "size": lay.size,
-            "cases": cases,
-        })
+        fills
     }
 
     /// Several messages back to back, as a publisher packs them into one datagram.

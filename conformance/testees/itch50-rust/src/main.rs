@@ -6,8 +6,7 @@
 //! `BadFrame` at its byte. Encoding goes through the crate's `encode_json` (`from_json` and
 //! the typed setters).
 
-use std::io::{BufRead, Write};
-
+use rltop_conformance::serve::{decode_error, serve};
 use rltop_itch50 as itch;
 use rltop_runtime::canonical::{from_hex, to_hex};
 use rltop_runtime::moldudp64::BlockError;
@@ -18,12 +17,8 @@ fn frame_error(offset: usize, detail: String) -> Value {
     json!({ "error": { "kind": "BadFrame", "offset": offset, "detail": detail } })
 }
 
-fn decode_error(e: &DecodeError) -> Value {
-    let mut err = json!({ "kind": e.name(), "offset": e.offset(), "detail": e.to_string() });
-    if let Some(field) = e.field() {
-        err["field"] = json!(field);
-    }
-    err
+fn error_of(e: &DecodeError) -> Value {
+    decode_error(e.name(), e.offset(), e.to_string(), e.field())
 }
 
 fn decode(bytes: &[u8]) -> Value {
@@ -40,9 +35,8 @@ fn decode(bytes: &[u8]) -> Value {
                 results.push(json!({ "sequence": sequence.to_string(), "message": message }));
             }
             Err(BlockError::Decode { sequence, error }) => {
-                results.push(
-                    json!({ "sequence": sequence.to_string(), "error": decode_error(&error) }),
-                );
+                results
+                    .push(json!({ "sequence": sequence.to_string(), "error": error_of(&error) }));
             }
             Err(BlockError::Frame(e)) => {
                 results.push(frame_error(e.offset(), e.to_string()));
@@ -69,26 +63,5 @@ fn answer(request: &Value) -> Value {
 }
 
 fn main() {
-    let stdin = std::io::stdin();
-    let mut out = std::io::stdout().lock();
-    for line in stdin.lock().lines() {
-        let Ok(line) = line else { break };
-        let mut response = match serde_json::from_str::<Value>(&line) {
-            Ok(request) => {
-                let mut r = answer(&request);
-                r["id"] = request["id"].clone();
-                r
-            }
-            Err(e) => json!({ "error": format!("bad request: {e}") }),
-        };
-        if !response.is_object() {
-            response = json!({ "error": "internal: not an object" });
-        }
-        if writeln!(out, "{response}")
-            .and_then(|()| out.flush())
-            .is_err()
-        {
-            break;
-        }
-    }
+    serve(answer);
 }

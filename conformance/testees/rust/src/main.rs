@@ -9,31 +9,15 @@
 use rltop_runtime::canonical;
 mod stream;
 
-use std::io::{BufRead, Write};
-
+use rltop_conformance::serve::{decode_error, serve};
 use serde_json::{json, Value};
 
 fn main() {
-    let stdin = std::io::stdin();
-    let stdout = std::io::stdout();
-    let mut out = stdout.lock();
-    for line in stdin.lock().lines() {
-        let Ok(line) = line else { break };
-        let response = match serde_json::from_str::<Value>(&line) {
-            Ok(request) => answer(&request),
-            Err(e) => json!({ "error": format!("request is not JSON: {e}") }),
-        };
-        if writeln!(out, "{response}")
-            .and_then(|()| out.flush())
-            .is_err()
-        {
-            break;
-        }
-    }
+    serve(answer);
 }
 
 fn answer(request: &Value) -> Value {
-    let mut response = match request["op"].as_str() {
+    match request["op"].as_str() {
         Some("decode") => match request["hex"].as_str().map(canonical::from_hex) {
             Some(Ok(bytes)) => json!({ "results": decode(&bytes) }),
             Some(Err(e)) => json!({ "error": e }),
@@ -47,26 +31,14 @@ fn answer(request: &Value) -> Value {
         }
         Some("stream") => stream::run(request).unwrap_or_else(|e| json!({ "error": e })),
         other => json!({ "unsupported": format!("op {other:?}") }),
-    };
-    response["id"] = request["id"].clone();
-    response
+    }
 }
 
 fn decode(datagram: &[u8]) -> Vec<Value> {
     rltop::messages(datagram)
         .map(|item| match item {
             Ok(m) => json!({ "message": canonical::to_json(&rltop::PROTOCOL, m.message_type(), m.as_bytes()) }),
-            Err(e) => {
-                let mut err =
-                    json!({ "kind": e.name(), "offset": e.offset(), "detail": e.to_string() });
-                if let rltop_runtime::DecodeError::BadEnum { field, .. }
-                | rltop_runtime::DecodeError::BadCount { field, .. }
-                | rltop_runtime::DecodeError::BadText { field, .. } = e
-                {
-                    err["field"] = json!(field);
-                }
-                json!({ "error": err })
-            }
+            Err(e) => json!({ "error": decode_error(e.name(), e.offset(), e.to_string(), e.field()) }),
         })
         .collect()
 }
