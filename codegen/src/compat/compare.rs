@@ -16,6 +16,7 @@ pub fn compare(old: &Laid, new: &Laid) -> Vec<Finding> {
     let mut c = Cmp {
         old,
         new,
+        record: None,
         out: Vec::new(),
     };
     c.protocol();
@@ -38,6 +39,8 @@ pub fn compare(old: &Laid, new: &Laid) -> Vec<Finding> {
 struct Cmp<'a> {
     old: &'a Laid,
     new: &'a Laid,
+    /// The record the findings being made concern ([`Finding::record`]).
+    record: Option<String>,
     out: Vec<Finding>,
 }
 
@@ -253,6 +256,7 @@ impl Cmp<'_> {
             message,
             old,
             new,
+            record: self.record.clone(),
             notes: Vec::new(),
         });
     }
@@ -515,6 +519,7 @@ impl Cmp<'_> {
         let (o, n) = (self.old, self.new);
         let code = |r: &Record| r.message.map_or(0, |m| m.type_code);
         for (oid, om) in o.schema.messages.enumerate() {
+            self.record = Some(om.name.clone());
             let orec = rec(o, om, &o.layout.messages[oid]);
             if let Some((nid, nm)) = n
                 .schema
@@ -537,6 +542,7 @@ impl Cmp<'_> {
                         nrec.field(&f.name)
                             .is_some_and(|(_, _, nl)| (nl.offset, nl.size) == (l.offset, l.size))
                     });
+                    self.record = Some(nm.name.clone());
                     if renamed {
                         let msg = format!(
                             "message {:#04x} is `{}`, was `{}`",
@@ -567,6 +573,7 @@ impl Cmp<'_> {
             if o.schema.messages.iter().any(in_old) {
                 continue;
             }
+            self.record = Some(nm.name.clone());
             let c = code(nm);
             if o.schema
                 .protocol
@@ -589,6 +596,7 @@ impl Cmp<'_> {
                 self.push(MESSAGE_ADDED, None, Some(nm.span), msg);
             }
         }
+        self.record = None;
     }
 
     fn removed(&mut self, om: &Record) {
@@ -648,6 +656,7 @@ impl Cmp<'_> {
                 .enumerate()
                 .find(|(_, s)| s.name == os.name)
             {
+                self.record = Some(ns.name.clone());
                 let who = format!("struct `{}`", ns.name);
                 self.fields(
                     &who,
@@ -656,6 +665,7 @@ impl Cmp<'_> {
                 );
             }
         }
+        self.record = None;
     }
 
     /// The fields of one record: by name, then renames, removals and fields carved from

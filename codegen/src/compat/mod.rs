@@ -99,6 +99,9 @@ pub struct Finding {
     pub old: Option<Span>,
     /// Where in the new schema (None: the item is gone).
     pub new: Option<Span>,
+    /// The message or struct whose fields or size it concerns, or the message added, gone
+    /// or renamed (its new name): what a C header's `struct` of that name shows.
+    pub record: Option<String>,
     pub notes: Vec<String>,
 }
 

@@ -95,6 +95,7 @@ impl Comparison<'_> {
                     "class": f.class().key(),
                     "fails": self.mode.fails(f.class()),
                     "message": f.message,
+                    "record": f.record,
                     "old": place(self.old, f.old),
                     "new": place(self.new, f.new),
                     "notes": f.notes,

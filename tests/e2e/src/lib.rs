@@ -10,7 +10,9 @@
 //! - [`dpdk`]: the DPDK backend on virtual devices, against the kernel path.
 //! - [`bridge`]: the WebSocket bridge with Binance's client libraries, headless Chromium,
 //!   redis-server and nginx.
+//! - [`abi`]: `rltop-codegen compat` against libabigail's abidiff on the C headers.
 
+pub mod abi;
 pub mod bridge;
 pub mod c_subscriber;
 pub mod dpdk;
@@ -76,6 +78,10 @@ pub fn checks() -> Vec<Check> {
             run: |_| bridge::servers(),
         },
         Check {
+            name: "abi::abidiff_agrees_with_compat",
+            run: |e| abi::abidiff_agrees_with_compat(&e.dir),
+        },
+        Check {
             name: "itch::moldudp64_pcap_with_tshark",
             run: |e| itch::moldudp64_pcap(&e.dir),
         },
@@ -111,6 +117,7 @@ pub fn setup() -> Result<Env, String> {
         ("/usr/include/dpdk/rte_ethdev.h", "libdpdk-dev"),
         ("tshark", "tshark"),
         ("luac5.2", "lua5.2"),
+        ("abidiff", "abigail-tools"),
     ])?;
     let dir = root().join("target/e2e");
     std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
