@@ -27,6 +27,9 @@ pub struct RustCrate {
     /// from the enclosing workspace (as this repository's generated crate does); otherwise
     /// the manifest states them, with `rltop-runtime` by version.
     pub workspace: bool,
+    /// `false` writes `publish = false`: a crate only tests use (a second version of a
+    /// protocol, generated to test the two against each other).
+    pub publish: bool,
 }
 
 /// What to generate, and where. Paths are relative to the root given to [`write()`] and
@@ -185,10 +188,15 @@ fn cargo_toml(protocol: &str, banner: &Banner, krate: &RustCrate, features: &str
         .clone()
         .unwrap_or_else(|| format!("{protocol} codecs, generated from {}", banner.schema));
     let head = format!(
-        "# {}\n[package]\nname = \"{}\"\ndescription = \"{}\"\n",
+        "# {}\n[package]\nname = \"{}\"\ndescription = \"{}\"\n{}",
         banner.rust_line(protocol),
         krate.name,
-        description.replace('\\', "\\\\").replace('"', "\\\"")
+        description.replace('\\', "\\\\").replace('"', "\\\""),
+        if krate.publish {
+            ""
+        } else {
+            "publish = false\n"
+        }
     );
     if krate.workspace {
         format!(

@@ -29,6 +29,7 @@ pub fn artifacts(root: &Path, v1: &Model) -> Result<BTreeMap<PathBuf, String>, S
             "RLTOP version 2 codecs, generated from {SCHEMA_V2}"
         )),
         workspace: true,
+        publish: false,
     });
     outputs.c = Some(dir.join("c/rltop.h"));
     outputs.python = Some(dir.join("python"));

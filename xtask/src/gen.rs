@@ -68,6 +68,7 @@ fn example(
         name: name.into(),
         description: None,
         workspace: true,
+        publish: true,
     });
     outputs.c = Some(PathBuf::from(dir).with_file_name("c").join(c_header));
     outputs.python = Some(PathBuf::from(dir).with_file_name("python"));
@@ -90,6 +91,7 @@ fn outputs() -> rltop_codegen::Outputs {
         name: "rltop".into(),
         description: Some(format!("RLTOP market-data codecs, generated from {SCHEMA}")),
         workspace: true,
+        publish: true,
     });
     outputs.c = Some(PathBuf::from("generated/c/rltop.h"));
     outputs.python = Some(PathBuf::from("generated/python"));

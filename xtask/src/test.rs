@@ -201,7 +201,7 @@ fn versions(py: &str) -> Result<(), String> {
     use crate::evolution::{DIR, V1_READ_BY_V2, V2_READ_BY_V1};
     eprintln!("\n# RLTOP version 2 and version 1, each reading the other's messages");
     let root = root();
-    cargo(&["build", "--quiet", "-p", "rltop-conformance-v2"])?;
+    cargo(&["build", "--quiet", "-p", "rltop-conformance-rust"])?;
     let testee = root.join("conformance/testees/python/testee.py");
     let v2 = [
         (

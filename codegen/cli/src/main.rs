@@ -234,6 +234,7 @@ fn outputs(args: &Gen, protocol: &str) -> Result<Outputs, Failure> {
             name,
             description: None,
             workspace: false,
+            publish: true,
         });
     }
     outputs.c = args.c.clone();

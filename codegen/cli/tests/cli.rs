@@ -2,11 +2,11 @@
 //! that it and `cargo xtask gen` share one path (its output for schema/rltop.rlt is the
 //! checked-in generated/ byte for byte).
 
+mod common;
+
+use common::*;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-const BIN: &str = env!("CARGO_BIN_EXE_rltop-codegen");
 
 /// A schema of one's own: two messages.
 const QUOTES: &str = "\
@@ -25,36 +25,12 @@ message Quote type 0x01 size 64 channel Main { header: Hdr, instrument: u32, sid
 message Status type 0x02 size 48 channel Main { header: Hdr, open: u8, _r: reserved[7] }
 ";
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
 /// A fresh, empty directory of this test's own.
 fn scratch(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("rltop-codegen-cli-{}-{name}", std::process::id()));
     let _ = fs::remove_dir_all(&dir);
     fs::create_dir_all(&dir).unwrap();
     dir
-}
-
-fn run(dir: &Path, args: &[&str]) -> Output {
-    Command::new(BIN)
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("the binary runs")
-}
-
-fn code(out: &Output) -> i32 {
-    out.status.code().expect("exited, not killed")
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 #[test]

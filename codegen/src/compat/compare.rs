@@ -270,70 +270,67 @@ impl Cmp<'_> {
     /// The protocol block: magic, byte order, checksum, framing, type code, min_version.
     fn protocol(&mut self) {
         let (o, n) = (&self.old.schema.protocol, &self.new.schema.protocol);
-        let at = |x: Option<Span>, p: &Protocol| Some(SettingSpans::or(x, p));
         let (oa, na) = (o.at, n.at);
-        if o.magic != n.magic {
-            let msg = format!("the magic is {}, was {}", hex(n.magic), hex(o.magic));
-            self.push(MAGIC_CHANGED, at(oa.magic, o), at(na.magic, n), msg);
-        }
-        if o.byte_order != n.byte_order {
-            let msg = format!(
-                "the byte order is {}, was {}",
-                n.byte_order.name(),
-                o.byte_order.name()
-            );
-            self.push(
+        // Each setting: its rule, what it is called, its value in each schema, where.
+        let settings = [
+            (
+                MAGIC_CHANGED,
+                "magic",
+                hex(o.magic),
+                hex(n.magic),
+                oa.magic,
+                na.magic,
+            ),
+            (
                 BYTE_ORDER_CHANGED,
-                at(oa.byte_order, o),
-                at(na.byte_order, n),
-                msg,
-            );
-        }
-        if o.checksum != n.checksum {
-            let msg = format!(
-                "the checksum is {}, was {}",
-                checksum_name(n.checksum),
-                checksum_name(o.checksum)
-            );
-            self.push(
+                "byte order",
+                o.byte_order.name().into(),
+                n.byte_order.name().into(),
+                oa.byte_order,
+                na.byte_order,
+            ),
+            (
                 CHECKSUM_CHANGED,
-                at(oa.checksum, o),
-                at(na.checksum, n),
-                msg,
-            );
-        }
-        if o.framing != n.framing {
-            let msg = format!(
-                "the framing is {}, was {}",
-                n.framing.name(),
-                o.framing.name()
-            );
-            self.push(FRAMING_CHANGED, at(oa.framing, o), at(na.framing, n), msg);
-        }
-        if o.type_code != n.type_code {
-            let msg = format!(
-                "the type code is read from {}, was from {}",
-                type_code_name(n.type_code),
-                type_code_name(o.type_code)
-            );
-            self.push(
+                "checksum",
+                checksum_name(o.checksum).into(),
+                checksum_name(n.checksum).into(),
+                oa.checksum,
+                na.checksum,
+            ),
+            (
+                FRAMING_CHANGED,
+                "framing",
+                o.framing.name().into(),
+                n.framing.name().into(),
+                oa.framing,
+                na.framing,
+            ),
+            (
                 TYPE_CODE_POSITION_CHANGED,
-                at(oa.type_code, o),
-                at(na.type_code, n),
-                msg,
-            );
+                "type code's place",
+                type_code_name(o.type_code).into(),
+                type_code_name(n.type_code).into(),
+                oa.type_code,
+                na.type_code,
+            ),
+        ];
+        for (rule, what, was, is, os, ns) in settings {
+            if was != is {
+                let msg = format!("the {what} is {is}, was {was}");
+                let (os, ns) = (SettingSpans::or(os, o), SettingSpans::or(ns, n));
+                self.push(rule, Some(os), Some(ns), msg);
+            }
         }
         if n.min_version > o.min_version {
             let msg = format!(
                 "min_version is {}, was {}: new readers refuse version {} messages",
                 n.min_version, o.min_version, o.min_version
             );
-            self.push(
-                MIN_VERSION_RAISED,
-                at(oa.min_version, o),
-                at(na.min_version, n),
-                msg,
+            let (os, ns) = (
+                SettingSpans::or(oa.min_version, o),
+                SettingSpans::or(na.min_version, n),
             );
+            self.push(MIN_VERSION_RAISED, Some(os), Some(ns), msg);
         }
     }
 
