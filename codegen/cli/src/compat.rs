@@ -33,6 +33,10 @@ pub struct Compat {
     mode: ModeArg,
     #[arg(long, value_enum, default_value = "text")]
     format: Format,
+    /// Leave this rule's findings out (repeatable): a change the protocol's owners accept,
+    /// as buf's `except`. The rule ids are `--rules`'.
+    #[arg(long, value_name = "RULE")]
+    except: Vec<String>,
     /// Print the rule table (Markdown) and exit.
     #[arg(long, exclusive = true)]
     rules: bool,
@@ -68,6 +72,17 @@ pub fn run(args: &Compat) -> Result<(), Failure> {
         ModeArg::Forward => Mode::Forward,
         ModeArg::Full => Mode::Full,
     };
+    let except = args
+        .except
+        .iter()
+        .map(|id| {
+            compat::RuleId::from_name(id).ok_or_else(|| {
+                Failure::Trouble(format!(
+                    "--except {id}: no such rule; `rltop-codegen compat --rules` lists them"
+                ))
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
     let git = args.against.is_some() || args.transitive;
     let (olds, new) = match (git, args.files.as_slice()) {
         (true, [new]) => (git_versions(args, new)?, new),
@@ -88,7 +103,11 @@ pub fn run(args: &Compat) -> Result<(), Failure> {
     }
     let findings: Vec<_> = olds_read
         .iter()
-        .map(|old| compat::compare(&old.laid, &new.laid))
+        .map(|old| {
+            let mut f = compat::compare(&old.laid, &new.laid);
+            f.retain(|f| !except.contains(&f.rule));
+            f
+        })
         .collect();
     let comparisons: Vec<Comparison> = olds_read
         .iter()

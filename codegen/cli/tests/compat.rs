@@ -71,6 +71,51 @@ fn rltop_v2_passes_backward_and_fails_forward_and_full() {
 }
 
 #[test]
+fn except_leaves_a_rule_out_and_refuses_an_unknown_one() {
+    let r = root();
+    let out = run(
+        &r,
+        &[
+            "compat",
+            V1,
+            V2,
+            "--mode",
+            "forward",
+            "--except",
+            "MESSAGE_ADDED",
+            "--except",
+            "ENUM_VALUE_ADDED",
+        ],
+    );
+    assert_eq!(code(&out), 0, "{}", stdout(&out));
+    assert!(
+        stdout(&out).ends_with("(forward mode): 2 findings, 0 breaking\n"),
+        "{}",
+        stdout(&out)
+    );
+    let out = run(
+        &r,
+        &[
+            "compat",
+            V1,
+            V2,
+            "--mode",
+            "forward",
+            "--except",
+            "MESSAGE_ADDED",
+        ],
+    );
+    assert_eq!(code(&out), 1);
+    let out = run(&r, &["compat", V1, V2, "--except", "FIELD_MOVE"]);
+    assert_eq!(code(&out), 2);
+    assert!(
+        stderr(&out).contains("--except FIELD_MOVE: no such rule"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
 fn json_says_each_finding_its_rule_class_and_places() {
     let out = run(
         &root(),

@@ -38,6 +38,11 @@ macro_rules! rules {
             pub fn name(self) -> &'static str {
                 match self { $(RuleId::$id => stringify!($id)),* }
             }
+
+            /// The rule an id names (`FIELD_MOVED`), if one does.
+            pub fn from_name(name: &str) -> Option<RuleId> {
+                match name { $(stringify!($id) => Some(RuleId::$id),)* _ => None }
+            }
         }
     };
 }
@@ -210,6 +215,8 @@ mod tests {
         for (i, r) in RULES.iter().enumerate() {
             assert_eq!(r.id as usize, i, "{}", r.id.name());
             assert_eq!(r.id.rule().id, r.id);
+            assert_eq!(RuleId::from_name(r.id.name()), Some(r.id));
         }
+        assert_eq!(RuleId::from_name("FIELD_MOVE"), None);
     }
 }
