@@ -604,6 +604,9 @@ local MESSAGES = {
 -- ---- The engine's common part: reading fields in the protocol's byte order, text,
 -- decimals, the per-capture state, and a message's fields from its table. ----
 
+-- An empty table, for what most messages have none of.
+local NONE = {}
+
 -- An unsigned integer of up to 4 bytes, in the protocol's byte order.
 local function uint(range)
     if BIG_ENDIAN then return range:uint() end
@@ -624,39 +627,33 @@ local function add(tree, field, range, value)
     return tree:add_le(field, range, value)
 end
 
--- Whether a text field's bytes are valid (SPEC.md §1): printable ASCII, then only padding.
+-- Whether a text field's bytes are valid (SPEC.md §1): printable ASCII, then only padding
+-- (none for space-padded text, whose spaces are printable).
 local function text_valid(raw, space)
-    local ended = false
-    for i = 1, #raw do
-        local c = string.byte(raw, i)
-        if space then
-            if c < 0x20 or c > 0x7E then return false end
-        elseif ended then
-            if c ~= 0 then return false end
-        elseif c == 0 then
-            ended = true
-        elseif c < 0x20 or c > 0x7E then
-            return false
-        end
-    end
-    return true
+    if space then return raw:find("[^\32-\126]") == nil end
+    return raw:find("^[\32-\126]*\0*$") ~= nil
 end
 
 -- The text a field shows: up to its padding, anything unprintable as \xNN.
 local function text_of(raw, space)
-    local out = {}
-    for i = 1, #raw do
-        local c = string.byte(raw, i)
-        if not space and c == 0 then break end
-        if c >= 0x20 and c <= 0x7E then
-            out[#out + 1] = string.char(c)
-        else
-            out[#out + 1] = string.format("\\x%02x", c)
-        end
+    if not space then
+        local nul = raw:find("\0", 1, true)
+        if nul then raw = raw:sub(1, nul - 1) end
     end
-    local s = table.concat(out)
-    if space then s = s:gsub(" +$", "") end
-    return s
+    if raw:find("[^\32-\126]") then
+        local out = {}
+        for i = 1, #raw do
+            local c = string.byte(raw, i)
+            if c >= 0x20 and c <= 0x7E then
+                out[#out + 1] = string.char(c)
+            else
+                out[#out + 1] = string.format("\\x%02x", c)
+            end
+        end
+        raw = table.concat(out)
+    end
+    if space then raw = raw:gsub(" +$", "") end
+    return raw
 end
 
 -- Per capture: the next sequence number each session should carry, and the gaps found on
@@ -716,9 +713,8 @@ local function add_leaf(tvb, base, parent, l)
         local raw = range:raw()
         -- A character as it is: a space is the value, not padding.
         local item = add(parent, l.f, range, text_of(raw, false))
-        if l.kind == "type" and MESSAGE_NAMES[range:uint()] then
-            item:append_text(" (" .. MESSAGE_NAMES[range:uint()] .. ")")
-        end
+        local name = l.kind == "type" and MESSAGE_NAMES[string.byte(raw)]
+        if name then item:append_text(" (" .. name .. ")") end
         return raw, item
     elseif l.size > 4 then
         local v = l.signed and (BIG_ENDIAN and range:int64() or range:le_int64()) or uint64(range)
@@ -726,13 +722,15 @@ local function add_leaf(tvb, base, parent, l)
         if l.places then item:append_text(" (" .. decimal(v, -l.places) .. ")") end
         return v, item
     end
-    local item = add(parent, l.f, range)
-    if l.places then item:append_text(" (" .. decimal(uint(range), -l.places) .. ")") end
+    local v = uint(range)
+    -- Wireshark reads a signed field itself; an unsigned one takes the value read here.
+    local item = l.signed and add(parent, l.f, range) or add(parent, l.f, range, v)
+    if l.places then item:append_text(" (" .. decimal(v, -l.places) .. ")") end
     if l.counts then item:append_text(" (entries of " .. l.counts .. ")") end
     if l.bits then
         for _, bit in ipairs(l.bits) do add(item, bit, range) end
     end
-    return uint(range), item
+    return v, item
 end
 
 -- The first invalid value of a leaf of message `m`, as (expert, text), or nil.
@@ -752,9 +750,12 @@ end
 -- check 8; after a bad checksum only the checksum is reported).
 local function add_fields(tvb, pinfo, base, sub, m, version, report)
     local ex = exponents_of(tvb, pinfo, base, m)
-    local counts = {}
-    for _, c in ipairs(m.counts or {}) do
-        counts[c.array] = uint(tvb(base + c.off, c.size))
+    local counts = NONE
+    if m.counts then
+        counts = {}
+        for _, c in ipairs(m.counts) do
+            counts[c.array] = uint(tvb(base + c.off, c.size))
+        end
     end
     local parents, faulted = { [""] = sub }, false
     for _, l in ipairs(m.leaves) do

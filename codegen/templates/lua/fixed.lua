@@ -62,6 +62,8 @@ local function moldudp64(tvb, pinfo, root, info)
     end
     local pos, left = 20, (count == 0xFFFF) and 0 or count
     local k = 0
+    -- The blocks' sequence numbers as plain numbers where they are exact (below 2^53).
+    local first = seq < UInt64.new(0, 0x200000) and seq:tonumber() or nil
     while left > 0 do
         if len - pos < 2 then
             frame_fault(root, tvb, pos, "the message block's length is cut", info)
@@ -73,7 +75,8 @@ local function moldudp64(tvb, pinfo, root, info)
             return seq, k
         end
         root:add(MOLD.length, tvb(pos, 2))
-        dissect_message(tvb, pinfo, root, pos + 2, n, info, ", seq " .. tostring(seq + k))
+        local label = first and string.format(", seq %d", first + k) or (", seq " .. tostring(seq + k))
+        dissect_message(tvb, pinfo, root, pos + 2, n, info, label)
         pos, left, k = pos + 2 + n, left - 1, k + 1
     end
     if pos ~= len then
