@@ -130,17 +130,18 @@ fn json_says_each_finding_its_rule_class_and_places() {
             ("MESSAGE_ADDED", "old-readers", true),
         ]
     );
-    // Places are 1-based lines and columns of each file; a new item has no old place.
+    // Places are 1-based lines and columns of each file; a new item's old place is what
+    // holds it (here the protocol block).
     let added = &c["findings"][3];
-    assert!(added["old"].is_null());
-    let line = added["new"]["line"].as_u64().unwrap() as usize;
-    let v2 = fs::read_to_string(root().join(V2)).unwrap();
-    assert!(v2
-        .lines()
-        .nth(line - 1)
-        .unwrap()
-        .starts_with("message TradeBust "));
+    let line_of = |file: &str, at: &serde_json::Value| {
+        let text = fs::read_to_string(root().join(file)).unwrap();
+        let line = at["line"].as_u64().unwrap() as usize;
+        text.lines().nth(line - 1).unwrap().to_string()
+    };
+    assert!(line_of(V2, &added["new"]).starts_with("message TradeBust "));
     assert_eq!(added["new"]["column"], 9);
+    assert_eq!(line_of(V1, &added["old"]), "protocol RLTOP {");
+    assert_eq!(added["old"]["column"], 10);
 }
 
 #[test]

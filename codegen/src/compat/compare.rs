@@ -394,7 +394,8 @@ impl Cmp<'_> {
         for oc in old {
             let Some(nc) = new.iter().find(|c| c.name == oc.name) else {
                 let msg = format!("channel `{}` is gone", oc.name);
-                self.push(CHANNEL_REMOVED, Some(oc.span), None, msg);
+                let at = self.new.schema.protocol.span;
+                self.push(CHANNEL_REMOVED, Some(oc.span), Some(at), msg);
                 continue;
             };
             if oc.id != nc.id {
@@ -411,7 +412,8 @@ impl Cmp<'_> {
         }
         for nc in new.iter().filter(|c| !old.iter().any(|o| o.name == c.name)) {
             let msg = format!("channel `{}` (id {}) is new", nc.name, nc.id);
-            self.push(CHANNEL_ADDED, None, Some(nc.span), msg);
+            let at = self.old.schema.protocol.span;
+            self.push(CHANNEL_ADDED, Some(at), Some(nc.span), msg);
         }
     }
 
@@ -590,7 +592,12 @@ impl Cmp<'_> {
                 );
             } else {
                 let msg = format!("message `{}` (type code {c:#04x}) is new", nm.name);
-                self.push(MESSAGE_ADDED, None, Some(nm.span), msg);
+                self.push(
+                    MESSAGE_ADDED,
+                    Some(o.schema.protocol.span),
+                    Some(nm.span),
+                    msg,
+                );
             }
         }
         self.record = None;

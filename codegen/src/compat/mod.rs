@@ -95,9 +95,11 @@ pub struct Finding {
     pub rule: RuleId,
     /// What changed, naming the item (`message `AddOrder`: field `price` moved from 56 to 64`).
     pub message: String,
-    /// Where in the old schema (None: the item is new).
+    /// Where in the old schema: the item, or for a new one what holds it (its enumeration,
+    /// record or protocol). Findings of this library always have both places; a report
+    /// prints what is given.
     pub old: Option<Span>,
-    /// Where in the new schema (None: the item is gone).
+    /// Where in the new schema: the item, or for one that is gone what held it.
     pub new: Option<Span>,
     /// The message or struct whose fields or size it concerns, or the message added, gone
     /// or renamed (its new name): what a C header's `struct` of that name shows.
