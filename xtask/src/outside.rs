@@ -12,7 +12,8 @@
 //! 2. **`rltop-codegen`**: the `rltop-codegen` lines of the README's shell block, run with
 //!    the workspace's build of the binary on the README's schema; the crate `--rust` names
 //!    is built with the README's `[patch.crates-io]` block, the C header compiled with `cc`,
-//!    and the Python package imported.
+//!    and the Python package imported; the `compat --against` line runs in a git repository
+//!    of the schema, and must fail once the schema breaks.
 //! 3. **the build script**: the `[build-dependencies]` block, the `build.rs` block and the
 //!    `src/main.rs` block, as a program that is run.
 
@@ -197,7 +198,77 @@ fn codegen_command(readme: &str, schema: &Schema) -> Result<(), String> {
     };
     generated_crate(readme, &output("--rust")?)?;
     generated_header(&output("--c")?)?;
-    generated_package(&output("--python")?)
+    generated_package(&output("--python")?)?;
+    compat_command(readme, schema, &binary)
+}
+
+/// The README's one line for a user's CI (`rltop-codegen compat --against origin/main …`),
+/// verbatim, in a git repository holding the README's schema with `origin/main` at its
+/// commit: it passes on the schema as committed, and fails (exit 1) once an enumeration
+/// value is renumbered in the working tree.
+fn compat_command(readme: &str, schema: &Schema, binary: &Path) -> Result<(), String> {
+    eprintln!("\n# the README's rltop-codegen compat line, in a git repository of its own");
+    let line = fenced_block(readme, "sh", "rltop-codegen compat --against ")?
+        .lines()
+        .find_map(|l| l.strip_prefix("rltop-codegen compat --against "))
+        .ok_or("README.md: no `rltop-codegen compat --against` line")?;
+    let args: Vec<&str> = ["compat", "--against"]
+        .into_iter()
+        .chain(line.split_whitespace())
+        .collect();
+    let dir = std::env::temp_dir().join("rltop-outside-compat");
+    let _ = fs::remove_dir_all(&dir);
+    write(&dir, &schema.path, &schema.text)?;
+    let git = |args: &[&str]| {
+        let ok = Command::new("git")
+            .args([
+                "-c",
+                "user.name=outside",
+                "-c",
+                "user.email=outside@example.com",
+            ])
+            .args(args)
+            .current_dir(&dir)
+            .status()
+            .is_ok_and(|s| s.success());
+        ok.then_some(())
+            .ok_or_else(|| format!("git {}", args.join(" ")))
+    };
+    git(&["init", "-q"])?;
+    git(&["add", "."])?;
+    git(&["commit", "-q", "-m", "schema"])?;
+    git(&["update-ref", "refs/remotes/origin/main", "HEAD"])?;
+    run_in(
+        &dir,
+        binary,
+        &args,
+        "the README's compat line fails on an unchanged schema",
+    )?;
+    let renumbered = schema.text.replacen("Bid = 1", "Bid = 3", 1);
+    if renumbered == schema.text {
+        return Err(
+            "README.md: the schema has no `Bid = 1` for xtask/src/outside.rs to renumber".into(),
+        );
+    }
+    write(&dir, &schema.path, &renumbered)?;
+    eprintln!(
+        "$ {} {}   (Bid renumbered: must exit 1)",
+        binary.display(),
+        args.join(" ")
+    );
+    let status = Command::new(binary)
+        .args(&args)
+        .current_dir(&dir)
+        .status()
+        .map_err(|e| format!("cannot run {}: {e}", binary.display()))?;
+    let _ = fs::remove_dir_all(&dir);
+    if status.code() == Some(1) {
+        Ok(())
+    } else {
+        Err(format!(
+            "the README's compat line on a renumbered enumeration: {status}, not exit 1"
+        ))
+    }
 }
 
 /// Builds the crate `rltop-codegen gen --rust` wrote, with the README's `[patch.crates-io]`.
