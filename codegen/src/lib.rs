@@ -67,6 +67,15 @@ impl Model {
     pub fn summary(&self) -> String {
         summary(&self.schema)
     }
+
+    /// The schema and layout alone, as the passes that take any shape read them
+    /// ([`compat::compare`]).
+    pub fn laid(&self) -> Laid {
+        Laid {
+            schema: self.schema.clone(),
+            layout: self.layout.clone(),
+        }
+    }
 }
 
 impl Laid {

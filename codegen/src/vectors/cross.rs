@@ -31,7 +31,7 @@ pub fn build(writer: &Model, reader: &Model, name: &str) -> Result<Vec<(String, 
     } else {
         (reader, writer)
     };
-    let findings = compat::compare(&laid_of(old), &laid_of(new));
+    let findings = compat::compare(&old.laid(), &new.laid());
     if let Some(f) = findings
         .iter()
         .find(|f| matches!(f.class(), Class::Wire | Class::Source))
@@ -70,13 +70,6 @@ pub fn build(writer: &Model, reader: &Model, name: &str) -> Result<Vec<(String, 
         ("errors.json".into(), empty.clone()),
         ("encode_errors.json".into(), empty),
     ])
-}
-
-fn laid_of(m: &Model) -> crate::Laid {
-    crate::Laid {
-        schema: m.schema.clone(),
-        layout: m.layout.clone(),
-    }
 }
 
 fn one(reader: &Model, id: &str, b: &Built) -> Result<Value, String> {

@@ -167,11 +167,7 @@ fn model(name: &str, text: &str) -> Result<Model, String> {
 /// compat's view, in C struct names: layout findings carried to the structs that embed
 /// them, messages added and removed.
 fn compat_changes(old: &Model, new: &Model) -> Changes {
-    let laid = |m: &Model| rltop_codegen::Laid {
-        schema: m.schema.clone(),
-        layout: m.layout.clone(),
-    };
-    let findings = compat::compare(&laid(old), &laid(new));
+    let findings = compat::compare(&old.laid(), &new.laid());
     let of = |rule: RuleId| -> BTreeSet<String> {
         findings
             .iter()
